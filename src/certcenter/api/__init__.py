@@ -1,0 +1,5 @@
+"""The HTTP adapter: ``/v1`` API (OpenAPI at ``/docs``) and the simulators' ``/sim`` views.
+
+Thin: it validates the shape of requests, calls the domain services, and renders catalog
+errors as problem documents (``api/errors.py``). No business rule lives here.
+"""

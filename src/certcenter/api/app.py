@@ -1,0 +1,78 @@
+"""The ASGI application.
+
+    uvicorn certcenter.api.app:app_from_environment --factory
+
+``create_app(center)`` builds the app over an already-built :class:`~certcenter.bootstrap.Center`
+(tests pass their own, with a controlled clock).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from certcenter import __version__
+from certcenter.api import errors
+from certcenter.api.routes import certificates, enrollments, simulators
+from certcenter.bootstrap import Center, build_center
+from certcenter.config import load_settings
+from certcenter.errors import CertCenterError
+
+MAX_BODY_BYTES = 64 * 1024
+
+log = logging.getLogger("certcenter.api")
+
+
+def create_app(center: Center) -> FastAPI:
+    app = FastAPI(
+        title="certcenter",
+        version=__version__,
+        summary="인증센터 — a bank's certificate center: mobile certificates, proofing, PKI.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.center = center
+    errors.install(app)
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return errors.problem(
+                CertCenterError("REQUEST_TOO_LARGE", limit=f"{MAX_BODY_BYTES // 1024} KiB"),
+                request,
+            )
+        response = await call_next(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.get("/healthz", tags=["operations"])
+    def health(request: Request) -> dict[str, str]:
+        current: Center = request.app.state.center
+        current.hierarchy()
+        with current.uow_factory() as uow:
+            uow.customers.list(limit=1)
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(enrollments.router)
+    app.include_router(certificates.router)
+    app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (each worker builds its own center)."""
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    center = build_center(settings)
+    center.keys.verify_passphrase()
+    return create_app(center)

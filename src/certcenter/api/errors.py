@@ -1,0 +1,93 @@
+"""Every error leaves the API as an RFC 9457 problem document built from the catalog.
+
+    {"type": "urn:certcenter:error:PIN_WEAK", "status": 422, "code": "PIN_WEAK",
+     "title": "This PIN is too easy to guess.", "detail": "<message in the asked language>",
+     "message": {"ko": ..., "en": ...}, "cause": {...}, "remedy": {...}}
+
+The language of ``title``/``detail`` follows ``Accept-Language`` (Korean by default). Request
+bodies are never echoed back: a validation error names the field, not what was typed into it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from certcenter.errors import CertCenterError, Locale
+
+log = logging.getLogger("certcenter.api")
+PROBLEM = "application/problem+json"
+
+
+def locale_of(request: Request) -> Locale:
+    header = request.headers.get("accept-language", "")
+    first = header.split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else "ko"
+
+
+def problem(error: CertCenterError, request: Request) -> JSONResponse:
+    locale = locale_of(request)
+    body: dict[str, Any] = {
+        "type": f"urn:certcenter:error:{error.code}",
+        "status": error.http_status,
+        "code": error.code,
+        "title": error.message(locale),
+        "detail": f"{error.cause(locale)} {error.remedy(locale)}",
+        "instance": request.url.path,
+        "message": {"ko": error.message("ko"), "en": error.message("en")},
+        "cause": {"ko": error.cause("ko"), "en": error.cause("en")},
+        "remedy": {"ko": error.remedy("ko"), "en": error.remedy("en")},
+    }
+    public_context = {k: v for k, v in error.context.items() if k in _PUBLIC_CONTEXT}
+    if public_context:
+        body["context"] = public_context
+    headers = {"Content-Language": locale}
+    if error.code == "TOO_MANY_ATTEMPTS" and "until" in error.context:
+        headers["X-Blocked-Until"] = str(error.context["until"])
+    return JSONResponse(body, status_code=error.http_status, media_type=PROBLEM, headers=headers)
+
+
+# Context values safe and useful for a client program to read.
+_PUBLIC_CONTEXT = frozenset({
+    "tries_left", "max_tries", "max_resends", "state", "step", "until", "minimum", "missing",
+    "allowed", "found", "detail",
+})
+
+
+def _field_summary(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc or 'body'}: {err.get('type', 'invalid')}")
+    return "; ".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CertCenterError)
+    async def _domain(request: Request, exc: CertCenterError) -> JSONResponse:
+        return problem(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(CertCenterError("INVALID_REQUEST", detail=_field_summary(exc)), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}.get(
+            exc.status_code, "INVALID_REQUEST"
+        )
+        error = CertCenterError(code, detail="malformed request")
+        return problem(error, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        incident = secrets.token_hex(6)
+        log.error("incident %s: %s on %s %s", incident, type(exc).__name__, request.method,
+                  request.url.path, exc_info=exc)
+        return problem(CertCenterError("INTERNAL_ERROR", incident=incident), request)

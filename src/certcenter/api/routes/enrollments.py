@@ -1,0 +1,130 @@
+"""``/v1/enrollments``: the mobile-certificate issuance flow, one endpoint per step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from certcenter.api.deps import CenterDep, ClientIp, RefDep
+from certcenter.api.schemas import (
+    AccountIn,
+    CodeIn,
+    CredentialsIn,
+    CsrIn,
+    IdIn,
+    IssuedOut,
+    PhoneIn,
+    StartIn,
+    StartOut,
+    StepOut,
+    TermsIn,
+)
+from certcenter.enrollment.service import StartRequest, StepResult
+
+router = APIRouter(prefix="/v1/enrollments", tags=["enrollment (발급)"])
+
+
+def _out(result: StepResult) -> StepOut:
+    return StepOut(
+        enrollment_id=result.enrollment_id,
+        state=result.state,
+        next_step=result.next_step,
+        expires_at=result.expires_at,
+        detail=_public(result.detail),
+    )
+
+
+def _public(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in detail.items() if not k.startswith("_")}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=StartOut)
+def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
+    """Start issuance on a device. Refuses outdated apps and unsafe devices."""
+    device = body.device
+    started = center.enrollment.start(StartRequest(
+        device_id=device.device_id,
+        platform=device.platform,
+        device_model=device.model,
+        app_version=device.app_version,
+        client_ip=ip,
+        rooted=device.integrity.rooted,
+        developer_options=device.integrity.developer_options,
+        remote_control_apps=tuple(device.integrity.remote_control_apps),
+        move_certificate=body.move_certificate,
+    ))
+    return StartOut(**_out(started).model_dump(), token=started.token)
+
+
+@router.get("/{enrollment_id}", response_model=StepOut)
+def show(ref: RefDep, center: CenterDep) -> StepOut:
+    return _out(center.enrollment.status(ref))
+
+
+@router.post("/{enrollment_id}/terms", response_model=StepOut)
+def terms(body: TermsIn, ref: RefDep, center: CenterDep) -> StepOut:
+    return _out(center.enrollment.accept_terms(ref, body.accepted))
+
+
+@router.post("/{enrollment_id}/phone", response_model=StepOut)
+def phone(body: PhoneIn, ref: RefDep, center: CenterDep) -> StepOut:
+    """휴대폰 본인인증: sends a 6-digit SMS code to a line in the customer's own name."""
+    return _out(center.enrollment.request_phone_code(
+        ref, carrier=body.carrier, name=body.name, rrn_front=body.rrn_front, phone=body.phone
+    ))
+
+
+@router.post("/{enrollment_id}/phone/resend", response_model=StepOut)
+def phone_resend(ref: RefDep, center: CenterDep) -> StepOut:
+    return _out(center.enrollment.resend_phone_code(ref))
+
+
+@router.post("/{enrollment_id}/phone/verify", response_model=StepOut)
+def phone_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
+    return _out(center.enrollment.verify_phone_code(ref, body.code))
+
+
+@router.post("/{enrollment_id}/account", response_model=StepOut)
+def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
+    """1원 입금 인증: deposits 1 won with a code in the depositor name."""
+    return _out(center.enrollment.request_account_deposit(
+        ref, bank_code=body.bank_code, account_number=body.account_number
+    ))
+
+
+@router.post("/{enrollment_id}/account/verify", response_model=StepOut)
+def account_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
+    return _out(center.enrollment.verify_account_code(ref, body.code))
+
+
+@router.post("/{enrollment_id}/id", response_model=StepOut)
+def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
+    """신분증 인증 from typed fields."""
+    fields = {k: v for k, v in body.model_dump().items() if v is not None}
+    return _out(center.enrollment.verify_id(ref, fields))
+
+
+@router.post("/{enrollment_id}/credentials", response_model=StepOut)
+def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
+    """간편비밀번호 (twice) and pattern; optional biometric device key."""
+    return _out(center.enrollment.set_credentials(
+        ref, pin=body.pin, pin_confirmation=body.pin_confirmation, pattern=body.pattern,
+        biometric_public_key=body.biometric_public_key,
+    ))
+
+
+@router.post("/{enrollment_id}/csr", status_code=status.HTTP_201_CREATED, response_model=IssuedOut)
+def csr(body: CsrIn, ref: RefDep, center: CenterDep) -> IssuedOut:
+    """Issue the certificate for the device key in the CSR and bind it to the device."""
+    issued = center.enrollment.submit_csr(ref, body.csr)
+    return IssuedOut(
+        serial=issued.serial,
+        certificate=issued.certificate_pem,
+        chain=issued.chain_pem,
+        not_before=issued.not_before,
+        not_after=issued.not_after,
+        device_id=issued.device_id,
+        customer_number=issued.customer_number,
+        moved_from_device=issued.moved_from_device,
+    )

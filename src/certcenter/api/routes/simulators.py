@@ -1,0 +1,134 @@
+"""``/sim``: the other side of the outside parties, for a person to read during the demo.
+
+A phone's SMS inbox (and spam folder), a bank account's statement with the 1-won deposit,
+and the demo world's people with the scenario each one shows. HTML for people, JSON under
+``/sim/api`` for programs (the CLI). Switched off in production configuration.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from certcenter.api.deps import CenterDep
+from certcenter.errors import CertCenterError
+from certcenter.identity.banks import BANKS
+from certcenter.simulators.world import load_world
+
+router = APIRouter(prefix="/sim", tags=["demo simulators (시뮬레이터)"])
+disabled = APIRouter(prefix="/sim", include_in_schema=False)
+
+
+@disabled.api_route("/{path:path}", methods=["GET", "POST"])
+def switched_off(path: str) -> None:
+    raise CertCenterError("SIMULATORS_DISABLED")
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang='ko'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>"
+        "body{font-family:system-ui,'Noto Sans KR',sans-serif;max-width:46rem;margin:1rem auto;"
+        "padding:0 1rem;color:#222}table{border-collapse:collapse;width:100%}"
+        "td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}"
+        ".spam{color:#a33}.muted{color:#777}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
+@router.get("/api/people")
+def people() -> list[dict[str, Any]]:
+    world = load_world()
+    return [
+        {
+            "key": p.key, "name": p.name, "scenario": {"ko": p.scenario_ko, "en": p.scenario_en},
+            "customer_number": (p.customer or {}).get("number"),
+            "phone": (p.phone or {}).get("number"), "carrier": (p.phone or {}).get("carrier"),
+            "accounts": [{"bank": a["bank"], "number": a["number"]} for a in p.accounts],
+        }
+        for p in world.people.values()
+    ]
+
+
+@router.get("/api/phones/{phone}/messages")
+def messages(phone: str, center: CenterDep) -> list[dict[str, Any]]:
+    return [
+        {"sender": m["sender"], "body": m["body"], "folder": m["folder"],
+         "received_at": m["received_at"].isoformat()}
+        for m in center.sim_store.messages(phone)
+    ]
+
+
+@router.get("/api/banks/{bank_code}/accounts/{account_number}/statement")
+def statement(bank_code: str, account_number: str, center: CenterDep) -> dict[str, Any]:
+    account = center.sim_store.account(bank_code, account_number)
+    if account is None:
+        raise CertCenterError("NOT_FOUND")
+    return {
+        "bank": BANKS.get(bank_code, bank_code), "account_number": account_number,
+        "holder": account["holder_name"], "status": account["status"],
+        "balance": account["balance"],
+        "entries": [
+            {"at": e["at"].isoformat(), "description": e["description"],
+             "amount": e["amount"], "balance_after": e["balance_after"]}
+            for e in center.sim_store.statement(bank_code, account_number)
+        ],
+    }
+
+
+@router.get("", response_class=HTMLResponse)
+def index() -> HTMLResponse:
+    rows = []
+    for p in load_world().people.values():
+        phone = (p.phone or {}).get("number")
+        links = [f"<a href='/sim/phones/{phone}'>📱 {phone}</a>"] if phone else []
+        links += [
+            f"<a href='/sim/banks/{a['bank']}/accounts/{a['number']}'>🏦 "
+            f"{html.escape(BANKS.get(a['bank'], a['bank']))} {a['number']}</a>"
+            for a in p.accounts
+        ]
+        rows.append(
+            f"<tr><td>{html.escape(p.key)}</td><td>{html.escape(p.name)}</td>"
+            f"<td>{html.escape(p.scenario_ko)}<br><span class='muted'>"
+            f"{html.escape(p.scenario_en)}</span></td><td>{'<br>'.join(links)}</td></tr>"
+        )
+    return _page(
+        "데모 세계 (Demo world)",
+        "<p>가상의 고객, 휴대폰, 계좌입니다. 휴대폰을 누르면 문자함, 계좌를 누르면 거래내역이 열립니다.</p>"
+        "<table><tr><th>#</th><th>이름</th><th>시나리오</th><th>휴대폰 · 계좌</th></tr>"
+        + "".join(rows) + "</table>",
+    )
+
+
+@router.get("/phones/{phone}", response_class=HTMLResponse)
+def phone_page(phone: str, center: CenterDep) -> HTMLResponse:
+    items = "".join(
+        f"<tr class='{m['folder']}'><td>{m['received_at']:%Y-%m-%d %H:%M:%S}</td>"
+        f"<td>{html.escape(m['sender'])}</td><td>{html.escape(m['body'])}"
+        f"{' <b>(스팸함 spam)</b>' if m['folder'] == 'spam' else ''}</td></tr>"
+        for m in center.sim_store.messages(phone)
+    ) or "<tr><td colspan=3 class='muted'>받은 문자가 없습니다.</td></tr>"
+    return _page(
+        f"문자함 {phone}",
+        "<table><tr><th>받은 시각 (UTC)</th><th>보낸 번호</th><th>내용</th></tr>" + items + "</table>",
+    )
+
+
+@router.get("/banks/{bank_code}/accounts/{account_number}", response_class=HTMLResponse)
+def account_page(bank_code: str, account_number: str, center: CenterDep) -> HTMLResponse:
+    data = statement(bank_code, account_number, center)
+    items = "".join(
+        f"<tr><td>{html.escape(e['at'][:19])}</td><td>{html.escape(e['description'])}</td>"
+        f"<td>{e['amount']:,}</td><td>{e['balance_after']:,}</td></tr>"
+        for e in data["entries"]
+    ) or "<tr><td colspan=4 class='muted'>거래내역이 없습니다.</td></tr>"
+    return _page(
+        f"{data['bank']} {account_number} 거래내역",
+        f"<p>예금주 {html.escape(data['holder'])} · 상태 {html.escape(data['status'])} · "
+        f"잔액 {data['balance']:,}원</p><table><tr><th>시각 (UTC)</th><th>입금자명 / 내용</th>"
+        "<th>금액</th><th>잔액</th></tr>" + items + "</table>",
+    )

@@ -1,0 +1,121 @@
+"""Request and response bodies of the ``/v1`` API (pydantic), with the limits of each field.
+
+Shapes only: the rules (what a weak PIN is, which carrier a line belongs to) are the domain's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Short = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
+DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{8,64}$")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Integrity(_Body):
+    rooted: bool = False
+    developer_options: bool = False
+    remote_control_apps: list[Short] = Field(default_factory=list, max_length=20)
+
+
+class DeviceFactsIn(_Body):
+    device_id: DeviceId
+    platform: Literal["android", "ios"]
+    model: Short
+    app_version: Annotated[str, StringConstraints(pattern=r"^\d{1,6}(\.\d{1,6}){0,3}$")]
+    integrity: Integrity = Field(default_factory=Integrity)
+
+
+class StartIn(_Body):
+    device: DeviceFactsIn
+    move_certificate: bool = Field(
+        False, description="Move the certificate from the customer's registered device (1인 1기기)."
+    )
+
+
+class TermsIn(_Body):
+    accepted: list[Short] = Field(max_length=30)
+
+
+class PhoneIn(_Body):
+    carrier: Literal["SKT", "KT", "LGU", "SKT_MVNO", "KT_MVNO", "LGU_MVNO"]
+    name: Short
+    rrn_front: Annotated[str, StringConstraints(min_length=7, max_length=9)] = Field(
+        description="First 7 digits of the resident registration number: YYMMDD + 7th digit."
+    )
+    phone: Annotated[str, StringConstraints(min_length=10, max_length=20)]
+
+
+class CodeIn(_Body):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=12)]
+
+
+class AccountIn(_Body):
+    bank_code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
+    account_number: Annotated[str, StringConstraints(min_length=6, max_length=24)]
+
+
+class IdIn(_Body):
+    kind: Literal["resident_card", "driver_licence", "passport"]
+    name: Short
+    rrn: Annotated[str, StringConstraints(max_length=16)] | None = None
+    issue_date: Annotated[str, StringConstraints(max_length=10)] | None = None
+    birth_date: Annotated[str, StringConstraints(max_length=10)] | None = None
+    number: Annotated[str, StringConstraints(max_length=20)] | None = None
+    serial: Annotated[str, StringConstraints(max_length=10)] | None = None
+    expiry: Annotated[str, StringConstraints(max_length=10)] | None = None
+
+
+class CredentialsIn(_Body):
+    pin: Annotated[str, StringConstraints(max_length=12)]
+    pin_confirmation: Annotated[str, StringConstraints(max_length=12)]
+    pattern: list[int] = Field(min_length=1, max_length=9)
+    biometric_public_key: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class CsrIn(_Body):
+    csr: Annotated[str, StringConstraints(min_length=1, max_length=16384)] = Field(
+        description="PKCS#10 request in PEM, signed by the device key (proof of possession)."
+    )
+
+
+class StepOut(BaseModel):
+    enrollment_id: str
+    state: str
+    next_step: str | None
+    expires_at: datetime
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class StartOut(StepOut):
+    token: str = Field(description="Bearer token for the following steps of this flow.")
+
+
+class IssuedOut(BaseModel):
+    serial: str
+    certificate: str
+    chain: list[str]
+    not_before: datetime
+    not_after: datetime
+    device_id: str
+    customer_number: str
+    moved_from_device: str | None
+
+
+class CertificateOut(BaseModel):
+    serial: str
+    status: str
+    profile: str
+    subject: str
+    not_before: datetime
+    not_after: datetime
+    issued_at: datetime | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    certificate: str | None

@@ -1,0 +1,105 @@
+"""Single-use, expiring verification codes (인증번호): the SMS code and the 1-won code.
+
+The center makes the code, sends it through a provider, and keeps only its argon2id hash.
+Each attempt is counted atomically *before* the code is compared, so a burst of concurrent
+guesses cannot get more tries than the policy allows.
+
+    codes = VerificationCodes(hasher, clock)
+    plain = codes.issue(uow, enrollment_id=e.id, purpose="phone", target=phone,
+                        digits=6, ttl=timedelta(seconds=180), max_tries=5)
+    ...
+    codes.check(uow, enrollment_id=e.id, purpose="phone", submitted="123456")
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from certcenter.authn.hashing import SecretHasher
+from certcenter.clock import Clock
+from certcenter.entities import VerificationCode, new_id
+from certcenter.errors import CertCenterError
+from certcenter.ports import UnitOfWork
+
+
+def random_digits(digits: int) -> str:
+    return f"{secrets.randbelow(10**digits):0{digits}d}"
+
+
+def _describe(ttl: timedelta) -> str:
+    seconds = int(ttl.total_seconds())
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+
+
+class VerificationCodes:
+    def __init__(self, hasher: SecretHasher, clock: Clock) -> None:
+        self.hasher = hasher
+        self.clock = clock
+
+    def issue(
+        self,
+        uow: UnitOfWork,
+        *,
+        enrollment_id: str,
+        purpose: str,
+        target: str,
+        digits: int,
+        ttl: timedelta,
+        max_tries: int,
+        max_resends: int | None = None,
+    ) -> str:
+        """Make a new code (replacing any earlier one for the purpose); return it in clear
+        for the provider to deliver. ``max_resends`` counts codes after the first."""
+        previous = uow.codes.latest(enrollment_id, purpose)
+        resends = 0
+        if previous is not None:
+            resends = previous.resends + 1
+            if max_resends is not None and resends > max_resends:
+                raise CertCenterError("CODE_RESEND_LIMIT", max_resends=max_resends)
+        plain = random_digits(digits)
+        now = self.clock.now()
+        uow.codes.add(
+            VerificationCode(
+                id=new_id(),
+                enrollment_id=enrollment_id,
+                purpose=purpose,
+                target=target,
+                code_hash=self.hasher.hash(plain, purpose=f"code:{purpose}"),
+                created_at=now,
+                expires_at=now + ttl,
+                max_tries=max_tries,
+                resends=resends,
+            )
+        )
+        return plain
+
+    def check(self, uow: UnitOfWork, *, enrollment_id: str, purpose: str, submitted: str) -> None:
+        """Accept the code once, or refuse with CODE_INVALID / EXPIRED / USED / TRIES_EXCEEDED.
+
+        A wrong try is committed before the refusal is raised, so it counts even though the
+        step fails.
+        """
+        code = uow.codes.latest(enrollment_id, purpose)
+        if code is None:
+            raise CertCenterError("CODE_EXPIRED", valid_for="-")
+        now = self.clock.now()
+        if code.consumed_at is not None:
+            raise CertCenterError("CODE_USED")
+        if now >= code.expires_at:
+            raise CertCenterError("CODE_EXPIRED", valid_for=_describe(code.expires_at - code.created_at))
+        attempt = uow.codes.count_attempt(code.id)
+        if attempt > code.max_tries:
+            uow.commit()
+            raise CertCenterError("CODE_TRIES_EXCEEDED", max_tries=code.max_tries)
+        clean = submitted.strip()
+        if not (clean.isascii() and clean.isdigit()) or not self.hasher.verify(
+            code.code_hash, clean, purpose=f"code:{purpose}"
+        ):
+            uow.commit()
+            left = code.max_tries - attempt
+            if left <= 0:
+                raise CertCenterError("CODE_TRIES_EXCEEDED", max_tries=code.max_tries)
+            raise CertCenterError("CODE_INVALID", tries_left=left)
+        if not uow.codes.consume(code.id, now):
+            raise CertCenterError("CODE_USED")

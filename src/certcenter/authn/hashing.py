@@ -1,0 +1,139 @@
+"""Peppered argon2id hashing of customer secrets: PIN (간편비밀번호), pattern (패턴), SMS codes.
+
+A stolen database alone is not enough to guess a 6-digit PIN offline: what argon2id hashes
+is ``HMAC-SHA256(pepper, purpose ‖ secret)``, and the pepper key never leaves the key
+backend. The ``purpose`` ("pin", "pattern", "sms-code", …) is bound into the HMAC input, so
+a hash made for one purpose never verifies for another.
+
+    hasher = SecretHasher.from_policy(lambda data: backend.mac("pepper", data), policy)
+    device.pin_hash = hasher.hash(pin, purpose="pin")
+    ...
+    if device is None:
+        hasher.dummy_verify(entered)          # same time whether or not the customer exists
+    elif not hasher.verify(device.pin_hash, entered, purpose="pin"):
+        ...                                   # count the failure
+    elif hasher.needs_rehash(device.pin_hash):
+        device.pin_hash = hasher.hash(entered, purpose="pin")
+
+The encoded hashes are standard argon2 strings (``$argon2id$v=19$m=19456,t=2,p=1$…``), so
+``needs_rehash`` tells when the bank's policy has moved on and the hash should be renewed at
+the next successful verification.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from argon2 import PasswordHasher, Type, extract_parameters
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from certcenter.config import Policy
+
+__all__ = ["SecretHasher"]
+
+_PREFIX = "$argon2id$"
+_DOMAIN = b"certcenter/secret-hash/v1\x00"
+_DUMMY_PURPOSE = "dummy"
+_MIN_PEPPERED_BYTES = 16
+
+# Hashes asking for more than this (or 4x the configured cost, if larger) are treated as
+# malformed instead of being computed: a tampered row must not make one verify allocate
+# gigabytes or run for minutes.
+_MAX_MEMORY_KIB = 1 << 20  # 1 GiB
+_MAX_TIME_COST = 32
+_MAX_PARALLELISM = 64
+
+
+class SecretHasher:
+    """argon2id over HMAC-SHA256(pepper, secret); the pepper comes from the key backend and
+    is passed in as a callable."""
+
+    def __init__(
+        self,
+        pepper: Callable[[bytes], bytes],
+        *,
+        time_cost: int,
+        memory_kib: int,
+        parallelism: int,
+    ) -> None:
+        if time_cost < 1 or parallelism < 1 or memory_kib < 8 * parallelism:
+            raise ValueError("argon2 needs time_cost >= 1, parallelism >= 1, memory >= 8*p KiB")
+        self._pepper = pepper
+        self._hasher = PasswordHasher(
+            time_cost=time_cost,
+            memory_cost=memory_kib,
+            parallelism=parallelism,
+            hash_len=32,
+            salt_len=16,
+            type=Type.ID,
+        )
+        self._max_memory_kib = max(_MAX_MEMORY_KIB, 4 * memory_kib)
+        self._max_time_cost = max(_MAX_TIME_COST, 4 * time_cost)
+        self._max_parallelism = max(_MAX_PARALLELISM, 4 * parallelism)
+        # Hash of random bytes nobody knows: what unknown customers are checked against.
+        self._dummy_hash = self._hasher.hash(secrets.token_bytes(32))
+
+    @classmethod
+    def from_policy(cls, pepper: Callable[[bytes], bytes], policy: Policy) -> SecretHasher:
+        return cls(
+            pepper,
+            time_cost=policy.argon2_time_cost,
+            memory_kib=policy.argon2_memory_kib,
+            parallelism=policy.argon2_parallelism,
+        )
+
+    def _peppered(self, secret: str, purpose: str) -> bytes:
+        label = purpose.encode("utf-8")
+        if not 1 <= len(label) <= 255:
+            raise ValueError("purpose must be 1-255 bytes")
+        data = _DOMAIN + bytes([len(label)]) + label + secret.encode("utf-8", "surrogatepass")
+        mac = self._pepper(data)
+        if not isinstance(mac, bytes) or len(mac) < _MIN_PEPPERED_BYTES:
+            raise TypeError("the pepper function must return a MAC of at least 16 bytes")
+        return mac
+
+    def _acceptable(self, encoded: str) -> bool:
+        """Well-formed argon2id with costs we are willing to compute."""
+        if not isinstance(encoded, str) or not encoded.startswith(_PREFIX):
+            return False
+        try:
+            params = extract_parameters(encoded)
+        except (InvalidHashError, ValueError):
+            return False
+        return (
+            params.type is Type.ID
+            and params.memory_cost <= self._max_memory_kib
+            and params.time_cost <= self._max_time_cost
+            and params.parallelism <= self._max_parallelism
+        )
+
+    def hash(self, secret: str, *, purpose: str) -> str:
+        """The argon2id encoded string for ``secret`` under ``purpose``."""
+        return self._hasher.hash(self._peppered(secret, purpose))
+
+    def verify(self, encoded: str, secret: str, *, purpose: str) -> bool:
+        """True if ``secret`` made ``encoded`` under ``purpose``; False on mismatch or a
+        malformed hash (never raises for those)."""
+        peppered = self._peppered(secret, purpose)
+        if not self._acceptable(encoded):
+            return False
+        try:
+            return self._hasher.verify(encoded, peppered)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def dummy_verify(self, secret: str) -> None:
+        """Spend the time of a :meth:`verify` (pepper and argon2) against a hash nobody can
+        match: for unknown customers, so response time does not tell who exists."""
+        self.verify(self._dummy_hash, secret, purpose=_DUMMY_PURPOSE)
+
+    def needs_rehash(self, encoded: str) -> bool:
+        """True if ``encoded`` was not made with the current parameters (or is not a valid
+        argon2id hash at all)."""
+        if not isinstance(encoded, str) or not encoded.startswith(_PREFIX):
+            return True
+        try:
+            return self._hasher.check_needs_rehash(encoded)
+        except (InvalidHashError, ValueError):
+            return True

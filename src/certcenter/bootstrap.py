@@ -1,0 +1,207 @@
+"""The composition root: builds the center from settings, for the API, the CLI and tests.
+
+    settings = load_settings()
+    initialise(settings)            # directories, migrations, CA, demo world (idempotent)
+    center = build_center(settings)
+    center.enrollment.start(...)
+
+This is the one module that knows every part (storage, simulators, key backend, services);
+the domain packages know none of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import Engine
+
+from certcenter.authn.hashing import SecretHasher
+from certcenter.clock import Clock, SystemClock
+from certcenter.config import Settings
+from certcenter.entities import CertificateRecord, CertificateStatus, Customer, Device, new_id
+from certcenter.enrollment.service import FAMILY, EnrollmentService
+from certcenter.errors import CertCenterError
+from certcenter.identity.providers import Providers
+from certcenter.keys import KeyBackend, load_key_backend
+from certcenter.pki.hierarchy import CaHierarchy, ensure_hierarchy, load_hierarchy
+from certcenter.pki.issuer import Issuer, SubjectInfo
+from certcenter.pki.pem import certificate_pem
+from certcenter.simulators.bank import SimulatedInterbank
+from certcenter.simulators.id_registry import SimulatedIdRegistry
+from certcenter.simulators.telco import SimulatedTelco
+from certcenter.simulators.world import load_world, seed_world
+from certcenter.storage import migrate
+from certcenter.storage.database import make_engine, make_session_factory
+from certcenter.storage.mapping import map_entities
+from certcenter.storage.simulator_store import SimulatorStore
+from certcenter.storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+PEPPER_LABEL = "pepper"
+
+
+@dataclass
+class Center:
+    """Everything a running center needs, built once per process."""
+
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    sim_engine: Engine
+    uow_factory: SqlUnitOfWorkFactory
+    sim_store: SimulatorStore
+    keys: KeyBackend
+    providers: Providers
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def hasher(self) -> SecretHasher:
+        return SecretHasher.from_policy(
+            lambda data: self.keys.mac(PEPPER_LABEL, data), self.settings.policy
+        )
+
+    def hierarchy(self) -> CaHierarchy:
+        if "hierarchy" not in self._cache:
+            self._cache["hierarchy"] = load_hierarchy(self.settings)
+        hierarchy: CaHierarchy = self._cache["hierarchy"]
+        return hierarchy
+
+    def issuer(self) -> Issuer:
+        return Issuer(self.keys, self.hierarchy(), self.settings, self.clock)
+
+    def chain_pem(self, family: str = FAMILY) -> list[str]:
+        return [certificate_pem(c) for c in self.hierarchy().chain(family)]
+
+    @cached_property
+    def enrollment(self) -> EnrollmentService:
+        return EnrollmentService(
+            uow_factory=self.uow_factory,
+            providers=self.providers,
+            issuer=self.issuer,
+            chain=self.chain_pem,
+            hasher=self.hasher,
+            settings=self.settings,
+            clock=self.clock,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.sim_engine.dispose()
+
+
+def build_center(settings: Settings, clock: Clock | None = None) -> Center:
+    map_entities()
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    sim_engine = make_engine(settings.simulator_database_url)
+    sim_store = SimulatorStore(sim_engine)
+    telco = SimulatedTelco(sim_store, clock)
+    providers = Providers(
+        telco=telco,
+        sms=telco,
+        accounts=SimulatedInterbank(sim_store, clock),
+        id_registry=SimulatedIdRegistry(sim_store),
+    )
+    return Center(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        sim_engine=sim_engine,
+        uow_factory=SqlUnitOfWorkFactory(make_session_factory(engine)),
+        sim_store=sim_store,
+        keys=load_key_backend(settings),
+        providers=providers,
+    )
+
+
+@dataclass(frozen=True)
+class InitReport:
+    created_passphrase: bool
+    seeded_world: bool
+    hierarchy: CaHierarchy
+
+
+def ensure_passphrase(settings: Settings) -> bool:
+    """In the demo, make a random key-store passphrase file if none is configured."""
+    if settings.passphrase() is not None:
+        return False
+    if settings.environment != "demo":
+        raise CertCenterError("KEY_PASSPHRASE_MISSING")
+    path = settings.demo_passphrase_file
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    log.warning("demo: generated a key-store passphrase in %s", path)
+    return True
+
+
+def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
+    """Idempotent set-up: directories, schemas, keys and CA hierarchy, the demo world."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    created = ensure_passphrase(settings)
+    center = build_center(settings, clock)
+    try:
+        migrate.upgrade(center.engine)
+        migrate.upgrade(center.sim_engine, simulators=True)
+        center.keys.ensure_secret(PEPPER_LABEL)
+        hierarchy = ensure_hierarchy(center.keys, settings, center.clock)
+        seeded = False
+        if settings.sims_enabled:
+            seeded = seed_world(
+                load_world(), center.sim_store, center.uow_factory, center.clock,
+                seed_existing_device=lambda customer, device: _seed_device(
+                    center, customer, device
+                ),
+            )
+        return InitReport(created_passphrase=created, seeded_world=seeded, hierarchy=hierarchy)
+    finally:
+        center.close()
+
+
+def _seed_device(center: Center, customer: Customer, facts: dict[str, Any]) -> None:
+    """A demo customer who already holds a certificate on another phone: issue it for real."""
+    key = ec.generate_private_key(ec.SECP256R1())  # the old phone's key; it stays on that phone
+    issuer = center.issuer()
+    subject = SubjectInfo(common_name=customer.name, customer_ref=customer.customer_number)
+    intent = issuer.prepare(FAMILY, key.public_key(), subject)
+    now = center.clock.now()
+    serial = f"{intent.serial:X}"
+    record = CertificateRecord(
+        serial=serial, family=FAMILY, profile=intent.profile, customer_id=customer.id,
+        device_id=str(facts["id"]), enrollment_id=None, subject=intent.subject.rfc4514_string(),
+        public_key_sha256=intent.public_key_sha256, not_before=intent.not_before,
+        not_after=intent.not_after, tbs=intent.tbs, issuer_key_label=intent.issuer_key_label,
+        status=CertificateStatus.PENDING.value, created_at=now,
+    )
+    with center.uow_factory() as uow:
+        uow.certificates.add(record)
+        uow.commit()
+    certificate = issuer.sign(intent, key.public_key())
+    with center.uow_factory() as uow:
+        stored = uow.certificates.get(serial)
+        assert stored is not None
+        stored.der = certificate.public_bytes(Encoding.DER)
+        stored.status = CertificateStatus.ACTIVE.value
+        stored.issued_at = now
+        uow.devices.add(Device(
+            id=new_id(), device_id=str(facts["id"]), customer_id=customer.id, platform=str(facts["platform"]),
+            model=str(facts["model"]), app_version=str(facts["app_version"]), registered_at=now,
+        ))
+        uow.commit()
+
+
+def is_initialised(settings: Settings) -> bool:
+    try:
+        load_hierarchy(settings)
+    except CertCenterError:
+        return False
+    return True
+

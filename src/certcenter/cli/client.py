@@ -1,0 +1,144 @@
+"""An HTTP client for the center's ``/v1`` API and the ``/sim`` views, as the app uses them.
+
+    client = CenterClient("http://127.0.0.1:8000")
+    client.start(device, move_certificate=False)
+    client.step("terms", {"accepted": client.required_terms})
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from certcenter.cli.keystore import DeviceInfo
+
+
+class ApiError(Exception):
+    """A refusal from the center, with its catalog code, texts and remedy."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        self.code = str(problem.get("code", "UNKNOWN"))
+        super().__init__(f"{self.code} (HTTP {status})")
+
+    def text(self, locale: str = "ko") -> str:
+        def pick(field: str) -> str:
+            value = self.problem.get(field) or {}
+            return str(value.get(locale) or value.get("en") or "") if isinstance(value, dict) else ""
+
+        labels = ("원인", "해결 방법") if locale == "ko" else ("Cause", "What to do")
+        return (f"[{self.code}] {pick('message')}\n  {labels[0]}: {pick('cause')}\n"
+                f"  {labels[1]}: {pick('remedy')}")
+
+
+class CenterClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        forwarded_for: str | None = None,
+        timeout: float = 30.0,
+        locale: str = "ko",
+    ) -> None:
+        headers = {"Accept-Language": locale}
+        if forwarded_for:
+            headers["X-Forwarded-For"] = forwarded_for
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
+        self.enrollment_id: str | None = None
+        self.token: str | None = None
+        self.required_terms: list[str] = []
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> CenterClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = self.http.request(method, path, json=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise ApiError(0, {
+                "code": "CENTER_UNREACHABLE",
+                "message": {"ko": "인증센터에 연결할 수 없습니다.",
+                            "en": "Cannot reach the certificate center."},
+                "cause": {"ko": str(exc), "en": str(exc)},
+                "remedy": {"ko": "certcenter serve 가 실행 중인지, 주소가 맞는지 확인하세요.",
+                           "en": "Check that certcenter serve is running at that address."},
+            }) from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"code": "HTTP_ERROR", "message": {"en": response.text[:200]}}
+            raise ApiError(response.status_code, problem)
+        return response.json() if response.content else None
+
+    # -- the issuance flow
+    def start(self, device: DeviceInfo, *, integrity: dict[str, Any] | None = None,
+              move_certificate: bool = False) -> dict[str, Any]:
+        self.token = None
+        result: dict[str, Any] = self._send("POST", "/v1/enrollments", {
+            "device": {
+                "device_id": device.device_id, "platform": device.platform,
+                "model": device.model, "app_version": device.app_version,
+                "integrity": integrity or {},
+            },
+            "move_certificate": move_certificate,
+        })
+        self.enrollment_id = result["enrollment_id"]
+        self.token = result["token"]
+        self.required_terms = list(result["detail"].get("required_terms", []))
+        return result
+
+    def step(self, step: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self.enrollment_id is None:
+            raise RuntimeError("start() first")
+        path = f"/v1/enrollments/{self.enrollment_id}/{step}"
+        result: dict[str, Any] = self._send("POST", path, body or {})
+        return result
+
+    def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("GET", f"/v1/enrollments/{self.enrollment_id}")
+        return result
+
+    def certificate(self, serial: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("GET", f"/v1/certificates/{serial}")
+        return result
+
+    # -- the demo world's other side
+    def people(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._send("GET", "/sim/api/people")
+        return result
+
+    def messages(self, phone: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._send("GET", f"/sim/api/phones/{phone}/messages")
+        return result
+
+    def statement(self, bank_code: str, account_number: str) -> dict[str, Any]:
+        path = f"/sim/api/banks/{bank_code}/accounts/{account_number}/statement"
+        result: dict[str, Any] = self._send("GET", path)
+        return result
+
+    def latest_sms_code(self, phone: str) -> str | None:
+        """The newest 6-digit code in the phone's messages (inbox or spam)."""
+        for message in self.messages(phone):
+            match = re.search(r"\[(\d{6})\]", message["body"])
+            if match:
+                return match.group(1)
+        return None
+
+    def latest_deposit_code(self, bank_code: str, account_number: str) -> str | None:
+        """The code in the newest 1-won deposit's depositor name (인증1234)."""
+        for entry in self.statement(bank_code, account_number)["entries"]:
+            match = re.fullmatch(r"인증(\d+)", entry["description"])
+            if match and entry["amount"] == 1:
+                return match.group(1)
+        return None

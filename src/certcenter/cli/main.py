@@ -1,0 +1,362 @@
+"""``certcenter``: set up, serve, run the demo, read the demo world, operate, and be the app.
+
+    certcenter serve                 # first start: creates the CA and seeds the demo world
+    certcenter demo                  # the scripted issuance against the running center
+    certcenter app enroll            # the bank app's issuance flow, with prompts
+    certcenter sim sms 01020000001   # the demo phone's inbox
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from certcenter.cli.client import ApiError, CenterClient
+from certcenter.cli.flow import Answers, enroll
+from certcenter.cli.keystore import Keystore
+from certcenter.errors import CertCenterError
+
+DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _lang() -> str:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    value = (root.params.get("lang") if root else None) or os.environ.get("CERTCENTER_LANG", "ko")
+    return "en" if str(value).startswith("en") else "ko"
+
+
+def _fail(text: str) -> None:
+    click.secho(text, fg="red", err=True)
+    sys.exit(1)
+
+
+def handle_errors(func: F) -> F:
+    """Refusals end the command with the catalog's words and remedy, never a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ApiError as err:
+            _fail(err.text(_lang()))
+        except CertCenterError as err:
+            _fail(err.diagnostics("en" if _lang() == "en" else "ko"))
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="TOML configuration file (else CERTCENTER_CONFIG).")
+@click.option("--lang", type=click.Choice(["ko", "en"]), default=None,
+              help="Language of messages (else CERTCENTER_LANG, default ko).")
+@click.version_option(package_name="certcenter")
+def cli(config: Path | None, lang: str | None) -> None:
+    """인증센터 — certificate center."""
+    if config is not None:
+        os.environ["CERTCENTER_CONFIG"] = str(config.resolve())
+
+
+def _settings() -> Any:
+    from certcenter.config import load_settings
+
+    return load_settings()
+
+
+# ---------------------------------------------------------------- operator
+
+@cli.command()
+@handle_errors
+def init() -> None:
+    """Create the directories, databases, CA hierarchy and demo world (idempotent)."""
+    from certcenter.bootstrap import initialise
+
+    settings = _settings()
+    report = initialise(settings)
+    if report.created_passphrase:
+        click.echo(f"demo key-store passphrase written to {settings.demo_passphrase_file}")
+    root = report.hierarchy.root.certificate
+    click.echo(f"CA ready in {settings.ca_path} (root: {root.subject.rfc4514_string()})")
+    click.echo(f"database: {settings.database_url}")
+    if report.seeded_world:
+        click.echo("demo world seeded (see /sim or `certcenter sim people`)")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--workers", type=int, default=None, help="Server processes (default 1).")
+@handle_errors
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Start the center (and set it up first if this is the first start)."""
+    import uvicorn
+
+    from certcenter.bootstrap import initialise
+
+    settings = _settings()
+    report = initialise(settings)
+    if report.created_passphrase:
+        click.echo(f"demo key-store passphrase written to {settings.demo_passphrase_file}")
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(f"certcenter on http://{host}:{port}  (API docs /docs, demo world /sim)")
+    uvicorn.run(
+        "certcenter.api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or settings.workers,
+        proxy_headers=False,
+        log_level=settings.log_level,
+        access_log=True,
+    )
+
+
+@cli.group()
+def customers() -> None:
+    """Customers of the bank (operator)."""
+
+
+@customers.command("list")
+@click.option("--limit", default=100, show_default=True)
+@handle_errors
+def customers_list(limit: int) -> None:
+    from certcenter.bootstrap import build_center
+
+    center = build_center(_settings())
+    with center.uow_factory() as uow:
+        rows = uow.customers.list(limit=limit)
+        for c in rows:
+            device = uow.devices.active_for_customer(c.id)
+            certs = uow.certificates.for_customer(c.id, statuses=["active", "suspended"])
+            click.echo(
+                f"{c.customer_number:6} {c.name:6} {c.phone}  internet banking: "
+                f"{'yes' if c.internet_banking else 'no '}  overseas: "
+                f"{'yes' if c.overseas_access else 'no '}  device: "
+                f"{device.device_id if device else '-'}  certificates: "
+                f"{', '.join(x.serial for x in certs) or '-'}"
+            )
+    center.close()
+
+
+@cli.group()
+def certificates() -> None:
+    """Certificates issued by the center (operator)."""
+
+
+@certificates.command("list")
+@click.option("--status", default=None, help="active, superseded, pending, …")
+@click.option("--limit", default=100, show_default=True)
+@handle_errors
+def certificates_list(status: str | None, limit: int) -> None:
+    from certcenter.bootstrap import build_center
+
+    center = build_center(_settings())
+    with center.uow_factory() as uow:
+        for r in uow.certificates.list(limit=limit, status=status):
+            click.echo(f"{r.serial}  {r.status:10} {r.profile:7} {r.not_after:%Y-%m-%d}  "
+                       f"device {r.device_id or '-'}  {r.subject}")
+    center.close()
+
+
+@cli.group()
+def db() -> None:
+    """Database schema (operator)."""
+
+
+@db.command("upgrade")
+@handle_errors
+def db_upgrade() -> None:
+    """Migrate the center's and the simulators' databases to the newest schema."""
+    from certcenter.storage import migrate
+    from certcenter.storage.database import make_engine
+
+    settings = _settings()
+    migrate.upgrade(make_engine(settings.database_url))
+    if settings.sims_enabled:
+        migrate.upgrade(make_engine(settings.simulator_database_url), simulators=True)
+    click.echo("schema is current")
+
+
+# ---------------------------------------------------------------- the demo world
+
+@cli.group()
+def sim() -> None:
+    """The demo world's other side: phones, bank statements, people."""
+
+
+@sim.command("people")
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@handle_errors
+def sim_people(url: str) -> None:
+    with CenterClient(url, locale=_lang()) as client:
+        for p in client.people():
+            accounts = ", ".join(f"{a['bank']}:{a['number']}" for a in p["accounts"]) or "-"
+            click.echo(f"{p['key']:5} {p['name']:5} {p['phone'] or '-':12} "
+                       f"{p['carrier'] or '-':9} {accounts:22} {p['scenario'][_lang()]}")
+
+
+@sim.command("sms")
+@click.argument("phone")
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@handle_errors
+def sim_sms(phone: str, url: str) -> None:
+    """Messages received by a demo phone (newest first)."""
+    with CenterClient(url, locale=_lang()) as client:
+        messages = client.messages("".join(ch for ch in phone if ch.isdigit()))
+    if not messages:
+        click.echo("(no messages)")
+    for m in messages:
+        folder = " [스팸함 spam]" if m["folder"] == "spam" else ""
+        click.echo(f"{m['received_at'][:19]}  {m['sender']}{folder}\n  {m['body']}")
+
+
+@sim.command("statement")
+@click.argument("bank_code")
+@click.argument("account_number")
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@handle_errors
+def sim_statement(bank_code: str, account_number: str, url: str) -> None:
+    """A demo account's statement (newest first): the 1-won deposit carries the code."""
+    with CenterClient(url, locale=_lang()) as client:
+        data = client.statement(bank_code, "".join(ch for ch in account_number if ch.isdigit()))
+    click.echo(f"{data['bank']} {data['account_number']} ({data['holder']}, {data['status']}), "
+               f"balance {data['balance']:,}")
+    for e in data["entries"]:
+        click.echo(f"  {e['at'][:19]}  {e['description']:12} {e['amount']:>+8,}  {e['balance_after']:>12,}")
+
+
+@cli.command()
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.option("--customer", default="C001", show_default=True, help="Demo person to enrol.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("demo-output"), show_default=True)
+@handle_errors
+def demo(url: str, customer: str, out: Path) -> None:
+    """Issue a mobile certificate for a demo customer, scripted, against the running center."""
+    from certcenter.cli.demo import scripted_answers
+
+    answers = scripted_answers(customer)
+    keystore = Keystore(out / f"keystore-{customer}")
+    with CenterClient(url, locale=_lang()) as client:
+        outcome = enroll(client, keystore, answers, ask=_no_prompt, say=click.echo,
+                         auto_codes=True)
+        sms = client.messages(answers.phone or "")
+    out.mkdir(parents=True, exist_ok=True)
+    cert_path, chain_path = out / "certificate.pem", out / "chain.pem"
+    cert_path.write_text(outcome.certificate_path.read_text("utf-8"), "utf-8")
+    chain_path.write_text(outcome.chain_path.read_text("utf-8"), "utf-8")
+    click.echo("")
+    click.echo(f"issuance SMS: {sms[0]['body'] if sms else '(none)'}")
+    click.echo(f"certificate: {cert_path}")
+    click.echo(f"CA chain:    {chain_path}")
+    click.echo(f"check it:    openssl verify -CAfile {chain_path} {cert_path}")
+
+
+def _no_prompt(prompt: str, secret: bool) -> str:
+    raise click.UsageError(f"the scripted demo has no answer for: {prompt}")
+
+
+# ---------------------------------------------------------------- the app
+
+@cli.group()
+def app() -> None:
+    """The bank app on this computer: keeps a device key, issues and shows its certificate."""
+
+
+def _keystore_option(func: F) -> F:
+    return click.option(
+        "--keystore", type=click.Path(file_okay=False, path_type=Path),
+        default=Path(os.environ.get("CERTCENTER_APP_KEYSTORE", "~/.certcenter-app")).expanduser(),
+        show_default=True, help="Where the app keeps its device keys.",
+    )(func)
+
+
+@app.command("enroll")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.option("--carrier", type=click.Choice(["SKT", "KT", "LGU", "SKT_MVNO", "KT_MVNO",
+                                              "LGU_MVNO"]), default=None)
+@click.option("--name", default=None)
+@click.option("--rrn-front", default=None, help="YYMMDD-N")
+@click.option("--phone", default=None)
+@click.option("--bank", "bank_code", default=None, help="Bank code, e.g. 004.")
+@click.option("--account", "account_number", default=None)
+@click.option("--id-json", default=None, help='ID fields as JSON, e.g. {"kind": "passport", …}.')
+@click.option("--biometric/--no-biometric", default=False, help="Register a biometric key.")
+@click.option("--move-certificate", is_flag=True, help="Move the certificate from another device.")
+@click.option("--auto-codes", is_flag=True, help="Read codes from the demo world (/sim).")
+@click.option("--app-version", default="5.2.0", show_default=True)
+@click.option("--platform", type=click.Choice(["android", "ios"]), default="android")
+@click.option("--forwarded-for", default=None,
+              help="Pretend to connect from this address (demo proxies only).")
+@handle_errors
+def app_enroll(keystore: Path, url: str, carrier: str | None, name: str | None,
+               rrn_front: str | None, phone: str | None, bank_code: str | None,
+               account_number: str | None, id_json: str | None, biometric: bool,
+               move_certificate: bool, auto_codes: bool, app_version: str, platform: str,
+               forwarded_for: str | None) -> None:
+    """Issue a mobile certificate (KB국민인증서 발급) for this app's device."""
+    answers = Answers(
+        carrier=carrier, name=name, rrn_front=rrn_front, phone=phone, bank_code=bank_code,
+        account_number=account_number, id_fields=json.loads(id_json) if id_json else {},
+        biometric=biometric, move_certificate=move_certificate, app_version=app_version,
+        platform=platform,
+    )
+
+    def ask(prompt: str, secret: bool) -> str:
+        return str(click.prompt(prompt, hide_input=secret))
+
+    store = Keystore(keystore)
+    with CenterClient(url, forwarded_for=forwarded_for, locale=_lang()) as client:
+        outcome = enroll(client, store, answers, ask=ask, say=click.echo, auto_codes=auto_codes)
+    click.echo(f"certificate: {outcome.certificate_path}\nchain: {outcome.chain_path}")
+
+
+@app.command("show")
+@_keystore_option
+def app_show(keystore: Path) -> None:
+    """The device and its certificate."""
+    store = Keystore(keystore)
+    device = store.device()
+    if device is None:
+        _fail("no device yet: run `certcenter app enroll`")
+        return
+    click.echo(f"device {device.device_id} ({device.platform} {device.model}, app {device.app_version})")
+    cert = store.certificate()
+    if cert is None:
+        click.echo("no certificate yet")
+        return
+    click.echo(f"subject: {cert.subject.rfc4514_string()}")
+    click.echo(f"issuer:  {cert.issuer.rfc4514_string()}")
+    click.echo(f"serial:  {cert.serial_number:X}")
+    click.echo(f"valid:   {cert.not_valid_before_utc:%Y-%m-%d} – {cert.not_valid_after_utc:%Y-%m-%d}")
+
+
+@app.command("export")
+@_keystore_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def app_export(keystore: Path, out: Path) -> None:
+    """Write the certificate and its CA chain as PEM files (never the private key)."""
+    store = Keystore(keystore)
+    if store.certificate() is None:
+        _fail("no certificate yet: run `certcenter app enroll`")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "certificate.pem").write_text(store.certificate_file.read_text("utf-8"), "utf-8")
+    (out / "chain.pem").write_text(store.chain_file.read_text("utf-8"), "utf-8")
+    click.echo(f"wrote {out / 'certificate.pem'} and {out / 'chain.pem'}")
+
+
+def main() -> None:
+    cli(prog_name="certcenter")

@@ -1,0 +1,193 @@
+"""The persistent entities of the center, as plain dataclasses.
+
+They know nothing of SQL: ``certcenter.storage`` maps them onto tables. Domain services load
+them through the unit of work (:mod:`certcenter.ports`), change them, and commit.
+
+    >>> device = Device(id="r-1", device_id="d-1", customer_id="c-1", platform="android", model="SM-S928N",
+    ...                 app_version="5.2.0", registered_at=datetime(2026, 1, 1, tzinfo=UTC))
+    >>> device.status
+    'active'
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(eq=False)
+class Customer:
+    """A customer of the bank (고객). Identified by CI, never by resident number.
+
+    ``ci`` is the connecting information (연계정보) that identity-verification agencies derive
+    from the resident number: the same person always has the same CI.
+    """
+
+    id: str
+    customer_number: str
+    name: str
+    ci: str
+    birth_date: date
+    phone: str
+    created_at: datetime
+    internet_banking: bool = False
+    overseas_access: bool = False
+    kind: str = "personal"
+
+
+class EnrollmentState(enum.StrEnum):
+    """The states of an issuance (발급) flow, in order."""
+
+    STARTED = "started"
+    TERMS_ACCEPTED = "terms_accepted"
+    PHONE_CODE_SENT = "phone_code_sent"
+    PHONE_VERIFIED = "phone_verified"
+    ACCOUNT_CODE_SENT = "account_code_sent"
+    ACCOUNT_VERIFIED = "account_verified"
+    ID_VERIFIED = "id_verified"
+    CREDENTIALS_SET = "credentials_set"
+    SIGNING = "signing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def closed(self) -> bool:
+        return self in (EnrollmentState.COMPLETED, EnrollmentState.FAILED)
+
+
+@dataclass(eq=False)
+class Enrollment:
+    """One run of the mobile-certificate issuance flow, persisted step by step."""
+
+    id: str
+    token_hash: str
+    state: str
+    device_id: str
+    platform: str
+    device_model: str
+    app_version: str
+    client_ip: str
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    integrity: dict[str, Any] = field(default_factory=dict)
+    move_certificate: bool = False
+    accepted_terms: list[str] = field(default_factory=list)
+    customer_id: str | None = None
+    phone: str | None = None
+    carrier: str | None = None
+    pin_hash: str | None = None
+    pattern_hash: str | None = None
+    biometric_public_key: str | None = None
+    certificate_serial: str | None = None
+    failure_code: str | None = None
+    new_customer: bool = False
+
+
+@dataclass(eq=False)
+class VerificationCode:
+    """A single-use code sent to the customer (SMS code, 1-won depositor code); hash only."""
+
+    id: str
+    enrollment_id: str
+    purpose: str
+    code_hash: str
+    created_at: datetime
+    expires_at: datetime
+    max_tries: int
+    tries: int = 0
+    resends: int = 0
+    consumed_at: datetime | None = None
+    target: str = ""
+
+
+@dataclass(eq=False)
+class Device:
+    """A registered device (등록 기기) holding a customer's mobile certificate key.
+
+    ``device_id`` is the app's own identifier; ``id`` names this registration (a phone that
+    changes hands is registered again, for its new owner).
+    """
+
+    id: str
+    device_id: str
+    customer_id: str
+    platform: str
+    model: str
+    app_version: str
+    registered_at: datetime
+    status: str = "active"
+    pin_hash: str | None = None
+    pattern_hash: str | None = None
+    biometric_public_key: str | None = None
+    deregistered_at: datetime | None = None
+
+
+class CertificateStatus(enum.StrEnum):
+    PENDING = "pending"  # intent recorded, not (yet) signed or not handed out
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+    EXPIRED = "expired"
+    ABANDONED = "abandoned"  # an intent whose issuance never completed; never handed out
+
+
+@dataclass(eq=False)
+class CertificateRecord:
+    """A certificate issued (or about to be) by one of the center's CAs."""
+
+    serial: str
+    family: str
+    profile: str
+    customer_id: str
+    device_id: str | None
+    enrollment_id: str | None
+    subject: str
+    public_key_sha256: str
+    not_before: datetime
+    not_after: datetime
+    tbs: bytes
+    issuer_key_label: str
+    status: str
+    created_at: datetime
+    der: bytes | None = None
+    issued_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+    last_used_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class FailureRecord:
+    """A refusal, kept for the 24-hour block rule and for diagnosis (왜 발급이 안 되나요?)."""
+
+    id: str
+    step: str
+    code: str
+    at: datetime
+    customer_id: str | None = None
+    enrollment_id: str | None = None
+    device_id: str | None = None
+    client_ip: str | None = None
+
+
+@dataclass(eq=False)
+class Block:
+    """A temporary block on a customer, device or address after repeated failures."""
+
+    id: str
+    subject_kind: str
+    subject: str
+    reason: str
+    created_at: datetime
+    blocked_until: datetime
+
+

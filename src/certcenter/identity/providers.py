@@ -1,0 +1,74 @@
+"""The outside parties of identity proofing, as Protocols.
+
+Each has an embedded simulator in :mod:`certcenter.simulators` (the default) and can be
+replaced by a real adapter — PASS/NICE/KCB for phones, the interbank network for the 1-won
+deposit, the 행정안전부 / 경찰청 / 외교부 registries for ID documents — chosen by configuration.
+Providers raise :class:`~certcenter.errors.CertCenterError` with the catalog's codes for the
+refusals they decide (phone not in own name, dormant account, re-issued ID card, …).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol, runtime_checkable
+
+from certcenter.identity.documents import DriverLicence, Passport, ResidentCard
+from certcenter.identity.phone_numbers import Carrier
+from certcenter.identity.rrn import RrnFront
+
+IdDocument = ResidentCard | DriverLicence | Passport
+
+
+@dataclass(frozen=True)
+class VerifiedSubscriber:
+    """What a phone-verification agency vouches for: who uses this line."""
+
+    ci: str
+    name: str
+    phone: str
+    carrier: Carrier
+
+
+@runtime_checkable
+class TelcoVerifier(Protocol):
+    """휴대폰 본인확인: is this line in this person's own name?"""
+
+    def verify_subscriber(
+        self, *, carrier: Carrier, name: str, rrn_front: RrnFront, phone: str
+    ) -> VerifiedSubscriber: ...
+
+
+@runtime_checkable
+class SmsGateway(Protocol):
+    """Sends a text message to a mobile number."""
+
+    def send(self, *, phone: str, sender: str, text: str) -> None: ...
+
+
+@runtime_checkable
+class AccountVerifier(Protocol):
+    """1원 입금 인증: is the account the person's own and usable; deposit 1 won with a code."""
+
+    def check_account(self, *, bank_code: str, account_number: str, holder_ci: str) -> None: ...
+
+    def deposit_one_won(
+        self, *, bank_code: str, account_number: str, depositor_text: str
+    ) -> None: ...
+
+
+@runtime_checkable
+class IdRegistry(Protocol):
+    """신분증 진위확인: do these typed details match a current document? Returns its holder's CI."""
+
+    def verify(self, document: IdDocument, *, today: date) -> str: ...
+
+
+@dataclass(frozen=True)
+class Providers:
+    """The set of outside parties the enrollment flow talks to."""
+
+    telco: TelcoVerifier
+    sms: SmsGateway
+    accounts: AccountVerifier
+    id_registry: IdRegistry

@@ -1,0 +1,161 @@
+"""The key backend contract: private keys stay inside, callers ask the backend to sign.
+
+A backend holds the CA keys and the secrets (the PIN pepper) under short labels chosen by
+code (``root-ca``, ``mobile-ca``, ``pin-pepper``). It hands out public keys, signatures,
+signed certificates and CRLs, and HMACs, never a private key or a secret. The software
+backend (:mod:`certcenter.keys.software`) is the only one today; a PKCS#11 one can follow.
+
+    backend = load_key_backend(settings)              # certcenter.keys
+    backend.generate_key("mobile-ca", "ec-p256")
+    certificate = backend.sign_certificate("mobile-ca", builder)
+
+The hash follows the curve, everywhere: SHA-256 for P-256, SHA-384 for P-384.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Protocol, get_args, runtime_checkable
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+__all__ = [
+    "KEY_KINDS",
+    "LABEL_PATTERN",
+    "KeyBackend",
+    "KeyKind",
+    "SignatureHash",
+    "check_label",
+    "curve_for_kind",
+    "describe_key_kind",
+    "describe_public_key",
+    "hash_for_curve",
+    "hash_for_kind",
+    "key_kind_of",
+]
+
+KeyKind = Literal["ec-p256", "ec-p384"]
+KEY_KINDS: tuple[KeyKind, ...] = get_args(KeyKind)
+
+# Labels are chosen by code, never by users; they also name files, so no path characters.
+LABEL_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+_CURVES: dict[KeyKind, type[ec.EllipticCurve]] = {
+    "ec-p256": ec.SECP256R1,
+    "ec-p384": ec.SECP384R1,
+}
+SignatureHash = hashes.SHA256 | hashes.SHA384
+_HASHES: dict[KeyKind, type[SignatureHash]] = {
+    "ec-p256": hashes.SHA256,
+    "ec-p384": hashes.SHA384,
+}
+_KIND_NAMES: dict[KeyKind, str] = {"ec-p256": "EC P-256", "ec-p384": "EC P-384"}
+
+
+@runtime_checkable
+class KeyBackend(Protocol):
+    """Where the center's private keys and secrets live."""
+
+    name: str
+
+    def has_key(self, label: str) -> bool:
+        """Whether a private key is stored under ``label``."""
+        ...
+
+    def generate_key(self, label: str, kind: KeyKind = "ec-p256") -> PublicKeyTypes:
+        """Create a key; ``KEY_ALREADY_EXISTS`` if ``label`` is taken (never overwrites)."""
+        ...
+
+    def public_key(self, label: str) -> PublicKeyTypes:
+        """The public half of a stored key; ``KEY_NOT_FOUND`` if there is none."""
+        ...
+
+    def sign_certificate(
+        self, label: str, builder: x509.CertificateBuilder
+    ) -> x509.Certificate:
+        """Sign a certificate with the key under ``label`` (hash by curve)."""
+        ...
+
+    def sign_crl(
+        self, label: str, builder: x509.CertificateRevocationListBuilder
+    ) -> x509.CertificateRevocationList:
+        """Sign a CRL with the key under ``label`` (hash by curve)."""
+        ...
+
+    def sign(self, label: str, data: bytes) -> bytes:
+        """An ECDSA signature (DER) over ``data`` (hash by curve)."""
+        ...
+
+    def ensure_secret(self, label: str) -> None:
+        """Create a random 32-byte secret under ``label`` unless one is there."""
+        ...
+
+    def mac(self, label: str, data: bytes) -> bytes:
+        """HMAC-SHA256 of ``data`` under the secret ``label``; ``KEY_NOT_FOUND`` if none."""
+        ...
+
+    def verify_passphrase(self) -> None:
+        """Open one stored object, so a wrong or missing passphrase (or token PIN) shows at
+        start-up; does nothing while the store is empty."""
+        ...
+
+
+def check_label(label: str) -> str:
+    """``label`` itself if it is a valid key label, else :class:`ValueError`."""
+    if not isinstance(label, str) or LABEL_PATTERN.fullmatch(label) is None:
+        raise ValueError(
+            f"invalid key label {label!r}: use 1-64 of a-z 0-9 . _ - starting with a-z or 0-9"
+        )
+    return label
+
+
+def curve_for_kind(kind: KeyKind) -> ec.EllipticCurve:
+    try:
+        return _CURVES[kind]()
+    except KeyError:
+        raise ValueError(f"unknown key kind {kind!r}; known: {', '.join(KEY_KINDS)}") from None
+
+
+def hash_for_kind(kind: KeyKind) -> SignatureHash:
+    return _HASHES[kind]()
+
+
+def hash_for_curve(curve: ec.EllipticCurve) -> SignatureHash:
+    """The signature hash used with a key on ``curve`` (ValueError for other curves)."""
+    for kind, curve_type in _CURVES.items():
+        if isinstance(curve, curve_type):
+            return hash_for_kind(kind)
+    raise ValueError(f"unsupported curve {curve.name}")
+
+
+def key_kind_of(public_key: PublicKeyTypes) -> KeyKind | None:
+    """The :data:`KeyKind` of a public key, or None when it is none of them."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        for kind, curve_type in _CURVES.items():
+            if isinstance(public_key.curve, curve_type):
+                return kind
+    return None
+
+
+def describe_key_kind(kind: KeyKind) -> str:
+    """Words for people: ``"EC P-256"``."""
+    return _KIND_NAMES[kind]
+
+
+def describe_public_key(public_key: PublicKeyTypes) -> str:
+    """Words for people naming any key's type: ``"RSA-2048"``, ``"Ed25519"``, ``"EC P-384"``."""
+    kind = key_kind_of(public_key)
+    if kind is not None:
+        return describe_key_kind(kind)
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return f"EC {public_key.curve.name}"
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return f"RSA-{public_key.key_size}"
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return "Ed25519"
+    if isinstance(public_key, ed448.Ed448PublicKey):
+        return "Ed448"
+    return type(public_key).__name__.removesuffix("PublicKey").lstrip("_") or "unknown"

@@ -1,0 +1,263 @@
+"""The software key backend: CA keys and secrets as passphrase-encrypted files in one directory.
+
+    backend = SoftwareKeyBackend(Path("var/keys"), passphrase="correct horse battery staple")
+    backend.generate_key("root-ca", "ec-p384")
+    signature = backend.sign("root-ca", b"data")
+
+Files (directory 0700, files 0600, each written atomically and never overwritten):
+
+``<label>.key.pem``
+    The private key as PKCS#8 PEM encrypted with the passphrase (cryptography's
+    ``BestAvailableEncryption``: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC), so an operator can
+    read it with ``openssl pkey -in <label>.key.pem -passin env:PASS``. Its KDF is cheap
+    (2048 PBKDF2 rounds), so the passphrase must be long and random, not a word.
+``<label>.secret.json``
+    A 32-byte random secret sealed with AES-256-GCM under a key derived from the
+    passphrase by scrypt (random salt, random nonce, the label as associated data, so a
+    file renamed to another label does not open). The KDF parameters are in the file.
+
+A key or secret is decrypted once, at first use, and kept in memory for the life of the
+object. A missing or empty passphrase gives ``KEY_PASSPHRASE_MISSING`` when a key or secret
+must be opened or made; one that does not open a file gives ``KEY_PASSPHRASE_WRONG``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from certcenter.errors import CertCenterError
+from certcenter.keys.atomic import ensure_directory, write_new
+from certcenter.keys.backend import KeyKind, check_label, curve_for_kind, hash_for_curve
+
+__all__ = ["SoftwareKeyBackend"]
+
+_KEY_SUFFIX = ".key.pem"
+_SECRET_SUFFIX = ".secret.json"  # noqa: S105 (a file name suffix)
+_SECRET_FORMAT = "certcenter-secret-v1"  # noqa: S105 (a format tag)
+_SECRET_BYTES = 32
+# scrypt cost: N=2^15, r=8 (32 MiB, ~0.1 s), paid once per secret per process.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
+_SCRYPT_MAX_N = 2**20  # refuse files that would make us spend gigabytes
+
+
+class SoftwareKeyBackend:
+    """Keys and secrets in files under ``directory``, encrypted with ``passphrase``."""
+
+    name = "software"
+
+    def __init__(self, directory: Path, passphrase: str | None) -> None:
+        self.directory = Path(directory)
+        self._passphrase = passphrase.encode("utf-8") if passphrase else None
+        self._keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+        self._secrets: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SoftwareKeyBackend({str(self.directory)!r})"
+
+    # ------------------------------------------------------------------ keys
+
+    def has_key(self, label: str) -> bool:
+        return self._key_path(label).is_file()
+
+    def generate_key(self, label: str, kind: KeyKind = "ec-p256") -> PublicKeyTypes:
+        path = self._key_path(label)
+        passphrase = self._require_passphrase()
+        curve = curve_for_kind(kind)
+        with self._lock:
+            if path.exists():
+                raise CertCenterError("KEY_ALREADY_EXISTS", label=label)
+            key = ec.generate_private_key(curve)
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(passphrase),
+            )
+            ensure_directory(self.directory, 0o700)
+            try:
+                write_new(path, pem, 0o600)
+            except FileExistsError:
+                raise CertCenterError("KEY_ALREADY_EXISTS", label=label) from None
+            self._keys[label] = key
+        return key.public_key()
+
+    def public_key(self, label: str) -> PublicKeyTypes:
+        return self._private_key(label).public_key()
+
+    def sign_certificate(
+        self, label: str, builder: x509.CertificateBuilder
+    ) -> x509.Certificate:
+        key = self._private_key(label)
+        return builder.sign(key, hash_for_curve(key.curve))
+
+    def sign_crl(
+        self, label: str, builder: x509.CertificateRevocationListBuilder
+    ) -> x509.CertificateRevocationList:
+        key = self._private_key(label)
+        return builder.sign(key, hash_for_curve(key.curve))
+
+    def sign(self, label: str, data: bytes) -> bytes:
+        key = self._private_key(label)
+        return key.sign(data, ec.ECDSA(hash_for_curve(key.curve)))
+
+    # ------------------------------------------------------------------ secrets
+
+    def ensure_secret(self, label: str) -> None:
+        path = self._secret_path(label)
+        passphrase = self._require_passphrase()
+        with self._lock:
+            if label in self._secrets:
+                return
+            if not path.exists():
+                secret = os.urandom(_SECRET_BYTES)
+                ensure_directory(self.directory, 0o700)
+                try:
+                    write_new(path, _seal(secret, passphrase, label), 0o600)
+                except FileExistsError:
+                    pass  # made meanwhile by another process: open that one below
+                else:
+                    self._secrets[label] = secret
+                    return
+        self._secret(label)  # an existing secret: prove it opens, now rather than later
+
+    def mac(self, label: str, data: bytes) -> bytes:
+        mac = hmac.HMAC(self._secret(label), hashes.SHA256())
+        mac.update(data)
+        return mac.finalize()
+
+    # ------------------------------------------------------------------ start-up check
+
+    def verify_passphrase(self) -> None:
+        """Open one stored key (else one secret) so a wrong passphrase shows at start.
+
+        Does nothing when the store holds nothing yet.
+        """
+        for suffix, opener in ((_KEY_SUFFIX, self._private_key), (_SECRET_SUFFIX, self._secret)):
+            for label in self._stored_labels(suffix):
+                opener(label)
+                return
+
+    # ------------------------------------------------------------------ internals
+
+    def _stored_labels(self, suffix: str) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        labels = []
+        for path in sorted(self.directory.iterdir()):
+            label = path.name.removesuffix(suffix)
+            if path.name.endswith(suffix) and path.is_file():
+                try:
+                    labels.append(check_label(label))
+                except ValueError:
+                    continue  # not one of ours
+        return labels
+
+    def _key_path(self, label: str) -> Path:
+        return self.directory / f"{check_label(label)}{_KEY_SUFFIX}"
+
+    def _secret_path(self, label: str) -> Path:
+        return self.directory / f"{check_label(label)}{_SECRET_SUFFIX}"
+
+    def _require_passphrase(self) -> bytes:
+        if not self._passphrase:
+            raise CertCenterError("KEY_PASSPHRASE_MISSING")
+        return self._passphrase
+
+    def _private_key(self, label: str) -> ec.EllipticCurvePrivateKey:
+        path = self._key_path(label)
+        with self._lock:
+            key = self._keys.get(label)
+            if key is not None:
+                return key
+            try:
+                pem = path.read_bytes()
+            except FileNotFoundError:
+                raise CertCenterError("KEY_NOT_FOUND", label=label) from None
+            passphrase = self._require_passphrase()
+            try:
+                loaded = serialization.load_pem_private_key(pem, passphrase)
+            except (ValueError, TypeError):
+                # ValueError: wrong passphrase (or a damaged file: they look the same);
+                # TypeError: the file is not encrypted, which we never write.
+                raise CertCenterError("KEY_PASSPHRASE_WRONG", label=label) from None
+            if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+                raise ValueError(f"key file {path} holds a {type(loaded).__name__}, not an EC key")
+            hash_for_curve(loaded.curve)  # refuses curves we do not sign with
+            self._keys[label] = loaded
+            return loaded
+
+    def _secret(self, label: str) -> bytes:
+        path = self._secret_path(label)
+        with self._lock:
+            secret = self._secrets.get(label)
+            if secret is not None:
+                return secret
+            try:
+                sealed = path.read_bytes()
+            except FileNotFoundError:
+                raise CertCenterError("KEY_NOT_FOUND", label=label) from None
+            secret = _open(sealed, self._require_passphrase(), label, path)
+            self._secrets[label] = secret
+            return secret
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _scrypt(salt: bytes, n: int, r: int, p: int, passphrase: bytes) -> bytes:
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase)
+
+
+def _associated_data(label: str) -> bytes:
+    return f"{_SECRET_FORMAT}:{label}".encode("ascii")
+
+
+def _seal(secret: bytes, passphrase: bytes, label: str) -> bytes:
+    salt, nonce = os.urandom(16), os.urandom(12)
+    key = _scrypt(salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, passphrase)
+    ciphertext = AESGCM(key).encrypt(nonce, secret, _associated_data(label))
+    document = {
+        "format": _SECRET_FORMAT,
+        "kdf": {"name": "scrypt", "n": _SCRYPT_N, "r": _SCRYPT_R, "p": _SCRYPT_P,
+                "salt": _b64(salt)},
+        "cipher": "aes-256-gcm",
+        "nonce": _b64(nonce),
+        "ciphertext": _b64(ciphertext),
+    }
+    return (json.dumps(document, indent=2) + "\n").encode("ascii")
+
+
+def _open(sealed: bytes, passphrase: bytes, label: str, path: Path) -> bytes:
+    try:
+        document = json.loads(sealed)
+        kdf = document["kdf"]
+        if document["format"] != _SECRET_FORMAT or kdf["name"] != "scrypt":
+            raise ValueError("unknown format")
+        n, r, p = (int(kdf[name]) for name in ("n", "r", "p"))
+        if not (2 <= n <= _SCRYPT_MAX_N and 1 <= r <= 32 and 1 <= p <= 16):
+            raise ValueError("scrypt parameters out of range")
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        nonce = base64.b64decode(document["nonce"], validate=True)
+        ciphertext = base64.b64decode(document["ciphertext"], validate=True)
+        key = _scrypt(salt, n, r, p, passphrase)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"secret file {path} is damaged ({exc})") from None
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, _associated_data(label))
+    except InvalidTag:
+        raise CertCenterError("KEY_PASSPHRASE_WRONG", label=label) from None
+    except ValueError as exc:  # e.g. a nonce of the wrong length
+        raise ValueError(f"secret file {path} is damaged ({exc})") from None

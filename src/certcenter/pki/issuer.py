@@ -1,0 +1,176 @@
+"""Issuing end-entity certificates in two steps: record the intent, then sign exactly that.
+
+    issuer = Issuer(backend, hierarchy, settings, clock)
+    intent = issuer.prepare("mobile", csr.public_key, SubjectInfo("홍길동", "C0012345"))
+    store(intent)                       # the caller's database, committed BEFORE signing
+    certificate = issuer.sign(intent, csr.public_key)
+
+:meth:`Issuer.prepare` decides everything (serial, subject, validity, extensions) and
+computes the to-be-signed bytes without the CA key: it signs the same builder with a
+throwaway key of the CA key's type and keeps ``tbs_certificate_bytes`` (the TBS names the
+signature algorithm, not the key). :meth:`Issuer.sign` rebuilds the builder from the intent,
+has the key backend sign it, and refuses (RuntimeError) unless the result's TBS is the
+recorded one and the signature verifies under the issuing CA certificate. So a crash can
+leave an intent without a certificate, never a certificate without a record.
+
+Serials are :func:`cryptography.x509.random_serial_number` (159 random bits, positive,
+at most 20 octets); store them as text or NUMERIC, they do not fit a 64-bit integer column.
+Validity: see :func:`certcenter.pki.builder.validity_window` (5 minutes back-dated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from certcenter.clock import Clock, as_utc
+from certcenter.config import Settings
+from certcenter.keys.backend import KeyBackend
+from certcenter.pki.builder import (
+    certificate_builder,
+    check_key_allowed,
+    signature_hash_for,
+    throwaway_key_like,
+    validity_window,
+)
+from certcenter.pki.hierarchy import CaHierarchy, IssuingCa
+from certcenter.pki.names import SubjectInfo, end_entity_subject
+from certcenter.pki.pem import public_key_sha256
+from certcenter.pki.profiles import CertificateProfile, profile
+
+__all__ = ["IssuanceIntent", "Issuer", "SubjectInfo"]
+
+
+@dataclass(frozen=True)
+class IssuanceIntent:
+    """A certificate decided but not yet signed: what the database records first."""
+
+    serial: int
+    profile: str
+    subject: x509.Name
+    public_key_sha256: str
+    not_before: datetime
+    not_after: datetime
+    tbs: bytes
+    issuer_key_label: str
+
+    @property
+    def serial_hex(self) -> str:
+        return format(self.serial, "x")
+
+    def to_record(self) -> dict[str, str]:
+        """Plain strings for a database row; :meth:`from_record` reverses it exactly."""
+        return {
+            "serial": self.serial_hex,
+            "profile": self.profile,
+            "subject": self.subject.rfc4514_string(),
+            "public_key_sha256": self.public_key_sha256,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "tbs": self.tbs.hex(),
+            "issuer_key_label": self.issuer_key_label,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, str]) -> IssuanceIntent:
+        return cls(
+            serial=int(record["serial"], 16),
+            profile=record["profile"],
+            subject=x509.Name.from_rfc4514_string(record["subject"]),
+            public_key_sha256=record["public_key_sha256"],
+            not_before=as_utc(datetime.fromisoformat(record["not_before"])),
+            not_after=as_utc(datetime.fromisoformat(record["not_after"])),
+            tbs=bytes.fromhex(record["tbs"]),
+            issuer_key_label=record["issuer_key_label"],
+        )
+
+
+class Issuer:
+    """The one entry point that makes end-entity certificates, driven by profiles."""
+
+    def __init__(
+        self, backend: KeyBackend, hierarchy: CaHierarchy, settings: Settings, clock: Clock
+    ) -> None:
+        self._backend = backend
+        self._hierarchy = hierarchy
+        self._settings = settings
+        self._clock = clock
+
+    def _end_entity(self, name: str) -> tuple[CertificateProfile, IssuingCa]:
+        chosen = profile(name, self._settings)
+        if chosen.is_ca or chosen.family is None:
+            raise ValueError(f"profile {name!r} is a CA profile: see ensure_hierarchy")
+        return chosen, self._hierarchy.issuing(chosen.family)
+
+    def _builder(
+        self,
+        chosen: CertificateProfile,
+        issuing: IssuingCa,
+        intent: IssuanceIntent,
+        public_key: PublicKeyTypes,
+    ) -> x509.CertificateBuilder:
+        return certificate_builder(
+            chosen,
+            self._settings,
+            serial=intent.serial,
+            subject=intent.subject,
+            public_key=check_key_allowed(chosen, public_key),
+            issuer_certificate=issuing.certificate,
+            not_before=as_utc(intent.not_before),
+            not_after=as_utc(intent.not_after),
+        )
+
+    def prepare(
+        self, profile_name: str, public_key: PublicKeyTypes, subject: SubjectInfo
+    ) -> IssuanceIntent:
+        """Decide the certificate and compute its TBS bytes; nothing is signed by the CA.
+
+        ``CSR_KEY_TYPE_NOT_ALLOWED`` if the profile does not take this kind of key;
+        ValueError for a subject that breaks the naming rules (see :mod:`.names`).
+        """
+        chosen, issuing = self._end_entity(profile_name)
+        check_key_allowed(chosen, public_key)
+        not_before, not_after = validity_window(chosen, self._clock, issuing.certificate)
+        draft = IssuanceIntent(
+            serial=x509.random_serial_number(),
+            profile=chosen.name,
+            subject=end_entity_subject(self._settings, chosen.organizational_unit, subject),
+            public_key_sha256=public_key_sha256(public_key),
+            not_before=not_before,
+            not_after=not_after,
+            tbs=b"",
+            issuer_key_label=issuing.key_label,
+        )
+        issuer_key = issuing.certificate.public_key()
+        unsigned = self._builder(chosen, issuing, draft, public_key)
+        trial = unsigned.sign(throwaway_key_like(issuer_key), signature_hash_for(issuer_key))
+        return replace(draft, tbs=trial.tbs_certificate_bytes)
+
+    def sign(self, intent: IssuanceIntent, public_key: PublicKeyTypes) -> x509.Certificate:
+        """Have the CA key sign exactly the recorded intent (RuntimeError if it differs)."""
+        if public_key_sha256(public_key) != intent.public_key_sha256:
+            raise ValueError("public key does not match the intent's public_key_sha256")
+        chosen, issuing = self._end_entity(intent.profile)
+        if intent.issuer_key_label != issuing.key_label:
+            raise RuntimeError(
+                f"intent names CA key {intent.issuer_key_label!r}, "
+                f"the {chosen.family} CA key is {issuing.key_label!r}"
+            )
+        builder = self._builder(chosen, issuing, intent, public_key)
+        certificate = self._backend.sign_certificate(issuing.key_label, builder)
+        if certificate.tbs_certificate_bytes != intent.tbs:
+            raise RuntimeError(
+                f"certificate {intent.serial_hex} differs from its recorded intent; not issued"
+            )
+        try:
+            certificate.verify_directly_issued_by(issuing.certificate)
+        except (InvalidSignature, ValueError, TypeError) as exc:
+            raise RuntimeError(
+                f"key {issuing.key_label!r} does not match the {chosen.family} CA certificate"
+            ) from exc
+        return certificate

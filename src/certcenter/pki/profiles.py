@@ -1,0 +1,164 @@
+"""Certificate profiles as data: what each kind of certificate contains, one entry per kind.
+
+    mobile = profile("mobile", settings)
+    mobile.validity    # timedelta(days=settings.policy.mobile_certificate_validity_days)
+
+Kinds (``PROFILE_NAMES``):
+
+``root-ca``
+    The self-signed root, ECDSA P-384, 20 years. keyCertSign + cRLSign, no policy, no AIA/CRL.
+``issuing-ca``
+    The CA of the mobile family, ECDSA P-256 signed by the root, 10 years, pathLen 0.
+    keyCertSign + cRLSign + digitalSignature (it may sign OCSP responses itself), the mobile
+    policy, caIssuers → ``/ca/root-ca.der`` and CRL → ``/crl/root.crl``.
+``mobile``
+    The customer's mobile certificate (end entity), EC P-256 only, validity from
+    ``settings.policy.mobile_certificate_validity_days``. keyUsage digitalSignature +
+    nonRepudiation (contentCommitment): it signs logins and transactions the customer must
+    not be able to deny. No extendedKeyUsage: that would narrow the certificate to one
+    purpose (for example TLS client auth), while the bank's app signs challenges and
+    transaction texts with it. OCSP → ``/ocsp``, caIssuers → ``/ca/mobile-ca.der``,
+    CRL → ``/crl/mobile.crl``. Subject gets OU ``personal``.
+
+URLs are paths under ``settings.public_base_url``; the web layer must serve each of them.
+
+Policy OIDs sit under ``settings.bank_oid_arc`` (call it ``A``)::
+
+    A.1         certificate policies
+    A.1.1         mobile (personal) certificate policy — in mobile and issuing-ca certificates
+    A.1.2-      reserved for further certificate families (corporate, device, …)
+    A.2         reserved for the bank's own extensions and attribute types
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from cryptography import x509
+
+from certcenter.config import Settings
+from certcenter.keys.backend import KeyKind
+
+__all__ = [
+    "PROFILE_NAMES",
+    "CertificateProfile",
+    "KeyUsageBit",
+    "ProfileName",
+    "policy_oid",
+    "profile",
+]
+
+ProfileName = Literal["root-ca", "issuing-ca", "mobile"]
+PROFILE_NAMES: tuple[ProfileName, ...] = ("root-ca", "issuing-ca", "mobile")
+
+KeyUsageBit = Literal[
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+]
+
+ROOT_VALIDITY = timedelta(days=7305)  # 20 years
+ISSUING_VALIDITY = timedelta(days=3653)  # 10 years
+
+# Sub-arcs of settings.bank_oid_arc (see the module docstring).
+MOBILE_POLICY_SUBARC = "1.1"
+
+
+@dataclass(frozen=True)
+class CertificateProfile:
+    """Everything about a kind of certificate except who it is for and when it is made."""
+
+    name: ProfileName
+    validity: timedelta
+    is_ca: bool
+    path_length: int | None
+    key_usage: frozenset[KeyUsageBit]
+    extended_key_usage: tuple[x509.ObjectIdentifier, ...] | None
+    policy_oid: x509.ObjectIdentifier | None
+    allowed_key_kinds: tuple[KeyKind, ...]
+    family: str | None  # the CA family the certificate belongs to; None for the root
+    organizational_unit: str | None = None  # subject OU of end-entity certificates
+    ocsp_path: str | None = None  # AIA id-ad-ocsp, under public_base_url
+    ca_issuers_path: str | None = None  # AIA id-ad-caIssuers, under public_base_url
+    crl_path: str | None = None  # cRLDistributionPoints, under public_base_url
+
+    @property
+    def has_aia(self) -> bool:
+        return self.ocsp_path is not None or self.ca_issuers_path is not None
+
+    @property
+    def has_crl_distribution_point(self) -> bool:
+        return self.crl_path is not None
+
+    def key_usage_extension(self) -> x509.KeyUsage:
+        bits = self.key_usage
+        return x509.KeyUsage(
+            digital_signature="digital_signature" in bits,
+            content_commitment="content_commitment" in bits,
+            key_encipherment="key_encipherment" in bits,
+            data_encipherment="data_encipherment" in bits,
+            key_agreement="key_agreement" in bits,
+            key_cert_sign="key_cert_sign" in bits,
+            crl_sign="crl_sign" in bits,
+            encipher_only=False,
+            decipher_only=False,
+        )
+
+
+def policy_oid(settings: Settings, subarc: str) -> x509.ObjectIdentifier:
+    """``settings.bank_oid_arc`` + ``.subarc`` (ValueError if the arc is not a valid OID)."""
+    return x509.ObjectIdentifier(f"{settings.bank_oid_arc.strip().rstrip('.')}.{subarc}")
+
+
+def profile(name: str, settings: Settings) -> CertificateProfile:
+    """The profile called ``name``; :class:`ValueError` for an unknown one."""
+    mobile_policy = policy_oid(settings, MOBILE_POLICY_SUBARC)
+    if name == "root-ca":
+        return CertificateProfile(
+            name="root-ca",
+            validity=ROOT_VALIDITY,
+            is_ca=True,
+            path_length=None,
+            key_usage=frozenset({"key_cert_sign", "crl_sign"}),
+            extended_key_usage=None,
+            policy_oid=None,
+            allowed_key_kinds=("ec-p384",),
+            family=None,
+        )
+    if name == "issuing-ca":
+        return CertificateProfile(
+            name="issuing-ca",
+            validity=ISSUING_VALIDITY,
+            is_ca=True,
+            path_length=0,
+            key_usage=frozenset({"digital_signature", "key_cert_sign", "crl_sign"}),
+            extended_key_usage=None,
+            policy_oid=mobile_policy,
+            allowed_key_kinds=("ec-p256",),
+            family="mobile",
+            ca_issuers_path="/ca/root-ca.der",
+            crl_path="/crl/root.crl",
+        )
+    if name == "mobile":
+        return CertificateProfile(
+            name="mobile",
+            validity=timedelta(days=settings.policy.mobile_certificate_validity_days),
+            is_ca=False,
+            path_length=None,
+            key_usage=frozenset({"digital_signature", "content_commitment"}),
+            extended_key_usage=None,
+            policy_oid=mobile_policy,
+            allowed_key_kinds=("ec-p256",),
+            family="mobile",
+            organizational_unit="personal",
+            ocsp_path="/ocsp",
+            ca_issuers_path="/ca/mobile-ca.der",
+            crl_path="/crl/mobile.crl",
+        )
+    raise ValueError(f"unknown certificate profile {name!r}; known: {', '.join(PROFILE_NAMES)}")

@@ -1,0 +1,138 @@
+"""Device, network and abuse rules (이상 접근 차단), each refusing with a catalog code.
+
+    rules = RiskRules(settings.policy, clock)
+    rules.check_device(DeviceFacts(platform="android", app_version="5.2.0", rooted=False,
+                                   developer_options=False, remote_control_apps=()))
+    rules.check_network("203.0.113.9", overseas_access=False)   # FOREIGN_IP_BLOCKED
+
+Every refusal is recorded (customer, step, code, time); too many in a short window block the
+customer and the device for 24 hours *(policy)*. Blocks live in the database, so they
+survive restarts. Limits fail closed: when the failure log cannot be read the step fails.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+
+from certcenter.clock import Clock
+from certcenter.config import Policy
+from certcenter.entities import Block, FailureRecord, new_id
+from certcenter.errors import CertCenterError
+from certcenter.ports import UnitOfWork
+
+# Refusals that do not count towards a block: they are the block itself, or they say
+# nothing about the person (a lost session, a step done twice by a double tap).
+NOT_COUNTED = frozenset({
+    "TOO_MANY_ATTEMPTS", "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_CLOSED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE",
+})
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    """What the app reports about its device at the start of a flow."""
+
+    platform: str
+    app_version: str
+    rooted: bool
+    developer_options: bool
+    remote_control_apps: tuple[str, ...]
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    parts = text.strip().split(".")
+    if not 1 <= len(parts) <= 4 or not all(p.isdigit() and len(p) <= 6 for p in parts):
+        raise CertCenterError("INVALID_REQUEST", detail="app_version must look like 5.2.0")
+    return tuple(int(p) for p in parts)
+
+
+class RiskRules:
+    def __init__(self, policy: Policy, clock: Clock) -> None:
+        self.policy = policy
+        self.clock = clock
+
+    @cached_property
+    def _domestic(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n, strict=False) for n in self.policy.domestic_networks]
+
+    def check_device(self, facts: DeviceFacts) -> None:
+        minimum = self.policy.min_app_version.get(facts.platform)
+        if minimum is None:
+            raise CertCenterError("INVALID_REQUEST", detail=f"unknown platform {facts.platform!r}")
+        if parse_version(facts.app_version) < parse_version(minimum):
+            raise CertCenterError(
+                "APP_VERSION_OUTDATED", version=facts.app_version, minimum=minimum
+            )
+        if facts.rooted:
+            raise CertCenterError("DEVICE_ROOTED")
+        if facts.developer_options:
+            raise CertCenterError("DEVICE_DEVELOPER_OPTIONS")
+        if facts.remote_control_apps:
+            raise CertCenterError("DEVICE_REMOTE_CONTROL")
+
+    def is_domestic(self, client_ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(client_ip)
+        except ValueError:
+            return False  # an address we cannot read is not known to be domestic
+        return any(address in network for network in self._domestic)
+
+    def check_network(self, client_ip: str, *, overseas_access: bool) -> None:
+        if not overseas_access and not self.is_domestic(client_ip):
+            raise CertCenterError("FOREIGN_IP_BLOCKED", ip=client_ip)
+
+    def check_blocks(
+        self, uow: UnitOfWork, *, customer_id: str | None, device_id: str | None
+    ) -> None:
+        now = self.clock.now()
+        for kind, subject in (("customer", customer_id), ("device", device_id)):
+            if subject is None:
+                continue
+            block = uow.blocks.active(kind, subject, now)
+            if block is not None:
+                raise CertCenterError(
+                    "TOO_MANY_ATTEMPTS",
+                    until=block.blocked_until.isoformat(timespec="minutes"),
+                    window_minutes=self.policy.failure_window_minutes,
+                    max_failures=self.policy.failure_max_in_window,
+                )
+
+    def record_failure(
+        self,
+        uow: UnitOfWork,
+        *,
+        step: str,
+        code: str,
+        customer_id: str | None,
+        enrollment_id: str | None,
+        device_id: str | None,
+        client_ip: str | None,
+    ) -> Block | None:
+        """Write the failure; block customer and device when the window is full."""
+        now = self.clock.now()
+        uow.failures.add(FailureRecord(
+            id=new_id(), step=step, code=code, at=now, customer_id=customer_id,
+            enrollment_id=enrollment_id, device_id=device_id, client_ip=client_ip,
+        ))
+        if code in NOT_COUNTED:
+            return None
+        uow.flush()
+        since = now - timedelta(minutes=self.policy.failure_window_minutes)
+        until = now + timedelta(hours=self.policy.block_hours)
+        block: Block | None = None
+        for kind, subject in (("customer", customer_id), ("device", device_id)):
+            if subject is None:
+                continue
+            count = uow.failures.count_since(
+                since=since,
+                customer_id=subject if kind == "customer" else None,
+                device_id=subject if kind == "device" else None,
+            )
+            if count >= self.policy.failure_max_in_window and not uow.blocks.active(kind, subject, now):
+                block = Block(id=new_id(), subject_kind=kind, subject=subject,
+                              reason="too_many_failures", created_at=now, blocked_until=until)
+                uow.blocks.add(block)
+        return block

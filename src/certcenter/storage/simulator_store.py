@@ -1,0 +1,166 @@
+"""SQL for the embedded simulators' own database (see :mod:`simulator_tables`).
+
+Rows come back as plain dicts: the simulators are small programs, not part of the domain.
+
+    store = SimulatorStore(make_engine("sqlite:///var/simulators.db"))
+    store.add_sms(phone="01012345678", sender="1588-9999", body="...", folder="inbox", at=now)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from certcenter.storage.simulator_tables import (
+    sim_account_entries,
+    sim_accounts,
+    sim_driver_licences,
+    sim_meta,
+    sim_passports,
+    sim_resident_cards,
+    sim_sms,
+    sim_subscribers,
+)
+
+Row = dict[str, Any]
+
+
+class SimulatorStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- meta
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(sim_meta.c.value).where(sim_meta.c.key == key)).scalar()
+        return None if value is None else str(value)
+
+    def set_meta_once(self, key: str, value: str) -> str:
+        """Store ``value`` unless the key exists; return what is stored."""
+        with self.engine.begin() as conn:
+            current = conn.execute(
+                select(sim_meta.c.value).where(sim_meta.c.key == key)
+            ).scalar()
+            if current is not None:
+                return str(current)
+            conn.execute(insert(sim_meta).values(key=key, value=value))
+        return value
+
+    # -- telco
+    def subscriber(self, phone: str) -> Row | None:
+        return self._one(select(sim_subscribers).where(sim_subscribers.c.phone == phone))
+
+    def subscribers(self) -> list[Row]:
+        return self._all(select(sim_subscribers).order_by(sim_subscribers.c.phone))
+
+    def add_sms(self, *, phone: str, sender: str, body: str, folder: str, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(sim_sms).values(
+                    phone=phone, sender=sender, body=body, folder=folder, received_at=at
+                )
+            )
+
+    def messages(self, phone: str, limit: int = 50) -> list[Row]:
+        return self._all(
+            select(sim_sms)
+            .where(sim_sms.c.phone == phone)
+            .order_by(sim_sms.c.id.desc())
+            .limit(limit)
+        )
+
+    # -- banks
+    def account(self, bank_code: str, account_number: str) -> Row | None:
+        return self._one(
+            select(sim_accounts).where(
+                sim_accounts.c.bank_code == bank_code,
+                sim_accounts.c.account_number == account_number,
+            )
+        )
+
+    def accounts(self) -> list[Row]:
+        return self._all(
+            select(sim_accounts).order_by(sim_accounts.c.bank_code, sim_accounts.c.account_number)
+        )
+
+    def post_entry(
+        self, *, bank_code: str, account_number: str, amount: int, description: str, at: datetime
+    ) -> None:
+        """Credit (or debit) an account and write the statement line, atomically."""
+        acc = sim_accounts.c
+        with self.engine.begin() as conn:
+            balance = conn.execute(
+                update(sim_accounts)
+                .where(acc.bank_code == bank_code, acc.account_number == account_number)
+                .values(balance=acc.balance + amount)
+                .returning(acc.balance)
+            ).scalar_one()
+            conn.execute(
+                insert(sim_account_entries).values(
+                    bank_code=bank_code,
+                    account_number=account_number,
+                    at=at,
+                    description=description,
+                    amount=amount,
+                    balance_after=balance,
+                )
+            )
+
+    def statement(self, bank_code: str, account_number: str, limit: int = 50) -> list[Row]:
+        e = sim_account_entries.c
+        return self._all(
+            select(sim_account_entries)
+            .where(e.bank_code == bank_code, e.account_number == account_number)
+            .order_by(e.id.desc())
+            .limit(limit)
+        )
+
+    # -- ID registry
+    def resident_cards(self, rrn_hmac: str) -> list[Row]:
+        c = sim_resident_cards.c
+        return self._all(
+            select(sim_resident_cards).where(c.rrn_hmac == rrn_hmac).order_by(c.issue_date)
+        )
+
+    def driver_licence(self, number: str) -> Row | None:
+        return self._one(
+            select(sim_driver_licences).where(sim_driver_licences.c.number == number)
+        )
+
+    def passport(self, number: str) -> Row | None:
+        return self._one(select(sim_passports).where(sim_passports.c.number == number))
+
+    # -- seeding (the demo world)
+    def is_seeded(self) -> bool:
+        return self.get_meta("world") is not None
+
+    def seed(self, world_name: str, rows: dict[str, Sequence[Row]]) -> None:
+        """Insert the world's rows in one transaction; mark the world seeded."""
+        tables = {
+            "subscribers": sim_subscribers,
+            "accounts": sim_accounts,
+            "resident_cards": sim_resident_cards,
+            "driver_licences": sim_driver_licences,
+            "passports": sim_passports,
+        }
+        with self.engine.begin() as conn:
+            for name, table in tables.items():
+                conn.execute(delete(table))
+                if rows.get(name):
+                    conn.execute(insert(table), list(rows[name]))
+            conn.execute(delete(sim_meta).where(sim_meta.c.key == "world"))
+            conn.execute(insert(sim_meta).values(key="world", value=world_name))
+
+    def _one(self, query: Any) -> Row | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else dict(row)
+
+    def _all(self, query: Any) -> list[Row]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+

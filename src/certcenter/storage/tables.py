@@ -1,0 +1,189 @@
+"""The center's schema. Alembic migrations under ``storage/migrations`` create it; this
+module is their reference and the target of the ORM mapping.
+
+Constraints carry rules the domain also checks, as the last line of defence against races:
+one active device per customer (1인 1기기), one active or suspended certificate per customer
+and family.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    text,
+)
+
+from certcenter.storage.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_number", String(20), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("ci", String(100), nullable=False, unique=True),
+    Column("birth_date", Date, nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("internet_banking", Boolean, nullable=False),
+    Column("overseas_access", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("state", String(30), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("device_model", String(80), nullable=False),
+    Column("app_version", String(20), nullable=False),
+    Column("integrity", JSON, nullable=False),
+    Column("client_ip", String(45), nullable=False),
+    Column("move_certificate", Boolean, nullable=False),
+    Column("accepted_terms", JSON, nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=True, index=True),
+    Column("new_customer", Boolean, nullable=False),
+    Column("phone", String(20), nullable=True),
+    Column("carrier", String(20), nullable=True),
+    Column("pin_hash", String(200), nullable=True),
+    Column("pattern_hash", String(200), nullable=True),
+    Column("biometric_public_key", String(400), nullable=True),
+    Column("certificate_serial", String(64), nullable=True),
+    Column("failure_code", String(60), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+verification_codes = Table(
+    "verification_codes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("enrollment_id", String(36), ForeignKey("enrollments.id"), nullable=False),
+    Column("purpose", String(20), nullable=False),
+    Column("target", String(80), nullable=False),
+    Column("code_hash", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("max_tries", Integer, nullable=False),
+    Column("tries", Integer, nullable=False),
+    Column("resends", Integer, nullable=False),
+    Column("consumed_at", UtcDateTime, nullable=True),
+    Index("ix_verification_codes_enrollment_purpose", "enrollment_id", "purpose"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("device_id", String(64), nullable=False, index=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("platform", String(20), nullable=False),
+    Column("model", String(80), nullable=False),
+    Column("app_version", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("pin_hash", String(200), nullable=True),
+    Column("pattern_hash", String(200), nullable=True),
+    Column("biometric_public_key", String(400), nullable=True),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("deregistered_at", UtcDateTime, nullable=True),
+    # 1 person 1 device: at most one active device per customer.
+    Index(
+        "uq_devices_one_active_per_customer",
+        "customer_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+    # A device holds one person's certificate at a time.
+    Index(
+        "uq_devices_one_active_registration",
+        "device_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("serial", String(64), primary_key=True),
+    Column("family", String(20), nullable=False),
+    Column("profile", String(30), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("device_id", String(64), nullable=True),
+    Column("enrollment_id", String(36), nullable=True),
+    Column("subject", String(400), nullable=False),
+    Column("public_key_sha256", String(64), nullable=False),
+    Column("issuer_key_label", String(64), nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("not_after", UtcDateTime, nullable=False),
+    Column("tbs", LargeBinary, nullable=False),
+    Column("der", LargeBinary, nullable=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revocation_reason", String(40), nullable=True),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    # At most one usable certificate per customer and family (mobile, financial, ...).
+    Index(
+        "uq_certificates_one_usable_per_family",
+        "customer_id",
+        "family",
+        unique=True,
+        sqlite_where=text("status IN ('active', 'suspended')"),
+        postgresql_where=text("status IN ('active', 'suspended')"),
+    ),
+)
+
+failures = Table(
+    "failures",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("step", String(40), nullable=False),
+    Column("code", String(60), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("customer_id", String(36), nullable=True),
+    Column("enrollment_id", String(36), nullable=True),
+    Column("device_id", String(64), nullable=True),
+    Column("client_ip", String(45), nullable=True),
+    Index("ix_failures_customer_at", "customer_id", "at"),
+    Index("ix_failures_device_at", "device_id", "at"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("subject_kind", String(20), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("reason", String(60), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("blocked_until", UtcDateTime, nullable=False),
+    Index("ix_blocks_subject", "subject_kind", "subject", "blocked_until"),
+)

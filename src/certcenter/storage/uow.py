@@ -1,0 +1,98 @@
+"""The unit of work: one session, one transaction, committed once per request or command.
+
+    uow_factory = SqlUnitOfWorkFactory(session_factory)
+    with uow_factory() as uow:
+        uow.customers.add(customer)
+        uow.commit()
+
+Leaving the block without ``commit`` rolls back.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from certcenter.ports import ConstraintViolation
+
+from certcenter.storage.repositories import (
+    SqlBlocks,
+    SqlCertificates,
+    SqlCustomers,
+    SqlDevices,
+    SqlEnrollments,
+    SqlFailures,
+    SqlVerificationCodes,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self.session: Session | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        session = self._session_factory()
+        self.session = session
+        self.customers = SqlCustomers(session)
+        self.enrollments = SqlEnrollments(session)
+        self.codes = SqlVerificationCodes(session)
+        self.devices = SqlDevices(session)
+        self.certificates = SqlCertificates(session)
+        self.failures = SqlFailures(session)
+        self.blocks = SqlBlocks(session)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.session is not None
+        # close() rolls back what was not committed and detaches the objects without
+        # expiring them, so values read in the unit of work stay readable after it.
+        self.session.close()
+        self.session = None
+
+    def flush(self) -> None:
+        assert self.session is not None
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise ConstraintViolation(_constraint_name(exc)) from exc
+
+    def commit(self) -> None:
+        assert self.session is not None
+        try:
+            self.session.commit()
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise ConstraintViolation(_constraint_name(exc)) from exc
+
+    def rollback(self) -> None:
+        assert self.session is not None
+        self.session.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory)
+
+
+_KNOWN_CONSTRAINTS = ("uq_devices_one_active_per_customer", "uq_certificates_one_usable_per_family")
+
+
+def _constraint_name(exc: IntegrityError) -> str:
+    """The violated constraint's name where the driver tells it, else the message's gist."""
+    diag = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if diag:
+        return str(diag)
+    text = str(exc.orig)
+    for name in _KNOWN_CONSTRAINTS:
+        if name in text:
+            return name
+    # SQLite names the columns, not the index: "UNIQUE constraint failed: devices.customer_id"
+    match = re.search(r"constraint failed: ([\w.]+(?:, [\w.]+)*)", text)
+    return match.group(1) if match else "unknown"

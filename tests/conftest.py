@@ -1,0 +1,197 @@
+"""Fixtures shared by the suite.
+
+Databases: every test that takes ``center`` runs on SQLite and, when it is reachable, on
+PostgreSQL (``CERTCENTER_TEST_POSTGRES_URL``, default the local server's ``test`` database;
+with ``CERTCENTER_TEST_REQUIRE_POSTGRES=1`` an unreachable server fails the run instead of
+skipping). Keys and the CA hierarchy are made once per session: they are read-only for tests.
+Time is a :class:`FrozenClock` that tests move by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from certcenter.api.app import create_app
+from certcenter.bootstrap import Center, build_center, initialise
+from certcenter.clock import FrozenClock
+from certcenter.config import Settings, load_settings
+from certcenter.storage import migrate
+from certcenter.storage.tables import metadata
+from tests.support.flow import Flow, FlowFactory
+
+PG_URL = os.environ.get(
+    "CERTCENTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+
+
+def _postgres_reachable() -> bool:
+    try:
+        engine = create_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own for this test session on the PostgreSQL server."""
+    if not _postgres_reachable():
+        if os.environ.get("CERTCENTER_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required but not reachable at {PG_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    name = f"certcenter_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Keys, pepper and CA hierarchy, created once (initialise() on a throwaway data dir)."""
+    base = tmp_path_factory.mktemp("pki")
+    settings = load_settings(environ={}, data_dir=base, key_passphrase="test-passphrase")
+    from certcenter.keys import load_key_backend
+    from certcenter.pki.hierarchy import ensure_hierarchy
+
+    backend = load_key_backend(settings)
+    backend.ensure_secret("pepper")
+    ensure_hierarchy(backend, settings, FrozenClock(START))
+    return base
+
+
+def make_settings(data_dir: Path, pki: Path, database_url: str | None, **extra: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "key_dir": pki / "keys",
+        "ca_dir": pki / "ca",
+        "key_passphrase": "test-passphrase",
+        "environment": "demo",
+    }
+    if database_url:
+        values["database_url"] = database_url
+    values.update(extra)
+    return load_settings(environ={}, **values)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in reversed(metadata.sorted_tables))
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def settings(backend: str, request: pytest.FixtureRequest, tmp_path: Path, pki_dir: Path) -> Settings:
+    url = None
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres_database")
+        _reset_postgres(url)
+    return make_settings(tmp_path, pki_dir, url)
+
+
+@pytest.fixture
+def center(settings: Settings, clock: FrozenClock) -> Iterator[Center]:
+    initialise(settings, clock)
+    built = build_center(settings, clock)
+    yield built
+    built.close()
+
+
+class LiveServer:
+    """A real uvicorn server in a thread, serving whichever center the test gives it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = None
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    def serve(self, center: Center) -> None:
+        if self.app is None:
+            self.app = create_app(center)
+            config = uvicorn.Config(self.app, log_level="warning", proxy_headers=False,
+                                    lifespan="off")
+            self.server = uvicorn.Server(config)
+            self.thread = threading.Thread(
+                target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+            )
+            self.thread.start()
+            deadline = time.monotonic() + 10
+            while not self.server.started and time.monotonic() < deadline:
+                time.sleep(0.02)
+        self.app.state.center = center
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    server = LiveServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(center: Center, live_server: LiveServer) -> LiveServer:
+    """The live server, now serving this test's center."""
+    live_server.serve(center)
+    return live_server
+
+
+@pytest.fixture
+def new_flow(api: LiveServer, tmp_path: Path) -> Iterator[FlowFactory]:
+    """Make flows against the live server; their HTTP clients close after the test."""
+    made: list[Flow] = []
+
+    def make(person: str, **kwargs: Any) -> Flow:
+        flow = Flow(api.url, tmp_path, person, **kwargs)
+        made.append(flow)
+        return flow
+
+    yield make
+    for flow in made:
+        flow.client.close()
