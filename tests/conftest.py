@@ -117,7 +117,9 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(backend: str, request: pytest.FixtureRequest, tmp_path: Path, pki_dir: Path) -> Settings:
+def settings(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, pki_dir: Path
+) -> Settings:
     url = None
     if backend == "postgresql":
         url = request.getfixturevalue("postgres_database")
@@ -149,8 +151,9 @@ class LiveServer:
     def serve(self, center: Center) -> None:
         if self.app is None:
             self.app = create_app(center)
-            config = uvicorn.Config(self.app, log_level="warning", proxy_headers=False,
-                                    lifespan="off")
+            config = uvicorn.Config(
+                self.app, log_level="warning", proxy_headers=False, lifespan="off"
+            )
             self.server = uvicorn.Server(config)
             self.thread = threading.Thread(
                 target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True

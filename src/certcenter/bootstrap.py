@@ -25,13 +25,14 @@ from sqlalchemy import Engine
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock, SystemClock
 from certcenter.config import Settings
-from certcenter.entities import CertificateRecord, CertificateStatus, Customer, Device, new_id
 from certcenter.enrollment.service import FAMILY, EnrollmentService
+from certcenter.entities import CertificateRecord, CertificateStatus, Customer, Device, new_id
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
 from certcenter.keys import KeyBackend, load_key_backend
 from certcenter.pki.hierarchy import CaHierarchy, ensure_hierarchy, load_hierarchy
 from certcenter.pki.issuer import Issuer, SubjectInfo
+from certcenter.pki.names import display_name
 from certcenter.pki.pem import certificate_pem
 from certcenter.simulators.bank import SimulatedInterbank
 from certcenter.simulators.id_registry import SimulatedIdRegistry
@@ -156,7 +157,10 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
         seeded = False
         if settings.sims_enabled:
             seeded = seed_world(
-                load_world(), center.sim_store, center.uow_factory, center.clock,
+                load_world(settings.world_file),
+                center.sim_store,
+                center.uow_factory,
+                center.clock,
                 seed_existing_device=lambda customer, device: _seed_device(
                     center, customer, device
                 ),
@@ -175,11 +179,20 @@ def _seed_device(center: Center, customer: Customer, facts: dict[str, Any]) -> N
     now = center.clock.now()
     serial = f"{intent.serial:X}"
     record = CertificateRecord(
-        serial=serial, family=FAMILY, profile=intent.profile, customer_id=customer.id,
-        device_id=str(facts["id"]), enrollment_id=None, subject=intent.subject.rfc4514_string(),
-        public_key_sha256=intent.public_key_sha256, not_before=intent.not_before,
-        not_after=intent.not_after, tbs=intent.tbs, issuer_key_label=intent.issuer_key_label,
-        status=CertificateStatus.PENDING.value, created_at=now,
+        serial=serial,
+        family=FAMILY,
+        profile=intent.profile,
+        customer_id=customer.id,
+        device_id=str(facts["id"]),
+        enrollment_id=None,
+        subject=display_name(intent.subject),
+        public_key_sha256=intent.public_key_sha256,
+        not_before=intent.not_before,
+        not_after=intent.not_after,
+        tbs=intent.tbs,
+        issuer_key_label=intent.issuer_key_label,
+        status=CertificateStatus.PENDING.value,
+        created_at=now,
     )
     with center.uow_factory() as uow:
         uow.certificates.add(record)
@@ -187,14 +200,22 @@ def _seed_device(center: Center, customer: Customer, facts: dict[str, Any]) -> N
     certificate = issuer.sign(intent, key.public_key())
     with center.uow_factory() as uow:
         stored = uow.certificates.get(serial)
-        assert stored is not None
+        if stored is None:
+            raise RuntimeError(f"the intent for {serial} disappeared")
         stored.der = certificate.public_bytes(Encoding.DER)
         stored.status = CertificateStatus.ACTIVE.value
         stored.issued_at = now
-        uow.devices.add(Device(
-            id=new_id(), device_id=str(facts["id"]), customer_id=customer.id, platform=str(facts["platform"]),
-            model=str(facts["model"]), app_version=str(facts["app_version"]), registered_at=now,
-        ))
+        uow.devices.add(
+            Device(
+                id=new_id(),
+                device_id=str(facts["id"]),
+                customer_id=customer.id,
+                platform=str(facts["platform"]),
+                model=str(facts["model"]),
+                app_version=str(facts["app_version"]),
+                registered_at=now,
+            )
+        )
         uow.commit()
 
 
@@ -204,4 +225,3 @@ def is_initialised(settings: Settings) -> bool:
     except CertCenterError:
         return False
     return True
-

@@ -1,9 +1,9 @@
 """Time, injected: every rule that depends on time asks a :class:`Clock`.
 
-    >>> clock = FrozenClock(datetime(2026, 1, 1, tzinfo=UTC))
-    >>> clock.advance(seconds=181)
-    >>> clock.now().isoformat()
-    '2026-01-01T00:03:01+00:00'
+>>> clock = FrozenClock(datetime(2026, 1, 1, tzinfo=UTC))
+>>> clock.advance(seconds=181)
+>>> clock.now().isoformat()
+'2026-01-01T00:03:01+00:00'
 """
 
 from __future__ import annotations

@@ -43,7 +43,12 @@ class Policy(BaseModel):
     mobile_certificate_validity_days: int = Field(730, ge=1, le=3650)
     # enrollment
     enrollment_ttl_minutes: int = Field(30, ge=1)
-    required_terms: list[str] = ["service", "privacy_collection", "unique_id_processing", "e_finance"]
+    required_terms: list[str] = [
+        "service",
+        "privacy_collection",
+        "unique_id_processing",
+        "e_finance",
+    ]
     # phone verification (휴대폰 본인인증)
     sms_code_ttl_seconds: int = Field(180, ge=10)
     sms_code_max_tries: int = Field(5, ge=1)
@@ -56,8 +61,16 @@ class Policy(BaseModel):
     # device and access rules
     min_app_version: dict[str, str] = {"android": "5.0.0", "ios": "5.0.0"}
     domestic_networks: list[str] = [
-        "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-        "fc00::/7", "211.32.0.0/11", "218.144.0.0/12", "1.208.0.0/12", "175.192.0.0/10",
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+        "211.32.0.0/11",
+        "218.144.0.0/12",
+        "1.208.0.0/12",
+        "175.192.0.0/10",
     ]
     # too many failures → blocked (SPEC §5)
     failure_window_minutes: int = Field(10, ge=1)
@@ -81,6 +94,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     simulator_database_url: str = ""
     simulators_enabled: bool | None = None
+    world_file: Path | None = None  # a demo world of your own (TOML); default: the built-in one
 
     # key backend: where CA keys and the pepper live
     key_backend: str = "software"
@@ -120,13 +134,11 @@ class Settings(BaseSettings):
 
     @property
     def keys_path(self) -> Path:
-        assert self.key_dir is not None  # set by _derive_defaults
-        return self.key_dir
+        return self.key_dir if self.key_dir is not None else self.data_dir / "keys"
 
     @property
     def ca_path(self) -> Path:
-        assert self.ca_dir is not None  # set by _derive_defaults
-        return self.ca_dir
+        return self.ca_dir if self.ca_dir is not None else self.data_dir / "ca"
 
     @property
     def sims_enabled(self) -> bool:
@@ -141,8 +153,10 @@ class Settings(BaseSettings):
         """The key store passphrase: the variable, else the file, else the demo file."""
         if self.key_passphrase is not None:
             return self.key_passphrase.get_secret_value()
-        for path in (self.key_passphrase_file,
-                     self.demo_passphrase_file if self.environment == "demo" else None):
+        for path in (
+            self.key_passphrase_file,
+            self.demo_passphrase_file if self.environment == "demo" else None,
+        ):
             if path is not None and path.is_file():
                 return path.read_text("utf-8").strip()
         return None

@@ -3,8 +3,9 @@
 They know nothing of SQL: ``certcenter.storage`` maps them onto tables. Domain services load
 them through the unit of work (:mod:`certcenter.ports`), change them, and commit.
 
-    >>> device = Device(id="r-1", device_id="d-1", customer_id="c-1", platform="android", model="SM-S928N",
-    ...                 app_version="5.2.0", registered_at=datetime(2026, 1, 1, tzinfo=UTC))
+    >>> device = Device(id="r-1", device_id="d-1", customer_id="c-1", platform="android",
+    ...                 model="SM-S928N", app_version="5.2.0",
+    ...                 registered_at=datetime(2026, 1, 1, tzinfo=UTC))
     >>> device.status
     'active'
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -189,5 +190,3 @@ class Block:
     reason: str
     created_at: datetime
     blocked_until: datetime
-
-

@@ -65,16 +65,19 @@ class DeviceRepository(Protocol):
 class CertificateRepository(Protocol):
     def add(self, record: CertificateRecord) -> None: ...
     def get(self, serial: str) -> CertificateRecord | None: ...
-    def for_customer(self, customer_id: str, *, family: str | None = None,
-                     statuses: Sequence[str] | None = None) -> Sequence[CertificateRecord]: ...
-    def list(self, *, limit: int = 100, offset: int = 0,
-             status: str | None = None) -> Sequence[CertificateRecord]: ...
+    def for_customer(
+        self, customer_id: str, *, family: str | None = None, statuses: Sequence[str] | None = None
+    ) -> Sequence[CertificateRecord]: ...
+    def list(
+        self, *, limit: int = 100, offset: int = 0, status: str | None = None
+    ) -> Sequence[CertificateRecord]: ...
 
 
 class FailureRepository(Protocol):
     def add(self, failure: FailureRecord) -> None: ...
-    def count_since(self, *, since: datetime, customer_id: str | None = None,
-                    device_id: str | None = None) -> int: ...
+    def count_since(
+        self, *, since: datetime, customer_id: str | None = None, device_id: str | None = None
+    ) -> int: ...
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]: ...
 
 
@@ -83,7 +86,7 @@ class BlockRepository(Protocol):
     def active(self, subject_kind: str, subject: str, now: datetime) -> Block | None: ...
 
 
-class ConstraintViolation(Exception):
+class ConstraintViolationError(Exception):
     """A database constraint refused a change (raced by another request); ``name`` says which."""
 
     def __init__(self, name: str) -> None:
@@ -94,16 +97,23 @@ class ConstraintViolation(Exception):
 class UnitOfWork(Protocol):
     """One transaction. ``commit`` makes everything since the last commit durable at once.
 
-    ``flush`` and ``commit`` raise :class:`ConstraintViolation` when a constraint refuses.
+    ``flush`` and ``commit`` raise :class:`ConstraintViolationError` when a constraint refuses.
     """
 
-    customers: CustomerRepository
-    enrollments: EnrollmentRepository
-    codes: VerificationCodeRepository
-    devices: DeviceRepository
-    certificates: CertificateRepository
-    failures: FailureRepository
-    blocks: BlockRepository
+    @property
+    def customers(self) -> CustomerRepository: ...
+    @property
+    def enrollments(self) -> EnrollmentRepository: ...
+    @property
+    def codes(self) -> VerificationCodeRepository: ...
+    @property
+    def devices(self) -> DeviceRepository: ...
+    @property
+    def certificates(self) -> CertificateRepository: ...
+    @property
+    def failures(self) -> FailureRepository: ...
+    @property
+    def blocks(self) -> BlockRepository: ...
 
     def flush(self) -> None: ...
     def commit(self) -> None: ...

@@ -27,7 +27,9 @@ def test_customer_gets_a_device_bound_certificate_that_openssl_verifies(
     root = center.settings.ca_path / "root-ca.pem"
     result = subprocess.run(
         ["openssl", "verify", "-CAfile", str(root), "-untrusted", str(chain), str(cert_file)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(": OK")

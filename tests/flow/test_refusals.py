@@ -66,8 +66,9 @@ PHONE_REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize(("person", "fields", "code"), PHONE_REFUSALS,
-                         ids=[c for _, _, c in PHONE_REFUSALS])
+@pytest.mark.parametrize(
+    ("person", "fields", "code"), PHONE_REFUSALS, ids=[c for _, _, c in PHONE_REFUSALS]
+)
 def test_phone_verification_refusals(
     new_flow: FlowFactory, center: Center, person: str, fields: dict[str, str], code: str
 ) -> None:
@@ -98,8 +99,9 @@ ACCOUNT_REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize(("person", "fields", "code"), ACCOUNT_REFUSALS,
-                         ids=[c for _, _, c in ACCOUNT_REFUSALS])
+@pytest.mark.parametrize(
+    ("person", "fields", "code"), ACCOUNT_REFUSALS, ids=[c for _, _, c in ACCOUNT_REFUSALS]
+)
 def test_account_verification_refusals(
     new_flow: FlowFactory, center: Center, person: str, fields: dict[str, str], code: str
 ) -> None:
@@ -111,17 +113,42 @@ def test_account_verification_refusals(
 
 ID_REFUSALS = [
     ("C010", {"issue_date": "2012-03-05"}, "ID_CARD_REISSUED"),
-    ("C011", {"name": "한지수", "rrn": "960505-2822260", "issue_date": "2018-03-03"},
-     "ID_NAME_MISMATCH"),  # her sister's card
+    (
+        "C011",
+        {"name": "한지수", "rrn": "960505-2822260", "issue_date": "2018-03-03"},
+        "ID_NAME_MISMATCH",
+    ),  # her sister's card
     ("C001", {"issue_date": "2015-06-02"}, "ID_NOT_VERIFIED"),
-    ("C001", {"kind": "passport", "number": "M70000001", "birth_date": "1990-03-15",
-              "expiry": "2024-01-31", "rrn": None, "issue_date": None}, "ID_EXPIRED"),
-    ("C001", {"kind": "driver_licence", "number": "99-12-123456-01", "birth_date": "1990-03-15",
-              "serial": "AB12C", "rrn": None, "issue_date": None}, "ID_DETAILS_INVALID"),
+    (
+        "C001",
+        {
+            "kind": "passport",
+            "number": "M70000001",
+            "birth_date": "1990-03-15",
+            "expiry": "2024-01-31",
+            "rrn": None,
+            "issue_date": None,
+        },
+        "ID_EXPIRED",
+    ),
+    (
+        "C001",
+        {
+            "kind": "driver_licence",
+            "number": "99-12-123456-01",
+            "birth_date": "1990-03-15",
+            "serial": "AB12C",
+            "rrn": None,
+            "issue_date": None,
+        },
+        "ID_DETAILS_INVALID",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("person", "fields", "code"), ID_REFUSALS, ids=[c for _, _, c in ID_REFUSALS])
+@pytest.mark.parametrize(
+    ("person", "fields", "code"), ID_REFUSALS, ids=[c for _, _, c in ID_REFUSALS]
+)
 def test_id_verification_refusals(
     new_flow: FlowFactory, center: Center, person: str, fields: dict[str, Any], code: str
 ) -> None:
@@ -146,8 +173,11 @@ CREDENTIAL_REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize(("fields", "code"), CREDENTIAL_REFUSALS,
-                         ids=[f"{c}-{i}" for i, (_, c) in enumerate(CREDENTIAL_REFUSALS)])
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    CREDENTIAL_REFUSALS,
+    ids=[f"{c}-{i}" for i, (_, c) in enumerate(CREDENTIAL_REFUSALS)],
+)
 def test_weak_or_malformed_credentials_are_refused(
     new_flow: FlowFactory, fields: dict[str, Any], code: str
 ) -> None:

@@ -35,6 +35,7 @@ def attempt(call: Callable[[], T]) -> tuple[T | None, CertCenterError | None]:
     except CertCenterError as err:
         return None, err
 
+
 texts_or_dates = st.one_of(st.text(max_size=30), st.dates())
 
 
@@ -124,7 +125,10 @@ def test_date_forms(typed: str) -> None:
 
 def test_datetime_is_taken_as_its_date() -> None:
     card = ResidentCard.parse(
-        "홍길동", RRN, datetime(2015, 3, 12, 10, 0), today=datetime(2026, 1, 1, 9, 0)  # noqa: DTZ001
+        "홍길동",
+        RRN,
+        datetime(2015, 3, 12, 10, 0),  # noqa: DTZ001 - a naive value is what is being tested
+        today=datetime(2026, 1, 1, 9, 0),  # noqa: DTZ001
     )
     assert type(card.issue_date) is date
 

@@ -68,16 +68,23 @@ def test_generate_and_sign(backend: SoftwareKeyBackend, kind, curve, algorithm) 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     cert = backend.sign_certificate(
         "ca",
-        x509.CertificateBuilder().serial_number(1).issuer_name(name).subject_name(name)
-        .public_key(public).not_valid_before(now).not_valid_after(now + timedelta(days=1)),
+        x509.CertificateBuilder()
+        .serial_number(1)
+        .issuer_name(name)
+        .subject_name(name)
+        .public_key(public)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1)),
     )
     assert isinstance(cert.signature_hash_algorithm, algorithm)
     cert.verify_directly_issued_by(cert)
 
     crl = backend.sign_crl(
         "ca",
-        x509.CertificateRevocationListBuilder().issuer_name(name)
-        .last_update(now).next_update(now + timedelta(days=1)),
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(name)
+        .last_update(now)
+        .next_update(now + timedelta(days=1)),
     )
     assert isinstance(crl.signature_hash_algorithm, algorithm)
     assert crl.is_signature_valid(public)
@@ -156,8 +163,10 @@ def test_wrong_passphrase(backend: SoftwareKeyBackend, directory: Path) -> None:
         assert caught.value.context == {"label": "root-ca"}
     with pytest.raises(CertCenterError) as caught:
         wrong.mac("pin-pepper", b"x")
-    assert (caught.value.code, caught.value.context) == ("KEY_PASSPHRASE_WRONG",
-                                                         {"label": "pin-pepper"})
+    assert (caught.value.code, caught.value.context) == (
+        "KEY_PASSPHRASE_WRONG",
+        {"label": "pin-pepper"},
+    )
     with pytest.raises(CertCenterError) as caught:
         wrong.ensure_secret("pin-pepper")  # an existing secret is opened, not replaced
     assert caught.value.code == "KEY_PASSPHRASE_WRONG"
@@ -198,15 +207,20 @@ def test_generate_twice_never_overwrites(backend: SoftwareKeyBackend, directory:
     for again in (backend, SoftwareKeyBackend(directory, PASSPHRASE)):
         with pytest.raises(CertCenterError) as caught:
             again.generate_key("root-ca", "ec-p384")
-        assert (caught.value.code, caught.value.context) == ("KEY_ALREADY_EXISTS",
-                                                             {"label": "root-ca"})
+        assert (caught.value.code, caught.value.context) == (
+            "KEY_ALREADY_EXISTS",
+            {"label": "root-ca"},
+        )
     assert (directory / "root-ca.key.pem").read_bytes() == before
     assert SoftwareKeyBackend(directory, PASSPHRASE).public_key("root-ca") == first
 
 
 def test_missing_key_and_secret(backend: SoftwareKeyBackend) -> None:
-    for call in (lambda: backend.public_key("nope"), lambda: backend.sign("nope", b""),
-                 lambda: backend.mac("nope", b"")):
+    for call in (
+        lambda: backend.public_key("nope"),
+        lambda: backend.sign("nope", b""),
+        lambda: backend.mac("nope", b""),
+    ):
         with pytest.raises(CertCenterError) as caught:
             call()
         assert (caught.value.code, caught.value.context) == ("KEY_NOT_FOUND", {"label": "nope"})

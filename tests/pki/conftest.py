@@ -129,9 +129,7 @@ def backend(settings: Settings) -> SoftwareKeyBackend:
 
 
 @pytest.fixture
-def hierarchy(
-    backend: SoftwareKeyBackend, settings: Settings, clock: FrozenClock
-) -> CaHierarchy:
+def hierarchy(backend: SoftwareKeyBackend, settings: Settings, clock: FrozenClock) -> CaHierarchy:
     return ensure_hierarchy(backend, settings, clock)
 
 

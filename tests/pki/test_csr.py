@@ -49,8 +49,10 @@ def test_public_key_sha256_is_the_hash_of_the_spki_der(good_csr) -> None:
     )
     digest = hashes.Hash(hashes.SHA256())
     digest.update(spki)
-    assert validate_csr(good_csr.public_bytes(serialization.Encoding.DER),
-                        P256_ONLY).public_key_sha256 == digest.finalize().hex()
+    assert (
+        validate_csr(good_csr.public_bytes(serialization.Encoding.DER), P256_ONLY).public_key_sha256
+        == digest.finalize().hex()
+    )
 
 
 def test_p384_is_accepted_when_allowed(make_csr) -> None:
@@ -67,10 +69,15 @@ def test_p384_is_accepted_when_allowed(make_csr) -> None:
         (b"   \n\t ", "empty"),
         (b"\x00\x01\x02garbage", "PKCS#10"),
         (b"hello, I am a CSR", "PKCS#10"),
-        ("-----BEGIN CERTIFICATE REQUEST-----\n증명서\n-----END CERTIFICATE REQUEST-----\n",
-         "ASCII"),
-        (b"-----BEGIN CERTIFICATE REQUEST-----\nnot base64!\n-----END CERTIFICATE REQUEST-----\n",
-         "PKCS#10"),
+        (
+            "-----BEGIN CERTIFICATE REQUEST-----\n증명서\n-----END CERTIFICATE REQUEST-----\n",
+            "ASCII",
+        ),
+        (
+            b"-----BEGIN CERTIFICATE REQUEST-----\nnot base64!\n"
+            b"-----END CERTIFICATE REQUEST-----\n",
+            "PKCS#10",
+        ),
         (b"-----BEGIN NONSENSE-----\nAAAA\n-----END NONSENSE-----\n", "not a certificate request"),
         (b"-----BEGIN CERTIFICATE REQUEST", "not a certificate request"),
         (b"0" * (16 * 1024 + 1), "16 KiB"),
@@ -151,8 +158,10 @@ def test_signature_by_another_key_fails_proof_of_possession(make_csr) -> None:
 )
 def test_key_types_other_than_p256_are_refused(make_csr, make_key, algorithm, found) -> None:
     csr = make_csr(make_key(), algorithm)
-    for data in (csr.public_bytes(serialization.Encoding.PEM),
-                 csr.public_bytes(serialization.Encoding.DER)):
+    for data in (
+        csr.public_bytes(serialization.Encoding.PEM),
+        csr.public_bytes(serialization.Encoding.DER),
+    ):
         error = refusal(data)
         assert error.code == "CSR_KEY_TYPE_NOT_ALLOWED"
         assert error.context == {"allowed": "EC P-256", "found": found}
@@ -164,7 +173,7 @@ CSR_CODES = {"CSR_MALFORMED", "CSR_SIGNATURE_INVALID", "CSR_KEY_TYPE_NOT_ALLOWED
 
 
 def outcome(data: bytes | str) -> str:
-    """"accepted", or the code of the CertCenterError; any other exception propagates."""
+    """ "accepted", or the code of the CertCenterError; any other exception propagates."""
     try:
         validate_csr(data, P256_ONLY)
     except CertCenterError as error:
@@ -185,17 +194,21 @@ def test_arbitrary_text_only_ever_raises_certcenter_errors(text: str) -> None:
     assert outcome("-----BEGIN CERTIFICATE REQUEST-----\n" + text) == "CSR_MALFORMED"
 
 
-_VALID_DER = x509.CertificateSigningRequestBuilder().subject_name(
-    x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "device")])
-).sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()).public_bytes(
-    serialization.Encoding.DER
+_VALID_DER = (
+    x509.CertificateSigningRequestBuilder()
+    .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "device")]))
+    .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
+    .public_bytes(serialization.Encoding.DER)
 )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, len(_VALID_DER) - 1), st.integers(1, 255)),
-                min_size=1, max_size=4),
-       st.integers(0, len(_VALID_DER)))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(_VALID_DER) - 1), st.integers(1, 255)), min_size=1, max_size=4
+    ),
+    st.integers(0, len(_VALID_DER)),
+)
 def test_mutated_csrs_only_ever_raise_certcenter_errors(
     flips: list[tuple[int, int]], cut: int
 ) -> None:

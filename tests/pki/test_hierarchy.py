@@ -76,7 +76,9 @@ def test_first_call_makes_root_and_mobile_ca(hierarchy: CaHierarchy, settings) -
 def test_files_are_written(hierarchy: CaHierarchy, settings) -> None:
     ca = settings.ca_path
     assert sorted(p.name for p in ca.iterdir()) == [
-        "mobile-ca.pem", "mobile-chain.pem", "root-ca.pem",
+        "mobile-ca.pem",
+        "mobile-chain.pem",
+        "root-ca.pem",
     ]
     assert certificates_from_pem((ca / "root-ca.pem").read_bytes()) == [hierarchy.root.certificate]
     assert certificates_from_pem((ca / "mobile-ca.pem").read_bytes()) == [
@@ -152,7 +154,8 @@ def test_issuing_ca_from_another_root_is_refused(
     other_settings = make_settings(data_dir=tmp_path / "other")
     other = ensure_hierarchy(
         SoftwareKeyBackend(other_settings.keys_path, other_settings.passphrase()),
-        other_settings, clock,
+        other_settings,
+        clock,
     )
     ours = make_settings()
     (ours.ca_path / "mobile-ca.pem").write_text(certificate_pem(other.issuing().certificate))
@@ -177,13 +180,20 @@ def _openssl_verify(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
-            "openssl", "verify",
-            "-CAfile", str(root or ca / "root-ca.pem"),
-            "-untrusted", str(ca / "mobile-ca.pem"),
-            "-attime", "1775000000",  # 2026-04-01, inside the frozen clock's validity
+            "openssl",
+            "verify",
+            "-CAfile",
+            str(root or ca / "root-ca.pem"),
+            "-untrusted",
+            str(ca / "mobile-ca.pem"),
+            "-attime",
+            "1775000000",  # 2026-04-01, inside the frozen clock's validity
             str(leaf),
         ],
-        capture_output=True, text=True, check=False, timeout=30,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
 
 

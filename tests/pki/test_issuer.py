@@ -75,8 +75,9 @@ def test_prepare_does_not_use_the_ca_key(hierarchy, settings, clock, key) -> Non
 
 def test_serials_are_random_positive_and_at_least_64_bits(issuer: Issuer) -> None:
     serials = [
-        issuer.prepare("mobile", ec.generate_private_key(ec.SECP256R1()).public_key(),
-                       CUSTOMER).serial
+        issuer.prepare(
+            "mobile", ec.generate_private_key(ec.SECP256R1()).public_key(), CUSTOMER
+        ).serial
         for _ in range(12)
     ]
     assert len(set(serials)) == len(serials)
@@ -144,8 +145,14 @@ def test_no_resident_registration_number_anywhere(issuer: Issuer, key) -> None:
 
 @pytest.mark.parametrize(
     "subject",
-    [SubjectInfo("", "C1"), SubjectInfo("홍길동", ""), SubjectInfo("x" * 65, "C1"),
-     SubjectInfo("홍길동", "고객1"), SubjectInfo("a\x00b", "C1"), SubjectInfo(" 홍", "C1")],
+    [
+        SubjectInfo("", "C1"),
+        SubjectInfo("홍길동", ""),
+        SubjectInfo("x" * 65, "C1"),
+        SubjectInfo("홍길동", "고객1"),
+        SubjectInfo("a\x00b", "C1"),
+        SubjectInfo(" 홍", "C1"),
+    ],
 )
 def test_bad_subjects_are_refused(issuer: Issuer, key, subject: SubjectInfo) -> None:
     with pytest.raises(ValueError, match=r"common_name|customer_ref"):
@@ -168,15 +175,15 @@ def test_extensions(issuer: Issuer, key, hierarchy, settings) -> None:
     with pytest.raises(x509.ExtensionNotFound):
         ext.get_extension_for_class(x509.ExtendedKeyUsage)
     policies = ext.get_extension_for_class(x509.CertificatePolicies).value
-    assert [p.policy_identifier.dotted_string for p in policies] == [
-        f"{settings.bank_oid_arc}.1.1"
-    ]
+    assert [p.policy_identifier.dotted_string for p in policies] == [f"{settings.bank_oid_arc}.1.1"]
     assert ext.get_extension_for_class(x509.SubjectKeyIdentifier).value == (
         x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     )
-    ca_ski = hierarchy.issuing().certificate.extensions.get_extension_for_class(
-        x509.SubjectKeyIdentifier
-    ).value
+    ca_ski = (
+        hierarchy.issuing()
+        .certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        .value
+    )
     assert ext.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier == (
         ca_ski.digest
     )
@@ -222,8 +229,7 @@ def test_sign_refuses_another_public_key_or_ca_label(issuer: Issuer, key) -> Non
     with pytest.raises(ValueError, match="public_key_sha256"):
         issuer.sign(intent, other)
     with pytest.raises(ValueError, match="public_key_sha256"):
-        issuer.sign(replace(intent, public_key_sha256=public_key_sha256(other)),
-                    key.public_key())
+        issuer.sign(replace(intent, public_key_sha256=public_key_sha256(other)), key.public_key())
     with pytest.raises(RuntimeError, match="root-ca"):
         issuer.sign(replace(intent, issuer_key_label="root-ca"), key.public_key())
 
@@ -232,8 +238,9 @@ def test_settings_changed_between_prepare_and_sign_is_caught(
     backend, hierarchy, make_settings, clock, key
 ) -> None:
     before = Issuer(backend, hierarchy, make_settings(), clock)
-    after = Issuer(backend, hierarchy, make_settings(public_base_url="https://moved.example"),
-                   clock)
+    after = Issuer(
+        backend, hierarchy, make_settings(public_base_url="https://moved.example"), clock
+    )
     intent = before.prepare("mobile", key.public_key(), CUSTOMER)
     with pytest.raises(RuntimeError, match="differs"):
         after.sign(intent, key.public_key())
@@ -245,9 +252,11 @@ def test_intent_survives_a_database_round_trip(issuer: Issuer, key) -> None:
     assert all(isinstance(v, str) for v in record.values())
     assert IssuanceIntent.from_record(record) == intent
     # SQLite hands datetimes back without a time zone
-    naive = {**record,
-             "not_before": intent.not_before.astimezone(UTC).replace(tzinfo=None).isoformat(),
-             "not_after": intent.not_after.astimezone(UTC).replace(tzinfo=None).isoformat()}
+    naive = {
+        **record,
+        "not_before": intent.not_before.astimezone(UTC).replace(tzinfo=None).isoformat(),
+        "not_after": intent.not_after.astimezone(UTC).replace(tzinfo=None).isoformat(),
+    }
     restored = IssuanceIntent.from_record(naive)
     assert issuer.sign(restored, key.public_key()).tbs_certificate_bytes == intent.tbs
 
@@ -259,8 +268,10 @@ def test_the_clock_moving_between_prepare_and_sign_changes_nothing(issuer, key, 
 
 
 def test_key_type_and_profile_checks(issuer: Issuer) -> None:
-    for public in (ec.generate_private_key(ec.SECP384R1()).public_key(),
-                   ed25519.Ed25519PrivateKey.generate().public_key()):
+    for public in (
+        ec.generate_private_key(ec.SECP384R1()).public_key(),
+        ed25519.Ed25519PrivateKey.generate().public_key(),
+    ):
         with pytest.raises(CertCenterError) as caught:
             issuer.prepare("mobile", public, CUSTOMER)
         assert caught.value.code == "CSR_KEY_TYPE_NOT_ALLOWED"

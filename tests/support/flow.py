@@ -1,8 +1,8 @@
 """Drives the issuance flow over HTTP as the app does, one step at a time, for tests.
 
-    flow = Flow(api.url, tmp_path, "C001")
-    flow.through("credentials")      # every step up to and including credentials
-    issued = flow.csr()
+flow = Flow(api.url, tmp_path, "C001")
+flow.through("credentials")      # every step up to and including credentials
+issued = flow.csr()
 """
 
 from __future__ import annotations
@@ -15,32 +15,56 @@ from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.demo import scripted_answers
 from certcenter.cli.keystore import Keystore
 
-STEPS = ("start", "terms", "phone", "phone_verify", "account", "account_verify", "id",
-         "credentials", "csr")
+STEPS = (
+    "start",
+    "terms",
+    "phone",
+    "phone_verify",
+    "account",
+    "account_verify",
+    "id",
+    "credentials",
+    "csr",
+)
 
 
 class Flow:
-    def __init__(self, url: str, tmp_path: Path, person: str, *, forwarded_for: str | None = None,
-                 keystore: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        tmp_path: Path,
+        person: str,
+        *,
+        forwarded_for: str | None = None,
+        keystore: str | None = None,
+    ) -> None:
         self.answers = scripted_answers(person)
         self.person = person
         self.client = CenterClient(url, forwarded_for=forwarded_for)
         self.keystore = Keystore(tmp_path / (keystore or f"keystore-{person}"))
-        self.device = self.keystore.ensure_device(platform="android", model="SM-S928N",
-                                                  app_version="5.2.0")
+        self.device = self.keystore.ensure_device(
+            platform="android", model="SM-S928N", app_version="5.2.0"
+        )
         self.issued: dict[str, Any] | None = None
 
     # -- steps
-    def start(self, *, integrity: dict[str, Any] | None = None, move: bool = False,
-              app_version: str | None = None, platform: str | None = None) -> dict[str, Any]:
+    def start(
+        self,
+        *,
+        integrity: dict[str, Any] | None = None,
+        move: bool = False,
+        app_version: str | None = None,
+        platform: str | None = None,
+    ) -> dict[str, Any]:
         if app_version or platform:
             self.device.app_version = app_version or self.device.app_version
             self.device.platform = platform or self.device.platform
         return self.client.start(self.device, integrity=integrity or {}, move_certificate=move)
 
     def terms(self, accepted: list[str] | None = None) -> dict[str, Any]:
-        return self.client.step("terms", {"accepted": self.client.required_terms
-                                          if accepted is None else accepted})
+        return self.client.step(
+            "terms", {"accepted": self.client.required_terms if accepted is None else accepted}
+        )
 
     def phone(self, **overrides: str) -> dict[str, Any]:
         a = self.answers
@@ -62,8 +86,9 @@ class Flow:
         return self.client.step("account", body)
 
     def deposit_code(self, bank: str | None = None, number: str | None = None) -> str:
-        code = self.client.latest_deposit_code(bank or self.answers.bank_code or "",
-                                               number or self.answers.account_number or "")
+        code = self.client.latest_deposit_code(
+            bank or self.answers.bank_code or "", number or self.answers.account_number or ""
+        )
         assert code is not None, "no 1-won deposit in the demo account's statement"
         return code
 
@@ -75,10 +100,16 @@ class Flow:
         fields.update(overrides)
         return self.client.step("id", fields)
 
-    def credentials(self, pin: str = "591734", confirmation: str | None = None,
-                    pattern: list[int] | None = None, biometric: bool = True) -> dict[str, Any]:
+    def credentials(
+        self,
+        pin: str = "591734",
+        confirmation: str | None = None,
+        pattern: list[int] | None = None,
+        biometric: bool = True,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "pin": pin, "pin_confirmation": confirmation or pin,
+            "pin": pin,
+            "pin_confirmation": confirmation or pin,
             "pattern": pattern if pattern is not None else [0, 1, 2, 5, 8],
         }
         if biometric:

@@ -47,7 +47,10 @@ def create_app(center: Center) -> FastAPI:
                 CertCenterError("REQUEST_TOO_LARGE", limit=f"{MAX_BODY_BYTES // 1024} KiB"),
                 request,
             )
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # noqa: BLE001 - the one place that turns any fault into a 500
+            response = errors.unexpected(request, exc)
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

@@ -38,7 +38,9 @@ def _valid_ip(text: str) -> str:
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
-        raise CertCenterError("INVALID_REQUEST", detail="X-Forwarded-For is not an address") from None
+        raise CertCenterError(
+            "INVALID_REQUEST", detail="X-Forwarded-For is not an address"
+        ) from None
 
 
 ClientIp = Annotated[str, Depends(client_ip)]

@@ -28,7 +28,9 @@ PROBLEM = "application/problem+json"
 def locale_of(request: Request) -> Locale:
     header = request.headers.get("accept-language", "")
     first = header.split(",")[0].strip().lower()
-    return "en" if first.startswith("en") else "ko"
+    if first.startswith("en"):
+        return "en"
+    return "ko"
 
 
 def problem(error: CertCenterError, request: Request) -> JSONResponse:
@@ -47,17 +49,28 @@ def problem(error: CertCenterError, request: Request) -> JSONResponse:
     public_context = {k: v for k, v in error.context.items() if k in _PUBLIC_CONTEXT}
     if public_context:
         body["context"] = public_context
-    headers = {"Content-Language": locale}
+    headers: dict[str, str] = {"Content-Language": locale}
     if error.code == "TOO_MANY_ATTEMPTS" and "until" in error.context:
         headers["X-Blocked-Until"] = str(error.context["until"])
     return JSONResponse(body, status_code=error.http_status, media_type=PROBLEM, headers=headers)
 
 
 # Context values safe and useful for a client program to read.
-_PUBLIC_CONTEXT = frozenset({
-    "tries_left", "max_tries", "max_resends", "state", "step", "until", "minimum", "missing",
-    "allowed", "found", "detail",
-})
+_PUBLIC_CONTEXT = frozenset(
+    {
+        "tries_left",
+        "max_tries",
+        "max_resends",
+        "state",
+        "step",
+        "until",
+        "minimum",
+        "missing",
+        "allowed",
+        "found",
+        "detail",
+    }
+)
 
 
 def _field_summary(exc: RequestValidationError) -> str:
@@ -85,9 +98,18 @@ def install(app: FastAPI) -> None:
         error = CertCenterError(code, detail="malformed request")
         return problem(error, request)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        incident = secrets.token_hex(6)
-        log.error("incident %s: %s on %s %s", incident, type(exc).__name__, request.method,
-                  request.url.path, exc_info=exc)
-        return problem(CertCenterError("INTERNAL_ERROR", incident=incident), request)
+
+def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Anything else: logged with an incident number for the operator; the caller gets the
+    number and the catalog's words, never the exception. (Used by the app's outermost
+    middleware, so the server sees a finished response rather than an exception.)"""
+    incident = secrets.token_hex(6)
+    log.error(
+        "incident %s: %s on %s %s",
+        incident,
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        exc_info=exc,
+    )
+    return problem(CertCenterError("INTERNAL_ERROR", incident=incident), request)

@@ -87,7 +87,9 @@ class VerificationCodes:
         if code.consumed_at is not None:
             raise CertCenterError("CODE_USED")
         if now >= code.expires_at:
-            raise CertCenterError("CODE_EXPIRED", valid_for=_describe(code.expires_at - code.created_at))
+            raise CertCenterError(
+                "CODE_EXPIRED", valid_for=_describe(code.expires_at - code.created_at)
+            )
         attempt = uow.codes.count_attempt(code.id)
         if attempt > code.max_tries:
             uow.commit()

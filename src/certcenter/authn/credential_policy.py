@@ -60,9 +60,7 @@ GRID_POINTS = 9
 
 
 def _is_pin_format(pin: object) -> bool:
-    return (
-        isinstance(pin, str) and len(pin) == PIN_LENGTH and pin.isascii() and pin.isdigit()
-    )
+    return isinstance(pin, str) and len(pin) == PIN_LENGTH and pin.isascii() and pin.isdigit()
 
 
 def _birth_date_forms(born: date) -> set[str]:

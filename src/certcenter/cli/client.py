@@ -1,8 +1,8 @@
 """An HTTP client for the center's ``/v1`` API and the ``/sim`` views, as the app uses them.
 
-    client = CenterClient("http://127.0.0.1:8000")
-    client.start(device, move_certificate=False)
-    client.step("terms", {"accepted": client.required_terms})
+client = CenterClient("http://127.0.0.1:8000")
+client.start(device, move_certificate=False)
+client.step("terms", {"accepted": client.required_terms})
 """
 
 from __future__ import annotations
@@ -27,11 +27,15 @@ class ApiError(Exception):
     def text(self, locale: str = "ko") -> str:
         def pick(field: str) -> str:
             value = self.problem.get(field) or {}
-            return str(value.get(locale) or value.get("en") or "") if isinstance(value, dict) else ""
+            return (
+                str(value.get(locale) or value.get("en") or "") if isinstance(value, dict) else ""
+            )
 
         labels = ("원인", "해결 방법") if locale == "ko" else ("Cause", "What to do")
-        return (f"[{self.code}] {pick('message')}\n  {labels[0]}: {pick('cause')}\n"
-                f"  {labels[1]}: {pick('remedy')}")
+        return (
+            f"[{self.code}] {pick('message')}\n  {labels[0]}: {pick('cause')}\n"
+            f"  {labels[1]}: {pick('remedy')}"
+        )
 
 
 class CenterClient:
@@ -65,14 +69,21 @@ class CenterClient:
         try:
             response = self.http.request(method, path, json=body, headers=headers)
         except httpx.TransportError as exc:
-            raise ApiError(0, {
-                "code": "CENTER_UNREACHABLE",
-                "message": {"ko": "인증센터에 연결할 수 없습니다.",
-                            "en": "Cannot reach the certificate center."},
-                "cause": {"ko": str(exc), "en": str(exc)},
-                "remedy": {"ko": "certcenter serve 가 실행 중인지, 주소가 맞는지 확인하세요.",
-                           "en": "Check that certcenter serve is running at that address."},
-            }) from None
+            raise ApiError(
+                0,
+                {
+                    "code": "CENTER_UNREACHABLE",
+                    "message": {
+                        "ko": "인증센터에 연결할 수 없습니다.",
+                        "en": "Cannot reach the certificate center.",
+                    },
+                    "cause": {"ko": str(exc), "en": str(exc)},
+                    "remedy": {
+                        "ko": "certcenter serve 가 실행 중인지, 주소가 맞는지 확인하세요.",
+                        "en": "Check that certcenter serve is running at that address.",
+                    },
+                },
+            ) from None
         if response.status_code >= 400:
             try:
                 problem = response.json()
@@ -82,17 +93,28 @@ class CenterClient:
         return response.json() if response.content else None
 
     # -- the issuance flow
-    def start(self, device: DeviceInfo, *, integrity: dict[str, Any] | None = None,
-              move_certificate: bool = False) -> dict[str, Any]:
+    def start(
+        self,
+        device: DeviceInfo,
+        *,
+        integrity: dict[str, Any] | None = None,
+        move_certificate: bool = False,
+    ) -> dict[str, Any]:
         self.token = None
-        result: dict[str, Any] = self._send("POST", "/v1/enrollments", {
-            "device": {
-                "device_id": device.device_id, "platform": device.platform,
-                "model": device.model, "app_version": device.app_version,
-                "integrity": integrity or {},
+        result: dict[str, Any] = self._send(
+            "POST",
+            "/v1/enrollments",
+            {
+                "device": {
+                    "device_id": device.device_id,
+                    "platform": device.platform,
+                    "model": device.model,
+                    "app_version": device.app_version,
+                    "integrity": integrity or {},
+                },
+                "move_certificate": move_certificate,
             },
-            "move_certificate": move_certificate,
-        })
+        )
         self.enrollment_id = result["enrollment_id"]
         self.token = result["token"]
         self.required_terms = list(result["detail"].get("required_terms", []))

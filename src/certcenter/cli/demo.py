@@ -18,22 +18,39 @@ def scripted_answers(key: str) -> Answers:
     account = person.accounts[0] if person.accounts else {"bank": None, "number": None}
     if person.resident_cards:
         card = [c for c in person.resident_cards if c.get("current", True)][-1]
-        id_fields = {"kind": "resident_card", "name": person.name, "rrn": person.rrn.digits,
-                     "issue_date": card["issue_date"].isoformat()}
+        id_fields = {
+            "kind": "resident_card",
+            "name": person.name,
+            "rrn": person.rrn.digits,
+            "issue_date": card["issue_date"].isoformat(),
+        }
     elif person.driver_licence:
-        id_fields = {"kind": "driver_licence", "name": person.name,
-                     "birth_date": person.rrn.birth_date.isoformat(),
-                     "number": person.driver_licence["number"],
-                     "serial": person.driver_licence["serial"]}
+        id_fields = {
+            "kind": "driver_licence",
+            "name": person.name,
+            "birth_date": person.rrn.birth_date.isoformat(),
+            "number": person.driver_licence["number"],
+            "serial": person.driver_licence["serial"],
+        }
     else:
-        assert person.passport is not None
-        id_fields = {"kind": "passport", "name": person.name,
-                     "birth_date": person.rrn.birth_date.isoformat(),
-                     "number": person.passport["number"],
-                     "expiry": person.passport["expiry"].isoformat()}
+        if person.passport is None:
+            raise SystemExit(f"demo person {key!r} has no ID document to show")
+        id_fields = {
+            "kind": "passport",
+            "name": person.name,
+            "birth_date": person.rrn.birth_date.isoformat(),
+            "number": person.passport["number"],
+            "expiry": person.passport["expiry"].isoformat(),
+        }
     return Answers(
-        carrier=person.phone["carrier"], name=person.name, rrn_front=person.rrn.front7,
-        phone=person.phone["number"], bank_code=account["bank"],
-        account_number=account["number"], id_fields=id_fields, pin=DEMO_PIN,
-        pattern=list(DEMO_PATTERN), biometric=True,
+        carrier=person.phone["carrier"],
+        name=person.name,
+        rrn_front=person.rrn.front7,
+        phone=person.phone["number"],
+        bank_code=account["bank"],
+        account_number=account["number"],
+        id_fields=id_fields,
+        pin=DEMO_PIN,
+        pattern=list(DEMO_PATTERN),
+        biometric=True,
     )

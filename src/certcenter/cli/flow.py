@@ -62,10 +62,12 @@ def enroll(
     auto_codes: bool = False,
 ) -> Outcome:
     steps: list[str] = []
-    device = keystore.ensure_device(platform=answers.platform, model=answers.model,
-                                    app_version=answers.app_version)
-    started = client.start(device, integrity=answers.integrity,
-                           move_certificate=answers.move_certificate)
+    device = keystore.ensure_device(
+        platform=answers.platform, model=answers.model, app_version=answers.app_version
+    )
+    started = client.start(
+        device, integrity=answers.integrity, move_certificate=answers.move_certificate
+    )
     steps.append(f"start: enrollment {started['enrollment_id']} on device {device.device_id}")
     say(f"▶ 발급 시작 (enrollment {started['enrollment_id']}), 기기 {device.device_id}")
 
@@ -74,17 +76,22 @@ def enroll(
     say("✔ 약관 전체 동의 (all required terms accepted)")
 
     phone = _need(answers.phone, "휴대폰 번호 (mobile number)", ask)
-    sent = client.step("phone", {
-        "carrier": _need(answers.carrier, "통신사 (SKT/KT/LGU/SKT_MVNO/KT_MVNO/LGU_MVNO)", ask),
-        "name": _need(answers.name, "이름 (name)", ask),
-        "rrn_front": _need(answers.rrn_front, "주민등록번호 앞 7자리 (YYMMDD-N)", ask),
-        "phone": phone,
-    })
-    say(f"✔ 인증번호 발송: {sent['detail']['phone']} (valid {sent['detail']['code_valid_seconds']} s)")
+    sent = client.step(
+        "phone",
+        {
+            "carrier": _need(answers.carrier, "통신사 (SKT/KT/LGU/SKT_MVNO/KT_MVNO/LGU_MVNO)", ask),
+            "name": _need(answers.name, "이름 (name)", ask),
+            "rrn_front": _need(answers.rrn_front, "주민등록번호 앞 7자리 (YYMMDD-N)", ask),
+            "phone": phone,
+        },
+    )
+    detail = sent["detail"]
+    say(f"✔ 인증번호 발송: {detail['phone']} (valid {detail['code_valid_seconds']} s)")
     digits = "".join(ch for ch in phone if ch.isdigit())
     code = client.latest_sms_code(digits) if auto_codes else None
-    code = code or ask("문자로 받은 인증번호 6자리 (SMS code; see `certcenter sim sms "
-                       f"{digits}`)", False)
+    code = code or ask(
+        f"문자로 받은 인증번호 6자리 (SMS code; see `certcenter sim sms {digits}`)", False
+    )
     client.step("phone/verify", {"code": code})
     steps.append(f"phone: verified {sent['detail']['phone']}")
     say("✔ 휴대폰 본인인증 완료 (phone verified)")
@@ -95,8 +102,11 @@ def enroll(
     say(f"✔ 1원 입금: {deposit['detail']['bank']} {deposit['detail']['account']}")
     plain_account = "".join(ch for ch in account if ch.isdigit())
     code = client.latest_deposit_code(bank, plain_account) if auto_codes else None
-    code = code or ask("입금자명의 숫자 (code in the depositor name; see `certcenter sim "
-                       f"statement {bank} {plain_account}`)", False)
+    code = code or ask(
+        "입금자명의 숫자 (code in the depositor name; see `certcenter sim "
+        f"statement {bank} {plain_account}`)",
+        False,
+    )
     client.step("account/verify", {"code": code})
     steps.append(f"account: verified {deposit['detail']['bank']} {deposit['detail']['account']}")
     say("✔ 계좌 인증 완료 (account verified)")
@@ -131,7 +141,9 @@ def enroll(
     if answers.biometric:
         body["biometric_public_key"] = keystore.new_biometric_key()
     client.step("credentials", body)
-    steps.append("credentials: PIN and pattern set" + (", biometric key" if answers.biometric else ""))
+    steps.append(
+        "credentials: PIN and pattern set" + (", biometric key" if answers.biometric else "")
+    )
     say("✔ 간편비밀번호·패턴 등록 (PIN and pattern set)")
 
     csr = keystore.new_certificate_request(common_name=fields.get("name", "device"))

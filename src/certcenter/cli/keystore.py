@@ -77,8 +77,9 @@ class Keystore:
                 existing.app_version = app_version
                 self._save_device(existing)
             return existing
-        info = DeviceInfo(device_id=f"dev-{uuid.uuid4()}", platform=platform, model=model,
-                          app_version=app_version)
+        info = DeviceInfo(
+            device_id=f"dev-{uuid.uuid4()}", platform=platform, model=model, app_version=app_version
+        )
         self._save_device(info)
         return info
 
@@ -102,7 +103,8 @@ class Keystore:
         key = serialization.load_pem_private_key(
             self._key_path(name).read_bytes(), password=self._secure_area_key()
         )
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError(f"{name} is not an EC key")
         return key
 
     def new_certificate_request(self, *, common_name: str) -> str:
@@ -120,9 +122,13 @@ class Keystore:
         """The key unlocked by fingerprint / Face ID; returns its public key in PEM."""
         key = ec.generate_private_key(ec.SECP256R1())
         self._store_key("biometric", key)
-        return key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode("ascii")
+        return (
+            key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode("ascii")
+        )
 
     def install_certificate(self, certificate_pem: str, chain_pem: list[str]) -> None:
         """Keep the issued certificate; its key becomes the device's certificate key."""

@@ -1,9 +1,9 @@
 """``certcenter``: set up, serve, run the demo, read the demo world, operate, and be the app.
 
-    certcenter serve                 # first start: creates the CA and seeds the demo world
-    certcenter demo                  # the scripted issuance against the running center
-    certcenter app enroll            # the bank app's issuance flow, with prompts
-    certcenter sim sms 01020000001   # the demo phone's inbox
+certcenter serve                 # first start: creates the CA and seeds the demo world
+certcenter demo                  # the scripted issuance against the running center
+certcenter app enroll            # the bank app's issuance flow, with prompts
+certcenter sim sms 01020000001   # the demo phone's inbox
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.flow import Answers, enroll
 from certcenter.cli.keystore import Keystore
 from certcenter.errors import CertCenterError
+from certcenter.pki.names import display_name
 
 DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,10 +57,18 @@ def handle_errors(func: F) -> F:
 
 
 @click.group()
-@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="TOML configuration file (else CERTCENTER_CONFIG).")
-@click.option("--lang", type=click.Choice(["ko", "en"]), default=None,
-              help="Language of messages (else CERTCENTER_LANG, default ko).")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML configuration file (else CERTCENTER_CONFIG).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["ko", "en"]),
+    default=None,
+    help="Language of messages (else CERTCENTER_LANG, default ko).",
+)
 @click.version_option(package_name="certcenter")
 def cli(config: Path | None, lang: str | None) -> None:
     """인증센터 — certificate center."""
@@ -74,6 +83,7 @@ def _settings() -> Any:
 
 
 # ---------------------------------------------------------------- operator
+
 
 @cli.command()
 @handle_errors
@@ -164,8 +174,10 @@ def certificates_list(status: str | None, limit: int) -> None:
     center = build_center(_settings())
     with center.uow_factory() as uow:
         for r in uow.certificates.list(limit=limit, status=status):
-            click.echo(f"{r.serial}  {r.status:10} {r.profile:7} {r.not_after:%Y-%m-%d}  "
-                       f"device {r.device_id or '-'}  {r.subject}")
+            click.echo(
+                f"{r.serial}  {r.status:10} {r.profile:7} {r.not_after:%Y-%m-%d}  "
+                f"device {r.device_id or '-'}  {r.subject}"
+            )
     center.close()
 
 
@@ -190,6 +202,7 @@ def db_upgrade() -> None:
 
 # ---------------------------------------------------------------- the demo world
 
+
 @cli.group()
 def sim() -> None:
     """The demo world's other side: phones, bank statements, people."""
@@ -202,8 +215,10 @@ def sim_people(url: str) -> None:
     with CenterClient(url, locale=_lang()) as client:
         for p in client.people():
             accounts = ", ".join(f"{a['bank']}:{a['number']}" for a in p["accounts"]) or "-"
-            click.echo(f"{p['key']:5} {p['name']:5} {p['phone'] or '-':12} "
-                       f"{p['carrier'] or '-':9} {accounts:22} {p['scenario'][_lang()]}")
+            click.echo(
+                f"{p['key']:5} {p['name']:5} {p['phone'] or '-':12} "
+                f"{p['carrier'] or '-':9} {accounts:22} {p['scenario'][_lang()]}"
+            )
 
 
 @sim.command("sms")
@@ -230,17 +245,25 @@ def sim_statement(bank_code: str, account_number: str, url: str) -> None:
     """A demo account's statement (newest first): the 1-won deposit carries the code."""
     with CenterClient(url, locale=_lang()) as client:
         data = client.statement(bank_code, "".join(ch for ch in account_number if ch.isdigit()))
-    click.echo(f"{data['bank']} {data['account_number']} ({data['holder']}, {data['status']}), "
-               f"balance {data['balance']:,}")
+    click.echo(
+        f"{data['bank']} {data['account_number']} ({data['holder']}, {data['status']}), "
+        f"balance {data['balance']:,}"
+    )
     for e in data["entries"]:
-        click.echo(f"  {e['at'][:19]}  {e['description']:12} {e['amount']:>+8,}  {e['balance_after']:>12,}")
+        click.echo(
+            f"  {e['at'][:19]}  {e['description']:12} {e['amount']:>+8,}  {e['balance_after']:>12,}"
+        )
 
 
 @cli.command()
 @click.option("--url", default=DEFAULT_URL, show_default=True)
 @click.option("--customer", default="C001", show_default=True, help="Demo person to enrol.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("demo-output"), show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+)
 @handle_errors
 def demo(url: str, customer: str, out: Path) -> None:
     """Issue a mobile certificate for a demo customer, scripted, against the running center."""
@@ -249,8 +272,7 @@ def demo(url: str, customer: str, out: Path) -> None:
     answers = scripted_answers(customer)
     keystore = Keystore(out / f"keystore-{customer}")
     with CenterClient(url, locale=_lang()) as client:
-        outcome = enroll(client, keystore, answers, ask=_no_prompt, say=click.echo,
-                         auto_codes=True)
+        outcome = enroll(client, keystore, answers, ask=_no_prompt, say=click.echo, auto_codes=True)
         sms = client.messages(answers.phone or "")
     out.mkdir(parents=True, exist_ok=True)
     cert_path, chain_path = out / "certificate.pem", out / "chain.pem"
@@ -269,6 +291,7 @@ def _no_prompt(prompt: str, secret: bool) -> str:
 
 # ---------------------------------------------------------------- the app
 
+
 @cli.group()
 def app() -> None:
     """The bank app on this computer: keeps a device key, issues and shows its certificate."""
@@ -276,17 +299,22 @@ def app() -> None:
 
 def _keystore_option(func: F) -> F:
     return click.option(
-        "--keystore", type=click.Path(file_okay=False, path_type=Path),
+        "--keystore",
+        type=click.Path(file_okay=False, path_type=Path),
         default=Path(os.environ.get("CERTCENTER_APP_KEYSTORE", "~/.certcenter-app")).expanduser(),
-        show_default=True, help="Where the app keeps its device keys.",
+        show_default=True,
+        help="Where the app keeps its device keys.",
     )(func)
 
 
 @app.command("enroll")
 @_keystore_option
 @click.option("--url", default=DEFAULT_URL, show_default=True)
-@click.option("--carrier", type=click.Choice(["SKT", "KT", "LGU", "SKT_MVNO", "KT_MVNO",
-                                              "LGU_MVNO"]), default=None)
+@click.option(
+    "--carrier",
+    type=click.Choice(["SKT", "KT", "LGU", "SKT_MVNO", "KT_MVNO", "LGU_MVNO"]),
+    default=None,
+)
 @click.option("--name", default=None)
 @click.option("--rrn-front", default=None, help="YYMMDD-N")
 @click.option("--phone", default=None)
@@ -298,24 +326,47 @@ def _keystore_option(func: F) -> F:
 @click.option("--auto-codes", is_flag=True, help="Read codes from the demo world (/sim).")
 @click.option("--app-version", default="5.2.0", show_default=True)
 @click.option("--platform", type=click.Choice(["android", "ios"]), default="android")
-@click.option("--forwarded-for", default=None,
-              help="Pretend to connect from this address (demo proxies only).")
+@click.option(
+    "--forwarded-for",
+    default=None,
+    help="Pretend to connect from this address (demo proxies only).",
+)
 @handle_errors
-def app_enroll(keystore: Path, url: str, carrier: str | None, name: str | None,
-               rrn_front: str | None, phone: str | None, bank_code: str | None,
-               account_number: str | None, id_json: str | None, biometric: bool,
-               move_certificate: bool, auto_codes: bool, app_version: str, platform: str,
-               forwarded_for: str | None) -> None:
+def app_enroll(
+    keystore: Path,
+    url: str,
+    carrier: str | None,
+    name: str | None,
+    rrn_front: str | None,
+    phone: str | None,
+    bank_code: str | None,
+    account_number: str | None,
+    id_json: str | None,
+    biometric: bool,
+    move_certificate: bool,
+    auto_codes: bool,
+    app_version: str,
+    platform: str,
+    forwarded_for: str | None,
+) -> None:
     """Issue a mobile certificate (KB국민인증서 발급) for this app's device."""
     answers = Answers(
-        carrier=carrier, name=name, rrn_front=rrn_front, phone=phone, bank_code=bank_code,
-        account_number=account_number, id_fields=json.loads(id_json) if id_json else {},
-        biometric=biometric, move_certificate=move_certificate, app_version=app_version,
+        carrier=carrier,
+        name=name,
+        rrn_front=rrn_front,
+        phone=phone,
+        bank_code=bank_code,
+        account_number=account_number,
+        id_fields=json.loads(id_json) if id_json else {},
+        biometric=biometric,
+        move_certificate=move_certificate,
+        app_version=app_version,
         platform=platform,
     )
 
     def ask(prompt: str, secret: bool) -> str:
-        return str(click.prompt(prompt, hide_input=secret))
+        # Hidden input needs a terminal; from a pipe the answer is read as it comes (unechoed).
+        return str(click.prompt(prompt, hide_input=secret and sys.stdin.isatty()))
 
     store = Keystore(keystore)
     with CenterClient(url, forwarded_for=forwarded_for, locale=_lang()) as client:
@@ -332,15 +383,19 @@ def app_show(keystore: Path) -> None:
     if device is None:
         _fail("no device yet: run `certcenter app enroll`")
         return
-    click.echo(f"device {device.device_id} ({device.platform} {device.model}, app {device.app_version})")
+    click.echo(
+        f"device {device.device_id} ({device.platform} {device.model}, app {device.app_version})"
+    )
     cert = store.certificate()
     if cert is None:
         click.echo("no certificate yet")
         return
-    click.echo(f"subject: {cert.subject.rfc4514_string()}")
-    click.echo(f"issuer:  {cert.issuer.rfc4514_string()}")
+    click.echo(f"subject: {display_name(cert.subject)}")
+    click.echo(f"issuer:  {display_name(cert.issuer)}")
     click.echo(f"serial:  {cert.serial_number:X}")
-    click.echo(f"valid:   {cert.not_valid_before_utc:%Y-%m-%d} – {cert.not_valid_after_utc:%Y-%m-%d}")
+    click.echo(
+        f"valid:   {cert.not_valid_before_utc:%Y-%m-%d} – {cert.not_valid_after_utc:%Y-%m-%d}"
+    )
 
 
 @app.command("export")

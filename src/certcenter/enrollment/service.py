@@ -38,6 +38,7 @@ from certcenter.authn.credential_policy import check_new_pattern, check_new_pin,
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
 from certcenter.config import Settings
+from certcenter.enrollment import states
 from certcenter.entities import (
     CertificateRecord,
     CertificateStatus,
@@ -55,11 +56,11 @@ from certcenter.identity.providers import IdDocument, Providers
 from certcenter.identity.rrn import parse_rrn, parse_rrn_front
 from certcenter.pki.csr import validate_csr
 from certcenter.pki.issuer import Issuer, SubjectInfo
+from certcenter.pki.names import display_name
 from certcenter.pki.pem import certificate_pem
 from certcenter.pki.profiles import profile
-from certcenter.ports import ConstraintViolation, UnitOfWork, UnitOfWorkFactory
+from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 from certcenter.risk.rules import DeviceFacts, RiskRules
-from certcenter.enrollment import states
 
 log = logging.getLogger(__name__)
 KST = timezone(timedelta(hours=9), "KST")
@@ -248,15 +249,20 @@ class EnrollmentService:
                 max_resends=self.policy.sms_code_max_resends,
             )
             enrollment.state = EnrollmentState.PHONE_CODE_SENT.value
-            return {"_send_sms": (number, self._code_text(plain)),
-                    "phone": _mask_phone(number),
-                    "code_valid_seconds": self.policy.sms_code_ttl_seconds}
+            return {
+                "_send_sms": (number, self._code_text(plain)),
+                "phone": _mask_phone(number),
+                "code_valid_seconds": self.policy.sms_code_ttl_seconds,
+            }
 
         return self._step(ref, "phone", act)
 
     def resend_phone_code(self, ref: EnrollmentRef) -> StepResult:
         def act(uow: UnitOfWork, enrollment: Enrollment) -> dict[str, Any]:
-            assert enrollment.phone is not None
+            if enrollment.phone is None:  # the state says a code was sent, so a phone is set
+                raise CertCenterError(
+                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="phone_resend"
+                )
             plain = self.codes.issue(
                 uow,
                 enrollment_id=enrollment.id,
@@ -267,9 +273,11 @@ class EnrollmentService:
                 max_tries=self.policy.sms_code_max_tries,
                 max_resends=self.policy.sms_code_max_resends,
             )
-            return {"_send_sms": (enrollment.phone, self._code_text(plain)),
-                    "phone": _mask_phone(enrollment.phone),
-                    "code_valid_seconds": self.policy.sms_code_ttl_seconds}
+            return {
+                "_send_sms": (enrollment.phone, self._code_text(plain)),
+                "phone": _mask_phone(enrollment.phone),
+                "code_valid_seconds": self.policy.sms_code_ttl_seconds,
+            }
 
         return self._step(ref, "phone_resend", act)
 
@@ -307,9 +315,12 @@ class EnrollmentService:
                 max_resends=self.policy.sms_code_max_resends,
             )
             enrollment.state = EnrollmentState.ACCOUNT_CODE_SENT.value
-            return {"_deposit": (bank_code, number, f"인증{plain}"),
-                    "bank": BANKS[bank_code], "account": _mask_account(number),
-                    "code_valid_seconds": self.policy.account_code_ttl_seconds}
+            return {
+                "_deposit": (bank_code, number, f"인증{plain}"),
+                "bank": BANKS[bank_code],
+                "account": _mask_account(number),
+                "code_valid_seconds": self.policy.account_code_ttl_seconds,
+            }
 
         return self._step(ref, "account", act)
 
@@ -382,22 +393,24 @@ class EnrollmentService:
                 SubjectInfo(common_name=customer.name, customer_ref=customer.customer_number),
             )
             serial = f"{intent.serial:X}"
-            uow.certificates.add(CertificateRecord(
-                serial=serial,
-                family=FAMILY,
-                profile=intent.profile,
-                customer_id=customer.id,
-                device_id=enrollment.device_id,
-                enrollment_id=enrollment.id,
-                subject=intent.subject.rfc4514_string(),
-                public_key_sha256=intent.public_key_sha256,
-                not_before=intent.not_before,
-                not_after=intent.not_after,
-                tbs=intent.tbs,
-                issuer_key_label=intent.issuer_key_label,
-                status=CertificateStatus.PENDING.value,
-                created_at=self.clock.now(),
-            ))
+            uow.certificates.add(
+                CertificateRecord(
+                    serial=serial,
+                    family=FAMILY,
+                    profile=intent.profile,
+                    customer_id=customer.id,
+                    device_id=enrollment.device_id,
+                    enrollment_id=enrollment.id,
+                    subject=display_name(intent.subject),
+                    public_key_sha256=intent.public_key_sha256,
+                    not_before=intent.not_before,
+                    not_after=intent.not_after,
+                    tbs=intent.tbs,
+                    issuer_key_label=intent.issuer_key_label,
+                    status=CertificateStatus.PENDING.value,
+                    created_at=self.clock.now(),
+                )
+            )
             enrollment.certificate_serial = serial
             enrollment.state = EnrollmentState.SIGNING.value
             return {"_intent": intent}
@@ -426,12 +439,17 @@ class EnrollmentService:
             if not customer.internet_banking:
                 customer.internet_banking = True
             when = now.astimezone(KST).strftime("%Y-%m-%d %H:%M")
-            text = (f"[{self.settings.bank_name}] 국민인증서가 {enrollment.device_model} 기기에서 "
-                    f"{when} 발급되었습니다. 본인이 아니면 {self.policy.sms_sender_number}로 "
-                    "신고해 주세요.")
-            return {"_send_sms": (customer.phone, text), "moved_from": moved_from,
-                    "customer_number": customer.customer_number,
-                    "device_id": enrollment.device_id}
+            text = (
+                f"[{self.settings.bank_name}] 국민인증서가 {enrollment.device_model} 기기에서 "
+                f"{when} 발급되었습니다. 본인이 아니면 {self.policy.sms_sender_number}로 "
+                "신고해 주세요."
+            )
+            return {
+                "_send_sms": (customer.phone, text),
+                "moved_from": moved_from,
+                "customer_number": customer.customer_number,
+                "device_id": enrollment.device_id,
+            }
 
         done = self._step(ref, "csr", activate, allow=frozenset({EnrollmentState.SIGNING}))
         log.info("certificate %s issued for enrollment %s", f"{intent.serial:X}", ref.enrollment_id)
@@ -455,8 +473,10 @@ class EnrollmentService:
                 state=enrollment.state,
                 next_step=states.next_step(state),
                 expires_at=enrollment.expires_at,
-                detail={"certificate_serial": enrollment.certificate_serial,
-                        "failure_code": enrollment.failure_code},
+                detail={
+                    "certificate_serial": enrollment.certificate_serial,
+                    "failure_code": enrollment.failure_code,
+                },
             )
 
     # ------------------------------------------------------------------ machinery
@@ -483,8 +503,7 @@ class EnrollmentService:
                     )
                 if customer_id is not None:
                     customer = self._customer(uow, enrollment)
-                    self.risk.check_network(ref.client_ip,
-                                            overseas_access=customer.overseas_access)
+                    self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
                 detail = action(uow, enrollment)
                 customer_id = enrollment.customer_id
                 enrollment.updated_at = self.clock.now()
@@ -497,15 +516,20 @@ class EnrollmentService:
                 )
                 try:
                     uow.commit()
-                except ConstraintViolation as violation:
-                    log.warning("enrollment %s: %s raced (%s)", ref.enrollment_id, step,
-                                violation.name)
-                    code = ("DEVICE_ALREADY_REGISTERED" if "devices" in violation.name
-                            else "CERTIFICATE_ALREADY_ACTIVE")
+                except ConstraintViolationError as violation:
+                    log.warning(
+                        "enrollment %s: %s raced (%s)", ref.enrollment_id, step, violation.name
+                    )
+                    code = (
+                        "DEVICE_ALREADY_REGISTERED"
+                        if "devices" in violation.name
+                        else "CERTIFICATE_ALREADY_ACTIVE"
+                    )
                     raise CertCenterError(code) from None
         except CertCenterError as err:
-            self._record_failure(step, err, customer_id, device_id, ref.client_ip,
-                                 enrollment_id=ref.enrollment_id)
+            self._record_failure(
+                step, err, customer_id, device_id, ref.client_ip, enrollment_id=ref.enrollment_id
+            )
             raise
         self._deliver(result.detail)
         return result
@@ -518,10 +542,12 @@ class EnrollmentService:
             with self.uow_factory() as uow:
                 enrollment = uow.enrollments.get(ref.enrollment_id)
             self._record_failure(
-                step, err,
+                step,
+                err,
                 enrollment.customer_id if enrollment else None,
                 enrollment.device_id if enrollment else None,
-                ref.client_ip, enrollment_id=ref.enrollment_id,
+                ref.client_ip,
+                enrollment_id=ref.enrollment_id,
             )
             raise
 
@@ -529,8 +555,7 @@ class EnrollmentService:
         """Talk to the outside after the commit: a message never announces a rolled-back step."""
         sms = detail.pop("_send_sms", None)
         if sms is not None:
-            self.providers.sms.send(phone=sms[0], sender=self.policy.sms_sender_number,
-                                    text=sms[1])
+            self.providers.sms.send(phone=sms[0], sender=self.policy.sms_sender_number, text=sms[1])
         deposit = detail.pop("_deposit", None)
         if deposit is not None:
             self.providers.accounts.deposit_one_won(
@@ -551,8 +576,7 @@ class EnrollmentService:
                 enrollment.state = EnrollmentState.FAILED.value
                 enrollment.failure_code = "ENROLLMENT_EXPIRED"
                 uow.commit()
-            raise CertCenterError("ENROLLMENT_EXPIRED",
-                                  minutes=self.policy.enrollment_ttl_minutes)
+            raise CertCenterError("ENROLLMENT_EXPIRED", minutes=self.policy.enrollment_ttl_minutes)
         return enrollment
 
     def _record_failure(
@@ -568,31 +592,46 @@ class EnrollmentService:
         log.info("refused %s at %s (enrollment %s)", err.code, step, enrollment_id or "-")
         with self.uow_factory() as uow:
             block = self.risk.record_failure(
-                uow, step=step, code=err.code, customer_id=customer_id,
-                enrollment_id=enrollment_id, device_id=device_id, client_ip=client_ip,
+                uow,
+                step=step,
+                code=err.code,
+                customer_id=customer_id,
+                enrollment_id=enrollment_id,
+                device_id=device_id,
+                client_ip=client_ip,
             )
             uow.commit()
         if block is not None:
-            log.warning("%s %s blocked until %s", block.subject_kind, block.subject,
-                        block.blocked_until.isoformat())
+            log.warning(
+                "%s %s blocked until %s",
+                block.subject_kind,
+                block.subject,
+                block.blocked_until.isoformat(),
+            )
 
     def _customer(self, uow: UnitOfWork, enrollment: Enrollment, *, lock: bool = False) -> Customer:
         if enrollment.customer_id is None:
-            raise CertCenterError("ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state,
-                                  step="customer")
+            raise CertCenterError(
+                "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="customer"
+            )
         customer = uow.customers.get(enrollment.customer_id, for_update=lock)
         if customer is None:
             raise CertCenterError("CUSTOMER_NOT_FOUND")
         return customer
 
-    def _check_one_device(self, uow: UnitOfWork, enrollment: Enrollment, customer: Customer) -> None:
+    def _check_one_device(
+        self, uow: UnitOfWork, enrollment: Enrollment, customer: Customer
+    ) -> None:
         """1인 1기기: another device's registration stops the flow unless the customer moves."""
         this_device = uow.devices.active_by_device_id(enrollment.device_id)
         if this_device is not None and this_device.customer_id != customer.id:
             raise CertCenterError("DEVICE_IN_USE_BY_ANOTHER_CUSTOMER")
         device = uow.devices.active_for_customer(customer.id)
-        if (device is not None and device.device_id != enrollment.device_id
-                and not enrollment.move_certificate):
+        if (
+            device is not None
+            and device.device_id != enrollment.device_id
+            and not enrollment.move_certificate
+        ):
             raise CertCenterError("DEVICE_ALREADY_REGISTERED")
 
     def _is_stale(self, uow: UnitOfWork, pending: CertificateRecord) -> bool:
@@ -600,8 +639,11 @@ class EnrollmentService:
         if pending.enrollment_id is None:
             return True
         other = uow.enrollments.get(pending.enrollment_id)
-        return (other is None or EnrollmentState(other.state).closed
-                or other.expires_at <= self.clock.now())
+        return (
+            other is None
+            or EnrollmentState(other.state).closed
+            or other.expires_at <= self.clock.now()
+        )
 
     def _retire_previous(
         self, uow: UnitOfWork, customer: Customer, enrollment: Enrollment, now: datetime
@@ -609,7 +651,8 @@ class EnrollmentService:
         """Supersede the certificate this one replaces; deregister a device it moves from."""
         moved_from: str | None = None
         for old in uow.certificates.for_customer(
-            customer.id, family=FAMILY,
+            customer.id,
+            family=FAMILY,
             statuses=[CertificateStatus.ACTIVE.value, CertificateStatus.SUSPENDED.value],
         ):
             if old.device_id != enrollment.device_id and not enrollment.move_certificate:
@@ -636,9 +679,12 @@ class EnrollmentService:
         device = uow.devices.registration(customer.id, enrollment.device_id)
         if device is None:
             device = Device(
-                id=_new_id(), device_id=enrollment.device_id, customer_id=customer.id,
+                id=_new_id(),
+                device_id=enrollment.device_id,
+                customer_id=customer.id,
                 platform=enrollment.platform,
-                model=enrollment.device_model, app_version=enrollment.app_version,
+                model=enrollment.device_model,
+                app_version=enrollment.app_version,
                 registered_at=now,
             )
             uow.devices.add(device)
@@ -658,18 +704,24 @@ class EnrollmentService:
         try:
             if kind == "resident_card":
                 return ResidentCard.parse(
-                    name=fields["name"], rrn=parse_rrn(fields["rrn"], today=today),
-                    issue_date=_date(fields["issue_date"]), today=today,
+                    name=fields["name"],
+                    rrn=parse_rrn(fields["rrn"], today=today),
+                    issue_date=_date(fields["issue_date"]),
+                    today=today,
                 )
             if kind == "driver_licence":
                 return DriverLicence.parse(
-                    name=fields["name"], birth_date=_date(fields["birth_date"]),
-                    number=fields["number"], serial=fields["serial"],
+                    name=fields["name"],
+                    birth_date=_date(fields["birth_date"]),
+                    number=fields["number"],
+                    serial=fields["serial"],
                 )
             if kind == "passport":
                 return Passport.parse(
-                    name=fields["name"], birth_date=_date(fields["birth_date"]),
-                    number=fields["number"], expiry=_date(fields["expiry"]),
+                    name=fields["name"],
+                    birth_date=_date(fields["birth_date"]),
+                    number=fields["number"],
+                    expiry=_date(fields["expiry"]),
                 )
         except KeyError as missing:
             raise CertCenterError("ID_DETAILS_INVALID", detail=f"missing {missing}") from None
@@ -679,8 +731,10 @@ class EnrollmentService:
 
     def _code_text(self, plain: str) -> str:
         minutes = max(self.policy.sms_code_ttl_seconds // 60, 1)
-        return (f"[{self.settings.bank_name}] 인증번호 [{plain}]를 입력해 주세요. "
-                f"({minutes}분 이내, 타인에게 알려주지 마세요)")
+        return (
+            f"[{self.settings.bank_name}] 인증번호 [{plain}]를 입력해 주세요. "
+            f"({minutes}분 이내, 타인에게 알려주지 마세요)"
+        )
 
     def _today(self) -> date:
         return self.clock.now().astimezone(KST).date()
@@ -703,4 +757,3 @@ def _biometric_key(pem: str) -> str:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode("ascii")
-

@@ -1,9 +1,9 @@
 """Which step may run in which state, and what comes next (발급 단계).
 
-    >>> allowed("phone_verify")
-    frozenset({<EnrollmentState.PHONE_CODE_SENT: 'phone_code_sent'>})
-    >>> next_step(EnrollmentState.PHONE_VERIFIED)
-    'account'
+>>> allowed("phone_verify")
+frozenset({<EnrollmentState.PHONE_CODE_SENT: 'phone_code_sent'>})
+>>> next_step(EnrollmentState.PHONE_VERIFIED)
+'account'
 """
 
 from __future__ import annotations

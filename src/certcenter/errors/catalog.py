@@ -1,7 +1,7 @@
 """The error catalog: ``catalog.toml`` read once into typed entries.
 
-    >>> entry("DEVICE_ALREADY_REGISTERED").http_status
-    409
+>>> entry("DEVICE_ALREADY_REGISTERED").http_status
+409
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def catalog() -> dict[str, CatalogEntry]:
         status = fields["status"]
         if not isinstance(status, int) or not 400 <= status <= 599:
             raise ValueError(f"catalog entry {code}: status must be an HTTP error status")
-        texts = {f"{name}_{loc}": str(fields[name][loc]) for name in _FIELDS for loc in ("ko", "en")}
+        texts = {
+            f"{name}_{loc}": str(fields[name][loc]) for name in _FIELDS for loc in ("ko", "en")
+        }
         entries[code] = CatalogEntry(code=code, http_status=status, **texts)
     return entries
 

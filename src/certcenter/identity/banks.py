@@ -1,7 +1,7 @@
 """Banks whose accounts can be verified by a 1-won deposit (1원 입금 인증), by bank code.
 
-    >>> BANKS["004"]
-    'KB국민은행'
+>>> BANKS["004"]
+'KB국민은행'
 """
 
 from __future__ import annotations

@@ -230,9 +230,7 @@ class DriverLicence:
         return f"{n[0:2]}-{n[2:4]}-{n[4:10]}-{n[10:12]}"
 
     @classmethod
-    def parse(
-        cls, name: str, birth_date: date | str, number: str, serial: str
-    ) -> DriverLicence:
+    def parse(cls, name: str, birth_date: date | str, number: str, serial: str) -> DriverLicence:
         """Check the typed details; the number may be ``11-12-345678-90``, 12 plain digits
         or the older ``서울 12-345678-90``; the serial is 5–6 letters or digits."""
         return cls(
@@ -254,9 +252,7 @@ class Passport:
     expiry: date
 
     @classmethod
-    def parse(
-        cls, name: str, birth_date: date | str, number: str, expiry: date | str
-    ) -> Passport:
+    def parse(cls, name: str, birth_date: date | str, number: str, expiry: date | str) -> Passport:
         """Check the typed details; the number is taken in capitals, spaces removed."""
         return cls(
             name=normalise_name(name),

@@ -73,9 +73,7 @@ class KeyBackend(Protocol):
         """The public half of a stored key; ``KEY_NOT_FOUND`` if there is none."""
         ...
 
-    def sign_certificate(
-        self, label: str, builder: x509.CertificateBuilder
-    ) -> x509.Certificate:
+    def sign_certificate(self, label: str, builder: x509.CertificateBuilder) -> x509.Certificate:
         """Sign a certificate with the key under ``label`` (hash by curve)."""
         ...
 

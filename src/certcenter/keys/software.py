@@ -96,9 +96,7 @@ class SoftwareKeyBackend:
     def public_key(self, label: str) -> PublicKeyTypes:
         return self._private_key(label).public_key()
 
-    def sign_certificate(
-        self, label: str, builder: x509.CertificateBuilder
-    ) -> x509.Certificate:
+    def sign_certificate(self, label: str, builder: x509.CertificateBuilder) -> x509.Certificate:
         key = self._private_key(label)
         return builder.sign(key, hash_for_curve(key.curve))
 
@@ -231,8 +229,13 @@ def _seal(secret: bytes, passphrase: bytes, label: str) -> bytes:
     ciphertext = AESGCM(key).encrypt(nonce, secret, _associated_data(label))
     document = {
         "format": _SECRET_FORMAT,
-        "kdf": {"name": "scrypt", "n": _SCRYPT_N, "r": _SCRYPT_R, "p": _SCRYPT_P,
-                "salt": _b64(salt)},
+        "kdf": {
+            "name": "scrypt",
+            "n": _SCRYPT_N,
+            "r": _SCRYPT_R,
+            "p": _SCRYPT_P,
+            "salt": _b64(salt),
+        },
         "cipher": "aes-256-gcm",
         "nonce": _b64(nonce),
         "ciphertext": _b64(ciphertext),

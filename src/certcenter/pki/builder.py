@@ -162,13 +162,18 @@ def certificate_builder(
     if profile.has_aia:
         descriptions = []
         if profile.ocsp_path is not None:
-            descriptions.append(x509.AccessDescription(
-                AuthorityInformationAccessOID.OCSP, _url(settings, profile.ocsp_path)
-            ))
+            descriptions.append(
+                x509.AccessDescription(
+                    AuthorityInformationAccessOID.OCSP, _url(settings, profile.ocsp_path)
+                )
+            )
         if profile.ca_issuers_path is not None:
-            descriptions.append(x509.AccessDescription(
-                AuthorityInformationAccessOID.CA_ISSUERS, _url(settings, profile.ca_issuers_path)
-            ))
+            descriptions.append(
+                x509.AccessDescription(
+                    AuthorityInformationAccessOID.CA_ISSUERS,
+                    _url(settings, profile.ca_issuers_path),
+                )
+            )
         builder = builder.add_extension(
             x509.AuthorityInformationAccess(descriptions), critical=False
         )

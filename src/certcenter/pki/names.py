@@ -56,11 +56,15 @@ def _check_text(what: str, value: str) -> str:
 
 def ca_subject(settings: Settings, common_name: str) -> x509.Name:
     """``C=KR, O=<bank_name>, CN=<common_name>``."""
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, COUNTRY),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _check_text("bank_name", settings.bank_name)),
-        x509.NameAttribute(NameOID.COMMON_NAME, _check_text("CA common name", common_name)),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, COUNTRY),
+            x509.NameAttribute(
+                NameOID.ORGANIZATION_NAME, _check_text("bank_name", settings.bank_name)
+            ),
+            x509.NameAttribute(NameOID.COMMON_NAME, _check_text("CA common name", common_name)),
+        ]
+    )
 
 
 def end_entity_subject(
@@ -84,3 +88,8 @@ def end_entity_subject(
         x509.NameAttribute(NameOID.SERIAL_NUMBER, customer_ref),
     ]
     return x509.Name(attributes)
+
+
+def display_name(name: x509.Name) -> str:
+    """RFC 4514 text with the subject serialNumber named rather than shown as an OID."""
+    return name.rfc4514_string({NameOID.SERIAL_NUMBER: "serialNumber"})

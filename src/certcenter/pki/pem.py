@@ -1,7 +1,7 @@
 """PEM and fingerprint helpers for certificates and public keys.
 
-    chain_pem(hierarchy.chain("mobile"))      # issuing CA first, root last
-    public_key_sha256(csr.public_key())       # hex SHA-256 of the SubjectPublicKeyInfo DER
+chain_pem(hierarchy.chain("mobile"))      # issuing CA first, root last
+public_key_sha256(csr.public_key())       # hex SHA-256 of the SubjectPublicKeyInfo DER
 """
 
 from __future__ import annotations

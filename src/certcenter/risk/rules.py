@@ -25,10 +25,17 @@ from certcenter.ports import UnitOfWork
 
 # Refusals that do not count towards a block: they are the block itself, or they say
 # nothing about the person (a lost session, a step done twice by a double tap).
-NOT_COUNTED = frozenset({
-    "TOO_MANY_ATTEMPTS", "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_EXPIRED", "ENROLLMENT_CLOSED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE",
-})
+NOT_COUNTED = frozenset(
+    {
+        "TOO_MANY_ATTEMPTS",
+        "ENROLLMENT_STEP_OUT_OF_ORDER",
+        "ENROLLMENT_NOT_FOUND",
+        "ENROLLMENT_EXPIRED",
+        "ENROLLMENT_CLOSED",
+        "INTERNAL_ERROR",
+        "SERVICE_UNAVAILABLE",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -113,10 +120,18 @@ class RiskRules:
     ) -> Block | None:
         """Write the failure; block customer and device when the window is full."""
         now = self.clock.now()
-        uow.failures.add(FailureRecord(
-            id=new_id(), step=step, code=code, at=now, customer_id=customer_id,
-            enrollment_id=enrollment_id, device_id=device_id, client_ip=client_ip,
-        ))
+        uow.failures.add(
+            FailureRecord(
+                id=new_id(),
+                step=step,
+                code=code,
+                at=now,
+                customer_id=customer_id,
+                enrollment_id=enrollment_id,
+                device_id=device_id,
+                client_ip=client_ip,
+            )
+        )
         if code in NOT_COUNTED:
             return None
         uow.flush()
@@ -131,8 +146,16 @@ class RiskRules:
                 customer_id=subject if kind == "customer" else None,
                 device_id=subject if kind == "device" else None,
             )
-            if count >= self.policy.failure_max_in_window and not uow.blocks.active(kind, subject, now):
-                block = Block(id=new_id(), subject_kind=kind, subject=subject,
-                              reason="too_many_failures", created_at=now, blocked_until=until)
+            if count >= self.policy.failure_max_in_window and not uow.blocks.active(
+                kind, subject, now
+            ):
+                block = Block(
+                    id=new_id(),
+                    subject_kind=kind,
+                    subject=subject,
+                    reason="too_many_failures",
+                    created_at=now,
+                    blocked_until=until,
+                )
                 uow.blocks.add(block)
         return block

@@ -1,9 +1,9 @@
 """The interbank simulator: account checks, the 1-won deposit (1원 입금) and statements.
 
-    banks = SimulatedInterbank(store, clock)
-    banks.check_account(bank_code="004", account_number="12340100000001", holder_ci=ci)
-    banks.deposit_one_won(bank_code="004", account_number="12340100000001",
-                          depositor_text="인증센터 4821")
+banks = SimulatedInterbank(store, clock)
+banks.check_account(bank_code="004", account_number="12340100000001", holder_ci=ci)
+banks.deposit_one_won(bank_code="004", account_number="12340100000001",
+                      depositor_text="인증센터 4821")
 """
 
 from __future__ import annotations

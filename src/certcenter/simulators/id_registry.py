@@ -18,7 +18,7 @@ from certcenter.identity.documents import DriverLicence, Passport, ResidentCard
 from certcenter.identity.providers import IdDocument
 from certcenter.storage.simulator_store import SimulatorStore
 
-REGISTRY_SECRET_KEY = "registry_secret"
+REGISTRY_SECRET_KEY = "registry_secret"  # noqa: S105 - the name of a meta row, not a secret
 
 
 def rrn_fingerprint(store: SimulatorStore, rrn_digits: str) -> str:

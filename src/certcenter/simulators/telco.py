@@ -24,7 +24,7 @@ from certcenter.identity.providers import VerifiedSubscriber
 from certcenter.identity.rrn import RrnFront
 from certcenter.storage.simulator_store import SimulatorStore
 
-CI_SECRET_KEY = "ci_secret"
+CI_SECRET_KEY = "ci_secret"  # noqa: S105 - the name of a meta row, not a secret
 
 
 def ci_secret(store: SimulatorStore) -> bytes:
@@ -59,7 +59,9 @@ class SimulatedTelco:
             user_name, user_rrn7, user_ci = line["user_name"], line["user_rrn7"], line["user_ci"]
         else:
             user_name, user_rrn7, user_ci = (
-                line["holder_name"], line["holder_rrn7"], line["holder_ci"]
+                line["holder_name"],
+                line["holder_rrn7"],
+                line["holder_ci"],
             )
         name_ok = hmac.compare_digest(str(user_name).encode(), name.encode())
         rrn_ok = hmac.compare_digest(str(user_rrn7).encode(), rrn_front.digits.encode())
@@ -73,6 +75,9 @@ class SimulatedTelco:
         line = self.store.subscriber(phone)
         blocked = bool(line and line["spam_blocks_1588"] and sender.startswith("1588"))
         self.store.add_sms(
-            phone=phone, sender=sender, body=text,
-            folder="spam" if blocked else "inbox", at=self.clock.now(),
+            phone=phone,
+            sender=sender,
+            body=text,
+            folder="spam" if blocked else "inbox",
+            at=self.clock.now(),
         )

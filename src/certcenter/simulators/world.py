@@ -86,61 +86,74 @@ def _sim_rows(world: World, store: SimulatorStore) -> dict[str, list[dict[str, A
         return connecting_information(person.rrn.digits, secret)
 
     rows: dict[str, list[dict[str, Any]]] = {
-        "subscribers": [], "accounts": [], "resident_cards": [],
-        "driver_licences": [], "passports": [],
+        "subscribers": [],
+        "accounts": [],
+        "resident_cards": [],
+        "driver_licences": [],
+        "passports": [],
     }
     for person in world.people.values():
         if person.phone:
             line = person.phone
             corporate = line.get("line", "personal") == "corporate"
             holder = world.people[line["holder"]] if "holder" in line else person
-            rows["subscribers"].append({
-                "phone": line["number"],
-                "carrier": line["carrier"],
-                "line_type": "corporate" if corporate else "personal",
-                "corporate_personal_service": bool(line.get("corporate_personal_service")),
-                "holder_name": world.corporate_holder if corporate else holder.name,
-                "holder_rrn7": "" if corporate else holder.rrn.front7,
-                "holder_ci": None if corporate else ci(holder),
-                "user_name": person.name if corporate else None,
-                "user_rrn7": person.rrn.front7 if corporate else None,
-                "user_ci": ci(person) if corporate else None,
-                "spam_blocks_1588": bool(line.get("spam_blocks_1588")),
-            })
+            rows["subscribers"].append(
+                {
+                    "phone": line["number"],
+                    "carrier": line["carrier"],
+                    "line_type": "corporate" if corporate else "personal",
+                    "corporate_personal_service": bool(line.get("corporate_personal_service")),
+                    "holder_name": world.corporate_holder if corporate else holder.name,
+                    "holder_rrn7": "" if corporate else holder.rrn.front7,
+                    "holder_ci": None if corporate else ci(holder),
+                    "user_name": person.name if corporate else None,
+                    "user_rrn7": person.rrn.front7 if corporate else None,
+                    "user_ci": ci(person) if corporate else None,
+                    "spam_blocks_1588": bool(line.get("spam_blocks_1588")),
+                }
+            )
         for account in person.accounts:
-            rows["accounts"].append({
-                "bank_code": account["bank"],
-                "account_number": account["number"],
-                "holder_name": person.name,
-                "holder_ci": ci(person),
-                "status": account.get("status", "normal"),
-                "balance": int(account.get("balance", 0)),
-            })
+            rows["accounts"].append(
+                {
+                    "bank_code": account["bank"],
+                    "account_number": account["number"],
+                    "holder_name": person.name,
+                    "holder_ci": ci(person),
+                    "status": account.get("status", "normal"),
+                    "balance": int(account.get("balance", 0)),
+                }
+            )
         for card in person.resident_cards:
-            rows["resident_cards"].append({
-                "ci": ci(person),
-                "name": person.name,
-                "rrn_hmac": rrn_fingerprint(store, person.rrn.digits),
-                "issue_date": card["issue_date"],
-                "current": bool(card.get("current", True)),
-            })
+            rows["resident_cards"].append(
+                {
+                    "ci": ci(person),
+                    "name": person.name,
+                    "rrn_hmac": rrn_fingerprint(store, person.rrn.digits),
+                    "issue_date": card["issue_date"],
+                    "current": bool(card.get("current", True)),
+                }
+            )
         if person.driver_licence:
-            rows["driver_licences"].append({
-                "number": person.driver_licence["number"],
-                "ci": ci(person),
-                "name": person.name,
-                "birth_date": person.rrn.birth_date,
-                "serial": person.driver_licence["serial"],
-                "status": person.driver_licence.get("status", "valid"),
-            })
+            rows["driver_licences"].append(
+                {
+                    "number": person.driver_licence["number"],
+                    "ci": ci(person),
+                    "name": person.name,
+                    "birth_date": person.rrn.birth_date,
+                    "serial": person.driver_licence["serial"],
+                    "status": person.driver_licence.get("status", "valid"),
+                }
+            )
         if person.passport:
-            rows["passports"].append({
-                "number": person.passport["number"],
-                "ci": ci(person),
-                "name": person.name,
-                "birth_date": person.rrn.birth_date,
-                "expiry": person.passport["expiry"],
-            })
+            rows["passports"].append(
+                {
+                    "number": person.passport["number"],
+                    "ci": ci(person),
+                    "name": person.name,
+                    "birth_date": person.rrn.birth_date,
+                    "expiry": person.passport["expiry"],
+                }
+            )
     return rows
 
 
@@ -168,17 +181,19 @@ def seed_world(
             ci = connecting_information(person.rrn.digits, secret)
             if uow.customers.by_ci(ci) is not None:
                 continue
-            uow.customers.add(Customer(
-                id=new_id(),
-                customer_number=person.customer["number"],
-                name=person.name,
-                ci=ci,
-                birth_date=person.rrn.birth_date,
-                phone=person.phone["number"],
-                created_at=now,
-                internet_banking=bool(person.customer.get("internet_banking", True)),
-                overseas_access=bool(person.customer.get("overseas_access", False)),
-            ))
+            uow.customers.add(
+                Customer(
+                    id=new_id(),
+                    customer_number=person.customer["number"],
+                    name=person.name,
+                    ci=ci,
+                    birth_date=person.rrn.birth_date,
+                    phone=person.phone["number"],
+                    created_at=now,
+                    internet_banking=bool(person.customer.get("internet_banking", True)),
+                    overseas_access=bool(person.customer.get("overseas_access", False)),
+                )
+            )
         uow.commit()
     if seed_existing_device is not None:
         for person in world.people.values():

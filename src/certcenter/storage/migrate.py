@@ -1,7 +1,7 @@
 """Schema migrations (Alembic) for the center's and the simulators' databases.
 
-    upgrade(engine)                 # the center's schema, to the newest revision
-    upgrade(engine, simulators=True)  # the simulators' own database
+upgrade(engine)                 # the center's schema, to the newest revision
+upgrade(engine, simulators=True)  # the simulators' own database
 """
 
 from __future__ import annotations

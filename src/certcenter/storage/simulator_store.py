@@ -8,7 +8,7 @@ Rows come back as plain dicts: the simulators are small programs, not part of th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,9 +41,7 @@ class SimulatorStore:
     def set_meta_once(self, key: str, value: str) -> str:
         """Store ``value`` unless the key exists; return what is stored."""
         with self.engine.begin() as conn:
-            current = conn.execute(
-                select(sim_meta.c.value).where(sim_meta.c.key == key)
-            ).scalar()
+            current = conn.execute(select(sim_meta.c.value).where(sim_meta.c.key == key)).scalar()
             if current is not None:
                 return str(current)
             conn.execute(insert(sim_meta).values(key=key, value=value))
@@ -126,9 +124,7 @@ class SimulatorStore:
         )
 
     def driver_licence(self, number: str) -> Row | None:
-        return self._one(
-            select(sim_driver_licences).where(sim_driver_licences.c.number == number)
-        )
+        return self._one(select(sim_driver_licences).where(sim_driver_licences.c.number == number))
 
     def passport(self, number: str) -> Row | None:
         return self._one(select(sim_passports).where(sim_passports.c.number == number))
@@ -137,7 +133,7 @@ class SimulatorStore:
     def is_seeded(self) -> bool:
         return self.get_meta("world") is not None
 
-    def seed(self, world_name: str, rows: dict[str, Sequence[Row]]) -> None:
+    def seed(self, world_name: str, rows: Mapping[str, Sequence[Row]]) -> None:
         """Insert the world's rows in one transaction; mark the world seeded."""
         tables = {
             "subscribers": sim_subscribers,
@@ -162,5 +158,3 @@ class SimulatorStore:
     def _all(self, query: Any) -> list[Row]:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
-
-

@@ -72,7 +72,9 @@ sim_accounts = Table(
     Column("account_number", String(20), primary_key=True),
     Column("holder_name", String(80), nullable=False),
     Column("holder_ci", String(100), nullable=False),
-    Column("status", String(30), nullable=False),  # normal | dormant | suspended | transfer_restricted
+    Column(
+        "status", String(30), nullable=False
+    ),  # normal | dormant | suspended | transfer_restricted
     Column("balance", Integer, nullable=False),
 )
 

@@ -15,8 +15,7 @@ import re
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from certcenter.ports import ConstraintViolation
-
+from certcenter.ports import ConstraintViolationError
 from certcenter.storage.repositories import (
     SqlBlocks,
     SqlCertificates,
@@ -45,32 +44,36 @@ class SqlUnitOfWork:
         self.blocks = SqlBlocks(session)
         return self
 
+    def _open(self) -> Session:
+        if self.session is None:
+            raise RuntimeError("the unit of work is used outside its with-block")
+        return self.session
+
     def __exit__(self, *exc: object) -> None:
-        assert self.session is not None
+        session = self._open()
         # close() rolls back what was not committed and detaches the objects without
         # expiring them, so values read in the unit of work stay readable after it.
-        self.session.close()
+        session.close()
         self.session = None
 
     def flush(self) -> None:
-        assert self.session is not None
+        session = self._open()
         try:
-            self.session.flush()
+            session.flush()
         except IntegrityError as exc:
-            self.session.rollback()
-            raise ConstraintViolation(_constraint_name(exc)) from exc
+            session.rollback()
+            raise ConstraintViolationError(_constraint_name(exc)) from exc
 
     def commit(self) -> None:
-        assert self.session is not None
+        session = self._open()
         try:
-            self.session.commit()
+            session.commit()
         except IntegrityError as exc:
-            self.session.rollback()
-            raise ConstraintViolation(_constraint_name(exc)) from exc
+            session.rollback()
+            raise ConstraintViolationError(_constraint_name(exc)) from exc
 
     def rollback(self) -> None:
-        assert self.session is not None
-        self.session.rollback()
+        self._open().rollback()
 
 
 class SqlUnitOfWorkFactory:

@@ -36,7 +36,9 @@ def certificate(serial: str, center: CenterDep) -> CertificateOut:
     )
 
 
-@router.get("/v1/ca/{family}/chain", response_class=Response, responses={200: {"content": {PEM: {}}}})
+@router.get(
+    "/v1/ca/{family}/chain", response_class=Response, responses={200: {"content": {PEM: {}}}}
+)
 def chain(family: str, center: CenterDep) -> Response:
     """The issuing CA and root of a certificate family, PEM, issuing CA first."""
     if family not in center.hierarchy().families:

@@ -43,17 +43,19 @@ def _public(detail: dict[str, Any]) -> dict[str, Any]:
 def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
     """Start issuance on a device. Refuses outdated apps and unsafe devices."""
     device = body.device
-    started = center.enrollment.start(StartRequest(
-        device_id=device.device_id,
-        platform=device.platform,
-        device_model=device.model,
-        app_version=device.app_version,
-        client_ip=ip,
-        rooted=device.integrity.rooted,
-        developer_options=device.integrity.developer_options,
-        remote_control_apps=tuple(device.integrity.remote_control_apps),
-        move_certificate=body.move_certificate,
-    ))
+    started = center.enrollment.start(
+        StartRequest(
+            device_id=device.device_id,
+            platform=device.platform,
+            device_model=device.model,
+            app_version=device.app_version,
+            client_ip=ip,
+            rooted=device.integrity.rooted,
+            developer_options=device.integrity.developer_options,
+            remote_control_apps=tuple(device.integrity.remote_control_apps),
+            move_certificate=body.move_certificate,
+        )
+    )
     return StartOut(**_out(started).model_dump(), token=started.token)
 
 
@@ -70,9 +72,11 @@ def terms(body: TermsIn, ref: RefDep, center: CenterDep) -> StepOut:
 @router.post("/{enrollment_id}/phone", response_model=StepOut)
 def phone(body: PhoneIn, ref: RefDep, center: CenterDep) -> StepOut:
     """휴대폰 본인인증: sends a 6-digit SMS code to a line in the customer's own name."""
-    return _out(center.enrollment.request_phone_code(
-        ref, carrier=body.carrier, name=body.name, rrn_front=body.rrn_front, phone=body.phone
-    ))
+    return _out(
+        center.enrollment.request_phone_code(
+            ref, carrier=body.carrier, name=body.name, rrn_front=body.rrn_front, phone=body.phone
+        )
+    )
 
 
 @router.post("/{enrollment_id}/phone/resend", response_model=StepOut)
@@ -88,9 +92,11 @@ def phone_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
 @router.post("/{enrollment_id}/account", response_model=StepOut)
 def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
     """1원 입금 인증: deposits 1 won with a code in the depositor name."""
-    return _out(center.enrollment.request_account_deposit(
-        ref, bank_code=body.bank_code, account_number=body.account_number
-    ))
+    return _out(
+        center.enrollment.request_account_deposit(
+            ref, bank_code=body.bank_code, account_number=body.account_number
+        )
+    )
 
 
 @router.post("/{enrollment_id}/account/verify", response_model=StepOut)
@@ -108,10 +114,15 @@ def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
 @router.post("/{enrollment_id}/credentials", response_model=StepOut)
 def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
     """간편비밀번호 (twice) and pattern; optional biometric device key."""
-    return _out(center.enrollment.set_credentials(
-        ref, pin=body.pin, pin_confirmation=body.pin_confirmation, pattern=body.pattern,
-        biometric_public_key=body.biometric_public_key,
-    ))
+    return _out(
+        center.enrollment.set_credentials(
+            ref,
+            pin=body.pin,
+            pin_confirmation=body.pin_confirmation,
+            pattern=body.pattern,
+            biometric_public_key=body.biometric_public_key,
+        )
+    )
 
 
 @router.post("/{enrollment_id}/csr", status_code=status.HTTP_201_CREATED, response_model=IssuedOut)

@@ -41,13 +41,16 @@ def _page(title: str, body: str) -> HTMLResponse:
 
 
 @router.get("/api/people")
-def people() -> list[dict[str, Any]]:
-    world = load_world()
+def people(center: CenterDep) -> list[dict[str, Any]]:
+    world = load_world(center.settings.world_file)
     return [
         {
-            "key": p.key, "name": p.name, "scenario": {"ko": p.scenario_ko, "en": p.scenario_en},
+            "key": p.key,
+            "name": p.name,
+            "scenario": {"ko": p.scenario_ko, "en": p.scenario_en},
             "customer_number": (p.customer or {}).get("number"),
-            "phone": (p.phone or {}).get("number"), "carrier": (p.phone or {}).get("carrier"),
+            "phone": (p.phone or {}).get("number"),
+            "carrier": (p.phone or {}).get("carrier"),
             "accounts": [{"bank": a["bank"], "number": a["number"]} for a in p.accounts],
         }
         for p in world.people.values()
@@ -57,8 +60,12 @@ def people() -> list[dict[str, Any]]:
 @router.get("/api/phones/{phone}/messages")
 def messages(phone: str, center: CenterDep) -> list[dict[str, Any]]:
     return [
-        {"sender": m["sender"], "body": m["body"], "folder": m["folder"],
-         "received_at": m["received_at"].isoformat()}
+        {
+            "sender": m["sender"],
+            "body": m["body"],
+            "folder": m["folder"],
+            "received_at": m["received_at"].isoformat(),
+        }
         for m in center.sim_store.messages(phone)
     ]
 
@@ -69,21 +76,27 @@ def statement(bank_code: str, account_number: str, center: CenterDep) -> dict[st
     if account is None:
         raise CertCenterError("NOT_FOUND")
     return {
-        "bank": BANKS.get(bank_code, bank_code), "account_number": account_number,
-        "holder": account["holder_name"], "status": account["status"],
+        "bank": BANKS.get(bank_code, bank_code),
+        "account_number": account_number,
+        "holder": account["holder_name"],
+        "status": account["status"],
         "balance": account["balance"],
         "entries": [
-            {"at": e["at"].isoformat(), "description": e["description"],
-             "amount": e["amount"], "balance_after": e["balance_after"]}
+            {
+                "at": e["at"].isoformat(),
+                "description": e["description"],
+                "amount": e["amount"],
+                "balance_after": e["balance_after"],
+            }
             for e in center.sim_store.statement(bank_code, account_number)
         ],
     }
 
 
 @router.get("", response_class=HTMLResponse)
-def index() -> HTMLResponse:
+def index(center: CenterDep) -> HTMLResponse:
     rows = []
-    for p in load_world().people.values():
+    for p in load_world(center.settings.world_file).people.values():
         phone = (p.phone or {}).get("number")
         links = [f"<a href='/sim/phones/{phone}'>📱 {phone}</a>"] if phone else []
         links += [
@@ -98,34 +111,44 @@ def index() -> HTMLResponse:
         )
     return _page(
         "데모 세계 (Demo world)",
-        "<p>가상의 고객, 휴대폰, 계좌입니다. 휴대폰을 누르면 문자함, 계좌를 누르면 거래내역이 열립니다.</p>"
+        "<p>가상의 고객, 휴대폰, 계좌입니다. "
+        "휴대폰을 누르면 문자함, 계좌를 누르면 거래내역이 열립니다.</p>"
         "<table><tr><th>#</th><th>이름</th><th>시나리오</th><th>휴대폰 · 계좌</th></tr>"
-        + "".join(rows) + "</table>",
+        + "".join(rows)
+        + "</table>",
     )
 
 
 @router.get("/phones/{phone}", response_class=HTMLResponse)
 def phone_page(phone: str, center: CenterDep) -> HTMLResponse:
-    items = "".join(
-        f"<tr class='{m['folder']}'><td>{m['received_at']:%Y-%m-%d %H:%M:%S}</td>"
-        f"<td>{html.escape(m['sender'])}</td><td>{html.escape(m['body'])}"
-        f"{' <b>(스팸함 spam)</b>' if m['folder'] == 'spam' else ''}</td></tr>"
-        for m in center.sim_store.messages(phone)
-    ) or "<tr><td colspan=3 class='muted'>받은 문자가 없습니다.</td></tr>"
+    items = (
+        "".join(
+            f"<tr class='{m['folder']}'><td>{m['received_at']:%Y-%m-%d %H:%M:%S}</td>"
+            f"<td>{html.escape(m['sender'])}</td><td>{html.escape(m['body'])}"
+            f"{' <b>(스팸함 spam)</b>' if m['folder'] == 'spam' else ''}</td></tr>"
+            for m in center.sim_store.messages(phone)
+        )
+        or "<tr><td colspan=3 class='muted'>받은 문자가 없습니다.</td></tr>"
+    )
     return _page(
         f"문자함 {phone}",
-        "<table><tr><th>받은 시각 (UTC)</th><th>보낸 번호</th><th>내용</th></tr>" + items + "</table>",
+        "<table><tr><th>받은 시각 (UTC)</th><th>보낸 번호</th><th>내용</th></tr>"
+        + items
+        + "</table>",
     )
 
 
 @router.get("/banks/{bank_code}/accounts/{account_number}", response_class=HTMLResponse)
 def account_page(bank_code: str, account_number: str, center: CenterDep) -> HTMLResponse:
     data = statement(bank_code, account_number, center)
-    items = "".join(
-        f"<tr><td>{html.escape(e['at'][:19])}</td><td>{html.escape(e['description'])}</td>"
-        f"<td>{e['amount']:,}</td><td>{e['balance_after']:,}</td></tr>"
-        for e in data["entries"]
-    ) or "<tr><td colspan=4 class='muted'>거래내역이 없습니다.</td></tr>"
+    items = (
+        "".join(
+            f"<tr><td>{html.escape(e['at'][:19])}</td><td>{html.escape(e['description'])}</td>"
+            f"<td>{e['amount']:,}</td><td>{e['balance_after']:,}</td></tr>"
+            for e in data["entries"]
+        )
+        or "<tr><td colspan=4 class='muted'>거래내역이 없습니다.</td></tr>"
+    )
     return _page(
         f"{data['bank']} {account_number} 거래내역",
         f"<p>예금주 {html.escape(data['holder'])} · 상태 {html.escape(data['status'])} · "

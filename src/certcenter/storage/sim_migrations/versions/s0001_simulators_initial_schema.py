@@ -12,7 +12,6 @@ from alembic import op
 
 import certcenter.storage.types
 
-
 revision = "s0001"
 down_revision = None
 branch_labels = None

@@ -1,0 +1,249 @@
+"""The real server process (``certcenter serve``) with the real app client (``certcenter app``).
+
+These start the program exactly as a person does, on a free port and a fresh data directory:
+first start creates the CA and seeds the demo world.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.flow import Flow
+
+BIN = Path(sys.executable).parent
+CERTCENTER = str(BIN / "certcenter")
+RRN = "900315-1512541"
+PIN = "591734"
+
+pytestmark = pytest.mark.server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir / "server.log"
+        self.env = {
+            **os.environ,
+            "CERTCENTER_DATA_DIR": str(data_dir / "var"),
+            "CERTCENTER_PORT": str(self.port),
+            "CERTCENTER_LOG_LEVEL": "debug",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [CERTCENTER, "serve"],
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                cwd=self.data_dir,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server did not come up: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path)
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_app_client_issues_a_certificate_that_openssl_verifies(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    keystore = tmp_path / "phone"
+    id_json = json.dumps(
+        {"kind": "resident_card", "name": "김민준", "rrn": RRN, "issue_date": "2015-06-01"}
+    )
+    result = subprocess.run(
+        [
+            CERTCENTER,
+            "app",
+            "enroll",
+            "--url",
+            server.url,
+            "--keystore",
+            str(keystore),
+            "--carrier",
+            "SKT",
+            "--name",
+            "김민준",
+            "--rrn-front",
+            "900315-1",
+            "--phone",
+            "010-2000-0001",
+            "--bank",
+            "004",
+            "--account",
+            "12340100000001",
+            "--id-json",
+            id_json,
+            "--biometric",
+            "--auto-codes",
+        ],
+        input=f"{PIN}\n{PIN}\n0-1-2-5-8\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "인증서 발급 완료" in result.stdout
+
+    root = tmp_path / "var" / "ca" / "root-ca.pem"
+    verify = subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-CAfile",
+            str(root),
+            "-untrusted",
+            str(keystore / "chain.pem"),
+            str(keystore / "certificate.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stderr
+
+    shown = subprocess.run(
+        [CERTCENTER, "app", "show", "--keystore", str(keystore)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "serialNumber=C001" in shown.stdout
+
+    sms = subprocess.run(
+        [CERTCENTER, "sim", "sms", "01020000001", "--url", server.url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "SM-S928N 기기에서" in sms.stdout  # "issued on device X at time T"
+
+    # A refusal on the command line: the catalog's words and remedy, exit 1, no traceback.
+    again = subprocess.run(
+        [
+            CERTCENTER,
+            "--lang",
+            "en",
+            "app",
+            "enroll",
+            "--url",
+            server.url,
+            "--keystore",
+            str(tmp_path / "other-phone"),
+            "--carrier",
+            "SKT",
+            "--name",
+            "김민준",
+            "--rrn-front",
+            "900315-1",
+            "--phone",
+            "01020000001",
+        ],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 1
+    assert "[DEVICE_ALREADY_REGISTERED]" in again.stderr and "What to do:" in again.stderr
+    assert "Traceback" not in again.stderr
+
+    # Nothing secret in the server's log or the database files.
+    server.stop()
+    files = [server.log, *sorted((tmp_path / "var").glob("certcenter.db*"))]
+    blob = b"".join(path.read_bytes() for path in files)
+    for secret in (RRN, RRN.replace("-", ""), PIN, "0-1-2-5-8"):
+        assert secret.encode() not in blob, secret
+
+
+def test_killed_server_resumes_the_flow_after_restart(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    flow = Flow(server.url, tmp_path, "C002")
+    try:
+        flow.through("account_verify")
+        server.kill()  # no goodbye: SIGKILL
+        server.start()
+        assert flow.client.status()["state"] == "account_verified"
+        flow.id()
+        flow.credentials()
+        flow.csr()
+        assert flow.issued is not None and flow.issued["customer_number"] == "C002"
+    finally:
+        flow.client.close()
+
+
+def test_production_configuration_switches_the_simulators_off(tmp_path: Path) -> None:
+    process = ServerProcess(tmp_path)
+    process.env["CERTCENTER_ENVIRONMENT"] = "production"
+    result = subprocess.run(
+        [CERTCENTER, "serve"],
+        env=process.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1  # no passphrase configured: a clear refusal, not a crash
+    assert "[KEY_PASSPHRASE_MISSING]" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    process.env["CERTCENTER_KEY_PASSPHRASE"] = "a long production passphrase for the test"
+    process.start()
+    try:
+        response = httpx.get(f"{process.url}/sim/api/people")
+        assert response.status_code == 404
+        assert response.json()["code"] == "SIMULATORS_DISABLED"
+    finally:
+        process.stop()
