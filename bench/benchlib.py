@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import math
 import os
 import platform
 import queue
+import signal
 import statistics
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,7 +134,7 @@ class People:
         chosen = self.people[first:first + count]
         if len(chosen) < count:
             raise NotEnoughPeople(
-                f"{what} needs {count} people from #{first + 1} on, but the world "
+                f"{what}: {count} people needed from #{first + 1} on, but the world "
                 f"{self.world!r} has only {len(self.people)} (so {len(chosen)} left): generate "
                 "a bigger world (bench/worldgen.py --people N) or lower --count"
             )
@@ -262,7 +264,9 @@ class Measurement:
     error_samples: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     client_cpu_s: float = 0.0
+    server_cpu_s: float | None = None  # CPU the server's processes used while timed
     timed_out: bool = False
+    interrupted: bool = False  # Ctrl-C or SIGTERM: the figures are partial
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -290,7 +294,8 @@ class Measurement:
             "wall_s": self.wall_s, "throughput_per_s": self.throughput,
             "latency_ms": summary_ms(self.latencies),
             "steps_ms": {k: summary_ms(v) for k, v in self.steps.items()},
-            "client_cpu_s": self.client_cpu_s, "timed_out": self.timed_out,
+            "client_cpu_s": self.client_cpu_s, "server_cpu_s": self.server_cpu_s,
+            "timed_out": self.timed_out, "interrupted": self.interrupted,
             "error_samples": self.error_samples, "notes": self.notes,
         }
 
@@ -325,11 +330,16 @@ LATENCY_HEADERS = ("latency (ms)", "n", "mean", "p50", "p95", "p99", "max")
 
 def report(m: Measurement, step_order: Sequence[str] = ()) -> str:
     errors = dict(m.errors.most_common()) or {}
+    server_cpu = ""
+    if m.server_cpu_s is not None and m.wall_s > 0:
+        server_cpu = (f", server CPU {m.server_cpu_s:.1f} s "
+                      f"({m.server_cpu_s / m.wall_s:.2f} cores busy on average)")
     lines = [
         f"== {m.name}: {m.ok}/{m.requested} ok, errors {errors or 0}, aborted {m.aborted}"
-        f"{' (time limit reached)' if m.timed_out else ''}",
+        f"{' (time limit reached)' if m.timed_out else ''}"
+        f"{' (INTERRUPTED: partial figures)' if m.interrupted else ''}",
         f"   concurrency {m.concurrency}, wall {m.wall_s:.2f} s, throughput "
-        f"{m.throughput:.2f}/s, bench client CPU {m.client_cpu_s:.1f} s",
+        f"{m.throughput:.2f}/s, bench client CPU {m.client_cpu_s:.1f} s{server_cpu}",
     ]
     rows = [latency_row(m.name.split(" ")[0], m.latencies)]
     for step in step_order:
@@ -379,6 +389,25 @@ def machine_facts() -> list[str]:
 
 # ------------------------------------------------------------------ the measurements
 
+CpuProbe = Callable[[], float]
+
+
+def process_group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group
+    (Linux /proc; 0.0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = entry.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid:  # fields[0] is field 3 (state) of proc(5)
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 
 def _pool(people: People, count: int) -> queue.Queue[BenchPerson]:
     pool: queue.Queue[BenchPerson] = queue.Queue()
@@ -396,17 +425,22 @@ def _effective_concurrency(people: People, concurrency: int, m: Measurement) -> 
 
 
 def _join(futures: list[concurrent.futures.Future[None]], stop: threading.Event) -> None:
-    """Wait for worker threads; on Ctrl-C tell them to stop after their current request."""
+    """Wait for worker threads; on Ctrl-C tell them to stop after their current request and
+    wait for that (the measurement then ends with what it has, marked interrupted)."""
     try:
         for future in concurrent.futures.as_completed(futures):
             future.result()
+    except KeyboardInterrupt:
+        stop.set()
+        concurrent.futures.wait(futures)
     except BaseException:
         stop.set()
         raise
 
 
 def measure_enrollments(url: str, people: People, *, count: int, concurrency: int,
-                        time_limit: float, stop: threading.Event | None = None) -> Measurement:
+                        time_limit: float, stop: threading.Event | None = None,
+                        cpu_probe: CpuProbe | None = None) -> Measurement:
     """``count`` whole enrollments, ``concurrency`` at a time, each a different person (or,
     in a reusable world, a person nobody else is enrolling at that moment)."""
     m = Measurement("enrollment", requested=count, concurrency=concurrency)
@@ -456,19 +490,25 @@ def measure_enrollments(url: str, people: People, *, count: int, concurrency: in
                         if people.reusable:
                             pool.put(person)
 
+        cpu_start = cpu_probe() if cpu_probe else 0.0
         t_start = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(concurrency, "enrol") as executor:
             _join([executor.submit(worker) for _ in range(concurrency)], stop)
         m.wall_s = time.perf_counter() - t_start
+        if cpu_probe:
+            m.server_cpu_s = cpu_probe() - cpu_start
     m.client_cpu_s = time.process_time() - cpu0
+    m.interrupted = stop.is_set()
     not_started = count - started_count
     if not_started:
-        m.notes.append(f"{not_started} enrollments not started (time limit {time_limit:.0f} s)")
+        m.notes.append(f"{not_started} enrollments not started"
+                       + (f" (time limit {time_limit:.0f} s)" if m.timed_out else ""))
     return m
 
 
 def measure_signings(url: str, people: People, *, count: int, concurrency: int,
-                     time_limit: float, stop: threading.Event | None = None) -> Measurement:
+                     time_limit: float, stop: threading.Event | None = None,
+                     cpu_probe: CpuProbe | None = None) -> Measurement:
     """Bring ``count`` enrollments to ``credentials_set`` (not timed), then time only their
     ``csr`` steps, ``concurrency`` in flight. In a reusable world with fewer people than
     ``count`` this goes in rounds of at most one enrollment per person."""
@@ -481,6 +521,7 @@ def measure_signings(url: str, people: People, *, count: int, concurrency: int,
     prepare_wall = 0.0
     prepare_errors: Counter[str] = Counter()
     remaining = count
+    prepared = 0
     deadline = time.monotonic() + time_limit
     rounds = 0
     with tempfile.TemporaryDirectory(prefix="certcenter-bench-keys-") as tmp:
@@ -495,17 +536,24 @@ def measure_signings(url: str, people: People, *, count: int, concurrency: int,
                              move=people.reusable, concurrency=concurrency, deadline=deadline,
                              stop=stop, errors=prepare_errors, m=m)
             prepare_wall += time.perf_counter() - t0
-            _fire(url, ready, concurrency=concurrency, deadline=deadline, stop=stop, m=m)
+            prepared += len(ready)
+            if stop.is_set():
+                break
+            _fire(url, ready, concurrency=concurrency, deadline=deadline, stop=stop, m=m,
+                  cpu_probe=cpu_probe)
             remaining -= size
     m.client_cpu_s = time.process_time() - cpu0
+    m.interrupted = stop.is_set()
     if rounds > 1:
         m.notes.append(f"{rounds} rounds of at most {round_size} (one enrollment per person "
                        "at a time); wall time is the sum of the timed csr phases")
-    m.notes.append(f"preparation (not timed): {count - remaining} enrollments brought to "
+    m.notes.append(f"preparation (not timed): {prepared} enrollments brought to "
                    f"credentials_set in {prepare_wall:.1f} s"
                    + (f", failures {dict(prepare_errors)}" if prepare_errors else ""))
-    if remaining > 0:
-        m.notes.append(f"{remaining} signings not attempted (time limit {time_limit:.0f} s)")
+    attempted = m.ok + sum(m.errors.values()) + m.aborted
+    if attempted < count:
+        m.notes.append(f"{count - attempted} signings not attempted"
+                       + (f" (time limit {time_limit:.0f} s)" if m.timed_out else ""))
     return m
 
 
@@ -549,7 +597,7 @@ def _prepare(url: str, chosen: list[BenchPerson], directory: Path, *, move: bool
 
 
 def _fire(url: str, ready: list[Walk], *, concurrency: int, deadline: float,
-          stop: threading.Event, m: Measurement) -> None:
+          stop: threading.Event, m: Measurement, cpu_probe: CpuProbe | None) -> None:
     """Time the csr steps of the prepared enrollments, ``concurrency`` at a time."""
     if not ready:
         return
@@ -587,10 +635,13 @@ def _fire(url: str, ready: list[Walk], *, concurrency: int, deadline: float,
                         m.ok += 1
                         m.latencies.append(elapsed)
 
+        cpu_start = cpu_probe() if cpu_probe else 0.0
         t_start = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(threads, "sign") as executor:
             _join([executor.submit(worker, c) for c in clients], stop)
         m.wall_s += time.perf_counter() - t_start
+        if cpu_probe:
+            m.server_cpu_s = (m.server_cpu_s or 0.0) + cpu_probe() - cpu_start
     finally:
         for client in clients:
             client.close()
@@ -629,6 +680,19 @@ def warm_up(url: str, people: People, *, count: int, concurrency: int, time_limi
                             time_limit=time_limit, stop=stop)
     errors = f", errors {dict(m.errors)}" if m.errors else ""
     return f"warm-up (not counted): {m.ok}/{count} enrollments in {m.wall_s:.1f} s{errors}"
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """A SIGTERM to the bench stops it like Ctrl-C does (partial figures, server stopped)."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def check_counts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

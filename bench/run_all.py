@@ -34,10 +34,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import benchlib
 import httpx
@@ -146,6 +144,10 @@ class Server:
             os.killpg(proc.pid, signal.SIGKILL)
         return outcome + "; leftover workers killed"
 
+    def cpu_seconds(self) -> float:
+        """CPU used so far by the server and its worker processes."""
+        return benchlib.process_group_cpu(self.proc.pid) if self.proc is not None else 0.0
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             text = self.log_path.read_text("utf-8", errors="replace").splitlines()
@@ -170,21 +172,8 @@ def scan_log(path: Path, run: Run) -> None:
             run.log_problems.extend(lines[n:n + 12])
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """A SIGTERM to the bench stops it like Ctrl-C does (so the server is stopped too)."""
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def measure(run: Run, url: str, people: benchlib.People, args: argparse.Namespace,
-            stop: threading.Event) -> None:
+            stop: threading.Event, cpu_probe: benchlib.CpuProbe | None = None) -> None:
     first = args.first_person
     warm = people.take(first, args.warmup, "the warm-up")
     enrol_people = people.take(first + args.warmup, args.count, "the enrollments")
@@ -193,19 +182,25 @@ def measure(run: Run, url: str, people: benchlib.People, args: argparse.Namespac
         print(f"-- {run.label}: " + benchlib.warm_up(
             url, warm, count=args.warmup, concurrency=args.concurrency,
             time_limit=args.time_limit, stop=stop), flush=True)
+        if stop.is_set():
+            raise KeyboardInterrupt
     print(f"-- {run.label}: {args.count} enrollments, concurrency {args.concurrency}", flush=True)
     m = benchlib.measure_enrollments(url, enrol_people, count=args.count,
                                      concurrency=args.concurrency,
-                                     time_limit=args.time_limit, stop=stop)
+                                     time_limit=args.time_limit, stop=stop, cpu_probe=cpu_probe)
     run.results.append(m)
     print(benchlib.report(m, benchlib.ENROLL_STEPS), flush=True)
+    if m.interrupted:
+        raise KeyboardInterrupt
     print(f"-- {run.label}: {args.sign_count} signings, concurrency {args.concurrency}",
           flush=True)
     s = benchlib.measure_signings(url, sign_people, count=args.sign_count,
                                   concurrency=args.concurrency, time_limit=args.time_limit,
-                                  stop=stop)
+                                  stop=stop, cpu_probe=cpu_probe)
     run.results.append(s)
     print(benchlib.report(s), flush=True)
+    if s.interrupted:
+        raise KeyboardInterrupt
 
 
 def with_server(run: Run, workers: int, args: argparse.Namespace,
@@ -222,7 +217,7 @@ def with_server(run: Run, workers: int, args: argparse.Namespace,
         print(f"    up in {run.startup_s:.1f} s (first start: CA, migrations, world seeded)",
               flush=True)
         people = benchlib.load_people(world)
-        measure(run, server.url, people, args, stop)
+        measure(run, server.url, people, args, stop, cpu_probe=server.cpu_seconds)
     finally:
         if server is not None:
             run.stopped = server.stop(args.stop_timeout)
@@ -243,12 +238,14 @@ def summary(runs: list[Run]) -> str:
         for m in run.results:
             lat = benchlib.summary_ms(m.latencies)
             ms = [f"{lat[k]:.0f}" if lat["n"] else "-" for k in ("p50", "p95", "p99", "max")]
+            busy = (f"{m.server_cpu_s / m.wall_s:.2f}"
+                    if m.server_cpu_s is not None and m.wall_s > 0 else "-")
             rows.append([run.label, m.name, f"{m.ok}/{m.requested}",
                          sum(m.errors.values()), m.concurrency, f"{m.wall_s:.1f}",
-                         f"{m.throughput:.2f}", *ms])
+                         f"{m.throughput:.2f}", *ms, busy])
     return benchlib.table(
         ("server", "measure", "ok", "err", "conc", "wall s", "ops/s", "p50 ms", "p95 ms",
-         "p99 ms", "max ms"), rows, left=2)
+         "p99 ms", "max ms", "srv cores"), rows, left=2)
 
 
 def main() -> None:
@@ -310,7 +307,7 @@ def main() -> None:
     began = time.monotonic()
     failure = ""
     try:
-        with sigterm_as_interrupt():
+        with benchlib.sigterm_as_interrupt():
             if args.url is not None:
                 url = benchlib.require_local(args.url)
                 run = Run(label="external", server=f"server: {url} (external; settings unknown)")
@@ -323,13 +320,16 @@ def main() -> None:
                     with_server(runs[-1], workers, args, stop)
     except KeyboardInterrupt:
         stop.set()
+        failure = "interrupted"
         print("\ninterrupted: servers stopped; partial figures follow", file=sys.stderr)
     except (RuntimeError, benchlib.NotEnoughPeople) as err:
         stop.set()
         failure = str(err)
     finally:
         if runs:
-            print(f"\n=== summary ({time.monotonic() - began:.0f} s in all)")
+            load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+            print(f"\n=== summary ({time.monotonic() - began:.0f} s in all; load average now "
+                  f"{load})")
             for run in runs:
                 statuses = dict(sorted(run.statuses.items()))
                 print(f"{run.label}: {run.server.removeprefix('server: ')}"
@@ -342,6 +342,8 @@ def main() -> None:
                      "http_statuses": dict(r.statuses), "stopped": r.stopped,
                      "measurements": [m.as_dict() for m in r.results]} for r in runs
                 ], indent=2), "utf-8")
+    if failure == "interrupted":
+        raise SystemExit(130)
     if failure:
         raise SystemExit(f"bench stopped: {failure}")
 

@@ -20,18 +20,20 @@ import click
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.flow import Answers, enroll
 from certcenter.cli.keystore import Keystore
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, Locale
 from certcenter.pki.names import display_name
 
 DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _lang() -> str:
+def _lang() -> Locale:
     ctx = click.get_current_context(silent=True)
     root = ctx.find_root() if ctx else None
     value = (root.params.get("lang") if root else None) or os.environ.get("CERTCENTER_LANG", "ko")
-    return "en" if str(value).startswith("en") else "ko"
+    if str(value).startswith("en"):
+        return "en"
+    return "ko"
 
 
 def _fail(text: str) -> None:
@@ -50,7 +52,7 @@ def handle_errors(func: F) -> F:
         except ApiError as err:
             _fail(err.text(_lang()))
         except CertCenterError as err:
-            _fail(err.diagnostics("en" if _lang() == "en" else "ko"))
+            _fail(err.diagnostics(_lang()))
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -198,6 +200,22 @@ def db_upgrade() -> None:
     if settings.sims_enabled:
         migrate.upgrade(make_engine(settings.simulator_database_url), simulators=True)
     click.echo("schema is current")
+
+
+@cli.command("errors")
+@click.option("--markdown", is_flag=True, help="The whole catalog as a Markdown document.")
+def errors_command(markdown: bool) -> None:
+    """The error catalog: every code the center answers with."""
+    from certcenter.errors.document import catalog_markdown
+
+    if markdown:
+        click.echo(catalog_markdown(), nl=False)
+        return
+    from certcenter.errors import catalog
+
+    lang = _lang()
+    for code, item in catalog().items():
+        click.echo(f"{item.http_status}  {code:36} {item.text('message', lang)}")
 
 
 # ---------------------------------------------------------------- the demo world

@@ -373,11 +373,11 @@ class EnrollmentService:
     def submit_csr(self, ref: EnrollmentRef, csr: str | bytes) -> IssuedCertificate:
         """Issue the certificate for the device's key and bind it to the device."""
         mobile = profile(FAMILY, self.settings)
-        validated = self._guard(ref, "csr", lambda: validate_csr(csr, mobile.allowed_key_kinds))
         issuer = self._issuer()
 
         # 1. Write ahead: the intent (to-be-signed data) is committed before anything is signed.
         def record_intent(uow: UnitOfWork, enrollment: Enrollment) -> dict[str, Any]:
+            validated = validate_csr(csr, mobile.allowed_key_kinds)
             customer = self._customer(uow, enrollment, lock=True)
             self._check_one_device(uow, enrollment, customer)
             for pending in uow.certificates.for_customer(
@@ -413,13 +413,14 @@ class EnrollmentService:
             )
             enrollment.certificate_serial = serial
             enrollment.state = EnrollmentState.SIGNING.value
-            return {"_intent": intent}
+            return {"_intent": intent, "_public_key": validated.public_key}
 
         prepared = self._step(ref, "csr", record_intent)
         intent = prepared.detail["_intent"]
+        public_key = prepared.detail["_public_key"]
 
         # 2. Sign: the backend makes exactly the recorded certificate.
-        certificate = self._guard(ref, "csr", lambda: issuer.sign(intent, validated.public_key))
+        certificate = self._guard(ref, "csr", lambda: issuer.sign(intent, public_key))
 
         # 3. Activate, bind to the device, supersede what it replaces, end the flow.
         def activate(uow: UnitOfWork, enrollment: Enrollment) -> dict[str, Any]:
@@ -489,11 +490,10 @@ class EnrollmentService:
         *,
         allow: frozenset[EnrollmentState] | None = None,
     ) -> StepResult:
-        customer_id: str | None = None
-        device_id: str | None = None
+        loaded: Enrollment | None = None
         try:
             with self.uow_factory() as uow:
-                enrollment = self._authorise(uow, ref, lock=True)
+                enrollment = loaded = self._authorise(uow, ref, lock=True)
                 customer_id, device_id = enrollment.customer_id, enrollment.device_id
                 self.risk.check_blocks(uow, customer_id=customer_id, device_id=device_id)
                 state = EnrollmentState(enrollment.state)
@@ -505,7 +505,6 @@ class EnrollmentService:
                     customer = self._customer(uow, enrollment)
                     self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
                 detail = action(uow, enrollment)
-                customer_id = enrollment.customer_id
                 enrollment.updated_at = self.clock.now()
                 result = StepResult(
                     enrollment_id=enrollment.id,
@@ -527,8 +526,15 @@ class EnrollmentService:
                     )
                     raise CertCenterError(code) from None
         except CertCenterError as err:
+            # The customer may have been identified by the step that was refused (a phone step
+            # refused for 1 person 1 device): the failure is theirs.
             self._record_failure(
-                step, err, customer_id, device_id, ref.client_ip, enrollment_id=ref.enrollment_id
+                step,
+                err,
+                loaded.customer_id if loaded else None,
+                loaded.device_id if loaded else None,
+                ref.client_ip,
+                enrollment_id=ref.enrollment_id,
             )
             raise
         self._deliver(result.detail)
