@@ -263,8 +263,11 @@ class Measurement:
     steps: dict[str, list[float]] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # CPU seconds used during the timed phase(s): by this bench process, by the server's
+    # processes (when the bench started the server), by the whole machine (Linux)
     client_cpu_s: float = 0.0
-    server_cpu_s: float | None = None  # CPU the server's processes used while timed
+    server_cpu_s: float | None = None
+    machine_cpu_s: float | None = None
     timed_out: bool = False
     interrupted: bool = False  # Ctrl-C or SIGTERM: the figures are partial
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -295,9 +298,25 @@ class Measurement:
             "latency_ms": summary_ms(self.latencies),
             "steps_ms": {k: summary_ms(v) for k, v in self.steps.items()},
             "client_cpu_s": self.client_cpu_s, "server_cpu_s": self.server_cpu_s,
+            "machine_cpu_s": self.machine_cpu_s,
             "timed_out": self.timed_out, "interrupted": self.interrupted,
             "error_samples": self.error_samples, "notes": self.notes,
         }
+
+
+def cpu_line(m: Measurement) -> str:
+    if m.wall_s <= 0:
+        return "-"
+    parts = []
+    if m.server_cpu_s is not None:
+        parts.append(f"server {m.server_cpu_s / m.wall_s:.2f}")
+    parts.append(f"bench client {m.client_cpu_s / m.wall_s:.2f}")
+    if m.machine_cpu_s is not None:
+        if m.server_cpu_s is not None:
+            other = max(m.machine_cpu_s - m.server_cpu_s - m.client_cpu_s, 0.0)
+            parts.append(f"everything else {other / m.wall_s:.2f}")
+        parts.append(f"whole machine {m.machine_cpu_s / m.wall_s:.2f} of {os.cpu_count()}")
+    return ", ".join(parts)
 
 
 def _fmt(value: float) -> str:
@@ -330,16 +349,13 @@ LATENCY_HEADERS = ("latency (ms)", "n", "mean", "p50", "p95", "p99", "max")
 
 def report(m: Measurement, step_order: Sequence[str] = ()) -> str:
     errors = dict(m.errors.most_common()) or {}
-    server_cpu = ""
-    if m.server_cpu_s is not None and m.wall_s > 0:
-        server_cpu = (f", server CPU {m.server_cpu_s:.1f} s "
-                      f"({m.server_cpu_s / m.wall_s:.2f} cores busy on average)")
     lines = [
         f"== {m.name}: {m.ok}/{m.requested} ok, errors {errors or 0}, aborted {m.aborted}"
         f"{' (time limit reached)' if m.timed_out else ''}"
         f"{' (INTERRUPTED: partial figures)' if m.interrupted else ''}",
         f"   concurrency {m.concurrency}, wall {m.wall_s:.2f} s, throughput "
-        f"{m.throughput:.2f}/s, bench client CPU {m.client_cpu_s:.1f} s{server_cpu}",
+        f"{m.throughput:.2f}/s",
+        f"   CPU while timed (in cores busy on average): {cpu_line(m)}",
     ]
     rows = [latency_row(m.name.split(" ")[0], m.latencies)]
     for step in step_order:
@@ -390,6 +406,35 @@ def machine_facts() -> list[str]:
 # ------------------------------------------------------------------ the measurements
 
 CpuProbe = Callable[[], float]
+
+
+def machine_busy_cpu() -> float | None:
+    """CPU seconds all CPUs have spent not idle since boot (Linux /proc/stat), else None."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    steal_guest = sum(fields[7:]) if len(fields) > 7 else 0  # steal, guest (in user)
+    return (sum(fields) - idle - steal_guest) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuWindow:
+    """CPU used by the bench, the server and the machine between open and close."""
+
+    def __init__(self, probe: CpuProbe | None) -> None:
+        self.probe = probe
+        self.client = time.process_time()
+        self.server = probe() if probe else None
+        self.machine = machine_busy_cpu()
+
+    def close(self, m: Measurement) -> None:
+        m.client_cpu_s += time.process_time() - self.client
+        if self.probe is not None and self.server is not None:
+            m.server_cpu_s = (m.server_cpu_s or 0.0) + self.probe() - self.server
+        machine = machine_busy_cpu()
+        if machine is not None and self.machine is not None:
+            m.machine_cpu_s = (m.machine_cpu_s or 0.0) + machine - self.machine
 
 
 def process_group_cpu(pgid: int) -> float:
@@ -450,7 +495,6 @@ def measure_enrollments(url: str, people: People, *, count: int, concurrency: in
     pool = _pool(people, count)
     started_count = 0
     counter_lock = threading.Lock()
-    cpu0 = time.process_time()
     begin = time.monotonic()
     deadline = begin + time_limit
 
@@ -490,14 +534,12 @@ def measure_enrollments(url: str, people: People, *, count: int, concurrency: in
                         if people.reusable:
                             pool.put(person)
 
-        cpu_start = cpu_probe() if cpu_probe else 0.0
+        window = CpuWindow(cpu_probe)
         t_start = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(concurrency, "enrol") as executor:
             _join([executor.submit(worker) for _ in range(concurrency)], stop)
         m.wall_s = time.perf_counter() - t_start
-        if cpu_probe:
-            m.server_cpu_s = cpu_probe() - cpu_start
-    m.client_cpu_s = time.process_time() - cpu0
+        window.close(m)
     m.interrupted = stop.is_set()
     not_started = count - started_count
     if not_started:
@@ -517,7 +559,6 @@ def measure_signings(url: str, people: People, *, count: int, concurrency: int,
     m.concurrency = concurrency
     stop = stop or threading.Event()
     round_size = min(count, len(people.people)) if people.reusable else count
-    cpu0 = time.process_time()
     prepare_wall = 0.0
     prepare_errors: Counter[str] = Counter()
     remaining = count
@@ -542,7 +583,6 @@ def measure_signings(url: str, people: People, *, count: int, concurrency: int,
             _fire(url, ready, concurrency=concurrency, deadline=deadline, stop=stop, m=m,
                   cpu_probe=cpu_probe)
             remaining -= size
-    m.client_cpu_s = time.process_time() - cpu0
     m.interrupted = stop.is_set()
     if rounds > 1:
         m.notes.append(f"{rounds} rounds of at most {round_size} (one enrollment per person "
@@ -635,13 +675,12 @@ def _fire(url: str, ready: list[Walk], *, concurrency: int, deadline: float,
                         m.ok += 1
                         m.latencies.append(elapsed)
 
-        cpu_start = cpu_probe() if cpu_probe else 0.0
+        window = CpuWindow(cpu_probe)
         t_start = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(threads, "sign") as executor:
             _join([executor.submit(worker, c) for c in clients], stop)
         m.wall_s += time.perf_counter() - t_start
-        if cpu_probe:
-            m.server_cpu_s = (m.server_cpu_s or 0.0) + cpu_probe() - cpu_start
+        window.close(m)
     finally:
         for client in clients:
             client.close()

@@ -240,12 +240,17 @@ def summary(runs: list[Run]) -> str:
             ms = [f"{lat[k]:.0f}" if lat["n"] else "-" for k in ("p50", "p95", "p99", "max")]
             busy = (f"{m.server_cpu_s / m.wall_s:.2f}"
                     if m.server_cpu_s is not None and m.wall_s > 0 else "-")
+            other = "-"
+            if None not in (m.server_cpu_s, m.machine_cpu_s) and m.wall_s > 0:
+                assert m.server_cpu_s is not None and m.machine_cpu_s is not None
+                rest = m.machine_cpu_s - m.server_cpu_s - m.client_cpu_s
+                other = f"{max(rest, 0.0) / m.wall_s:.2f}"
             rows.append([run.label, m.name, f"{m.ok}/{m.requested}",
                          sum(m.errors.values()), m.concurrency, f"{m.wall_s:.1f}",
-                         f"{m.throughput:.2f}", *ms, busy])
+                         f"{m.throughput:.2f}", *ms, busy, other])
     return benchlib.table(
         ("server", "measure", "ok", "err", "conc", "wall s", "ops/s", "p50 ms", "p95 ms",
-         "p99 ms", "max ms", "srv cores"), rows, left=2)
+         "p99 ms", "max ms", "srv cores", "other cores"), rows, left=2)
 
 
 def main() -> None:

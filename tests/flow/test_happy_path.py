@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from certcenter.bootstrap import Center
 from tests.support.flow import FlowFactory
+from tests.support.pkilint import Linter
 
 
 def test_customer_gets_a_device_bound_certificate_that_openssl_verifies(
@@ -35,6 +36,7 @@ def test_customer_gets_a_device_bound_certificate_that_openssl_verifies(
     assert result.stdout.strip().endswith(": OK")
 
     cert = x509.load_pem_x509_certificate(issued["certificate"].encode())
+    assert Linter().errors(cert) == []  # pkilint: no ERROR or FATAL findings
     cn = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value
     assert cn == "김민준"
     assert issued["device_id"] == flow.device.device_id

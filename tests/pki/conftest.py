@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
@@ -22,69 +22,17 @@ from certcenter.clock import FrozenClock
 from certcenter.config import Settings, load_settings
 from certcenter.keys import SoftwareKeyBackend
 from certcenter.pki import CaHierarchy, ensure_hierarchy
+from tests.support.pkilint import Linter
 
 PASSPHRASE = "test passphrase: long, random and never reused"
 START = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
-# Under IANA's enterprise number for documentation (RFC 5612). The demo default arc
-# (2.25.<128-bit UUID>) has an arc above 2^32 that pkilint's decoder (like other decoders
-# limited to 32-bit arcs) cannot read: see test_pkilint.test_default_demo_arc_lints_clean.
+# Under IANA's enterprise number for documentation (RFC 5612), like the demo default but a
+# different sub-arc, so the tests show the arc comes from settings.
 TEST_OID_ARC = "1.3.6.1.4.1.32473.7"
 
 MakeSettings = Callable[..., Settings]
 MakeCsr = Callable[..., x509.CertificateSigningRequest]
-
-
-class Finding(NamedTuple):
-    severity: str
-    code: str
-    message: str | None
-    path: str
-
-
-class Linter:
-    """pkilint's RFC 5280 certificate linter, built the way ``lint_pkix_cert`` builds it."""
-
-    def __init__(self) -> None:
-        from pkilint import loader
-        from pkilint.pkix import certificate, extension, name
-
-        self._validator = certificate.create_pkix_certificate_validator_container(
-            certificate.create_decoding_validators(
-                name.ATTRIBUTE_TYPE_MAPPINGS, extension.EXTENSION_MAPPINGS
-            ),
-            [
-                certificate.create_issuer_validator_container([]),
-                certificate.create_validity_validator_container(),
-                certificate.create_subject_validator_container([]),
-                certificate.create_extensions_validator_container([]),
-                certificate.create_spki_validator_container([]),
-            ],
-        )
-        self._loader = loader.RFC5280CertificateDocumentLoader()
-
-    def findings(self, cert: x509.Certificate) -> list[Finding]:
-        document = self._loader.load_der_document(
-            cert.public_bytes(serialization.Encoding.DER), "certificate"
-        )
-        return [
-            Finding(
-                description.finding.severity.name,
-                description.finding.code,
-                description.message,
-                str(result.node.path),
-            )
-            for result in self._validator.validate(document.root)
-            for description in result.finding_descriptions
-        ]
-
-    def errors(self, cert: x509.Certificate) -> list[Finding]:
-        """ERROR and FATAL findings (those fail a certificate); the others are printed."""
-        findings = self.findings(cert)
-        for finding in findings:
-            if finding.severity not in {"ERROR", "FATAL"}:
-                print(f"pkilint {finding.severity}: {finding.code} at {finding.path}")
-        return [f for f in findings if f.severity in {"ERROR", "FATAL"}]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,75 @@
+"""Operator commands, run as a person runs them (click's runner, real files and database)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from certcenter.cli.main import cli
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"CERTCENTER_DATA_DIR": str(tmp_path / "var"), "CERTCENTER_LANG": "en"}
+
+
+def test_init_is_idempotent_and_lists_what_it_made(env: dict[str, str], tmp_path: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli, ["init"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "demo world seeded" in first.output
+    assert "passphrase written" in first.output
+    root = (tmp_path / "var" / "ca" / "root-ca.pem").read_bytes()
+
+    second = runner.invoke(cli, ["init"], env=env)
+    assert second.exit_code == 0, second.output
+    assert "seeded" not in second.output and "passphrase written" not in second.output
+    assert (tmp_path / "var" / "ca" / "root-ca.pem").read_bytes() == root  # never re-created
+
+    customers = runner.invoke(cli, ["customers", "list"], env=env)
+    assert customers.exit_code == 0
+    assert customers.output.count("\n") == 17  # C001-C016 and C018 are bank customers
+    assert "C012" in customers.output and "demo-old-phone-c012" in customers.output
+
+    certificates = runner.invoke(cli, ["certificates", "list", "--status", "active"], env=env)
+    assert certificates.exit_code == 0
+    assert "serialNumber=C012" in certificates.output
+
+
+def test_wrong_or_missing_passphrase_is_a_clear_refusal(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    wrong = runner.invoke(cli, ["init"], env={**env, "CERTCENTER_KEY_PASSPHRASE": "not it"})
+    assert wrong.exit_code == 1
+    assert "[KEY_PASSPHRASE_WRONG]" in wrong.output
+    assert "Traceback" not in wrong.output
+
+    production = runner.invoke(
+        cli,
+        ["init"],
+        env={
+            **env,
+            "CERTCENTER_ENVIRONMENT": "production",
+            "CERTCENTER_DATA_DIR": env["CERTCENTER_DATA_DIR"] + "-prod",
+        },
+    )
+    assert production.exit_code == 1
+    assert "[KEY_PASSPHRASE_MISSING]" in production.output
+
+
+def test_errors_lists_the_catalog_in_the_chosen_language(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["--lang", "ko", "errors"], env=env)
+    assert result.exit_code == 0
+    assert (
+        "PHONE_NOT_OWN_NAME" in result.output and "본인 명의의 휴대폰이 아닙니다." in result.output
+    )
+
+
+def test_client_commands_explain_an_unreachable_center(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(
+        cli, ["sim", "sms", "01020000001", "--url", "http://127.0.0.1:9"], env=env
+    )
+    assert result.exit_code == 1
+    assert "[CENTER_UNREACHABLE]" in result.output and "certcenter serve" in result.output
