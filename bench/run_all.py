@@ -241,8 +241,7 @@ def summary(runs: list[Run]) -> str:
             busy = (f"{m.server_cpu_s / m.wall_s:.2f}"
                     if m.server_cpu_s is not None and m.wall_s > 0 else "-")
             other = "-"
-            if None not in (m.server_cpu_s, m.machine_cpu_s) and m.wall_s > 0:
-                assert m.server_cpu_s is not None and m.machine_cpu_s is not None
+            if m.server_cpu_s is not None and m.machine_cpu_s is not None and m.wall_s > 0:
                 rest = m.machine_cpu_s - m.server_cpu_s - m.client_cpu_s
                 other = f"{max(rest, 0.0) / m.wall_s:.2f}"
             rows.append([run.label, m.name, f"{m.ok}/{m.requested}",

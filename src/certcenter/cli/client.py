@@ -149,6 +149,14 @@ class CenterClient:
         result: dict[str, Any] = self._send("GET", path)
         return result
 
+    def set_account_status(self, bank_code: str, account_number: str, status: str) -> None:
+        path = f"/sim/api/banks/{bank_code}/accounts/{account_number}/status"
+        self._send("PUT", path, {"status": status})
+
+    def set_line(self, phone: str, **values: bool) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("PATCH", f"/sim/api/phones/{phone}", values)
+        return result
+
     def latest_sms_code(self, phone: str) -> str | None:
         """The newest 6-digit code in the phone's messages (inbox or spam)."""
         for message in self.messages(phone):

@@ -273,6 +273,55 @@ def sim_statement(bank_code: str, account_number: str, url: str) -> None:
         )
 
 
+@sim.command("account-status")
+@click.argument("bank_code")
+@click.argument("account_number")
+@click.argument(
+    "status", type=click.Choice(["normal", "dormant", "suspended", "transfer_restricted"])
+)
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@handle_errors
+def sim_account_status(bank_code: str, account_number: str, status: str, url: str) -> None:
+    """Play the bank: change a demo account's status."""
+    with CenterClient(url, locale=_lang()) as client:
+        client.set_account_status(bank_code, account_number, status)
+    click.echo(f"{bank_code} {account_number}: {status}")
+
+
+@sim.command("line")
+@click.argument("phone")
+@click.option(
+    "--spam-filter/--no-spam-filter", default=None, help="The phone's filter for 1588 numbers."
+)
+@click.option(
+    "--corporate-personal-service/--no-corporate-personal-service",
+    default=None,
+    help="The carrier's personal-verification service for a corporate line.",
+)
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@handle_errors
+def sim_line(
+    phone: str, spam_filter: bool | None, corporate_personal_service: bool | None, url: str
+) -> None:
+    """Play the telco or the phone's owner: change a demo line's settings."""
+    values = {
+        k: v
+        for k, v in (
+            ("spam_blocks_1588", spam_filter),
+            ("corporate_personal_service", corporate_personal_service),
+        )
+        if v is not None
+    }
+    if not values:
+        _fail(
+            "nothing to change: give --spam-filter/--no-spam-filter or "
+            "--corporate-personal-service/--no-corporate-personal-service"
+        )
+    with CenterClient(url, locale=_lang()) as client:
+        line = client.set_line("".join(ch for ch in phone if ch.isdigit()), **values)
+    click.echo(", ".join(f"{k}: {v}" for k, v in line.items()))
+
+
 @cli.command()
 @click.option("--url", default=DEFAULT_URL, show_default=True)
 @click.option("--customer", default="C001", show_default=True, help="Demo person to enrol.")

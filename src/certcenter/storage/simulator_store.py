@@ -54,6 +54,14 @@ class SimulatorStore:
     def subscribers(self) -> list[Row]:
         return self._all(select(sim_subscribers).order_by(sim_subscribers.c.phone))
 
+    def set_subscriber(self, phone: str, **values: Any) -> bool:
+        """Change a line (spam filter, corporate personal service, carrier); False if unknown."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(sim_subscribers).where(sim_subscribers.c.phone == phone).values(**values)
+            )
+        return bool(done.rowcount)
+
     def add_sms(self, *, phone: str, sender: str, body: str, folder: str, at: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -83,6 +91,16 @@ class SimulatorStore:
         return self._all(
             select(sim_accounts).order_by(sim_accounts.c.bank_code, sim_accounts.c.account_number)
         )
+
+    def set_account_status(self, bank_code: str, account_number: str, status: str) -> bool:
+        acc = sim_accounts.c
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(sim_accounts)
+                .where(acc.bank_code == bank_code, acc.account_number == account_number)
+                .values(status=status)
+            )
+        return bool(done.rowcount)
 
     def post_entry(
         self, *, bank_code: str, account_number: str, amount: int, description: str, at: datetime

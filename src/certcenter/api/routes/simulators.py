@@ -8,10 +8,11 @@ and the demo world's people with the scenario each one shows. HTML for people, J
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict
 
 from certcenter.api.deps import CenterDep
 from certcenter.errors import CertCenterError
@@ -91,6 +92,39 @@ def statement(bank_code: str, account_number: str, center: CenterDep) -> dict[st
             for e in center.sim_store.statement(bank_code, account_number)
         ],
     }
+
+
+class AccountStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["normal", "dormant", "suspended", "transfer_restricted"]
+
+
+class LineSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    spam_blocks_1588: bool | None = None
+    corporate_personal_service: bool | None = None
+
+
+@router.put("/api/banks/{bank_code}/accounts/{account_number}/status")
+def set_account_status(
+    bank_code: str, account_number: str, body: AccountStatusIn, center: CenterDep
+) -> dict[str, Any]:
+    """The bank's side: make an account dormant, suspended, restricted, or normal again."""
+    if not center.sim_store.set_account_status(bank_code, account_number, body.status):
+        raise CertCenterError("NOT_FOUND")
+    return statement(bank_code, account_number, center)
+
+
+@router.patch("/api/phones/{phone}")
+def set_line(phone: str, body: LineSettingsIn, center: CenterDep) -> dict[str, Any]:
+    """The phone's side: turn the 1588 spam filter or the corporate personal service on/off."""
+    values = body.model_dump(exclude_none=True)
+    if not values:
+        raise CertCenterError("INVALID_REQUEST", detail="nothing to change")
+    if not center.sim_store.set_subscriber(phone, **values):
+        raise CertCenterError("NOT_FOUND")
+    line = center.sim_store.subscriber(phone) or {}
+    return {k: line.get(k) for k in ("phone", "carrier", "line_type", *values)}
 
 
 @router.get("", response_class=HTMLResponse)
