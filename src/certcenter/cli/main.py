@@ -331,12 +331,18 @@ def sim_line(
     default=Path("demo-output"),
     show_default=True,
 )
+@click.option(
+    "--move-certificate",
+    is_flag=True,
+    help="Move the customer's certificate from another device to this one.",
+)
 @handle_errors
-def demo(url: str, customer: str, out: Path) -> None:
+def demo(url: str, customer: str, out: Path, move_certificate: bool) -> None:
     """Issue a mobile certificate for a demo customer, scripted, against the running center."""
     from certcenter.cli.demo import scripted_answers
 
     answers = scripted_answers(customer)
+    answers.move_certificate = move_certificate
     keystore = Keystore(out / f"keystore-{customer}")
     with CenterClient(url, locale=_lang()) as client:
         outcome = enroll(client, keystore, answers, ask=_no_prompt, say=click.echo, auto_codes=True)
