@@ -262,7 +262,7 @@ def main() -> None:
                         help="server worker counts to measure, in order (default 1 2)")
     parser.add_argument("--count", type=int, default=64,
                         help="whole enrollments per server (default %(default)s)")
-    parser.add_argument("--sign-count", type=int, default=64,
+    parser.add_argument("--sign-count", type=int, default=128,
                         help="csr-only signings per server (default %(default)s)")
     parser.add_argument("--concurrency", type=int, default=8,
                         help="requests in flight at once (default %(default)s)")

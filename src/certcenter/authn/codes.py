@@ -5,8 +5,9 @@ Each attempt is counted atomically *before* the code is compared, so a burst of 
 guesses cannot get more tries than the policy allows.
 
     codes = VerificationCodes(hasher, clock)
+    prepared = codes.prepare("phone", digits=6)          # outside the transaction: slow hash
     plain = codes.issue(uow, enrollment_id=e.id, purpose="phone", target=phone,
-                        digits=6, ttl=timedelta(seconds=180), max_tries=5)
+                        prepared=prepared, ttl=timedelta(seconds=180), max_tries=5)
     ...
     codes.check(uow, enrollment_id=e.id, purpose="phone", submitted="123456")
 """
@@ -14,6 +15,7 @@ guesses cannot get more tries than the policy allows.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from certcenter.authn.hashing import SecretHasher
@@ -21,6 +23,15 @@ from certcenter.clock import Clock
 from certcenter.entities import VerificationCode, new_id
 from certcenter.errors import CertCenterError
 from certcenter.ports import UnitOfWork
+
+
+@dataclass(frozen=True)
+class PreparedCode:
+    plain: str
+    code_hash: str
+
+    def __repr__(self) -> str:  # never print the code
+        return "PreparedCode(<hidden>)"
 
 
 def random_digits(digits: int) -> str:
@@ -37,6 +48,14 @@ class VerificationCodes:
         self.hasher = hasher
         self.clock = clock
 
+    def prepare(self, purpose: str, digits: int) -> PreparedCode:
+        """A fresh code and its hash, made *outside* any transaction: hashing is the slow part,
+        and a database write lock should not wait for it."""
+        plain = random_digits(digits)
+        return PreparedCode(
+            plain=plain, code_hash=self.hasher.hash(plain, purpose=f"code:{purpose}")
+        )
+
     def issue(
         self,
         uow: UnitOfWork,
@@ -44,20 +63,19 @@ class VerificationCodes:
         enrollment_id: str,
         purpose: str,
         target: str,
-        digits: int,
+        prepared: PreparedCode,
         ttl: timedelta,
         max_tries: int,
         max_resends: int | None = None,
     ) -> str:
-        """Make a new code (replacing any earlier one for the purpose); return it in clear
-        for the provider to deliver. ``max_resends`` counts codes after the first."""
+        """Store a prepared code (replacing any earlier one for the purpose); return it in
+        clear for the provider to deliver. ``max_resends`` counts codes after the first."""
         previous = uow.codes.latest(enrollment_id, purpose)
         resends = 0
         if previous is not None:
             resends = previous.resends + 1
             if max_resends is not None and resends > max_resends:
                 raise CertCenterError("CODE_RESEND_LIMIT", max_resends=max_resends)
-        plain = random_digits(digits)
         now = self.clock.now()
         uow.codes.add(
             VerificationCode(
@@ -65,14 +83,14 @@ class VerificationCodes:
                 enrollment_id=enrollment_id,
                 purpose=purpose,
                 target=target,
-                code_hash=self.hasher.hash(plain, purpose=f"code:{purpose}"),
+                code_hash=prepared.code_hash,
                 created_at=now,
                 expires_at=now + ttl,
                 max_tries=max_tries,
                 resends=resends,
             )
         )
-        return plain
+        return prepared.plain
 
     def check(self, uow: UnitOfWork, *, enrollment_id: str, purpose: str, submitted: str) -> None:
         """Accept the code once, or refuse with CODE_INVALID / EXPIRED / USED / TRIES_EXCEEDED.

@@ -217,6 +217,7 @@ class EnrollmentService:
         self, ref: EnrollmentRef, *, carrier: str, name: str, rrn_front: str, phone: str
     ) -> StepResult:
         """휴대폰 본인인증: the line must be in the customer's own name; an SMS code is sent."""
+        prepared = self.codes.prepare("phone", digits=6)
 
         def act(uow: UnitOfWork, enrollment: Enrollment) -> dict[str, Any]:
             try:
@@ -243,7 +244,7 @@ class EnrollmentService:
                 enrollment_id=enrollment.id,
                 purpose="phone",
                 target=_mask_phone(number),
-                digits=6,
+                prepared=prepared,
                 ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
                 max_tries=self.policy.sms_code_max_tries,
                 max_resends=self.policy.sms_code_max_resends,
@@ -258,6 +259,8 @@ class EnrollmentService:
         return self._step(ref, "phone", act)
 
     def resend_phone_code(self, ref: EnrollmentRef) -> StepResult:
+        prepared = self.codes.prepare("phone", digits=6)
+
         def act(uow: UnitOfWork, enrollment: Enrollment) -> dict[str, Any]:
             if enrollment.phone is None:  # the state says a code was sent, so a phone is set
                 raise CertCenterError(
@@ -268,7 +271,7 @@ class EnrollmentService:
                 enrollment_id=enrollment.id,
                 purpose="phone",
                 target=_mask_phone(enrollment.phone),
-                digits=6,
+                prepared=prepared,
                 ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
                 max_tries=self.policy.sms_code_max_tries,
                 max_resends=self.policy.sms_code_max_resends,
@@ -293,6 +296,7 @@ class EnrollmentService:
         self, ref: EnrollmentRef, *, bank_code: str, account_number: str
     ) -> StepResult:
         """1원 입금 인증: the account must be the customer's own and usable."""
+        prepared = self.codes.prepare("account", digits=self.policy.account_code_digits)
 
         def act(uow: UnitOfWork, enrollment: Enrollment) -> dict[str, Any]:
             customer = self._customer(uow, enrollment)
@@ -309,7 +313,7 @@ class EnrollmentService:
                 enrollment_id=enrollment.id,
                 purpose="account",
                 target=f"{bank_code}:{_mask_account(number)}",
-                digits=self.policy.account_code_digits,
+                prepared=prepared,
                 ttl=timedelta(seconds=self.policy.account_code_ttl_seconds),
                 max_tries=self.policy.account_code_max_tries,
                 max_resends=self.policy.sms_code_max_resends,
@@ -356,15 +360,28 @@ class EnrollmentService:
         biometric_public_key: str | None = None,
     ) -> StepResult:
         """간편비밀번호 (twice) and pattern, both mandatory; a biometric device key optional."""
+        # Shape checks and the slow hashing happen before the step's transaction (a write
+        # lock should not wait for argon2); a refusal found there is raised inside the step,
+        # after the flow is authorised. Rules that need the customer run inside it too.
+        hashes: dict[str, str] = {}
+        early: CertCenterError | None = None
+        try:
+            check_new_pin(pin, pin_confirmation, birth_date=None)
+            points = check_new_pattern(pattern)
+            hashes["pin"] = self.hasher.hash(pin, purpose="pin")
+            hashes["pattern"] = self.hasher.hash(pattern_to_text(points), purpose="pattern")
+        except CertCenterError as err:
+            early = err
 
         def act(uow: UnitOfWork, enrollment: Enrollment) -> dict[str, Any]:
+            if early is not None:
+                raise early
             customer = self._customer(uow, enrollment)
             check_new_pin(pin, pin_confirmation, birth_date=customer.birth_date)
-            points = check_new_pattern(pattern)
             if biometric_public_key:
                 enrollment.biometric_public_key = _biometric_key(biometric_public_key)
-            enrollment.pin_hash = self.hasher.hash(pin, purpose="pin")
-            enrollment.pattern_hash = self.hasher.hash(pattern_to_text(points), purpose="pattern")
+            enrollment.pin_hash = hashes["pin"]
+            enrollment.pattern_hash = hashes["pattern"]
             enrollment.state = EnrollmentState.CREDENTIALS_SET.value
             return {"biometric": bool(biometric_public_key)}
 
