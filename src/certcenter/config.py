@@ -76,6 +76,22 @@ class Policy(BaseModel):
     failure_window_minutes: int = Field(10, ge=1)
     failure_max_in_window: int = Field(10, ge=1)
     block_hours: int = Field(24, ge=1)
+    # lifecycle (SPEC §7)
+    mobile_renewal_window_days: int = Field(365, ge=1)  # used in its last year → renewed
+    mobile_inactivity_days: int = Field(365, ge=1)  # unused this long → revoked
+    challenge_ttl_seconds: int = Field(120, ge=10)  # device-signed challenges
+    pin_max_failures: int = Field(5, ge=1)
+    # status publication
+    ocsp_response_validity_minutes: int = Field(1440, ge=5)
+    ocsp_refresh_margin_minutes: int = Field(60, ge=1)
+    crl_validity_hours: int = Field(24, ge=1)
+    crl_refresh_margin_hours: int = Field(4, ge=1)
+    crl_shards: int = Field(16, ge=1, le=256)
+    # background work
+    job_interval_seconds: int = Field(60, ge=1)
+    notification_interval_seconds: int = Field(5, ge=1)
+    notification_max_attempts: int = Field(8, ge=1)
+    notification_retry_base_seconds: int = Field(30, ge=1)
     # credential hashing (argon2id; OWASP/ASVS v5 minimum is m=19 MiB, t=2, p=1)
     argon2_time_cost: int = Field(2, ge=2)
     argon2_memory_kib: int = Field(19456, ge=19456)
@@ -114,6 +130,18 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64)
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
     log_level: str = "info"
+
+    # notifications: the demo world's SMS inbox by default; e-mail and a webhook when set
+    notification_channels: list[Literal["sms", "email", "webhook"]] = ["sms"]
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "certcenter@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    background_jobs: bool = True  # the server runs the job runner and the sender itself
 
     policy: Policy = Policy()
 

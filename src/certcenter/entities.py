@@ -41,6 +41,7 @@ class Customer:
     internet_banking: bool = False
     overseas_access: bool = False
     kind: str = "personal"
+    email: str | None = None
 
 
 class EnrollmentState(enum.StrEnum):
@@ -164,6 +165,11 @@ class CertificateRecord:
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
     last_used_at: datetime | None = None
+    suspended_at: datetime | None = None
+    renewed_from: str | None = None  # the certificate this one renews (same key)
+    replaced_by: str | None = None  # the certificate that renewed or superseded this one
+    crl_shard: int = 0  # which partition of the family's CRL lists it (by serial)
+    crl_entry: bytes | None = None  # its revokedCertificates entry (DER) while it is listed
 
 
 @dataclass(eq=False)
@@ -190,3 +196,110 @@ class Block:
     reason: str
     created_at: datetime
     blocked_until: datetime
+
+
+class Actor(enum.StrEnum):
+    """Who did something, for the audit trail."""
+
+    CUSTOMER = "customer"
+    OPERATOR = "operator"
+    SYSTEM = "system"
+
+
+@dataclass(eq=False)
+class AuditEntry:
+    """One link of the hash-chained audit trail (감사 기록). Personal data is redacted."""
+
+    seq: int
+    at: datetime
+    actor_kind: str
+    actor: str
+    action: str
+    subject_kind: str
+    subject: str
+    outcome: str
+    prev_hash: str
+    entry_hash: str
+    source_ip: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class OutboxMessage:
+    """A notification written in the same transaction as its event, sent later (발송 대기)."""
+
+    id: str
+    created_at: datetime
+    event: str
+    channel: str  # sms | email | webhook
+    recipient: str
+    body: str
+    next_attempt_at: datetime
+    subject: str = ""
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    customer_id: str | None = None
+
+
+@dataclass(eq=False)
+class Operator:
+    """A bank employee or system with an API token and roles (operator, auditor)."""
+
+    id: str
+    name: str
+    token_hash: str
+    roles: list[str]
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class CrlRecord:
+    """A published CRL (one partition of a family's revocation list)."""
+
+    family: str
+    shard: int
+    number: int
+    this_update: datetime
+    next_update: datetime
+    der: bytes
+    entries: int
+    created_at: datetime
+
+
+@dataclass(eq=False)
+class OcspCacheEntry:
+    """A pre-signed OCSP response for one certificate, valid until next_update."""
+
+    serial: str
+    der: bytes
+    this_update: datetime
+    next_update: datetime
+    produced_at: datetime
+
+
+@dataclass(eq=False)
+class DeviceChallenge:
+    """A single-use random challenge the device signs with its certificate key."""
+
+    id: str
+    customer_id: str
+    device_id: str
+    purpose: str
+    challenge: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class FactorCounter:
+    """Failed tries of one factor (PIN, pattern, OTP, …) of one customer; locked at the limit."""
+
+    customer_id: str
+    factor: str
+    failures: int
+    updated_at: datetime
+    locked_at: datetime | None = None

@@ -192,6 +192,7 @@ def seed_world(
                     created_at=now,
                     internet_banking=bool(person.customer.get("internet_banking", True)),
                     overseas_access=bool(person.customer.get("overseas_access", False)),
+                    email=person.customer.get("email"),
                 )
             )
         uow.commit()

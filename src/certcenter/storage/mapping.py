@@ -27,4 +27,11 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(entities.CertificateRecord, tables.certificates)
         mapper_registry.map_imperatively(entities.FailureRecord, tables.failures)
         mapper_registry.map_imperatively(entities.Block, tables.blocks)
+        mapper_registry.map_imperatively(entities.AuditEntry, tables.audit_log)
+        mapper_registry.map_imperatively(entities.OutboxMessage, tables.outbox)
+        mapper_registry.map_imperatively(entities.Operator, tables.operators)
+        mapper_registry.map_imperatively(entities.CrlRecord, tables.crls)
+        mapper_registry.map_imperatively(entities.OcspCacheEntry, tables.ocsp_responses)
+        mapper_registry.map_imperatively(entities.DeviceChallenge, tables.device_challenges)
+        mapper_registry.map_imperatively(entities.FactorCounter, tables.factor_counters)
         _mapped = True

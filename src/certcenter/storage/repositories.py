@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from certcenter.entities import (
+    AuditEntry,
     Block,
     CertificateRecord,
+    CrlRecord,
     Customer,
     Device,
+    DeviceChallenge,
     Enrollment,
     EnrollmentState,
+    FactorCounter,
     FailureRecord,
+    OcspCacheEntry,
+    Operator,
+    OutboxMessage,
     VerificationCode,
 )
 from certcenter.storage import tables
@@ -150,8 +158,70 @@ class SqlCertificates(_Repository):
     def add(self, record: CertificateRecord) -> None:
         self.session.add(record)
 
-    def get(self, serial: str) -> CertificateRecord | None:
-        return self.session.get(CertificateRecord, serial)
+    def get(self, serial: str, *, for_update: bool = False) -> CertificateRecord | None:
+        if not for_update:
+            return self.session.get(CertificateRecord, serial)
+        return self.session.scalars(
+            select(CertificateRecord)
+            .where(tables.certificates.c.serial == serial)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+
+    def expired(self, now: datetime, *, limit: int = 500) -> Sequence[CertificateRecord]:
+        t = tables.certificates.c
+        return self.session.scalars(
+            select(CertificateRecord)
+            .where(t.status.in_(["active", "suspended"]), t.not_after <= now)
+            .order_by(t.not_after)
+            .limit(limit)
+        ).all()
+
+    def unused_since(self, cutoff: datetime, *, limit: int = 500) -> Sequence[CertificateRecord]:
+        t = tables.certificates.c
+        last = func.coalesce(t.last_used_at, t.issued_at)
+        return self.session.scalars(
+            select(CertificateRecord)
+            .where(t.status == "active", last <= cutoff)
+            .order_by(last)
+            .limit(limit)
+        ).all()
+
+    def renewal_due(
+        self, now: datetime, window: timedelta, *, limit: int = 500
+    ) -> Sequence[CertificateRecord]:
+        t = tables.certificates.c
+        # last_used_at >= not_after - window, written as not_after <= last_used_at + window
+        # would need interval arithmetic that differs by database: compare in Python instead,
+        # over the (few) certificates used recently enough to possibly qualify.
+        candidates = self.session.scalars(
+            select(CertificateRecord)
+            .where(
+                t.status == "active",
+                t.replaced_by.is_(None),
+                t.last_used_at.is_not(None),
+                t.not_after > now,
+                t.not_after <= now + window,
+            )
+            .order_by(t.not_after)
+            .limit(limit)
+        ).all()
+        return [
+            c
+            for c in candidates
+            if c.last_used_at is not None and c.last_used_at >= c.not_after - window
+        ]
+
+    def listed_entries(self, family: str, shard: int) -> Iterator[bytes]:
+        t = tables.certificates.c
+        result = self.session.execute(
+            select(t.crl_entry)
+            .where(t.family == family, t.crl_shard == shard, t.crl_entry.is_not(None))
+            .order_by(t.serial)
+            .execution_options(yield_per=10_000)
+        )
+        for (entry,) in result:
+            yield bytes(entry)
 
     def for_customer(
         self,
@@ -221,3 +291,204 @@ class SqlBlocks(_Repository):
             .order_by(t.blocked_until.desc())
             .limit(1)
         ).first()
+
+
+GENESIS_HASH = "0" * 64
+
+
+class SqlAudit(_Repository):
+    def lock_head(self) -> tuple[int, str]:
+        head = tables.audit_head
+        row = self.session.execute(
+            select(head.c.seq, head.c.entry_hash).where(head.c.id == 1).with_for_update()
+        ).first()
+        if row is None:
+            self.session.execute(insert(head).values(id=1, seq=0, entry_hash=GENESIS_HASH))
+            return 0, GENESIS_HASH
+        return int(row.seq), str(row.entry_hash)
+
+    def append(self, entry: AuditEntry) -> None:
+        self.session.add(entry)
+        self.session.execute(
+            update(tables.audit_head)
+            .where(tables.audit_head.c.id == 1)
+            .values(seq=entry.seq, entry_hash=entry.entry_hash)
+        )
+
+    def entries(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditEntry]:
+        t = tables.audit_log.c
+        return self.session.scalars(
+            select(AuditEntry).where(t.seq > after_seq).order_by(t.seq).limit(limit)
+        ).all()
+
+    def for_subject(
+        self, subject_kind: str, subject: str, *, limit: int = 100
+    ) -> Sequence[AuditEntry]:
+        t = tables.audit_log.c
+        return self.session.scalars(
+            select(AuditEntry)
+            .where(t.subject_kind == subject_kind, t.subject == subject)
+            .order_by(t.seq.desc())
+            .limit(limit)
+        ).all()
+
+    def head(self) -> tuple[int, str]:
+        head = tables.audit_head
+        row = self.session.execute(
+            select(head.c.seq, head.c.entry_hash).where(head.c.id == 1)
+        ).first()
+        return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.entry_hash))
+
+
+class SqlOutbox(_Repository):
+    def add(self, message: OutboxMessage) -> None:
+        self.session.add(message)
+
+    def get(self, message_id: str) -> OutboxMessage | None:
+        return self.session.get(OutboxMessage, message_id)
+
+    def claim_due(self, now: datetime, *, limit: int = 50) -> Sequence[OutboxMessage]:
+        t = tables.outbox.c
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(t.status == "pending", t.next_attempt_at <= now)
+            .order_by(t.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+
+    def for_customer(self, customer_id: str, *, limit: int = 50) -> Sequence[OutboxMessage]:
+        t = tables.outbox.c
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(t.customer_id == customer_id)
+            .order_by(t.created_at.desc())
+            .limit(limit)
+        ).all()
+
+
+class SqlOperators(_Repository):
+    def add(self, operator: Operator) -> None:
+        self.session.add(operator)
+
+    def by_token_hash(self, token_hash: str) -> Operator | None:
+        return self.session.scalars(
+            select(Operator).where(tables.operators.c.token_hash == token_hash)
+        ).one_or_none()
+
+    def by_name(self, name: str) -> Operator | None:
+        return self.session.scalars(
+            select(Operator).where(tables.operators.c.name == name)
+        ).one_or_none()
+
+    def list(self) -> Sequence[Operator]:
+        return self.session.scalars(select(Operator).order_by(tables.operators.c.name)).all()
+
+
+class SqlCrls(_Repository):
+    def latest(self, family: str, shard: int) -> CrlRecord | None:
+        t = tables.crls.c
+        return self.session.scalars(
+            select(CrlRecord)
+            .where(t.family == family, t.shard == shard)
+            .order_by(t.number.desc())
+            .limit(1)
+        ).first()
+
+    def add(self, record: CrlRecord) -> None:
+        self.session.add(record)
+
+    def lock_numbering(self, family: str, shard: int) -> int:
+        t = tables.crls.c
+        # Lock the partition's newest row (if any); on SQLite the write lock is already held.
+        newest = self.session.execute(
+            select(t.number)
+            .where(t.family == family, t.shard == shard)
+            .order_by(t.number.desc())
+            .limit(1)
+            .with_for_update()
+        ).scalar()
+        return 1 if newest is None else int(newest) + 1
+
+
+class SqlOcspCache(_Repository):
+    def get(self, serial: str) -> OcspCacheEntry | None:
+        return self.session.get(OcspCacheEntry, serial)
+
+    def put(self, entry: OcspCacheEntry) -> None:
+        self.session.merge(entry)
+
+    def invalidate(self, serial: str) -> None:
+        cached = self.session.get(OcspCacheEntry, serial)
+        if cached is not None:
+            self.session.delete(cached)
+        else:
+            self.session.execute(
+                delete(tables.ocsp_responses).where(tables.ocsp_responses.c.serial == serial)
+            )
+
+
+class SqlChallenges(_Repository):
+    def add(self, challenge: DeviceChallenge) -> None:
+        self.session.add(challenge)
+
+    def by_value(self, challenge: str) -> DeviceChallenge | None:
+        return self.session.scalars(
+            select(DeviceChallenge).where(tables.device_challenges.c.challenge == challenge)
+        ).one_or_none()
+
+    def consume(self, challenge_id: str, at: datetime) -> bool:
+        t = tables.device_challenges
+        done = self.session.execute(
+            update(t)
+            .where(t.c.id == challenge_id, t.c.used_at.is_(None))
+            .values(used_at=at)
+            .returning(t.c.id)
+        ).first()
+        cached = self.session.get(DeviceChallenge, challenge_id)
+        if cached is not None:
+            self.session.refresh(cached)
+        return done is not None
+
+
+class SqlFactorCounters(_Repository):
+    def get(self, customer_id: str, factor: str) -> FactorCounter | None:
+        return self.session.get(FactorCounter, (customer_id, factor))
+
+    def count_failure(self, customer_id: str, factor: str, now: datetime) -> int:
+        t = tables.factor_counters
+        dialect = self.session.get_bind().dialect.name
+        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = make(t).values(
+            customer_id=customer_id, factor=factor, failures=1, updated_at=now
+        )
+        upsert = statement.on_conflict_do_update(
+            index_elements=[t.c.customer_id, t.c.factor],
+            set_={"failures": t.c.failures + 1, "updated_at": now},
+        ).returning(t.c.failures)
+        failures = self.session.execute(upsert).scalar_one()
+        self._refresh(customer_id, factor)
+        return int(failures)
+
+    def lock(self, customer_id: str, factor: str, now: datetime) -> None:
+        t = tables.factor_counters
+        self.session.execute(
+            update(t)
+            .where(t.c.customer_id == customer_id, t.c.factor == factor, t.c.locked_at.is_(None))
+            .values(locked_at=now, updated_at=now)
+        )
+        self._refresh(customer_id, factor)
+
+    def reset(self, customer_id: str, factor: str, now: datetime) -> None:
+        t = tables.factor_counters
+        self.session.execute(
+            update(t)
+            .where(t.c.customer_id == customer_id, t.c.factor == factor)
+            .values(failures=0, locked_at=None, updated_at=now)
+        )
+        self._refresh(customer_id, factor)
+
+    def _refresh(self, customer_id: str, factor: str) -> None:
+        cached = self.session.get(FactorCounter, (customer_id, factor))
+        if cached is not None:
+            self.session.refresh(cached)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     text,
 )
 
@@ -48,6 +50,7 @@ customers = Table(
     Column("internet_banking", Boolean, nullable=False),
     Column("overseas_access", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("email", String(200), nullable=True),
 )
 
 enrollments = Table(
@@ -150,6 +153,14 @@ certificates = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("revocation_reason", String(40), nullable=True),
     Column("last_used_at", UtcDateTime, nullable=True),
+    Column("suspended_at", UtcDateTime, nullable=True),
+    Column("renewed_from", String(64), nullable=True),
+    Column("replaced_by", String(64), nullable=True),
+    Column("crl_shard", Integer, nullable=False, server_default="0"),
+    Column("crl_entry", LargeBinary, nullable=True),
+    # A certificate is renewed at most once (two job runners cannot both renew it).
+    Index("uq_certificates_renewed_from", "renewed_from", unique=True),
+    Index("ix_certificates_crl", "family", "crl_shard", "serial"),
     # At most one usable certificate per customer and family (mobile, financial, ...).
     Index(
         "uq_certificates_one_usable_per_family",
@@ -186,4 +197,108 @@ blocks = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("blocked_until", UtcDateTime, nullable=False),
     Index("ix_blocks_subject", "subject_kind", "subject", "blocked_until"),
+)
+
+# The audit trail: append-only, each entry commits to the previous one by hash. The single
+# head row is locked by every append, so entries form one chain even across processes.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_kind", String(20), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("subject_kind", String(30), nullable=False),
+    Column("subject", String(80), nullable=False),
+    Column("outcome", String(80), nullable=False),
+    Column("source_ip", String(45), nullable=True),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Index("ix_audit_log_subject", "subject_kind", "subject"),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", String(400), nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("customer_id", String(36), nullable=True),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("roles", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime, nullable=True),
+)
+
+crls = Table(
+    "crls",
+    metadata,
+    Column("family", String(20), primary_key=True),
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    Column("number", BigInteger, primary_key=True, autoincrement=False),
+    Column("this_update", UtcDateTime, nullable=False),
+    Column("next_update", UtcDateTime, nullable=False),
+    Column("der", LargeBinary, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+ocsp_responses = Table(
+    "ocsp_responses",
+    metadata,
+    Column("serial", String(64), primary_key=True),
+    Column("der", LargeBinary, nullable=False),
+    Column("this_update", UtcDateTime, nullable=False),
+    Column("next_update", UtcDateTime, nullable=False),
+    Column("produced_at", UtcDateTime, nullable=False),
+)
+
+device_challenges = Table(
+    "device_challenges",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("challenge", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+)
+
+factor_counters = Table(
+    "factor_counters",
+    metadata,
+    Column("customer_id", String(36), primary_key=True),
+    Column("factor", String(20), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("locked_at", UtcDateTime, nullable=True),
 )

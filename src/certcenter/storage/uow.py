@@ -17,12 +17,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from certcenter.ports import ConstraintViolationError
 from certcenter.storage.repositories import (
+    SqlAudit,
     SqlBlocks,
     SqlCertificates,
+    SqlChallenges,
+    SqlCrls,
     SqlCustomers,
     SqlDevices,
     SqlEnrollments,
+    SqlFactorCounters,
     SqlFailures,
+    SqlOcspCache,
+    SqlOperators,
+    SqlOutbox,
     SqlVerificationCodes,
 )
 
@@ -42,6 +49,13 @@ class SqlUnitOfWork:
         self.certificates = SqlCertificates(session)
         self.failures = SqlFailures(session)
         self.blocks = SqlBlocks(session)
+        self.audit = SqlAudit(session)
+        self.outbox = SqlOutbox(session)
+        self.operators = SqlOperators(session)
+        self.crls = SqlCrls(session)
+        self.ocsp = SqlOcspCache(session)
+        self.challenges = SqlChallenges(session)
+        self.factors = SqlFactorCounters(session)
         return self
 
     def _open(self) -> Session:
