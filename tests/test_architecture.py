@@ -18,6 +18,10 @@ CORE = [
     "certcenter.risk",
     "certcenter.ports",
     "certcenter.entities",
+    "certcenter.lifecycle",
+    "certcenter.audit",
+    "certcenter.notifications",
+    "certcenter.revocation",
 ]
 FORBIDDEN = [
     "certcenter.api",

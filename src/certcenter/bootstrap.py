@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import Engine
 
+from certcenter.audit.trail import AuditTrail
 from certcenter.authn.hashing import SecretHasher
+from certcenter.authn.operators import OperatorDirectory
 from certcenter.clock import Clock, SystemClock
 from certcenter.config import Settings
 from certcenter.enrollment.service import FAMILY, EnrollmentService
@@ -30,10 +32,20 @@ from certcenter.entities import CertificateRecord, CertificateStatus, Customer, 
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
 from certcenter.keys import KeyBackend, load_key_backend
+from certcenter.lifecycle.customer_actions import CustomerActions
+from certcenter.lifecycle.device_auth import DeviceAuthenticator
+from certcenter.lifecycle.jobs import JobRunner
+from certcenter.lifecycle.lost import LostPhoneReports
+from certcenter.lifecycle.operator_desk import OperatorDesk
+from certcenter.lifecycle.service import LifecycleService
+from certcenter.notifications.channels import channels_from_settings
+from certcenter.notifications.outbox import Outbox
+from certcenter.notifications.sender import OutboxSender
 from certcenter.pki.hierarchy import CaHierarchy, ensure_hierarchy, load_hierarchy
 from certcenter.pki.issuer import Issuer, SubjectInfo
 from certcenter.pki.names import display_name
 from certcenter.pki.pem import certificate_pem
+from certcenter.revocation import RevocationStatus
 from certcenter.simulators.bank import SimulatedInterbank
 from certcenter.simulators.id_registry import SimulatedIdRegistry
 from certcenter.simulators.telco import SimulatedTelco
@@ -81,6 +93,33 @@ class Center:
         return [certificate_pem(c) for c in self.hierarchy().chain(family)]
 
     @cached_property
+    def audit_trail(self) -> AuditTrail:
+        return AuditTrail(self.clock)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.settings, self.clock)
+
+    @cached_property
+    def sender(self) -> OutboxSender:
+        channels = channels_from_settings(self.settings, self.providers.sms)
+        return OutboxSender(self.uow_factory, channels, self.clock, self.settings.policy)
+
+    def deliver_now(self) -> None:
+        """Try to send what is due right away (the background sender retries the rest)."""
+        self.sender.deliver_due(limit=20, time_budget=1.0)
+
+    @cached_property
+    def status(self) -> RevocationStatus:
+        return RevocationStatus(
+            uow_factory=self.uow_factory,
+            backend=self.keys,
+            hierarchy=self.hierarchy,
+            settings=self.settings,
+            clock=self.clock,
+        )
+
+    @cached_property
     def enrollment(self) -> EnrollmentService:
         return EnrollmentService(
             uow_factory=self.uow_factory,
@@ -90,6 +129,51 @@ class Center:
             hasher=self.hasher,
             settings=self.settings,
             clock=self.clock,
+            audit=self.audit_trail,
+            notifier=self.outbox,
+            publisher=self.status,
+            deliver=self.deliver_now,
+        )
+
+    @cached_property
+    def lifecycle(self) -> LifecycleService:
+        return LifecycleService(
+            uow_factory=self.uow_factory,
+            issuer=self.issuer,
+            audit=self.audit_trail,
+            notifier=self.outbox,
+            publisher=self.status,
+            settings=self.settings,
+            clock=self.clock,
+            deliver=self.deliver_now,
+        )
+
+    @cached_property
+    def jobs(self) -> JobRunner:
+        return JobRunner(self.lifecycle, self.status, self.uow_factory, self.settings, self.clock)
+
+    @cached_property
+    def customer_actions(self) -> CustomerActions:
+        authenticator = DeviceAuthenticator(self.hasher, self.clock, self.settings.policy)
+        return CustomerActions(self.uow_factory, authenticator, self.lifecycle)
+
+    @cached_property
+    def lost_reports(self) -> LostPhoneReports:
+        return LostPhoneReports(self.uow_factory, self.providers.telco, self.lifecycle, self.clock)
+
+    @cached_property
+    def operators(self) -> OperatorDirectory:
+        return OperatorDirectory(self.uow_factory, self.clock)
+
+    @cached_property
+    def operator_desk(self) -> OperatorDesk:
+        return OperatorDesk(
+            self.uow_factory,
+            self.audit_trail,
+            self.clock,
+            verifier=self.audit_trail,
+            crls=self.status,
+            crl_shards=self.settings.policy.crl_shards,
         )
 
     def close(self) -> None:
@@ -193,6 +277,7 @@ def _seed_device(center: Center, customer: Customer, facts: dict[str, Any]) -> N
         issuer_key_label=intent.issuer_key_label,
         status=CertificateStatus.PENDING.value,
         created_at=now,
+        crl_shard=intent.crl_shard,
     )
     with center.uow_factory() as uow:
         uow.certificates.add(record)

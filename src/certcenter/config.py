@@ -158,6 +158,10 @@ class Settings(BaseSettings):
             self.ca_dir = data / "ca"
         if self.simulators_enabled is None:
             self.simulators_enabled = self.environment == "demo"
+        if "webhook" in self.notification_channels and not (
+            self.webhook_url and self.webhook_secret
+        ):
+            raise ValueError("the webhook channel needs webhook_url and webhook_secret")
         return self
 
     @property

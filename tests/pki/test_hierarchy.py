@@ -78,6 +78,7 @@ def test_files_are_written(hierarchy: CaHierarchy, settings) -> None:
     assert sorted(p.name for p in ca.iterdir()) == [
         "mobile-ca.pem",
         "mobile-chain.pem",
+        "mobile-ocsp.pem",
         "root-ca.pem",
     ]
     assert certificates_from_pem((ca / "root-ca.pem").read_bytes()) == [hierarchy.root.certificate]

@@ -192,7 +192,7 @@ def test_extensions(issuer: Issuer, key, hierarchy, settings) -> None:
 def test_aia_and_crl_urls_come_from_settings(make_settings, backend, clock, key) -> None:
     settings = make_settings(public_base_url="https://cert.bank.example/")
     issuer = Issuer(backend, ensure_hierarchy(backend, settings, clock), settings, clock)
-    _, cert = issue(issuer, key)
+    intent, cert = issue(issuer, key)
     aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     assert [(d.access_method, d.access_location.value) for d in aia] == [
         (AuthorityInformationAccessOID.OCSP, "https://cert.bank.example/ocsp"),
@@ -200,7 +200,7 @@ def test_aia_and_crl_urls_come_from_settings(make_settings, backend, clock, key)
     ]
     points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     assert [n.value for p in points for n in p.full_name or []] == [
-        "https://cert.bank.example/crl/mobile.crl"
+        f"https://cert.bank.example/crl/mobile-{intent.crl_shard}.crl"
     ]
 
 

@@ -247,3 +247,50 @@ def test_production_configuration_switches_the_simulators_off(tmp_path: Path) ->
         assert response.json()["code"] == "SIMULATORS_DISABLED"
     finally:
         process.stop()
+
+
+def test_app_client_lives_with_its_certificate(server: ServerProcess, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    demo = subprocess.run(
+        [CERTCENTER, "demo", "--url", server.url, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    keystore = str(out / "keystore-C001")
+
+    def app(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CERTCENTER, "app", *args, "--url", server.url],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    renewed = app("renew", "--keystore", keystore, stdin=f"{PIN}\n")
+    assert renewed.returncode == 0, renewed.stderr
+    assert "renewed as" in renewed.stdout
+    lost = app(
+        "lost",
+        "--carrier",
+        "SKT",
+        "--name",
+        "김민준",
+        "--rrn-front",
+        "900315-1",
+        "--phone",
+        "01020000001",
+    )
+    assert lost.returncode == 0 and "suspended" in lost.stdout, lost.stderr
+    released = app("release", "--keystore", keystore, stdin=f"{PIN}\n")
+    assert released.returncode == 0 and "active" in released.stdout, released.stderr
+    reissued = app("reissue", "--keystore", keystore, stdin=f"{PIN}\n382916\n0-1-2-5-8\n")
+    assert reissued.returncode == 0 and "재발급 완료" in reissued.stdout, reissued.stderr
+    wrong = app("revoke", "--keystore", keystore, stdin=f"{PIN}\n")  # the PIN changed
+    assert wrong.returncode == 1 and "[DEVICE_AUTH_FAILED]" in wrong.stderr
+    revoked = app("revoke", "--keystore", keystore, stdin="382916\n")
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked.stderr

@@ -122,6 +122,12 @@ class Flow:
         self.keystore.install_certificate(self.issued["certificate"], self.issued["chain"])
         return self.issued
 
+    def current_serial(self) -> str:
+        """The serial of the certificate the app holds now (renewals replace it)."""
+        cert = self.keystore.certificate()
+        assert cert is not None
+        return f"{cert.serial_number:X}"
+
     def through(self, last: str, **start: Any) -> None:
         """Run every step from the start up to and including ``last``."""
         for step in STEPS[: STEPS.index(last) + 1]:

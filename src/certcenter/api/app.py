@@ -8,14 +8,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
 from certcenter import __version__
 from certcenter.api import errors
-from certcenter.api.routes import certificates, enrollments, simulators
+from certcenter.api.routes import (
+    certificates,
+    enrollments,
+    lifecycle,
+    operator,
+    simulators,
+    status,
+)
 from certcenter.bootstrap import Center, build_center
 from certcenter.config import load_settings
 from certcenter.errors import CertCenterError
@@ -25,8 +34,40 @@ MAX_BODY_BYTES = 64 * 1024
 log = logging.getLogger("certcenter.api")
 
 
-def create_app(center: Center) -> FastAPI:
+@contextlib.asynccontextmanager
+async def _background(app: FastAPI) -> AsyncIterator[None]:
+    """The job runner and the notification sender, in threads, for the server's lifetime.
+    Every worker process runs its own: both are safe to run concurrently."""
+    center: Center = app.state.center
+    stop = threading.Event()
+    policy = center.settings.policy
+    threads = [
+        threading.Thread(
+            target=center.jobs.run_forever,
+            name="certcenter-jobs",
+            args=(stop, policy.job_interval_seconds),
+            daemon=True,
+        ),
+        threading.Thread(
+            target=center.sender.run_forever,
+            name="certcenter-sender",
+            args=(stop, policy.notification_interval_seconds),
+            daemon=True,
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+
+
+def create_app(center: Center, *, background: bool = False) -> FastAPI:
     app = FastAPI(
+        lifespan=_background if background else None,
         title="certcenter",
         version=__version__,
         summary="인증센터 — a bank's certificate center: mobile certificates, proofing, PKI.",
@@ -65,6 +106,9 @@ def create_app(center: Center) -> FastAPI:
 
     app.include_router(enrollments.router)
     app.include_router(certificates.router)
+    app.include_router(lifecycle.router)
+    app.include_router(operator.router)
+    app.include_router(status.router)
     app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)
     return app
 
@@ -78,4 +122,4 @@ def app_from_environment() -> FastAPI:
     )
     center = build_center(settings)
     center.keys.verify_passphrase()
-    return create_app(center)
+    return create_app(center, background=settings.background_jobs)

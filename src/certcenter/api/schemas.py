@@ -32,10 +32,21 @@ class DeviceFactsIn(_Body):
     integrity: Integrity = Field(default_factory=Integrity)
 
 
+class ReissueProofIn(_Body):
+    challenge: Annotated[str, StringConstraints(min_length=16, max_length=128)]
+    signature: Annotated[str, StringConstraints(min_length=8, max_length=400)]
+    pin: Annotated[str, StringConstraints(max_length=12)]
+
+
 class StartIn(_Body):
     device: DeviceFactsIn
     move_certificate: bool = Field(
         False, description="Move the certificate from the customer's registered device (1인 1기기)."
+    )
+    reissue: ReissueProofIn | None = Field(
+        None,
+        description="Shortened re-issue from the registered device: a signed 'reissue' "
+        "challenge and the PIN replace phone, account and ID verification.",
     )
 
 
@@ -119,3 +130,63 @@ class CertificateOut(BaseModel):
     revoked_at: datetime | None
     revocation_reason: str | None
     certificate: str | None
+
+
+class ChallengeIn(_Body):
+    purpose: Literal["revoke", "renew", "deregister", "release", "reissue"]
+
+
+class ChallengeOut(BaseModel):
+    challenge: str
+    sign: str = Field(description="The exact text the device signs (ECDSA-SHA256, DER, base64).")
+    expires_at: datetime
+
+
+class ProofIn(_Body):
+    challenge: Annotated[str, StringConstraints(min_length=16, max_length=128)]
+    signature: Annotated[str, StringConstraints(min_length=8, max_length=400)]
+    pin: Annotated[str, StringConstraints(max_length=12)]
+
+
+class DeviceProofIn(ProofIn):
+    device_id: DeviceId
+
+
+class CustomerRevokeIn(DeviceProofIn):
+    reason: Literal[
+        "unspecified",
+        "keyCompromise",
+        "affiliationChanged",
+        "superseded",
+        "cessationOfOperation",
+        "privilegeWithdrawn",
+    ] = "unspecified"
+
+
+class LostPhoneIn(_Body):
+    carrier: Literal["SKT", "KT", "LGU", "SKT_MVNO", "KT_MVNO", "LGU_MVNO"]
+    name: Short
+    rrn_front: Annotated[str, StringConstraints(min_length=7, max_length=9)]
+    phone: Annotated[str, StringConstraints(min_length=10, max_length=20)]
+
+
+class OutcomeOut(BaseModel):
+    serial: str
+    status: str
+    changed: bool
+    replaced_by: str | None = None
+
+
+class OperatorRevokeIn(_Body):
+    reason: Literal[
+        "unspecified",
+        "keyCompromise",
+        "affiliationChanged",
+        "superseded",
+        "cessationOfOperation",
+        "privilegeWithdrawn",
+    ]
+
+
+class OperatorNoteIn(_Body):
+    note: Annotated[str, StringConstraints(max_length=200)] | None = None

@@ -99,6 +99,7 @@ class CenterClient:
         *,
         integrity: dict[str, Any] | None = None,
         move_certificate: bool = False,
+        reissue: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         self.token = None
         result: dict[str, Any] = self._send(
@@ -113,12 +114,22 @@ class CenterClient:
                     "integrity": integrity or {},
                 },
                 "move_certificate": move_certificate,
+                **({"reissue": reissue} if reissue else {}),
             },
         )
         self.enrollment_id = result["enrollment_id"]
         self.token = result["token"]
         self.required_terms = list(result["detail"].get("required_terms", []))
         return result
+
+    def reissue_proof(self, device_id: str, sign: Any, pin: str) -> dict[str, str]:
+        """A signed 'reissue' challenge from the registered device, for a shortened start."""
+        issued = self._send("POST", f"/v1/devices/{device_id}/challenges", {"purpose": "reissue"})
+        return {
+            "challenge": issued["challenge"],
+            "signature": sign(issued["sign"].encode("utf-8")),
+            "pin": pin,
+        }
 
     def step(self, step: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         if self.enrollment_id is None:
@@ -134,6 +145,37 @@ class CenterClient:
     def certificate(self, serial: str) -> dict[str, Any]:
         result: dict[str, Any] = self._send("GET", f"/v1/certificates/{serial}")
         return result
+
+    # -- lifecycle actions, authorised by the device's signature and the PIN
+    def device_action(
+        self,
+        device_id: str,
+        purpose: str,
+        sign: Any,
+        pin: str,
+        path: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        send_device_id: bool = True,
+    ) -> Any:
+        """Get a challenge for ``purpose``, have ``sign(text)`` sign it, POST the proof."""
+        issued = self._send("POST", f"/v1/devices/{device_id}/challenges", {"purpose": purpose})
+        body: dict[str, Any] = {
+            "challenge": issued["challenge"],
+            "signature": sign(issued["sign"].encode("utf-8")),
+            "pin": pin,
+            **(extra or {}),
+        }
+        if send_device_id:
+            body["device_id"] = device_id
+        return self._send("POST", path, body)
+
+    def lost_phone(self, *, carrier: str, name: str, rrn_front: str, phone: str) -> Any:
+        return self._send(
+            "POST",
+            "/v1/lost-phone-reports",
+            {"carrier": carrier, "name": name, "rrn_front": rrn_front, "phone": phone},
+        )
 
     # -- the demo world's other side
     def people(self) -> list[dict[str, Any]]:

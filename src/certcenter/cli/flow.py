@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from certcenter.cli.client import CenterClient
 from certcenter.cli.keystore import Keystore
 
@@ -158,4 +160,36 @@ def enroll(
         not_after=issued["not_after"],
         moved_from_device=issued.get("moved_from_device"),
         steps=steps,
+    )
+
+
+def reissue(
+    client: CenterClient,
+    keystore: Keystore,
+    *,
+    pin: str,
+    new_pin: str,
+    pattern: list[int],
+    say: Say,
+) -> Outcome:
+    """재발급 the short way: the registered device and its PIN replace the proofing steps."""
+    device, current = keystore.device(), keystore.certificate()
+    if device is None or current is None:
+        raise ValueError("no registered certificate in this keystore")
+    proof = client.reissue_proof(device.device_id, keystore.sign, pin)
+    started = client.start(device, reissue=proof)
+    say(f"▶ 재발급 시작 (enrollment {started['enrollment_id']}): 본인확인 단계 생략")
+    client.step("credentials", {"pin": new_pin, "pin_confirmation": new_pin, "pattern": pattern})
+    say("✔ 간편비밀번호·패턴 등록 (PIN and pattern set)")
+    name = str(current.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value)
+    issued = client.step("csr", {"csr": keystore.new_certificate_request(common_name=name)})
+    keystore.install_certificate(issued["certificate"], issued["chain"])
+    say(f"✔ 인증서 재발급 완료: serial {issued['serial']}, 유효기간 {issued['not_after']}")
+    return Outcome(
+        serial=issued["serial"],
+        certificate_path=keystore.certificate_file,
+        chain_path=keystore.chain_file,
+        not_after=issued["not_after"],
+        moved_from_device=None,
+        steps=["start (reissue)", "credentials", "csr"],
     )

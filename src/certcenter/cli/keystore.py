@@ -11,6 +11,7 @@ device's private keys are stored as PKCS#8 encrypted under it.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -137,6 +138,11 @@ class Keystore:
             os.replace(pending, self._key_path("certificate"))
         self.certificate_file.write_text(certificate_pem, "utf-8")
         self.chain_file.write_text("".join(chain_pem), "utf-8")
+
+    def sign(self, message: bytes, *, key: str = "certificate") -> str:
+        """Sign with a device key (ECDSA-SHA256); base64 of the DER signature."""
+        signature = self.load_key(key).sign(message, ec.ECDSA(hashes.SHA256()))
+        return base64.b64encode(signature).decode("ascii")
 
     def certificate(self) -> x509.Certificate | None:
         if not self.certificate_file.exists():

@@ -183,6 +183,139 @@ def certificates_list(status: str | None, limit: int) -> None:
     center.close()
 
 
+def _operator_actor() -> Any:
+    import getpass
+
+    from certcenter.lifecycle.service import ActorRef
+
+    return ActorRef.operator(f"cli:{getpass.getuser()}", None)
+
+
+@certificates.command("revoke")
+@click.argument("serial")
+@click.option(
+    "--reason",
+    default="unspecified",
+    show_default=True,
+    type=click.Choice(
+        [
+            "unspecified",
+            "keyCompromise",
+            "affiliationChanged",
+            "superseded",
+            "cessationOfOperation",
+            "privilegeWithdrawn",
+        ]
+    ),
+)
+@handle_errors
+def certificates_revoke(serial: str, reason: str) -> None:
+    """Revoke a certificate (RFC 5280 reason); idempotent."""
+    center = _center()
+    outcome = center.lifecycle.revoke(serial, reason, _operator_actor())
+    click.echo(f"{outcome.serial}: {outcome.status}{'' if outcome.changed else ' (unchanged)'}")
+    center.close()
+
+
+@certificates.command("suspend")
+@click.argument("serial")
+@handle_errors
+def certificates_suspend(serial: str) -> None:
+    """Suspend a certificate (certificateHold)."""
+    center = _center()
+    outcome = center.lifecycle.suspend(serial, _operator_actor(), why="operator")
+    click.echo(f"{outcome.serial}: {outcome.status}")
+    center.close()
+
+
+@certificates.command("release")
+@click.argument("serial")
+@handle_errors
+def certificates_release(serial: str) -> None:
+    """Release a suspended certificate."""
+    center = _center()
+    outcome = center.lifecycle.release(serial, _operator_actor())
+    click.echo(f"{outcome.serial}: {outcome.status}")
+    center.close()
+
+
+@cli.group()
+def crl() -> None:
+    """Certificate revocation lists."""
+
+
+@crl.command("publish")
+@click.option("--family", default="mobile", show_default=True)
+@handle_errors
+def crl_publish(family: str) -> None:
+    """Publish every partition of a family's CRL now."""
+    center = _center()
+    result = center.operator_desk.publish_crls(family, _operator_actor())
+    click.echo(json.dumps(result, ensure_ascii=False))
+    center.close()
+
+
+@cli.group()
+def audit() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit.command("verify")
+@handle_errors
+def audit_verify() -> None:
+    """Recompute the chain; report the first broken entry (exit 1 when broken)."""
+    center = _center()
+    result = center.operator_desk.verify_audit(_operator_actor())
+    center.close()
+    if result["ok"]:
+        click.echo(f"audit trail intact: {result['checked']} entries")
+        return
+    _fail(
+        f"audit trail BROKEN at entry {result['first_broken_seq']}: {result['reason']} "
+        f"({result['checked']} entries checked)"
+    )
+
+
+@cli.group()
+def jobs() -> None:
+    """Lifecycle jobs: expiry, inactivity, auto-renewal, CRL and OCSP refresh."""
+
+
+@jobs.command("run")
+@handle_errors
+def jobs_run() -> None:
+    """One pass now (safe while servers run their own)."""
+    center = _center()
+    report = center.jobs.run_once()
+    click.echo(report.summary())
+    center.close()
+
+
+@cli.group()
+def operators() -> None:
+    """Operator accounts and their API tokens."""
+
+
+@operators.command("add")
+@click.argument("name")
+@click.option(
+    "--role", "roles", multiple=True, type=click.Choice(["operator", "auditor"]), required=True
+)
+@handle_errors
+def operators_add(name: str, roles: tuple[str, ...]) -> None:
+    """Create an operator; the token is shown once."""
+    center = _center()
+    token = center.operators.create(name, list(roles))
+    center.close()
+    click.echo(f"operator {name} ({', '.join(roles)}) token (shown once): {token}")
+
+
+def _center() -> Any:
+    from certcenter.bootstrap import build_center
+
+    return build_center(_settings())
+
+
 @cli.group()
 def db() -> None:
     """Database schema (operator)."""
@@ -484,6 +617,132 @@ def app_export(keystore: Path, out: Path) -> None:
     (out / "certificate.pem").write_text(store.certificate_file.read_text("utf-8"), "utf-8")
     (out / "chain.pem").write_text(store.chain_file.read_text("utf-8"), "utf-8")
     click.echo(f"wrote {out / 'certificate.pem'} and {out / 'chain.pem'}")
+
+
+def _device_action(
+    keystore: Path,
+    url: str,
+    purpose: str,
+    path_for: Any,
+    extra: dict[str, Any] | None = None,
+    *,
+    send_device_id: bool = True,
+) -> Any:
+    store = Keystore(keystore)
+    device, cert = store.device(), store.certificate()
+    if device is None or cert is None:
+        _fail("no certificate on this device: run `certcenter app enroll`")
+        return None
+    pin = str(click.prompt("간편비밀번호 (PIN)", hide_input=sys.stdin.isatty()))
+    with CenterClient(url, locale=_lang()) as client:
+        return client.device_action(
+            device.device_id,
+            purpose,
+            store.sign,
+            pin,
+            path_for(device, f"{cert.serial_number:X}"),
+            extra,
+            send_device_id=send_device_id,
+        )
+
+
+@app.command("revoke")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.option(
+    "--reason",
+    default="unspecified",
+    show_default=True,
+    type=click.Choice(
+        ["unspecified", "keyCompromise", "affiliationChanged", "cessationOfOperation"]
+    ),
+)
+@handle_errors
+def app_revoke(keystore: Path, url: str, reason: str) -> None:
+    """인증서 폐기: revoke this device's certificate (asks for the PIN)."""
+    result = _device_action(
+        keystore, url, "revoke", lambda d, s: f"/v1/certificates/{s}/revoke", {"reason": reason}
+    )
+    click.echo(f"{result['serial']}: {result['status']}")
+
+
+@app.command("renew")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@handle_errors
+def app_renew(keystore: Path, url: str) -> None:
+    """갱신: a new certificate for the same key (asks for the PIN)."""
+    result = _device_action(keystore, url, "renew", lambda d, s: f"/v1/certificates/{s}/renew")
+    with CenterClient(url, locale=_lang()) as client:
+        shown = client.certificate(result["replaced_by"])
+    store = Keystore(keystore)
+    store.certificate_file.write_text(shown["certificate"], "utf-8")
+    click.echo(f"{result['serial']} renewed as {result['replaced_by']}")
+
+
+@app.command("release")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@handle_errors
+def app_release(keystore: Path, url: str) -> None:
+    """정지 해제 from the found phone (asks for the PIN)."""
+    result = _device_action(keystore, url, "release", lambda d, s: f"/v1/certificates/{s}/release")
+    click.echo(f"{result['serial']}: {result['status']}")
+
+
+@app.command("deregister")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@handle_errors
+def app_deregister(keystore: Path, url: str) -> None:
+    """기기등록 해지: this device leaves; its certificate is revoked (asks for the PIN)."""
+    results = _device_action(
+        keystore,
+        url,
+        "deregister",
+        lambda d, s: f"/v1/devices/{d.device_id}/deregister",
+        send_device_id=False,
+    )
+    for result in results:
+        click.echo(f"{result['serial']}: {result['status']}")
+
+
+@app.command("reissue")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@handle_errors
+def app_reissue(keystore: Path, url: str) -> None:
+    """재발급 from this registered device: a new key, without the proofing steps."""
+    from certcenter.cli.flow import reissue
+
+    hidden = sys.stdin.isatty()
+    pin = str(click.prompt("현재 간편비밀번호 (current PIN)", hide_input=hidden))
+    new_pin = str(click.prompt("새 간편비밀번호 (new PIN)", hide_input=hidden))
+    text = str(click.prompt("새 패턴 (new pattern, e.g. 0-1-2-5-8)", hide_input=hidden))
+    pattern = [int(p) for p in text.replace(",", "-").split("-") if p.strip()]
+    with CenterClient(url, locale=_lang()) as client:
+        reissue(
+            client, Keystore(keystore), pin=pin, new_pin=new_pin, pattern=pattern, say=click.echo
+        )
+
+
+@app.command("lost")
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.option(
+    "--carrier",
+    required=True,
+    type=click.Choice(["SKT", "KT", "LGU", "SKT_MVNO", "KT_MVNO", "LGU_MVNO"]),
+)
+@click.option("--name", required=True)
+@click.option("--rrn-front", required=True, help="YYMMDD-N")
+@click.option("--phone", required=True)
+@handle_errors
+def app_lost(url: str, carrier: str, name: str, rrn_front: str, phone: str) -> None:
+    """분실 신고 (from any device): the lost phone's certificate is suspended at once."""
+    with CenterClient(url, locale=_lang()) as client:
+        results = client.lost_phone(carrier=carrier, name=name, rrn_front=rrn_front, phone=phone)
+    for result in results:
+        click.echo(f"{result['serial']}: {result['status']}")
 
 
 def main() -> None:

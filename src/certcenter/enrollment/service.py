@@ -54,6 +54,9 @@ from certcenter.identity.documents import DriverLicence, Passport, ResidentCard
 from certcenter.identity.phone_numbers import Carrier, normalise_mobile
 from certcenter.identity.providers import IdDocument, Providers
 from certcenter.identity.rrn import parse_rrn, parse_rrn_front
+from certcenter.lifecycle import records
+from certcenter.lifecycle.device_auth import DeviceAuthenticator
+from certcenter.lifecycle.service import AuditRecorder, Notifier, StatusPublisher
 from certcenter.pki.csr import validate_csr
 from certcenter.pki.issuer import Issuer, SubjectInfo
 from certcenter.pki.names import display_name
@@ -79,6 +82,14 @@ class StartRequest:
     developer_options: bool = False
     remote_control_apps: tuple[str, ...] = ()
     move_certificate: bool = False
+    # 재발급 from the registered device: its signature over a "reissue" challenge and the
+    # PIN stand in for phone, account and ID verification (the device info is still valid).
+    reissue_challenge: str | None = None
+    reissue_signature: str | None = None
+    reissue_pin: str | None = None
+
+    def __repr__(self) -> str:
+        return f"StartRequest(device_id={self.device_id!r}, platform={self.platform!r}, …)"
 
 
 @dataclass(frozen=True)
@@ -139,7 +150,15 @@ class EnrollmentService:
         hasher: SecretHasher,
         settings: Settings,
         clock: Clock,
+        audit: AuditRecorder,
+        notifier: Notifier,
+        publisher: StatusPublisher,
+        deliver: Callable[[], object] = lambda: None,
     ) -> None:
+        self.audit = audit
+        self.notifier = notifier
+        self.publisher = publisher
+        self._deliver_notifications = deliver
         self.uow_factory = uow_factory
         self.providers = providers
         self._issuer = issuer
@@ -149,6 +168,7 @@ class EnrollmentService:
         self.policy = settings.policy
         self.clock = clock
         self.codes = VerificationCodes(hasher, clock)
+        self.authenticator = DeviceAuthenticator(hasher, clock, settings.policy)
         self.risk = RiskRules(settings.policy, clock)
 
     # ------------------------------------------------------------------ steps
@@ -187,7 +207,10 @@ class EnrollmentService:
                     },
                     move_certificate=request.move_certificate,
                 )
+                if request.reissue_challenge is not None:
+                    self._shortened(uow, enrollment, request)
                 uow.enrollments.add(enrollment)
+                self._audit_step(uow, enrollment, "start", request.client_ip, "ok")
                 uow.commit()
         except CertCenterError as err:
             self._record_failure("start", err, None, request.device_id, request.client_ip)
@@ -196,11 +219,29 @@ class EnrollmentService:
         return Started(
             enrollment_id=enrollment.id,
             state=enrollment.state,
-            next_step=states.next_step(EnrollmentState.STARTED),
+            next_step=states.next_step(EnrollmentState(enrollment.state)),
             expires_at=enrollment.expires_at,
             detail={"required_terms": list(self.policy.required_terms)},
             token=token,
         )
+
+    def _shortened(self, uow: UnitOfWork, enrollment: Enrollment, request: StartRequest) -> None:
+        """The shortened re-issue: the registered device proves the customer; the flow goes
+        straight to setting the PIN and pattern for the new key."""
+        who = self.authenticator.verify(
+            uow,
+            device_id=request.device_id,
+            purpose="reissue",
+            challenge=request.reissue_challenge or "",
+            signature=request.reissue_signature or "",
+            pin=request.reissue_pin or "",
+        )
+        self.risk.check_blocks(uow, customer_id=who.customer.id, device_id=None)
+        self.risk.check_network(request.client_ip, overseas_access=who.customer.overseas_access)
+        enrollment.customer_id = who.customer.id
+        enrollment.phone = who.customer.phone
+        enrollment.accepted_terms = list(self.policy.required_terms)
+        enrollment.state = EnrollmentState.ID_VERIFIED.value
 
     def accept_terms(self, ref: EnrollmentRef, accepted: Sequence[str]) -> StepResult:
         def act(uow: UnitOfWork, enrollment: Enrollment) -> dict[str, Any]:
@@ -426,6 +467,7 @@ class EnrollmentService:
                     issuer_key_label=intent.issuer_key_label,
                     status=CertificateStatus.PENDING.value,
                     created_at=self.clock.now(),
+                    crl_shard=intent.crl_shard,
                 )
             )
             enrollment.certificate_serial = serial
@@ -446,7 +488,9 @@ class EnrollmentService:
             if record is None or record.status != CertificateStatus.PENDING.value:
                 raise CertCenterError("CERTIFICATE_ALREADY_ACTIVE")
             now = self.clock.now()
-            moved_from = self._retire_previous(uow, customer, enrollment, now)
+            moved_from, retired = self._retire_previous(
+                uow, customer, enrollment, now, record.serial
+            )
             self._bind_device(uow, customer, enrollment, now)
             record.der = certificate.public_bytes(serialization.Encoding.DER)
             record.status = CertificateStatus.ACTIVE.value
@@ -456,14 +500,38 @@ class EnrollmentService:
             enrollment.pattern_hash = None
             if not customer.internet_banking:
                 customer.internet_banking = True
-            when = now.astimezone(KST).strftime("%Y-%m-%d %H:%M")
-            text = (
-                f"[{self.settings.bank_name}] 국민인증서가 {enrollment.device_model} 기기에서 "
-                f"{when} 발급되었습니다. 본인이 아니면 {self.policy.sms_sender_number}로 "
-                "신고해 주세요."
+            actor = customer.customer_number
+            for old in retired:
+                self.audit.record(
+                    uow,
+                    actor_kind="customer",
+                    actor=actor,
+                    action="supersede",
+                    subject_kind="certificate",
+                    subject=old.serial,
+                    source_ip=ref.client_ip,
+                    details={"by": record.serial},
+                )
+            self.audit.record(
+                uow,
+                actor_kind="customer",
+                actor=actor,
+                action="issue",
+                subject_kind="certificate",
+                subject=record.serial,
+                source_ip=ref.client_ip,
+                details={
+                    "device": enrollment.device_id,
+                    "enrollment": enrollment.id,
+                    "moved_from": moved_from,
+                },
+            )
+            # "issued on device X at time T" (the SPEC's confirmation SMS), through the outbox
+            self.notifier.notify(
+                uow, event="issued", customer=customer, values={"device": enrollment.device_model}
             )
             return {
-                "_send_sms": (customer.phone, text),
+                "_publish": {(old.family, old.crl_shard) for old in retired},
                 "moved_from": moved_from,
                 "customer_number": customer.customer_number,
                 "device_id": enrollment.device_id,
@@ -522,6 +590,7 @@ class EnrollmentService:
                     customer = self._customer(uow, enrollment)
                     self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
                 detail = action(uow, enrollment)
+                self._audit_step(uow, enrollment, step, ref.client_ip, "ok")
                 enrollment.updated_at = self.clock.now()
                 result = StepResult(
                     enrollment_id=enrollment.id,
@@ -574,8 +643,30 @@ class EnrollmentService:
             )
             raise
 
+    def _audit_step(
+        self, uow: UnitOfWork, enrollment: Enrollment, step: str, ip: str, outcome: str
+    ) -> None:
+        customer = uow.customers.get(enrollment.customer_id) if enrollment.customer_id else None
+        self.audit.record(
+            uow,
+            actor_kind="customer",
+            actor=customer.customer_number if customer else f"device:{enrollment.device_id}",
+            action=f"enrollment.{step}",
+            subject_kind="enrollment",
+            subject=enrollment.id,
+            outcome=outcome,
+            source_ip=ip,
+            details={"state": enrollment.state},
+        )
+
     def _deliver(self, detail: dict[str, Any]) -> None:
         """Talk to the outside after the commit: a message never announces a rolled-back step."""
+        for family, shard in sorted(detail.pop("_publish", set())):
+            try:
+                self.publisher.publish(family, shard)
+            except Exception:
+                log.exception("CRL %s-%s not published now; the job runner will", family, shard)
+        self._deliver_notifications()
         sms = detail.pop("_send_sms", None)
         if sms is not None:
             self.providers.sms.send(phone=sms[0], sender=self.policy.sms_sender_number, text=sms[1])
@@ -623,6 +714,29 @@ class EnrollmentService:
                 device_id=device_id,
                 client_ip=client_ip,
             )
+            customer = uow.customers.get(customer_id) if customer_id else None
+            actor = customer.customer_number if customer else f"device:{device_id or '-'}"
+            self.audit.record(
+                uow,
+                actor_kind="customer",
+                actor=actor,
+                action=f"enrollment.{step}",
+                subject_kind="enrollment",
+                subject=enrollment_id or "-",
+                outcome=f"refused:{err.code}",
+                source_ip=client_ip,
+            )
+            if block is not None:
+                self.audit.record(
+                    uow,
+                    actor_kind="system",
+                    actor="risk",
+                    action="block",
+                    subject_kind=block.subject_kind,
+                    subject=actor if block.subject_kind == "customer" else block.subject,
+                    source_ip=client_ip,
+                    details={"until": block.blocked_until.isoformat(), "reason": block.reason},
+                )
             uow.commit()
         if block is not None:
             log.warning(
@@ -669,10 +783,16 @@ class EnrollmentService:
         )
 
     def _retire_previous(
-        self, uow: UnitOfWork, customer: Customer, enrollment: Enrollment, now: datetime
-    ) -> str | None:
+        self,
+        uow: UnitOfWork,
+        customer: Customer,
+        enrollment: Enrollment,
+        now: datetime,
+        new_serial: str,
+    ) -> tuple[str | None, list[CertificateRecord]]:
         """Supersede the certificate this one replaces; deregister a device it moves from."""
         moved_from: str | None = None
+        retired: list[CertificateRecord] = []
         for old in uow.certificates.for_customer(
             customer.id,
             family=FAMILY,
@@ -680,9 +800,9 @@ class EnrollmentService:
         ):
             if old.device_id != enrollment.device_id and not enrollment.move_certificate:
                 raise CertCenterError("DEVICE_ALREADY_REGISTERED")
-            old.status = CertificateStatus.SUPERSEDED.value
-            old.revoked_at = now
-            old.revocation_reason = "superseded"
+            records.supersede(old, now, new_serial)
+            uow.ocsp.invalidate(old.serial)
+            retired.append(old)
         device = uow.devices.active_for_customer(customer.id)
         if device is not None and device.device_id != enrollment.device_id:
             if not enrollment.move_certificate:
@@ -691,7 +811,7 @@ class EnrollmentService:
             device.deregistered_at = now
             moved_from = device.device_id
         uow.flush()
-        return moved_from
+        return moved_from, retired
 
     def _bind_device(
         self, uow: UnitOfWork, customer: Customer, enrollment: Enrollment, now: datetime

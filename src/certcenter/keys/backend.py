@@ -2,8 +2,9 @@
 
 A backend holds the CA keys and the secrets (the PIN pepper) under short labels chosen by
 code (``root-ca``, ``mobile-ca``, ``pin-pepper``). It hands out public keys, signatures,
-signed certificates and CRLs, and HMACs, never a private key or a secret. The software
-backend (:mod:`certcenter.keys.software`) is the only one today; a PKCS#11 one can follow.
+signed certificates, CRLs and OCSP responses, and HMACs, never a private key or a secret.
+The software backend (:mod:`certcenter.keys.software`) is the only one today; a PKCS#11
+one can follow.
 
     backend = load_key_backend(settings)              # certcenter.keys
     backend.generate_key("mobile-ca", "ec-p256")
@@ -21,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.x509 import ocsp
 
 __all__ = [
     "KEY_KINDS",
@@ -81,6 +83,10 @@ class KeyBackend(Protocol):
         self, label: str, builder: x509.CertificateRevocationListBuilder
     ) -> x509.CertificateRevocationList:
         """Sign a CRL with the key under ``label`` (hash by curve)."""
+        ...
+
+    def sign_ocsp(self, label: str, builder: ocsp.OCSPResponseBuilder) -> ocsp.OCSPResponse:
+        """Sign an OCSP response with the key under ``label`` (hash by curve)."""
         ...
 
     def sign(self, label: str, data: bytes) -> bytes:

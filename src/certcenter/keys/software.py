@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.x509 import ocsp
 
 from certcenter.errors import CertCenterError
 from certcenter.keys.atomic import ensure_directory, write_new
@@ -103,6 +104,10 @@ class SoftwareKeyBackend:
     def sign_crl(
         self, label: str, builder: x509.CertificateRevocationListBuilder
     ) -> x509.CertificateRevocationList:
+        key = self._private_key(label)
+        return builder.sign(key, hash_for_curve(key.curve))
+
+    def sign_ocsp(self, label: str, builder: ocsp.OCSPResponseBuilder) -> ocsp.OCSPResponse:
         key = self._private_key(label)
         return builder.sign(key, hash_for_curve(key.curve))
 

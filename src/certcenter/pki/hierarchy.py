@@ -14,11 +14,19 @@ where an interrupted run stopped (a key made but no certificate written yet). Fi
     The CA certificates (written once, never replaced).
 ``mobile-chain.pem``
     The chain an end-entity certificate needs: issuing CA first, then the root.
+``mobile-ocsp.pem``
+    The delegated OCSP responder certificate of the mobile CA (key ``mobile-ocsp``, profile
+    ``ocsp-signer``): made when missing (also in data directories made before it existed),
+    and replaced when it has less than 30 days left, no longer matches its key or the CA,
+    or cannot be read. :func:`ensure_ocsp_signer` does that alone, for a long-running
+    responder.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -33,7 +41,7 @@ from certcenter.keys.backend import KeyBackend
 from certcenter.pki.builder import certificate_builder, validity_window
 from certcenter.pki.names import ca_subject
 from certcenter.pki.pem import certificate_pem, chain_pem, public_key_der
-from certcenter.pki.profiles import profile
+from certcenter.pki.profiles import OCSP_SIGNER_RENEWAL, profile
 
 __all__ = [
     "FAMILIES",
@@ -42,9 +50,16 @@ __all__ = [
     "CaSpec",
     "CertificateAuthority",
     "IssuingCa",
+    "OcspSigner",
     "ensure_hierarchy",
+    "ensure_ocsp_signer",
     "load_hierarchy",
+    "load_ocsp_signer",
+    "ocsp_signer_due",
+    "ocsp_signer_label",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,11 +99,26 @@ IssuingCa = CertificateAuthority
 
 
 @dataclass(frozen=True)
+class OcspSigner:
+    """An issuing CA's delegated OCSP responder: its certificate and key label."""
+
+    certificate: x509.Certificate
+    key_label: str
+    family: str
+
+
+def ocsp_signer_label(family: str) -> str:
+    """The key label (and file name stem) of a family's OCSP responder: ``mobile-ocsp``."""
+    return f"{family}-ocsp"
+
+
+@dataclass(frozen=True)
 class CaHierarchy:
-    """The root and the issuing CAs, by family."""
+    """The root and the issuing CAs, by family, and the CAs' OCSP responders."""
 
     root: CertificateAuthority
     issuing_cas: tuple[IssuingCa, ...]
+    ocsp_signers: tuple[OcspSigner, ...] = ()
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -104,21 +134,35 @@ class CaHierarchy:
         """The certificates above an end-entity certificate: issuing CA first, root last."""
         return [self.issuing(family).certificate, self.root.certificate]
 
+    def ocsp_signer(self, family: str = "mobile") -> OcspSigner | None:
+        """The family's OCSP responder, None when it is missing (see ensure_ocsp_signer)."""
+        for signer in self.ocsp_signers:
+            if signer.family == family:
+                return signer
+        return None
+
 
 def load_hierarchy(settings: Settings) -> CaHierarchy:
-    """The hierarchy from ``settings.ca_path``; ``CA_NOT_INITIALISED`` if a file is missing."""
+    """The hierarchy from ``settings.ca_path``; ``CA_NOT_INITIALISED`` if a CA file is
+    missing. An OCSP responder certificate that is missing or not issued by its CA is left
+    out (``ocsp_signer(family)`` is None): :func:`ensure_ocsp_signer` makes it."""
     directory = settings.ca_path
     root = _read_certificate(directory / ROOT.certificate_file)
     if root is None:
         raise CertCenterError("CA_NOT_INITIALISED")
     issuing = []
+    signers = []
     for spec in FAMILIES:
         certificate = _read_certificate(directory / spec.certificate_file)
         if certificate is None:
             raise CertCenterError("CA_NOT_INITIALISED")
         _check_issued_by(certificate, root, spec)
-        issuing.append(CertificateAuthority(certificate, spec.key_label, spec.family))
-    return CaHierarchy(CertificateAuthority(root, ROOT.key_label), tuple(issuing))
+        ca = CertificateAuthority(certificate, spec.key_label, spec.family)
+        issuing.append(ca)
+        signer = load_ocsp_signer(settings, ca)
+        if signer is not None:
+            signers.append(signer)
+    return CaHierarchy(CertificateAuthority(root, ROOT.key_label), tuple(issuing), tuple(signers))
 
 
 def ensure_hierarchy(backend: KeyBackend, settings: Settings, clock: Clock) -> CaHierarchy:
@@ -127,6 +171,7 @@ def ensure_hierarchy(backend: KeyBackend, settings: Settings, clock: Clock) -> C
     ensure_directory(directory, 0o755)
     root = _ensure_ca(backend, settings, clock, ROOT, issuer=None)
     issuing = []
+    signers = []
     for spec in FAMILIES:
         certificate = _ensure_ca(backend, settings, clock, spec, issuer=root)
         _check_issued_by(certificate, root, spec)
@@ -134,8 +179,100 @@ def ensure_hierarchy(backend: KeyBackend, settings: Settings, clock: Clock) -> C
         chain_path = directory / spec.chain_file
         if not chain_path.is_file() or chain_path.read_bytes() != chain:
             write_replacing(chain_path, chain, 0o644)
-        issuing.append(CertificateAuthority(certificate, spec.key_label, spec.family))
-    return CaHierarchy(CertificateAuthority(root, ROOT.key_label), tuple(issuing))
+        ca = CertificateAuthority(certificate, spec.key_label, spec.family)
+        issuing.append(ca)
+        signers.append(ensure_ocsp_signer(backend, settings, clock, ca))
+    return CaHierarchy(CertificateAuthority(root, ROOT.key_label), tuple(issuing), tuple(signers))
+
+
+# ---------------------------------------------------------------------- OCSP responders
+
+
+def _ocsp_signer_path(settings: Settings, family: str) -> Path:
+    return settings.ca_path / f"{ocsp_signer_label(family)}.pem"
+
+
+def load_ocsp_signer(settings: Settings, ca: CertificateAuthority) -> OcspSigner | None:
+    """The OCSP responder of ``ca`` from its file, or None when it is missing, unreadable or
+    not issued by ``ca`` (validity and key are checked by :func:`ensure_ocsp_signer`)."""
+    if ca.family is None:
+        raise ValueError("only issuing CAs have OCSP responders")
+    try:
+        certificate = _read_certificate(_ocsp_signer_path(settings, ca.family))
+    except ValueError:
+        return None
+    if certificate is None or not _issued_by(certificate, ca.certificate):
+        return None
+    return OcspSigner(certificate, ocsp_signer_label(ca.family), ca.family)
+
+
+def ocsp_signer_due(signer: OcspSigner, ca: CertificateAuthority, now: datetime) -> bool:
+    """Whether ``signer`` should be replaced: not valid at ``now``, or within the renewal
+    margin of its end while a new one would last longer (it never outlives its CA)."""
+    certificate = signer.certificate
+    if not certificate.not_valid_before_utc <= now < certificate.not_valid_after_utc:
+        return True
+    return (
+        certificate.not_valid_after_utc - now < OCSP_SIGNER_RENEWAL
+        and certificate.not_valid_after_utc < ca.certificate.not_valid_after_utc
+    )
+
+
+def ensure_ocsp_signer(
+    backend: KeyBackend, settings: Settings, clock: Clock, ca: CertificateAuthority
+) -> OcspSigner:
+    """The OCSP responder of issuing CA ``ca``, made (key and certificate) or re-issued when
+    :func:`ocsp_signer_due` or when its certificate does not match its key. Several
+    processes may do this at once: each uses the certificate it made, all are valid."""
+    if ca.family is None:
+        raise ValueError("only issuing CAs have OCSP responders")
+    label = ocsp_signer_label(ca.family)
+    current = load_ocsp_signer(settings, ca)
+    now = clock.now()
+    if (
+        current is not None
+        and backend.has_key(label)
+        and public_key_der(backend.public_key(label))
+        == public_key_der(current.certificate.public_key())
+        and not ocsp_signer_due(current, ca, now)
+    ):
+        return current
+
+    signer_profile = profile("ocsp-signer", settings)
+    if not backend.has_key(label):
+        try:
+            backend.generate_key(label, signer_profile.allowed_key_kinds[0])
+        except CertCenterError as error:
+            if error.code != "KEY_ALREADY_EXISTS":  # made meanwhile: use it
+                raise
+    public_key = backend.public_key(label)
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise TypeError(f"key {label!r} is not an EC key")
+    not_before, not_after = validity_window(signer_profile, clock, ca.certificate)
+    suffix = f"{ca.family.capitalize()} OCSP Responder"
+    builder = certificate_builder(
+        signer_profile,
+        settings,
+        serial=x509.random_serial_number(),
+        subject=ca_subject(settings, f"{settings.bank_name} {suffix}"),
+        public_key=public_key,
+        issuer_certificate=ca.certificate,
+        not_before=not_before,
+        not_after=not_after,
+    )
+    if signer_profile.ocsp_no_check:
+        builder = builder.add_extension(x509.OCSPNoCheck(), critical=False)
+    certificate = backend.sign_certificate(ca.key_label, builder)
+    write_replacing(
+        _ocsp_signer_path(settings, ca.family), certificate_pem(certificate).encode("ascii"), 0o644
+    )
+    log.info(
+        "OCSP responder certificate for %s issued (serial %X, until %s)",
+        ca.family,
+        certificate.serial_number,
+        certificate.not_valid_after_utc.isoformat(),
+    )
+    return OcspSigner(certificate, label, ca.family)
 
 
 def _read_certificate(path: Path) -> x509.Certificate | None:
@@ -147,6 +284,14 @@ def _read_certificate(path: Path) -> x509.Certificate | None:
         return x509.load_pem_x509_certificate(data)
     except ValueError as exc:
         raise ValueError(f"{path} is not a PEM certificate ({exc})") from None
+
+
+def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
 
 
 def _check_issued_by(certificate: x509.Certificate, root: x509.Certificate, spec: CaSpec) -> None:

@@ -15,6 +15,9 @@ leave an intent without a certificate, never a certificate without a record.
 
 Serials are :func:`cryptography.x509.random_serial_number` (159 random bits, positive,
 at most 20 octets); store them as text or NUMERIC, they do not fit a 64-bit integer column.
+The serial also decides the certificate's CRL partition (``intent.crl_shard``,
+:func:`certcenter.pki.crl.crl_shard_of` over ``policy.crl_shards``), which its CRL
+distribution point names (``/crl/mobile-3.crl``): store it with the certificate.
 Validity: see :func:`certcenter.pki.builder.validity_window` (5 minutes back-dated).
 """
 
@@ -38,6 +41,7 @@ from certcenter.pki.builder import (
     throwaway_key_like,
     validity_window,
 )
+from certcenter.pki.crl import crl_shard_of
 from certcenter.pki.hierarchy import CaHierarchy, IssuingCa
 from certcenter.pki.names import SubjectInfo, end_entity_subject
 from certcenter.pki.pem import public_key_sha256
@@ -58,6 +62,7 @@ class IssuanceIntent:
     not_after: datetime
     tbs: bytes
     issuer_key_label: str
+    crl_shard: int  # the partition of the family's CRL that lists it, if it is revoked
 
     @property
     def serial_hex(self) -> str:
@@ -74,6 +79,7 @@ class IssuanceIntent:
             "not_after": self.not_after.isoformat(),
             "tbs": self.tbs.hex(),
             "issuer_key_label": self.issuer_key_label,
+            "crl_shard": str(self.crl_shard),
         }
 
     @classmethod
@@ -87,6 +93,7 @@ class IssuanceIntent:
             not_after=as_utc(datetime.fromisoformat(record["not_after"])),
             tbs=bytes.fromhex(record["tbs"]),
             issuer_key_label=record["issuer_key_label"],
+            crl_shard=int(record.get("crl_shard", "0")),
         )
 
 
@@ -104,7 +111,8 @@ class Issuer:
     def _end_entity(self, name: str) -> tuple[CertificateProfile, IssuingCa]:
         chosen = profile(name, self._settings)
         if chosen.is_ca or chosen.family is None:
-            raise ValueError(f"profile {name!r} is a CA profile: see ensure_hierarchy")
+            kind = "an OCSP responder" if chosen.ocsp_no_check else "a CA"
+            raise ValueError(f"profile {name!r} is {kind} profile: see ensure_hierarchy")
         return chosen, self._hierarchy.issuing(chosen.family)
 
     def _builder(
@@ -115,7 +123,7 @@ class Issuer:
         public_key: PublicKeyTypes,
     ) -> x509.CertificateBuilder:
         return certificate_builder(
-            chosen,
+            chosen.for_crl_shard(intent.crl_shard),
             self._settings,
             serial=intent.serial,
             subject=intent.subject,
@@ -136,8 +144,9 @@ class Issuer:
         chosen, issuing = self._end_entity(profile_name)
         check_key_allowed(chosen, public_key)
         not_before, not_after = validity_window(chosen, self._clock, issuing.certificate)
+        serial = x509.random_serial_number()
         draft = IssuanceIntent(
-            serial=x509.random_serial_number(),
+            serial=serial,
             profile=chosen.name,
             subject=end_entity_subject(self._settings, chosen.organizational_unit, subject),
             public_key_sha256=public_key_sha256(public_key),
@@ -145,6 +154,7 @@ class Issuer:
             not_after=not_after,
             tbs=b"",
             issuer_key_label=issuing.key_label,
+            crl_shard=crl_shard_of(serial, self._settings.policy.crl_shards),
         )
         issuer_key = issuing.certificate.public_key()
         unsigned = self._builder(chosen, issuing, draft, public_key)

@@ -18,7 +18,13 @@ Kinds (``PROFILE_NAMES``):
     not be able to deny. No extendedKeyUsage: that would narrow the certificate to one
     purpose (for example TLS client auth), while the bank's app signs challenges and
     transaction texts with it. OCSP → ``/ocsp``, caIssuers → ``/ca/mobile-ca.der``,
-    CRL → ``/crl/mobile.crl``. Subject gets OU ``personal``.
+    CRL → ``/crl/mobile-<shard>.crl``, the partition of the family's CRL that lists the
+    certificate's serial (see :mod:`certcenter.pki.crl`). Subject gets OU ``personal``.
+``ocsp-signer``
+    The delegated OCSP responder of an issuing CA (RFC 6960 §4.2.2.2), EC P-256 signed by
+    that CA, 1 year, re-issued by ``ensure_hierarchy`` in its last 30 days. keyUsage
+    digitalSignature, extendedKeyUsage id-kp-OCSPSigning, id-pkix-ocsp-nocheck (clients do
+    not ask about the responder's own status), no policy, no AIA, no CRL.
 
 URLs are paths under ``settings.public_base_url``; the web layer must serve each of them.
 
@@ -32,16 +38,19 @@ Policy OIDs sit under ``settings.bank_oid_arc`` (call it ``A``)::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
 from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from certcenter.config import Settings
 from certcenter.keys.backend import KeyKind
 
 __all__ = [
+    "OCSP_SIGNER_RENEWAL",
+    "OCSP_SIGNER_VALIDITY",
     "PROFILE_NAMES",
     "CertificateProfile",
     "KeyUsageBit",
@@ -50,8 +59,8 @@ __all__ = [
     "profile",
 ]
 
-ProfileName = Literal["root-ca", "issuing-ca", "mobile"]
-PROFILE_NAMES: tuple[ProfileName, ...] = ("root-ca", "issuing-ca", "mobile")
+ProfileName = Literal["root-ca", "issuing-ca", "mobile", "ocsp-signer"]
+PROFILE_NAMES: tuple[ProfileName, ...] = ("root-ca", "issuing-ca", "mobile", "ocsp-signer")
 
 KeyUsageBit = Literal[
     "digital_signature",
@@ -65,6 +74,8 @@ KeyUsageBit = Literal[
 
 ROOT_VALIDITY = timedelta(days=7305)  # 20 years
 ISSUING_VALIDITY = timedelta(days=3653)  # 10 years
+OCSP_SIGNER_VALIDITY = timedelta(days=365)
+OCSP_SIGNER_RENEWAL = timedelta(days=30)  # re-issued when less than this is left
 
 # Sub-arcs of settings.bank_oid_arc (see the module docstring).
 MOBILE_POLICY_SUBARC = "1.1"
@@ -86,7 +97,9 @@ class CertificateProfile:
     organizational_unit: str | None = None  # subject OU of end-entity certificates
     ocsp_path: str | None = None  # AIA id-ad-ocsp, under public_base_url
     ca_issuers_path: str | None = None  # AIA id-ad-caIssuers, under public_base_url
-    crl_path: str | None = None  # cRLDistributionPoints, under public_base_url
+    crl_path: str | None = None  # cRLDistributionPoints, under public_base_url; "{shard}"
+    # in it stands for the certificate's CRL partition (see for_crl_shard)
+    ocsp_no_check: bool = False  # id-pkix-ocsp-nocheck (delegated OCSP responders)
 
     @property
     def has_aia(self) -> bool:
@@ -95,6 +108,16 @@ class CertificateProfile:
     @property
     def has_crl_distribution_point(self) -> bool:
         return self.crl_path is not None
+
+    @property
+    def crl_partitioned(self) -> bool:
+        return self.crl_path is not None and "{shard}" in self.crl_path
+
+    def for_crl_shard(self, shard: int) -> CertificateProfile:
+        """The profile with its CRL distribution point naming partition ``shard``."""
+        if not self.crl_partitioned or self.crl_path is None:
+            return self
+        return replace(self, crl_path=self.crl_path.replace("{shard}", str(int(shard))))
 
     def key_usage_extension(self) -> x509.KeyUsage:
         bits = self.key_usage
@@ -159,6 +182,19 @@ def profile(name: str, settings: Settings) -> CertificateProfile:
             organizational_unit="personal",
             ocsp_path="/ocsp",
             ca_issuers_path="/ca/mobile-ca.der",
-            crl_path="/crl/mobile.crl",
+            crl_path="/crl/mobile-{shard}.crl",
+        )
+    if name == "ocsp-signer":
+        return CertificateProfile(
+            name="ocsp-signer",
+            validity=OCSP_SIGNER_VALIDITY,
+            is_ca=False,
+            path_length=None,
+            key_usage=frozenset({"digital_signature"}),
+            extended_key_usage=(ExtendedKeyUsageOID.OCSP_SIGNING,),
+            policy_oid=None,
+            allowed_key_kinds=("ec-p256",),
+            family=None,  # one per issuing CA, made by ensure_hierarchy (not by Issuer)
+            ocsp_no_check=True,
         )
     raise ValueError(f"unknown certificate profile {name!r}; known: {', '.join(PROFILE_NAMES)}")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,17 @@ class SqlCustomers(_Repository):
             .order_by(tables.customers.c.customer_number)
             .limit(limit)
             .offset(offset)
+        ).all()
+
+    def search(self, text: str, *, limit: int = 50) -> Sequence[Customer]:
+        t = tables.customers.c
+        digits = "".join(ch for ch in text if ch.isdigit())
+        pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        conditions = [t.customer_number == text.upper(), t.name.like(pattern)]
+        if len(digits) >= 10:
+            conditions.append(t.phone == digits)
+        return self.session.scalars(
+            select(Customer).where(or_(*conditions)).order_by(t.customer_number).limit(limit)
         ).all()
 
 
@@ -212,6 +223,15 @@ class SqlCertificates(_Repository):
             if c.last_used_at is not None and c.last_used_at >= c.not_after - window
         ]
 
+    def listed_summary(self, family: str, shard: int) -> tuple[int, datetime | None]:
+        t = tables.certificates.c
+        count, newest = self.session.execute(
+            select(func.count(), func.max(t.revoked_at)).where(
+                t.family == family, t.crl_shard == shard, t.crl_entry.is_not(None)
+            )
+        ).one()
+        return int(count), newest if newest is None else _aware(newest)
+
     def listed_entries(self, family: str, shard: int) -> Iterator[bytes]:
         t = tables.certificates.c
         result = self.session.execute(
@@ -292,19 +312,41 @@ class SqlBlocks(_Repository):
             .limit(1)
         ).first()
 
+    def lift(self, subject_kind: str, subject: str, now: datetime) -> int:
+        t = tables.blocks
+        done = self.session.execute(
+            update(t)
+            .where(
+                t.c.subject_kind == subject_kind, t.c.subject == subject, t.c.blocked_until > now
+            )
+            .values(blocked_until=now)
+            .returning(t.c.id)
+        ).all()
+        return len(done)
+
 
 GENESIS_HASH = "0" * 64
+
+
+def _aware(value: datetime) -> datetime:
+    """Aggregates (max) bypass the column type: SQLite gives naive UTC back."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class SqlAudit(_Repository):
     def lock_head(self) -> tuple[int, str]:
         head = tables.audit_head
-        row = self.session.execute(
-            select(head.c.seq, head.c.entry_hash).where(head.c.id == 1).with_for_update()
-        ).first()
-        if row is None:
-            self.session.execute(insert(head).values(id=1, seq=0, entry_hash=GENESIS_HASH))
-            return 0, GENESIS_HASH
+        query = select(head.c.seq, head.c.entry_hash).where(head.c.id == 1).with_for_update()
+        row = self.session.execute(query).first()
+        if row is None:  # the migration seeds it; a wiped table gets it back, race-free
+            dialect = self.session.get_bind().dialect.name
+            make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            self.session.execute(
+                make(head)
+                .values(id=1, seq=0, entry_hash=GENESIS_HASH)
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            row = self.session.execute(query).one()
         return int(row.seq), str(row.entry_hash)
 
     def append(self, entry: AuditEntry) -> None:
@@ -417,6 +459,15 @@ class SqlOcspCache(_Repository):
 
     def put(self, entry: OcspCacheEntry) -> None:
         self.session.merge(entry)
+
+    def due(self, before: datetime, *, limit: int = 500) -> Sequence[OcspCacheEntry]:
+        t = tables.ocsp_responses.c
+        return self.session.scalars(
+            select(OcspCacheEntry)
+            .where(t.next_update <= before)
+            .order_by(t.next_update)
+            .limit(limit)
+        ).all()
 
     def invalidate(self, serial: str) -> None:
         cached = self.session.get(OcspCacheEntry, serial)

@@ -158,8 +158,15 @@ certificates = Table(
     Column("replaced_by", String(64), nullable=True),
     Column("crl_shard", Integer, nullable=False, server_default="0"),
     Column("crl_entry", LargeBinary, nullable=True),
-    # A certificate is renewed at most once (two job runners cannot both renew it).
-    Index("uq_certificates_renewed_from", "renewed_from", unique=True),
+    # A certificate is renewed at most once (two job runners cannot both renew it); an
+    # abandoned attempt does not count.
+    Index(
+        "uq_certificates_renewed_from",
+        "renewed_from",
+        unique=True,
+        sqlite_where=text("status != 'abandoned'"),
+        postgresql_where=text("status != 'abandoned'"),
+    ),
     Index("ix_certificates_crl", "family", "crl_shard", "serial"),
     # At most one usable certificate per customer and family (mobile, financial, ...).
     Index(

@@ -54,6 +54,9 @@ def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
             developer_options=device.integrity.developer_options,
             remote_control_apps=tuple(device.integrity.remote_control_apps),
             move_certificate=body.move_certificate,
+            reissue_challenge=body.reissue.challenge if body.reissue else None,
+            reissue_signature=body.reissue.signature if body.reissue else None,
+            reissue_pin=body.reissue.pin if body.reissue else None,
         )
     )
     return StartOut(**_out(started).model_dump(), token=started.token)

@@ -19,13 +19,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    audit_head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("entry_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
+    # The head exists from the start, so the first appends of concurrent writers lock the
+    # same row instead of racing to create it.
+    op.bulk_insert(audit_head, [{"id": 1, "seq": 0, "entry_hash": "0" * 64}])
     op.create_table(
         "audit_log",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -161,7 +164,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_certificates_crl", ["family", "crl_shard", "serial"], unique=False
         )
-        batch_op.create_index("uq_certificates_renewed_from", ["renewed_from"], unique=True)
+        batch_op.create_index(
+            "uq_certificates_renewed_from",
+            ["renewed_from"],
+            unique=True,
+            sqlite_where=sa.text("status != 'abandoned'"),
+            postgresql_where=sa.text("status != 'abandoned'"),
+        )
 
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.add_column(sa.Column("email", sa.String(length=200), nullable=True))
@@ -172,7 +181,11 @@ def downgrade() -> None:
         batch_op.drop_column("email")
 
     with op.batch_alter_table("certificates", schema=None) as batch_op:
-        batch_op.drop_index("uq_certificates_renewed_from")
+        batch_op.drop_index(
+            "uq_certificates_renewed_from",
+            sqlite_where=sa.text("status != 'abandoned'"),
+            postgresql_where=sa.text("status != 'abandoned'"),
+        )
         batch_op.drop_index("ix_certificates_crl")
         batch_op.drop_column("crl_entry")
         batch_op.drop_column("crl_shard")

@@ -1,0 +1,184 @@
+"""``/v1/operator``: the bank's operators — search, inspect, revoke, suspend, release, unlock,
+publish CRLs, run the jobs, verify the audit trail. Bearer token with a role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from certcenter.api.deps import CenterDep, ClientIp
+from certcenter.api.schemas import OperatorRevokeIn, OutcomeOut
+from certcenter.authn.operators import require_role
+from certcenter.lifecycle.operator_desk import CustomerView
+from certcenter.lifecycle.service import ActorRef, Outcome
+
+router = APIRouter(prefix="/v1/operator", tags=["operator (운영자)"])
+
+
+def _as(role: str) -> Callable[..., ActorRef]:
+    def dependency(
+        center: CenterDep, ip: ClientIp, authorization: Annotated[str | None, Header()] = None
+    ) -> ActorRef:
+        token = (
+            authorization[7:].strip()
+            if authorization and authorization.lower().startswith("bearer ")
+            else None
+        )
+        operator = center.operators.authenticate(token)
+        require_role(operator, role)
+        return ActorRef.operator(operator.name, ip)
+
+    return dependency
+
+
+OperatorActor = Annotated[ActorRef, Depends(_as("operator"))]
+AuditorActor = Annotated[ActorRef, Depends(_as("auditor"))]
+
+
+def _out(outcome: Outcome) -> OutcomeOut:
+    return OutcomeOut(
+        serial=outcome.serial,
+        status=outcome.status,
+        changed=outcome.changed,
+        replaced_by=outcome.replaced_by,
+    )
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _view(view: CustomerView) -> dict[str, Any]:
+    c = view.customer
+    return {
+        "customer": {
+            "number": c.customer_number,
+            "name": c.name,
+            "phone": c.phone,
+            "internet_banking": c.internet_banking,
+            "overseas_access": c.overseas_access,
+        },
+        "certificates": [
+            {
+                "serial": r.serial,
+                "status": r.status,
+                "profile": r.profile,
+                "device_id": r.device_id,
+                "not_after": _time(r.not_after),
+                "revoked_at": _time(r.revoked_at),
+                "revocation_reason": r.revocation_reason,
+                "last_used_at": _time(r.last_used_at),
+                "replaced_by": r.replaced_by,
+            }
+            for r in view.certificates
+        ],
+        "devices": [
+            {
+                "device_id": d.device_id,
+                "status": d.status,
+                "platform": d.platform,
+                "model": d.model,
+                "registered_at": _time(d.registered_at),
+                "deregistered_at": _time(d.deregistered_at),
+            }
+            for d in view.devices
+        ],
+        "failures": [{"at": _time(f.at), "step": f.step, "code": f.code} for f in view.failures],
+        "blocks": [
+            {"kind": b.subject_kind, "until": _time(b.blocked_until), "reason": b.reason}
+            for b in view.blocks
+        ],
+        "notifications": [
+            {
+                "event": m.event,
+                "channel": m.channel,
+                "status": m.status,
+                "created_at": _time(m.created_at),
+            }
+            for m in view.notifications
+        ],
+        "pin": {"failures": view.pin_failures, "locked": view.pin_locked},
+    }
+
+
+@router.get("/customers")
+def search(
+    center: CenterDep, actor: OperatorActor, q: Annotated[str, Query(min_length=1, max_length=40)]
+) -> list[dict[str, str]]:
+    """Customers by number or phone, or by part of the name."""
+    return [
+        {"number": c.customer_number, "name": c.name, "phone": c.phone}
+        for c in center.operator_desk.search(q, actor)
+    ]
+
+
+@router.get("/customers/{number}")
+def customer(number: str, center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
+    """A customer's certificates, devices, recent failures, blocks and notifications."""
+    return _view(center.operator_desk.customer(number, actor))
+
+
+@router.post("/customers/{number}/unlock-pin", status_code=204)
+def unlock_pin(number: str, center: CenterDep, actor: OperatorActor) -> None:
+    center.operator_desk.unlock_pin(number, actor)
+
+
+@router.post("/customers/{number}/lift-blocks")
+def lift_blocks(number: str, center: CenterDep, actor: OperatorActor) -> dict[str, int]:
+    return {"lifted": center.operator_desk.lift_blocks(number, actor)}
+
+
+@router.post("/certificates/{serial}/revoke", response_model=OutcomeOut)
+def revoke(
+    serial: str, body: OperatorRevokeIn, center: CenterDep, actor: OperatorActor
+) -> OutcomeOut:
+    return _out(center.lifecycle.revoke(serial, body.reason, actor))
+
+
+@router.post("/certificates/{serial}/suspend", response_model=OutcomeOut)
+def suspend(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
+    return _out(center.lifecycle.suspend(serial, actor, why="operator"))
+
+
+@router.post("/certificates/{serial}/release", response_model=OutcomeOut)
+def release(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
+    return _out(center.lifecycle.release(serial, actor))
+
+
+@router.post("/crls/{family}/publish")
+def publish_crl(family: str, center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
+    """Publish every partition of the family's CRL now."""
+    return center.operator_desk.publish_crls(family, actor)
+
+
+@router.post("/jobs/run")
+def run_jobs(center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
+    """One pass of the job runner now (expiry, inactivity, renewal, status refresh)."""
+    report = center.jobs.run_once()
+    return {
+        "expired": report.expired,
+        "revoked_inactive": report.revoked_inactive,
+        "renewed": report.renewed,
+        "status": report.status,
+        "errors": report.errors,
+        "by": actor.id,
+    }
+
+
+@router.get("/audit/verify")
+def verify_audit(center: CenterDep, actor: AuditorActor) -> dict[str, Any]:
+    """Walk the hash chain; the first broken entry, if any."""
+    return center.operator_desk.verify_audit(actor)
+
+
+@router.get("/audit")
+def audit_entries(
+    center: CenterDep,
+    actor: AuditorActor,
+    subject_kind: Annotated[str, Query(max_length=30)],
+    subject: Annotated[str, Query(max_length=80)],
+) -> list[dict[str, Any]]:
+    return center.operator_desk.audit_for(subject_kind, subject, actor)

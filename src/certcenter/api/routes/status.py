@@ -1,0 +1,135 @@
+"""Certificate status for relying parties: OCSP (RFC 6960, RFC 5019) and CRLs (RFC 5280).
+
+    POST /ocsp                 application/ocsp-request  → application/ocsp-response
+    GET  /ocsp/{base64 DER}    → application/ocsp-response (cacheable when without nonce)
+    GET  /crl/{name}.crl       → application/pkix-crl (DER): root, mobile-0 … mobile-15, mobile
+
+Errors speak the protocols' language: an OCSP request that cannot be read gets an
+unsuccessful OCSP response (``malformedRequest``) with status 200, never a problem document;
+an unknown CRL name is a 404 problem document (``NOT_FOUND``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.x509 import ocsp
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from certcenter.api.deps import CenterDep
+from certcenter.bootstrap import Center
+from certcenter.clock import as_utc
+from certcenter.errors import CertCenterError
+from certcenter.pki.ocsp import decode_get_request
+from certcenter.revocation import RevocationStatus
+
+router = APIRouter(tags=["certificate status (인증서 상태)"])
+
+OCSP_REQUEST = "application/ocsp-request"
+OCSP_RESPONSE = "application/ocsp-response"
+PKIX_CRL = "application/pkix-crl"
+CRL_MAX_AGE = timedelta(minutes=5)  # revocations show within this, even through caches
+MAX_OCSP_BODY = 8 * 1024
+
+_OCSP_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {OCSP_RESPONSE: {}},
+        "description": "A DER OCSPResponse; errors are unsuccessful OCSP responses, "
+        "never problem documents.",
+    }
+}
+
+
+def revocation_status(center: Center) -> RevocationStatus:
+    """The center's status services (built once per center)."""
+    return center.status
+
+
+def _http_date(when: datetime) -> str:
+    return format_datetime(as_utc(when), usegmt=True)
+
+
+async def _ocsp(center: Center, request_der: bytes, *, get: bool) -> Response:
+    status = revocation_status(center)
+    der: bytes = await run_in_threadpool(status.ocsp.respond, request_der)
+    headers = {}
+    if get:
+        headers = _ocsp_cache_headers(der, center.clock.now(), center)
+    return Response(der, media_type=OCSP_RESPONSE, headers=headers)
+
+
+def _ocsp_cache_headers(der: bytes, now: datetime, center: Center) -> dict[str, str]:
+    """RFC 5019 §6.2: a successful response without nonce may be cached until the center
+    would refresh it; anything else is not cached (the app's default no-store)."""
+    try:
+        response = ocsp.load_der_ocsp_response(der)
+        if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+            return {}
+        if any(isinstance(e.value, x509.OCSPNonce) for e in response.extensions):
+            return {}
+        this_update, next_update = response.this_update_utc, response.next_update_utc
+    except ValueError:
+        return {}
+    if next_update is None:
+        return {}
+    margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
+    max_age = int(max((next_update - margin - now).total_seconds(), 0))
+    return {
+        "Cache-Control": f"max-age={max_age}, public, no-transform, must-revalidate",
+        "Last-Modified": _http_date(this_update),
+        "Expires": _http_date(next_update),
+    }
+
+
+@router.post(
+    "/ocsp",
+    response_class=Response,
+    responses=_OCSP_DOC,
+    openapi_extra={
+        "requestBody": {"content": {OCSP_REQUEST: {"schema": {"type": "string"}}}},
+    },
+)
+async def ocsp_post(request: Request, center: CenterDep) -> Response:
+    """OCSP over POST: the body is a DER OCSPRequest for one certificate."""
+    body = await request.body()
+    if len(body) > MAX_OCSP_BODY:
+        body = b""  # answered malformedRequest
+    return await _ocsp(center, body, get=False)
+
+
+@router.get("/ocsp/{encoded:path}", response_class=Response, responses=_OCSP_DOC)
+async def ocsp_get(encoded: str, center: CenterDep) -> Response:
+    """OCSP over GET: the path segment is the base64 DER OCSPRequest (URL-encoded)."""
+    return await _ocsp(center, decode_get_request(encoded) or b"", get=True)
+
+
+@router.get(
+    "/crl/{name}.crl",
+    response_class=Response,
+    responses={200: {"content": {PKIX_CRL: {}}, "description": "A DER CRL."}},
+)
+def crl(name: str, center: CenterDep) -> Response:
+    """A CRL: ``root`` (the root CA's), ``<family>-<n>`` (partition n of the family's CRL,
+    as named in a certificate's CRL distribution point) or ``<family>`` (the complete one)."""
+    status = revocation_status(center)
+    partition = status.crls.partition_named(name)
+    if partition is None:
+        raise CertCenterError("NOT_FOUND")
+    record = status.crls.current(partition.family, partition.shard)
+    now = center.clock.now()
+    remaining = as_utc(record.next_update) - now
+    max_age = int(max(min(remaining, CRL_MAX_AGE).total_seconds(), 0))
+    return Response(
+        bytes(record.der),
+        media_type=PKIX_CRL,
+        headers={
+            "Cache-Control": f"max-age={max_age}, public, no-transform",
+            "Last-Modified": _http_date(record.this_update),
+            "Expires": _http_date(record.next_update),
+            "ETag": f'"{record.family}-{record.shard}-{record.number}"',
+        },
+    )

@@ -1,0 +1,153 @@
+"""The customer proves it is them on their registered device: a single-use challenge signed
+by the device's certificate key, and the PIN (간편비밀번호) checked by the server.
+
+    auth = DeviceAuthenticator(hasher, clock, policy)
+    challenge = auth.issue_challenge(uow, device_id=..., purpose="revoke")   # to the app
+    # the app signs challenge_message("revoke", challenge.challenge) with its key (ECDSA-SHA256)
+    who = auth.verify(uow, device_id=..., purpose="revoke", challenge=..., signature=..., pin=...)
+
+A wrong PIN and a wrong signature give the same refusal (which factor failed is not told) and
+count against the PIN's lockout counter, atomically; at the policy's limit the PIN is locked
+and only re-verification (re-issue) or an operator unlocks it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from certcenter.authn.hashing import SecretHasher
+from certcenter.clock import Clock
+from certcenter.config import Policy
+from certcenter.entities import CertificateRecord, Customer, Device, DeviceChallenge, new_id
+from certcenter.errors import CertCenterError
+from certcenter.ports import UnitOfWork
+
+PIN_FACTOR = "pin"
+PURPOSES = frozenset({"revoke", "renew", "deregister", "release", "reissue"})
+
+
+def challenge_message(purpose: str, challenge: str) -> bytes:
+    """What the device signs: the purpose is bound into the signed bytes."""
+    return f"certcenter:{purpose}:{challenge}".encode()
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    customer: Customer
+    device: Device
+    certificate: CertificateRecord
+
+
+class DeviceAuthenticator:
+    def __init__(self, hasher: SecretHasher, clock: Clock, policy: Policy) -> None:
+        self.hasher = hasher
+        self.clock = clock
+        self.policy = policy
+
+    def _registered(self, uow: UnitOfWork, device_id: str) -> tuple[Device, CertificateRecord]:
+        device = uow.devices.active_by_device_id(device_id)
+        if device is None:
+            raise CertCenterError("DEVICE_NOT_REGISTERED")
+        certificates = [
+            c
+            for c in uow.certificates.for_customer(
+                device.customer_id, family="mobile", statuses=["active", "suspended"]
+            )
+            if c.device_id == device_id
+        ]
+        if not certificates:
+            raise CertCenterError("DEVICE_NOT_REGISTERED")
+        return device, certificates[0]
+
+    def issue_challenge(self, uow: UnitOfWork, *, device_id: str, purpose: str) -> DeviceChallenge:
+        if purpose not in PURPOSES:
+            raise CertCenterError(
+                "INVALID_REQUEST", detail=f"purpose: {', '.join(sorted(PURPOSES))}"
+            )
+        device, _ = self._registered(uow, device_id)
+        now = self.clock.now()
+        challenge = DeviceChallenge(
+            id=new_id(),
+            customer_id=device.customer_id,
+            device_id=device_id,
+            purpose=purpose,
+            challenge=secrets.token_urlsafe(32),  # 256 random bits
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.policy.challenge_ttl_seconds),
+        )
+        uow.challenges.add(challenge)
+        return challenge
+
+    def verify(
+        self,
+        uow: UnitOfWork,
+        *,
+        device_id: str,
+        purpose: str,
+        challenge: str,
+        signature: str,
+        pin: str,
+    ) -> Authenticated:
+        """Consume the challenge and check signature and PIN; refusals are committed (the
+        used challenge, the counted failure) before they are raised."""
+        now = self.clock.now()
+        found = uow.challenges.by_value(challenge)
+        if (
+            found is None
+            or found.device_id != device_id
+            or found.purpose != purpose
+            or found.used_at is not None
+            or found.expires_at <= now
+            or not uow.challenges.consume(found.id, now)
+        ):
+            raise CertCenterError("CHALLENGE_INVALID", seconds=self.policy.challenge_ttl_seconds)
+        device, certificate = self._registered(uow, device_id)
+        customer = uow.customers.get(device.customer_id)
+        if customer is None:
+            raise CertCenterError("DEVICE_NOT_REGISTERED")
+        counter = uow.factors.get(customer.id, PIN_FACTOR)
+        if counter is not None and counter.locked_at is not None:
+            uow.commit()  # the challenge stays used
+            raise CertCenterError("PIN_LOCKED", max_failures=self.policy.pin_max_failures)
+        pin_ok = device.pin_hash is not None and self.hasher.verify(
+            device.pin_hash, pin, purpose="pin"
+        )
+        signature_ok = _signature_ok(certificate, challenge_message(purpose, challenge), signature)
+        if not (pin_ok and signature_ok):
+            failures = uow.factors.count_failure(customer.id, PIN_FACTOR, now)
+            left = self.policy.pin_max_failures - failures
+            if left <= 0:
+                uow.factors.lock(customer.id, PIN_FACTOR, now)
+                uow.commit()
+                raise CertCenterError("PIN_LOCKED", max_failures=self.policy.pin_max_failures)
+            uow.commit()
+            raise CertCenterError("DEVICE_AUTH_FAILED", tries_left=left)
+        if counter is not None and counter.failures:
+            uow.factors.reset(customer.id, PIN_FACTOR, now)
+        return Authenticated(customer=customer, device=device, certificate=certificate)
+
+
+def _signature_ok(certificate: CertificateRecord, message: bytes, signature: str) -> bool:
+    if certificate.der is None:
+        return False
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    public_key = x509.load_der_x509_certificate(certificate.der).public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        return False
+    try:
+        public_key.verify(raw, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True

@@ -1,0 +1,133 @@
+"""The job runner: the lifecycle's policies over time, run in the background by the server
+and on demand by an operator (``certcenter jobs run``).
+
+    report = JobRunner(lifecycle, status_jobs, uow_factory, settings, clock).run_once()
+
+Each pass marks expired certificates, revokes those unused for the policy's days
+(cessationOfOperation), renews those used during their last year, and refreshes what the
+status services publish (CRLs, cached OCSP responses). Every certificate is handled in its own
+transaction under a row lock, and every change re-checks its condition under that lock, so
+several runners at once (several server processes) never act twice: one renewal per
+certificate is also guaranteed by a unique index.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from certcenter.clock import Clock
+from certcenter.config import Settings
+from certcenter.errors import CertCenterError
+from certcenter.lifecycle.service import ActorRef, LifecycleService
+from certcenter.ports import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+class StatusJobs(Protocol):
+    """What the status services refresh on each pass (CRLs due, OCSP responses near expiry)."""
+
+    def refresh(self) -> dict[str, int]: ...
+
+
+@dataclass
+class JobReport:
+    expired: list[str] = field(default_factory=list)
+    revoked_inactive: list[str] = field(default_factory=list)
+    renewed: dict[str, str] = field(default_factory=dict)
+    status: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"expired {len(self.expired)}, revoked for inactivity "
+            f"{len(self.revoked_inactive)}, renewed {len(self.renewed)}, "
+            f"status {self.status or {}}, errors {len(self.errors)}"
+        )
+
+
+class JobRunner:
+    def __init__(
+        self,
+        lifecycle: LifecycleService,
+        status: StatusJobs | None,
+        uow_factory: UnitOfWorkFactory,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.lifecycle = lifecycle
+        self.status = status
+        self.uow_factory = uow_factory
+        self.policy = settings.policy
+        self.clock = clock
+
+    def run_once(self, *, batch: int = 500) -> JobReport:
+        report = JobReport()
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            expired = [r.serial for r in uow.certificates.expired(now, limit=batch)]
+            cutoff = now - timedelta(days=self.policy.mobile_inactivity_days)
+            unused = [
+                r.serial
+                for r in uow.certificates.unused_since(cutoff, limit=batch)
+                if r.family == "mobile"
+            ]
+            window = timedelta(days=self.policy.mobile_renewal_window_days)
+            due = [
+                r.serial
+                for r in uow.certificates.renewal_due(now, window, limit=batch)
+                if r.family == "mobile"
+            ]
+        for serial in expired:
+            self._guarded(report, serial, lambda s: self._expire(s, report))
+        for serial in unused:
+            self._guarded(report, serial, lambda s: self._inactive(s, report))
+        for serial in due:
+            if serial in report.revoked_inactive:
+                continue
+            self._guarded(report, serial, lambda s: self._renew(s, report))
+        if self.status is not None:
+            try:
+                report.status = self.status.refresh()
+            except Exception as exc:
+                log.exception("status refresh failed")
+                report.errors.append(f"status: {type(exc).__name__}")
+        if any((report.expired, report.revoked_inactive, report.renewed, report.errors)):
+            log.info("jobs: %s", report.summary())
+        return report
+
+    def _expire(self, serial: str, report: JobReport) -> None:
+        if self.lifecycle.expire(serial).changed:
+            report.expired.append(serial)
+
+    def _inactive(self, serial: str, report: JobReport) -> None:
+        if self.lifecycle.revoke_if_inactive(serial).changed:
+            report.revoked_inactive.append(serial)
+
+    def _renew(self, serial: str, report: JobReport) -> None:
+        outcome = self.lifecycle.renew(serial, ActorRef.system("auto-renewal"))
+        if outcome.changed and outcome.replaced_by:
+            report.renewed[serial] = outcome.replaced_by
+
+    def _guarded(self, report: JobReport, serial: str, work: Any) -> None:
+        try:
+            work(serial)
+        except CertCenterError as err:
+            # The certificate changed under us (revoked, renewed by another runner): skip it.
+            log.info("jobs: %s skipped (%s)", serial, err.code)
+        except Exception as exc:
+            log.exception("jobs: %s failed", serial)
+            report.errors.append(f"{serial}: {type(exc).__name__}")
+
+    def run_forever(self, stop: threading.Event, interval: float) -> None:
+        """The server's background loop: a pass every ``interval`` seconds until stopped."""
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("job runner pass failed")
+            stop.wait(interval)

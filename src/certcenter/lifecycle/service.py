@@ -1,0 +1,404 @@
+"""Lifecycle operations (인증서 폐기·정지·해제·갱신, 기기등록 해지), each in one unit of work
+with its audit entry and its notification, and status publication right after.
+
+    lifecycle = LifecycleService(uow_factory=..., issuer=..., audit=..., notifier=...,
+                                 publisher=..., settings=settings, clock=clock)
+    lifecycle.revoke("3F2A…", "keyCompromise", ActorRef.operator("kim", "10.0.0.5"))
+    lifecycle.suspend("3F2A…", ActorRef.customer("C001", ip))
+
+Customer actions are authorised by :mod:`device_auth` (device signature + PIN) in the adapter
+before they reach here, or — for a lost phone — by the carrier's subscriber check.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from certcenter.clock import Clock
+from certcenter.config import Settings
+from certcenter.entities import Actor, CertificateRecord, CertificateStatus, Customer
+from certcenter.errors import CertCenterError
+from certcenter.lifecycle import records
+from certcenter.pki.issuer import Issuer, SubjectInfo
+from certcenter.pki.names import display_name
+from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+class AuditRecorder(Protocol):
+    def record(
+        self,
+        uow: UnitOfWork,
+        *,
+        actor_kind: str,
+        actor: str,
+        action: str,
+        subject_kind: str,
+        subject: str,
+        outcome: str = "ok",
+        source_ip: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Any: ...
+
+
+class Notifier(Protocol):
+    def notify(
+        self, uow: UnitOfWork, *, event: str, customer: Customer, values: dict[str, object]
+    ) -> Any: ...
+
+
+class StatusPublisher(Protocol):
+    def publish(self, family: str, shard: int) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ActorRef:
+    """Who acts, for authorisation records and the audit trail."""
+
+    kind: str
+    id: str
+    source_ip: str | None = None
+
+    @classmethod
+    def customer(cls, customer_number: str, source_ip: str | None) -> ActorRef:
+        return cls(Actor.CUSTOMER.value, customer_number, source_ip)
+
+    @classmethod
+    def operator(cls, name: str, source_ip: str | None) -> ActorRef:
+        return cls(Actor.OPERATOR.value, name, source_ip)
+
+    @classmethod
+    def system(cls, job: str) -> ActorRef:
+        return cls(Actor.SYSTEM.value, job, None)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    serial: str
+    status: str
+    changed: bool
+    replaced_by: str | None = None
+
+
+class LifecycleService:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        issuer: Callable[[], Issuer],
+        audit: AuditRecorder,
+        notifier: Notifier,
+        publisher: StatusPublisher,
+        settings: Settings,
+        clock: Clock,
+        deliver: Callable[[], object] = lambda: None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self._deliver = deliver
+        self._issuer = issuer
+        self.audit = audit
+        self.notifier = notifier
+        self.publisher = publisher
+        self.settings = settings
+        self.policy = settings.policy
+        self.clock = clock
+
+    # ------------------------------------------------------------------ state changes
+
+    def revoke(self, serial: str, reason: str, actor: ActorRef) -> Outcome:
+        """인증서 폐기. Idempotent: revoking a revoked certificate changes nothing."""
+        records.reason_flag(reason)  # refuse a bad reason before touching anything
+        return self._change(
+            serial,
+            actor,
+            "revoke",
+            lambda r, now: records.revoke(r, now, reason),
+            event="revoked",
+            details={"reason": reason},
+        )
+
+    def suspend(self, serial: str, actor: ActorRef, *, why: str = "requested") -> Outcome:
+        """인증서 정지 (certificateHold), e.g. at once on a lost-phone report."""
+        return self._change(
+            serial, actor, "suspend", records.suspend, event="suspended", details={"why": why}
+        )
+
+    def release(self, serial: str, actor: ActorRef) -> Outcome:
+        """정지 해제: the certificate is good again."""
+
+        def move(record: CertificateRecord, now: datetime) -> bool:
+            if record.not_after <= now:
+                raise CertCenterError(
+                    "CERTIFICATE_EXPIRED", not_after=record.not_after.date().isoformat()
+                )
+            records.release(record)
+            return True
+
+        return self._change(serial, actor, "release", move, event="released")
+
+    def expire(self, serial: str) -> Outcome:
+        """Mark a certificate whose validity has ended (job runner)."""
+
+        def move(record: CertificateRecord, now: datetime) -> bool:
+            return record.not_after <= now and records.expire(record)
+
+        return self._change(serial, ActorRef.system("expiry"), "expire", move, event=None)
+
+    def revoke_if_inactive(self, serial: str) -> Outcome:
+        """Revoke (cessationOfOperation) a certificate unused for the policy's days (job)."""
+        days = self.policy.mobile_inactivity_days
+
+        def move(record: CertificateRecord, now: datetime) -> bool:
+            last = record.last_used_at or record.issued_at
+            if record.status != CertificateStatus.ACTIVE or last is None:
+                return False
+            if last > now - timedelta(days=days):
+                return False
+            return records.revoke(record, now, x509.ReasonFlags.cessation_of_operation.value)
+
+        return self._change(
+            serial,
+            ActorRef.system("inactivity"),
+            "revoke",
+            move,
+            event="auto_revoked",
+            details={"reason": "cessationOfOperation", "unused_days": days},
+        )
+
+    def deregister_device(self, device_id: str, actor: ActorRef) -> list[Outcome]:
+        """기기등록 해지: the device leaves, its certificate is revoked, a new phone may enrol."""
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            device = uow.devices.active_by_device_id(device_id)
+            if device is None:
+                raise CertCenterError("DEVICE_NOT_REGISTERED")
+            customer = self._customer(uow, device.customer_id)
+            outcomes: list[Outcome] = []
+            for record in uow.certificates.for_customer(customer.id, statuses=list(records.USABLE)):
+                if record.device_id != device_id:
+                    continue
+                locked = uow.certificates.get(record.serial, for_update=True)
+                if locked is None:  # listed a moment ago, in this same transaction
+                    continue
+                records.revoke(locked, now, x509.ReasonFlags.cessation_of_operation.value)
+                uow.ocsp.invalidate(locked.serial)
+                outcomes.append(Outcome(locked.serial, locked.status, True))
+                self._audit(
+                    uow,
+                    actor,
+                    "revoke",
+                    locked.serial,
+                    {"reason": "cessationOfOperation", "why": "device_deregistered"},
+                )
+            device.status = "deregistered"
+            device.deregistered_at = now
+            self.audit.record(
+                uow,
+                actor_kind=actor.kind,
+                actor=actor.id,
+                action="deregister_device",
+                subject_kind="device",
+                subject=device_id,
+                source_ip=actor.source_ip,
+                details={
+                    "customer": customer.customer_number,
+                    "certificates": [o.serial for o in outcomes],
+                },
+            )
+            self.notifier.notify(
+                uow, event="device_deregistered", customer=customer, values={"device": device.model}
+            )
+            uow.commit()
+            shards = {(r.family, r.crl_shard) for r in self._records(uow, outcomes)}
+        self._publish(shards)
+        return outcomes
+
+    def record_use(self, serial: str) -> None:
+        """A login or signature used the certificate (feeds inactivity and auto-renewal)."""
+        with self.uow_factory() as uow:
+            record = uow.certificates.get(serial, for_update=True)
+            if record is None:
+                raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial)
+            record.last_used_at = self.clock.now()
+            uow.commit()
+
+    def renew(self, serial: str, actor: ActorRef) -> Outcome:
+        """갱신: a new certificate for the same key and a new validity; the old one superseded.
+        At most one renewal of a certificate ever completes, even when asked concurrently."""
+        issuer = self._issuer()
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            old = uow.certificates.get(serial, for_update=True)
+            if old is None:
+                raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial)
+            if old.replaced_by is not None:
+                return Outcome(old.serial, old.status, False, old.replaced_by)
+            records.require_usable(old, now)
+            if old.status == CertificateStatus.SUSPENDED:
+                raise CertCenterError("CERTIFICATE_SUSPENDED")
+            if old.der is None:
+                raise CertCenterError("CERTIFICATE_NOT_USABLE", status=old.status)
+            customer = self._customer(uow, old.customer_id)
+            public_key = x509.load_der_x509_certificate(old.der).public_key()
+            intent = issuer.prepare(
+                old.profile,
+                public_key,
+                SubjectInfo(common_name=customer.name, customer_ref=customer.customer_number),
+            )
+            new_serial = f"{intent.serial:X}"
+            uow.certificates.add(
+                CertificateRecord(
+                    serial=new_serial,
+                    family=old.family,
+                    profile=intent.profile,
+                    customer_id=old.customer_id,
+                    device_id=old.device_id,
+                    enrollment_id=None,
+                    subject=display_name(intent.subject),
+                    public_key_sha256=intent.public_key_sha256,
+                    not_before=intent.not_before,
+                    not_after=intent.not_after,
+                    tbs=intent.tbs,
+                    issuer_key_label=intent.issuer_key_label,
+                    status=CertificateStatus.PENDING.value,
+                    created_at=now,
+                    renewed_from=old.serial,
+                    crl_shard=intent.crl_shard,
+                )
+            )
+            try:
+                uow.commit()  # the intent is written ahead of the signature
+            except ConstraintViolationError:
+                # Another renewal of this certificate is under way or done: not a second one.
+                with self.uow_factory() as again:
+                    current = again.certificates.get(serial)
+                if current is None:
+                    raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial) from None
+                return Outcome(current.serial, current.status, False, current.replaced_by)
+
+        certificate = issuer.sign(intent, public_key)
+
+        with self.uow_factory() as uow:
+            old = uow.certificates.get(serial, for_update=True)
+            new = uow.certificates.get(new_serial, for_update=True)
+            if old is None or new is None:
+                raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial)
+            now = self.clock.now()
+            records.supersede(old, now, new_serial)
+            uow.ocsp.invalidate(old.serial)
+            uow.flush()
+            new.der = certificate.public_bytes(serialization.Encoding.DER)
+            new.status = CertificateStatus.ACTIVE.value
+            new.issued_at = now
+            new.last_used_at = old.last_used_at
+            customer = self._customer(uow, old.customer_id)
+            self._audit(uow, actor, "renew", old.serial, {"new_serial": new_serial})
+            self._audit(uow, actor, "issue", new_serial, {"renews": old.serial})
+            self.notifier.notify(
+                uow,
+                event="renewed",
+                customer=customer,
+                values={"serial": new_serial, "until": intent.not_after.date()},
+            )
+            uow.commit()
+            shard = (old.family, old.crl_shard)
+        self._publish({shard})
+        log.info("certificate %s renewed as %s", serial, new_serial)
+        return Outcome(serial, CertificateStatus.SUPERSEDED.value, True, new_serial)
+
+    # ------------------------------------------------------------------ reads
+
+    def certificate(self, serial: str) -> CertificateRecord:
+        with self.uow_factory() as uow:
+            record = uow.certificates.get(serial.upper())
+        if record is None:
+            raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial[:64])
+        return record
+
+    # ------------------------------------------------------------------ machinery
+
+    def _change(
+        self,
+        serial: str,
+        actor: ActorRef,
+        action: str,
+        move: Callable[[CertificateRecord, datetime], bool],
+        *,
+        event: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> Outcome:
+        with self.uow_factory() as uow:
+            record = uow.certificates.get(serial.upper(), for_update=True)
+            if record is None or record.status in (
+                CertificateStatus.PENDING,
+                CertificateStatus.ABANDONED,
+            ):
+                raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial[:64])
+            now = self.clock.now()
+            changed = move(record, now)
+            if changed:
+                uow.ocsp.invalidate(record.serial)
+                self._audit(uow, actor, action, record.serial, details or {})
+                if event is not None:
+                    customer = self._customer(uow, record.customer_id)
+                    self.notifier.notify(
+                        uow,
+                        event=event,
+                        customer=customer,
+                        values={
+                            "serial": record.serial,
+                            **{k: str(v) for k, v in (details or {}).items()},
+                        },
+                    )
+                uow.commit()
+            outcome = Outcome(record.serial, record.status, changed)
+            shard = (record.family, record.crl_shard)
+        if changed:
+            log.info("certificate %s: %s by %s %s", record.serial, action, actor.kind, actor.id)
+            self._publish({shard})
+        return outcome
+
+    def _audit(
+        self, uow: UnitOfWork, actor: ActorRef, action: str, serial: str, details: dict[str, Any]
+    ) -> None:
+        self.audit.record(
+            uow,
+            actor_kind=actor.kind,
+            actor=actor.id,
+            action=action,
+            subject_kind="certificate",
+            subject=serial,
+            source_ip=actor.source_ip,
+            details=details,
+        )
+
+    def _customer(self, uow: UnitOfWork, customer_id: str) -> Customer:
+        customer = uow.customers.get(customer_id)
+        if customer is None:
+            raise CertCenterError("CUSTOMER_UNKNOWN", customer=customer_id)
+        return customer
+
+    def _records(self, uow: UnitOfWork, outcomes: Sequence[Outcome]) -> list[CertificateRecord]:
+        found = [uow.certificates.get(o.serial) for o in outcomes]
+        return [r for r in found if r is not None]
+
+    def _publish(self, shards: set[tuple[str, int]]) -> None:
+        """Publish the touched CRL partitions now, and try to send the notifications at once;
+        if either fails, the job runner and the sender catch up."""
+        try:
+            self._deliver()
+        except Exception:
+            log.exception("notifications not sent now; the sender will")
+        for family, shard in sorted(shards):
+            try:
+                self.publisher.publish(family, shard)
+            except Exception:
+                log.exception("CRL %s-%s not published now; the job runner will", family, shard)

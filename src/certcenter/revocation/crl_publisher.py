@@ -1,0 +1,314 @@
+"""Publishing CRLs: one per partition of each family, plus the root CA's, stored as CrlRecords.
+
+    publisher = CrlPublisher(uow_factory=..., backend=..., hierarchy=center.hierarchy,
+                             settings=settings, clock=clock)
+    publisher.publish("mobile", 3)          # after revoking a certificate of partition 3
+    publisher.publish_due()                 # job runner: what is due or out of date
+    record = publisher.current("mobile", 3) # the route: the latest, made if there is none
+
+A partition's CRL is its certificates' stored entries (``CertificateRecord.crl_entry``, made
+by :func:`certcenter.pki.crl.encode_crl_entry` at revocation) concatenated in one pass and
+signed by the family's CA key; the root's CRL (family ``root``, shard 0) by the root key.
+CRL numbers count per partition (``uow.crls.lock_numbering``, which also serialises two
+publishers of one partition). thisUpdate is now, nextUpdate now + ``policy.crl_validity_hours``.
+
+:meth:`CrlPublisher.publish_due` republishes a partition when
+
+- it has no CRL yet;
+- its CRL's nextUpdate is less than ``policy.crl_refresh_margin_hours`` away;
+- or it is *out of date*: the number of listed certificates differs from the CRL's
+  ``entries``, or a listed certificate was revoked after the CRL was made (``revoked_at``
+  later than its ``created_at``). A revocation, suspension or release publishes its
+  partition at once (the lifecycle calls :meth:`CrlPublisher.publish`); this catches a
+  publication that failed or never ran.
+
+Steady state costs one small query per partition and pass: the publisher remembers what it
+last saw of each partition and reads a stored CRL only when that looks stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from certcenter.clock import Clock, as_utc
+from certcenter.config import Settings
+from certcenter.entities import CrlRecord
+from certcenter.keys.backend import KeyBackend, hash_for_curve
+from certcenter.pki.crl import (
+    FULL_CRL_SHARD,
+    ROOT_CRL_FAMILY,
+    CrlContent,
+    build_crl,
+    crl_path,
+    parse_partition_name,
+)
+from certcenter.pki.hierarchy import CaHierarchy, CertificateAuthority
+from certcenter.pki.ocsp import whole_seconds
+from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
+
+__all__ = ["CrlPublisher", "Partition"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, order=True)
+class Partition:
+    """A CRL the center publishes: ``("mobile", 3)``, ``("root", 0)``, ``("mobile", -1)``
+    (the family's complete CRL)."""
+
+    family: str
+    shard: int
+
+
+@dataclass(frozen=True)
+class _Seen:
+    number: int
+    entries: int
+    created_at: datetime
+    next_update: datetime
+
+
+class CrlPublisher:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        backend: KeyBackend,
+        hierarchy: Callable[[], CaHierarchy],
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._backend = backend
+        self._hierarchy = hierarchy
+        self._settings = settings
+        self._policy = settings.policy
+        self._clock = clock
+        self._seen: dict[Partition, _Seen] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ partitions
+
+    def partitions(self) -> list[Partition]:
+        """Every CRL published as a matter of course: the root's and each family's shards."""
+        found = [Partition(ROOT_CRL_FAMILY, 0)]
+        for family in self._hierarchy().families:
+            found += [Partition(family, shard) for shard in range(self._policy.crl_shards)]
+        return found
+
+    def partition_named(self, name: str) -> Partition | None:
+        """The partition ``/crl/{name}.crl`` serves, if the center publishes it: ``root``,
+        ``<family>``, ``<family>-<shard>`` for a shard below ``policy.crl_shards``."""
+        parsed = parse_partition_name(name)
+        if parsed is None:
+            return None
+        family, shard = parsed
+        if family == ROOT_CRL_FAMILY:
+            return Partition(family, shard)
+        if family not in self._hierarchy().families:
+            return None
+        if shard == FULL_CRL_SHARD or 0 <= shard < self._policy.crl_shards:
+            return Partition(family, shard)
+        return None
+
+    def _authority(self, partition: Partition) -> CertificateAuthority:
+        hierarchy = self._hierarchy()
+        if partition.family == ROOT_CRL_FAMILY:
+            if partition.shard != 0:
+                raise ValueError("the root CA's CRL has one partition, 0")
+            return hierarchy.root
+        if partition.shard < FULL_CRL_SHARD:
+            raise ValueError(f"no CRL partition {partition.shard}")
+        return hierarchy.issuing(partition.family)
+
+    def _shards(self, partition: Partition) -> range:
+        """The certificate partitions whose entries the CRL lists."""
+        if partition.shard == FULL_CRL_SHARD:
+            return range(self._policy.crl_shards)
+        return range(partition.shard, partition.shard + 1)
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish(self, family: str, shard: int) -> CrlRecord:
+        """Make, sign and store a new CRL of the partition from what is listed now."""
+        partition = Partition(family, shard)
+        for attempt in (1, 2):
+            try:
+                with self._uow_factory() as uow:
+                    record = self._publish(uow, partition)
+                    uow.commit()
+            except ConstraintViolationError:
+                # Two first publications of a partition at once (no row to lock yet on
+                # PostgreSQL): the other one has its number now; take the next.
+                if attempt == 2:
+                    raise
+                continue
+            self._remember(partition, record)
+            log.info(
+                "CRL %s number %d published (%d entries, next update %s)",
+                crl_path(family, shard),
+                record.number,
+                record.entries,
+                record.next_update.isoformat(),
+            )
+            return record
+        raise AssertionError("unreachable")
+
+    def _publish(self, uow: UnitOfWork, partition: Partition) -> CrlRecord:
+        ca = self._authority(partition)
+        created_at = self._clock.now()  # before anything is read: see publish_due
+        this_update = whole_seconds(created_at)
+        next_update = this_update + timedelta(hours=self._policy.crl_validity_hours)
+        number = uow.crls.lock_numbering(partition.family, partition.shard)
+        counter = _Counter(
+            entry
+            for shard in self._shards(partition)
+            for entry in uow.certificates.listed_entries(partition.family, shard)
+        )
+        content = CrlContent(
+            issuer=ca.certificate,
+            number=number,
+            this_update=this_update,
+            next_update=next_update,
+            distribution_point=self._url(partition),
+            scope="all" if partition.family == ROOT_CRL_FAMILY else "user",
+        )
+        der = build_crl(content, counter, lambda tbs: self._sign(ca, tbs))
+        record = CrlRecord(
+            family=partition.family,
+            shard=partition.shard,
+            number=number,
+            this_update=this_update,
+            next_update=next_update,
+            der=der,
+            entries=counter.count,
+            created_at=created_at,
+        )
+        uow.crls.add(record)
+        return record
+
+    def _sign(self, ca: CertificateAuthority, tbs: bytes) -> bytes:
+        signature = self._backend.sign(ca.key_label, tbs)
+        key = ca.certificate.public_key()
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise TypeError("CA keys are EC keys")
+        try:
+            key.verify(signature, tbs, ec.ECDSA(hash_for_curve(key.curve)))
+        except InvalidSignature:
+            raise RuntimeError(
+                f"key {ca.key_label!r} does not match its CA certificate; CRL not published"
+            ) from None
+        return signature
+
+    def _url(self, partition: Partition) -> str:
+        base = self._settings.public_base_url.rstrip("/")
+        return base + crl_path(partition.family, partition.shard)
+
+    # ------------------------------------------------------------------ serving
+
+    def current(self, family: str, shard: int) -> CrlRecord:
+        """The latest CRL of the partition; made now if there is none or it has expired."""
+        partition = Partition(family, shard)
+        now = self._clock.now()
+        with self._uow_factory() as uow:
+            latest = uow.crls.latest(family, shard)
+        if latest is not None and now < as_utc(latest.next_update):
+            self._remember(partition, latest)
+            return latest
+        with self._lock:  # one publication per process; others wait for it
+            with self._uow_factory() as uow:
+                latest = uow.crls.latest(family, shard)
+            if latest is not None and self._clock.now() < as_utc(latest.next_update):
+                return latest
+            return self.publish(family, shard)
+
+    # ------------------------------------------------------------------ the job
+
+    def publish_due(self, now: datetime | None = None) -> list[Partition]:
+        """Republish what is missing, near its nextUpdate, or out of date (module docstring);
+        the family's complete CRL only once somebody asked for it. Returns what was made."""
+        now = now or self._clock.now()
+        margin = timedelta(hours=self._policy.crl_refresh_margin_hours)
+        candidates = self.partitions()
+        candidates += [
+            Partition(family, FULL_CRL_SHARD)
+            for family in self._hierarchy().families
+            if self._published_ever(Partition(family, FULL_CRL_SHARD))
+        ]
+        published = []
+        for partition in candidates:
+            with self._uow_factory() as uow:
+                count, newest = self._summary(uow, partition)
+                seen = self._seen.get(partition)
+                if seen is not None and not _stale(seen, count, newest, now, margin):
+                    continue
+                latest = uow.crls.latest(partition.family, partition.shard)
+            if latest is not None:
+                self._remember(partition, latest)
+                if not _stale(self._seen[partition], count, newest, now, margin):
+                    continue
+            self.publish(partition.family, partition.shard)
+            published.append(partition)
+        return published
+
+    def _summary(self, uow: UnitOfWork, partition: Partition) -> tuple[int, datetime | None]:
+        total, newest = 0, None
+        for shard in self._shards(partition):
+            count, latest = uow.certificates.listed_summary(partition.family, shard)
+            total += count
+            if latest is not None and (newest is None or latest > newest):
+                newest = latest
+        return total, newest
+
+    def _published_ever(self, partition: Partition) -> bool:
+        if partition in self._seen:
+            return True
+        with self._uow_factory() as uow:
+            latest = uow.crls.latest(partition.family, partition.shard)
+        if latest is None:
+            return False
+        self._remember(partition, latest)
+        return True
+
+    def _remember(self, partition: Partition, record: CrlRecord) -> None:
+        seen = self._seen.get(partition)
+        if seen is None or record.number >= seen.number:
+            self._seen[partition] = _Seen(
+                number=record.number,
+                entries=record.entries,
+                created_at=as_utc(record.created_at),
+                next_update=as_utc(record.next_update),
+            )
+
+
+def _stale(
+    seen: _Seen, count: int, newest: datetime | None, now: datetime, margin: timedelta
+) -> bool:
+    if now >= seen.next_update - margin:
+        return True
+    if count != seen.entries:
+        return True
+    return newest is not None and as_utc(newest) > seen.created_at
+
+
+class _Counter(Iterator[bytes]):
+    """Passes entries through, counting them."""
+
+    def __init__(self, entries: Iterable[bytes]) -> None:
+        self._entries = iter(entries)
+        self.count = 0
+
+    def __iter__(self) -> _Counter:
+        return self
+
+    def __next__(self) -> bytes:
+        entry = next(self._entries)
+        self.count += 1
+        return entry

@@ -1,0 +1,309 @@
+"""The OCSP responder (RFC 6960): a DER request in, a DER response out, never an exception.
+
+    responder = OcspResponder(uow_factory=..., backend=..., hierarchy=center.hierarchy,
+                              settings=settings, clock=clock)
+    der = responder.respond(request_der)     # POST body, or the decoded GET path
+    responder.refresh_due()                  # job runner: re-sign what is near its end
+
+What it answers:
+
+- a request that does not parse, asks about several certificates, uses a hash other than
+  SHA-1/SHA-2, or carries a nonce outside 1-32 octets: ``malformedRequest``;
+- a CertID naming an issuer that is not one of the center's issuing CAs: ``unauthorized``;
+- otherwise a signed response about the certificate (:func:`certificate_answer`):
+  ``good`` (active), ``revoked`` with time and reason (revoked, superseded), ``revoked``
+  with reason certificateHold (suspended), ``unknown`` (never issued by that CA, or only
+  an intent: pending, abandoned). An expired certificate is ``revoked`` if it was revoked
+  or on hold when it expired, else ``good`` (RFC 6960 §2.2 allows either; OpenSSL accepts
+  both; the certificate's own notAfter tells the relying party it expired);
+- a fault of the center (database, key store): ``internalError``, logged.
+
+Responses are signed by the CA's delegated responder (``mobile-ocsp``, see
+:func:`certcenter.pki.hierarchy.ensure_ocsp_signer`), which is re-issued here if it is
+missing or near its end. thisUpdate is now, nextUpdate now +
+``policy.ocsp_response_validity_minutes``.
+
+Caching: a response to a request without a nonce is stored in ``uow.ocsp`` (keyed by serial)
+and served again until ``next_update - policy.ocsp_refresh_margin_minutes``, as long as the
+request's CertID is the stored one. A request with a nonce gets a fresh response echoing it.
+``unknown`` is never stored (an intent becomes a certificate; guessed serials must not fill
+the table). A response is stored under the certificate's row lock, the lock every status
+change takes before it invalidates the cache, so a response computed before a revocation
+cannot be stored after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import ocsp
+from cryptography.x509.ocsp import OCSPCertStatus, OCSPResponseStatus
+
+from certcenter.clock import Clock, as_utc
+from certcenter.config import Settings
+from certcenter.entities import CertificateRecord, CertificateStatus, OcspCacheEntry
+from certcenter.keys.backend import KeyBackend
+from certcenter.pki.hierarchy import (
+    CaHierarchy,
+    CertificateAuthority,
+    OcspSigner,
+    ensure_ocsp_signer,
+    ocsp_signer_due,
+)
+from certcenter.pki.ocsp import (
+    CACHED_HASH,
+    CERTID_HASHES,
+    CertAnswer,
+    StatusRequest,
+    issuer_hashes,
+    parse_request,
+    response_builder,
+    unsuccessful,
+)
+from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
+
+__all__ = ["OcspResponder", "certificate_answer"]
+
+log = logging.getLogger(__name__)
+
+_UNKNOWN_STATES = (CertificateStatus.PENDING.value, CertificateStatus.ABANDONED.value)
+_REVOKED_STATES = (CertificateStatus.REVOKED.value, CertificateStatus.SUPERSEDED.value)
+
+
+def _reason(record: CertificateRecord) -> x509.ReasonFlags | None:
+    if record.revocation_reason is None:
+        return None
+    try:
+        return x509.ReasonFlags(record.revocation_reason)
+    except ValueError:
+        log.warning("certificate %s has an unknown revocation reason", record.serial)
+        return None
+
+
+def _revoked_at(record: CertificateRecord) -> datetime:
+    when = record.revoked_at or record.suspended_at
+    if when is None:  # a record written by hand; say revoked, at least since issuance
+        log.warning("certificate %s is %s without a revocation time", record.serial, record.status)
+        when = record.issued_at or record.created_at
+    return as_utc(when)
+
+
+def certificate_answer(record: CertificateRecord | None, ca: CertificateAuthority) -> CertAnswer:
+    """What the responder says about ``record`` when asked by the CertID of ``ca``."""
+    if record is None or record.issuer_key_label != ca.key_label:
+        return CertAnswer.unknown()
+    status = record.status
+    if status in _UNKNOWN_STATES:
+        return CertAnswer.unknown()
+    if status == CertificateStatus.ACTIVE:
+        return CertAnswer.good()
+    if status == CertificateStatus.SUSPENDED:
+        when = record.suspended_at or record.revoked_at
+        return CertAnswer.revoked(
+            as_utc(when) if when is not None else _revoked_at(record),
+            x509.ReasonFlags.certificate_hold,
+        )
+    if status in _REVOKED_STATES:
+        reason = _reason(record)
+        if reason is None and status == CertificateStatus.SUPERSEDED:
+            reason = x509.ReasonFlags.superseded
+        return CertAnswer.revoked(_revoked_at(record), reason)
+    if status == CertificateStatus.EXPIRED:
+        if record.revoked_at is None:
+            return CertAnswer.good()
+        return CertAnswer.revoked(as_utc(record.revoked_at), _reason(record))
+    log.warning("certificate %s has an unknown status %r", record.serial, status)
+    return CertAnswer.unknown()
+
+
+class OcspResponder:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        backend: KeyBackend,
+        hierarchy: Callable[[], CaHierarchy],
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._backend = backend
+        self._hierarchy = hierarchy
+        self._settings = settings
+        self._clock = clock
+        policy = settings.policy
+        self._validity = timedelta(minutes=policy.ocsp_response_validity_minutes)
+        self._margin = timedelta(minutes=policy.ocsp_refresh_margin_minutes)
+        self._lock = threading.Lock()
+        self._signers: dict[str, OcspSigner] = {}
+        self._issuers: dict[tuple[str, bytes, bytes], CertificateAuthority] = {}
+        self._issuers_of: CaHierarchy | None = None
+
+    # ------------------------------------------------------------------ answering
+
+    def respond(self, request_der: bytes) -> bytes:
+        """The DER OCSPResponse for a DER OCSPRequest (see the module docstring)."""
+        try:
+            return self._respond(request_der)
+        except Exception:  # the protocol has an answer for our faults too
+            log.exception("OCSP: internal error")
+            return unsuccessful(OCSPResponseStatus.INTERNAL_ERROR)
+
+    def _respond(self, request_der: bytes) -> bytes:
+        request = parse_request(request_der)
+        if isinstance(request, OCSPResponseStatus):
+            return unsuccessful(request)
+        ca = self._issuer_of(request)
+        if ca is None:
+            return unsuccessful(OCSPResponseStatus.UNAUTHORIZED)
+        now = self._clock.now()
+        cacheable = request.nonce is None
+        with self._uow_factory() as uow:
+            if cacheable:
+                cached = uow.ocsp.get(request.serial_hex)
+                if (
+                    cached is not None
+                    and self._fresh(cached, now)
+                    and _same_certid(cached, request)
+                ):
+                    return bytes(cached.der)
+            # Locked when the answer may be stored: see the module docstring.
+            record = uow.certificates.get(request.serial_hex, for_update=cacheable)
+            answer = certificate_answer(record, ca)
+            response = self._sign(request, answer, ca, now)
+            der = response.public_bytes(serialization.Encoding.DER)
+            if cacheable and answer.status is not OCSPCertStatus.UNKNOWN:
+                self._store(uow, request.serial_hex, response, der)
+        return der
+
+    def _issuer_of(self, request: StatusRequest) -> CertificateAuthority | None:
+        hierarchy = self._hierarchy()
+        if self._issuers_of is not hierarchy:
+            table = {}
+            for ca in hierarchy.issuing_cas:
+                for name, algorithm in CERTID_HASHES.items():
+                    name_hash, key_hash = issuer_hashes(ca.certificate, algorithm)
+                    table[(name, name_hash, key_hash)] = ca
+            self._issuers, self._issuers_of = table, hierarchy
+        key = (request.hash_algorithm.name, request.issuer_name_hash, request.issuer_key_hash)
+        return self._issuers.get(key)
+
+    def _fresh(self, cached: OcspCacheEntry, now: datetime) -> bool:
+        this_update = as_utc(cached.this_update)
+        next_update = as_utc(cached.next_update)
+        return this_update <= now + timedelta(minutes=5) and now < next_update - self._margin
+
+    def _signer(self, ca: CertificateAuthority, now: datetime) -> OcspSigner:
+        if ca.family is None:
+            raise ValueError("only issuing CAs have OCSP responders")
+        with self._lock:
+            signer = self._signers.get(ca.family) or self._hierarchy().ocsp_signer(ca.family)
+            if signer is None or ocsp_signer_due(signer, ca, now):
+                signer = ensure_ocsp_signer(self._backend, self._settings, self._clock, ca)
+            self._signers[ca.family] = signer
+            return signer
+
+    def _sign(
+        self, request: StatusRequest, answer: CertAnswer, ca: CertificateAuthority, now: datetime
+    ) -> ocsp.OCSPResponse:
+        signer = self._signer(ca, now)
+        builder = response_builder(
+            request,
+            answer,
+            signer.certificate,
+            this_update=now,
+            next_update=now + self._validity,
+        )
+        return self._backend.sign_ocsp(signer.key_label, builder)
+
+    def _store(self, uow: UnitOfWork, serial: str, response: ocsp.OCSPResponse, der: bytes) -> None:
+        next_update = response.next_update_utc
+        if next_update is None:  # we always set it
+            return
+        uow.ocsp.put(
+            OcspCacheEntry(
+                serial=serial,
+                der=der,
+                this_update=response.this_update_utc,
+                next_update=next_update,
+                produced_at=response.produced_at_utc,
+            )
+        )
+        try:
+            uow.commit()
+        except ConstraintViolationError:
+            log.info("OCSP: response for %s stored by another request meanwhile", serial)
+
+    # ------------------------------------------------------------------ the job
+
+    def refresh_due(
+        self, now: datetime | None = None, *, limit: int = 10_000, batch: int = 500
+    ) -> int:
+        """Re-sign stored responses whose ``next_update`` is within the refresh margin of
+        ``now`` (SHA-1 CertIDs), at most ``limit`` of them; drop those of certificates that
+        are gone, expired or unknown now. Returns how many were re-signed."""
+        now = now or self._clock.now()
+        hierarchy = self._hierarchy()
+        authorities = {ca.key_label: ca for ca in hierarchy.issuing_cas}
+        refreshed = 0
+        tried: set[str] = set()
+        while len(tried) < limit:
+            with self._uow_factory() as uow:
+                due = [
+                    entry.serial
+                    for entry in uow.ocsp.due(now + self._margin, limit=batch + len(tried))
+                    if entry.serial not in tried
+                ]
+            if not due:
+                break
+            for serial in due[: limit - len(tried)]:
+                tried.add(serial)
+                try:
+                    refreshed += self._refresh_one(serial, authorities, now)
+                except Exception:  # one bad entry must not stop the others
+                    log.exception("OCSP: response for %s not refreshed", serial)
+        return refreshed
+
+    def _refresh_one(
+        self, serial: str, authorities: dict[str, CertificateAuthority], now: datetime
+    ) -> int:
+        with self._uow_factory() as uow:
+            record = uow.certificates.get(serial, for_update=True)
+            cached = uow.ocsp.get(serial)
+            if cached is None or self._fresh(cached, now):
+                return 0  # invalidated or refreshed meanwhile
+            ca = authorities.get(record.issuer_key_label) if record is not None else None
+            if record is None or ca is None or as_utc(record.not_after) <= now:
+                uow.ocsp.invalidate(serial)
+                uow.commit()
+                return 0
+            answer = certificate_answer(record, ca)
+            if answer.status is OCSPCertStatus.UNKNOWN:
+                uow.ocsp.invalidate(serial)
+                uow.commit()
+                return 0
+            name_hash, key_hash = issuer_hashes(ca.certificate, CACHED_HASH)
+            request = StatusRequest(CACHED_HASH, name_hash, key_hash, int(serial, 16), None)
+            response = self._sign(request, answer, ca, now)
+            self._store(uow, serial, response, response.public_bytes(serialization.Encoding.DER))
+            return 1
+
+
+def _same_certid(cached: OcspCacheEntry, request: StatusRequest) -> bool:
+    """Whether the stored response answers exactly the request's CertID."""
+    try:
+        response = ocsp.load_der_ocsp_response(bytes(cached.der))
+        return (
+            response.response_status is OCSPResponseStatus.SUCCESSFUL
+            and response.serial_number == request.serial
+            and response.hash_algorithm.name == request.hash_algorithm.name
+            and response.issuer_key_hash == request.issuer_key_hash
+            and response.issuer_name_hash == request.issuer_name_hash
+        )
+    except Exception:  # noqa: BLE001 - a damaged stored response is simply not used
+        return False

@@ -1,0 +1,243 @@
+"""OCSP as a relying party sees it: the real openssl client against the live server."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+
+from certcenter.bootstrap import Center
+from certcenter.clock import FrozenClock
+from certcenter.entities import CertificateStatus
+from tests.revocation.support import (
+    Pki,
+    change_status,
+    issue,
+    ocsp_get,
+    openssl_ocsp,
+    run,
+)
+from tests.support.flow import FlowFactory
+
+
+def _status_line(result: subprocess.CompletedProcess[str], target: str) -> str:
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    return next(line for line in lines if line.startswith(f"{target}:"))
+
+
+def _verified(result: subprocess.CompletedProcess[str]) -> bool:
+    return result.returncode == 0 and "Response verify OK" in result.stderr
+
+
+def test_good_then_revoked_with_its_reason(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    issued = issue(new_flow, "C001", tmp_path)
+
+    good = openssl_ocsp(pki, status_url, "-cert", issued.leaf)
+    assert _verified(good), good.stdout + good.stderr
+    assert _status_line(good, str(issued.leaf)) == f"{issued.leaf}: good"
+    assert "WARNING" not in good.stderr  # the nonce was echoed and checked
+
+    change_status(center, issued.serial, CertificateStatus.REVOKED, x509.ReasonFlags.key_compromise)
+    revoked = openssl_ocsp(pki, status_url, "-cert", issued.leaf)
+    assert _verified(revoked), revoked.stdout + revoked.stderr
+    assert _status_line(revoked, str(issued.leaf)) == f"{issued.leaf}: revoked"
+    assert "Reason: keyCompromise" in revoked.stdout
+    assert "Revocation Time:" in revoked.stdout
+
+
+def test_suspended_is_certificate_hold_and_superseded_keeps_its_reason(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    held = issue(new_flow, "C002", tmp_path)
+    replaced = issue(new_flow, "C007", tmp_path)
+    openssl_ocsp(pki, status_url, "-cert", held.leaf, nonce=False)  # cached as good …
+    change_status(
+        center, held.serial, CertificateStatus.SUSPENDED, x509.ReasonFlags.certificate_hold
+    )
+    change_status(center, replaced.serial, CertificateStatus.SUPERSEDED, None)
+
+    on_hold = openssl_ocsp(pki, status_url, "-cert", held.leaf, nonce=False)  # … not any more
+    assert _verified(on_hold), on_hold.stdout + on_hold.stderr
+    assert f"{held.leaf}: revoked" in on_hold.stdout
+    assert "Reason: certificateHold" in on_hold.stdout
+
+    superseded = openssl_ocsp(pki, status_url, "-cert", replaced.leaf)
+    assert f"{replaced.leaf}: revoked" in superseded.stdout
+    assert "Reason: superseded" in superseded.stdout
+
+
+def test_a_serial_never_issued_is_unknown(center: Center, pki: Pki, status_url: str) -> None:
+    result = openssl_ocsp(pki, status_url, "-serial", "0x1234567890ABCDEF")
+    assert _verified(result), result.stdout + result.stderr
+    assert "0x1234567890ABCDEF: unknown" in result.stdout
+
+
+def test_nonce_is_echoed_and_responses_without_one_come_from_the_cache(
+    center: Center,
+    clock: FrozenClock,
+    pki: Pki,
+    status_url: str,
+    new_flow: FlowFactory,
+    tmp_path: Path,
+) -> None:
+    issued = issue(new_flow, "C014", tmp_path)
+    with_nonce = [tmp_path / f"nonce-{i}.der" for i in range(2)]
+    cached = [tmp_path / f"cached-{i}.der" for i in range(2)]
+    for path in with_nonce:
+        result = openssl_ocsp(pki, status_url, "-cert", issued.leaf, respout=path)
+        assert _verified(result) and "WARNING" not in result.stderr, result.stderr
+    for path in cached:
+        clock.advance(seconds=5)
+        result = openssl_ocsp(pki, status_url, "-cert", issued.leaf, nonce=False, respout=path)
+        assert _verified(result), result.stdout + result.stderr
+        assert f"{issued.leaf}: good" in result.stdout
+
+    nonces = [ocsp.load_der_ocsp_response(p.read_bytes()) for p in with_nonce]
+    assert all(r.extensions.get_extension_for_class(x509.OCSPNonce) for r in nonces)
+    assert nonces[0].tbs_response_bytes != nonces[1].tbs_response_bytes  # signed each time
+    # without a nonce: the same pre-computed response, byte for byte, and no nonce in it
+    assert cached[0].read_bytes() == cached[1].read_bytes()
+    plain = ocsp.load_der_ocsp_response(cached[0].read_bytes())
+    assert not [e for e in plain.extensions if isinstance(e.value, x509.OCSPNonce)]
+    with center.uow_factory() as uow:
+        entry = uow.ocsp.get(issued.serial)
+    assert entry is not None and entry.der == cached[0].read_bytes()
+
+
+def test_a_tampered_nonce_is_caught_by_openssl(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    """The nonce check is real: a response to another request's nonce fails it."""
+    issued = issue(new_flow, "C018", tmp_path)
+    first, second = tmp_path / "req1.der", tmp_path / "req2.der"
+    for request in (first, second):
+        run("openssl", "ocsp", "-issuer", pki.issuing, "-cert", issued.leaf, "-nonce",
+            "-reqout", request, check=True)  # fmt: skip
+    answer = httpx.post(
+        f"{status_url}/ocsp",
+        content=first.read_bytes(),
+        headers={"Content-Type": "application/ocsp-request"},
+        timeout=30,
+    )
+    response = tmp_path / "resp.der"
+    response.write_bytes(answer.content)
+    common = ["openssl", "ocsp", "-issuer", pki.issuing, "-CAfile", pki.root]
+    common += ["-respin", response]
+    matching = run(*common, "-reqin", first)
+    assert _verified(matching), matching.stdout + matching.stderr
+    other = run(*common, "-reqin", second)
+    assert other.returncode != 0
+    assert "Nonce Verify error" in other.stderr
+
+
+def test_get_and_post_give_the_same_verified_answer(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    issued = issue(new_flow, "C003", tmp_path)
+    request = tmp_path / "req.der"
+    run("openssl", "ocsp", "-issuer", pki.issuing, "-cert", issued.leaf, "-no_nonce",
+        "-reqout", request, check=True)  # fmt: skip
+
+    got = ocsp_get(status_url, request.read_bytes())
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "application/ocsp-response"
+    assert "max-age=" in got.headers["cache-control"]
+    assert "public" in got.headers["cache-control"]
+    posted = httpx.post(
+        f"{status_url}/ocsp",
+        content=request.read_bytes(),
+        headers={"Content-Type": "application/ocsp-request"},
+        timeout=30,
+    )
+    assert posted.status_code == 200
+    assert posted.headers["content-type"] == "application/ocsp-response"
+    assert posted.content == got.content  # the cached response, both ways
+
+    for answer in (got, posted):
+        path = tmp_path / "answer.der"
+        path.write_bytes(answer.content)
+        checked = run("openssl", "ocsp", "-issuer", pki.issuing, "-cert", issued.leaf,
+                      "-CAfile", pki.root, "-respin", path, "-no_nonce")  # fmt: skip
+        assert _verified(checked), checked.stdout + checked.stderr
+        assert f"{issued.leaf}: good" in checked.stdout
+
+    # the response names its responder by key hash and carries the responder's certificate
+    parsed = ocsp.load_der_ocsp_response(got.content)
+    signer = center.hierarchy().ocsp_signer("mobile")
+    assert signer is not None
+    assert parsed.responder_key_hash == (
+        x509.SubjectKeyIdentifier.from_public_key(signer.certificate.public_key()).digest
+    )
+    assert parsed.certificates == [signer.certificate]
+    assert parsed.hash_algorithm.name == "sha1"
+
+
+def test_a_sha256_certid_is_answered_with_the_same_certid(
+    center: Center, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    issued = issue(new_flow, "C001", tmp_path)
+    issuer = center.hierarchy().issuing("mobile").certificate
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(issued.certificate, issuer, hashes.SHA256())
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+    for _ in range(2):
+        answer = ocsp.load_der_ocsp_response(ocsp_get(status_url, request).content)
+        assert answer.certificate_status is ocsp.OCSPCertStatus.GOOD
+        assert answer.hash_algorithm.name == "sha256"
+        assert answer.serial_number == issued.number
+
+
+def _status_of(content: bytes) -> ocsp.OCSPResponseStatus:
+    return ocsp.load_der_ocsp_response(content).response_status
+
+
+def test_garbage_is_malformed_request_never_a_500(status_url: str) -> None:
+    posted = httpx.post(
+        f"{status_url}/ocsp",
+        content=b"\x30\x03garbage",
+        headers={"Content-Type": "application/ocsp-request"},
+        timeout=30,
+    )
+    assert posted.status_code == 200
+    assert posted.headers["content-type"] == "application/ocsp-response"
+    assert posted.content == bytes.fromhex("30030a0101")  # OCSPResponse{malformedRequest}
+    assert _status_of(posted.content) is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+
+    empty = httpx.post(f"{status_url}/ocsp", content=b"", timeout=30)
+    assert empty.status_code == 200
+    assert _status_of(empty.content) is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+
+    for path in ("not-base64!", "%00%01", "AAAA", "MEMwQTA%2FMD0wOzAJBgUrDgMCGgUABBQ", "a/b/c"):
+        got = httpx.get(f"{status_url}/ocsp/{path}", timeout=30)
+        assert got.status_code == 200, path
+        assert got.headers["content-type"] == "application/ocsp-response"
+        assert _status_of(got.content) is ocsp.OCSPResponseStatus.MALFORMED_REQUEST, path
+        assert got.headers["cache-control"] == "no-store"
+
+
+def test_a_certificate_of_another_ca_is_unauthorized(
+    center: Center, status_url: str, pki: Pki, tmp_path: Path
+) -> None:
+    """Asking with the root as issuer (the responder serves the mobile CA): unauthorized."""
+    hierarchy = center.hierarchy()
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(
+            hierarchy.issuing("mobile").certificate,
+            hierarchy.root.certificate,
+            hashes.SHA1(),  # noqa: S303 - what OCSP clients send
+        )
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+    posted = httpx.post(f"{status_url}/ocsp", content=request, timeout=30)
+    assert _status_of(posted.content) is ocsp.OCSPResponseStatus.UNAUTHORIZED
