@@ -28,7 +28,7 @@ from certcenter.authn.operators import OperatorDirectory
 from certcenter.clock import Clock, SystemClock
 from certcenter.config import Settings
 from certcenter.enrollment.service import FAMILY, EnrollmentService
-from certcenter.entities import CertificateRecord, CertificateStatus, Customer, Device, new_id
+from certcenter.entities import CertificateStatus, Customer, Device, new_id
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
 from certcenter.keys import KeyBackend, load_key_backend
@@ -37,13 +37,13 @@ from certcenter.lifecycle.device_auth import DeviceAuthenticator
 from certcenter.lifecycle.jobs import JobRunner
 from certcenter.lifecycle.lost import LostPhoneReports
 from certcenter.lifecycle.operator_desk import OperatorDesk
+from certcenter.lifecycle.records import pending_record
 from certcenter.lifecycle.service import LifecycleService
 from certcenter.notifications.channels import channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
 from certcenter.pki.hierarchy import CaHierarchy, ensure_hierarchy, load_hierarchy
 from certcenter.pki.issuer import Issuer, SubjectInfo
-from certcenter.pki.names import display_name
 from certcenter.pki.pem import certificate_pem
 from certcenter.revocation import RevocationStatus
 from certcenter.simulators.bank import SimulatedInterbank
@@ -262,22 +262,12 @@ def _seed_device(center: Center, customer: Customer, facts: dict[str, Any]) -> N
     intent = issuer.prepare(FAMILY, key.public_key(), subject)
     now = center.clock.now()
     serial = f"{intent.serial:X}"
-    record = CertificateRecord(
-        serial=serial,
+    record = pending_record(
+        intent,
         family=FAMILY,
-        profile=intent.profile,
         customer_id=customer.id,
         device_id=str(facts["id"]),
-        enrollment_id=None,
-        subject=display_name(intent.subject),
-        public_key_sha256=intent.public_key_sha256,
-        not_before=intent.not_before,
-        not_after=intent.not_after,
-        tbs=intent.tbs,
-        issuer_key_label=intent.issuer_key_label,
-        status=CertificateStatus.PENDING.value,
         created_at=now,
-        crl_shard=intent.crl_shard,
     )
     with center.uow_factory() as uow:
         uow.certificates.add(record)

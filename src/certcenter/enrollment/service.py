@@ -59,7 +59,6 @@ from certcenter.lifecycle.device_auth import DeviceAuthenticator
 from certcenter.lifecycle.service import AuditRecorder, Notifier, StatusPublisher
 from certcenter.pki.csr import validate_csr
 from certcenter.pki.issuer import Issuer, SubjectInfo
-from certcenter.pki.names import display_name
 from certcenter.pki.pem import certificate_pem
 from certcenter.pki.profiles import profile
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
@@ -452,22 +451,13 @@ class EnrollmentService:
             )
             serial = f"{intent.serial:X}"
             uow.certificates.add(
-                CertificateRecord(
-                    serial=serial,
+                records.pending_record(
+                    intent,
                     family=FAMILY,
-                    profile=intent.profile,
                     customer_id=customer.id,
                     device_id=enrollment.device_id,
                     enrollment_id=enrollment.id,
-                    subject=display_name(intent.subject),
-                    public_key_sha256=intent.public_key_sha256,
-                    not_before=intent.not_before,
-                    not_after=intent.not_after,
-                    tbs=intent.tbs,
-                    issuer_key_label=intent.issuer_key_label,
-                    status=CertificateStatus.PENDING.value,
                     created_at=self.clock.now(),
-                    crl_shard=intent.crl_shard,
                 )
             )
             enrollment.certificate_serial = serial

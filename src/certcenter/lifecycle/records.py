@@ -22,6 +22,8 @@ from certcenter.entities import CertificateRecord
 from certcenter.entities import CertificateStatus as S
 from certcenter.errors import CertCenterError
 from certcenter.pki.crl import encode_crl_entry
+from certcenter.pki.issuer import IssuanceIntent
+from certcenter.pki.names import display_name
 
 # Reasons a customer or an operator may give (RFC 5280 §5.3.1). certificateHold is what
 # suspension uses; removeFromCRL and the CA reasons are not for end-entity revocation.
@@ -124,3 +126,34 @@ def require_usable(record: CertificateRecord, now: datetime) -> None:
     _refuse_unusable(record)
     if record.not_after <= now:
         raise CertCenterError("CERTIFICATE_EXPIRED", not_after=record.not_after.date().isoformat())
+
+
+def pending_record(
+    intent: IssuanceIntent,
+    *,
+    family: str,
+    customer_id: str,
+    device_id: str | None,
+    created_at: datetime,
+    enrollment_id: str | None = None,
+    renewed_from: str | None = None,
+) -> CertificateRecord:
+    """The record of an issuance intent, written ahead of the signature (status pending)."""
+    return CertificateRecord(
+        serial=f"{intent.serial:X}",  # serials are upper-case hex throughout the center
+        family=family,
+        profile=intent.profile,
+        customer_id=customer_id,
+        device_id=device_id,
+        enrollment_id=enrollment_id,
+        subject=display_name(intent.subject),
+        public_key_sha256=intent.public_key_sha256,
+        not_before=intent.not_before,
+        not_after=intent.not_after,
+        tbs=intent.tbs,
+        issuer_key_label=intent.issuer_key_label,
+        status=S.PENDING.value,
+        created_at=created_at,
+        renewed_from=renewed_from,
+        crl_shard=intent.crl_shard,
+    )

@@ -27,7 +27,6 @@ from certcenter.entities import Actor, CertificateRecord, CertificateStatus, Cus
 from certcenter.errors import CertCenterError
 from certcenter.lifecycle import records
 from certcenter.pki.issuer import Issuer, SubjectInfo
-from certcenter.pki.names import display_name
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -255,23 +254,13 @@ class LifecycleService:
             )
             new_serial = f"{intent.serial:X}"
             uow.certificates.add(
-                CertificateRecord(
-                    serial=new_serial,
+                records.pending_record(
+                    intent,
                     family=old.family,
-                    profile=intent.profile,
                     customer_id=old.customer_id,
                     device_id=old.device_id,
-                    enrollment_id=None,
-                    subject=display_name(intent.subject),
-                    public_key_sha256=intent.public_key_sha256,
-                    not_before=intent.not_before,
-                    not_after=intent.not_after,
-                    tbs=intent.tbs,
-                    issuer_key_label=intent.issuer_key_label,
-                    status=CertificateStatus.PENDING.value,
                     created_at=now,
                     renewed_from=old.serial,
-                    crl_shard=intent.crl_shard,
                 )
             )
             try:
