@@ -27,6 +27,20 @@ def _op(api: LiveServer, token: str | None, method: str, path: str, **kw: object
     return httpx.request(method, f"{api.url}/v1/operator{path}", headers=headers, timeout=30, **kw)  # type: ignore[arg-type]
 
 
+def test_operator_names_are_unique_and_checked(center: Center, tokens: dict[str, str]) -> None:
+    from certcenter.errors import CertCenterError
+
+    with pytest.raises(CertCenterError) as taken:
+        center.operators.create("kim", ["auditor"])
+    assert taken.value.code == "OPERATOR_EXISTS"
+    with pytest.raises(CertCenterError) as bad:
+        center.operators.create("Kim Lee", ["operator"])
+    assert bad.value.code == "INVALID_REQUEST"
+    with pytest.raises(CertCenterError) as role:
+        center.operators.create("park", ["root"])
+    assert role.value.code == "INVALID_REQUEST"
+
+
 def test_operator_tokens_and_roles(api: LiveServer, tokens: dict[str, str]) -> None:
     assert _op(api, None, "GET", "/customers?q=C001").json()["code"] == "OPERATOR_TOKEN_INVALID"
     assert _op(api, "cco_wrong", "GET", "/customers?q=C001").status_code == 401
@@ -106,6 +120,10 @@ def test_unused_certificates_are_revoked_after_a_year_and_told_so(
     assert center.jobs.run_once().revoked_inactive == []  # idempotent
     messages = flow.client.messages("01020000001")
     assert "사용하지 않아" in messages[0]["body"]  # told so, with what to do
+    from tests.flow.test_refusals import assert_refusal
+    from tests.lifecycle.support import act, refused
+
+    assert_refusal(refused(lambda: act(flow, "renew")), "INACTIVE_CERTIFICATE_REVOKED")
 
 
 def test_certificates_used_in_their_last_year_are_renewed_once_even_by_concurrent_runners(

@@ -57,16 +57,21 @@ class DeviceAuthenticator:
         device = uow.devices.active_by_device_id(device_id)
         if device is None:
             raise CertCenterError("DEVICE_NOT_REGISTERED")
-        certificates = [
+        mine = [
             c
-            for c in uow.certificates.for_customer(
-                device.customer_id, family="mobile", statuses=["active", "suspended"]
-            )
+            for c in uow.certificates.for_customer(device.customer_id, family="mobile")
             if c.device_id == device_id
         ]
-        if not certificates:
-            raise CertCenterError("DEVICE_NOT_REGISTERED")
-        return device, certificates[0]
+        usable = [c for c in mine if c.status in ("active", "suspended")]
+        if usable:
+            return device, usable[0]
+        latest = max(mine, key=lambda c: c.created_at, default=None)
+        if latest is not None and _revoked_for_inactivity(latest, self.policy):
+            # The inactivity rule revoked it: the catalog tells the customer to re-issue.
+            raise CertCenterError(
+                "INACTIVE_CERTIFICATE_REVOKED", days=self.policy.mobile_inactivity_days
+            )
+        raise CertCenterError("DEVICE_NOT_REGISTERED")
 
     def issue_challenge(self, uow: UnitOfWork, *, device_id: str, purpose: str) -> DeviceChallenge:
         if purpose not in PURPOSES:
@@ -151,3 +156,13 @@ def _signature_ok(certificate: CertificateRecord, message: bytes, signature: str
     except InvalidSignature:
         return False
     return True
+
+
+def _revoked_for_inactivity(record: CertificateRecord, policy: Policy) -> bool:
+    last = record.last_used_at or record.issued_at
+    return (
+        record.revocation_reason == "cessationOfOperation"
+        and record.revoked_at is not None
+        and last is not None
+        and record.revoked_at - last >= timedelta(days=policy.mobile_inactivity_days)
+    )
