@@ -58,6 +58,9 @@ __all__ = ["CrlPublisher", "Partition"]
 log = logging.getLogger(__name__)
 
 
+KEEP_CRLS = 5
+
+
 @dataclass(frozen=True, order=True)
 class Partition:
     """A CRL the center publishes: ``("mobile", 3)``, ``("root", 0)``, ``("mobile", -1)``
@@ -192,6 +195,9 @@ class CrlPublisher:
             created_at=created_at,
         )
         uow.crls.add(record)
+        # Keep a few recent CRLs per partition (history for operators); at a million entries
+        # each one is megabytes, so older ones are dropped as new ones are published.
+        uow.crls.prune(partition.family, partition.shard, keep_after=number - KEEP_CRLS)
         return record
 
     def _sign(self, ca: CertificateAuthority, tbs: bytes) -> bytes:

@@ -440,6 +440,15 @@ class SqlCrls(_Repository):
     def add(self, record: CrlRecord) -> None:
         self.session.add(record)
 
+    def prune(self, family: str, shard: int, *, keep_after: int) -> int:
+        t = tables.crls
+        done = self.session.execute(
+            delete(t)
+            .where(t.c.family == family, t.c.shard == shard, t.c.number <= keep_after)
+            .returning(t.c.number)
+        ).all()
+        return len(done)
+
     def lock_numbering(self, family: str, shard: int) -> int:
         t = tables.crls.c
         # Lock the partition's newest row (if any); on SQLite the write lock is already held.
