@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import grimp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -211,32 +210,3 @@ def test_the_hash_covers_every_field() -> None:
         assert entry_hash(entry) != base, name
         setattr(entry, name, original)
     assert entry_hash(entry) == base
-
-
-FORBIDDEN = [
-    "certcenter.api",
-    "certcenter.cli",
-    "certcenter.storage",
-    "certcenter.simulators",
-    "certcenter.bootstrap",
-    "fastapi",
-    "starlette",
-    "click",
-    "sqlalchemy",
-    "alembic",
-    "uvicorn",
-    "httpx",
-]
-
-
-def test_audit_and_notifications_stay_in_the_core() -> None:
-    graph = grimp.build_graph("certcenter", include_external_packages=True)
-    chains: list[tuple[str, ...]] = []
-    for core in ("certcenter.audit", "certcenter.notifications"):
-        assert core in graph.modules
-        for forbidden in FORBIDDEN:
-            if forbidden in graph.modules:
-                chains += graph.find_shortest_chains(
-                    importer=core, imported=forbidden, as_packages=True
-                )
-    assert not chains, f"forbidden imports: {sorted(chains)}"
