@@ -520,6 +520,14 @@ class EnrollmentService:
             self.notifier.notify(
                 uow, event="issued", customer=customer, values={"device": enrollment.device_model}
             )
+            if moved_from is not None:
+                # The certificate moved to a new phone: say so on its own, as banks do.
+                self.notifier.notify(
+                    uow,
+                    event="device_registered",
+                    customer=customer,
+                    values={"device": enrollment.device_model},
+                )
             return {
                 "_publish": {(old.family, old.crl_shard) for old in retired},
                 "moved_from": moved_from,
