@@ -46,7 +46,9 @@ from certcenter.pki.hierarchy import CaHierarchy, ensure_hierarchy, load_hierarc
 from certcenter.pki.issuer import Issuer, SubjectInfo
 from certcenter.pki.pem import certificate_pem
 from certcenter.revocation import RevocationStatus
+from certcenter.simulators.ars import SimulatedArs
 from certcenter.simulators.bank import SimulatedInterbank
+from certcenter.simulators.cards import SimulatedCardDelivery
 from certcenter.simulators.id_registry import SimulatedIdRegistry
 from certcenter.simulators.telco import SimulatedTelco
 from certcenter.simulators.world import load_world, seed_world
@@ -58,6 +60,8 @@ from certcenter.storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 PEPPER_LABEL = "pepper"
+SEAL_LABEL = "data-seal"  # seals OTP secrets stored in the database
+CARD_DIGEST_LABEL = "security-card"  # keys the digests of security card slots
 
 
 @dataclass
@@ -188,11 +192,15 @@ def build_center(settings: Settings, clock: Clock | None = None) -> Center:
     sim_engine = make_engine(settings.simulator_database_url)
     sim_store = SimulatorStore(sim_engine)
     telco = SimulatedTelco(sim_store, clock)
+    banks = SimulatedInterbank(sim_store, clock)
     providers = Providers(
         telco=telco,
         sms=telco,
-        accounts=SimulatedInterbank(sim_store, clock),
+        accounts=banks,
         id_registry=SimulatedIdRegistry(sim_store),
+        banking=banks,
+        ars=SimulatedArs(sim_store, clock),
+        cards=SimulatedCardDelivery(sim_store, clock),
     )
     return Center(
         settings=settings,
@@ -236,7 +244,8 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
     try:
         migrate.upgrade(center.engine)
         migrate.upgrade(center.sim_engine, simulators=True)
-        center.keys.ensure_secret(PEPPER_LABEL)
+        for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL):
+            center.keys.ensure_secret(label)
         hierarchy = ensure_hierarchy(center.keys, settings, center.clock)
         seeded = False
         if settings.sims_enabled:

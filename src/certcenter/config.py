@@ -36,6 +36,20 @@ from pydantic_settings import (
 DEMO_OID_ARC = "1.3.6.1.4.1.32473.1"
 
 
+class TransferTier(BaseModel):
+    """Transfers up to ``max_amount`` KRW need exactly these factors."""
+
+    max_amount: int = Field(ge=1)
+    factors: list[Literal["pin", "account_password", "ars"]]
+
+
+class MediumLimit(BaseModel):
+    """What one security medium allows, per transfer and per (KST) day, in KRW."""
+
+    per_transfer: int = Field(ge=1)
+    per_day: int = Field(ge=1)
+
+
 class Policy(BaseModel):
     """Values the bank decides; every one has the specification's default."""
 
@@ -81,6 +95,36 @@ class Policy(BaseModel):
     mobile_inactivity_days: int = Field(365, ge=1)  # unused this long → revoked
     challenge_ttl_seconds: int = Field(120, ge=10)  # device-signed challenges
     pin_max_failures: int = Field(5, ge=1)
+    # using the certificate (SPEC §6): lockout thresholds per factor
+    pattern_max_failures: int = Field(5, ge=1)
+    security_card_max_failures: int = Field(5, ge=1)
+    otp_max_failures: int = Field(10, ge=1)
+    account_password_max_failures: int = Field(5, ge=1)
+    # logged-in sessions
+    session_idle_minutes: int = Field(5, ge=1)
+    session_max_minutes: int = Field(60, ge=1)
+    # transfers (이체): the factors each amount needs, highest tier last; above it refused
+    transfer_tiers: list[TransferTier] = [
+        TransferTier(max_amount=2_000_000, factors=["pin"]),
+        TransferTier(max_amount=50_000_000, factors=["account_password", "pin"]),
+        TransferTier(max_amount=500_000_000, factors=["account_password", "pin", "ars"]),
+    ]
+    # limits per security medium: per transfer and per day (KRW)
+    medium_limits: dict[str, MediumLimit] = {
+        "certificate": MediumLimit(per_transfer=100_000_000, per_day=500_000_000),
+        "otp": MediumLimit(per_transfer=100_000_000, per_day=500_000_000),
+        "security_card": MediumLimit(per_transfer=10_000_000, per_day=10_000_000),
+    }
+    transfer_ttl_seconds: int = Field(300, ge=30)  # a prepared transfer waits this long
+    ars_code_digits: int = Field(2, ge=2, le=6)
+    # mobile OTP (RFC 6238)
+    otp_digits: int = Field(6, ge=6, le=8)
+    otp_period_seconds: int = Field(30, ge=15, le=120)
+    otp_window_steps: int = Field(1, ge=0, le=2)
+    otp_issuer: str = "certcenter Demo Bank"
+    # security card (보안카드)
+    security_card_slots: Literal[30, 35] = 35
+    security_card_challenge_ttl_seconds: int = Field(120, ge=30)
     # status publication
     ocsp_response_validity_minutes: int = Field(1440, ge=5)
     ocsp_refresh_margin_minutes: int = Field(60, ge=1)

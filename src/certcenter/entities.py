@@ -42,6 +42,9 @@ class Customer:
     overseas_access: bool = False
     kind: str = "personal"
     email: str | None = None
+    # the customer's own transfer limits (KRW), lower than the medium's; None: the medium's
+    transfer_limit_per_transfer: int | None = None
+    transfer_limit_daily: int | None = None
 
 
 class EnrollmentState(enum.StrEnum):
@@ -303,3 +306,116 @@ class FactorCounter:
     failures: int
     updated_at: datetime
     locked_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class Session:
+    """A logged-in session (로그인 세션) opened by a certificate login; bearer token hashed."""
+
+    id: str
+    token_hash: str
+    customer_id: str
+    device_id: str
+    certificate_serial: str
+    method: str  # pin | pattern | biometric
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime  # absolute end, whatever the activity
+    ended_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class FactorChallenge:
+    """A single-use, expiring question to a customer outside the device key: a security
+    card's two slots, an ARS call's code, an SMS code for registering a medium. ``data`` holds
+    only what may be stored (slot numbers, hashes, a provider's call reference)."""
+
+    id: str
+    customer_id: str
+    factor: str
+    created_at: datetime
+    expires_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+    subject: str | None = None  # what it is for (a transfer id, an OTP registration)
+    used_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class OtpToken:
+    """A mobile OTP (모바일 OTP): an RFC 6238 secret sealed by the key backend."""
+
+    id: str
+    customer_id: str
+    secret_sealed: bytes
+    digits: int
+    period: int
+    algorithm: str
+    status: str  # pending | active | revoked
+    created_at: datetime
+    activated_at: datetime | None = None
+    last_step: int | None = None  # the time step of the last accepted code (no replay)
+    revoked_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class SecurityCard:
+    """A bank-issued security card (보안카드): only keyed digests of each slot's halves."""
+
+    id: str
+    customer_id: str
+    serial: str
+    slots: int
+    slot_digests: dict[str, str]  # "7a" → digest of slot 7's first two digits, "7b" the last
+    status: str  # issued | active | revoked
+    issued_at: datetime
+    registered_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class TransferStatus(enum.StrEnum):
+    PENDING = "pending"  # prepared, waiting for the factors and the device's signature
+    COMPLETED = "completed"
+    REFUSED = "refused"
+    EXPIRED = "expired"
+
+
+@dataclass(eq=False)
+class Transfer:
+    """A transfer (이체) and its evidence: the server-made document the device signed."""
+
+    id: str
+    customer_id: str
+    session_id: str
+    device_id: str
+    certificate_serial: str
+    from_bank: str
+    from_account: str
+    to_bank: str
+    to_account: str
+    payee_name: str
+    amount: int
+    memo: str
+    medium: str  # certificate | otp | security_card
+    factors: list[str]
+    document: bytes
+    day: str  # the KST day its amount counts against (YYYY-MM-DD)
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    completed_at: datetime | None = None
+    evidence: bytes | None = None  # CMS SignedData (DER) with the document inside
+    failure_code: str | None = None
+    bank_reference: str | None = None
+
+
+@dataclass(eq=False)
+class SignedDocument:
+    """A document the customer signed with their certificate (detached CMS kept as proof)."""
+
+    id: str
+    customer_id: str
+    certificate_serial: str
+    name: str
+    sha256: str
+    cms: bytes
+    created_at: datetime

@@ -64,11 +64,66 @@ class IdRegistry(Protocol):
     def verify(self, document: IdDocument, *, today: date) -> str: ...
 
 
+@runtime_checkable
+class CoreBanking(Protocol):
+    """The bank's core system and the interbank network, for transfers (이체).
+
+    ``payee_name`` is the recipient inquiry (수취인 조회); ``transfer`` moves the money and
+    returns the bank's reference, raising ``INSUFFICIENT_FUNDS`` or an account refusal.
+    """
+
+    def payee_name(self, *, bank_code: str, account_number: str) -> str: ...
+
+    def verify_account_password(
+        self, *, bank_code: str, account_number: str, password: str
+    ) -> bool: ...
+
+    def transfer(
+        self,
+        *,
+        from_bank: str,
+        from_account: str,
+        to_bank: str,
+        to_account: str,
+        amount: int,
+        sender_text: str,
+        payee_text: str,
+        reference: str,
+    ) -> str: ...
+
+
+@dataclass(frozen=True)
+class ArsOutcome:
+    """Where an ARS call stands: ``ringing``, ``answered`` (with the keyed digits), ``declined``."""
+
+    status: str
+    keyed: str | None = None
+
+
+@runtime_checkable
+class ArsCaller(Protocol):
+    """ARS 인증: an automated call to the customer's phone, who keys in the code on screen."""
+
+    def place_call(self, *, phone: str, prompt: str) -> str: ...
+
+    def outcome(self, call_id: str) -> ArsOutcome: ...
+
+
+@runtime_checkable
+class CardDelivery(Protocol):
+    """Hands a newly printed security card (보안카드) to its holder."""
+
+    def deliver(self, *, holder_ci: str, serial: str, slots: list[str]) -> None: ...
+
+
 @dataclass(frozen=True)
 class Providers:
-    """The set of outside parties the enrollment flow talks to."""
+    """The set of outside parties the center talks to."""
 
     telco: TelcoVerifier
     sms: SmsGateway
     accounts: AccountVerifier
     id_registry: IdRegistry
+    banking: CoreBanking
+    ars: ArsCaller
+    cards: CardDelivery

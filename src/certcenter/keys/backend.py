@@ -101,6 +101,15 @@ class KeyBackend(Protocol):
         """HMAC-SHA256 of ``data`` under the secret ``label``; ``KEY_NOT_FOUND`` if none."""
         ...
 
+    def encrypt(self, label: str, plaintext: bytes, context: bytes) -> bytes:
+        """Seal data for storage outside the backend (AES-256-GCM under the secret ``label``;
+        ``context`` is bound as associated data: the same context is needed to open it)."""
+        ...
+
+    def decrypt(self, label: str, sealed: bytes, context: bytes) -> bytes:
+        """Open what :meth:`encrypt` sealed; ``KEY_NOT_FOUND`` when it does not open."""
+        ...
+
     def verify_passphrase(self) -> None:
         """Open one stored object, so a wrong or missing passphrase (or token PIN) shows at
         start-up; does nothing while the store is empty."""

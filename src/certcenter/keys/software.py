@@ -140,6 +140,18 @@ class SoftwareKeyBackend:
         mac.update(data)
         return mac.finalize()
 
+    def encrypt(self, label: str, plaintext: bytes, context: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return b"\x01" + nonce + AESGCM(self._secret(label)).encrypt(nonce, plaintext, context)
+
+    def decrypt(self, label: str, sealed: bytes, context: bytes) -> bytes:
+        if len(sealed) < 29 or sealed[:1] != b"\x01":
+            raise CertCenterError("KEY_NOT_FOUND", label=label)
+        try:
+            return AESGCM(self._secret(label)).decrypt(sealed[1:13], sealed[13:], context)
+        except InvalidTag:
+            raise CertCenterError("KEY_NOT_FOUND", label=label) from None
+
     # ------------------------------------------------------------------ start-up check
 
     def verify_passphrase(self) -> None:

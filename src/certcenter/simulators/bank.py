@@ -8,7 +8,11 @@ banks.deposit_one_won(bank_code="004", account_number="12340100000001",
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import os
+import secrets
 
 from certcenter.clock import Clock
 from certcenter.errors import CertCenterError
@@ -49,3 +53,76 @@ class SimulatedInterbank:
             description=depositor_text,
             at=self.clock.now(),
         )
+
+    # -- core banking: recipient inquiry, account password, transfers
+
+    def payee_name(self, *, bank_code: str, account_number: str) -> str:
+        if bank_code not in BANKS:
+            raise CertCenterError("BANK_UNKNOWN", bank_code=bank_code)
+        account = self.store.account(bank_code, account_number)
+        if account is None or account["status"] == "suspended":
+            raise CertCenterError("PAYEE_ACCOUNT_NOT_FOUND")
+        return str(account["holder_name"])
+
+    def verify_account_password(
+        self, *, bank_code: str, account_number: str, password: str
+    ) -> bool:
+        account = self.store.account(bank_code, account_number)
+        stored = None if account is None else account.get("password_hash")
+        if not stored:
+            hash_account_password(password)  # the same work either way
+            return False
+        return check_account_password(str(stored), password)
+
+    def transfer(
+        self,
+        *,
+        from_bank: str,
+        from_account: str,
+        to_bank: str,
+        to_account: str,
+        amount: int,
+        sender_text: str,
+        payee_text: str,
+        reference: str,
+    ) -> str:
+        source = self.store.account(from_bank, from_account)
+        if source is None:
+            raise CertCenterError("ACCOUNT_NOT_FOUND")
+        refusal = _STATUS_REFUSALS.get(str(source["status"]))
+        if refusal:
+            raise CertCenterError(refusal)
+        target = self.store.account(to_bank, to_account)
+        if target is None or target["status"] == "suspended":
+            raise CertCenterError("PAYEE_ACCOUNT_NOT_FOUND")
+        moved = self.store.move_money(
+            debit=(from_bank, from_account),
+            credit=(to_bank, to_account),
+            amount=amount,
+            debit_text=payee_text,
+            credit_text=sender_text,
+            at=self.clock.now(),
+        )
+        if not moved:
+            raise CertCenterError("INSUFFICIENT_FUNDS")
+        return f"{from_bank}-{reference[:8].upper()}-{secrets.token_hex(4).upper()}"
+
+
+# The bank's own storage of account passwords (the other side): salted scrypt.
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_account_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def check_account_password(stored: str, password: str) -> bool:
+    try:
+        _, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, **_SCRYPT)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(expected, got)

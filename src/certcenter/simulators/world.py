@@ -22,9 +22,13 @@ from certcenter.clock import Clock
 from certcenter.entities import Customer, new_id
 from certcenter.identity.rrn import ResidentNumber, parse_rrn
 from certcenter.ports import UnitOfWorkFactory
+from certcenter.simulators.bank import hash_account_password
 from certcenter.simulators.id_registry import rrn_fingerprint
 from certcenter.simulators.telco import ci_secret, connecting_information
 from certcenter.storage.simulator_store import SimulatorStore
+
+# Every demo account's password (계좌 비밀번호) unless the world file gives one.
+DEMO_ACCOUNT_PASSWORD = "2580"  # noqa: S105 (the demo world's, documented in the README)
 
 # Demo data is dated against this day so that parsing never depends on the wall clock.
 _WORLD_TODAY = date(2026, 1, 1)
@@ -121,6 +125,9 @@ def _sim_rows(world: World, store: SimulatorStore) -> dict[str, list[dict[str, A
                     "holder_ci": ci(person),
                     "status": account.get("status", "normal"),
                     "balance": int(account.get("balance", 0)),
+                    "password_hash": hash_account_password(
+                        str(account.get("password", DEMO_ACCOUNT_PASSWORD))
+                    ),
                 }
             )
         for card in person.resident_cards:

@@ -34,4 +34,10 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(entities.OcspCacheEntry, tables.ocsp_responses)
         mapper_registry.map_imperatively(entities.DeviceChallenge, tables.device_challenges)
         mapper_registry.map_imperatively(entities.FactorCounter, tables.factor_counters)
+        mapper_registry.map_imperatively(entities.Session, tables.sessions)
+        mapper_registry.map_imperatively(entities.FactorChallenge, tables.factor_challenges)
+        mapper_registry.map_imperatively(entities.OtpToken, tables.otp_tokens)
+        mapper_registry.map_imperatively(entities.SecurityCard, tables.security_cards)
+        mapper_registry.map_imperatively(entities.Transfer, tables.transfers)
+        mapper_registry.map_imperatively(entities.SignedDocument, tables.signed_documents)
         _mapped = True

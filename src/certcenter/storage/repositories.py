@@ -19,12 +19,20 @@ from certcenter.entities import (
     DeviceChallenge,
     Enrollment,
     EnrollmentState,
+    FactorChallenge,
     FactorCounter,
     FailureRecord,
     OcspCacheEntry,
     Operator,
+    OtpToken,
     OutboxMessage,
+    SecurityCard,
+    SignedDocument,
+    Transfer,
     VerificationCode,
+)
+from certcenter.entities import (
+    Session as LoginSession,
 )
 from certcenter.storage import tables
 
@@ -548,7 +556,260 @@ class SqlFactorCounters(_Repository):
         )
         self._refresh(customer_id, factor)
 
+    def reserve_attempt(
+        self, customer_id: str, factor: str, max_failures: int, now: datetime
+    ) -> int | None:
+        t = tables.factor_counters
+        make = _insert_for(self.session)
+        self.session.execute(
+            make(t)
+            .values(customer_id=customer_id, factor=factor, failures=0, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[t.c.customer_id, t.c.factor])
+        )
+        failures = self.session.execute(
+            update(t)
+            .where(
+                t.c.customer_id == customer_id,
+                t.c.factor == factor,
+                t.c.failures < max_failures,
+            )
+            .values(failures=t.c.failures + 1, updated_at=now)
+            .returning(t.c.failures)
+        ).scalar_one_or_none()
+        self._refresh(customer_id, factor)
+        return None if failures is None else int(failures)
+
+    def release_attempt(self, customer_id: str, factor: str, now: datetime) -> None:
+        t = tables.factor_counters
+        self.session.execute(
+            update(t)
+            .where(t.c.customer_id == customer_id, t.c.factor == factor, t.c.failures > 0)
+            .values(failures=t.c.failures - 1, updated_at=now)
+        )
+        self._refresh(customer_id, factor)
+
+    def for_customer(self, customer_id: str) -> Sequence[FactorCounter]:
+        return self.session.scalars(
+            select(FactorCounter)
+            .where(tables.factor_counters.c.customer_id == customer_id)
+            .order_by(tables.factor_counters.c.factor)
+        ).all()
+
     def _refresh(self, customer_id: str, factor: str) -> None:
         cached = self.session.get(FactorCounter, (customer_id, factor))
         if cached is not None:
             self.session.refresh(cached)
+
+
+def _insert_for(session: Session) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert  # type: ignore[return-value]
+
+
+class SqlSessions(_Repository):
+    def add(self, session: LoginSession) -> None:
+        self.session.add(session)
+
+    def by_token_hash(self, token_hash: str) -> LoginSession | None:
+        return self.session.scalars(
+            select(LoginSession).where(tables.sessions.c.token_hash == token_hash)
+        ).one_or_none()
+
+    def touch(self, session_id: str, now: datetime, idle_since: datetime) -> bool:
+        t = tables.sessions
+        done = self.session.execute(
+            update(t)
+            .where(
+                t.c.id == session_id,
+                t.c.ended_at.is_(None),
+                t.c.last_seen_at > idle_since,
+                t.c.expires_at > now,
+            )
+            .values(last_seen_at=now)
+            .returning(t.c.id)
+        ).first()
+        self._refresh(session_id)
+        return done is not None
+
+    def end(self, session_id: str, now: datetime) -> None:
+        t = tables.sessions
+        self.session.execute(
+            update(t).where(t.c.id == session_id, t.c.ended_at.is_(None)).values(ended_at=now)
+        )
+        self._refresh(session_id)
+
+    def end_for_customer(self, customer_id: str, now: datetime) -> int:
+        t = tables.sessions
+        done = self.session.execute(
+            update(t)
+            .where(t.c.customer_id == customer_id, t.c.ended_at.is_(None))
+            .values(ended_at=now)
+            .returning(t.c.id)
+        ).all()
+        for row in done:
+            self._refresh(row[0])
+        return len(done)
+
+    def _refresh(self, session_id: str) -> None:
+        cached = self.session.get(LoginSession, session_id)
+        if cached is not None:
+            self.session.refresh(cached)
+
+
+class SqlFactorChallenges(_Repository):
+    def add(self, challenge: FactorChallenge) -> None:
+        self.session.add(challenge)
+
+    def get(self, challenge_id: str) -> FactorChallenge | None:
+        return self.session.get(FactorChallenge, challenge_id)
+
+    def consume(self, challenge_id: str, at: datetime) -> bool:
+        t = tables.factor_challenges
+        done = self.session.execute(
+            update(t)
+            .where(t.c.id == challenge_id, t.c.used_at.is_(None))
+            .values(used_at=at)
+            .returning(t.c.id)
+        ).first()
+        cached = self.session.get(FactorChallenge, challenge_id)
+        if cached is not None:
+            self.session.refresh(cached)
+        return done is not None
+
+
+class SqlOtpTokens(_Repository):
+    def add(self, token: OtpToken) -> None:
+        self.session.add(token)
+
+    def get(self, token_id: str, *, for_update: bool = False) -> OtpToken | None:
+        query = select(OtpToken).where(tables.otp_tokens.c.id == token_id)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalars(query).one_or_none()
+
+    def active_for_customer(self, customer_id: str) -> OtpToken | None:
+        t = tables.otp_tokens
+        return self.session.scalars(
+            select(OtpToken).where(t.c.customer_id == customer_id, t.c.status == "active")
+        ).one_or_none()
+
+    def for_customer(self, customer_id: str) -> Sequence[OtpToken]:
+        t = tables.otp_tokens
+        return self.session.scalars(
+            select(OtpToken).where(t.c.customer_id == customer_id).order_by(t.c.created_at)
+        ).all()
+
+    def accept_step(self, token_id: str, step: int) -> bool:
+        t = tables.otp_tokens
+        done = self.session.execute(
+            update(t)
+            .where(t.c.id == token_id, or_(t.c.last_step.is_(None), t.c.last_step < step))
+            .values(last_step=step)
+            .returning(t.c.id)
+        ).first()
+        cached = self.session.get(OtpToken, token_id)
+        if cached is not None:
+            self.session.refresh(cached)
+        return done is not None
+
+
+class SqlSecurityCards(_Repository):
+    def add(self, card: SecurityCard) -> None:
+        self.session.add(card)
+
+    def by_serial(self, serial: str) -> SecurityCard | None:
+        return self.session.scalars(
+            select(SecurityCard).where(tables.security_cards.c.serial == serial)
+        ).one_or_none()
+
+    def active_for_customer(self, customer_id: str) -> SecurityCard | None:
+        t = tables.security_cards
+        return self.session.scalars(
+            select(SecurityCard).where(t.c.customer_id == customer_id, t.c.status == "active")
+        ).one_or_none()
+
+    def for_customer(self, customer_id: str) -> Sequence[SecurityCard]:
+        t = tables.security_cards
+        return self.session.scalars(
+            select(SecurityCard).where(t.c.customer_id == customer_id).order_by(t.c.issued_at)
+        ).all()
+
+
+class SqlTransfers(_Repository):
+    def add(self, transfer: Transfer) -> None:
+        self.session.add(transfer)
+
+    def get(self, transfer_id: str, *, for_update: bool = False) -> Transfer | None:
+        query = select(Transfer).where(tables.transfers.c.id == transfer_id)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalars(query).one_or_none()
+
+    def for_customer(self, customer_id: str, *, limit: int = 50) -> Sequence[Transfer]:
+        t = tables.transfers
+        return self.session.scalars(
+            select(Transfer)
+            .where(t.c.customer_id == customer_id)
+            .order_by(t.c.created_at.desc())
+            .limit(limit)
+        ).all()
+
+    def claim(self, transfer_id: str, from_status: str, to_status: str) -> bool:
+        t = tables.transfers
+        done = self.session.execute(
+            update(t)
+            .where(t.c.id == transfer_id, t.c.status == from_status)
+            .values(status=to_status)
+            .returning(t.c.id)
+        ).first()
+        cached = self.session.get(Transfer, transfer_id)
+        if cached is not None:
+            self.session.refresh(cached)
+        return done is not None
+
+    def reserve_daily(self, customer_id: str, day: str, amount: int, limit: int) -> int | None:
+        t = tables.transfer_days
+        self.session.execute(
+            _insert_for(self.session)(t)
+            .values(customer_id=customer_id, day=day, total=0)
+            .on_conflict_do_nothing(index_elements=[t.c.customer_id, t.c.day])
+        )
+        total = self.session.execute(
+            update(t)
+            .where(t.c.customer_id == customer_id, t.c.day == day, t.c.total + amount <= limit)
+            .values(total=t.c.total + amount)
+            .returning(t.c.total)
+        ).scalar_one_or_none()
+        return None if total is None else int(total)
+
+    def release_daily(self, customer_id: str, day: str, amount: int) -> None:
+        t = tables.transfer_days
+        self.session.execute(
+            update(t)
+            .where(t.c.customer_id == customer_id, t.c.day == day)
+            .values(total=t.c.total - amount)
+        )
+
+    def day_total(self, customer_id: str, day: str) -> int:
+        t = tables.transfer_days
+        total = self.session.execute(
+            select(t.c.total).where(t.c.customer_id == customer_id, t.c.day == day)
+        ).scalar_one_or_none()
+        return int(total or 0)
+
+
+class SqlSignedDocuments(_Repository):
+    def add(self, document: SignedDocument) -> None:
+        self.session.add(document)
+
+    def get(self, document_id: str) -> SignedDocument | None:
+        return self.session.get(SignedDocument, document_id)
+
+    def for_customer(self, customer_id: str, *, limit: int = 50) -> Sequence[SignedDocument]:
+        t = tables.signed_documents
+        return self.session.scalars(
+            select(SignedDocument)
+            .where(t.c.customer_id == customer_id)
+            .order_by(t.c.created_at.desc())
+            .limit(limit)
+        ).all()

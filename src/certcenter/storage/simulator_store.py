@@ -17,10 +17,12 @@ from sqlalchemy import Engine, delete, insert, select, update
 from certcenter.storage.simulator_tables import (
     sim_account_entries,
     sim_accounts,
+    sim_ars_calls,
     sim_driver_licences,
     sim_meta,
     sim_passports,
     sim_resident_cards,
+    sim_security_cards,
     sim_sms,
     sim_subscribers,
 )
@@ -125,6 +127,73 @@ class SimulatorStore:
                 )
             )
 
+    def set_account_password_hash(
+        self, bank_code: str, account_number: str, password_hash: str
+    ) -> bool:
+        acc = sim_accounts.c
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(sim_accounts)
+                .where(acc.bank_code == bank_code, acc.account_number == account_number)
+                .values(password_hash=password_hash)
+            )
+        return bool(done.rowcount)
+
+    def move_money(
+        self,
+        *,
+        debit: tuple[str, str],
+        credit: tuple[str, str],
+        amount: int,
+        debit_text: str,
+        credit_text: str,
+        at: datetime,
+    ) -> bool:
+        """Debit one account and credit another in one transaction; False (nothing moved)
+        when the debited account lacks the funds."""
+        acc = sim_accounts.c
+        with self.engine.begin() as conn:
+            debited = conn.execute(
+                update(sim_accounts)
+                .where(
+                    acc.bank_code == debit[0],
+                    acc.account_number == debit[1],
+                    acc.balance >= amount,
+                )
+                .values(balance=acc.balance - amount)
+                .returning(acc.balance)
+            ).scalar_one_or_none()
+            if debited is None:
+                return False
+            credited = conn.execute(
+                update(sim_accounts)
+                .where(acc.bank_code == credit[0], acc.account_number == credit[1])
+                .values(balance=acc.balance + amount)
+                .returning(acc.balance)
+            ).scalar_one()
+            conn.execute(
+                insert(sim_account_entries),
+                [
+                    {
+                        "bank_code": debit[0],
+                        "account_number": debit[1],
+                        "at": at,
+                        "description": debit_text[:80],
+                        "amount": -amount,
+                        "balance_after": debited,
+                    },
+                    {
+                        "bank_code": credit[0],
+                        "account_number": credit[1],
+                        "at": at,
+                        "description": credit_text[:80],
+                        "amount": amount,
+                        "balance_after": credited,
+                    },
+                ],
+            )
+        return True
+
     def statement(self, bank_code: str, account_number: str, limit: int = 50) -> list[Row]:
         e = sim_account_entries.c
         return self._all(
@@ -132,6 +201,59 @@ class SimulatorStore:
             .where(e.bank_code == bank_code, e.account_number == account_number)
             .order_by(e.id.desc())
             .limit(limit)
+        )
+
+    # -- ARS (자동응답 전화)
+    def place_call(self, *, call_id: str, phone: str, prompt: str, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(sim_ars_calls).values(
+                    id=call_id, phone=phone, prompt=prompt, placed_at=at, status="ringing"
+                )
+            )
+
+    def call(self, call_id: str) -> Row | None:
+        return self._one(select(sim_ars_calls).where(sim_ars_calls.c.id == call_id))
+
+    def calls(self, phone: str, limit: int = 20) -> list[Row]:
+        c = sim_ars_calls.c
+        return self._all(
+            select(sim_ars_calls).where(c.phone == phone).order_by(c.placed_at.desc()).limit(limit)
+        )
+
+    def answer_call(self, call_id: str, *, keyed: str | None, at: datetime) -> bool:
+        """The person picks up and keys in digits (or declines: ``keyed`` None); once."""
+        c = sim_ars_calls.c
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(sim_ars_calls)
+                .where(c.id == call_id, c.status == "ringing")
+                .values(
+                    status="answered" if keyed is not None else "declined",
+                    keyed=keyed,
+                    answered_at=at,
+                )
+            )
+        return bool(done.rowcount)
+
+    # -- security cards in their holders' hands
+    def deliver_card(self, *, serial: str, holder_ci: str, slots: list[str], at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(sim_security_cards).values(
+                    serial=serial, holder_ci=holder_ci, slots=slots, delivered_at=at
+                )
+            )
+
+    def card(self, serial: str) -> Row | None:
+        return self._one(select(sim_security_cards).where(sim_security_cards.c.serial == serial))
+
+    def cards_of(self, holder_ci: str) -> list[Row]:
+        c = sim_security_cards.c
+        return self._all(
+            select(sim_security_cards)
+            .where(c.holder_ci == holder_ci)
+            .order_by(c.delivered_at.desc())
         )
 
     # -- ID registry

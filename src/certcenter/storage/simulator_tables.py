@@ -8,6 +8,7 @@ the center must never hold in clear.
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -76,6 +77,8 @@ sim_accounts = Table(
         "status", String(30), nullable=False
     ),  # normal | dormant | suspended | transfer_restricted
     Column("balance", Integer, nullable=False),
+    # the account password (계좌 비밀번호) as the bank's core system keeps it: salted scrypt
+    Column("password_hash", String(200), nullable=True),
 )
 
 sim_account_entries = Table(
@@ -121,4 +124,28 @@ sim_passports = Table(
     Column("name", String(80), nullable=False),
     Column("birth_date", Date, nullable=False),
     Column("expiry", Date, nullable=False),
+)
+
+# Calls the ARS (자동응답) placed to a phone, and what the person keyed in on the keypad.
+sim_ars_calls = Table(
+    "sim_ars_calls",
+    sim_metadata,
+    Column("id", String(36), primary_key=True),
+    Column("phone", String(20), nullable=False),
+    Column("prompt", String(300), nullable=False),
+    Column("placed_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # ringing | answered | declined
+    Column("keyed", String(10), nullable=True),
+    Column("answered_at", UtcDateTime, nullable=True),
+    Index("ix_sim_ars_calls_phone", "phone", "placed_at"),
+)
+
+# Security cards as printed and handed to their holder (the card in the customer's wallet).
+sim_security_cards = Table(
+    "sim_security_cards",
+    sim_metadata,
+    Column("serial", String(20), primary_key=True),
+    Column("holder_ci", String(100), nullable=False, index=True),
+    Column("slots", JSON, nullable=False),  # ["0417", "9921", …], slot 1 first
+    Column("delivered_at", UtcDateTime, nullable=False),
 )

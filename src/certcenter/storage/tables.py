@@ -51,6 +51,8 @@ customers = Table(
     Column("overseas_access", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("email", String(200), nullable=True),
+    Column("transfer_limit_per_transfer", BigInteger, nullable=True),
+    Column("transfer_limit_daily", BigInteger, nullable=True),
 )
 
 enrollments = Table(
@@ -308,4 +310,133 @@ factor_counters = Table(
     Column("failures", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("locked_at", UtcDateTime, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("certificate_serial", String(64), nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Index("ix_sessions_customer", "customer_id"),
+)
+
+factor_challenges = Table(
+    "factor_challenges",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), nullable=False),
+    Column("factor", String(30), nullable=False),
+    Column("subject", String(36), nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Index("ix_factor_challenges_customer", "customer_id", "factor"),
+)
+
+otp_tokens = Table(
+    "otp_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("secret_sealed", LargeBinary, nullable=False),
+    Column("digits", Integer, nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("algorithm", String(10), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("activated_at", UtcDateTime, nullable=True),
+    Column("last_step", BigInteger, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    # one usable OTP per customer
+    Index(
+        "uq_otp_tokens_active_customer",
+        "customer_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+security_cards = Table(
+    "security_cards",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("serial", String(20), nullable=False, unique=True),
+    Column("slots", Integer, nullable=False),
+    Column("slot_digests", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("registered_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Index("ix_security_cards_customer", "customer_id"),
+    # one card in use per customer
+    Index(
+        "uq_security_cards_active_customer",
+        "customer_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("certificate_serial", String(64), nullable=False),
+    Column("from_bank", String(3), nullable=False),
+    Column("from_account", String(20), nullable=False),
+    Column("to_bank", String(3), nullable=False),
+    Column("to_account", String(20), nullable=False),
+    Column("payee_name", String(80), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("memo", String(40), nullable=False),
+    Column("medium", String(20), nullable=False),
+    Column("factors", JSON, nullable=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime, nullable=True),
+    Column("evidence", LargeBinary, nullable=True),
+    Column("failure_code", String(60), nullable=True),
+    Column("bank_reference", String(40), nullable=True),
+    Index("ix_transfers_customer", "customer_id", "created_at"),
+)
+
+# What each customer has sent per (KST) day: the daily limit is checked and raised in one
+# conditional UPDATE, so concurrent transfers cannot spend the same headroom twice.
+transfer_days = Table(
+    "transfer_days",
+    metadata,
+    Column("customer_id", String(36), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("total", BigInteger, nullable=False),
+)
+
+signed_documents = Table(
+    "signed_documents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("certificate_serial", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("cms", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_signed_documents_customer", "customer_id"),
 )

@@ -25,11 +25,17 @@ from certcenter.storage.repositories import (
     SqlCustomers,
     SqlDevices,
     SqlEnrollments,
+    SqlFactorChallenges,
     SqlFactorCounters,
     SqlFailures,
     SqlOcspCache,
     SqlOperators,
+    SqlOtpTokens,
     SqlOutbox,
+    SqlSecurityCards,
+    SqlSessions,
+    SqlSignedDocuments,
+    SqlTransfers,
     SqlVerificationCodes,
 )
 
@@ -56,6 +62,12 @@ class SqlUnitOfWork:
         self.ocsp = SqlOcspCache(session)
         self.challenges = SqlChallenges(session)
         self.factors = SqlFactorCounters(session)
+        self.sessions = SqlSessions(session)
+        self.factor_challenges = SqlFactorChallenges(session)
+        self.otp = SqlOtpTokens(session)
+        self.security_cards = SqlSecurityCards(session)
+        self.transfers = SqlTransfers(session)
+        self.signed_documents = SqlSignedDocuments(session)
         return self
 
     def _open(self) -> Session:
