@@ -22,6 +22,8 @@ CORE = [
     "certcenter.audit",
     "certcenter.notifications",
     "certcenter.revocation",
+    "certcenter.usage",
+    "certcenter.media",
 ]
 FORBIDDEN = [
     "certcenter.api",

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import Engine
 
 from certcenter.audit.trail import AuditTrail
+from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.operators import OperatorDirectory
 from certcenter.clock import Clock, SystemClock
@@ -57,6 +58,7 @@ from certcenter.storage.database import make_engine, make_session_factory
 from certcenter.storage.mapping import map_entities
 from certcenter.storage.simulator_store import SimulatorStore
 from certcenter.storage.uow import SqlUnitOfWorkFactory
+from certcenter.usage.sessions import SessionService
 
 log = logging.getLogger(__name__)
 PEPPER_LABEL = "pepper"
@@ -179,6 +181,14 @@ class Center:
             crls=self.status,
             crl_shards=self.settings.policy.crl_shards,
         )
+
+    @cached_property
+    def factor_guard(self) -> FactorGuard:
+        return FactorGuard(self.settings.policy, self.clock)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        return SessionService(self.uow_factory, self.clock, self.settings.policy)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -13,8 +13,14 @@ def test_only_the_recent_crls_of_a_partition_are_kept(center: Center) -> None:
     numbers = [center.status.publish("mobile", 3).number for _ in range(KEEP_CRLS + 4)]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
     with center.engine.connect() as conn:
-        kept = conn.execute(text(
-            "SELECT number FROM crls WHERE family = 'mobile' AND shard = 3 ORDER BY number"
-        )).scalars().all()
+        kept = (
+            conn.execute(
+                text(
+                    "SELECT number FROM crls WHERE family = 'mobile' AND shard = 3 ORDER BY number"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert list(kept) == numbers[-KEEP_CRLS:]
     assert center.status.crls.current("mobile", 3).number == numbers[-1]

@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 
 from certcenter.bootstrap import Center
 from certcenter.enrollment.service import EnrollmentRef
+from certcenter.entities import Session
 from certcenter.errors import CertCenterError
 
 
@@ -60,3 +61,22 @@ def enrollment_ref(
 
 
 RefDep = Annotated[EnrollmentRef, Depends(enrollment_ref)]
+
+
+def bearer_token(authorization: str | None) -> str:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return ""
+
+
+def current_session(
+    center: CenterDep, authorization: Annotated[str | None, Header()] = None
+) -> Session:
+    """The logged-in customer's session (``Authorization: Bearer <session token>``)."""
+    token = bearer_token(authorization)
+    if not token:
+        raise CertCenterError("SESSION_INVALID")
+    return center.sessions.resolve(token)
+
+
+SessionDep = Annotated[Session, Depends(current_session)]

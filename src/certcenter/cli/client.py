@@ -92,6 +92,10 @@ class CenterClient:
             raise ApiError(response.status_code, problem)
         return response.json() if response.content else None
 
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Any API call, with the client's bearer token (a flow's, or a login session's)."""
+        return self._send(method, path, body)
+
     # -- the issuance flow
     def start(
         self,
