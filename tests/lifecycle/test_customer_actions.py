@@ -44,10 +44,12 @@ def test_wrong_pin_or_signature_counts_towards_the_lock_without_saying_which(
 ) -> None:
     flow = new_flow("C001")
     flow.through("csr")
-    for left in (4, 3, 2, 1):
+    for left in (4, 3, 2):
         err = refused(lambda: act(flow, "revoke", pin="000000"))
         assert_refusal(err, "DEVICE_AUTH_FAILED")
         assert err.problem["context"]["tries_left"] == left
+    # the customer is warned before the last try
+    assert_refusal(refused(lambda: act(flow, "revoke", pin="000000")), "AUTH_LAST_TRY")
     assert_refusal(refused(lambda: act(flow, "revoke", pin="000000")), "PIN_LOCKED")
     assert_refusal(refused(lambda: act(flow, "revoke")), "PIN_LOCKED")  # even the right PIN
     assert _status(center, flow.current_serial()) == "active"

@@ -70,26 +70,36 @@ class FactorGuard:
         counter = uow.factors.get(subject, factor)
         return counter is not None and counter.failures >= self.max_failures(factor)
 
-    def reserve(self, uow: UnitOfWork, subject: str, factors: Sequence[str]) -> None:
+    def reserve(self, uow: UnitOfWork, subject: str, factors: Sequence[str]) -> dict[str, int]:
         """Count one try of each factor, or none of them when one is locked (its lock code
-        is raised; the caller rolls back or commits — nothing was counted)."""
+        is raised; the caller rolls back or commits — nothing was counted). Returns which try
+        this is of each factor; hand it to :meth:`settle`."""
         for factor in factors:
             if self.is_locked(uow, subject, factor):
                 raise self.locked_error(factor)
         now = self.clock.now()
-        taken: list[str] = []
+        taken: dict[str, int] = {}
         for factor in factors:
-            if uow.factors.reserve_attempt(subject, factor, self.max_failures(factor), now) is None:
+            count = uow.factors.reserve_attempt(subject, factor, self.max_failures(factor), now)
+            if count is None:
                 for earlier in taken:  # raced to the limit meanwhile: give back what was taken
                     uow.factors.release_attempt(subject, earlier, now)
                 raise self.locked_error(factor)
-            taken.append(factor)
+            taken[factor] = count
+        return taken
 
     def settle(
-        self, uow: UnitOfWork, subject: str, results: Mapping[str, bool]
+        self,
+        uow: UnitOfWork,
+        subject: str,
+        results: Mapping[str, bool],
+        *,
+        failed: str = "AUTH_FAILED",
+        attempts: Mapping[str, int] | None = None,
     ) -> CertCenterError | None:
         """Book the outcome of reserved tries. None when every factor was right; otherwise the
-        refusal to raise once the unit of work is committed."""
+        refusal to raise once the unit of work is committed (``failed`` names its code while
+        more than one try is left)."""
         now = self.clock.now()
         if all(results.values()):
             for factor in results:
@@ -101,8 +111,11 @@ class FactorGuard:
             if ok:
                 uow.factors.release_attempt(subject, factor, now)
                 continue
-            counter = uow.factors.get(subject, factor)
-            failures = counter.failures if counter is not None else self.max_failures(factor)
+            if attempts is not None and factor in attempts:
+                failures = attempts[factor]  # this was the n-th try, whatever came after it
+            else:
+                counter = uow.factors.get(subject, factor)
+                failures = counter.failures if counter is not None else self.max_failures(factor)
             left = self.max_failures(factor) - failures
             if left <= 0:
                 uow.factors.lock(subject, factor, now)
@@ -113,7 +126,7 @@ class FactorGuard:
         fewest = min(tries_left)
         if fewest == 1:
             return CertCenterError("AUTH_LAST_TRY")
-        return CertCenterError("AUTH_FAILED", tries_left=fewest)
+        return CertCenterError(failed, tries_left=fewest)
 
     def release(self, uow: UnitOfWork, subject: str, factor: str) -> None:
         """Unlock after identity was verified again (re-issue) or by an operator."""

@@ -24,6 +24,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from certcenter.authn.factors import PIN as PIN_FACTOR
+from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
 from certcenter.config import Policy
@@ -31,8 +33,7 @@ from certcenter.entities import CertificateRecord, Customer, Device, DeviceChall
 from certcenter.errors import CertCenterError
 from certcenter.ports import UnitOfWork
 
-PIN_FACTOR = "pin"
-PURPOSES = frozenset({"revoke", "renew", "deregister", "release", "reissue"})
+PURPOSES = frozenset({"revoke", "renew", "deregister", "release", "reissue", "login"})
 
 
 def challenge_message(purpose: str, challenge: str) -> bytes:
@@ -48,12 +49,15 @@ class Authenticated:
 
 
 class DeviceAuthenticator:
-    def __init__(self, hasher: SecretHasher, clock: Clock, policy: Policy) -> None:
+    def __init__(
+        self, hasher: SecretHasher, clock: Clock, policy: Policy, guard: FactorGuard | None = None
+    ) -> None:
         self.hasher = hasher
         self.clock = clock
         self.policy = policy
+        self.guard = guard or FactorGuard(policy, clock)
 
-    def _registered(self, uow: UnitOfWork, device_id: str) -> tuple[Device, CertificateRecord]:
+    def registered(self, uow: UnitOfWork, device_id: str) -> tuple[Device, CertificateRecord]:
         device = uow.devices.active_by_device_id(device_id)
         if device is None:
             raise CertCenterError("DEVICE_NOT_REGISTERED")
@@ -78,7 +82,7 @@ class DeviceAuthenticator:
             raise CertCenterError(
                 "INVALID_REQUEST", detail=f"purpose: {', '.join(sorted(PURPOSES))}"
             )
-        device, _ = self._registered(uow, device_id)
+        device, _ = self.registered(uow, device_id)
         now = self.clock.now()
         challenge = DeviceChallenge(
             id=new_id(),
@@ -92,6 +96,24 @@ class DeviceAuthenticator:
         uow.challenges.add(challenge)
         return challenge
 
+    def take_challenge(
+        self, uow: UnitOfWork, *, device_id: str, purpose: str, challenge: str
+    ) -> DeviceChallenge:
+        """Consume the challenge: it must be this device's, for this purpose, unused and
+        unexpired (``CHALLENGE_INVALID`` otherwise)."""
+        now = self.clock.now()
+        found = uow.challenges.by_value(challenge) if 0 < len(challenge) <= 128 else None
+        if (
+            found is None
+            or found.device_id != device_id
+            or found.purpose != purpose
+            or found.used_at is not None
+            or found.expires_at <= now
+            or not uow.challenges.consume(found.id, now)
+        ):
+            raise CertCenterError("CHALLENGE_INVALID", seconds=self.policy.challenge_ttl_seconds)
+        return found
+
     def verify(
         self,
         uow: UnitOfWork,
@@ -104,52 +126,49 @@ class DeviceAuthenticator:
     ) -> Authenticated:
         """Consume the challenge and check signature and PIN; refusals are committed (the
         used challenge, the counted failure) before they are raised."""
-        now = self.clock.now()
-        found = uow.challenges.by_value(challenge)
-        if (
-            found is None
-            or found.device_id != device_id
-            or found.purpose != purpose
-            or found.used_at is not None
-            or found.expires_at <= now
-            or not uow.challenges.consume(found.id, now)
-        ):
-            raise CertCenterError("CHALLENGE_INVALID", seconds=self.policy.challenge_ttl_seconds)
-        device, certificate = self._registered(uow, device_id)
+        self.take_challenge(uow, device_id=device_id, purpose=purpose, challenge=challenge)
+        device, certificate = self.registered(uow, device_id)
         customer = uow.customers.get(device.customer_id)
         if customer is None:
             raise CertCenterError("DEVICE_NOT_REGISTERED")
-        counter = uow.factors.get(customer.id, PIN_FACTOR)
-        if counter is not None and counter.locked_at is not None:
+        try:
+            attempts = self.guard.reserve(uow, customer.id, [PIN_FACTOR])
+        except CertCenterError:
             uow.commit()  # the challenge stays used
-            raise CertCenterError("PIN_LOCKED", max_failures=self.policy.pin_max_failures)
+            raise
         pin_ok = device.pin_hash is not None and self.hasher.verify(
             device.pin_hash, pin, purpose="pin"
         )
-        signature_ok = _signature_ok(certificate, challenge_message(purpose, challenge), signature)
-        if not (pin_ok and signature_ok):
-            failures = uow.factors.count_failure(customer.id, PIN_FACTOR, now)
-            left = self.policy.pin_max_failures - failures
-            if left <= 0:
-                uow.factors.lock(customer.id, PIN_FACTOR, now)
-                uow.commit()
-                raise CertCenterError("PIN_LOCKED", max_failures=self.policy.pin_max_failures)
+        signature_ok = signature_valid(
+            certificate, challenge_message(purpose, challenge), signature
+        )
+        refusal = self.guard.settle(
+            uow,
+            customer.id,
+            {PIN_FACTOR: pin_ok and signature_ok},
+            failed="DEVICE_AUTH_FAILED",
+            attempts=attempts,
+        )
+        if refusal is not None:
             uow.commit()
-            raise CertCenterError("DEVICE_AUTH_FAILED", tries_left=left)
-        if counter is not None and counter.failures:
-            uow.factors.reset(customer.id, PIN_FACTOR, now)
+            raise refusal
         return Authenticated(customer=customer, device=device, certificate=certificate)
 
 
-def _signature_ok(certificate: CertificateRecord, message: bytes, signature: str) -> bool:
+def signature_valid(certificate: CertificateRecord, message: bytes, signature: str) -> bool:
+    """An ECDSA-SHA256 signature (base64 DER) by the certificate's key over ``message``."""
     if certificate.der is None:
+        return False
+    public_key = x509.load_der_x509_certificate(certificate.der).public_key()
+    return key_signature_valid(public_key, message, signature)
+
+
+def key_signature_valid(public_key: object, message: bytes, signature: str) -> bool:
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or len(signature) > 400:
         return False
     try:
         raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
-        return False
-    public_key = x509.load_der_x509_certificate(certificate.der).public_key()
-    if not isinstance(public_key, ec.EllipticCurvePublicKey):
         return False
     try:
         public_key.verify(raw, message, ec.ECDSA(hashes.SHA256()))

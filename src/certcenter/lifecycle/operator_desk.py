@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from certcenter.authn.factors import FACTORS
+from certcenter.authn.factors import PIN as PIN_FACTOR
 from certcenter.clock import Clock
 from certcenter.entities import (
     Block,
@@ -21,7 +23,6 @@ from certcenter.entities import (
     OutboxMessage,
 )
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle.device_auth import PIN_FACTOR
 from certcenter.lifecycle.service import ActorRef, AuditRecorder
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -36,6 +37,15 @@ class CustomerView:
     notifications: list[OutboxMessage]
     pin_failures: int
     pin_locked: bool
+    factors: dict[str, FactorState]
+
+
+@dataclass(frozen=True)
+class FactorState:
+    """One factor's lockout counter as the operator sees it."""
+
+    failures: int
+    locked: bool
 
 
 class AuditVerifier(Protocol):
@@ -170,6 +180,10 @@ class OperatorDesk:
                 if block is not None:
                     blocks.append(block)
             counter = uow.factors.get(customer.id, PIN_FACTOR)
+            factors = {
+                c.factor: FactorState(failures=c.failures, locked=c.locked_at is not None)
+                for c in uow.factors.for_customer(customer.id)
+            }
             view = CustomerView(
                 customer=customer,
                 certificates=list(uow.certificates.for_customer(customer.id)),
@@ -179,6 +193,7 @@ class OperatorDesk:
                 notifications=list(uow.outbox.for_customer(customer.id, limit=20)),
                 pin_failures=counter.failures if counter else 0,
                 pin_locked=bool(counter and counter.locked_at),
+                factors=factors,
             )
             self._record(uow, actor, "view_customer", "customer", customer.customer_number)
             uow.commit()
@@ -186,13 +201,22 @@ class OperatorDesk:
 
     def unlock_pin(self, number: str, actor: ActorRef) -> None:
         """Release a locked PIN after the operator has verified the customer (SPEC §6)."""
+        self.unlock_factor(number, PIN_FACTOR, actor)
+
+    def unlock_factor(self, number: str, factor: str, actor: ActorRef) -> None:
+        """Release a locked factor (PIN, pattern, OTP, security card, account password) after
+        the operator has verified the customer."""
+        if factor not in FACTORS:
+            raise CertCenterError("INVALID_REQUEST", detail=f"factor: {', '.join(FACTORS)}")
         now = self.clock.now()
         with self.uow_factory() as uow:
             customer = uow.customers.by_number(number.upper())
             if customer is None:
                 raise CertCenterError("CUSTOMER_UNKNOWN", customer=number[:20])
-            uow.factors.reset(customer.id, PIN_FACTOR, now)
-            self._record(uow, actor, "unlock_pin", "customer", customer.customer_number)
+            uow.factors.reset(customer.id, factor, now)
+            action = "unlock_pin" if factor == PIN_FACTOR else "unlock_factor"
+            details = None if factor == PIN_FACTOR else {"factor": factor}
+            self._record(uow, actor, action, "customer", customer.customer_number, details)
             uow.commit()
 
     def lift_blocks(self, number: str, actor: ActorRef) -> int:

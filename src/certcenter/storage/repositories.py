@@ -663,6 +663,14 @@ class SqlFactorChallenges(_Repository):
     def get(self, challenge_id: str) -> FactorChallenge | None:
         return self.session.get(FactorChallenge, challenge_id)
 
+    def for_subject(self, subject: str, factor: str) -> Sequence[FactorChallenge]:
+        t = tables.factor_challenges
+        return self.session.scalars(
+            select(FactorChallenge)
+            .where(t.c.subject == subject, t.c.factor == factor)
+            .order_by(t.c.created_at.desc())
+        ).all()
+
     def consume(self, challenge_id: str, at: datetime) -> bool:
         t = tables.factor_challenges
         done = self.session.execute(

@@ -118,3 +118,8 @@ class SessionService:
                 raise CertCenterError("SESSION_INVALID")
             uow.sessions.end(session.id, now)
             uow.commit()
+
+    def end(self, session_id: str) -> None:
+        with self.uow_factory() as uow:
+            uow.sessions.end(session_id, self.clock.now())
+            uow.commit()

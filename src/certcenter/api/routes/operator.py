@@ -101,6 +101,10 @@ def _view(view: CustomerView) -> dict[str, Any]:
             for m in view.notifications
         ],
         "pin": {"failures": view.pin_failures, "locked": view.pin_locked},
+        "factors": {
+            name: {"failures": state.failures, "locked": state.locked}
+            for name, state in view.factors.items()
+        },
     }
 
 
@@ -124,6 +128,13 @@ def customer(number: str, center: CenterDep, actor: OperatorActor) -> dict[str, 
 @router.post("/customers/{number}/unlock-pin", status_code=204)
 def unlock_pin(number: str, center: CenterDep, actor: OperatorActor) -> None:
     center.operator_desk.unlock_pin(number, actor)
+
+
+@router.post("/customers/{number}/unlock/{factor}", status_code=204)
+def unlock_factor(number: str, factor: str, center: CenterDep, actor: OperatorActor) -> None:
+    """Release a locked factor (pin, pattern, otp, security_card, account_password) after
+    verifying the customer."""
+    center.operator_desk.unlock_factor(number, factor, actor)
 
 
 @router.post("/customers/{number}/lift-blocks")

@@ -1,0 +1,169 @@
+"""CMS SignedData (RFC 5652) around a signature made elsewhere — on the customer's device.
+
+The device signs the bytes itself (ECDSA-SHA256 with its certificate key); the center wraps
+that signature, the signer's certificate and its chain into a SignedData any CMS tool checks:
+
+    der = signed_data(document, signature_der, signer_cert, chain)           # content inside
+    der = signed_data(document, signature_der, signer_cert, chain, detached=True)
+    openssl cms -verify -inform DER -in evidence.p7m -CAfile root.pem      # prints the document
+
+The SignerInfo carries no signed attributes, so its signature is over the content itself
+(RFC 5652 §5.4) — exactly what the device signed, nothing the center could have added.
+:func:`verify_signed_data` checks such a structure and, for CMS made by other tools, the
+usual form with signed attributes (messageDigest over the content, signature over the
+attributes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import cms as asn1_cms
+from asn1crypto import core as asn1_core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+
+_DIGESTS = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+
+
+class CmsError(ValueError):
+    """The structure is not a SignedData this center can check, or it does not verify."""
+
+
+def signed_data(
+    content: bytes,
+    signature: bytes,
+    signer: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    *,
+    detached: bool = False,
+) -> bytes:
+    """A DER ContentInfo holding SignedData: ``signature`` (DER ECDSA over ``content`` with
+    SHA-256) by ``signer``, the signer's certificate and ``chain``; the content inside unless
+    ``detached``."""
+    certificates = [
+        asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in (signer, *chain)
+    ]
+    signer_asn1 = certificates[0]
+    digest_algorithm = asn1_cms.DigestAlgorithm({"algorithm": "sha256"})
+    encapsulated: dict[str, object] = {"content_type": "data"}
+    if not detached:
+        encapsulated["content"] = asn1_core.OctetString(content)
+    signer_info = asn1_cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": asn1_cms.SignerIdentifier(
+                {
+                    "issuer_and_serial_number": asn1_cms.IssuerAndSerialNumber(
+                        {
+                            "issuer": signer_asn1.issuer,
+                            "serial_number": signer_asn1.serial_number,
+                        }
+                    )
+                }
+            ),
+            "digest_algorithm": digest_algorithm,
+            "signature_algorithm": asn1_cms.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
+            "signature": signature,
+        }
+    )
+    signed = asn1_cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [digest_algorithm],
+            "encap_content_info": encapsulated,
+            "certificates": certificates,
+            "signer_infos": [signer_info],
+        }
+    )
+    return bytes(asn1_cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
+
+
+@dataclass(frozen=True)
+class VerifiedSignature:
+    signer: x509.Certificate
+    content: bytes
+    certificates: list[x509.Certificate]
+    signing_time: datetime | None
+
+
+def verify_signed_data(der: bytes, content: bytes | None = None) -> VerifiedSignature:
+    """Check the (single) signature of a SignedData; ``content`` for a detached one. Says
+    nothing yet about whom the signer's certificate belongs to: check its chain and status."""
+    try:
+        info = asn1_cms.ContentInfo.load(der, strict=True)
+        if info["content_type"].native != "signed_data":
+            raise CmsError("not CMS SignedData")
+        signed = info["content"]
+        encapsulated = signed["encap_content_info"]["content"]
+        inside = None if isinstance(encapsulated, asn1_core.Void) else bytes(encapsulated.native)
+        certificates = [
+            x509.load_der_x509_certificate(c.chosen.dump())
+            for c in (signed["certificates"] or [])
+            if c.name == "certificate"
+        ]
+        signer_infos = list(signed["signer_infos"])
+    except CmsError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CmsError(f"not a readable CMS structure ({exc.__class__.__name__})") from None
+    if inside is not None and content is not None and not hmac.compare_digest(inside, content):
+        raise CmsError("the document differs from the content inside the signature")
+    data = inside if inside is not None else content
+    if data is None:
+        raise CmsError("detached signature: the signed document is needed")
+    if len(signer_infos) != 1:
+        raise CmsError("exactly one signer is supported")
+    signer_info = signer_infos[0]
+    signer = _find_signer(signer_info, certificates)
+    digest_name = signer_info["digest_algorithm"]["algorithm"].native
+    if digest_name not in _DIGESTS:
+        raise CmsError(f"digest algorithm {digest_name} is not accepted")
+    algorithm = _DIGESTS[digest_name]
+    signature = bytes(signer_info["signature"].native)
+    attributes = signer_info["signed_attrs"]
+    signing_time = None
+    if isinstance(attributes, asn1_core.Void) or len(attributes) == 0:
+        signed_bytes = data
+    else:
+        values = {a["type"].native: a["values"][0] for a in attributes}
+        expected = hashlib.new(digest_name, data).digest()
+        digest = values.get("message_digest")
+        if digest is None or not hmac.compare_digest(bytes(digest.native), expected):
+            raise CmsError("the message digest does not match the document")
+        if "signing_time" in values:
+            signing_time = values["signing_time"].native
+        signed_bytes = b"\x31" + attributes.dump()[1:]  # DER of the SET OF, not the [0] tag
+    public_key = signer.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise CmsError("only ECDSA signers are accepted")
+    try:
+        public_key.verify(signature, signed_bytes, ec.ECDSA(algorithm))
+    except InvalidSignature:
+        raise CmsError("the signature does not verify") from None
+    return VerifiedSignature(
+        signer=signer, content=data, certificates=certificates, signing_time=signing_time
+    )
+
+
+def _find_signer(
+    signer_info: asn1_cms.SignerInfo, certificates: list[x509.Certificate]
+) -> x509.Certificate:
+    sid = signer_info["sid"]
+    if sid.name != "issuer_and_serial_number":
+        raise CmsError("the signer must be named by issuer and serial number")
+    serial = sid.chosen["serial_number"].native
+    issuer = sid.chosen["issuer"].dump()
+    for certificate in certificates:
+        wrapped = asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
+        if wrapped.serial_number == serial and wrapped.issuer.dump() == issuer:
+            return certificate
+    raise CmsError("the signer's certificate is not in the structure")

@@ -1,0 +1,178 @@
+"""Signing documents with the mobile certificate (전자서명), and checking such signatures for
+relying parties.
+
+    documents = DocumentSigning(...)
+    signed = documents.sign(session, SignRequest(name, content, signature, pin))
+    signed.cms                           # detached CMS SignedData (DER)
+    checked = documents.verify(cms, content)   # for anyone: signer, certificate status
+
+The device signs the document's bytes with its certificate key after the customer types the
+PIN; the server checks the PIN (counted first, like every PIN try) and the signature, and
+wraps the signature into a detached CMS that OpenSSL and other CMS tools verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
+from certcenter.audit.trail import AuditTrail
+from certcenter.authn.factors import PIN, FactorGuard
+from certcenter.authn.hashing import SecretHasher
+from certcenter.clock import Clock
+from certcenter.entities import Actor, CertificateStatus, Session, SignedDocument, new_id
+from certcenter.errors import CertCenterError
+from certcenter.lifecycle.device_auth import signature_valid
+from certcenter.pki.cms import CmsError, signed_data, verify_signed_data
+from certcenter.ports import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class SignRequest:
+    name: str
+    content: bytes = field(repr=False)
+    signature: str  # base64 ECDSA-SHA256 over ``content`` by the certificate key
+    pin: str = field(repr=False)
+    source_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class Checked:
+    signer_subject: str
+    serial: str
+    certificate_status: str  # the center's view now: active, revoked, … or "unknown"
+    issued_by_us: bool
+    sha256: str
+    signing_time: datetime | None
+
+    @property
+    def trustworthy(self) -> bool:
+        return self.issued_by_us and self.certificate_status == CertificateStatus.ACTIVE
+
+
+class DocumentSigning:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        guard: FactorGuard,
+        hasher: SecretHasher,
+        chain: Callable[[], Sequence[x509.Certificate]],
+        audit: AuditTrail,
+        clock: Clock,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.guard = guard
+        self.hasher = hasher
+        self.chain = chain
+        self.audit = audit
+        self.clock = clock
+
+    def sign(self, session: Session, request: SignRequest) -> SignedDocument:
+        if not request.content:
+            raise CertCenterError("INVALID_REQUEST", detail="document: empty")
+        with self.uow_factory() as uow:
+            customer = uow.customers.get(session.customer_id)
+            device = uow.devices.active_by_device_id(session.device_id)
+            certificate = uow.certificates.get(session.certificate_serial)
+            if customer is None or device is None or certificate is None:
+                raise CertCenterError("SESSION_INVALID")
+            if certificate.status != CertificateStatus.ACTIVE or (
+                certificate.not_after <= self.clock.now()
+            ):
+                raise CertCenterError("CERTIFICATE_NOT_USABLE", status=certificate.status)
+            attempts = self.guard.reserve(uow, customer.id, [PIN])
+            uow.commit()
+        pin_ok = device.pin_hash is not None and self.hasher.verify(
+            device.pin_hash, request.pin, purpose="pin"
+        )
+        signature_ok = signature_valid(certificate, request.content, request.signature)
+        with self.uow_factory() as uow:
+            refusal = self.guard.settle(uow, customer.id, {PIN: pin_ok}, attempts=attempts)
+            if refusal is not None:
+                uow.commit()
+                raise refusal
+            if not signature_ok:
+                uow.commit()
+                raise CertCenterError(
+                    "SIGNATURE_INVALID", detail="the device's signature does not verify"
+                )
+            cms = signed_data(
+                request.content,
+                base64.b64decode(request.signature),
+                x509.load_der_x509_certificate(certificate.der or b""),
+                list(self.chain()),
+                detached=True,
+            )
+            document = SignedDocument(
+                id=new_id(),
+                customer_id=customer.id,
+                certificate_serial=certificate.serial,
+                name=request.name[:200],
+                sha256=hashlib.sha256(request.content).hexdigest(),
+                cms=cms,
+                created_at=self.clock.now(),
+            )
+            uow.signed_documents.add(document)
+            stored = uow.certificates.get(certificate.serial, for_update=True)
+            if stored is not None:
+                stored.last_used_at = document.created_at
+            self.audit.record(
+                uow,
+                actor_kind=Actor.CUSTOMER,
+                actor=customer.customer_number,
+                action="sign_document",
+                subject_kind="document",
+                subject=document.id,
+                source_ip=request.source_ip,
+                details={"sha256": document.sha256, "certificate": certificate.serial},
+            )
+            uow.commit()
+        return document
+
+    def verify(self, cms: bytes, content: bytes | None) -> Checked:
+        """Check a CMS signature (detached with ``content``, or with the content inside)."""
+        try:
+            verified = verify_signed_data(cms, content)
+        except CmsError as err:
+            raise CertCenterError("SIGNATURE_INVALID", detail=str(err)) from None
+        issuing = next(iter(self.chain()))
+        try:
+            verified.signer.verify_directly_issued_by(issuing)
+            ours = True
+        except (ValueError, TypeError, InvalidSignature):
+            ours = False
+        serial = f"{verified.signer.serial_number:X}"
+        status = "unknown"
+        if ours:
+            with self.uow_factory() as uow:
+                record = uow.certificates.get(serial)
+                if record is not None:
+                    status = record.status
+                    if status == CertificateStatus.ACTIVE and record.not_after <= self.clock.now():
+                        status = CertificateStatus.EXPIRED.value
+        return Checked(
+            signer_subject=verified.signer.subject.rfc4514_string(),
+            serial=serial,
+            certificate_status=status,
+            issued_by_us=ours,
+            sha256=hashlib.sha256(verified.content).hexdigest(),
+            signing_time=verified.signing_time,
+        )
+
+
+def decode_b64(text: str, field_name: str, *, limit: int = 48 * 1024) -> bytes:
+    """Base64 from a request, refused clearly when it is not."""
+    if len(text) > limit * 4 // 3 + 4:
+        raise CertCenterError("INVALID_REQUEST", detail=f"{field_name}: too large")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise CertCenterError("INVALID_REQUEST", detail=f"{field_name}: not base64") from None

@@ -1,0 +1,296 @@
+"""Login with the mobile certificate (인증서 로그인): challenge–response from the device.
+
+    login = LoginService(...)
+    issued = login.challenge(device_id)          # ≥ 256 random bits, single use, 120 s
+    # the app signs challenge_message("login", issued.challenge) with its certificate key after
+    # the customer types the PIN (or draws the pattern) — or with the biometric-bound key
+    result = login.login(LoginAttempt(device_id, challenge, signature, method="pin", secret=PIN))
+    result.token                                 # the session's bearer token
+
+The PIN or pattern is checked by the server, so the lockout holds whatever the app does. The
+attempt is counted before the slow hash (:class:`~certcenter.authn.factors.FactorGuard`) and
+the hash runs outside any transaction. A device nobody registered gets a challenge too, and
+its tries are counted and timed like a real customer's: the answer does not tell the two apart.
+The certificate must be active, chain to the issuing CA and be within its validity; the login
+records its use (inactivity and auto-renewal rules) and opens a session.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+
+from certcenter.audit.trail import AuditTrail
+from certcenter.authn.factors import PATTERN, PIN, FactorGuard, unknown_subject
+from certcenter.authn.hashing import SecretHasher
+from certcenter.clock import Clock
+from certcenter.config import Policy
+from certcenter.entities import (
+    Actor,
+    CertificateRecord,
+    CertificateStatus,
+    Customer,
+    Device,
+    DeviceChallenge,
+    new_id,
+)
+from certcenter.errors import CertCenterError
+from certcenter.lifecycle.device_auth import (
+    DeviceAuthenticator,
+    challenge_message,
+    key_signature_valid,
+    signature_valid,
+)
+from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+from certcenter.usage.sessions import OpenedSession, SessionService
+
+METHODS = ("pin", "pattern", "biometric")
+PURPOSE = "login"
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    device_id: str
+    challenge: str
+    signature: str  # base64 ECDSA-SHA256 over challenge_message("login", challenge)
+    method: str  # pin | pattern | biometric
+    secret: str | None = None  # the PIN, or the pattern as text ("0-1-2-5-8")
+    source_ip: str | None = None
+
+    def __repr__(self) -> str:
+        return f"LoginAttempt(device_id={self.device_id!r}, method={self.method!r}, secret=…)"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    opened: OpenedSession
+    customer: Customer
+    certificate_serial: str
+    method: str
+
+    @property
+    def token(self) -> str:
+        return self.opened.token
+
+    @property
+    def idle_expires_at(self) -> datetime:
+        return self.opened.session.last_seen_at
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """Who the login claims to be: a registered device, or nobody (then ``device`` is None)."""
+
+    key: str
+    customer: Customer | None
+    device: Device | None
+    certificate: CertificateRecord | None
+
+
+class LoginService:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        authenticator: DeviceAuthenticator,
+        guard: FactorGuard,
+        hasher: SecretHasher,
+        sessions: SessionService,
+        issuing_ca: Callable[[], x509.Certificate],
+        audit: AuditTrail,
+        clock: Clock,
+        policy: Policy,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.authenticator = authenticator
+        self.guard = guard
+        self.hasher = hasher
+        self.sessions = sessions
+        self.issuing_ca = issuing_ca
+        self.audit = audit
+        self.clock = clock
+        self.policy = policy
+
+    def challenge(self, device_id: str) -> DeviceChallenge:
+        """A login challenge, for a registered device or not (the answer looks the same)."""
+        if not 0 < len(device_id) <= 64:
+            raise CertCenterError("INVALID_REQUEST", detail="device_id: 1 to 64 characters")
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            device = uow.devices.active_by_device_id(device_id)
+            challenge = DeviceChallenge(
+                id=new_id(),
+                customer_id=device.customer_id if device else "",
+                device_id=device_id,
+                purpose=PURPOSE,
+                challenge=secrets.token_urlsafe(32),  # 256 random bits
+                created_at=now,
+                expires_at=now + timedelta(seconds=self.policy.challenge_ttl_seconds),
+            )
+            uow.challenges.add(challenge)
+            uow.commit()
+        return challenge
+
+    def login(self, attempt: LoginAttempt) -> LoginResult:
+        if attempt.method not in METHODS:
+            raise CertCenterError("INVALID_REQUEST", detail=f"method: {', '.join(METHODS)}")
+        if attempt.method != "biometric" and not attempt.secret:
+            raise CertCenterError("INVALID_REQUEST", detail=f"{attempt.method} is required")
+        factor = PATTERN if attempt.method == "pattern" else PIN
+        message = challenge_message(PURPOSE, attempt.challenge)
+
+        attempts: dict[str, int] = {}
+        # 1. take the challenge, find the subject, count the try — committed before any check
+        with self.uow_factory() as uow:
+            self.authenticator.take_challenge(
+                uow, device_id=attempt.device_id, purpose=PURPOSE, challenge=attempt.challenge
+            )
+            subject = self._subject(uow, attempt.device_id)
+            if subject.device is not None and subject.certificate is not None:
+                self._require_usable(subject.certificate)
+                if attempt.method == "biometric" and not subject.device.biometric_public_key:
+                    uow.commit()
+                    raise CertCenterError("BIOMETRIC_NOT_REGISTERED")
+            if attempt.method != "biometric":
+                try:
+                    attempts = self.guard.reserve(uow, subject.key, [factor])
+                except CertCenterError:
+                    uow.commit()
+                    raise
+            uow.commit()
+
+        # 2. the slow checks, outside any transaction
+        ok = self._check(subject, attempt, message)
+
+        # 3. book the outcome; open the session
+        with self.uow_factory() as uow:
+            if attempt.method == "biometric":
+                if not ok:
+                    raise CertCenterError("BIOMETRIC_AUTH_FAILED")
+            else:
+                refusal = self.guard.settle(
+                    uow, subject.key, {factor: ok}, failed="DEVICE_AUTH_FAILED", attempts=attempts
+                )
+                if refusal is not None:
+                    uow.commit()
+                    raise refusal
+            if subject.customer is None or subject.certificate is None:
+                raise CertCenterError("DEVICE_NOT_REGISTERED")  # not reached: ok is False
+            certificate = uow.certificates.get(subject.certificate.serial, for_update=True)
+            if certificate is None:
+                raise CertCenterError("DEVICE_NOT_REGISTERED")
+            self._require_usable(certificate)  # revoked meanwhile?
+            certificate.last_used_at = self.clock.now()  # feeds inactivity and auto-renewal
+            opened = self.sessions.start(
+                uow,
+                customer_id=subject.customer.id,
+                device_id=attempt.device_id,
+                certificate_serial=certificate.serial,
+                method=attempt.method,
+            )
+            self.audit.record(
+                uow,
+                actor_kind=Actor.CUSTOMER,
+                actor=subject.customer.customer_number,
+                action="login",
+                subject_kind="certificate",
+                subject=certificate.serial,
+                source_ip=attempt.source_ip,
+                details={"method": attempt.method, "device": attempt.device_id},
+            )
+            uow.commit()
+        return LoginResult(
+            opened=opened,
+            customer=subject.customer,
+            certificate_serial=certificate.serial,
+            method=attempt.method,
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _subject(self, uow: UnitOfWork, device_id: str) -> _Subject:
+        try:
+            device, certificate = self.authenticator.registered(uow, device_id)
+        except CertCenterError as err:
+            if err.code == "DEVICE_NOT_REGISTERED":
+                err = self._why_not_usable(uow, device_id) or err
+            if err.code != "DEVICE_NOT_REGISTERED":
+                uow.commit()  # the challenge stays used
+                raise err from None
+            return _Subject(unknown_subject(device_id), None, None, None)
+        customer = uow.customers.get(device.customer_id)
+        if customer is None:
+            return _Subject(unknown_subject(device_id), None, None, None)
+        return _Subject(customer.id, customer, device, certificate)
+
+    def _why_not_usable(self, uow: UnitOfWork, device_id: str) -> CertCenterError | None:
+        """A registered device whose certificate was revoked or superseded: say so."""
+        device = uow.devices.active_by_device_id(device_id)
+        if device is None:
+            return None
+        mine = [
+            c
+            for c in uow.certificates.for_customer(device.customer_id, family="mobile")
+            if c.device_id == device_id and c.der is not None
+        ]
+        latest = max(mine, key=lambda c: c.created_at, default=None)
+        if latest is not None and latest.status in (
+            CertificateStatus.REVOKED,
+            CertificateStatus.SUPERSEDED,
+        ):
+            return CertCenterError("CERTIFICATE_REVOKED", reason=latest.revocation_reason or "-")
+        return None
+
+    def _require_usable(self, certificate: CertificateRecord) -> None:
+        if certificate.status == CertificateStatus.SUSPENDED:
+            raise CertCenterError("CERTIFICATE_SUSPENDED")
+        if certificate.status == CertificateStatus.REVOKED:
+            raise CertCenterError("CERTIFICATE_REVOKED", reason=certificate.revocation_reason)
+        if certificate.status == CertificateStatus.EXPIRED or (
+            certificate.not_after <= self.clock.now()
+        ):
+            raise CertCenterError(
+                "CERTIFICATE_EXPIRED", not_after=certificate.not_after.date().isoformat()
+            )
+        if certificate.status != CertificateStatus.ACTIVE:
+            raise CertCenterError("CERTIFICATE_NOT_USABLE", status=certificate.status)
+
+    def _check(self, subject: _Subject, attempt: LoginAttempt, message: bytes) -> bool:
+        device, certificate = subject.device, subject.certificate
+        if device is None or certificate is None:
+            if attempt.method != "biometric":
+                self.hasher.dummy_verify(attempt.secret or "")  # timed like a real one
+            return False
+        if attempt.method == "biometric":
+            if device.biometric_public_key is None:
+                return False
+            key = serialization.load_pem_public_key(device.biometric_public_key.encode())
+            return key_signature_valid(key, message, attempt.signature) and self._chained(
+                certificate
+            )
+        stored = device.pattern_hash if attempt.method == "pattern" else device.pin_hash
+        purpose = "pattern" if attempt.method == "pattern" else "pin"
+        secret_ok = stored is not None and self.hasher.verify(
+            stored, attempt.secret or "", purpose=purpose
+        )
+        return (
+            secret_ok and signature_valid(certificate, message, attempt.signature)
+        ) and self._chained(certificate)
+
+    def _chained(self, certificate: CertificateRecord) -> bool:
+        """The certificate was signed by the family's issuing CA (not just found in a table)."""
+        if certificate.der is None:
+            return False
+        try:
+            x509.load_der_x509_certificate(certificate.der).verify_directly_issued_by(
+                self.issuing_ca()
+            )
+        except (ValueError, TypeError, InvalidSignature):
+            return False
+        return True

@@ -1,0 +1,693 @@
+"""Transfers (이체) confirmed with the mobile certificate: tiered factors, per-medium limits,
+dynamic linking of amount and payee, and signed evidence.
+
+    transfers = TransferService(...)
+    prepared = transfers.prepare(session, TransferRequest(...))
+    prepared.factors        # exactly what the amount needs, e.g. ["account_password", "pin", "ars"]
+    prepared.document       # what the device shows and signs: amount and payee, once
+    done = transfers.confirm(session, prepared.transfer.id, Confirmation(signature=..., pin=...))
+    done.evidence           # CMS SignedData: `openssl cms -verify` prints the document
+
+What each amount needs comes from ``policy.transfer_tiers``; the medium's and the customer's own
+limits cap each transfer and each (KST) day. The device signs the server-made document; the
+server checks that the signature covers exactly the stored document, that the stored document
+is still what the transfer's fields say (nothing changed underneath), and that it is used once.
+The day's total is raised by one conditional UPDATE, so concurrent transfers cannot spend the
+same headroom twice. A confirmation that fails for any reason ends the transfer: a new one
+starts from the beginning (and a new document to sign).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from certcenter.audit.trail import AuditTrail
+from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, PIN, SECURITY_CARD, FactorGuard
+from certcenter.authn.hashing import SecretHasher
+from certcenter.clock import Clock
+from certcenter.config import Policy
+from certcenter.entities import (
+    Actor,
+    CertificateStatus,
+    FactorChallenge,
+    Session,
+    Transfer,
+    TransferStatus,
+    new_id,
+)
+from certcenter.errors import CertCenterError
+from certcenter.identity.banks import BANKS
+from certcenter.identity.providers import Providers
+from certcenter.lifecycle.device_auth import key_signature_valid, signature_valid
+from certcenter.notifications.outbox import Outbox
+from certcenter.pki.cms import signed_data
+from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+
+KST = timezone(timedelta(hours=9), "KST")
+MEDIA = ("certificate", "otp", "security_card")
+MEDIUM_NAMES = {
+    "certificate": ("인증서", "the certificate"),
+    "otp": ("모바일 OTP", "the mobile OTP"),
+    "security_card": ("보안카드", "the security card"),
+}
+ARS = "ars"
+PROCESSING = "processing"
+
+
+class ActorLike(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def source_ip(self) -> str | None: ...
+
+
+class OtpChecker(Protocol):
+    def check(self, customer_id: str, code: str) -> bool: ...
+
+
+class CardQuestion(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def slot_a(self) -> int: ...
+    @property
+    def slot_b(self) -> int: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+class CardChecker(Protocol):
+    def challenge(self, customer_id: str, *, subject: str | None = None) -> CardQuestion: ...
+    def check(
+        self, customer_id: str, challenge_id: str, answer: str, *, subject: str | None = None
+    ) -> bool: ...
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    from_bank: str
+    from_account: str
+    to_bank: str
+    to_account: str
+    amount: int
+    memo: str = ""
+    medium: str = "certificate"
+    source_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    transfer: Transfer
+    factors: list[str]  # what the customer must give, besides the device's signature
+    ars_code: str | None = None  # shown on screen; the customer keys it in on the ARS call
+    card_question: CardQuestion | None = None
+
+    @property
+    def document(self) -> bytes:
+        return self.transfer.document
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    signature: str  # base64 ECDSA-SHA256 over the document, by the certificate key
+    document: bytes | None = None  # what the device signed, if it sends it back
+    pin: str | None = None
+    biometric_signature: str | None = None  # instead of the PIN where the tier allows it
+    account_password: str | None = None
+    otp_code: str | None = None
+    card_challenge_id: str | None = None
+    card_answer: str | None = None
+    source_ip: str | None = None
+
+    def __repr__(self) -> str:
+        return "Confirmation(signature=…, secrets=…)"
+
+
+@dataclass(frozen=True)
+class Completed:
+    transfer: Transfer
+    evidence: bytes = field(repr=False)
+
+
+def kst_day(at: datetime) -> str:
+    return at.astimezone(KST).date().isoformat()
+
+
+def render_document(transfer: Transfer) -> bytes:
+    """The transaction document (거래 확인서) the device signs: every field that matters,
+    human-readable, with the transfer's id and a nonce so that no two are alike."""
+    created = transfer.created_at.astimezone(KST).isoformat(timespec="seconds")
+    nonce = transfer.document.split(b"nonce: ")[-1].strip().decode() if transfer.document else ""
+    lines = [
+        "certcenter 이체 확인 / transfer confirmation v1",
+        f"transfer-id: {transfer.id}",
+        f"requested-at: {created}",
+        f"from: {transfer.from_bank} {BANKS.get(transfer.from_bank, '')} {transfer.from_account}",
+        f"payee: {transfer.payee_name}",
+        f"to: {transfer.to_bank} {BANKS.get(transfer.to_bank, '')} {transfer.to_account}",
+        f"amount-krw: {transfer.amount}",
+        f"amount: {transfer.amount:,}원 (KRW)",
+        f"memo: {transfer.memo}",
+        f"medium: {transfer.medium}",
+        f"certificate: {transfer.certificate_serial}",
+        f"nonce: {nonce}",
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+class TransferService:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        providers: Providers,
+        guard: FactorGuard,
+        hasher: SecretHasher,
+        otp: Callable[[], OtpChecker],
+        cards: Callable[[], CardChecker],
+        chain: Callable[[], Sequence[x509.Certificate]],
+        audit: AuditTrail,
+        notifier: Outbox,
+        deliver: Callable[[], None],
+        clock: Clock,
+        policy: Policy,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.providers = providers
+        self.guard = guard
+        self.hasher = hasher
+        self.otp = otp
+        self.cards = cards
+        self.chain = chain
+        self.audit = audit
+        self.notifier = notifier
+        self.deliver = deliver
+        self.clock = clock
+        self.policy = policy
+
+    # ------------------------------------------------------------------ policy
+
+    def factors_for(self, amount: int, medium: str) -> list[str]:
+        """Exactly the factors a transfer of ``amount`` by ``medium`` needs (the policy's tier,
+        plus the medium's own code when the medium is not the certificate alone)."""
+        for tier in sorted(self.policy.transfer_tiers, key=lambda t: t.max_amount):
+            if amount <= tier.max_amount:
+                factors: list[str] = list(tier.factors)
+                break
+        else:
+            top = max(t.max_amount for t in self.policy.transfer_tiers)
+            raise CertCenterError("TRANSFER_AMOUNT_OVER_TIERS", max_amount=f"{top:,}")
+        if medium == "otp":
+            factors.append(OTP)
+        elif medium == "security_card":
+            factors.append(SECURITY_CARD)
+        return factors
+
+    def limits(
+        self, customer_per_transfer: int | None, customer_daily: int | None, medium: str
+    ) -> tuple[int, int]:
+        bank = self.policy.medium_limits[medium]
+        per_transfer = min(bank.per_transfer, customer_per_transfer or bank.per_transfer)
+        per_day = min(bank.per_day, customer_daily or bank.per_day)
+        return per_transfer, per_day
+
+    # ------------------------------------------------------------------ prepare
+
+    def prepare(self, session: Session, request: TransferRequest) -> Prepared:
+        if request.medium not in MEDIA:
+            raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
+        if request.amount <= 0:
+            raise CertCenterError("INVALID_REQUEST", detail="amount: a positive number of KRW")
+        for bank in (request.from_bank, request.to_bank):
+            if bank not in BANKS:
+                raise CertCenterError("BANK_UNKNOWN", bank_code=bank[:3])
+        if (request.from_bank, request.from_account) == (request.to_bank, request.to_account):
+            raise CertCenterError("TRANSFER_SAME_ACCOUNT")
+        factors = self.factors_for(request.amount, request.medium)
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            customer = uow.customers.get(session.customer_id)
+            if customer is None:
+                raise CertCenterError("SESSION_INVALID")
+            self._usable_certificate(uow, session.certificate_serial)
+            per_transfer, per_day = self.limits(
+                customer.transfer_limit_per_transfer, customer.transfer_limit_daily, request.medium
+            )
+            if request.amount > per_transfer:
+                raise CertCenterError(
+                    "TRANSFER_LIMIT_EXCEEDED",
+                    medium=MEDIUM_NAMES[request.medium][0],
+                    limit=f"{per_transfer:,}",
+                )
+            spent = uow.transfers.day_total(customer.id, kst_day(now))
+            if spent + request.amount > per_day:
+                raise CertCenterError(
+                    "TRANSFER_DAILY_LIMIT_EXCEEDED",
+                    limit=f"{per_day:,}",
+                    remaining=f"{max(per_day - spent, 0):,}",
+                )
+            if request.medium == "otp" and uow.otp.active_for_customer(customer.id) is None:
+                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium="모바일 OTP / mobile OTP")
+            if (
+                request.medium == "security_card"
+                and uow.security_cards.active_for_customer(customer.id) is None
+            ):
+                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium="보안카드 / security card")
+            ci, phone, number = customer.ci, customer.phone, customer.customer_number
+        # the outside parties: the account must be the customer's own; the payee must exist
+        self.providers.accounts.check_account(
+            bank_code=request.from_bank, account_number=request.from_account, holder_ci=ci
+        )
+        payee = self.providers.banking.payee_name(
+            bank_code=request.to_bank, account_number=request.to_account
+        )
+        transfer = Transfer(
+            id=new_id(),
+            customer_id=session.customer_id,
+            session_id=session.id,
+            device_id=session.device_id,
+            certificate_serial=session.certificate_serial,
+            from_bank=request.from_bank,
+            from_account=request.from_account,
+            to_bank=request.to_bank,
+            to_account=request.to_account,
+            payee_name=payee,
+            amount=request.amount,
+            memo=request.memo,
+            medium=request.medium,
+            factors=factors,
+            document=b"nonce: " + secrets.token_urlsafe(16).encode(),
+            day=kst_day(now),
+            status=TransferStatus.PENDING.value,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.policy.transfer_ttl_seconds),
+        )
+        transfer.document = render_document(transfer)
+        ars_code = None
+        ars_challenge = None
+        if ARS in factors:
+            ars_code = "".join(
+                secrets.choice("0123456789") for _ in range(self.policy.ars_code_digits)
+            )
+            call_id = self.providers.ars.place_call(
+                phone=phone,
+                prompt=(
+                    f"[인증센터] {payee}님께 {request.amount:,}원 이체를 요청하셨다면 "
+                    "화면에 표시된 번호를 누르세요."
+                ),
+            )
+            ars_challenge = FactorChallenge(
+                id=new_id(),
+                customer_id=session.customer_id,
+                factor=ARS,
+                subject=transfer.id,
+                created_at=now,
+                expires_at=transfer.expires_at,
+                data={"call_id": call_id, "code_hash": self.hasher.hash(ars_code, purpose="ars")},
+            )
+        with self.uow_factory() as uow:
+            uow.transfers.add(transfer)
+            if ars_challenge is not None:
+                uow.factor_challenges.add(ars_challenge)
+            self.audit.record(
+                uow,
+                actor_kind=Actor.CUSTOMER,
+                actor=number,
+                action="transfer_prepare",
+                subject_kind="transfer",
+                subject=transfer.id,
+                source_ip=request.source_ip,
+                details={"amount": transfer.amount, "medium": transfer.medium, "factors": factors},
+            )
+            uow.commit()
+        question = None
+        if SECURITY_CARD in factors:
+            question = self.cards().challenge(session.customer_id, subject=transfer.id)
+        return Prepared(
+            transfer=transfer, factors=factors, ars_code=ars_code, card_question=question
+        )
+
+    # ------------------------------------------------------------------ confirm
+
+    def confirm(self, session: Session, transfer_id: str, confirmation: Confirmation) -> Completed:
+        now = self.clock.now()
+        attempts: dict[str, int] = {}
+        # 1. the transfer, the inputs it needs, the ARS answer; count the tries
+        with self.uow_factory() as uow:
+            transfer = self._own(uow, session, transfer_id)
+            if transfer.status != TransferStatus.PENDING:
+                raise CertCenterError("TRANSFER_ALREADY_PROCESSED")
+            if transfer.expires_at <= now:
+                uow.transfers.claim(transfer.id, TransferStatus.PENDING, TransferStatus.EXPIRED)
+                uow.commit()
+                raise CertCenterError("TRANSFER_EXPIRED", seconds=self.policy.transfer_ttl_seconds)
+            counted = self._counted_factors(transfer, confirmation)
+            customer = uow.customers.get(transfer.customer_id)
+            device = uow.devices.active_by_device_id(transfer.device_id)
+            certificate = uow.certificates.get(transfer.certificate_serial)
+            if customer is None or device is None or device.customer_id != customer.id:
+                raise CertCenterError("DEVICE_NOT_REGISTERED")
+            if certificate is None:
+                raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=transfer.certificate_serial)
+            try:
+                self._require_usable(certificate.status, certificate.not_after)
+                if ARS in transfer.factors:
+                    state = self._ars_state(uow, transfer)
+                    if state == "ringing":  # not answered yet: the customer may still answer
+                        raise CertCenterError("ARS_NOT_CONFIRMED")
+                    if state == "failed":
+                        self._end(uow, transfer, "ARS_NOT_CONFIRMED")
+                        uow.commit()
+                        raise CertCenterError("ARS_NOT_CONFIRMED")
+                attempts = self.guard.reserve(uow, customer.id, counted)
+            except CertCenterError as err:
+                if err.code != "ARS_NOT_CONFIRMED":
+                    self._end(uow, transfer, err.code)
+                    uow.commit()
+                raise
+            uow.commit()
+
+        # 2. the checks, outside any transaction
+        signed_ok = (
+            (confirmation.document is None or confirmation.document == transfer.document)
+            and render_document(transfer) == transfer.document
+            and signature_valid(certificate, transfer.document, confirmation.signature)
+        )
+        results = self._check_factors(transfer, device.pin_hash, confirmation, counted)
+        biometric_ok = PIN in transfer.factors and PIN not in counted
+        if biometric_ok:  # the biometric-bound key signed instead of the PIN (tier 1 only)
+            biometric_ok = self._biometric_ok(device.biometric_public_key, transfer, confirmation)
+
+        # 3. book the tries; on success claim the transfer and the day's headroom
+        with self.uow_factory() as uow:
+            refusal = (
+                self.guard.settle(uow, customer.id, results, attempts=attempts) if results else None
+            )
+            if (
+                refusal is None
+                and PIN in transfer.factors
+                and PIN not in counted
+                and not biometric_ok
+            ):
+                refusal = CertCenterError("BIOMETRIC_AUTH_FAILED")
+            if refusal is None and not signed_ok:
+                refusal = CertCenterError("TRANSFER_SIGNATURE_MISMATCH")
+            if refusal is not None:
+                self._end(uow, transfer, refusal.code)
+                uow.commit()
+                raise refusal
+            if not uow.transfers.claim(transfer.id, TransferStatus.PENDING, PROCESSING):
+                raise CertCenterError("TRANSFER_ALREADY_PROCESSED")
+            fresh = uow.customers.get(customer.id)
+            _, per_day = self.limits(
+                fresh.transfer_limit_per_transfer if fresh else None,
+                fresh.transfer_limit_daily if fresh else None,
+                transfer.medium,
+            )
+            day = kst_day(now)
+            if uow.transfers.reserve_daily(customer.id, day, transfer.amount, per_day) is None:
+                spent = uow.transfers.day_total(customer.id, day)
+                refusal = CertCenterError(
+                    "TRANSFER_DAILY_LIMIT_EXCEEDED",
+                    limit=f"{per_day:,}",
+                    remaining=f"{max(per_day - spent, 0):,}",
+                )
+                self._end(uow, transfer, refusal.code, from_status=PROCESSING)
+                uow.commit()
+                raise refusal
+            stored = uow.transfers.get(transfer.id)
+            if stored is not None:
+                stored.day = day
+            uow.commit()
+
+        # 4. move the money
+        try:
+            reference = self.providers.banking.transfer(
+                from_bank=transfer.from_bank,
+                from_account=transfer.from_account,
+                to_bank=transfer.to_bank,
+                to_account=transfer.to_account,
+                amount=transfer.amount,
+                sender_text=customer.name,
+                payee_text=transfer.payee_name,
+                reference=transfer.id,
+            )
+        except CertCenterError as err:
+            with self.uow_factory() as uow:
+                uow.transfers.release_daily(customer.id, day, transfer.amount)
+                self._end(uow, transfer, err.code, from_status=PROCESSING)
+                uow.commit()
+            raise
+
+        # 5. keep the evidence, tell the customer
+        evidence = self.evidence_for(transfer, certificate.der or b"", confirmation.signature)
+        with self.uow_factory() as uow:
+            stored = uow.transfers.get(transfer.id, for_update=True)
+            if stored is None:
+                raise CertCenterError("TRANSFER_NOT_FOUND")
+            stored.status = TransferStatus.COMPLETED.value
+            stored.completed_at = self.clock.now()
+            stored.bank_reference = reference
+            stored.evidence = evidence
+            used = uow.certificates.get(transfer.certificate_serial, for_update=True)
+            if used is not None:
+                used.last_used_at = stored.completed_at
+            self.audit.record(
+                uow,
+                actor_kind=Actor.CUSTOMER,
+                actor=customer.customer_number,
+                action="transfer",
+                subject_kind="transfer",
+                subject=transfer.id,
+                source_ip=confirmation.source_ip,
+                details={
+                    "amount": transfer.amount,
+                    "to_bank": transfer.to_bank,
+                    "medium": transfer.medium,
+                    "factors": transfer.factors,
+                    "reference": reference,
+                },
+            )
+            self.notifier.notify(
+                uow,
+                event="transfer",
+                customer=customer,
+                text_ko=(
+                    f"[인증센터] {transfer.payee_name}님께 {transfer.amount:,}원 이체 완료 "
+                    f"({transfer.from_account[-4:]} 계좌). 본인이 아니면 고객센터로 연락하세요."
+                ),
+                text_en=(
+                    f"[certcenter] {transfer.amount:,} KRW sent to {transfer.payee_name} from "
+                    f"account …{transfer.from_account[-4:]}. Not you? Call the customer centre."
+                ),
+                subject="이체 완료 / Transfer sent",
+            )
+            uow.commit()
+            done = stored
+        self.deliver()
+        return Completed(transfer=done, evidence=evidence)
+
+    def evidence_for(self, transfer: Transfer, certificate_der: bytes, signature: str) -> bytes:
+        signer = x509.load_der_x509_certificate(certificate_der)
+        try:
+            raw = base64.b64decode(signature, validate=True)
+        except (binascii.Error, ValueError):
+            raise CertCenterError("TRANSFER_SIGNATURE_MISMATCH") from None
+        return signed_data(transfer.document, raw, signer, list(self.chain()))
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, session: Session, transfer_id: str) -> Transfer:
+        with self.uow_factory() as uow:
+            return self._own(uow, session, transfer_id)
+
+    def history(self, session: Session, limit: int = 50) -> list[Transfer]:
+        with self.uow_factory() as uow:
+            return list(uow.transfers.for_customer(session.customer_id, limit=limit))
+
+    def evidence(self, transfer_id: str, actor: ActorLike) -> Transfer:
+        """For operators and auditors: the transfer with its evidence (any customer's); the
+        read is audited."""
+        with self.uow_factory() as uow:
+            transfer = uow.transfers.get(transfer_id) if len(transfer_id) <= 36 else None
+            if transfer is None or transfer.evidence is None:
+                raise CertCenterError("TRANSFER_NOT_FOUND")
+            self.audit.record(
+                uow,
+                actor_kind=actor.kind,
+                actor=actor.id,
+                action="export_transfer_evidence",
+                subject_kind="transfer",
+                subject=transfer.id,
+                source_ip=actor.source_ip,
+            )
+            uow.commit()
+            return transfer
+
+    def set_limits(
+        self, session: Session, per_transfer: int | None, daily: int | None
+    ) -> tuple[int | None, int | None]:
+        """The customer's own lower limits (None: the bank's)."""
+        top_transfer = max(m.per_transfer for m in self.policy.medium_limits.values())
+        top_daily = max(m.per_day for m in self.policy.medium_limits.values())
+        for value, top in ((per_transfer, top_transfer), (daily, top_daily)):
+            if value is not None and value > top:
+                raise CertCenterError("TRANSFER_LIMIT_ABOVE_POLICY", limit=f"{top:,}")
+            if value is not None and value <= 0:
+                raise CertCenterError("INVALID_REQUEST", detail="limits: positive KRW amounts")
+        with self.uow_factory() as uow:
+            customer = uow.customers.get(session.customer_id, for_update=True)
+            if customer is None:
+                raise CertCenterError("SESSION_INVALID")
+            customer.transfer_limit_per_transfer = per_transfer
+            customer.transfer_limit_daily = daily
+            self.audit.record(
+                uow,
+                actor_kind=Actor.CUSTOMER,
+                actor=customer.customer_number,
+                action="set_transfer_limits",
+                subject_kind="customer",
+                subject=customer.customer_number,
+                details={"per_transfer": per_transfer, "daily": daily},
+            )
+            uow.commit()
+        return per_transfer, daily
+
+    # ------------------------------------------------------------------ internals
+
+    def _own(self, uow: UnitOfWork, session: Session, transfer_id: str) -> Transfer:
+        transfer = uow.transfers.get(transfer_id) if len(transfer_id) <= 36 else None
+        if transfer is None or transfer.customer_id != session.customer_id:
+            raise CertCenterError("TRANSFER_NOT_FOUND")
+        return transfer
+
+    def _end(
+        self,
+        uow: UnitOfWork,
+        transfer: Transfer,
+        code: str,
+        *,
+        from_status: str = TransferStatus.PENDING.value,
+    ) -> None:
+        if uow.transfers.claim(transfer.id, from_status, TransferStatus.REFUSED):
+            stored = uow.transfers.get(transfer.id)
+            if stored is not None:
+                stored.failure_code = code
+
+    def _counted_factors(self, transfer: Transfer, confirmation: Confirmation) -> list[str]:
+        """The lockout counters this confirmation tries; refuses a confirmation that lacks
+        an input the transfer needs (nothing is counted then)."""
+        missing = []
+        counted: list[str] = []
+        tier_one = [f for f in transfer.factors if f not in (OTP, SECURITY_CARD)] == [PIN]
+        if PIN in transfer.factors:
+            if confirmation.pin:
+                counted.append(PIN)
+            elif not (tier_one and confirmation.biometric_signature):
+                missing.append("pin")
+        if ACCOUNT_PASSWORD in transfer.factors:
+            if confirmation.account_password:
+                counted.append(ACCOUNT_PASSWORD)
+            else:
+                missing.append("account_password")
+        if OTP in transfer.factors:
+            if confirmation.otp_code:
+                counted.append(OTP)
+            else:
+                missing.append("otp_code")
+        if SECURITY_CARD in transfer.factors:
+            if confirmation.card_answer and confirmation.card_challenge_id:
+                counted.append(SECURITY_CARD)
+            else:
+                missing.append("card_challenge_id, card_answer")
+        if not confirmation.signature:
+            missing.append("signature")
+        if missing:
+            raise CertCenterError("INVALID_REQUEST", detail="required: " + ", ".join(missing))
+        return counted
+
+    def _check_factors(
+        self,
+        transfer: Transfer,
+        pin_hash: str | None,
+        confirmation: Confirmation,
+        counted: list[str],
+    ) -> dict[str, bool]:
+        results: dict[str, bool] = {}
+        if PIN in counted:
+            results[PIN] = pin_hash is not None and self.hasher.verify(
+                pin_hash, confirmation.pin or "", purpose="pin"
+            )
+        if ACCOUNT_PASSWORD in counted:
+            results[ACCOUNT_PASSWORD] = self.providers.banking.verify_account_password(
+                bank_code=transfer.from_bank,
+                account_number=transfer.from_account,
+                password=confirmation.account_password or "",
+            )
+        if OTP in counted:
+            results[OTP] = self.otp().check(transfer.customer_id, confirmation.otp_code or "")
+        if SECURITY_CARD in counted:
+            try:
+                results[SECURITY_CARD] = self.cards().check(
+                    transfer.customer_id,
+                    confirmation.card_challenge_id or "",
+                    confirmation.card_answer or "",
+                    subject=transfer.id,
+                )
+            except CertCenterError:
+                results[SECURITY_CARD] = False
+        return results
+
+    def _biometric_ok(
+        self, biometric_key: str | None, transfer: Transfer, confirmation: Confirmation
+    ) -> bool:
+        if biometric_key is None or not confirmation.biometric_signature:
+            return False
+        key = serialization.load_pem_public_key(biometric_key.encode())
+        return key_signature_valid(key, transfer.document, confirmation.biometric_signature)
+
+    def _ars_state(self, uow: UnitOfWork, transfer: Transfer) -> str:
+        """``ringing`` (not answered yet: the customer may still answer), ``ok`` (the code on
+        screen was keyed in; the call is used up) or ``failed`` (declined, wrong digits, used)."""
+        challenges = uow.factor_challenges.for_subject(transfer.id, ARS)
+        if not challenges or challenges[0].used_at is not None:
+            return "failed"
+        challenge = challenges[0]
+        outcome = self.providers.ars.outcome(str(challenge.data.get("call_id", "")))
+        if outcome.status == "ringing":
+            return "ringing"
+        keyed_ok = (
+            outcome.status == "answered"
+            and outcome.keyed is not None
+            and len(outcome.keyed) <= 10
+            and self.hasher.verify(str(challenge.data["code_hash"]), outcome.keyed, purpose="ars")
+        )
+        uow.factor_challenges.consume(challenge.id, self.clock.now())
+        return "ok" if keyed_ok else "failed"
+
+    def _usable_certificate(self, uow: UnitOfWork, serial: str) -> None:
+        certificate = uow.certificates.get(serial)
+        if certificate is None:
+            raise CertCenterError("SESSION_INVALID")
+        self._require_usable(certificate.status, certificate.not_after)
+
+    def _require_usable(self, status: str, not_after: datetime) -> None:
+        if status == CertificateStatus.SUSPENDED:
+            raise CertCenterError("CERTIFICATE_SUSPENDED")
+        if status in (CertificateStatus.REVOKED, CertificateStatus.SUPERSEDED):
+            raise CertCenterError("CERTIFICATE_REVOKED", reason=status)
+        if status == CertificateStatus.EXPIRED or not_after <= self.clock.now():
+            raise CertCenterError("CERTIFICATE_EXPIRED", not_after=not_after.date().isoformat())
+        if status != CertificateStatus.ACTIVE:
+            raise CertCenterError("CERTIFICATE_NOT_USABLE", status=status)

@@ -1,0 +1,269 @@
+"""Login with the mobile certificate: PIN, pattern, biometric key; lockouts; status; sessions."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from certcenter.authn.factors import unknown_subject
+from certcenter.bootstrap import Center
+from certcenter.cli.app_session import login
+from certcenter.cli.client import ApiError
+from certcenter.clock import FrozenClock
+from certcenter.lifecycle.service import ActorRef
+from tests.flow.test_refusals import assert_refusal
+from tests.support.flow import FlowFactory
+from tests.usage.support import PIN, app_client, issued, logged_in
+
+
+def _refused(work: object) -> ApiError:
+    try:
+        work()  # type: ignore[operator]
+    except ApiError as err:
+        return err
+    raise AssertionError("expected a refusal")
+
+
+def test_pin_login_opens_a_session_and_records_the_use(
+    new_flow: FlowFactory, center: Center
+) -> None:
+    flow = issued(new_flow)
+    client = logged_in(flow)
+    me = client.call("GET", "/v1/session")
+    assert me["customer_number"] == "C001" and me["method"] == "pin"
+    assert me["certificate_serial"] == flow.current_serial()
+    assert me["idle_timeout_seconds"] == 300
+    with center.uow_factory() as uow:
+        record = uow.certificates.get(flow.current_serial())
+        assert record is not None and record.last_used_at == center.clock.now()
+        trail = uow.audit.for_subject("certificate", flow.current_serial())
+        assert any(e.action == "login" and e.details["method"] == "pin" for e in trail)
+    # the token is not stored: only its digest
+    with center.uow_factory() as uow:
+        session = uow.sessions.by_token_hash("x" * 64)
+        assert session is None
+    client.call("POST", "/v1/logout")
+    assert_refusal(_refused(lambda: client.call("GET", "/v1/session")), "SESSION_INVALID")
+
+
+def test_pattern_and_biometric_logins(new_flow: FlowFactory) -> None:
+    flow = issued(new_flow)
+    assert logged_in(flow, method="pattern").call("GET", "/v1/session")["method"] == "pattern"
+    assert logged_in(flow, method="biometric").call("GET", "/v1/session")["method"] == "biometric"
+    # the certificate key is not the biometric key: a biometric login signed by it fails
+    client = app_client(flow)
+    device = flow.keystore.device()
+    assert device is not None
+    issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
+    body = {
+        "device_id": device.device_id,
+        "challenge": issued_challenge["challenge"],
+        "signature": flow.keystore.sign(issued_challenge["sign"].encode()),
+        "method": "biometric",
+    }
+    assert_refusal(
+        _refused(lambda: client.call("POST", "/v1/login", body)), "BIOMETRIC_AUTH_FAILED"
+    )
+
+
+def test_wrong_pins_warn_before_the_last_try_and_lock(
+    new_flow: FlowFactory, center: Center
+) -> None:
+    flow = issued(new_flow)
+    client = app_client(flow)
+    for left in (4, 3, 2):
+        err = _refused(lambda: login(client, flow.keystore, pin="000000"))
+        assert_refusal(err, "DEVICE_AUTH_FAILED")
+        assert err.problem["context"]["tries_left"] == left
+    assert_refusal(_refused(lambda: login(client, flow.keystore, pin="000000")), "AUTH_LAST_TRY")
+    assert_refusal(_refused(lambda: login(client, flow.keystore, pin="000000")), "PIN_LOCKED")
+    # locked: even the right PIN is refused, also after a restart of the service objects
+    assert_refusal(_refused(lambda: login(client, flow.keystore, pin=PIN)), "PIN_LOCKED")
+    # the pattern has a counter of its own and still works
+    login(client, flow.keystore, method="pattern", pattern=[0, 1, 2, 5, 8])
+    # an operator releases the PIN after verifying the customer
+    center.operator_desk.unlock_factor("C001", "pin", ActorRef.operator("op", None))
+    login(client, flow.keystore, pin=PIN)
+
+
+def test_a_right_pin_resets_the_count(new_flow: FlowFactory, center: Center) -> None:
+    flow = issued(new_flow)
+    client = app_client(flow)
+    for _ in range(3):
+        _refused(lambda: login(client, flow.keystore, pin="000000"))
+    login(client, flow.keystore, pin=PIN)
+    with center.uow_factory() as uow:
+        customer = uow.customers.by_number("C001")
+        assert customer is not None
+        counter = uow.factors.get(customer.id, "pin")
+        assert counter is not None and counter.failures == 0
+
+
+def test_concurrent_wrong_pins_count_exactly_the_policy_number(
+    new_flow: FlowFactory, center: Center
+) -> None:
+    """200 wrong PINs at once against one customer: exactly 5 are tried, the rest are locked."""
+    flow = issued(new_flow)
+    device = flow.keystore.device()
+    assert device is not None
+    url = str(flow.client.http.base_url)
+    bodies = []
+    with httpx.Client(base_url=url, timeout=120) as http:
+        for _ in range(200):
+            issued_challenge = http.post(
+                "/v1/login/challenges", json={"device_id": device.device_id}
+            ).json()
+            bodies.append(
+                {
+                    "device_id": device.device_id,
+                    "challenge": issued_challenge["challenge"],
+                    "signature": flow.keystore.sign(issued_challenge["sign"].encode()),
+                    "method": "pin",
+                    "pin": "000000",
+                }
+            )
+
+    def attempt(body: dict[str, object]) -> str:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            return str(http.post("/v1/login", json=body).json()["code"])
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        codes = list(pool.map(attempt, bodies))
+    tried = [c for c in codes if c in ("DEVICE_AUTH_FAILED", "AUTH_LAST_TRY")]
+    assert len(tried) == 4, codes  # four answered "wrong", the fifth locked it
+    assert codes.count("PIN_LOCKED") == 196
+    assert set(codes) <= {"DEVICE_AUTH_FAILED", "AUTH_LAST_TRY", "PIN_LOCKED"}
+    with center.uow_factory() as uow:
+        customer = uow.customers.by_number("C001")
+        assert customer is not None
+        counter = uow.factors.get(customer.id, "pin")
+        assert counter is not None
+        assert counter.failures == center.settings.policy.pin_max_failures
+        assert counter.locked_at is not None
+
+
+def test_unknown_devices_are_answered_and_counted_like_real_ones(
+    api: object, center: Center, new_flow: FlowFactory
+) -> None:
+    flow = issued(new_flow)
+    url = str(flow.client.http.base_url)
+    with httpx.Client(base_url=url) as http:
+        issued_challenge = http.post(
+            "/v1/login/challenges", json={"device_id": "nobody-device-0001"}
+        )
+        assert issued_challenge.status_code == 201
+        answer = http.post(
+            "/v1/login",
+            json={
+                "device_id": "nobody-device-0001",
+                "challenge": issued_challenge.json()["challenge"],
+                "signature": flow.keystore.sign(b"whatever"),
+                "method": "pin",
+                "pin": "123456",
+            },
+        )
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "DEVICE_AUTH_FAILED"
+    assert answer.json()["context"]["tries_left"] == 4
+    with center.uow_factory() as uow:
+        counter = uow.factors.get(unknown_subject("nobody-device-0001"), "pin")
+        assert counter is not None and counter.failures == 1
+
+
+@pytest.mark.parametrize("state", ["revoked", "suspended", "expired"])
+def test_unusable_certificates_cannot_log_in(
+    new_flow: FlowFactory, center: Center, clock: FrozenClock, state: str
+) -> None:
+    flow = issued(new_flow)
+    serial = flow.current_serial()
+    operator = ActorRef.operator("op", None)
+    if state == "revoked":
+        center.lifecycle.revoke(serial, "keyCompromise", operator)
+        code = "CERTIFICATE_REVOKED"
+    elif state == "suspended":
+        center.lifecycle.suspend(serial, operator)
+        code = "CERTIFICATE_SUSPENDED"
+    else:
+        with center.uow_factory() as uow:
+            record = uow.certificates.get(serial)
+            assert record is not None
+            clock.set(record.not_after + timedelta(seconds=1))
+        code = "CERTIFICATE_EXPIRED"
+    client = app_client(flow)
+    assert_refusal(_refused(lambda: login(client, flow.keystore, pin=PIN)), code)
+
+
+def test_a_session_expires_after_idle_time(new_flow: FlowFactory, clock: FrozenClock) -> None:
+    flow = issued(new_flow)
+    client = logged_in(flow)
+    clock.advance(minutes=4, seconds=50)
+    client.call("GET", "/v1/session")  # used: the idle time starts again
+    clock.advance(minutes=4, seconds=50)
+    client.call("GET", "/v1/session")
+    clock.advance(minutes=5, seconds=1)
+    assert_refusal(_refused(lambda: client.call("GET", "/v1/session")), "SESSION_EXPIRED")
+    assert_refusal(_refused(lambda: client.call("GET", "/v1/session")), "SESSION_INVALID")
+
+
+def test_login_challenges_are_single_use_and_expire(
+    new_flow: FlowFactory, clock: FrozenClock
+) -> None:
+    flow = issued(new_flow)
+    device = flow.keystore.device()
+    assert device is not None
+    client = app_client(flow)
+    issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
+    assert len(issued_challenge["challenge"]) >= 43  # 256 bits, base64url
+    body = {
+        "device_id": device.device_id,
+        "challenge": issued_challenge["challenge"],
+        "signature": flow.keystore.sign(issued_challenge["sign"].encode()),
+        "method": "pin",
+        "pin": PIN,
+    }
+    client.call("POST", "/v1/login", body)
+    assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CHALLENGE_INVALID")
+    late = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
+    clock.advance(seconds=121)
+    body["challenge"] = late["challenge"]
+    body["signature"] = flow.keystore.sign(late["sign"].encode())
+    assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CHALLENGE_INVALID")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"device_id": "x", "challenge": "y", "signature": "z", "method": "pin"},
+        {
+            "device_id": "device-000001",
+            "challenge": "c" * 20,
+            "signature": "s" * 20,
+            "method": "face",
+        },
+        {
+            "device_id": "device-000001",
+            "challenge": "c" * 20,
+            "signature": "s" * 20,
+            "method": "pin",
+            "pin": "1" * 50,
+        },
+        {
+            "device_id": "device-000001",
+            "challenge": "c" * 20,
+            "signature": "s" * 20,
+            "method": "pattern",
+            "pattern": [9, 10],
+        },
+    ],
+)
+def test_malformed_logins_are_refused_cleanly(
+    api: object, center: Center, body: dict[str, object]
+) -> None:
+    url = api.url
+    with httpx.Client(base_url=url) as http:
+        answer = http.post("/v1/login", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "INVALID_REQUEST"
