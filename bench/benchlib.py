@@ -42,8 +42,18 @@ DEMO_HAPPY_KEYS = ("C001", "C002", "C003", "C007", "C010", "C012", "C014", "C015
 #: the person reading the phone and the statement (``/sim`` GETs); ``csr_make`` is the app
 #: making its key pair and CSR (client-side only, no request).
 ENROLL_STEPS = (
-    "start", "terms", "phone", "sms_read", "phone_verify", "account", "deposit_read",
-    "account_verify", "id", "credentials", "csr_make", "csr",
+    "start",
+    "terms",
+    "phone",
+    "sms_read",
+    "phone_verify",
+    "account",
+    "deposit_read",
+    "account_verify",
+    "id",
+    "credentials",
+    "csr_make",
+    "csr",
 )
 PREPARE_STEPS = ENROLL_STEPS[: ENROLL_STEPS.index("credentials") + 1]
 
@@ -92,18 +102,28 @@ class BenchPerson:
 def _id_fields(person: Person) -> dict[str, str]:
     if person.resident_cards:
         card = [c for c in person.resident_cards if c.get("current", True)][-1]
-        return {"kind": "resident_card", "name": person.name, "rrn": person.rrn.digits,
-                "issue_date": card["issue_date"].isoformat()}
+        return {
+            "kind": "resident_card",
+            "name": person.name,
+            "rrn": person.rrn.digits,
+            "issue_date": card["issue_date"].isoformat(),
+        }
     if person.driver_licence:
-        return {"kind": "driver_licence", "name": person.name,
-                "birth_date": person.rrn.birth_date.isoformat(),
-                "number": person.driver_licence["number"],
-                "serial": person.driver_licence["serial"]}
+        return {
+            "kind": "driver_licence",
+            "name": person.name,
+            "birth_date": person.rrn.birth_date.isoformat(),
+            "number": person.driver_licence["number"],
+            "serial": person.driver_licence["serial"],
+        }
     if person.passport:
-        return {"kind": "passport", "name": person.name,
-                "birth_date": person.rrn.birth_date.isoformat(),
-                "number": person.passport["number"],
-                "expiry": person.passport["expiry"].isoformat()}
+        return {
+            "kind": "passport",
+            "name": person.name,
+            "birth_date": person.rrn.birth_date.isoformat(),
+            "number": person.passport["number"],
+            "expiry": person.passport["expiry"].isoformat(),
+        }
     raise ValueError(f"{person.key} has no ID document")
 
 
@@ -112,9 +132,14 @@ def _bench_person(person: Person) -> BenchPerson:
         raise ValueError(f"{person.key} has no phone line or no account")
     account = person.accounts[0]
     return BenchPerson(
-        key=person.key, name=person.name, rrn_front=person.rrn.front7,
-        phone=person.phone["number"], carrier=person.phone["carrier"], bank=account["bank"],
-        account=account["number"], id_fields=_id_fields(person),
+        key=person.key,
+        name=person.name,
+        rrn_front=person.rrn.front7,
+        phone=person.phone["number"],
+        carrier=person.phone["carrier"],
+        bank=account["bank"],
+        account=account["number"],
+        id_fields=_id_fields(person),
     )
 
 
@@ -131,7 +156,7 @@ class People:
         many or a clear stop."""
         if self.reusable:
             return self
-        chosen = self.people[first:first + count]
+        chosen = self.people[first : first + count]
         if len(chosen) < count:
             raise NotEnoughPeople(
                 f"{what}: {count} people needed from #{first + 1} on, but the world "
@@ -167,8 +192,9 @@ class Walk:
     enrollment_id: str | None = None
     token: str | None = None
 
-    def timed(self, name: str, action: Callable[[], Any], deadline: float,
-              stop: threading.Event) -> Any:
+    def timed(
+        self, name: str, action: Callable[[], Any], deadline: float, stop: threading.Event
+    ) -> Any:
         if stop.is_set():
             raise BenchStoppedError("interrupted")
         if time.monotonic() >= deadline:
@@ -180,8 +206,9 @@ class Walk:
         return result
 
 
-def walk(client: CenterClient, w: Walk, *, until: str, deadline: float,
-         stop: threading.Event) -> dict[str, Any] | None:
+def walk(
+    client: CenterClient, w: Walk, *, until: str, deadline: float, stop: threading.Event
+) -> dict[str, Any] | None:
     """Walk the flow up to and including step ``until``; the ``csr`` step returns the issued
     certificate. Raises ApiError (a refusal), BenchFailureError or BenchStoppedError."""
     p = w.person
@@ -199,24 +226,47 @@ def walk(client: CenterClient, w: Walk, *, until: str, deadline: float,
     run("start", lambda: client.start(device, move_certificate=w.move))
     w.enrollment_id, w.token = client.enrollment_id, client.token
     run("terms", lambda: client.step("terms", {"accepted": client.required_terms}))
-    run("phone", lambda: client.step("phone", {
-        "carrier": p.carrier, "name": p.name, "rrn_front": p.rrn_front, "phone": p.phone,
-    }))
+    run(
+        "phone",
+        lambda: client.step(
+            "phone",
+            {
+                "carrier": p.carrier,
+                "name": p.name,
+                "rrn_front": p.rrn_front,
+                "phone": p.phone,
+            },
+        ),
+    )
     sms = code_from("sms_read", lambda: client.latest_sms_code(p.phone))
     run("phone_verify", lambda: client.step("phone/verify", {"code": sms}))
-    run("account", lambda: client.step("account", {
-        "bank_code": p.bank, "account_number": p.account,
-    }))
+    run(
+        "account",
+        lambda: client.step(
+            "account",
+            {
+                "bank_code": p.bank,
+                "account_number": p.account,
+            },
+        ),
+    )
     deposit = code_from("deposit_read", lambda: client.latest_deposit_code(p.bank, p.account))
     run("account_verify", lambda: client.step("account/verify", {"code": deposit}))
     run("id", lambda: client.step("id", dict(p.id_fields)))
-    result = run("credentials", lambda: client.step("credentials", {
-        "pin": PIN, "pin_confirmation": PIN, "pattern": list(PATTERN),
-    }))
+    result = run(
+        "credentials",
+        lambda: client.step(
+            "credentials",
+            {
+                "pin": PIN,
+                "pin_confirmation": PIN,
+                "pattern": list(PATTERN),
+            },
+        ),
+    )
     if result.get("state") != "credentials_set":
         raise BenchFailureError("UNEXPECTED_STATE", f"credentials: state {result.get('state')}")
-    w.csr_pem = run("csr_make",
-                    lambda: w.keystore.new_certificate_request(common_name=p.name))
+    w.csr_pem = run("csr_make", lambda: w.keystore.new_certificate_request(common_name=p.name))
     if until == "credentials":
         return None
     issued: dict[str, Any] = run("csr", lambda: client.step("csr", {"csr": w.csr_pem}))
@@ -292,15 +342,23 @@ class Measurement:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "requested": self.requested, "concurrency": self.concurrency,
-            "ok": self.ok, "errors": dict(self.errors), "aborted": self.aborted,
-            "wall_s": self.wall_s, "throughput_per_s": self.throughput,
+            "name": self.name,
+            "requested": self.requested,
+            "concurrency": self.concurrency,
+            "ok": self.ok,
+            "errors": dict(self.errors),
+            "aborted": self.aborted,
+            "wall_s": self.wall_s,
+            "throughput_per_s": self.throughput,
             "latency_ms": summary_ms(self.latencies),
             "steps_ms": {k: summary_ms(v) for k, v in self.steps.items()},
-            "client_cpu_s": self.client_cpu_s, "server_cpu_s": self.server_cpu_s,
+            "client_cpu_s": self.client_cpu_s,
+            "server_cpu_s": self.server_cpu_s,
             "machine_cpu_s": self.machine_cpu_s,
-            "timed_out": self.timed_out, "interrupted": self.interrupted,
-            "error_samples": self.error_samples, "notes": self.notes,
+            "timed_out": self.timed_out,
+            "interrupted": self.interrupted,
+            "error_samples": self.error_samples,
+            "notes": self.notes,
         }
 
 
@@ -329,8 +387,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], left: int = 
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i < left else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i < left else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -340,8 +402,15 @@ def latency_row(label: str, samples: Sequence[float]) -> list[object]:
     s = summary_ms(samples)
     if not s["n"]:
         return [label, 0, "-", "-", "-", "-", "-"]
-    return [label, s["n"], _fmt(s["mean"]), _fmt(s["p50"]), _fmt(s["p95"]), _fmt(s["p99"]),
-            _fmt(s["max"])]
+    return [
+        label,
+        s["n"],
+        _fmt(s["mean"]),
+        _fmt(s["p50"]),
+        _fmt(s["p95"]),
+        _fmt(s["p99"]),
+        _fmt(s["max"]),
+    ]
 
 
 LATENCY_HEADERS = ("latency (ms)", "n", "mean", "p50", "p95", "p99", "max")
@@ -353,8 +422,7 @@ def report(m: Measurement, step_order: Sequence[str] = ()) -> str:
         f"== {m.name}: {m.ok}/{m.requested} ok, errors {errors or 0}, aborted {m.aborted}"
         f"{' (time limit reached)' if m.timed_out else ''}"
         f"{' (INTERRUPTED: partial figures)' if m.interrupted else ''}",
-        f"   concurrency {m.concurrency}, wall {m.wall_s:.2f} s, throughput "
-        f"{m.throughput:.2f}/s",
+        f"   concurrency {m.concurrency}, wall {m.wall_s:.2f} s, throughput {m.throughput:.2f}/s",
         f"   CPU while timed (in cores busy on average): {cpu_line(m)}",
     ]
     rows = [latency_row(m.name.split(" ")[0], m.latencies)]
@@ -377,9 +445,12 @@ def argon2_hash_ms(samples: int = 5) -> float:
     from certcenter.config import Policy
 
     policy = Policy()
-    hasher = PasswordHasher(time_cost=policy.argon2_time_cost,
-                            memory_cost=policy.argon2_memory_kib,
-                            parallelism=policy.argon2_parallelism, type=Type.ID)
+    hasher = PasswordHasher(
+        time_cost=policy.argon2_time_cost,
+        memory_cost=policy.argon2_memory_kib,
+        parallelism=policy.argon2_parallelism,
+        type=Type.ID,
+    )
     times = []
     for _ in range(samples):
         started = time.perf_counter()
@@ -447,11 +518,10 @@ def process_group_cpu(pgid: int) -> float:
             text = entry.read_text()
         except OSError:
             continue
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         if int(fields[2]) == pgid:  # fields[0] is field 3 (state) of proc(5)
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
-
 
 
 def _pool(people: People, count: int) -> queue.Queue[BenchPerson]:
@@ -463,8 +533,10 @@ def _pool(people: People, count: int) -> queue.Queue[BenchPerson]:
 
 def _effective_concurrency(people: People, concurrency: int, m: Measurement) -> int:
     if people.reusable and concurrency > len(people.people):
-        m.notes.append(f"concurrency lowered from {concurrency} to {len(people.people)}: the "
-                       "world has only that many people and one person enrols at a time")
+        m.notes.append(
+            f"concurrency lowered from {concurrency} to {len(people.people)}: the "
+            "world has only that many people and one person enrols at a time"
+        )
         return len(people.people)
     return concurrency
 
@@ -483,9 +555,16 @@ def _join(futures: list[concurrent.futures.Future[None]], stop: threading.Event)
         raise
 
 
-def measure_enrollments(url: str, people: People, *, count: int, concurrency: int,
-                        time_limit: float, stop: threading.Event | None = None,
-                        cpu_probe: CpuProbe | None = None) -> Measurement:
+def measure_enrollments(
+    url: str,
+    people: People,
+    *,
+    count: int,
+    concurrency: int,
+    time_limit: float,
+    stop: threading.Event | None = None,
+    cpu_probe: CpuProbe | None = None,
+) -> Measurement:
     """``count`` whole enrollments, ``concurrency`` at a time, each a different person (or,
     in a reusable world, a person nobody else is enrolling at that moment)."""
     m = Measurement("enrollment", requested=count, concurrency=concurrency)
@@ -543,14 +622,23 @@ def measure_enrollments(url: str, people: People, *, count: int, concurrency: in
     m.interrupted = stop.is_set()
     not_started = count - started_count
     if not_started:
-        m.notes.append(f"{not_started} enrollments not started"
-                       + (f" (time limit {time_limit:.0f} s)" if m.timed_out else ""))
+        m.notes.append(
+            f"{not_started} enrollments not started"
+            + (f" (time limit {time_limit:.0f} s)" if m.timed_out else "")
+        )
     return m
 
 
-def measure_signings(url: str, people: People, *, count: int, concurrency: int,
-                     time_limit: float, stop: threading.Event | None = None,
-                     cpu_probe: CpuProbe | None = None) -> Measurement:
+def measure_signings(
+    url: str,
+    people: People,
+    *,
+    count: int,
+    concurrency: int,
+    time_limit: float,
+    stop: threading.Event | None = None,
+    cpu_probe: CpuProbe | None = None,
+) -> Measurement:
     """Bring ``count`` enrollments to ``credentials_set`` (not timed), then time only their
     ``csr`` steps, ``concurrency`` in flight. In a reusable world with fewer people than
     ``count`` this goes in rounds of at most one enrollment per person."""
@@ -573,33 +661,63 @@ def measure_signings(url: str, people: People, *, count: int, concurrency: int,
             size = min(round_size, remaining)
             rounds += 1
             t0 = time.perf_counter()
-            ready = _prepare(url, people.people[:size], Path(tmp) / f"round-{rounds}",
-                             move=people.reusable, concurrency=concurrency, deadline=deadline,
-                             stop=stop, errors=prepare_errors, m=m)
+            ready = _prepare(
+                url,
+                people.people[:size],
+                Path(tmp) / f"round-{rounds}",
+                move=people.reusable,
+                concurrency=concurrency,
+                deadline=deadline,
+                stop=stop,
+                errors=prepare_errors,
+                m=m,
+            )
             prepare_wall += time.perf_counter() - t0
             prepared += len(ready)
             if stop.is_set():
                 break
-            _fire(url, ready, concurrency=concurrency, deadline=deadline, stop=stop, m=m,
-                  cpu_probe=cpu_probe)
+            _fire(
+                url,
+                ready,
+                concurrency=concurrency,
+                deadline=deadline,
+                stop=stop,
+                m=m,
+                cpu_probe=cpu_probe,
+            )
             remaining -= size
     m.interrupted = stop.is_set()
     if rounds > 1:
-        m.notes.append(f"{rounds} rounds of at most {round_size} (one enrollment per person "
-                       "at a time); wall time is the sum of the timed csr phases")
-    m.notes.append(f"preparation (not timed): {prepared} enrollments brought to "
-                   f"credentials_set in {prepare_wall:.1f} s"
-                   + (f", failures {dict(prepare_errors)}" if prepare_errors else ""))
+        m.notes.append(
+            f"{rounds} rounds of at most {round_size} (one enrollment per person "
+            "at a time); wall time is the sum of the timed csr phases"
+        )
+    m.notes.append(
+        f"preparation (not timed): {prepared} enrollments brought to "
+        f"credentials_set in {prepare_wall:.1f} s"
+        + (f", failures {dict(prepare_errors)}" if prepare_errors else "")
+    )
     attempted = m.ok + sum(m.errors.values()) + m.aborted
     if attempted < count:
-        m.notes.append(f"{count - attempted} signings not attempted"
-                       + (f" (time limit {time_limit:.0f} s)" if m.timed_out else ""))
+        m.notes.append(
+            f"{count - attempted} signings not attempted"
+            + (f" (time limit {time_limit:.0f} s)" if m.timed_out else "")
+        )
     return m
 
 
-def _prepare(url: str, chosen: list[BenchPerson], directory: Path, *, move: bool,
-             concurrency: int, deadline: float, stop: threading.Event,
-             errors: Counter[str], m: Measurement) -> list[Walk]:
+def _prepare(
+    url: str,
+    chosen: list[BenchPerson],
+    directory: Path,
+    *,
+    move: bool,
+    concurrency: int,
+    deadline: float,
+    stop: threading.Event,
+    errors: Counter[str],
+    m: Measurement,
+) -> list[Walk]:
     work: queue.Queue[BenchPerson] = queue.Queue()
     for person in chosen:
         work.put(person)
@@ -622,8 +740,11 @@ def _prepare(url: str, chosen: list[BenchPerson], directory: Path, *, move: bool
                     return
                 except Exception as err:  # noqa: BLE001 - every failure is counted
                     with lock:
-                        code = err.code if isinstance(err, ApiError | BenchFailureError) else (
-                            type(err).__name__)
+                        code = (
+                            err.code
+                            if isinstance(err, ApiError | BenchFailureError)
+                            else (type(err).__name__)
+                        )
                         errors[f"{w.step}:{code}"] += 1
                         if len(m.error_samples) < 5:
                             m.error_samples.append(f"{person.key} (preparing) {w.step}: {err}")
@@ -636,8 +757,16 @@ def _prepare(url: str, chosen: list[BenchPerson], directory: Path, *, move: bool
     return ready
 
 
-def _fire(url: str, ready: list[Walk], *, concurrency: int, deadline: float,
-          stop: threading.Event, m: Measurement, cpu_probe: CpuProbe | None) -> None:
+def _fire(
+    url: str,
+    ready: list[Walk],
+    *,
+    concurrency: int,
+    deadline: float,
+    stop: threading.Event,
+    m: Measurement,
+    cpu_probe: CpuProbe | None,
+) -> None:
     """Time the csr steps of the prepared enrollments, ``concurrency`` at a time."""
     if not ready:
         return
@@ -690,33 +819,72 @@ def _fire(url: str, ready: list[Walk], *, concurrency: int, deadline: float,
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, count: int) -> None:
-    parser.add_argument("--url", default=os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000"),
-                        help="the running center (127.0.0.1 only; default %(default)s)")
-    parser.add_argument("--world", type=Path, default=None,
-                        help="the world file the server was started with (CERTCENTER_WORLD_FILE);"
-                             " default: the built-in demo world, whose 9 happy-path people are "
-                             "issued again and again with move_certificate=True")
-    parser.add_argument("--first-person", type=int, default=0,
-                        help="skip this many people of a generated world (already enrolled ones)")
-    parser.add_argument("--count", type=int, default=count,
-                        help="how many operations in total (default %(default)s)")
-    parser.add_argument("--concurrency", type=int, default=8,
-                        help="operations in flight at once, one client thread each "
-                             "(default %(default)s)")
-    parser.add_argument("--time-limit", type=float, default=120.0,
-                        help="seconds after which no new request is sent (default %(default)s)")
-    parser.add_argument("--warmup", type=int, default=0,
-                        help="whole enrollments before measuring, not counted, with their own "
-                             "people (default %(default)s)")
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000"),
+        help="the running center (127.0.0.1 only; default %(default)s)",
+    )
+    parser.add_argument(
+        "--world",
+        type=Path,
+        default=None,
+        help="the world file the server was started with (CERTCENTER_WORLD_FILE);"
+        " default: the built-in demo world, whose 9 happy-path people are "
+        "issued again and again with move_certificate=True",
+    )
+    parser.add_argument(
+        "--first-person",
+        type=int,
+        default=0,
+        help="skip this many people of a generated world (already enrolled ones)",
+    )
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=count,
+        help="how many operations in total (default %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="operations in flight at once, one client thread each (default %(default)s)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=120.0,
+        help="seconds after which no new request is sent (default %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="whole enrollments before measuring, not counted, with their own "
+        "people (default %(default)s)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
 
 
-def warm_up(url: str, people: People, *, count: int, concurrency: int, time_limit: float,
-            stop: threading.Event | None = None) -> str:
+def warm_up(
+    url: str,
+    people: People,
+    *,
+    count: int,
+    concurrency: int,
+    time_limit: float,
+    stop: threading.Event | None = None,
+) -> str:
     """A few whole enrollments so that the measured ones find the server warm (connections,
     caches, the CA key loaded, every worker process started); returns a line about them."""
-    m = measure_enrollments(url, people, count=count, concurrency=min(concurrency, count),
-                            time_limit=time_limit, stop=stop)
+    m = measure_enrollments(
+        url,
+        people,
+        count=count,
+        concurrency=min(concurrency, count),
+        time_limit=time_limit,
+        stop=stop,
+    )
     errors = f", errors {dict(m.errors)}" if m.errors else ""
     return f"warm-up (not counted): {m.ok}/{count} enrollments in {m.wall_s:.1f} s{errors}"
 
@@ -724,6 +892,7 @@ def warm_up(url: str, people: People, *, count: int, concurrency: int, time_limi
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """A SIGTERM to the bench stops it like Ctrl-C does (partial figures, server stopped)."""
+
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
@@ -735,10 +904,17 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 def check_counts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if (args.count < 1 or args.concurrency < 1 or args.time_limit <= 0
-            or args.first_person < 0 or args.warmup < 0):
-        parser.error("--count and --concurrency must be >= 1, --time-limit > 0, "
-                     "--first-person and --warmup >= 0")
+    if (
+        args.count < 1
+        or args.concurrency < 1
+        or args.time_limit <= 0
+        or args.first_person < 0
+        or args.warmup < 0
+    ):
+        parser.error(
+            "--count and --concurrency must be >= 1, --time-limit > 0, "
+            "--first-person and --warmup >= 0"
+        )
 
 
 def print_lines(lines: Iterable[str]) -> None:

@@ -40,18 +40,35 @@ def main() -> None:
     people = world.take(args.first_person + args.warmup, args.count, "the enrollments")
     benchlib.print_lines(benchlib.machine_facts())
     print(f"server: {url} (external; its workers and database are not known to this script)")
-    print(f"world: {people.world}, {len(people.people)} people"
-          + (" reused with move_certificate=True" if people.reusable else ""), flush=True)
+    print(
+        f"world: {people.world}, {len(people.people)} people"
+        + (" reused with move_certificate=True" if people.reusable else ""),
+        flush=True,
+    )
     stop = threading.Event()
     with benchlib.sigterm_as_interrupt():
         if args.warmup:
-            print(benchlib.warm_up(url, warm, count=args.warmup, concurrency=args.concurrency,
-                                   time_limit=args.time_limit, stop=stop), flush=True)
+            print(
+                benchlib.warm_up(
+                    url,
+                    warm,
+                    count=args.warmup,
+                    concurrency=args.concurrency,
+                    time_limit=args.time_limit,
+                    stop=stop,
+                ),
+                flush=True,
+            )
             if stop.is_set():
                 raise SystemExit(130)
-        m = benchlib.measure_enrollments(url, people, count=args.count,
-                                         concurrency=args.concurrency,
-                                         time_limit=args.time_limit, stop=stop)
+        m = benchlib.measure_enrollments(
+            url,
+            people,
+            count=args.count,
+            concurrency=args.concurrency,
+            time_limit=args.time_limit,
+            stop=stop,
+        )
     print(benchlib.report(m, benchlib.ENROLL_STEPS))
     if args.json:
         args.json.write_text(json.dumps(m.as_dict(), indent=2), "utf-8")

@@ -81,39 +81,57 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log
         self.env = {k: v for k, v in os.environ.items() if k != "CERTCENTER_PORT"}
-        self.env |= {"CERTCENTER_DATA_DIR": str(data), "CERTCENTER_WORLD_FILE": str(world),
-                     "CERTCENTER_HOST": "127.0.0.1"}
-        self.command = [_certcenter_command(), "serve", "--host", "127.0.0.1",
-                        "--port", str(self.port), "--workers", str(workers)]
+        self.env |= {
+            "CERTCENTER_DATA_DIR": str(data),
+            "CERTCENTER_WORLD_FILE": str(world),
+            "CERTCENTER_HOST": "127.0.0.1",
+        }
+        self.command = [
+            _certcenter_command(),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+        ]
         self.settings = load_settings(environ=self.env)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def describe(self) -> str:
         s = self.settings
         kind = s.database_url.split(":", 1)[0]
-        return (f"server: {self.url}, workers {self.command[-1]}, database {kind} "
-                f"({s.database_url}), simulators {s.simulator_database_url.split(':', 1)[0]}, "
-                f"argon2 m={s.policy.argon2_memory_kib} KiB t={s.policy.argon2_time_cost} "
-                f"p={s.policy.argon2_parallelism}, log level {s.log_level}")
+        return (
+            f"server: {self.url}, workers {self.command[-1]}, database {kind} "
+            f"({s.database_url}), simulators {s.simulator_database_url.split(':', 1)[0]}, "
+            f"argon2 m={s.policy.argon2_memory_kib} KiB t={s.policy.argon2_time_cost} "
+            f"p={s.policy.argon2_parallelism}, log level {s.log_level}"
+        )
 
     def start(self, timeout: float) -> float:
         started = time.monotonic()
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                self.command, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                self.command,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         with httpx.Client(timeout=2.0) as http:
             while time.monotonic() - started < timeout:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"the server exited with {self.proc.returncode} before "
-                                       f"answering /healthz\n{self.log_tail()}")
+                    raise RuntimeError(
+                        f"the server exited with {self.proc.returncode} before "
+                        f"answering /healthz\n{self.log_tail()}"
+                    )
                 with contextlib.suppress(httpx.TransportError):
                     if http.get(f"{self.url}/healthz").status_code == 200:
                         return time.monotonic() - started
                 time.sleep(0.2)
-        raise RuntimeError(f"/healthz did not answer 200 within {timeout:.0f} s\n"
-                           f"{self.log_tail()}")
+        raise RuntimeError(f"/healthz did not answer 200 within {timeout:.0f} s\n{self.log_tail()}")
 
     def stop(self, timeout: float) -> str:
         """SIGTERM, then SIGKILL to the whole process group; returns what happened."""
@@ -169,42 +187,67 @@ def scan_log(path: Path, run: Run) -> None:
             if match.group(2).startswith("5") and len(run.log_problems) < 20:
                 run.log_problems.append(line)
         elif ("Traceback" in line or " ERROR " in line) and len(run.log_problems) < 20:
-            run.log_problems.extend(lines[n:n + 12])
+            run.log_problems.extend(lines[n : n + 12])
 
 
-def measure(run: Run, url: str, people: benchlib.People, args: argparse.Namespace,
-            stop: threading.Event, cpu_probe: benchlib.CpuProbe | None = None) -> None:
+def measure(
+    run: Run,
+    url: str,
+    people: benchlib.People,
+    args: argparse.Namespace,
+    stop: threading.Event,
+    cpu_probe: benchlib.CpuProbe | None = None,
+) -> None:
     first = args.first_person
     warm = people.take(first, args.warmup, "the warm-up")
     enrol_people = people.take(first + args.warmup, args.count, "the enrollments")
     sign_people = people.take(first + args.warmup + args.count, args.sign_count, "the signings")
     if args.warmup:
-        print(f"-- {run.label}: " + benchlib.warm_up(
-            url, warm, count=args.warmup, concurrency=args.concurrency,
-            time_limit=args.time_limit, stop=stop), flush=True)
+        print(
+            f"-- {run.label}: "
+            + benchlib.warm_up(
+                url,
+                warm,
+                count=args.warmup,
+                concurrency=args.concurrency,
+                time_limit=args.time_limit,
+                stop=stop,
+            ),
+            flush=True,
+        )
         if stop.is_set():
             raise KeyboardInterrupt
     print(f"-- {run.label}: {args.count} enrollments, concurrency {args.concurrency}", flush=True)
-    m = benchlib.measure_enrollments(url, enrol_people, count=args.count,
-                                     concurrency=args.concurrency,
-                                     time_limit=args.time_limit, stop=stop, cpu_probe=cpu_probe)
+    m = benchlib.measure_enrollments(
+        url,
+        enrol_people,
+        count=args.count,
+        concurrency=args.concurrency,
+        time_limit=args.time_limit,
+        stop=stop,
+        cpu_probe=cpu_probe,
+    )
     run.results.append(m)
     print(benchlib.report(m, benchlib.ENROLL_STEPS), flush=True)
     if m.interrupted:
         raise KeyboardInterrupt
-    print(f"-- {run.label}: {args.sign_count} signings, concurrency {args.concurrency}",
-          flush=True)
-    s = benchlib.measure_signings(url, sign_people, count=args.sign_count,
-                                  concurrency=args.concurrency, time_limit=args.time_limit,
-                                  stop=stop, cpu_probe=cpu_probe)
+    print(f"-- {run.label}: {args.sign_count} signings, concurrency {args.concurrency}", flush=True)
+    s = benchlib.measure_signings(
+        url,
+        sign_people,
+        count=args.sign_count,
+        concurrency=args.concurrency,
+        time_limit=args.time_limit,
+        stop=stop,
+        cpu_probe=cpu_probe,
+    )
     run.results.append(s)
     print(benchlib.report(s), flush=True)
     if s.interrupted:
         raise KeyboardInterrupt
 
 
-def with_server(run: Run, workers: int, args: argparse.Namespace,
-                stop: threading.Event) -> None:
+def with_server(run: Run, workers: int, args: argparse.Namespace, stop: threading.Event) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"certcenter-bench-w{workers}-"))
     server: Server | None = None
     try:
@@ -214,8 +257,10 @@ def with_server(run: Run, workers: int, args: argparse.Namespace,
         print(f"\n=== {run.label}: {run.server}", flush=True)
         print(f"    data {tmp / 'data'}, world {world} ({args.people} people)", flush=True)
         run.startup_s = server.start(args.startup_timeout)
-        print(f"    up in {run.startup_s:.1f} s (first start: CA, migrations, world seeded)",
-              flush=True)
+        print(
+            f"    up in {run.startup_s:.1f} s (first start: CA, migrations, world seeded)",
+            flush=True,
+        )
         people = benchlib.load_people(world)
         measure(run, server.url, people, args, stop, cpu_probe=server.cpu_seconds)
     finally:
@@ -224,8 +269,10 @@ def with_server(run: Run, workers: int, args: argparse.Namespace,
             print(f"    server {run.stopped}", flush=True)
             scan_log(server.log_path, run)
             if run.log_problems:
-                print("    server log errors:\n" + "\n".join(f"   | {x}"
-                                                        for x in run.log_problems), flush=True)
+                print(
+                    "    server log errors:\n" + "\n".join(f"   | {x}" for x in run.log_problems),
+                    flush=True,
+                )
         if args.keep_data:
             print(f"    kept {tmp}", flush=True)
         else:
@@ -238,56 +285,127 @@ def summary(runs: list[Run]) -> str:
         for m in run.results:
             lat = benchlib.summary_ms(m.latencies)
             ms = [f"{lat[k]:.0f}" if lat["n"] else "-" for k in ("p50", "p95", "p99", "max")]
-            busy = (f"{m.server_cpu_s / m.wall_s:.2f}"
-                    if m.server_cpu_s is not None and m.wall_s > 0 else "-")
+            busy = (
+                f"{m.server_cpu_s / m.wall_s:.2f}"
+                if m.server_cpu_s is not None and m.wall_s > 0
+                else "-"
+            )
             other = "-"
             if m.server_cpu_s is not None and m.machine_cpu_s is not None and m.wall_s > 0:
                 rest = m.machine_cpu_s - m.server_cpu_s - m.client_cpu_s
                 other = f"{max(rest, 0.0) / m.wall_s:.2f}"
-            rows.append([run.label, m.name, f"{m.ok}/{m.requested}",
-                         sum(m.errors.values()), m.concurrency, f"{m.wall_s:.1f}",
-                         f"{m.throughput:.2f}", *ms, busy, other])
+            rows.append(
+                [
+                    run.label,
+                    m.name,
+                    f"{m.ok}/{m.requested}",
+                    sum(m.errors.values()),
+                    m.concurrency,
+                    f"{m.wall_s:.1f}",
+                    f"{m.throughput:.2f}",
+                    *ms,
+                    busy,
+                    other,
+                ]
+            )
     return benchlib.table(
-        ("server", "measure", "ok", "err", "conc", "wall s", "ops/s", "p50 ms", "p95 ms",
-         "p99 ms", "max ms", "srv cores", "other cores"), rows, left=2)
+        (
+            "server",
+            "measure",
+            "ok",
+            "err",
+            "conc",
+            "wall s",
+            "ops/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "srv cores",
+            "other cores",
+        ),
+        rows,
+        left=2,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description="Start the center (workers 1, then 2) on a fresh bench world and measure "
-                    "enrollments/s and signings/s.",
+        "enrollments/s and signings/s.",
         epilog="Example: .venv/bin/python bench/run_all.py",
     )
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
-                        help="server worker counts to measure, in order (default 1 2)")
-    parser.add_argument("--count", type=int, default=64,
-                        help="whole enrollments per server (default %(default)s)")
-    parser.add_argument("--sign-count", type=int, default=128,
-                        help="csr-only signings per server (default %(default)s)")
-    parser.add_argument("--concurrency", type=int, default=8,
-                        help="requests in flight at once (default %(default)s)")
-    parser.add_argument("--warmup", type=int, default=8,
-                        help="whole enrollments per server before measuring, not counted "
-                             "(default %(default)s)")
-    parser.add_argument("--people", type=int, default=400,
-                        help="size of the generated world (default %(default)s)")
-    parser.add_argument("--time-limit", type=float, default=120.0,
-                        help="seconds per measurement phase before it stops sending "
-                             "(default %(default)s)")
-    parser.add_argument("--startup-timeout", type=float, default=90.0,
-                        help="seconds to wait for /healthz (default %(default)s)")
-    parser.add_argument("--stop-timeout", type=float, default=15.0,
-                        help="seconds between SIGTERM and SIGKILL (default %(default)s)")
-    parser.add_argument("--keep-data", action="store_true",
-                        help="keep the temporary data directories and server logs")
-    parser.add_argument("--url", default=None,
-                        help="measure this running center instead (127.0.0.1 only); no server "
-                             "is started")
-    parser.add_argument("--world", type=Path, default=None,
-                        help="with --url: the world file that server uses (default: built-in "
-                             "demo world)")
-    parser.add_argument("--first-person", type=int, default=0,
-                        help="with --url and a generated world: skip this many people")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="server worker counts to measure, in order (default 1 2)",
+    )
+    parser.add_argument(
+        "--count", type=int, default=64, help="whole enrollments per server (default %(default)s)"
+    )
+    parser.add_argument(
+        "--sign-count",
+        type=int,
+        default=128,
+        help="csr-only signings per server (default %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="requests in flight at once (default %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=8,
+        help="whole enrollments per server before measuring, not counted (default %(default)s)",
+    )
+    parser.add_argument(
+        "--people", type=int, default=400, help="size of the generated world (default %(default)s)"
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=120.0,
+        help="seconds per measurement phase before it stops sending (default %(default)s)",
+    )
+    parser.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=90.0,
+        help="seconds to wait for /healthz (default %(default)s)",
+    )
+    parser.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=15.0,
+        help="seconds between SIGTERM and SIGKILL (default %(default)s)",
+    )
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="keep the temporary data directories and server logs",
+    )
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="measure this running center instead (127.0.0.1 only); no server is started",
+    )
+    parser.add_argument(
+        "--world",
+        type=Path,
+        default=None,
+        help="with --url: the world file that server uses (default: built-in demo world)",
+    )
+    parser.add_argument(
+        "--first-person",
+        type=int,
+        default=0,
+        help="with --url and a generated world: skip this many people",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write all figures here")
     args = parser.parse_args()
     if min(args.count, args.sign_count, args.concurrency, args.people, *args.workers) < 1:
@@ -296,16 +414,20 @@ def main() -> None:
         parser.error("--warmup and --first-person must be >= 0, --time-limit > 0")
     needed = args.warmup + args.count + args.sign_count
     if args.url is None and needed > args.people:
-        parser.error(f"--warmup {args.warmup} + --count {args.count} + --sign-count "
-                     f"{args.sign_count} need {needed} people per server but --people is "
-                     f"{args.people}: raise --people")
+        parser.error(
+            f"--warmup {args.warmup} + --count {args.count} + --sign-count "
+            f"{args.sign_count} need {needed} people per server but --people is "
+            f"{args.people}: raise --people"
+        )
 
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     benchlib.print_lines(benchlib.machine_facts())
-    print(f"load: {args.warmup} warm-up + {args.count} enrollments + {args.sign_count} "
-          f"signings per server, "
-          f"concurrency {args.concurrency}, time limit {args.time_limit:.0f} s per phase",
-          flush=True)
+    print(
+        f"load: {args.warmup} warm-up + {args.count} enrollments + {args.sign_count} "
+        f"signings per server, "
+        f"concurrency {args.concurrency}, time limit {args.time_limit:.0f} s per phase",
+        flush=True,
+    )
     runs: list[Run] = []
     stop = threading.Event()
     began = time.monotonic()
@@ -332,20 +454,35 @@ def main() -> None:
     finally:
         if runs:
             load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-            print(f"\n=== summary ({time.monotonic() - began:.0f} s in all; load average now "
-                  f"{load})")
+            print(
+                f"\n=== summary ({time.monotonic() - began:.0f} s in all; load average now {load})"
+            )
             for run in runs:
                 statuses = dict(sorted(run.statuses.items()))
-                print(f"{run.label}: {run.server.removeprefix('server: ')}"
-                      + (f"; startup {run.startup_s:.1f} s" if run.startup_s else "")
-                      + (f"; HTTP statuses {statuses}" if statuses else ""))
+                print(
+                    f"{run.label}: {run.server.removeprefix('server: ')}"
+                    + (f"; startup {run.startup_s:.1f} s" if run.startup_s else "")
+                    + (f"; HTTP statuses {statuses}" if statuses else "")
+                )
             print(summary(runs))
             if args.json:
-                args.json.write_text(json.dumps([
-                    {"label": r.label, "server": r.server, "startup_s": r.startup_s,
-                     "http_statuses": dict(r.statuses), "stopped": r.stopped,
-                     "measurements": [m.as_dict() for m in r.results]} for r in runs
-                ], indent=2), "utf-8")
+                args.json.write_text(
+                    json.dumps(
+                        [
+                            {
+                                "label": r.label,
+                                "server": r.server,
+                                "startup_s": r.startup_s,
+                                "http_statuses": dict(r.statuses),
+                                "stopped": r.stopped,
+                                "measurements": [m.as_dict() for m in r.results],
+                            }
+                            for r in runs
+                        ],
+                        indent=2,
+                    ),
+                    "utf-8",
+                )
     if failure == "interrupted":
         raise SystemExit(130)
     if failure:

@@ -40,6 +40,8 @@ from certcenter.lifecycle.lost import LostPhoneReports
 from certcenter.lifecycle.operator_desk import OperatorDesk
 from certcenter.lifecycle.records import pending_record
 from certcenter.lifecycle.service import LifecycleService
+from certcenter.media.otp import OtpService
+from certcenter.media.security_card import SecurityCardService
 from certcenter.notifications.channels import channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
@@ -58,7 +60,10 @@ from certcenter.storage.database import make_engine, make_session_factory
 from certcenter.storage.mapping import map_entities
 from certcenter.storage.simulator_store import SimulatorStore
 from certcenter.storage.uow import SqlUnitOfWorkFactory
+from certcenter.usage.documents import DocumentSigning
+from certcenter.usage.login import LoginService
 from certcenter.usage.sessions import SessionService
+from certcenter.usage.transfers import TransferService
 
 log = logging.getLogger(__name__)
 PEPPER_LABEL = "pepper"
@@ -160,8 +165,53 @@ class Center:
 
     @cached_property
     def customer_actions(self) -> CustomerActions:
-        authenticator = DeviceAuthenticator(self.hasher, self.clock, self.settings.policy)
-        return CustomerActions(self.uow_factory, authenticator, self.lifecycle)
+        return CustomerActions(self.uow_factory, self.authenticator, self.lifecycle)
+
+    @cached_property
+    def authenticator(self) -> DeviceAuthenticator:
+        return DeviceAuthenticator(self.hasher, self.clock, self.settings.policy, self.factor_guard)
+
+    @cached_property
+    def login(self) -> LoginService:
+        return LoginService(
+            uow_factory=self.uow_factory,
+            authenticator=self.authenticator,
+            guard=self.factor_guard,
+            hasher=self.hasher,
+            sessions=self.sessions,
+            issuing_ca=lambda: self.hierarchy().issuing(FAMILY).certificate,
+            audit=self.audit_trail,
+            clock=self.clock,
+            policy=self.settings.policy,
+        )
+
+    @cached_property
+    def transfers(self) -> TransferService:
+        return TransferService(
+            uow_factory=self.uow_factory,
+            providers=self.providers,
+            guard=self.factor_guard,
+            hasher=self.hasher,
+            otp=lambda: self.otp,
+            cards=lambda: self.security_cards,
+            chain=lambda: self.hierarchy().chain(FAMILY),
+            audit=self.audit_trail,
+            notifier=self.outbox,
+            deliver=self.deliver_now,
+            clock=self.clock,
+            policy=self.settings.policy,
+        )
+
+    @cached_property
+    def documents(self) -> DocumentSigning:
+        return DocumentSigning(
+            uow_factory=self.uow_factory,
+            guard=self.factor_guard,
+            hasher=self.hasher,
+            chain=lambda: self.hierarchy().chain(FAMILY),
+            audit=self.audit_trail,
+            clock=self.clock,
+        )
 
     @cached_property
     def lost_reports(self) -> LostPhoneReports:
@@ -187,8 +237,35 @@ class Center:
         return FactorGuard(self.settings.policy, self.clock)
 
     @cached_property
+    def security_cards(self) -> SecurityCardService:
+        return SecurityCardService(
+            self.uow_factory,
+            self.keys,
+            CARD_DIGEST_LABEL,
+            self.providers,
+            self.factor_guard,
+            self.clock,
+            self.settings.policy,
+            self.audit_trail,
+        )
+
+    @cached_property
     def sessions(self) -> SessionService:
         return SessionService(self.uow_factory, self.clock, self.settings.policy)
+
+    @cached_property
+    def otp(self) -> OtpService:
+        return OtpService(
+            self.uow_factory,
+            self.keys,
+            SEAL_LABEL,
+            self.hasher,
+            self.providers,
+            self.factor_guard,
+            self.clock,
+            self.settings.policy,
+            self.audit_trail,
+        )
 
     def close(self) -> None:
         self.engine.dispose()

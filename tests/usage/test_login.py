@@ -132,10 +132,12 @@ def test_concurrent_wrong_pins_count_exactly_the_policy_number(
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
         codes = list(pool.map(attempt, bodies))
-    tried = [c for c in codes if c in ("DEVICE_AUTH_FAILED", "AUTH_LAST_TRY")]
-    assert len(tried) == 4, codes  # four answered "wrong", the fifth locked it
-    assert codes.count("PIN_LOCKED") == 196
-    assert set(codes) <= {"DEVICE_AUTH_FAILED", "AUTH_LAST_TRY", "PIN_LOCKED"}
+    # five tries were checked: three told "wrong", one warned of the last try, one locked it
+    assert codes.count("DEVICE_AUTH_FAILED") == 3, codes
+    assert codes.count("AUTH_LAST_TRY") == 1, codes
+    # the other 195 never reached the PIN: locked, or refused while the five were checked
+    assert codes.count("PIN_LOCKED") + codes.count("AUTH_BUSY") == 196, codes
+    assert codes.count("PIN_LOCKED") >= 1
     with center.uow_factory() as uow:
         customer = uow.customers.by_number("C001")
         assert customer is not None

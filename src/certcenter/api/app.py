@@ -22,8 +22,11 @@ from certcenter.api.routes import (
     enrollments,
     lifecycle,
     operator,
+    otp,
+    security_cards,
     simulators,
     status,
+    usage,
 )
 from certcenter.bootstrap import Center, build_center
 from certcenter.config import load_settings
@@ -107,7 +110,10 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
     app.include_router(enrollments.router)
     app.include_router(certificates.router)
     app.include_router(lifecycle.router)
+    app.include_router(usage.router)
     app.include_router(operator.router)
+    app.include_router(otp.router)
+    app.include_router(security_cards.router)
     app.include_router(status.router)
     app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)
     return app

@@ -59,6 +59,10 @@ def problem(error: CertCenterError, request: Request) -> JSONResponse:
 _PUBLIC_CONTEXT = frozenset(
     {
         "tries_left",
+        "remaining",
+        "limit",
+        "max_amount",
+        "idle_minutes",
         "max_tries",
         "max_resends",
         "state",

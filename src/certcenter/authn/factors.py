@@ -68,7 +68,7 @@ class FactorGuard:
 
     def is_locked(self, uow: UnitOfWork, subject: str, factor: str) -> bool:
         counter = uow.factors.get(subject, factor)
-        return counter is not None and counter.failures >= self.max_failures(factor)
+        return counter is not None and counter.locked_at is not None
 
     def reserve(self, uow: UnitOfWork, subject: str, factors: Sequence[str]) -> dict[str, int]:
         """Count one try of each factor, or none of them when one is locked (its lock code
@@ -82,9 +82,13 @@ class FactorGuard:
         for factor in factors:
             count = uow.factors.reserve_attempt(subject, factor, self.max_failures(factor), now)
             if count is None:
-                for earlier in taken:  # raced to the limit meanwhile: give back what was taken
+                for earlier in taken:  # at the limit: give back what was taken
                     uow.factors.release_attempt(subject, earlier, now)
-                raise self.locked_error(factor)
+                if self.is_locked(uow, subject, factor):
+                    raise self.locked_error(factor)
+                # as many tries as the limit allows are being checked right now; until they
+                # are decided, no other try may start
+                raise CertCenterError("AUTH_BUSY")
             taken[factor] = count
         return taken
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from certcenter.cli import card_commands, otp_commands, usage_commands
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.flow import Answers, enroll
 from certcenter.cli.keystore import Keystore
@@ -743,6 +744,20 @@ def app_lost(url: str, carrier: str, name: str, rrn_front: str, phone: str) -> N
         results = client.lost_phone(carrier=carrier, name=name, rrn_front=rrn_front, phone=phone)
     for result in results:
         click.echo(f"{result['serial']}: {result['status']}")
+
+
+customers.add_command(card_commands.customers_issue_card)
+sim.add_command(card_commands.sim_card)
+app.add_command(card_commands.app_card)
+app.add_command(otp_commands.app_otp)
+for command in (
+    usage_commands.app_login,
+    usage_commands.app_logout,
+    usage_commands.app_transfer,
+    usage_commands.app_sign,
+):
+    app.add_command(command)
+sim.add_command(usage_commands.sim_ars)
 
 
 def main() -> None:

@@ -12,11 +12,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from certcenter.api.deps import CenterDep
 from certcenter.errors import CertCenterError
 from certcenter.identity.banks import BANKS
+from certcenter.simulators.ars import SimulatedArs
+from certcenter.simulators.telco import ci_secret, connecting_information
 from certcenter.simulators.world import load_world
 
 router = APIRouter(prefix="/sim", tags=["demo simulators (시뮬레이터)"])
@@ -125,6 +127,58 @@ def set_line(phone: str, body: LineSettingsIn, center: CenterDep) -> dict[str, A
         raise CertCenterError("NOT_FOUND")
     line = center.sim_store.subscriber(phone) or {}
     return {k: line.get(k) for k in ("phone", "carrier", "line_type", *values)}
+
+
+class ArsAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keyed: str | None = Field(None, pattern=r"^\d{1,10}$", description="null: decline the call")
+
+
+@router.get("/ars/{phone}")
+def ars_calls(phone: str, center: CenterDep) -> list[dict[str, Any]]:
+    """The ARS calls placed to a demo phone, newest first."""
+    return [
+        {
+            "id": c["id"],
+            "placed_at": c["placed_at"].isoformat(),
+            "status": c["status"],
+            "prompt": c["prompt"],
+        }
+        for c in center.sim_store.calls(phone[:20])
+    ]
+
+
+@router.post("/ars/{phone}/answer", status_code=204)
+def ars_answer(phone: str, body: ArsAnswerIn, center: CenterDep) -> None:
+    """The person picks up the ringing ARS call and keys in digits (or declines)."""
+    ars = SimulatedArs(center.sim_store, center.clock)
+    if not ars.answer(phone[:20], body.keyed):
+        raise CertCenterError("NOT_FOUND")
+
+
+@router.get("/cards/{key}")
+def security_card(key: str, center: CenterDep) -> dict[str, Any]:
+    """The printed security card in its holder's hands, by serial or by the holder's customer
+    number (their newest card): slot 1 first."""
+    if key.isdigit():
+        card = center.sim_store.card(key)
+    else:
+        people = load_world(center.settings.world_file).people.values()
+        person = next((p for p in people if (p.customer or {}).get("number") == key.upper()), None)
+        secret = ci_secret(center.sim_store)
+        held = (
+            center.sim_store.cards_of(connecting_information(person.rrn.digits, secret))
+            if person
+            else []
+        )
+        card = held[0] if held else None
+    if card is None:
+        raise CertCenterError("NOT_FOUND")
+    return {
+        "serial": card["serial"],
+        "slots": list(card["slots"]),
+        "delivered_at": card["delivered_at"].isoformat(),
+    }
 
 
 @router.get("", response_class=HTMLResponse)

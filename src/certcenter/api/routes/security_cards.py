@@ -1,0 +1,138 @@
+"""The security card (보안카드): the bank issues it (operator), the logged-in customer registers
+it and answers its challenges. The slots' digits never pass through this API: the customer reads
+them from the printed card and sends only the 4-digit answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from certcenter.api.deps import CenterDep, ClientIp, SessionDep
+from certcenter.api.routes.operator import OperatorActor
+from certcenter.media.security_card import CardChallenge, CardView
+
+router = APIRouter(tags=["security card (보안카드)"])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CardSerialIn(_Body):
+    serial: Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
+
+
+class CardAnswerIn(_Body):
+    answer: Annotated[str, StringConstraints(max_length=16)] = Field(
+        description="First two digits of slot A, then the last two digits of slot B."
+    )
+
+
+class CardChallengeOut(BaseModel):
+    id: str
+    slot_a: int = Field(description="Give the first two digits of this slot …")
+    slot_b: int = Field(description="… followed by the last two digits of this slot.")
+    expires_at: datetime
+
+
+class CardOut(BaseModel):
+    serial: str = Field(description="Masked: only the last four characters are shown.")
+    status: str
+    slots: int
+    issued_at: datetime
+    registered_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class VerifiedOut(BaseModel):
+    verified: bool
+
+
+class IssuedCardOut(BaseModel):
+    serial: str
+    customer: str
+    status: str
+    slots: int
+    issued_at: datetime
+    lock_released: bool
+
+
+def _challenge(made: CardChallenge) -> CardChallengeOut:
+    return CardChallengeOut(
+        id=made.id, slot_a=made.slot_a, slot_b=made.slot_b, expires_at=made.expires_at
+    )
+
+
+def _card(view: CardView) -> CardOut:
+    return CardOut(
+        serial=view.masked_serial,
+        status=view.status,
+        slots=view.slots,
+        issued_at=view.issued_at,
+        registered_at=view.registered_at,
+        revoked_at=view.revoked_at,
+    )
+
+
+@router.get("/v1/security-cards", response_model=list[CardOut])
+def cards(center: CenterDep, session: SessionDep) -> list[CardOut]:
+    """The logged-in customer's security cards (serials masked)."""
+    return [_card(view) for view in center.security_cards.cards(session.customer_id)]
+
+
+@router.post("/v1/security-cards/registrations", response_model=CardChallengeOut, status_code=201)
+def start_registration(
+    body: CardSerialIn, center: CenterDep, session: SessionDep
+) -> CardChallengeOut:
+    """Register the card the bank gave you: its serial gets a question on two slots."""
+    return _challenge(center.security_cards.start_registration(session.customer_id, body.serial))
+
+
+@router.post("/v1/security-cards/registrations/{challenge_id}", response_model=CardOut)
+def complete_registration(
+    challenge_id: str, body: CardAnswerIn, center: CenterDep, session: SessionDep, ip: ClientIp
+) -> CardOut:
+    """Answer the registration question: the card becomes your card in use (a card used
+    before is revoked)."""
+    view = center.security_cards.complete_registration(
+        session.customer_id, challenge_id, body.answer, source_ip=ip
+    )
+    return _card(view)
+
+
+@router.post("/v1/security-cards/challenges", response_model=CardChallengeOut, status_code=201)
+def challenge(center: CenterDep, session: SessionDep) -> CardChallengeOut:
+    """A single-use question on your registered card."""
+    return _challenge(center.security_cards.challenge(session.customer_id))
+
+
+@router.post("/v1/security-cards/challenges/{challenge_id}/verify", response_model=VerifiedOut)
+def verify(
+    challenge_id: str, body: CardAnswerIn, center: CenterDep, session: SessionDep
+) -> VerifiedOut:
+    """Answer the question; wrong answers count towards the card's lock."""
+    center.security_cards.verify(session.customer_id, challenge_id, body.answer)
+    return VerifiedOut(verified=True)
+
+
+@router.post(
+    "/v1/operator/customers/{number}/security-cards",
+    response_model=IssuedCardOut,
+    status_code=201,
+    tags=["operator (운영자)"],
+)
+def issue(number: str, center: CenterDep, actor: OperatorActor) -> IssuedCardOut:
+    """Issue a new security card to a customer; the printed card goes to the customer (never
+    shown here), who registers it in the app."""
+    issued = center.security_cards.issue(number, actor)
+    return IssuedCardOut(
+        serial=issued.serial,
+        customer=issued.customer_number,
+        status="issued",
+        slots=issued.slots,
+        issued_at=issued.issued_at,
+        lock_released=issued.lock_released,
+    )

@@ -1,0 +1,168 @@
+"""Security card (보안카드) commands: the bank issues a card, the app registers it, the person
+reads the printed card in the demo world.
+
+certcenter customers issue-card C001          # operator, local: prints serial, never digits
+certcenter sim card C001                      # the printed card in C001's hands (demo world)
+certcenter app card register --serial 1234567890 [--auto-codes]
+certcenter app card status
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from certcenter.cli.client import CenterClient
+
+DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
+COLUMNS = 5
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(func: F) -> F:
+    """Refusals end the command with the catalog's words (``certcenter.cli.main``'s handler)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from certcenter.cli.main import handle_errors
+
+        return handle_errors(func)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _lang() -> Any:
+    from certcenter.cli.main import _lang as lang
+
+    return lang()
+
+
+def _keystore_option(func: F) -> F:
+    return click.option(
+        "--keystore",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(os.environ.get("CERTCENTER_APP_KEYSTORE", "~/.certcenter-app")).expanduser(),
+        show_default=True,
+        help="Where the app keeps its device keys.",
+    )(func)
+
+
+def card_table(serial: str, slots: list[str]) -> str:
+    """The printed card as a person reads it: numbered slots, five to a row."""
+    width = len(str(len(slots)))
+    lines = [f"보안카드 (security card)  No. {serial}"]
+    for start in range(0, len(slots), COLUMNS):
+        cells = [
+            f"[{number:>{width}}] {slots[number - 1]}"
+            for number in range(start + 1, min(start + COLUMNS, len(slots)) + 1)
+        ]
+        lines.append("   ".join(cells))
+    return "\n".join(lines)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+# ---------------------------------------------------------------- operator
+
+
+@click.command("issue-card")
+@click.argument("number")
+@_guarded
+def customers_issue_card(number: str) -> None:
+    """Issue a new security card (보안카드) to a customer; the printed card goes to them."""
+    from certcenter.cli.main import _center, _operator_actor
+
+    center = _center()
+    try:
+        issued = center.security_cards.issue(number, _operator_actor())
+    finally:
+        center.close()
+    click.echo(
+        f"security card {issued.serial} issued to {issued.customer_number} "
+        f"({issued.slots} slots), handed to the customer"
+    )
+    if issued.lock_released:
+        click.echo("the security card lock of this customer was released")
+    click.echo(f"to register it: certcenter app card register --serial {issued.serial}")
+
+
+# ---------------------------------------------------------------- the demo world
+
+
+@click.command("card")
+@click.argument("key", metavar="CUSTOMER_NUMBER_OR_SERIAL")
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@_guarded
+def sim_card(key: str, url: str) -> None:
+    """The printed security card in its holder's hands (by serial, or the customer's newest)."""
+    with CenterClient(url, locale=_lang()) as client:
+        card = client.call("GET", f"/sim/cards/{key.strip()}")
+    click.echo(card_table(card["serial"], list(card["slots"])))
+    click.echo(f"delivered {card['delivered_at'][:19]} (UTC)")
+
+
+# ---------------------------------------------------------------- the app
+
+
+@click.group("card")
+def app_card() -> None:
+    """The security card (보안카드): register the card the bank gave you, see its status."""
+
+
+@app_card.command("register")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.option("--serial", required=True, help="The serial number printed on the card.")
+@click.option(
+    "--auto-codes", is_flag=True, help="Read the printed card from the demo world (/sim)."
+)
+@_guarded
+def app_card_register(keystore: Path, url: str, serial: str, auto_codes: bool) -> None:
+    """Register a security card: answer one question on two of its slots."""
+    from certcenter.cli.app_session import logged_in_client
+
+    with logged_in_client(keystore, url, lang=_lang()) as client:
+        question = client.call("POST", "/v1/security-cards/registrations", {"serial": serial})
+        slot_a, slot_b = int(question["slot_a"]), int(question["slot_b"])
+        click.echo(
+            f"보안카드 {slot_a}번의 앞 2자리와 {slot_b}번의 뒤 2자리를 입력하세요. "
+            f"(first two digits of slot {slot_a}, then the last two of slot {slot_b})"
+        )
+        if auto_codes:
+            printed = client.call("GET", f"/sim/cards/{_digits(serial)}")
+            slots = list(printed["slots"])
+            answer = slots[slot_a - 1][:2] + slots[slot_b - 1][2:]
+            click.echo("(read from the demo world's printed card)")
+        else:
+            answer = click.prompt("4 digits", hide_input=True)
+        card = client.call(
+            "POST", f"/v1/security-cards/registrations/{question['id']}", {"answer": answer}
+        )
+    click.echo(f"security card {card['serial']}: {card['status']} ({card['slots']} slots)")
+
+
+@app_card.command("status")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@_guarded
+def app_card_status(keystore: Path, url: str) -> None:
+    """Your security cards: serial (masked), status, number of slots."""
+    from certcenter.cli.app_session import logged_in_client
+
+    with logged_in_client(keystore, url, lang=_lang()) as client:
+        cards = client.call("GET", "/v1/security-cards")
+    if not cards:
+        click.echo("(no security card)")
+    for card in cards:
+        registered = (card.get("registered_at") or "-")[:19]
+        click.echo(
+            f"{card['serial']}  {card['status']:8} {card['slots']} slots  "
+            f"issued {card['issued_at'][:19]}  registered {registered}"
+        )

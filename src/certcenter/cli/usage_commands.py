@@ -1,0 +1,208 @@
+"""``certcenter app login|logout|transfer|sign``: using the mobile certificate from the app.
+
+certcenter app login                          # PIN (asked), or --method pattern|biometric
+certcenter app transfer --to-bank 088 --to 110000000002 --amount 50000
+certcenter app sign contract.pdf --out contract.pdf.p7s
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from certcenter.cli.app_session import forget_session, logged_in_client, login, save_session
+from certcenter.cli.client import CenterClient
+from certcenter.cli.keystore import Keystore
+
+DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from certcenter.cli.main import handle_errors
+
+        return handle_errors(func)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _lang() -> Any:
+    from certcenter.cli.main import _lang as lang
+
+    return lang()
+
+
+def _keystore_option(func: F) -> F:
+    return click.option(
+        "--keystore",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(os.environ.get("CERTCENTER_APP_KEYSTORE", "~/.certcenter-app")).expanduser(),
+        show_default=True,
+        help="Where the app keeps its device keys.",
+    )(func)
+
+
+def _ask(label: str) -> str:
+    return str(click.prompt(label, hide_input=sys.stdin.isatty()))
+
+
+@click.command("login")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.option("--method", type=click.Choice(["pin", "pattern", "biometric"]), default="pin")
+@_guarded
+def app_login(keystore: Path, url: str, method: str) -> None:
+    """인증서 로그인: sign a login challenge after the PIN or pattern (or with biometrics)."""
+    store = Keystore(keystore)
+    pin = _ask("간편비밀번호 (PIN)") if method == "pin" else None
+    pattern = None
+    if method == "pattern":
+        pattern = [int(p) for p in _ask("패턴 (points 0-8, e.g. 0,1,2,5,8)").split(",")]
+    with CenterClient(url, locale=_lang()) as client:
+        session = login(client, store, method=method, pin=pin, pattern=pattern)
+    save_session(store, session)
+    minutes = session["idle_timeout_seconds"] // 60
+    click.echo(f"{session['name']} ({session['customer_number']}) logged in with {method}")
+    click.echo(f"the session ends after {minutes} minutes without use")
+
+
+@click.command("logout")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@_guarded
+def app_logout(keystore: Path, url: str) -> None:
+    store = Keystore(keystore)
+    saved = store.directory / "session.json"
+    if saved.exists():
+        with CenterClient(url, locale=_lang()) as client:
+            client.token = json.loads(saved.read_text("utf-8")).get("token")
+            try:
+                client.call("POST", "/v1/logout")
+            finally:
+                forget_session(store)
+    click.echo("logged out")
+
+
+@click.command("transfer")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.option("--from-bank", default="004", show_default=True)
+@click.option("--from", "from_account", required=True, help="Your account number.")
+@click.option("--to-bank", required=True, help="The payee's bank code, e.g. 088.")
+@click.option("--to", "to_account", required=True, help="The payee's account number.")
+@click.option("--amount", type=int, required=True, help="KRW")
+@click.option("--memo", default="")
+@click.option(
+    "--medium", type=click.Choice(["certificate", "otp", "security_card"]), default="certificate"
+)
+@click.option("--yes", is_flag=True, help="Do not ask to confirm amount and payee.")
+@_guarded
+def app_transfer(
+    keystore: Path,
+    url: str,
+    from_bank: str,
+    from_account: str,
+    to_bank: str,
+    to_account: str,
+    amount: int,
+    memo: str,
+    medium: str,
+    yes: bool,
+) -> None:
+    """이체: shows the document with amount and payee, asks exactly the factors it needs,
+    signs it with the certificate key and confirms."""
+    store = Keystore(keystore)
+    with logged_in_client(keystore, url, lang=_lang()) as client:
+        prepared = client.call(
+            "POST",
+            "/v1/transfers",
+            {
+                "from_bank": from_bank,
+                "from_account": from_account,
+                "to_bank": to_bank,
+                "to_account": to_account,
+                "amount": amount,
+                "memo": memo,
+                "medium": medium,
+            },
+        )
+        click.echo(prepared["document"])
+        if not yes and not click.confirm(
+            f"{prepared['payee_name']}님께 {amount:,}원을 보낼까요? / Send?", default=True
+        ):
+            click.echo("cancelled")
+            return
+        document = base64.b64decode(prepared["document_b64"])
+        body: dict[str, Any] = {"signature": store.sign(document)}
+        factors = prepared["factors"]
+        if "account_password" in factors:
+            body["account_password"] = _ask("계좌 비밀번호 (account password)")
+        if "pin" in factors:
+            body["pin"] = _ask("간편비밀번호 (PIN)")
+        if "otp" in factors:
+            body["otp_code"] = _ask("모바일 OTP 번호")
+        if "security_card" in factors:
+            card = prepared["security_card"]
+            body["card_challenge_id"] = card["challenge_id"]
+            body["card_answer"] = _ask(
+                f"보안카드 [{card['slot_a']}] 앞 2자리 + [{card['slot_b']}] 뒤 2자리"
+            )
+        if "ars" in factors:
+            click.echo(f"ARS 전화가 갑니다. 화면의 번호 {prepared['ars_code']} 를 누르세요.")
+            click.echo(f"(demo: certcenter sim ars answer <phone> {prepared['ars_code']})")
+            click.prompt("통화를 마쳤으면 Enter", default="", show_default=False)
+        done = client.call("POST", f"/v1/transfers/{prepared['id']}/confirm", body)
+    click.echo(f"이체 완료 / sent: {done['amount']:,} KRW → {done['payee_name']}")
+    click.echo(f"reference {done['bank_reference']}; evidence: {done['evidence_url']}")
+
+
+@click.command("sign")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.argument("document", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@_guarded
+def app_sign(keystore: Path, url: str, document: Path, out: Path) -> None:
+    """전자서명: sign a file with the certificate after the PIN; writes a detached CMS."""
+    store = Keystore(keystore)
+    content = document.read_bytes()
+    with logged_in_client(keystore, url, lang=_lang()) as client:
+        signed = client.call(
+            "POST",
+            "/v1/documents/sign",
+            {
+                "name": document.name,
+                "document_b64": base64.b64encode(content).decode(),
+                "signature": store.sign(content),
+                "pin": _ask("간편비밀번호 (PIN)"),
+            },
+        )
+    out.write_bytes(base64.b64decode(signed["cms_b64"]))
+    click.echo(f"signed {document.name} (sha256 {signed['sha256'][:16]}…) → {out}")
+
+
+@click.command("ars")
+@click.argument("phone")
+@click.argument("digits", required=False)
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@_guarded
+def sim_ars(phone: str, digits: str | None, url: str) -> None:
+    """The ARS call ringing on a demo phone: show it, or answer it by keying DIGITS."""
+    with CenterClient(url, locale=_lang()) as client:
+        if digits is None:
+            calls = client.call("GET", f"/sim/ars/{phone}")
+            for call in calls:
+                click.echo(f"{call['placed_at'][:19]}  {call['status']:9}  {call['prompt']}")
+            return
+        client.call("POST", f"/sim/ars/{phone}/answer", {"keyed": digits})
+    click.echo(f"answered the call on {phone} with {digits}")
