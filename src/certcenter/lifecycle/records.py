@@ -157,3 +157,16 @@ def pending_record(
         renewed_from=renewed_from,
         crl_shard=intent.crl_shard,
     )
+
+
+def require_active(record: CertificateRecord, now: datetime) -> None:
+    """For using a certificate (login, transfer, signature): only an active one within its
+    validity; suspended, revoked or superseded, and expired ones are refused by name."""
+    if record.status == S.SUSPENDED:
+        raise CertCenterError("CERTIFICATE_SUSPENDED")
+    if record.status in (S.REVOKED, S.SUPERSEDED):
+        raise CertCenterError("CERTIFICATE_REVOKED", reason=record.revocation_reason or "-")
+    if record.status == S.EXPIRED or record.not_after <= now:
+        raise CertCenterError("CERTIFICATE_EXPIRED", not_after=record.not_after.date().isoformat())
+    if record.status != S.ACTIVE:
+        raise CertCenterError("CERTIFICATE_NOT_USABLE", status=record.status)

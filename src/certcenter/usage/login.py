@@ -47,6 +47,7 @@ from certcenter.lifecycle.device_auth import (
     key_signature_valid,
     signature_valid,
 )
+from certcenter.lifecycle.records import require_active
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.usage.sessions import OpenedSession, SessionService
 
@@ -248,18 +249,7 @@ class LoginService:
         return None
 
     def _require_usable(self, certificate: CertificateRecord) -> None:
-        if certificate.status == CertificateStatus.SUSPENDED:
-            raise CertCenterError("CERTIFICATE_SUSPENDED")
-        if certificate.status == CertificateStatus.REVOKED:
-            raise CertCenterError("CERTIFICATE_REVOKED", reason=certificate.revocation_reason)
-        if certificate.status == CertificateStatus.EXPIRED or (
-            certificate.not_after <= self.clock.now()
-        ):
-            raise CertCenterError(
-                "CERTIFICATE_EXPIRED", not_after=certificate.not_after.date().isoformat()
-            )
-        if certificate.status != CertificateStatus.ACTIVE:
-            raise CertCenterError("CERTIFICATE_NOT_USABLE", status=certificate.status)
+        require_active(certificate, self.clock.now())
 
     def _check(self, subject: _Subject, attempt: LoginAttempt, message: bytes) -> bool:
         device, certificate = subject.device, subject.certificate

@@ -37,7 +37,6 @@ from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import (
     Actor,
-    CertificateStatus,
     FactorChallenge,
     Session,
     Transfer,
@@ -48,6 +47,7 @@ from certcenter.errors import CertCenterError
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import Providers
 from certcenter.lifecycle.device_auth import key_signature_valid, signature_valid
+from certcenter.lifecycle.records import require_active
 from certcenter.notifications.outbox import Outbox
 from certcenter.pki.cms import signed_data
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
@@ -361,7 +361,7 @@ class TransferService:
             if certificate is None:
                 raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=transfer.certificate_serial)
             try:
-                self._require_usable(certificate.status, certificate.not_after)
+                require_active(certificate, now)
                 if ARS in transfer.factors:
                     state = self._ars_state(uow, transfer)
                     if state == "ringing":  # not answered yet: the customer may still answer
@@ -680,14 +680,4 @@ class TransferService:
         certificate = uow.certificates.get(serial)
         if certificate is None:
             raise CertCenterError("SESSION_INVALID")
-        self._require_usable(certificate.status, certificate.not_after)
-
-    def _require_usable(self, status: str, not_after: datetime) -> None:
-        if status == CertificateStatus.SUSPENDED:
-            raise CertCenterError("CERTIFICATE_SUSPENDED")
-        if status in (CertificateStatus.REVOKED, CertificateStatus.SUPERSEDED):
-            raise CertCenterError("CERTIFICATE_REVOKED", reason=status)
-        if status == CertificateStatus.EXPIRED or not_after <= self.clock.now():
-            raise CertCenterError("CERTIFICATE_EXPIRED", not_after=not_after.date().isoformat())
-        if status != CertificateStatus.ACTIVE:
-            raise CertCenterError("CERTIFICATE_NOT_USABLE", status=status)
+        require_active(certificate, self.clock.now())
