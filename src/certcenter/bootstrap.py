@@ -288,6 +288,7 @@ def build_center(settings: Settings, clock: Clock | None = None) -> Center:
         banking=banks,
         ars=SimulatedArs(sim_store, clock),
         cards=SimulatedCardDelivery(sim_store, clock),
+        identity=telco,
     )
     return Center(
         settings=settings,

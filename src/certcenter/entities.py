@@ -45,6 +45,8 @@ class Customer:
     # the customer's own transfer limits (KRW), lower than the medium's; None: the medium's
     transfer_limit_per_transfer: int | None = None
     transfer_limit_daily: int | None = None
+    # the internet-banking user ID (인터넷뱅킹 사용자 ID); None until the customer joins
+    user_id: str | None = None
 
 
 class EnrollmentState(enum.StrEnum):
@@ -419,3 +421,126 @@ class SignedDocument:
     sha256: str
     cms: bytes
     created_at: datetime
+
+
+@dataclass(eq=False)
+class CloudAccount:
+    """A customer's financial-certificate cloud account (금융인증서 클라우드 보관).
+
+    The private key stays in the center's key backend under ``key_label``; the account holds
+    the PIN's hash and the dates the inactivity rule reads (deleted after a year unused).
+    """
+
+    id: str
+    customer_id: str
+    key_label: str
+    pin_hash: str
+    status: str  # active | deleted
+    created_at: datetime
+    last_used_at: datetime
+    notice_sent_at: datetime | None = None  # the inactivity notice, once per idle period
+    deleted_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class BrowserDevice:
+    """A browser or app registered for the financial certificate (금융인증서 이용 기기).
+
+    It holds a non-extractable WebCrypto key; ``public_key`` is its SubjectPublicKeyInfo (DER).
+    A removed device can no longer sign.
+    """
+
+    id: str
+    customer_id: str
+    public_key: bytes
+    key_sha256: str
+    label: str
+    registered_at: datetime
+    status: str = "active"  # active | removed
+    last_used_at: datetime | None = None
+    removed_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class SigningActivation:
+    """A one-time signature activation (서명 활성화) of the cloud key, bound to the exact
+    bytes to be signed (``data_sha256``). The device answers ``challenge`` with its key and
+    the customer gives the PIN; the grant is then used once, for those bytes only."""
+
+    id: str
+    customer_id: str
+    device_id: str  # BrowserDevice.id
+    purpose: str  # login | transfer | document
+    data_sha256: str
+    challenge: str
+    created_at: datetime
+    expires_at: datetime
+    subject: str | None = None  # what it signs for (a transfer id)
+    authorized_at: datetime | None = None
+    grant_hash: str | None = None  # SHA-256 of the one-time grant token
+    used_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class FinancialEnrollment:
+    """One run of the financial-certificate issuance flow (금융인증서 발급/재발급).
+
+    ``data`` keeps what the steps need between requests and may be stored: the ARS call
+    reference, the chosen medium's challenge id, the approval id. Codes live hashed in
+    ``verification_codes`` (keyed by this id).
+    """
+
+    id: str
+    token_hash: str
+    state: str
+    client_ip: str
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    customer_id: str | None = None
+    proofing: str | None = None  # ars | departure
+    medium: str | None = None  # account | security_card | otp | mobile_certificate
+    data: dict[str, Any] = field(default_factory=dict)
+    device_public_key: bytes | None = None  # the browser that becomes a registered device
+    device_label: str | None = None
+    certificate_serial: str | None = None
+    failure_code: str | None = None
+
+
+@dataclass(eq=False)
+class DeviceRegistration:
+    """Registering one more browser for an existing financial certificate: name, phone and
+    birth date, then the SMS code (kept hashed in ``verification_codes`` under this id)."""
+
+    id: str
+    token_hash: str
+    customer_id: str
+    public_key: bytes
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    completed_at: datetime | None = None
+    device_id: str | None = None
+
+
+@dataclass(eq=False)
+class WebApproval:
+    """A request shown in the browser as a short code and approved in the app with the
+    mobile certificate (앱으로 로그인 / 모바일 인증서로 추가 인증).
+
+    ``code_digest`` is a keyed digest of the code (looked up when the app types it);
+    ``token_hash`` that of the secret the browser polls with. Single use: ``consumed_at``.
+    """
+
+    id: str
+    purpose: str  # web-login | financial-issuance
+    code_digest: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    expected_customer_id: str | None = None  # set when only one customer may approve
+    customer_id: str | None = None  # who approved
+    device_id: str | None = None
+    certificate_serial: str | None = None
+    approved_at: datetime | None = None
+    consumed_at: datetime | None = None

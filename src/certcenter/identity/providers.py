@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from certcenter.identity.documents import DriverLicence, Passport, ResidentCard
 from certcenter.identity.phone_numbers import Carrier
-from certcenter.identity.rrn import RrnFront
+from certcenter.identity.rrn import ResidentNumber, RrnFront
 
 IdDocument = ResidentCard | DriverLicence | Passport
 
@@ -30,13 +30,42 @@ class VerifiedSubscriber:
     carrier: Carrier
 
 
+@dataclass(frozen=True)
+class LineFacts:
+    """What a carrier's subscriber inquiry (명의 조회) says about a line, for diagnosis.
+
+    ``verifies_ci`` is whose identity the line can prove: the holder of a personal line, the
+    registered user of a corporate line with the personal-verification service (법인폰
+    개인인증), else None. ``filtered_senders`` are the sender-number prefixes the line's spam
+    filter catches (``"1588"``). Never the holder's name or number.
+    """
+
+    phone: str
+    carrier: Carrier
+    corporate: bool
+    corporate_personal_service: bool
+    verifies_ci: str | None
+    filtered_senders: tuple[str, ...] = ()
+
+    def filters(self, sender: str) -> bool:
+        """Would a message from ``sender`` (``"1588-9999"``) land in the spam folder?"""
+        digits = sender.replace("-", "").strip()
+        return any(digits.startswith(prefix) for prefix in self.filtered_senders)
+
+
 @runtime_checkable
 class TelcoVerifier(Protocol):
-    """휴대폰 본인확인: is this line in this person's own name?"""
+    """휴대폰 본인확인: is this line in this person's own name?
+
+    ``line_facts`` is a read-only inquiry (no SMS, no charge to the customer) used by the
+    diagnosis (왜 발급이 안 되나요?); None when no carrier has the number.
+    """
 
     def verify_subscriber(
         self, *, carrier: Carrier, name: str, rrn_front: RrnFront, phone: str
     ) -> VerifiedSubscriber: ...
+
+    def line_facts(self, phone: str) -> LineFacts | None: ...
 
 
 @runtime_checkable
@@ -46,11 +75,30 @@ class SmsGateway(Protocol):
     def send(self, *, phone: str, sender: str, text: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class AccountFacts:
+    """One account of a person as the interbank account inquiry (계좌통합조회) lists it.
+
+    ``refusal`` is the catalog code :meth:`AccountVerifier.check_account` would refuse it with
+    (``ACCOUNT_DORMANT``, …); None when the account can take a 1-won deposit.
+    """
+
+    bank_code: str
+    account_number: str
+    status: str  # normal | dormant | suspended | transfer_restricted
+    refusal: str | None = None
+
+
 @runtime_checkable
 class AccountVerifier(Protocol):
-    """1원 입금 인증: is the account the person's own and usable; deposit 1 won with a code."""
+    """1원 입금 인증: is the account the person's own and usable; deposit 1 won with a code.
+
+    ``accounts_of`` lists the person's accounts at every bank, read-only (for diagnosis).
+    """
 
     def check_account(self, *, bank_code: str, account_number: str, holder_ci: str) -> None: ...
+
+    def accounts_of(self, holder_ci: str) -> list[AccountFacts]: ...
 
     def deposit_one_won(
         self, *, bank_code: str, account_number: str, depositor_text: str
@@ -116,6 +164,15 @@ class CardDelivery(Protocol):
     def deliver(self, *, holder_ci: str, serial: str, slots: list[str]) -> None: ...
 
 
+@runtime_checkable
+class IdentityAgency(Protocol):
+    """연계정보(CI) 조회: the identity-verification agency (NICE, KCB) derives the person's
+    connecting information from a resident number, the same CI the telco vouches for. The
+    center matches customers by CI and never keeps the resident number."""
+
+    def ci_for(self, rrn: ResidentNumber) -> str: ...
+
+
 @dataclass(frozen=True)
 class Providers:
     """The set of outside parties the center talks to."""
@@ -127,3 +184,4 @@ class Providers:
     banking: CoreBanking
     ars: ArsCaller
     cards: CardDelivery
+    identity: IdentityAgency

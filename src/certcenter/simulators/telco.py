@@ -20,8 +20,8 @@ import secrets
 from certcenter.clock import Clock
 from certcenter.errors import CertCenterError
 from certcenter.identity.phone_numbers import Carrier
-from certcenter.identity.providers import VerifiedSubscriber
-from certcenter.identity.rrn import RrnFront
+from certcenter.identity.providers import LineFacts, VerifiedSubscriber
+from certcenter.identity.rrn import ResidentNumber, RrnFront
 from certcenter.storage.simulator_store import SimulatorStore
 
 CI_SECRET_KEY = "ci_secret"  # noqa: S105 - the name of a meta row, not a secret
@@ -70,6 +70,30 @@ class SimulatedTelco:
         if not name_ok and not rrn_ok:
             raise CertCenterError("PHONE_NOT_OWN_NAME")
         raise CertCenterError("PHONE_IDENTITY_MISMATCH")
+
+    def line_facts(self, phone: str) -> LineFacts | None:
+        """명의 조회 without an SMS: carrier, kind of line, whose identity it proves."""
+        line = self.store.subscriber(phone)
+        if line is None:
+            return None
+        corporate = line["line_type"] == "corporate"
+        service = bool(line["corporate_personal_service"])
+        if corporate:
+            verifies = line["user_ci"] if service else None
+        else:
+            verifies = line["holder_ci"]
+        return LineFacts(
+            phone=phone,
+            carrier=Carrier(line["carrier"]),
+            corporate=corporate,
+            corporate_personal_service=service,
+            verifies_ci=None if verifies is None else str(verifies),
+            filtered_senders=("1588",) if line["spam_blocks_1588"] else (),
+        )
+
+    def ci_for(self, rrn: ResidentNumber) -> str:
+        """The agency's CI of a resident number (the simulator's own secret, as at seeding)."""
+        return connecting_information(rrn.digits, ci_secret(self.store))
 
     def send(self, *, phone: str, sender: str, text: str) -> None:
         line = self.store.subscriber(phone)

@@ -200,6 +200,7 @@ def seed_world(
                     internet_banking=bool(person.customer.get("internet_banking", True)),
                     overseas_access=bool(person.customer.get("overseas_access", False)),
                     email=person.customer.get("email"),
+                    user_id=person.customer.get("user_id"),
                 )
             )
         uow.commit()

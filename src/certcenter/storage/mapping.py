@@ -40,4 +40,10 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(entities.SecurityCard, tables.security_cards)
         mapper_registry.map_imperatively(entities.Transfer, tables.transfers)
         mapper_registry.map_imperatively(entities.SignedDocument, tables.signed_documents)
+        mapper_registry.map_imperatively(entities.CloudAccount, tables.cloud_accounts)
+        mapper_registry.map_imperatively(entities.BrowserDevice, tables.browser_devices)
+        mapper_registry.map_imperatively(entities.SigningActivation, tables.signing_activations)
+        mapper_registry.map_imperatively(entities.FinancialEnrollment, tables.financial_enrollments)
+        mapper_registry.map_imperatively(entities.DeviceRegistration, tables.device_registrations)
+        mapper_registry.map_imperatively(entities.WebApproval, tables.web_approvals)
         _mapped = True

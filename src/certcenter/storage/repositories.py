@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,24 +13,30 @@ from sqlalchemy.orm import Session
 from certcenter.entities import (
     AuditEntry,
     Block,
+    BrowserDevice,
     CertificateRecord,
+    CloudAccount,
     CrlRecord,
     Customer,
     Device,
     DeviceChallenge,
+    DeviceRegistration,
     Enrollment,
     EnrollmentState,
     FactorChallenge,
     FactorCounter,
     FailureRecord,
+    FinancialEnrollment,
     OcspCacheEntry,
     Operator,
     OtpToken,
     OutboxMessage,
     SecurityCard,
     SignedDocument,
+    SigningActivation,
     Transfer,
     VerificationCode,
+    WebApproval,
 )
 from certcenter.entities import (
     Session as LoginSession,
@@ -60,6 +67,11 @@ class SqlCustomers(_Repository):
     def by_number(self, customer_number: str) -> Customer | None:
         return self.session.scalars(
             select(Customer).where(tables.customers.c.customer_number == customer_number)
+        ).one_or_none()
+
+    def by_user_id(self, user_id: str) -> Customer | None:
+        return self.session.scalars(
+            select(Customer).where(tables.customers.c.user_id == user_id)
         ).one_or_none()
 
     def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[Customer]:
@@ -821,3 +833,248 @@ class SqlSignedDocuments(_Repository):
             .order_by(t.c.created_at.desc())
             .limit(limit)
         ).all()
+
+
+def _mark_once(session: Session, table: Any, row_id: str, column: str, at: datetime) -> bool:
+    """Set ``column`` to ``at`` where it is still empty, in one statement; False if another
+    request set it first (single use)."""
+    done = session.execute(
+        update(table)
+        .where(table.c.id == row_id, table.c[column].is_(None))
+        .values({column: at})
+        .returning(table.c.id)
+    ).first()
+    return done is not None
+
+
+class SqlCloudAccounts(_Repository):
+    def add(self, account: CloudAccount) -> None:
+        self.session.add(account)
+
+    def get(self, account_id: str) -> CloudAccount | None:
+        return self.session.get(CloudAccount, account_id)
+
+    def active_for_customer(self, customer_id: str) -> CloudAccount | None:
+        t = tables.cloud_accounts
+        return self.session.scalars(
+            select(CloudAccount).where(t.c.customer_id == customer_id, t.c.status == "active")
+        ).one_or_none()
+
+    def unused_since(self, cutoff: datetime, *, limit: int = 500) -> Sequence[CloudAccount]:
+        t = tables.cloud_accounts
+        return self.session.scalars(
+            select(CloudAccount)
+            .where(t.c.status == "active", t.c.last_used_at < cutoff)
+            .order_by(t.c.last_used_at)
+            .limit(limit)
+        ).all()
+
+    def touch(self, account_id: str, at: datetime) -> None:
+        t = tables.cloud_accounts
+        self.session.execute(
+            update(t)
+            .where(t.c.id == account_id, t.c.last_used_at < at)
+            .values(last_used_at=at, notice_sent_at=None)
+        )
+        self._refresh(account_id)
+
+    def claim_notice(self, account_id: str, at: datetime) -> bool:
+        """Mark the inactivity notice sent, once per idle period."""
+        done = _mark_once(self.session, tables.cloud_accounts, account_id, "notice_sent_at", at)
+        self._refresh(account_id)
+        return done
+
+    def claim_deletion(self, account_id: str, at: datetime) -> bool:
+        t = tables.cloud_accounts
+        done = self.session.execute(
+            update(t)
+            .where(t.c.id == account_id, t.c.status == "active")
+            .values(status="deleted", deleted_at=at)
+            .returning(t.c.id)
+        ).first()
+        self._refresh(account_id)
+        return done is not None
+
+    def _refresh(self, account_id: str) -> None:
+        cached = self.session.get(CloudAccount, account_id)
+        if cached is not None:
+            self.session.refresh(cached)
+
+
+class SqlBrowserDevices(_Repository):
+    def add(self, device: BrowserDevice) -> None:
+        self.session.add(device)
+
+    def get(self, device_id: str) -> BrowserDevice | None:
+        return self.session.get(BrowserDevice, device_id)
+
+    def active_for_customer(self, customer_id: str) -> Sequence[BrowserDevice]:
+        t = tables.browser_devices
+        return self.session.scalars(
+            select(BrowserDevice)
+            .where(t.c.customer_id == customer_id, t.c.status == "active")
+            .order_by(t.c.registered_at)
+        ).all()
+
+    def count_active(self, customer_id: str) -> int:
+        t = tables.browser_devices
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(t)
+                .where(t.c.customer_id == customer_id, t.c.status == "active")
+            )
+            or 0
+        )
+
+    def active_by_key(self, key_sha256: str) -> BrowserDevice | None:
+        t = tables.browser_devices
+        return self.session.scalars(
+            select(BrowserDevice).where(t.c.key_sha256 == key_sha256, t.c.status == "active")
+        ).one_or_none()
+
+    def remove(self, device_id: str, at: datetime) -> bool:
+        t = tables.browser_devices
+        done = self.session.execute(
+            update(t)
+            .where(t.c.id == device_id, t.c.status == "active")
+            .values(status="removed", removed_at=at)
+            .returning(t.c.id)
+        ).first()
+        cached = self.session.get(BrowserDevice, device_id)
+        if cached is not None:
+            self.session.refresh(cached)
+        return done is not None
+
+    def remove_all(self, customer_id: str, at: datetime) -> int:
+        t = tables.browser_devices
+        result = self.session.execute(
+            update(t)
+            .where(t.c.customer_id == customer_id, t.c.status == "active")
+            .values(status="removed", removed_at=at)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class SqlSigningActivations(_Repository):
+    def add(self, activation: SigningActivation) -> None:
+        self.session.add(activation)
+
+    def get(self, activation_id: str) -> SigningActivation | None:
+        return self.session.get(SigningActivation, activation_id)
+
+    def by_grant_hash(self, grant_hash: str) -> SigningActivation | None:
+        t = tables.signing_activations
+        return self.session.scalars(
+            select(SigningActivation).where(t.c.grant_hash == grant_hash)
+        ).one_or_none()
+
+    def authorize(self, activation_id: str, grant_hash: str, at: datetime) -> bool:
+        """Record the grant once: False if the activation was already authorized."""
+        t = tables.signing_activations
+        done = self.session.execute(
+            update(t)
+            .where(t.c.id == activation_id, t.c.authorized_at.is_(None))
+            .values(authorized_at=at, grant_hash=grant_hash)
+            .returning(t.c.id)
+        ).first()
+        self._refresh(activation_id)
+        return done is not None
+
+    def consume(self, activation_id: str, at: datetime) -> bool:
+        done = _mark_once(self.session, tables.signing_activations, activation_id, "used_at", at)
+        self._refresh(activation_id)
+        return done
+
+    def _refresh(self, activation_id: str) -> None:
+        cached = self.session.get(SigningActivation, activation_id)
+        if cached is not None:
+            self.session.refresh(cached)
+
+
+class SqlFinancialEnrollments(_Repository):
+    def add(self, enrollment: FinancialEnrollment) -> None:
+        self.session.add(enrollment)
+
+    def get(self, enrollment_id: str, *, for_update: bool = False) -> FinancialEnrollment | None:
+        query = select(FinancialEnrollment).where(
+            tables.financial_enrollments.c.id == enrollment_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalars(query).one_or_none()
+
+
+class SqlDeviceRegistrations(_Repository):
+    def add(self, registration: DeviceRegistration) -> None:
+        self.session.add(registration)
+
+    def get(self, registration_id: str) -> DeviceRegistration | None:
+        return self.session.get(DeviceRegistration, registration_id)
+
+    def complete(self, registration_id: str, device_id: str, at: datetime) -> bool:
+        t = tables.device_registrations
+        done = self.session.execute(
+            update(t)
+            .where(t.c.id == registration_id, t.c.completed_at.is_(None))
+            .values(completed_at=at, device_id=device_id)
+            .returning(t.c.id)
+        ).first()
+        cached = self.session.get(DeviceRegistration, registration_id)
+        if cached is not None:
+            self.session.refresh(cached)
+        return done is not None
+
+
+class SqlWebApprovals(_Repository):
+    def add(self, approval: WebApproval) -> None:
+        self.session.add(approval)
+
+    def get(self, approval_id: str) -> WebApproval | None:
+        return self.session.get(WebApproval, approval_id)
+
+    def by_code_digest(self, code_digest: str) -> WebApproval | None:
+        t = tables.web_approvals
+        return self.session.scalars(
+            select(WebApproval).where(t.c.code_digest == code_digest)
+        ).one_or_none()
+
+    def by_token_hash(self, token_hash: str) -> WebApproval | None:
+        t = tables.web_approvals
+        return self.session.scalars(
+            select(WebApproval).where(t.c.token_hash == token_hash)
+        ).one_or_none()
+
+    def approve(
+        self,
+        approval_id: str,
+        *,
+        customer_id: str,
+        device_id: str,
+        certificate_serial: str,
+        at: datetime,
+    ) -> bool:
+        t = tables.web_approvals
+        done = self.session.execute(
+            update(t)
+            .where(t.c.id == approval_id, t.c.approved_at.is_(None), t.c.expires_at > at)
+            .values(
+                approved_at=at,
+                customer_id=customer_id,
+                device_id=device_id,
+                certificate_serial=certificate_serial,
+            )
+            .returning(t.c.id)
+        ).first()
+        self._refresh(approval_id)
+        return done is not None
+
+    def consume(self, approval_id: str, at: datetime) -> bool:
+        done = _mark_once(self.session, tables.web_approvals, approval_id, "consumed_at", at)
+        self._refresh(approval_id)
+        return done
+
+    def _refresh(self, approval_id: str) -> None:
+        cached = self.session.get(WebApproval, approval_id)
+        if cached is not None:
+            self.session.refresh(cached)

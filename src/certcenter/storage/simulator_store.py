@@ -94,6 +94,15 @@ class SimulatorStore:
             select(sim_accounts).order_by(sim_accounts.c.bank_code, sim_accounts.c.account_number)
         )
 
+    def accounts_of(self, holder_ci: str) -> list[Row]:
+        """Every account held under this CI, at any bank (read-only)."""
+        acc = sim_accounts.c
+        return self._all(
+            select(sim_accounts)
+            .where(acc.holder_ci == holder_ci)
+            .order_by(acc.bank_code, acc.account_number)
+        )
+
     def set_account_status(self, bank_code: str, account_number: str, status: str) -> bool:
         acc = sim_accounts.c
         with self.engine.begin() as conn:

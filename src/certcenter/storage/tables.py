@@ -53,6 +53,7 @@ customers = Table(
     Column("email", String(200), nullable=True),
     Column("transfer_limit_per_transfer", BigInteger, nullable=True),
     Column("transfer_limit_daily", BigInteger, nullable=True),
+    Column("user_id", String(40), nullable=True, unique=True),
 )
 
 enrollments = Table(
@@ -87,7 +88,9 @@ verification_codes = Table(
     "verification_codes",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("enrollment_id", String(36), ForeignKey("enrollments.id"), nullable=False),
+    # the flow the code belongs to: a mobile enrollment, a financial-certificate enrollment
+    # or a browser registration (no foreign key: three tables)
+    Column("enrollment_id", String(36), nullable=False),
     Column("purpose", String(20), nullable=False),
     Column("target", String(80), nullable=False),
     Column("code_hash", String(200), nullable=False),
@@ -439,4 +442,122 @@ signed_documents = Table(
     Column("cms", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_signed_documents_customer", "customer_id"),
+)
+
+# ------------------------------------------------------------------ financial certificate
+
+cloud_accounts = Table(
+    "cloud_accounts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("key_label", String(64), nullable=False, unique=True),
+    Column("pin_hash", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=False),
+    Column("notice_sent_at", UtcDateTime, nullable=True),
+    Column("deleted_at", UtcDateTime, nullable=True),
+    Index("ix_cloud_accounts_last_used", "status", "last_used_at"),
+    # one financial certificate (and so one cloud account) per person
+    Index(
+        "uq_cloud_accounts_one_active_per_customer",
+        "customer_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+browser_devices = Table(
+    "browser_devices",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("key_sha256", String(64), nullable=False),
+    Column("label", String(120), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("removed_at", UtcDateTime, nullable=True),
+    Index("ix_browser_devices_customer", "customer_id", "status"),
+    Index(
+        "uq_browser_devices_active_key",
+        "key_sha256",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+signing_activations = Table(
+    "signing_activations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("device_id", String(36), nullable=False),
+    Column("purpose", String(20), nullable=False),
+    Column("data_sha256", String(64), nullable=False),
+    Column("challenge", String(64), nullable=False, unique=True),
+    Column("subject", String(36), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("authorized_at", UtcDateTime, nullable=True),
+    Column("grant_hash", String(64), nullable=True, unique=True),
+    Column("used_at", UtcDateTime, nullable=True),
+    Index("ix_signing_activations_customer", "customer_id", "created_at"),
+)
+
+financial_enrollments = Table(
+    "financial_enrollments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("state", String(30), nullable=False),
+    Column("client_ip", String(45), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=True),
+    Column("proofing", String(20), nullable=True),
+    Column("medium", String(30), nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("device_public_key", LargeBinary, nullable=True),
+    Column("device_label", String(120), nullable=True),
+    Column("certificate_serial", String(64), nullable=True),
+    Column("failure_code", String(60), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_financial_enrollments_customer", "customer_id"),
+)
+
+device_registrations = Table(
+    "device_registrations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("label", String(120), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime, nullable=True),
+    Column("device_id", String(36), nullable=True),
+    Index("ix_device_registrations_customer", "customer_id"),
+)
+
+web_approvals = Table(
+    "web_approvals",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("purpose", String(30), nullable=False),
+    Column("code_digest", String(64), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("expected_customer_id", String(36), nullable=True),
+    Column("customer_id", String(36), nullable=True),
+    Column("device_id", String(64), nullable=True),
+    Column("certificate_serial", String(64), nullable=True),
+    Column("approved_at", UtcDateTime, nullable=True),
+    Column("consumed_at", UtcDateTime, nullable=True),
 )

@@ -19,15 +19,19 @@ from certcenter.ports import ConstraintViolationError
 from certcenter.storage.repositories import (
     SqlAudit,
     SqlBlocks,
+    SqlBrowserDevices,
     SqlCertificates,
     SqlChallenges,
+    SqlCloudAccounts,
     SqlCrls,
     SqlCustomers,
+    SqlDeviceRegistrations,
     SqlDevices,
     SqlEnrollments,
     SqlFactorChallenges,
     SqlFactorCounters,
     SqlFailures,
+    SqlFinancialEnrollments,
     SqlOcspCache,
     SqlOperators,
     SqlOtpTokens,
@@ -35,8 +39,10 @@ from certcenter.storage.repositories import (
     SqlSecurityCards,
     SqlSessions,
     SqlSignedDocuments,
+    SqlSigningActivations,
     SqlTransfers,
     SqlVerificationCodes,
+    SqlWebApprovals,
 )
 
 
@@ -68,6 +74,12 @@ class SqlUnitOfWork:
         self.security_cards = SqlSecurityCards(session)
         self.transfers = SqlTransfers(session)
         self.signed_documents = SqlSignedDocuments(session)
+        self.cloud_accounts = SqlCloudAccounts(session)
+        self.browser_devices = SqlBrowserDevices(session)
+        self.activations = SqlSigningActivations(session)
+        self.financial_enrollments = SqlFinancialEnrollments(session)
+        self.device_registrations = SqlDeviceRegistrations(session)
+        self.approvals = SqlWebApprovals(session)
         return self
 
     def _open(self) -> Session:
