@@ -10,6 +10,7 @@ Time is a :class:`FrozenClock` that tests move by hand.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -50,7 +51,7 @@ def _postgres_reachable() -> bool:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+def postgres_database(pki_dir: Path) -> Iterator[str]:
     """A database of its own for this test session on the PostgreSQL server."""
     if not _postgres_reachable():
         if os.environ.get("CERTCENTER_TEST_REQUIRE_POSTGRES") == "1":
@@ -64,6 +65,7 @@ def postgres_database() -> Iterator[str]:
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
+    _snapshot_postgres(url, pki_dir)
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -95,18 +97,101 @@ def make_settings(data_dir: Path, pki: Path, database_url: str | None, **extra: 
     if database_url:
         values["database_url"] = database_url
     values.update(extra)
-    return load_settings(environ={}, **values)
+    settings = load_settings(environ={}, **values)
+    _copy_seeded_template(settings, pki, database_url)
+    return settings
+
+
+# A freshly initialised center (migrations, the demo world with its hashed account passwords
+# and C012's certificate) costs more than a second; tests start from a copy of one made per
+# session instead: the SQLite files copied into the test's data directory, the PostgreSQL rows
+# restored after TRUNCATE. The copy is the same state initialise() leaves, made with the same
+# keys and the same START clock.
+_SQLITE_TEMPLATES: dict[Path, Path] = {}
+_PG_SNAPSHOTS: dict[str, tuple[Path, dict[str, list[dict[str, Any]]]]] = {}
+_DB_FILES = ("certcenter.db", "simulators.db")
+
+
+def _sqlite_template(pki: Path) -> Path:
+    if pki not in _SQLITE_TEMPLATES:
+        base = pki.parent / f"{pki.name}-sqlite-template"
+        if not (base / _DB_FILES[0]).exists():
+            base.mkdir(exist_ok=True)
+            settings = load_settings(
+                environ={},
+                data_dir=base,
+                key_dir=pki / "keys",
+                ca_dir=pki / "ca",
+                key_passphrase="test-passphrase",
+                environment="demo",
+            )
+            initialise(settings, FrozenClock(START))
+        _SQLITE_TEMPLATES[pki] = base
+    return _SQLITE_TEMPLATES[pki]
+
+
+def _copy_seeded_template(settings: Settings, pki: Path, database_url: str | None) -> None:
+    """Start the test's data directory from the seeded template, where one applies."""
+    data_dir = settings.data_dir
+    if not data_dir.exists() or not (pki / "keys").exists():
+        return
+    if not settings.sims_enabled or settings.world_file is not None:
+        return  # a test of its own world, or of none
+    defaults = (
+        settings.database_url == f"sqlite:///{data_dir / _DB_FILES[0]}",
+        settings.simulator_database_url == f"sqlite:///{data_dir / _DB_FILES[1]}",
+    )
+    if database_url is None and all(defaults):
+        template = _sqlite_template(pki)
+        names: tuple[str, ...] = _DB_FILES
+    elif database_url in _PG_SNAPSHOTS and defaults[1]:
+        template = _PG_SNAPSHOTS[database_url][0]
+        names = _DB_FILES[1:]
+    else:
+        return
+    for name in names:
+        if not (data_dir / name).exists():
+            shutil.copyfile(template / name, data_dir / name)
+
+
+def _snapshot_postgres(url: str, pki: Path) -> None:
+    """Initialise the session's PostgreSQL database once and keep every row in memory."""
+    base = pki.parent / f"{pki.name}-pg-template-{uuid.uuid4().hex[:6]}"
+    base.mkdir()
+    settings = load_settings(
+        environ={},
+        data_dir=base,
+        database_url=url,
+        key_dir=pki / "keys",
+        ca_dir=pki / "ca",
+        key_passphrase="test-passphrase",
+        environment="demo",
+    )
+    initialise(settings, FrozenClock(START))
+    engine = create_engine(url)
+    rows: dict[str, list[dict[str, Any]]] = {}
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            rows[table.name] = [dict(r._mapping) for r in conn.execute(table.select())]
+    engine.dispose()
+    _PG_SNAPSHOTS[url] = (base, rows)
 
 
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     names = ", ".join(f'"{t.name}"' for t in reversed(metadata.sorted_tables))
+    snapshot = _PG_SNAPSHOTS.get(url)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} CASCADE"))
-        # what the migrations seed
-        conn.execute(
-            text("INSERT INTO audit_head (id, seq, entry_hash) VALUES (1, 0, :h)"), {"h": "0" * 64}
-        )
+        if snapshot is None:  # what the migrations seed
+            conn.execute(
+                text("INSERT INTO audit_head (id, seq, entry_hash) VALUES (1, 0, :h)"),
+                {"h": "0" * 64},
+            )
+        else:  # what initialise() left, with the world seeded
+            for table in metadata.sorted_tables:
+                if snapshot[1][table.name]:
+                    conn.execute(table.insert(), snapshot[1][table.name])
     engine.dispose()
 
 
