@@ -24,6 +24,8 @@ CORE = [
     "certcenter.revocation",
     "certcenter.usage",
     "certcenter.media",
+    "certcenter.diagnosis",
+    "certcenter.financial",
 ]
 FORBIDDEN = [
     "certcenter.api",
@@ -38,6 +40,8 @@ FORBIDDEN = [
     "alembic",
     "uvicorn",
     "httpx",
+    "certcenter.web",
+    "jinja2",
 ]
 
 

@@ -28,9 +28,20 @@ from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.operators import OperatorDirectory
 from certcenter.clock import Clock, SystemClock
 from certcenter.config import Settings
+from certcenter.diagnosis import Diagnosis
 from certcenter.enrollment.service import FAMILY, EnrollmentService
 from certcenter.entities import CertificateStatus, Customer, Device, new_id
 from certcenter.errors import CertCenterError
+from certcenter.financial import FAMILY as FINANCIAL_FAMILY
+from certcenter.financial import (
+    CloudCertificates,
+    FinancialDevices,
+    FinancialLogin,
+    FinancialPinGuard,
+    FinancialPinReset,
+    RemoteSigner,
+)
+from certcenter.financial.issuance import FinancialIssuance
 from certcenter.identity.providers import Providers
 from certcenter.keys import KeyBackend, load_key_backend
 from certcenter.lifecycle.customer_actions import CustomerActions
@@ -52,6 +63,7 @@ from certcenter.revocation import RevocationStatus
 from certcenter.simulators.ars import SimulatedArs
 from certcenter.simulators.bank import SimulatedInterbank
 from certcenter.simulators.cards import SimulatedCardDelivery
+from certcenter.simulators.departures import SimulatedDepartures
 from certcenter.simulators.id_registry import SimulatedIdRegistry
 from certcenter.simulators.telco import SimulatedTelco
 from certcenter.simulators.world import load_world, seed_world
@@ -60,6 +72,7 @@ from certcenter.storage.database import make_engine, make_session_factory
 from certcenter.storage.mapping import map_entities
 from certcenter.storage.simulator_store import SimulatorStore
 from certcenter.storage.uow import SqlUnitOfWorkFactory
+from certcenter.usage.approvals import ApprovalService
 from certcenter.usage.documents import DocumentSigning
 from certcenter.usage.login import LoginService
 from certcenter.usage.sessions import SessionService
@@ -69,6 +82,7 @@ log = logging.getLogger(__name__)
 PEPPER_LABEL = "pepper"
 SEAL_LABEL = "data-seal"  # seals OTP secrets stored in the database
 CARD_DIGEST_LABEL = "security-card"  # keys the digests of security card slots
+WEB_SESSION_LABEL = "web-session"  # signs the web center's session cookie
 
 
 @dataclass
@@ -161,7 +175,14 @@ class Center:
 
     @cached_property
     def jobs(self) -> JobRunner:
-        return JobRunner(self.lifecycle, self.status, self.uow_factory, self.settings, self.clock)
+        return JobRunner(
+            self.lifecycle,
+            self.status,
+            self.uow_factory,
+            self.settings,
+            self.clock,
+            financial=self.financial,
+        )
 
     @cached_property
     def customer_actions(self) -> CustomerActions:
@@ -200,6 +221,7 @@ class Center:
             deliver=self.deliver_now,
             clock=self.clock,
             policy=self.settings.policy,
+            remote=lambda: self.remote_signer,
         )
 
     @cached_property
@@ -230,6 +252,17 @@ class Center:
             verifier=self.audit_trail,
             crls=self.status,
             crl_shards=self.settings.policy.crl_shards,
+        )
+
+    @cached_property
+    def diagnosis(self) -> Diagnosis:
+        return Diagnosis(
+            uow_factory=self.uow_factory,
+            providers=self.providers,
+            guard=self.factor_guard,
+            policy=self.settings.policy,
+            clock=self.clock,
+            audit=self.audit_trail,
         )
 
     @cached_property
@@ -267,6 +300,108 @@ class Center:
             self.audit_trail,
         )
 
+    @cached_property
+    def approvals(self) -> ApprovalService:
+        return ApprovalService(
+            uow_factory=self.uow_factory,
+            digest=lambda data: self.keys.mac(PEPPER_LABEL, data),
+            sessions=self.sessions,
+            audit=self.audit_trail,
+            clock=self.clock,
+            policy=self.settings.policy,
+        )
+
+    @cached_property
+    def financial_issuance(self) -> FinancialIssuance:
+        return FinancialIssuance(
+            uow_factory=self.uow_factory,
+            providers=self.providers,
+            maker=lambda: self.financial,
+            approvals=lambda: self.approvals,
+            otp=lambda: self.otp,
+            cards=lambda: self.security_cards,
+            guard=self.factor_guard,
+            hasher=self.hasher,
+            audit=self.audit_trail,
+            settings=self.settings,
+            clock=self.clock,
+            deliver=self.deliver_now,
+        )
+
+    # ------------------------------------------------------------ financial certificate
+
+    @cached_property
+    def financial_pin_guard(self) -> FinancialPinGuard:
+        return FinancialPinGuard(self.settings.policy, self.clock)
+
+    @cached_property
+    def financial_devices(self) -> FinancialDevices:
+        return FinancialDevices(
+            uow_factory=self.uow_factory,
+            hasher=self.hasher,
+            sms=self.providers.sms,
+            audit=self.audit_trail,
+            notifier=self.outbox,
+            settings=self.settings,
+            clock=self.clock,
+            deliver=self.deliver_now,
+        )
+
+    @cached_property
+    def financial(self) -> CloudCertificates:
+        return CloudCertificates(
+            uow_factory=self.uow_factory,
+            keys=self.keys,
+            issuer=self.issuer,
+            hasher=self.hasher,
+            guard=self.financial_pin_guard,
+            devices=self.financial_devices,
+            audit=self.audit_trail,
+            notifier=self.outbox,
+            publisher=self.status,
+            settings=self.settings,
+            clock=self.clock,
+            deliver=self.deliver_now,
+        )
+
+    @cached_property
+    def remote_signer(self) -> RemoteSigner:
+        return RemoteSigner(
+            uow_factory=self.uow_factory,
+            keys=self.keys,
+            hasher=self.hasher,
+            guard=self.financial_pin_guard,
+            chain=lambda: self.hierarchy().chain(FINANCIAL_FAMILY),
+            audit=self.audit_trail,
+            clock=self.clock,
+            policy=self.settings.policy,
+        )
+
+    @cached_property
+    def financial_login(self) -> FinancialLogin:
+        return FinancialLogin(
+            uow_factory=self.uow_factory,
+            signer=self.remote_signer,
+            cloud=self.financial,
+            sessions=self.sessions,
+            audit=self.audit_trail,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def financial_pin(self) -> FinancialPinReset:
+        return FinancialPinReset(
+            uow_factory=self.uow_factory,
+            hasher=self.hasher,
+            sms=self.providers.sms,
+            guard=self.financial_pin_guard,
+            audit=self.audit_trail,
+            notifier=self.outbox,
+            settings=self.settings,
+            clock=self.clock,
+            deliver=self.deliver_now,
+        )
+
     def close(self) -> None:
         self.engine.dispose()
         self.sim_engine.dispose()
@@ -289,6 +424,7 @@ def build_center(settings: Settings, clock: Clock | None = None) -> Center:
         ars=SimulatedArs(sim_store, clock),
         cards=SimulatedCardDelivery(sim_store, clock),
         identity=telco,
+        departures=SimulatedDepartures(sim_store),
     )
     return Center(
         settings=settings,
@@ -332,7 +468,7 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
     try:
         migrate.upgrade(center.engine)
         migrate.upgrade(center.sim_engine, simulators=True)
-        for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL):
+        for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):
             center.keys.ensure_secret(label)
         hierarchy = ensure_hierarchy(center.keys, settings, center.clock)
         seeded = False

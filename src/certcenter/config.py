@@ -55,6 +55,15 @@ class Policy(BaseModel):
 
     # certificates
     mobile_certificate_validity_days: int = Field(730, ge=1, le=3650)
+    # financial certificate (금융인증서): key held by the center, signed for after device + PIN
+    financial_certificate_validity_days: int = Field(1095, ge=1, le=3650)
+    financial_renewal_window_days: int = Field(30, ge=1)  # used in its last month → renewed
+    financial_inactivity_days: int = Field(365, ge=1)  # unused this long → account deleted
+    financial_inactivity_notice_days: int = Field(30, ge=1)  # notice this long before
+    financial_max_devices: int = Field(5, ge=1, le=50)  # registered browsers and apps
+    financial_pin_max_failures: int = Field(5, ge=1)
+    financial_activation_ttl_seconds: int = Field(120, ge=10)  # one-time signature activation
+    device_registration_ttl_seconds: int = Field(600, ge=60)  # browser registration by SMS
     # enrollment
     enrollment_ttl_minutes: int = Field(30, ge=1)
     required_terms: list[str] = [
@@ -63,6 +72,19 @@ class Policy(BaseModel):
         "unique_id_processing",
         "e_finance",
     ]
+    # financial-certificate issuance (금융인증서 발급/재발급) and approval in the app
+    financial_enrollment_ttl_minutes: int = Field(30, ge=1)
+    financial_required_terms: list[str] = [
+        "financial_certificate",
+        "privacy_collection",
+        "unique_id_processing",
+    ]
+    financial_identity_max_failures: int = Field(5, ge=1)  # user ID + RRN; then paused
+    financial_identity_max_failures_per_address: int = Field(20, ge=1)  # from one address
+    financial_ars_max_calls: int = Field(3, ge=1)  # ARS calls per issuance
+    approval_ttl_seconds: int = Field(180, ge=30)  # a code on screen waits this long
+    approval_code_digits: int = Field(8, ge=6, le=10)
+    approval_max_failures: int = Field(5, ge=1)  # wrong codes typed in one app; then paused
     # phone verification (휴대폰 본인인증)
     sms_code_ttl_seconds: int = Field(180, ge=10)
     sms_code_max_tries: int = Field(5, ge=1)

@@ -76,6 +76,9 @@ def test_first_call_makes_root_and_mobile_ca(hierarchy: CaHierarchy, settings) -
 def test_files_are_written(hierarchy: CaHierarchy, settings) -> None:
     ca = settings.ca_path
     assert sorted(p.name for p in ca.iterdir()) == [
+        "financial-ca.pem",
+        "financial-chain.pem",
+        "financial-ocsp.pem",
         "mobile-ca.pem",
         "mobile-chain.pem",
         "mobile-ocsp.pem",

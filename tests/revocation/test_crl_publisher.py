@@ -67,7 +67,9 @@ def test_publish_due_publishes_what_is_missing_stale_or_due(
     center: Center, clock: FrozenClock, revocation: RevocationStatus
 ) -> None:
     shards = center.settings.policy.crl_shards
-    everything = [Partition("root", 0)] + [Partition("mobile", s) for s in range(shards)]
+    everything = [Partition("root", 0)] + [
+        Partition(family, s) for family in ("mobile", "financial") for s in range(shards)
+    ]
     assert sorted(revocation.crls.publish_due()) == sorted(everything)
     assert revocation.crls.publish_due() == []
     assert _fresh_publisher(center).publish_due() == []  # judged from the stored CRLs too

@@ -15,11 +15,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
-from certcenter import __version__
+from certcenter import __version__, web
 from certcenter.api import errors
 from certcenter.api.routes import (
+    approvals,
     certificates,
+    diagnosis,
     enrollments,
+    financial,
+    financial_issuance,
     lifecycle,
     operator,
     otp,
@@ -112,10 +116,16 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
     app.include_router(lifecycle.router)
     app.include_router(usage.router)
     app.include_router(operator.router)
+    app.include_router(diagnosis.router)
     app.include_router(otp.router)
     app.include_router(security_cards.router)
+    app.include_router(financial_issuance.router)
+    app.include_router(financial.router)
+    app.include_router(approvals.router)
     app.include_router(status.router)
     app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)
+    # the web center: its pages, /static, the signed session cookie, security headers
+    web.install(app)
     return app
 
 

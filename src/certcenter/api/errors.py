@@ -73,6 +73,9 @@ _PUBLIC_CONTEXT = frozenset(
         "allowed",
         "found",
         "detail",
+        "max_devices",  # financial certificate: the device limit
+        "max_failures",
+        "seconds",
     }
 )
 

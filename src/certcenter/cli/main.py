@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 
 import click
 
-from certcenter.cli import card_commands, otp_commands, usage_commands
+from certcenter.cli import (
+    approval_commands,
+    card_commands,
+    diagnosis_commands,
+    otp_commands,
+    usage_commands,
+)
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.flow import Answers, enroll
 from certcenter.cli.keystore import Keystore
@@ -747,6 +753,7 @@ def app_lost(url: str, carrier: str, name: str, rrn_front: str, phone: str) -> N
 
 
 customers.add_command(card_commands.customers_issue_card)
+customers.add_command(diagnosis_commands.customers_diagnose)
 sim.add_command(card_commands.sim_card)
 app.add_command(card_commands.app_card)
 app.add_command(otp_commands.app_otp)
@@ -758,6 +765,8 @@ for command in (
 ):
     app.add_command(command)
 sim.add_command(usage_commands.sim_ars)
+app.add_command(approval_commands.app_approve)
+sim.add_command(approval_commands.sim_departures)
 
 
 def main() -> None:

@@ -60,3 +60,42 @@ def entry(code: str) -> CatalogEntry:
         return catalog()[code]
     except KeyError:
         raise KeyError(f"error code {code!r} is not in the catalog") from None
+
+
+# ---------------------------------------------------------------- UI texts (texts.toml)
+# The web center's words live beside the error catalog and are read the same way: every key
+# has a Korean and an English text; ``{placeholders}`` are filled like the catalog's.
+#
+#     >>> text("nav.home", "en")
+#     'Home'
+
+
+def _flatten(prefix: str, table: dict[str, object], out: dict[str, dict[str, str]]) -> None:
+    for name, value in table.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if not isinstance(value, dict):
+            raise ValueError(f"texts.toml {key}: expected a table with ko and en")
+        if set(value) == {"ko", "en"} and all(isinstance(v, str) for v in value.values()):
+            out[key] = {"ko": str(value["ko"]), "en": str(value["en"])}
+        else:
+            _flatten(key, value, out)
+
+
+@cache
+def texts() -> dict[str, dict[str, str]]:
+    """Every UI text by dotted key (``[nav] home = {ko, en}`` is ``"nav.home"``)."""
+    raw = tomllib.loads(resources.files(__package__).joinpath("texts.toml").read_text("utf-8"))
+    out: dict[str, dict[str, str]] = {}
+    _flatten("", raw, out)
+    return out
+
+
+def text(key: str, locale: Locale, /, **context: object) -> str:
+    """The UI text ``key`` in ``locale`` with its placeholders filled (a missing one stays
+    visible, as in the error catalog); an unknown key is a programming error (KeyError)."""
+    try:
+        template = texts()[key][locale]
+    except KeyError:
+        raise KeyError(f"UI text {key!r} ({locale}) is not in texts.toml") from None
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return template.format(**{name: context.get(name, "{" + name + "}") for name in names})

@@ -174,6 +174,32 @@ class IdentityAgency(Protocol):
 
 
 @dataclass(frozen=True)
+class DepartureStatus:
+    """What the immigration records (출입국 기록) say about a person today.
+
+    ``abroad``: departed and not yet returned. ``country`` (ISO 3166 alpha-2) and
+    ``departed_on`` name the trip the person is on, or else the last one, whose
+    ``returned_on`` is then set; all None when there is no record at all.
+    """
+
+    abroad: bool
+    country: str | None = None
+    departed_on: date | None = None
+    returned_on: date | None = None
+
+
+@runtime_checkable
+class DepartureRecords(Protocol):
+    """해외출국확인: is this person (by CI) abroad now — departed and not yet returned?
+
+    Replaces the ARS call for a customer abroad (financial-certificate issuance). A real
+    adapter asks the immigration service (법무부 출입국 기록) through the bank's channel.
+    """
+
+    def status(self, ci: str, *, today: date) -> DepartureStatus: ...
+
+
+@dataclass(frozen=True)
 class Providers:
     """The set of outside parties the center talks to."""
 
@@ -185,3 +211,4 @@ class Providers:
     ars: ArsCaller
     cards: CardDelivery
     identity: IdentityAgency
+    departures: DepartureRecords

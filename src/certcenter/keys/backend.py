@@ -75,6 +75,11 @@ class KeyBackend(Protocol):
         """The public half of a stored key; ``KEY_NOT_FOUND`` if there is none."""
         ...
 
+    def delete_key(self, label: str) -> bool:
+        """Destroy the key under ``label`` (a customer's cloud key whose account is deleted);
+        True if there was one, False if there was none (idempotent). Never for CA keys."""
+        ...
+
     def sign_certificate(self, label: str, builder: x509.CertificateBuilder) -> x509.Certificate:
         """Sign a certificate with the key under ``label`` (hash by curve)."""
         ...

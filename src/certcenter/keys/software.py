@@ -97,6 +97,18 @@ class SoftwareKeyBackend:
     def public_key(self, label: str) -> PublicKeyTypes:
         return self._private_key(label).public_key()
 
+    def delete_key(self, label: str) -> bool:
+        """Remove ``<label>.key.pem`` and forget the key in memory; False if it was gone."""
+        path = self._key_path(label)
+        with self._lock:
+            self._keys.pop(label, None)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+        _sync_directory(self.directory)
+        return True
+
     def sign_certificate(self, label: str, builder: x509.CertificateBuilder) -> x509.Certificate:
         key = self._private_key(label)
         return builder.sign(key, hash_for_curve(key.curve))
@@ -226,6 +238,20 @@ class SoftwareKeyBackend:
             secret = _open(sealed, self._require_passphrase(), label, path)
             self._secrets[label] = secret
             return secret
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a removal durable (best effort: some file systems cannot sync a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _b64(data: bytes) -> str:

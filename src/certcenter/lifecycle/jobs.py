@@ -4,11 +4,13 @@ and on demand by an operator (``certcenter jobs run``).
     report = JobRunner(lifecycle, status_jobs, uow_factory, settings, clock).run_once()
 
 Each pass marks expired certificates, revokes those unused for the policy's days
-(cessationOfOperation), renews those used during their last year, and refreshes what the
-status services publish (CRLs, cached OCSP responses). Every certificate is handled in its own
-transaction under a row lock, and every change re-checks its condition under that lock, so
-several runners at once (several server processes) never act twice: one renewal per
-certificate is also guaranteed by a unique index.
+(cessationOfOperation), renews those used during their last year, runs the financial
+certificate's own rules when given them (inactivity notice and deletion of cloud accounts,
+renewal in the last month: :meth:`certcenter.financial.cloud.CloudCertificates.run_jobs`),
+and refreshes what the status services publish (CRLs, cached OCSP responses). Every
+certificate is handled in its own transaction under a row lock, and every change re-checks
+its condition under that lock, so several runners at once (several server processes) never
+act twice: one renewal per certificate is also guaranteed by a unique index.
 """
 
 from __future__ import annotations
@@ -34,6 +36,21 @@ class StatusJobs(Protocol):
     def refresh(self) -> dict[str, int]: ...
 
 
+class FinancialPass(Protocol):
+    """What one pass of the financial certificate's rules did."""
+
+    noticed: list[str]  # customers told their cloud account will be deleted
+    deleted: list[str]  # customers whose cloud account was deleted for inactivity
+    renewed: dict[str, str]
+    errors: list[str]
+
+
+class FinancialRules(Protocol):
+    """The financial certificate's rules over time (CloudCertificates)."""
+
+    def run_jobs(self, *, batch: int = 500) -> FinancialPass: ...
+
+
 @dataclass
 class JobReport:
     expired: list[str] = field(default_factory=list)
@@ -41,11 +58,19 @@ class JobReport:
     renewed: dict[str, str] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    financial_noticed: list[str] = field(default_factory=list)
+    financial_deleted: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        financial = ""
+        if self.financial_noticed or self.financial_deleted:
+            financial = (
+                f", financial notices {len(self.financial_noticed)}, "
+                f"financial deleted {len(self.financial_deleted)}"
+            )
         return (
             f"expired {len(self.expired)}, revoked for inactivity "
-            f"{len(self.revoked_inactive)}, renewed {len(self.renewed)}, "
+            f"{len(self.revoked_inactive)}, renewed {len(self.renewed)}{financial}, "
             f"status {self.status or {}}, errors {len(self.errors)}"
         )
 
@@ -58,8 +83,10 @@ class JobRunner:
         uow_factory: UnitOfWorkFactory,
         settings: Settings,
         clock: Clock,
+        financial: FinancialRules | None = None,
     ) -> None:
         self.lifecycle = lifecycle
+        self.financial = financial
         self.status = status
         self.uow_factory = uow_factory
         self.policy = settings.policy
@@ -90,13 +117,24 @@ class JobRunner:
             if serial in report.revoked_inactive:
                 continue
             self._guarded(report, serial, lambda s: self._renew(s, report))
+        if self.financial is not None:
+            try:
+                done = self.financial.run_jobs(batch=batch)
+                report.financial_noticed += done.noticed
+                report.financial_deleted += done.deleted
+                report.renewed.update(done.renewed)
+                report.errors += done.errors
+            except Exception as exc:
+                log.exception("financial certificate rules failed")
+                report.errors.append(f"financial: {type(exc).__name__}")
         if self.status is not None:
             try:
                 report.status = self.status.refresh()
             except Exception as exc:
                 log.exception("status refresh failed")
                 report.errors.append(f"status: {type(exc).__name__}")
-        if any((report.expired, report.revoked_inactive, report.renewed, report.errors)):
+        changes = (report.expired, report.revoked_inactive, report.renewed, report.errors)
+        if any((*changes, report.financial_noticed, report.financial_deleted)):
             log.info("jobs: %s", report.summary())
         return report
 

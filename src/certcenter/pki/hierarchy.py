@@ -5,21 +5,23 @@
     hierarchy.issuing("mobile").key_label                             # 'mobile-ca'
 
 :func:`ensure_hierarchy` is idempotent. The first time it makes the root (key ``root-ca``,
-ECDSA P-384, self-signed) and the mobile issuing CA (key ``mobile-ca``, ECDSA P-256, signed
-by the root); later it loads them and checks that the backend holds their keys. It picks up
-where an interrupted run stopped (a key made but no certificate written yet). Files in
-``settings.ca_path``, each written atomically:
+ECDSA P-384, self-signed) and an issuing CA per family (:data:`FAMILIES`: the mobile CA, key
+``mobile-ca``, and the financial-certificate CA, key ``financial-ca``; ECDSA P-256, signed by
+the root); later it loads them and checks that the backend holds their keys. It picks up
+where an interrupted run stopped (a key made but no certificate written yet), and it adds a
+family's CA to a data directory made before that family existed (the root and the other CAs
+are left as they are). Files in ``settings.ca_path``, each written atomically:
 
-``root-ca.pem``, ``mobile-ca.pem``
+``root-ca.pem``, ``mobile-ca.pem``, ``financial-ca.pem``
     The CA certificates (written once, never replaced).
-``mobile-chain.pem``
+``mobile-chain.pem``, ``financial-chain.pem``
     The chain an end-entity certificate needs: issuing CA first, then the root.
-``mobile-ocsp.pem``
-    The delegated OCSP responder certificate of the mobile CA (key ``mobile-ocsp``, profile
-    ``ocsp-signer``): made when missing (also in data directories made before it existed),
-    and replaced when it has less than 30 days left, no longer matches its key or the CA,
-    or cannot be read. :func:`ensure_ocsp_signer` does that alone, for a long-running
-    responder.
+``mobile-ocsp.pem``, ``financial-ocsp.pem``
+    The delegated OCSP responder certificate of each issuing CA (keys ``mobile-ocsp``,
+    ``financial-ocsp``, profile ``ocsp-signer``): made when missing (also in data
+    directories made before it existed), and replaced when it has less than 30 days left,
+    no longer matches its key or the CA, or cannot be read. :func:`ensure_ocsp_signer` does
+    that alone, for a long-running responder.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ class CaSpec:
 ROOT = CaSpec("root-ca", "root-ca", "Root CA", None)
 FAMILIES: tuple[CaSpec, ...] = (
     CaSpec("mobile-ca", "issuing-ca", "Mobile Certificate CA", "mobile"),
+    CaSpec("financial-ca", "financial-ca", "Financial Certificate CA", "financial"),
 )
 
 

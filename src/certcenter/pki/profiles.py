@@ -11,6 +11,10 @@ Kinds (``PROFILE_NAMES``):
     The CA of the mobile family, ECDSA P-256 signed by the root, 10 years, pathLen 0.
     keyCertSign + cRLSign + digitalSignature (it may sign OCSP responses itself), the mobile
     policy, caIssuers → ``/ca/root-ca.der`` and CRL → ``/crl/root.crl``.
+``financial-ca``
+    The CA of the financial-certificate family (금융인증서): the same as ``issuing-ca`` but
+    with the financial policy. Its own CA, so relying parties tell the two families apart by
+    issuer as well as by policy.
 ``mobile``
     The customer's mobile certificate (end entity), EC P-256 only, validity from
     ``settings.policy.mobile_certificate_validity_days``. keyUsage digitalSignature +
@@ -20,6 +24,14 @@ Kinds (``PROFILE_NAMES``):
     transaction texts with it. OCSP → ``/ocsp``, caIssuers → ``/ca/mobile-ca.der``,
     CRL → ``/crl/mobile-<shard>.crl``, the partition of the family's CRL that lists the
     certificate's serial (see :mod:`certcenter.pki.crl`). Subject gets OU ``personal``.
+``financial``
+    The customer's financial certificate (금융인증서, end entity), EC P-256 only, validity from
+    ``settings.policy.financial_certificate_validity_days`` (3 years). Its key is made and
+    kept by the center's key backend (cloud; the center signs on the customer's behalf after
+    the device proof and the PIN, see :mod:`certcenter.financial`). keyUsage
+    digitalSignature + nonRepudiation, no extendedKeyUsage (as ``mobile``), the financial
+    policy, OCSP → ``/ocsp``, caIssuers → ``/ca/financial-ca.der``,
+    CRL → ``/crl/financial-<shard>.crl``. Subject gets OU ``financial``.
 ``ocsp-signer``
     The delegated OCSP responder of an issuing CA (RFC 6960 §4.2.2.2), EC P-256 signed by
     that CA, 1 year, re-issued by ``ensure_hierarchy`` in its last 30 days. keyUsage
@@ -32,7 +44,9 @@ Policy OIDs sit under ``settings.bank_oid_arc`` (call it ``A``)::
 
     A.1         certificate policies
     A.1.1         mobile (personal) certificate policy — in mobile and issuing-ca certificates
-    A.1.2-      reserved for further certificate families (corporate, device, …)
+    A.1.2         financial certificate policy (금융인증서, key held by the center) — in
+                  financial and financial-ca certificates
+    A.1.3-      reserved for further certificate families (corporate, device, …)
     A.2         reserved for the bank's own extensions and attribute types
 """
 
@@ -59,8 +73,15 @@ __all__ = [
     "profile",
 ]
 
-ProfileName = Literal["root-ca", "issuing-ca", "mobile", "ocsp-signer"]
-PROFILE_NAMES: tuple[ProfileName, ...] = ("root-ca", "issuing-ca", "mobile", "ocsp-signer")
+ProfileName = Literal["root-ca", "issuing-ca", "mobile", "financial-ca", "financial", "ocsp-signer"]
+PROFILE_NAMES: tuple[ProfileName, ...] = (
+    "root-ca",
+    "issuing-ca",
+    "mobile",
+    "financial-ca",
+    "financial",
+    "ocsp-signer",
+)
 
 KeyUsageBit = Literal[
     "digital_signature",
@@ -79,6 +100,7 @@ OCSP_SIGNER_RENEWAL = timedelta(days=30)  # re-issued when less than this is lef
 
 # Sub-arcs of settings.bank_oid_arc (see the module docstring).
 MOBILE_POLICY_SUBARC = "1.1"
+FINANCIAL_POLICY_SUBARC = "1.2"
 
 
 @dataclass(frozen=True)
@@ -142,6 +164,7 @@ def policy_oid(settings: Settings, subarc: str) -> x509.ObjectIdentifier:
 def profile(name: str, settings: Settings) -> CertificateProfile:
     """The profile called ``name``; :class:`ValueError` for an unknown one."""
     mobile_policy = policy_oid(settings, MOBILE_POLICY_SUBARC)
+    financial_policy = policy_oid(settings, FINANCIAL_POLICY_SUBARC)
     if name == "root-ca":
         return CertificateProfile(
             name="root-ca",
@@ -183,6 +206,36 @@ def profile(name: str, settings: Settings) -> CertificateProfile:
             ocsp_path="/ocsp",
             ca_issuers_path="/ca/mobile-ca.der",
             crl_path="/crl/mobile-{shard}.crl",
+        )
+    if name == "financial-ca":
+        return CertificateProfile(
+            name="financial-ca",
+            validity=ISSUING_VALIDITY,
+            is_ca=True,
+            path_length=0,
+            key_usage=frozenset({"digital_signature", "key_cert_sign", "crl_sign"}),
+            extended_key_usage=None,
+            policy_oid=financial_policy,
+            allowed_key_kinds=("ec-p256",),
+            family="financial",
+            ca_issuers_path="/ca/root-ca.der",
+            crl_path="/crl/root.crl",
+        )
+    if name == "financial":
+        return CertificateProfile(
+            name="financial",
+            validity=timedelta(days=settings.policy.financial_certificate_validity_days),
+            is_ca=False,
+            path_length=None,
+            key_usage=frozenset({"digital_signature", "content_commitment"}),
+            extended_key_usage=None,
+            policy_oid=financial_policy,
+            allowed_key_kinds=("ec-p256",),
+            family="financial",
+            organizational_unit="financial",
+            ocsp_path="/ocsp",
+            ca_issuers_path="/ca/financial-ca.der",
+            crl_path="/crl/financial-{shard}.crl",
         )
     if name == "ocsp-signer":
         return CertificateProfile(

@@ -17,6 +17,7 @@ import secrets
 from certcenter.clock import Clock
 from certcenter.errors import CertCenterError
 from certcenter.identity.banks import BANKS
+from certcenter.identity.providers import AccountFacts
 from certcenter.storage.simulator_store import SimulatorStore
 
 _STATUS_REFUSALS = {
@@ -44,6 +45,18 @@ class SimulatedInterbank:
         refusal = _STATUS_REFUSALS.get(str(account["status"]))
         if refusal:
             raise CertCenterError(refusal)
+
+    def accounts_of(self, holder_ci: str) -> list[AccountFacts]:
+        """계좌통합조회: the person's accounts at every bank, and what would refuse each."""
+        return [
+            AccountFacts(
+                bank_code=str(row["bank_code"]),
+                account_number=str(row["account_number"]),
+                status=str(row["status"]),
+                refusal=_STATUS_REFUSALS.get(str(row["status"])),
+            )
+            for row in self.store.accounts_of(holder_ci)
+        ]
 
     def deposit_one_won(self, *, bank_code: str, account_number: str, depositor_text: str) -> None:
         self.store.post_entry(

@@ -78,10 +78,8 @@ class SimulatedTelco:
             return None
         corporate = line["line_type"] == "corporate"
         service = bool(line["corporate_personal_service"])
-        if corporate:
-            verifies = line["user_ci"] if service else None
-        else:
-            verifies = line["holder_ci"]
+        # a corporate line proves its registered user only with the personal service
+        verifies = line["holder_ci"] if not corporate else line["user_ci"] if service else None
         return LineFacts(
             phone=phone,
             carrier=Carrier(line["carrier"]),

@@ -48,6 +48,7 @@ class Person:
     driver_licence: dict[str, Any] | None = None
     passport: dict[str, Any] | None = None
     existing_device: dict[str, Any] | None = None
+    departure: dict[str, Any] | None = None  # {country, departed[, returned]}: 출입국 기록
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def load_world(path: Path | None = None) -> World:
             driver_licence=item.get("driver_licence"),
             passport=item.get("passport"),
             existing_device=item.get("existing_device"),
+            departure=item.get("departure"),
         )
     return World(name=raw["name"], corporate_holder=raw["corporate_holder"], people=people)
 
@@ -95,6 +97,7 @@ def _sim_rows(world: World, store: SimulatorStore) -> dict[str, list[dict[str, A
         "resident_cards": [],
         "driver_licences": [],
         "passports": [],
+        "departures": departure_rows(world, store),
     }
     for person in world.people.values():
         if person.phone:
@@ -164,6 +167,22 @@ def _sim_rows(world: World, store: SimulatorStore) -> dict[str, list[dict[str, A
     return rows
 
 
+def departure_rows(world: World, store: SimulatorStore) -> list[dict[str, Any]]:
+    """The immigration office's records of the world's people abroad (or back)."""
+    secret = ci_secret(store)
+    return [
+        {
+            "ci": connecting_information(person.rrn.digits, secret),
+            "name": person.name,
+            "country": str(person.departure["country"]).upper(),
+            "departed_on": person.departure["departed"],
+            "returned_on": person.departure.get("returned"),
+        }
+        for person in world.people.values()
+        if person.departure
+    ]
+
+
 ExistingDeviceSeeder = Callable[[Customer, dict[str, Any]], None]
 
 
@@ -177,6 +196,8 @@ def seed_world(
 ) -> bool:
     """Seed the world unless already seeded; True when it seeded now."""
     if store.is_seeded():
+        if store.get_meta("departures") is None:  # seeded before departure records existed
+            store.seed_departures(departure_rows(world, store))
         return False
     rows = _sim_rows(world, store)
     secret = ci_secret(store)

@@ -9,7 +9,7 @@ Rows come back as plain dicts: the simulators are small programs, not part of th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -18,6 +18,7 @@ from certcenter.storage.simulator_tables import (
     sim_account_entries,
     sim_accounts,
     sim_ars_calls,
+    sim_departures,
     sim_driver_licences,
     sim_meta,
     sim_passports,
@@ -265,6 +266,47 @@ class SimulatorStore:
             .order_by(c.delivered_at.desc())
         )
 
+    # -- departure records (출입국 기록)
+    def departures(self) -> list[Row]:
+        d = sim_departures.c
+        return self._all(select(sim_departures).order_by(d.departed_on.desc(), d.id.desc()))
+
+    def departures_of(self, ci: str) -> list[Row]:
+        """One person's trips, the newest departure first."""
+        d = sim_departures.c
+        return self._all(
+            select(sim_departures).where(d.ci == ci).order_by(d.departed_on.desc(), d.id.desc())
+        )
+
+    def add_departure(self, *, ci: str, name: str, country: str, departed_on: date) -> int:
+        with self.engine.begin() as conn:
+            made = conn.execute(
+                insert(sim_departures)
+                .values(ci=ci, name=name, country=country, departed_on=departed_on)
+                .returning(sim_departures.c.id)
+            ).scalar_one()
+        return int(made)
+
+    def record_return(self, ci: str, returned_on: date) -> bool:
+        """The person came back: close their open trip; False when none is open."""
+        d = sim_departures.c
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(sim_departures)
+                .where(d.ci == ci, d.returned_on.is_(None))
+                .values(returned_on=returned_on)
+            )
+        return bool(done.rowcount)
+
+    def seed_departures(self, rows: Sequence[Row]) -> None:
+        """Seed the departure records alone (a world seeded before they existed)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(sim_departures))
+            if rows:
+                conn.execute(insert(sim_departures), list(rows))
+            conn.execute(delete(sim_meta).where(sim_meta.c.key == "departures"))
+            conn.execute(insert(sim_meta).values(key="departures", value="seeded"))
+
     # -- ID registry
     def resident_cards(self, rrn_hmac: str) -> list[Row]:
         c = sim_resident_cards.c
@@ -290,14 +332,16 @@ class SimulatorStore:
             "resident_cards": sim_resident_cards,
             "driver_licences": sim_driver_licences,
             "passports": sim_passports,
+            "departures": sim_departures,
         }
         with self.engine.begin() as conn:
             for name, table in tables.items():
                 conn.execute(delete(table))
                 if rows.get(name):
                     conn.execute(insert(table), list(rows[name]))
-            conn.execute(delete(sim_meta).where(sim_meta.c.key == "world"))
+            conn.execute(delete(sim_meta).where(sim_meta.c.key.in_(("world", "departures"))))
             conn.execute(insert(sim_meta).values(key="world", value=world_name))
+            conn.execute(insert(sim_meta).values(key="departures", value="seeded"))
 
     def _one(self, query: Any) -> Row | None:
         with self.engine.connect() as conn:

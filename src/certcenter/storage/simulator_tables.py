@@ -149,3 +149,16 @@ sim_security_cards = Table(
     Column("slots", JSON, nullable=False),  # ["0417", "9921", …], slot 1 first
     Column("delivered_at", UtcDateTime, nullable=False),
 )
+
+# Departure records (출입국 기록): who left the country when, and when they came back.
+sim_departures = Table(
+    "sim_departures",
+    sim_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ci", String(100), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("country", String(2), nullable=False),  # ISO 3166 alpha-2
+    Column("departed_on", Date, nullable=False),
+    Column("returned_on", Date, nullable=True),  # None: still abroad
+    Index("ix_sim_departures_ci", "ci", "departed_on"),
+)

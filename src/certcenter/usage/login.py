@@ -53,6 +53,10 @@ from certcenter.usage.sessions import OpenedSession, SessionService
 
 METHODS = ("pin", "pattern", "biometric")
 PURPOSE = "login"
+# Session.method of a login with the financial certificate (certcenter.financial.login): the
+# session's device_id is then a registered browser (BrowserDevice.id) and its certificate the
+# cloud-held one, signed for by the center's remote signer.
+FINANCIAL_METHOD = "financial"
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,13 @@ dynamic linking of amount and payee, and signed evidence.
     done.evidence           # CMS SignedData: `openssl cms -verify` prints the document
 
 What each amount needs comes from ``policy.transfer_tiers``; the medium's and the customer's own
-limits cap each transfer and each (KST) day. The device signs the server-made document; the
-server checks that the signature covers exactly the stored document, that the stored document
-is still what the transfer's fields say (nothing changed underneath), and that it is used once.
+limits cap each transfer and each (KST) day. The device signs the server-made document — or,
+in a session opened with the financial certificate (``Session.method == "financial"``), the
+center's remote signer (:class:`RemoteSigning`) signs it with the cloud key under a one-time
+activation the customer authorized for exactly that document with a registered browser and
+the PIN, which stands for the PIN factor (``Confirmation.activation_grant``). The server
+checks that the signature covers exactly the stored document, that the stored document is
+still what the transfer's fields say (nothing changed underneath), and that it is used once.
 The day's total is raised by one conditional UPDATE, so concurrent transfers cannot spend the
 same headroom twice. A confirmation that fails for any reason ends the transfer: a new one
 starts from the beginning (and a new document to sign).
@@ -51,6 +55,7 @@ from certcenter.lifecycle.records import require_active
 from certcenter.notifications.outbox import Outbox
 from certcenter.pki.cms import signed_data
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+from certcenter.usage.login import FINANCIAL_METHOD
 
 KST = timezone(timedelta(hours=9), "KST")
 MEDIA = ("certificate", "otp", "security_card")
@@ -85,6 +90,35 @@ class CardQuestion(Protocol):
     def slot_b(self) -> int: ...
     @property
     def expires_at(self) -> datetime: ...
+
+
+class RemoteSignature(Protocol):
+    @property
+    def signature(self) -> bytes: ...  # DER ECDSA-SHA256 over the data
+    @property
+    def certificate_der(self) -> bytes: ...  # the certificate whose key signed
+
+
+class RemoteSigning(Protocol):
+    """Signs with a key the center holds for the customer (the financial certificate), under a
+    one-time grant the customer authorized for exactly ``data``; refuses with its own codes
+    (another document, used, expired, the device removed)."""
+
+    def sign(
+        self,
+        grant: str,
+        data: bytes,
+        *,
+        customer_id: str | None = None,
+        device_id: str | None = None,
+        purpose: str | None = None,
+        subject: str | None = None,
+        source_ip: str | None = None,
+    ) -> RemoteSignature: ...
+
+    def certificate_chain(self) -> Sequence[x509.Certificate]:
+        """The CA certificates above the signer's (its family's issuing CA, the root)."""
+        ...
 
 
 class CardChecker(Protocol):
@@ -122,6 +156,9 @@ class Prepared:
 class Confirmation:
     signature: str  # base64 ECDSA-SHA256 over the document, by the certificate key
     document: bytes | None = None  # what the device signed, if it sends it back
+    # financial-certificate sessions: the one-time grant of an activation bound to the
+    # transfer's document (device proof + PIN); the remote signer signs with it, once
+    activation_grant: str | None = None
     pin: str | None = None
     biometric_signature: str | None = None  # instead of the PIN where the tier allows it
     account_password: str | None = None
@@ -138,6 +175,14 @@ class Confirmation:
 class Completed:
     transfer: Transfer
     evidence: bytes = field(repr=False)
+
+
+def _signed_by(certificate_der: bytes, document: bytes, signature: str) -> bool:
+    """A signature (base64 DER) over ``document`` by the key of ``certificate_der``."""
+    if not certificate_der:
+        return False
+    public_key = x509.load_der_x509_certificate(certificate_der).public_key()
+    return key_signature_valid(public_key, document, signature)
 
 
 def kst_day(at: datetime) -> str:
@@ -182,8 +227,10 @@ class TransferService:
         deliver: Callable[[], None],
         clock: Clock,
         policy: Policy,
+        remote: Callable[[], RemoteSigning] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.remote = remote
         self.providers = providers
         self.guard = guard
         self.hasher = hasher
@@ -352,11 +399,23 @@ class TransferService:
                 uow.transfers.claim(transfer.id, TransferStatus.PENDING, TransferStatus.EXPIRED)
                 uow.commit()
                 raise CertCenterError("TRANSFER_EXPIRED", seconds=self.policy.transfer_ttl_seconds)
-            counted = self._counted_factors(transfer, confirmation)
+            remote = session.method == FINANCIAL_METHOD
+            counted = self._counted_factors(transfer, confirmation, remote=remote)
             customer = uow.customers.get(transfer.customer_id)
-            device = uow.devices.active_by_device_id(transfer.device_id)
             certificate = uow.certificates.get(transfer.certificate_serial)
-            if customer is None or device is None or device.customer_id != customer.id:
+            pin_hash: str | None = None
+            biometric_key: str | None = None
+            if remote:
+                browser = uow.browser_devices.get(transfer.device_id)
+                registered = browser is not None and browser.status == "active"
+                owner = browser.customer_id if browser is not None else None
+            else:
+                device = uow.devices.active_by_device_id(transfer.device_id)
+                registered = device is not None
+                owner = device.customer_id if device is not None else None
+                if device is not None:
+                    pin_hash, biometric_key = device.pin_hash, device.biometric_public_key
+            if customer is None or not registered or owner != customer.id:
                 raise CertCenterError("DEVICE_NOT_REGISTERED")
             if certificate is None:
                 raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=transfer.certificate_serial)
@@ -379,15 +438,36 @@ class TransferService:
             uow.commit()
 
         # 2. the checks, outside any transaction
+        results = self._check_factors(transfer, pin_hash, confirmation, counted)
+        signature, signer_der = confirmation.signature, certificate.der or b""
+        remote_refusal: CertCenterError | None = None
+        if remote and all(results.values()):  # the other factors hold: sign, once
+            try:
+                signed = self._remote_signer().sign(
+                    confirmation.activation_grant or "",
+                    transfer.document,
+                    customer_id=customer.id,
+                    device_id=transfer.device_id,
+                    purpose="transfer",
+                    subject=transfer.id,
+                    source_ip=confirmation.source_ip,
+                )
+                signature = base64.b64encode(signed.signature).decode("ascii")
+                signer_der = signed.certificate_der
+            except CertCenterError as err:
+                remote_refusal = err
         signed_ok = (
             (confirmation.document is None or confirmation.document == transfer.document)
             and render_document(transfer) == transfer.document
-            and signature_valid(certificate, transfer.document, confirmation.signature)
+            and (
+                _signed_by(signer_der, transfer.document, signature)
+                if remote
+                else signature_valid(certificate, transfer.document, signature)
+            )
         )
-        results = self._check_factors(transfer, device.pin_hash, confirmation, counted)
-        biometric_ok = PIN in transfer.factors and PIN not in counted
+        biometric_ok = PIN in transfer.factors and PIN not in counted and not remote
         if biometric_ok:  # the biometric-bound key signed instead of the PIN (tier 1 only)
-            biometric_ok = self._biometric_ok(device.biometric_public_key, transfer, confirmation)
+            biometric_ok = self._biometric_ok(biometric_key, transfer, confirmation)
 
         # 3. book the tries; on success claim the transfer and the day's headroom
         with self.uow_factory() as uow:
@@ -399,8 +479,11 @@ class TransferService:
                 and PIN in transfer.factors
                 and PIN not in counted
                 and not biometric_ok
+                and not remote
             ):
                 refusal = CertCenterError("BIOMETRIC_AUTH_FAILED")
+            if refusal is None and remote_refusal is not None:
+                refusal = remote_refusal
             if refusal is None and not signed_ok:
                 refusal = CertCenterError("TRANSFER_SIGNATURE_MISMATCH")
             if refusal is not None:
@@ -451,7 +534,8 @@ class TransferService:
             raise
 
         # 5. keep the evidence, tell the customer
-        evidence = self.evidence_for(transfer, certificate.der or b"", confirmation.signature)
+        chain = self._remote_signer().certificate_chain() if remote else None
+        evidence = self.evidence_for(transfer, signer_der, signature, chain=chain)
         with self.uow_factory() as uow:
             stored = uow.transfers.get(transfer.id, for_update=True)
             if stored is None:
@@ -498,13 +582,21 @@ class TransferService:
         self.deliver()
         return Completed(transfer=done, evidence=evidence)
 
-    def evidence_for(self, transfer: Transfer, certificate_der: bytes, signature: str) -> bytes:
+    def evidence_for(
+        self,
+        transfer: Transfer,
+        certificate_der: bytes,
+        signature: str,
+        *,
+        chain: Sequence[x509.Certificate] | None = None,
+    ) -> bytes:
         signer = x509.load_der_x509_certificate(certificate_der)
         try:
             raw = base64.b64decode(signature, validate=True)
         except (binascii.Error, ValueError):
             raise CertCenterError("TRANSFER_SIGNATURE_MISMATCH") from None
-        return signed_data(transfer.document, raw, signer, list(self.chain()))
+        above = list(self.chain() if chain is None else chain)
+        return signed_data(transfer.document, raw, signer, above)
 
     # ------------------------------------------------------------------ reading
 
@@ -585,13 +677,24 @@ class TransferService:
             if stored is not None:
                 stored.failure_code = code
 
-    def _counted_factors(self, transfer: Transfer, confirmation: Confirmation) -> list[str]:
+    def _remote_signer(self) -> RemoteSigning:
+        if self.remote is None:
+            raise CertCenterError("SERVICE_UNAVAILABLE", detail="remote signing is not set up")
+        return self.remote()
+
+    def _counted_factors(
+        self, transfer: Transfer, confirmation: Confirmation, *, remote: bool = False
+    ) -> list[str]:
         """The lockout counters this confirmation tries; refuses a confirmation that lacks
-        an input the transfer needs (nothing is counted then)."""
+        an input the transfer needs (nothing is counted then). With the financial
+        certificate (``remote``) the activation stands for the PIN and the signature."""
         missing = []
         counted: list[str] = []
         tier_one = [f for f in transfer.factors if f not in (OTP, SECURITY_CARD)] == [PIN]
-        if PIN in transfer.factors:
+        if remote:
+            if not confirmation.activation_grant:
+                missing.append("activation_grant")
+        elif PIN in transfer.factors:
             if confirmation.pin:
                 counted.append(PIN)
             elif not (tier_one and confirmation.biometric_signature):
@@ -611,7 +714,7 @@ class TransferService:
                 counted.append(SECURITY_CARD)
             else:
                 missing.append("card_challenge_id, card_answer")
-        if not confirmation.signature:
+        if not confirmation.signature and not remote:
             missing.append("signature")
         if missing:
             raise CertCenterError("INVALID_REQUEST", detail="required: " + ", ".join(missing))

@@ -8,6 +8,7 @@ and the demo world's people with the scenario each one shows. HTML for people, J
 from __future__ import annotations
 
 import html
+from datetime import date, timedelta, timezone
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -18,6 +19,7 @@ from certcenter.api.deps import CenterDep
 from certcenter.errors import CertCenterError
 from certcenter.identity.banks import BANKS
 from certcenter.simulators.ars import SimulatedArs
+from certcenter.simulators.departures import SimulatedDepartures
 from certcenter.simulators.telco import ci_secret, connecting_information
 from certcenter.simulators.world import load_world
 
@@ -179,6 +181,57 @@ def security_card(key: str, center: CenterDep) -> dict[str, Any]:
         "slots": list(card["slots"]),
         "delivered_at": card["delivered_at"].isoformat(),
     }
+
+
+def _today(center: CenterDep) -> date:
+    return center.clock.now().astimezone(timezone(timedelta(hours=9))).date()
+
+
+@router.get("/departures")
+def departures(center: CenterDep) -> list[dict[str, Any]]:
+    """The immigration office's departure records (출입국 기록), newest departure first."""
+    today = _today(center)
+    return [
+        {
+            "name": d["name"],
+            "country": d["country"],
+            "departed_on": str(d["departed_on"]),
+            "returned_on": None if d["returned_on"] is None else str(d["returned_on"]),
+            "abroad": d["departed_on"] <= today
+            and (d["returned_on"] is None or d["returned_on"] > today),
+        }
+        for d in center.sim_store.departures()
+    ]
+
+
+class DepartureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2, e.g. US")
+
+
+def _person_ci(center: CenterDep, key: str) -> tuple[str, str]:
+    person = load_world(center.settings.world_file).people.get(key.upper())
+    if person is None:
+        raise CertCenterError("NOT_FOUND")
+    return connecting_information(person.rrn.digits, ci_secret(center.sim_store)), person.name
+
+
+@router.post("/departures/{key}", status_code=201)
+def depart(key: str, body: DepartureIn, center: CenterDep) -> dict[str, Any]:
+    """A demo person leaves the country today (by the person's key, e.g. C001)."""
+    ci, name = _person_ci(center, key)
+    SimulatedDepartures(center.sim_store).depart(
+        ci=ci, name=name, country=body.country, on=_today(center)
+    )
+    return {"name": name, "country": body.country.upper(), "departed_on": str(_today(center))}
+
+
+@router.post("/departures/{key}/return", status_code=204)
+def come_back(key: str, center: CenterDep) -> None:
+    """A demo person comes back today: their open trip ends."""
+    ci, _ = _person_ci(center, key)
+    if not SimulatedDepartures(center.sim_store).come_back(ci, on=_today(center)):
+        raise CertCenterError("NOT_FOUND")
 
 
 @router.get("", response_class=HTMLResponse)

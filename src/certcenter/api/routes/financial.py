@@ -1,0 +1,498 @@
+"""The financial certificate (금융인증서) over HTTP: registered browsers, one-time signature
+activations and remote signing, login, transfers signed by the center, the PIN release.
+
+The browser keeps an ECDSA P-256 WebCrypto key; every ``device_signature`` is base64 of that
+key's signature (WebCrypto's raw ``r||s`` or DER) over the ``sign`` text the activation
+gave. See ``docs/financial-certificate.md`` for the protocol.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from cryptography import x509
+from fastapi import APIRouter, Header
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
+from certcenter.api.routes.usage import TransferOut, _transfer_out
+from certcenter.entities import BrowserDevice, Session
+from certcenter.errors import CertCenterError
+from certcenter.financial import ActivationRequest, RemoteSignature
+from certcenter.lifecycle.service import ActorRef
+from certcenter.pki.pem import certificate_pem
+from certcenter.usage.documents import decode_b64
+from certcenter.usage.login import FINANCIAL_METHOD
+from certcenter.usage.transfers import Confirmation
+
+router = APIRouter(tags=["financial certificate (금융인증서)"])
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
+Phone = Annotated[str, StringConstraints(min_length=10, max_length=20)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
+DeviceSignature = Annotated[str, StringConstraints(min_length=8, max_length=400)]
+Pin = Annotated[str, StringConstraints(max_length=12)]
+Code = Annotated[str, StringConstraints(max_length=12)]
+Label = Annotated[str, StringConstraints(max_length=60)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------------------------- shapes
+
+
+class RegistrationIn(_Body):
+    name: Name
+    phone: Phone
+    birth_date: date
+    public_key: Annotated[str, StringConstraints(min_length=40, max_length=700)] = Field(
+        description="base64 DER SubjectPublicKeyInfo of the browser's ECDSA P-256 key "
+        "(WebCrypto exportKey('spki'))"
+    )
+    label: Label | None = Field(None, description="What the customer calls this device")
+
+
+class RegistrationOut(BaseModel):
+    registration_id: str
+    token: str = Field(description="Send as `Authorization: Bearer` to the next steps")
+    phone: str
+    code_valid_seconds: int
+    expires_at: datetime
+
+
+class CodeIn(_Body):
+    code: Code
+
+
+class DeviceOut(BaseModel):
+    id: str
+    label: str
+    registered_at: datetime
+    last_used_at: datetime | None = None
+
+
+class ActivationIn(_Body):
+    device_id: Id
+    purpose: Literal["document", "login"] = Field(
+        description="Transfers get their activation from /v1/financial/transfers/{id}/activation"
+    )
+    data_b64: Annotated[str, StringConstraints(min_length=1, max_length=88000)]
+
+
+class ActivationOut(BaseModel):
+    activation_id: str
+    purpose: str
+    challenge: str
+    sign: str = Field(description="The text the device signs (UTF-8)")
+    sign_b64: str
+    data_sha256: str
+    expires_at: datetime
+
+
+class AuthorizeIn(_Body):
+    device_signature: DeviceSignature
+    pin: Pin
+
+
+class GrantOut(BaseModel):
+    activation_id: str
+    grant: str = Field(description="One-time: signs the activation's data once")
+    expires_at: datetime
+
+
+class SignIn(_Body):
+    grant: Annotated[str, StringConstraints(min_length=16, max_length=200)]
+    data_b64: Annotated[str, StringConstraints(min_length=1, max_length=88000)]
+    detached: bool = Field(False, description="CMS without the data inside")
+
+
+class SignedOut(BaseModel):
+    signature_b64: str = Field(description="DER ECDSA-SHA256 over the data, by the cloud key")
+    certificate_serial: str
+    certificate: str = Field(description="The signer's certificate, PEM")
+    cms_b64: str = Field(description="CMS SignedData (DER), base64: `openssl cms -verify`")
+
+
+class LoginActivationIn(_Body):
+    device_id: Id
+
+
+class LoginIn(_Body):
+    activation_id: Id
+    device_signature: DeviceSignature
+    pin: Pin
+
+
+class FinancialSessionOut(BaseModel):
+    token: str
+    customer_number: str
+    name: str
+    certificate_serial: str
+    device_id: str
+    method: str
+    renewed: bool = Field(description="The certificate was renewed at this login")
+    idle_timeout_seconds: int
+    expires_at: datetime
+
+
+class TransferConfirmIn(_Body):
+    activation_id: Id
+    device_signature: DeviceSignature
+    pin: Pin
+    document_b64: Annotated[str, StringConstraints(max_length=8000)] | None = None
+    account_password: Annotated[str, StringConstraints(max_length=12)] | None = None
+    otp_code: Annotated[str, StringConstraints(max_length=10)] | None = None
+    card_challenge_id: Annotated[str, StringConstraints(max_length=36)] | None = None
+    card_answer: Annotated[str, StringConstraints(max_length=10)] | None = None
+
+
+class PinResetIn(_Body):
+    name: Name
+    phone: Phone
+    birth_date: date
+
+
+class PinResetOut(BaseModel):
+    reset_id: str
+    token: str = Field(description="Send as `Authorization: Bearer` to complete")
+    phone: str
+    code_valid_seconds: int
+    expires_at: datetime
+
+
+class PinResetCompleteIn(_Body):
+    code: Code
+    new_pin: Pin | None = Field(None, description="Omit to keep the old PIN (lock released)")
+    new_pin_confirmation: Pin | None = None
+
+
+class CertificateOverviewOut(BaseModel):
+    serial: str
+    status: str
+    subject: str
+    not_before: datetime
+    not_after: datetime
+    last_used_at: datetime
+    delete_after: datetime
+    pin_locked: bool
+    devices: list[DeviceOut]
+    certificate: str
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _device_out(device: BrowserDevice) -> DeviceOut:
+    return DeviceOut(
+        id=device.id,
+        label=device.label,
+        registered_at=device.registered_at,
+        last_used_at=device.last_used_at,
+    )
+
+
+def _activation_out(request: ActivationRequest) -> ActivationOut:
+    return ActivationOut(
+        activation_id=request.activation_id,
+        purpose=request.purpose,
+        challenge=request.challenge,
+        sign=request.message.decode("ascii"),
+        sign_b64=base64.b64encode(request.message).decode("ascii"),
+        data_sha256=request.data_sha256,
+        expires_at=request.expires_at,
+    )
+
+
+def _flow_token(authorization: str | None, code: str) -> str:
+    token = bearer_token(authorization)
+    if not token:
+        raise CertCenterError(code)
+    return token
+
+
+def _actor(center: CenterDep, session: Session, ip: str) -> ActorRef:
+    with center.uow_factory() as uow:
+        customer = uow.customers.get(session.customer_id)
+    return ActorRef.customer(customer.customer_number if customer else session.customer_id, ip)
+
+
+def _financial_session(session: Session) -> Session:
+    if session.method != FINANCIAL_METHOD:
+        raise CertCenterError(
+            "INVALID_REQUEST", detail="log in with the financial certificate for this"
+        )
+    return session
+
+
+def _signed_out(
+    center: CenterDep, signed: RemoteSignature, data: bytes, detached: bool
+) -> SignedOut:
+    cms = center.remote_signer.cms(signed, data, detached=detached)
+    return SignedOut(
+        signature_b64=base64.b64encode(signed.signature).decode("ascii"),
+        certificate_serial=signed.certificate_serial,
+        certificate=certificate_pem(x509.load_der_x509_certificate(signed.certificate_der)),
+        cms_b64=base64.b64encode(cms).decode("ascii"),
+    )
+
+
+# ---------------------------------------------------------------------------------- devices
+
+
+@router.post("/v1/financial/devices/registrations", response_model=RegistrationOut, status_code=201)
+def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) -> RegistrationOut:
+    """이용 기기 등록 1: name, mobile number, birth date and the browser's public key; the
+    SMS code goes to the customer's phone."""
+    started = center.financial_devices.start_registration(
+        name=body.name,
+        phone=body.phone,
+        birth_date=body.birth_date,
+        public_key=decode_b64(body.public_key, "public_key", limit=512),
+        label=body.label,
+        source_ip=ip,
+    )
+    return RegistrationOut(**{k: getattr(started, k) for k in RegistrationOut.model_fields})
+
+
+@router.post(
+    "/v1/financial/devices/registrations/{registration_id}/resend",
+    response_model=RegistrationOut,
+)
+def resend_registration_code(
+    registration_id: str,
+    center: CenterDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> RegistrationOut:
+    """A new SMS code for a registration under way."""
+    token = _flow_token(authorization, "FINANCIAL_REGISTRATION_INVALID")
+    started = center.financial_devices.resend_code(registration_id, token)
+    return RegistrationOut(**{k: getattr(started, k) for k in RegistrationOut.model_fields})
+
+
+@router.post(
+    "/v1/financial/devices/registrations/{registration_id}/complete",
+    response_model=DeviceOut,
+    status_code=201,
+)
+def complete_registration(
+    registration_id: str,
+    body: CodeIn,
+    center: CenterDep,
+    ip: ClientIp,
+    authorization: Annotated[str | None, Header()] = None,
+) -> DeviceOut:
+    """이용 기기 등록 2: the SMS code; the browser is now a registered device."""
+    token = _flow_token(authorization, "FINANCIAL_REGISTRATION_INVALID")
+    device = center.financial_devices.complete_registration(
+        registration_id, token, body.code, source_ip=ip
+    )
+    return _device_out(device)
+
+
+@router.get("/v1/financial/devices", response_model=list[DeviceOut])
+def list_devices(session: SessionDep, center: CenterDep) -> list[DeviceOut]:
+    """내 이용 기기: the browsers and apps registered for my financial certificate."""
+    return [_device_out(d) for d in center.financial_devices.list(session.customer_id)]
+
+
+@router.delete("/v1/financial/devices/{device_id}", status_code=204)
+def remove_device(device_id: str, session: SessionDep, center: CenterDep, ip: ClientIp) -> None:
+    """기기 삭제: that browser can no longer sign."""
+    center.financial_devices.remove(session.customer_id, device_id, _actor(center, session, ip))
+
+
+# ---------------------------------------------------------------------------------- certificate
+
+
+@router.get("/v1/financial/certificate", response_model=CertificateOverviewOut)
+def certificate_overview(session: SessionDep, center: CenterDep) -> CertificateOverviewOut:
+    """내 금융인증서: the certificate, when it will be deleted if unused, devices, PIN lock."""
+    seen = center.financial.overview(session.customer_id)
+    return CertificateOverviewOut(
+        serial=seen.serial,
+        status=seen.status,
+        subject=seen.subject,
+        not_before=seen.not_before,
+        not_after=seen.not_after,
+        last_used_at=seen.last_used_at,
+        delete_after=seen.delete_after,
+        pin_locked=seen.pin_locked,
+        devices=[_device_out(d) for d in seen.devices],
+        certificate=certificate_pem(x509.load_der_x509_certificate(seen.certificate_der)),
+    )
+
+
+@router.delete("/v1/financial/certificate", status_code=200)
+def delete_certificate(
+    session: SessionDep, center: CenterDep, ip: ClientIp
+) -> dict[str, list[str]]:
+    """금융인증서 폐기: revoked, its cloud key destroyed, its devices removed. Needs a session
+    opened with the financial certificate."""
+    _financial_session(session)
+    revoked = center.financial.delete(
+        session.customer_id, _actor(center, session, ip), reason="unspecified"
+    )
+    center.sessions.end(session.id)
+    return {"revoked": revoked}
+
+
+# ---------------------------------------------------------------------------------- remote signing
+
+
+@router.post("/v1/financial/activations", response_model=ActivationOut, status_code=201)
+def begin_activation(body: ActivationIn, center: CenterDep) -> ActivationOut:
+    """서명 활성화 1: bind a one-time activation to exactly these bytes; the device signs
+    the returned `sign` text."""
+    data = decode_b64(body.data_b64, "data_b64", limit=64 * 1024)
+    return _activation_out(center.remote_signer.begin(body.device_id, body.purpose, data))
+
+
+@router.post("/v1/financial/activations/{activation_id}/authorize", response_model=GrantOut)
+def authorize_activation(
+    activation_id: str, body: AuthorizeIn, center: CenterDep, ip: ClientIp
+) -> GrantOut:
+    """서명 활성화 2: the device's signature and the PIN; a one-time grant."""
+    grant = center.remote_signer.authorize(
+        activation_id, body.device_signature, body.pin, source_ip=ip
+    )
+    return GrantOut(
+        activation_id=grant.activation_id, grant=grant.token, expires_at=grant.expires_at
+    )
+
+
+@router.post("/v1/financial/sign", response_model=SignedOut)
+def sign(body: SignIn, center: CenterDep, ip: ClientIp) -> SignedOut:
+    """원격 서명: the cloud key signs the activation's data, once; the signature and CMS."""
+    data = decode_b64(body.data_b64, "data_b64", limit=64 * 1024)
+    signed = center.remote_signer.sign(body.grant, data, source_ip=ip)
+    return _signed_out(center, signed, data, body.detached)
+
+
+# ---------------------------------------------------------------------------------- login
+
+
+@router.post("/v1/financial/login/activations", response_model=ActivationOut, status_code=201)
+def login_activation(body: LoginActivationIn, center: CenterDep) -> ActivationOut:
+    """금융인증서 로그인 1: a login activation for the registered browser."""
+    return _activation_out(center.financial_login.begin(body.device_id))
+
+
+@router.post("/v1/financial/login", response_model=FinancialSessionOut)
+def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> FinancialSessionOut:
+    """금융인증서 로그인 2: the device's signature and the PIN; a session (method
+    `financial`) whose transfers the center signs."""
+    result = center.financial_login.login(
+        body.activation_id, body.device_signature, body.pin, source_ip=ip
+    )
+    session = result.opened.session
+    return FinancialSessionOut(
+        token=result.token,
+        customer_number=result.customer.customer_number,
+        name=result.customer.name,
+        certificate_serial=result.certificate_serial,
+        device_id=result.device_id,
+        method=session.method,
+        renewed=result.renewed,
+        idle_timeout_seconds=center.settings.policy.session_idle_minutes * 60,
+        expires_at=session.expires_at,
+    )
+
+
+# ---------------------------------------------------------------------------------- transfers
+
+
+@router.post(
+    "/v1/financial/transfers/{transfer_id}/activation",
+    response_model=ActivationOut,
+    status_code=201,
+)
+def transfer_activation(transfer_id: str, session: SessionDep, center: CenterDep) -> ActivationOut:
+    """이체 서명 1: an activation bound to the prepared transfer's document (amount, payee)."""
+    _financial_session(session)
+    transfer = center.transfers.get(session, transfer_id)
+    return _activation_out(
+        center.remote_signer.begin(
+            session.device_id,
+            "transfer",
+            transfer.document,
+            subject=transfer.id,
+            customer_id=session.customer_id,
+        )
+    )
+
+
+@router.post("/v1/financial/transfers/{transfer_id}/confirm", response_model=TransferOut)
+def confirm_transfer(
+    transfer_id: str,
+    body: TransferConfirmIn,
+    session: SessionDep,
+    center: CenterDep,
+    ip: ClientIp,
+) -> TransferOut:
+    """이체 서명 2: the device's signature and the PIN release the activation; the center
+    signs the document and the transfer is confirmed with the factors the amount needs."""
+    _financial_session(session)
+    document = decode_b64(body.document_b64, "document_b64") if body.document_b64 else None
+    given = {
+        "account_password": body.account_password,
+        "otp": body.otp_code,
+        "security_card": body.card_answer and body.card_challenge_id,
+    }
+    factors = center.transfers.get(session, transfer_id).factors
+    missing = [factor for factor, value in given.items() if factor in factors and not value]
+    if missing:  # before the activation is spent
+        raise CertCenterError("INVALID_REQUEST", detail="required: " + ", ".join(missing))
+    grant = center.remote_signer.authorize(
+        body.activation_id, body.device_signature, body.pin, source_ip=ip
+    )
+    done = center.transfers.confirm(
+        session,
+        transfer_id,
+        Confirmation(
+            signature="",
+            document=document,
+            activation_grant=grant.token,
+            account_password=body.account_password,
+            otp_code=body.otp_code,
+            card_challenge_id=body.card_challenge_id,
+            card_answer=body.card_answer,
+            source_ip=ip,
+        ),
+    )
+    return _transfer_out(done.transfer)
+
+
+# ---------------------------------------------------------------------------------- PIN release
+
+
+@router.post("/v1/financial/pin/resets", response_model=PinResetOut, status_code=201)
+def start_pin_reset(body: PinResetIn, center: CenterDep, ip: ClientIp) -> PinResetOut:
+    """비밀번호 잠금 해제 1: name, mobile number, birth date; the SMS code goes out."""
+    started = center.financial_pin.start(
+        name=body.name, phone=body.phone, birth_date=body.birth_date, source_ip=ip
+    )
+    return PinResetOut(**{k: getattr(started, k) for k in PinResetOut.model_fields})
+
+
+@router.post("/v1/financial/pin/resets/{reset_id}/complete", status_code=204)
+def complete_pin_reset(
+    reset_id: str,
+    body: PinResetCompleteIn,
+    center: CenterDep,
+    ip: ClientIp,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    """비밀번호 잠금 해제 2: the SMS code and, if wanted, a new PIN; the lock is released."""
+    token = _flow_token(authorization, "FINANCIAL_RESET_INVALID")
+    center.financial_pin.complete(
+        reset_id,
+        token,
+        body.code,
+        new_pin=body.new_pin,
+        new_pin_confirmation=body.new_pin_confirmation,
+        source_ip=ip,
+    )

@@ -1,0 +1,61 @@
+"""``certcenter app approve CODE`` and ``certcenter sim departures``.
+
+certcenter app approve 48213907        # the code the browser shows: log in there, or add the
+                                       # mobile certificate as the financial certificate's medium
+certcenter sim departures              # who is abroad (해외출국확인 reads these records)
+certcenter sim departures --depart C001 --country JP
+certcenter sim departures --return C014
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from certcenter.cli.app_session import logged_in_client
+from certcenter.cli.client import CenterClient
+from certcenter.cli.usage_commands import _guarded, _keystore_option, _lang
+
+DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
+PURPOSES = {
+    "web-login": ("웹 로그인", "web login"),
+    "financial-issuance": ("금융인증서 발급 추가인증", "financial certificate issuance"),
+}
+
+
+@click.command("approve")
+@_keystore_option
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@click.argument("code")
+@_guarded
+def app_approve(keystore: Path, url: str, code: str) -> None:
+    """앱으로 승인: approve the code shown in the browser with this app's mobile certificate
+    (logs in first when needed: the PIN is asked)."""
+    with logged_in_client(keystore, url, lang=_lang()) as client:
+        done = client.call("POST", "/v1/approvals/approve", {"code": code})
+    words = PURPOSES.get(done["purpose"], (done["purpose"], done["purpose"]))
+    click.echo(f"승인 완료 / approved: {words[0]} ({words[1]})")
+    click.echo("브라우저 화면으로 돌아가 계속하세요 / continue in the browser")
+
+
+@click.command("departures")
+@click.option("--depart", "depart_key", metavar="KEY", help="This person leaves today (C001).")
+@click.option("--country", default="US", show_default=True, help="Where to (ISO 3166, 2 letters).")
+@click.option("--return", "return_key", metavar="KEY", help="This person comes back today.")
+@click.option("--url", default=DEFAULT_URL, show_default=True)
+@_guarded
+def sim_departures(depart_key: str | None, country: str, return_key: str | None, url: str) -> None:
+    """출입국 기록: the departure records the departure check reads (newest first)."""
+    with CenterClient(url, locale=_lang()) as client:
+        if depart_key:
+            client.call("POST", f"/sim/departures/{depart_key}", {"country": country})
+        if return_key:
+            client.call("POST", f"/sim/departures/{return_key}/return")
+        records = client.call("GET", "/sim/departures")
+    if not records:
+        click.echo("(no departure records)")
+    for r in records:
+        where = "해외 체류 중 abroad" if r["abroad"] else f"귀국 back {r['returned_on'] or '-'}"
+        click.echo(f"{r['name']:6} {r['country']}  출국 {r['departed_on']}  {where}")

@@ -1,0 +1,1010 @@
+"""The financial-certificate issuance flow (금융인증서 발급/재발급), one method per step.
+
+    issuance = FinancialIssuance(uow_factory=..., providers=..., maker=lambda: center.financial,
+                                 ...)
+    started = issuance.start(["financial_certificate", ...], client_ip="211.36.1.1")
+    ref = IssuanceRef(started.enrollment_id, started.token, "211.36.1.1")
+    issuance.identify(ref, user_id="c001user", rrn="900315-1512541")
+    shown = issuance.request_ars(ref)        # the screen shows shown.detail["ars_code"]
+    issuance.confirm_ars(ref)                 # after the call: or check_departure(ref) if abroad
+    issuance.choose_medium(ref, "otp")        # account | security_card | otp | mobile_certificate
+    issuance.verify_medium(ref, MediumAnswer(otp_code="123456"))
+    issuance.submit_details(ref, name="김민준", phone="01020000001", birth_date="1990-03-15",
+                            device_public_key=spki_der, device_label="Chrome on Windows")
+    issuance.verify_code(ref, "123456")       # the SMS code
+    done = issuance.set_pin(ref, "591734", "591734")   # done.detail["serial"]
+
+The seven steps of the documents: terms; user ID and resident number (the number only derives
+the CI through the identity agency, then is dropped; an unknown ID and a mismatch are refused
+alike, every try counted before the comparison); an ARS call whose code is on the screen, or
+the departure check for a customer abroad; one additional medium the customer holds (the
+withdrawal account and its password, the security card, the OTP, or the mobile certificate,
+approved in the app); name, phone and birth date as on record with the browser's device key;
+the SMS code; the PIN twice. One financial certificate per person: re-issuing supersedes the
+old one (``financial.create`` does that).
+
+Every step loads the flow under a row lock, checks its bearer token (kept as SHA-256), its
+expiry, the customer's blocks, the client's network and the state, and commits once.
+A refusal is recorded (``failures``: step ``financial.<step>``) in its own transaction and may
+block the customer for 24 hours *(policy)*, as in the mobile flow. Slow work — argon2, the
+account password, the medium's own services — runs outside the flow's transaction, and the
+tries of a medium are counted (:class:`FactorGuard`) before its answer is compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from certcenter.authn.codes import VerificationCodes
+from certcenter.authn.credential_policy import check_new_pin
+from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, SECURITY_CARD, FactorGuard
+from certcenter.authn.factors import unknown_subject as _unknown
+from certcenter.authn.hashing import SecretHasher
+from certcenter.clock import Clock, as_utc
+from certcenter.config import Settings
+from certcenter.entities import CertificateStatus, Customer, FinancialEnrollment, new_id
+from certcenter.errors import CertCenterError
+from certcenter.financial import issuance_states as states
+from certcenter.financial.issuance_states import IssuanceState as S
+from certcenter.financial.proof import canonical_spki, device_key
+from certcenter.identity.banks import OWN_BANK_CODE
+from certcenter.identity.phone_numbers import normalise_mobile
+from certcenter.identity.providers import Providers
+from certcenter.identity.rrn import parse_rrn
+from certcenter.lifecycle.service import ActorRef, AuditRecorder
+from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+from certcenter.risk.rules import RiskRules
+from certcenter.usage.approvals import FINANCIAL_ISSUANCE, ApprovalService
+from certcenter.usage.transfers import CardChecker, OtpChecker
+
+log = logging.getLogger(__name__)
+KST = timezone(timedelta(hours=9), "KST")
+MEDIA = ("account", "security_card", "otp", "mobile_certificate")
+MEDIUM_NAMES = {
+    "account": "출금계좌 / withdrawal account",
+    "security_card": "보안카드 / security card",
+    "otp": "모바일 OTP / mobile OTP",
+    "mobile_certificate": "국민인증서 / mobile certificate",
+}
+_FACTOR = {"account": ACCOUNT_PASSWORD, "otp": OTP, "security_card": SECURITY_CARD}
+IDENTITY_FACTOR = "financial_identity"  # the counter of user ID + resident number tries
+CODE_PURPOSE = "financial"
+MAX_USER_ID = 40
+MAX_LABEL = 60
+
+
+class IssuedLike(Protocol):
+    """What ``financial.create`` hands back (its ``FinancialIssued``)."""
+
+    @property
+    def serial(self) -> str: ...
+    @property
+    def device_id(self) -> str | None: ...
+
+
+class CertificateMaker(Protocol):
+    """The financial certificate itself (:mod:`certcenter.financial.cloud`): makes the cloud
+    key and the certificate, registers the browser, supersedes an older one."""
+
+    def create(
+        self,
+        customer_id: str,
+        pin: str,
+        *,
+        device_public_key: bytes | None,
+        device_label: str | None,
+        actor: ActorRef,
+        source_ip: str | None,
+    ) -> IssuedLike: ...
+
+
+@dataclass(frozen=True)
+class IssuanceRef:
+    """Which flow, its bearer token, and where the request came from."""
+
+    enrollment_id: str
+    token: str
+    client_ip: str
+
+    def __repr__(self) -> str:
+        return f"IssuanceRef({self.enrollment_id!r}, token=…, {self.client_ip!r})"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    enrollment_id: str
+    state: str
+    next_step: str | None
+    choices: tuple[str, ...]
+    expires_at: datetime
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Started(StepResult):
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class MediumAnswer:
+    """The answer for the chosen medium (only its own fields are read)."""
+
+    bank_code: str = OWN_BANK_CODE
+    account_number: str | None = None
+    account_password: str | None = None
+    otp_code: str | None = None
+    card_challenge_id: str | None = None
+    card_answer: str | None = None
+
+    def __repr__(self) -> str:
+        return "MediumAnswer(<hidden>)"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _mask_phone(phone: str) -> str:
+    return f"{phone[:3]}-****-{phone[-4:]}"
+
+
+def _mask_account(number: str) -> str:
+    return f"{number[:4]}{'*' * max(len(number) - 7, 0)}{number[-3:]}"
+
+
+class FinancialIssuance:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        providers: Providers,
+        maker: Callable[[], CertificateMaker],
+        approvals: Callable[[], ApprovalService],
+        otp: Callable[[], OtpChecker],
+        cards: Callable[[], CardChecker],
+        guard: FactorGuard,
+        hasher: SecretHasher,
+        audit: AuditRecorder,
+        settings: Settings,
+        clock: Clock,
+        deliver: Callable[[], object] = lambda: None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.providers = providers
+        self._maker = maker
+        self._approvals = approvals
+        self._otp = otp
+        self._cards = cards
+        self.guard = guard
+        self.hasher = hasher
+        self.audit = audit
+        self.settings = settings
+        self.policy = settings.policy
+        self.clock = clock
+        self._deliver_notifications = deliver
+        self.codes = VerificationCodes(hasher, clock)
+        self.risk = RiskRules(settings.policy, clock)
+
+    # ------------------------------------------------------------------ 1. terms
+
+    def start(self, accepted: Sequence[str], *, client_ip: str) -> Started:
+        """약관 동의: every required term accepted; hands out the flow's bearer token."""
+        try:
+            missing = [t for t in self.policy.financial_required_terms if t not in set(accepted)]
+            if missing:
+                raise CertCenterError("TERMS_NOT_ACCEPTED", missing=", ".join(missing))
+            now = self.clock.now()
+            token = secrets.token_urlsafe(32)
+            enrollment = FinancialEnrollment(
+                id=new_id(),
+                token_hash=_token_hash(token),
+                state=S.STARTED.value,
+                client_ip=client_ip,
+                created_at=now,
+                updated_at=now,
+                expires_at=now + timedelta(minutes=self.policy.financial_enrollment_ttl_minutes),
+                data={"terms": sorted(set(self.policy.financial_required_terms))},
+            )
+            with self.uow_factory() as uow:
+                uow.financial_enrollments.add(enrollment)
+                self._audit_step(uow, enrollment, None, "start", client_ip, "ok")
+                uow.commit()
+        except CertCenterError as err:
+            self._record_failure("start", err, None, client_ip, None)
+            raise
+        result = self._result(enrollment, {"required_terms": list(self.required_terms)})
+        return Started(**result.__dict__, token=token)
+
+    @property
+    def required_terms(self) -> list[str]:
+        return list(self.policy.financial_required_terms)
+
+    # ------------------------------------------------------------------ 2. user ID + RRN
+
+    def identify(self, ref: IssuanceRef, *, user_id: str, rrn: str) -> StepResult:
+        """사용자 ID와 주민등록번호: they must name one customer together. The number derives
+        the CI and is dropped; a wrong ID and a wrong number get the same answer."""
+
+        def derive() -> str:
+            number = parse_rrn(rrn, today=self._today())  # RRN_INVALID tells about no one
+            return self.providers.identity.ci_for(number)
+
+        ci = self._guard(ref, "identify", derive)
+        claimed = str(user_id).strip()[: MAX_USER_ID + 1]
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            customer = (
+                uow.customers.by_user_id(claimed) if 0 < len(claimed) <= MAX_USER_ID else None
+            )
+            subjects = [
+                customer.id if customer else _unknown("financial-id:" + claimed),
+                _unknown("financial-ip:" + ref.client_ip),
+            ]
+            self._reserve_identity(uow, subjects)
+            matched = customer is not None and hmac.compare_digest(
+                customer.ci.encode("utf-8"), ci.encode("utf-8")
+            )
+            if customer is None or not matched:
+                refusal = self._identity_failure(uow, subjects)
+                holder = uow.customers.by_ci(ci) if customer is None else None
+                if (
+                    refusal.code != "FINANCIAL_IDENTITY_LOCKED"
+                    and holder is not None
+                    and holder.user_id is None
+                    and not holder.internet_banking
+                ):
+                    refusal = CertCenterError("FINANCIAL_INTERNET_BANKING_REQUIRED")
+                uow.commit()
+                raise refusal
+            now = self.clock.now()
+            uow.factors.reset(subjects[0], IDENTITY_FACTOR, now)
+            uow.factors.release_attempt(subjects[1], IDENTITY_FACTOR, now)
+            if not customer.internet_banking:
+                uow.commit()
+                raise CertCenterError("FINANCIAL_INTERNET_BANKING_REQUIRED")
+            enrollment.customer_id = customer.id
+            self.risk.check_blocks(uow, customer_id=customer.id, device_id=None)
+            self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+            enrollment.state = S.IDENTIFIED.value
+            return {
+                "reissue": uow.cloud_accounts.active_for_customer(customer.id) is not None,
+                "phone": _mask_phone(customer.phone),
+                "proofing": ["ars", "departure"],
+            }
+
+        return self._step(ref, "identify", act)
+
+    # ------------------------------------------------------------------ 3. ARS or departure
+
+    def request_ars(self, ref: IssuanceRef) -> StepResult:
+        """ARS 인증: the center calls the phone on record; the screen shows the code to key in."""
+        digits = self.policy.ars_code_digits
+        code = "".join(secrets.choice("0123456789") for _ in range(digits))
+        code_hash = self.hasher.hash(code, purpose="ars")
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            customer = self._customer(uow, enrollment)
+            calls = int(enrollment.data.get("ars_calls", 0))
+            if calls >= self.policy.financial_ars_max_calls:
+                raise CertCenterError(
+                    "FINANCIAL_ARS_CALL_LIMIT", max_calls=self.policy.financial_ars_max_calls
+                )
+            call_id = self.providers.ars.place_call(
+                phone=customer.phone,
+                prompt=(
+                    f"[{self.settings.bank_name}] 금융인증서 발급을 요청하셨다면 화면에 표시된 "
+                    f"번호 {digits}자리를 누르세요."
+                ),
+            )
+            enrollment.data = {
+                **enrollment.data,
+                "ars_call_id": call_id,
+                "ars_code_hash": code_hash,
+                "ars_calls": calls + 1,
+            }
+            enrollment.state = S.ARS_CALLING.value
+            return {"ars_code": code, "phone": _mask_phone(customer.phone)}
+
+        return self._step(ref, "ars", act)
+
+    def confirm_ars(self, ref: IssuanceRef) -> StepResult:
+        """After the call: the digits keyed in must be the code on the screen. While the call
+        still rings the flow waits (``detail["ars"] == "ringing"``)."""
+
+        def look() -> tuple[str, bool, str]:
+            with self.uow_factory() as uow:
+                enrollment = self._authorise(uow, ref, lock=False)
+                call_id = str(enrollment.data.get("ars_call_id", ""))
+                code_hash = str(enrollment.data.get("ars_code_hash", ""))
+            if not call_id:
+                return "", False, "none"
+            outcome = self.providers.ars.outcome(call_id)
+            keyed = outcome.keyed or ""
+            ok = (
+                outcome.status == "answered"
+                and 0 < len(keyed) <= 10
+                and self.hasher.verify(code_hash, keyed, purpose="ars")
+            )
+            return call_id, ok, outcome.status
+
+        call_id, keyed_ok, status = self._guard(ref, "ars_confirm", look)
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            if str(enrollment.data.get("ars_call_id", "")) != call_id:  # another call since
+                raise CertCenterError(
+                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="ars_confirm"
+                )
+            if status == "ringing":
+                return {"ars": "ringing"}
+            enrollment.data = {
+                k: v
+                for k, v in enrollment.data.items()
+                if k not in ("ars_call_id", "ars_code_hash")
+            }
+            if not keyed_ok:
+                enrollment.state = S.IDENTIFIED.value  # a new call may be asked for
+                enrollment.updated_at = self.clock.now()
+                uow.commit()
+                raise CertCenterError("FINANCIAL_ARS_FAILED")
+            enrollment.proofing = "ars"
+            enrollment.state = S.IDENTITY_PROVEN.value
+            return {"ars": "confirmed", "proofing": "ars"}
+
+        return self._step(ref, "ars_confirm", act)
+
+    def check_departure(self, ref: IssuanceRef) -> StepResult:
+        """해외출국확인: instead of the ARS call, for a customer the departure records show
+        abroad now (departed and not yet returned)."""
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            customer = self._customer(uow, enrollment)
+            found = self.providers.departures.status(customer.ci, today=self._today())
+            if not found.abroad:
+                raise CertCenterError("FINANCIAL_NOT_ABROAD")
+            enrollment.data = {
+                k: v
+                for k, v in enrollment.data.items()
+                if k not in ("ars_call_id", "ars_code_hash")
+            }
+            enrollment.proofing = "departure"
+            enrollment.state = S.IDENTITY_PROVEN.value
+            return {
+                "proofing": "departure",
+                "country": found.country,
+                "departed_on": found.departed_on.isoformat() if found.departed_on else None,
+            }
+
+        return self._step(ref, "departure", act)
+
+    # ------------------------------------------------------------------ 4. additional medium
+
+    def choose_medium(self, ref: IssuanceRef, medium: str) -> StepResult:
+        """추가 인증: one medium the customer holds. The security card's two slots, or the
+        code to approve in the app, are in the answer."""
+        if medium not in MEDIA:
+            raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
+
+        def question() -> dict[str, Any]:
+            with self.uow_factory() as uow:
+                enrollment = self._authorise(uow, ref, lock=False)
+                if S(enrollment.state) not in states.allowed("medium"):
+                    raise CertCenterError(
+                        "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium"
+                    )
+                customer = self._customer(uow, enrollment)
+                self._held(uow, customer, medium)
+            if medium != "security_card":
+                return {}
+            asked = self._cards().challenge(customer.id, subject=enrollment.id)
+            return {
+                "challenge_id": asked.id,
+                "slot_a": asked.slot_a,
+                "slot_b": asked.slot_b,
+                "expires_at": asked.expires_at.isoformat(),
+            }
+
+        card = self._guard(ref, "medium", question)
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            customer = self._customer(uow, enrollment)
+            accounts = self._held(uow, customer, medium)
+            data = {k: v for k, v in enrollment.data.items() if k != "approval_id"}
+            detail: dict[str, Any] = {"medium": medium}
+            if medium == "account":
+                detail["accounts"] = [
+                    {"bank_code": bank, "account_number": _mask_account(number)}
+                    for bank, number in accounts
+                ]
+            elif medium == "security_card":
+                detail["security_card"] = card
+            elif medium == "mobile_certificate":
+                made = self._approvals().start_in(
+                    uow,
+                    FINANCIAL_ISSUANCE,
+                    expected_customer_id=customer.id,
+                    source_ip=ref.client_ip,
+                )
+                data["approval_id"] = made.id
+                detail["approval_code"] = made.code
+                detail["approval_expires_at"] = made.expires_at.isoformat()
+            enrollment.data = data
+            enrollment.medium = medium
+            enrollment.state = S.MEDIUM_PENDING.value
+            return detail
+
+        return self._step(ref, "medium", act)
+
+    def verify_medium(self, ref: IssuanceRef, answer: MediumAnswer) -> StepResult:
+        """The chosen medium's answer. Its try is counted before it is compared (the
+        medium's lockout); the mobile certificate is done once its code is approved in the
+        app (until then ``detail["approval"] == "pending"``)."""
+
+        def peek() -> tuple[FinancialEnrollment, dict[str, str]]:
+            with self.uow_factory() as uow:
+                enrollment = self._authorise(uow, ref, lock=False)
+            factor = _FACTOR.get(enrollment.medium or "")
+            if factor is None or S(enrollment.state) is not S.MEDIUM_PENDING:
+                return enrollment, {}
+            return enrollment, _inputs(enrollment.medium or "", answer)
+
+        peeked, inputs = self._guard(ref, "medium_verify", peek)
+        medium = peeked.medium or ""
+        factor = _FACTOR.get(medium)
+        if factor is None or not inputs:  # the mobile certificate, or a step out of order
+            return self._step(ref, "medium_verify", self._approved)
+        chosen: str = factor
+        reserved: dict[str, Any] = {}
+
+        def reserve(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            if enrollment.medium != medium:
+                raise CertCenterError(
+                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
+                )
+            customer = self._customer(uow, enrollment)
+            reserved["customer"] = customer
+            reserved["attempts"] = self.guard.reserve(uow, customer.id, [chosen])
+            return {}
+
+        self._step(ref, "medium_verify", reserve, audit=False)
+        customer: Customer = reserved["customer"]
+        try:
+            ok = self._check_medium(customer, peeked.id, medium, inputs)
+        except CertCenterError as err:  # nothing was compared: the try is given back
+            with self.uow_factory() as uow:
+                uow.factors.release_attempt(customer.id, chosen, self.clock.now())
+                uow.commit()
+            self._record_failure("medium_verify", err, customer.id, ref.client_ip, peeked.id)
+            raise
+        with self.uow_factory() as uow:
+            refusal = self.guard.settle(
+                uow, customer.id, {chosen: ok}, attempts=reserved["attempts"]
+            )
+            uow.commit()
+        if refusal is not None:
+            self._record_failure("medium_verify", refusal, customer.id, ref.client_ip, peeked.id)
+            raise refusal
+
+        def done(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            if enrollment.medium != medium:
+                raise CertCenterError(
+                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
+                )
+            enrollment.state = S.MEDIUM_VERIFIED.value
+            return {"medium": medium}
+
+        return self._step(ref, "medium_verify", done)
+
+    def _approved(self, uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+        if enrollment.medium != "mobile_certificate":
+            raise CertCenterError(
+                "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
+            )
+        customer = self._customer(uow, enrollment)
+        approval = self._approvals().take(
+            uow,
+            str(enrollment.data.get("approval_id", "")),
+            purpose=FINANCIAL_ISSUANCE,
+            customer_id=customer.id,
+        )
+        if approval is None:
+            return {"medium": "mobile_certificate", "approval": "pending"}
+        enrollment.data = {
+            **enrollment.data,
+            "approved_by": {
+                "device": approval.device_id,
+                "certificate": approval.certificate_serial,
+            },
+        }
+        enrollment.state = S.MEDIUM_VERIFIED.value
+        return {"medium": "mobile_certificate", "approval": "approved"}
+
+    # ------------------------------------------------------------------ 5. details + SMS
+
+    def submit_details(
+        self,
+        ref: IssuanceRef,
+        *,
+        name: str,
+        phone: str,
+        birth_date: date | str,
+        device_public_key: bytes,
+        device_label: str | None = None,
+    ) -> StepResult:
+        """이름, 휴대폰 번호, 생년월일 as on record, and the browser's device key (WebCrypto
+        ECDSA P-256, SPKI DER) with a label; an SMS code goes to the phone."""
+        prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
+        spki = self._guard(
+            ref, "details", lambda: canonical_spki(device_key(bytes(device_public_key)))
+        )
+        label = " ".join(str(device_label or "").split())[:MAX_LABEL] or "웹 브라우저"
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            customer = self._customer(uow, enrollment)
+            number = normalise_mobile(phone)
+            born = _birth_date(birth_date)
+            same = (
+                " ".join(str(name).split()) == customer.name
+                and hmac.compare_digest(number, customer.phone)
+                and born == customer.birth_date
+            )
+            if not same:
+                raise CertCenterError("FINANCIAL_DETAILS_MISMATCH")
+            enrollment.device_public_key = spki
+            enrollment.device_label = label
+            plain = self.codes.issue(
+                uow,
+                enrollment_id=enrollment.id,
+                purpose=CODE_PURPOSE,
+                target=_mask_phone(number),
+                prepared=prepared,
+                ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
+                max_tries=self.policy.sms_code_max_tries,
+                max_resends=self.policy.sms_code_max_resends,
+            )
+            enrollment.state = S.CODE_SENT.value
+            return {
+                "_send_sms": (number, self._code_text(plain)),
+                "phone": _mask_phone(number),
+                "code_valid_seconds": self.policy.sms_code_ttl_seconds,
+            }
+
+        return self._step(ref, "details", act)
+
+    def resend_code(self, ref: IssuanceRef) -> StepResult:
+        prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            customer = self._customer(uow, enrollment)
+            plain = self.codes.issue(
+                uow,
+                enrollment_id=enrollment.id,
+                purpose=CODE_PURPOSE,
+                target=_mask_phone(customer.phone),
+                prepared=prepared,
+                ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
+                max_tries=self.policy.sms_code_max_tries,
+                max_resends=self.policy.sms_code_max_resends,
+            )
+            return {
+                "_send_sms": (customer.phone, self._code_text(plain)),
+                "phone": _mask_phone(customer.phone),
+                "code_valid_seconds": self.policy.sms_code_ttl_seconds,
+            }
+
+        return self._step(ref, "code_resend", act)
+
+    def verify_code(self, ref: IssuanceRef, code: str) -> StepResult:
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            self.codes.check(
+                uow, enrollment_id=enrollment.id, purpose=CODE_PURPOSE, submitted=str(code)
+            )
+            enrollment.state = S.CODE_VERIFIED.value
+            return {}
+
+        return self._step(ref, "code_verify", act)
+
+    # ------------------------------------------------------------------ 6. PIN → issued
+
+    def set_pin(self, ref: IssuanceRef, pin: str, pin_confirmation: str) -> StepResult:
+        """The 6-digit PIN twice (weak ones refused); then the certificate is made in the
+        center's cloud and this browser becomes a registered device."""
+        taken: dict[str, Any] = {}
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+            customer = self._customer(uow, enrollment)
+            check_new_pin(pin, pin_confirmation, birth_date=customer.birth_date)
+            enrollment.state = S.ISSUING.value
+            taken["customer"] = customer
+            taken["key"] = enrollment.device_public_key
+            taken["label"] = enrollment.device_label
+            return {}
+
+        self._step(ref, "pin", act, audit=False)
+        customer: Customer = taken["customer"]
+        try:
+            issued = self._maker().create(
+                customer.id,
+                pin,
+                device_public_key=taken["key"],
+                device_label=taken["label"],
+                actor=ActorRef.customer(customer.customer_number, ref.client_ip),
+                source_ip=ref.client_ip,
+            )
+        except Exception as exc:
+            with self.uow_factory() as uow:  # the PIN step may be taken again
+                enrollment = uow.financial_enrollments.get(ref.enrollment_id, for_update=True)
+                if enrollment is not None and enrollment.state == S.ISSUING.value:
+                    enrollment.state = S.CODE_VERIFIED.value
+                    enrollment.updated_at = self.clock.now()
+                uow.commit()
+            if isinstance(exc, CertCenterError):
+                self._record_failure("pin", exc, customer.id, ref.client_ip, ref.enrollment_id)
+            raise
+        device_id = issued.device_id
+        with self.uow_factory() as uow:
+            enrollment = uow.financial_enrollments.get(ref.enrollment_id, for_update=True)
+            if enrollment is None:
+                raise CertCenterError("ENROLLMENT_NOT_FOUND")
+            enrollment.state = S.COMPLETED.value
+            enrollment.certificate_serial = issued.serial
+            enrollment.data = {**enrollment.data, "device_id": device_id}
+            enrollment.updated_at = self.clock.now()
+            self._audit_step(uow, enrollment, customer, "pin", ref.client_ip, "ok")
+            uow.commit()
+            result = self._result(
+                enrollment,
+                {
+                    "serial": issued.serial,
+                    "device_id": device_id,
+                    "proofing": enrollment.proofing,
+                    "medium": enrollment.medium,
+                },
+            )
+        log.info("financial issuance %s completed (%s)", ref.enrollment_id, issued.serial)
+        return result
+
+    # ------------------------------------------------------------------ reading
+
+    def status(self, ref: IssuanceRef) -> StepResult:
+        with self.uow_factory() as uow:
+            enrollment = self._authorise(uow, ref, lock=False, closed_ok=True)
+            return self._result(
+                enrollment,
+                {
+                    "proofing": enrollment.proofing,
+                    "medium": enrollment.medium,
+                    "certificate_serial": enrollment.certificate_serial,
+                    "failure_code": enrollment.failure_code,
+                },
+            )
+
+    # ------------------------------------------------------------------ machinery
+
+    def _step(
+        self,
+        ref: IssuanceRef,
+        step: str,
+        action: Callable[[UnitOfWork, FinancialEnrollment], dict[str, Any]],
+        *,
+        audit: bool = True,
+    ) -> StepResult:
+        loaded: FinancialEnrollment | None = None
+        try:
+            with self.uow_factory() as uow:
+                enrollment = loaded = self._authorise(uow, ref, lock=True)
+                customer: Customer | None = None
+                if enrollment.customer_id is not None:
+                    self.risk.check_blocks(uow, customer_id=enrollment.customer_id, device_id=None)
+                state = S(enrollment.state)
+                if state not in states.allowed(step):
+                    raise CertCenterError(
+                        "ENROLLMENT_STEP_OUT_OF_ORDER", state=state.value, step=step
+                    )
+                if enrollment.customer_id is not None:
+                    customer = self._customer(uow, enrollment)
+                    self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+                detail = action(uow, enrollment)
+                enrollment.updated_at = self.clock.now()
+                if audit:
+                    if customer is None and enrollment.customer_id is not None:
+                        customer = uow.customers.get(enrollment.customer_id)
+                    self._audit_step(uow, enrollment, customer, step, ref.client_ip, "ok")
+                result = self._result(enrollment, detail)
+                uow.commit()
+        except CertCenterError as err:
+            customer_id = loaded.customer_id if loaded is not None else None
+            self._record_failure(step, err, customer_id, ref.client_ip, ref.enrollment_id)
+            raise
+        self._deliver(result.detail)
+        return result
+
+    def _guard(self, ref: IssuanceRef, step: str, work: Callable[[], Any]) -> Any:
+        """Run work outside a step's transaction; record a refusal like a step would."""
+        try:
+            return work()
+        except CertCenterError as err:
+            with self.uow_factory() as uow:
+                enrollment = (
+                    uow.financial_enrollments.get(ref.enrollment_id)
+                    if len(ref.enrollment_id) <= 36
+                    else None
+                )
+                customer_id = enrollment.customer_id if enrollment is not None else None
+            self._record_failure(step, err, customer_id, ref.client_ip, ref.enrollment_id)
+            raise
+
+    def _authorise(
+        self, uow: UnitOfWork, ref: IssuanceRef, *, lock: bool, closed_ok: bool = False
+    ) -> FinancialEnrollment:
+        enrollment = (
+            uow.financial_enrollments.get(ref.enrollment_id, for_update=lock)
+            if 0 < len(ref.enrollment_id) <= 36
+            else None
+        )
+        if enrollment is None:
+            raise CertCenterError("ENROLLMENT_NOT_FOUND")
+        if not ref.token or not hmac.compare_digest(enrollment.token_hash, _token_hash(ref.token)):
+            raise CertCenterError("ENROLLMENT_TOKEN_INVALID")
+        state = S(enrollment.state)
+        if state.closed:
+            if closed_ok:
+                return enrollment
+            raise CertCenterError("ENROLLMENT_CLOSED", state=state.value)
+        if self.clock.now() >= as_utc(enrollment.expires_at):
+            if lock:
+                enrollment.state = S.FAILED.value
+                enrollment.failure_code = "ENROLLMENT_EXPIRED"
+                enrollment.updated_at = self.clock.now()
+                uow.commit()
+            raise CertCenterError(
+                "ENROLLMENT_EXPIRED", minutes=self.policy.financial_enrollment_ttl_minutes
+            )
+        return enrollment
+
+    def _result(self, enrollment: FinancialEnrollment, detail: dict[str, Any]) -> StepResult:
+        state = S(enrollment.state)
+        return StepResult(
+            enrollment_id=enrollment.id,
+            state=state.value,
+            next_step=states.next_step(state),
+            choices=states.choices(state),
+            expires_at=enrollment.expires_at,
+            detail=detail,
+        )
+
+    def _customer(self, uow: UnitOfWork, enrollment: FinancialEnrollment) -> Customer:
+        if enrollment.customer_id is None:
+            raise CertCenterError(
+                "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="customer"
+            )
+        customer = uow.customers.get(enrollment.customer_id)
+        if customer is None:
+            raise CertCenterError("CUSTOMER_NOT_FOUND")
+        return customer
+
+    def _held(self, uow: UnitOfWork, customer: Customer, medium: str) -> list[tuple[str, str]]:
+        """``MEDIUM_NOT_REGISTERED`` unless the customer holds the medium; for the account,
+        the customer's usable accounts at this bank."""
+        held = True
+        accounts: list[tuple[str, str]] = []
+        if medium == "account":
+            accounts = [
+                (a.bank_code, a.account_number)
+                for a in self.providers.accounts.accounts_of(customer.ci)
+                if a.bank_code == OWN_BANK_CODE and a.refusal is None
+            ]
+            held = bool(accounts)
+        elif medium == "otp":
+            held = uow.otp.active_for_customer(customer.id) is not None
+        elif medium == "security_card":
+            held = uow.security_cards.active_for_customer(customer.id) is not None
+        elif medium == "mobile_certificate":
+            device = uow.devices.active_for_customer(customer.id)
+            active = uow.certificates.for_customer(
+                customer.id, family="mobile", statuses=[CertificateStatus.ACTIVE.value]
+            )
+            held = device is not None and any(
+                c.device_id == device.device_id and c.der is not None for c in active
+            )
+        if not held:
+            raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES[medium])
+        return accounts
+
+    def _check_medium(
+        self, customer: Customer, enrollment_id: str, medium: str, inputs: dict[str, str]
+    ) -> bool:
+        """Compare the answer (no transaction of ours is open). Raises when nothing could
+        be compared (an account that is not the customer's, a spent card challenge)."""
+        if medium == "account":
+            self.providers.accounts.check_account(
+                bank_code=OWN_BANK_CODE,
+                account_number=inputs["account_number"],
+                holder_ci=customer.ci,
+            )
+            return self.providers.banking.verify_account_password(
+                bank_code=OWN_BANK_CODE,
+                account_number=inputs["account_number"],
+                password=inputs["account_password"],
+            )
+        if medium == "otp":
+            return self._otp().check(customer.id, inputs["otp_code"])
+        return self._cards().check(
+            customer.id, inputs["challenge_id"], inputs["answer"], subject=enrollment_id
+        )
+
+    def _identity_limits(self, subjects: list[str]) -> list[tuple[str, int]]:
+        """The customer's (or the claimed ID's) limit, then the address's."""
+        return [
+            (subjects[0], self.policy.financial_identity_max_failures),
+            (subjects[1], self.policy.financial_identity_max_failures_per_address),
+        ]
+
+    def _reserve_identity(self, uow: UnitOfWork, subjects: list[str]) -> None:
+        """Count this try under the customer (or the claimed ID) and the address before
+        comparing; a pause ends ``block_hours`` after it began."""
+        now = self.clock.now()
+        pause = timedelta(hours=self.policy.block_hours)
+        for subject in subjects:
+            counter = uow.factors.get(subject, IDENTITY_FACTOR)
+            if counter is not None and counter.failures:
+                began = as_utc(counter.locked_at or counter.updated_at)
+                if began + pause <= now:
+                    uow.factors.reset(subject, IDENTITY_FACTOR, now)
+        taken: list[str] = []
+        for subject, limit in self._identity_limits(subjects):
+            if uow.factors.reserve_attempt(subject, IDENTITY_FACTOR, limit, now) is None:
+                for earlier in taken:
+                    uow.factors.release_attempt(earlier, IDENTITY_FACTOR, now)
+                uow.factors.lock(subject, IDENTITY_FACTOR, now)
+                refusal = self._identity_locked(uow, subject, limit, now)
+                uow.commit()
+                raise refusal
+            taken.append(subject)
+
+    def _identity_failure(self, uow: UnitOfWork, subjects: list[str]) -> CertCenterError:
+        now = self.clock.now()
+        left = self.policy.financial_identity_max_failures
+        locked: tuple[str, int] | None = None
+        for subject, limit in self._identity_limits(subjects):
+            counter = uow.factors.get(subject, IDENTITY_FACTOR)
+            failures = counter.failures if counter is not None else limit
+            if failures >= limit:
+                uow.factors.lock(subject, IDENTITY_FACTOR, now)
+                locked = locked or (subject, limit)
+            left = min(left, max(limit - failures, 0))
+        if locked is not None:
+            return self._identity_locked(uow, locked[0], locked[1], now)
+        return CertCenterError("FINANCIAL_IDENTITY_NOT_CONFIRMED", tries_left=left)
+
+    def _identity_locked(
+        self, uow: UnitOfWork, subject: str, limit: int, now: datetime
+    ) -> CertCenterError:
+        counter = uow.factors.get(subject, IDENTITY_FACTOR)
+        began = as_utc(counter.locked_at) if counter and counter.locked_at else now
+        return CertCenterError(
+            "FINANCIAL_IDENTITY_LOCKED",
+            max_failures=limit,
+            until=(began + timedelta(hours=self.policy.block_hours)).isoformat(timespec="minutes"),
+        )
+
+    def _audit_step(
+        self,
+        uow: UnitOfWork,
+        enrollment: FinancialEnrollment,
+        customer: Customer | None,
+        step: str,
+        ip: str,
+        outcome: str,
+    ) -> None:
+        self.audit.record(
+            uow,
+            actor_kind="customer",
+            actor=customer.customer_number if customer else "browser",
+            action=f"financial_issuance.{step}",
+            subject_kind="financial_enrollment",
+            subject=enrollment.id,
+            outcome=outcome,
+            source_ip=ip,
+            details={"state": enrollment.state},
+        )
+
+    def _record_failure(
+        self,
+        step: str,
+        err: CertCenterError,
+        customer_id: str | None,
+        client_ip: str | None,
+        enrollment_id: str | None,
+    ) -> None:
+        log.info("financial issuance refused %s at %s (%s)", err.code, step, enrollment_id or "-")
+        known = enrollment_id if enrollment_id and len(enrollment_id) <= 36 else None
+        with self.uow_factory() as uow:
+            block = self.risk.record_failure(
+                uow,
+                step=f"financial.{step}",
+                code=err.code,
+                customer_id=customer_id,
+                enrollment_id=known,
+                device_id=None,
+                client_ip=client_ip,
+            )
+            customer = uow.customers.get(customer_id) if customer_id else None
+            actor = customer.customer_number if customer else "browser"
+            self.audit.record(
+                uow,
+                actor_kind="customer",
+                actor=actor,
+                action=f"financial_issuance.{step}",
+                subject_kind="financial_enrollment",
+                subject=known or "-",
+                outcome=f"refused:{err.code}"[:80],
+                source_ip=client_ip,
+            )
+            if block is not None:
+                self.audit.record(
+                    uow,
+                    actor_kind="system",
+                    actor="risk",
+                    action="block",
+                    subject_kind=block.subject_kind,
+                    subject=actor if block.subject_kind == "customer" else block.subject,
+                    source_ip=client_ip,
+                    details={"until": block.blocked_until.isoformat(), "reason": block.reason},
+                )
+            uow.commit()
+
+    def _deliver(self, detail: dict[str, Any]) -> None:
+        """Talk to the outside after the commit: a message never announces a rolled-back step."""
+        self._deliver_notifications()
+        sms = detail.pop("_send_sms", None)
+        if sms is not None:
+            self.providers.sms.send(phone=sms[0], sender=self.policy.sms_sender_number, text=sms[1])
+
+    def _code_text(self, plain: str) -> str:
+        minutes = max(self.policy.sms_code_ttl_seconds // 60, 1)
+        return (
+            f"[{self.settings.bank_name}] 금융인증서 발급 인증번호 [{plain}]를 입력해 주세요. "
+            f"({minutes}분 이내, 타인에게 알려주지 마세요)"
+        )
+
+    def _today(self) -> date:
+        return self.clock.now().astimezone(KST).date()
+
+
+def _inputs(medium: str, answer: MediumAnswer) -> dict[str, str]:
+    """The fields the medium needs, cleaned; ``INVALID_REQUEST`` names a missing one."""
+    if medium == "account":
+        number = "".join(ch for ch in (answer.account_number or "") if ch != "-").strip()
+        if answer.bank_code != OWN_BANK_CODE:
+            raise CertCenterError(
+                "INVALID_REQUEST",
+                detail=f"the withdrawal account is one of this bank's ({OWN_BANK_CODE})",
+            )
+        if not number.isdigit() or not 10 <= len(number) <= 16 or not answer.account_password:
+            raise CertCenterError(
+                "INVALID_REQUEST", detail="account_number (10-16 digits) and account_password"
+            )
+        return {"account_number": number, "account_password": answer.account_password}
+    if medium == "otp":
+        if not answer.otp_code:
+            raise CertCenterError("INVALID_REQUEST", detail="required: otp_code")
+        return {"otp_code": answer.otp_code}
+    if not answer.card_challenge_id or not answer.card_answer:
+        raise CertCenterError("INVALID_REQUEST", detail="required: card_challenge_id, card_answer")
+    return {"challenge_id": answer.card_challenge_id, "answer": answer.card_answer}
+
+
+def _birth_date(value: date | str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise CertCenterError("INVALID_REQUEST", detail="birth_date: YYYY-MM-DD") from None

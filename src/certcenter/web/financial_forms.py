@@ -1,0 +1,114 @@
+"""What the financial-certificate pages (issue, login, transfer) share: form values cleaned
+the way a bank's forms accept them, the browser's device key, the JSON answer of a polling
+script, and the flow state each page keeps in the web session.
+
+    born = birth_date("19900315")                  # "1990-03-15" (or INVALID_REQUEST)
+    spki = device_public_key(form_value)           # WEB_DEVICE_KEY_MISSING when the JS sent none
+    flow = Stash(request, "fin_issue")             # a dict in the signed session cookie
+    flow.put(id=started.enrollment_id, token=started.token); flow.get("token"); flow.clear()
+    return json_refusal(request, exc)              # {"state": "error", "message": …} + status
+
+The session cookie is signed, not encrypted: it may hold bearer tokens of the browser's own
+flows (as the API hands them to the app) and ids, never a PIN, a password or a one-time code.
+Codes shown on a page (ARS, approval) are rendered into that page's answer only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import date
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from starlette.requests import HTTPConnection, Request
+
+from certcenter.errors import CertCenterError
+from certcenter.web.context import center_of, locale_of
+
+_BIRTH = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+MAX_SPKI_TEXT = 700
+
+
+def digits(value: str) -> str:
+    """``010-2000 0001`` → ``01020000001``: what a person types, without separators."""
+    return "".join(ch for ch in str(value) if ch not in " -")
+
+
+def birth_date(value: str) -> str:
+    """``1990-03-15`` or ``19900315`` as ``YYYY-MM-DD``; ``INVALID_REQUEST`` otherwise."""
+    found = _BIRTH.fullmatch(str(value).strip())
+    if found is not None:
+        text = "-".join(found.groups())
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+    raise CertCenterError("INVALID_REQUEST", detail="birth_date: YYYY-MM-DD")
+
+
+def device_public_key(value: str) -> bytes:
+    """The browser's WebCrypto public key (SPKI DER, base64) from the hidden form field that
+    static/js/device-key.js fills; ``WEB_DEVICE_KEY_MISSING`` when it is empty (no script,
+    no WebCrypto), ``FINANCIAL_DEVICE_KEY_INVALID`` when it is not base64."""
+    text = str(value or "").strip()
+    if not text:
+        raise CertCenterError("WEB_DEVICE_KEY_MISSING")
+    try:
+        if len(text) > MAX_SPKI_TEXT:
+            raise ValueError("too long")
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise CertCenterError("FINANCIAL_DEVICE_KEY_INVALID", detail="not base64") from None
+
+
+def sims_phone(request: HTTPConnection, phone: str | None) -> str | None:
+    """The phone number for a link to its demo page, only where the simulators are on."""
+    if not phone or not center_of(request).settings.sims_enabled:
+        return None
+    return phone
+
+
+def json_refusal(request: Request, error: CertCenterError) -> JSONResponse:
+    """A refusal for a polling script: the catalog's words in the page's language."""
+    locale = locale_of(request)
+    return JSONResponse(
+        {
+            "state": "error",
+            "code": error.code,
+            "message": error.message(locale),
+            "cause": error.cause(locale),
+            "remedy": error.remedy(locale),
+        },
+        status_code=error.http_status,
+    )
+
+
+class Stash:
+    """One flow's values in the web session under ``key`` (ids, bearer tokens, flags)."""
+
+    def __init__(self, request: HTTPConnection, key: str) -> None:
+        self.request = request
+        self.key = key
+
+    @property
+    def values(self) -> dict[str, Any]:
+        found = self.request.session.get(self.key)
+        return dict(found) if isinstance(found, dict) else {}
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def text(self, name: str) -> str:
+        value = self.values.get(name)
+        return value if isinstance(value, str) else ""
+
+    def put(self, **values: Any) -> None:
+        self.request.session[self.key] = {**self.values, **values}
+
+    def start(self, **values: Any) -> None:
+        self.request.session[self.key] = dict(values)
+
+    def clear(self) -> None:
+        self.request.session.pop(self.key, None)

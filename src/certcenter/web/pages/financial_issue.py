@@ -1,0 +1,499 @@
+"""``/issue``: issuing (or re-issuing) the financial certificate in the browser, in steps.
+
+    GET  /issue                   1 약관 동의 (terms); POST /issue/start starts the flow
+    GET  /issue/identify          2 본인 확인: internet-banking user ID + resident number
+    GET  /issue/verify            3 ARS (POST /issue/ars: the code to key in on the call;
+                                    POST /issue/ars/confirm) or 해외출국확인 (POST /issue/departure)
+    GET  /issue/medium            4 추가 인증: account + password, security card, OTP, or the
+                                    mobile certificate approved in the app (POST /issue/medium,
+                                    /issue/medium/verify; the page polls /issue/medium/status)
+    GET  /issue/details           5 고객 정보: name, phone, birth date and this browser's key
+    GET  /issue/code              6 SMS 확인 (POST /issue/code, /issue/code/resend)
+    GET  /issue/pin               7 비밀번호 설정: the PIN twice
+    GET  /issue/done              8 완료
+
+Each step calls :class:`certcenter.financial.issuance.FinancialIssuance`. The flow's bearer
+token lives in the web session (signed cookie), never in a URL or a page. A GET of a step the
+flow is not at sends the browser to the step it is at; a refusal shows the catalog's error box
+on the step the flow is at now. Values that are shown once (the ARS code, the approval code,
+the security card's slots) are rendered into the answer of the POST that made them and never
+kept in the cookie.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Form
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.requests import Request
+from starlette.responses import Response
+
+from certcenter.api.deps import client_ip
+from certcenter.errors import CertCenterError
+from certcenter.errors.catalog import texts
+from certcenter.financial.issuance import MEDIA, IssuanceRef, MediumAnswer, StepResult
+from certcenter.web.context import center_of, locale_of
+from certcenter.web.financial_forms import (
+    Stash,
+    birth_date,
+    device_public_key,
+    digits,
+    json_refusal,
+    sims_phone,
+)
+from certcenter.web.rendering import flash, render, translator
+from certcenter.web.routing import page_router
+
+router = page_router(prefix="/issue")
+
+FLOW = "fin_issue"
+PAGES = ("terms", "identify", "verify", "medium", "details", "code", "pin", "done")
+PAGE_OF_STATE = {
+    "started": "identify",
+    "identified": "verify",
+    "ars_calling": "verify",
+    "identity_proven": "medium",
+    "medium_pending": "medium",
+    "medium_verified": "details",
+    "code_sent": "code",
+    "code_verified": "pin",
+    "issuing": "pin",
+    "completed": "done",
+}
+_SHOWN = re.compile(r"[0-9]{1,10}")  # a code rendered back for display only, never checked
+_FieldText = Annotated[str, Form(max_length=200)]
+_Secret = Annotated[str, Form(max_length=20)]
+
+
+def _flow(request: Request) -> Stash:
+    return Stash(request, FLOW)
+
+
+def _ref(request: Request) -> IssuanceRef | None:
+    flow = _flow(request)
+    if not flow.text("id") or not flow.text("token"):
+        return None
+    return IssuanceRef(flow.text("id"), flow.text("token"), client_ip(request))
+
+
+def _require_ref(request: Request) -> IssuanceRef:
+    ref = _ref(request)
+    if ref is None:
+        raise CertCenterError("WEB_ISSUE_NOT_STARTED")
+    return ref
+
+
+def _shown(value: str) -> str | None:
+    return value if _SHOWN.fullmatch(value or "") else None
+
+
+def _terms(request: Request) -> list[dict[str, str]]:
+    t = translator(locale_of(request))
+    names = center_of(request).financial_issuance.required_terms
+    return [
+        {"name": n, "label": t(f"issue.terms.{n}") if f"issue.terms.{n}" in texts() else n}
+        for n in names
+    ]
+
+
+def _media(request: Request) -> list[dict[str, str]]:
+    t = translator(locale_of(request))
+    return [
+        {"name": m, "label": t(f"issue.medium.{m}"), "hint": t(f"issue.medium.{m}_hint")}
+        for m in MEDIA
+    ]
+
+
+def _customer_phone(request: Request, ref: IssuanceRef) -> str | None:
+    """The phone on record of the flow's customer, for the demo pages' links (simulators on)."""
+    center = center_of(request)
+    if not center.settings.sims_enabled:
+        return None
+    with center.uow_factory() as uow:
+        enrollment = uow.financial_enrollments.get(ref.enrollment_id)
+        customer_id = enrollment.customer_id if enrollment is not None else None
+        customer = uow.customers.get(customer_id) if customer_id else None
+    return sims_phone(request, customer.phone if customer else None)
+
+
+def _start_page(
+    request: Request, *, error: CertCenterError | None = None, resume: str | None = None
+) -> HTMLResponse:
+    return render(
+        request,
+        "financial/issue_terms.html",
+        {"terms": _terms(request), "resume": resume, **_progress(request, "terms")},
+        error=error,
+    )
+
+
+def _progress(request: Request, page: str) -> dict[str, Any]:
+    t = translator(locale_of(request))
+    return {
+        "step_labels": [t(f"issue.step.{p}") for p in PAGES],
+        "step_index": PAGES.index(page),
+    }
+
+
+def _render(
+    request: Request,
+    ref: IssuanceRef,
+    status: StepResult,
+    page: str,
+    error: CertCenterError | None,
+    extra: dict[str, Any],
+) -> HTMLResponse:
+    flow = _flow(request)
+    context: dict[str, Any] = {
+        **_progress(request, page),
+        "reissue": bool(flow.get("reissue")),
+        "masked_phone": flow.text("phone"),
+        "demo_phone": None,
+        "ars_code": None,
+        "calling": status.state == "ars_calling",
+        "medium": status.detail.get("medium") if status.state == "medium_pending" else None,
+        "media": _media(request),
+        "accounts": [],
+        "card": None,
+        "approval_code": None,
+        "approval_expires_at": None,
+        "form": {},
+        "serial": status.detail.get("certificate_serial"),
+        "proofing": status.detail.get("proofing"),
+        "code_seconds": center_of(request).settings.policy.sms_code_ttl_seconds,
+        "approval_seconds": center_of(request).settings.policy.approval_ttl_seconds,
+    }
+    if page in ("verify", "code"):
+        context["demo_phone"] = _customer_phone(request, ref)
+    context.update(extra)
+    return render(request, f"financial/issue_{page}.html", context, error=error)
+
+
+def _show(
+    request: Request,
+    wanted: str | None,
+    *,
+    error: CertCenterError | None = None,
+    **extra: Any,
+) -> Response:
+    """The page of the step the flow is at (with ``error``'s box); a GET of another step is
+    sent there. Without a flow, or with one that ended, the start page says why."""
+    ref = _ref(request)
+    if ref is None:
+        return _start_page(request, error=error or CertCenterError("WEB_ISSUE_NOT_STARTED"))
+    center = center_of(request)
+    try:
+        status = center.financial_issuance.status(ref)
+    except CertCenterError as exc:
+        _flow(request).clear()
+        return _start_page(request, error=exc)
+    page = PAGE_OF_STATE.get(status.state)
+    if page is None:  # failed: expired, or stopped
+        _flow(request).clear()
+        code = str(status.detail.get("failure_code") or "ENROLLMENT_EXPIRED")
+        minutes = center.settings.policy.financial_enrollment_ttl_minutes
+        return _start_page(request, error=error or CertCenterError(code, minutes=minutes))
+    if wanted is not None and wanted != page and error is None:
+        return RedirectResponse(f"/issue/{page}", status_code=303)
+    return _render(request, ref, status, page, error, extra)
+
+
+def _next(result: StepResult) -> RedirectResponse:
+    page = PAGE_OF_STATE.get(result.state, "terms")
+    return RedirectResponse("/issue" if page == "terms" else f"/issue/{page}", status_code=303)
+
+
+# ---------------------------------------------------------------- 1. terms
+
+
+@router.get("")
+def terms_page(request: Request) -> HTMLResponse:
+    """The start: the terms to accept. A flow under way in this browser can be resumed."""
+    resume = None
+    ref = _ref(request)
+    if ref is not None:
+        try:
+            state = center_of(request).financial_issuance.status(ref).state
+            page = PAGE_OF_STATE.get(state)
+            resume = f"/issue/{page}" if page not in (None, "done") else None
+        except CertCenterError:
+            _flow(request).clear()
+    return _start_page(request, resume=resume)
+
+
+@router.post("/start")
+def start(
+    request: Request, accepted: Annotated[list[str] | None, Form(max_length=20)] = None
+) -> Response:
+    center = center_of(request)
+    try:
+        started = center.financial_issuance.start(
+            [a[:60] for a in accepted or []], client_ip=client_ip(request)
+        )
+    except CertCenterError as exc:
+        return _start_page(request, error=exc)
+    _flow(request).start(id=started.enrollment_id, token=started.token)
+    return RedirectResponse("/issue/identify", status_code=303)
+
+
+# ---------------------------------------------------------------- 2. user ID + resident number
+
+
+@router.get("/identify")
+def identify_page(request: Request) -> Response:
+    return _show(request, "identify")
+
+
+@router.post("/identify")
+def identify(
+    request: Request,
+    user_id: _FieldText = "",
+    rrn_front: Annotated[str, Form(max_length=8)] = "",
+    rrn_back: Annotated[str, Form(max_length=9)] = "",
+) -> Response:
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).financial_issuance.identify(
+            ref, user_id=user_id.strip(), rrn=f"{digits(rrn_front)}-{digits(rrn_back)}"
+        )
+    except CertCenterError as exc:  # the resident number is never rendered back
+        return _show(request, None, error=exc, form={"user_id": user_id.strip()[:40]})
+    _flow(request).put(
+        reissue=bool(result.detail.get("reissue")), phone=str(result.detail.get("phone", ""))
+    )
+    return _next(result)
+
+
+# ---------------------------------------------------------------- 3. ARS or departure check
+
+
+@router.get("/verify")
+def verify_page(request: Request) -> Response:
+    return _show(request, "verify")
+
+
+@router.post("/ars")
+def request_ars(request: Request) -> Response:
+    """The center calls the phone on record; this answer shows the code to key in."""
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).financial_issuance.request_ars(ref)
+    except CertCenterError as exc:
+        return _show(request, None, error=exc)
+    return _show(request, None, ars_code=str(result.detail.get("ars_code", "")))
+
+
+@router.post("/ars/confirm")
+def confirm_ars(request: Request, shown_code: Annotated[str, Form(max_length=10)] = "") -> Response:
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).financial_issuance.confirm_ars(ref)
+    except CertCenterError as exc:
+        return _show(request, None, error=exc)
+    if result.detail.get("ars") == "ringing":
+        flash(request, "issue.verify.still_ringing")
+        return _show(request, None, ars_code=_shown(shown_code))
+    return _next(result)
+
+
+@router.post("/departure")
+def departure(request: Request) -> Response:
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).financial_issuance.check_departure(ref)
+    except CertCenterError as exc:
+        return _show(request, None, error=exc)
+    return _next(result)
+
+
+# ---------------------------------------------------------------- 4. additional medium
+
+
+def _medium_context(result: StepResult) -> dict[str, Any]:
+    detail = result.detail
+    context: dict[str, Any] = {"medium": detail.get("medium")}
+    if detail.get("accounts"):
+        context["accounts"] = list(detail["accounts"])
+    if detail.get("security_card"):
+        context["card"] = dict(detail["security_card"])
+    if detail.get("approval_code"):
+        context["approval_code"] = str(detail["approval_code"])
+        context["approval_expires_at"] = detail.get("approval_expires_at")
+    return context
+
+
+@router.get("/medium")
+def medium_page(request: Request) -> Response:
+    return _show(request, "medium")
+
+
+@router.post("/medium")
+def choose_medium(request: Request, medium: Annotated[str, Form(max_length=40)] = "") -> Response:
+    """The question of the chosen medium: the masked accounts, the card's two slots, or the
+    code to approve in the app."""
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).financial_issuance.choose_medium(ref, medium)
+    except CertCenterError as exc:
+        return _show(request, None, error=exc, medium=None)
+    return _show(request, None, **_medium_context(result))
+
+
+@router.post("/medium/verify")
+def verify_medium(
+    request: Request,
+    account_number: Annotated[str, Form(max_length=30)] = "",
+    account_password: _Secret = "",
+    otp_code: _Secret = "",
+    card_challenge_id: Annotated[str, Form(max_length=64)] = "",
+    card_answer: _Secret = "",
+    shown_code: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    ref = _require_ref(request)
+    issuance = center_of(request).financial_issuance
+    answer = MediumAnswer(
+        account_number=digits(account_number) or None,
+        account_password=account_password or None,
+        otp_code=digits(otp_code) or None,
+        card_challenge_id=card_challenge_id or None,
+        card_answer=digits(card_answer) or None,
+    )
+    try:
+        result = issuance.verify_medium(ref, answer)
+    except CertCenterError as exc:
+        return _medium_again(request, ref, exc)
+    if result.detail.get("approval") == "pending":
+        return _show(
+            request,
+            None,
+            error=CertCenterError("APPROVAL_PENDING"),
+            medium="mobile_certificate",
+            approval_code=_shown(shown_code),
+        )
+    return _next(result)
+
+
+def _medium_again(request: Request, ref: IssuanceRef, error: CertCenterError) -> Response:
+    """After a wrong answer: the same medium's question again (a security card's challenge
+    is spent, so it gets new slots), with the refusal on top."""
+    issuance = center_of(request).financial_issuance
+    try:
+        status = issuance.status(ref)
+        medium = str(status.detail.get("medium") or "")
+        if status.state == "medium_pending" and medium in ("account", "security_card", "otp"):
+            again = issuance.choose_medium(ref, medium)
+            return _show(request, None, error=error, **_medium_context(again))
+    except CertCenterError:
+        pass
+    return _show(request, None, error=error)
+
+
+@router.post("/medium/status", response_class=JSONResponse)
+def medium_status(request: Request) -> Response:
+    """For static/js/approval-poll.js (session cookie + CSRF header): has the app approved
+    the code? Then the flow moves on and the answer names the next page."""
+    ref = _ref(request)
+    if ref is None:
+        return json_refusal(request, CertCenterError("WEB_ISSUE_NOT_STARTED"))
+    issuance = center_of(request).financial_issuance
+    try:
+        status = issuance.status(ref)
+        pending = (
+            status.state == "medium_pending" and status.detail.get("medium") == "mobile_certificate"
+        )
+        if pending:
+            status = issuance.verify_medium(ref, MediumAnswer())
+    except CertCenterError as exc:
+        return json_refusal(request, exc)
+    if status.state == "medium_pending":
+        return JSONResponse({"state": "pending"})
+    page = PAGE_OF_STATE.get(status.state, "terms")
+    return JSONResponse({"state": "approved", "next": f"/issue/{page}"})
+
+
+# ---------------------------------------------------------------- 5. details + this browser
+
+
+@router.get("/details")
+def details_page(request: Request) -> Response:
+    return _show(request, "details")
+
+
+@router.post("/details")
+def details(
+    request: Request,
+    name: _FieldText = "",
+    phone: Annotated[str, Form(max_length=20)] = "",
+    birth: Annotated[str, Form(max_length=12)] = "",
+    device_public_key_b64: Annotated[str, Form(alias="device_public_key", max_length=800)] = "",
+    device_label: Annotated[str, Form(max_length=120)] = "",
+) -> Response:
+    ref = _require_ref(request)
+    typed = {"name": name.strip()[:40], "phone": digits(phone)[:11], "birth": birth.strip()[:10]}
+    try:
+        result = center_of(request).financial_issuance.submit_details(
+            ref,
+            name=name,
+            phone=digits(phone),
+            birth_date=birth_date(birth),
+            device_public_key=device_public_key(device_public_key_b64),
+            device_label=device_label or None,
+        )
+    except CertCenterError as exc:
+        return _show(request, None, error=exc, form=typed)
+    _flow(request).put(phone=str(result.detail.get("phone", "")))
+    return _next(result)
+
+
+# ---------------------------------------------------------------- 6. SMS code
+
+
+@router.get("/code")
+def code_page(request: Request) -> Response:
+    return _show(request, "code")
+
+
+@router.post("/code")
+def verify_code(request: Request, code: Annotated[str, Form(max_length=12)] = "") -> Response:
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).financial_issuance.verify_code(ref, digits(code))
+    except CertCenterError as exc:
+        return _show(request, None, error=exc)
+    return _next(result)
+
+
+@router.post("/code/resend")
+def resend_code(request: Request) -> Response:
+    ref = _require_ref(request)
+    try:
+        center_of(request).financial_issuance.resend_code(ref)
+    except CertCenterError as exc:
+        return _show(request, None, error=exc)
+    flash(request, "issue.code.resent", kind="success")
+    return RedirectResponse("/issue/code", status_code=303)
+
+
+# ---------------------------------------------------------------- 7. PIN → 8. done
+
+
+@router.get("/pin")
+def pin_page(request: Request) -> Response:
+    return _show(request, "pin")
+
+
+@router.post("/pin")
+def set_pin(request: Request, pin: _Secret = "", pin_confirmation: _Secret = "") -> Response:
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).financial_issuance.set_pin(ref, pin, pin_confirmation)
+    except CertCenterError as exc:
+        return _show(request, None, error=exc)
+    return _next(result)
+
+
+@router.get("/done")
+def done_page(request: Request) -> Response:
+    return _show(request, "done")

@@ -1,0 +1,324 @@
+"""``/transfer``: a transfer signed in the browser with the financial certificate (이체).
+
+    GET  /transfer                   the form: from one of my accounts, to bank + account,
+                                     amount, memo (logged in; else to /login?next=/transfer)
+    POST /transfer                   the bank looks up the payee; the confirmation page shows
+                                     payee, amount, accounts and the exact text to be signed,
+                                     and asks what the amount's tier needs (PIN always; the
+                                     account password above the first tier; the ARS call's
+                                     code above the second)
+    GET  /transfer/{id}              the transfer as it stands: to confirm, done, or ended
+    POST /transfer/{id}/sign         this browser's device signature over the activation
+                                     (``data-device-sign``) and the PIN release a one-time
+                                     activation; the center signs the document remotely
+    GET  /transfer/{id}/evidence     the CMS evidence (application/pkcs7-mime, attachment)
+
+Only a session opened with the financial certificate signs here: its device is this
+browser's registered key, and the center's remote signer (:mod:`certcenter.financial.signing`)
+signs exactly the stored document. After a login approved in the app the key is on the phone:
+the page says that transfers are signed in the app (``WEB_TRANSFER_NOT_SIGNABLE_HERE``).
+A wrong PIN keeps the customer on the confirmation with a fresh activation; a refusal that
+ends the transfer (a wrong account password, a limit) shows the form again, filled in.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Annotated, Any
+
+from fastapi import Form
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.requests import Request
+from starlette.responses import Response
+
+from certcenter.api.deps import client_ip
+from certcenter.entities import Session, Transfer
+from certcenter.errors import CertCenterError
+from certcenter.identity.banks import BANKS, OWN_BANK_CODE
+from certcenter.usage.login import FINANCIAL_METHOD
+from certcenter.usage.transfers import Confirmation, TransferRequest
+from certcenter.web.context import center_of, locale_of
+from certcenter.web.financial_forms import digits, sims_phone
+from certcenter.web.rendering import render, translator
+from certcenter.web.routing import page_router
+from certcenter.web.sessions import require_customer
+
+router = page_router(prefix="/transfer")
+
+P7M = "application/pkcs7-mime; smime-type=signed-data"
+STAY_ON_CONFIRMATION = frozenset(
+    {
+        "FINANCIAL_AUTH_FAILED",
+        "AUTH_LAST_TRY",
+        "FINANCIAL_PIN_LOCKED",
+        "FINANCIAL_ACTIVATION_EXPIRED",
+        "FINANCIAL_ACTIVATION_USED",
+        "WEB_DEVICE_KEY_MISSING",
+        "ARS_NOT_CONFIRMED",
+    }
+)
+_ACCOUNT = re.compile(r"[0-9]{6,20}")
+_SHOWN = re.compile(r"[0-9]{2,6}")
+
+
+def _session(request: Request) -> Session | None:
+    """The logged-in customer's session; None when the login page should come first."""
+    try:
+        return require_customer(request)
+    except CertCenterError as exc:
+        if exc.code in ("WEB_LOGIN_REQUIRED", "SESSION_EXPIRED", "SESSION_INVALID"):
+            return None
+        raise
+
+
+def _login_first() -> RedirectResponse:
+    return RedirectResponse("/login?next=/transfer", status_code=303)
+
+
+def _customer(request: Request, session: Session) -> tuple[str, str, list[tuple[str, str]]]:
+    """Name, phone and the usable accounts of the logged-in customer."""
+    center = center_of(request)
+    with center.uow_factory() as uow:
+        customer = uow.customers.get(session.customer_id)
+    if customer is None:
+        raise CertCenterError("SESSION_INVALID")
+    accounts = [
+        (a.bank_code, a.account_number)
+        for a in center.providers.accounts.accounts_of(customer.ci)
+        if a.refusal is None
+    ]
+    return customer.name, customer.phone, accounts
+
+
+def _tiers(request: Request) -> list[dict[str, Any]]:
+    t = translator(locale_of(request))
+    tiers = sorted(center_of(request).settings.policy.transfer_tiers, key=lambda x: x.max_amount)
+    return [
+        {
+            "max_amount": tier.max_amount,
+            "factors": [t(f"transfer.factor.{f}") for f in tier.factors],
+        }
+        for tier in tiers
+    ]
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    *,
+    error: CertCenterError | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    if session.method != FINANCIAL_METHOD:
+        return render(
+            request,
+            "transfer/app_only.html",
+            error=CertCenterError("WEB_TRANSFER_NOT_SIGNABLE_HERE"),
+            status_code=200,
+        )
+    name, _, accounts = _customer(request, session)
+    context = {
+        "customer_name": name,
+        "accounts": [
+            {"value": f"{bank}:{number}", "bank": BANKS.get(bank, bank), "number": number}
+            for bank, number in accounts
+        ],
+        "banks": sorted(BANKS.items()),
+        "own_bank": OWN_BANK_CODE,
+        "tiers": _tiers(request),
+        "form": form or {},
+    }
+    return render(request, "transfer/form.html", context, error=error)
+
+
+@router.get("")
+def transfer_form(request: Request) -> Response:
+    session = _session(request)
+    if session is None:
+        return _login_first()
+    return _form_page(request, session)
+
+
+@router.post("")
+def prepare(
+    request: Request,
+    from_account: Annotated[str, Form(max_length=40)] = "",
+    to_bank: Annotated[str, Form(max_length=3)] = "",
+    to_account: Annotated[str, Form(max_length=30)] = "",
+    amount: Annotated[str, Form(max_length=20)] = "",
+    memo: Annotated[str, Form(max_length=60)] = "",
+) -> Response:
+    """The bank looks up the payee and makes the document; the confirmation page shows it."""
+    session = _session(request)
+    if session is None:
+        return _login_first()
+    if session.method != FINANCIAL_METHOD:
+        return _form_page(request, session)
+    typed = {
+        "from_account": from_account,
+        "to_bank": to_bank,
+        "to_account": digits(to_account)[:20],
+        "amount": digits(amount.replace(",", ""))[:15],
+        "memo": " ".join(memo.split())[:20],
+    }
+    try:
+        source_bank, _, source_number = from_account.partition(":")
+        _, _, accounts = _customer(request, session)
+        if (source_bank, source_number) not in accounts:
+            raise CertCenterError("INVALID_REQUEST", detail="from_account")
+        if not _ACCOUNT.fullmatch(typed["to_account"]):
+            raise CertCenterError("INVALID_REQUEST", detail="to_account: 6-20 digits")
+        if not typed["amount"].isdigit() or not 0 < int(typed["amount"]) <= 10**12:
+            raise CertCenterError("INVALID_REQUEST", detail="amount: a positive number of KRW")
+        prepared = center_of(request).transfers.prepare(
+            session,
+            TransferRequest(
+                from_bank=source_bank,
+                from_account=source_number,
+                to_bank=to_bank,
+                to_account=typed["to_account"],
+                amount=int(typed["amount"]),
+                memo=typed["memo"],
+                source_ip=client_ip(request),
+            ),
+        )
+    except CertCenterError as exc:
+        return _form_page(request, session, error=exc, form=typed)
+    return _confirm_page(request, session, prepared.transfer, ars_code=prepared.ars_code)
+
+
+def _confirm_page(
+    request: Request,
+    session: Session,
+    transfer: Transfer,
+    *,
+    ars_code: str | None = None,
+    error: CertCenterError | None = None,
+) -> HTMLResponse:
+    """What will be signed, and a fresh activation bound to exactly that document."""
+    center = center_of(request)
+    started = center.remote_signer.begin(
+        session.device_id,
+        "transfer",
+        transfer.document,
+        subject=transfer.id,
+        customer_id=session.customer_id,
+    )
+    t = translator(locale_of(request))
+    _, phone, _ = _customer(request, session)
+    context = {
+        "transfer": transfer,
+        "from_bank_name": BANKS.get(transfer.from_bank, transfer.from_bank),
+        "to_bank_name": BANKS.get(transfer.to_bank, transfer.to_bank),
+        "document": transfer.document.decode("utf-8"),
+        "factors": [t(f"transfer.factor.{f}") for f in transfer.factors],
+        "needs_password": "account_password" in transfer.factors,
+        "needs_ars": "ars" in transfer.factors,
+        "ars_code": ars_code,
+        "demo_phone": sims_phone(request, phone),
+        "activation_id": started.activation_id,
+        "sign_b64": base64.b64encode(started.message).decode("ascii"),
+        "activation_expires_at": started.expires_at,
+        "locked": error is not None and error.code == "FINANCIAL_PIN_LOCKED",
+    }
+    return render(request, "transfer/confirm.html", context, error=error)
+
+
+def _done_page(request: Request, transfer: Transfer) -> HTMLResponse:
+    context = {
+        "transfer": transfer,
+        "from_bank_name": BANKS.get(transfer.from_bank, transfer.from_bank),
+        "to_bank_name": BANKS.get(transfer.to_bank, transfer.to_bank),
+    }
+    return render(request, "transfer/done.html", context)
+
+
+def _ended(
+    request: Request, session: Session, transfer: Transfer, error: CertCenterError
+) -> HTMLResponse:
+    """A transfer that can no longer be confirmed: the form again, filled in, and why."""
+    form = {
+        "from_account": f"{transfer.from_bank}:{transfer.from_account}",
+        "to_bank": transfer.to_bank,
+        "to_account": transfer.to_account,
+        "amount": str(transfer.amount),
+        "memo": transfer.memo,
+    }
+    return _form_page(request, session, error=error, form=form)
+
+
+@router.get("/{transfer_id}")
+def show(request: Request, transfer_id: str) -> Response:
+    session = _session(request)
+    if session is None:
+        return _login_first()
+    transfer = center_of(request).transfers.get(session, transfer_id)
+    if transfer.status == "completed":
+        return _done_page(request, transfer)
+    if transfer.status == "pending" and session.method == FINANCIAL_METHOD:
+        return _confirm_page(request, session, transfer)
+    if transfer.status == "expired":
+        ttl = center_of(request).settings.policy.transfer_ttl_seconds
+        return _ended(request, session, transfer, CertCenterError("TRANSFER_EXPIRED", seconds=ttl))
+    return _ended(request, session, transfer, CertCenterError("TRANSFER_ALREADY_PROCESSED"))
+
+
+@router.post("/{transfer_id}/sign")
+def sign(
+    request: Request,
+    transfer_id: str,
+    activation_id: Annotated[str, Form(max_length=36)] = "",
+    device_signature: Annotated[str, Form(max_length=400)] = "",
+    pin: Annotated[str, Form(max_length=12)] = "",
+    account_password: Annotated[str, Form(max_length=12)] = "",
+    shown_ars: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """The PIN and this browser's signature release the activation; then the transfer is
+    confirmed with the other factors and the center signs the document, once."""
+    session = _session(request)
+    if session is None:
+        return _login_first()
+    center = center_of(request)
+    if session.method != FINANCIAL_METHOD:
+        return _form_page(request, session)
+    transfer = center.transfers.get(session, transfer_id)
+    ars = shown_ars if _SHOWN.fullmatch(shown_ars) else None
+    if transfer.status != "pending":
+        return show(request, transfer_id)
+    if not device_signature:  # no key in this browser (or no script): nothing is counted
+        error = CertCenterError("WEB_DEVICE_KEY_MISSING")
+        return _confirm_page(request, session, transfer, ars_code=ars, error=error)
+    ip = client_ip(request)
+    try:
+        grant = center.remote_signer.authorize(activation_id, device_signature, pin, source_ip=ip)
+        done = center.transfers.confirm(
+            session,
+            transfer.id,
+            Confirmation(
+                signature="",
+                activation_grant=grant.token,
+                account_password=account_password or None,
+                source_ip=ip,
+            ),
+        )
+    except CertCenterError as exc:
+        again = center.transfers.get(session, transfer.id)
+        if again.status == "pending" and exc.code in STAY_ON_CONFIRMATION:
+            return _confirm_page(request, session, again, ars_code=ars, error=exc)
+        return _ended(request, session, again, exc)
+    return RedirectResponse(f"/transfer/{done.transfer.id}", status_code=303)
+
+
+@router.get("/{transfer_id}/evidence")
+def evidence(request: Request, transfer_id: str) -> Response:
+    """The signed transfer as CMS SignedData (DER): ``openssl cms -verify -inform DER``."""
+    session = require_customer(request)
+    transfer = center_of(request).transfers.get(session, transfer_id)
+    if transfer.evidence is None:
+        raise CertCenterError("TRANSFER_NOT_FOUND")
+    return Response(
+        transfer.evidence,
+        media_type=P7M,
+        headers={"Content-Disposition": f'attachment; filename="transfer-{transfer.id}.p7m"'},
+    )

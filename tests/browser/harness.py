@@ -1,0 +1,130 @@
+"""The real center and a real Chromium, for the browser tests and scripts/screenshots.py.
+
+    with CenterServer(tmp_dir) as server:           # `certcenter serve`: fresh data, free port
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)   # Debian's /usr/bin/chromium, headless
+            page = browser.new_page(locale="ko-KR")
+            page.goto(server.url + "/demo")
+
+Playwright never downloads a browser here: it drives the Chromium the system has
+(``apt-get install chromium``), by path.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+from playwright.sync_api import Browser, Playwright
+
+from certcenter.config import Settings, load_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-gpu",
+)
+CERTCENTER = Path(sys.executable).parent / "certcenter"
+
+
+def chromium_args() -> list[str]:
+    """The flags for a quiet, offline headless Chromium (no sandbox when run as root, where
+    Chromium refuses to start with one)."""
+    args = list(CHROMIUM_ARGS)
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")
+    return args
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=chromium_args()
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class CenterServer:
+    """``certcenter serve`` in its own process on a fresh data directory (the first start
+    creates the CA and seeds the demo world), on a free port of 127.0.0.1."""
+
+    def __init__(self, base: Path, *, log_level: str = "warning") -> None:
+        self.base = base
+        self.data_dir = base / "var"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = base / "server.log"
+        # the server's own configuration only: no CERTCENTER_* of the caller leaks in
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CERTCENTER_")}
+        self.env.update(
+            CERTCENTER_DATA_DIR=str(self.data_dir),
+            CERTCENTER_HOST="127.0.0.1",
+            CERTCENTER_PORT=str(self.port),
+            CERTCENTER_PUBLIC_BASE_URL=self.url,
+            CERTCENTER_LOG_LEVEL=log_level,
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 90) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [str(CERTCENTER), "serve"],
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                cwd=self.base,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the center exited: {self.log.read_text('utf-8')}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the center did not come up: {self.log.read_text('utf-8')}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def settings(self) -> Settings:
+        """The server's settings, to reach its databases from the test (the simulators)."""
+        return load_settings(environ={"CERTCENTER_DATA_DIR": str(self.data_dir)})
+
+    def __enter__(self) -> CenterServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

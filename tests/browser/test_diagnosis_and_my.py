@@ -1,0 +1,130 @@
+"""'Why can't I get a certificate?' and 'my certificates and devices' in a real Chromium.
+
+Two demo customers diagnose themselves on a phone-sized screen: C004 types her user ID and
+resident number and reads the problem (her mother's phone) with the catalog's remedy; C008
+is tried from the demo page's list in English (a dormant account). C010 holds a financial
+certificate in two browsers; on /my the first browser removes the second, which then cannot
+sign, and renews the certificate with its WebCrypto device key and the PIN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from certcenter.errors import CertCenterError, entry
+from tests.browser.financial_support import (
+    PIN,
+    issue_over_api,
+    person,
+    register_and_log_in,
+)
+from tests.browser.harness import CenterServer
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def no_sideways_scroll(page: Page) -> None:
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], widths
+
+
+def test_two_customers_read_their_checklist_on_a_phone(
+    second_browser_context: Callable[..., BrowserContext], server_url: str
+) -> None:
+    phone = second_browser_context(**PHONE).new_page()
+    c004 = person("C004")
+    phone.goto(server_url + "/why")
+    expect(phone.locator("h1")).to_have_text("왜 발급이 안 되나요?")
+    expect(phone.get_by_label("주민등록번호")).to_have_attribute("type", "password")
+    phone.get_by_label("인터넷뱅킹 아이디").fill(c004.user_id)
+    phone.get_by_label("주민등록번호").fill(f"{c004.rrn_front}-{c004.rrn_back}")
+    phone.get_by_role("button", name="진단하기").click()
+
+    expect(phone.locator(".why-summary h2")).to_have_text("1가지를 해결해야 합니다")
+    row = phone.locator('[data-key="phone_own_name"]')
+    expect(row).to_have_attribute("data-status", "problem")
+    expect(row.locator(".check-state")).to_have_text("문제")
+    refusal = CertCenterError("PHONE_NOT_OWN_NAME")
+    expect(row.locator(".check-remedy")).to_have_text(refusal.remedy("ko"))
+    expect(phone.locator('.check[data-status="ok"]')).to_have_count(11)
+    assert c004.rrn_back not in phone.content()
+    no_sideways_scroll(phone)
+
+    # the second customer from the demo page's list, in English
+    phone.goto(server_url + "/demo/why")
+    phone.get_by_role("link", name="English").click()
+    card = phone.locator("#why-C008")
+    expect(card).to_contain_text("c008user")
+    card.get_by_role("button", name="Diagnose this customer").click()
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    expect(phone.locator(".why-summary h2")).to_have_text("1 thing(s) to fix first")
+    account = phone.locator('[data-key="account_usable"]')
+    expect(account).to_have_attribute("data-status", "problem")
+    expect(account.locator(".check-state")).to_have_text("Problem")
+    expect(account.locator(".check-remedy")).to_have_text(
+        entry("ACCOUNT_DORMANT").render("remedy", "en", {})
+    )
+    no_sideways_scroll(phone)
+
+
+def test_removing_a_device_on_my_page_and_renewing_with_the_device_key(
+    page: Page,
+    server: CenterServer,
+    second_browser_context: Callable[..., BrowserContext],
+) -> None:
+    url = server.url
+    issue_over_api(url, "C010")
+    register_and_log_in(page, url, "C010")  # this browser
+    laptop = second_browser_context().new_page()
+    register_and_log_in(laptop, url, "C010")  # and another one
+
+    laptop.goto(url + "/my")  # each browser knows itself
+    other_id = laptop.locator("li.device", has=laptop.locator(".tag-this")).get_attribute(
+        "data-device"
+    )
+    page.goto(url + "/my")
+    # the API's issuance registered its own (Python) device too: three
+    expect(page.locator("li.device")).to_have_count(3)
+    expect(page.locator(".device-count")).to_have_text("3 / 5대")
+    mine = page.locator("li.device", has=page.locator(".tag-this"))
+    expect(mine).to_have_count(1)
+    assert other_id and mine.get_attribute("data-device") != other_id
+    other = page.locator(f'li.device[data-device="{other_id}"]')
+
+    other.get_by_text("기기 삭제").click()  # opens the confirmation
+    other.get_by_role("button", name="삭제합니다").click()
+    expect(page).to_have_url(url + "/my")
+    expect(page.locator(".flash")).to_contain_text("더 이상 서명할 수 없습니다")
+    expect(page.locator("li.device")).to_have_count(2)
+    expect(page.locator(".device-count")).to_have_text("2 / 5대")
+    expect(page.locator(f'li.device[data-device="{other_id}"]')).to_have_count(0)
+
+    # the removed browser's key opens nothing any more
+    refused = httpx.post(
+        url + "/v1/financial/activations",
+        json={"device_id": other_id, "purpose": "document", "data_b64": "aGVsbG8="},
+        timeout=10,
+    )
+    assert refused.status_code == 404
+    assert refused.json()["code"] == "FINANCIAL_DEVICE_NOT_REGISTERED"
+
+    # renewing: this browser's WebCrypto key signs, the PIN is asked again
+    old_serial = page.locator('tr.certificate[data-status="active"]').get_attribute("data-serial")
+    page.get_by_role("button", name="지금 갱신").click()
+    expect(page.locator("h1")).to_have_text("금융인증서 갱신")
+    page.get_by_label("금융인증서 비밀번호 (6자리)").fill(PIN)
+    page.get_by_role("button", name="갱신하기").click()
+    expect(page).to_have_url(url + "/my")
+    expect(page.locator(".flash")).to_contain_text("금융인증서를 갱신했습니다")
+    expect(page.locator(f'tr[data-serial="{old_serial}"]')).to_have_attribute(
+        "data-status", "superseded"
+    )
+    no_sideways_scroll(page)

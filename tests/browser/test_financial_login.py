@@ -1,0 +1,119 @@
+"""Logging in in a real browser: with the financial certificate from two independent browsers
+(each registered once by SMS, then only the PIN), and with the mobile certificate by a code
+shown on the page and approved by the app (the CLI device client).
+
+The certificates are issued over the API first, the financial one with a device key held by
+Python, so neither browser profile is registered to begin with.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from certcenter.cli.demo import DEMO_PIN
+from certcenter.errors import CertCenterError
+from tests.browser.financial_support import (
+    has_device_key,
+    inbox_texts,
+    issue_over_api,
+    log_in_with_pin,
+    person,
+    register_and_log_in,
+)
+from tests.browser.harness import CERTCENTER, CenterServer
+from tests.support.flow import Flow
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_second_browser_registers_by_sms_and_the_first_needs_only_the_pin(
+    page: Page, server: CenterServer, second_browser_context: Callable[..., BrowserContext]
+) -> None:
+    url, who = server.url, person("C007")
+    issue_over_api(url, "C007")
+
+    # the first browser: no device key yet → registered by name, phone, birth date + SMS
+    register_and_log_in(page, url, "C007")
+    assert has_device_key(page)
+
+    # a second, independent profile: no key of its own → registered by SMS too
+    other = second_browser_context().new_page()
+    other.goto(url + "/login")
+    expect(other.locator("[data-if-absent]")).to_be_visible()  # "not registered yet"
+    register_and_log_in(other, url, "C007")
+    expect(other.locator("main")).to_contain_text("금융인증서로 로그인했습니다")
+
+    # the first browser again, after logging out: its key is known → only the PIN, no SMS
+    page.get_by_role("button", name="로그아웃").click()
+    expect(page.locator(".flash")).to_have_text("로그아웃했습니다.")
+    texts_before = len(inbox_texts(page.context, url, who.phone))
+    page.goto(url + "/login")
+    expect(page.locator("[data-if-present]")).to_be_visible()
+    page.get_by_role("button", name="금융인증서로 로그인").click()
+    expect(page).to_have_url(url + "/login/pin")
+    expect(page.locator(".steps")).to_have_count(0)  # no registration steps this time
+    # a wrong PIN: the catalog's words, still on the PIN page with a fresh signing request
+    page.get_by_label("비밀번호 (숫자 6자리)").fill("000000")
+    page.get_by_role("button", name="로그인", exact=True).click()
+    refusal = CertCenterError("FINANCIAL_AUTH_FAILED", tries_left=4)
+    expect(page.locator(".error-box .error-message")).to_have_text(refusal.message("ko"))
+    expect(page.locator(".error-box .error-remedy")).to_have_text(refusal.remedy("ko"))
+    log_in_with_pin(page, url, who)
+    assert len(inbox_texts(page.context, url, who.phone)) == texts_before
+
+
+def test_logging_in_with_the_mobile_certificate_by_a_code_approved_in_the_app(
+    page: Page, server: CenterServer, tmp_path: Path
+) -> None:
+    url, who = server.url, person("C018")
+    app = Flow(url, tmp_path, "C018")  # the phone app holds C018's mobile certificate
+    try:
+        app.through("csr")
+    finally:
+        app.client.close()
+
+    page.goto(url + "/login")
+    page.get_by_role("link", name="승인번호로 로그인").click()
+    page.get_by_role("button", name="승인번호 받기").click()
+    code = page.locator("[data-approval-code]").inner_text().strip()
+    assert re.fullmatch(r"\d{8}", code)
+    expect(page.locator(".fin-command")).to_have_text(f"certcenter app approve {code}")
+    expect(page.locator("[data-poll-status]")).to_be_visible()  # the page polls
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTCENTER_")}
+    approved = subprocess.run(
+        [
+            str(CERTCENTER),
+            "app",
+            "approve",
+            code,
+            "--keystore",
+            str(app.keystore.directory),
+            "--url",
+            url,
+        ],
+        input=f"{DEMO_PIN}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert "웹 로그인" in approved.stdout
+
+    # the page notices by itself and logs in
+    expect(page.locator("[data-signed-in]")).to_have_text(f"{who.name}님, 로그인되었습니다")
+    expect(page).to_have_url(url + "/login")
+    expect(page.locator("main")).to_contain_text("모바일 인증서(앱 승인)로 로그인했습니다")
+    # the key is on the phone: the transfer page says to sign in the app
+    page.goto(url + "/transfer")
+    expect(page.locator(".error-code code")).to_have_text("WEB_TRANSFER_NOT_SIGNABLE_HERE")
+    expect(page.locator(".fin-command")).to_contain_text("certcenter app transfer")

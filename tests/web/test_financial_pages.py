@@ -1,0 +1,318 @@
+"""The financial-certificate pages against the in-process app (a demo center per module on
+SQLite, its own key directory): every page in both languages, the CSRF check on every POST,
+the polling endpoints' JSON, refusals shown in the error box on the step the customer is on
+(never a 500), the browser registration with its SMS code and the device limit, a locked PIN
+and its release. test_financial_flows.py runs the whole way on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from certcenter.api.app import create_app
+from certcenter.bootstrap import Center, build_center, initialise
+from certcenter.clock import FrozenClock
+from certcenter.errors import CertCenterError, Locale
+from certcenter.errors.catalog import text
+from certcenter.media.security_card import answer_for
+from certcenter.simulators.ars import SimulatedArs
+from certcenter.web.pages import financial_issue, login, login_mobile, login_pin_reset, transfer
+from tests.conftest import START, make_settings
+from tests.financial.support import issue as issue_directly
+from tests.media.test_security_card import issue_and_register, printed
+from tests.web.financial_support import PIN, FinancialWeb, attribute, error_code
+from tests.web.support import WebClient, html_lang, main_text
+
+ROUTERS = [financial_issue, login, login_mobile, login_pin_reset, transfer]
+PAGES = ["/issue", "/login", "/login/register", "/login/mobile", "/login/pin-reset"]
+
+
+@pytest.fixture(scope="module")
+def web_center(tmp_path_factory: pytest.TempPathFactory, pki_dir: Path) -> Iterator[Center]:
+    """A demo center with a key directory of its own (the cloud keys made here stay here)."""
+    base = tmp_path_factory.mktemp("web-financial")
+    shutil.copytree(pki_dir / "keys", base / "keys")
+    settings = make_settings(base, pki_dir, None, key_dir=base / "keys")
+    clock = FrozenClock(START)
+    initialise(settings, clock)
+    center = build_center(settings, clock)
+    yield center
+    center.close()
+
+
+@pytest.fixture(scope="module")
+def web_app(web_center: Center) -> FastAPI:
+    return create_app(web_center)
+
+
+@pytest.fixture
+def web(web_app: FastAPI, web_center: Center) -> Iterator[FinancialWeb]:
+    with WebClient(web_app) as client:
+        yield FinancialWeb(client, web_center)
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_the_pages_render_in_both_languages(web: FinancialWeb, path: str, locale: Locale) -> None:
+    if locale == "en":
+        web.get(f"/lang/en?next={path}")
+    page = web.get(path)
+    assert page.status_code == 200, main_text(page.text)
+    assert html_lang(page.text) == locale and page.headers["content-language"] == locale
+    words = main_text(page.text)
+    assert "{" not in words and "Traceback" not in page.text
+    assert re.search(r"[\uac00-\ud7a3]", words) if locale == "ko" else True
+    assert "<script>" not in page.text and " style=" not in page.text
+    for form in re.findall(r"<form [^>]*>", page.text):
+        assert 'method="post"' in form, form  # codes and secrets never in a URL
+    assert page.text.count('name="csrf_token"') == page.text.count("<form ")
+    if path == "/issue":
+        assert text("issue.terms.financial_certificate", locale) in words
+        assert text("issue.step.done", locale) in words  # the progress shows every step
+    if path == "/login":
+        assert text("login.financial.submit", locale) in words
+        assert text("login.mobile.submit", locale) in words
+
+
+def _post_routes() -> list[str]:
+    paths = []
+    for module in ROUTERS:
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and "POST" in route.methods:
+                paths.append(route.path.replace("{transfer_id}", "0" * 8))
+    return paths
+
+
+@pytest.mark.parametrize("path", _post_routes())
+def test_every_post_needs_the_csrf_token(web: FinancialWeb, path: str) -> None:
+    web.get("/issue")
+    refused = web.client.post(path, data={"pin": "480213", "code": "123456"})
+    assert refused.status_code == 403, path
+    assert error_code(refused.text) == "WEB_CSRF_INVALID"
+    stolen = web.client.post(path, data={"csrf_token": "x" * 43})
+    assert stolen.status_code == 403 and error_code(stolen.text) == "WEB_CSRF_INVALID"
+
+
+def test_polling_endpoints_answer_json_and_need_the_header(web: FinancialWeb) -> None:
+    for path, code in (
+        ("/issue/medium/status", "WEB_ISSUE_NOT_STARTED"),
+        ("/login/mobile/status", "WEB_LOGIN_NOT_STARTED"),
+    ):
+        assert web.client.post(path).status_code == 403  # no CSRF header: refused
+        answer = web.client.post(path, headers={"X-CSRF-Token": web.token()})
+        assert answer.status_code == 409 and answer.headers["content-type"] == "application/json"
+        assert answer.json()["code"] == code
+        assert answer.json()["remedy"] == CertCenterError(code).remedy("ko")
+    # (the pending and approved answers: test_financial_flows.py)
+
+
+def test_logged_out_pages_send_to_the_login(web: FinancialWeb) -> None:
+    away = web.get("/transfer")
+    assert away.status_code == 303 and away.headers["location"] == "/login?next=/transfer"
+    assert web.get("/transfer/abc").headers["location"] == "/login?next=/transfer"
+    evidence = web.get("/transfer/abc/evidence")
+    assert evidence.status_code == 401 and error_code(evidence.text) == "WEB_LOGIN_REQUIRED"
+    assert web.post("/transfer", amount="1000").headers["location"] == "/login?next=/transfer"
+    no_pin = web.get("/login/pin")
+    assert no_pin.status_code == 409 and error_code(no_pin.text) == "WEB_LOGIN_NOT_STARTED"
+    no_code = web.get("/login/register/code")
+    assert error_code(no_code.text) == "WEB_LOGIN_NOT_STARTED"
+    assert web.post("/logout").headers["location"] == "/"
+
+
+def test_bad_inputs_are_the_error_box_never_a_500(web: FinancialWeb) -> None:
+    web.start_issue("C018")
+    huge = web.post("/issue/identify", user_id="x" * 5000)
+    assert huge.status_code == 422 and error_code(huge.text) == "INVALID_REQUEST"
+    assert "x" * 300 not in huge.text  # what was typed is not echoed
+    odd = web.post("/issue/identify", user_id="\u0000'\"<script>", rrn_front="abc", rrn_back="")
+    assert odd.status_code == 422 and error_code(odd.text) == "RRN_INVALID"
+    assert "<script>" not in odd.text.split("<main")[1]
+    terms = web.client.post("/issue/start", data={"csrf_token": web.token(), "accepted": ""})
+    assert terms.status_code == 422 and error_code(terms.text) == "TERMS_NOT_ACCEPTED"
+    medium = web.post("/issue/medium", medium="carrier-pigeon")
+    assert error_code(medium.text) in ("INVALID_REQUEST", "ENROLLMENT_STEP_OUT_OF_ORDER")
+    assert medium.status_code < 500
+    junk = web.post("/login/financial", device_public_key="not base64 at all!")
+    assert junk.headers["location"] == "/login/register"
+    bad_birth = web.post(
+        "/login/register", name="a", phone="1", birth="soon", device_public_key=web.spki_b64
+    )
+    assert bad_birth.status_code == 422 and error_code(bad_birth.text) == "INVALID_REQUEST"
+    nobody = web.post(
+        "/login/register",
+        name="홍길동",
+        phone="01099999999",
+        birth="1990-01-01",
+        device_public_key=web.spki_b64,
+    )
+    assert nobody.status_code == 404 and error_code(nobody.text) == "FINANCIAL_HOLDER_NOT_FOUND"
+    assert 'value="홍길동"' in nobody.text
+    reset = web.post("/login/pin-reset", name="홍길동", phone="010", birth="1990-01-01")
+    assert reset.status_code < 500 and error_code(reset.text) is not None
+
+
+def test_refusals_show_the_box_and_keep_the_customer_on_the_step(
+    web: FinancialWeb, web_center: Center
+) -> None:
+    # no flow in this browser: the start page says so
+    orphan = web.post("/issue/identify", user_id="x")
+    assert orphan.status_code == 409 and error_code(orphan.text) == "WEB_ISSUE_NOT_STARTED"
+    refused = web.post("/issue/start", accepted=["financial_certificate"])
+    assert refused.status_code == 422 and error_code(refused.text) == "TERMS_NOT_ACCEPTED"
+
+    web.start_issue("C007")
+    assert web.get("/issue/pin").headers["location"] == "/issue/identify"  # not there yet
+    bad = web.identify("C007", rrn_back="12")
+    assert bad.status_code == 422 and error_code(bad.text) == "RRN_INVALID"
+    assert 'value="c007user"' in bad.text and "1215441" not in bad.text
+    wrong = web.identify("C007", user_id="c002user")
+    assert error_code(wrong.text) == "FINANCIAL_IDENTITY_NOT_CONFIRMED"
+    assert "남은 입력 횟수" in main_text(wrong.text) and "본인 확인" in main_text(wrong.text)
+    web.follow(web.identify("C007"))
+
+    # the ARS call declined: refused, back to the choice of ARS or departure
+    page = web.post("/issue/ars")
+    assert re.search(r"data-ars-code>\d\d<", page.text)
+    assert 'href="/demo/calls/01020000007"' in page.text
+    ringing = web.post("/issue/ars/confirm", shown_code="12")
+    assert "data-ars-code>12<" in ringing.text  # still ringing: the code stays on the page
+    assert "아직 전화가 연결 중입니다" in main_text(ringing.text)
+    assert SimulatedArs(web_center.sim_store, web_center.clock).answer("01020000007", None)
+    declined = web.post("/issue/ars/confirm")
+    assert declined.status_code == 401 and error_code(declined.text) == "FINANCIAL_ARS_FAILED"
+    assert "ARS 전화 요청" in main_text(declined.text)
+    web.through_ars("C007")
+
+    # the security card: its two slots are on the page; a wrong answer gets new slots
+    _, card_serial, _ = issue_and_register(web_center, "C007")
+    slots = printed(web_center, card_serial)
+    card = web.post("/issue/medium", medium="security_card")
+    slot_a, slot_b = (
+        int(n)
+        for n in re.search(
+            r"보안카드 (\d+)번의 앞 2자리와 (\d+)번의 뒤 2자리", main_text(card.text)
+        ).groups()
+    )
+    right = answer_for(slots, slot_a, slot_b)
+    wrong_answer = right[:3] + str((int(right[3]) + 1) % 10)
+    again = web.post(
+        "/issue/medium/verify",
+        card_challenge_id=attribute(card.text, 'name="card_challenge_id" value'),
+        card_answer=wrong_answer,
+    )
+    assert error_code(again.text) == "AUTH_FAILED" and "card_challenge_id" in again.text
+    slot_a, slot_b = (
+        int(n)
+        for n in re.search(
+            r"보안카드 (\d+)번의 앞 2자리와 (\d+)번의 뒤 2자리", main_text(again.text)
+        ).groups()
+    )
+    web.follow(
+        web.post(
+            "/issue/medium/verify",
+            card_challenge_id=attribute(again.text, 'name="card_challenge_id" value'),
+            card_answer=answer_for(slots, slot_a, slot_b),
+        )
+    )
+
+    # details: no key from the browser (no script), a garbled key, a bad date, a mismatch
+    nokey = web.details("C007", device_public_key="")
+    assert nokey.status_code == 422 and error_code(nokey.text) == "WEB_DEVICE_KEY_MISSING"
+    assert 'value="조현우"' in nokey.text  # what was typed stays
+    assert error_code(web.details("C007", device_public_key="@@").text) == (
+        "FINANCIAL_DEVICE_KEY_INVALID"
+    )
+    assert error_code(web.details("C007", birth="1983-13-45").text) == "INVALID_REQUEST"
+    mismatch = web.details("C007", name="조현수")
+    assert error_code(mismatch.text) == "FINANCIAL_DETAILS_MISMATCH"
+    web.follow(web.details("C007", birth="19830418"))
+    web.follow(web.post("/issue/code", code=web.sms_code("01020000007", "발급 인증번호")))
+    differ = web.post("/issue/pin", pin=PIN, pin_confirmation="480214")
+    assert error_code(differ.text) == "PIN_CONFIRMATION_MISMATCH"
+    assert "비밀번호 설정" in main_text(differ.text)
+    assert "Traceback" not in differ.text
+
+
+def test_registration_device_limit_pin_lock_and_release(
+    web: FinancialWeb, web_center: Center, web_app: FastAPI
+) -> None:
+    issue_directly(web_center, number="C001", pin=PIN, label="집 PC")  # no browser registered
+    unknown = web.follow(web.post("/login/financial", device_public_key=web.spki_b64))
+    assert str(unknown.url).endswith("/login/register")
+    assert "아직 금융인증서 이용 기기가 아닙니다" in main_text(unknown.text)
+
+    def register(browser: FinancialWeb) -> None:
+        browser.get("/login/register")
+        sent = browser.post(
+            "/login/register",
+            name="김민준",
+            phone="010-2000-0001",
+            birth="1990-03-15",
+            device_public_key=browser.spki_b64,
+            device_label="Chrome · Linux",
+        )
+        code_page = browser.follow(sent)
+        assert "010-****-0001" in main_text(code_page.text)
+        assert 'href="/demo/phones/01020000001"' in code_page.text
+        wrong = browser.post("/login/register/code", code="000000")
+        assert error_code(wrong.text) == "CODE_INVALID"  # stays on the code page
+        code = browser.sms_code("01020000001", "기기 등록")
+        pin = browser.follow(browser.post("/login/register/code", code=code))
+        assert "data-device-sign" in pin.text and "이용 기기로 등록했습니다" in pin.text
+
+    register(web)
+    limit = web_center.settings.policy.financial_max_devices
+    others: list[WebClient] = []
+    try:
+        for _ in range(limit - 1):
+            other_client = WebClient(web_app)
+            others.append(other_client)
+            register(FinancialWeb(other_client, web_center))
+        extra_client = WebClient(web_app)
+        others.append(extra_client)
+        extra = FinancialWeb(extra_client, web_center)
+        extra.get("/login/register")
+        refused = extra.post(
+            "/login/register",
+            name="김민준",
+            phone="01020000001",
+            birth="19900315",
+            device_public_key=extra.spki_b64,
+        )
+        assert refused.status_code == 409 and error_code(refused.text) == "FINANCIAL_DEVICE_LIMIT"
+        assert f"최대 {limit}대" in main_text(refused.text) and 'value="김민준"' in refused.text
+    finally:
+        for made in others:
+            made.close()
+
+    # five wrong PINs lock it; the PIN page then offers the release
+    page = web.pin_page()
+    for _ in range(web_center.settings.policy.financial_pin_max_failures):
+        page = web.submit_pin(page, "000000")
+    assert error_code(page.text) == "FINANCIAL_PIN_LOCKED"
+    assert 'href="/login/pin-reset"' in page.text and "비밀번호 재설정" in main_text(page.text)
+    web.get("/login/pin-reset")
+    code_page = web.follow(
+        web.post("/login/pin-reset", name="김민준", phone="01020000001", birth="1990-03-15")
+    )
+    code = web.sms_code("01020000001", "비밀번호 재설정")
+    weak = web.post(
+        "/login/pin-reset/code", code=code, new_pin="111111", new_pin_confirmation="111111"
+    )
+    assert error_code(weak.text) == "PIN_WEAK" and "data-demo-inbox" in code_page.text
+    released = web.post(
+        "/login/pin-reset/code", code=code, new_pin="592864", new_pin_confirmation="592864"
+    )
+    assert released.headers["location"] == "/login/pin"  # back to this browser's PIN page
+    again = web.follow(released)
+    assert "비밀번호를 재설정했습니다" in main_text(again.text)
+    logged = web.follow(web.submit_pin(again, "592864"))
+    assert "김민준님, 로그인되었습니다" in main_text(logged.text)

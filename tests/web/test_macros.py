@@ -1,0 +1,52 @@
+"""The building blocks later pages are made of: steps, the error box, fields, the CSRF field."""
+
+from __future__ import annotations
+
+import re
+
+from certcenter.errors import CertCenterError, Locale
+from certcenter.web.rendering import ENVIRONMENT, translator
+
+
+def _render(source: str, locale: Locale = "ko", **values: object) -> str:
+    template = ENVIRONMENT.from_string('{% import "macros.html" as ui with context %}' + source)
+    return template.render(
+        t=translator(locale),
+        locale=locale,
+        csrf_token="tok-123",
+        csrf_field_name="csrf_token",
+        **values,
+    )
+
+
+def test_steps_mark_done_current_and_todo() -> None:
+    html = _render("{{ ui.steps(['약관 동의', '휴대폰 인증', '비밀번호'], 1) }}")
+    assert "전체 3단계 중 2단계" in html
+    states = re.findall(r'class="step step-(\w+)"', html)
+    assert states == ["done", "current", "todo"]
+    assert html.count('aria-current="step"') == 1
+    current = html[html.index("step-current") :]
+    assert current.index("휴대폰 인증") < current.index("</li>")
+    english = _render("{{ ui.steps(['Terms', 'Phone'], 0) }}", "en")
+    assert "Step 1 of 2" in english
+
+
+def test_error_box_shows_message_cause_remedy_and_code_in_the_pages_language() -> None:
+    error = CertCenterError("CODE_INVALID", tries_left=2)
+    html = _render("{{ ui.error_box(error) }}", "en", error=error)
+    assert error.message("en") in html and error.cause("en") in html
+    assert error.remedy("en") in html and "<code>CODE_INVALID</code>" in html
+    assert 'role="alert"' in html and "Error code" in html
+    korean = _render("{{ ui.error_box(error) }}", error=error)
+    assert error.message("ko") in korean and "해결 방법" in korean
+
+
+def test_field_and_csrf_field_escape_what_they_are_given() -> None:
+    html = _render(
+        "{{ ui.csrf_field() }}{{ ui.field('name', '이름', value=v, hint='힌트', maxlength=20) }}",
+        v='"><script>x</script>',
+    )
+    assert '<input type="hidden" name="csrf_token" value="tok-123">' in html
+    assert "<script>" not in html and "&#34;&gt;&lt;script&gt;" in html
+    assert 'aria-describedby="field-name-hint"' in html and 'maxlength="20"' in html
+    assert '<label for="field-name">이름</label>' in html

@@ -1,0 +1,292 @@
+"""/my (내 인증서·기기) in the in-process app, on SQLite and PostgreSQL: the customer's
+certificates and registered devices; removing a device (it can no longer sign); the device
+limit; revoking and renewing the financial certificate with the PIN asked again; every
+state-changing form refused without its CSRF token."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from certcenter.bootstrap import Center
+from certcenter.entities import BrowserDevice
+from certcenter.errors import CertCenterError
+from certcenter.errors.catalog import text
+from certcenter.financial import FINANCIAL_PIN
+from certcenter.web.rendering import kst
+from tests.financial.support import PIN, Browser, customer, issue, latest_code
+from tests.web.signin import (  # noqa: F401 (fixtures)
+    LoggedIn,
+    app_fixture,
+    center_fixture,
+    csrf,
+    device_message,
+    log_in,
+    log_in_with_the_app,
+)
+from tests.web.support import WebClient, main_text
+
+
+def register(center: Center, number: str, label: str) -> tuple[Browser, BrowserDevice]:
+    """Another browser registered the way a customer does it: name, phone, birth date, SMS."""
+    holder = customer(center, number)
+    browser = Browser()
+    started = center.financial_devices.start_registration(
+        name=holder.name,
+        phone=holder.phone,
+        birth_date=holder.birth_date,
+        public_key=browser.spki,
+        label=label,
+    )
+    code = latest_code(center, holder.phone)
+    device = center.financial_devices.complete_registration(
+        started.registration_id, started.token, code
+    )
+    return browser, device
+
+
+def listed_devices(page: str) -> list[str]:
+    return re.findall(r'<li class="device card" data-device="([^"]+)">', page)
+
+
+def device_cards(page: str) -> dict[str, str]:
+    """Each listed device's card (its HTML), by device id."""
+    parts = re.split(r'(?=<li class="device card" data-device=")', page)
+    cards = {}
+    for part in parts[1:]:
+        found = re.match(r'<li class="device card" data-device="([^"]+)">', part)
+        assert found
+        cards[found.group(1)] = part[: part.index("</details>")]
+    return cards
+
+
+def refused(work: object) -> CertCenterError:
+    with pytest.raises(CertCenterError) as caught:
+        work()  # type: ignore[operator]
+    return caught.value
+
+
+def test_my_page_needs_a_login(db_app: FastAPI) -> None:
+    with WebClient(db_app) as web:
+        page = web.get("/my")
+        assert page.status_code == 401 and "WEB_LOGIN_REQUIRED" in main_text(page.text)
+        for path in ("/my/financial/revoke", "/my/devices/x/remove"):
+            assert web.post(path, data={"csrf_token": csrf(web)}).status_code == 401
+
+
+def test_certificates_and_devices_are_listed(db_center: Center, db_app: FastAPI) -> None:
+    with WebClient(db_app) as web:
+        me = log_in(web, db_center, "C012")  # C012 also holds a mobile certificate
+        _, other = register(db_center, "C012", "회사 노트북")
+        page = web.get("/my")
+        assert page.status_code == 200
+        body, words = page.text, main_text(page.text)
+        web.get("/lang/en")
+        english = main_text(web.get("/my").text)
+
+    overview = db_center.financial.overview(me.customer_id)
+    with db_center.uow_factory() as uow:
+        mobile = [
+            c
+            for c in uow.certificates.for_customer(me.customer_id, family="mobile")
+            if c.status == "active"
+        ]
+    assert len(mobile) == 1
+    for serial in (me.serial, mobile[0].serial):
+        assert f'data-serial="{serial}" data-status="active"' in body
+    assert kst(overview.not_before) in words and kst(overview.not_after) in words
+    assert kst(mobile[0].not_after) in words
+    assert text("my.state.active", "ko") in words and text("my.state.active", "en") in english
+    assert "SM-G991N (android)" in words  # the phone of the mobile certificate
+    assert text("my.mobile_in_app", "ko") in words  # revoked and renewed in the app
+    assert sorted(listed_devices(body)) == sorted([me.device_id, other.id])
+    cards = device_cards(body)
+    assert "집 PC" in cards[me.device_id] and "회사 노트북" in cards[other.id]
+    assert text("my.this_browser", "ko") in cards[me.device_id]
+    assert text("my.this_browser", "ko") not in cards[other.id]
+    limit = db_center.settings.policy.financial_max_devices
+    assert f'data-count="2" data-max="{limit}"' in body
+    assert text("my.device_count", "ko", count=2, max=limit) in words
+    assert text("my.device_count", "en", count=2, max=limit) in english
+    assert 'action="/my/financial/renew"' in body and 'action="/my/financial/revoke"' in body
+    assert f'action="/my/devices/{other.id}/remove"' in body
+
+
+def test_removing_a_device_means_it_can_no_longer_sign(db_center: Center, db_app: FastAPI) -> None:
+    with WebClient(db_app) as web:
+        me = log_in(web, db_center, "C007")
+        browser, laptop = register(db_center, "C007", "사무실 PC")
+        pending = db_center.remote_signer.begin(laptop.id, "document", b"before removal")
+        remove = f"/my/devices/{laptop.id}/remove"
+
+        no_token = web.post(remove)
+        assert no_token.status_code == 403 and "WEB_CSRF_INVALID" in main_text(no_token.text)
+        wrong_token = web.post(remove, data={"csrf_token": "x" * 43})
+        assert wrong_token.status_code == 403
+        assert laptop.id in listed_devices(web.get("/my").text)
+
+        done = web.post(remove, data={"csrf_token": csrf(web, "/my")})
+        assert done.status_code == 303 and done.headers["location"] == "/my"
+        page = web.follow(done).text
+        assert text("my.removed", "ko", label="사무실 PC") in main_text(page)
+        assert listed_devices(page) == [me.device_id]
+        again = web.post(remove, data={"csrf_token": csrf(web, "/my")})
+        assert again.status_code == 404
+        assert "FINANCIAL_DEVICE_NOT_REGISTERED" in main_text(again.text)
+
+    # the removed browser signs nothing: neither a new activation nor one begun before
+    assert (
+        refused(lambda: db_center.remote_signer.begin(laptop.id, "document", b"after")).code
+        == "FINANCIAL_DEVICE_NOT_REGISTERED"
+    )
+    late = refused(
+        lambda: db_center.remote_signer.authorize(
+            pending.activation_id, browser.sign(pending.message), PIN
+        )
+    )
+    assert late.code == "FINANCIAL_DEVICE_NOT_REGISTERED"
+    # this browser still signs
+    still = db_center.remote_signer.begin(me.device_id, "document", b"still mine")
+    db_center.remote_signer.authorize(still.activation_id, me.browser.sign(still.message), PIN)
+
+
+def test_a_device_of_someone_else_cannot_be_removed(db_center: Center, db_app: FastAPI) -> None:
+    with WebClient(db_app) as web:
+        log_in(web, db_center, "C018")
+        theirs = issue(db_center, Browser(), number="C005").device_id
+        assert theirs is not None
+        refusal = web.post(f"/my/devices/{theirs}/remove", data={"csrf_token": csrf(web)})
+        assert refusal.status_code == 404
+        assert "FINANCIAL_DEVICE_NOT_REGISTERED" in main_text(refusal.text)
+    assert db_center.financial_devices.get(customer(db_center, "C005").id, theirs)
+
+
+def test_removing_this_browser_logs_out(db_center: Center, db_app: FastAPI) -> None:
+    with WebClient(db_app) as web:
+        me = log_in(web, db_center, "C010")
+        done = web.post(f"/my/devices/{me.device_id}/remove", data={"csrf_token": csrf(web)})
+        assert done.status_code == 303 and done.headers["location"] == "/"
+        assert text("my.removed_this", "ko", label="집 PC") in main_text(web.follow(done).text)
+        assert web.get("/my").status_code == 401
+    assert db_center.financial_devices.list(me.customer_id) == []
+
+
+def test_the_device_limit_is_shown_and_held(db_center: Center, db_app: FastAPI) -> None:
+    limit = db_center.settings.policy.financial_max_devices
+    with WebClient(db_app) as web:
+        me = log_in(web, db_center, "C014")
+        assert text("my.device_limit_reached", "ko", max=limit) not in web.get("/my").text
+        for n in range(limit - 1):
+            register(db_center, "C014", f"기기 {n + 2}")
+        page = web.get("/my").text
+        assert len(listed_devices(page)) == limit
+        assert f'data-count="{limit}" data-max="{limit}"' in page
+        assert text("my.device_limit_reached", "ko", max=limit) in main_text(page)
+    full = refused(lambda: register(db_center, "C014", "하나 더"))
+    assert full.code == "FINANCIAL_DEVICE_LIMIT"
+    assert len(db_center.financial_devices.list(me.customer_id)) == limit
+
+
+def _confirm(web: WebClient, me: LoggedIn, page: str, pin: str = PIN) -> httpx.Response:
+    activation = re.search(r'name="activation_id" value="([^"]+)"', page)
+    assert activation is not None
+    return web.post(
+        "/my/financial/confirm",
+        data={
+            "csrf_token": csrf(web, "/my"),
+            "activation_id": activation.group(1),
+            "device_signature": me.browser.sign(device_message(page)),
+            "pin": pin,
+        },
+    )
+
+
+def test_revoking_asks_the_pin_again_and_ends_the_session(
+    db_center: Center, db_app: FastAPI
+) -> None:
+    with WebClient(db_app) as web:
+        me = log_in(web, db_center, "C001")
+        assert web.post("/my/financial/revoke").status_code == 403  # no CSRF token
+        step = web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")})
+        assert step.status_code == 200
+        assert text("my.confirm.revoke_title", "ko") in main_text(step.text)
+        assert 'src="/static/js/device-key.js"' in step.text
+        assert 'name="pin" type="password" value=""' in step.text
+
+        # no device signature (no key, no script): refused before the PIN is counted
+        activation = re.search(r'name="activation_id" value="([^"]+)"', step.text)
+        assert activation is not None
+        unsigned = web.post(
+            "/my/financial/confirm",
+            data={"csrf_token": csrf(web, "/my"), "activation_id": activation.group(1), "pin": PIN},
+        )
+        assert unsigned.status_code == 422 and "WEB_DEVICE_KEY_MISSING" in main_text(unsigned.text)
+        with db_center.uow_factory() as uow:
+            counter = uow.factors.get(me.customer_id, FINANCIAL_PIN)
+            assert counter is None or counter.failures == 0
+
+        wrong = _confirm(web, me, unsigned.text, pin="000000")
+        assert wrong.status_code == 401
+        assert "FINANCIAL_AUTH_FAILED" in main_text(wrong.text)
+        assert db_center.financial.overview(me.customer_id).status == "active"
+
+        stale = web.post(
+            "/my/financial/confirm",
+            data={
+                "csrf_token": csrf(web, "/my"),
+                "activation_id": activation.group(1),  # an older step's
+                "device_signature": me.browser.sign(device_message(step.text)),
+                "pin": PIN,
+            },
+        )
+        assert stale.status_code == 409 and "WEB_CONFIRMATION_INVALID" in main_text(stale.text)
+
+        again = web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")})
+        done = _confirm(web, me, again.text)
+        assert done.status_code == 303
+        assert done.headers["location"] == "/"
+        assert me.serial in main_text(web.follow(done).text)
+        assert web.get("/my").status_code == 401  # the session went with the certificate
+
+    with db_center.uow_factory() as uow:
+        record = uow.certificates.get(me.serial)
+        assert record is not None and record.status == "revoked"
+    assert db_center.financial_devices.list(me.customer_id) == []
+
+
+def test_renewing_gives_a_new_certificate_for_the_same_key(
+    db_center: Center, db_app: FastAPI
+) -> None:
+    with WebClient(db_app) as web:
+        me = log_in(web, db_center, "C002")
+        step = web.post("/my/financial/renew", data={"csrf_token": csrf(web, "/my")})
+        assert text("my.confirm.renew_title", "ko") in main_text(step.text)
+        done = _confirm(web, me, step.text)
+        assert done.status_code == 303
+        page = web.follow(done).text
+        renewed = db_center.financial.overview(me.customer_id)
+        assert renewed.serial != me.serial
+        assert text("my.renewed", "ko", serial=renewed.serial, until=renewed.not_after.date()) in (
+            main_text(page)
+        )
+        assert f'data-serial="{renewed.serial}" data-status="active"' in page
+        assert f'data-serial="{me.serial}" data-status="superseded"' in page
+        assert text("my.state.superseded", "ko") in main_text(page)
+
+
+def test_a_session_of_the_app_cannot_revoke_the_financial_certificate(
+    db_center: Center, db_app: FastAPI
+) -> None:
+    with WebClient(db_app) as web:
+        log_in(web, db_center, "C012")  # C012 has a financial certificate …
+    with WebClient(db_app) as web:
+        log_in_with_the_app(web, "C012")  # … and logs in with the mobile certificate here
+        page = web.get("/my").text
+        assert text("my.financial_login_needed", "ko") in main_text(page)
+        assert 'action="/my/financial/revoke"' not in page
+        refusal = web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")})
+        assert refusal.status_code == 403
+        assert "WEB_FINANCIAL_LOGIN_REQUIRED" in main_text(refusal.text)
