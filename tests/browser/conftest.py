@@ -45,7 +45,10 @@ def server_url(server: CenterServer) -> str:
     return server.url
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+# while it is started, and later tests that run their own loop (httpx over ASGI in tests/web)
+# must find none. Chromium starts in about a second per module.
+@pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = launch_chromium(playwright)
