@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
+from certcenter.config import Policy
 from certcenter.entities import VerificationCode, new_id
 from certcenter.errors import CertCenterError
 from certcenter.ports import UnitOfWork
@@ -91,6 +92,30 @@ class VerificationCodes:
             )
         )
         return prepared.plain
+
+    def issue_sms(
+        self,
+        uow: UnitOfWork,
+        *,
+        flow_id: str,
+        purpose: str,
+        target: str,
+        prepared: PreparedCode,
+        policy: Policy,
+        limit_resends: bool = True,
+    ) -> str:
+        """:meth:`issue` for an SMS code (휴대폰 인증번호) under the policy's lifetime, tries and
+        resends; ``flow_id`` names the flow it belongs to (enrollment, registration, reset)."""
+        return self.issue(
+            uow,
+            enrollment_id=flow_id,
+            purpose=purpose,
+            target=target,
+            prepared=prepared,
+            ttl=timedelta(seconds=policy.sms_code_ttl_seconds),
+            max_tries=policy.sms_code_max_tries,
+            max_resends=policy.sms_code_max_resends if limit_resends else None,
+        )
 
     def check(self, uow: UnitOfWork, *, enrollment_id: str, purpose: str, submitted: str) -> None:
         """Accept the code once, or refuse with CODE_INVALID / EXPIRED / USED / TRIES_EXCEEDED.

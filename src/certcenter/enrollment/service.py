@@ -279,15 +279,13 @@ class EnrollmentService:
             enrollment.phone = number
             enrollment.carrier = chosen.value
             enrollment.new_customer = not customer.internet_banking
-            plain = self.codes.issue(
+            plain = self.codes.issue_sms(
                 uow,
-                enrollment_id=enrollment.id,
+                flow_id=enrollment.id,
                 purpose="phone",
                 target=_mask_phone(number),
                 prepared=prepared,
-                ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
-                max_tries=self.policy.sms_code_max_tries,
-                max_resends=self.policy.sms_code_max_resends,
+                policy=self.policy,
             )
             enrollment.state = EnrollmentState.PHONE_CODE_SENT.value
             return {
@@ -306,15 +304,13 @@ class EnrollmentService:
                 raise CertCenterError(
                     "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="phone_resend"
                 )
-            plain = self.codes.issue(
+            plain = self.codes.issue_sms(
                 uow,
-                enrollment_id=enrollment.id,
+                flow_id=enrollment.id,
                 purpose="phone",
                 target=_mask_phone(enrollment.phone),
                 prepared=prepared,
-                ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
-                max_tries=self.policy.sms_code_max_tries,
-                max_resends=self.policy.sms_code_max_resends,
+                policy=self.policy,
             )
             return {
                 "_send_sms": (enrollment.phone, self._code_text(plain)),

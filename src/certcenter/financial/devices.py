@@ -132,15 +132,13 @@ class FinancialDevices:
                 expires_at=now + timedelta(seconds=self.policy.device_registration_ttl_seconds),
             )
             uow.device_registrations.add(registration)
-            plain = self.codes.issue(
+            plain = self.codes.issue_sms(
                 uow,
-                enrollment_id=registration.id,
+                flow_id=registration.id,
                 purpose=CODE_PURPOSE,
                 target=mask_phone(customer.phone),
                 prepared=prepared,
-                ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
-                max_tries=self.policy.sms_code_max_tries,
-                max_resends=self.policy.sms_code_max_resends,
+                policy=self.policy,
             )
             self.audit.record(
                 uow,
@@ -169,15 +167,13 @@ class FinancialDevices:
         with self.uow_factory() as uow:
             registration = self._open(uow, registration_id, token)
             customer = self._customer(uow, registration.customer_id)
-            plain = self.codes.issue(
+            plain = self.codes.issue_sms(
                 uow,
-                enrollment_id=registration.id,
+                flow_id=registration.id,
                 purpose=CODE_PURPOSE,
                 target=mask_phone(customer.phone),
                 prepared=prepared,
-                ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
-                max_tries=self.policy.sms_code_max_tries,
-                max_resends=self.policy.sms_code_max_resends,
+                policy=self.policy,
             )
             uow.commit()
             phone_number = customer.phone

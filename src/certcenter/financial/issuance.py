@@ -558,15 +558,13 @@ class FinancialIssuance:
                 raise CertCenterError("FINANCIAL_DETAILS_MISMATCH")
             enrollment.device_public_key = spki
             enrollment.device_label = label
-            plain = self.codes.issue(
+            plain = self.codes.issue_sms(
                 uow,
-                enrollment_id=enrollment.id,
+                flow_id=enrollment.id,
                 purpose=CODE_PURPOSE,
                 target=_mask_phone(number),
                 prepared=prepared,
-                ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
-                max_tries=self.policy.sms_code_max_tries,
-                max_resends=self.policy.sms_code_max_resends,
+                policy=self.policy,
             )
             enrollment.state = S.CODE_SENT.value
             return {
@@ -582,15 +580,13 @@ class FinancialIssuance:
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
             customer = self._customer(uow, enrollment)
-            plain = self.codes.issue(
+            plain = self.codes.issue_sms(
                 uow,
-                enrollment_id=enrollment.id,
+                flow_id=enrollment.id,
                 purpose=CODE_PURPOSE,
                 target=_mask_phone(customer.phone),
                 prepared=prepared,
-                ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
-                max_tries=self.policy.sms_code_max_tries,
-                max_resends=self.policy.sms_code_max_resends,
+                policy=self.policy,
             )
             return {
                 "_send_sms": (customer.phone, self._code_text(plain)),

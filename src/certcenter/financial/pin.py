@@ -118,14 +118,14 @@ class FinancialPinReset:
                 data={"token_hash": token_digest(token)},
             )
             uow.factor_challenges.add(challenge)
-            plain = self.codes.issue(
+            plain = self.codes.issue_sms(
                 uow,
-                enrollment_id=challenge.id,
+                flow_id=challenge.id,
                 purpose=CODE_PURPOSE,
                 target=mask_phone(customer.phone),
                 prepared=prepared,
-                ttl=timedelta(seconds=self.policy.sms_code_ttl_seconds),
-                max_tries=self.policy.sms_code_max_tries,
+                policy=self.policy,
+                limit_resends=False,
             )
             self.audit.record(
                 uow,
