@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from certcenter.audit.redaction import mask_phone
 from certcenter.authn.factors import LOCK_CODES
 from certcenter.config import Policy
 from certcenter.entities import Customer, FailureRecord
@@ -122,10 +123,6 @@ def _time(value: datetime) -> str:
 
 def mask_account(number: str) -> str:
     return f"{number[:4]}{'*' * max(len(number) - 7, 0)}{number[-3:]}"
-
-
-def mask_phone(phone: str) -> str:
-    return f"{phone[:3]}-****-{phone[-4:]}"
 
 
 def _unavailable(key: str, error: CertCenterError) -> CheckItem:

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from certcenter.audit.redaction import mask_phone
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pattern, check_new_pin, pattern_to_text
 from certcenter.authn.hashing import SecretHasher
@@ -128,10 +129,6 @@ class IssuedCertificate:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def _mask_phone(phone: str) -> str:
-    return f"{phone[:3]}-****-{phone[-4:]}"
 
 
 def _mask_account(number: str) -> str:
@@ -283,14 +280,14 @@ class EnrollmentService:
                 uow,
                 flow_id=enrollment.id,
                 purpose="phone",
-                target=_mask_phone(number),
+                target=mask_phone(number),
                 prepared=prepared,
                 policy=self.policy,
             )
             enrollment.state = EnrollmentState.PHONE_CODE_SENT.value
             return {
                 "_send_sms": (number, self._code_text(plain)),
-                "phone": _mask_phone(number),
+                "phone": mask_phone(number),
                 "code_valid_seconds": self.policy.sms_code_ttl_seconds,
             }
 
@@ -308,13 +305,13 @@ class EnrollmentService:
                 uow,
                 flow_id=enrollment.id,
                 purpose="phone",
-                target=_mask_phone(enrollment.phone),
+                target=mask_phone(enrollment.phone),
                 prepared=prepared,
                 policy=self.policy,
             )
             return {
                 "_send_sms": (enrollment.phone, self._code_text(plain)),
-                "phone": _mask_phone(enrollment.phone),
+                "phone": mask_phone(enrollment.phone),
                 "code_valid_seconds": self.policy.sms_code_ttl_seconds,
             }
 

@@ -31,7 +31,6 @@ __all__ = [
     "FinancialPinGuard",
     "find_holder",
     "holding",
-    "mask_phone",
     "new_token",
     "parse_birth_date",
     "token_digest",
@@ -75,10 +74,6 @@ def token_matches(stored_digest: str, token: str) -> bool:
         and len(token) <= 200
         and hmac.compare_digest(stored_digest, token_digest(token))
     )
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "-****-" + phone[-4:]
 
 
 def parse_birth_date(value: date | str) -> date:

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.hashing import SecretHasher
@@ -36,7 +37,6 @@ from certcenter.financial import notices
 from certcenter.financial.access import (
     find_holder,
     holding,
-    mask_phone,
     new_token,
     token_digest,
     token_matches,

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol
 
+from certcenter.audit.redaction import mask_phone
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pin
 from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, SECURITY_CARD, FactorGuard
@@ -149,10 +150,6 @@ class MediumAnswer:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _mask_phone(phone: str) -> str:
-    return f"{phone[:3]}-****-{phone[-4:]}"
 
 
 def _mask_account(number: str) -> str:
@@ -275,7 +272,7 @@ class FinancialIssuance:
             enrollment.state = S.IDENTIFIED.value
             return {
                 "reissue": uow.cloud_accounts.active_for_customer(customer.id) is not None,
-                "phone": _mask_phone(customer.phone),
+                "phone": mask_phone(customer.phone),
                 "proofing": ["ars", "departure"],
             }
 
@@ -310,7 +307,7 @@ class FinancialIssuance:
                 "ars_calls": calls + 1,
             }
             enrollment.state = S.ARS_CALLING.value
-            return {"ars_code": code, "phone": _mask_phone(customer.phone)}
+            return {"ars_code": code, "phone": mask_phone(customer.phone)}
 
         return self._step(ref, "ars", act)
 
@@ -562,14 +559,14 @@ class FinancialIssuance:
                 uow,
                 flow_id=enrollment.id,
                 purpose=CODE_PURPOSE,
-                target=_mask_phone(number),
+                target=mask_phone(number),
                 prepared=prepared,
                 policy=self.policy,
             )
             enrollment.state = S.CODE_SENT.value
             return {
                 "_send_sms": (number, self._code_text(plain)),
-                "phone": _mask_phone(number),
+                "phone": mask_phone(number),
                 "code_valid_seconds": self.policy.sms_code_ttl_seconds,
             }
 
@@ -584,13 +581,13 @@ class FinancialIssuance:
                 uow,
                 flow_id=enrollment.id,
                 purpose=CODE_PURPOSE,
-                target=_mask_phone(customer.phone),
+                target=mask_phone(customer.phone),
                 prepared=prepared,
                 policy=self.policy,
             )
             return {
                 "_send_sms": (customer.phone, self._code_text(plain)),
-                "phone": _mask_phone(customer.phone),
+                "phone": mask_phone(customer.phone),
                 "code_valid_seconds": self.policy.sms_code_ttl_seconds,
             }
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pin
@@ -36,7 +37,6 @@ from certcenter.financial.access import (
     FinancialPinGuard,
     find_holder,
     holding,
-    mask_phone,
     new_token,
     token_digest,
     token_matches,
