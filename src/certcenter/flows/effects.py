@@ -1,0 +1,119 @@
+"""What a step asks of the outside world, as typed values, and the one place that does it.
+
+A step never talks to the outside while its row (or the database's write lock) is held: it
+returns its effects with its :class:`Outcome`, and :class:`Effects` performs them after the
+step has committed, so a message never announces a step that was rolled back.
+
+    >>> step = Outcome({"phone": "010-****-0001"}, (SendSms("01020000001", "…"),))
+    >>> [type(e).__name__ for e in step.effects]
+    ['SendSms']
+    >>> code_text("KB국민은행", "123456", ttl_seconds=180)
+    '[KB국민은행] 인증번호 [123456]를 입력해 주세요. (3분 이내, 타인에게 알려주지 마세요)'
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from certcenter.identity.providers import Providers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendSms:
+    """A text message to a mobile number (a verification code: never through the outbox)."""
+
+    phone: str
+    text: str
+
+    def __repr__(self) -> str:
+        return "SendSms(<hidden>)"
+
+
+@dataclass(frozen=True)
+class DepositOneWon:
+    """1원 입금: one won to the account, the code in the depositor's name."""
+
+    bank_code: str
+    account_number: str
+    text: str
+
+    def __repr__(self) -> str:
+        return f"DepositOneWon({self.bank_code!r}, <hidden>)"
+
+
+@dataclass(frozen=True)
+class PublishCrl:
+    """Publish a CRL partition now (the job runner publishes it later if this fails)."""
+
+    family: str
+    shard: int
+
+
+Effect = SendSms | DepositOneWon | PublishCrl
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step hands back: the public ``detail`` of its answer and its effects."""
+
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    effects: tuple[Effect, ...] = ()
+
+
+def code_text(bank_name: str, code: str, *, ttl_seconds: int, about: str = "") -> str:
+    """The SMS that carries a verification code; ``about`` names what it is for."""
+    minutes = max(ttl_seconds // 60, 1)
+    what = f"{about} 인증번호" if about else "인증번호"
+    return (
+        f"[{bank_name}] {what} [{code}]를 입력해 주세요. "
+        f"({minutes}분 이내, 타인에게 알려주지 마세요)"
+    )
+
+
+class CrlPublisher(Protocol):
+    def publish(self, family: str, shard: int) -> Any: ...
+
+
+class Effects:
+    """Performs effects after a commit: CRLs first, then the outbox, then the rest in order."""
+
+    def __init__(
+        self,
+        *,
+        providers: Providers,
+        sms_sender: str,
+        deliver: Callable[[], object] = lambda: None,
+        publisher: CrlPublisher | None = None,
+    ) -> None:
+        self.providers = providers
+        self.sms_sender = sms_sender
+        self.deliver = deliver
+        self.publisher = publisher
+
+    def perform(self, effects: Iterable[Effect]) -> None:
+        pending = list(effects)
+        shards = sorted({(e.family, e.shard) for e in pending if isinstance(e, PublishCrl)})
+        for family, shard in shards:
+            try:
+                if self.publisher is None:
+                    raise RuntimeError("no CRL publisher in this flow")
+                self.publisher.publish(family, shard)
+            except Exception:
+                log.exception("CRL %s-%s not published now; the job runner will", family, shard)
+        self.deliver()
+        for effect in pending:
+            if isinstance(effect, SendSms):
+                self.providers.sms.send(
+                    phone=effect.phone, sender=self.sms_sender, text=effect.text
+                )
+            elif isinstance(effect, DepositOneWon):
+                self.providers.accounts.deposit_one_won(
+                    bank_code=effect.bank_code,
+                    account_number=effect.account_number,
+                    depositor_text=effect.text,
+                )
