@@ -274,7 +274,7 @@ class EnrollmentService:
         """휴대폰 본인인증: the line must be in the customer's own name; an SMS code is sent."""
         prepared = self.codes.prepare("phone", digits=6)
 
-        def act(uow: UnitOfWork, enrollment: Enrollment) -> Outcome:
+        def subscriber(enrollment: Enrollment, _: Customer | None) -> tuple[Carrier, str, str]:
             try:
                 chosen = Carrier(carrier)
             except ValueError:
@@ -284,7 +284,13 @@ class EnrollmentService:
             person = self.providers.telco.verify_subscriber(
                 carrier=chosen, name=name.strip(), rrn_front=front, phone=number
             )
-            customer = uow.customers.by_ci(person.ci)
+            return chosen, number, person.ci
+
+        # The telco is asked before the step's transaction: no row is locked while it answers.
+        chosen, number, ci = self.engine.ask(ref, "phone", subscriber)
+
+        def act(uow: UnitOfWork, enrollment: Enrollment) -> Outcome:
+            customer = uow.customers.by_ci(ci)
             if customer is None:
                 raise CertCenterError("CUSTOMER_NOT_FOUND")
             enrollment.customer_id = customer.id
@@ -352,17 +358,21 @@ class EnrollmentService:
     ) -> StepResult:
         """1원 입금 인증: the account must be the customer's own and usable."""
         prepared = self.codes.prepare("account", digits=self.policy.account_code_digits)
+        number = "".join(ch for ch in account_number if ch != "-").strip()
 
-        def act(uow: UnitOfWork, enrollment: Enrollment) -> Outcome:
-            customer = self.engine.customer(uow, enrollment)
-            number = "".join(ch for ch in account_number if ch != "-").strip()
+        def own_account(enrollment: Enrollment, customer: Customer | None) -> None:
+            holder = self.engine.known(enrollment, customer)
             if not number.isdigit() or not 10 <= len(number) <= 16:
                 raise CertCenterError("INVALID_REQUEST", detail="account number: 10-16 digits")
             if bank_code not in BANKS:
                 raise CertCenterError("BANK_UNKNOWN", bank_code=bank_code)
             self.providers.accounts.check_account(
-                bank_code=bank_code, account_number=number, holder_ci=customer.ci
+                bank_code=bank_code, account_number=number, holder_ci=holder.ci
             )
+
+        self.engine.ask(ref, "account", own_account)
+
+        def act(uow: UnitOfWork, enrollment: Enrollment) -> Outcome:
             plain = self.codes.issue(
                 uow,
                 enrollment_id=enrollment.id,
@@ -396,10 +406,15 @@ class EnrollmentService:
     def verify_id(self, ref: EnrollmentRef, fields: dict[str, str]) -> StepResult:
         """신분증 인증 from typed fields: resident card, driver licence or passport."""
 
+        def holder(enrollment: Enrollment, customer: Customer | None) -> str:
+            self.engine.known(enrollment, customer)
+            document = self._parse_document(fields)
+            return self.providers.id_registry.verify(document, today=today(self.clock))
+
+        holder_ci = self.engine.ask(ref, "id", holder)
+
         def act(uow: UnitOfWork, enrollment: Enrollment) -> Mapping[str, Any]:
             customer = self.engine.customer(uow, enrollment)
-            document = self._parse_document(fields)
-            holder_ci = self.providers.id_registry.verify(document, today=today(self.clock))
             if not hmac.compare_digest(holder_ci.encode(), customer.ci.encode()):
                 raise CertCenterError("ID_NAME_MISMATCH")
             enrollment.state = EnrollmentState.ID_VERIFIED.value

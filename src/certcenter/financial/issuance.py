@@ -60,7 +60,7 @@ from certcenter.flows import Started as Started  # the flow's answers, under the
 from certcenter.flows import StepResult as StepResult
 from certcenter.identity.banks import OWN_BANK_CODE
 from certcenter.identity.phone_numbers import normalise_mobile
-from certcenter.identity.providers import Providers
+from certcenter.identity.providers import DepartureStatus, Providers
 from certcenter.identity.rrn import parse_rrn
 from certcenter.lifecycle.service import ActorRef, AuditRecorder
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
@@ -284,20 +284,31 @@ class FinancialIssuance:
         code = "".join(secrets.choice("0123456789") for _ in range(digits))
         code_hash = self.hasher.hash(code, purpose="ars")
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            customer = self.engine.customer(uow, enrollment)
+        def calls_left(enrollment: FinancialEnrollment) -> int:
             calls = int(enrollment.data.get("ars_calls", 0))
             if calls >= self.policy.financial_ars_max_calls:
                 raise CertCenterError(
                     "FINANCIAL_ARS_CALL_LIMIT", max_calls=self.policy.financial_ars_max_calls
                 )
+            return calls
+
+        def call(enrollment: FinancialEnrollment, customer: Customer | None) -> tuple[str, str]:
+            holder = self.engine.known(enrollment, customer)
+            calls_left(enrollment)
             call_id = self.providers.ars.place_call(
-                phone=customer.phone,
+                phone=holder.phone,
                 prompt=(
                     f"[{self.settings.bank_name}] 금융인증서 발급을 요청하셨다면 화면에 표시된 "
                     f"번호 {digits}자리를 누르세요."
                 ),
             )
+            return call_id, holder.phone
+
+        # The call is placed before the step's transaction: no row is locked while it rings.
+        call_id, phone = self.engine.ask(ref, "ars", call)
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
+            calls = calls_left(enrollment)
             enrollment.data = {
                 **enrollment.data,
                 "ars_call_id": call_id,
@@ -305,7 +316,7 @@ class FinancialIssuance:
                 "ars_calls": calls + 1,
             }
             enrollment.state = S.ARS_CALLING.value
-            return {"ars_code": code, "phone": mask_phone(customer.phone)}
+            return {"ars_code": code, "phone": mask_phone(phone)}
 
         return self.engine.step(ref, "ars", act)
 
@@ -358,11 +369,16 @@ class FinancialIssuance:
         """해외출국확인: instead of the ARS call, for a customer the departure records show
         abroad now (departed and not yet returned)."""
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            customer = self.engine.customer(uow, enrollment)
-            found = self.providers.departures.status(customer.ci, today=today(self.clock))
+        def abroad(enrollment: FinancialEnrollment, customer: Customer | None) -> DepartureStatus:
+            holder = self.engine.known(enrollment, customer)
+            found = self.providers.departures.status(holder.ci, today=today(self.clock))
             if not found.abroad:
                 raise CertCenterError("FINANCIAL_NOT_ABROAD")
+            return found
+
+        found = self.engine.ask(ref, "departure", abroad)
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             enrollment.data = {
                 k: v
                 for k, v in enrollment.data.items()
@@ -386,30 +402,29 @@ class FinancialIssuance:
         if medium not in MEDIA:
             raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
 
-        def question() -> dict[str, Any]:
+        def question(
+            enrollment: FinancialEnrollment, customer: Customer | None
+        ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+            holder = self.engine.known(enrollment, customer)
+            accounts = self._own_accounts(holder) if medium == "account" else []
             with self.uow_factory() as uow:
-                enrollment = self.engine.authorise(uow, ref, lock=False)
-                if S(enrollment.state) not in states.allowed("medium"):
-                    raise CertCenterError(
-                        "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium"
-                    )
-                customer = self.engine.customer(uow, enrollment)
-                self._held(uow, customer, medium)
+                self._held(uow, holder, medium, accounts)
             if medium != "security_card":
-                return {}
-            asked = self._cards().challenge(customer.id, subject=enrollment.id)
-            return {
+                return accounts, {}
+            asked = self._cards().challenge(holder.id, subject=enrollment.id)
+            return accounts, {
                 "challenge_id": asked.id,
                 "slot_a": asked.slot_a,
                 "slot_b": asked.slot_b,
                 "expires_at": asked.expires_at.isoformat(),
             }
 
-        card = self.engine.guard(ref, "medium", question)
+        # The bank's account list is asked for before the step's transaction.
+        accounts, card = self.engine.ask(ref, "medium", question)
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             customer = self.engine.customer(uow, enrollment)
-            accounts = self._held(uow, customer, medium)
+            self._held(uow, customer, medium, accounts)
             data = {k: v for k, v in enrollment.data.items() if k != "approval_id"}
             detail: dict[str, Any] = {"medium": medium}
             if medium == "account":
@@ -675,17 +690,21 @@ class FinancialIssuance:
 
     # ------------------------------------------------------------------ helpers
 
-    def _held(self, uow: UnitOfWork, customer: Customer, medium: str) -> list[tuple[str, str]]:
-        """``MEDIUM_NOT_REGISTERED`` unless the customer holds the medium; for the account,
-        the customer's usable accounts at this bank."""
+    def _own_accounts(self, customer: Customer) -> list[tuple[str, str]]:
+        """The customer's usable accounts at this bank (the bank is asked)."""
+        return [
+            (a.bank_code, a.account_number)
+            for a in self.providers.accounts.accounts_of(customer.ci)
+            if a.bank_code == OWN_BANK_CODE and a.refusal is None
+        ]
+
+    def _held(
+        self, uow: UnitOfWork, customer: Customer, medium: str, accounts: list[tuple[str, str]]
+    ) -> None:
+        """``MEDIUM_NOT_REGISTERED`` unless the customer holds the medium (for the account:
+        ``accounts``, the usable ones at this bank)."""
         held = True
-        accounts: list[tuple[str, str]] = []
         if medium == "account":
-            accounts = [
-                (a.bank_code, a.account_number)
-                for a in self.providers.accounts.accounts_of(customer.ci)
-                if a.bank_code == OWN_BANK_CODE and a.refusal is None
-            ]
             held = bool(accounts)
         elif medium == "otp":
             held = uow.otp.active_for_customer(customer.id) is not None
@@ -701,7 +720,6 @@ class FinancialIssuance:
             )
         if not held:
             raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES[medium])
-        return accounts
 
     def _check_medium(
         self, customer: Customer, enrollment_id: str, medium: str, inputs: dict[str, str]

@@ -216,16 +216,7 @@ class FlowEngine(Generic[R, St]):
         try:
             with self.uow_factory() as uow:
                 row = loaded = self.authorise(uow, ref, lock=True)
-                self.risk.check_blocks(
-                    uow, customer_id=row.customer_id, device_id=self.kind.device(row)
-                )
-                if self.kind.state(row.state) not in (allow or self.kind.allowed(step)):
-                    raise CertCenterError(
-                        "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step=step
-                    )
-                if row.customer_id is not None:
-                    customer = self.customer(uow, row)
-                    self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+                self._admit(uow, ref, step, row, allow)
                 returned, value = action(uow, row)
                 outcome = returned if isinstance(returned, Outcome) else Outcome(returned)
                 row.updated_at = self.clock.now()
@@ -247,6 +238,35 @@ class FlowEngine(Generic[R, St]):
             raise
         self.effects.perform(outcome.effects)
         return result, value
+
+    def ask(
+        self,
+        ref: FlowRef,
+        step: str,
+        question: Callable[[R, Customer | None], T],
+        *,
+        allow: frozenset[St] | None = None,
+    ) -> T:
+        """Ask the outside (the telco, the bank, the ID registry, the ARS) before a step: the
+        flow is checked as the step will check it, in a short transaction of its own, then
+        ``question`` runs with no transaction open and no row locked. Its answer goes to the
+        step that follows; a refusal is recorded like the step's."""
+        loaded: R | None = None
+        try:
+            with self.uow_factory() as uow:
+                row = loaded = self.authorise(uow, ref, lock=True)
+                customer = self._admit(uow, ref, step, row, allow)
+            return question(row, customer)
+        except CertCenterError as err:
+            self.record_failure(
+                step,
+                err,
+                flow_id=ref.enrollment_id,
+                customer_id=loaded.customer_id if loaded is not None else None,
+                device_id=self.kind.device(loaded) if loaded is not None else None,
+                client_ip=ref.client_ip,
+            )
+            raise
 
     def guard(self, ref: FlowRef, step: str, work: Callable[[], T]) -> T:
         """Run work outside a step's transaction; record a refusal like a step would."""
@@ -297,6 +317,13 @@ class FlowEngine(Generic[R, St]):
         customer = uow.customers.get(row.customer_id, for_update=lock)
         if customer is None:
             raise CertCenterError("CUSTOMER_NOT_FOUND")
+        return customer
+
+    @staticmethod
+    def known(row: R, customer: Customer | None) -> Customer:
+        """The customer :meth:`ask` found; out of order while the flow has none."""
+        if customer is None:
+            raise CertCenterError("ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="customer")
         return customer
 
     def result(self, row: R, detail: Mapping[str, Any]) -> StepResult:
@@ -391,6 +418,19 @@ class FlowEngine(Generic[R, St]):
             )
 
     # ------------------------------------------------------------------ inside
+
+    def _admit(
+        self, uow: UnitOfWork, ref: FlowRef, step: str, row: R, allow: frozenset[St] | None
+    ) -> Customer | None:
+        """The blocks, the state and the client's network; the customer once known."""
+        self.risk.check_blocks(uow, customer_id=row.customer_id, device_id=self.kind.device(row))
+        if self.kind.state(row.state) not in (allow or self.kind.allowed(step)):
+            raise CertCenterError("ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step=step)
+        if row.customer_id is None:
+            return None
+        customer = self.customer(uow, row)
+        self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+        return customer
 
     def _get(self, uow: UnitOfWork, flow_id: str, *, lock: bool) -> R | None:
         if not 0 < len(flow_id) <= MAX_FLOW_ID:
