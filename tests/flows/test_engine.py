@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from certcenter.audit.redaction import mask_account
 from certcenter.bootstrap import Center
+from certcenter.cli.demo import scripted_answers
 from certcenter.clock import KST, FrozenClock, today
 from certcenter.enrollment.service import MOBILE_FLOW, EnrollmentRef, StartRequest
 from certcenter.entities import Enrollment, EnrollmentState
@@ -266,6 +267,72 @@ def test_an_expired_flow_is_marked_failed_in_either_flow(
         ):
             assert row is not None
             assert (row.state, row.failure_code) == ("failed", "ENROLLMENT_EXPIRED")
+
+
+def test_the_outside_is_asked_with_no_row_locked_and_its_answer_reaches_the_step(
+    center: Center,
+) -> None:
+    ref = started(center)
+    seen = SeenEffects(center)
+    flows = engine(center, seen)
+
+    def question(enrollment: Enrollment, customer: object) -> str:
+        assert customer is None  # no customer is known before the phone step
+        with center.uow_factory() as uow:  # would wait for a lock the engine still held
+            row = uow.enrollments.get(enrollment.id, for_update=True)
+            assert row is not None
+            row.client_ip = "10.0.0.1"
+            uow.commit()
+        return "answer"
+
+    answer = flows.ask(ref, "terms", question)
+    result = flows.step(ref, "terms", lambda uow, enrollment: {"answer": answer})
+    assert result.detail == {"answer": "answer"}
+
+
+def test_the_outside_is_not_asked_for_a_step_out_of_order_and_its_refusal_is_recorded(
+    center: Center,
+) -> None:
+    ref = started(center)
+    flows = engine(center, SeenEffects(center))
+    asked: list[str] = []
+    with pytest.raises(CertCenterError) as refused:
+        flows.ask(ref, "phone_verify", lambda enrollment, customer: asked.append("asked"))
+    assert (refused.value.code, asked) == ("ENROLLMENT_STEP_OUT_OF_ORDER", [])
+
+    def no(enrollment: Enrollment, customer: object) -> None:
+        raise CertCenterError("PHONE_IDENTITY_MISMATCH")
+
+    with pytest.raises(CertCenterError):
+        flows.ask(ref, "terms", no)
+    assert [code for code, *_ in failures(center, "terms")] == ["PHONE_IDENTITY_MISMATCH"]
+    assert [code for code, *_ in failures(center, "phone_verify")] == [
+        "ENROLLMENT_STEP_OUT_OF_ORDER"
+    ]
+
+
+def test_the_telco_answers_while_the_phone_step_holds_no_lock(
+    center: Center, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = started(center)
+    center.enrollment.accept_terms(ref, center.settings.policy.required_terms)
+    telco = center.providers.telco
+    asked = telco.verify_subscriber
+
+    def verify_subscriber(**kwargs: Any) -> Any:
+        with center.uow_factory() as uow:  # would wait for the step's lock if it were held
+            row = uow.enrollments.get(ref.enrollment_id, for_update=True)
+            assert row is not None and row.state == "terms_accepted"
+            uow.commit()
+        return asked(**kwargs)
+
+    monkeypatch.setattr(telco, "verify_subscriber", verify_subscriber)
+    a = scripted_answers("C001")
+    assert a.carrier and a.name and a.rrn_front and a.phone
+    result = center.enrollment.request_phone_code(
+        ref, carrier=a.carrier, name=a.name, rrn_front=a.rrn_front, phone=a.phone
+    )
+    assert result.state == "phone_code_sent"
 
 
 # ---------------------------------------------------------------------- effects, texts, time
