@@ -33,7 +33,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from certcenter.audit.redaction import mask_account, mask_phone
+from certcenter.audit.redaction import mask_account
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pattern, check_new_pin, pattern_to_text
 from certcenter.authn.hashing import SecretHasher
@@ -57,7 +57,7 @@ from certcenter.flows import (
     FlowKind,
     Outcome,
     PublishCrl,
-    SendSms,
+    SmsCode,
     code_text,
     no_choices,
 )
@@ -174,6 +174,7 @@ class EnrollmentService:
         self.policy = settings.policy
         self.clock = clock
         self.codes = VerificationCodes(hasher, clock)
+        self.send_code = SmsCode(self.codes, settings.policy, "phone", self._code_text)
         self.authenticator = DeviceAuthenticator(hasher, clock, settings.policy)
         self.risk = RiskRules(settings.policy, clock)
         self.engine = FlowEngine(
@@ -300,22 +301,8 @@ class EnrollmentService:
             enrollment.phone = number
             enrollment.carrier = chosen.value
             enrollment.new_customer = not customer.internet_banking
-            plain = self.codes.issue_sms(
-                uow,
-                flow_id=enrollment.id,
-                purpose="phone",
-                target=mask_phone(number),
-                prepared=prepared,
-                policy=self.policy,
-            )
             enrollment.state = EnrollmentState.PHONE_CODE_SENT.value
-            return Outcome(
-                {
-                    "phone": mask_phone(number),
-                    "code_valid_seconds": self.policy.sms_code_ttl_seconds,
-                },
-                (SendSms(number, self._code_text(plain)),),
-            )
+            return self.send_code(uow, enrollment.id, number, prepared)
 
         return self.engine.step(ref, "phone", act)
 
@@ -327,21 +314,7 @@ class EnrollmentService:
                 raise CertCenterError(
                     "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="phone_resend"
                 )
-            plain = self.codes.issue_sms(
-                uow,
-                flow_id=enrollment.id,
-                purpose="phone",
-                target=mask_phone(enrollment.phone),
-                prepared=prepared,
-                policy=self.policy,
-            )
-            return Outcome(
-                {
-                    "phone": mask_phone(enrollment.phone),
-                    "code_valid_seconds": self.policy.sms_code_ttl_seconds,
-                },
-                (SendSms(enrollment.phone, self._code_text(plain)),),
-            )
+            return self.send_code(uow, enrollment.id, enrollment.phone, prepared)
 
         return self.engine.step(ref, "phone_resend", act)
 

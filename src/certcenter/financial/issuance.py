@@ -55,7 +55,15 @@ from certcenter.errors import CertCenterError
 from certcenter.financial import issuance_states as states
 from certcenter.financial.issuance_states import IssuanceState as S
 from certcenter.financial.proof import canonical_spki, device_key
-from certcenter.flows import Effects, FlowEngine, FlowKind, Outcome, SendSms, code_text, no_device
+from certcenter.flows import (
+    Effects,
+    FlowEngine,
+    FlowKind,
+    Outcome,
+    SmsCode,
+    code_text,
+    no_device,
+)
 from certcenter.flows import Started as Started  # the flow's answers, under their old names
 from certcenter.flows import StepResult as StepResult
 from certcenter.identity.banks import OWN_BANK_CODE
@@ -179,6 +187,7 @@ class FinancialIssuance:
         self.policy = settings.policy
         self.clock = clock
         self.codes = VerificationCodes(hasher, clock)
+        self.send_code = SmsCode(self.codes, settings.policy, CODE_PURPOSE, self._code_text)
         self.risk = RiskRules(settings.policy, clock)
         self.engine = FlowEngine(
             FINANCIAL_FLOW,
@@ -564,22 +573,8 @@ class FinancialIssuance:
                 raise CertCenterError("FINANCIAL_DETAILS_MISMATCH")
             enrollment.device_public_key = spki
             enrollment.device_label = label
-            plain = self.codes.issue_sms(
-                uow,
-                flow_id=enrollment.id,
-                purpose=CODE_PURPOSE,
-                target=mask_phone(number),
-                prepared=prepared,
-                policy=self.policy,
-            )
             enrollment.state = S.CODE_SENT.value
-            return Outcome(
-                {
-                    "phone": mask_phone(number),
-                    "code_valid_seconds": self.policy.sms_code_ttl_seconds,
-                },
-                (SendSms(number, self._code_text(plain)),),
-            )
+            return self.send_code(uow, enrollment.id, number, prepared)
 
         return self.engine.step(ref, "details", act)
 
@@ -588,21 +583,7 @@ class FinancialIssuance:
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Outcome:
             customer = self.engine.customer(uow, enrollment)
-            plain = self.codes.issue_sms(
-                uow,
-                flow_id=enrollment.id,
-                purpose=CODE_PURPOSE,
-                target=mask_phone(customer.phone),
-                prepared=prepared,
-                policy=self.policy,
-            )
-            return Outcome(
-                {
-                    "phone": mask_phone(customer.phone),
-                    "code_valid_seconds": self.policy.sms_code_ttl_seconds,
-                },
-                (SendSms(customer.phone, self._code_text(plain)),),
-            )
+            return self.send_code(uow, enrollment.id, customer.phone, prepared)
 
         return self.engine.step(ref, "code_resend", act)
 

@@ -1,6 +1,8 @@
-"""Multi-step flows on one persisted step engine, with typed effects performed after commit.
+"""Multi-step flows (발급 절차) on one persisted step engine; effects performed after commit.
 
 from certcenter.flows import FlowEngine, FlowKind, Outcome, SendSms
+engine = FlowEngine(MOBILE_FLOW, uow_factory=..., risk=..., audit=..., clock=...,
+                    effects=Effects(providers=..., sms_sender="1588-9999"), ttl_minutes=30)
 engine.step(ref, "phone", lambda uow, row: Outcome({"phone": masked}, (SendSms(p, t),)))
 """
 
@@ -11,6 +13,7 @@ from certcenter.flows.effects import (
     Outcome,
     PublishCrl,
     SendSms,
+    SmsCode,
     code_text,
 )
 from certcenter.flows.engine import (
@@ -34,6 +37,7 @@ __all__ = [
     "Outcome",
     "PublishCrl",
     "SendSms",
+    "SmsCode",
     "Started",
     "StepResult",
     "code_text",

@@ -18,7 +18,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from certcenter.audit.redaction import mask_phone
+from certcenter.authn.codes import PreparedCode, VerificationCodes
+from certcenter.config import Policy
 from certcenter.identity.providers import Providers
+from certcenter.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,34 @@ def code_text(bank_name: str, code: str, *, ttl_seconds: int, about: str = "") -
         f"[{bank_name}] {what} [{code}]를 입력해 주세요. "
         f"({minutes}분 이내, 타인에게 알려주지 마세요)"
     )
+
+
+@dataclass(frozen=True)
+class SmsCode:
+    """A flow's verification code by SMS: stored (hashed) under the policy when a step calls
+    it; the step's answer shows the masked phone and how long the code is valid; the SMS
+    (``text(code)``) goes out after the commit."""
+
+    codes: VerificationCodes
+    policy: Policy
+    purpose: str
+    text: Callable[[str], str]
+
+    def __call__(
+        self, uow: UnitOfWork, flow_id: str, phone: str, prepared: PreparedCode
+    ) -> Outcome:
+        plain = self.codes.issue_sms(
+            uow,
+            flow_id=flow_id,
+            purpose=self.purpose,
+            target=mask_phone(phone),
+            prepared=prepared,
+            policy=self.policy,
+        )
+        return Outcome(
+            {"phone": mask_phone(phone), "code_valid_seconds": self.policy.sms_code_ttl_seconds},
+            (SendSms(phone, self.text(plain)),),
+        )
 
 
 class CrlPublisher(Protocol):

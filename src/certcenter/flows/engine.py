@@ -227,14 +227,7 @@ class FlowEngine(Generic[R, St]):
         except CertCenterError as err:
             # The customer may have been identified by the step that was refused (a phone step
             # refused for 1 person 1 device): the failure is theirs.
-            self.record_failure(
-                step,
-                err,
-                flow_id=ref.enrollment_id,
-                customer_id=loaded.customer_id if loaded is not None else None,
-                device_id=self.kind.device(loaded) if loaded is not None else None,
-                client_ip=ref.client_ip,
-            )
+            self._refused(step, err, ref, loaded)
             raise
         self.effects.perform(outcome.effects)
         return result, value
@@ -258,14 +251,7 @@ class FlowEngine(Generic[R, St]):
                 customer = self._admit(uow, ref, step, row, allow)
             return question(row, customer)
         except CertCenterError as err:
-            self.record_failure(
-                step,
-                err,
-                flow_id=ref.enrollment_id,
-                customer_id=loaded.customer_id if loaded is not None else None,
-                device_id=self.kind.device(loaded) if loaded is not None else None,
-                client_ip=ref.client_ip,
-            )
+            self._refused(step, err, ref, loaded)
             raise
 
     def guard(self, ref: FlowRef, step: str, work: Callable[[], T]) -> T:
@@ -275,16 +261,7 @@ class FlowEngine(Generic[R, St]):
         except CertCenterError as err:
             with self.uow_factory() as uow:
                 row = self._get(uow, ref.enrollment_id, lock=False)
-                customer_id = row.customer_id if row is not None else None
-                device_id = self.kind.device(row) if row is not None else None
-            self.record_failure(
-                step,
-                err,
-                flow_id=ref.enrollment_id,
-                customer_id=customer_id,
-                device_id=device_id,
-                client_ip=ref.client_ip,
-            )
+            self._refused(step, err, ref, row)
             raise
 
     # ------------------------------------------------------------------ parts of a step
@@ -431,6 +408,17 @@ class FlowEngine(Generic[R, St]):
         customer = self.customer(uow, row)
         self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
         return customer
+
+    def _refused(self, step: str, err: CertCenterError, ref: FlowRef, row: R | None) -> None:
+        """Record a refusal of the flow; the customer (and device) as far as it knows them."""
+        self.record_failure(
+            step,
+            err,
+            flow_id=ref.enrollment_id,
+            customer_id=row.customer_id if row is not None else None,
+            device_id=self.kind.device(row) if row is not None else None,
+            client_ip=ref.client_ip,
+        )
 
     def _get(self, uow: UnitOfWork, flow_id: str, *, lock: bool) -> R | None:
         if not 0 < len(flow_id) <= MAX_FLOW_ID:
