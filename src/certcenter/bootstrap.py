@@ -43,6 +43,7 @@ from certcenter.financial import (
 )
 from certcenter.financial.issuance import FinancialIssuance
 from certcenter.identity.providers import Providers
+from certcenter.issuance import Issuance
 from certcenter.keys import KeyBackend, load_key_backend
 from certcenter.lifecycle.customer_actions import CustomerActions
 from certcenter.lifecycle.device_auth import DeviceAuthenticator
@@ -142,6 +143,18 @@ class Center:
             hierarchy=self.hierarchy,
             settings=self.settings,
             clock=self.clock,
+        )
+
+    @cached_property
+    def issuance(self) -> Issuance:
+        return Issuance(
+            uow_factory=self.uow_factory,
+            issuer=self.issuer,
+            audit=self.audit_trail,
+            notifier=self.outbox,
+            publisher=self.status,
+            clock=self.clock,
+            deliver=self.deliver_now,
         )
 
     @cached_property
