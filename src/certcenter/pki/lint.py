@@ -111,10 +111,8 @@ def _length(size: int) -> bytes:
     return bytes([0x80 | len(octets)]) + octets
 
 
-def certificate_of_tbs(tbs: bytes) -> x509.Certificate:
-    """The TBS as a certificate with an empty signature (ValueError if it is not a TBS).
-
-    The outer signatureAlgorithm copies the TBS's own, as a signed certificate would."""
+def _serial_and_algorithm(tbs: bytes) -> tuple[bytes, bytes]:
+    """The serial INTEGER's content octets and the signature AlgorithmIdentifier element."""
     tag, start, end = _header(tbs, 0)
     if tag != 0x30 or end != len(tbs):
         raise ValueError("a TBSCertificate is one DER SEQUENCE")
@@ -125,11 +123,30 @@ def certificate_of_tbs(tbs: bytes) -> x509.Certificate:
         tag, _, after = _header(tbs, at)
     if tag != 0x02:
         raise ValueError("TBSCertificate without a serial number")
+    _, serial_start, serial_end = _header(tbs, at)
     at = after
     tag, _, after = _header(tbs, at)
     if tag != 0x30:
         raise ValueError("TBSCertificate without a signature algorithm")
-    algorithm = tbs[at:after]
+    return tbs[serial_start:serial_end], tbs[at:after]
+
+
+def _serial_finding(octets: bytes) -> LintFinding | None:
+    """RFC 5280 §4.1.2.2 on the DER octets (cryptography will not load a bad serial)."""
+    if not octets or octets[0] & 0x80 or not any(octets):
+        return LintFinding("serial", "the serial number is not positive")
+    if len(octets) > MAX_SERIAL_OCTETS:
+        return LintFinding("serial", f"the serial number is longer than {MAX_SERIAL_OCTETS} octets")
+    return None
+
+
+def certificate_of_tbs(tbs: bytes) -> x509.Certificate:
+    """The TBS as a certificate with an empty signature (ValueError if it is not a TBS, or
+    its serial is not positive). The outer signatureAlgorithm copies the TBS's own, as a
+    signed certificate would."""
+    serial, algorithm = _serial_and_algorithm(tbs)
+    if serial and (serial[0] & 0x80 or not any(serial)):
+        raise ValueError("the serial number is not positive")
     signature = b"\x03\x01\x00"  # BIT STRING, no unused bits, no content
     body = tbs + algorithm + signature
     return x509.load_der_x509_certificate(b"\x30" + _length(len(body)) + body)
@@ -143,6 +160,9 @@ def lint_tbs(
 ) -> list[LintFinding]:
     """The findings for the to-be-signed bytes ``tbs`` (none: clean)."""
     try:
+        serial_finding = _serial_finding(_serial_and_algorithm(tbs)[0])
+        if serial_finding is not None:
+            return [serial_finding]  # not a certificate anything should read further
         certificate = certificate_of_tbs(tbs)
     except ValueError as exc:
         return [LintFinding("der", f"the TBS does not parse: {exc}")]
