@@ -245,9 +245,18 @@ class IssueHooks:
         class Flow(IssueHooks):
             def on_intent(self, uow, customer, intent):
                 check_one_device(uow, customer)            # may raise CertCenterError
+                abandon_stale_intents(uow, customer)       # the new one is not added yet
+                flow.certificate_serial = f"{intent.serial:X}"
             def on_activate(self, uow, customer, record, retired):
+                refuse_a_move_not_asked_for(retired)       # raise: all of it rolls back
                 bind_device(uow, customer)
                 return {"device": record.device_id}        # added to the "issue" entry
+            def intent_lost(self, serial):
+                return CertCenterError("CERTIFICATE_ALREADY_ACTIVE")  # a newer attempt won
+
+    A hook object may keep what it learns (the intent, a registered device) for the caller
+    and the request's ``notices``. A refusal the caller must record (a failure log) is caught
+    around ``issue()``: every refusal reaches the caller as the same CertCenterError.
     """
 
     def on_intent(self, uow: UnitOfWork, customer: Customer, intent: IssuanceIntent) -> None:

@@ -37,6 +37,7 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import (
     AuthorityInformationAccessOID,
     ExtensionOID,
@@ -202,7 +203,8 @@ def lint_certificate(
         fail("issuer", "the issuer name is not the issuing CA's subject")
     _validity(certificate, profile, issuer, fail)
     _subject(certificate, fail)
-    kind = key_kind_of(certificate.public_key())
+    public_key = certificate.public_key()
+    kind = key_kind_of(public_key)
     if kind is None or kind not in profile.allowed_key_kinds:
         fail("public_key", f"{kind or 'this kind of key'} is not allowed by {profile.name}")
     try:
@@ -213,7 +215,7 @@ def lint_certificate(
     except ValueError as exc:
         fail("der", f"the extensions do not parse: {exc}")
         return found
-    _extensions(certificate, extensions, profile, issuer, fail)
+    _extensions(public_key, extensions, profile, issuer, fail)
     return found
 
 
@@ -275,17 +277,16 @@ def _subject(certificate: x509.Certificate, fail: _Fail) -> None:
 
 
 def _extensions(
-    certificate: x509.Certificate,
+    public_key: CertificatePublicKeyTypes,
     extensions: x509.Extensions,
     profile: CertificateProfile,
     issuer: x509.Certificate,
     fail: _Fail,
 ) -> None:
+    by_oid = {extension.oid: extension for extension in extensions}
+
     def find(oid: x509.ObjectIdentifier) -> x509.Extension[x509.ExtensionType] | None:
-        try:
-            return extensions.get_extension_for_oid(oid)
-        except x509.ExtensionNotFound:
-            return None
+        return by_oid.get(oid)
 
     for oid, rule in _NON_CRITICAL.items():
         extension = find(oid)
@@ -337,7 +338,7 @@ def _extensions(
 
     # subject and authority key identifiers
     ski = find(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
-    spki = certificate.public_key().public_bytes(
+    spki = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     if ski is None:
