@@ -7,10 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcenter.bootstrap import Center
-from certcenter.entities import CertificateRecord, CertificateStatus, Customer
+from certcenter.entities import CertificateRecord, CertificateStatus, Customer, OcspCacheEntry
 from certcenter.errors import CertCenterError
 from certcenter.issuance import (
     Activated,
@@ -286,3 +287,37 @@ def test_constraint_names_become_the_flow_codes() -> None:
     assert conflict_error("uq_certificates_one_usable_per_family").code == (
         "CERTIFICATE_ALREADY_ACTIVE"
     )
+
+
+def test_retiring_invalidates_ocsp_and_publishes_the_crl_partition(center: Center) -> None:
+    first = center.issuance.issue(_request(center))
+    now = center.clock.now()
+    with center.uow_factory() as uow:
+        uow.ocsp.put(OcspCacheEntry(first.serial, b"cached", now, now, now))
+        uow.commit()
+    second = center.issuance.issue(_request(center, supersede_family=True))
+    old = _record(center, first.serial)
+    with center.uow_factory() as uow:
+        assert uow.ocsp.get(first.serial) is None
+        crl = uow.crls.latest(old.family, old.crl_shard)
+    assert crl is not None
+    listed = x509.load_der_x509_crl(crl.der).get_revoked_certificate_by_serial_number(
+        int(first.serial, 16)
+    )
+    assert listed is not None
+    assert second.retired == (first.serial,)
+
+
+def test_a_failed_publication_is_logged_not_raised(
+    center: Center, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = center.issuance.issue(_request(center))
+
+    class Down:
+        def publish(self, family: str, shard: int) -> None:
+            raise OSError("CRL store down")
+
+    center.issuance.publisher = Down()
+    second = center.issuance.issue(_request(center, supersede_family=True))
+    assert second.retired == (first.serial,)
+    assert "not published now" in caplog.text
