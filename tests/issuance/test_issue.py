@@ -19,6 +19,7 @@ from certcenter.issuance import (
     IssueHooks,
     IssueRequest,
     Notice,
+    Renewal,
     conflict_error,
 )
 from certcenter.lifecycle.records import pending_record
@@ -321,3 +322,22 @@ def test_a_failed_publication_is_logged_not_raised(
     second = center.issuance.issue(_request(center, supersede_family=True))
     assert second.retired == (first.serial,)
     assert "not published now" in caplog.text
+
+
+def test_renewal_checks_the_replaced_certificate_under_its_lock(center: Center) -> None:
+    key = _key()
+    first = center.issuance.issue(_request(center, public_key=key))
+    seen: list[str] = []
+
+    def refuse(old: CertificateRecord) -> None:
+        seen.append(old.serial)
+        raise CertCenterError("CERTIFICATE_SUSPENDED")
+
+    with pytest.raises(CertCenterError) as refused:
+        center.issuance.issue(
+            _request(center, public_key=key, replaces=first.serial), Renewal(refuse)
+        )
+    assert refused.value.code == "CERTIFICATE_SUSPENDED" and seen == [first.serial]
+    with center.uow_factory() as uow:
+        mine = uow.certificates.for_customer(_customer(center).id)
+    assert [r.serial for r in mine] == [first.serial]  # nothing written ahead

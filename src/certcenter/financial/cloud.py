@@ -58,7 +58,14 @@ from certcenter.financial.access import (
 )
 from certcenter.financial.devices import FinancialDevices, clean_label
 from certcenter.financial.proof import device_key, key_digest
-from certcenter.issuance import AlreadyRenewedError, Issuance, IssueHooks, IssueRequest, Notice
+from certcenter.issuance import (
+    AlreadyRenewedError,
+    Issuance,
+    IssueHooks,
+    IssueRequest,
+    Notice,
+    Renewal,
+)
 from certcenter.keys.backend import KeyBackend
 from certcenter.lifecycle import records
 from certcenter.lifecycle.service import ActorRef, StatusPublisher
@@ -302,7 +309,9 @@ class CloudCertificates:
                 ],
             )
         try:
-            issued = self.issuance.issue(request, _Renewable(old.serial, now))
+            issued = self.issuance.issue(
+                request, Renewal(lambda record: _require_renewable(record, now))
+            )
         except AlreadyRenewedError as done:  # renewed meanwhile by someone else
             if done.replaced_by is None:
                 raise CertCenterError("CERTIFICATE_NOT_USABLE", status="renewing") from None
@@ -557,20 +566,6 @@ def _require_renewable(record: CertificateRecord, now: datetime) -> None:
     records.require_usable(record, now)
     if record.status == CertificateStatus.SUSPENDED or record.der is None:
         raise CertCenterError("CERTIFICATE_NOT_USABLE", status=record.status)
-
-
-class _Renewable(IssueHooks):
-    """Checks the renewed certificate again under its lock, in the write-ahead transaction."""
-
-    def __init__(self, serial: str, now: datetime) -> None:
-        self.serial = serial
-        self.now = now
-
-    def on_intent(self, uow: UnitOfWork, customer: Customer, intent: IssuanceIntent) -> None:
-        old = uow.certificates.get(self.serial, for_update=True)
-        if old is None:
-            raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=self.serial[:64])
-        _require_renewable(old, self.now)
 
 
 class _NewAccount(IssueHooks):

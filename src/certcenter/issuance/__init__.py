@@ -18,6 +18,7 @@ from certcenter.issuance.service import (
     IssueHooks,
     IssueRequest,
     Notice,
+    Renewal,
     conflict_error,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "IssueRequest",
     "Issued",
     "Notice",
+    "Renewal",
     "conflict_error",
 ]

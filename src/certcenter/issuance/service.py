@@ -77,6 +77,7 @@ __all__ = [
     "IssueRequest",
     "Issued",
     "Notice",
+    "Renewal",
     "conflict_error",
 ]
 
@@ -259,6 +260,11 @@ class IssueHooks:
     around ``issue()``: every refusal reaches the caller as the same CertCenterError.
     """
 
+    def on_replaced(self, uow: UnitOfWork, customer: Customer, old: CertificateRecord) -> None:
+        """For a renewal, in the write-ahead transaction: the certificate it replaces, locked
+        and not renewed yet, before anything is decided; raise to refuse (e.g. it is
+        suspended)."""
+
     def on_intent(self, uow: UnitOfWork, customer: Customer, intent: IssuanceIntent) -> None:
         """In the write-ahead transaction, after the certificate is decided and before its
         pending record is added; raise to refuse (nothing is written)."""
@@ -279,6 +285,20 @@ class IssueHooks:
         """The error when the pending record is no longer pending at activation (abandoned
         meanwhile, e.g. by a newer attempt or the account's deletion)."""
         return CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial)
+
+
+class Renewal(IssueHooks):
+    """The hooks of a plain renewal: ``check`` refuses a certificate that may not be renewed
+    (raise), under its lock.
+
+        issuance.issue(IssueRequest(..., replaces=old.serial), Renewal(require_renewable))
+    """
+
+    def __init__(self, check: Callable[[CertificateRecord], None]) -> None:
+        self.check = check
+
+    def on_replaced(self, uow: UnitOfWork, customer: Customer, old: CertificateRecord) -> None:
+        self.check(old)
 
 
 def conflict_error(constraint: str) -> CertCenterError:
@@ -364,6 +384,7 @@ class Issuance:
                     raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=request.replaces[:64])
                 if old.replaced_by is not None:
                     raise AlreadyRenewedError(old.serial, old.status, old.replaced_by)
+                hooks.on_replaced(uow, customer, old)
             intent = issuer.prepare(
                 request.profile,
                 request.public_key,

@@ -24,9 +24,14 @@ from certcenter.clock import Clock
 from certcenter.config import Settings
 from certcenter.entities import Actor, CertificateRecord, CertificateStatus, Customer
 from certcenter.errors import CertCenterError
-from certcenter.issuance import AlreadyRenewedError, Issuance, IssueHooks, IssueRequest, Notice
+from certcenter.issuance import (
+    AlreadyRenewedError,
+    Issuance,
+    IssueRequest,
+    Notice,
+    Renewal,
+)
 from certcenter.lifecycle import records
-from certcenter.pki.issuer import IssuanceIntent
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -253,7 +258,9 @@ class LifecycleService:
                 ],
             )
         try:
-            issued = self.issuance.issue(request, _Renewable(old.serial, now))
+            issued = self.issuance.issue(
+                request, Renewal(lambda record: _require_renewable(record, now))
+            )
         except AlreadyRenewedError as done:
             # Another renewal of this certificate is under way or done: not a second one.
             if done.status is None:
@@ -358,17 +365,3 @@ def _require_renewable(record: CertificateRecord, now: datetime) -> None:
         raise CertCenterError("CERTIFICATE_SUSPENDED")
     if record.der is None:
         raise CertCenterError("CERTIFICATE_NOT_USABLE", status=record.status)
-
-
-class _Renewable(IssueHooks):
-    """Checks the renewed certificate again under its lock, in the write-ahead transaction."""
-
-    def __init__(self, serial: str, now: datetime) -> None:
-        self.serial = serial
-        self.now = now
-
-    def on_intent(self, uow: UnitOfWork, customer: Customer, intent: IssuanceIntent) -> None:
-        old = uow.certificates.get(self.serial, for_update=True)
-        if old is None:
-            raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=self.serial)
-        _require_renewable(old, self.now)
