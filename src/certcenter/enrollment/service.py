@@ -56,7 +56,6 @@ from certcenter.flows import (
     FlowEngine,
     FlowKind,
     Outcome,
-    PublishCrl,
     SmsCode,
     code_text,
     no_choices,
@@ -68,12 +67,11 @@ from certcenter.identity.documents import DriverLicence, Passport, ResidentCard
 from certcenter.identity.phone_numbers import Carrier, normalise_mobile
 from certcenter.identity.providers import IdDocument, Providers
 from certcenter.identity.rrn import parse_rrn, parse_rrn_front
-from certcenter.lifecycle import records
+from certcenter.issuance import Issuance, IssueHooks, IssueRequest, Notice
 from certcenter.lifecycle.device_auth import DeviceAuthenticator
-from certcenter.lifecycle.service import AuditRecorder, Notifier, StatusPublisher
+from certcenter.lifecycle.service import ActorRef, AuditRecorder, StatusPublisher
 from certcenter.pki.csr import validate_csr
-from certcenter.pki.issuer import IssuanceIntent, Issuer, SubjectInfo
-from certcenter.pki.pem import certificate_pem
+from certcenter.pki.issuer import IssuanceIntent
 from certcenter.pki.profiles import profile
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.risk.rules import DeviceFacts, RiskRules
@@ -138,37 +136,25 @@ class IssuedCertificate:
     moved_from_device: str | None
 
 
-@dataclass(frozen=True)
-class _Intent:
-    """What the write-ahead step hands to signing: the recorded intent and the CSR's key."""
-
-    intent: IssuanceIntent
-    public_key: ec.EllipticCurvePublicKey
-
-
 class EnrollmentService:
     def __init__(
         self,
         *,
         uow_factory: UnitOfWorkFactory,
         providers: Providers,
-        issuer: Callable[[], Issuer],
-        chain: Callable[[], Sequence[str]],
+        issuance: Issuance,
         hasher: SecretHasher,
         settings: Settings,
         clock: Clock,
         audit: AuditRecorder,
-        notifier: Notifier,
         publisher: StatusPublisher,
         deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.audit = audit
-        self.notifier = notifier
         self.publisher = publisher
         self.uow_factory = uow_factory
         self.providers = providers
-        self._issuer = issuer
-        self._chain = chain
+        self.issuance = issuance
         self.hasher = hasher
         self.settings = settings
         self.policy = settings.policy
@@ -433,129 +419,52 @@ class EnrollmentService:
         return self.engine.step(ref, "credentials", act)
 
     def submit_csr(self, ref: EnrollmentRef, csr: str | bytes) -> IssuedCertificate:
-        """Issue the certificate for the device's key and bind it to the device."""
+        """Issue the certificate for the device's key and bind it to the device.
+
+        Through :meth:`Issuance.issue`: its write-ahead transaction also checks 1 person 1
+        device, abandons this customer's stale intents and moves the flow to ``signing``; its
+        activation also moves the certificate from another phone when asked, registers the
+        device and completes the flow (:class:`_DeviceIssue`)."""
         mobile = profile(FAMILY, self.settings)
-        issuer = self._issuer()
 
-        # 1. Write ahead: the intent (to-be-signed data) is committed before anything is signed.
-        def record_intent(
-            uow: UnitOfWork, enrollment: Enrollment
-        ) -> tuple[Mapping[str, Any], _Intent]:
+        def request(enrollment: Enrollment, customer: Customer | None) -> tuple[IssueRequest, str]:
             validated = validate_csr(csr, mobile.allowed_key_kinds)
-            customer = self.engine.customer(uow, enrollment, lock=True)
-            self._check_one_device(uow, enrollment, customer)
-            for pending in uow.certificates.for_customer(
-                customer.id, family=FAMILY, statuses=[CertificateStatus.PENDING.value]
-            ):
-                if pending.enrollment_id == enrollment.id or self._is_stale(uow, pending):
-                    pending.status = CertificateStatus.ABANDONED.value
-                else:
-                    raise CertCenterError("CERTIFICATE_ALREADY_ACTIVE")
-            intent = issuer.prepare(
-                FAMILY,
-                validated.public_key,
-                SubjectInfo(common_name=customer.name, customer_ref=customer.customer_number),
+            holder = self.engine.known(enrollment, customer)
+            model = enrollment.device_model
+            asked = IssueRequest(
+                profile=FAMILY,
+                public_key=validated.public_key,
+                customer_id=holder.id,
+                device_id=enrollment.device_id,
+                enrollment_id=enrollment.id,
+                supersede_family=True,
+                actor=ActorRef.customer(holder.customer_number, ref.client_ip),
+                # "issued on device X at time T" (the SPEC's confirmation SMS); a certificate
+                # that moved to a new phone says so on its own, as banks do.
+                notices=lambda done: (
+                    [Notice("issued", {"device": model})]
+                    + (
+                        [Notice("device_registered", {"device": model})]
+                        if done.details.get("moved_from") is not None
+                        else []
+                    )
+                ),
             )
-            serial = f"{intent.serial:X}"
-            uow.certificates.add(
-                records.pending_record(
-                    intent,
-                    family=FAMILY,
-                    customer_id=customer.id,
-                    device_id=enrollment.device_id,
-                    enrollment_id=enrollment.id,
-                    created_at=self.clock.now(),
-                )
-            )
-            enrollment.certificate_serial = serial
-            enrollment.state = EnrollmentState.SIGNING.value
-            return {}, _Intent(intent, validated.public_key)
+            return asked, holder.customer_number
 
-        _, prepared = self.engine.step_with(ref, "csr", record_intent)
-        intent = prepared.intent
-
-        # 2. Sign: the backend makes exactly the recorded certificate.
-        certificate = self.engine.guard(
-            ref, "csr", lambda: issuer.sign(intent, prepared.public_key)
-        )
-
-        # 3. Activate, bind to the device, supersede what it replaces, end the flow.
-        def activate(uow: UnitOfWork, enrollment: Enrollment) -> Outcome:
-            customer = self.engine.customer(uow, enrollment, lock=True)
-            record = uow.certificates.get(f"{intent.serial:X}")
-            if record is None or record.status != CertificateStatus.PENDING.value:
-                raise CertCenterError("CERTIFICATE_ALREADY_ACTIVE")
-            now = self.clock.now()
-            moved_from, retired = self._retire_previous(
-                uow, customer, enrollment, now, record.serial
-            )
-            self._bind_device(uow, customer, enrollment, now)
-            record.der = certificate.public_bytes(serialization.Encoding.DER)
-            record.status = CertificateStatus.ACTIVE.value
-            record.issued_at = now
-            enrollment.state = EnrollmentState.COMPLETED.value
-            enrollment.pin_hash = None
-            enrollment.pattern_hash = None
-            if not customer.internet_banking:
-                customer.internet_banking = True
-            actor = customer.customer_number
-            for old in retired:
-                self.audit.record(
-                    uow,
-                    actor_kind="customer",
-                    actor=actor,
-                    action="supersede",
-                    subject_kind="certificate",
-                    subject=old.serial,
-                    source_ip=ref.client_ip,
-                    details={"by": record.serial},
-                )
-            self.audit.record(
-                uow,
-                actor_kind="customer",
-                actor=actor,
-                action="issue",
-                subject_kind="certificate",
-                subject=record.serial,
-                source_ip=ref.client_ip,
-                details={
-                    "device": enrollment.device_id,
-                    "enrollment": enrollment.id,
-                    "moved_from": moved_from,
-                },
-            )
-            # "issued on device X at time T" (the SPEC's confirmation SMS), through the outbox
-            self.notifier.notify(
-                uow, event="issued", customer=customer, values={"device": enrollment.device_model}
-            )
-            if moved_from is not None:
-                # The certificate moved to a new phone: say so on its own, as banks do.
-                self.notifier.notify(
-                    uow,
-                    event="device_registered",
-                    customer=customer,
-                    values={"device": enrollment.device_model},
-                )
-            return Outcome(
-                {
-                    "moved_from": moved_from,
-                    "customer_number": customer.customer_number,
-                    "device_id": enrollment.device_id,
-                },
-                tuple(PublishCrl(old.family, old.crl_shard) for old in retired),
-            )
-
-        done = self.engine.step(ref, "csr", activate, allow=frozenset({EnrollmentState.SIGNING}))
-        log.info("certificate %s issued for enrollment %s", f"{intent.serial:X}", ref.enrollment_id)
+        asked, customer_number = self.engine.ask(ref, "csr", request)
+        hooks = _DeviceIssue(self, ref)
+        issued = self.engine.guard(ref, "csr", lambda: self.issuance.issue(asked, hooks))
+        log.info("certificate %s issued for enrollment %s", issued.serial, ref.enrollment_id)
         return IssuedCertificate(
-            serial=f"{intent.serial:X}",
-            certificate_pem=certificate_pem(certificate),
-            chain_pem=list(self._chain()),
-            not_before=intent.not_before,
-            not_after=intent.not_after,
-            device_id=str(done.detail["device_id"]),
-            customer_number=str(done.detail["customer_number"]),
-            moved_from_device=done.detail["moved_from"],
+            serial=issued.serial,
+            certificate_pem=issued.certificate_pem,
+            chain_pem=issued.chain_pem,
+            not_before=issued.not_before,
+            not_after=issued.not_after,
+            device_id=str(asked.device_id),
+            customer_number=customer_number,
+            moved_from_device=hooks.moved_from,
         )
 
     def status(self, ref: EnrollmentRef) -> StepResult:
@@ -597,36 +506,28 @@ class EnrollmentService:
             or other.expires_at <= self.clock.now()
         )
 
-    def _retire_previous(
+    def _move_from(
         self,
         uow: UnitOfWork,
         customer: Customer,
         enrollment: Enrollment,
         now: datetime,
-        new_serial: str,
-    ) -> tuple[str | None, list[CertificateRecord]]:
-        """Supersede the certificate this one replaces; deregister a device it moves from."""
-        moved_from: str | None = None
-        retired: list[CertificateRecord] = []
-        for old in uow.certificates.for_customer(
-            customer.id,
-            family=FAMILY,
-            statuses=[CertificateStatus.ACTIVE.value, CertificateStatus.SUSPENDED.value],
-        ):
+        retired: Sequence[CertificateRecord],
+    ) -> str | None:
+        """The certificates the new one superseded must be this device's unless the customer
+        moves; then the device it moves from is deregistered (its id is returned)."""
+        for old in retired:
             if old.device_id != enrollment.device_id and not enrollment.move_certificate:
                 raise CertCenterError("DEVICE_ALREADY_REGISTERED")
-            records.supersede(old, now, new_serial)
-            uow.ocsp.invalidate(old.serial)
-            retired.append(old)
         device = uow.devices.active_for_customer(customer.id)
-        if device is not None and device.device_id != enrollment.device_id:
-            if not enrollment.move_certificate:
-                raise CertCenterError("DEVICE_ALREADY_REGISTERED")
-            device.status = "deregistered"
-            device.deregistered_at = now
-            moved_from = device.device_id
+        if device is None or device.device_id == enrollment.device_id:
+            return None
+        if not enrollment.move_certificate:
+            raise CertCenterError("DEVICE_ALREADY_REGISTERED")
+        device.status = "deregistered"
+        device.deregistered_at = now
         uow.flush()
-        return moved_from, retired
+        return device.device_id
 
     def _bind_device(
         self, uow: UnitOfWork, customer: Customer, enrollment: Enrollment, now: datetime
@@ -691,6 +592,79 @@ class EnrollmentService:
         return code_text(
             self.settings.bank_name, plain, ttl_seconds=self.policy.sms_code_ttl_seconds
         )
+
+
+class _DeviceIssue(IssueHooks):
+    """The mobile flow's own work inside ``issue()``'s two transactions, each a ``csr`` step
+    of the flow (checked, locked, audited)."""
+
+    def __init__(self, service: EnrollmentService, ref: EnrollmentRef) -> None:
+        self.service = service
+        self.ref = ref
+        self.moved_from: str | None = None
+
+    def on_intent(self, uow: UnitOfWork, customer: Customer, intent: IssuanceIntent) -> None:
+        service = self.service
+
+        def write_ahead(uow: UnitOfWork, enrollment: Enrollment) -> None:
+            if enrollment.customer_id != customer.id:
+                raise CertCenterError(
+                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="csr"
+                )
+            service._check_one_device(uow, enrollment, customer)
+            for pending in uow.certificates.for_customer(
+                customer.id, family=FAMILY, statuses=[CertificateStatus.PENDING.value]
+            ):
+                if pending.enrollment_id == enrollment.id or service._is_stale(uow, pending):
+                    pending.status = CertificateStatus.ABANDONED.value
+                else:
+                    raise CertCenterError("CERTIFICATE_ALREADY_ACTIVE")
+            enrollment.certificate_serial = f"{intent.serial:X}"
+            enrollment.state = EnrollmentState.SIGNING.value
+
+        service.engine.within(uow, self.ref, "csr", write_ahead)
+
+    def on_activate(
+        self,
+        uow: UnitOfWork,
+        customer: Customer,
+        record: CertificateRecord,
+        retired: Sequence[CertificateRecord],
+    ) -> Mapping[str, object]:
+        service = self.service
+
+        def activate(uow: UnitOfWork, enrollment: Enrollment) -> Mapping[str, object]:
+            now = service.clock.now()
+            self.moved_from = service._move_from(uow, customer, enrollment, now, retired)
+            service._bind_device(uow, customer, enrollment, now)
+            enrollment.state = EnrollmentState.COMPLETED.value
+            enrollment.pin_hash = None
+            enrollment.pattern_hash = None
+            if not customer.internet_banking:
+                customer.internet_banking = True
+            return {
+                "device": enrollment.device_id,
+                "enrollment": enrollment.id,
+                "moved_from": self.moved_from,
+            }
+
+        # An expiry found here is not committed: it would commit half an activation.
+        return service.engine.within(
+            uow,
+            self.ref,
+            "csr",
+            activate,
+            allow=frozenset({EnrollmentState.SIGNING}),
+            mark_expired=False,
+        )
+
+    def intent_lost(self, serial: str) -> CertCenterError:
+        return CertCenterError("CERTIFICATE_ALREADY_ACTIVE")  # a newer attempt won
+
+    def keeps_intent(self, error: BaseException) -> bool:
+        # A refusal abandons the intent; after a crash (signing cut off) it stays pending, the
+        # flow in "signing", and the CSR sent again abandons it and issues anew.
+        return not isinstance(error, CertCenterError)
 
 
 def _date(text: str) -> date:

@@ -254,6 +254,27 @@ class FlowEngine(Generic[R, St]):
             self._refused(step, err, ref, loaded)
             raise
 
+    def within(
+        self,
+        uow: UnitOfWork,
+        ref: FlowRef,
+        step: str,
+        action: Callable[[UnitOfWork, R], T],
+        *,
+        allow: frozenset[St] | None = None,
+        mark_expired: bool = True,
+    ) -> T:
+        """A step inside a transaction another service owns and commits (the hooks of
+        ``issue()``): the flow is checked and locked, the action runs, the step is audited.
+        The caller records a refusal (:meth:`guard` around the whole). ``mark_expired=False``
+        where a commit of the expiry would commit the owner's unfinished work too."""
+        row = self.authorise(uow, ref, lock=True, mark_expired=mark_expired)
+        self._admit(uow, ref, step, row, allow)
+        value = action(uow, row)
+        row.updated_at = self.clock.now()
+        self.audit_step(uow, row, step, ref.client_ip)
+        return value
+
     def guard(self, ref: FlowRef, step: str, work: Callable[[], T]) -> T:
         """Run work outside a step's transaction; record a refusal like a step would."""
         try:
@@ -266,9 +287,18 @@ class FlowEngine(Generic[R, St]):
 
     # ------------------------------------------------------------------ parts of a step
 
-    def authorise(self, uow: UnitOfWork, ref: FlowRef, *, lock: bool, closed_ok: bool = False) -> R:
+    def authorise(
+        self,
+        uow: UnitOfWork,
+        ref: FlowRef,
+        *,
+        lock: bool,
+        closed_ok: bool = False,
+        mark_expired: bool = True,
+    ) -> R:
         """The flow's row if the token is its own and it is open and not expired (an expired
-        one is marked failed when ``lock``); ``closed_ok`` lets a closed flow be read."""
+        one is marked failed and committed when ``lock`` and ``mark_expired``); ``closed_ok``
+        lets a closed flow be read."""
         row = self._get(uow, ref.enrollment_id, lock=lock)
         if row is None:
             raise CertCenterError("ENROLLMENT_NOT_FOUND")
@@ -279,7 +309,7 @@ class FlowEngine(Generic[R, St]):
                 return row
             raise CertCenterError("ENROLLMENT_CLOSED", state=row.state)
         if self.clock.now() >= as_utc(row.expires_at):
-            if lock:
+            if lock and mark_expired:
                 row.state = self.kind.failed
                 row.failure_code = "ENROLLMENT_EXPIRED"
                 row.updated_at = self.clock.now()
