@@ -1,7 +1,8 @@
 """The mobile-certificate issuance flow (KB국민인증서 발급), one method per step.
 
-    service = EnrollmentService(uow_factory=..., providers=..., pki=..., hasher=...,
-                                settings=settings, clock=clock)
+    service = EnrollmentService(uow_factory=..., providers=..., issuance=center.issuance,
+                                hasher=..., settings=settings, clock=clock, audit=...,
+                                publisher=...)
     started = service.start(StartRequest(device_id=..., platform="android", ...))
     ref = EnrollmentRef(started.enrollment_id, started.token, client_ip="127.0.0.1")
     service.accept_terms(ref, ["service", ...])
@@ -16,9 +17,10 @@ once; the SMS and the 1-won deposit go out after the commit. A refusal is record
 step, code, time) in its own transaction and may block the customer and device (24 h
 *(policy)*).
 
-Issuance itself is written ahead: the certificate's to-be-signed data is committed as a
-``pending`` record before the CA signs, then the signed certificate, the device binding and
-the end of the flow are committed together.
+The certificate is issued by :meth:`certcenter.issuance.Issuance.issue`, written ahead: its
+to-be-signed data is committed as a ``pending`` record before the CA signs, then the signed
+certificate, the device binding and the end of the flow are committed together (the flow's
+part runs as ``issue()``'s hooks).
 """
 
 from __future__ import annotations
