@@ -405,18 +405,17 @@ class TransferService:
         is none): a session opened with the financial certificate has the center sign with
         the cloud key under the grant its browser and PIN released; any other, the device."""
         if session.method == FINANCIAL_METHOD:
+            signer: Signer = self.center_signer.signer(confirmation.activation_grant or "")
             browser = uow.browser_devices.get(transfer.device_id)
-            registered = browser is not None and browser.status == "active"
-            return self.center_signer.signer(confirmation.activation_grant or ""), (
-                _SessionDevice(owner=browser.customer_id)
-                if browser is not None and registered
-                else None
-            )
+            if browser is None or browser.status != "active":
+                return signer, None
+            return signer, _SessionDevice(browser.customer_id)
+        signer = DeviceSigner(confirmation.signature, chain=tuple(self.chain()))
         device = uow.devices.active_by_device_id(transfer.device_id)
-        return DeviceSigner(confirmation.signature, chain=tuple(self.chain())), (
-            _SessionDevice(device.customer_id, device.pin_hash, device.biometric_public_key)
-            if device is not None
-            else None
+        if device is None:
+            return signer, None
+        return signer, _SessionDevice(
+            device.customer_id, device.pin_hash, device.biometric_public_key
         )
 
     def _open(self, session: Session, transfer_id: str, confirmation: Confirmation) -> _Opened:
