@@ -26,6 +26,7 @@ CORE = [
     "certcenter.media",
     "certcenter.diagnosis",
     "certcenter.financial",
+    "certcenter.signing",
 ]
 FORBIDDEN = [
     "certcenter.api",
