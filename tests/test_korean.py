@@ -313,3 +313,9 @@ def test_financial_notices_and_the_transfer_notice_come_from_the_texts() -> None
         "Not you? Call the customer centre.",
     }
     assert compose("transfer", {}).text_ko.startswith("[인증센터] {payee}님께")
+
+
+def test_the_transfer_ars_prompt_comes_from_the_texts() -> None:
+    assert text("ars.transfer", "ko", payee="홍길동", amount="1,000") == (
+        "[인증센터] 홍길동님께 1,000원 이체를 요청하셨다면 화면에 표시된 번호를 누르세요."
+    )

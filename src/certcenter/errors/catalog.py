@@ -39,7 +39,7 @@ class Term:
     """
 
     key: str
-    values: Mapping[str, object] = field(default_factory=dict)
+    values: Mapping[str, object] = field(default_factory=dict, hash=False)
 
     def text(self, locale: Locale) -> str:
         return text(self.key, locale, **self.values)

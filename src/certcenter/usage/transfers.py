@@ -48,6 +48,7 @@ from certcenter.entities import (
     new_id,
 )
 from certcenter.errors import CertCenterError, term
+from certcenter.errors.catalog import text
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import Providers
 from certcenter.lifecycle.device_auth import key_signature_valid, signature_valid
@@ -346,10 +347,7 @@ class TransferService:
             )
             call_id = self.providers.ars.place_call(
                 phone=phone,
-                prompt=(
-                    f"[인증센터] {payee}님께 {request.amount:,}원 이체를 요청하셨다면 "
-                    "화면에 표시된 번호를 누르세요."
-                ),
+                prompt=text("ars.transfer", "ko", payee=payee, amount=f"{request.amount:,}"),
             )
             ars_challenge = FactorChallenge(
                 id=new_id(),
