@@ -319,3 +319,20 @@ def test_the_transfer_ars_prompt_comes_from_the_texts() -> None:
     assert text("ars.transfer", "ko", payee="홍길동", amount="1,000") == (
         "[인증센터] 홍길동님께 1,000원 이체를 요청하셨다면 화면에 표시된 번호를 누르세요."
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("sms_code.mobile", "인증번호"),
+        ("sms_code.financial_issue", "금융인증서 발급 인증번호"),
+        ("sms_code.financial_device", "금융인증서 기기 등록 인증번호"),
+        ("sms_code.financial_pin_reset", "금융인증서 비밀번호 재설정 인증번호"),
+        ("sms_code.otp", "모바일 OTP 발급 인증번호"),
+    ],
+)
+def test_the_code_messages_come_from_the_texts(key: str, words: str) -> None:
+    assert text(key, "ko", bank="데모은행", code="123456", minutes=3) == (
+        f"[데모은행] {words} [123456]를 입력해 주세요. (3분 이내, 타인에게 알려주지 마세요)"
+    )
+    assert "123456" in text(key, "en", bank="데모은행", code="123456", minutes=3)
