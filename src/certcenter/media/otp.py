@@ -49,6 +49,7 @@ from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
 from certcenter.entities import Actor, Customer, FactorChallenge, OtpToken, OtpTokenStatus, new_id
 from certcenter.errors import CertCenterError
+from certcenter.errors.catalog import text
 from certcenter.identity.providers import Providers
 from certcenter.keys import KeyBackend
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
@@ -618,7 +619,4 @@ class OtpService:
 
     def _sms_text(self, plain: str) -> str:
         minutes = max(self.policy.sms_code_ttl_seconds // 60, 1)
-        return (
-            f"[{self.policy.otp_issuer}] 모바일 OTP 발급 인증번호 [{plain}]를 입력해 주세요. "
-            f"({minutes}분 이내, 타인에게 알려주지 마세요)"
-        )
+        return text("sms_code.otp", "ko", bank=self.policy.otp_issuer, code=plain, minutes=minutes)

@@ -55,11 +55,13 @@ from certcenter.entities import (
     TransferStatus,
     new_id,
 )
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, term
+from certcenter.errors.catalog import text
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import Providers
 from certcenter.lifecycle.device_auth import key_signature_valid
 from certcenter.lifecycle.records import require_active
+from certcenter.notifications.messages import notice
 from certcenter.notifications.outbox import Outbox
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.signing import CenterSigning, DeviceSigner, Signature, Signer, SigningRequest
@@ -67,11 +69,7 @@ from certcenter.usage.login import FINANCIAL_METHOD
 
 KST = timezone(timedelta(hours=9), "KST")
 MEDIA = ("certificate", "otp", "security_card")
-MEDIUM_NAMES = {
-    "certificate": ("인증서", "the certificate"),
-    "otp": ("모바일 OTP", "the mobile OTP"),
-    "security_card": ("보안카드", "the security card"),
-}
+MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}
 ARS = "ars"
 PROCESSING = "processing"
 
@@ -290,7 +288,7 @@ class TransferService:
             if request.amount > per_transfer:
                 raise CertCenterError(
                     "TRANSFER_LIMIT_EXCEEDED",
-                    medium=MEDIUM_NAMES[request.medium][0],
+                    medium=MEDIUM_NAMES[request.medium],
                     limit=f"{per_transfer:,}",
                 )
             spent = uow.transfers.day_total(customer.id, kst_day(now))
@@ -301,12 +299,12 @@ class TransferService:
                     remaining=f"{max(per_day - spent, 0):,}",
                 )
             if request.medium == "otp" and uow.otp.active_for_customer(customer.id) is None:
-                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium="모바일 OTP / mobile OTP")
+                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES["otp"])
             if (
                 request.medium == "security_card"
                 and uow.security_cards.active_for_customer(customer.id) is None
             ):
-                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium="보안카드 / security card")
+                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES["security_card"])
             ci, phone, number = customer.ci, customer.phone, customer.customer_number
         # the outside parties: the account must be the customer's own; the payee must exist
         self.providers.accounts.check_account(
@@ -345,10 +343,7 @@ class TransferService:
             )
             call_id = self.providers.ars.place_call(
                 phone=phone,
-                prompt=(
-                    f"[인증센터] {payee}님께 {request.amount:,}원 이체를 요청하셨다면 "
-                    "화면에 표시된 번호를 누르세요."
-                ),
+                prompt=text("ars.transfer", "ko", payee=payee, amount=f"{request.amount:,}"),
             )
             ars_challenge = FactorChallenge(
                 id=new_id(),
@@ -631,15 +626,12 @@ class TransferService:
                 uow,
                 event="transfer",
                 customer=customer,
-                text_ko=(
-                    f"[인증센터] {transfer.payee_name}님께 {transfer.amount:,}원 이체 완료 "
-                    f"({transfer.from_account[-4:]} 계좌). 본인이 아니면 고객센터로 연락하세요."
+                **notice(
+                    "transfer",
+                    payee=transfer.payee_name,
+                    amount=f"{transfer.amount:,}",
+                    account=transfer.from_account[-4:],
                 ),
-                text_en=(
-                    f"[certcenter] {transfer.amount:,} KRW sent to {transfer.payee_name} from "
-                    f"account …{transfer.from_account[-4:]}. Not you? Call the customer centre."
-                ),
-                subject="이체 완료 / Transfer sent",
             )
             uow.commit()
             done = stored
