@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.codes import VerificationCodes
+from certcenter.authn.codes import VerificationCodes, code_message
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
 from certcenter.config import Settings
@@ -352,13 +352,11 @@ class FinancialDevices:
             )
 
     def _send_code(self, phone: str, plain: str) -> None:
-        minutes = max(self.policy.sms_code_ttl_seconds // 60, 1)
         self.sms.send(
             phone=phone,
             sender=self.policy.sms_sender_number,
-            text=(
-                f"[{self.settings.bank_name}] 금융인증서 기기 등록 인증번호 [{plain}]를 입력해 "
-                f"주세요. ({minutes}분 이내, 타인에게 알려주지 마세요)"
+            text=code_message(
+                "financial_device", bank=self.settings.bank_name, code=plain, policy=self.policy
             ),
         )
 

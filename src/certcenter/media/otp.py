@@ -42,14 +42,13 @@ import segno
 
 from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.codes import random_digits
+from certcenter.authn.codes import code_message, random_digits
 from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
 from certcenter.entities import Actor, Customer, FactorChallenge, OtpToken, OtpTokenStatus, new_id
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import text
 from certcenter.identity.providers import Providers
 from certcenter.keys import KeyBackend
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
@@ -618,5 +617,4 @@ class OtpService:
         )
 
     def _sms_text(self, plain: str) -> str:
-        minutes = max(self.policy.sms_code_ttl_seconds // 60, 1)
-        return text("sms_code.otp", "ko", bank=self.policy.otp_issuer, code=plain, minutes=minutes)
+        return code_message("otp", bank=self.policy.otp_issuer, code=plain, policy=self.policy)
