@@ -130,7 +130,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     port = port or settings.port
     click.echo(f"certcenter on http://{host}:{port}  (API docs /docs, demo world /sim)")
     uvicorn.run(
-        "certcenter.api.app:app_from_environment",
+        "certcenter.server:app_from_environment",
         factory=True,
         host=host,
         port=port,
