@@ -25,9 +25,7 @@ def enrollment_ref(
     ip: ClientIp,
     authorization: Annotated[str | None, Header()] = None,
 ) -> EnrollmentRef:
-    token = ""
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
+    token = bearer_token(authorization)
     if not token:
         raise CertCenterError("ENROLLMENT_TOKEN_INVALID")
     return EnrollmentRef(enrollment_id=enrollment_id, token=token, client_ip=ip)
