@@ -221,7 +221,7 @@ class Center:
             deliver=self.deliver_now,
             clock=self.clock,
             policy=self.settings.policy,
-            remote=lambda: self.remote_signer,
+            center_signer=self.remote_signer,
         )
 
     @cached_property

@@ -31,7 +31,14 @@ from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
 from certcenter.config import Settings
-from certcenter.entities import Actor, BrowserDevice, Customer, DeviceRegistration, new_id
+from certcenter.entities import (
+    Actor,
+    BrowserDevice,
+    BrowserDeviceStatus,
+    Customer,
+    DeviceRegistration,
+    new_id,
+)
 from certcenter.errors import CertCenterError
 from certcenter.financial import notices
 from certcenter.financial.access import (
@@ -269,7 +276,11 @@ class FinancialDevices:
         for another's, a removed one, or none."""
         with self.uow_factory() as uow:
             device = uow.browser_devices.get(device_id) if len(device_id) <= 36 else None
-        if device is None or device.customer_id != customer_id or device.status != "active":
+        if (
+            device is None
+            or device.customer_id != customer_id
+            or device.status != BrowserDeviceStatus.ACTIVE
+        ):
             raise CertCenterError("FINANCIAL_DEVICE_NOT_REGISTERED")
         return device
 
@@ -278,7 +289,11 @@ class FinancialDevices:
         now = self.clock.now()
         with self.uow_factory() as uow:
             device = uow.browser_devices.get(device_id) if len(device_id) <= 36 else None
-            if device is None or device.customer_id != customer_id or device.status != "active":
+            if (
+                device is None
+                or device.customer_id != customer_id
+                or device.status != BrowserDeviceStatus.ACTIVE
+            ):
                 raise CertCenterError("FINANCIAL_DEVICE_NOT_REGISTERED")
             customer = self._customer(uow, customer_id)
             if not uow.browser_devices.remove(device.id, now):

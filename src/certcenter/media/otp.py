@@ -47,7 +47,7 @@ from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
-from certcenter.entities import Actor, Customer, FactorChallenge, OtpToken, new_id
+from certcenter.entities import Actor, Customer, FactorChallenge, OtpToken, OtpTokenStatus, new_id
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
 from certcenter.keys import KeyBackend
@@ -438,7 +438,7 @@ class OtpService:
                 digits=self.policy.otp_digits,
                 period=self.policy.otp_period_seconds,
                 algorithm="SHA1",
-                status="active",
+                status=OtpTokenStatus.ACTIVE.value,
                 created_at=now,
                 activated_at=now,
             )
@@ -495,9 +495,9 @@ class OtpService:
             if found is None:
                 raise CertCenterError("OTP_NOT_REGISTERED")
             token = uow.otp.get(found.id, for_update=True)
-            if token is None or token.status != "active":
+            if token is None or token.status != OtpTokenStatus.ACTIVE:
                 raise CertCenterError("OTP_NOT_REGISTERED")
-            token.status = "revoked"
+            token.status = OtpTokenStatus.REVOKED.value
             token.revoked_at = self.clock.now()
             self._audit(uow, customer, "otp.cancel", "otp", token.id, source_ip=source_ip)
             uow.commit()
@@ -517,7 +517,7 @@ class OtpService:
     def _status(self, uow: UnitOfWork, customer_id: str, token: OtpToken | None) -> OtpStatus:
         if token is None:
             return OtpStatus(registered=False, status="none")
-        active = token.status == "active"
+        active = token.status == OtpTokenStatus.ACTIVE
         return OtpStatus(
             registered=active,
             status=token.status,
