@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import Engine
 
 from certcenter.audit.trail import AuditTrail
@@ -30,7 +30,7 @@ from certcenter.clock import Clock, SystemClock
 from certcenter.config import Settings
 from certcenter.diagnosis import Diagnosis
 from certcenter.enrollment.service import FAMILY, EnrollmentService
-from certcenter.entities import CertificateStatus, Customer, Device, new_id
+from certcenter.entities import CertificateRecord, Customer, Device, new_id
 from certcenter.errors import CertCenterError
 from certcenter.financial import FAMILY as FINANCIAL_FAMILY
 from certcenter.financial import (
@@ -43,13 +43,13 @@ from certcenter.financial import (
 )
 from certcenter.financial.issuance import FinancialIssuance
 from certcenter.identity.providers import Providers
+from certcenter.issuance import Issuance, IssueHooks, IssueRequest
 from certcenter.keys import KeyBackend, load_key_backend
 from certcenter.lifecycle.customer_actions import CustomerActions
 from certcenter.lifecycle.device_auth import DeviceAuthenticator
 from certcenter.lifecycle.jobs import JobRunner
 from certcenter.lifecycle.lost import LostPhoneReports
 from certcenter.lifecycle.operator_desk import OperatorDesk
-from certcenter.lifecycle.records import pending_record
 from certcenter.lifecycle.service import LifecycleService
 from certcenter.media.otp import OtpService
 from certcenter.media.security_card import SecurityCardService
@@ -57,8 +57,9 @@ from certcenter.notifications.channels import channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
 from certcenter.pki.hierarchy import CaHierarchy, ensure_hierarchy, load_hierarchy
-from certcenter.pki.issuer import Issuer, SubjectInfo
+from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
+from certcenter.ports import UnitOfWork
 from certcenter.revocation import RevocationStatus
 from certcenter.simulators.ars import SimulatedArs
 from certcenter.simulators.bank import SimulatedInterbank
@@ -145,6 +146,18 @@ class Center:
         )
 
     @cached_property
+    def issuance(self) -> Issuance:
+        return Issuance(
+            uow_factory=self.uow_factory,
+            issuer=self.issuer,
+            audit=self.audit_trail,
+            notifier=self.outbox,
+            publisher=self.status,
+            clock=self.clock,
+            deliver=self.deliver_now,
+        )
+
+    @cached_property
     def enrollment(self) -> EnrollmentService:
         return EnrollmentService(
             uow_factory=self.uow_factory,
@@ -164,7 +177,7 @@ class Center:
     def lifecycle(self) -> LifecycleService:
         return LifecycleService(
             uow_factory=self.uow_factory,
-            issuer=self.issuer,
+            issuance=self.issuance,
             audit=self.audit_trail,
             notifier=self.outbox,
             publisher=self.status,
@@ -352,7 +365,7 @@ class Center:
         return CloudCertificates(
             uow_factory=self.uow_factory,
             keys=self.keys,
-            issuer=self.issuer,
+            issuance=self.issuance,
             hasher=self.hasher,
             guard=self.financial_pin_guard,
             devices=self.financial_devices,
@@ -488,43 +501,53 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
 
 
 def _seed_device(center: Center, customer: Customer, facts: dict[str, Any]) -> None:
-    """A demo customer who already holds a certificate on another phone: issue it for real."""
+    """A demo customer who already holds a certificate on another phone: issue it for real
+    (no audit entry, no notice: the world is being made, nobody acts)."""
     key = ec.generate_private_key(ec.SECP256R1())  # the old phone's key; it stays on that phone
-    issuer = center.issuer()
-    subject = SubjectInfo(common_name=customer.name, customer_ref=customer.customer_number)
-    intent = issuer.prepare(FAMILY, key.public_key(), subject)
-    now = center.clock.now()
-    serial = f"{intent.serial:X}"
-    record = pending_record(
-        intent,
-        family=FAMILY,
-        customer_id=customer.id,
-        device_id=str(facts["id"]),
-        created_at=now,
+    seeding = Issuance(
+        uow_factory=center.uow_factory,
+        issuer=center.issuer,
+        audit=center.audit_trail,
+        notifier=center.outbox,
+        publisher=center.status,
+        clock=center.clock,
     )
-    with center.uow_factory() as uow:
-        uow.certificates.add(record)
-        uow.commit()
-    certificate = issuer.sign(intent, key.public_key())
-    with center.uow_factory() as uow:
-        stored = uow.certificates.get(serial)
-        if stored is None:
-            raise RuntimeError(f"the intent for {serial} disappeared")
-        stored.der = certificate.public_bytes(Encoding.DER)
-        stored.status = CertificateStatus.ACTIVE.value
-        stored.issued_at = now
+    seeding.issue(
+        IssueRequest(
+            profile=FAMILY,
+            public_key=key.public_key(),
+            customer_id=customer.id,
+            actor=None,
+            device_id=str(facts["id"]),
+        ),
+        _SeededPhone(facts),
+    )
+
+
+class _SeededPhone(IssueHooks):
+    """The phone that holds a seeded certificate, registered with it."""
+
+    def __init__(self, facts: dict[str, Any]) -> None:
+        self.facts = facts
+
+    def on_activate(
+        self,
+        uow: UnitOfWork,
+        customer: Customer,
+        record: CertificateRecord,
+        retired: Sequence[CertificateRecord],
+    ) -> None:
         uow.devices.add(
             Device(
                 id=new_id(),
-                device_id=str(facts["id"]),
+                device_id=str(self.facts["id"]),
                 customer_id=customer.id,
-                platform=str(facts["platform"]),
-                model=str(facts["model"]),
-                app_version=str(facts["app_version"]),
-                registered_at=now,
+                platform=str(self.facts["platform"]),
+                model=str(self.facts["model"]),
+                app_version=str(self.facts["app_version"]),
+                registered_at=record.issued_at or record.created_at,
             )
         )
-        uow.commit()
 
 
 def is_initialised(settings: Settings) -> bool:

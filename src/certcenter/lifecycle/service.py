@@ -1,7 +1,7 @@
 """Lifecycle operations (인증서 폐기·정지·해제·갱신, 기기등록 해지), each in one unit of work
 with its audit entry and its notification, and status publication right after.
 
-    lifecycle = LifecycleService(uow_factory=..., issuer=..., audit=..., notifier=...,
+    lifecycle = LifecycleService(uow_factory=..., issuance=..., audit=..., notifier=...,
                                  publisher=..., settings=settings, clock=clock)
     lifecycle.revoke("3F2A…", "keyCompromise", ActorRef.operator("kim", "10.0.0.5"))
     lifecycle.suspend("3F2A…", ActorRef.customer("C001", ip))
@@ -19,15 +19,20 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from certcenter.clock import Clock
 from certcenter.config import Settings
 from certcenter.entities import Actor, CertificateRecord, CertificateStatus, Customer
 from certcenter.errors import CertCenterError
+from certcenter.issuance import (
+    AlreadyRenewedError,
+    Issuance,
+    IssueRequest,
+    Notice,
+    Renewal,
+)
 from certcenter.lifecycle import records
-from certcenter.pki.issuer import Issuer, SubjectInfo
-from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
+from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +97,7 @@ class LifecycleService:
         self,
         *,
         uow_factory: UnitOfWorkFactory,
-        issuer: Callable[[], Issuer],
+        issuance: Issuance,
         audit: AuditRecorder,
         notifier: Notifier,
         publisher: StatusPublisher,
@@ -102,7 +107,7 @@ class LifecycleService:
     ) -> None:
         self.uow_factory = uow_factory
         self._deliver = deliver
-        self._issuer = issuer
+        self.issuance = issuance
         self.audit = audit
         self.notifier = notifier
         self.publisher = publisher
@@ -232,76 +237,37 @@ class LifecycleService:
     def renew(self, serial: str, actor: ActorRef) -> Outcome:
         """갱신: a new certificate for the same key and a new validity; the old one superseded.
         At most one renewal of a certificate ever completes, even when asked concurrently."""
-        issuer = self._issuer()
         now = self.clock.now()
         with self.uow_factory() as uow:
-            old = uow.certificates.get(serial, for_update=True)
+            old = uow.certificates.get(serial)
             if old is None:
                 raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial)
             if old.replaced_by is not None:
                 return Outcome(old.serial, old.status, False, old.replaced_by)
-            records.require_usable(old, now)
-            if old.status == CertificateStatus.SUSPENDED:
-                raise CertCenterError("CERTIFICATE_SUSPENDED")
-            if old.der is None:
-                raise CertCenterError("CERTIFICATE_NOT_USABLE", status=old.status)
-            customer = self._customer(uow, old.customer_id)
-            public_key = x509.load_der_x509_certificate(old.der).public_key()
-            intent = issuer.prepare(
-                old.profile,
-                public_key,
-                SubjectInfo(common_name=customer.name, customer_ref=customer.customer_number),
+            _require_renewable(old, now)
+            public_key = x509.load_der_x509_certificate(old.der or b"").public_key()
+            request = IssueRequest(
+                profile=old.profile,
+                public_key=public_key,
+                customer_id=old.customer_id,
+                actor=actor,
+                device_id=old.device_id,
+                replaces=old.serial,
+                notices=lambda done: [
+                    Notice("renewed", {"serial": done.serial, "until": done.not_after.date()})
+                ],
             )
-            new_serial = f"{intent.serial:X}"
-            uow.certificates.add(
-                records.pending_record(
-                    intent,
-                    family=old.family,
-                    customer_id=old.customer_id,
-                    device_id=old.device_id,
-                    created_at=now,
-                    renewed_from=old.serial,
-                )
+        try:
+            issued = self.issuance.issue(
+                request, Renewal(lambda record: _require_renewable(record, now))
             )
-            try:
-                uow.commit()  # the intent is written ahead of the signature
-            except ConstraintViolationError:
-                # Another renewal of this certificate is under way or done: not a second one.
-                with self.uow_factory() as again:
-                    current = again.certificates.get(serial)
-                if current is None:
-                    raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial) from None
-                return Outcome(current.serial, current.status, False, current.replaced_by)
-
-        certificate = issuer.sign(intent, public_key)
-
-        with self.uow_factory() as uow:
-            old = uow.certificates.get(serial, for_update=True)
-            new = uow.certificates.get(new_serial, for_update=True)
-            if old is None or new is None:
-                raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial)
-            now = self.clock.now()
-            records.supersede(old, now, new_serial)
-            uow.ocsp.invalidate(old.serial)
-            uow.flush()
-            new.der = certificate.public_bytes(serialization.Encoding.DER)
-            new.status = CertificateStatus.ACTIVE.value
-            new.issued_at = now
-            new.last_used_at = old.last_used_at
-            customer = self._customer(uow, old.customer_id)
-            self._audit(uow, actor, "renew", old.serial, {"new_serial": new_serial})
-            self._audit(uow, actor, "issue", new_serial, {"renews": old.serial})
-            self.notifier.notify(
-                uow,
-                event="renewed",
-                customer=customer,
-                values={"serial": new_serial, "until": intent.not_after.date()},
-            )
-            uow.commit()
-            shard = (old.family, old.crl_shard)
-        self._publish({shard})
-        log.info("certificate %s renewed as %s", serial, new_serial)
-        return Outcome(serial, CertificateStatus.SUPERSEDED.value, True, new_serial)
+        except AlreadyRenewedError as done:
+            # Another renewal of this certificate is under way or done: not a second one.
+            if done.status is None:
+                raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial) from None
+            return Outcome(done.serial, done.status, False, done.replaced_by)
+        log.info("certificate %s renewed as %s", serial, issued.serial)
+        return Outcome(serial, CertificateStatus.SUPERSEDED.value, True, issued.serial)
 
     # ------------------------------------------------------------------ reads
 
@@ -391,3 +357,11 @@ class LifecycleService:
                 self.publisher.publish(family, shard)
             except Exception:
                 log.exception("CRL %s-%s not published now; the job runner will", family, shard)
+
+
+def _require_renewable(record: CertificateRecord, now: datetime) -> None:
+    records.require_usable(record, now)
+    if record.status == CertificateStatus.SUSPENDED:
+        raise CertCenterError("CERTIFICATE_SUSPENDED")
+    if record.der is None:
+        raise CertCenterError("CERTIFICATE_NOT_USABLE", status=record.status)

@@ -3,6 +3,7 @@
     issuer = Issuer(backend, hierarchy, settings, clock)
     intent = issuer.prepare("mobile", csr.public_key, SubjectInfo("홍길동", "C0012345"))
     store(intent)                       # the caller's database, committed BEFORE signing
+    issuer.lint(intent)                 # CERTIFICATE_PROFILE_LINT_FAILED, before any CA key
     certificate = issuer.sign(intent, csr.public_key)
 
 :meth:`Issuer.prepare` decides everything (serial, subject, validity, extensions) and
@@ -43,6 +44,7 @@ from certcenter.pki.builder import (
 )
 from certcenter.pki.crl import crl_shard_of
 from certcenter.pki.hierarchy import CaHierarchy, IssuingCa
+from certcenter.pki.lint import require_clean
 from certcenter.pki.names import SubjectInfo, end_entity_subject
 from certcenter.pki.pem import public_key_sha256
 from certcenter.pki.profiles import CertificateProfile, profile
@@ -160,6 +162,28 @@ class Issuer:
         unsigned = self._builder(chosen, issuing, draft, public_key)
         trial = unsigned.sign(throwaway_key_like(issuer_key), signature_hash_for(issuer_key))
         return replace(draft, tbs=trial.tbs_certificate_bytes)
+
+    def family_of(self, profile_name: str) -> str:
+        """The CA family of an end-entity profile (ValueError for a CA profile)."""
+        chosen, _ = self._end_entity(profile_name)
+        if chosen.family is None:  # pragma: no cover - _end_entity refuses it
+            raise ValueError(f"profile {profile_name!r} has no family")
+        return chosen.family
+
+    def chain(self, profile_name: str) -> list[x509.Certificate]:
+        """The chain a certificate of this profile needs: its issuing CA, then the root."""
+        return self._hierarchy.chain(self.family_of(profile_name))
+
+    def lint(self, intent: IssuanceIntent) -> None:
+        """``CERTIFICATE_PROFILE_LINT_FAILED`` unless the intent's TBS lints clean
+        (:mod:`certcenter.pki.lint`); no key is used."""
+        chosen, issuing = self._end_entity(intent.profile)
+        require_clean(
+            intent.tbs,
+            chosen.for_crl_shard(intent.crl_shard),
+            issuing.certificate,
+            serial=f"{intent.serial:X}",
+        )
 
     def sign(self, intent: IssuanceIntent, public_key: PublicKeyTypes) -> x509.Certificate:
         """Have the CA key sign exactly the recorded intent (RuntimeError if it differs)."""

@@ -1,0 +1,35 @@
+"""Issuing certificates (인증서 발급): one :meth:`Issuance.issue` for every kind of certificate.
+
+    issued = center.issuance.issue(
+        IssueRequest(profile="financial", public_key=key, customer_id=customer.id,
+                     supersede_family=True, actor=ActorRef.customer("C001", ip)))
+    issued.serial, issued.certificate, issued.chain_pem
+
+Write ahead → lint → sign → activate, audit, notify → publish; see :mod:`.service`.
+"""
+
+from __future__ import annotations
+
+from certcenter.issuance.service import (
+    Activated,
+    AlreadyRenewedError,
+    Issuance,
+    Issued,
+    IssueHooks,
+    IssueRequest,
+    Notice,
+    Renewal,
+    conflict_error,
+)
+
+__all__ = [
+    "Activated",
+    "AlreadyRenewedError",
+    "Issuance",
+    "IssueHooks",
+    "IssueRequest",
+    "Issued",
+    "Notice",
+    "Renewal",
+    "conflict_error",
+]
