@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcenter.audit.trail import AuditTrail
 from certcenter.authn.hashing import SecretHasher
+from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import Actor, BrowserDevice, SigningActivation, new_id
@@ -54,7 +55,6 @@ from certcenter.financial.access import (
 )
 from certcenter.financial.proof import activation_message, device_key, device_signature_valid
 from certcenter.keys.backend import KeyBackend
-from certcenter.lifecycle.records import require_active
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.signing.signer import Signature, SignedBy, SigningRequest
 

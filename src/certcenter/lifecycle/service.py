@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from cryptography import x509
 
+from certcenter.certificates import records
 from certcenter.clock import Clock
 from certcenter.config import Settings
 from certcenter.entities import Actor, CertificateRecord, CertificateStatus, Customer
@@ -31,7 +32,6 @@ from certcenter.issuance import (
     Notice,
     Renewal,
 )
-from certcenter.lifecycle import records
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)

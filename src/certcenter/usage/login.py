@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from certcenter.audit.trail import AuditTrail
 from certcenter.authn.factors import PATTERN, PIN, FactorGuard, unknown_subject
 from certcenter.authn.hashing import SecretHasher
+from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import (
@@ -47,7 +48,6 @@ from certcenter.lifecycle.device_auth import (
     key_signature_valid,
     signature_valid,
 )
-from certcenter.lifecycle.records import require_active
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.usage.sessions import OpenedSession, SessionService
 
