@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from certcenter.audit.redaction import mask_phone
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pattern, check_new_pin, pattern_to_text
+from certcenter.authn.device_auth import DeviceAuthenticator
 from certcenter.authn.hashing import SecretHasher
 from certcenter.certificates import records
 from certcenter.clock import Clock
@@ -56,7 +57,6 @@ from certcenter.identity.documents import DriverLicence, Passport, ResidentCard
 from certcenter.identity.phone_numbers import Carrier, normalise_mobile
 from certcenter.identity.providers import IdDocument, Providers
 from certcenter.identity.rrn import parse_rrn, parse_rrn_front
-from certcenter.lifecycle.device_auth import DeviceAuthenticator
 from certcenter.lifecycle.service import AuditRecorder, Notifier, StatusPublisher
 from certcenter.pki.csr import validate_csr
 from certcenter.pki.issuer import Issuer, SubjectInfo

@@ -6,8 +6,9 @@ with its audit entry and its notification, and status publication right after.
     lifecycle.revoke("3F2A…", "keyCompromise", ActorRef.operator("kim", "10.0.0.5"))
     lifecycle.suspend("3F2A…", ActorRef.customer("C001", ip))
 
-Customer actions are authorised by :mod:`device_auth` (device signature + PIN) in the adapter
-before they reach here, or — for a lost phone — by the carrier's subscriber check.
+Customer actions are authorised by :mod:`certcenter.authn.device_auth` (device signature +
+PIN) in the adapter before they reach here, or — for a lost phone — by the carrier's
+subscriber check.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
+from certcenter.authn.device_auth import key_signature_valid
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle.device_auth import key_signature_valid
 from certcenter.signing.signer import Signature, SignedBy, SigningRequest
 
 

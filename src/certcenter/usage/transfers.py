@@ -42,6 +42,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certcenter.audit.trail import AuditTrail
+from certcenter.authn.device_auth import key_signature_valid
 from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, PIN, SECURITY_CARD, FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.certificates.records import require_active
@@ -60,7 +61,6 @@ from certcenter.errors import CertCenterError, term
 from certcenter.errors.catalog import text
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import Providers
-from certcenter.lifecycle.device_auth import key_signature_valid
 from certcenter.notifications.messages import notice
 from certcenter.notifications.outbox import Outbox
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
