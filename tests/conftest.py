@@ -25,10 +25,10 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from certcenter.api.app import create_app
 from certcenter.bootstrap import Center, build_center, initialise
 from certcenter.clock import FrozenClock
 from certcenter.config import Settings, load_settings
+from certcenter.server import create_app
 from certcenter.storage import migrate
 from certcenter.storage.tables import metadata
 from tests.support.flow import Flow, FlowFactory

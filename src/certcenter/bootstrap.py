@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine
 
 from certcenter.audit.trail import AuditTrail
+from certcenter.authn.device_auth import DeviceAuthenticator
 from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.operators import OperatorDirectory
@@ -46,7 +47,6 @@ from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
 from certcenter.keys import KeyBackend, load_key_backend
 from certcenter.lifecycle.customer_actions import CustomerActions
-from certcenter.lifecycle.device_auth import DeviceAuthenticator
 from certcenter.lifecycle.jobs import JobRunner
 from certcenter.lifecycle.lost import LostPhoneReports
 from certcenter.lifecycle.operator_desk import OperatorDesk
@@ -232,7 +232,7 @@ class Center:
             deliver=self.deliver_now,
             clock=self.clock,
             policy=self.settings.policy,
-            remote=lambda: self.remote_signer,
+            center_signer=self.remote_signer,
         )
 
     @cached_property

@@ -115,6 +115,13 @@ class VerificationCode:
     target: str = ""
 
 
+class DeviceStatus(enum.StrEnum):
+    """A phone's registration for the mobile certificate (기기 등록)."""
+
+    ACTIVE = "active"
+    DEREGISTERED = "deregistered"
+
+
 @dataclass(eq=False)
 class Device:
     """A registered device (등록 기기) holding a customer's mobile certificate key.
@@ -130,7 +137,7 @@ class Device:
     model: str
     app_version: str
     registered_at: datetime
-    status: str = "active"
+    status: str = DeviceStatus.ACTIVE.value
     pin_hash: str | None = None
     pattern_hash: str | None = None
     biometric_public_key: str | None = None
@@ -229,6 +236,14 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+class MessageStatus(enum.StrEnum):
+    """A notification in the outbox: waiting, delivered, or given up after the retries."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 @dataclass(eq=False)
 class OutboxMessage:
     """A notification written in the same transaction as its event, sent later (발송 대기)."""
@@ -241,7 +256,7 @@ class OutboxMessage:
     body: str
     next_attempt_at: datetime
     subject: str = ""
-    status: str = "pending"  # pending | sent | failed
+    status: str = MessageStatus.PENDING.value
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
@@ -342,6 +357,12 @@ class FactorChallenge:
     used_at: datetime | None = None
 
 
+class OtpTokenStatus(enum.StrEnum):
+    PENDING = "pending"  # registered, first code not yet confirmed
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
 @dataclass(eq=False)
 class OtpToken:
     """A mobile OTP (모바일 OTP): an RFC 6238 secret sealed by the key backend."""
@@ -352,11 +373,17 @@ class OtpToken:
     digits: int
     period: int
     algorithm: str
-    status: str  # pending | active | revoked
+    status: str  # OtpTokenStatus
     created_at: datetime
     activated_at: datetime | None = None
     last_step: int | None = None  # the time step of the last accepted code (no replay)
     revoked_at: datetime | None = None
+
+
+class SecurityCardStatus(enum.StrEnum):
+    ISSUED = "issued"  # printed and sent, not yet registered by the customer
+    ACTIVE = "active"
+    REVOKED = "revoked"
 
 
 @dataclass(eq=False)
@@ -368,7 +395,7 @@ class SecurityCard:
     serial: str
     slots: int
     slot_digests: dict[str, str]  # "7a" → digest of slot 7's first two digits, "7b" the last
-    status: str  # issued | active | revoked
+    status: str  # SecurityCardStatus
     issued_at: datetime
     registered_at: datetime | None = None
     revoked_at: datetime | None = None
@@ -423,6 +450,11 @@ class SignedDocument:
     created_at: datetime
 
 
+class CloudAccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DELETED = "deleted"  # key destroyed (폐기, or unused for the inactivity period)
+
+
 @dataclass(eq=False)
 class CloudAccount:
     """A customer's financial-certificate cloud account (금융인증서 클라우드 보관).
@@ -435,11 +467,16 @@ class CloudAccount:
     customer_id: str
     key_label: str
     pin_hash: str
-    status: str  # active | deleted
+    status: str  # CloudAccountStatus
     created_at: datetime
     last_used_at: datetime
     notice_sent_at: datetime | None = None  # the inactivity notice, once per idle period
     deleted_at: datetime | None = None
+
+
+class BrowserDeviceStatus(enum.StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"
 
 
 @dataclass(eq=False)
@@ -456,7 +493,7 @@ class BrowserDevice:
     key_sha256: str
     label: str
     registered_at: datetime
-    status: str = "active"  # active | removed
+    status: str = BrowserDeviceStatus.ACTIVE.value
     last_used_at: datetime | None = None
     removed_at: datetime | None = None
 

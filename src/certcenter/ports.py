@@ -59,7 +59,6 @@ class CustomerRepository(Protocol):
 class EnrollmentRepository(Protocol):
     def add(self, enrollment: Enrollment) -> None: ...
     def get(self, enrollment_id: str, *, for_update: bool = False) -> Enrollment | None: ...
-    def open_for_customer(self, customer_id: str, now: datetime) -> Sequence[Enrollment]: ...
 
 
 class VerificationCodeRepository(Protocol):
@@ -201,10 +200,6 @@ class ChallengeRepository(Protocol):
 
 class FactorCounterRepository(Protocol):
     def get(self, customer_id: str, factor: str) -> FactorCounter | None: ...
-    def count_failure(self, customer_id: str, factor: str, now: datetime) -> int:
-        """Atomically add one failure (creating the counter); return the new count."""
-        ...
-
     def reserve_attempt(
         self, customer_id: str, factor: str, max_failures: int, now: datetime
     ) -> int | None:
@@ -231,7 +226,6 @@ class SessionRepository(Protocol):
         ...
 
     def end(self, session_id: str, now: datetime) -> None: ...
-    def end_for_customer(self, customer_id: str, now: datetime) -> int: ...
 
 
 class FactorChallengeRepository(Protocol):

@@ -86,7 +86,7 @@ def test_answering_a_ringing_ars_call(page: Page, server: CenterServer) -> None:
         expect(page.locator(".prompt")).to_have_text("화면에 보이는 번호 2자리를 누르세요")
         page.get_by_label("누를 번호").fill("58")
         page.get_by_role("button", name="번호 누르기").click()
-        expect(page.locator(".flash")).to_have_text("ARS 전화에 58을(를) 눌렀습니다.")
+        expect(page.locator(".flash")).to_have_text("ARS 전화에 58을 눌렀습니다.")
         expect(page.locator("table.calls tbody tr").first).to_contain_text("응답함")
         assert ars.outcome(call).status == "answered" and ars.outcome(call).keyed == "58"
     finally:

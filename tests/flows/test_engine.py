@@ -26,7 +26,6 @@ from certcenter.flows import (
     Outcome,
     PublishCrl,
     SendSms,
-    code_text,
 )
 from certcenter.ports import ConstraintViolationError, UnitOfWork
 from certcenter.risk.rules import RiskRules
@@ -394,13 +393,7 @@ def test_effects_keep_personal_data_out_of_their_repr() -> None:
     assert "12345678901" not in repr(DepositOneWon("004", "12345678901", "인증123"))
 
 
-def test_one_code_text_one_account_mask_one_korean_today() -> None:
-    assert code_text("은행", "123456", ttl_seconds=180) == (
-        "[은행] 인증번호 [123456]를 입력해 주세요. (3분 이내, 타인에게 알려주지 마세요)"
-    )
-    assert code_text("은행", "1", ttl_seconds=30, about="금융인증서 발급").startswith(
-        "[은행] 금융인증서 발급 인증번호 [1]를 입력해 주세요. (1분 이내"
-    )
+def test_one_account_mask_one_korean_today() -> None:
     assert mask_account("12345678901") == "1234****901"
     late_evening_utc = FrozenClock(datetime(2026, 12, 31, 15, 0, tzinfo=UTC))
     assert today(late_evening_utc).isoformat() == "2027-01-01"

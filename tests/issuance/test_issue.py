@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcenter.bootstrap import Center
+from certcenter.certificates.records import pending_record
 from certcenter.entities import CertificateRecord, CertificateStatus, Customer, OcspCacheEntry
 from certcenter.errors import CertCenterError
 from certcenter.issuance import (
@@ -22,7 +23,6 @@ from certcenter.issuance import (
     Renewal,
     conflict_error,
 )
-from certcenter.lifecycle.records import pending_record
 from certcenter.lifecycle.service import ActorRef
 from certcenter.pki.issuer import IssuanceIntent, Issuer
 from certcenter.ports import UnitOfWork

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from certcenter.certificates import records
 from certcenter.entities import CertificateRecord
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle import records
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 

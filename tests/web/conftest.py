@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from certcenter.api.app import create_app
 from certcenter.bootstrap import Center, build_center, initialise
 from certcenter.clock import FrozenClock
+from certcenter.server import create_app
 from tests.conftest import START, make_settings
 from tests.web.support import WebClient
 

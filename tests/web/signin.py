@@ -30,9 +30,9 @@ from fastapi import FastAPI, Form
 from fastapi.responses import RedirectResponse
 from starlette.requests import Request
 
-from certcenter.api.app import create_app
 from certcenter.bootstrap import Center, build_center, initialise
 from certcenter.clock import FrozenClock
+from certcenter.server import create_app
 from certcenter.web import center_of, page_router, sign_in
 from tests.conftest import START, _reset_postgres, make_settings
 from tests.financial.support import PIN, Browser, customer, issue

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from certcenter.api.app import create_app
 from certcenter.bootstrap import Center
 from certcenter.config import Settings
+from certcenter.server import create_app
 from tests.conftest import LiveServer, _reset_postgres, make_settings
 from tests.support.flow import FlowFactory
 from tests.usage.support import issued, logged_in

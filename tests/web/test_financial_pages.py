@@ -16,12 +16,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from certcenter.api.app import create_app
 from certcenter.bootstrap import Center, build_center, initialise
 from certcenter.clock import FrozenClock
 from certcenter.errors import CertCenterError, Locale
 from certcenter.errors.catalog import text
 from certcenter.media.security_card import answer_for
+from certcenter.server import create_app
 from certcenter.simulators.ars import SimulatedArs
 from certcenter.web.pages import financial_issue, login, login_mobile, login_pin_reset, transfer
 from tests.conftest import START, make_settings

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.requests import Request
 
-from certcenter.api.app import create_app
 from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
 from certcenter.errors import CertCenterError
+from certcenter.server import create_app
 from certcenter.web import (
     current_customer,
     page_router,

@@ -23,6 +23,7 @@ from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import VerificationCode, new_id
 from certcenter.errors import CertCenterError
+from certcenter.errors.catalog import text
 from certcenter.ports import UnitOfWork
 
 
@@ -37,6 +38,19 @@ class PreparedCode:
 
 def random_digits(digits: int) -> str:
     return f"{secrets.randbelow(10**digits):0{digits}d}"
+
+
+def code_message(kind: str, *, bank: str, code: str, policy: Policy) -> str:
+    """The SMS that carries a code (``errors/texts.toml`` ``[sms_code]``: ``mobile``,
+    ``financial_issue``, ``financial_device``, ``financial_pin_reset``, ``otp``), in Korean,
+    with the minutes it stays valid.
+
+    >>> from certcenter.config import Policy
+    >>> code_message("mobile", bank="KB국민은행", code="123456", policy=Policy())[:32]
+    '[KB국민은행] 인증번호 [123456]를 입력해 주세요.'
+    """
+    minutes = max(policy.sms_code_ttl_seconds // 60, 1)
+    return text(f"sms_code.{kind}", "ko", bank=bank, code=code, minutes=minutes)
 
 
 def _describe(ttl: timedelta) -> str:

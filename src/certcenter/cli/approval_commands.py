@@ -9,16 +9,14 @@ certcenter sim departures --return C014
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from certcenter.cli.app_session import logged_in_client
 from certcenter.cli.client import CenterClient
-from certcenter.cli.usage_commands import _guarded, _keystore_option, _lang
+from certcenter.cli.common import handle_errors, keystore_option, language, url_option
 
-DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
 PURPOSES = {
     "web-login": ("웹 로그인", "web login"),
     "financial-issuance": ("금융인증서 발급 추가인증", "financial certificate issuance"),
@@ -26,14 +24,14 @@ PURPOSES = {
 
 
 @click.command("approve")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @click.argument("code")
-@_guarded
+@handle_errors
 def app_approve(keystore: Path, url: str, code: str) -> None:
     """앱으로 승인: approve the code shown in the browser with this app's mobile certificate
     (logs in first when needed: the PIN is asked)."""
-    with logged_in_client(keystore, url, lang=_lang()) as client:
+    with logged_in_client(keystore, url, lang=language()) as client:
         done = client.call("POST", "/v1/approvals/approve", {"code": code})
     words = PURPOSES.get(done["purpose"], (done["purpose"], done["purpose"]))
     click.echo(f"승인 완료 / approved: {words[0]} ({words[1]})")
@@ -44,11 +42,11 @@ def app_approve(keystore: Path, url: str, code: str) -> None:
 @click.option("--depart", "depart_key", metavar="KEY", help="This person leaves today (C001).")
 @click.option("--country", default="US", show_default=True, help="Where to (ISO 3166, 2 letters).")
 @click.option("--return", "return_key", metavar="KEY", help="This person comes back today.")
-@click.option("--url", default=DEFAULT_URL, show_default=True)
-@_guarded
+@url_option
+@handle_errors
 def sim_departures(depart_key: str | None, country: str, return_key: str | None, url: str) -> None:
     """출입국 기록: the departure records the departure check reads (newest first)."""
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         if depart_key:
             client.call("POST", f"/sim/departures/{depart_key}", {"country": country})
         if return_key:

@@ -9,47 +9,22 @@ certcenter app card status
 
 from __future__ import annotations
 
-import functools
-import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
+from certcenter.cli import app_session
 from certcenter.cli.client import CenterClient
+from certcenter.cli.common import (
+    handle_errors,
+    keystore_option,
+    language,
+    local_center,
+    operator_actor,
+    url_option,
+)
 
-DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
 COLUMNS = 5
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _guarded(func: F) -> F:
-    """Refusals end the command with the catalog's words (``certcenter.cli.main``'s handler)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from certcenter.cli.main import handle_errors
-
-        return handle_errors(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _lang() -> Any:
-    from certcenter.cli.main import _lang as lang
-
-    return lang()
-
-
-def _keystore_option(func: F) -> F:
-    return click.option(
-        "--keystore",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path(os.environ.get("CERTCENTER_APP_KEYSTORE", "~/.certcenter-app")).expanduser(),
-        show_default=True,
-        help="Where the app keeps its device keys.",
-    )(func)
 
 
 def card_table(serial: str, slots: list[str]) -> str:
@@ -74,14 +49,12 @@ def _digits(text: str) -> str:
 
 @click.command("issue-card")
 @click.argument("number")
-@_guarded
+@handle_errors
 def customers_issue_card(number: str) -> None:
     """Issue a new security card (보안카드) to a customer; the printed card goes to them."""
-    from certcenter.cli.main import _center, _operator_actor
-
-    center = _center()
+    center = local_center()
     try:
-        issued = center.security_cards.issue(number, _operator_actor())
+        issued = center.security_cards.issue(number, operator_actor())
     finally:
         center.close()
     click.echo(
@@ -98,11 +71,11 @@ def customers_issue_card(number: str) -> None:
 
 @click.command("card")
 @click.argument("key", metavar="CUSTOMER_NUMBER_OR_SERIAL")
-@click.option("--url", default=DEFAULT_URL, show_default=True)
-@_guarded
+@url_option
+@handle_errors
 def sim_card(key: str, url: str) -> None:
     """The printed security card in its holder's hands (by serial, or the customer's newest)."""
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         card = client.call("GET", f"/sim/cards/{key.strip()}")
     click.echo(card_table(card["serial"], list(card["slots"])))
     click.echo(f"delivered {card['delivered_at'][:19]} (UTC)")
@@ -117,18 +90,16 @@ def app_card() -> None:
 
 
 @app_card.command("register")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @click.option("--serial", required=True, help="The serial number printed on the card.")
 @click.option(
     "--auto-codes", is_flag=True, help="Read the printed card from the demo world (/sim)."
 )
-@_guarded
+@handle_errors
 def app_card_register(keystore: Path, url: str, serial: str, auto_codes: bool) -> None:
     """Register a security card: answer one question on two of its slots."""
-    from certcenter.cli.app_session import logged_in_client
-
-    with logged_in_client(keystore, url, lang=_lang()) as client:
+    with app_session.logged_in_client(keystore, url, lang=language()) as client:
         question = client.call("POST", "/v1/security-cards/registrations", {"serial": serial})
         slot_a, slot_b = int(question["slot_a"]), int(question["slot_b"])
         click.echo(
@@ -149,14 +120,12 @@ def app_card_register(keystore: Path, url: str, serial: str, auto_codes: bool) -
 
 
 @app_card.command("status")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
-@_guarded
+@keystore_option
+@url_option
+@handle_errors
 def app_card_status(keystore: Path, url: str) -> None:
     """Your security cards: serial (masked), status, number of slots."""
-    from certcenter.cli.app_session import logged_in_client
-
-    with logged_in_client(keystore, url, lang=_lang()) as client:
+    with app_session.logged_in_client(keystore, url, lang=language()) as client:
         cards = client.call("GET", "/v1/security-cards")
     if not cards:
         click.echo("(no security card)")

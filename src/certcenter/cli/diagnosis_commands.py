@@ -17,6 +17,7 @@ import unicodedata
 
 import click
 
+from certcenter.cli.common import handle_errors, language, local_center, operator_actor
 from certcenter.diagnosis import CheckItem, Checklist
 from certcenter.diagnosis.document import checklist_document
 from certcenter.errors import Locale, entry
@@ -118,14 +119,13 @@ def render(checklist: Checklist, lang: Locale) -> list[tuple[str, str | None]]:
 def customers_diagnose(number: str, client_ip: str | None, as_json: bool) -> None:
     """왜 발급이 안 되나요? Why issuance fails for a customer, as a checklist (exit 2 when
     something stops it)."""
-    from certcenter.cli.main import _center, _lang, _operator_actor, handle_errors
 
     @handle_errors
     def run() -> Checklist:
-        center = _center()
+        center = local_center()
         try:
             result: Checklist = center.diagnosis.for_customer_number(
-                number, _operator_actor(), client_ip=client_ip
+                number, operator_actor(), client_ip=client_ip
             )
         finally:
             center.close()
@@ -135,7 +135,7 @@ def customers_diagnose(number: str, client_ip: str | None, as_json: bool) -> Non
     if as_json:
         click.echo(json.dumps(checklist_document(checklist), ensure_ascii=False, indent=2))
     else:
-        for text, colour in render(checklist, _lang()):
+        for text, colour in render(checklist, language()):
             click.secho(text, fg=colour)
     if not checklist.ready:
         raise SystemExit(2)

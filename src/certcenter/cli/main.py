@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -24,45 +23,20 @@ from certcenter.cli import (
     otp_commands,
     usage_commands,
 )
-from certcenter.cli.client import ApiError, CenterClient
-from certcenter.cli.flow import Answers, enroll
+from certcenter.cli.client import CenterClient
+from certcenter.cli.common import (
+    fail,
+    handle_errors,
+    keystore_option,
+    language,
+    local_center,
+    local_settings,
+    operator_actor,
+    url_option,
+)
+from certcenter.cli.flow import Answers, enroll, reissue
 from certcenter.cli.keystore import Keystore
-from certcenter.errors import CertCenterError, Locale
 from certcenter.pki.names import display_name
-
-DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _lang() -> Locale:
-    ctx = click.get_current_context(silent=True)
-    root = ctx.find_root() if ctx else None
-    value = (root.params.get("lang") if root else None) or os.environ.get("CERTCENTER_LANG", "ko")
-    if str(value).startswith("en"):
-        return "en"
-    return "ko"
-
-
-def _fail(text: str) -> None:
-    click.secho(text, fg="red", err=True)
-    sys.exit(1)
-
-
-def handle_errors(func: F) -> F:
-    """Refusals end the command with the catalog's words and remedy, never a traceback."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ApiError as err:
-            _fail(err.text(_lang()))
-        except CertCenterError as err:
-            _fail(err.diagnostics(_lang()))
-        return None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group()
@@ -85,12 +59,6 @@ def cli(config: Path | None, lang: str | None) -> None:
         os.environ["CERTCENTER_CONFIG"] = str(config.resolve())
 
 
-def _settings() -> Any:
-    from certcenter.config import load_settings
-
-    return load_settings()
-
-
 # ---------------------------------------------------------------- operator
 
 
@@ -100,7 +68,7 @@ def init() -> None:
     """Create the directories, databases, CA hierarchy and demo world (idempotent)."""
     from certcenter.bootstrap import initialise
 
-    settings = _settings()
+    settings = local_settings()
     report = initialise(settings)
     if report.created_passphrase:
         click.echo(f"demo key-store passphrase written to {settings.demo_passphrase_file}")
@@ -122,7 +90,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     from certcenter.bootstrap import initialise
 
-    settings = _settings()
+    settings = local_settings()
     report = initialise(settings)
     if report.created_passphrase:
         click.echo(f"demo key-store passphrase written to {settings.demo_passphrase_file}")
@@ -130,7 +98,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     port = port or settings.port
     click.echo(f"certcenter on http://{host}:{port}  (API docs /docs, demo world /sim)")
     uvicorn.run(
-        "certcenter.api.app:app_from_environment",
+        "certcenter.server:app_from_environment",
         factory=True,
         host=host,
         port=port,
@@ -150,9 +118,7 @@ def customers() -> None:
 @click.option("--limit", default=100, show_default=True)
 @handle_errors
 def customers_list(limit: int) -> None:
-    from certcenter.bootstrap import build_center
-
-    center = build_center(_settings())
+    center = local_center()
     with center.uow_factory() as uow:
         rows = uow.customers.list(limit=limit)
         for c in rows:
@@ -178,9 +144,7 @@ def certificates() -> None:
 @click.option("--limit", default=100, show_default=True)
 @handle_errors
 def certificates_list(status: str | None, limit: int) -> None:
-    from certcenter.bootstrap import build_center
-
-    center = build_center(_settings())
+    center = local_center()
     with center.uow_factory() as uow:
         for r in uow.certificates.list(limit=limit, status=status):
             click.echo(
@@ -188,14 +152,6 @@ def certificates_list(status: str | None, limit: int) -> None:
                 f"device {r.device_id or '-'}  {r.subject}"
             )
     center.close()
-
-
-def _operator_actor() -> Any:
-    import getpass
-
-    from certcenter.lifecycle.service import ActorRef
-
-    return ActorRef.operator(f"cli:{getpass.getuser()}", None)
 
 
 @certificates.command("revoke")
@@ -218,8 +174,8 @@ def _operator_actor() -> Any:
 @handle_errors
 def certificates_revoke(serial: str, reason: str) -> None:
     """Revoke a certificate (RFC 5280 reason); idempotent."""
-    center = _center()
-    outcome = center.lifecycle.revoke(serial, reason, _operator_actor())
+    center = local_center()
+    outcome = center.lifecycle.revoke(serial, reason, operator_actor())
     click.echo(f"{outcome.serial}: {outcome.status}{'' if outcome.changed else ' (unchanged)'}")
     center.close()
 
@@ -229,8 +185,8 @@ def certificates_revoke(serial: str, reason: str) -> None:
 @handle_errors
 def certificates_suspend(serial: str) -> None:
     """Suspend a certificate (certificateHold)."""
-    center = _center()
-    outcome = center.lifecycle.suspend(serial, _operator_actor(), why="operator")
+    center = local_center()
+    outcome = center.lifecycle.suspend(serial, operator_actor(), why="operator")
     click.echo(f"{outcome.serial}: {outcome.status}")
     center.close()
 
@@ -240,8 +196,8 @@ def certificates_suspend(serial: str) -> None:
 @handle_errors
 def certificates_release(serial: str) -> None:
     """Release a suspended certificate."""
-    center = _center()
-    outcome = center.lifecycle.release(serial, _operator_actor())
+    center = local_center()
+    outcome = center.lifecycle.release(serial, operator_actor())
     click.echo(f"{outcome.serial}: {outcome.status}")
     center.close()
 
@@ -256,8 +212,8 @@ def crl() -> None:
 @handle_errors
 def crl_publish(family: str) -> None:
     """Publish every partition of a family's CRL now."""
-    center = _center()
-    result = center.operator_desk.publish_crls(family, _operator_actor())
+    center = local_center()
+    result = center.operator_desk.publish_crls(family, operator_actor())
     click.echo(json.dumps(result, ensure_ascii=False))
     center.close()
 
@@ -271,13 +227,13 @@ def audit() -> None:
 @handle_errors
 def audit_verify() -> None:
     """Recompute the chain; report the first broken entry (exit 1 when broken)."""
-    center = _center()
-    result = center.operator_desk.verify_audit(_operator_actor())
+    center = local_center()
+    result = center.operator_desk.verify_audit(operator_actor())
     center.close()
     if result["ok"]:
         click.echo(f"audit trail intact: {result['checked']} entries")
         return
-    _fail(
+    fail(
         f"audit trail BROKEN at entry {result['first_broken_seq']}: {result['reason']} "
         f"({result['checked']} entries checked)"
     )
@@ -292,7 +248,7 @@ def jobs() -> None:
 @handle_errors
 def jobs_run() -> None:
     """One pass now (safe while servers run their own)."""
-    center = _center()
+    center = local_center()
     report = center.jobs.run_once()
     click.echo(report.summary())
     center.close()
@@ -311,16 +267,10 @@ def operators() -> None:
 @handle_errors
 def operators_add(name: str, roles: tuple[str, ...]) -> None:
     """Create an operator; the token is shown once."""
-    center = _center()
+    center = local_center()
     token = center.operators.create(name, list(roles))
     center.close()
     click.echo(f"operator {name} ({', '.join(roles)}) token (shown once): {token}")
-
-
-def _center() -> Any:
-    from certcenter.bootstrap import build_center
-
-    return build_center(_settings())
 
 
 @cli.group()
@@ -335,7 +285,7 @@ def db_upgrade() -> None:
     from certcenter.storage import migrate
     from certcenter.storage.database import make_engine
 
-    settings = _settings()
+    settings = local_settings()
     migrate.upgrade(make_engine(settings.database_url))
     if settings.sims_enabled:
         migrate.upgrade(make_engine(settings.simulator_database_url), simulators=True)
@@ -353,7 +303,7 @@ def errors_command(markdown: bool) -> None:
         return
     from certcenter.errors import catalog
 
-    lang = _lang()
+    lang = language()
     for code, item in catalog().items():
         click.echo(f"{item.http_status}  {code:36} {item.text('message', lang)}")
 
@@ -367,25 +317,25 @@ def sim() -> None:
 
 
 @sim.command("people")
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@url_option
 @handle_errors
 def sim_people(url: str) -> None:
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         for p in client.people():
             accounts = ", ".join(f"{a['bank']}:{a['number']}" for a in p["accounts"]) or "-"
             click.echo(
                 f"{p['key']:5} {p['name']:5} {p['phone'] or '-':12} "
-                f"{p['carrier'] or '-':9} {accounts:22} {p['scenario'][_lang()]}"
+                f"{p['carrier'] or '-':9} {accounts:22} {p['scenario'][language()]}"
             )
 
 
 @sim.command("sms")
 @click.argument("phone")
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@url_option
 @handle_errors
 def sim_sms(phone: str, url: str) -> None:
     """Messages received by a demo phone (newest first)."""
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         messages = client.messages("".join(ch for ch in phone if ch.isdigit()))
     if not messages:
         click.echo("(no messages)")
@@ -397,11 +347,11 @@ def sim_sms(phone: str, url: str) -> None:
 @sim.command("statement")
 @click.argument("bank_code")
 @click.argument("account_number")
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@url_option
 @handle_errors
 def sim_statement(bank_code: str, account_number: str, url: str) -> None:
     """A demo account's statement (newest first): the 1-won deposit carries the code."""
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         data = client.statement(bank_code, "".join(ch for ch in account_number if ch.isdigit()))
     click.echo(
         f"{data['bank']} {data['account_number']} ({data['holder']}, {data['status']}), "
@@ -419,11 +369,11 @@ def sim_statement(bank_code: str, account_number: str, url: str) -> None:
 @click.argument(
     "status", type=click.Choice(["normal", "dormant", "suspended", "transfer_restricted"])
 )
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@url_option
 @handle_errors
 def sim_account_status(bank_code: str, account_number: str, status: str, url: str) -> None:
     """Play the bank: change a demo account's status."""
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         client.set_account_status(bank_code, account_number, status)
     click.echo(f"{bank_code} {account_number}: {status}")
 
@@ -438,7 +388,7 @@ def sim_account_status(bank_code: str, account_number: str, status: str, url: st
     default=None,
     help="The carrier's personal-verification service for a corporate line.",
 )
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@url_option
 @handle_errors
 def sim_line(
     phone: str, spam_filter: bool | None, corporate_personal_service: bool | None, url: str
@@ -453,17 +403,17 @@ def sim_line(
         if v is not None
     }
     if not values:
-        _fail(
+        fail(
             "nothing to change: give --spam-filter/--no-spam-filter or "
             "--corporate-personal-service/--no-corporate-personal-service"
         )
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         line = client.set_line("".join(ch for ch in phone if ch.isdigit()), **values)
     click.echo(", ".join(f"{k}: {v}" for k, v in line.items()))
 
 
 @cli.command()
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@url_option
 @click.option("--customer", default="C001", show_default=True, help="Demo person to enrol.")
 @click.option(
     "--out",
@@ -479,12 +429,12 @@ def sim_line(
 @handle_errors
 def demo(url: str, customer: str, out: Path, move_certificate: bool) -> None:
     """Issue a mobile certificate for a demo customer, scripted, against the running center."""
-    from certcenter.cli.demo import scripted_answers
+    from certcenter.cli.demo import scripted_answers  # reads the demo world only when asked
 
     answers = scripted_answers(customer)
     answers.move_certificate = move_certificate
     keystore = Keystore(out / f"keystore-{customer}")
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         outcome = enroll(client, keystore, answers, ask=_no_prompt, say=click.echo, auto_codes=True)
         sms = client.messages(answers.phone or "")
     out.mkdir(parents=True, exist_ok=True)
@@ -510,19 +460,9 @@ def app() -> None:
     """The bank app on this computer: keeps a device key, issues and shows its certificate."""
 
 
-def _keystore_option(func: F) -> F:
-    return click.option(
-        "--keystore",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path(os.environ.get("CERTCENTER_APP_KEYSTORE", "~/.certcenter-app")).expanduser(),
-        show_default=True,
-        help="Where the app keeps its device keys.",
-    )(func)
-
-
 @app.command("enroll")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @click.option(
     "--carrier",
     type=click.Choice(["SKT", "KT", "LGU", "SKT_MVNO", "KT_MVNO", "LGU_MVNO"]),
@@ -582,19 +522,19 @@ def app_enroll(
         return str(click.prompt(prompt, hide_input=secret and sys.stdin.isatty()))
 
     store = Keystore(keystore)
-    with CenterClient(url, forwarded_for=forwarded_for, locale=_lang()) as client:
+    with CenterClient(url, forwarded_for=forwarded_for, locale=language()) as client:
         outcome = enroll(client, store, answers, ask=ask, say=click.echo, auto_codes=auto_codes)
     click.echo(f"certificate: {outcome.certificate_path}\nchain: {outcome.chain_path}")
 
 
 @app.command("show")
-@_keystore_option
+@keystore_option
 def app_show(keystore: Path) -> None:
     """The device and its certificate."""
     store = Keystore(keystore)
     device = store.device()
     if device is None:
-        _fail("no device yet: run `certcenter app enroll`")
+        fail("no device yet: run `certcenter app enroll`")
         return
     click.echo(
         f"device {device.device_id} ({device.platform} {device.model}, app {device.app_version})"
@@ -612,13 +552,13 @@ def app_show(keystore: Path) -> None:
 
 
 @app.command("export")
-@_keystore_option
+@keystore_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 def app_export(keystore: Path, out: Path) -> None:
     """Write the certificate and its CA chain as PEM files (never the private key)."""
     store = Keystore(keystore)
     if store.certificate() is None:
-        _fail("no certificate yet: run `certcenter app enroll`")
+        fail("no certificate yet: run `certcenter app enroll`")
         return
     out.mkdir(parents=True, exist_ok=True)
     (out / "certificate.pem").write_text(store.certificate_file.read_text("utf-8"), "utf-8")
@@ -638,10 +578,10 @@ def _device_action(
     store = Keystore(keystore)
     device, cert = store.device(), store.certificate()
     if device is None or cert is None:
-        _fail("no certificate on this device: run `certcenter app enroll`")
+        fail("no certificate on this device: run `certcenter app enroll`")
         return None
     pin = str(click.prompt("간편비밀번호 (PIN)", hide_input=sys.stdin.isatty()))
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         return client.device_action(
             device.device_id,
             purpose,
@@ -654,8 +594,8 @@ def _device_action(
 
 
 @app.command("revoke")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @click.option(
     "--reason",
     default="unspecified",
@@ -674,13 +614,13 @@ def app_revoke(keystore: Path, url: str, reason: str) -> None:
 
 
 @app.command("renew")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @handle_errors
 def app_renew(keystore: Path, url: str) -> None:
     """갱신: a new certificate for the same key (asks for the PIN)."""
     result = _device_action(keystore, url, "renew", lambda d, s: f"/v1/certificates/{s}/renew")
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         shown = client.certificate(result["replaced_by"])
     store = Keystore(keystore)
     store.certificate_file.write_text(shown["certificate"], "utf-8")
@@ -688,8 +628,8 @@ def app_renew(keystore: Path, url: str) -> None:
 
 
 @app.command("release")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @handle_errors
 def app_release(keystore: Path, url: str) -> None:
     """정지 해제 from the found phone (asks for the PIN)."""
@@ -698,8 +638,8 @@ def app_release(keystore: Path, url: str) -> None:
 
 
 @app.command("deregister")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @handle_errors
 def app_deregister(keystore: Path, url: str) -> None:
     """기기등록 해지: this device leaves; its certificate is revoked (asks for the PIN)."""
@@ -715,26 +655,24 @@ def app_deregister(keystore: Path, url: str) -> None:
 
 
 @app.command("reissue")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @handle_errors
 def app_reissue(keystore: Path, url: str) -> None:
     """재발급 from this registered device: a new key, without the proofing steps."""
-    from certcenter.cli.flow import reissue
-
     hidden = sys.stdin.isatty()
     pin = str(click.prompt("현재 간편비밀번호 (current PIN)", hide_input=hidden))
     new_pin = str(click.prompt("새 간편비밀번호 (new PIN)", hide_input=hidden))
     text = str(click.prompt("새 패턴 (new pattern, e.g. 0-1-2-5-8)", hide_input=hidden))
     pattern = [int(p) for p in text.replace(",", "-").split("-") if p.strip()]
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         reissue(
             client, Keystore(keystore), pin=pin, new_pin=new_pin, pattern=pattern, say=click.echo
         )
 
 
 @app.command("lost")
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@url_option
 @click.option(
     "--carrier",
     required=True,
@@ -746,7 +684,7 @@ def app_reissue(keystore: Path, url: str) -> None:
 @handle_errors
 def app_lost(url: str, carrier: str, name: str, rrn_front: str, phone: str) -> None:
     """분실 신고 (from any device): the lost phone's certificate is suspended at once."""
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         results = client.lost_phone(carrier=carrier, name=name, rrn_front=rrn_front, phone=phone)
     for result in results:
         click.echo(f"{result['serial']}: {result['status']}")

@@ -14,7 +14,6 @@ secret out once, when the registration completes, and never again.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import os
 import secrets
@@ -29,52 +28,23 @@ import click
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from certcenter.cli import app_session
 from certcenter.cli.client import CenterClient
+from certcenter.cli.common import handle_errors, keystore_option, language, url_option
 from certcenter.cli.keystore import Keystore
 from certcenter.media.otp import time_step, totp
 
-DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
 OTP_FILE = "otp.json"
 _AAD = b"certcenter-app/otp/v1\x00"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _guarded(func: F) -> F:
-    """Refusals end the command with the catalog's words (``certcenter.cli.main``'s handler)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from certcenter.cli.main import handle_errors
-
-        return handle_errors(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _lang() -> Any:
-    from certcenter.cli.main import _lang as lang
-
-    return lang()
-
-
-def _keystore_option(func: F) -> F:
-    return click.option(
-        "--keystore",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path(os.environ.get("CERTCENTER_APP_KEYSTORE", "~/.certcenter-app")).expanduser(),
-        show_default=True,
-        help="Where the app keeps its device keys (and the OTP).",
-    )(func)
-
-
-def _url_option(func: F) -> F:
-    return click.option("--url", default=DEFAULT_URL, show_default=True)(func)
+def _otp_keystore_option(func: F) -> F:
+    return keystore_option(func, help_text="Where the app keeps its device keys (and the OTP).")
 
 
 def _client(keystore: Path, url: str) -> CenterClient:
-    from certcenter.cli.app_session import logged_in_client
-
-    return logged_in_client(keystore, url, lang=_lang())
+    return app_session.logged_in_client(keystore, url, lang=language())
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -189,8 +159,8 @@ def app_otp() -> None:
 
 
 @app_otp.command("register")
-@_keystore_option
-@_url_option
+@_otp_keystore_option
+@url_option
 @click.option("--bank", "bank_code", default=None, help="Withdrawal account's bank code (004).")
 @click.option("--account", "account_number", default=None, help="Withdrawal account number.")
 @click.option(
@@ -201,7 +171,7 @@ def app_otp() -> None:
     help="Write the QR code (PNG) of the otpauth URI to this file.",
 )
 @click.option("--auto-codes", is_flag=True, help="Read the SMS code from the demo world (/sim).")
-@_guarded
+@handle_errors
 def app_otp_register(
     keystore: Path,
     url: str,
@@ -262,9 +232,9 @@ def _demo_person(client: CenterClient, customer_number: str) -> dict[str, Any] |
 
 
 @app_otp.command("code")
-@_keystore_option
+@_otp_keystore_option
 @click.option("--at", default=None, help="The code for this UTC time (ISO 8601) instead of now.")
-@_guarded
+@handle_errors
 def app_otp_code(keystore: Path, at: str | None) -> None:
     """The current OTP code (works offline, like the app)."""
     otp = _need_otp(Keystore(keystore))
@@ -278,10 +248,10 @@ def app_otp_code(keystore: Path, at: str | None) -> None:
 
 
 @app_otp.command("verify")
-@_keystore_option
-@_url_option
+@_otp_keystore_option
+@url_option
 @click.argument("code", required=False)
-@_guarded
+@handle_errors
 def app_otp_verify(keystore: Path, url: str, code: str | None) -> None:
     """Have the center check a code (the app's current one if none is given)."""
     code = code or _need_otp(Keystore(keystore)).code(datetime.now(UTC))
@@ -291,9 +261,9 @@ def app_otp_verify(keystore: Path, url: str, code: str | None) -> None:
 
 
 @app_otp.command("status")
-@_keystore_option
-@_url_option
-@_guarded
+@_otp_keystore_option
+@url_option
+@handle_errors
 def app_otp_status(keystore: Path, url: str) -> None:
     """The mobile OTP as the center sees it, and whether this app holds it."""
     local = load_otp(Keystore(keystore))
@@ -314,9 +284,9 @@ def app_otp_status(keystore: Path, url: str) -> None:
 
 
 @app_otp.command("cancel")
-@_keystore_option
-@_url_option
-@_guarded
+@_otp_keystore_option
+@url_option
+@handle_errors
 def app_otp_cancel(keystore: Path, url: str) -> None:
     """해지: the mobile OTP can no longer be used; this app forgets it."""
     with _client(keystore, url) as client:

@@ -8,48 +8,17 @@ certcenter app sign contract.pdf --out contract.pdf.p7s
 from __future__ import annotations
 
 import base64
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from certcenter.cli.app_session import forget_session, logged_in_client, login, save_session
 from certcenter.cli.client import CenterClient
+from certcenter.cli.common import handle_errors, keystore_option, language, url_option
 from certcenter.cli.keystore import Keystore
-
-DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _guarded(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from certcenter.cli.main import handle_errors
-
-        return handle_errors(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _lang() -> Any:
-    from certcenter.cli.main import _lang as lang
-
-    return lang()
-
-
-def _keystore_option(func: F) -> F:
-    return click.option(
-        "--keystore",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path(os.environ.get("CERTCENTER_APP_KEYSTORE", "~/.certcenter-app")).expanduser(),
-        show_default=True,
-        help="Where the app keeps its device keys.",
-    )(func)
 
 
 def _ask(label: str) -> str:
@@ -57,10 +26,10 @@ def _ask(label: str) -> str:
 
 
 @click.command("login")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @click.option("--method", type=click.Choice(["pin", "pattern", "biometric"]), default="pin")
-@_guarded
+@handle_errors
 def app_login(keystore: Path, url: str, method: str) -> None:
     """인증서 로그인: sign a login challenge after the PIN or pattern (or with biometrics)."""
     store = Keystore(keystore)
@@ -68,7 +37,7 @@ def app_login(keystore: Path, url: str, method: str) -> None:
     pattern = None
     if method == "pattern":
         pattern = [int(p) for p in _ask("패턴 (points 0-8, e.g. 0,1,2,5,8)").split(",")]
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         session = login(client, store, method=method, pin=pin, pattern=pattern)
     save_session(store, session)
     minutes = session["idle_timeout_seconds"] // 60
@@ -77,14 +46,14 @@ def app_login(keystore: Path, url: str, method: str) -> None:
 
 
 @click.command("logout")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
-@_guarded
+@keystore_option
+@url_option
+@handle_errors
 def app_logout(keystore: Path, url: str) -> None:
     store = Keystore(keystore)
     saved = store.directory / "session.json"
     if saved.exists():
-        with CenterClient(url, locale=_lang()) as client:
+        with CenterClient(url, locale=language()) as client:
             client.token = json.loads(saved.read_text("utf-8")).get("token")
             try:
                 client.call("POST", "/v1/logout")
@@ -94,8 +63,8 @@ def app_logout(keystore: Path, url: str) -> None:
 
 
 @click.command("transfer")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @click.option("--from-bank", default="004", show_default=True)
 @click.option("--from", "from_account", required=True, help="Your account number.")
 @click.option("--to-bank", required=True, help="The payee's bank code, e.g. 088.")
@@ -106,7 +75,7 @@ def app_logout(keystore: Path, url: str) -> None:
     "--medium", type=click.Choice(["certificate", "otp", "security_card"]), default="certificate"
 )
 @click.option("--yes", is_flag=True, help="Do not ask to confirm amount and payee.")
-@_guarded
+@handle_errors
 def app_transfer(
     keystore: Path,
     url: str,
@@ -122,7 +91,7 @@ def app_transfer(
     """이체: shows the document with amount and payee, asks exactly the factors it needs,
     signs it with the certificate key and confirms."""
     store = Keystore(keystore)
-    with logged_in_client(keystore, url, lang=_lang()) as client:
+    with logged_in_client(keystore, url, lang=language()) as client:
         prepared = client.call(
             "POST",
             "/v1/transfers",
@@ -167,16 +136,16 @@ def app_transfer(
 
 
 @click.command("sign")
-@_keystore_option
-@click.option("--url", default=DEFAULT_URL, show_default=True)
+@keystore_option
+@url_option
 @click.argument("document", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@_guarded
+@handle_errors
 def app_sign(keystore: Path, url: str, document: Path, out: Path) -> None:
     """전자서명: sign a file with the certificate after the PIN; writes a detached CMS."""
     store = Keystore(keystore)
     content = document.read_bytes()
-    with logged_in_client(keystore, url, lang=_lang()) as client:
+    with logged_in_client(keystore, url, lang=language()) as client:
         signed = client.call(
             "POST",
             "/v1/documents/sign",
@@ -194,11 +163,11 @@ def app_sign(keystore: Path, url: str, document: Path, out: Path) -> None:
 @click.command("ars")
 @click.argument("phone")
 @click.argument("digits", required=False)
-@click.option("--url", default=DEFAULT_URL, show_default=True)
-@_guarded
+@url_option
+@handle_errors
 def sim_ars(phone: str, digits: str | None, url: str) -> None:
     """The ARS call ringing on a demo phone: show it, or answer it by keying DIGITS."""
-    with CenterClient(url, locale=_lang()) as client:
+    with CenterClient(url, locale=language()) as client:
         if digits is None:
             calls = client.call("GET", f"/sim/ars/{phone}")
             for call in calls:

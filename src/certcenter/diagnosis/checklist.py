@@ -29,7 +29,7 @@ from typing import Any, Literal
 from certcenter.audit.redaction import mask_phone
 from certcenter.authn.factors import LOCK_CODES
 from certcenter.config import Policy
-from certcenter.entities import Customer, FailureRecord
+from certcenter.entities import CertificateStatus, Customer, FailureRecord
 from certcenter.errors import CertCenterError
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import AccountFacts, LineFacts
@@ -299,7 +299,9 @@ def _revoked_for_inactivity(
 def check_certificate(s: Situation) -> Iterable[CheckItem]:
     """The mobile certificate: in use, suspended (lost phone), or revoked for inactivity."""
     records = list(s.uow.certificates.for_customer(s.customer.id, family=MOBILE))
-    usable = [r for r in records if r.status in ("active", "suspended")]
+    usable = [
+        r for r in records if r.status in (CertificateStatus.ACTIVE, CertificateStatus.SUSPENDED)
+    ]
     if usable:
         record = max(usable, key=lambda r: r.created_at)
         context = {
@@ -312,11 +314,15 @@ def check_certificate(s: Situation) -> Iterable[CheckItem]:
         else:
             yield CheckItem("certificate", OK, context=context)
         return
-    handed_out = [r for r in records if r.status not in ("pending", "abandoned")]
+    handed_out = [
+        r
+        for r in records
+        if r.status not in (CertificateStatus.PENDING, CertificateStatus.ABANDONED)
+    ]
     latest = max(handed_out, key=lambda r: r.created_at, default=None)
     if (
         latest is not None
-        and latest.status == "revoked"
+        and latest.status == CertificateStatus.REVOKED
         and latest.revocation_reason == "cessationOfOperation"
         and _revoked_for_inactivity(s, latest.revoked_at, latest.last_used_at or latest.issued_at)
     ):

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from certcenter.audit.redaction import mask_account
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pattern, check_new_pin, pattern_to_text
+from certcenter.authn.device_auth import DeviceAuthenticator
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock, today
 from certcenter.config import Settings
@@ -59,7 +60,6 @@ from certcenter.flows import (
     FlowKind,
     Outcome,
     SmsCode,
-    code_text,
     no_choices,
 )
 from certcenter.flows import Started as Started  # the flow's answers, under their old names
@@ -70,7 +70,6 @@ from certcenter.identity.phone_numbers import Carrier, normalise_mobile
 from certcenter.identity.providers import IdDocument, Providers
 from certcenter.identity.rrn import parse_rrn, parse_rrn_front
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest, Notice
-from certcenter.lifecycle.device_auth import DeviceAuthenticator
 from certcenter.lifecycle.service import ActorRef, AuditRecorder, StatusPublisher
 from certcenter.pki.csr import validate_csr
 from certcenter.pki.issuer import IssuanceIntent
@@ -162,7 +161,9 @@ class EnrollmentService:
         self.policy = settings.policy
         self.clock = clock
         self.codes = VerificationCodes(hasher, clock)
-        self.send_code = SmsCode(self.codes, settings.policy, "phone", self._code_text)
+        self.send_code = SmsCode(
+            self.codes, settings.policy, "phone", "mobile", bank=settings.bank_name
+        )
         self.authenticator = DeviceAuthenticator(hasher, clock, settings.policy)
         self.risk = RiskRules(settings.policy, clock)
         self.engine = FlowEngine(
@@ -588,11 +589,6 @@ class EnrollmentService:
             raise CertCenterError("ID_DETAILS_INVALID", detail=f"missing {missing}") from None
         raise CertCenterError(
             "ID_DETAILS_INVALID", detail="kind must be resident_card, driver_licence or passport"
-        )
-
-    def _code_text(self, plain: str) -> str:
-        return code_text(
-            self.settings.bank_name, plain, ttl_seconds=self.policy.sms_code_ttl_seconds
         )
 
 

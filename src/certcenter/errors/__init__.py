@@ -11,9 +11,9 @@ remedy the customer can follow. Domain code raises; adapters (API, CLI, web) ren
 
 from __future__ import annotations
 
-from certcenter.errors.catalog import CatalogEntry, Locale, catalog, entry
+from certcenter.errors.catalog import CatalogEntry, Locale, Term, catalog, entry, term
 
-__all__ = ["CatalogEntry", "CertCenterError", "Locale", "catalog", "entry"]
+__all__ = ["CatalogEntry", "CertCenterError", "Locale", "Term", "catalog", "entry", "term"]
 
 
 class CertCenterError(Exception):
@@ -21,6 +21,8 @@ class CertCenterError(Exception):
 
     ``context`` values fill the placeholders of the catalog texts (``{tries_left}``) and are
     shown to the customer: never put a secret, a code or a resident registration number in it.
+    A value with a word in each language is a :func:`term` (``medium=term("medium.otp")``):
+    the Korean text shows the Korean word, the English text the English one.
     """
 
     def __init__(self, code: str, /, **context: object) -> None:

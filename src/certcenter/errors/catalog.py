@@ -1,20 +1,93 @@
-"""The error catalog: ``catalog.toml`` read once into typed entries.
+"""The customer's words: the error catalog (``catalog.toml``) and every other text the
+customer reads (``texts.toml``: web pages, notices), both filled by :func:`fill`.
 
 >>> entry("DEVICE_ALREADY_REGISTERED").http_status
 409
+>>> fill("{medium:이} 없습니다.", "ko", {"medium": term("medium.account")})
+'출금계좌가 없습니다.'
 """
 
 from __future__ import annotations
 
 import string
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
+
+from certcenter.errors.korean import both_forms, josa, particle_spec
 
 Locale = Literal["ko", "en"]
 _FIELDS = ("message", "cause", "remedy")
+
+
+# ---------------------------------------------------------------- filling a text
+# One way to fill every text: ``{name}`` is the value; ``{name:을}`` is the value followed by
+# the form of the particle its last syllable takes (korean.py); a :class:`Term` is shown in
+# the text's own language; a value that is missing stays visible ("{name}", "{name}을(를)").
+
+
+@dataclass(frozen=True)
+class Term:
+    """A value that has a word in each language (a texts.toml key, with its own values),
+    shown in the language of the text it is put into:
+
+    >>> term("medium.otp").text("en")
+    'mobile OTP'
+    """
+
+    key: str
+    values: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def text(self, locale: Locale) -> str:
+        return text(self.key, locale, **self.values)
+
+    def __str__(self) -> str:
+        return f"{self.text('ko')} / {self.text('en')}"
+
+
+def term(key: str, /, **values: object) -> Term:
+    """The texts.toml word ``key`` as a value for another text (KeyError if unknown)."""
+    if key not in texts():
+        raise KeyError(f"UI text {key!r} is not in texts.toml")
+    return Term(key, values)
+
+
+@dataclass(frozen=True)
+class _Missing:
+    name: str
+
+
+class _Filler(string.Formatter):
+    def __init__(self, locale: Locale) -> None:
+        self.locale = locale
+
+    def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:
+        if isinstance(key, str) and key in kwargs:
+            return kwargs[key]
+        return _Missing(str(key))
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, Term):
+            value = value.text(self.locale)
+        particle = particle_spec(format_spec)
+        if isinstance(value, _Missing):
+            if particle is None:
+                spec = f":{format_spec}" if format_spec else ""
+                return "{" + value.name + spec + "}"
+            return "{" + value.name + "}" + particle[0] + both_forms(particle[1])
+        if particle is None:
+            return format(value, format_spec)
+        shown = str(value)
+        close, name = particle
+        return shown + close + josa(shown, name)
+
+
+def fill(template: str, locale: Locale, values: Mapping[str, object]) -> str:
+    """``template`` with its placeholders filled from ``values`` (see above)."""
+    return _Filler(locale).vformat(template, (), values)
 
 
 @dataclass(frozen=True)
@@ -34,10 +107,7 @@ class CatalogEntry:
 
     def render(self, field: str, locale: Locale, context: dict[str, object]) -> str:
         """The text with ``{placeholders}`` filled; a missing value is left visible, not fatal."""
-        template = self.text(field, locale)
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-        values = {name: context.get(name, "{" + name + "}") for name in names}
-        return template.format(**values)
+        return fill(self.text(field, locale), locale, context)
 
 
 @cache
@@ -62,9 +132,11 @@ def entry(code: str) -> CatalogEntry:
         raise KeyError(f"error code {code!r} is not in the catalog") from None
 
 
-# ---------------------------------------------------------------- UI texts (texts.toml)
-# The web center's words live beside the error catalog and are read the same way: every key
-# has a Korean and an English text; ``{placeholders}`` are filled like the catalog's.
+# ---------------------------------------------------------------- texts (texts.toml)
+# Every other word the customer reads lives beside the error catalog and is read the same
+# way: the web center's pages, the notices sent by text message and mail ([notice.*]), the
+# names of things put into sentences ([medium]). Every key has a Korean and an English text;
+# ``{placeholders}`` are filled like the catalog's.
 #
 #     >>> text("nav.home", "en")
 #     'Home'
@@ -97,5 +169,4 @@ def text(key: str, locale: Locale, /, **context: object) -> str:
         template = texts()[key][locale]
     except KeyError:
         raise KeyError(f"UI text {key!r} ({locale}) is not in texts.toml") from None
-    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    return template.format(**{name: context.get(name, "{" + name + "}") for name in names})
+    return fill(template, locale, context)

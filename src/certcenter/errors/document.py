@@ -5,7 +5,12 @@ certcenter errors --markdown > docs/errors.md
 
 from __future__ import annotations
 
-from certcenter.errors.catalog import catalog
+from certcenter.errors.catalog import CatalogEntry, Locale, catalog
+
+
+def _shown(item: CatalogEntry, field: str, locale: Locale) -> str:
+    """The text as a reader sees it before the values are known: ``{medium}이(가)``."""
+    return item.render(field, locale, {})
 
 
 def catalog_markdown() -> str:
@@ -21,7 +26,8 @@ def catalog_markdown() -> str:
         "|---|---|---|---|",
     ]
     for code, item in catalog().items():
-        lines.append(f"| `{code}` | {item.http_status} | {item.message_ko} | {item.message_en} |")
+        message_ko, message_en = _shown(item, "message", "ko"), _shown(item, "message", "en")
+        lines.append(f"| `{code}` | {item.http_status} | {message_ko} | {message_en} |")
     lines.append("")
     for code, item in catalog().items():
         lines += [
@@ -29,12 +35,12 @@ def catalog_markdown() -> str:
             "",
             f"HTTP {item.http_status}.",
             "",
-            f"- **메시지**: {item.message_ko}",
-            f"- **원인**: {item.cause_ko}",
-            f"- **해결 방법**: {item.remedy_ko}",
-            f"- **Message**: {item.message_en}",
-            f"- **Cause**: {item.cause_en}",
-            f"- **What to do**: {item.remedy_en}",
+            f"- **메시지**: {_shown(item, 'message', 'ko')}",
+            f"- **원인**: {_shown(item, 'cause', 'ko')}",
+            f"- **해결 방법**: {_shown(item, 'remedy', 'ko')}",
+            f"- **Message**: {_shown(item, 'message', 'en')}",
+            f"- **Cause**: {_shown(item, 'cause', 'en')}",
+            f"- **What to do**: {_shown(item, 'remedy', 'en')}",
             "",
         ]
     return "\n".join(lines)

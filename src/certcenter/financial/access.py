@@ -18,10 +18,10 @@ import secrets
 from datetime import date
 
 from certcenter.authn.factors import FactorGuard
+from certcenter.certificates.records import require_active
 from certcenter.entities import CertificateRecord, CertificateStatus, CloudAccount, Customer
 from certcenter.errors import CertCenterError
 from certcenter.identity.phone_numbers import normalise_mobile
-from certcenter.lifecycle.records import require_active
 from certcenter.ports import UnitOfWork
 
 __all__ = [

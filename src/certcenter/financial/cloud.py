@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from certcenter.audit.trail import AuditTrail
 from certcenter.authn.credential_policy import check_new_pin
 from certcenter.authn.hashing import SecretHasher
+from certcenter.certificates import records
 from certcenter.clock import Clock
 from certcenter.config import Settings
 from certcenter.entities import (
@@ -67,7 +68,6 @@ from certcenter.issuance import (
     Renewal,
 )
 from certcenter.keys.backend import KeyBackend
-from certcenter.lifecycle import records
 from certcenter.lifecycle.service import ActorRef, StatusPublisher
 from certcenter.notifications.outbox import Outbox
 from certcenter.pki.issuer import IssuanceIntent

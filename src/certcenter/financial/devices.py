@@ -27,11 +27,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.codes import VerificationCodes
+from certcenter.authn.codes import VerificationCodes, code_message
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
 from certcenter.config import Settings
-from certcenter.entities import Actor, BrowserDevice, Customer, DeviceRegistration, new_id
+from certcenter.entities import (
+    Actor,
+    BrowserDevice,
+    BrowserDeviceStatus,
+    Customer,
+    DeviceRegistration,
+    new_id,
+)
 from certcenter.errors import CertCenterError
 from certcenter.financial import notices
 from certcenter.financial.access import (
@@ -269,7 +276,11 @@ class FinancialDevices:
         for another's, a removed one, or none."""
         with self.uow_factory() as uow:
             device = uow.browser_devices.get(device_id) if len(device_id) <= 36 else None
-        if device is None or device.customer_id != customer_id or device.status != "active":
+        if (
+            device is None
+            or device.customer_id != customer_id
+            or device.status != BrowserDeviceStatus.ACTIVE
+        ):
             raise CertCenterError("FINANCIAL_DEVICE_NOT_REGISTERED")
         return device
 
@@ -278,7 +289,11 @@ class FinancialDevices:
         now = self.clock.now()
         with self.uow_factory() as uow:
             device = uow.browser_devices.get(device_id) if len(device_id) <= 36 else None
-            if device is None or device.customer_id != customer_id or device.status != "active":
+            if (
+                device is None
+                or device.customer_id != customer_id
+                or device.status != BrowserDeviceStatus.ACTIVE
+            ):
                 raise CertCenterError("FINANCIAL_DEVICE_NOT_REGISTERED")
             customer = self._customer(uow, customer_id)
             if not uow.browser_devices.remove(device.id, now):
@@ -337,13 +352,11 @@ class FinancialDevices:
             )
 
     def _send_code(self, phone: str, plain: str) -> None:
-        minutes = max(self.policy.sms_code_ttl_seconds // 60, 1)
         self.sms.send(
             phone=phone,
             sender=self.policy.sms_sender_number,
-            text=(
-                f"[{self.settings.bank_name}] 금융인증서 기기 등록 인증번호 [{plain}]를 입력해 "
-                f"주세요. ({minutes}분 이내, 타인에게 알려주지 마세요)"
+            text=code_message(
+                "financial_device", bank=self.settings.bank_name, code=plain, policy=self.policy
             ),
         )
 

@@ -52,6 +52,7 @@ from certcenter.clock import Clock, as_utc, today
 from certcenter.config import Settings
 from certcenter.entities import CertificateStatus, Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
+from certcenter.errors.catalog import text
 from certcenter.financial import issuance_states as states
 from certcenter.financial.issuance_states import IssuanceState as S
 from certcenter.financial.proof import canonical_spki, device_key
@@ -61,7 +62,6 @@ from certcenter.flows import (
     FlowKind,
     Outcome,
     SmsCode,
-    code_text,
     no_device,
 )
 from certcenter.flows import Started as Started  # the flow's answers, under their old names
@@ -187,7 +187,9 @@ class FinancialIssuance:
         self.policy = settings.policy
         self.clock = clock
         self.codes = VerificationCodes(hasher, clock)
-        self.send_code = SmsCode(self.codes, settings.policy, CODE_PURPOSE, self._code_text)
+        self.send_code = SmsCode(
+            self.codes, settings.policy, CODE_PURPOSE, "financial_issue", bank=settings.bank_name
+        )
         self.risk = RiskRules(settings.policy, clock)
         self.engine = FlowEngine(
             FINANCIAL_FLOW,
@@ -306,9 +308,8 @@ class FinancialIssuance:
             calls_left(enrollment)
             call_id = self.providers.ars.place_call(
                 phone=holder.phone,
-                prompt=(
-                    f"[{self.settings.bank_name}] 금융인증서 발급을 요청하셨다면 화면에 표시된 "
-                    f"번호 {digits}자리를 누르세요."
+                prompt=text(
+                    "ars.financial_issue", "ko", bank=self.settings.bank_name, digits=digits
                 ),
             )
             return call_id, holder.phone
@@ -789,14 +790,6 @@ class FinancialIssuance:
     ) -> None:
         self.engine.record_failure(
             step, err, flow_id=enrollment_id, customer_id=customer_id, client_ip=client_ip
-        )
-
-    def _code_text(self, plain: str) -> str:
-        return code_text(
-            self.settings.bank_name,
-            plain,
-            ttl_seconds=self.policy.sms_code_ttl_seconds,
-            about="금융인증서 발급",
         )
 
 

@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 
 from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.codes import VerificationCodes
+from certcenter.authn.codes import VerificationCodes, code_message
 from certcenter.authn.credential_policy import check_new_pin
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
@@ -138,13 +138,11 @@ class FinancialPinReset:
             )
             uow.commit()
             phone_number = customer.phone
-        minutes = max(self.policy.sms_code_ttl_seconds // 60, 1)
         self.sms.send(
             phone=phone_number,
             sender=self.policy.sms_sender_number,
-            text=(
-                f"[{self.settings.bank_name}] 금융인증서 비밀번호 재설정 인증번호 [{plain}]를 "
-                f"입력해 주세요. ({minutes}분 이내, 타인에게 알려주지 마세요)"
+            text=code_message(
+                "financial_pin_reset", bank=self.settings.bank_name, code=plain, policy=self.policy
             ),
         )
         return PinResetStarted(

@@ -10,6 +10,11 @@ be signed; the center then releases a one-time grant and signs those bytes, once
     grant = signer.authorize(request.activation_id, device_signature, pin)
     signed = signer.sign(grant.token, document)          # RemoteSignature: DER ECDSA + cert
     signer.cms(signed, document)                         # CMS SignedData, content inside
+    signer.signer(grant.token).sign(SigningRequest(document, ...))   # as a signing.Signer
+
+The last form is how the services that sign for a customer (transfers, documents) see the
+center: a :class:`~certcenter.signing.Signer` like the device's, whose ``stands_for_pin``
+says the activation already counted the PIN.
 
 Rules: an activation is bound to one device, one purpose and the SHA-256 of the data; it
 expires after ``policy.financial_activation_ttl_seconds``; it is authorized once (a failed
@@ -35,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcenter.audit.trail import AuditTrail
 from certcenter.authn.hashing import SecretHasher
+from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import Actor, BrowserDevice, SigningActivation, new_id
@@ -49,11 +55,17 @@ from certcenter.financial.access import (
 )
 from certcenter.financial.proof import activation_message, device_key, device_signature_valid
 from certcenter.keys.backend import KeyBackend
-from certcenter.lifecycle.records import require_active
-from certcenter.pki.cms import signed_data
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+from certcenter.signing.signer import Signature, SignedBy, SigningRequest
 
-__all__ = ["PURPOSES", "ActivationRequest", "Grant", "RemoteSignature", "RemoteSigner"]
+__all__ = [
+    "PURPOSES",
+    "ActivationRequest",
+    "CloudKeySigner",
+    "Grant",
+    "RemoteSignature",
+    "RemoteSigner",
+]
 
 log = logging.getLogger(__name__)
 PURPOSES = ("login", "transfer", "document")
@@ -319,20 +331,28 @@ class RemoteSigner:
         grant = self.authorize(activation_id, device_signature, pin, source_ip=source_ip)
         return self.sign(grant.token, data, source_ip=source_ip)
 
+    def signer(self, grant: str) -> CloudKeySigner:
+        """The center as a :class:`~certcenter.signing.Signer` under the one-time ``grant``
+        (:class:`~certcenter.signing.CenterSigning`)."""
+        return CloudKeySigner(self, grant)
+
     def certificate_chain(self) -> list[x509.Certificate]:
         """The financial CA and the root: what a relying party needs above the signer."""
         return list(self.chain())
 
+    def signature(self, signed: RemoteSignature) -> Signature:
+        """The remote signature with its certificate and the chain above it."""
+        return Signature(
+            value=signed.signature,
+            certificate=x509.load_der_x509_certificate(signed.certificate_der),
+            chain=tuple(self.chain()),
+            signed_by=SignedBy.CENTER,
+        )
+
     def cms(self, signed: RemoteSignature, data: bytes, *, detached: bool = False) -> bytes:
         """The signature as CMS SignedData (DER) with the certificate and its chain, the data
         inside unless ``detached``: ``openssl cms -verify`` checks it against the root."""
-        return signed_data(
-            data,
-            signed.signature,
-            x509.load_der_x509_certificate(signed.certificate_der),
-            list(self.chain()),
-            detached=detached,
-        )
+        return self.signature(signed).cms(data, detached=detached)
 
     # ------------------------------------------------------------------ internals
 
@@ -385,3 +405,33 @@ class RemoteSigner:
                 **(details or {}),
             },
         )
+
+
+@dataclass(frozen=True)
+class CloudKeySigner:
+    """The center signs with the customer's cloud key under one grant: the activation behind
+    it was released by a registered browser and the PIN for exactly the bytes, so it stands
+    for the PIN. Refuses with :meth:`RemoteSigner.sign`'s codes."""
+
+    remote: RemoteSigner = field(repr=False)
+    grant: str = field(repr=False)
+
+    @property
+    def stands_for_pin(self) -> bool:
+        return True
+
+    @property
+    def lacks(self) -> tuple[str, ...]:
+        return () if self.grant else ("activation_grant",)
+
+    def sign(self, request: SigningRequest) -> Signature:
+        signed = self.remote.sign(
+            self.grant,
+            request.data,
+            customer_id=request.customer_id,
+            device_id=request.device_id,
+            purpose=request.purpose,
+            subject=request.subject,
+            source_ip=request.source_ip,
+        )
+        return self.remote.signature(signed)

@@ -14,7 +14,6 @@ from certcenter.flows.effects import (
     PublishCrl,
     SendSms,
     SmsCode,
-    code_text,
 )
 from certcenter.flows.engine import (
     FlowEngine,
@@ -40,7 +39,6 @@ __all__ = [
     "SmsCode",
     "Started",
     "StepResult",
-    "code_text",
     "no_choices",
     "no_device",
     "token_hash",

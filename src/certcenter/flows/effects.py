@@ -7,8 +7,6 @@ step has committed, so a message never announces a step that was rolled back.
     >>> step = Outcome({"phone": "010-****-0001"}, (SendSms("01020000001", "…"),))
     >>> [type(e).__name__ for e in step.effects]
     ['SendSms']
-    >>> code_text("KB국민은행", "123456", ttl_seconds=180)
-    '[KB국민은행] 인증번호 [123456]를 입력해 주세요. (3분 이내, 타인에게 알려주지 마세요)'
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from certcenter.audit.redaction import mask_phone
-from certcenter.authn.codes import PreparedCode, VerificationCodes
+from certcenter.authn.codes import PreparedCode, VerificationCodes, code_message
 from certcenter.config import Policy
 from certcenter.identity.providers import Providers
 from certcenter.ports import UnitOfWork
@@ -69,26 +67,18 @@ class Outcome:
     effects: tuple[Effect, ...] = ()
 
 
-def code_text(bank_name: str, code: str, *, ttl_seconds: int, about: str = "") -> str:
-    """The SMS that carries a verification code; ``about`` names what it is for."""
-    minutes = max(ttl_seconds // 60, 1)
-    what = f"{about} 인증번호" if about else "인증번호"
-    return (
-        f"[{bank_name}] {what} [{code}]를 입력해 주세요. "
-        f"({minutes}분 이내, 타인에게 알려주지 마세요)"
-    )
-
-
 @dataclass(frozen=True)
 class SmsCode:
     """A flow's verification code by SMS: stored (hashed) under the policy when a step calls
     it; the step's answer shows the masked phone and how long the code is valid; the SMS
-    (``text(code)``) goes out after the commit."""
+    (``message``: its kind in ``[sms_code]`` of ``errors/texts.toml``) goes out after the
+    commit."""
 
     codes: VerificationCodes
     policy: Policy
     purpose: str
-    text: Callable[[str], str]
+    message: str
+    bank: str
 
     def __call__(
         self, uow: UnitOfWork, flow_id: str, phone: str, prepared: PreparedCode
@@ -103,7 +93,12 @@ class SmsCode:
         )
         return Outcome(
             {"phone": mask_phone(phone), "code_valid_seconds": self.policy.sms_code_ttl_seconds},
-            (SendSms(phone, self.text(plain)),),
+            (
+                SendSms(
+                    phone,
+                    code_message(self.message, bank=self.bank, code=plain, policy=self.policy),
+                ),
+            ),
         )
 
 

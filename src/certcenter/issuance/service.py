@@ -61,10 +61,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from certcenter.certificates import records
 from certcenter.clock import Clock
 from certcenter.entities import CertificateRecord, CertificateStatus, Customer
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle import records
 from certcenter.pki.issuer import IssuanceIntent, Issuer, SubjectInfo
 from certcenter.pki.pem import certificate_pem
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory

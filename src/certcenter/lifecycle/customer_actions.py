@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from certcenter.authn.device_auth import Authenticated, DeviceAuthenticator
 from certcenter.entities import DeviceChallenge
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle.device_auth import Authenticated, DeviceAuthenticator
 from certcenter.lifecycle.service import ActorRef, LifecycleService, Outcome
 from certcenter.ports import UnitOfWorkFactory
 

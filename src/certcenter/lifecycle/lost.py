@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 
 from certcenter.clock import Clock
+from certcenter.entities import CertificateStatus
 from certcenter.errors import CertCenterError
 from certcenter.identity.phone_numbers import Carrier, normalise_mobile
 from certcenter.identity.providers import TelcoVerifier
@@ -57,7 +58,7 @@ class LostPhoneReports:
             serials = [
                 c.serial
                 for c in uow.certificates.for_customer(
-                    customer.id, family="mobile", statuses=["active"]
+                    customer.id, family="mobile", statuses=[CertificateStatus.ACTIVE.value]
                 )
             ]
         if not serials:

@@ -6,8 +6,9 @@ with its audit entry and its notification, and status publication right after.
     lifecycle.revoke("3F2A…", "keyCompromise", ActorRef.operator("kim", "10.0.0.5"))
     lifecycle.suspend("3F2A…", ActorRef.customer("C001", ip))
 
-Customer actions are authorised by :mod:`device_auth` (device signature + PIN) in the adapter
-before they reach here, or — for a lost phone — by the carrier's subscriber check.
+Customer actions are authorised by :mod:`certcenter.authn.device_auth` (device signature +
+PIN) in the adapter before they reach here, or — for a lost phone — by the carrier's
+subscriber check.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 
 from cryptography import x509
 
+from certcenter.certificates import records
 from certcenter.clock import Clock
 from certcenter.config import Settings
 from certcenter.entities import Actor, CertificateRecord, CertificateStatus, Customer
@@ -31,7 +33,6 @@ from certcenter.issuance import (
     Notice,
     Renewal,
 )
-from certcenter.lifecycle import records
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)

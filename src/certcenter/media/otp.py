@@ -42,12 +42,12 @@ import segno
 
 from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.codes import random_digits
+from certcenter.authn.codes import code_message, random_digits
 from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
-from certcenter.entities import Actor, Customer, FactorChallenge, OtpToken, new_id
+from certcenter.entities import Actor, Customer, FactorChallenge, OtpToken, OtpTokenStatus, new_id
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
 from certcenter.keys import KeyBackend
@@ -438,7 +438,7 @@ class OtpService:
                 digits=self.policy.otp_digits,
                 period=self.policy.otp_period_seconds,
                 algorithm="SHA1",
-                status="active",
+                status=OtpTokenStatus.ACTIVE.value,
                 created_at=now,
                 activated_at=now,
             )
@@ -495,9 +495,9 @@ class OtpService:
             if found is None:
                 raise CertCenterError("OTP_NOT_REGISTERED")
             token = uow.otp.get(found.id, for_update=True)
-            if token is None or token.status != "active":
+            if token is None or token.status != OtpTokenStatus.ACTIVE:
                 raise CertCenterError("OTP_NOT_REGISTERED")
-            token.status = "revoked"
+            token.status = OtpTokenStatus.REVOKED.value
             token.revoked_at = self.clock.now()
             self._audit(uow, customer, "otp.cancel", "otp", token.id, source_ip=source_ip)
             uow.commit()
@@ -517,7 +517,7 @@ class OtpService:
     def _status(self, uow: UnitOfWork, customer_id: str, token: OtpToken | None) -> OtpStatus:
         if token is None:
             return OtpStatus(registered=False, status="none")
-        active = token.status == "active"
+        active = token.status == OtpTokenStatus.ACTIVE
         return OtpStatus(
             registered=active,
             status=token.status,
@@ -617,8 +617,4 @@ class OtpService:
         )
 
     def _sms_text(self, plain: str) -> str:
-        minutes = max(self.policy.sms_code_ttl_seconds // 60, 1)
-        return (
-            f"[{self.policy.otp_issuer}] 모바일 OTP 발급 인증번호 [{plain}]를 입력해 주세요. "
-            f"({minutes}분 이내, 타인에게 알려주지 마세요)"
-        )
+        return code_message("otp", bank=self.policy.otp_issuer, code=plain, policy=self.policy)

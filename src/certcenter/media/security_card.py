@@ -47,7 +47,7 @@ from certcenter.audit.trail import AuditTrail
 from certcenter.authn.factors import SECURITY_CARD, FactorGuard
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
-from certcenter.entities import Actor, FactorChallenge, SecurityCard, new_id
+from certcenter.entities import Actor, FactorChallenge, SecurityCard, SecurityCardStatus, new_id
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
 from certcenter.keys import KeyBackend
@@ -67,9 +67,9 @@ __all__ = [
 REGISTRATION = "security_card_registration"  # the challenge factor of a card's registration
 SERIAL_DIGITS = 10
 
-ISSUED = "issued"
-ACTIVE = "active"
-REVOKED = "revoked"
+ISSUED = SecurityCardStatus.ISSUED.value
+ACTIVE = SecurityCardStatus.ACTIVE.value
+REVOKED = SecurityCardStatus.REVOKED.value
 
 _ANSWER = re.compile(r"[0-9]{4}")
 _SERIAL = re.compile(r"[0-9]{1,20}")

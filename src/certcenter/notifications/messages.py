@@ -1,4 +1,5 @@
-"""The texts of the lifecycle notifications, in one place (Korean first, English beside it).
+"""The notices customers are sent: their texts live in ``errors/texts.toml`` ([notice.*],
+Korean and English) beside every other word of the center; :func:`compose` fills them.
 
 Callers name an :class:`Event` and give the few values its template needs; the bank's name,
 the report number and the time are filled in here:
@@ -25,24 +26,25 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import TypedDict
+
+from certcenter.errors.catalog import Term, text, texts
 
 __all__ = [
     "KST",
     "TEMPLATES",
     "Event",
     "MessageTemplate",
+    "NoticeTexts",
     "RenderedMessage",
+    "compose",
     "format_value",
+    "notice",
     "render",
     "required_values",
 ]
 
 KST = timezone(timedelta(hours=9), "KST")
-
-_REPORT = " 본인이 아니면 {sender}로 신고해 주세요."
-_REPORT_REQUEST = " 본인이 요청하지 않았다면 {sender}로 신고해 주세요."
-_REPORT_EN = " If this was not you, call {sender}."
-_REPORT_REQUEST_EN = " If you did not ask for this, call {sender}."
 
 
 class Event(enum.StrEnum):
@@ -72,59 +74,25 @@ class RenderedMessage:
     text_en: str
 
 
-TEMPLATES: Mapping[str, MessageTemplate] = {
-    Event.ISSUED: MessageTemplate(
-        subject_ko="[{bank}] 국민인증서 발급 안내",
-        text_ko="[{bank}] 국민인증서가 {device} 기기에서 {time} 발급되었습니다." + _REPORT,
-        text_en="[{bank}] Your mobile certificate was issued on device {device} at {time} KST."
-        + _REPORT_EN,
-    ),
-    Event.RENEWED: MessageTemplate(
-        subject_ko="[{bank}] 국민인증서 갱신 안내",
-        text_ko="[{bank}] 국민인증서가 {time} 갱신되었습니다. 새 유효기간은 {until}까지입니다."
-        + _REPORT,
-        text_en="[{bank}] Your mobile certificate was renewed at {time} KST; it is now valid "
-        "until {until}." + _REPORT_EN,
-    ),
-    Event.REVOKED: MessageTemplate(
-        subject_ko="[{bank}] 국민인증서 폐기 안내",
-        text_ko="[{bank}] 국민인증서가 {time} 폐기되었습니다." + _REPORT_REQUEST,
-        text_en="[{bank}] Your mobile certificate was revoked at {time} KST." + _REPORT_REQUEST_EN,
-    ),
-    Event.SUSPENDED: MessageTemplate(
-        subject_ko="[{bank}] 국민인증서 이용 정지 안내",
-        text_ko="[{bank}] 국민인증서 이용이 {time} 정지되었습니다." + _REPORT_REQUEST,
-        text_en="[{bank}] Your mobile certificate was suspended at {time} KST."
-        + _REPORT_REQUEST_EN,
-    ),
-    Event.RELEASED: MessageTemplate(
-        subject_ko="[{bank}] 국민인증서 정지 해제 안내",
-        text_ko="[{bank}] 국민인증서 이용 정지가 {time} 해제되어 다시 이용하실 수 있습니다."
-        + _REPORT,
-        text_en="[{bank}] The suspension of your mobile certificate was lifted at {time} KST; "
-        "you can use it again." + _REPORT_EN,
-    ),
-    Event.DEVICE_REGISTERED: MessageTemplate(
-        subject_ko="[{bank}] 인증서 이용 기기 등록 안내",
-        text_ko="[{bank}] {device} 기기가 {time} 국민인증서 이용 기기로 등록되었습니다." + _REPORT,
-        text_en="[{bank}] Device {device} was registered for your mobile certificate at "
-        "{time} KST." + _REPORT_EN,
-    ),
-    Event.DEVICE_DEREGISTERED: MessageTemplate(
-        subject_ko="[{bank}] 인증서 이용 기기 해제 안내",
-        text_ko="[{bank}] {device} 기기의 국민인증서 이용 기기 등록이 {time} 해제되었습니다."
-        + _REPORT,
-        text_en="[{bank}] Device {device} was deregistered from your mobile certificate at "
-        "{time} KST." + _REPORT_EN,
-    ),
-    Event.AUTO_REVOKED: MessageTemplate(
-        subject_ko="[{bank}] 장기 미사용 국민인증서 폐기 안내",
-        text_ko="[{bank}] 국민인증서를 {inactivity_days}일 동안 사용하지 않아 {time} "
-        "폐기되었습니다. 계속 이용하시려면 앱에서 다시 발급받아 주세요.",
-        text_en="[{bank}] Your mobile certificate was revoked at {time} KST because it was not "
-        "used for {inactivity_days} days. To keep using it, get a new one in the app.",
-    ),
-}
+class NoticeTexts(TypedDict):
+    """The free-text arguments of ``Outbox.notify``."""
+
+    subject: str
+    text_ko: str
+    text_en: str
+
+
+def _from_texts(event: str) -> MessageTemplate:
+    entries = texts()
+    return MessageTemplate(
+        subject_ko=entries[f"notice.{event}.subject"]["ko"],
+        text_ko=entries[f"notice.{event}.text"]["ko"],
+        text_en=entries[f"notice.{event}.text"]["en"],
+    )
+
+
+# The lifecycle notices of the mobile certificate, read from texts.toml [notice.<event>].
+TEMPLATES: Mapping[str, MessageTemplate] = {event: _from_texts(event) for event in Event}
 
 # Filled by render() itself; a caller may still give them (e.g. the event's own time).
 _COMMON = frozenset({"bank", "sender", "time", "inactivity_days"})
@@ -171,7 +139,6 @@ def render(
 ) -> RenderedMessage:
     """The subject and texts of ``event``; ``ValueError`` if the template does not exist or a
     value it needs is missing."""
-    template = _template(event)
     given = dict(values or {})
     missing = required_values(event) - given.keys()
     if missing:
@@ -183,9 +150,23 @@ def render(
         "inactivity_days": inactivity_days,
         **given,
     }
-    shown = {name: format_value(value) for name, value in context.items()}
+    return compose(event, context)
+
+
+def compose(event: str, values: Mapping[str, object]) -> RenderedMessage:
+    """The subject and texts of the notice ``[notice.<event>]`` in texts.toml, filled from
+    ``values`` (shown by :func:`format_value`; a :class:`~certcenter.errors.catalog.Term` in
+    each text's own language). Every notice the center sends is made here."""
+    shown = {k: v if isinstance(v, Term) else format_value(v) for k, v in values.items()}
     return RenderedMessage(
-        subject=template.subject_ko.format(**shown),
-        text_ko=template.text_ko.format(**shown),
-        text_en=template.text_en.format(**shown),
+        subject=text(f"notice.{event}.subject", "ko", **shown),
+        text_ko=text(f"notice.{event}.text", "ko", **shown),
+        text_en=text(f"notice.{event}.text", "en", **shown),
     )
+
+
+def notice(event: str, /, **values: object) -> NoticeTexts:
+    """``subject``, ``text_ko`` and ``text_en`` of a notice that is not a lifecycle event, for
+    ``Outbox.notify(uow, event=..., customer=..., **notice("transfer", payee=...))``."""
+    rendered = compose(event, values)
+    return {"subject": rendered.subject, "text_ko": rendered.text_ko, "text_en": rendered.text_en}

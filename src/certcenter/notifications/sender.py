@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from certcenter.audit.redaction import redact_text
 from certcenter.clock import Clock
 from certcenter.config import Policy
-from certcenter.entities import OutboxMessage
+from certcenter.entities import MessageStatus, OutboxMessage
 from certcenter.notifications.channels import Channel, DeliveryError
 from certcenter.ports import UnitOfWorkFactory
 
@@ -113,12 +113,12 @@ class OutboxSender:
             now = self.clock.now()
             message.attempts += 1
             if error is None:
-                message.status = "sent"
+                message.status = MessageStatus.SENT.value
                 message.sent_at = now
                 message.last_error = None
                 outcome = "sent"
             elif message.attempts >= self.policy.notification_max_attempts:
-                message.status = "failed"
+                message.status = MessageStatus.FAILED.value
                 message.last_error = error
                 outcome = "failed"
             else:

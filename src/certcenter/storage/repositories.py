@@ -14,24 +14,30 @@ from certcenter.entities import (
     AuditEntry,
     Block,
     BrowserDevice,
+    BrowserDeviceStatus,
     CertificateRecord,
+    CertificateStatus,
     CloudAccount,
+    CloudAccountStatus,
     CrlRecord,
     Customer,
     Device,
     DeviceChallenge,
     DeviceRegistration,
+    DeviceStatus,
     Enrollment,
-    EnrollmentState,
     FactorChallenge,
     FactorCounter,
     FailureRecord,
     FinancialEnrollment,
+    MessageStatus,
     OcspCacheEntry,
     Operator,
     OtpToken,
+    OtpTokenStatus,
     OutboxMessage,
     SecurityCard,
+    SecurityCardStatus,
     SignedDocument,
     SigningActivation,
     Transfer,
@@ -104,15 +110,6 @@ class SqlEnrollments(_Repository):
             query = query.with_for_update().execution_options(populate_existing=True)
         return self.session.scalars(query).one_or_none()
 
-    def open_for_customer(self, customer_id: str, now: datetime) -> Sequence[Enrollment]:
-        t = tables.enrollments.c
-        closed = (EnrollmentState.COMPLETED.value, EnrollmentState.FAILED.value)
-        return self.session.scalars(
-            select(Enrollment).where(
-                t.customer_id == customer_id, t.state.not_in(closed), t.expires_at > now
-            )
-        ).all()
-
 
 class SqlVerificationCodes(_Repository):
     def add(self, code: VerificationCode) -> None:
@@ -169,13 +166,15 @@ class SqlDevices(_Repository):
     def active_by_device_id(self, device_id: str) -> Device | None:
         t = tables.devices.c
         return self.session.scalars(
-            select(Device).where(t.device_id == device_id, t.status == "active")
+            select(Device).where(t.device_id == device_id, t.status == DeviceStatus.ACTIVE.value)
         ).one_or_none()
 
     def active_for_customer(self, customer_id: str) -> Device | None:
         t = tables.devices.c
         return self.session.scalars(
-            select(Device).where(t.customer_id == customer_id, t.status == "active")
+            select(Device).where(
+                t.customer_id == customer_id, t.status == DeviceStatus.ACTIVE.value
+            )
         ).one_or_none()
 
     def for_customer(self, customer_id: str) -> Sequence[Device]:
@@ -203,7 +202,10 @@ class SqlCertificates(_Repository):
         t = tables.certificates.c
         return self.session.scalars(
             select(CertificateRecord)
-            .where(t.status.in_(["active", "suspended"]), t.not_after <= now)
+            .where(
+                t.status.in_([CertificateStatus.ACTIVE.value, CertificateStatus.SUSPENDED.value]),
+                t.not_after <= now,
+            )
             .order_by(t.not_after)
             .limit(limit)
         ).all()
@@ -213,7 +215,7 @@ class SqlCertificates(_Repository):
         last = func.coalesce(t.last_used_at, t.issued_at)
         return self.session.scalars(
             select(CertificateRecord)
-            .where(t.status == "active", last <= cutoff)
+            .where(t.status == CertificateStatus.ACTIVE.value, last <= cutoff)
             .order_by(last)
             .limit(limit)
         ).all()
@@ -228,7 +230,7 @@ class SqlCertificates(_Repository):
         candidates = self.session.scalars(
             select(CertificateRecord)
             .where(
-                t.status == "active",
+                t.status == CertificateStatus.ACTIVE.value,
                 t.replaced_by.is_(None),
                 t.last_used_at.is_not(None),
                 t.not_after > now,
@@ -413,7 +415,7 @@ class SqlOutbox(_Repository):
         t = tables.outbox.c
         return self.session.scalars(
             select(OutboxMessage)
-            .where(t.status == "pending", t.next_attempt_at <= now)
+            .where(t.status == MessageStatus.PENDING.value, t.next_attempt_at <= now)
             .order_by(t.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -535,21 +537,6 @@ class SqlFactorCounters(_Repository):
     def get(self, customer_id: str, factor: str) -> FactorCounter | None:
         return self.session.get(FactorCounter, (customer_id, factor))
 
-    def count_failure(self, customer_id: str, factor: str, now: datetime) -> int:
-        t = tables.factor_counters
-        dialect = self.session.get_bind().dialect.name
-        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = make(t).values(
-            customer_id=customer_id, factor=factor, failures=1, updated_at=now
-        )
-        upsert = statement.on_conflict_do_update(
-            index_elements=[t.c.customer_id, t.c.factor],
-            set_={"failures": t.c.failures + 1, "updated_at": now},
-        ).returning(t.c.failures)
-        failures = self.session.execute(upsert).scalar_one()
-        self._refresh(customer_id, factor)
-        return int(failures)
-
     def lock(self, customer_id: str, factor: str, now: datetime) -> None:
         t = tables.factor_counters
         self.session.execute(
@@ -650,18 +637,6 @@ class SqlSessions(_Repository):
         )
         self._refresh(session_id)
 
-    def end_for_customer(self, customer_id: str, now: datetime) -> int:
-        t = tables.sessions
-        done = self.session.execute(
-            update(t)
-            .where(t.c.customer_id == customer_id, t.c.ended_at.is_(None))
-            .values(ended_at=now)
-            .returning(t.c.id)
-        ).all()
-        for row in done:
-            self._refresh(row[0])
-        return len(done)
-
     def _refresh(self, session_id: str) -> None:
         cached = self.session.get(LoginSession, session_id)
         if cached is not None:
@@ -710,7 +685,9 @@ class SqlOtpTokens(_Repository):
     def active_for_customer(self, customer_id: str) -> OtpToken | None:
         t = tables.otp_tokens
         return self.session.scalars(
-            select(OtpToken).where(t.c.customer_id == customer_id, t.c.status == "active")
+            select(OtpToken).where(
+                t.c.customer_id == customer_id, t.c.status == OtpTokenStatus.ACTIVE.value
+            )
         ).one_or_none()
 
     def for_customer(self, customer_id: str) -> Sequence[OtpToken]:
@@ -745,7 +722,9 @@ class SqlSecurityCards(_Repository):
     def active_for_customer(self, customer_id: str) -> SecurityCard | None:
         t = tables.security_cards
         return self.session.scalars(
-            select(SecurityCard).where(t.c.customer_id == customer_id, t.c.status == "active")
+            select(SecurityCard).where(
+                t.c.customer_id == customer_id, t.c.status == SecurityCardStatus.ACTIVE.value
+            )
         ).one_or_none()
 
     def for_customer(self, customer_id: str) -> Sequence[SecurityCard]:
@@ -857,14 +836,16 @@ class SqlCloudAccounts(_Repository):
     def active_for_customer(self, customer_id: str) -> CloudAccount | None:
         t = tables.cloud_accounts
         return self.session.scalars(
-            select(CloudAccount).where(t.c.customer_id == customer_id, t.c.status == "active")
+            select(CloudAccount).where(
+                t.c.customer_id == customer_id, t.c.status == CloudAccountStatus.ACTIVE.value
+            )
         ).one_or_none()
 
     def unused_since(self, cutoff: datetime, *, limit: int = 500) -> Sequence[CloudAccount]:
         t = tables.cloud_accounts
         return self.session.scalars(
             select(CloudAccount)
-            .where(t.c.status == "active", t.c.last_used_at < cutoff)
+            .where(t.c.status == CloudAccountStatus.ACTIVE.value, t.c.last_used_at < cutoff)
             .order_by(t.c.last_used_at)
             .limit(limit)
         ).all()
@@ -888,8 +869,8 @@ class SqlCloudAccounts(_Repository):
         t = tables.cloud_accounts
         done = self.session.execute(
             update(t)
-            .where(t.c.id == account_id, t.c.status == "active")
-            .values(status="deleted", deleted_at=at)
+            .where(t.c.id == account_id, t.c.status == CloudAccountStatus.ACTIVE.value)
+            .values(status=CloudAccountStatus.DELETED.value, deleted_at=at)
             .returning(t.c.id)
         ).first()
         self._refresh(account_id)
@@ -912,7 +893,7 @@ class SqlBrowserDevices(_Repository):
         t = tables.browser_devices
         return self.session.scalars(
             select(BrowserDevice)
-            .where(t.c.customer_id == customer_id, t.c.status == "active")
+            .where(t.c.customer_id == customer_id, t.c.status == BrowserDeviceStatus.ACTIVE.value)
             .order_by(t.c.registered_at)
         ).all()
 
@@ -922,7 +903,9 @@ class SqlBrowserDevices(_Repository):
             self.session.scalar(
                 select(func.count())
                 .select_from(t)
-                .where(t.c.customer_id == customer_id, t.c.status == "active")
+                .where(
+                    t.c.customer_id == customer_id, t.c.status == BrowserDeviceStatus.ACTIVE.value
+                )
             )
             or 0
         )
@@ -930,15 +913,17 @@ class SqlBrowserDevices(_Repository):
     def active_by_key(self, key_sha256: str) -> BrowserDevice | None:
         t = tables.browser_devices
         return self.session.scalars(
-            select(BrowserDevice).where(t.c.key_sha256 == key_sha256, t.c.status == "active")
+            select(BrowserDevice).where(
+                t.c.key_sha256 == key_sha256, t.c.status == BrowserDeviceStatus.ACTIVE.value
+            )
         ).one_or_none()
 
     def remove(self, device_id: str, at: datetime) -> bool:
         t = tables.browser_devices
         done = self.session.execute(
             update(t)
-            .where(t.c.id == device_id, t.c.status == "active")
-            .values(status="removed", removed_at=at)
+            .where(t.c.id == device_id, t.c.status == BrowserDeviceStatus.ACTIVE.value)
+            .values(status=BrowserDeviceStatus.REMOVED.value, removed_at=at)
             .returning(t.c.id)
         ).first()
         cached = self.session.get(BrowserDevice, device_id)
@@ -950,8 +935,8 @@ class SqlBrowserDevices(_Repository):
         t = tables.browser_devices
         result = self.session.execute(
             update(t)
-            .where(t.c.customer_id == customer_id, t.c.status == "active")
-            .values(status="removed", removed_at=at)
+            .where(t.c.customer_id == customer_id, t.c.status == BrowserDeviceStatus.ACTIVE.value)
+            .values(status=BrowserDeviceStatus.REMOVED.value, removed_at=at)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

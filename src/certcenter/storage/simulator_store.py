@@ -54,9 +54,6 @@ class SimulatorStore:
     def subscriber(self, phone: str) -> Row | None:
         return self._one(select(sim_subscribers).where(sim_subscribers.c.phone == phone))
 
-    def subscribers(self) -> list[Row]:
-        return self._all(select(sim_subscribers).order_by(sim_subscribers.c.phone))
-
     def set_subscriber(self, phone: str, **values: Any) -> bool:
         """Change a line (spam filter, corporate personal service, carrier); False if unknown."""
         with self.engine.begin() as conn:
@@ -136,18 +133,6 @@ class SimulatorStore:
                     balance_after=balance,
                 )
             )
-
-    def set_account_password_hash(
-        self, bank_code: str, account_number: str, password_hash: str
-    ) -> bool:
-        acc = sim_accounts.c
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(sim_accounts)
-                .where(acc.bank_code == bank_code, acc.account_number == account_number)
-                .values(password_hash=password_hash)
-            )
-        return bool(done.rowcount)
 
     def move_money(
         self,

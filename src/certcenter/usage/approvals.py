@@ -31,11 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from certcenter.certificates.records import require_active
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
 from certcenter.entities import Actor, Customer, Session, WebApproval, new_id
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle.records import require_active
 from certcenter.lifecycle.service import AuditRecorder
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 from certcenter.usage.sessions import OpenedSession, SessionService

@@ -7,8 +7,10 @@ relying parties.
     checked = documents.verify(cms, content)   # for anyone: signer, certificate status
 
 The device signs the document's bytes with its certificate key after the customer types the
-PIN; the server checks the PIN (counted first, like every PIN try) and the signature, and
-wraps the signature into a detached CMS that OpenSSL and other CMS tools verify.
+PIN; the server checks the PIN (counted first, like every PIN try), takes the signature
+through the one signer interface (:class:`~certcenter.signing.DeviceSigner`: only over exactly
+the document, only by the certificate's key), and wraps it into a detached CMS that OpenSSL
+and other CMS tools verify.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
 from certcenter.entities import Actor, CertificateStatus, Session, SignedDocument, new_id
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle.device_auth import signature_valid
-from certcenter.pki.cms import CmsError, signed_data, verify_signed_data
+from certcenter.pki.cms import CmsError, verify_signed_data
 from certcenter.ports import UnitOfWorkFactory
+from certcenter.signing import DeviceSigner, Signature, Signer, SigningRequest
 
 
 @dataclass(frozen=True)
@@ -93,24 +95,26 @@ class DocumentSigning:
         pin_ok = device.pin_hash is not None and self.hasher.verify(
             device.pin_hash, request.pin, purpose="pin"
         )
-        signature_ok = signature_valid(certificate, request.content, request.signature)
+        signed = self._sign(
+            self._signer_for(request),
+            SigningRequest(
+                data=request.content,
+                certificate_der=certificate.der or b"",
+                customer_id=customer.id,
+                device_id=device.device_id,
+                purpose="document",
+                source_ip=request.source_ip,
+            ),
+        )
         with self.uow_factory() as uow:
             refusal = self.guard.settle(uow, customer.id, {PIN: pin_ok}, attempts=attempts)
             if refusal is not None:
                 uow.commit()
                 raise refusal
-            if not signature_ok:
+            if isinstance(signed, CertCenterError):
                 uow.commit()
-                raise CertCenterError(
-                    "SIGNATURE_INVALID", detail="the device's signature does not verify"
-                )
-            cms = signed_data(
-                request.content,
-                base64.b64decode(request.signature),
-                x509.load_der_x509_certificate(certificate.der or b""),
-                list(self.chain()),
-                detached=True,
-            )
+                raise signed
+            cms = signed.cms(request.content, detached=True)
             document = SignedDocument(
                 id=new_id(),
                 customer_id=customer.id,
@@ -136,6 +140,18 @@ class DocumentSigning:
             )
             uow.commit()
         return document
+
+    def _signer_for(self, request: SignRequest) -> Signer:
+        """Documents are signed on the device: the signature comes with the request."""
+        return DeviceSigner(request.signature, chain=tuple(self.chain()))
+
+    @staticmethod
+    def _sign(signer: Signer, request: SigningRequest) -> Signature | CertCenterError:
+        """The signature, outside any transaction, or the signer's refusal."""
+        try:
+            return signer.sign(request)
+        except CertCenterError as err:
+            return err
 
     def verify(self, cms: bytes, content: bytes | None) -> Checked:
         """Check a CMS signature (detached with ``content``, or with the content inside)."""

@@ -27,8 +27,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from certcenter.audit.trail import AuditTrail
+from certcenter.authn.device_auth import (
+    DeviceAuthenticator,
+    challenge_message,
+    key_signature_valid,
+    signature_valid,
+)
 from certcenter.authn.factors import PATTERN, PIN, FactorGuard, unknown_subject
 from certcenter.authn.hashing import SecretHasher
+from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import (
@@ -41,13 +48,6 @@ from certcenter.entities import (
     new_id,
 )
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle.device_auth import (
-    DeviceAuthenticator,
-    challenge_message,
-    key_signature_valid,
-    signature_valid,
-)
-from certcenter.lifecycle.records import require_active
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.usage.sessions import OpenedSession, SessionService
 

@@ -9,9 +9,11 @@ dynamic linking of amount and payee, and signed evidence.
     done.evidence           # CMS SignedData: `openssl cms -verify` prints the document
 
 What each amount needs comes from ``policy.transfer_tiers``; the medium's and the customer's own
-limits cap each transfer and each (KST) day. The device signs the server-made document — or,
-in a session opened with the financial certificate (``Session.method == "financial"``), the
-center's remote signer (:class:`RemoteSigning`) signs it with the cloud key under a one-time
+limits cap each transfer and each (KST) day. Who signs the server-made document is chosen once
+from the session (:meth:`TransferService._signer_for`) and seen only as a
+:class:`~certcenter.signing.Signer`: the device (its signature is presented and checked
+against the certificate's key) or — in a session opened with the financial certificate
+(``Session.method == "financial"``) — the center, with the cloud key under a one-time
 activation the customer authorized for exactly that document with a registered browser and
 the PIN, which stands for the PIN factor (``Confirmation.activation_grant``). The server
 checks that the signature covers exactly the stored document, that the stored document is
@@ -19,12 +21,17 @@ still what the transfer's fields say (nothing changed underneath), and that it i
 The day's total is raised by one conditional UPDATE, so concurrent transfers cannot spend the
 same headroom twice. A confirmation that fails for any reason ends the transfer: a new one
 starts from the beginning (and a new document to sign).
+
+A confirmation takes three transactions of its own, four when the bank refuses: the first
+reads the transfer and reserves the factors' tries (counted before anything is compared),
+the second books their outcome and claims the transfer and the day's headroom, then the bank
+moves the money outside any transaction (its refusal gives the headroom back in one more),
+and the last keeps the evidence. The checks and the signing happen between the first two,
+outside any transaction; the center's signer commits its own (the activation used once).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,35 +42,34 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certcenter.audit.trail import AuditTrail
+from certcenter.authn.device_auth import key_signature_valid
 from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, PIN, SECURITY_CARD, FactorGuard
 from certcenter.authn.hashing import SecretHasher
+from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import (
     Actor,
+    Customer,
     FactorChallenge,
     Session,
     Transfer,
     TransferStatus,
     new_id,
 )
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, term
+from certcenter.errors.catalog import text
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import Providers
-from certcenter.lifecycle.device_auth import key_signature_valid, signature_valid
-from certcenter.lifecycle.records import require_active
+from certcenter.notifications.messages import notice
 from certcenter.notifications.outbox import Outbox
-from certcenter.pki.cms import signed_data
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+from certcenter.signing import CenterSigning, DeviceSigner, Signature, Signer, SigningRequest
 from certcenter.usage.login import FINANCIAL_METHOD
 
 KST = timezone(timedelta(hours=9), "KST")
 MEDIA = ("certificate", "otp", "security_card")
-MEDIUM_NAMES = {
-    "certificate": ("인증서", "the certificate"),
-    "otp": ("모바일 OTP", "the mobile OTP"),
-    "security_card": ("보안카드", "the security card"),
-}
+MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}
 ARS = "ars"
 PROCESSING = "processing"
 
@@ -90,35 +96,6 @@ class CardQuestion(Protocol):
     def slot_b(self) -> int: ...
     @property
     def expires_at(self) -> datetime: ...
-
-
-class RemoteSignature(Protocol):
-    @property
-    def signature(self) -> bytes: ...  # DER ECDSA-SHA256 over the data
-    @property
-    def certificate_der(self) -> bytes: ...  # the certificate whose key signed
-
-
-class RemoteSigning(Protocol):
-    """Signs with a key the center holds for the customer (the financial certificate), under a
-    one-time grant the customer authorized for exactly ``data``; refuses with its own codes
-    (another document, used, expired, the device removed)."""
-
-    def sign(
-        self,
-        grant: str,
-        data: bytes,
-        *,
-        customer_id: str | None = None,
-        device_id: str | None = None,
-        purpose: str | None = None,
-        subject: str | None = None,
-        source_ip: str | None = None,
-    ) -> RemoteSignature: ...
-
-    def certificate_chain(self) -> Sequence[x509.Certificate]:
-        """The CA certificates above the signer's (its family's issuing CA, the root)."""
-        ...
 
 
 class CardChecker(Protocol):
@@ -177,12 +154,29 @@ class Completed:
     evidence: bytes = field(repr=False)
 
 
-def _signed_by(certificate_der: bytes, document: bytes, signature: str) -> bool:
-    """A signature (base64 DER) over ``document`` by the key of ``certificate_der``."""
-    if not certificate_der:
-        return False
-    public_key = x509.load_der_x509_certificate(certificate_der).public_key()
-    return key_signature_valid(public_key, document, signature)
+@dataclass(frozen=True)
+class _SessionDevice:
+    """The registered device a confirming session runs on: its owner, and what the transfer
+    checks itself (the app's PIN and biometric key; a browser has neither, its activation
+    had the PIN checked)."""
+
+    owner: str
+    pin_hash: str | None = None
+    biometric_key: str | None = None
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """What the first transaction of a confirmation read and reserved."""
+
+    transfer: Transfer
+    customer: Customer
+    certificate_der: bytes = field(repr=False)
+    signer: Signer
+    device: _SessionDevice
+    counted: list[str]  # the factors whose tries were reserved
+    attempts: dict[str, int]
+    at: datetime
 
 
 def kst_day(at: datetime) -> str:
@@ -227,10 +221,10 @@ class TransferService:
         deliver: Callable[[], None],
         clock: Clock,
         policy: Policy,
-        remote: Callable[[], RemoteSigning] | None = None,
+        center_signer: CenterSigning,
     ) -> None:
         self.uow_factory = uow_factory
-        self.remote = remote
+        self.center_signer = center_signer
         self.providers = providers
         self.guard = guard
         self.hasher = hasher
@@ -294,7 +288,7 @@ class TransferService:
             if request.amount > per_transfer:
                 raise CertCenterError(
                     "TRANSFER_LIMIT_EXCEEDED",
-                    medium=MEDIUM_NAMES[request.medium][0],
+                    medium=MEDIUM_NAMES[request.medium],
                     limit=f"{per_transfer:,}",
                 )
             spent = uow.transfers.day_total(customer.id, kst_day(now))
@@ -305,12 +299,12 @@ class TransferService:
                     remaining=f"{max(per_day - spent, 0):,}",
                 )
             if request.medium == "otp" and uow.otp.active_for_customer(customer.id) is None:
-                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium="모바일 OTP / mobile OTP")
+                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES["otp"])
             if (
                 request.medium == "security_card"
                 and uow.security_cards.active_for_customer(customer.id) is None
             ):
-                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium="보안카드 / security card")
+                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES["security_card"])
             ci, phone, number = customer.ci, customer.phone, customer.customer_number
         # the outside parties: the account must be the customer's own; the payee must exist
         self.providers.accounts.check_account(
@@ -349,10 +343,7 @@ class TransferService:
             )
             call_id = self.providers.ars.place_call(
                 phone=phone,
-                prompt=(
-                    f"[인증센터] {payee}님께 {request.amount:,}원 이체를 요청하셨다면 "
-                    "화면에 표시된 번호를 누르세요."
-                ),
+                prompt=text("ars.transfer", "ko", payee=payee, amount=f"{request.amount:,}"),
             )
             ars_challenge = FactorChallenge(
                 id=new_id(),
@@ -388,9 +379,46 @@ class TransferService:
     # ------------------------------------------------------------------ confirm
 
     def confirm(self, session: Session, transfer_id: str, confirmation: Confirmation) -> Completed:
+        """The customer's signature and factors for a prepared transfer; the money moves once
+        every check holds. Any refusal but an unanswered ARS call ends the transfer."""
+        opened = self._open(session, transfer_id, confirmation)
+        results = self._check_factors(
+            opened.transfer, opened.device.pin_hash, confirmation, opened.counted
+        )
+        signed = self._sign(opened, confirmation, all(results.values()))
+        biometric_ok = self._biometric_needed(opened) and self._biometric_ok(
+            opened.device.biometric_key, opened.transfer, confirmation
+        )
+        day, signature = self._settle(opened, results, biometric_ok, signed)
+        reference = self._move_money(opened, day)
+        return self._complete(opened, signature, reference, confirmation)
+
+    def _signer_for(
+        self, uow: UnitOfWork, session: Session, transfer: Transfer, confirmation: Confirmation
+    ) -> tuple[Signer, _SessionDevice | None]:
+        """Who signs for this session, and the registered device it runs on (None when there
+        is none): a session opened with the financial certificate has the center sign with
+        the cloud key under the grant its browser and PIN released; any other, the device."""
+        if session.method == FINANCIAL_METHOD:
+            signer: Signer = self.center_signer.signer(confirmation.activation_grant or "")
+            browser = uow.browser_devices.get(transfer.device_id)
+            if browser is None or browser.status != "active":
+                return signer, None
+            return signer, _SessionDevice(browser.customer_id)
+        signer = DeviceSigner(confirmation.signature, chain=tuple(self.chain()))
+        device = uow.devices.active_by_device_id(transfer.device_id)
+        if device is None:
+            return signer, None
+        return signer, _SessionDevice(
+            device.customer_id, device.pin_hash, device.biometric_public_key
+        )
+
+    def _open(self, session: Session, transfer_id: str, confirmation: Confirmation) -> _Opened:
+        """Transaction 1: the pending transfer, the inputs it needs, the session's device and
+        certificate, the ARS answer; the tries of the counted factors are reserved (counted
+        before they are compared). Refusals here end the transfer, except a missing input,
+        an unknown device or certificate, and an ARS call not answered yet."""
         now = self.clock.now()
-        attempts: dict[str, int] = {}
-        # 1. the transfer, the inputs it needs, the ARS answer; count the tries
         with self.uow_factory() as uow:
             transfer = self._own(uow, session, transfer_id)
             if transfer.status != TransferStatus.PENDING:
@@ -399,23 +427,11 @@ class TransferService:
                 uow.transfers.claim(transfer.id, TransferStatus.PENDING, TransferStatus.EXPIRED)
                 uow.commit()
                 raise CertCenterError("TRANSFER_EXPIRED", seconds=self.policy.transfer_ttl_seconds)
-            remote = session.method == FINANCIAL_METHOD
-            counted = self._counted_factors(transfer, confirmation, remote=remote)
+            signer, device = self._signer_for(uow, session, transfer, confirmation)
+            counted = self._counted_factors(transfer, confirmation, signer)
             customer = uow.customers.get(transfer.customer_id)
             certificate = uow.certificates.get(transfer.certificate_serial)
-            pin_hash: str | None = None
-            biometric_key: str | None = None
-            if remote:
-                browser = uow.browser_devices.get(transfer.device_id)
-                registered = browser is not None and browser.status == "active"
-                owner = browser.customer_id if browser is not None else None
-            else:
-                device = uow.devices.active_by_device_id(transfer.device_id)
-                registered = device is not None
-                owner = device.customer_id if device is not None else None
-                if device is not None:
-                    pin_hash, biometric_key = device.pin_hash, device.biometric_public_key
-            if customer is None or not registered or owner != customer.id:
+            if customer is None or device is None or device.owner != customer.id:
                 raise CertCenterError("DEVICE_NOT_REGISTERED")
             if certificate is None:
                 raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=transfer.certificate_serial)
@@ -436,57 +452,92 @@ class TransferService:
                     uow.commit()
                 raise
             uow.commit()
+        return _Opened(
+            transfer=transfer,
+            customer=customer,
+            certificate_der=certificate.der or b"",
+            signer=signer,
+            device=device,
+            counted=counted,
+            attempts=attempts,
+            at=now,
+        )
 
-        # 2. the checks, outside any transaction
-        results = self._check_factors(transfer, pin_hash, confirmation, counted)
-        signature, signer_der = confirmation.signature, certificate.der or b""
-        remote_refusal: CertCenterError | None = None
-        if remote and all(results.values()):  # the other factors hold: sign, once
-            try:
-                signed = self._remote_signer().sign(
-                    confirmation.activation_grant or "",
-                    transfer.document,
-                    customer_id=customer.id,
+    def _sign(
+        self, opened: _Opened, confirmation: Confirmation, factors_hold: bool
+    ) -> Signature | CertCenterError | None:
+        """The signature over the stored document, outside any transaction, or why there is
+        none. Asked for only when the other factors hold (the center's grant signs once; the
+        factors' refusal comes first anyway). A device signature that does not verify, or a
+        signature not over the document, is ``TRANSFER_SIGNATURE_MISMATCH``; the center's
+        refusals keep their codes."""
+        if not factors_hold:
+            return None
+        transfer = opened.transfer
+        try:
+            signature = opened.signer.sign(
+                SigningRequest(
+                    data=transfer.document,
+                    certificate_der=opened.certificate_der,
+                    customer_id=opened.customer.id,
                     device_id=transfer.device_id,
                     purpose="transfer",
                     subject=transfer.id,
                     source_ip=confirmation.source_ip,
                 )
-                signature = base64.b64encode(signed.signature).decode("ascii")
-                signer_der = signed.certificate_der
-            except CertCenterError as err:
-                remote_refusal = err
-        signed_ok = (
+            )
+        except CertCenterError as err:
+            if err.code != "SIGNATURE_INVALID":
+                return err
+            return CertCenterError("TRANSFER_SIGNATURE_MISMATCH")
+        if not self._covers_document(transfer, confirmation, signature):
+            return CertCenterError("TRANSFER_SIGNATURE_MISMATCH")
+        return signature
+
+    def _covers_document(
+        self, transfer: Transfer, confirmation: Confirmation, signature: Signature
+    ) -> bool:
+        """What was signed is the stored document, the document the device sent back (if it
+        did), and still what the transfer's fields say (nothing changed underneath)."""
+        return (
             (confirmation.document is None or confirmation.document == transfer.document)
             and render_document(transfer) == transfer.document
-            and (
-                _signed_by(signer_der, transfer.document, signature)
-                if remote
-                else signature_valid(certificate, transfer.document, signature)
-            )
+            and signature.verifies(transfer.document)
         )
-        biometric_ok = PIN in transfer.factors and PIN not in counted and not remote
-        if biometric_ok:  # the biometric-bound key signed instead of the PIN (tier 1 only)
-            biometric_ok = self._biometric_ok(biometric_key, transfer, confirmation)
 
-        # 3. book the tries; on success claim the transfer and the day's headroom
+    def _biometric_needed(self, opened: _Opened) -> bool:
+        """The PIN is due and was not given: the biometric-bound key signs instead (the tier
+        allows it, see :meth:`_counted_factors`) — unless the signer had the PIN checked."""
+        return (
+            PIN in opened.transfer.factors
+            and PIN not in opened.counted
+            and not opened.signer.stands_for_pin
+        )
+
+    def _settle(
+        self,
+        opened: _Opened,
+        results: dict[str, bool],
+        biometric_ok: bool,
+        signed: Signature | CertCenterError | None,
+    ) -> tuple[str, Signature]:
+        """Transaction 2: book the tries; on a refusal (the factors', the biometric key's, then
+        the signature's) end the transfer; on success claim it (once) and raise the day's
+        total within the limit by one conditional UPDATE. Returns the (KST) day whose total
+        was raised, and the signature."""
+        transfer, customer = opened.transfer, opened.customer
         with self.uow_factory() as uow:
             refusal = (
-                self.guard.settle(uow, customer.id, results, attempts=attempts) if results else None
+                self.guard.settle(uow, customer.id, results, attempts=opened.attempts)
+                if results
+                else None
             )
-            if (
-                refusal is None
-                and PIN in transfer.factors
-                and PIN not in counted
-                and not biometric_ok
-                and not remote
-            ):
+            if refusal is None and self._biometric_needed(opened) and not biometric_ok:
                 refusal = CertCenterError("BIOMETRIC_AUTH_FAILED")
-            if refusal is None and remote_refusal is not None:
-                refusal = remote_refusal
-            if refusal is None and not signed_ok:
-                refusal = CertCenterError("TRANSFER_SIGNATURE_MISMATCH")
-            if refusal is not None:
+            if refusal is None and isinstance(signed, CertCenterError):
+                refusal = signed
+            if refusal is not None or not isinstance(signed, Signature):
+                refusal = refusal or CertCenterError("TRANSFER_SIGNATURE_MISMATCH")
                 self._end(uow, transfer, refusal.code)
                 uow.commit()
                 raise refusal
@@ -498,7 +549,7 @@ class TransferService:
                 fresh.transfer_limit_daily if fresh else None,
                 transfer.medium,
             )
-            day = kst_day(now)
+            day = kst_day(opened.at)
             if uow.transfers.reserve_daily(customer.id, day, transfer.amount, per_day) is None:
                 spent = uow.transfers.day_total(customer.id, day)
                 refusal = CertCenterError(
@@ -513,10 +564,14 @@ class TransferService:
             if stored is not None:
                 stored.day = day
             uow.commit()
+        return day, signed
 
-        # 4. move the money
+    def _move_money(self, opened: _Opened, day: str) -> str:
+        """The interbank transfer, outside any transaction; the bank's reference. When the
+        bank refuses, transaction 3 gives the day's headroom back and ends the transfer."""
+        transfer, customer = opened.transfer, opened.customer
         try:
-            reference = self.providers.banking.transfer(
+            return self.providers.banking.transfer(
                 from_bank=transfer.from_bank,
                 from_account=transfer.from_account,
                 to_bank=transfer.to_bank,
@@ -533,9 +588,13 @@ class TransferService:
                 uow.commit()
             raise
 
-        # 5. keep the evidence, tell the customer
-        chain = self._remote_signer().certificate_chain() if remote else None
-        evidence = self.evidence_for(transfer, signer_der, signature, chain=chain)
+    def _complete(
+        self, opened: _Opened, signature: Signature, reference: str, confirmation: Confirmation
+    ) -> Completed:
+        """The last transaction: keep the evidence (the document, the signature, the signer's
+        certificate and chain as CMS), complete the transfer, audit it, tell the customer."""
+        transfer, customer = opened.transfer, opened.customer
+        evidence = signature.cms(transfer.document)
         with self.uow_factory() as uow:
             stored = uow.transfers.get(transfer.id, for_update=True)
             if stored is None:
@@ -567,36 +626,17 @@ class TransferService:
                 uow,
                 event="transfer",
                 customer=customer,
-                text_ko=(
-                    f"[인증센터] {transfer.payee_name}님께 {transfer.amount:,}원 이체 완료 "
-                    f"({transfer.from_account[-4:]} 계좌). 본인이 아니면 고객센터로 연락하세요."
+                **notice(
+                    "transfer",
+                    payee=transfer.payee_name,
+                    amount=f"{transfer.amount:,}",
+                    account=transfer.from_account[-4:],
                 ),
-                text_en=(
-                    f"[certcenter] {transfer.amount:,} KRW sent to {transfer.payee_name} from "
-                    f"account …{transfer.from_account[-4:]}. Not you? Call the customer centre."
-                ),
-                subject="이체 완료 / Transfer sent",
             )
             uow.commit()
             done = stored
         self.deliver()
         return Completed(transfer=done, evidence=evidence)
-
-    def evidence_for(
-        self,
-        transfer: Transfer,
-        certificate_der: bytes,
-        signature: str,
-        *,
-        chain: Sequence[x509.Certificate] | None = None,
-    ) -> bytes:
-        signer = x509.load_der_x509_certificate(certificate_der)
-        try:
-            raw = base64.b64decode(signature, validate=True)
-        except (binascii.Error, ValueError):
-            raise CertCenterError("TRANSFER_SIGNATURE_MISMATCH") from None
-        above = list(self.chain() if chain is None else chain)
-        return signed_data(transfer.document, raw, signer, above)
 
     # ------------------------------------------------------------------ reading
 
@@ -677,23 +717,18 @@ class TransferService:
             if stored is not None:
                 stored.failure_code = code
 
-    def _remote_signer(self) -> RemoteSigning:
-        if self.remote is None:
-            raise CertCenterError("SERVICE_UNAVAILABLE", detail="remote signing is not set up")
-        return self.remote()
-
     def _counted_factors(
-        self, transfer: Transfer, confirmation: Confirmation, *, remote: bool = False
+        self, transfer: Transfer, confirmation: Confirmation, signer: Signer
     ) -> list[str]:
         """The lockout counters this confirmation tries; refuses a confirmation that lacks
-        an input the transfer needs (nothing is counted then). With the financial
-        certificate (``remote``) the activation stands for the PIN and the signature."""
-        missing = []
+        an input the transfer needs (nothing is counted then). A signer that stands for the
+        PIN (the center, after the activation) needs its own input in the PIN's place;
+        otherwise the device's signature comes last."""
+        missing: list[str] = []
         counted: list[str] = []
         tier_one = [f for f in transfer.factors if f not in (OTP, SECURITY_CARD)] == [PIN]
-        if remote:
-            if not confirmation.activation_grant:
-                missing.append("activation_grant")
+        if signer.stands_for_pin:
+            missing += signer.lacks
         elif PIN in transfer.factors:
             if confirmation.pin:
                 counted.append(PIN)
@@ -714,8 +749,8 @@ class TransferService:
                 counted.append(SECURITY_CARD)
             else:
                 missing.append("card_challenge_id, card_answer")
-        if not confirmation.signature and not remote:
-            missing.append("signature")
+        if not signer.stands_for_pin:
+            missing += signer.lacks
         if missing:
             raise CertCenterError("INVALID_REQUEST", detail="required: " + ", ".join(missing))
         return counted

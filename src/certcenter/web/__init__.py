@@ -4,7 +4,7 @@ Korean first, English with one click; every word from the UI texts beside the er
 catalog; a signed HttpOnly session cookie, a CSRF token on every form, a strict
 Content-Security-Policy (no inline script or style). See docs/web.md.
 
-    app = create_app(center)                 # api/app.py ends with web.install(app)
+    app = create_app(center)                 # certcenter/server.py ends with web.install(app)
 
 A page is a module in ``certcenter/web/pages`` and a template:
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from certcenter.bootstrap import Center
 from certcenter.errors import Locale
+from certcenter.http_common.request_facts import center_of
+
+__all__ = ["API_SEGMENTS", "center_of", "is_web_path", "locale_of"]
 
 LANG_COOKIE = "lang"
 DEFAULT_LOCALE: Locale = "ko"
@@ -21,11 +23,6 @@ LOCALES: tuple[Locale, ...] = ("ko", "en")
 API_SEGMENTS = frozenset(
     {"v1", "sim", "ocsp", "crl", "ca", "healthz", "docs", "openapi.json", "redoc"}
 )
-
-
-def center_of(request: HTTPConnection) -> Center:
-    center: Center = request.app.state.center
-    return center
 
 
 def locale_of(request: HTTPConnection) -> Locale:

@@ -1,6 +1,6 @@
-"""Puts the web center onto the API's app (``api/app.py`` calls ``install``).
+"""Puts the web center onto the app beside the API (``certcenter/server.py`` calls ``install``).
 
-app = create_app(center)      # … web.install(app) at its end
+app = create_app(center)      # … api.install(app), then web.install(app) at its end
 """
 
 from __future__ import annotations

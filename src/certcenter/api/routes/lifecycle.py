@@ -15,8 +15,8 @@ from certcenter.api.schemas import (
     OutcomeOut,
     ProofIn,
 )
+from certcenter.authn.device_auth import challenge_message
 from certcenter.lifecycle.customer_actions import DeviceProof
-from certcenter.lifecycle.device_auth import challenge_message
 from certcenter.lifecycle.service import Outcome
 
 router = APIRouter(tags=["lifecycle (폐기·정지·갱신)"])

@@ -14,9 +14,9 @@ from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.api.routes.operator import AuditorActor
 from certcenter.api.schemas import ChallengeOut, DeviceId
 from certcenter.authn.credential_policy import pattern_to_text
+from certcenter.authn.device_auth import challenge_message
 from certcenter.entities import Transfer
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle.device_auth import challenge_message
 from certcenter.usage.documents import SignRequest, decode_b64
 from certcenter.usage.login import PURPOSE, LoginAttempt
 from certcenter.usage.transfers import Confirmation, TransferRequest

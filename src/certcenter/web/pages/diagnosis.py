@@ -23,10 +23,10 @@ from fastapi import Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 
-from certcenter.api.deps import client_ip
 from certcenter.diagnosis import CheckItem, Checklist
 from certcenter.errors import CertCenterError, Locale, entry
 from certcenter.errors.catalog import texts
+from certcenter.http_common.request_facts import client_ip
 from certcenter.simulators.world import load_world
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.pages.demo import require_simulators

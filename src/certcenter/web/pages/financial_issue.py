@@ -30,10 +30,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from certcenter.api.deps import client_ip
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import texts
 from certcenter.financial.issuance import MEDIA, IssuanceRef, MediumAnswer, StepResult
+from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (
     Stash,

@@ -29,11 +29,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from certcenter.api.deps import client_ip
 from certcenter.bootstrap import Center
 from certcenter.entities import BrowserDevice
 from certcenter.errors import CertCenterError
 from certcenter.financial.proof import device_key, key_digest
+from certcenter.http_common.request_facts import client_ip
 from certcenter.usage.login import FINANCIAL_METHOD
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (

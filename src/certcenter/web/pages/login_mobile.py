@@ -23,8 +23,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from certcenter.api.deps import client_ip
 from certcenter.errors import CertCenterError
+from certcenter.http_common.request_facts import client_ip
 from certcenter.usage.approvals import WEB_LOGIN
 from certcenter.web.context import center_of
 from certcenter.web.financial_forms import Stash, json_refusal

@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from certcenter.api.deps import client_ip
 from certcenter.errors import CertCenterError
+from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import Stash, birth_date, digits, sims_phone
 from certcenter.web.pages.login import login_stash

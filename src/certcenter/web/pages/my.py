@@ -31,12 +31,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from certcenter.api.deps import client_ip
 from certcenter.bootstrap import Center
 from certcenter.entities import CertificateRecord, Session
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import texts
 from certcenter.financial import FinancialOverview
+from certcenter.http_common.request_facts import client_ip
 from certcenter.lifecycle.service import ActorRef
 from certcenter.usage.login import FINANCIAL_METHOD
 from certcenter.web.context import center_of, locale_of

@@ -32,9 +32,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from certcenter.api.deps import client_ip
 from certcenter.entities import Session, Transfer
 from certcenter.errors import CertCenterError
+from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.banks import BANKS, OWN_BANK_CODE
 from certcenter.usage.login import FINANCIAL_METHOD
 from certcenter.usage.transfers import Confirmation, TransferRequest

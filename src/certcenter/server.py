@@ -1,9 +1,10 @@
-"""The ASGI application.
+"""The ASGI application: the ``/v1`` API and the web center, side by side over one Center.
 
-    uvicorn certcenter.api.app:app_from_environment --factory
+    uvicorn certcenter.server:app_from_environment --factory
 
 ``create_app(center)`` builds the app over an already-built :class:`~certcenter.bootstrap.Center`
-(tests pass their own, with a controlled clock).
+(tests pass their own, with a controlled clock). It sits above both HTTP adapters, so neither
+``api`` nor ``web`` imports the other: each brings its own ``install(app)``.
 """
 
 from __future__ import annotations
@@ -15,30 +16,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
-from certcenter import __version__, web
+from certcenter import __version__, api, web
 from certcenter.api import errors
-from certcenter.api.routes import (
-    approvals,
-    certificates,
-    diagnosis,
-    enrollments,
-    financial,
-    financial_issuance,
-    lifecycle,
-    operator,
-    otp,
-    security_cards,
-    simulators,
-    status,
-    usage,
-)
 from certcenter.bootstrap import Center, build_center
 from certcenter.config import load_settings
 from certcenter.errors import CertCenterError
 
 MAX_BODY_BYTES = 64 * 1024
-
-log = logging.getLogger("certcenter.api")
 
 
 @contextlib.asynccontextmanager
@@ -83,7 +67,6 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
         redoc_url=None,
     )
     app.state.center = center
-    errors.install(app)
 
     @app.middleware("http")
     async def limit_body(
@@ -111,19 +94,8 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
             uow.customers.list(limit=1)
         return {"status": "ok", "version": __version__}
 
-    app.include_router(enrollments.router)
-    app.include_router(certificates.router)
-    app.include_router(lifecycle.router)
-    app.include_router(usage.router)
-    app.include_router(operator.router)
-    app.include_router(diagnosis.router)
-    app.include_router(otp.router)
-    app.include_router(security_cards.router)
-    app.include_router(financial_issuance.router)
-    app.include_router(financial.router)
-    app.include_router(approvals.router)
-    app.include_router(status.router)
-    app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)
+    # the API: its error handlers (problem documents), /v1 and /sim
+    api.install(app)
     # the web center: its pages, /static, the signed session cookie, security headers
     web.install(app)
     return app

@@ -1,0 +1,48 @@
+"""Puts the ``/v1`` API, the simulators' ``/sim`` views and the problem-document error
+handlers onto the app (:func:`certcenter.server.create_app` calls ``install``).
+
+    app = FastAPI()
+    app.state.center = center
+    install(app)
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from certcenter.api import errors
+from certcenter.api.routes import (
+    approvals,
+    certificates,
+    diagnosis,
+    enrollments,
+    financial,
+    financial_issuance,
+    lifecycle,
+    operator,
+    otp,
+    security_cards,
+    simulators,
+    status,
+    usage,
+)
+from certcenter.bootstrap import Center
+
+
+def install(app: FastAPI) -> None:
+    """The error handlers and every API router (the simulators' only where they are on)."""
+    center: Center = app.state.center
+    errors.install(app)
+    app.include_router(enrollments.router)
+    app.include_router(certificates.router)
+    app.include_router(lifecycle.router)
+    app.include_router(usage.router)
+    app.include_router(operator.router)
+    app.include_router(diagnosis.router)
+    app.include_router(otp.router)
+    app.include_router(security_cards.router)
+    app.include_router(financial_issuance.router)
+    app.include_router(financial.router)
+    app.include_router(approvals.router)
+    app.include_router(status.router)
+    app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)

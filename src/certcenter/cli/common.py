@@ -1,0 +1,107 @@
+"""What every ``certcenter`` command module shares: the language of its messages, refusals in
+the catalog's words, the ``--url`` and ``--keystore`` options, and the local center that the
+operator commands open.
+
+    @click.command("status")
+    @keystore_option
+    @url_option
+    @handle_errors
+    def app_card_status(keystore: Path, url: str) -> None:
+        with CenterClient(url, locale=language()) as client:
+            ...
+
+``main.py`` builds the ``certcenter`` group and adds the commands of the ``*_commands``
+modules; those modules import this one, never ``main``.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from certcenter.cli.client import ApiError
+from certcenter.errors import CertCenterError, Locale
+
+DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")
+KEYSTORE_HELP = "Where the app keeps its device keys."
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def language() -> Locale:
+    """``--lang`` of the ``certcenter`` command, else ``CERTCENTER_LANG``, else Korean."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    value = (root.params.get("lang") if root else None) or os.environ.get("CERTCENTER_LANG", "ko")
+    if str(value).startswith("en"):
+        return "en"
+    return "ko"
+
+
+def fail(text: str) -> None:
+    """End the command: the text in red on stderr, exit status 1."""
+    click.secho(text, fg="red", err=True)
+    sys.exit(1)
+
+
+def handle_errors(func: F) -> F:
+    """Refusals end the command with the catalog's words and remedy, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ApiError as err:
+            fail(err.text(language()))
+        except CertCenterError as err:
+            fail(err.diagnostics(language()))
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def url_option(func: F) -> F:
+    """``--url``: the running center (``CERTCENTER_URL``, else http://127.0.0.1:8000)."""
+    return click.option("--url", default=DEFAULT_URL, show_default=True)(func)
+
+
+def keystore_option(func: F, *, help_text: str = KEYSTORE_HELP) -> F:
+    """``--keystore``: the app's directory (``CERTCENTER_APP_KEYSTORE``, else
+    ``~/.certcenter-app``)."""
+    return click.option(
+        "--keystore",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(os.environ.get("CERTCENTER_APP_KEYSTORE", "~/.certcenter-app")).expanduser(),
+        show_default=True,
+        help=help_text,
+    )(func)
+
+
+# ---------------------------------------------------------------- operator commands, local
+
+
+def local_settings() -> Any:
+    """The settings of this machine's center (``--config`` / ``CERTCENTER_CONFIG``)."""
+    from certcenter.config import load_settings  # loaded only by the commands that need it
+
+    return load_settings()
+
+
+def local_center() -> Any:
+    """This machine's center, built from :func:`local_settings`; the caller closes it."""
+    from certcenter.bootstrap import build_center  # the whole center: only for local commands
+
+    return build_center(local_settings())
+
+
+def operator_actor() -> Any:
+    """The operator at this terminal, as the audit trail names them (``cli:<login>``)."""
+    from certcenter.lifecycle.service import ActorRef
+
+    return ActorRef.operator(f"cli:{getpass.getuser()}", None)

@@ -1,0 +1,33 @@
+"""Signing for a customer (전자서명): one interface whether the customer's device signed or the
+center signed with the customer's cloud key after the activation and the PIN.
+
+    signer = DeviceSigner(presented_signature, chain)          # the app's signature, checked
+    signer = center.remote_signer.signer(grant)                # the center, under a grant
+    signature = signer.sign(SigningRequest(data, certificate_der, ...))
+    signature.verifies(data), signature.certificate, signature.chain
+    signature.cms(data)                                        # `openssl cms -verify` it
+
+Modules: :mod:`.signer` (the :class:`Signer` Protocol and the :class:`Signature` it returns),
+:mod:`.device` (the signature a device presents, accepted only over exactly the bytes and by
+its certificate's key). The center's signer is ``financial.signing.RemoteSigner``, which
+implements :class:`CenterSigning`; the services that sign (transfers, documents) see only
+this package.
+"""
+
+from certcenter.signing.device import DeviceSigner
+from certcenter.signing.signer import (
+    CenterSigning,
+    Signature,
+    SignedBy,
+    Signer,
+    SigningRequest,
+)
+
+__all__ = [
+    "CenterSigning",
+    "DeviceSigner",
+    "Signature",
+    "SignedBy",
+    "Signer",
+    "SigningRequest",
+]

@@ -1,0 +1,102 @@
+"""The signer interface: "sign these bytes for this certificate", answered with the signature,
+the signer's certificate and the CA certificates above it.
+
+    signature = signer.sign(SigningRequest(document, certificate_der, customer_id=...,
+                                           device_id=..., purpose="transfer", subject=id))
+    signature.value          # DER ECDSA-SHA256 over exactly ``document``
+    signature.signed_by      # SignedBy.DEVICE or SignedBy.CENTER
+    signature.cms(document)  # CMS SignedData with the certificate and its chain
+
+Two signers implement it: :class:`~certcenter.signing.device.DeviceSigner` (the customer's
+device signed; its signature is checked against the certificate's key) and the center's
+remote signer (``financial.signing``: the customer's cloud key, under a one-time grant the
+customer released with a registered browser and the PIN for exactly these bytes). A signer
+refuses with a catalog error (:class:`~certcenter.errors.CertCenterError`) of its own: the
+device's signature ``SIGNATURE_INVALID``, the center's ``FINANCIAL_ACTIVATION_*`` and others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from certcenter.pki.cms import signed_data
+
+
+class SignedBy(StrEnum):
+    DEVICE = "device"  # the customer's device, with the key of its certificate
+    CENTER = "center"  # the center, with the customer's cloud key, after the activation
+
+
+@dataclass(frozen=True)
+class SigningRequest:
+    """What to sign and for whom. ``certificate_der`` is the certificate the customer uses
+    (the session's); the center's signer signs with the customer's cloud key and its answer
+    names the certificate of that key. The rest binds the signature to its use (the center's
+    grant must have been released for the same customer, device, purpose and subject)."""
+
+    data: bytes = field(repr=False)
+    certificate_der: bytes = field(repr=False)
+    customer_id: str
+    device_id: str
+    purpose: str  # "transfer", "document"
+    subject: str | None = None  # e.g. the transfer's id
+    source_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A signature over some bytes, the certificate whose key made it, and its chain."""
+
+    value: bytes = field(repr=False)  # DER ECDSA-SHA256 over the data
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]  # the CA certificates above ``certificate``
+    signed_by: SignedBy
+
+    def verifies(self, data: bytes) -> bool:
+        """The signature is over exactly ``data``, by the key of :attr:`certificate`."""
+        public_key = self.certificate.public_key()
+        if not isinstance(public_key, ec.EllipticCurvePublicKey):
+            return False
+        try:
+            public_key.verify(self.value, data, ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            return False
+        return True
+
+    def cms(self, data: bytes, *, detached: bool = False) -> bytes:
+        """CMS SignedData (DER) with the certificate and its chain, ``data`` inside unless
+        ``detached``: ``openssl cms -verify`` checks it against the root."""
+        return signed_data(data, self.value, self.certificate, list(self.chain), detached=detached)
+
+
+class Signer(Protocol):
+    """Signs bytes for a customer's certificate, once per request."""
+
+    @property
+    def stands_for_pin(self) -> bool:
+        """True when the signer had the customer's PIN checked for exactly these bytes before
+        it signs (the center's activation): the caller then asks no PIN of its own."""
+        ...
+
+    @property
+    def lacks(self) -> tuple[str, ...]:
+        """The request fields the signer needs and did not get (nothing can be signed)."""
+        ...
+
+    def sign(self, request: SigningRequest) -> Signature:
+        """The signature over exactly ``request.data``, or the signer's own refusal."""
+        ...
+
+
+class CenterSigning(Protocol):
+    """The center's signer for keys it holds for customers: a :class:`Signer` under the
+    one-time grant the customer released (``financial.signing.RemoteSigner``)."""
+
+    def signer(self, grant: str) -> Signer: ...
