@@ -29,11 +29,8 @@ log = logging.getLogger(__name__)
 class SendSms:
     """A text message to a mobile number (a verification code: never through the outbox)."""
 
-    phone: str
-    text: str
-
-    def __repr__(self) -> str:
-        return "SendSms(<hidden>)"
+    phone: str = field(repr=False)
+    text: str = field(repr=False)  # it carries the code
 
 
 @dataclass(frozen=True)
@@ -41,11 +38,8 @@ class DepositOneWon:
     """1원 입금: one won to the account, the code in the depositor's name."""
 
     bank_code: str
-    account_number: str
-    text: str
-
-    def __repr__(self) -> str:
-        return f"DepositOneWon({self.bank_code!r}, <hidden>)"
+    account_number: str = field(repr=False)
+    text: str = field(repr=False)  # it carries the code
 
 
 @dataclass(frozen=True)
