@@ -162,13 +162,11 @@ class Center:
         return EnrollmentService(
             uow_factory=self.uow_factory,
             providers=self.providers,
-            issuer=self.issuer,
-            chain=self.chain_pem,
+            issuance=self.issuance,
             hasher=self.hasher,
             settings=self.settings,
             clock=self.clock,
             audit=self.audit_trail,
-            notifier=self.outbox,
             publisher=self.status,
             deliver=self.deliver_now,
         )

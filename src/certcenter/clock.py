@@ -4,13 +4,17 @@
 >>> clock.advance(seconds=181)
 >>> clock.now().isoformat()
 '2026-01-01T00:03:01+00:00'
+>>> today(FrozenClock(datetime(2026, 1, 1, 15, tzinfo=UTC)))  # midnight has passed in Korea
+datetime.date(2026, 1, 2)
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
+
+KST = timezone(timedelta(hours=9), "KST")
 
 
 class Clock(Protocol):
@@ -51,3 +55,8 @@ class FrozenClock:
 def as_utc(value: datetime) -> datetime:
     """Databases without time zones (SQLite) hand back naive datetimes stored as UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def today(clock: Clock) -> date:
+    """The date in Korea (KST) by the clock: ages, document expiry, departures."""
+    return clock.now().astimezone(KST).date()

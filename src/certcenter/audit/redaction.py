@@ -46,6 +46,7 @@ from typing import Any
 __all__ = [
     "REDACTED",
     "JsonValue",
+    "mask_account",
     "mask_email",
     "mask_name",
     "mask_phone",
@@ -141,6 +142,11 @@ def mask_phone(value: str) -> str:
     if match is not None:
         return f"0{match.group(1)}-****-{match.group(2)}"
     return _mask_tail(value)
+
+
+def mask_account(number: str) -> str:
+    """An account number as a customer may see it: ``1234567890123`` → ``1234******123``."""
+    return f"{number[:4]}{'*' * max(len(number) - 7, 0)}{number[-3:]}"
 
 
 def mask_email(value: str) -> str:

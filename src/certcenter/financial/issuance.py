@@ -23,8 +23,9 @@ approved in the app); name, phone and birth date as on record with the browser's
 the SMS code; the PIN twice. One financial certificate per person: re-issuing supersedes the
 old one (``financial.create`` does that).
 
-Every step loads the flow under a row lock, checks its bearer token (kept as SHA-256), its
-expiry, the customer's blocks, the client's network and the state, and commits once.
+Every step runs on the flow engine (:mod:`certcenter.flows`): it loads the flow under a row
+lock, checks its bearer token (kept as SHA-256), its expiry, the customer's blocks, the
+client's network and the state, and commits once; the SMS goes out after the commit.
 A refusal is recorded (``failures``: step ``financial.<step>``) in its own transaction and may
 block the customer for 24 hours *(policy)*, as in the mobile flow. Slow work — argon2, the
 account password, the medium's own services — runs outside the flow's transaction, and the
@@ -33,31 +34,41 @@ tries of a medium are counted (:class:`FactorGuard`) before its answer is compar
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from certcenter.audit.redaction import mask_phone
+from certcenter.audit.redaction import mask_account, mask_phone
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pin
 from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, SECURITY_CARD, FactorGuard
 from certcenter.authn.factors import unknown_subject as _unknown
 from certcenter.authn.hashing import SecretHasher
-from certcenter.clock import Clock, as_utc
+from certcenter.clock import Clock, as_utc, today
 from certcenter.config import Settings
 from certcenter.entities import CertificateStatus, Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
+from certcenter.errors.catalog import text
 from certcenter.financial import issuance_states as states
 from certcenter.financial.issuance_states import IssuanceState as S
 from certcenter.financial.proof import canonical_spki, device_key
+from certcenter.flows import (
+    Effects,
+    FlowEngine,
+    FlowKind,
+    Outcome,
+    SmsCode,
+    no_device,
+)
+from certcenter.flows import Started as Started  # the flow's answers, under their old names
+from certcenter.flows import StepResult as StepResult
 from certcenter.identity.banks import OWN_BANK_CODE
 from certcenter.identity.phone_numbers import normalise_mobile
-from certcenter.identity.providers import Providers
+from certcenter.identity.providers import DepartureStatus, Providers
 from certcenter.identity.rrn import parse_rrn
 from certcenter.lifecycle.service import ActorRef, AuditRecorder
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
@@ -66,7 +77,6 @@ from certcenter.usage.approvals import FINANCIAL_ISSUANCE, ApprovalService
 from certcenter.usage.transfers import CardChecker, OtpChecker
 
 log = logging.getLogger(__name__)
-KST = timezone(timedelta(hours=9), "KST")
 MEDIA = ("account", "security_card", "otp", "mobile_certificate")
 MEDIUM_NAMES = {
     "account": "출금계좌 / withdrawal account",
@@ -79,6 +89,20 @@ IDENTITY_FACTOR = "financial_identity"  # the counter of user ID + resident numb
 CODE_PURPOSE = "financial"
 MAX_USER_ID = 40
 MAX_LABEL = 60
+
+FINANCIAL_FLOW: FlowKind[FinancialEnrollment, S] = FlowKind(
+    rows=lambda uow: uow.financial_enrollments,
+    state=S,
+    allowed=states.allowed,
+    next_step=states.next_step,
+    choices=states.choices,
+    failed=S.FAILED.value,
+    audit_prefix="financial_issuance.",
+    subject_kind="financial_enrollment",
+    failure_prefix="financial.",
+    anonymous_actor="browser",
+    device=no_device,  # the browser's key is not a device until the certificate is made
+)
 
 
 class IssuedLike(Protocol):
@@ -119,21 +143,6 @@ class IssuanceRef:
 
 
 @dataclass(frozen=True)
-class StepResult:
-    enrollment_id: str
-    state: str
-    next_step: str | None
-    choices: tuple[str, ...]
-    expires_at: datetime
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Started(StepResult):
-    token: str = ""
-
-
-@dataclass(frozen=True)
 class MediumAnswer:
     """The answer for the chosen medium (only its own fields are read)."""
 
@@ -146,14 +155,6 @@ class MediumAnswer:
 
     def __repr__(self) -> str:
         return "MediumAnswer(<hidden>)"
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _mask_account(number: str) -> str:
-    return f"{number[:4]}{'*' * max(len(number) - 7, 0)}{number[-3:]}"
 
 
 class FinancialIssuance:
@@ -185,38 +186,46 @@ class FinancialIssuance:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self._deliver_notifications = deliver
         self.codes = VerificationCodes(hasher, clock)
+        self.send_code = SmsCode(
+            self.codes, settings.policy, CODE_PURPOSE, "financial_issue", bank=settings.bank_name
+        )
         self.risk = RiskRules(settings.policy, clock)
+        self.engine = FlowEngine(
+            FINANCIAL_FLOW,
+            uow_factory=uow_factory,
+            risk=self.risk,
+            audit=audit,
+            clock=clock,
+            effects=Effects(
+                providers=providers, sms_sender=settings.policy.sms_sender_number, deliver=deliver
+            ),
+            ttl_minutes=settings.policy.financial_enrollment_ttl_minutes,
+        )
 
     # ------------------------------------------------------------------ 1. terms
 
     def start(self, accepted: Sequence[str], *, client_ip: str) -> Started:
         """약관 동의: every required term accepted; hands out the flow's bearer token."""
-        try:
+
+        def make(uow: UnitOfWork, token_hash: str) -> FinancialEnrollment:
             missing = [t for t in self.policy.financial_required_terms if t not in set(accepted)]
             if missing:
                 raise CertCenterError("TERMS_NOT_ACCEPTED", missing=", ".join(missing))
             now = self.clock.now()
-            token = secrets.token_urlsafe(32)
-            enrollment = FinancialEnrollment(
+            return FinancialEnrollment(
                 id=new_id(),
-                token_hash=_token_hash(token),
+                token_hash=token_hash,
                 state=S.STARTED.value,
                 client_ip=client_ip,
                 created_at=now,
                 updated_at=now,
-                expires_at=now + timedelta(minutes=self.policy.financial_enrollment_ttl_minutes),
+                expires_at=now + self.engine.ttl,
                 data={"terms": sorted(set(self.policy.financial_required_terms))},
             )
-            with self.uow_factory() as uow:
-                uow.financial_enrollments.add(enrollment)
-                self._audit_step(uow, enrollment, None, "start", client_ip, "ok")
-                uow.commit()
-        except CertCenterError as err:
-            self._record_failure("start", err, None, client_ip, None)
-            raise
-        result = self._result(enrollment, {"required_terms": list(self.required_terms)})
+
+        enrollment, token = self.engine.begin(make, client_ip=client_ip)
+        result = self.engine.result(enrollment, {"required_terms": list(self.required_terms)})
         return Started(**result.__dict__, token=token)
 
     @property
@@ -230,13 +239,13 @@ class FinancialIssuance:
         the CI and is dropped; a wrong ID and a wrong number get the same answer."""
 
         def derive() -> str:
-            number = parse_rrn(rrn, today=self._today())  # RRN_INVALID tells about no one
+            number = parse_rrn(rrn, today=today(self.clock))  # RRN_INVALID tells about no one
             return self.providers.identity.ci_for(number)
 
-        ci = self._guard(ref, "identify", derive)
+        ci = self.engine.guard(ref, "identify", derive)
         claimed = str(user_id).strip()[: MAX_USER_ID + 1]
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             customer = (
                 uow.customers.by_user_id(claimed) if 0 < len(claimed) <= MAX_USER_ID else None
             )
@@ -276,7 +285,7 @@ class FinancialIssuance:
                 "proofing": ["ars", "departure"],
             }
 
-        return self._step(ref, "identify", act)
+        return self.engine.step(ref, "identify", act)
 
     # ------------------------------------------------------------------ 3. ARS or departure
 
@@ -286,20 +295,30 @@ class FinancialIssuance:
         code = "".join(secrets.choice("0123456789") for _ in range(digits))
         code_hash = self.hasher.hash(code, purpose="ars")
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
-            customer = self._customer(uow, enrollment)
+        def calls_left(enrollment: FinancialEnrollment) -> int:
             calls = int(enrollment.data.get("ars_calls", 0))
             if calls >= self.policy.financial_ars_max_calls:
                 raise CertCenterError(
                     "FINANCIAL_ARS_CALL_LIMIT", max_calls=self.policy.financial_ars_max_calls
                 )
+            return calls
+
+        def call(enrollment: FinancialEnrollment, customer: Customer | None) -> tuple[str, str]:
+            holder = self.engine.known(enrollment, customer)
+            calls_left(enrollment)
             call_id = self.providers.ars.place_call(
-                phone=customer.phone,
-                prompt=(
-                    f"[{self.settings.bank_name}] 금융인증서 발급을 요청하셨다면 화면에 표시된 "
-                    f"번호 {digits}자리를 누르세요."
+                phone=holder.phone,
+                prompt=text(
+                    "ars.financial_issue", "ko", bank=self.settings.bank_name, digits=digits
                 ),
             )
+            return call_id, holder.phone
+
+        # The call is placed before the step's transaction: no row is locked while it rings.
+        call_id, phone = self.engine.ask(ref, "ars", call)
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
+            calls = calls_left(enrollment)
             enrollment.data = {
                 **enrollment.data,
                 "ars_call_id": call_id,
@@ -307,9 +326,9 @@ class FinancialIssuance:
                 "ars_calls": calls + 1,
             }
             enrollment.state = S.ARS_CALLING.value
-            return {"ars_code": code, "phone": mask_phone(customer.phone)}
+            return {"ars_code": code, "phone": mask_phone(phone)}
 
-        return self._step(ref, "ars", act)
+        return self.engine.step(ref, "ars", act)
 
     def confirm_ars(self, ref: IssuanceRef) -> StepResult:
         """After the call: the digits keyed in must be the code on the screen. While the call
@@ -317,7 +336,7 @@ class FinancialIssuance:
 
         def look() -> tuple[str, bool, str]:
             with self.uow_factory() as uow:
-                enrollment = self._authorise(uow, ref, lock=False)
+                enrollment = self.engine.authorise(uow, ref, lock=False)
                 call_id = str(enrollment.data.get("ars_call_id", ""))
                 code_hash = str(enrollment.data.get("ars_code_hash", ""))
             if not call_id:
@@ -331,9 +350,9 @@ class FinancialIssuance:
             )
             return call_id, ok, outcome.status
 
-        call_id, keyed_ok, status = self._guard(ref, "ars_confirm", look)
+        call_id, keyed_ok, status = self.engine.guard(ref, "ars_confirm", look)
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             if str(enrollment.data.get("ars_call_id", "")) != call_id:  # another call since
                 raise CertCenterError(
                     "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="ars_confirm"
@@ -354,17 +373,22 @@ class FinancialIssuance:
             enrollment.state = S.IDENTITY_PROVEN.value
             return {"ars": "confirmed", "proofing": "ars"}
 
-        return self._step(ref, "ars_confirm", act)
+        return self.engine.step(ref, "ars_confirm", act)
 
     def check_departure(self, ref: IssuanceRef) -> StepResult:
         """해외출국확인: instead of the ARS call, for a customer the departure records show
         abroad now (departed and not yet returned)."""
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
-            customer = self._customer(uow, enrollment)
-            found = self.providers.departures.status(customer.ci, today=self._today())
+        def abroad(enrollment: FinancialEnrollment, customer: Customer | None) -> DepartureStatus:
+            holder = self.engine.known(enrollment, customer)
+            found = self.providers.departures.status(holder.ci, today=today(self.clock))
             if not found.abroad:
                 raise CertCenterError("FINANCIAL_NOT_ABROAD")
+            return found
+
+        found = self.engine.ask(ref, "departure", abroad)
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             enrollment.data = {
                 k: v
                 for k, v in enrollment.data.items()
@@ -378,7 +402,7 @@ class FinancialIssuance:
                 "departed_on": found.departed_on.isoformat() if found.departed_on else None,
             }
 
-        return self._step(ref, "departure", act)
+        return self.engine.step(ref, "departure", act)
 
     # ------------------------------------------------------------------ 4. additional medium
 
@@ -388,35 +412,34 @@ class FinancialIssuance:
         if medium not in MEDIA:
             raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
 
-        def question() -> dict[str, Any]:
+        def question(
+            enrollment: FinancialEnrollment, customer: Customer | None
+        ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+            holder = self.engine.known(enrollment, customer)
+            accounts = self._own_accounts(holder) if medium == "account" else []
             with self.uow_factory() as uow:
-                enrollment = self._authorise(uow, ref, lock=False)
-                if S(enrollment.state) not in states.allowed("medium"):
-                    raise CertCenterError(
-                        "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium"
-                    )
-                customer = self._customer(uow, enrollment)
-                self._held(uow, customer, medium)
+                self._held(uow, holder, medium, accounts)
             if medium != "security_card":
-                return {}
-            asked = self._cards().challenge(customer.id, subject=enrollment.id)
-            return {
+                return accounts, {}
+            asked = self._cards().challenge(holder.id, subject=enrollment.id)
+            return accounts, {
                 "challenge_id": asked.id,
                 "slot_a": asked.slot_a,
                 "slot_b": asked.slot_b,
                 "expires_at": asked.expires_at.isoformat(),
             }
 
-        card = self._guard(ref, "medium", question)
+        # The bank's account list is asked for before the step's transaction.
+        accounts, card = self.engine.ask(ref, "medium", question)
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
-            customer = self._customer(uow, enrollment)
-            accounts = self._held(uow, customer, medium)
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
+            customer = self.engine.customer(uow, enrollment)
+            self._held(uow, customer, medium, accounts)
             data = {k: v for k, v in enrollment.data.items() if k != "approval_id"}
             detail: dict[str, Any] = {"medium": medium}
             if medium == "account":
                 detail["accounts"] = [
-                    {"bank_code": bank, "account_number": _mask_account(number)}
+                    {"bank_code": bank, "account_number": mask_account(number)}
                     for bank, number in accounts
                 ]
             elif medium == "security_card":
@@ -436,7 +459,7 @@ class FinancialIssuance:
             enrollment.state = S.MEDIUM_PENDING.value
             return detail
 
-        return self._step(ref, "medium", act)
+        return self.engine.step(ref, "medium", act)
 
     def verify_medium(self, ref: IssuanceRef, answer: MediumAnswer) -> StepResult:
         """The chosen medium's answer. Its try is counted before it is compared (the
@@ -445,47 +468,43 @@ class FinancialIssuance:
 
         def peek() -> tuple[FinancialEnrollment, dict[str, str]]:
             with self.uow_factory() as uow:
-                enrollment = self._authorise(uow, ref, lock=False)
+                enrollment = self.engine.authorise(uow, ref, lock=False)
             factor = _FACTOR.get(enrollment.medium or "")
             if factor is None or S(enrollment.state) is not S.MEDIUM_PENDING:
                 return enrollment, {}
             return enrollment, _inputs(enrollment.medium or "", answer)
 
-        peeked, inputs = self._guard(ref, "medium_verify", peek)
+        peeked, inputs = self.engine.guard(ref, "medium_verify", peek)
         medium = peeked.medium or ""
         factor = _FACTOR.get(medium)
         if factor is None or not inputs:  # the mobile certificate, or a step out of order
-            return self._step(ref, "medium_verify", self._approved)
+            return self.engine.step(ref, "medium_verify", self._approved)
         chosen: str = factor
-        reserved: dict[str, Any] = {}
 
-        def reserve(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+        def reserve(
+            uow: UnitOfWork, enrollment: FinancialEnrollment
+        ) -> tuple[Mapping[str, Any], tuple[Customer, Any]]:
             if enrollment.medium != medium:
                 raise CertCenterError(
                     "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
                 )
-            customer = self._customer(uow, enrollment)
-            reserved["customer"] = customer
-            reserved["attempts"] = self.guard.reserve(uow, customer.id, [chosen])
-            return {}
+            customer = self.engine.customer(uow, enrollment)
+            return {}, (customer, self.guard.reserve(uow, customer.id, [chosen]))
 
-        self._step(ref, "medium_verify", reserve, audit=False)
-        customer: Customer = reserved["customer"]
+        _, (customer, attempts) = self.engine.step_with(ref, "medium_verify", reserve, audit=False)
         try:
             ok = self._check_medium(customer, peeked.id, medium, inputs)
         except CertCenterError as err:  # nothing was compared: the try is given back
             with self.uow_factory() as uow:
                 uow.factors.release_attempt(customer.id, chosen, self.clock.now())
                 uow.commit()
-            self._record_failure("medium_verify", err, customer.id, ref.client_ip, peeked.id)
+            self._refused("medium_verify", err, customer.id, ref.client_ip, peeked.id)
             raise
         with self.uow_factory() as uow:
-            refusal = self.guard.settle(
-                uow, customer.id, {chosen: ok}, attempts=reserved["attempts"]
-            )
+            refusal = self.guard.settle(uow, customer.id, {chosen: ok}, attempts=attempts)
             uow.commit()
         if refusal is not None:
-            self._record_failure("medium_verify", refusal, customer.id, ref.client_ip, peeked.id)
+            self._refused("medium_verify", refusal, customer.id, ref.client_ip, peeked.id)
             raise refusal
 
         def done(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
@@ -496,14 +515,14 @@ class FinancialIssuance:
             enrollment.state = S.MEDIUM_VERIFIED.value
             return {"medium": medium}
 
-        return self._step(ref, "medium_verify", done)
+        return self.engine.step(ref, "medium_verify", done)
 
-    def _approved(self, uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+    def _approved(self, uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
         if enrollment.medium != "mobile_certificate":
             raise CertCenterError(
                 "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
             )
-        customer = self._customer(uow, enrollment)
+        customer = self.engine.customer(uow, enrollment)
         approval = self._approvals().take(
             uow,
             str(enrollment.data.get("approval_id", "")),
@@ -537,13 +556,13 @@ class FinancialIssuance:
         """이름, 휴대폰 번호, 생년월일 as on record, and the browser's device key (WebCrypto
         ECDSA P-256, SPKI DER) with a label; an SMS code goes to the phone."""
         prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
-        spki = self._guard(
+        spki = self.engine.guard(
             ref, "details", lambda: canonical_spki(device_key(bytes(device_public_key)))
         )
         label = " ".join(str(device_label or "").split())[:MAX_LABEL] or "웹 브라우저"
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
-            customer = self._customer(uow, enrollment)
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Outcome:
+            customer = self.engine.customer(uow, enrollment)
             number = normalise_mobile(phone)
             born = _birth_date(birth_date)
             same = (
@@ -555,78 +574,51 @@ class FinancialIssuance:
                 raise CertCenterError("FINANCIAL_DETAILS_MISMATCH")
             enrollment.device_public_key = spki
             enrollment.device_label = label
-            plain = self.codes.issue_sms(
-                uow,
-                flow_id=enrollment.id,
-                purpose=CODE_PURPOSE,
-                target=mask_phone(number),
-                prepared=prepared,
-                policy=self.policy,
-            )
             enrollment.state = S.CODE_SENT.value
-            return {
-                "_send_sms": (number, self._code_text(plain)),
-                "phone": mask_phone(number),
-                "code_valid_seconds": self.policy.sms_code_ttl_seconds,
-            }
+            return self.send_code(uow, enrollment.id, number, prepared)
 
-        return self._step(ref, "details", act)
+        return self.engine.step(ref, "details", act)
 
     def resend_code(self, ref: IssuanceRef) -> StepResult:
         prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
-            customer = self._customer(uow, enrollment)
-            plain = self.codes.issue_sms(
-                uow,
-                flow_id=enrollment.id,
-                purpose=CODE_PURPOSE,
-                target=mask_phone(customer.phone),
-                prepared=prepared,
-                policy=self.policy,
-            )
-            return {
-                "_send_sms": (customer.phone, self._code_text(plain)),
-                "phone": mask_phone(customer.phone),
-                "code_valid_seconds": self.policy.sms_code_ttl_seconds,
-            }
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Outcome:
+            customer = self.engine.customer(uow, enrollment)
+            return self.send_code(uow, enrollment.id, customer.phone, prepared)
 
-        return self._step(ref, "code_resend", act)
+        return self.engine.step(ref, "code_resend", act)
 
     def verify_code(self, ref: IssuanceRef, code: str) -> StepResult:
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             self.codes.check(
                 uow, enrollment_id=enrollment.id, purpose=CODE_PURPOSE, submitted=str(code)
             )
             enrollment.state = S.CODE_VERIFIED.value
             return {}
 
-        return self._step(ref, "code_verify", act)
+        return self.engine.step(ref, "code_verify", act)
 
     # ------------------------------------------------------------------ 6. PIN → issued
 
     def set_pin(self, ref: IssuanceRef, pin: str, pin_confirmation: str) -> StepResult:
         """The 6-digit PIN twice (weak ones refused); then the certificate is made in the
         center's cloud and this browser becomes a registered device."""
-        taken: dict[str, Any] = {}
 
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
-            customer = self._customer(uow, enrollment)
+        def act(
+            uow: UnitOfWork, enrollment: FinancialEnrollment
+        ) -> tuple[Mapping[str, Any], tuple[Customer, bytes | None, str | None]]:
+            customer = self.engine.customer(uow, enrollment)
             check_new_pin(pin, pin_confirmation, birth_date=customer.birth_date)
             enrollment.state = S.ISSUING.value
-            taken["customer"] = customer
-            taken["key"] = enrollment.device_public_key
-            taken["label"] = enrollment.device_label
-            return {}
+            return {}, (customer, enrollment.device_public_key, enrollment.device_label)
 
-        self._step(ref, "pin", act, audit=False)
-        customer: Customer = taken["customer"]
+        _, (customer, key, label) = self.engine.step_with(ref, "pin", act, audit=False)
         try:
             issued = self._maker().create(
                 customer.id,
                 pin,
-                device_public_key=taken["key"],
-                device_label=taken["label"],
+                device_public_key=key,
+                device_label=label,
                 actor=ActorRef.customer(customer.customer_number, ref.client_ip),
                 source_ip=ref.client_ip,
             )
@@ -638,7 +630,7 @@ class FinancialIssuance:
                     enrollment.updated_at = self.clock.now()
                 uow.commit()
             if isinstance(exc, CertCenterError):
-                self._record_failure("pin", exc, customer.id, ref.client_ip, ref.enrollment_id)
+                self._refused("pin", exc, customer.id, ref.client_ip, ref.enrollment_id)
             raise
         device_id = issued.device_id
         with self.uow_factory() as uow:
@@ -649,9 +641,9 @@ class FinancialIssuance:
             enrollment.certificate_serial = issued.serial
             enrollment.data = {**enrollment.data, "device_id": device_id}
             enrollment.updated_at = self.clock.now()
-            self._audit_step(uow, enrollment, customer, "pin", ref.client_ip, "ok")
+            self.engine.audit_step(uow, enrollment, "pin", ref.client_ip)
             uow.commit()
-            result = self._result(
+            result = self.engine.result(
                 enrollment,
                 {
                     "serial": issued.serial,
@@ -667,8 +659,8 @@ class FinancialIssuance:
 
     def status(self, ref: IssuanceRef) -> StepResult:
         with self.uow_factory() as uow:
-            enrollment = self._authorise(uow, ref, lock=False, closed_ok=True)
-            return self._result(
+            enrollment = self.engine.authorise(uow, ref, lock=False, closed_ok=True)
+            return self.engine.result(
                 enrollment,
                 {
                     "proofing": enrollment.proofing,
@@ -678,121 +670,23 @@ class FinancialIssuance:
                 },
             )
 
-    # ------------------------------------------------------------------ machinery
+    # ------------------------------------------------------------------ helpers
 
-    def _step(
-        self,
-        ref: IssuanceRef,
-        step: str,
-        action: Callable[[UnitOfWork, FinancialEnrollment], dict[str, Any]],
-        *,
-        audit: bool = True,
-    ) -> StepResult:
-        loaded: FinancialEnrollment | None = None
-        try:
-            with self.uow_factory() as uow:
-                enrollment = loaded = self._authorise(uow, ref, lock=True)
-                customer: Customer | None = None
-                if enrollment.customer_id is not None:
-                    self.risk.check_blocks(uow, customer_id=enrollment.customer_id, device_id=None)
-                state = S(enrollment.state)
-                if state not in states.allowed(step):
-                    raise CertCenterError(
-                        "ENROLLMENT_STEP_OUT_OF_ORDER", state=state.value, step=step
-                    )
-                if enrollment.customer_id is not None:
-                    customer = self._customer(uow, enrollment)
-                    self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
-                detail = action(uow, enrollment)
-                enrollment.updated_at = self.clock.now()
-                if audit:
-                    if customer is None and enrollment.customer_id is not None:
-                        customer = uow.customers.get(enrollment.customer_id)
-                    self._audit_step(uow, enrollment, customer, step, ref.client_ip, "ok")
-                result = self._result(enrollment, detail)
-                uow.commit()
-        except CertCenterError as err:
-            customer_id = loaded.customer_id if loaded is not None else None
-            self._record_failure(step, err, customer_id, ref.client_ip, ref.enrollment_id)
-            raise
-        self._deliver(result.detail)
-        return result
+    def _own_accounts(self, customer: Customer) -> list[tuple[str, str]]:
+        """The customer's usable accounts at this bank (the bank is asked)."""
+        return [
+            (a.bank_code, a.account_number)
+            for a in self.providers.accounts.accounts_of(customer.ci)
+            if a.bank_code == OWN_BANK_CODE and a.refusal is None
+        ]
 
-    def _guard(self, ref: IssuanceRef, step: str, work: Callable[[], Any]) -> Any:
-        """Run work outside a step's transaction; record a refusal like a step would."""
-        try:
-            return work()
-        except CertCenterError as err:
-            with self.uow_factory() as uow:
-                enrollment = (
-                    uow.financial_enrollments.get(ref.enrollment_id)
-                    if len(ref.enrollment_id) <= 36
-                    else None
-                )
-                customer_id = enrollment.customer_id if enrollment is not None else None
-            self._record_failure(step, err, customer_id, ref.client_ip, ref.enrollment_id)
-            raise
-
-    def _authorise(
-        self, uow: UnitOfWork, ref: IssuanceRef, *, lock: bool, closed_ok: bool = False
-    ) -> FinancialEnrollment:
-        enrollment = (
-            uow.financial_enrollments.get(ref.enrollment_id, for_update=lock)
-            if 0 < len(ref.enrollment_id) <= 36
-            else None
-        )
-        if enrollment is None:
-            raise CertCenterError("ENROLLMENT_NOT_FOUND")
-        if not ref.token or not hmac.compare_digest(enrollment.token_hash, _token_hash(ref.token)):
-            raise CertCenterError("ENROLLMENT_TOKEN_INVALID")
-        state = S(enrollment.state)
-        if state.closed:
-            if closed_ok:
-                return enrollment
-            raise CertCenterError("ENROLLMENT_CLOSED", state=state.value)
-        if self.clock.now() >= as_utc(enrollment.expires_at):
-            if lock:
-                enrollment.state = S.FAILED.value
-                enrollment.failure_code = "ENROLLMENT_EXPIRED"
-                enrollment.updated_at = self.clock.now()
-                uow.commit()
-            raise CertCenterError(
-                "ENROLLMENT_EXPIRED", minutes=self.policy.financial_enrollment_ttl_minutes
-            )
-        return enrollment
-
-    def _result(self, enrollment: FinancialEnrollment, detail: dict[str, Any]) -> StepResult:
-        state = S(enrollment.state)
-        return StepResult(
-            enrollment_id=enrollment.id,
-            state=state.value,
-            next_step=states.next_step(state),
-            choices=states.choices(state),
-            expires_at=enrollment.expires_at,
-            detail=detail,
-        )
-
-    def _customer(self, uow: UnitOfWork, enrollment: FinancialEnrollment) -> Customer:
-        if enrollment.customer_id is None:
-            raise CertCenterError(
-                "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="customer"
-            )
-        customer = uow.customers.get(enrollment.customer_id)
-        if customer is None:
-            raise CertCenterError("CUSTOMER_NOT_FOUND")
-        return customer
-
-    def _held(self, uow: UnitOfWork, customer: Customer, medium: str) -> list[tuple[str, str]]:
-        """``MEDIUM_NOT_REGISTERED`` unless the customer holds the medium; for the account,
-        the customer's usable accounts at this bank."""
+    def _held(
+        self, uow: UnitOfWork, customer: Customer, medium: str, accounts: list[tuple[str, str]]
+    ) -> None:
+        """``MEDIUM_NOT_REGISTERED`` unless the customer holds the medium (for the account:
+        ``accounts``, the usable ones at this bank)."""
         held = True
-        accounts: list[tuple[str, str]] = []
         if medium == "account":
-            accounts = [
-                (a.bank_code, a.account_number)
-                for a in self.providers.accounts.accounts_of(customer.ci)
-                if a.bank_code == OWN_BANK_CODE and a.refusal is None
-            ]
             held = bool(accounts)
         elif medium == "otp":
             held = uow.otp.active_for_customer(customer.id) is not None
@@ -808,7 +702,6 @@ class FinancialIssuance:
             )
         if not held:
             raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES[medium])
-        return accounts
 
     def _check_medium(
         self, customer: Customer, enrollment_id: str, medium: str, inputs: dict[str, str]
@@ -887,28 +780,7 @@ class FinancialIssuance:
             until=(began + timedelta(hours=self.policy.block_hours)).isoformat(timespec="minutes"),
         )
 
-    def _audit_step(
-        self,
-        uow: UnitOfWork,
-        enrollment: FinancialEnrollment,
-        customer: Customer | None,
-        step: str,
-        ip: str,
-        outcome: str,
-    ) -> None:
-        self.audit.record(
-            uow,
-            actor_kind="customer",
-            actor=customer.customer_number if customer else "browser",
-            action=f"financial_issuance.{step}",
-            subject_kind="financial_enrollment",
-            subject=enrollment.id,
-            outcome=outcome,
-            source_ip=ip,
-            details={"state": enrollment.state},
-        )
-
-    def _record_failure(
+    def _refused(
         self,
         step: str,
         err: CertCenterError,
@@ -916,59 +788,9 @@ class FinancialIssuance:
         client_ip: str | None,
         enrollment_id: str | None,
     ) -> None:
-        log.info("financial issuance refused %s at %s (%s)", err.code, step, enrollment_id or "-")
-        known = enrollment_id if enrollment_id and len(enrollment_id) <= 36 else None
-        with self.uow_factory() as uow:
-            block = self.risk.record_failure(
-                uow,
-                step=f"financial.{step}",
-                code=err.code,
-                customer_id=customer_id,
-                enrollment_id=known,
-                device_id=None,
-                client_ip=client_ip,
-            )
-            customer = uow.customers.get(customer_id) if customer_id else None
-            actor = customer.customer_number if customer else "browser"
-            self.audit.record(
-                uow,
-                actor_kind="customer",
-                actor=actor,
-                action=f"financial_issuance.{step}",
-                subject_kind="financial_enrollment",
-                subject=known or "-",
-                outcome=f"refused:{err.code}"[:80],
-                source_ip=client_ip,
-            )
-            if block is not None:
-                self.audit.record(
-                    uow,
-                    actor_kind="system",
-                    actor="risk",
-                    action="block",
-                    subject_kind=block.subject_kind,
-                    subject=actor if block.subject_kind == "customer" else block.subject,
-                    source_ip=client_ip,
-                    details={"until": block.blocked_until.isoformat(), "reason": block.reason},
-                )
-            uow.commit()
-
-    def _deliver(self, detail: dict[str, Any]) -> None:
-        """Talk to the outside after the commit: a message never announces a rolled-back step."""
-        self._deliver_notifications()
-        sms = detail.pop("_send_sms", None)
-        if sms is not None:
-            self.providers.sms.send(phone=sms[0], sender=self.policy.sms_sender_number, text=sms[1])
-
-    def _code_text(self, plain: str) -> str:
-        minutes = max(self.policy.sms_code_ttl_seconds // 60, 1)
-        return (
-            f"[{self.settings.bank_name}] 금융인증서 발급 인증번호 [{plain}]를 입력해 주세요. "
-            f"({minutes}분 이내, 타인에게 알려주지 마세요)"
+        self.engine.record_failure(
+            step, err, flow_id=enrollment_id, customer_id=customer_id, client_ip=client_ip
         )
-
-    def _today(self) -> date:
-        return self.clock.now().astimezone(KST).date()
 
 
 def _inputs(medium: str, answer: MediumAnswer) -> dict[str, str]:

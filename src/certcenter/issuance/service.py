@@ -286,6 +286,13 @@ class IssueHooks:
         meanwhile, e.g. by a newer attempt or the account's deletion)."""
         return CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial)
 
+    def keeps_intent(self, error: BaseException) -> bool:
+        """Whether the pending record stays pending after ``error`` (raised after the
+        write-ahead commit) instead of being abandoned: a flow that retries its own intents
+        (the mobile enrollment abandons them when the CSR comes again) keeps it after a
+        crash, as a crashed process would."""
+        return False
+
 
 class Renewal(IssueHooks):
     """The hooks of a plain renewal: ``check`` refuses a certificate that may not be renewed
@@ -357,8 +364,9 @@ class Issuance:
             issuer.lint(prepared.intent)  # before any CA key is used
             certificate = issuer.sign(prepared.intent, request.public_key)
             retired, details = self._activate(prepared, certificate, request, hooks)
-        except BaseException:
-            self._abandon(prepared.serial)
+        except BaseException as error:
+            if not hooks.keeps_intent(error):
+                self._abandon(prepared.serial)
             raise
         self._after_commit({(r.family, r.crl_shard) for r in retired})
         log.info("certificate %s (%s) issued", prepared.serial, prepared.intent.profile)

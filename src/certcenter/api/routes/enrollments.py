@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, status
 
 from certcenter.api.deps import CenterDep, ClientIp, RefDep
@@ -31,12 +29,8 @@ def _out(result: StepResult) -> StepOut:
         state=result.state,
         next_step=result.next_step,
         expires_at=result.expires_at,
-        detail=_public(result.detail),
+        detail=result.detail,
     )
-
-
-def _public(detail: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in detail.items() if not k.startswith("_")}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=StartOut)

@@ -110,7 +110,7 @@ def _out(result: StepResult) -> FinancialStepOut:
         next_step=result.next_step,
         choices=list(result.choices),
         expires_at=result.expires_at,
-        detail={k: v for k, v in result.detail.items() if not k.startswith("_")},
+        detail=result.detail,
     )
 
 
