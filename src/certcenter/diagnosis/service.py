@@ -26,10 +26,10 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from certcenter.authn.factors import FACTORS, FactorGuard, unknown_subject
-from certcenter.clock import Clock
+from certcenter.clock import KST, Clock
 from certcenter.config import Policy
 from certcenter.diagnosis.checklist import (
     DEFAULT_CHECKS,
@@ -45,7 +45,6 @@ from certcenter.identity.rrn import parse_rrn
 from certcenter.lifecycle.service import ActorRef, AuditRecorder
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
-KST = timezone(timedelta(hours=9), "KST")
 IDENTITY_FACTOR = "diagnosis_identity"  # the counter of the customer endpoint's tries
 
 

@@ -52,7 +52,7 @@ from certcenter.clock import Clock, as_utc, today
 from certcenter.config import Settings
 from certcenter.entities import CertificateStatus, Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import text
+from certcenter.errors.catalog import term, text
 from certcenter.financial import issuance_states as states
 from certcenter.financial.issuance_states import IssuanceState as S
 from certcenter.financial.proof import canonical_spki, device_key
@@ -78,12 +78,7 @@ from certcenter.usage.transfers import CardChecker, OtpChecker
 
 log = logging.getLogger(__name__)
 MEDIA = ("account", "security_card", "otp", "mobile_certificate")
-MEDIUM_NAMES = {
-    "account": "출금계좌 / withdrawal account",
-    "security_card": "보안카드 / security card",
-    "otp": "모바일 OTP / mobile OTP",
-    "mobile_certificate": "국민인증서 / mobile certificate",
-}
+MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}  # in each language
 _FACTOR = {"account": ACCOUNT_PASSWORD, "otp": OTP, "security_card": SECURITY_CARD}
 IDENTITY_FACTOR = "financial_identity"  # the counter of user ID + resident number tries
 CODE_PURPOSE = "financial"

@@ -13,9 +13,7 @@ and revoked if the phone stays lost.
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
-
-from certcenter.clock import Clock
+from certcenter.clock import Clock, today
 from certcenter.entities import CertificateStatus
 from certcenter.errors import CertCenterError
 from certcenter.identity.phone_numbers import Carrier, normalise_mobile
@@ -23,8 +21,6 @@ from certcenter.identity.providers import TelcoVerifier
 from certcenter.identity.rrn import parse_rrn_front
 from certcenter.lifecycle.service import ActorRef, LifecycleService, Outcome
 from certcenter.ports import UnitOfWorkFactory
-
-KST = timezone(timedelta(hours=9), "KST")
 
 
 class LostPhoneReports:
@@ -47,7 +43,7 @@ class LostPhoneReports:
             chosen = Carrier(carrier)
         except ValueError:
             raise CertCenterError("INVALID_REQUEST", detail="unknown carrier") from None
-        front = parse_rrn_front(rrn_front, today=self.clock.now().astimezone(KST).date())
+        front = parse_rrn_front(rrn_front, today=today(self.clock))
         person = self.telco.verify_subscriber(
             carrier=chosen, name=name.strip(), rrn_front=front, phone=normalise_mobile(phone)
         )

@@ -25,9 +25,10 @@ import enum
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import TypedDict
 
+from certcenter.clock import KST
 from certcenter.errors.catalog import Term, text, texts
 
 __all__ = [
@@ -43,8 +44,6 @@ __all__ = [
     "render",
     "required_values",
 ]
-
-KST = timezone(timedelta(hours=9), "KST")
 
 
 class Event(enum.StrEnum):

@@ -35,7 +35,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from cryptography import x509
@@ -46,7 +46,7 @@ from certcenter.authn.device_auth import key_signature_valid
 from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, PIN, SECURITY_CARD, FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.certificates.records import require_active
-from certcenter.clock import Clock
+from certcenter.clock import KST, Clock
 from certcenter.config import Policy
 from certcenter.entities import (
     Actor,
@@ -67,7 +67,6 @@ from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.signing import CenterSigning, DeviceSigner, Signature, Signer, SigningRequest
 from certcenter.usage.login import FINANCIAL_METHOD
 
-KST = timezone(timedelta(hours=9), "KST")
 MEDIA = ("certificate", "otp", "security_card")
 MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}
 ARS = "ars"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -23,13 +23,13 @@ import jinja2
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
+from certcenter.clock import KST
 from certcenter.errors import CertCenterError, Locale
 from certcenter.errors.catalog import text
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
 from certcenter.web.sessions import web_session_token
 
-KST = timezone(timedelta(hours=9), "KST")  # Korea keeps no daylight saving time
 _FLASH_KEY = "flash"
 
 

@@ -8,7 +8,7 @@ and the demo world's people with the scenario each one shows. HTML for people, J
 from __future__ import annotations
 
 import html
-from datetime import date, timedelta, timezone
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from certcenter.api.deps import CenterDep
+from certcenter.clock import today
 from certcenter.errors import CertCenterError
 from certcenter.identity.banks import BANKS
 from certcenter.simulators.ars import SimulatedArs
@@ -184,7 +185,7 @@ def security_card(key: str, center: CenterDep) -> dict[str, Any]:
 
 
 def _today(center: CenterDep) -> date:
-    return center.clock.now().astimezone(timezone(timedelta(hours=9))).date()
+    return today(center.clock)
 
 
 @router.get("/departures")
