@@ -72,17 +72,28 @@ def postgres_database(pki_dir: Path) -> Iterator[str]:
     admin.dispose()
 
 
+# The session's secrets (pepper, data seal, …) are sealed with a cheap scrypt cost. Every
+# center a test builds opens each of them once, and at the product's cost (N=2^15, about 0.2 s
+# of CPU each) that was a second or more of every database test. The cost is written in each
+# secret file and read back from it, so opening them goes through the same code; the product's
+# own cost stays as it is for every secret a test makes itself (tests/keys checks it there).
+TEST_SCRYPT_N = 2**4
+
+
 @pytest.fixture(scope="session")
 def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Keys, pepper and CA hierarchy, created once (initialise() on a throwaway data dir)."""
+    """Keys, secrets and CA hierarchy, created once; the SQLite template is made with them."""
     base = tmp_path_factory.mktemp("pki")
     settings = load_settings(environ={}, data_dir=base, key_passphrase="test-passphrase")
-    from certcenter.keys import load_key_backend
+    from certcenter.keys import load_key_backend, software
     from certcenter.pki.hierarchy import ensure_hierarchy
 
-    backend = load_key_backend(settings)
-    backend.ensure_secret("pepper")
-    ensure_hierarchy(backend, settings, FrozenClock(START))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(software, "_SCRYPT_N", TEST_SCRYPT_N)
+        backend = load_key_backend(settings)
+        backend.ensure_secret("pepper")
+        ensure_hierarchy(backend, settings, FrozenClock(START))
+        _sqlite_template(base)  # initialise() makes the center's other secrets here
     return base
 
 
