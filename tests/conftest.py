@@ -4,7 +4,8 @@ Databases: every test that takes ``center`` runs on SQLite and, when it is reach
 PostgreSQL (``CERTCENTER_TEST_POSTGRES_URL``, default the local server's ``test`` database;
 with ``CERTCENTER_TEST_REQUIRE_POSTGRES=1`` an unreachable server fails the run instead of
 skipping). Keys and the CA hierarchy are made once per session: they are read-only for tests.
-Time is a :class:`FrozenClock` that tests move by hand.
+Time is a :class:`FrozenClock` that tests move by hand. Under pytest-xdist (pyproject.toml) every
+worker has its own session: its own PostgreSQL database, temporary directories and ports.
 """
 
 from __future__ import annotations
@@ -32,11 +33,18 @@ from certcenter.config import Settings, load_settings
 from certcenter.storage import migrate
 from certcenter.storage.tables import metadata
 from tests.support.flow import Flow, FlowFactory
+from tests.support.scheduling import make_scheduler
 
 PG_URL = os.environ.get(
     "CERTCENTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Tests go to the workers one by one; tests/browser as one group (tests/support/scheduling)."""
+    return make_scheduler(config, log)
 
 
 def _postgres_reachable() -> bool:
