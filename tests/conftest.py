@@ -33,7 +33,7 @@ from certcenter.config import Settings, load_settings
 from certcenter.storage import migrate
 from certcenter.storage.tables import metadata
 from tests.support.flow import Flow, FlowFactory
-from tests.support.scheduling import make_scheduler
+from tests.support.scheduling import alone_if_timing, make_scheduler
 
 PG_URL = os.environ.get(
     "CERTCENTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -45,6 +45,13 @@ START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Tests go to the workers one by one; tests/browser as one group (tests/support/scheduling)."""
     return make_scheduler(config, log)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
+    """A test marked ``timing`` runs while no other worker runs one (tests/support/scheduling)."""
+    with alone_if_timing(item):
+        return (yield)
 
 
 def _postgres_reachable() -> bool:
