@@ -4,7 +4,8 @@ Databases: every test that takes ``center`` runs on SQLite and, when it is reach
 PostgreSQL (``CERTCENTER_TEST_POSTGRES_URL``, default the local server's ``test`` database;
 with ``CERTCENTER_TEST_REQUIRE_POSTGRES=1`` an unreachable server fails the run instead of
 skipping). Keys and the CA hierarchy are made once per session: they are read-only for tests.
-Time is a :class:`FrozenClock` that tests move by hand.
+Time is a :class:`FrozenClock` that tests move by hand. Under pytest-xdist (pyproject.toml) every
+worker has its own session: its own PostgreSQL database, temporary directories and ports.
 """
 
 from __future__ import annotations
@@ -32,11 +33,25 @@ from certcenter.server import create_app
 from certcenter.storage import migrate
 from certcenter.storage.tables import metadata
 from tests.support.flow import Flow, FlowFactory
+from tests.support.scheduling import alone_if_timing, make_scheduler
 
 PG_URL = os.environ.get(
     "CERTCENTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Tests go to the workers one by one; tests/browser as one group (tests/support/scheduling)."""
+    return make_scheduler(config, log)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
+    """A test marked ``timing`` runs while no other worker runs one (tests/support/scheduling)."""
+    with alone_if_timing(item):
+        return (yield)
 
 
 def _postgres_reachable() -> bool:
@@ -72,17 +87,28 @@ def postgres_database(pki_dir: Path) -> Iterator[str]:
     admin.dispose()
 
 
+# The session's secrets (pepper, data seal, …) are sealed with a cheap scrypt cost. Every
+# center a test builds opens each of them once, and at the product's cost (N=2^15, about 0.2 s
+# of CPU each) that was a second or more of every database test. The cost is written in each
+# secret file and read back from it, so opening them goes through the same code; the product's
+# own cost stays as it is for every secret a test makes itself (tests/keys checks it there).
+TEST_SCRYPT_N = 2**4
+
+
 @pytest.fixture(scope="session")
 def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Keys, pepper and CA hierarchy, created once (initialise() on a throwaway data dir)."""
+    """Keys, secrets and CA hierarchy, created once; the SQLite template is made with them."""
     base = tmp_path_factory.mktemp("pki")
     settings = load_settings(environ={}, data_dir=base, key_passphrase="test-passphrase")
-    from certcenter.keys import load_key_backend
+    from certcenter.keys import load_key_backend, software
     from certcenter.pki.hierarchy import ensure_hierarchy
 
-    backend = load_key_backend(settings)
-    backend.ensure_secret("pepper")
-    ensure_hierarchy(backend, settings, FrozenClock(START))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(software, "_SCRYPT_N", TEST_SCRYPT_N)
+        backend = load_key_backend(settings)
+        backend.ensure_secret("pepper")
+        ensure_hierarchy(backend, settings, FrozenClock(START))
+        _sqlite_template(base)  # initialise() makes the center's other secrets here
     return base
 
 
