@@ -329,6 +329,8 @@ sessions = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=True),
     Index("ix_sessions_customer", "customer_id"),
+    Index("ix_sessions_device", "device_id"),
+    Index("ix_sessions_certificate", "certificate_serial"),
 )
 
 factor_challenges = Table(

@@ -17,9 +17,7 @@ import unicodedata
 
 from certcenter.errors import CertCenterError
 
-_BIDI = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
@@ -72,7 +70,7 @@ def unescape(text: str) -> str:
             i += 1
             continue
         kind = text[i + 1 : i + 2]
-        if kind in ('\\', '"'):
+        if kind in ("\\", '"'):
             out.append(kind)
             i += 2
         elif kind in ("u", "U"):

@@ -7,7 +7,10 @@ and an absolute end, both from the policy.
     sessions.close(opened.token)
 
 A session unused for ``session_idle_minutes`` is refused with ``SESSION_EXPIRED``; an unknown,
-ended or garbled token with ``SESSION_INVALID``.
+ended or garbled token with ``SESSION_INVALID``. A session ends with what it was opened with:
+deregistering the app or removing the browser (``uow.sessions.end_for_device``) and revoking,
+suspending, expiring or deleting the certificate (``uow.sessions.end_for_certificate``) end
+its sessions in that same transaction; releasing a suspension does not open them again.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ dynamic linking of amount and payee, and signed evidence.
     prepared = transfers.prepare(session, TransferRequest(...))
     prepared.factors        # exactly what the amount needs, e.g. ["account_password", "pin", "ars"]
     prepared.document       # what the device shows and signs: amount and payee, once
+    parse_document(prepared.document)["memo"]   # one escaped line per field (v2)
     done = transfers.confirm(session, prepared.transfer.id, Confirmation(signature=..., pin=...))
     done.evidence           # CMS SignedData: `openssl cms -verify` prints the document
 

@@ -1,0 +1,27 @@
+"""sessions: found by their device and by their certificate, to end them at once
+
+Revision ID: 0005_sessions
+Revises: 0004
+Create Date: 2026-12-04 15:15:00.000000
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0005_sessions"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.create_index("ix_sessions_device", ["device_id"], unique=False)
+        batch_op.create_index("ix_sessions_certificate", ["certificate_serial"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_sessions_certificate")
+        batch_op.drop_index("ix_sessions_device")

@@ -1,0 +1,25 @@
+"""Fixtures for the attack tests: each test gets its own key directory (a copy of the
+session's CA keys), so a financial certificate deleted here destroys only its own cloud key."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from certcenter.config import Settings
+from tests.conftest import _reset_postgres, make_settings
+
+
+@pytest.fixture
+def settings(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, pki_dir: Path
+) -> Settings:
+    url = None
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres_database")
+        _reset_postgres(url)
+    keys = tmp_path / "keys"
+    shutil.copytree(pki_dir / "keys", keys)
+    return make_settings(tmp_path, pki_dir, url, key_dir=keys)
