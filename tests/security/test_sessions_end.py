@@ -156,3 +156,26 @@ def test_cancelling_the_otp_over_http_needs_the_pin(center: Center, api: LiveSer
         assert_refusal(refused.value, "AUTH_FAILED")
         assert client.call("GET", "/v1/otp")["registered"]
         assert client.call("DELETE", "/v1/otp", {"pin": APP_PIN})["status"] == "revoked"
+
+
+def test_moving_the_certificate_to_a_new_phone_ends_the_old_phones_sessions(
+    new_flow: FlowFactory, center: Center
+) -> None:
+    old_phone = "demo-old-phone-c012"
+    with center.uow_factory() as uow:
+        holder = uow.customers.by_number("C012")
+        assert holder is not None
+        (certificate,) = [
+            c for c in uow.certificates.for_customer(holder.id) if c.device_id == old_phone
+        ]
+    opened = center.sessions.open(
+        customer_id=holder.id,
+        device_id=old_phone,
+        certificate_serial=certificate.serial,
+        method="pin",
+    )
+    center.sessions.resolve(opened.token)
+    flow = new_flow("C012")
+    flow.through("csr", move=True)
+    assert flow.issued is not None and flow.issued["moved_from_device"] == old_phone
+    _refused_token(center, opened.token)
