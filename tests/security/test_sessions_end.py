@@ -34,16 +34,19 @@ def _session_of(center: Center, client: CenterClient) -> Session:
     return center.sessions.resolve(client.token)
 
 
-def _refused_now(client: CenterClient) -> None:
-    with pytest.raises(ApiError) as refused:
-        client.call("GET", "/v1/session")
-    assert_refusal(refused.value, "SESSION_INVALID")
+def _refused_now(client: CenterClient, code: str = "SESSION_INVALID") -> None:
+    """The session is over: refused by ``code`` (the certificate's state when it ended with
+    the certificate), on every call."""
+    for _ in range(2):
+        with pytest.raises(ApiError) as refused:
+            client.call("GET", "/v1/session")
+        assert_refusal(refused.value, code)
 
 
-def _refused_token(center: Center, token: str) -> None:
+def _refused_token(center: Center, token: str, code: str = "SESSION_INVALID") -> None:
     with pytest.raises(CertCenterError) as refused:
         center.sessions.resolve(token)
-    assert refused.value.code == "SESSION_INVALID"
+    assert refused.value.code == code
 
 
 def test_deregistering_the_app_ends_its_sessions(new_flow: FlowFactory, center: Center) -> None:
@@ -51,8 +54,8 @@ def test_deregistering_the_app_ends_its_sessions(new_flow: FlowFactory, center: 
     client, other = logged_in(flow), logged_in(flow)
     session = _session_of(center, client)
     center.lifecycle.deregister_device(session.device_id, ActorRef.operator("kim", None))
-    _refused_now(client)
-    _refused_now(other)
+    _refused_now(client, "CERTIFICATE_REVOKED")  # deregistration revokes its certificate
+    _refused_now(other, "CERTIFICATE_REVOKED")
     with center.uow_factory() as uow:
         ended = uow.sessions.by_token_hash(session.token_hash)
         device = uow.devices.registration(session.customer_id, session.device_id)
@@ -71,7 +74,9 @@ def test_revoking_or_suspending_the_certificate_ends_its_sessions(
         center.lifecycle.revoke(session.certificate_serial, "keyCompromise", operator)
     else:
         center.lifecycle.suspend(session.certificate_serial, operator, why="lost_phone")
-    _refused_now(client)
+    _refused_now(
+        client, {"revoke": "CERTIFICATE_REVOKED", "suspend": "CERTIFICATE_SUSPENDED"}[action]
+    )
     with center.uow_factory() as uow:
         ended = uow.sessions.by_token_hash(session.token_hash)
         assert ended is not None and ended.ended_at is not None
@@ -118,7 +123,7 @@ def test_deleting_the_financial_certificate_ends_its_sessions(center: Center) ->
     )
     center.sessions.resolve(opened.token)
     center.financial.delete(holder.id, ActorRef.customer("C001", "127.0.0.1"))
-    _refused_token(center, opened.token)
+    _refused_token(center, opened.token, "CERTIFICATE_REVOKED")
 
 
 def test_cancelling_the_otp_without_the_right_pin_is_refused(center: Center) -> None:
@@ -178,4 +183,4 @@ def test_moving_the_certificate_to_a_new_phone_ends_the_old_phones_sessions(
     flow = new_flow("C012")
     flow.through("csr", move=True)
     assert flow.issued is not None and flow.issued["moved_from_device"] == old_phone
-    _refused_token(center, opened.token)
+    _refused_token(center, opened.token, "CERTIFICATE_REVOKED")  # superseded

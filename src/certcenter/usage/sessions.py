@@ -11,6 +11,9 @@ ended or garbled token with ``SESSION_INVALID``. A session ends with what it was
 deregistering the app or removing the browser (``uow.sessions.end_for_device``) and revoking,
 suspending, expiring or deleting the certificate (``uow.sessions.end_for_certificate``) end
 its sessions in that same transaction; releasing a suspension does not open them again.
+An ended session whose certificate is no longer usable is refused by the certificate's state
+(``CERTIFICATE_REVOKED``, ``CERTIFICATE_SUSPENDED``, ``CERTIFICATE_EXPIRED``): the app says
+why. Every code of :data:`SESSION_GONE` means "log in again".
 """
 
 from __future__ import annotations
@@ -20,11 +23,23 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import Session, new_id
 from certcenter.errors import CertCenterError
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+
+# what resolving a session answers once it is over: the customer has to log in again
+SESSION_GONE = frozenset(
+    {
+        "SESSION_INVALID",
+        "SESSION_EXPIRED",
+        "CERTIFICATE_REVOKED",
+        "CERTIFICATE_SUSPENDED",
+        "CERTIFICATE_EXPIRED",
+    }
+)
 
 
 def token_digest(token: str) -> str:
@@ -101,7 +116,10 @@ class SessionService:
         now = self.clock.now()
         with self.uow_factory() as uow:
             session = uow.sessions.by_token_hash(token_digest(token))
-            if session is None or session.ended_at is not None:
+            if session is None:
+                raise CertCenterError("SESSION_INVALID")
+            if session.ended_at is not None:
+                self._why_ended(uow, session, now)
                 raise CertCenterError("SESSION_INVALID")
             if not uow.sessions.touch(session.id, now, now - self.idle):
                 if session.ended_at is None:
@@ -112,6 +130,18 @@ class SessionService:
                 )
             uow.commit()
         return session
+
+    @staticmethod
+    def _why_ended(uow: UnitOfWork, session: Session, now: datetime) -> None:
+        """Refuse an ended session by its certificate's state when that is why it ended
+        (revoked, suspended, expired); otherwise return (``SESSION_INVALID`` follows)."""
+        certificate = uow.certificates.get(session.certificate_serial)
+        if certificate is not None:
+            try:
+                require_active(certificate, now)
+            except CertCenterError as err:
+                if err.code in SESSION_GONE:
+                    raise
 
     def close(self, token: str) -> None:
         now = self.clock.now()
