@@ -529,7 +529,7 @@ class EnrollmentService:
             raise CertCenterError("DEVICE_ALREADY_REGISTERED")
         device.status = "deregistered"
         device.deregistered_at = now
-        uow.sessions.end_for_device(device.device_id, now)  # its logins end with it
+        uow.sessions.end_for_device(device.device_id, now, "device_moved")
         uow.flush()
         return device.device_id
 

@@ -202,7 +202,7 @@ class LifecycleService:
                     continue
                 records.revoke(locked, now, x509.ReasonFlags.cessation_of_operation.value)
                 uow.ocsp.invalidate(locked.serial)
-                uow.sessions.end_for_certificate(locked.serial, now)
+                uow.sessions.end_for_certificate(locked.serial, now, "device_deregistered")
                 outcomes.append(Outcome(locked.serial, locked.status, True))
                 self._audit(
                     uow,
@@ -213,7 +213,7 @@ class LifecycleService:
                 )
             device.status = "deregistered"
             device.deregistered_at = now
-            uow.sessions.end_for_device(device_id, now)  # its logins end with it
+            uow.sessions.end_for_device(device_id, now, "device_deregistered")
             self.audit.record(
                 uow,
                 actor_kind=actor.kind,
@@ -312,7 +312,7 @@ class LifecycleService:
             if changed:
                 uow.ocsp.invalidate(record.serial)
                 if record.status in _ENDS_SESSIONS:
-                    uow.sessions.end_for_certificate(record.serial, now)
+                    uow.sessions.end_for_certificate(record.serial, now, record.status)
                 self._audit(uow, actor, action, record.serial, details or {})
                 if event is not None:
                     customer = self._customer(uow, record.customer_id)

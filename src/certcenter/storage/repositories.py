@@ -637,18 +637,18 @@ class SqlSessions(_Repository):
         )
         self._refresh(session_id)
 
-    def end_for_device(self, device_id: str, now: datetime) -> int:
-        return self._end_where(tables.sessions.c.device_id == device_id, now)
+    def end_for_device(self, device_id: str, now: datetime, reason: str) -> int:
+        return self._end_where(tables.sessions.c.device_id == device_id, now, reason)
 
-    def end_for_certificate(self, serial: str, now: datetime) -> int:
-        return self._end_where(tables.sessions.c.certificate_serial == serial, now)
+    def end_for_certificate(self, serial: str, now: datetime, reason: str) -> int:
+        return self._end_where(tables.sessions.c.certificate_serial == serial, now, reason)
 
-    def _end_where(self, condition: ColumnElement[bool], now: datetime) -> int:
+    def _end_where(self, condition: ColumnElement[bool], now: datetime, reason: str) -> int:
         t = tables.sessions
         ended = self.session.execute(
             update(t)
             .where(condition, t.c.ended_at.is_(None))
-            .values(ended_at=now)
+            .values(ended_at=now, ended_reason=reason[:30])
             .returning(t.c.id)
         ).all()
         for (session_id,) in ended:

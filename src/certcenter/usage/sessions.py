@@ -11,9 +11,10 @@ ended or garbled token with ``SESSION_INVALID``. A session ends with what it was
 deregistering the app or removing the browser (``uow.sessions.end_for_device``) and revoking,
 suspending, expiring or deleting the certificate (``uow.sessions.end_for_certificate``) end
 its sessions in that same transaction; releasing a suspension does not open them again.
-An ended session whose certificate is no longer usable is refused by the certificate's state
-(``CERTIFICATE_REVOKED``, ``CERTIFICATE_SUSPENDED``, ``CERTIFICATE_EXPIRED``): the app says
-why. Every code of :data:`SESSION_GONE` means "log in again".
+A session ended because its certificate was revoked, suspended or expired is refused by that
+state (``CERTIFICATE_REVOKED``, ``CERTIFICATE_SUSPENDED``, ``CERTIFICATE_EXPIRED``): the app
+says why; one ended with its device or account with ``SESSION_INVALID``. Every code of
+:data:`SESSION_GONE` means "log in again".
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ SESSION_GONE = frozenset(
         "CERTIFICATE_EXPIRED",
     }
 )
+
+
+_CERTIFICATE_STATES = frozenset({"revoked", "suspended", "expired"})
 
 
 def token_digest(token: str) -> str:
@@ -134,7 +138,10 @@ class SessionService:
     @staticmethod
     def _why_ended(uow: UnitOfWork, session: Session, now: datetime) -> None:
         """Refuse an ended session by its certificate's state when that is why it ended
-        (revoked, suspended, expired); otherwise return (``SESSION_INVALID`` follows)."""
+        (revoked, suspended, expired) and still is; otherwise return (``SESSION_INVALID``
+        follows: logged out, the device or the account removed, or the suspension released)."""
+        if session.ended_reason not in _CERTIFICATE_STATES:
+            return
         certificate = uow.certificates.get(session.certificate_serial)
         if certificate is not None:
             try:

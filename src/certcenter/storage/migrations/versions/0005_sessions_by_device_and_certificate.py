@@ -1,4 +1,4 @@
-"""sessions: found by their device and by their certificate, to end them at once
+"""sessions: found by their device and by their certificate, to end them at once, and why
 
 Revision ID: 0005_sessions
 Revises: 0004
@@ -7,6 +7,7 @@ Create Date: 2026-12-04 15:15:00.000000
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_sessions"
@@ -17,6 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("ended_reason", sa.String(length=30), nullable=True))
         batch_op.create_index("ix_sessions_device", ["device_id"], unique=False)
         batch_op.create_index("ix_sessions_certificate", ["certificate_serial"], unique=False)
 
@@ -25,3 +27,4 @@ def downgrade() -> None:
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_index("ix_sessions_certificate")
         batch_op.drop_index("ix_sessions_device")
+        batch_op.drop_column("ended_reason")
