@@ -72,13 +72,14 @@ from certcenter.identity.rrn import parse_rrn, parse_rrn_front
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest, Notice
 from certcenter.lifecycle.service import ActorRef, AuditRecorder, StatusPublisher
 from certcenter.pki.csr import validate_csr
+from certcenter.pki.hierarchy import MOBILE
 from certcenter.pki.issuer import IssuanceIntent
 from certcenter.pki.profiles import profile
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.risk.rules import DeviceFacts, RiskRules
 
 log = logging.getLogger(__name__)
-FAMILY = "mobile"
+FAMILY = MOBILE
 
 MOBILE_FLOW: FlowKind[Enrollment, EnrollmentState] = FlowKind(
     rows=lambda uow: uow.enrollments,

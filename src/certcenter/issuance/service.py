@@ -334,7 +334,7 @@ class Issuance:
         self,
         *,
         uow_factory: UnitOfWorkFactory,
-        issuer: Callable[[], Issuer],
+        issuer: Issuer,
         audit: AuditRecorder,
         notifier: Notifier,
         publisher: StatusPublisher,
@@ -358,7 +358,7 @@ class Issuance:
         ``DEVICE_ALREADY_REGISTERED`` (raced), and :class:`AlreadyRenewedError`.
         """
         hooks = hooks or IssueHooks()
-        issuer = self._issuer()
+        issuer = self._issuer
         prepared = self._write_ahead(issuer, request, hooks)
         try:
             issuer.lint(prepared.intent)  # before any CA key is used

@@ -18,7 +18,6 @@ records its use (inactivity and auto-renewal rules) and opens a session.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +47,7 @@ from certcenter.entities import (
     new_id,
 )
 from certcenter.errors import CertCenterError
+from certcenter.pki.hierarchy import MOBILE, Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.usage.sessions import OpenedSession, SessionService
 
@@ -107,7 +107,7 @@ class LoginService:
         guard: FactorGuard,
         hasher: SecretHasher,
         sessions: SessionService,
-        issuing_ca: Callable[[], x509.Certificate],
+        hierarchy: Hierarchy,
         audit: AuditTrail,
         clock: Clock,
         policy: Policy,
@@ -117,7 +117,7 @@ class LoginService:
         self.guard = guard
         self.hasher = hasher
         self.sessions = sessions
-        self.issuing_ca = issuing_ca
+        self.hierarchy = hierarchy
         self.audit = audit
         self.clock = clock
         self.policy = policy
@@ -283,7 +283,7 @@ class LoginService:
             return False
         try:
             x509.load_der_x509_certificate(certificate.der).verify_directly_issued_by(
-                self.issuing_ca()
+                self.hierarchy.issuing(MOBILE).certificate
             )
         except (ValueError, TypeError, InvalidSignature):
             return False
