@@ -337,10 +337,6 @@ class RemoteSigner:
         (:class:`~certcenter.signing.CenterSigning`)."""
         return CloudKeySigner(self, grant)
 
-    def certificate_chain(self) -> list[x509.Certificate]:
-        """The financial CA and the root: what a relying party needs above the signer."""
-        return self.hierarchy.chain(FAMILY)
-
     def signature(self, signed: RemoteSignature) -> Signature:
         """The remote signature with its certificate and the chain above it."""
         return Signature(
