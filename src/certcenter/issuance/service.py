@@ -52,7 +52,7 @@ without a record, nor an intent that blocks the next attempt.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -133,6 +133,22 @@ class Notifier(Protocol):
 
 class StatusPublisher(Protocol):
     def publish(self, family: str, shard: int) -> Any: ...
+
+
+def deliver_and_publish(
+    deliver: Callable[[], object], publisher: StatusPublisher, shards: Iterable[tuple[str, int]]
+) -> None:
+    """After a commit: send the notices now and publish the touched CRL partitions. A failure
+    is logged, never raised: the sender and the job runner catch up."""
+    try:
+        deliver()
+    except Exception:
+        log.exception("notifications not sent now; the sender will")
+    for family, shard in sorted(set(shards)):
+        try:
+            publisher.publish(family, shard)
+        except Exception:
+            log.exception("CRL %s-%s not published now; the job runner will", family, shard)
 
 
 # ---------------------------------------------------------------------- request and result
@@ -528,15 +544,7 @@ class Issuance:
             log.exception("could not mark the intent %s abandoned", serial)
 
     def _after_commit(self, shards: set[tuple[str, int]]) -> None:
-        try:
-            self._deliver()
-        except Exception:
-            log.exception("notifications not sent now; the sender will")
-        for family, shard in sorted(shards):
-            try:
-                self.publisher.publish(family, shard)
-            except Exception:
-                log.exception("CRL %s-%s not published now; the job runner will", family, shard)
+        deliver_and_publish(self._deliver, self.publisher, shards)
 
     # ------------------------------------------------------------------ machinery
 
