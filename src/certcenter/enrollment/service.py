@@ -239,6 +239,7 @@ class EnrollmentService:
             challenge=request.reissue_challenge or "",
             signature=request.reissue_signature or "",
             pin=request.reissue_pin or "",
+            client_ip=request.client_ip,
         )
         self.risk.check_blocks(uow, customer_id=who.customer.id, device_id=None)
         self.risk.check_network(request.client_ip, overseas_access=who.customer.overseas_access)
