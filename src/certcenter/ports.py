@@ -110,6 +110,15 @@ class CertificateRepository(Protocol):
         ``revoked_at`` among them (None when there is none)."""
         ...
 
+    def bound_to_key(self, public_key_sha256: str) -> Sequence[CertificateRecord]:
+        """The certificates (any status but abandoned) whose public key has this digest."""
+        ...
+
+    def lock_key(self, public_key_sha256: str) -> None:
+        """Hold, until the transaction ends, a lock on the public key's digest, so two
+        issuances of one key are decided one after the other."""
+        ...
+
     def for_customer(
         self, customer_id: str, *, family: str | None = None, statuses: Sequence[str] | None = None
     ) -> Sequence[CertificateRecord]: ...
@@ -124,6 +133,11 @@ class FailureRepository(Protocol):
         self, *, since: datetime, customer_id: str | None = None, device_id: str | None = None
     ) -> int: ...
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]: ...
+    def lock_subject(self, subject_kind: str, subject: str, now: datetime) -> None:
+        """Count the subject's failure on its own row (an atomic upsert) and hold that row's
+        lock until the transaction ends: failures of one subject are counted, and its block
+        written, one transaction after the other on every database."""
+        ...
 
 
 class BlockRepository(Protocol):

@@ -30,7 +30,7 @@ def test_keys_one_pem_block_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     "shape",
-    ["two blocks", "two blocks same key", "trailing text", "trailing bytes",
+    ["two blocks", "two blocks same key", "trailing text", "trailing bytes"],
 )
 def test_keys_a_csr_with_two_pem_blocks_or_trailing_data_is_refused(shape: str) -> None:
     first, second = _pem(), _pem()

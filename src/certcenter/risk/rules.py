@@ -7,7 +7,9 @@
 
 Every refusal is recorded (customer, step, code, time); too many in a short window block the
 customer and the device for 24 hours *(policy)*. Blocks live in the database, so they
-survive restarts. Limits fail closed: when the failure log cannot be read the step fails.
+survive restarts. Counting and blocking hold the subject's row lock
+(:meth:`~certcenter.ports.FailureRepository.lock_subject`), so concurrent failures write one
+block, on PostgreSQL as on SQLite. Limits fail closed: when the failure log cannot be read the step fails.
 """
 
 from __future__ import annotations
@@ -141,6 +143,9 @@ class RiskRules:
         for kind, subject in (("customer", customer_id), ("device", device_id)):
             if subject is None:
                 continue
+            # the subject's row lock: the count below sees every failure committed before
+            # it, and no other transaction counts or blocks this subject until this one ends
+            uow.failures.lock_subject(kind, subject, now)
             count = uow.failures.count_since(
                 since=since,
                 customer_id=subject if kind == "customer" else None,

@@ -173,6 +173,8 @@ certificates = Table(
         postgresql_where=text("status != 'abandoned'"),
     ),
     Index("ix_certificates_crl", "family", "crl_shard", "serial"),
+    # Which certificates bind a public key (one key, one customer and device).
+    Index("ix_certificates_public_key", "public_key_sha256"),
     # At most one usable certificate per customer and family (mobile, financial, ...).
     Index(
         "uq_certificates_one_usable_per_family",
@@ -197,6 +199,17 @@ failures = Table(
     Column("client_ip", String(45), nullable=True),
     Index("ix_failures_customer_at", "customer_id", "at"),
     Index("ix_failures_device_at", "device_id", "at"),
+)
+
+# One row per subject (customer, device) that failed: recording a failure updates it first, so
+# the row's lock makes counting the window and writing the block one step per subject.
+failure_subjects = Table(
+    "failure_subjects",
+    metadata,
+    Column("subject_kind", String(20), primary_key=True),
+    Column("subject", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 blocks = Table(
