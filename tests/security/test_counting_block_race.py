@@ -21,6 +21,8 @@ def test_counting_sixteen_racing_flows_write_one_block(center: Center) -> None:
         assert customer is not None
         customer_id = customer.id
 
+    refusals: list[str] = []
+
     def flow(n: int) -> int:
         """Five wrong codes from one flow; how many were let through to be checked."""
         checked = 0
@@ -29,7 +31,7 @@ def test_counting_sixteen_racing_flows_write_one_block(center: Center) -> None:
                 with center.uow_factory() as uow:
                     risk.check_blocks(uow, customer_id=customer_id, device_id=None)
             except CertCenterError as err:
-                assert err.code == "TOO_MANY_ATTEMPTS"
+                refusals.append(err.code)
                 break
             checked += 1
             with center.uow_factory() as uow:
@@ -54,6 +56,7 @@ def test_counting_sixteen_racing_flows_write_one_block(center: Center) -> None:
         ).scalar_one()
     with center.uow_factory() as uow:
         block = uow.blocks.active("customer", customer_id, center.clock.now())
+    assert set(refusals) <= {"TOO_MANY_ATTEMPTS"}, refusals
     assert rows == 1, rows
     assert block is not None
     # every try after the block was written is refused; those already past the check when it

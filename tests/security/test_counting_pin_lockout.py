@@ -36,9 +36,7 @@ def _issued(new_flow: FlowFactory) -> tuple[Flow, str]:
 
 def _login(center: Center, flow: Flow, device_id: str, *, pin: str, ip: str, sign: bool) -> str:
     issued = center.login.challenge(device_id)
-    signature = (
-        flow.keystore.sign(challenge_message("login", issued.challenge)) if sign else BOGUS
-    )
+    signature = flow.keystore.sign(challenge_message("login", issued.challenge)) if sign else BOGUS
     try:
         center.login.login(
             LoginAttempt(device_id, issued.challenge, signature, "pin", pin, source_ip=ip)

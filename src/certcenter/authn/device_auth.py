@@ -177,8 +177,7 @@ class DeviceAuthenticator:
             )
             or (
                 counter.locked_at is None
-                and counter.updated_at
-                + timedelta(minutes=self.policy.failure_window_minutes)
+                and counter.updated_at + timedelta(minutes=self.policy.failure_window_minutes)
                 <= now
             )
         ):

@@ -7,10 +7,11 @@
 
 Every refusal is recorded (customer, step, code, time); too many in a short window block the
 customer and the device for 24 hours *(policy)*. A block is earned: a registered device counts
-only its owner's failures, so naming someone's device id blocks nothing of theirs. Blocks live in the database, so they
-survive restarts. Counting and blocking hold the subject's row lock
+only its owner's failures, so naming someone's device id blocks nothing of theirs. Blocks live
+in the database, so they survive restarts. Counting and blocking hold the subject's row lock
 (:meth:`~certcenter.ports.FailureRepository.lock_subject`), so concurrent failures write one
-block, on PostgreSQL as on SQLite. Limits fail closed: when the failure log cannot be read the step fails.
+block, on PostgreSQL as on SQLite. Limits fail closed: when the failure log cannot be read the
+step fails.
 """
 
 from __future__ import annotations

@@ -8,10 +8,11 @@
     result.token                                 # the session's bearer token
 
 The PIN or pattern is checked by the server, so the lockout holds whatever the app does. The
-device's signature over the challenge is checked first (a bad one is counted against the client's
-address, never the owner's PIN); then the attempt is counted before the slow hash (:class:`~certcenter.authn.factors.FactorGuard`) and
-the hash runs outside any transaction. A device nobody registered gets a challenge too, and
-its tries are counted and timed like a real customer's: the answer does not tell the two apart.
+device's signature over the challenge is checked first (a bad one is counted against the
+client's address, never the owner's PIN); then the attempt is counted before the slow hash
+(:class:`~certcenter.authn.factors.FactorGuard`) and the hash runs outside any transaction. A
+device nobody registered gets a challenge too, and its tries are counted and timed like a real
+customer's: the answer does not tell the two apart.
 The certificate must be active, chain to the issuing CA and be within its validity; the login
 records its use (inactivity and auto-renewal rules) and opens a session.
 """
