@@ -139,6 +139,26 @@ class FailureRepository(Protocol):
         written, one transaction after the other on every database."""
         ...
 
+    def reserve_guess(
+        self,
+        *,
+        customer_id: str,
+        enrollment_id: str,
+        since: datetime,
+        live_since: datetime,
+        limit: int,
+        now: datetime,
+    ) -> bool:
+        """Under the customer's row lock: False when the failures since ``since`` and the
+        guesses still being compared (reserved since ``live_since``) reach ``limit``;
+        otherwise reserve one more for the flow ``enrollment_id`` and True."""
+        ...
+
+    def settle_guesses(self, enrollment_id: str) -> None:
+        """The flow's guesses are decided: a right one is not a failure, a wrong one is now
+        in the failure log (call in the transaction that records it)."""
+        ...
+
 
 class BlockRepository(Protocol):
     def add(self, block: Block) -> None: ...

@@ -160,7 +160,7 @@ class EnrollmentService:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self.codes = VerificationCodes(hasher, clock)
+        self.codes = VerificationCodes(hasher, clock, settings.policy)
         self.send_code = SmsCode(
             self.codes, settings.policy, "phone", "mobile", bank=settings.bank_name
         )

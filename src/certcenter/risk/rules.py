@@ -156,6 +156,8 @@ class RiskRules:
             # the subject's row lock: the count below sees every failure committed before
             # it, and no other transaction counts or blocks this subject until this one ends
             uow.failures.lock_subject(kind, subject, now)
+            if kind == "customer" and enrollment_id is not None:
+                uow.failures.settle_guesses(enrollment_id)  # now a failure of the log
             count = uow.failures.count_since(
                 since=since,
                 customer_id=subject if kind == "customer" else owner,

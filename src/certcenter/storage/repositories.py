@@ -43,6 +43,7 @@ from certcenter.entities import (
     Transfer,
     VerificationCode,
     WebApproval,
+    new_id,
 )
 from certcenter.entities import (
     Session as LoginSession,
@@ -337,6 +338,36 @@ class SqlFailures(_Repository):
                 set_={"failures": t.c.failures + 1, "updated_at": now},
             )
         )
+
+    def reserve_guess(
+        self,
+        *,
+        customer_id: str,
+        enrollment_id: str,
+        since: datetime,
+        live_since: datetime,
+        limit: int,
+        now: datetime,
+    ) -> bool:
+        self.lock_subject("customer", customer_id, now)
+        r = tables.failure_reservations
+        self.session.execute(delete(r).where(r.c.customer_id == customer_id, r.c.at < live_since))
+        failed = self.count_since(since=since, customer_id=customer_id)
+        in_flight = self.session.execute(
+            select(func.count()).select_from(r).where(r.c.customer_id == customer_id)
+        ).scalar_one()
+        if failed + int(in_flight) >= limit:
+            return False
+        self.session.execute(
+            r.insert().values(
+                id=new_id(), customer_id=customer_id, enrollment_id=enrollment_id, at=now
+            )
+        )
+        return True
+
+    def settle_guesses(self, enrollment_id: str) -> None:
+        r = tables.failure_reservations
+        self.session.execute(delete(r).where(r.c.enrollment_id == enrollment_id))
 
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]:
         t = tables.failures.c

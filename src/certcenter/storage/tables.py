@@ -212,6 +212,19 @@ failure_subjects = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# A code guess being compared right now, counted in its customer's failure window until its
+# outcome is known (the wrong guess's failure replaces it; a right guess removes it).
+failure_reservations = Table(
+    "failure_reservations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), nullable=False),
+    Column("enrollment_id", String(36), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_failure_reservations_customer_at", "customer_id", "at"),
+    Index("ix_failure_reservations_enrollment", "enrollment_id"),
+)
+
 blocks = Table(
     "blocks",
     metadata,

@@ -1,4 +1,4 @@
-"""public key digest index; a lock row per failing subject
+"""public key digest index; a lock row per failing subject; code guesses in flight
 
 Revision ID: 0005
 Revises: 0004
@@ -31,9 +31,27 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("subject_kind", "subject"),
     )
+    op.create_table(
+        "failure_reservations",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("customer_id", sa.String(length=36), nullable=False),
+        sa.Column("enrollment_id", sa.String(length=36), nullable=False),
+        sa.Column("at", certcenter.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("failure_reservations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_failure_reservations_customer_at", ["customer_id", "at"], unique=False
+        )
+        batch_op.create_index("ix_failure_reservations_enrollment", ["enrollment_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("failure_reservations", schema=None) as batch_op:
+        batch_op.drop_index("ix_failure_reservations_enrollment")
+        batch_op.drop_index("ix_failure_reservations_customer_at")
+
+    op.drop_table("failure_reservations")
     op.drop_table("failure_subjects")
     with op.batch_alter_table("certificates", schema=None) as batch_op:
         batch_op.drop_index("ix_certificates_public_key")
