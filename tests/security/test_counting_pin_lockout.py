@@ -14,6 +14,7 @@ import pytest
 from certcenter.authn.device_auth import challenge_message
 from certcenter.authn.factors import DEVICE_KEY, address_subject
 from certcenter.bootstrap import Center
+from certcenter.enrollment.service import StartRequest
 from certcenter.errors import CertCenterError
 from certcenter.lifecycle.customer_actions import DeviceProof
 from certcenter.usage.login import LoginAttempt
@@ -22,7 +23,7 @@ from tests.support.flow import Flow, FlowFactory
 from tests.usage.support import PIN
 
 ATTACKER = "198.51.100.66"
-OWNER = "203.0.113.10"
+OWNER = "10.20.30.40"
 BOGUS = base64.b64encode(b"\x30\x06\x02\x01\x01\x02\x01\x01").decode()  # a well-formed nothing
 
 
@@ -113,3 +114,38 @@ def test_counting_a_proven_device_with_wrong_pins_counts_the_policy_number(
     assert codes.count("PIN_LOCKED") + codes.count("AUTH_BUSY") == 16 - checked, codes
     assert "DEVICE_PROOF_LOCKED" not in codes
     assert _pin_failures(center) == limit
+
+
+def test_counting_bogus_reissue_proofs_do_not_lock_the_owner(
+    new_flow: FlowFactory, center: Center
+) -> None:
+    """The shortened re-issue shares the check: five bogus starts leave the owner's PIN be."""
+    flow, device_id = _issued(new_flow)
+
+    def start(ip: str, *, sign: bool, pin: str) -> str:
+        with center.uow_factory() as uow:
+            challenge = center.customer_actions.authenticator.issue_challenge(
+                uow, device_id=device_id, purpose="reissue"
+            )
+            uow.commit()
+        message = challenge_message("reissue", challenge.challenge)
+        request = StartRequest(
+            device_id=device_id,
+            platform="android",
+            device_model="SM-S928N",
+            app_version="5.2.0",
+            client_ip=ip,
+            reissue_challenge=challenge.challenge,
+            reissue_signature=flow.keystore.sign(message) if sign else BOGUS,
+            reissue_pin=pin,
+        )
+        try:
+            center.enrollment.start(request)
+        except CertCenterError as err:
+            return err.code
+        return "ok"
+
+    codes = [start(ATTACKER, sign=False, pin="000000") for _ in range(5)]
+    assert codes[-1] == "DEVICE_PROOF_LOCKED", codes
+    assert _pin_failures(center) == 0
+    assert start(OWNER, sign=True, pin=PIN) == "ok"
