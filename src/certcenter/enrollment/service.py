@@ -161,7 +161,7 @@ class EnrollmentService:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self.codes = VerificationCodes(hasher, clock)
+        self.codes = VerificationCodes(hasher, clock, settings.policy)
         self.send_code = SmsCode(
             self.codes, settings.policy, "phone", "mobile", bank=settings.bank_name
         )
@@ -240,6 +240,7 @@ class EnrollmentService:
             challenge=request.reissue_challenge or "",
             signature=request.reissue_signature or "",
             pin=request.reissue_pin or "",
+            client_ip=request.client_ip,
         )
         self.risk.check_blocks(uow, customer_id=who.customer.id, device_id=None)
         self.risk.check_network(request.client_ip, overseas_access=who.customer.overseas_access)

@@ -370,7 +370,8 @@ class Issuance:
 
         Raises what the hooks raise, ``CUSTOMER_UNKNOWN``, ``CSR_KEY_TYPE_NOT_ALLOWED``,
         ``CERTIFICATE_NOT_FOUND`` (a ``replaces`` that is not the customer's certificate of
-        this family), ``CERTIFICATE_PROFILE_LINT_FAILED``, ``CERTIFICATE_ALREADY_ACTIVE`` /
+        this family), ``PUBLIC_KEY_ALREADY_BOUND`` (another customer's or device's key),
+        ``CERTIFICATE_PROFILE_LINT_FAILED``, ``CERTIFICATE_ALREADY_ACTIVE`` /
         ``DEVICE_ALREADY_REGISTERED`` (raced), and :class:`AlreadyRenewedError`.
         """
         hooks = hooks or IssueHooks()
@@ -414,6 +415,7 @@ class Issuance:
                 request.public_key,
                 SubjectInfo(common_name=customer.name, customer_ref=customer.customer_number),
             )
+            self._refuse_a_bound_key(uow, customer, request, intent.public_key_sha256)
             hooks.on_intent(uow, customer, intent)
             record = records.pending_record(
                 intent,
@@ -440,6 +442,23 @@ class Issuance:
                     current.replaced_by if current else None,
                 ) from None
         return _Prepared(intent=intent, serial=record.serial, family=family)
+
+    def _refuse_a_bound_key(
+        self, uow: UnitOfWork, customer: Customer, request: IssueRequest, digest: str
+    ) -> None:
+        """One public key, one customer and one device: a key any other customer's or
+        device's certificate (not abandoned) binds is refused; the same certificate's renewal
+        or a retried intent (same customer, same device) is not."""
+        uow.certificates.lock_key(digest)
+        for bound in uow.certificates.bound_to_key(digest):
+            other_device = (
+                bound.device_id is not None
+                and request.device_id is not None
+                and bound.device_id != request.device_id
+            )
+            if bound.customer_id != customer.id or other_device:
+                log.warning("a key already bound was sent again for %s", customer.id)
+                raise CertCenterError("PUBLIC_KEY_ALREADY_BOUND")
 
     def _activate(
         self,
