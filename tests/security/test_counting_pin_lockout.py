@@ -140,7 +140,7 @@ def test_counting_bogus_reissue_proofs_do_not_lock_the_owner(
             reissue_pin=pin,
         )
         try:
-            center.enrollment.start(request)
+            center.mobile_enrollment.start(request)
         except CertCenterError as err:
             return err.code
         return "ok"

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from certcenter.bootstrap import Center
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 
 
