@@ -1,6 +1,6 @@
 """The ASGI application: the ``/v1`` API and the web center, side by side over one Center.
 
-    uvicorn certcenter.server:app_from_environment --factory
+    uvicorn certcenter.server:app_from_environment --factory --no-proxy-headers
 
 ``create_app(center)`` builds the app over an already-built :class:`~certcenter.bootstrap.Center`
 (tests pass their own, with a controlled clock). It sits above both HTTP adapters, so neither
