@@ -8,9 +8,10 @@
   as it passes the limit, before any of it is parsed.
 * Text is made canonical and clean: the strings of a JSON body and the values of a form are
   normalised to NFC (decomposed Hangul, as macOS and iOS send it, becomes the composed form);
-  a control character is refused (``INVALID_REQUEST``): NUL anywhere (the path, the query, any
-  JSON string or key), every other C0 character and DEL in single-line fields. Multi-line
-  fields (PEM, base64 that may be wrapped) keep tab, CR and LF.
+  a control character is refused (``INVALID_REQUEST``): NUL in the path and the query, in a
+  JSON body any C0 character and DEL in single-line fields (multi-line fields — PEM, base64
+  that may be wrapped — keep tab, CR and LF, never NUL). Web pages refuse them in the form
+  fields they read with :func:`single_line`, after their own checks.
 * ``Strict-Transport-Security`` is added to every answer when the center is served on https
   or in production.
 
@@ -81,24 +82,26 @@ def clean_json(value: Any, key: str | None = None) -> Any:
 
 
 def clean_form(body: bytes) -> tuple[list[tuple[str, str]], bool]:
-    """Form fields (urlencoded) in NFC, and whether any changed; ``INVALID_REQUEST`` on a
-    control character (a web form has no multi-line field)."""
+    """Form fields (urlencoded) in NFC, and whether any changed. Control characters in a web
+    form are refused by the page that reads the field (:func:`single_line`), after its own
+    checks, so a page answers the refusal it always gave first."""
     pairs = parse_qsl(
         body.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"
     )
-    cleaned = []
-    for name, value in pairs:
-        if control_character_in(name):
-            raise _refusal("form")
-        if control_character_in(value):
-            raise _refusal(name)
-        cleaned.append((name, unicodedata.normalize("NFC", value)))
+    cleaned = [(name, unicodedata.normalize("NFC", value)) for name, value in pairs]
     return cleaned, cleaned != pairs
+
+
+def single_line(value: str, field: str) -> str:
+    """``value`` in NFC; ``INVALID_REQUEST`` when it holds a control character."""
+    if control_character_in(value):
+        raise _refusal(field)
+    return unicodedata.normalize("NFC", value)
 
 
 def _clean_query(query: bytes) -> None:
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if control_character_in(name) or control_character_in(value):
+        if "\x00" in name or "\x00" in value:
             raise _refusal("query")
 
 
@@ -148,7 +151,7 @@ class EdgeMiddleware:
             await self.too_large(scope, receive, send)
             return
         try:
-            if control_character_in(scope["path"]):
+            if "\x00" in scope["path"]:
                 raise _refusal("path")
             _clean_query(scope.get("query_string", b""))
             replaced = _clean_body(headers.get("content-type", ""), body) if body else None
