@@ -131,3 +131,13 @@ def test_the_edge_keeps_line_breaks_only_in_multi_line_fields() -> None:
         with pytest.raises(CertCenterError):
             clean_json(refused)
     assert clean_json({"name": unicodedata.normalize("NFD", "한글")}) == {"name": "한글"}
+
+
+def test_a_deeply_nested_body_is_not_a_server_error(http: httpx.Client) -> None:
+    for depth in (500, 30_000):
+        response = http.post(
+            "/v1/enrollments",
+            content=b"[" * depth + b"]" * depth,
+            headers={"Content-Type": "application/json"},
+        )
+        assert_problem(response, 422, "INVALID_REQUEST")

@@ -111,9 +111,12 @@ def _clean_body(content_type: str, body: bytes) -> bytes | None:
     if kind == "application/json" or kind.endswith("+json"):
         try:
             parsed = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None  # the route's own parsing answers INVALID_REQUEST
-        cleaned = clean_json(parsed)
+        try:
+            cleaned = clean_json(parsed)
+        except RecursionError:
+            raise CertCenterError("INVALID_REQUEST", detail="body: nested too deep") from None
         if cleaned == parsed:
             return None
         return json.dumps(cleaned, ensure_ascii=False).encode("utf-8")
