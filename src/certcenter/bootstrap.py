@@ -477,7 +477,8 @@ def ensure_passphrase(settings: Settings) -> bool:
 
 def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
     """Idempotent set-up: directories, schemas, keys and CA hierarchy, the demo world."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.data_dir.chmod(0o700)  # the center's files are the center's alone
     created = ensure_passphrase(settings)
     center = build_center(settings, clock)
     try:

@@ -92,8 +92,10 @@ class SqlCustomers(_Repository):
     def search(self, text: str, *, limit: int = 50) -> Sequence[Customer]:
         t = tables.customers.c
         digits = "".join(ch for ch in text if ch.isdigit())
-        pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        conditions = [t.customer_number == text.upper(), t.name.like(pattern)]
+        # LIKE's wildcards in what was typed are matched as themselves
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = "%" + escaped + "%"
+        conditions = [t.customer_number == text.upper(), t.name.like(pattern, escape="\\")]
         if len(digits) >= 10:
             conditions.append(t.phone == digits)
         return self.session.scalars(
