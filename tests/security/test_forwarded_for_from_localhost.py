@@ -9,7 +9,7 @@ import pytest
 
 from certcenter.config import Settings, load_settings
 from tests.conftest import make_settings
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 
 
