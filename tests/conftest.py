@@ -119,6 +119,9 @@ def make_settings(data_dir: Path, pki: Path, database_url: str | None, **extra: 
         "ca_dir": pki / "ca",
         "key_passphrase": "test-passphrase",
         "environment": "demo",
+        # the live server stands in for the reverse proxy too: tests send X-Forwarded-For
+        # from 127.0.0.1 (the product trusts no proxy unless configured)
+        "trusted_proxies": ["127.0.0.1", "::1"],
     }
     if database_url:
         values["database_url"] = database_url

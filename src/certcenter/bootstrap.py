@@ -3,7 +3,7 @@
     settings = load_settings()
     initialise(settings)            # directories, migrations, CA, demo world (idempotent)
     center = build_center(settings)
-    center.enrollment.start(...)
+    center.mobile_enrollment.start(...)
 
 This is the one module that knows every part (storage, simulators, key backend, services);
 the domain packages know none of it.
@@ -15,8 +15,8 @@ import logging
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -33,7 +33,6 @@ from certcenter.diagnosis import Diagnosis
 from certcenter.enrollment.service import FAMILY, EnrollmentService
 from certcenter.entities import CertificateRecord, Customer, Device, new_id
 from certcenter.errors import CertCenterError
-from certcenter.financial import FAMILY as FINANCIAL_FAMILY
 from certcenter.financial import (
     CloudCertificates,
     FinancialDevices,
@@ -56,7 +55,7 @@ from certcenter.media.security_card import SecurityCardService
 from certcenter.notifications.channels import channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
-from certcenter.pki.hierarchy import CaHierarchy, ensure_hierarchy, load_hierarchy
+from certcenter.pki.hierarchy import CaHierarchy, StoredHierarchy, ensure_hierarchy
 from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
 from certcenter.ports import UnitOfWork
@@ -86,10 +85,15 @@ CARD_DIGEST_LABEL = "security-card"  # keys the digests of security card slots
 WEB_SESSION_LABEL = "web-session"  # signs the web center's session cookie
 
 
-@dataclass
+@dataclass(frozen=True)
 class Center:
-    """Everything a running center needs, built once per process."""
+    """Everything a running center needs, built once per process by :func:`build_center`.
 
+    The fields are listed in the order they are built: each service is made from what stands
+    above it, so nothing is constructed late and no service reaches back up.
+    """
+
+    # what the center runs on
     settings: Settings
     clock: Clock
     engine: Engine
@@ -98,319 +102,63 @@ class Center:
     sim_store: SimulatorStore
     keys: KeyBackend
     providers: Providers
-    _cache: dict[str, Any] = field(default_factory=dict)
-
-    @cached_property
-    def hasher(self) -> SecretHasher:
-        return SecretHasher.from_policy(
-            lambda data: self.keys.mac(PEPPER_LABEL, data), self.settings.policy
-        )
-
-    def hierarchy(self) -> CaHierarchy:
-        if "hierarchy" not in self._cache:
-            self._cache["hierarchy"] = load_hierarchy(self.settings)
-        hierarchy: CaHierarchy = self._cache["hierarchy"]
-        return hierarchy
-
-    def issuer(self) -> Issuer:
-        return Issuer(self.keys, self.hierarchy(), self.settings, self.clock)
-
-    def chain_pem(self, family: str = FAMILY) -> list[str]:
-        return [certificate_pem(c) for c in self.hierarchy().chain(family)]
-
-    @cached_property
-    def audit_trail(self) -> AuditTrail:
-        return AuditTrail(self.clock)
-
-    @cached_property
-    def outbox(self) -> Outbox:
-        return Outbox(self.settings, self.clock)
-
-    @cached_property
-    def sender(self) -> OutboxSender:
-        channels = channels_from_settings(self.settings, self.providers.sms)
-        return OutboxSender(self.uow_factory, channels, self.clock, self.settings.policy)
+    # foundations: secrets, the CA, the audit trail, notifications, certificate status
+    hasher: SecretHasher
+    hierarchy: StoredHierarchy
+    issuer: Issuer
+    audit_trail: AuditTrail
+    outbox: Outbox
+    sender: OutboxSender
+    revocation: RevocationStatus
+    issuance: Issuance
+    # authentication and sessions
+    factor_guard: FactorGuard
+    authenticator: DeviceAuthenticator
+    sessions: SessionService
+    operators: OperatorDirectory
+    # the certificates' lifecycle
+    lifecycle: LifecycleService
+    customer_actions: CustomerActions
+    lost_reports: LostPhoneReports
+    operator_desk: OperatorDesk
+    # security media and approvals in the app
+    otp: OtpService
+    security_cards: SecurityCardService
+    approvals: ApprovalService
+    # the mobile certificate (국민인증서): issuance, login, document signing
+    mobile_enrollment: EnrollmentService
+    login: LoginService
+    documents: DocumentSigning
+    # the financial certificate (금융인증서)
+    financial_pin_guard: FinancialPinGuard
+    financial_devices: FinancialDevices
+    cloud_certificates: CloudCertificates
+    remote_signer: RemoteSigner
+    financial_login: FinancialLogin
+    financial_pin: FinancialPinReset
+    financial_issuance: FinancialIssuance
+    # what uses both certificates
+    transfers: TransferService
+    diagnosis: Diagnosis
+    jobs: JobRunner
 
     def deliver_now(self) -> None:
         """Try to send what is due right away (the background sender retries the rest)."""
-        self.sender.deliver_due(limit=20, time_budget=1.0)
+        self.sender.deliver_now()
 
-    @cached_property
-    def status(self) -> RevocationStatus:
-        return RevocationStatus(
-            uow_factory=self.uow_factory,
-            backend=self.keys,
-            hierarchy=self.hierarchy,
-            settings=self.settings,
-            clock=self.clock,
-        )
+    def chain_pem(self, family: str = FAMILY) -> list[str]:
+        return [certificate_pem(c) for c in self.hierarchy.chain(family)]
 
-    @cached_property
-    def issuance(self) -> Issuance:
-        return Issuance(
-            uow_factory=self.uow_factory,
-            issuer=self.issuer,
-            audit=self.audit_trail,
-            notifier=self.outbox,
-            publisher=self.status,
-            clock=self.clock,
-            deliver=self.deliver_now,
-        )
-
-    @cached_property
-    def enrollment(self) -> EnrollmentService:
-        return EnrollmentService(
-            uow_factory=self.uow_factory,
-            providers=self.providers,
-            issuance=self.issuance,
-            hasher=self.hasher,
-            settings=self.settings,
-            clock=self.clock,
-            audit=self.audit_trail,
-            publisher=self.status,
-            deliver=self.deliver_now,
-        )
-
-    @cached_property
-    def lifecycle(self) -> LifecycleService:
-        return LifecycleService(
-            uow_factory=self.uow_factory,
-            issuance=self.issuance,
-            audit=self.audit_trail,
-            notifier=self.outbox,
-            publisher=self.status,
-            settings=self.settings,
-            clock=self.clock,
-            deliver=self.deliver_now,
-        )
-
-    @cached_property
-    def jobs(self) -> JobRunner:
-        return JobRunner(
-            self.lifecycle,
-            self.status,
-            self.uow_factory,
-            self.settings,
+    def reconfigured(self, settings: Settings) -> Center:
+        """The same databases, keys and providers with other settings (a test's policy)."""
+        return compose(
+            settings,
             self.clock,
-            financial=self.financial,
-        )
-
-    @cached_property
-    def customer_actions(self) -> CustomerActions:
-        return CustomerActions(self.uow_factory, self.authenticator, self.lifecycle)
-
-    @cached_property
-    def authenticator(self) -> DeviceAuthenticator:
-        return DeviceAuthenticator(self.hasher, self.clock, self.settings.policy, self.factor_guard)
-
-    @cached_property
-    def login(self) -> LoginService:
-        return LoginService(
-            uow_factory=self.uow_factory,
-            authenticator=self.authenticator,
-            guard=self.factor_guard,
-            hasher=self.hasher,
-            sessions=self.sessions,
-            issuing_ca=lambda: self.hierarchy().issuing(FAMILY).certificate,
-            audit=self.audit_trail,
-            clock=self.clock,
-            policy=self.settings.policy,
-        )
-
-    @cached_property
-    def transfers(self) -> TransferService:
-        return TransferService(
-            uow_factory=self.uow_factory,
-            providers=self.providers,
-            guard=self.factor_guard,
-            hasher=self.hasher,
-            otp=lambda: self.otp,
-            cards=lambda: self.security_cards,
-            chain=lambda: self.hierarchy().chain(FAMILY),
-            audit=self.audit_trail,
-            notifier=self.outbox,
-            deliver=self.deliver_now,
-            clock=self.clock,
-            policy=self.settings.policy,
-            center_signer=self.remote_signer,
-        )
-
-    @cached_property
-    def documents(self) -> DocumentSigning:
-        return DocumentSigning(
-            uow_factory=self.uow_factory,
-            guard=self.factor_guard,
-            hasher=self.hasher,
-            chain=lambda: self.hierarchy().chain(FAMILY),
-            audit=self.audit_trail,
-            clock=self.clock,
-        )
-
-    @cached_property
-    def lost_reports(self) -> LostPhoneReports:
-        return LostPhoneReports(self.uow_factory, self.providers.telco, self.lifecycle, self.clock)
-
-    @cached_property
-    def operators(self) -> OperatorDirectory:
-        return OperatorDirectory(self.uow_factory, self.clock)
-
-    @cached_property
-    def operator_desk(self) -> OperatorDesk:
-        return OperatorDesk(
-            self.uow_factory,
-            self.audit_trail,
-            self.clock,
-            verifier=self.audit_trail,
-            crls=self.status,
-            crl_shards=self.settings.policy.crl_shards,
-        )
-
-    @cached_property
-    def diagnosis(self) -> Diagnosis:
-        return Diagnosis(
-            uow_factory=self.uow_factory,
-            providers=self.providers,
-            guard=self.factor_guard,
-            policy=self.settings.policy,
-            clock=self.clock,
-            audit=self.audit_trail,
-        )
-
-    @cached_property
-    def factor_guard(self) -> FactorGuard:
-        return FactorGuard(self.settings.policy, self.clock)
-
-    @cached_property
-    def security_cards(self) -> SecurityCardService:
-        return SecurityCardService(
-            self.uow_factory,
-            self.keys,
-            CARD_DIGEST_LABEL,
-            self.providers,
-            self.factor_guard,
-            self.clock,
-            self.settings.policy,
-            self.audit_trail,
-        )
-
-    @cached_property
-    def sessions(self) -> SessionService:
-        return SessionService(self.uow_factory, self.clock, self.settings.policy)
-
-    @cached_property
-    def otp(self) -> OtpService:
-        return OtpService(
-            self.uow_factory,
-            self.keys,
-            SEAL_LABEL,
-            self.hasher,
-            self.providers,
-            self.factor_guard,
-            self.clock,
-            self.settings.policy,
-            self.audit_trail,
-        )
-
-    @cached_property
-    def approvals(self) -> ApprovalService:
-        return ApprovalService(
-            uow_factory=self.uow_factory,
-            digest=lambda data: self.keys.mac(PEPPER_LABEL, data),
-            sessions=self.sessions,
-            audit=self.audit_trail,
-            clock=self.clock,
-            policy=self.settings.policy,
-        )
-
-    @cached_property
-    def financial_issuance(self) -> FinancialIssuance:
-        return FinancialIssuance(
-            uow_factory=self.uow_factory,
-            providers=self.providers,
-            maker=lambda: self.financial,
-            approvals=lambda: self.approvals,
-            otp=lambda: self.otp,
-            cards=lambda: self.security_cards,
-            guard=self.factor_guard,
-            hasher=self.hasher,
-            audit=self.audit_trail,
-            settings=self.settings,
-            clock=self.clock,
-            deliver=self.deliver_now,
-        )
-
-    # ------------------------------------------------------------ financial certificate
-
-    @cached_property
-    def financial_pin_guard(self) -> FinancialPinGuard:
-        return FinancialPinGuard(self.settings.policy, self.clock)
-
-    @cached_property
-    def financial_devices(self) -> FinancialDevices:
-        return FinancialDevices(
-            uow_factory=self.uow_factory,
-            hasher=self.hasher,
-            sms=self.providers.sms,
-            audit=self.audit_trail,
-            notifier=self.outbox,
-            settings=self.settings,
-            clock=self.clock,
-            deliver=self.deliver_now,
-        )
-
-    @cached_property
-    def financial(self) -> CloudCertificates:
-        return CloudCertificates(
-            uow_factory=self.uow_factory,
+            engine=self.engine,
+            sim_engine=self.sim_engine,
+            sim_store=self.sim_store,
             keys=self.keys,
-            issuance=self.issuance,
-            hasher=self.hasher,
-            guard=self.financial_pin_guard,
-            devices=self.financial_devices,
-            audit=self.audit_trail,
-            notifier=self.outbox,
-            publisher=self.status,
-            settings=self.settings,
-            clock=self.clock,
-            deliver=self.deliver_now,
-        )
-
-    @cached_property
-    def remote_signer(self) -> RemoteSigner:
-        return RemoteSigner(
-            uow_factory=self.uow_factory,
-            keys=self.keys,
-            hasher=self.hasher,
-            guard=self.financial_pin_guard,
-            chain=lambda: self.hierarchy().chain(FINANCIAL_FAMILY),
-            audit=self.audit_trail,
-            clock=self.clock,
-            policy=self.settings.policy,
-        )
-
-    @cached_property
-    def financial_login(self) -> FinancialLogin:
-        return FinancialLogin(
-            uow_factory=self.uow_factory,
-            signer=self.remote_signer,
-            cloud=self.financial,
-            sessions=self.sessions,
-            audit=self.audit_trail,
-            clock=self.clock,
-        )
-
-    @cached_property
-    def financial_pin(self) -> FinancialPinReset:
-        return FinancialPinReset(
-            uow_factory=self.uow_factory,
-            hasher=self.hasher,
-            sms=self.providers.sms,
-            guard=self.financial_pin_guard,
-            audit=self.audit_trail,
-            notifier=self.outbox,
-            settings=self.settings,
-            clock=self.clock,
-            deliver=self.deliver_now,
+            providers=self.providers,
         )
 
     def close(self) -> None:
@@ -419,6 +167,7 @@ class Center:
 
 
 def build_center(settings: Settings, clock: Clock | None = None) -> Center:
+    """Connect to the databases, open the key backend, start the simulators, and compose."""
     map_entities()
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
@@ -437,15 +186,270 @@ def build_center(settings: Settings, clock: Clock | None = None) -> Center:
         identity=telco,
         departures=SimulatedDepartures(sim_store),
     )
+    return compose(
+        settings,
+        clock,
+        engine=engine,
+        sim_engine=sim_engine,
+        sim_store=sim_store,
+        keys=load_key_backend(settings),
+        providers=providers,
+    )
+
+
+def compose(
+    settings: Settings,
+    clock: Clock,
+    *,
+    engine: Engine,
+    sim_engine: Engine,
+    sim_store: SimulatorStore,
+    keys: KeyBackend,
+    providers: Providers,
+) -> Center:
+    """Build every service, top to bottom: each from what is built before it."""
+    policy = settings.policy
+    uow_factory = SqlUnitOfWorkFactory(make_session_factory(engine))
+    pepper = partial(keys.mac, PEPPER_LABEL)
+
+    # foundations
+    hasher = SecretHasher.from_policy(pepper, policy)
+    hierarchy = StoredHierarchy(settings)  # read when first used: init may not have run yet
+    issuer = Issuer(keys, hierarchy, settings, clock)
+    audit_trail = AuditTrail(clock)
+    outbox = Outbox(settings, clock)
+    sender = OutboxSender(
+        uow_factory, channels_from_settings(settings, providers.sms), clock, policy
+    )
+    deliver = sender.deliver_now
+    revocation = RevocationStatus(
+        uow_factory=uow_factory, backend=keys, hierarchy=hierarchy, settings=settings, clock=clock
+    )
+    issuance = Issuance(
+        uow_factory=uow_factory,
+        issuer=issuer,
+        audit=audit_trail,
+        notifier=outbox,
+        publisher=revocation,
+        clock=clock,
+        deliver=deliver,
+    )
+
+    # authentication and sessions
+    factor_guard = FactorGuard(policy, clock)
+    authenticator = DeviceAuthenticator(hasher, clock, policy, factor_guard)
+    sessions = SessionService(uow_factory, clock, policy)
+    operators = OperatorDirectory(uow_factory, clock)
+
+    # the certificates' lifecycle
+    lifecycle = LifecycleService(
+        uow_factory=uow_factory,
+        issuance=issuance,
+        audit=audit_trail,
+        notifier=outbox,
+        publisher=revocation,
+        settings=settings,
+        clock=clock,
+        deliver=deliver,
+    )
+    customer_actions = CustomerActions(uow_factory, authenticator, lifecycle)
+    lost_reports = LostPhoneReports(uow_factory, providers.telco, lifecycle, clock)
+    operator_desk = OperatorDesk(
+        uow_factory,
+        audit_trail,
+        clock,
+        verifier=audit_trail,
+        crls=revocation,
+        crl_shards=policy.crl_shards,
+    )
+
+    # security media and approvals in the app
+    otp = OtpService(
+        uow_factory, keys, SEAL_LABEL, hasher, providers, factor_guard, clock, policy, audit_trail
+    )
+    security_cards = SecurityCardService(
+        uow_factory, keys, CARD_DIGEST_LABEL, providers, factor_guard, clock, policy, audit_trail
+    )
+    approvals = ApprovalService(
+        uow_factory=uow_factory,
+        digest=pepper,
+        sessions=sessions,
+        audit=audit_trail,
+        clock=clock,
+        policy=policy,
+    )
+
+    # the mobile certificate
+    mobile_enrollment = EnrollmentService(
+        uow_factory=uow_factory,
+        providers=providers,
+        issuance=issuance,
+        hasher=hasher,
+        settings=settings,
+        clock=clock,
+        audit=audit_trail,
+        publisher=revocation,
+        deliver=deliver,
+    )
+    login = LoginService(
+        uow_factory=uow_factory,
+        authenticator=authenticator,
+        guard=factor_guard,
+        hasher=hasher,
+        sessions=sessions,
+        hierarchy=hierarchy,
+        audit=audit_trail,
+        clock=clock,
+        policy=policy,
+    )
+    documents = DocumentSigning(
+        uow_factory=uow_factory,
+        guard=factor_guard,
+        hasher=hasher,
+        hierarchy=hierarchy,
+        audit=audit_trail,
+        clock=clock,
+    )
+
+    # the financial certificate
+    financial_pin_guard = FinancialPinGuard(policy, clock)
+    financial_devices = FinancialDevices(
+        uow_factory=uow_factory,
+        hasher=hasher,
+        sms=providers.sms,
+        audit=audit_trail,
+        notifier=outbox,
+        settings=settings,
+        clock=clock,
+        deliver=deliver,
+    )
+    cloud_certificates = CloudCertificates(
+        uow_factory=uow_factory,
+        keys=keys,
+        issuance=issuance,
+        hasher=hasher,
+        guard=financial_pin_guard,
+        devices=financial_devices,
+        audit=audit_trail,
+        notifier=outbox,
+        publisher=revocation,
+        settings=settings,
+        clock=clock,
+        deliver=deliver,
+    )
+    remote_signer = RemoteSigner(
+        uow_factory=uow_factory,
+        keys=keys,
+        hasher=hasher,
+        guard=financial_pin_guard,
+        hierarchy=hierarchy,
+        audit=audit_trail,
+        clock=clock,
+        policy=policy,
+    )
+    financial_login = FinancialLogin(
+        uow_factory=uow_factory,
+        signer=remote_signer,
+        cloud=cloud_certificates,
+        sessions=sessions,
+        audit=audit_trail,
+        clock=clock,
+    )
+    financial_pin = FinancialPinReset(
+        uow_factory=uow_factory,
+        hasher=hasher,
+        sms=providers.sms,
+        guard=financial_pin_guard,
+        audit=audit_trail,
+        notifier=outbox,
+        settings=settings,
+        clock=clock,
+        deliver=deliver,
+    )
+    financial_issuance = FinancialIssuance(
+        uow_factory=uow_factory,
+        providers=providers,
+        maker=cloud_certificates,
+        approvals=approvals,
+        otp=otp,
+        cards=security_cards,
+        guard=factor_guard,
+        hasher=hasher,
+        audit=audit_trail,
+        settings=settings,
+        clock=clock,
+        deliver=deliver,
+    )
+
+    # what uses both certificates
+    transfers = TransferService(
+        uow_factory=uow_factory,
+        providers=providers,
+        guard=factor_guard,
+        hasher=hasher,
+        otp=otp,
+        cards=security_cards,
+        hierarchy=hierarchy,
+        audit=audit_trail,
+        notifier=outbox,
+        deliver=deliver,
+        clock=clock,
+        policy=policy,
+        center_signer=remote_signer,
+    )
+    diagnosis = Diagnosis(
+        uow_factory=uow_factory,
+        providers=providers,
+        guard=factor_guard,
+        policy=policy,
+        clock=clock,
+        audit=audit_trail,
+    )
+    jobs = JobRunner(
+        lifecycle, revocation, uow_factory, settings, clock, financial=cloud_certificates
+    )
+
     return Center(
         settings=settings,
         clock=clock,
         engine=engine,
         sim_engine=sim_engine,
-        uow_factory=SqlUnitOfWorkFactory(make_session_factory(engine)),
+        uow_factory=uow_factory,
         sim_store=sim_store,
-        keys=load_key_backend(settings),
+        keys=keys,
         providers=providers,
+        hasher=hasher,
+        hierarchy=hierarchy,
+        issuer=issuer,
+        audit_trail=audit_trail,
+        outbox=outbox,
+        sender=sender,
+        revocation=revocation,
+        issuance=issuance,
+        factor_guard=factor_guard,
+        authenticator=authenticator,
+        sessions=sessions,
+        operators=operators,
+        lifecycle=lifecycle,
+        customer_actions=customer_actions,
+        lost_reports=lost_reports,
+        operator_desk=operator_desk,
+        otp=otp,
+        security_cards=security_cards,
+        approvals=approvals,
+        mobile_enrollment=mobile_enrollment,
+        login=login,
+        documents=documents,
+        financial_pin_guard=financial_pin_guard,
+        financial_devices=financial_devices,
+        cloud_certificates=cloud_certificates,
+        remote_signer=remote_signer,
+        financial_login=financial_login,
+        financial_pin=financial_pin,
+        financial_issuance=financial_issuance,
+        transfers=transfers,
+        diagnosis=diagnosis,
+        jobs=jobs,
     )
 
 
@@ -473,7 +477,8 @@ def ensure_passphrase(settings: Settings) -> bool:
 
 def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
     """Idempotent set-up: directories, schemas, keys and CA hierarchy, the demo world."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.data_dir.chmod(0o700)  # the center's files are the center's alone
     created = ensure_passphrase(settings)
     center = build_center(settings, clock)
     try:
@@ -489,9 +494,7 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
                 center.sim_store,
                 center.uow_factory,
                 center.clock,
-                seed_existing_device=lambda customer, device: _seed_device(
-                    center, customer, device
-                ),
+                seed_existing_device=partial(_seed_device, center),
             )
         return InitReport(created_passphrase=created, seeded_world=seeded, hierarchy=hierarchy)
     finally:
@@ -507,7 +510,7 @@ def _seed_device(center: Center, customer: Customer, facts: dict[str, Any]) -> N
         issuer=center.issuer,
         audit=center.audit_trail,
         notifier=center.outbox,
-        publisher=center.status,
+        publisher=center.revocation,
         clock=center.clock,
     )
     seeding.issue(
@@ -546,11 +549,3 @@ class _SeededPhone(IssueHooks):
                 registered_at=record.issued_at or record.created_at,
             )
         )
-
-
-def is_initialised(settings: Settings) -> bool:
-    try:
-        load_hierarchy(settings)
-    except CertCenterError:
-        return False
-    return True

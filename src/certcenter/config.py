@@ -194,7 +194,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
-    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    trusted_proxies: list[str] = []  # none: set the reverse proxy's address (docs)
     log_level: str = "info"
 
     # notifications: the demo world's SMS inbox by default; e-mail and a webhook when set

@@ -110,6 +110,15 @@ class CertificateRepository(Protocol):
         ``revoked_at`` among them (None when there is none)."""
         ...
 
+    def bound_to_key(self, public_key_sha256: str) -> Sequence[CertificateRecord]:
+        """The certificates (any status but abandoned) whose public key has this digest."""
+        ...
+
+    def lock_key(self, public_key_sha256: str) -> None:
+        """Hold, until the transaction ends, a lock on the public key's digest, so two
+        issuances of one key are decided one after the other."""
+        ...
+
     def for_customer(
         self, customer_id: str, *, family: str | None = None, statuses: Sequence[str] | None = None
     ) -> Sequence[CertificateRecord]: ...
@@ -124,6 +133,31 @@ class FailureRepository(Protocol):
         self, *, since: datetime, customer_id: str | None = None, device_id: str | None = None
     ) -> int: ...
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]: ...
+    def lock_subject(self, subject_kind: str, subject: str, now: datetime) -> None:
+        """Count the subject's failure on its own row (an atomic upsert) and hold that row's
+        lock until the transaction ends: failures of one subject are counted, and its block
+        written, one transaction after the other on every database."""
+        ...
+
+    def reserve_guess(
+        self,
+        *,
+        customer_id: str,
+        enrollment_id: str,
+        since: datetime,
+        live_since: datetime,
+        limit: int,
+        now: datetime,
+    ) -> bool:
+        """Under the customer's row lock: False when the failures since ``since`` and the
+        guesses still being compared (reserved since ``live_since``) reach ``limit``;
+        otherwise reserve one more for the flow ``enrollment_id`` and True."""
+        ...
+
+    def settle_guesses(self, enrollment_id: str) -> None:
+        """The flow's guesses are decided: a right one is not a failure, a wrong one is now
+        in the failure log (call in the transaction that records it)."""
+        ...
 
 
 class BlockRepository(Protocol):

@@ -1,6 +1,6 @@
 """The ASGI application: the ``/v1`` API and the web center, side by side over one Center.
 
-    uvicorn certcenter.server:app_from_environment --factory
+    uvicorn certcenter.server:app_from_environment --factory --no-proxy-headers
 
 ``create_app(center)`` builds the app over an already-built :class:`~certcenter.bootstrap.Center`
 (tests pass their own, with a controlled clock). It sits above both HTTP adapters, so neither
@@ -13,14 +13,17 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
+from starlette.types import Receive, Scope, Send
 
 from certcenter import __version__, api, web
 from certcenter.api import errors
 from certcenter.bootstrap import Center, build_center
-from certcenter.config import load_settings
+from certcenter.config import Settings, load_settings
 from certcenter.errors import CertCenterError
+from certcenter.http_common.edge import EdgeMiddleware, refuse_at_edge
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -56,15 +59,33 @@ async def _background(app: FastAPI) -> AsyncIterator[None]:
             thread.join(timeout=10)
 
 
+def hsts_on(settings: Settings) -> bool:
+    """``Strict-Transport-Security`` is sent when the center is served on https or in
+    production (behind the TLS-terminating proxy)."""
+    https = urlsplit(settings.public_base_url).scheme == "https"
+    return https or settings.environment == "production"
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    error = CertCenterError("REQUEST_TOO_LARGE", limit=f"{MAX_BODY_BYTES // 1024} KiB")
+    response = errors.problem(error, Request(scope))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    await response(scope, receive, send)
+
+
 def create_app(center: Center, *, background: bool = False) -> FastAPI:
+    production = center.settings.environment == "production"
     app = FastAPI(
         lifespan=_background if background else None,
         title="certcenter",
         version=__version__,
         summary="인증센터 — a bank's certificate center: mobile certificates, proofing, PKI.",
-        docs_url="/docs",
+        # Swagger UI loads its scripts from a CDN: not in production
+        docs_url=None if production else "/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
+        dependencies=[Depends(refuse_at_edge)],
     )
     app.state.center = center
 
@@ -98,6 +119,13 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
     api.install(app)
     # the web center: its pages, /static, the signed session cookie, security headers
     web.install(app)
+    # outermost: the body limit on the bytes read, NFC and no control characters, HSTS
+    app.add_middleware(
+        EdgeMiddleware,
+        max_body=MAX_BODY_BYTES,
+        too_large=_too_large,
+        hsts=hsts_on(center.settings),
+    )
     return app
 
 

@@ -56,7 +56,7 @@ def started(
     center: Center, person: str, *, device_id: str | None = None, ip: str = "127.0.0.1"
 ) -> EnrollmentRef:
     """A flow of the app, with its terms accepted."""
-    begun = center.enrollment.start(
+    begun = center.mobile_enrollment.start(
         StartRequest(
             device_id=device_id or f"test-device-{person.lower()}",
             platform="android",
@@ -66,14 +66,14 @@ def started(
         )
     )
     ref = EnrollmentRef(begun.enrollment_id, begun.token, ip)
-    center.enrollment.accept_terms(ref, center.settings.policy.required_terms)
+    center.mobile_enrollment.accept_terms(ref, center.settings.policy.required_terms)
     return ref
 
 
 def phone_step(center: Center, ref: EnrollmentRef, person: str) -> None:
     a = scripted_answers(person)
     assert a.carrier and a.name and a.rrn_front and a.phone
-    center.enrollment.request_phone_code(
+    center.mobile_enrollment.request_phone_code(
         ref, carrier=a.carrier, name=a.name, rrn_front=a.rrn_front, phone=a.phone
     )
 
@@ -86,5 +86,5 @@ def phone_verified(center: Center, person: str, **start: str) -> EnrollmentRef:
     body = center.sim_store.messages(phone, limit=1)[0]["body"]
     code = re.search(r"\[(\d{6})\]", body)
     assert code is not None, body
-    center.enrollment.verify_phone_code(ref, code.group(1))
+    center.mobile_enrollment.verify_phone_code(ref, code.group(1))
     return ref

@@ -184,14 +184,14 @@ def test_repeated_failures_block_the_customer_and_are_listed(
     for _ in range(policy.failure_max_in_window):
         clock.advance(seconds=20)
         err = refused(
-            lambda: center.enrollment.request_account_deposit(
+            lambda: center.mobile_enrollment.request_account_deposit(
                 ref, bank_code="004", account_number="12340100000008"
             )
         )
         assert err.code == "ACCOUNT_DORMANT"
     clock.advance(seconds=20)
     blocked = refused(
-        lambda: center.enrollment.request_account_deposit(
+        lambda: center.mobile_enrollment.request_account_deposit(
             ref, bank_code="004", account_number="12340100000008"
         )
     )

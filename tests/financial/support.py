@@ -65,7 +65,7 @@ def issue(
     label: str | None = "집 PC",
 ) -> FinancialIssued:
     holder = customer(center, number)
-    return center.financial.create(
+    return center.cloud_certificates.create(
         holder.id,
         pin,
         device_public_key=browser.spki if browser else None,

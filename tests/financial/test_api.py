@@ -28,7 +28,7 @@ from tests.financial.support import (
     openssl,
     write,
 )
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 
 ACCOUNT_PASSWORD = "2580"
 SAVINGS = ("004", "12340100000101")

@@ -123,7 +123,7 @@ def test_one_per_person_reissue_supersedes_and_destroys_the_old_key(center: Cent
         .build()
     )
     answer = ocsp.load_der_ocsp_response(
-        center.status.ocsp.respond(request.public_bytes(serialization.Encoding.DER))
+        center.revocation.ocsp.respond(request.public_bytes(serialization.Encoding.DER))
     )
     assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
     # the new PIN is the one that works
@@ -161,7 +161,7 @@ def test_bad_device_keys_are_refused_before_a_key_is_made(center: Center) -> Non
         p384.public_bytes(serialization.Encoding.DER, spki),
     ):
         with pytest.raises(CertCenterError) as caught:
-            center.financial.create(
+            center.cloud_certificates.create(
                 holder.id,
                 PIN,
                 device_public_key=bad,
@@ -176,7 +176,7 @@ def test_bad_device_keys_are_refused_before_a_key_is_made(center: Center) -> Non
 def test_a_failed_issuance_leaves_no_key_and_no_usable_certificate(
     center: Center, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    issuer = center.issuer()
+    issuer = center.issuer
 
     def broken_sign(*args: object, **kwargs: object) -> x509.Certificate:
         raise RuntimeError("the CA key backend went away")
@@ -196,7 +196,7 @@ def test_the_customer_deletes_the_certificate(center: Center) -> None:
     browser = Browser()
     issued = issue(center, browser)
     holder = customer(center)
-    revoked = center.financial.delete(holder.id, ActorRef.customer("C001", "127.0.0.1"))
+    revoked = center.cloud_certificates.delete(holder.id, ActorRef.customer("C001", "127.0.0.1"))
     assert revoked == [issued.serial]
     assert cloud_keys(center) == []
     with center.uow_factory() as uow:
@@ -207,5 +207,5 @@ def test_the_customer_deletes_the_certificate(center: Center) -> None:
         center.remote_signer.begin(issued.device_id or "", "document", b"x")
     assert caught.value.code == "FINANCIAL_DEVICE_NOT_REGISTERED"
     with pytest.raises(CertCenterError) as again:
-        center.financial.delete(holder.id, ActorRef.customer("C001", None))
+        center.cloud_certificates.delete(holder.id, ActorRef.customer("C001", None))
     assert again.value.code == "FINANCIAL_CERTIFICATE_NOT_FOUND"

@@ -54,7 +54,7 @@ def test_inactivity_notice_then_deletion(center: Center, clock: FrozenClock) -> 
     assert record is not None and record.status == "revoked"
     assert record.revocation_reason == "cessationOfOperation"
     assert "financial_deleted" in events(center, holder.id)
-    crl = x509.load_der_x509_crl(center.status.crls.current("financial", record.crl_shard).der)
+    crl = x509.load_der_x509_crl(center.revocation.crls.current("financial", record.crl_shard).der)
     assert crl.get_revoked_certificate_by_serial_number(int(issued.serial, 16)) is not None
     with pytest.raises(CertCenterError) as caught:
         center.remote_signer.begin(issued.device_id or "", "document", b"x")
@@ -68,23 +68,24 @@ def test_a_use_restarts_the_idle_period(center: Center, clock: FrozenClock) -> N
     policy = center.settings.policy
     days, notice = policy.financial_inactivity_days, policy.financial_inactivity_notice_days
     clock.advance(days=days - notice, seconds=1)
-    assert center.financial.run_jobs().noticed == ["C001"]
+    assert center.cloud_certificates.run_jobs().noticed == ["C001"]
     remote_sign(center, browser, device_id, b"still here")  # the notice worked
     clock.advance(days=notice + 1)
-    assert center.financial.run_jobs().deleted == []
+    assert center.cloud_certificates.run_jobs().deleted == []
     assert keys(center) != []
     clock.advance(days=days - notice - 1)
-    assert center.financial.run_jobs().noticed == ["C001"]  # a new idle period, a new notice
+    # a new idle period, a new notice
+    assert center.cloud_certificates.run_jobs().noticed == ["C001"]
 
 
 def test_deletion_always_comes_after_a_notice(center: Center, clock: FrozenClock) -> None:
     """The job did not run for a long time: the customer is still told first."""
     issue(center, Browser())
     clock.advance(days=center.settings.policy.financial_inactivity_days + 100)
-    first = center.financial.run_jobs()
+    first = center.cloud_certificates.run_jobs()
     assert first.noticed == ["C001"] and first.deleted == []
     clock.advance(days=center.settings.policy.financial_inactivity_notice_days, seconds=1)
-    assert center.financial.run_jobs().deleted == ["C001"]
+    assert center.cloud_certificates.run_jobs().deleted == ["C001"]
 
 
 def test_login_in_the_last_month_renews_the_certificate(center: Center, clock: FrozenClock) -> None:
@@ -127,8 +128,8 @@ def test_the_job_renews_a_certificate_used_in_its_last_month(
     issued = issue(center, browser)
     window = center.settings.policy.financial_renewal_window_days
     clock.advance(days=1095 - window + 1)
-    assert center.financial.run_jobs().renewed == {}  # not used in its last month
+    assert center.cloud_certificates.run_jobs().renewed == {}  # not used in its last month
     remote_sign(center, browser, issued.device_id or "", b"a use")
     report = center.jobs.run_once()
     assert list(report.renewed) == [issued.serial]
-    assert center.financial.run_jobs().renewed == {}  # once
+    assert center.cloud_certificates.run_jobs().renewed == {}  # once

@@ -60,7 +60,7 @@ def test_pin_locks_after_the_policy_count_and_is_released_by_reverification(
     )
     holder = customer(center)
     assert center.financial_pin.is_locked(holder.id)
-    assert center.financial.overview(holder.id).pin_locked
+    assert center.cloud_certificates.overview(holder.id).pin_locked
     # the mobile certificate's PIN counter is another one
     with center.uow_factory() as uow:
         assert uow.factors.get(holder.id, "pin") is None

@@ -12,7 +12,7 @@ from certcenter.cli.client import ApiError, CenterClient
 from certcenter.clock import FrozenClock
 from tests.conftest import LiveServer
 from tests.financial_issuance.support import OPENED
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 from tests.usage.support import issued, logged_in
 

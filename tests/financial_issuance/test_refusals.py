@@ -11,7 +11,7 @@ from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
 from tests.conftest import LiveServer
 from tests.financial_issuance.support import Browser
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 
 
 def failures(center: Center, code: str) -> list[Any]:

@@ -96,7 +96,7 @@ def engine(center: Center, effects: Effects, uow_factory: Any = None) -> FlowEng
 
 
 def started(center: Center, device: str = "engine-test-device") -> EnrollmentRef:
-    begun = center.enrollment.start(
+    begun = center.mobile_enrollment.start(
         StartRequest(
             device_id=device,
             platform="android",
@@ -207,7 +207,7 @@ def test_an_over_long_flow_id_is_not_found_in_either_flow(center: Center) -> Non
     long_id = "1" * 37
     mobile = started(center)
     with pytest.raises(CertCenterError) as refused:
-        center.enrollment.accept_terms(
+        center.mobile_enrollment.accept_terms(
             EnrollmentRef(long_id, mobile.token, IP), center.settings.policy.required_terms
         )
     assert refused.value.code == "ENROLLMENT_NOT_FOUND"
@@ -234,7 +234,7 @@ def test_a_token_that_is_not_the_flows_is_refused_in_either_flow(
 ) -> None:
     mobile = started(center)
     with pytest.raises(CertCenterError) as refused:
-        center.enrollment.status(EnrollmentRef(mobile.enrollment_id, token, IP))
+        center.mobile_enrollment.status(EnrollmentRef(mobile.enrollment_id, token, IP))
     assert refused.value.code == "ENROLLMENT_TOKEN_INVALID"
     browser = center.financial_issuance.start(
         center.financial_issuance.required_terms, client_ip=IP
@@ -253,7 +253,7 @@ def test_an_expired_flow_is_marked_failed_in_either_flow(
     )
     clock.advance(hours=2)
     with pytest.raises(CertCenterError) as refused:
-        center.enrollment.accept_terms(mobile, center.settings.policy.required_terms)
+        center.mobile_enrollment.accept_terms(mobile, center.settings.policy.required_terms)
     assert refused.value.code == "ENROLLMENT_EXPIRED"
     ref = IssuanceRef(browser.enrollment_id, browser.token, IP)
     with pytest.raises(CertCenterError) as refused:
@@ -314,7 +314,7 @@ def test_the_telco_answers_while_the_phone_step_holds_no_lock(
     center: Center, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ref = started(center)
-    center.enrollment.accept_terms(ref, center.settings.policy.required_terms)
+    center.mobile_enrollment.accept_terms(ref, center.settings.policy.required_terms)
     telco = center.providers.telco
     asked = telco.verify_subscriber
 
@@ -328,7 +328,7 @@ def test_the_telco_answers_while_the_phone_step_holds_no_lock(
     monkeypatch.setattr(telco, "verify_subscriber", verify_subscriber)
     a = scripted_answers("C001")
     assert a.carrier and a.name and a.rrn_front and a.phone
-    result = center.enrollment.request_phone_code(
+    result = center.mobile_enrollment.request_phone_code(
         ref, carrier=a.carrier, name=a.name, rrn_front=a.rrn_front, phone=a.phone
     )
     assert result.state == "phone_code_sent"

@@ -138,7 +138,7 @@ def test_a_renewal_under_way_is_not_doubled(center: Center) -> None:
         def on_intent(self, uow: UnitOfWork, customer: Customer, intent: IssuanceIntent) -> None:
             # another renewal's intent for the same certificate, in the same commit: the
             # database refuses a second renewal however the two writers interleave
-            other = center.issuer().prepare("mobile", key, _subject(customer))
+            other = center.issuer.prepare("mobile", key, _subject(customer))
             uow.certificates.add(
                 pending_record(
                     other,

@@ -7,8 +7,8 @@ from cryptography import x509
 
 from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
-from tests.flow.test_refusals import assert_refusal
 from tests.lifecycle.support import act, refused
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 
 

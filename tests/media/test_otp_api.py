@@ -17,9 +17,9 @@ from certcenter.clock import FrozenClock
 from certcenter.media.otp import totp
 from certcenter.simulators.world import DEMO_ACCOUNT_PASSWORD
 from tests.conftest import LiveServer
-from tests.flow.test_refusals import assert_refusal
 from tests.media.test_otp_algorithm import png_size
 from tests.media.test_otp_service import APP_PIN, app_device, customer, oathtool
+from tests.mobile_enrollment.test_refusals import assert_refusal
 
 PHONE = "01020000001"
 

@@ -158,7 +158,7 @@ def openssl_verify(
 def record_active(center: Center, customer: str = "C001") -> x509.Certificate:
     """A certificate recorded as active, as the enrollment leaves it (no HTTP here)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    issuer = center.issuer()
+    issuer = center.issuer
     intent = issuer.prepare("mobile", key.public_key(), SubjectInfo("홍길동", customer))
     certificate = issuer.sign(intent, key.public_key())
     now = center.clock.now()

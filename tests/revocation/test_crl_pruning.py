@@ -10,7 +10,7 @@ from certcenter.revocation.crl_publisher import KEEP_CRLS
 
 
 def test_only_the_recent_crls_of_a_partition_are_kept(center: Center) -> None:
-    numbers = [center.status.publish("mobile", 3).number for _ in range(KEEP_CRLS + 4)]
+    numbers = [center.revocation.publish("mobile", 3).number for _ in range(KEEP_CRLS + 4)]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
     with center.engine.connect() as conn:
         kept = (
@@ -23,4 +23,4 @@ def test_only_the_recent_crls_of_a_partition_are_kept(center: Center) -> None:
             .all()
         )
     assert list(kept) == numbers[-KEEP_CRLS:]
-    assert center.status.crls.current("mobile", 3).number == numbers[-1]
+    assert center.revocation.crls.current("mobile", 3).number == numbers[-1]

@@ -15,7 +15,7 @@ from certcenter.bootstrap import Center
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.usage.free_text import escape, quote, unescape, unquote
 from certcenter.usage.transfers import DOCUMENT_FIELDS, parse_document
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import Flow, FlowFactory
 from tests.usage.support import C001_ACCOUNT, OPENED, PIN, issued, logged_in, prepare
 

@@ -16,8 +16,8 @@ from certcenter.lifecycle.service import ActorRef
 from tests.conftest import LiveServer
 from tests.financial.support import Browser
 from tests.financial.support import issue as issue_financial
-from tests.flow.test_refusals import assert_refusal
 from tests.media.test_otp_service import APP_PIN, app_device, customer, register
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 from tests.usage.support import OPENED, issued, logged_in
 

@@ -10,7 +10,7 @@ import pytest
 
 from certcenter.bootstrap import Center
 from certcenter.cli.client import ApiError
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 from tests.usage.support import PIN, issued, logged_in
 

@@ -14,7 +14,7 @@ from certcenter.cli.app_session import login
 from certcenter.cli.client import ApiError
 from certcenter.clock import FrozenClock
 from certcenter.lifecycle.service import ActorRef
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 from tests.usage.support import PIN, app_client, issued, logged_in
 

@@ -12,7 +12,7 @@ from certcenter.bootstrap import Center
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.config import MediumLimit, Policy, Settings
 from tests.conftest import _reset_postgres, make_settings
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 from tests.usage.support import PAYEE, PIN, issued, logged_in, prepare
 from tests.usage.test_transfers import _confirm, _refused

@@ -7,7 +7,7 @@ import base64
 from typing import Any
 
 from certcenter.cli.client import ApiError, CenterClient
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import Flow, FlowFactory
 from tests.usage.support import ACCOUNT_PASSWORD, C001_ACCOUNT, issued, logged_in, prepare
 

@@ -14,7 +14,7 @@ from certcenter.bootstrap import Center
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.lifecycle.service import ActorRef
 from certcenter.simulators.ars import SimulatedArs
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import Flow, FlowFactory
 from tests.usage.support import (
     ACCOUNT_PASSWORD,

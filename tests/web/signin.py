@@ -131,7 +131,7 @@ def log_in(
         assert issued.device_id is not None
         device_id, serial = issued.device_id, issued.serial
     else:
-        serial = center.financial.overview(customer(center, number).id).serial
+        serial = center.cloud_certificates.overview(customer(center, number).id).serial
     started = center.financial_login.begin(device_id)
     token = csrf(web)
     done = web.post(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from fastapi import FastAPI
 
 from certcenter.bootstrap import Center
@@ -75,7 +73,7 @@ def test_an_unknown_phone_has_no_calls(web: WebClient) -> None:
 def test_demo_pages_are_off_without_the_simulators(web_app: FastAPI) -> None:
     center: Center = web_app.state.center
     settings = center.settings.model_copy(update={"simulators_enabled": False})
-    web_app.state.center = dataclasses.replace(center, settings=settings, _cache={})
+    web_app.state.center = center.reconfigured(settings)
     try:
         with WebClient(web_app) as web:
             for path in ("/demo", CALLS):

@@ -178,7 +178,7 @@ def test_refusals_of_the_issuance_flow_are_listed(db_center: Center, db_app: Fas
     for _ in range(2):
         db_center.clock.advance(seconds=30)  # type: ignore[attr-defined]
         err = refused(
-            lambda: db_center.enrollment.request_account_deposit(
+            lambda: db_center.mobile_enrollment.request_account_deposit(
                 ref, bank_code="004", account_number="12340100000009"
             )
         )
@@ -234,7 +234,7 @@ def test_the_demo_page_lists_customers_with_a_problem_to_try(db_app: FastAPI) ->
 def test_the_demo_page_is_off_without_the_simulators(db_app: FastAPI) -> None:
     center: Center = db_app.state.center
     settings = center.settings.model_copy(update={"simulators_enabled": False})
-    db_app.state.center = dataclasses.replace(center, settings=settings, _cache={})
+    db_app.state.center = center.reconfigured(settings)
     try:
         with WebClient(db_app) as web:
             off = web.get("/demo/why")

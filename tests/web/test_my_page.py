@@ -87,7 +87,7 @@ def test_certificates_and_devices_are_listed(db_center: Center, db_app: FastAPI)
         web.get("/lang/en")
         english = main_text(web.get("/my").text)
 
-    overview = db_center.financial.overview(me.customer_id)
+    overview = db_center.cloud_certificates.overview(me.customer_id)
     with db_center.uow_factory() as uow:
         mobile = [
             c
@@ -231,7 +231,7 @@ def test_revoking_asks_the_pin_again_and_ends_the_session(
         wrong = _confirm(web, me, unsigned.text, pin="000000")
         assert wrong.status_code == 401
         assert "FINANCIAL_AUTH_FAILED" in main_text(wrong.text)
-        assert db_center.financial.overview(me.customer_id).status == "active"
+        assert db_center.cloud_certificates.overview(me.customer_id).status == "active"
 
         stale = web.post(
             "/my/financial/confirm",
@@ -267,7 +267,7 @@ def test_renewing_gives_a_new_certificate_for_the_same_key(
         done = _confirm(web, me, step.text)
         assert done.status_code == 303
         page = web.follow(done).text
-        renewed = db_center.financial.overview(me.customer_id)
+        renewed = db_center.cloud_certificates.overview(me.customer_id)
         assert renewed.serial != me.serial
         assert text("my.renewed", "ko", serial=renewed.serial, until=renewed.not_after.date()) in (
             main_text(page)

@@ -2,7 +2,9 @@
 
 The center makes the code, sends it through a provider, and keeps only its argon2id hash.
 Each attempt is counted atomically *before* the code is compared, so a burst of concurrent
-guesses cannot get more tries than the policy allows.
+guesses cannot get more tries than the policy allows. Given the policy, a guess is also
+reserved in its customer's failure window before it is compared, so concurrent flows of one
+customer get no more guesses checked than the 24-hour block's limit.
 
     codes = VerificationCodes(hasher, clock)
     prepared = codes.prepare("phone", digits=6)          # outside the transaction: slow hash
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
@@ -58,10 +60,15 @@ def _describe(ttl: timedelta) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
+# How long a reserved guess counts while its outcome is not recorded (a crashed process).
+GUESS_RESERVATION = timedelta(minutes=2)
+
+
 class VerificationCodes:
-    def __init__(self, hasher: SecretHasher, clock: Clock) -> None:
+    def __init__(self, hasher: SecretHasher, clock: Clock, policy: Policy | None = None) -> None:
         self.hasher = hasher
         self.clock = clock
+        self.policy = policy  # with it, a guess is reserved in its customer's failure window
 
     def prepare(self, purpose: str, digits: int) -> PreparedCode:
         """A fresh code and its hash, made *outside* any transaction: hashing is the slow part,
@@ -147,6 +154,7 @@ class VerificationCodes:
             raise CertCenterError(
                 "CODE_EXPIRED", valid_for=_describe(code.expires_at - code.created_at)
             )
+        holder = self._reserve_guess(uow, enrollment_id, now)
         attempt = uow.codes.count_attempt(code.id)
         if attempt > code.max_tries:
             uow.commit()
@@ -162,3 +170,32 @@ class VerificationCodes:
             raise CertCenterError("CODE_INVALID", tries_left=left)
         if not uow.codes.consume(code.id, now):
             raise CertCenterError("CODE_USED")
+        if holder is not None:
+            uow.failures.settle_guesses(enrollment_id)  # a right code is not a failure
+
+    def _reserve_guess(self, uow: UnitOfWork, enrollment_id: str, now: datetime) -> str | None:
+        """Count the guess in its customer's failure window before it is compared (the 24-hour
+        block's window, ``failure_max_in_window`` *(policy)*), so concurrent flows of one
+        customer never get more guesses checked than the block allows; ``TOO_MANY_ATTEMPTS``
+        when the window is full. The customer whose guess it is, or None (not known yet)."""
+        enrollment = uow.enrollments.get(enrollment_id) if self.policy is not None else None
+        if self.policy is None or enrollment is None or enrollment.customer_id is None:
+            return None
+        window = timedelta(minutes=self.policy.failure_window_minutes)
+        if not uow.failures.reserve_guess(
+            customer_id=enrollment.customer_id,
+            enrollment_id=enrollment_id,
+            since=now - window,
+            live_since=now - GUESS_RESERVATION,
+            limit=self.policy.failure_max_in_window,
+            now=now,
+        ):
+            raise CertCenterError(
+                "TOO_MANY_ATTEMPTS",
+                until=(now + timedelta(hours=self.policy.block_hours)).isoformat(
+                    timespec="minutes"
+                ),
+                window_minutes=self.policy.failure_window_minutes,
+                max_failures=self.policy.failure_max_in_window,
+            )
+        return enrollment.customer_id

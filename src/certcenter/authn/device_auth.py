@@ -6,9 +6,14 @@ by the device's certificate key, and the PIN (간편비밀번호) checked by the
     # the app signs challenge_message("revoke", challenge.challenge) with its key (ECDSA-SHA256)
     who = auth.verify(uow, device_id=..., purpose="revoke", challenge=..., signature=..., pin=...)
 
-A wrong PIN and a wrong signature give the same refusal (which factor failed is not told) and
-count against the PIN's lockout counter, atomically; at the policy's limit the PIN is locked
-and only re-verification (re-issue) or an operator unlocks it.
+The signature over the single-use challenge is checked first: possession of the device key
+must be proven before the PIN is tried at all. A bad signature is refused and counted against
+the client's address (:func:`~certcenter.authn.factors.address_subject`), never against the
+owner's PIN, so knowing a device id is not enough to lock its owner out; an address at the
+limit is refused for ``block_hours`` *(policy)*. Only then is a PIN try counted against the
+PIN's lockout counter, atomically and before the hash is compared; at the policy's limit the
+PIN is locked and only re-verification (re-issue) or an operator unlocks it. A wrong PIN and a
+wrong signature answer with the same code.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from certcenter.authn.factors import DEVICE_KEY, FactorGuard, address_subject
 from certcenter.authn.factors import PIN as PIN_FACTOR
-from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
 from certcenter.config import Policy
@@ -123,14 +128,20 @@ class DeviceAuthenticator:
         challenge: str,
         signature: str,
         pin: str,
+        client_ip: str | None = None,
     ) -> Authenticated:
-        """Consume the challenge and check signature and PIN; refusals are committed (the
-        used challenge, the counted failure) before they are raised."""
+        """Consume the challenge, check the signature, then the PIN; refusals are committed
+        (the used challenge, the counted failure) before they are raised."""
         self.take_challenge(uow, device_id=device_id, purpose=purpose, challenge=challenge)
         device, certificate = self.registered(uow, device_id)
         customer = uow.customers.get(device.customer_id)
         if customer is None:
             raise CertCenterError("DEVICE_NOT_REGISTERED")
+        self.prove_possession(
+            uow,
+            proven=signature_valid(certificate, challenge_message(purpose, challenge), signature),
+            client_ip=client_ip,
+        )
         try:
             attempts = self.guard.reserve(uow, customer.id, [PIN_FACTOR])
         except CertCenterError:
@@ -139,13 +150,10 @@ class DeviceAuthenticator:
         pin_ok = device.pin_hash is not None and self.hasher.verify(
             device.pin_hash, pin, purpose="pin"
         )
-        signature_ok = signature_valid(
-            certificate, challenge_message(purpose, challenge), signature
-        )
         refusal = self.guard.settle(
             uow,
             customer.id,
-            {PIN_FACTOR: pin_ok and signature_ok},
+            {PIN_FACTOR: pin_ok},
             failed="DEVICE_AUTH_FAILED",
             attempts=attempts,
         )
@@ -153,6 +161,42 @@ class DeviceAuthenticator:
             uow.commit()
             raise refusal
         return Authenticated(customer=customer, device=device, certificate=certificate)
+
+    def prove_possession(self, uow: UnitOfWork, *, proven: bool, client_ip: str | None) -> None:
+        """Go on only when the device's key signed the challenge (``proven``) and the client's
+        address is not locked for unproven tries. Otherwise the try is counted against the
+        address — not the device's owner — committed, and refused: ``DEVICE_AUTH_FAILED``,
+        ``AUTH_LAST_TRY``, then ``DEVICE_PROOF_LOCKED`` for ``block_hours``."""
+        subject = address_subject(client_ip)
+        now = self.clock.now()
+        counter = uow.factors.get(subject, DEVICE_KEY)
+        if counter is not None and (
+            (
+                counter.locked_at is not None
+                and counter.locked_at + timedelta(hours=self.policy.block_hours) <= now
+            )
+            or (
+                counter.locked_at is None
+                and counter.updated_at + timedelta(minutes=self.policy.failure_window_minutes)
+                <= now
+            )
+        ):
+            uow.factors.reset(subject, DEVICE_KEY, now)  # the lock or the window has passed
+        if self.guard.is_locked(uow, subject, DEVICE_KEY):
+            uow.commit()  # the challenge stays used
+            raise self.guard.locked_error(DEVICE_KEY)
+        if proven:
+            return
+        try:
+            attempts = self.guard.reserve(uow, subject, [DEVICE_KEY])
+        except CertCenterError:
+            uow.commit()
+            raise
+        refusal = self.guard.settle(
+            uow, subject, {DEVICE_KEY: False}, failed="DEVICE_AUTH_FAILED", attempts=attempts
+        )
+        uow.commit()
+        raise refusal or CertCenterError("DEVICE_AUTH_FAILED", tries_left=0)
 
 
 def signature_valid(certificate: CertificateRecord, message: bytes, signature: str) -> bool:

@@ -31,6 +31,9 @@ PATTERN = "pattern"
 OTP = "otp"
 SECURITY_CARD = "security_card"
 ACCOUNT_PASSWORD = "account_password"  # noqa: S105 (a factor name)
+# Not a customer's factor: unproven device signatures, counted per client address
+# (:func:`address_subject`), so a stranger's tries never touch the owner's counters.
+DEVICE_KEY = "device_key"
 
 FACTORS = (PIN, PATTERN, OTP, SECURITY_CARD, ACCOUNT_PASSWORD)
 
@@ -40,12 +43,18 @@ LOCK_CODES = {
     OTP: "OTP_LOCKED",
     SECURITY_CARD: "SECURITY_CARD_LOCKED",
     ACCOUNT_PASSWORD: "ACCOUNT_PASSWORD_LOCKED",
+    DEVICE_KEY: "DEVICE_PROOF_LOCKED",
 }
 
 
 def unknown_subject(claimed: str) -> str:
     """The counter key for tries against someone who does not exist (a device, a number)."""
     return "unknown:" + hashlib.sha256(claimed.encode()).hexdigest()[:27]
+
+
+def address_subject(client_ip: str | None) -> str:
+    """The counter key for tries from one client address (unproven device signatures)."""
+    return "address:" + hashlib.sha256((client_ip or "-").encode()).hexdigest()[:27]
 
 
 class FactorGuard:
@@ -60,6 +69,7 @@ class FactorGuard:
             OTP: self.policy.otp_max_failures,
             SECURITY_CARD: self.policy.security_card_max_failures,
             ACCOUNT_PASSWORD: self.policy.account_password_max_failures,
+            DEVICE_KEY: self.policy.pin_max_failures,
         }
         return limits[factor]
 

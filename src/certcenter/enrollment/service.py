@@ -72,13 +72,14 @@ from certcenter.identity.rrn import parse_rrn, parse_rrn_front
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest, Notice
 from certcenter.lifecycle.service import ActorRef, AuditRecorder, StatusPublisher
 from certcenter.pki.csr import validate_csr
+from certcenter.pki.hierarchy import MOBILE
 from certcenter.pki.issuer import IssuanceIntent
 from certcenter.pki.profiles import profile
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.risk.rules import DeviceFacts, RiskRules
 
 log = logging.getLogger(__name__)
-FAMILY = "mobile"
+FAMILY = MOBILE
 
 MOBILE_FLOW: FlowKind[Enrollment, EnrollmentState] = FlowKind(
     rows=lambda uow: uow.enrollments,
@@ -160,7 +161,7 @@ class EnrollmentService:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self.codes = VerificationCodes(hasher, clock)
+        self.codes = VerificationCodes(hasher, clock, settings.policy)
         self.send_code = SmsCode(
             self.codes, settings.policy, "phone", "mobile", bank=settings.bank_name
         )
@@ -239,6 +240,7 @@ class EnrollmentService:
             challenge=request.reissue_challenge or "",
             signature=request.reissue_signature or "",
             pin=request.reissue_pin or "",
+            client_ip=request.client_ip,
         )
         self.risk.check_blocks(uow, customer_id=who.customer.id, device_id=None)
         self.risk.check_network(request.client_ip, overseas_access=who.customer.overseas_access)

@@ -1,7 +1,7 @@
 """The financial certificate (금융인증서): a certificate whose key the center keeps (cloud) and
 uses on the customer's behalf once a registered device and the PIN say so (remote signing).
 
-    issued = center.financial.create(customer.id, "480213", device_public_key=spki,
+    issued = center.cloud_certificates.create(customer.id, "480213", device_public_key=spki,
                                      device_label="집 PC", actor=actor, source_ip=ip)
     request = center.remote_signer.begin(issued.device_id, "document", data)
     # the browser signs request.message with its non-extractable WebCrypto key

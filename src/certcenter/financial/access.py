@@ -22,6 +22,7 @@ from certcenter.certificates.records import require_active
 from certcenter.entities import CertificateRecord, CertificateStatus, CloudAccount, Customer
 from certcenter.errors import CertCenterError
 from certcenter.identity.phone_numbers import normalise_mobile
+from certcenter.pki.hierarchy import FINANCIAL
 from certcenter.ports import UnitOfWork
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
     "token_matches",
 ]
 
-FAMILY = "financial"  # the certificate family and profile name
+FAMILY = FINANCIAL  # the certificate family and profile name
 FINANCIAL_PIN = "financial_pin"  # the lockout counter's factor name
 PIN_PURPOSE = "financial-pin"  # what the PIN's argon2id hash is bound to
 MAX_NAME = 80

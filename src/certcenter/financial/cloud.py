@@ -66,6 +66,7 @@ from certcenter.issuance import (
     IssueRequest,
     Notice,
     Renewal,
+    deliver_and_publish,
 )
 from certcenter.keys.backend import KeyBackend
 from certcenter.lifecycle.service import ActorRef, StatusPublisher
@@ -552,15 +553,7 @@ class CloudCertificates:
         )
 
     def _after_commit(self, shards: set[tuple[str, int]]) -> None:
-        try:
-            self._deliver()
-        except Exception:
-            log.exception("notifications not sent now; the sender will")
-        for family, shard in sorted(shards):
-            try:
-                self.publisher.publish(family, shard)
-            except Exception:
-                log.exception("CRL %s-%s not published now; the job runner will", family, shard)
+        deliver_and_publish(self._deliver, self.publisher, shards)
 
 
 def _require_renewable(record: CertificateRecord, now: datetime) -> None:

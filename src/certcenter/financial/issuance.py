@@ -1,7 +1,7 @@
 """The financial-certificate issuance flow (금융인증서 발급/재발급), one method per step.
 
-    issuance = FinancialIssuance(uow_factory=..., providers=..., maker=lambda: center.financial,
-                                 ...)
+    issuance = FinancialIssuance(uow_factory=..., providers=..., maker=cloud_certificates,
+                                 approvals=approvals, otp=otp, cards=security_cards, ...)
     started = issuance.start(["financial_certificate", ...], client_ip="211.36.1.1")
     ref = IssuanceRef(started.enrollment_id, started.token, "211.36.1.1")
     issuance.identify(ref, user_id="c001user", rrn="900315-1512541")
@@ -158,10 +158,10 @@ class FinancialIssuance:
         *,
         uow_factory: UnitOfWorkFactory,
         providers: Providers,
-        maker: Callable[[], CertificateMaker],
-        approvals: Callable[[], ApprovalService],
-        otp: Callable[[], OtpChecker],
-        cards: Callable[[], CardChecker],
+        maker: CertificateMaker,
+        approvals: ApprovalService,
+        otp: OtpChecker,
+        cards: CardChecker,
         guard: FactorGuard,
         hasher: SecretHasher,
         audit: AuditRecorder,
@@ -416,7 +416,7 @@ class FinancialIssuance:
                 self._held(uow, holder, medium, accounts)
             if medium != "security_card":
                 return accounts, {}
-            asked = self._cards().challenge(holder.id, subject=enrollment.id)
+            asked = self._cards.challenge(holder.id, subject=enrollment.id)
             return accounts, {
                 "challenge_id": asked.id,
                 "slot_a": asked.slot_a,
@@ -440,7 +440,7 @@ class FinancialIssuance:
             elif medium == "security_card":
                 detail["security_card"] = card
             elif medium == "mobile_certificate":
-                made = self._approvals().start_in(
+                made = self._approvals.start_in(
                     uow,
                     FINANCIAL_ISSUANCE,
                     expected_customer_id=customer.id,
@@ -518,7 +518,7 @@ class FinancialIssuance:
                 "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
             )
         customer = self.engine.customer(uow, enrollment)
-        approval = self._approvals().take(
+        approval = self._approvals.take(
             uow,
             str(enrollment.data.get("approval_id", "")),
             purpose=FINANCIAL_ISSUANCE,
@@ -609,7 +609,7 @@ class FinancialIssuance:
 
         _, (customer, key, label) = self.engine.step_with(ref, "pin", act, audit=False)
         try:
-            issued = self._maker().create(
+            issued = self._maker.create(
                 customer.id,
                 pin,
                 device_public_key=key,
@@ -715,8 +715,8 @@ class FinancialIssuance:
                 password=inputs["account_password"],
             )
         if medium == "otp":
-            return self._otp().check(customer.id, inputs["otp_code"])
-        return self._cards().check(
+            return self._otp.check(customer.id, inputs["otp_code"])
+        return self._cards.check(
             customer.id, inputs["challenge_id"], inputs["answer"], subject=enrollment_id
         )
 

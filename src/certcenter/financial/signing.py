@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -46,6 +45,7 @@ from certcenter.config import Policy
 from certcenter.entities import Actor, BrowserDevice, SigningActivation, new_id
 from certcenter.errors import CertCenterError
 from certcenter.financial.access import (
+    FAMILY,
     FINANCIAL_PIN,
     PIN_PURPOSE,
     FinancialPinGuard,
@@ -55,6 +55,7 @@ from certcenter.financial.access import (
 )
 from certcenter.financial.proof import activation_message, device_key, device_signature_valid
 from certcenter.keys.backend import KeyBackend
+from certcenter.pki.hierarchy import Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.signing.signer import Signature, SignedBy, SigningRequest
 
@@ -118,7 +119,7 @@ class RemoteSigner:
         keys: KeyBackend,
         hasher: SecretHasher,
         guard: FinancialPinGuard,
-        chain: Callable[[], Sequence[x509.Certificate]],
+        hierarchy: Hierarchy,
         audit: AuditTrail,
         clock: Clock,
         policy: Policy,
@@ -127,7 +128,7 @@ class RemoteSigner:
         self.keys = keys
         self.hasher = hasher
         self.guard = guard
-        self.chain = chain
+        self.hierarchy = hierarchy
         self.audit = audit
         self.clock = clock
         self.policy = policy
@@ -336,16 +337,12 @@ class RemoteSigner:
         (:class:`~certcenter.signing.CenterSigning`)."""
         return CloudKeySigner(self, grant)
 
-    def certificate_chain(self) -> list[x509.Certificate]:
-        """The financial CA and the root: what a relying party needs above the signer."""
-        return list(self.chain())
-
     def signature(self, signed: RemoteSignature) -> Signature:
         """The remote signature with its certificate and the chain above it."""
         return Signature(
             value=signed.signature,
             certificate=x509.load_der_x509_certificate(signed.certificate_der),
-            chain=tuple(self.chain()),
+            chain=tuple(self.hierarchy.chain(FAMILY)),
             signed_by=SignedBy.CENTER,
         )
 

@@ -13,23 +13,31 @@ from __future__ import annotations
 from certcenter.issuance.service import (
     Activated,
     AlreadyRenewedError,
+    AuditRecorder,
     Issuance,
     Issued,
     IssueHooks,
     IssueRequest,
     Notice,
+    Notifier,
     Renewal,
+    StatusPublisher,
     conflict_error,
+    deliver_and_publish,
 )
 
 __all__ = [
     "Activated",
     "AlreadyRenewedError",
+    "AuditRecorder",
     "Issuance",
     "IssueHooks",
     "IssueRequest",
     "Issued",
     "Notice",
+    "Notifier",
     "Renewal",
+    "StatusPublisher",
     "conflict_error",
+    "deliver_and_publish",
 ]

@@ -52,7 +52,7 @@ without a record, nor an intent that blocks the next attempt.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -133,6 +133,22 @@ class Notifier(Protocol):
 
 class StatusPublisher(Protocol):
     def publish(self, family: str, shard: int) -> Any: ...
+
+
+def deliver_and_publish(
+    deliver: Callable[[], object], publisher: StatusPublisher, shards: Iterable[tuple[str, int]]
+) -> None:
+    """After a commit: send the notices now and publish the touched CRL partitions. A failure
+    is logged, never raised: the sender and the job runner catch up."""
+    try:
+        deliver()
+    except Exception:
+        log.exception("notifications not sent now; the sender will")
+    for family, shard in sorted(set(shards)):
+        try:
+            publisher.publish(family, shard)
+        except Exception:
+            log.exception("CRL %s-%s not published now; the job runner will", family, shard)
 
 
 # ---------------------------------------------------------------------- request and result
@@ -334,7 +350,7 @@ class Issuance:
         self,
         *,
         uow_factory: UnitOfWorkFactory,
-        issuer: Callable[[], Issuer],
+        issuer: Issuer,
         audit: AuditRecorder,
         notifier: Notifier,
         publisher: StatusPublisher,
@@ -354,11 +370,12 @@ class Issuance:
 
         Raises what the hooks raise, ``CUSTOMER_UNKNOWN``, ``CSR_KEY_TYPE_NOT_ALLOWED``,
         ``CERTIFICATE_NOT_FOUND`` (a ``replaces`` that is not the customer's certificate of
-        this family), ``CERTIFICATE_PROFILE_LINT_FAILED``, ``CERTIFICATE_ALREADY_ACTIVE`` /
+        this family), ``PUBLIC_KEY_ALREADY_BOUND`` (another customer's or device's key),
+        ``CERTIFICATE_PROFILE_LINT_FAILED``, ``CERTIFICATE_ALREADY_ACTIVE`` /
         ``DEVICE_ALREADY_REGISTERED`` (raced), and :class:`AlreadyRenewedError`.
         """
         hooks = hooks or IssueHooks()
-        issuer = self._issuer()
+        issuer = self._issuer
         prepared = self._write_ahead(issuer, request, hooks)
         try:
             issuer.lint(prepared.intent)  # before any CA key is used
@@ -398,6 +415,7 @@ class Issuance:
                 request.public_key,
                 SubjectInfo(common_name=customer.name, customer_ref=customer.customer_number),
             )
+            self._refuse_a_bound_key(uow, customer, request, intent.public_key_sha256)
             hooks.on_intent(uow, customer, intent)
             record = records.pending_record(
                 intent,
@@ -424,6 +442,23 @@ class Issuance:
                     current.replaced_by if current else None,
                 ) from None
         return _Prepared(intent=intent, serial=record.serial, family=family)
+
+    def _refuse_a_bound_key(
+        self, uow: UnitOfWork, customer: Customer, request: IssueRequest, digest: str
+    ) -> None:
+        """One public key, one customer and one device: a key any other customer's or
+        device's certificate (not abandoned) binds is refused; the same certificate's renewal
+        or a retried intent (same customer, same device) is not."""
+        uow.certificates.lock_key(digest)
+        for bound in uow.certificates.bound_to_key(digest):
+            other_device = (
+                bound.device_id is not None
+                and request.device_id is not None
+                and bound.device_id != request.device_id
+            )
+            if bound.customer_id != customer.id or other_device:
+                log.warning("a key already bound was sent again for %s", customer.id)
+                raise CertCenterError("PUBLIC_KEY_ALREADY_BOUND")
 
     def _activate(
         self,
@@ -528,15 +563,7 @@ class Issuance:
             log.exception("could not mark the intent %s abandoned", serial)
 
     def _after_commit(self, shards: set[tuple[str, int]]) -> None:
-        try:
-            self._deliver()
-        except Exception:
-            log.exception("notifications not sent now; the sender will")
-        for family, shard in sorted(shards):
-            try:
-                self.publisher.publish(family, shard)
-            except Exception:
-                log.exception("CRL %s-%s not published now; the job runner will", family, shard)
+        deliver_and_publish(self._deliver, self.publisher, shards)
 
     # ------------------------------------------------------------------ machinery
 

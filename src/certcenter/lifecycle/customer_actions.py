@@ -47,7 +47,9 @@ class CustomerActions:
             uow.commit()
         return challenge
 
-    def _authorise(self, proof: DeviceProof, purpose: str) -> Authenticated:
+    def _authorise(
+        self, proof: DeviceProof, purpose: str, source_ip: str | None = None
+    ) -> Authenticated:
         with self.uow_factory() as uow:
             who = self.authenticator.verify(
                 uow,
@@ -56,6 +58,7 @@ class CustomerActions:
                 challenge=proof.challenge,
                 signature=proof.signature,
                 pin=proof.pin,
+                client_ip=source_ip,
             )
             uow.commit()
         return who
@@ -67,24 +70,24 @@ class CustomerActions:
     def revoke(
         self, serial: str, proof: DeviceProof, reason: str, source_ip: str | None
     ) -> Outcome:
-        who = self._authorise(proof, "revoke")
+        who = self._authorise(proof, "revoke", source_ip)
         self._own(who, serial)
         actor = ActorRef.customer(who.customer.customer_number, source_ip)
         return self.lifecycle.revoke(who.certificate.serial, reason, actor)
 
     def renew(self, serial: str, proof: DeviceProof, source_ip: str | None) -> Outcome:
-        who = self._authorise(proof, "renew")
+        who = self._authorise(proof, "renew", source_ip)
         self._own(who, serial)
         actor = ActorRef.customer(who.customer.customer_number, source_ip)
         return self.lifecycle.renew(who.certificate.serial, actor)
 
     def release(self, serial: str, proof: DeviceProof, source_ip: str | None) -> Outcome:
-        who = self._authorise(proof, "release")
+        who = self._authorise(proof, "release", source_ip)
         self._own(who, serial)
         actor = ActorRef.customer(who.customer.customer_number, source_ip)
         return self.lifecycle.release(who.certificate.serial, actor)
 
     def deregister(self, proof: DeviceProof, source_ip: str | None) -> list[Outcome]:
-        who = self._authorise(proof, "deregister")
+        who = self._authorise(proof, "deregister", source_ip)
         actor = ActorRef.customer(who.customer.customer_number, source_ip)
         return self.lifecycle.deregister_device(proof.device_id, actor)

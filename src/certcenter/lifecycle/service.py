@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography import x509
 
@@ -29,10 +29,14 @@ from certcenter.entities import Actor, CertificateRecord, CertificateStatus, Cus
 from certcenter.errors import CertCenterError
 from certcenter.issuance import (
     AlreadyRenewedError,
+    AuditRecorder,
     Issuance,
     IssueRequest,
     Notice,
+    Notifier,
     Renewal,
+    StatusPublisher,
+    deliver_and_publish,
 )
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -44,31 +48,14 @@ _ENDS_SESSIONS = frozenset(
     {CertificateStatus.REVOKED, CertificateStatus.SUSPENDED, CertificateStatus.EXPIRED}
 )
 
-
-class AuditRecorder(Protocol):
-    def record(
-        self,
-        uow: UnitOfWork,
-        *,
-        actor_kind: str,
-        actor: str,
-        action: str,
-        subject_kind: str,
-        subject: str,
-        outcome: str = "ok",
-        source_ip: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> Any: ...
-
-
-class Notifier(Protocol):
-    def notify(
-        self, uow: UnitOfWork, *, event: str, customer: Customer, values: dict[str, object]
-    ) -> Any: ...
-
-
-class StatusPublisher(Protocol):
-    def publish(self, family: str, shard: int) -> Any: ...
+__all__ = [
+    "ActorRef",
+    "AuditRecorder",
+    "LifecycleService",
+    "Notifier",
+    "Outcome",
+    "StatusPublisher",
+]
 
 
 @dataclass(frozen=True)
@@ -360,15 +347,7 @@ class LifecycleService:
     def _publish(self, shards: set[tuple[str, int]]) -> None:
         """Publish the touched CRL partitions now, and try to send the notifications at once;
         if either fails, the job runner and the sender catch up."""
-        try:
-            self._deliver()
-        except Exception:
-            log.exception("notifications not sent now; the sender will")
-        for family, shard in sorted(shards):
-            try:
-                self.publisher.publish(family, shard)
-            except Exception:
-                log.exception("CRL %s-%s not published now; the job runner will", family, shard)
+        deliver_and_publish(self._deliver, self.publisher, shards)
 
 
 def _require_renewable(record: CertificateRecord, now: datetime) -> None:

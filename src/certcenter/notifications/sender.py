@@ -82,6 +82,11 @@ class OutboxSender:
         self.max_delay = max_delay
         self._wake = threading.Event()
 
+    def deliver_now(self) -> None:
+        """Try to send what is due right away, within a second (services call this after
+        their commit; what is left is sent by the background loop)."""
+        self.deliver_due(limit=20, time_budget=1.0)
+
     def deliver_due(self, limit: int = 50, *, time_budget: float | None = None) -> DeliveryReport:
         """Send up to ``limit`` due messages, each in its own transaction.
 

@@ -7,7 +7,8 @@ Accepts PEM (``CERTIFICATE REQUEST`` / ``NEW CERTIFICATE REQUEST``) or DER, at m
 Refusals, all :class:`~certcenter.errors.CertCenterError`:
 
 - ``CSR_MALFORMED`` (with a short ``detail``): empty, too large, not PEM/DER, a PEM block
-  of another kind (a certificate …), DER that is not PKCS#10, a public key that cannot be read;
+  of another kind (a certificate …), more than one PEM block or anything after the one block,
+  DER that is not PKCS#10 (or has bytes after it), a public key that cannot be read;
 - ``CSR_KEY_TYPE_NOT_ALLOWED`` (``allowed``, ``found``): the key is of a kind not in
   ``allowed`` (RSA, Ed25519, P-384 where only P-256 is taken …);
 - ``CSR_SIGNATURE_INVALID``: the request's self-signature does not verify, so the sender
@@ -35,6 +36,7 @@ __all__ = ["MAX_CSR_BYTES", "ValidatedCsr", "validate_csr"]
 MAX_CSR_BYTES = 16 * 1024
 
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----")
+_PEM_END = re.compile(rb"-----END ([A-Z0-9 ]{1,64})-----")
 _CSR_LABELS = {b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST"}
 # What people paste by mistake, named so the detail says what it was.
 _OTHER_LABELS = {
@@ -69,6 +71,15 @@ def _load(data: bytes) -> x509.CertificateSigningRequest:
         label = match.group(1) if match else b""
         if label not in _CSR_LABELS:
             raise _malformed(_OTHER_LABELS.get(label, "PEM text that is not a certificate request"))
+        # exactly one block and nothing after it: what is signed must be all that was sent
+        ends = list(_PEM_END.finditer(stripped))
+        if (
+            stripped.count(b"-----BEGIN") != 1
+            or len(ends) != 1
+            or ends[0].group(1) != label
+            or ends[0].end() != len(stripped)
+        ):
+            raise _malformed("exactly one PEM certificate request block, with nothing after it")
         loader = x509.load_pem_x509_csr
     elif stripped.startswith(b"-----"):
         raise _malformed("damaged PEM header")

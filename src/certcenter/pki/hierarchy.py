@@ -27,9 +27,11 @@ are left as they are). Files in ``settings.ca_path``, each written atomically:
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -47,12 +49,16 @@ from certcenter.pki.profiles import OCSP_SIGNER_RENEWAL, profile
 
 __all__ = [
     "FAMILIES",
+    "FINANCIAL",
+    "MOBILE",
     "ROOT",
     "CaHierarchy",
     "CaSpec",
     "CertificateAuthority",
+    "Hierarchy",
     "IssuingCa",
     "OcspSigner",
+    "StoredHierarchy",
     "ensure_hierarchy",
     "ensure_ocsp_signer",
     "load_hierarchy",
@@ -82,10 +88,12 @@ class CaSpec:
         return f"{self.family}-chain.pem"
 
 
+MOBILE = "mobile"  # the mobile certificate (국민인증서): its family, CA and profile name
+FINANCIAL = "financial"  # the financial certificate (금융인증서)
 ROOT = CaSpec("root-ca", "root-ca", "Root CA", None)
 FAMILIES: tuple[CaSpec, ...] = (
-    CaSpec("mobile-ca", "issuing-ca", "Mobile Certificate CA", "mobile"),
-    CaSpec("financial-ca", "financial-ca", "Financial Certificate CA", "financial"),
+    CaSpec("mobile-ca", "issuing-ca", "Mobile Certificate CA", MOBILE),
+    CaSpec("financial-ca", "financial-ca", "Financial Certificate CA", FINANCIAL),
 )
 
 
@@ -143,6 +151,55 @@ class CaHierarchy:
             if signer.family == family:
                 return signer
         return None
+
+
+class Hierarchy(Protocol):
+    """What services read of the hierarchy: :class:`CaHierarchy` or :class:`StoredHierarchy`."""
+
+    @property
+    def families(self) -> tuple[str, ...]: ...
+    def issuing(self, family: str = "mobile") -> IssuingCa: ...
+    def chain(self, family: str = "mobile") -> list[x509.Certificate]: ...
+    def ocsp_signer(self, family: str = "mobile") -> OcspSigner | None: ...
+
+
+class StoredHierarchy:
+    """The hierarchy of ``settings.ca_path``, read on first use and kept for the process.
+
+        hierarchy = StoredHierarchy(settings)   # nothing is read yet
+        hierarchy.chain("financial")            # reads the CA files once
+        hierarchy()                             # the loaded CaHierarchy
+
+    The composition root builds every service before ``initialise`` may have made the CA;
+    services hold this and read it when they first sign, verify or publish.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._loaded: CaHierarchy | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> CaHierarchy:
+        loaded = self._loaded
+        if loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = load_hierarchy(self._settings)
+                loaded = self._loaded
+        return loaded
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        return self().families
+
+    def issuing(self, family: str = "mobile") -> IssuingCa:
+        return self().issuing(family)
+
+    def chain(self, family: str = "mobile") -> list[x509.Certificate]:
+        return self().chain(family)
+
+    def ocsp_signer(self, family: str = "mobile") -> OcspSigner | None:
+        return self().ocsp_signer(family)
 
 
 def load_hierarchy(settings: Settings) -> CaHierarchy:

@@ -43,7 +43,7 @@ from certcenter.pki.builder import (
     validity_window,
 )
 from certcenter.pki.crl import crl_shard_of
-from certcenter.pki.hierarchy import CaHierarchy, IssuingCa
+from certcenter.pki.hierarchy import Hierarchy, IssuingCa
 from certcenter.pki.lint import require_clean
 from certcenter.pki.names import SubjectInfo, end_entity_subject
 from certcenter.pki.pem import public_key_sha256
@@ -103,7 +103,7 @@ class Issuer:
     """The one entry point that makes end-entity certificates, driven by profiles."""
 
     def __init__(
-        self, backend: KeyBackend, hierarchy: CaHierarchy, settings: Settings, clock: Clock
+        self, backend: KeyBackend, hierarchy: Hierarchy, settings: Settings, clock: Clock
     ) -> None:
         self._backend = backend
         self._hierarchy = hierarchy

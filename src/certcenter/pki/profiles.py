@@ -128,10 +128,6 @@ class CertificateProfile:
         return self.ocsp_path is not None or self.ca_issuers_path is not None
 
     @property
-    def has_crl_distribution_point(self) -> bool:
-        return self.crl_path is not None
-
-    @property
     def crl_partitioned(self) -> bool:
         return self.crl_path is not None and "{shard}" in self.crl_path
 

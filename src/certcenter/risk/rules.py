@@ -6,8 +6,12 @@
     rules.check_network("203.0.113.9", overseas_access=False)   # FOREIGN_IP_BLOCKED
 
 Every refusal is recorded (customer, step, code, time); too many in a short window block the
-customer and the device for 24 hours *(policy)*. Blocks live in the database, so they
-survive restarts. Limits fail closed: when the failure log cannot be read the step fails.
+customer and the device for 24 hours *(policy)*. A block is earned: a registered device counts
+only its owner's failures, so naming someone's device id blocks nothing of theirs. Blocks live
+in the database, so they survive restarts. Counting and blocking hold the subject's row lock
+(:meth:`~certcenter.ports.FailureRepository.lock_subject`), so concurrent failures write one
+block, on PostgreSQL as on SQLite. Limits fail closed: when the failure log cannot be read the
+step fails.
 """
 
 from __future__ import annotations
@@ -141,9 +145,22 @@ class RiskRules:
         for kind, subject in (("customer", customer_id), ("device", device_id)):
             if subject is None:
                 continue
+            owner: str | None = None
+            if kind == "device":
+                # A block is earned by whoever failed: a registered device is blocked only by
+                # its owner's own failures, never by requests that merely name its id.
+                registered = uow.devices.active_by_device_id(subject)
+                owner = registered.customer_id if registered is not None else None
+                if owner is not None and owner != customer_id:
+                    continue
+            # the subject's row lock: the count below sees every failure committed before
+            # it, and no other transaction counts or blocks this subject until this one ends
+            uow.failures.lock_subject(kind, subject, now)
+            if kind == "customer" and enrollment_id is not None:
+                uow.failures.settle_guesses(enrollment_id)  # now a failure of the log
             count = uow.failures.count_since(
                 since=since,
-                customer_id=subject if kind == "customer" else None,
+                customer_id=subject if kind == "customer" else owner,
                 device_id=subject if kind == "device" else None,
             )
             if count >= self.policy.failure_max_in_window and not uow.blocks.active(

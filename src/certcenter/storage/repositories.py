@@ -43,6 +43,7 @@ from certcenter.entities import (
     Transfer,
     VerificationCode,
     WebApproval,
+    new_id,
 )
 from certcenter.entities import (
     Session as LoginSession,
@@ -91,8 +92,10 @@ class SqlCustomers(_Repository):
     def search(self, text: str, *, limit: int = 50) -> Sequence[Customer]:
         t = tables.customers.c
         digits = "".join(ch for ch in text if ch.isdigit())
-        pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        conditions = [t.customer_number == text.upper(), t.name.like(pattern)]
+        # LIKE's wildcards in what was typed are matched as themselves
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = "%" + escaped + "%"
+        conditions = [t.customer_number == text.upper(), t.name.like(pattern, escape="\\")]
         if len(digits) >= 10:
             conditions.append(t.phone == digits)
         return self.session.scalars(
@@ -265,6 +268,20 @@ class SqlCertificates(_Repository):
         for (entry,) in result:
             yield bytes(entry)
 
+    def bound_to_key(self, public_key_sha256: str) -> Sequence[CertificateRecord]:
+        t = tables.certificates.c
+        return self.session.scalars(
+            select(CertificateRecord).where(
+                t.public_key_sha256 == public_key_sha256, t.status != "abandoned"
+            )
+        ).all()
+
+    def lock_key(self, public_key_sha256: str) -> None:
+        if self.session.get_bind().dialect.name != "postgresql":
+            return  # SQLite: every transaction holds the database's write lock already
+        key = int.from_bytes(bytes.fromhex(public_key_sha256)[:8], "big", signed=True)
+        self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
     def for_customer(
         self,
         customer_id: str,
@@ -310,6 +327,49 @@ class SqlFailures(_Repository):
         if device_id is not None:
             query = query.where(t.device_id == device_id)
         return int(self.session.execute(query).scalar_one())
+
+    def lock_subject(self, subject_kind: str, subject: str, now: datetime) -> None:
+        t = tables.failure_subjects
+        make = _insert_for(self.session)
+        insert = make(t).values(
+            subject_kind=subject_kind, subject=subject, failures=1, updated_at=now
+        )
+        self.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[t.c.subject_kind, t.c.subject],
+                set_={"failures": t.c.failures + 1, "updated_at": now},
+            )
+        )
+
+    def reserve_guess(
+        self,
+        *,
+        customer_id: str,
+        enrollment_id: str,
+        since: datetime,
+        live_since: datetime,
+        limit: int,
+        now: datetime,
+    ) -> bool:
+        self.lock_subject("customer", customer_id, now)
+        r = tables.failure_reservations
+        self.session.execute(delete(r).where(r.c.customer_id == customer_id, r.c.at < live_since))
+        failed = self.count_since(since=since, customer_id=customer_id)
+        in_flight = self.session.execute(
+            select(func.count()).select_from(r).where(r.c.customer_id == customer_id)
+        ).scalar_one()
+        if failed + int(in_flight) >= limit:
+            return False
+        self.session.execute(
+            r.insert().values(
+                id=new_id(), customer_id=customer_id, enrollment_id=enrollment_id, at=now
+            )
+        )
+        return True
+
+    def settle_guesses(self, enrollment_id: str) -> None:
+        r = tables.failure_reservations
+        self.session.execute(delete(r).where(r.c.enrollment_id == enrollment_id))
 
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]:
         t = tables.failures.c

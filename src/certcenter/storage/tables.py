@@ -173,6 +173,8 @@ certificates = Table(
         postgresql_where=text("status != 'abandoned'"),
     ),
     Index("ix_certificates_crl", "family", "crl_shard", "serial"),
+    # Which certificates bind a public key (one key, one customer and device).
+    Index("ix_certificates_public_key", "public_key_sha256"),
     # At most one usable certificate per customer and family (mobile, financial, ...).
     Index(
         "uq_certificates_one_usable_per_family",
@@ -197,6 +199,30 @@ failures = Table(
     Column("client_ip", String(45), nullable=True),
     Index("ix_failures_customer_at", "customer_id", "at"),
     Index("ix_failures_device_at", "device_id", "at"),
+)
+
+# One row per subject (customer, device) that failed: recording a failure updates it first, so
+# the row's lock makes counting the window and writing the block one step per subject.
+failure_subjects = Table(
+    "failure_subjects",
+    metadata,
+    Column("subject_kind", String(20), primary_key=True),
+    Column("subject", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A code guess being compared right now, counted in its customer's failure window until its
+# outcome is known (the wrong guess's failure replaces it; a right guess removes it).
+failure_reservations = Table(
+    "failure_reservations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), nullable=False),
+    Column("enrollment_id", String(36), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_failure_reservations_customer_at", "customer_id", "at"),
+    Index("ix_failure_reservations_enrollment", "enrollment_id"),
 )
 
 blocks = Table(

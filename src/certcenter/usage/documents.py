@@ -18,11 +18,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from certcenter.audit.trail import AuditTrail
@@ -32,6 +30,7 @@ from certcenter.clock import Clock
 from certcenter.entities import Actor, CertificateStatus, Session, SignedDocument, new_id
 from certcenter.errors import CertCenterError
 from certcenter.pki.cms import CmsError, verify_signed_data
+from certcenter.pki.hierarchy import MOBILE, Hierarchy
 from certcenter.ports import UnitOfWorkFactory
 from certcenter.signing import DeviceSigner, Signature, Signer, SigningRequest
 from certcenter.usage.free_text import require_plain
@@ -67,14 +66,14 @@ class DocumentSigning:
         uow_factory: UnitOfWorkFactory,
         guard: FactorGuard,
         hasher: SecretHasher,
-        chain: Callable[[], Sequence[x509.Certificate]],
+        hierarchy: Hierarchy,
         audit: AuditTrail,
         clock: Clock,
     ) -> None:
         self.uow_factory = uow_factory
         self.guard = guard
         self.hasher = hasher
-        self.chain = chain
+        self.hierarchy = hierarchy
         self.audit = audit
         self.clock = clock
 
@@ -145,7 +144,7 @@ class DocumentSigning:
 
     def _signer_for(self, request: SignRequest) -> Signer:
         """Documents are signed on the device: the signature comes with the request."""
-        return DeviceSigner(request.signature, chain=tuple(self.chain()))
+        return DeviceSigner(request.signature, chain=tuple(self.hierarchy.chain(MOBILE)))
 
     @staticmethod
     def _sign(signer: Signer, request: SigningRequest) -> Signature | CertCenterError:
@@ -161,7 +160,7 @@ class DocumentSigning:
             verified = verify_signed_data(cms, content)
         except CmsError as err:
             raise CertCenterError("SIGNATURE_INVALID", detail=str(err)) from None
-        issuing = next(iter(self.chain()))
+        issuing = self.hierarchy.issuing(MOBILE).certificate
         try:
             verified.signer.verify_directly_issued_by(issuing)
             ours = True

@@ -8,9 +8,11 @@
     result.token                                 # the session's bearer token
 
 The PIN or pattern is checked by the server, so the lockout holds whatever the app does. The
-attempt is counted before the slow hash (:class:`~certcenter.authn.factors.FactorGuard`) and
-the hash runs outside any transaction. A device nobody registered gets a challenge too, and
-its tries are counted and timed like a real customer's: the answer does not tell the two apart.
+device's signature over the challenge is checked first (a bad one is counted against the
+client's address, never the owner's PIN); then the attempt is counted before the slow hash
+(:class:`~certcenter.authn.factors.FactorGuard`) and the hash runs outside any transaction. A
+device nobody registered gets a challenge too, and its tries are counted and timed like a real
+customer's: the answer does not tell the two apart.
 The certificate must be active, chain to the issuing CA and be within its validity; the login
 records its use (inactivity and auto-renewal rules) and opens a session.
 """
@@ -18,7 +20,6 @@ records its use (inactivity and auto-renewal rules) and opens a session.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +49,7 @@ from certcenter.entities import (
     new_id,
 )
 from certcenter.errors import CertCenterError
+from certcenter.pki.hierarchy import MOBILE, Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.usage.sessions import OpenedSession, SessionService
 
@@ -107,7 +109,7 @@ class LoginService:
         guard: FactorGuard,
         hasher: SecretHasher,
         sessions: SessionService,
-        issuing_ca: Callable[[], x509.Certificate],
+        hierarchy: Hierarchy,
         audit: AuditTrail,
         clock: Clock,
         policy: Policy,
@@ -117,7 +119,7 @@ class LoginService:
         self.guard = guard
         self.hasher = hasher
         self.sessions = sessions
-        self.issuing_ca = issuing_ca
+        self.hierarchy = hierarchy
         self.audit = audit
         self.clock = clock
         self.policy = policy
@@ -163,6 +165,16 @@ class LoginService:
                     uow.commit()
                     raise CertCenterError("BIOMETRIC_NOT_REGISTERED")
             if attempt.method != "biometric":
+                if subject.device is None:
+                    self._count_unknown(uow, subject.key, factor)
+                # possession of the device key first: a stranger's bogus signature is counted
+                # against their address, never against the owner's PIN
+                self.authenticator.prove_possession(
+                    uow,
+                    proven=subject.certificate is not None
+                    and signature_valid(subject.certificate, message, attempt.signature),
+                    client_ip=attempt.source_ip,
+                )
                 try:
                     attempts = self.guard.reserve(uow, subject.key, [factor])
                 except CertCenterError:
@@ -234,6 +246,15 @@ class LoginService:
             return _Subject(unknown_subject(device_id), None, None, None)
         return _Subject(customer.id, customer, device, certificate)
 
+    def _count_unknown(self, uow: UnitOfWork, key: str, factor: str) -> None:
+        """A try against a device nobody registered is counted under its own key (there is no
+        owner to lock out); it is answered like a real device's unproven try."""
+        try:
+            attempts = self.guard.reserve(uow, key, [factor])
+        except CertCenterError:
+            return  # at its limit already: the address's count answers
+        self.guard.settle(uow, key, {factor: False}, attempts=attempts)
+
     def _why_not_usable(self, uow: UnitOfWork, device_id: str) -> CertCenterError | None:
         """A registered device whose certificate was revoked or superseded: say so."""
         device = uow.devices.active_by_device_id(device_id)
@@ -283,7 +304,7 @@ class LoginService:
             return False
         try:
             x509.load_der_x509_certificate(certificate.der).verify_directly_issued_by(
-                self.issuing_ca()
+                self.hierarchy.issuing(MOBILE).certificate
             )
         except (ValueError, TypeError, InvalidSignature):
             return False

@@ -34,12 +34,11 @@ outside any transaction; the center's signer commits its own (the activation use
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certcenter.audit.trail import AuditTrail
@@ -64,6 +63,7 @@ from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import Providers
 from certcenter.notifications.messages import notice
 from certcenter.notifications.outbox import Outbox
+from certcenter.pki.hierarchy import MOBILE, Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.signing import CenterSigning, DeviceSigner, Signature, Signer, SigningRequest
 from certcenter.usage.free_text import escape, quote, require_plain, unescape, unquote, unsafe
@@ -268,9 +268,9 @@ class TransferService:
         providers: Providers,
         guard: FactorGuard,
         hasher: SecretHasher,
-        otp: Callable[[], OtpChecker],
-        cards: Callable[[], CardChecker],
-        chain: Callable[[], Sequence[x509.Certificate]],
+        otp: OtpChecker,
+        cards: CardChecker,
+        hierarchy: Hierarchy,
         audit: AuditTrail,
         notifier: Outbox,
         deliver: Callable[[], None],
@@ -285,7 +285,7 @@ class TransferService:
         self.hasher = hasher
         self.otp = otp
         self.cards = cards
-        self.chain = chain
+        self.hierarchy = hierarchy
         self.audit = audit
         self.notifier = notifier
         self.deliver = deliver
@@ -431,7 +431,7 @@ class TransferService:
             uow.commit()
         question = None
         if SECURITY_CARD in factors:
-            question = self.cards().challenge(session.customer_id, subject=transfer.id)
+            question = self.cards.challenge(session.customer_id, subject=transfer.id)
         return Prepared(
             transfer=transfer, factors=factors, ars_code=ars_code, card_question=question
         )
@@ -465,7 +465,7 @@ class TransferService:
             if browser is None or browser.status != "active":
                 return signer, None
             return signer, _SessionDevice(browser.customer_id)
-        signer = DeviceSigner(confirmation.signature, chain=tuple(self.chain()))
+        signer = DeviceSigner(confirmation.signature, chain=tuple(self.hierarchy.chain(MOBILE)))
         device = uow.devices.active_by_device_id(transfer.device_id)
         if device is None:
             return signer, None
@@ -834,10 +834,10 @@ class TransferService:
                 password=confirmation.account_password or "",
             )
         if OTP in counted:
-            results[OTP] = self.otp().check(transfer.customer_id, confirmation.otp_code or "")
+            results[OTP] = self.otp.check(transfer.customer_id, confirmation.otp_code or "")
         if SECURITY_CARD in counted:
             try:
-                results[SECURITY_CARD] = self.cards().check(
+                results[SECURITY_CARD] = self.cards.check(
                     transfer.customer_id,
                     confirmation.card_challenge_id or "",
                     confirmation.card_answer or "",

@@ -3,6 +3,7 @@ the way a bank's forms accept them, the browser's device key, the JSON answer of
 script, and the flow state each page keeps in the web session.
 
     born = birth_date("19900315")                  # "1990-03-15" (or INVALID_REQUEST)
+    phone = digits("010-2000 0001")                # "01020000001" (a NUL: INVALID_REQUEST)
     spki = device_public_key(form_value)           # WEB_DEVICE_KEY_MISSING when the JS sent none
     flow = Stash(request, "fin_issue")             # a dict in the signed session cookie
     flow.put(id=started.enrollment_id, token=started.token); flow.get("token"); flow.clear()
@@ -25,15 +26,17 @@ from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection, Request
 
 from certcenter.errors import CertCenterError
+from certcenter.http_common.edge import single_line
 from certcenter.web.context import center_of, locale_of
 
 _BIRTH = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 MAX_SPKI_TEXT = 700
 
 
-def digits(value: str) -> str:
-    """``010-2000 0001`` → ``01020000001``: what a person types, without separators."""
-    return "".join(ch for ch in str(value) if ch not in " -")
+def digits(value: str, field: str = "number") -> str:
+    """``010-2000 0001`` → ``01020000001``: what a person types, without separators
+    (``INVALID_REQUEST`` for a control character)."""
+    return "".join(ch for ch in single_line(str(value), field) if ch not in " -")
 
 
 def birth_date(value: str) -> str:

@@ -37,7 +37,7 @@ def _out(result: StepResult) -> StepOut:
 def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
     """Start issuance on a device. Refuses outdated apps and unsafe devices."""
     device = body.device
-    started = center.enrollment.start(
+    started = center.mobile_enrollment.start(
         StartRequest(
             device_id=device.device_id,
             platform=device.platform,
@@ -58,19 +58,19 @@ def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
 
 @router.get("/{enrollment_id}", response_model=StepOut)
 def show(ref: RefDep, center: CenterDep) -> StepOut:
-    return _out(center.enrollment.status(ref))
+    return _out(center.mobile_enrollment.status(ref))
 
 
 @router.post("/{enrollment_id}/terms", response_model=StepOut)
 def terms(body: TermsIn, ref: RefDep, center: CenterDep) -> StepOut:
-    return _out(center.enrollment.accept_terms(ref, body.accepted))
+    return _out(center.mobile_enrollment.accept_terms(ref, body.accepted))
 
 
 @router.post("/{enrollment_id}/phone", response_model=StepOut)
 def phone(body: PhoneIn, ref: RefDep, center: CenterDep) -> StepOut:
     """휴대폰 본인인증: sends a 6-digit SMS code to a line in the customer's own name."""
     return _out(
-        center.enrollment.request_phone_code(
+        center.mobile_enrollment.request_phone_code(
             ref, carrier=body.carrier, name=body.name, rrn_front=body.rrn_front, phone=body.phone
         )
     )
@@ -78,19 +78,19 @@ def phone(body: PhoneIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/phone/resend", response_model=StepOut)
 def phone_resend(ref: RefDep, center: CenterDep) -> StepOut:
-    return _out(center.enrollment.resend_phone_code(ref))
+    return _out(center.mobile_enrollment.resend_phone_code(ref))
 
 
 @router.post("/{enrollment_id}/phone/verify", response_model=StepOut)
 def phone_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
-    return _out(center.enrollment.verify_phone_code(ref, body.code))
+    return _out(center.mobile_enrollment.verify_phone_code(ref, body.code))
 
 
 @router.post("/{enrollment_id}/account", response_model=StepOut)
 def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
     """1원 입금 인증: deposits 1 won with a code in the depositor name."""
     return _out(
-        center.enrollment.request_account_deposit(
+        center.mobile_enrollment.request_account_deposit(
             ref, bank_code=body.bank_code, account_number=body.account_number
         )
     )
@@ -98,21 +98,21 @@ def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/account/verify", response_model=StepOut)
 def account_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
-    return _out(center.enrollment.verify_account_code(ref, body.code))
+    return _out(center.mobile_enrollment.verify_account_code(ref, body.code))
 
 
 @router.post("/{enrollment_id}/id", response_model=StepOut)
 def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
     """신분증 인증 from typed fields."""
     fields = {k: v for k, v in body.model_dump().items() if v is not None}
-    return _out(center.enrollment.verify_id(ref, fields))
+    return _out(center.mobile_enrollment.verify_id(ref, fields))
 
 
 @router.post("/{enrollment_id}/credentials", response_model=StepOut)
 def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
     """간편비밀번호 (twice) and pattern; optional biometric device key."""
     return _out(
-        center.enrollment.set_credentials(
+        center.mobile_enrollment.set_credentials(
             ref,
             pin=body.pin,
             pin_confirmation=body.pin_confirmation,
@@ -125,7 +125,7 @@ def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
 @router.post("/{enrollment_id}/csr", status_code=status.HTTP_201_CREATED, response_model=IssuedOut)
 def csr(body: CsrIn, ref: RefDep, center: CenterDep) -> IssuedOut:
     """Issue the certificate for the device key in the CSR and bind it to the device."""
-    issued = center.enrollment.submit_csr(ref, body.csr)
+    issued = center.mobile_enrollment.submit_csr(ref, body.csr)
     return IssuedOut(
         serial=issued.serial,
         certificate=issued.certificate_pem,

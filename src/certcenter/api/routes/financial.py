@@ -311,7 +311,7 @@ def remove_device(device_id: str, session: SessionDep, center: CenterDep, ip: Cl
 @router.get("/v1/financial/certificate", response_model=CertificateOverviewOut)
 def certificate_overview(session: SessionDep, center: CenterDep) -> CertificateOverviewOut:
     """내 금융인증서: the certificate, when it will be deleted if unused, devices, PIN lock."""
-    seen = center.financial.overview(session.customer_id)
+    seen = center.cloud_certificates.overview(session.customer_id)
     return CertificateOverviewOut(
         serial=seen.serial,
         status=seen.status,
@@ -333,7 +333,7 @@ def delete_certificate(
     """금융인증서 폐기: revoked, its cloud key destroyed, its devices removed. Needs a session
     opened with the financial certificate."""
     _financial_session(session)
-    revoked = center.financial.delete(
+    revoked = center.cloud_certificates.delete(
         session.customer_id, _actor(center, session, ip), reason="unspecified"
     )
     center.sessions.end(session.id)

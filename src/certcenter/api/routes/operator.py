@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from certcenter.api.deps import CenterDep, ClientIp
 from certcenter.api.schemas import OperatorRevokeIn, OutcomeOut
 from certcenter.authn.operators import require_role
+from certcenter.errors import CertCenterError
 from certcenter.lifecycle.operator_desk import CustomerView
 from certcenter.lifecycle.service import ActorRef, Outcome
 
@@ -162,6 +163,8 @@ def release(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
 @router.post("/crls/{family}/publish")
 def publish_crl(family: str, center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
     """Publish every partition of the family's CRL now."""
+    if family not in center.hierarchy().families:
+        raise CertCenterError("NOT_FOUND")
     return center.operator_desk.publish_crls(family, actor)
 
 
@@ -189,7 +192,7 @@ def verify_audit(center: CenterDep, actor: AuditorActor) -> dict[str, Any]:
 def audit_entries(
     center: CenterDep,
     actor: AuditorActor,
-    subject_kind: Annotated[str, Query(max_length=30)],
-    subject: Annotated[str, Query(max_length=80)],
+    subject_kind: Annotated[str, Query(min_length=1, max_length=30)],
+    subject: Annotated[str, Query(min_length=1, max_length=80)],
 ) -> list[dict[str, Any]]:
     return center.operator_desk.audit_for(subject_kind, subject, actor)

@@ -28,7 +28,9 @@ router = APIRouter(prefix="/sim", tags=["demo simulators (시뮬레이터)"])
 disabled = APIRouter(prefix="/sim", include_in_schema=False)
 
 
-@disabled.api_route("/{path:path}", methods=["GET", "POST"])
+@disabled.api_route(
+    "/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+)
 def switched_off(path: str) -> None:
     raise CertCenterError("SIMULATORS_DISABLED")
 

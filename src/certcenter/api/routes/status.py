@@ -46,7 +46,7 @@ _OCSP_DOC: dict[int | str, dict[str, Any]] = {
 
 def revocation_status(center: Center) -> RevocationStatus:
     """The center's status services (built once per center)."""
-    return center.status
+    return center.revocation
 
 
 def _http_date(when: datetime) -> str:

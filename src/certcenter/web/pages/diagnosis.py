@@ -26,6 +26,7 @@ from starlette.requests import Request
 from certcenter.diagnosis import CheckItem, Checklist
 from certcenter.errors import CertCenterError, Locale, entry
 from certcenter.errors.catalog import texts
+from certcenter.http_common.edge import single_line
 from certcenter.http_common.request_facts import client_ip
 from certcenter.simulators.world import load_world
 from certcenter.web.context import center_of, locale_of
@@ -218,6 +219,10 @@ def why_checklist(
     if len(claimed) > MAX_USER_ID or len(rrn) > MAX_RRN:
         error = CertCenterError("INVALID_REQUEST", detail="user_id, rrn: too long")
         return _form_page(request, error=error)
+    try:
+        claimed, rrn = single_line(claimed, "user_id"), single_line(rrn, "rrn")
+    except CertCenterError as refused:
+        return _form_page(request, error=refused)
     try:
         checklist = center_of(request).diagnosis.for_identity(
             claimed, rrn, client_ip=client_ip(request)

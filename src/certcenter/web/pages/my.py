@@ -96,7 +96,7 @@ def _views(records: list[CertificateRecord]) -> list[CertificateView]:
 
 def _overview(center: Center, customer_id: str) -> FinancialOverview | None:
     try:
-        return center.financial.overview(customer_id)
+        return center.cloud_certificates.overview(customer_id)
     except CertCenterError:
         return None  # none issued, deleted, expired or revoked: the list says which
 
@@ -164,7 +164,7 @@ def _begin(
     center = center_of(request)
     if not _financial_session(session):
         raise CertCenterError("WEB_FINANCIAL_LOGIN_REQUIRED")
-    overview = center.financial.overview(session.customer_id)
+    overview = center.cloud_certificates.overview(session.customer_id)
     if action == "renew" and overview.status != "active":
         raise CertCenterError("CERTIFICATE_NOT_USABLE", status=overview.status)
     data = statement(action, overview.serial, _customer_number(center, session), center.clock.now())
@@ -247,13 +247,13 @@ def confirm_change(
         raise CertCenterError("WEB_CONFIRMATION_INVALID")
     actor = _actor(request, session)
     if action == "renew":
-        new_serial = center.financial.renew(str(pending["serial"]), actor)
+        new_serial = center.cloud_certificates.renew(str(pending["serial"]), actor)
         with center.uow_factory() as uow:
             renewed = uow.certificates.get(new_serial)
         until = renewed.not_after.date().isoformat() if renewed else ""
         flash(request, "my.renewed", kind="success", serial=new_serial, until=until)
         return RedirectResponse("/my", status_code=303)
-    center.financial.delete(session.customer_id, actor, reason="unspecified")
+    center.cloud_certificates.delete(session.customer_id, actor, reason="unspecified")
     sign_out(request)  # the session was opened with the certificate that is gone
     flash(request, "my.revoked", kind="success", serial=str(pending["serial"]))
     return RedirectResponse("/", status_code=303)

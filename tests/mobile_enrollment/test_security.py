@@ -11,7 +11,7 @@ from certcenter.bootstrap import Center, build_center
 from certcenter.clock import FrozenClock
 from certcenter.storage.tables import metadata
 from tests.conftest import LiveServer
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 
 RRN = "9003151512541"  # 김민준 in the demo world

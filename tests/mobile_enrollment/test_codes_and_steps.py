@@ -14,7 +14,7 @@ from certcenter.bootstrap import Center
 from certcenter.cli.client import ApiError
 from certcenter.clock import FrozenClock
 from certcenter.entities import EnrollmentState
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 
 

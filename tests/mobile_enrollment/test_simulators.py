@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from certcenter.cli.client import ApiError
-from tests.flow.test_refusals import assert_refusal
+from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 
 
