@@ -1,7 +1,7 @@
 """sessions: found by their device and by their certificate, to end them at once, and why
 
-Revision ID: 0005_sessions
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04 15:15:00.000000
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_sessions"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
