@@ -13,13 +13,16 @@ import pytest
 
 from certcenter.bootstrap import Center
 from certcenter.cli.client import ApiError, CenterClient
+from certcenter.errors import CertCenterError
+from certcenter.usage.documents import SignRequest
 from certcenter.usage.free_text import escape, quote, unescape, unquote
-from certcenter.usage.transfers import DOCUMENT_FIELDS, parse_document
+from certcenter.usage.transfers import DOCUMENT_FIELDS, TransferRequest, parse_document
 from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import Flow, FlowFactory
-from tests.usage.support import C001_ACCOUNT, OPENED, PIN, issued, logged_in, prepare
+from tests.usage.support import C001_ACCOUNT, OPENED, PAYEE, PIN, issued, logged_in, prepare
 
 ATTACK_MEMO = ".\namount-krw: 1"
+EDGE_OR_DOMAIN = ("INVALID_REQUEST", "TEXT_CONTROL_CHARACTER")
 # every special character a memo may hold, within the API's 20 characters
 SPECIAL_MEMO = "점심 \"A\" 'b' \\ c: {}"
 
@@ -61,15 +64,27 @@ def _openssl_verified(center: Center, client: CenterClient, url: str, tmp_path: 
     return verified.stdout
 
 
-def test_the_memo_with_a_line_break_and_a_fake_amount_is_refused(new_flow: FlowFactory) -> None:
+def test_the_memo_with_a_line_break_and_a_fake_amount_is_refused(
+    new_flow: FlowFactory, center: Center
+) -> None:
     client = logged_in(issued(new_flow))
-    err = _refused(lambda: prepare(client, 10_000, memo=ATTACK_MEMO))
-    assert_refusal(err, "TEXT_CONTROL_CHARACTER")
-    assert "memo" in err.problem["cause"]["en"] and "U+000A" in err.problem["cause"]["en"]
-    for memo in ("a\x00b", "a\rb", "a\tb", "a\u2028b", "a\u202eb", "a\x85b", "a\x7fb"):
+    session = center.sessions.resolve(client.token or "")
+    for memo in (ATTACK_MEMO, "a\x00b", "a\rb", "a\tb", "a\u2028b", "a\u202eb", "a\x85b", "a\x7fb"):
+        # over HTTP: refused at the edge (INVALID_REQUEST) or by the transfer itself
         with pytest.raises(ApiError) as refused:
             prepare(client, 10_000, memo=memo)
-        assert_refusal(refused.value, "TEXT_CONTROL_CHARACTER")
+        assert refused.value.code in EDGE_OR_DOMAIN, refused.value.problem
+        assert_refusal(refused.value, refused.value.code)
+        # the transfer itself refuses it too, whatever the edge lets through
+        with pytest.raises(CertCenterError) as domain:
+            center.transfers.prepare(
+                session,
+                TransferRequest(*C001_ACCOUNT, *PAYEE, amount=10_000, memo=memo),
+            )
+        assert domain.value.code == "TEXT_CONTROL_CHARACTER"
+        assert domain.value.context["field"] == "memo"
+    with center.uow_factory() as uow:
+        assert list(uow.transfers.for_customer(session.customer_id)) == []
 
 
 def test_a_memo_with_every_allowed_special_character_round_trips_into_one_amount_line(
@@ -97,7 +112,9 @@ def test_a_memo_with_every_allowed_special_character_round_trips_into_one_amount
         assert stored is not None and stored.document == document
 
 
-def test_a_document_name_with_a_control_character_is_refused(new_flow: FlowFactory) -> None:
+def test_a_document_name_with_a_control_character_is_refused(
+    new_flow: FlowFactory, center: Center
+) -> None:
     flow = issued(new_flow)
     client = logged_in(flow)
     content = "계약서\n".encode()
@@ -110,7 +127,13 @@ def test_a_document_name_with_a_control_character_is_refused(new_flow: FlowFacto
         }
         with pytest.raises(ApiError) as refused:
             client.call("POST", "/v1/documents/sign", body)
-        assert_refusal(refused.value, "TEXT_CONTROL_CHARACTER")
+        assert refused.value.code in EDGE_OR_DOMAIN, refused.value.problem
+        with pytest.raises(CertCenterError) as domain:
+            center.documents.sign(
+                center.sessions.resolve(client.token or ""),
+                SignRequest(name, content, flow.keystore.sign(content), PIN),
+            )
+        assert domain.value.code == "TEXT_CONTROL_CHARACTER"
 
 
 @pytest.mark.parametrize(

@@ -4,22 +4,40 @@ cancelling the mobile OTP asks for the PIN again."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from certcenter.bootstrap import Center
 from certcenter.cli.client import ApiError, CenterClient
+from certcenter.config import Settings
 from certcenter.entities import Session
 from certcenter.errors import CertCenterError
 from certcenter.lifecycle.service import ActorRef
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, _reset_postgres, make_settings
 from tests.financial.support import Browser
 from tests.financial.support import issue as issue_financial
 from tests.media.test_otp_service import APP_PIN, app_device, customer, register
 from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 from tests.usage.support import OPENED, issued, logged_in
+
+
+@pytest.fixture
+def settings(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, pki_dir: Path
+) -> Settings:
+    """Each test's own key directory (a copy of the session's CA keys): a financial
+    certificate deleted here destroys only its own cloud key."""
+    url = None
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres_database")
+        _reset_postgres(url)
+    keys = tmp_path / "keys"
+    shutil.copytree(pki_dir / "keys", keys)
+    return make_settings(tmp_path, pki_dir, url, key_dir=keys)
 
 
 @pytest.fixture(autouse=True)
@@ -123,7 +141,7 @@ def test_deleting_the_financial_certificate_ends_its_sessions(center: Center) ->
         method="financial",
     )
     center.sessions.resolve(opened.token)
-    center.financial.delete(holder.id, ActorRef.customer("C001", "127.0.0.1"))
+    center.cloud_certificates.delete(holder.id, ActorRef.customer("C001", "127.0.0.1"))
     _refused_token(center, opened.token)
 
 
