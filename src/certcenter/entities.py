@@ -339,6 +339,9 @@ class Session:
     last_seen_at: datetime
     expires_at: datetime  # absolute end, whatever the activity
     ended_at: datetime | None = None
+    # why it ended before its time, when not by logging out: the certificate's new state
+    # (revoked, suspended, expired), or the device's or account's removal
+    ended_reason: str | None = None
 
 
 @dataclass(eq=False)

@@ -260,6 +260,14 @@ class SessionRepository(Protocol):
         ...
 
     def end(self, session_id: str, now: datetime) -> None: ...
+    def end_for_device(self, device_id: str, now: datetime, reason: str) -> int:
+        """End every open session opened on ``device_id`` (an app's or a browser's), in the
+        caller's transaction, keeping ``reason``; how many were ended."""
+        ...
+
+    def end_for_certificate(self, serial: str, now: datetime, reason: str) -> int:
+        """End every open session opened with the certificate ``serial``; how many."""
+        ...
 
 
 class FactorChallengeRepository(Protocol):

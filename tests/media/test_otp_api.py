@@ -18,7 +18,7 @@ from certcenter.media.otp import totp
 from certcenter.simulators.world import DEMO_ACCOUNT_PASSWORD
 from tests.conftest import LiveServer
 from tests.media.test_otp_algorithm import png_size
-from tests.media.test_otp_service import customer, oathtool
+from tests.media.test_otp_service import APP_PIN, app_device, customer, oathtool
 from tests.mobile_enrollment.test_refusals import assert_refusal
 
 PHONE = "01020000001"
@@ -29,7 +29,10 @@ def client(api: LiveServer, center: Center) -> Iterator[CenterClient]:
     """The app of demo customer C001, logged in."""
     who = customer(center, "C001")
     opened = center.sessions.open(
-        customer_id=who.id, device_id="dev-otp-test", certificate_serial="5E55", method="pin"
+        customer_id=who.id,
+        device_id=app_device(center, who, "dev-otp-test"),
+        certificate_serial="5E55",
+        method="pin",
     )
     with CenterClient(api.url, locale="en") as made:
         made.token = opened.token
@@ -123,12 +126,12 @@ def test_register_verify_and_cancel_over_http(
     too_far = oathtool(made["secret"], clock.now() + timedelta(seconds=60))
     assert_refusal(refused(client, "POST", "/v1/otp/verify", {"code": too_far}), "AUTH_FAILED")
 
-    cancelled = client.call("DELETE", "/v1/otp")
+    cancelled = client.call("DELETE", "/v1/otp", {"pin": APP_PIN})
     assert cancelled["status"] == "revoked" and not cancelled["registered"]
     assert client.call("GET", "/v1/otp")["status"] == "revoked"
     err = refused(client, "POST", "/v1/otp/verify", {"code": too_far})
     assert_refusal(err, "OTP_NOT_REGISTERED")
-    assert_refusal(refused(client, "DELETE", "/v1/otp"), "OTP_NOT_REGISTERED")
+    assert_refusal(refused(client, "DELETE", "/v1/otp", {"pin": APP_PIN}), "OTP_NOT_REGISTERED")
 
 
 def test_registration_refusals_over_http(

@@ -20,7 +20,7 @@ from certcenter.media.otp import totp
 from certcenter.simulators.world import DEMO_ACCOUNT_PASSWORD
 from tests.conftest import LiveServer
 from tests.media.test_otp_algorithm import png_size
-from tests.media.test_otp_service import customer
+from tests.media.test_otp_service import APP_PIN, app_device, customer
 
 
 def test_the_app_registers_shows_codes_and_cancels(
@@ -34,7 +34,10 @@ def test_the_app_registers_shows_codes_and_cancels(
 
     who = customer(center, "C001")
     token = center.sessions.open(
-        customer_id=who.id, device_id="dev-otp-cli", certificate_serial="5E55", method="pin"
+        customer_id=who.id,
+        device_id=app_device(center, who, "dev-otp-cli"),
+        certificate_serial="5E55",
+        method="pin",
     ).token
 
     def logged_in(keystore: Path, url: str, *, lang: str = "ko") -> CenterClient:
@@ -84,7 +87,7 @@ def test_the_app_registers_shows_codes_and_cancels(
     again = runner.invoke(cli, ["app", "otp", "register", "--auto-codes", *store], env=env)
     assert again.exit_code == 1 and "[OTP_ALREADY_REGISTERED]" in again.output
 
-    cancelled = runner.invoke(cli, ["app", "otp", "cancel", *store], env=env)
+    cancelled = runner.invoke(cli, ["app", "otp", "cancel", *store], input=f"{APP_PIN}\n", env=env)
     assert cancelled.exit_code == 0 and "revoked" in cancelled.output
     assert not kept.exists()
     status = runner.invoke(cli, ["app", "otp", "status", *store], env=env)

@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from certcenter.bootstrap import SEAL_LABEL, Center
 from certcenter.clock import FrozenClock
-from certcenter.entities import Customer, FactorChallenge
+from certcenter.entities import Customer, Device, FactorChallenge, new_id
 from certcenter.errors import CertCenterError
 from certcenter.media.otp import OTP_REGISTRATION, OtpProvisioning, hotp, time_step, totp
 from certcenter.simulators.world import DEMO_ACCOUNT_PASSWORD
@@ -37,6 +37,29 @@ def customer(center: Center, number: str = "C001") -> Customer:
         found = uow.customers.by_number(number)
     assert found is not None
     return found
+
+
+APP_PIN = "135790"
+
+
+def app_device(center: Center, who: Customer, device_id: str = "dev-otp-app") -> str:
+    """A registered app of ``who`` with :data:`APP_PIN` (the PIN a cancellation asks for)."""
+    with center.uow_factory() as uow:
+        if uow.devices.active_by_device_id(device_id) is None:
+            uow.devices.add(
+                Device(
+                    id=new_id(),
+                    device_id=device_id,
+                    customer_id=who.id,
+                    platform="android",
+                    model="SM-S918N",
+                    app_version="1.0.0",
+                    registered_at=center.clock.now(),
+                    pin_hash=center.hasher.hash(APP_PIN, purpose="pin"),
+                )
+            )
+            uow.commit()
+    return device_id
 
 
 def sms_code(center: Center, phone: str) -> str:
@@ -378,7 +401,7 @@ def test_lockout_after_the_policy_number_of_wrong_codes(center: Center, clock: F
     assert center.otp.check(who.id, right) is True
 
     # cancelling and registering again (identity verified again) ends the lock
-    center.otp.cancel(who.id)
+    center.otp.cancel(who.id, device_id=app_device(center, who), pin=APP_PIN)
     _, again = register(center)
     assert not center.otp.status(who.id).locked
     clock.advance(seconds=again.period)
@@ -389,7 +412,9 @@ def test_malformed_codes_and_no_otp(center: Center, clock: FrozenClock) -> None:
     who = customer(center)
     assert refused(lambda: center.otp.check(who.id, "123456")).code == "OTP_NOT_REGISTERED"
     assert refused(lambda: center.otp.verify(who.id, "123456")).code == "OTP_NOT_REGISTERED"
-    assert refused(lambda: center.otp.cancel(who.id)).code == "OTP_NOT_REGISTERED"
+    assert refused(lambda: center.otp.cancel(who.id, device_id="x", pin="")).code == (
+        "OTP_NOT_REGISTERED"
+    )
     assert center.otp.status(who.id).status == "none"
     _, made = register(center)
     code = totp(secret_of(made), clock.now())
@@ -397,7 +422,7 @@ def test_malformed_codes_and_no_otp(center: Center, clock: FrozenClock) -> None:
         assert center.otp.check(who.id, garbage) is False
     assert center.otp.check(who.id, f" {code}\n") is True  # surrounding space is forgiven
 
-    cancelled = center.otp.cancel(who.id)
+    cancelled = center.otp.cancel(who.id, device_id=app_device(center, who), pin=APP_PIN)
     assert cancelled.status == "revoked" and not cancelled.registered
     assert cancelled.revoked_at == clock.now()
     assert refused(lambda: center.otp.check(who.id, code)).code == "OTP_NOT_REGISTERED"

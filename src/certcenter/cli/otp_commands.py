@@ -288,8 +288,9 @@ def app_otp_status(keystore: Path, url: str) -> None:
 @url_option
 @handle_errors
 def app_otp_cancel(keystore: Path, url: str) -> None:
-    """해지: the mobile OTP can no longer be used; this app forgets it."""
+    """해지: the mobile OTP can no longer be used; this app forgets it. Asks for the PIN."""
+    pin = _ask("간편비밀번호 (PIN)", secret=True)
     with _client(keystore, url) as client:
-        shown = client.call("DELETE", "/v1/otp")
+        shown = client.call("DELETE", "/v1/otp", {"pin": pin})
     _otp_path(Keystore(keystore)).unlink(missing_ok=True)
     click.echo(f"mobile OTP: {shown['status']}")

@@ -105,13 +105,13 @@ def app_transfer(
                 "medium": medium,
             },
         )
-        click.echo(prepared["document"])
+        document = base64.b64decode(prepared["document_b64"])
+        click.echo(document.decode("utf-8"), nl=False)  # exactly the bytes signed below
         if not yes and not click.confirm(
             f"{prepared['payee_name']}님께 {amount:,}원을 보낼까요? / Send?", default=True
         ):
             click.echo("cancelled")
             return
-        document = base64.b64decode(prepared["document_b64"])
         body: dict[str, Any] = {"signature": store.sign(document)}
         factors = prepared["factors"]
         if "account_password" in factors:

@@ -531,6 +531,7 @@ class EnrollmentService:
             raise CertCenterError("DEVICE_ALREADY_REGISTERED")
         device.status = "deregistered"
         device.deregistered_at = now
+        uow.sessions.end_for_device(device.device_id, now, "device_moved")
         uow.flush()
         return device.device_id
 

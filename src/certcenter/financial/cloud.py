@@ -466,6 +466,7 @@ class CloudCertificates:
                     continue
                 records.revoke(locked, now, reason)
                 uow.ocsp.invalidate(locked.serial)
+                uow.sessions.end_for_certificate(locked.serial, now, "account_deleted")
                 revoked.append(locked)
                 self._audit(uow, actor, "revoke", locked.serial, {"reason": reason})
             removed = uow.browser_devices.remove_all(customer.id, now)

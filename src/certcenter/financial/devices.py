@@ -298,6 +298,7 @@ class FinancialDevices:
             customer = self._customer(uow, customer_id)
             if not uow.browser_devices.remove(device.id, now):
                 raise CertCenterError("FINANCIAL_DEVICE_NOT_REGISTERED")
+            uow.sessions.end_for_device(device.id, now, "device_removed")
             self.audit.record(
                 uow,
                 actor_kind=actor.kind,

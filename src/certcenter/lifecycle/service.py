@@ -8,7 +8,8 @@ with its audit entry and its notification, and status publication right after.
 
 Customer actions are authorised by :mod:`certcenter.authn.device_auth` (device signature +
 PIN) in the adapter before they reach here, or — for a lost phone — by the carrier's
-subscriber check.
+subscriber check. A certificate that is revoked, suspended or expires, and a device that is
+deregistered, ends its login sessions in the same unit of work.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ from certcenter.issuance import (
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+# a certificate in one of these states can no longer keep a login open: its sessions end
+# in the transaction that moves it
+_ENDS_SESSIONS = frozenset(
+    {CertificateStatus.REVOKED, CertificateStatus.SUSPENDED, CertificateStatus.EXPIRED}
+)
+
 __all__ = [
     "ActorRef",
     "AuditRecorder",
@@ -181,6 +189,7 @@ class LifecycleService:
                     continue
                 records.revoke(locked, now, x509.ReasonFlags.cessation_of_operation.value)
                 uow.ocsp.invalidate(locked.serial)
+                uow.sessions.end_for_certificate(locked.serial, now, "device_deregistered")
                 outcomes.append(Outcome(locked.serial, locked.status, True))
                 self._audit(
                     uow,
@@ -191,6 +200,7 @@ class LifecycleService:
                 )
             device.status = "deregistered"
             device.deregistered_at = now
+            uow.sessions.end_for_device(device_id, now, "device_deregistered")
             self.audit.record(
                 uow,
                 actor_kind=actor.kind,
@@ -288,6 +298,8 @@ class LifecycleService:
             changed = move(record, now)
             if changed:
                 uow.ocsp.invalidate(record.serial)
+                if record.status in _ENDS_SESSIONS:
+                    uow.sessions.end_for_certificate(record.serial, now, record.status)
                 self._audit(uow, actor, action, record.serial, details or {})
                 if event is not None:
                     customer = self._customer(uow, record.customer_id)

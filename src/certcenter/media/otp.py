@@ -10,6 +10,7 @@ Registration proves who the customer is again, on top of the logged-in session:
     made.uri, made.qr_png                                  # handed out once, never again
     otp.verify(customer_id, "287082")                      # with the OTP's own lockout
     otp.check(customer_id, "287082")                       # for a caller with its own guard
+    otp.cancel(customer_id, device_id=session.device_id, pin="135790")   # 해지, the PIN again
 
 The SMS code is kept only as a peppered argon2id hash in a ``FactorChallenge`` (factor
 ``otp_registration``) and sent straight to the provider, never through the outbox. A wrong
@@ -43,7 +44,7 @@ import segno
 from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
 from certcenter.authn.codes import code_message, random_digits
-from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, FactorGuard
+from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, PIN, FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
@@ -487,12 +488,32 @@ class OtpService:
             activated_at=now,
         )
 
-    def cancel(self, customer_id: str, *, source_ip: str | None = None) -> OtpStatus:
-        """Cancel (해지) the customer's mobile OTP; ``OTP_NOT_REGISTERED`` without one."""
+    def cancel(
+        self, customer_id: str, *, device_id: str, pin: str, source_ip: str | None = None
+    ) -> OtpStatus:
+        """Cancel (해지) the customer's mobile OTP, after the PIN of the app the session runs
+        on (counted before it is compared, like every PIN try: ``AUTH_FAILED``,
+        ``AUTH_LAST_TRY``, ``PIN_LOCKED``); ``OTP_NOT_REGISTERED`` without one, and
+        ``DEVICE_NOT_REGISTERED`` in a session that is not on the customer's app."""
         with self.uow_factory() as uow:
+            self._customer(uow, customer_id)
+            if uow.otp.active_for_customer(customer_id) is None:
+                raise CertCenterError("OTP_NOT_REGISTERED")
+            device = uow.devices.active_by_device_id(device_id)
+            if device is None or device.customer_id != customer_id or device.pin_hash is None:
+                raise CertCenterError("DEVICE_NOT_REGISTERED")
+            attempts = self.guard.reserve(uow, customer_id, [PIN])
+            uow.commit()
+        pin_ok = self.hasher.verify(device.pin_hash, pin, purpose="pin")
+        with self.uow_factory() as uow:
+            refusal = self.guard.settle(uow, customer_id, {PIN: pin_ok}, attempts=attempts)
+            if refusal is not None:
+                uow.commit()
+                raise refusal
             customer = self._customer(uow, customer_id)
             found = uow.otp.active_for_customer(customer_id)
             if found is None:
+                uow.commit()
                 raise CertCenterError("OTP_NOT_REGISTERED")
             token = uow.otp.get(found.id, for_update=True)
             if token is None or token.status != OtpTokenStatus.ACTIVE:

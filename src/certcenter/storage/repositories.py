@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -696,6 +696,24 @@ class SqlSessions(_Repository):
             update(t).where(t.c.id == session_id, t.c.ended_at.is_(None)).values(ended_at=now)
         )
         self._refresh(session_id)
+
+    def end_for_device(self, device_id: str, now: datetime, reason: str) -> int:
+        return self._end_where(tables.sessions.c.device_id == device_id, now, reason)
+
+    def end_for_certificate(self, serial: str, now: datetime, reason: str) -> int:
+        return self._end_where(tables.sessions.c.certificate_serial == serial, now, reason)
+
+    def _end_where(self, condition: ColumnElement[bool], now: datetime, reason: str) -> int:
+        t = tables.sessions
+        ended = self.session.execute(
+            update(t)
+            .where(condition, t.c.ended_at.is_(None))
+            .values(ended_at=now, ended_reason=reason[:30])
+            .returning(t.c.id)
+        ).all()
+        for (session_id,) in ended:
+            self._refresh(session_id)
+        return len(ended)
 
     def _refresh(self, session_id: str) -> None:
         cached = self.session.get(LoginSession, session_id)

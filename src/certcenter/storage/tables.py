@@ -354,7 +354,10 @@ sessions = Table(
     Column("last_seen_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=True),
+    Column("ended_reason", String(30), nullable=True),
     Index("ix_sessions_customer", "customer_id"),
+    Index("ix_sessions_device", "device_id"),
+    Index("ix_sessions_certificate", "certificate_serial"),
 )
 
 factor_challenges = Table(

@@ -33,6 +33,7 @@ from certcenter.pki.cms import CmsError, verify_signed_data
 from certcenter.pki.hierarchy import MOBILE, Hierarchy
 from certcenter.ports import UnitOfWorkFactory
 from certcenter.signing import DeviceSigner, Signature, Signer, SigningRequest
+from certcenter.usage.free_text import require_plain
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class DocumentSigning:
     def sign(self, session: Session, request: SignRequest) -> SignedDocument:
         if not request.content:
             raise CertCenterError("INVALID_REQUEST", detail="document: empty")
+        require_plain("name", request.name)
         with self.uow_factory() as uow:
             customer = uow.customers.get(session.customer_id)
             device = uow.devices.active_by_device_id(session.device_id)

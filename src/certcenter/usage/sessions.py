@@ -7,7 +7,14 @@ and an absolute end, both from the policy.
     sessions.close(opened.token)
 
 A session unused for ``session_idle_minutes`` is refused with ``SESSION_EXPIRED``; an unknown,
-ended or garbled token with ``SESSION_INVALID``.
+ended or garbled token with ``SESSION_INVALID``. A session ends with what it was opened with:
+deregistering the app or removing the browser (``uow.sessions.end_for_device``) and revoking,
+suspending, expiring or deleting the certificate (``uow.sessions.end_for_certificate``) end
+its sessions in that same transaction; releasing a suspension does not open them again.
+A session ended because its certificate was revoked, suspended or expired is refused by that
+state (``CERTIFICATE_REVOKED``, ``CERTIFICATE_SUSPENDED``, ``CERTIFICATE_EXPIRED``): the app
+says why; one ended with its device or account with ``SESSION_INVALID``. Every code of
+:data:`SESSION_GONE` means "log in again".
 """
 
 from __future__ import annotations
@@ -17,11 +24,26 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import Session, new_id
 from certcenter.errors import CertCenterError
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+
+# what resolving a session answers once it is over: the customer has to log in again
+SESSION_GONE = frozenset(
+    {
+        "SESSION_INVALID",
+        "SESSION_EXPIRED",
+        "CERTIFICATE_REVOKED",
+        "CERTIFICATE_SUSPENDED",
+        "CERTIFICATE_EXPIRED",
+    }
+)
+
+
+_CERTIFICATE_STATES = frozenset({"revoked", "suspended", "expired"})
 
 
 def token_digest(token: str) -> str:
@@ -98,7 +120,10 @@ class SessionService:
         now = self.clock.now()
         with self.uow_factory() as uow:
             session = uow.sessions.by_token_hash(token_digest(token))
-            if session is None or session.ended_at is not None:
+            if session is None:
+                raise CertCenterError("SESSION_INVALID")
+            if session.ended_at is not None:
+                self._why_ended(uow, session, now)
                 raise CertCenterError("SESSION_INVALID")
             if not uow.sessions.touch(session.id, now, now - self.idle):
                 if session.ended_at is None:
@@ -109,6 +134,21 @@ class SessionService:
                 )
             uow.commit()
         return session
+
+    @staticmethod
+    def _why_ended(uow: UnitOfWork, session: Session, now: datetime) -> None:
+        """Refuse an ended session by its certificate's state when that is why it ended
+        (revoked, suspended, expired) and still is; otherwise return (``SESSION_INVALID``
+        follows: logged out, the device or the account removed, or the suspension released)."""
+        if session.ended_reason not in _CERTIFICATE_STATES:
+            return
+        certificate = uow.certificates.get(session.certificate_serial)
+        if certificate is not None:
+            try:
+                require_active(certificate, now)
+            except CertCenterError as err:
+                if err.code in SESSION_GONE:
+                    raise
 
     def close(self, token: str) -> None:
         now = self.clock.now()

@@ -5,6 +5,7 @@ dynamic linking of amount and payee, and signed evidence.
     prepared = transfers.prepare(session, TransferRequest(...))
     prepared.factors        # exactly what the amount needs, e.g. ["account_password", "pin", "ars"]
     prepared.document       # what the device shows and signs: amount and payee, once
+    parse_document(prepared.document)["memo"]   # one escaped line per field (v2)
     done = transfers.confirm(session, prepared.transfer.id, Confirmation(signature=..., pin=...))
     done.evidence           # CMS SignedData: `openssl cms -verify` prints the document
 
@@ -65,6 +66,7 @@ from certcenter.notifications.outbox import Outbox
 from certcenter.pki.hierarchy import MOBILE, Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.signing import CenterSigning, DeviceSigner, Signature, Signer, SigningRequest
+from certcenter.usage.free_text import escape, quote, require_plain, unescape, unquote, unsafe
 from certcenter.usage.login import FINANCIAL_METHOD
 
 MEDIA = ("certificate", "otp", "security_card")
@@ -182,26 +184,80 @@ def kst_day(at: datetime) -> str:
     return at.astimezone(KST).date().isoformat()
 
 
+DOCUMENT_TITLE = "certcenter 이체 확인 / transfer confirmation v2"
+DOCUMENT_FIELDS = (
+    "transfer-id",
+    "requested-at",
+    "from",
+    "payee",
+    "to",
+    "amount-krw",
+    "amount",
+    "memo",
+    "medium",
+    "certificate",
+    "nonce",
+)
+
+
 def render_document(transfer: Transfer) -> bytes:
     """The transaction document (거래 확인서) the device signs: every field that matters,
-    human-readable, with the transfer's id and a nonce so that no two are alike."""
+    human-readable, with the transfer's id and a nonce so that no two are alike.
+
+    Version 2 is one ``name: value`` line per field, in :data:`DOCUMENT_FIELDS` order, each
+    once, in UTF-8. Text that comes from outside (accounts, the payee's name) is escaped and
+    the memo is also quoted (:mod:`certcenter.usage.free_text`), so no value can hold a line
+    break: whatever the memo says, it stays on the ``memo:`` line. A memo with a control
+    character is refused before (``TEXT_CONTROL_CHARACTER``); the escaping holds anyway.
+    """
     created = transfer.created_at.astimezone(KST).isoformat(timespec="seconds")
-    nonce = transfer.document.split(b"nonce: ")[-1].strip().decode() if transfer.document else ""
-    lines = [
-        "certcenter 이체 확인 / transfer confirmation v1",
-        f"transfer-id: {transfer.id}",
-        f"requested-at: {created}",
-        f"from: {transfer.from_bank} {BANKS.get(transfer.from_bank, '')} {transfer.from_account}",
-        f"payee: {transfer.payee_name}",
-        f"to: {transfer.to_bank} {BANKS.get(transfer.to_bank, '')} {transfer.to_account}",
-        f"amount-krw: {transfer.amount}",
-        f"amount: {transfer.amount:,}원 (KRW)",
-        f"memo: {transfer.memo}",
-        f"medium: {transfer.medium}",
-        f"certificate: {transfer.certificate_serial}",
-        f"nonce: {nonce}",
+    nonce = _nonce_of(transfer.document)
+    values = [
+        transfer.id,
+        created,
+        f"{transfer.from_bank} {BANKS.get(transfer.from_bank, '')} {escape(transfer.from_account)}",
+        escape(transfer.payee_name),
+        f"{transfer.to_bank} {BANKS.get(transfer.to_bank, '')} {escape(transfer.to_account)}",
+        str(transfer.amount),
+        f"{transfer.amount:,}원 (KRW)",
+        quote(transfer.memo),
+        transfer.medium,
+        transfer.certificate_serial,
+        escape(nonce),
+    ]
+    lines = [DOCUMENT_TITLE] + [
+        f"{name}: {value}" for name, value in zip(DOCUMENT_FIELDS, values, strict=True)
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def parse_document(document: bytes) -> dict[str, str]:
+    """The fields of a version 2 document, unescaped (the memo unquoted); ``ValueError``
+    unless it is exactly the title and every field once, in order, each on its own line."""
+    text = document.decode("utf-8")
+    if not text.endswith("\n"):
+        raise ValueError("not a transfer document")
+    lines = text[:-1].split("\n")
+    if lines[0] != DOCUMENT_TITLE or len(lines) != len(DOCUMENT_FIELDS) + 1:
+        raise ValueError("not a transfer document")
+    fields: dict[str, str] = {}
+    for name, line in zip(DOCUMENT_FIELDS, lines[1:], strict=True):
+        key, sep, value = line.partition(": ")
+        if key != name or not sep or any(unsafe(char) for char in line):
+            raise ValueError(f"expected the field {name}")
+        fields[name] = unquote(value) if name == "memo" else unescape(value)
+    return fields
+
+
+def _nonce_of(document: bytes) -> str:
+    """The nonce a prepared transfer was given: the whole placeholder at first, then the
+    ``nonce`` field of the rendered document ("" for anything else: it will not match)."""
+    if document.startswith(b"nonce: ") and b"\n" not in document:
+        return document[len(b"nonce: ") :].decode()
+    try:
+        return parse_document(document)["nonce"]
+    except (ValueError, UnicodeDecodeError):
+        return ""
 
 
 class TransferService:
@@ -269,6 +325,8 @@ class TransferService:
             raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
         if request.amount <= 0:
             raise CertCenterError("INVALID_REQUEST", detail="amount: a positive number of KRW")
+        for name in ("from_account", "to_account", "memo"):
+            require_plain(name, getattr(request, name))
         for bank in (request.from_bank, request.to_bank):
             if bank not in BANKS:
                 raise CertCenterError("BANK_UNKNOWN", bank_code=bank[:3])
@@ -334,6 +392,9 @@ class TransferService:
             expires_at=now + timedelta(seconds=self.policy.transfer_ttl_seconds),
         )
         transfer.document = render_document(transfer)
+        shown = parse_document(transfer.document)
+        if (shown["amount-krw"], shown["memo"]) != (str(transfer.amount), transfer.memo):
+            raise CertCenterError("INVALID_REQUEST", detail="memo")  # the escaping holds
         ars_code = None
         ars_challenge = None
         if ARS in factors:

@@ -19,11 +19,11 @@ from starlette.requests import HTTPConnection
 
 from certcenter.entities import Session
 from certcenter.errors import CertCenterError
-from certcenter.usage.sessions import OpenedSession
+from certcenter.usage.sessions import SESSION_GONE, OpenedSession
 from certcenter.web.context import center_of
 
 _TOKEN_KEY = "api_token"  # noqa: S105 - the name of a session field, not a secret
-_GONE = frozenset({"WEB_LOGIN_REQUIRED", "SESSION_INVALID", "SESSION_EXPIRED"})
+_GONE = frozenset({"WEB_LOGIN_REQUIRED", *SESSION_GONE})  # the token is forgotten
 
 
 def web_session_token(request: HTTPConnection) -> str | None:

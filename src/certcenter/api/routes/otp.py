@@ -143,10 +143,21 @@ def otp_status(session: SessionDep, center: CenterDep) -> StatusOut:
     return _status(center.otp.status(session.customer_id))
 
 
+class CancelIn(_Body):
+    pin: Annotated[str, StringConstraints(min_length=1, max_length=12)] = Field(
+        description="The app's PIN (간편비밀번호), asked again to cancel."
+    )
+
+
 @router.delete("", response_model=StatusOut)
-def cancel(session: SessionDep, center: CenterDep, ip: ClientIp) -> StatusOut:
-    """해지: the mobile OTP can no longer be used; a new one can be registered."""
-    return _status(center.otp.cancel(session.customer_id, source_ip=ip))
+def cancel(body: CancelIn, session: SessionDep, center: CenterDep, ip: ClientIp) -> StatusOut:
+    """해지: the mobile OTP can no longer be used; a new one can be registered. The app's
+    PIN is asked again (a lost or borrowed session alone cannot cancel it)."""
+    return _status(
+        center.otp.cancel(
+            session.customer_id, device_id=session.device_id, pin=body.pin, source_ip=ip
+        )
+    )
 
 
 @router.post("/verify", response_model=VerifiedOut)

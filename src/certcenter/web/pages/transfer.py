@@ -37,6 +37,7 @@ from certcenter.errors import CertCenterError
 from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.banks import BANKS, OWN_BANK_CODE
 from certcenter.usage.login import FINANCIAL_METHOD
+from certcenter.usage.sessions import SESSION_GONE
 from certcenter.usage.transfers import Confirmation, TransferRequest
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import digits, sims_phone
@@ -67,7 +68,7 @@ def _session(request: Request) -> Session | None:
     try:
         return require_customer(request)
     except CertCenterError as exc:
-        if exc.code in ("WEB_LOGIN_REQUIRED", "SESSION_EXPIRED", "SESSION_INVALID"):
+        if exc.code == "WEB_LOGIN_REQUIRED" or exc.code in SESSION_GONE:
             return None
         raise
 
