@@ -61,6 +61,7 @@ from certcenter.errors import CertCenterError, term
 from certcenter.errors.catalog import text
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import Providers
+from certcenter.issuance.service import Acting
 from certcenter.notifications.messages import notice
 from certcenter.notifications.outbox import Outbox
 from certcenter.pki.hierarchy import MOBILE, Hierarchy
@@ -73,15 +74,6 @@ MEDIA = ("certificate", "otp", "security_card")
 MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}
 ARS = "ars"
 PROCESSING = "processing"
-
-
-class ActorLike(Protocol):
-    @property
-    def kind(self) -> str: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def source_ip(self) -> str | None: ...
 
 
 class OtpChecker(Protocol):
@@ -708,7 +700,7 @@ class TransferService:
         with self.uow_factory() as uow:
             return list(uow.transfers.for_customer(session.customer_id, limit=limit))
 
-    def evidence(self, transfer_id: str, actor: ActorLike) -> Transfer:
+    def evidence(self, transfer_id: str, actor: Acting) -> Transfer:
         """For operators and auditors: the transfer with its evidence (any customer's); the
         read is audited."""
         with self.uow_factory() as uow:
