@@ -11,7 +11,9 @@
   a control character is refused (``INVALID_REQUEST``): NUL in the path and the query, in a
   JSON body any C0 character and DEL in single-line fields (multi-line fields — PEM, base64
   that may be wrapped — keep tab, CR and LF, never NUL). Web pages refuse them in the form
-  fields they read with :func:`single_line`, after their own checks.
+  fields they read with :func:`single_line`, after their own checks. An OCSP GET carries a
+  binary request in its path (RFC 6960, appendix A): garbage there is the responder's to answer
+  (``malformedRequest``), not the edge's.
 * ``Strict-Transport-Security`` is added to every answer when the center is served on https
   or in production.
 
@@ -41,6 +43,9 @@ _STATE_KEY = "edge_refusal"
 MULTILINE_FIELDS = frozenset({"csr", "certificate", "public_key", "biometric_public_key"})
 MULTILINE_SUFFIXES = ("_b64", "_pem")
 _LINE_BREAKS = frozenset("\t\r\n")
+
+
+_BINARY_PATHS = ("/ocsp/",)  # paths whose bytes a protocol of their own reads
 
 
 def is_control(ch: str) -> bool:
@@ -154,7 +159,7 @@ class EdgeMiddleware:
             await self.too_large(scope, receive, send)
             return
         try:
-            if "\x00" in scope["path"]:
+            if "\x00" in scope["path"] and not scope["path"].startswith(_BINARY_PATHS):
                 raise _refusal("path")
             _clean_query(scope.get("query_string", b""))
             replaced = _clean_body(headers.get("content-type", ""), body) if body else None
