@@ -54,6 +54,7 @@ from certcenter.entities import CertificateStatus, Customer, FinancialEnrollment
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import term, text
 from certcenter.financial import issuance_states as states
+from certcenter.financial.devices import clean_label
 from certcenter.financial.issuance_states import IssuanceState as S
 from certcenter.financial.proof import canonical_spki, device_key
 from certcenter.flows import (
@@ -554,7 +555,13 @@ class FinancialIssuance:
         spki = self.engine.guard(
             ref, "details", lambda: canonical_spki(device_key(bytes(device_public_key)))
         )
-        label = " ".join(str(device_label or "").split())[:MAX_LABEL] or "웹 브라우저"
+        label = self.engine.guard(
+            ref,
+            "details",
+            lambda: clean_label(
+                " ".join(str(device_label or "").split())[:MAX_LABEL] or "웹 브라우저"
+            ),
+        )  # one line of printable characters: a control character is refused, never stored
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Outcome:
             customer = self.engine.customer(uow, enrollment)
