@@ -142,10 +142,6 @@ class Center:
     diagnosis: Diagnosis
     jobs: JobRunner
 
-    def deliver_now(self) -> None:
-        """Try to send what is due right away (the background sender retries the rest)."""
-        self.sender.deliver_now()
-
     def chain_pem(self, family: str = FAMILY) -> list[str]:
         return [certificate_pem(c) for c in self.hierarchy.chain(family)]
 

@@ -1,7 +1,7 @@
 """One way to issue a certificate of any kind: :meth:`Issuance.issue`.
 
     issuance = Issuance(uow_factory=..., issuer=center.issuer, audit=..., notifier=...,
-                        publisher=..., clock=clock, deliver=center.deliver_now)
+                        publisher=..., clock=clock, deliver=center.sender.deliver_now)
     issued = issuance.issue(
         IssueRequest(
             profile="mobile",
