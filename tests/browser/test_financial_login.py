@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -117,3 +118,25 @@ def test_logging_in_with_the_mobile_certificate_by_a_code_approved_in_the_app(
     page.goto(url + "/transfer")
     expect(page.locator(".error-code code")).to_have_text("WEB_TRANSFER_NOT_SIGNABLE_HERE")
     expect(page.locator(".fin-command")).to_contain_text("certcenter app transfer")
+
+
+def test_without_scripts_the_device_steps_cannot_be_posted_unsigned(
+    server: CenterServer, second_browser_context: Callable[..., BrowserContext]
+) -> None:
+    """The financial login needs this browser's device key, which only device-key.js can use:
+    without scripts its button stays disabled and the page says why, instead of posting a form
+    the center must refuse. With scripts the same button is enabled once the key script runs."""
+    url = server.url
+    without = second_browser_context(java_script_enabled=False).new_page()
+    without.goto(url + "/login")
+    button = without.get_by_role("button", name="금융인증서로 로그인")
+    expect(button).to_be_disabled()
+    # Chromium keeps parsing <noscript> as if scripts ran when only their execution is off, so
+    # the explanation is read from the page as served, next to the disabled button.
+    served = httpx.get(url + "/login").text
+    explained = r"data-device-wait>[^<]*</button><noscript><p[^>]*>[^<]*스크립트\(JavaScript\)"
+    assert re.search(explained, served)
+
+    with_scripts = second_browser_context().new_page()
+    with_scripts.goto(url + "/login")
+    expect(with_scripts.get_by_role("button", name="금융인증서로 로그인")).to_be_enabled()

@@ -12,6 +12,8 @@
 //                                     <input name="device_signature"> (raw r||s, base64)
 //   <form data-device-known>          fills name="device_public_key" only if a key exists
 //   [data-device-status]              shows whether this browser holds a key
+// A submit button marked data-device-wait is rendered disabled and enabled here once its form
+// is intercepted, so a click that comes before this script cannot post the form unsigned.
 (function () {
   "use strict";
 
@@ -115,6 +117,9 @@
   }
 
   function intercept(form, prepare) {
+    form.querySelectorAll("[data-device-wait]").forEach(function (button) {
+      button.disabled = false;
+    });
     form.addEventListener("submit", function (event) {
       if (form.dataset.devicePrepared === "1") { return; }
       event.preventDefault();
