@@ -17,6 +17,7 @@ step fails.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -96,10 +97,18 @@ class RiskRules:
             raise CertCenterError("FOREIGN_IP_BLOCKED", ip=client_ip)
 
     def check_blocks(
-        self, uow: UnitOfWork, *, customer_id: str | None, device_id: str | None
+        self,
+        uow: UnitOfWork,
+        *,
+        customer_id: str | None,
+        device_id: str | None,
+        marks: Sequence[tuple[str, str]] = (),
     ) -> None:
+        """``TOO_MANY_ATTEMPTS`` while the customer, the device or one of ``marks`` (further
+        subjects, as given to :meth:`record_failure`) is blocked."""
         now = self.clock.now()
-        for kind, subject in (("customer", customer_id), ("device", device_id)):
+        subjects = (("customer", customer_id), ("device", device_id), *marks)
+        for kind, subject in subjects:
             if subject is None:
                 continue
             block = uow.blocks.active(kind, subject, now)
@@ -121,12 +130,17 @@ class RiskRules:
         enrollment_id: str | None,
         device_id: str | None,
         client_ip: str | None,
+        marks: Sequence[tuple[str, str]] = (),
     ) -> Block | None:
-        """Write the failure; block customer and device when the window is full."""
+        """Write the failure; block customer and device when the window is full. ``marks``
+        are further subjects (kind, subject) the failure counts under — a phone number's
+        keyed digest, a client address — each blocked like a customer when its window is
+        full; they were named by the request, so they are blocked whoever they belong to."""
         now = self.clock.now()
+        failure_id = new_id()
         uow.failures.add(
             FailureRecord(
-                id=new_id(),
+                id=failure_id,
                 step=step,
                 code=code,
                 at=now,
@@ -163,6 +177,22 @@ class RiskRules:
                 customer_id=subject if kind == "customer" else owner,
                 device_id=subject if kind == "device" else None,
             )
+            if count >= self.policy.failure_max_in_window and not uow.blocks.active(
+                kind, subject, now
+            ):
+                block = Block(
+                    id=new_id(),
+                    subject_kind=kind,
+                    subject=subject,
+                    reason="too_many_failures",
+                    created_at=now,
+                    blocked_until=until,
+                )
+                uow.blocks.add(block)
+        for kind, subject in marks:
+            uow.failures.lock_subject(kind, subject, now)
+            uow.failures.mark(failure_id, kind, subject, now)
+            count = uow.failures.count_marked_since(kind, subject, since=since)
             if count >= self.policy.failure_max_in_window and not uow.blocks.active(
                 kind, subject, now
             ):
