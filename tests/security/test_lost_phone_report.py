@@ -155,6 +155,14 @@ def test_name_phone_and_rrn_front_alone_no_longer_suspend(
     with _client(api.url) as http:
         real = _start(http, C001)["report_id"]
         nobody = _start(http, {**C001, "name": "최유진", "rrn_front": "920505-2"})["report_id"]
+        # the security card's question has one shape for either report
+        cards = [
+            http.post(f"/v1/lost-phone-reports/{r}/security-card", json={}) for r in (real, nobody)
+        ]
+        assert {c.status_code for c in cards} == {200}
+        assert {tuple(sorted(c.json())) for c in cards} == {
+            ("challenge_id", "expires_at", "slot_a", "slot_b")
+        }
         # a wrong answer, and the right answer on a report that named no customer, fail
         # alike, counted alike; the third wrong answer closes a report
         for report in (real, nobody):
@@ -182,6 +190,9 @@ def test_name_phone_and_rrn_front_alone_no_longer_suspend(
         since = center.clock.now().replace(year=2000)
         # the start that named no customer, and six wrong answers
         assert uow.failures.count_marked_since("client_address", ATTACKER, since=since) == 7
+        # what the reporter typed never earns the customer's own block
+        customer = uow.customers.by_number("C001")
+        assert customer is not None and list(uow.failures.recent(customer_id=customer.id)) == []
         trail = uow.audit.for_subject("lost_phone_report", real)
         assert {e.action for e in trail} == {"lost_report.start", "lost_report.confirm"}
 

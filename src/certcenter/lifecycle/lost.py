@@ -172,7 +172,7 @@ class LostPhoneReports:
             report.customer_id = customer.id if customer is not None else None
             uow.lost_reports.add(report)
             if verdict is not None:
-                self._failed(uow, "start", verdict, None, source_ip, marks)
+                self._failed(uow, "start", verdict, source_ip, marks)
             self._audit(
                 uow,
                 "start",
@@ -244,7 +244,7 @@ class LostPhoneReports:
                 locked.tries += 1
                 if locked.tries >= self.policy.lost_report_max_tries:
                     locked.state = LostReportState.FAILED.value
-                self._failed(uow, "confirm", refusal.code, locked.customer_id, source_ip, marks)
+                self._failed(uow, "confirm", refusal.code, source_ip, marks)
                 self._audit(
                     uow,
                     "confirm",
@@ -299,7 +299,7 @@ class LostPhoneReports:
             report = uow.lost_reports.get(str(report_id)[:_MAX_ID], for_update=True)
             now = self.clock.now()
             if report is None or report.undo_digest is None or report.customer_id is None:
-                self._failed(uow, "undo", "LOST_REPORT_UNDO_FAILED", None, source_ip, marks)
+                self._failed(uow, "undo", "LOST_REPORT_UNDO_FAILED", source_ip, marks)
                 uow.commit()
                 raise CertCenterError("LOST_REPORT_UNDO_FAILED", tries_left=0)
             if report.undo_expires_at is not None and now >= report.undo_expires_at:
@@ -316,9 +316,7 @@ class LostPhoneReports:
                 left = max(self.policy.lost_report_undo_max_tries - report.undo_tries, 0)
                 if left == 0:
                     report.undo_digest = None  # the code is dead: the app or an operator
-                self._failed(
-                    uow, "undo", "LOST_REPORT_UNDO_FAILED", report.customer_id, source_ip, marks
-                )
+                self._failed(uow, "undo", "LOST_REPORT_UNDO_FAILED", source_ip, marks)
                 self._audit(
                     uow, "undo", report, source_ip, outcome="LOST_REPORT_UNDO_FAILED", details={}
                 )
@@ -395,15 +393,16 @@ class LostPhoneReports:
         uow: UnitOfWork,
         step: str,
         code: str,
-        customer_id: str | None,
         source_ip: str | None,
         marks: list[tuple[str, str]],
     ) -> None:
+        """A failure under the report's subjects — never under the customer it names: the
+        details are what an attacker types, so they must not earn the customer's own block."""
         self.risk.record_failure(
             uow,
             step=f"lost_report.{step}",
             code=code,
-            customer_id=customer_id,
+            customer_id=None,
             enrollment_id=None,
             device_id=None,
             client_ip=source_ip,
