@@ -165,7 +165,11 @@ class FailureRepository(Protocol):
         ...
 
     def count_marked_since(self, subject_kind: str, subject: str, *, since: datetime) -> int:
-        """The failures marked with the subject since ``since``."""
+        """The failures (and reserved tries) marked with the subject since ``since``."""
+        ...
+
+    def unmark(self, failure_id: str) -> None:
+        """Remove the marks of ``failure_id`` (a reserved try that is now decided)."""
         ...
 
 

@@ -9,6 +9,7 @@ single-use, expiring undo code that lifts it."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import email
 import email.policy
 import re
@@ -26,8 +27,10 @@ from sqlalchemy import select
 from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
 from certcenter.lifecycle.service import ActorRef
+from certcenter.media.security_card import answer_for
 from certcenter.storage import tables
 from tests.conftest import LiveServer
+from tests.media.test_security_card import issue_and_register
 from tests.security.support import assert_problem
 from tests.support.flow import Flow, FlowFactory
 
@@ -301,3 +304,62 @@ def test_a_started_report_expires(
         clock.advance(minutes=center.settings.policy.lost_report_ttl_minutes)
         assert_problem(_confirm(http, report, ACCOUNT), 410, "LOST_REPORT_EXPIRED")
     assert _status(center, serial) == "active"
+
+
+def test_racing_probes_get_no_more_than_the_limit_compared(center: Center, api: LiveServer) -> None:
+    """30 concurrent wrong reports from one address: every try is counted before the carrier
+    is asked, so exactly the policy's number are compared (and fail), one block is written,
+    and the rest are refused."""
+    limit = center.settings.policy.failure_max_in_window
+
+    def probe(n: int) -> int:
+        with _client(api.url, "198.51.100.99") as http:
+            details = {**C001, "name": f"가{n}", "phone": f"0109999{n:04d}"}
+            return http.post("/v1/lost-phone-reports", json=details).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(probe, range(30)))
+    assert sorted(statuses) == [202] * limit + [429] * (30 - limit), statuses
+    failures = _rows(
+        center,
+        select(tables.failures.c.code).where(tables.failures.c.client_ip == "198.51.100.99"),
+    )
+    assert [code for (code,) in failures] == ["PHONE_SUBSCRIBER_NOT_FOUND"] * limit
+    blocks = _rows(
+        center,
+        select(tables.blocks.c.id).where(
+            tables.blocks.c.subject_kind == "client_address",
+            tables.blocks.c.subject == "198.51.100.99",
+        ),
+    )
+    assert len(blocks) == 1
+    # no reservation is left behind: the marks are the failures'
+    marks = _rows(
+        center,
+        select(tables.failure_marks.c.failure_id).where(
+            tables.failure_marks.c.subject == "198.51.100.99"
+        ),
+    )
+    assert len(marks) == limit
+
+
+def test_the_security_card_confirms_a_report(
+    new_flow: FlowFactory, center: Center, api: LiveServer
+) -> None:
+    _, serial = _holder(new_flow)
+    _, _, slots = issue_and_register(center, "C001")
+    with _client(api.url, "211.36.1.1") as http:
+        report = _start(http, C001)["report_id"]
+        asked = http.post(f"/v1/lost-phone-reports/{report}/security-card", json={}).json()
+        right = answer_for(slots, asked["slot_a"], asked["slot_b"])
+        wrong = right[:3] + str((int(right[3]) + 1) % 10)
+        card = {"medium": "security_card", "card_challenge_id": asked["challenge_id"]}
+        assert_problem(_confirm(http, report, {**card, "card_answer": wrong}), 401, "AUTH_FAILED")
+        assert _status(center, serial) == "active"
+        # a question is used once: a fresh one, answered right, suspends
+        asked = http.post(f"/v1/lost-phone-reports/{report}/security-card", json={}).json()
+        right = answer_for(slots, asked["slot_a"], asked["slot_b"])
+        card = {"medium": "security_card", "card_challenge_id": asked["challenge_id"]}
+        confirmed = _confirm(http, report, {**card, "card_answer": right})
+        assert confirmed.status_code == 200, confirmed.text
+    assert _status(center, serial) == "suspended"

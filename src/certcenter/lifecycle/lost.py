@@ -145,8 +145,7 @@ class LostPhoneReports:
         person_key = self._key("person", claimed, front.digits)
         phone_key = self._key("phone", number)
         marks = _marks(person_key, phone_key, source_ip)
-        with self.uow_factory() as uow:
-            self.risk.check_blocks(uow, customer_id=None, device_id=None, marks=marks)
+        holder = self._reserve(marks)
         verdict: str | None = None
         ci: str | None = None
         try:
@@ -155,8 +154,12 @@ class LostPhoneReports:
             ).ci
         except CertCenterError as refusal:
             if refusal.code in _NOT_A_VERDICT:
+                self._give_back(holder)
                 raise
             verdict = refusal.code
+        except Exception:
+            self._give_back(holder)
+            raise
         now = self.clock.now()
         report = LostPhoneReport(
             id=new_id(),
@@ -171,6 +174,7 @@ class LostPhoneReports:
             customer = uow.customers.by_ci(ci) if ci is not None else None
             report.customer_id = customer.id if customer is not None else None
             uow.lost_reports.add(report)
+            self.risk.release(uow, holder)
             if verdict is not None:
                 self._failed(uow, "start", verdict, source_ip, marks)
             self._audit(
@@ -223,19 +227,29 @@ class LostPhoneReports:
         with self.uow_factory() as uow:
             report = self._pending(uow, report_id)
             marks = _marks(report.person_key, report.phone_key, source_ip)
-            self.risk.check_blocks(uow, customer_id=None, device_id=None, marks=marks)
             customer = self._customer(uow, report)
             subject = (
                 customer.id if customer else unknown_subject("lost-report:" + report.person_key)
             )
+            holder = new_id()
+            # the try counts under the report's subjects and the medium before it is compared
+            self.risk.reserve(uow, marks=marks, holder=holder)
             attempts = self.guard.reserve(uow, subject, [factor])
             uow.commit()
-        ok = self._compare(customer, report.id, medium, inputs)
+        try:
+            ok = self._compare(customer, report.id, medium, inputs)
+        except Exception:
+            with self.uow_factory() as uow:  # nothing was decided: both tries are given back
+                self.risk.release(uow, holder)
+                uow.factors.release_attempt(subject, factor, self.clock.now())
+                uow.commit()
+            raise
         undo_code = _undo_code()
         with self.uow_factory() as uow:
             locked = uow.lost_reports.get(report.id, for_update=True)
             if locked is None:  # pragma: no cover - reports are never deleted
                 raise CertCenterError("LOST_REPORT_NOT_FOUND")
+            self.risk.release(uow, holder)
             refusal = self.guard.settle(uow, subject, {factor: ok}, attempts=attempts)
             if refusal is None and locked.state != LostReportState.PENDING.value:
                 uow.commit()  # another right answer confirmed it a moment ago
@@ -294,8 +308,11 @@ class LostPhoneReports:
         unknown code is ``LOST_REPORT_UNDO_FAILED`` and counted under the client address."""
         marks = _marks(None, None, source_ip)
         clean = str(code).replace("-", "").replace(" ", "").strip()
+        holder = new_id()
         with self.uow_factory() as uow:
-            self.risk.check_blocks(uow, customer_id=None, device_id=None, marks=marks)
+            # under the address's row lock: undo tries from one address are counted one by one
+            self.risk.reserve(uow, marks=marks, holder=holder)
+            self.risk.release(uow, holder)
             report = uow.lost_reports.get(str(report_id)[:_MAX_ID], for_update=True)
             now = self.clock.now()
             if report is None or report.undo_digest is None or report.customer_id is None:
@@ -348,6 +365,18 @@ class LostPhoneReports:
         return outcomes
 
     # ------------------------------------------------------------------ machinery
+
+    def _reserve(self, marks: list[tuple[str, str]]) -> str:
+        holder = new_id()
+        with self.uow_factory() as uow:
+            self.risk.reserve(uow, marks=marks, holder=holder)
+            uow.commit()
+        return holder
+
+    def _give_back(self, holder: str) -> None:
+        with self.uow_factory() as uow:
+            self.risk.release(uow, holder)
+            uow.commit()
 
     def _key(self, label: str, *parts: str) -> str:
         """A keyed digest (the pepper's HMAC): a subject for counting, never a value."""

@@ -12,6 +12,11 @@ in the database, so they survive restarts. Counting and blocking hold the subjec
 (:meth:`~certcenter.ports.FailureRepository.lock_subject`), so concurrent failures write one
 block, on PostgreSQL as on SQLite. Limits fail closed: when the failure log cannot be read the
 step fails.
+
+A request that names no known customer (a lost-phone report) counts its failures under
+further subjects — a keyed digest of the number, the client address — given as ``marks``;
+:meth:`RiskRules.reserve` counts its try under them *before* the comparison, so concurrent
+tries get no more than the block's limit compared.
 """
 
 from __future__ import annotations
@@ -119,6 +124,36 @@ class RiskRules:
                     window_minutes=self.policy.failure_window_minutes,
                     max_failures=self.policy.failure_max_in_window,
                 )
+
+    def reserve(self, uow: UnitOfWork, *, marks: Sequence[tuple[str, str]], holder: str) -> None:
+        """Count a try under each of ``marks`` *before* it is compared: under each subject's
+        row lock, ``TOO_MANY_ATTEMPTS`` when the subject is blocked or its window already
+        holds the policy's number of failures and reserved tries; otherwise the try is marked
+        (``holder``: a fresh id) and counts until :meth:`release` (commit, then compare). Any
+        number of concurrent tries gets no more than the block's limit compared."""
+        now = self.clock.now()
+        since = now - timedelta(minutes=self.policy.failure_window_minutes)
+        for kind, subject in marks:
+            uow.failures.lock_subject(kind, subject, now)
+            block = uow.blocks.active(kind, subject, now)
+            full = uow.failures.count_marked_since(kind, subject, since=since)
+            if block is not None or full >= self.policy.failure_max_in_window:
+                until = (
+                    block.blocked_until if block else now + timedelta(hours=self.policy.block_hours)
+                )
+                raise CertCenterError(
+                    "TOO_MANY_ATTEMPTS",
+                    until=until.isoformat(timespec="minutes"),
+                    window_minutes=self.policy.failure_window_minutes,
+                    max_failures=self.policy.failure_max_in_window,
+                )
+        for kind, subject in marks:
+            uow.failures.mark(holder, kind, subject, now)
+
+    def release(self, uow: UnitOfWork, holder: str) -> None:
+        """The reserved try is decided: it no longer counts (a wrong one is recorded with
+        :meth:`record_failure` in the same transaction)."""
+        uow.failures.unmark(holder)
 
     def record_failure(
         self,

@@ -392,6 +392,10 @@ class SqlFailures(_Repository):
         )
         return int(self.session.execute(query).scalar_one())
 
+    def unmark(self, failure_id: str) -> None:
+        m = tables.failure_marks
+        self.session.execute(delete(m).where(m.c.failure_id == failure_id))
+
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]:
         t = tables.failures.c
         return self.session.scalars(
