@@ -225,7 +225,8 @@ class LostPhoneReports:
         inputs = medium_inputs(medium, answer)
         factor = FACTOR_OF[medium]
         with self.uow_factory() as uow:
-            report = self._pending(uow, report_id)
+            report = self._pending(uow, report_id, lock=True)
+            report.tries += 1  # counted before the answer is compared: one report, few tries
             marks = _marks(report.person_key, report.phone_key, source_ip)
             customer = self._customer(uow, report)
             subject = (
@@ -255,7 +256,6 @@ class LostPhoneReports:
                 uow.commit()  # another right answer confirmed it a moment ago
                 raise CertCenterError("LOST_REPORT_CLOSED", state=locked.state)
             if refusal is not None:
-                locked.tries += 1
                 if locked.tries >= self.policy.lost_report_max_tries:
                     locked.state = LostReportState.FAILED.value
                 self._failed(uow, "confirm", refusal.code, source_ip, marks)
@@ -386,12 +386,14 @@ class LostPhoneReports:
     def _undo_digest(self, report_id: str, code: str) -> str:
         return self._key("undo", report_id, code)
 
-    def _pending(self, uow: UnitOfWork, report_id: str) -> LostPhoneReport:
-        report = uow.lost_reports.get(str(report_id)[:_MAX_ID])
+    def _pending(self, uow: UnitOfWork, report_id: str, *, lock: bool = False) -> LostPhoneReport:
+        report = uow.lost_reports.get(str(report_id)[:_MAX_ID], for_update=lock)
         if report is None:
             raise CertCenterError("LOST_REPORT_NOT_FOUND")
         if report.state != LostReportState.PENDING.value:
             raise CertCenterError("LOST_REPORT_CLOSED", state=report.state)
+        if report.tries >= self.policy.lost_report_max_tries:  # its last tries are in flight
+            raise CertCenterError("LOST_REPORT_CLOSED", state=LostReportState.FAILED.value)
         if self.clock.now() >= report.expires_at:
             minutes = self.policy.lost_report_ttl_minutes
             raise CertCenterError("LOST_REPORT_EXPIRED", minutes=minutes)
