@@ -26,6 +26,7 @@ from certcenter.audit.trail import AuditTrail
 from certcenter.authn.device_auth import DeviceAuthenticator
 from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
+from certcenter.authn.held_media import HeldMedia
 from certcenter.authn.operators import OperatorDirectory
 from certcenter.clock import Clock, SystemClock
 from certcenter.config import Settings
@@ -52,7 +53,7 @@ from certcenter.lifecycle.operator_desk import OperatorDesk
 from certcenter.lifecycle.service import LifecycleService
 from certcenter.media.otp import OtpService
 from certcenter.media.security_card import SecurityCardService
-from certcenter.notifications.channels import channels_from_settings
+from certcenter.notifications.channels import SmsChannel, channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
 from certcenter.pki.hierarchy import CaHierarchy, StoredHierarchy, ensure_hierarchy
@@ -214,9 +215,8 @@ def compose(
     issuer = Issuer(keys, hierarchy, settings, clock)
     audit_trail = AuditTrail(clock)
     outbox = Outbox(settings, clock)
-    sender = OutboxSender(
-        uow_factory, channels_from_settings(settings, providers.sms), clock, policy
-    )
+    channels = channels_from_settings(settings, providers.sms)
+    sender = OutboxSender(uow_factory, channels, clock, policy)
     deliver = sender.deliver_now
     revocation = RevocationStatus(
         uow_factory=uow_factory, backend=keys, hierarchy=hierarchy, settings=settings, clock=clock
@@ -249,7 +249,6 @@ def compose(
         deliver=deliver,
     )
     customer_actions = CustomerActions(uow_factory, authenticator, lifecycle)
-    lost_reports = LostPhoneReports(uow_factory, providers.telco, lifecycle, clock)
     operator_desk = OperatorDesk(
         uow_factory,
         audit_trail,
@@ -265,6 +264,23 @@ def compose(
     )
     security_cards = SecurityCardService(
         uow_factory, keys, CARD_DIGEST_LABEL, providers, factor_guard, clock, policy, audit_trail
+    )
+    lost_reports = LostPhoneReports(
+        uow_factory=uow_factory,
+        telco=providers.telco,
+        media=HeldMedia(providers, otp=otp, cards=security_cards),
+        guard=factor_guard,
+        hasher=hasher,
+        digest=pepper,
+        lifecycle=lifecycle,
+        audit=audit_trail,
+        # codes go straight out: the SMS always, the e-mail where the bank has configured it
+        code_channels={
+            "sms": SmsChannel(providers.sms, policy.sms_sender_number),
+            **{name: channel for name, channel in channels.items() if name == "email"},
+        },
+        settings=settings,
+        clock=clock,
     )
     approvals = ApprovalService(
         uow_factory=uow_factory,

@@ -117,6 +117,14 @@ class Policy(BaseModel):
     mobile_inactivity_days: int = Field(365, ge=1)  # unused this long → revoked
     challenge_ttl_seconds: int = Field(120, ge=10)  # device-signed challenges
     pin_max_failures: int = Field(5, ge=1)
+    # lost-phone report (분실 신고): details, then a medium the customer holds, then suspended
+    lost_report_ttl_minutes: int = Field(10, ge=1)  # a started report waits this long
+    lost_report_max_tries: int = Field(3, ge=1)  # wrong answers to one report; then it fails
+    lost_report_undo_hours: int = Field(24, ge=1)  # the undo code sent to the customer lives
+    lost_report_undo_max_tries: int = Field(5, ge=1)  # wrong undo codes; then the code is dead
+    # where the undo code goes: the phone's SMS (a customer who still has the phone sees it;
+    # a finder holding the phone could undo too, but still needs the PIN) and the e-mail
+    lost_report_undo_channels: list[Literal["sms", "email"]] = ["sms", "email"]
     # using the certificate (SPEC §6): lockout thresholds per factor
     pattern_max_failures: int = Field(5, ge=1)
     security_card_max_failures: int = Field(5, ge=1)

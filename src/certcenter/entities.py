@@ -584,3 +584,41 @@ class WebApproval:
     certificate_serial: str | None = None
     approved_at: datetime | None = None
     consumed_at: datetime | None = None
+
+
+class LostReportState(enum.StrEnum):
+    """Where a lost-phone report (분실 신고) stands."""
+
+    PENDING = "pending"  # waits for the second factor
+    SUSPENDED = "suspended"  # confirmed: the certificates are suspended, the undo code is out
+    FAILED = "failed"  # too many wrong answers: a new report must be started
+    UNDONE = "undone"  # the customer undid it with the code: the suspension was released
+
+
+@dataclass(eq=False)
+class LostPhoneReport:
+    """분실 신고: started with the line's details, confirmed with a medium the customer holds.
+
+    ``person_key`` and ``phone_key`` are keyed digests of the claimed identity (name and the
+    first 7 resident-number digits) and of the number: the subjects its failures count under.
+    ``customer_id`` is None when the details named no customer (it can never be confirmed).
+    ``undo_digest`` is a keyed digest of the single-use undo code; the code itself is sent to
+    the customer and never stored.
+    """
+
+    id: str
+    state: str
+    person_key: str
+    phone_key: str
+    client_ip: str
+    created_at: datetime
+    expires_at: datetime
+    customer_id: str | None = None
+    tries: int = 0
+    confirmed_at: datetime | None = None
+    medium: str | None = None
+    serials: list[str] = field(default_factory=list)
+    undo_digest: str | None = None
+    undo_expires_at: datetime | None = None
+    undo_tries: int = 0
+    undone_at: datetime | None = None

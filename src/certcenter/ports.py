@@ -30,6 +30,7 @@ from certcenter.entities import (
     FactorCounter,
     FailureRecord,
     FinancialEnrollment,
+    LostPhoneReport,
     OcspCacheEntry,
     Operator,
     OtpToken,
@@ -157,6 +158,18 @@ class FailureRepository(Protocol):
     def settle_guesses(self, enrollment_id: str) -> None:
         """The flow's guesses are decided: a right one is not a failure, a wrong one is now
         in the failure log (call in the transaction that records it)."""
+        ...
+
+    def mark(self, failure_id: str, subject_kind: str, subject: str, at: datetime) -> None:
+        """Count the failure ``failure_id`` under one more subject (a phone, an address)."""
+        ...
+
+    def count_marked_since(self, subject_kind: str, subject: str, *, since: datetime) -> int:
+        """The failures (and reserved tries) marked with the subject since ``since``."""
+        ...
+
+    def unmark(self, failure_id: str) -> None:
+        """Remove the marks of ``failure_id`` (a reserved try that is now decided)."""
         ...
 
 
@@ -375,6 +388,11 @@ class DeviceRegistrationRepository(Protocol):
     def complete(self, registration_id: str, device_id: str, at: datetime) -> bool: ...
 
 
+class LostPhoneReportRepository(Protocol):
+    def add(self, report: LostPhoneReport) -> None: ...
+    def get(self, report_id: str, *, for_update: bool = False) -> LostPhoneReport | None: ...
+
+
 class WebApprovalRepository(Protocol):
     def add(self, approval: WebApproval) -> None: ...
     def get(self, approval_id: str) -> WebApproval | None: ...
@@ -461,6 +479,8 @@ class UnitOfWork(Protocol):
     def device_registrations(self) -> DeviceRegistrationRepository: ...
     @property
     def approvals(self) -> WebApprovalRepository: ...
+    @property
+    def lost_reports(self) -> LostPhoneReportRepository: ...
 
     def flush(self) -> None: ...
     def commit(self) -> None: ...

@@ -100,26 +100,41 @@ def test_challenges_are_single_use_bound_and_expire(
     assert_refusal(err, "CHALLENGE_INVALID")
 
 
-def test_lost_phone_suspends_at_once_and_the_found_phone_releases(
+def test_lost_phone_report_confirmed_with_the_account_suspends_and_the_found_phone_releases(
     new_flow: FlowFactory, center: Center
 ) -> None:
     flow = new_flow("C001")
     flow.through("csr")
     serial = flow.current_serial()
-    answer = flow.client.lost_phone(
+    started = flow.client.lost_phone(
         carrier="SKT", name="김민준", rrn_front="900315-1", phone="01020000001"
+    )
+    assert set(started) == {"report_id", "expires_at", "media"}
+    assert _status(center, serial) == "active"  # the details alone suspend nothing
+    answer = flow.client.lost_phone_confirm(
+        started["report_id"],
+        "account",
+        account_number="12340100000001",
+        account_password="2580",
     )
     assert answer == [
         {"serial": serial, "status": "suspended", "changed": True, "replaced_by": None}
     ]
     assert _status(center, serial) == "suspended"
-    # Someone else cannot report it: the carrier's check fails.
+    # Someone else's details start a report like any other, which never confirms.
+    other = flow.client.lost_phone(
+        carrier="SKT", name="최유진", rrn_front="920505-2", phone="01020000001"
+    )
+    assert set(other) == set(started) and other["media"] == started["media"]
     err = refused(
-        lambda: flow.client.lost_phone(
-            carrier="SKT", name="최유진", rrn_front="920505-2", phone="01020000001"
+        lambda: flow.client.lost_phone_confirm(
+            other["report_id"],
+            "account",
+            account_number="12340100000001",
+            account_password="2580",
         )
     )
-    assert_refusal(err, "PHONE_NOT_OWN_NAME")
+    assert_refusal(err, "AUTH_FAILED")
     assert_refusal(refused(lambda: act(flow, "renew")), "CERTIFICATE_SUSPENDED")
     released = act(flow, "release")
     assert released["status"] == "active"

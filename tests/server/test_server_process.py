@@ -284,6 +284,11 @@ def test_app_client_lives_with_its_certificate(server: ServerProcess, tmp_path: 
         "900315-1",
         "--phone",
         "01020000001",
+        "--medium",
+        "account",
+        "--account",
+        "12340100000001",
+        stdin="2580\n",  # the account password confirms the report
     )
     assert lost.returncode == 0 and "suspended" in lost.stdout, lost.stderr
     released = app("release", "--keystore", keystore, stdin=f"{PIN}\n")

@@ -170,6 +170,35 @@ class LostPhoneIn(_Body):
     phone: Annotated[str, StringConstraints(min_length=10, max_length=20)]
 
 
+class LostReportOut(BaseModel):
+    """The one answer to a report's start, whatever the details name."""
+
+    report_id: str
+    expires_at: datetime
+    media: list[str]  # confirm with one of them: POST /v1/lost-phone-reports/{id}/confirm
+
+
+class LostReportConfirmIn(_Body):
+    medium: Literal["account", "otp", "security_card"]
+    bank_code: Annotated[str, StringConstraints(max_length=3)] = "004"
+    account_number: Annotated[str, StringConstraints(max_length=30)] | None = None
+    account_password: Annotated[str, StringConstraints(max_length=20)] | None = None
+    otp_code: Annotated[str, StringConstraints(max_length=10)] | None = None
+    card_challenge_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    card_answer: Annotated[str, StringConstraints(max_length=10)] | None = None
+
+
+class LostReportCardOut(BaseModel):
+    challenge_id: str
+    slot_a: int
+    slot_b: int
+    expires_at: datetime
+
+
+class LostReportUndoIn(_Body):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+
+
 class OutcomeOut(BaseModel):
     serial: str
     status: str

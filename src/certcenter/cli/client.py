@@ -175,11 +175,24 @@ class CenterClient:
         return self._send("POST", path, body)
 
     def lost_phone(self, *, carrier: str, name: str, rrn_front: str, phone: str) -> Any:
+        """분실 신고 접수: ``{"report_id", "expires_at", "media"}`` (nothing suspended yet)."""
         return self._send(
             "POST",
             "/v1/lost-phone-reports",
             {"carrier": carrier, "name": name, "rrn_front": rrn_front, "phone": phone},
         )
+
+    def lost_phone_card(self, report_id: str) -> Any:
+        return self._send("POST", f"/v1/lost-phone-reports/{report_id}/security-card", {})
+
+    def lost_phone_confirm(self, report_id: str, medium: str, **answer: str) -> Any:
+        """추가 인증 with ``medium`` (account, otp, security_card): the suspended outcomes."""
+        return self._send(
+            "POST", f"/v1/lost-phone-reports/{report_id}/confirm", {"medium": medium, **answer}
+        )
+
+    def lost_phone_undo(self, report_id: str, code: str) -> Any:
+        return self._send("POST", f"/v1/lost-phone-reports/{report_id}/undo", {"code": code})
 
     # -- the demo world's other side
     def people(self) -> list[dict[str, Any]]:

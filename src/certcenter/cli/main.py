@@ -681,11 +681,63 @@ def app_reissue(keystore: Path, url: str) -> None:
 @click.option("--name", required=True)
 @click.option("--rrn-front", required=True, help="YYMMDD-N")
 @click.option("--phone", required=True)
+@click.option(
+    "--medium",
+    required=True,
+    type=click.Choice(["account", "otp", "security_card"]),
+    help="what confirms the report: the withdrawal account and its password, the OTP, the card",
+)
+@click.option("--account", "account_number", help="the withdrawal account (with --medium account)")
 @handle_errors
-def app_lost(url: str, carrier: str, name: str, rrn_front: str, phone: str) -> None:
-    """분실 신고 (from any device): the lost phone's certificate is suspended at once."""
+def app_lost(
+    url: str,
+    carrier: str,
+    name: str,
+    rrn_front: str,
+    phone: str,
+    medium: str,
+    account_number: str | None,
+) -> None:
+    """분실 신고 (from any device): the line's details, then a medium you hold (asked for);
+    the lost phone's certificate is suspended and an undo code is sent to you."""
+    hidden = sys.stdin.isatty()
     with CenterClient(url, locale=language()) as client:
-        results = client.lost_phone(carrier=carrier, name=name, rrn_front=rrn_front, phone=phone)
+        started = client.lost_phone(carrier=carrier, name=name, rrn_front=rrn_front, phone=phone)
+        report = str(started["report_id"])
+        click.echo(f"신고번호 (report): {report}")
+        answer: dict[str, str] = {}
+        if medium == "account":
+            number = account_number or str(click.prompt("출금계좌 (withdrawal account)"))
+            answer["account_number"] = number
+            answer["account_password"] = str(
+                click.prompt("계좌 비밀번호 (account password)", hide_input=hidden)
+            )
+        elif medium == "otp":
+            answer["otp_code"] = str(click.prompt("OTP 번호 (OTP code)", hide_input=hidden))
+        else:
+            card = client.lost_phone_card(report)
+            answer["card_challenge_id"] = str(card["challenge_id"])
+            answer["card_answer"] = str(
+                click.prompt(
+                    f"보안카드 {card['slot_a']}번 앞 2자리 + {card['slot_b']}번 뒤 2자리 "
+                    f"(card slot {card['slot_a']} first 2 + slot {card['slot_b']} last 2)",
+                    hide_input=hidden,
+                )
+            )
+        results = client.lost_phone_confirm(report, medium, **answer)
+    for result in results:
+        click.echo(f"{result['serial']}: {result['status']}")
+
+
+@app.command("lost-undo")
+@url_option
+@click.option("--report", "report_id", required=True, help="the report number in the SMS/mail")
+@click.option("--code", required=True, help="the undo code in the SMS/mail")
+@handle_errors
+def app_lost_undo(url: str, report_id: str, code: str) -> None:
+    """분실 신고 취소: the code sent at suspension lifts it at once (single use)."""
+    with CenterClient(url, locale=language()) as client:
+        results = client.lost_phone_undo(report_id, code)
     for result in results:
         click.echo(f"{result['serial']}: {result['status']}")
 

@@ -45,9 +45,12 @@ from typing import Any, Protocol
 from certcenter.audit.redaction import mask_account, mask_phone
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pin
-from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, SECURITY_CARD, FactorGuard
+from certcenter.authn.factors import FactorGuard
 from certcenter.authn.factors import unknown_subject as _unknown
 from certcenter.authn.hashing import SecretHasher
+from certcenter.authn.held_media import FACTOR_OF as _FACTOR
+from certcenter.authn.held_media import CardChecker, HeldMedia, OtpChecker, medium_inputs
+from certcenter.authn.held_media import MediumAnswer as MediumAnswer  # the step's answer
 from certcenter.clock import Clock, as_utc, today
 from certcenter.config import Settings
 from certcenter.entities import CertificateStatus, Customer, FinancialEnrollment, new_id
@@ -67,7 +70,6 @@ from certcenter.flows import (
 )
 from certcenter.flows import Started as Started  # the flow's answers, under their old names
 from certcenter.flows import StepResult as StepResult
-from certcenter.identity.banks import OWN_BANK_CODE
 from certcenter.identity.phone_numbers import normalise_mobile
 from certcenter.identity.providers import DepartureStatus, Providers
 from certcenter.identity.rrn import parse_rrn
@@ -75,12 +77,10 @@ from certcenter.lifecycle.service import ActorRef, AuditRecorder
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.risk.rules import RiskRules
 from certcenter.usage.approvals import FINANCIAL_ISSUANCE, ApprovalService
-from certcenter.usage.transfers import CardChecker, OtpChecker
 
 log = logging.getLogger(__name__)
 MEDIA = ("account", "security_card", "otp", "mobile_certificate")
 MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}  # in each language
-_FACTOR = {"account": ACCOUNT_PASSWORD, "otp": OTP, "security_card": SECURITY_CARD}
 IDENTITY_FACTOR = "financial_identity"  # the counter of user ID + resident number tries
 CODE_PURPOSE = "financial"
 MAX_USER_ID = 40
@@ -138,21 +138,6 @@ class IssuanceRef:
         return f"IssuanceRef({self.enrollment_id!r}, token=…, {self.client_ip!r})"
 
 
-@dataclass(frozen=True)
-class MediumAnswer:
-    """The answer for the chosen medium (only its own fields are read)."""
-
-    bank_code: str = OWN_BANK_CODE
-    account_number: str | None = None
-    account_password: str | None = None
-    otp_code: str | None = None
-    card_challenge_id: str | None = None
-    card_answer: str | None = None
-
-    def __repr__(self) -> str:
-        return "MediumAnswer(<hidden>)"
-
-
 class FinancialIssuance:
     def __init__(
         self,
@@ -174,8 +159,8 @@ class FinancialIssuance:
         self.providers = providers
         self._maker = maker
         self._approvals = approvals
-        self._otp = otp
         self._cards = cards
+        self.media = HeldMedia(providers, otp=otp, cards=cards)
         self.guard = guard
         self.hasher = hasher
         self.audit = audit
@@ -412,7 +397,7 @@ class FinancialIssuance:
             enrollment: FinancialEnrollment, customer: Customer | None
         ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
             holder = self.engine.known(enrollment, customer)
-            accounts = self._own_accounts(holder) if medium == "account" else []
+            accounts = self.media.accounts(holder) if medium == "account" else []
             with self.uow_factory() as uow:
                 self._held(uow, holder, medium, accounts)
             if medium != "security_card":
@@ -468,7 +453,7 @@ class FinancialIssuance:
             factor = _FACTOR.get(enrollment.medium or "")
             if factor is None or S(enrollment.state) is not S.MEDIUM_PENDING:
                 return enrollment, {}
-            return enrollment, _inputs(enrollment.medium or "", answer)
+            return enrollment, medium_inputs(enrollment.medium or "", answer)
 
         peeked, inputs = self.engine.guard(ref, "medium_verify", peek)
         medium = peeked.medium or ""
@@ -489,7 +474,7 @@ class FinancialIssuance:
 
         _, (customer, attempts) = self.engine.step_with(ref, "medium_verify", reserve, audit=False)
         try:
-            ok = self._check_medium(customer, peeked.id, medium, inputs)
+            ok = self.media.check(customer, medium, inputs, subject=peeked.id)
         except CertCenterError as err:  # nothing was compared: the try is given back
             with self.uow_factory() as uow:
                 uow.factors.release_attempt(customer.id, chosen, self.clock.now())
@@ -674,27 +659,12 @@ class FinancialIssuance:
 
     # ------------------------------------------------------------------ helpers
 
-    def _own_accounts(self, customer: Customer) -> list[tuple[str, str]]:
-        """The customer's usable accounts at this bank (the bank is asked)."""
-        return [
-            (a.bank_code, a.account_number)
-            for a in self.providers.accounts.accounts_of(customer.ci)
-            if a.bank_code == OWN_BANK_CODE and a.refusal is None
-        ]
-
     def _held(
         self, uow: UnitOfWork, customer: Customer, medium: str, accounts: list[tuple[str, str]]
     ) -> None:
         """``MEDIUM_NOT_REGISTERED`` unless the customer holds the medium (for the account:
         ``accounts``, the usable ones at this bank)."""
-        held = True
-        if medium == "account":
-            held = bool(accounts)
-        elif medium == "otp":
-            held = uow.otp.active_for_customer(customer.id) is not None
-        elif medium == "security_card":
-            held = uow.security_cards.active_for_customer(customer.id) is not None
-        elif medium == "mobile_certificate":
+        if medium == "mobile_certificate":
             device = uow.devices.active_for_customer(customer.id)
             active = uow.certificates.for_customer(
                 customer.id, family="mobile", statuses=[CertificateStatus.ACTIVE.value]
@@ -702,30 +672,10 @@ class FinancialIssuance:
             held = device is not None and any(
                 c.device_id == device.device_id and c.der is not None for c in active
             )
+        else:
+            held = self.media.held(uow, customer, medium, accounts)
         if not held:
             raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES[medium])
-
-    def _check_medium(
-        self, customer: Customer, enrollment_id: str, medium: str, inputs: dict[str, str]
-    ) -> bool:
-        """Compare the answer (no transaction of ours is open). Raises when nothing could
-        be compared (an account that is not the customer's, a spent card challenge)."""
-        if medium == "account":
-            self.providers.accounts.check_account(
-                bank_code=OWN_BANK_CODE,
-                account_number=inputs["account_number"],
-                holder_ci=customer.ci,
-            )
-            return self.providers.banking.verify_account_password(
-                bank_code=OWN_BANK_CODE,
-                account_number=inputs["account_number"],
-                password=inputs["account_password"],
-            )
-        if medium == "otp":
-            return self._otp.check(customer.id, inputs["otp_code"])
-        return self._cards.check(
-            customer.id, inputs["challenge_id"], inputs["answer"], subject=enrollment_id
-        )
 
     def _identity_limits(self, subjects: list[str]) -> list[tuple[str, int]]:
         """The customer's (or the claimed ID's) limit, then the address's."""
@@ -793,29 +743,6 @@ class FinancialIssuance:
         self.engine.record_failure(
             step, err, flow_id=enrollment_id, customer_id=customer_id, client_ip=client_ip
         )
-
-
-def _inputs(medium: str, answer: MediumAnswer) -> dict[str, str]:
-    """The fields the medium needs, cleaned; ``INVALID_REQUEST`` names a missing one."""
-    if medium == "account":
-        number = "".join(ch for ch in (answer.account_number or "") if ch != "-").strip()
-        if answer.bank_code != OWN_BANK_CODE:
-            raise CertCenterError(
-                "INVALID_REQUEST",
-                detail=f"the withdrawal account is one of this bank's ({OWN_BANK_CODE})",
-            )
-        if not number.isdigit() or not 10 <= len(number) <= 16 or not answer.account_password:
-            raise CertCenterError(
-                "INVALID_REQUEST", detail="account_number (10-16 digits) and account_password"
-            )
-        return {"account_number": number, "account_password": answer.account_password}
-    if medium == "otp":
-        if not answer.otp_code:
-            raise CertCenterError("INVALID_REQUEST", detail="required: otp_code")
-        return {"otp_code": answer.otp_code}
-    if not answer.card_challenge_id or not answer.card_answer:
-        raise CertCenterError("INVALID_REQUEST", detail="required: card_challenge_id, card_answer")
-    return {"challenge_id": answer.card_challenge_id, "answer": answer.card_answer}
 
 
 def _birth_date(value: date | str) -> date:

@@ -12,11 +12,17 @@ in the database, so they survive restarts. Counting and blocking hold the subjec
 (:meth:`~certcenter.ports.FailureRepository.lock_subject`), so concurrent failures write one
 block, on PostgreSQL as on SQLite. Limits fail closed: when the failure log cannot be read the
 step fails.
+
+A request that names no known customer (a lost-phone report) counts its failures under
+further subjects — a keyed digest of the number, the client address — given as ``marks``;
+:meth:`RiskRules.reserve` counts its try under them *before* the comparison, so concurrent
+tries get no more than the block's limit compared.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -96,10 +102,18 @@ class RiskRules:
             raise CertCenterError("FOREIGN_IP_BLOCKED", ip=client_ip)
 
     def check_blocks(
-        self, uow: UnitOfWork, *, customer_id: str | None, device_id: str | None
+        self,
+        uow: UnitOfWork,
+        *,
+        customer_id: str | None,
+        device_id: str | None,
+        marks: Sequence[tuple[str, str]] = (),
     ) -> None:
+        """``TOO_MANY_ATTEMPTS`` while the customer, the device or one of ``marks`` (further
+        subjects, as given to :meth:`record_failure`) is blocked."""
         now = self.clock.now()
-        for kind, subject in (("customer", customer_id), ("device", device_id)):
+        subjects = (("customer", customer_id), ("device", device_id), *marks)
+        for kind, subject in subjects:
             if subject is None:
                 continue
             block = uow.blocks.active(kind, subject, now)
@@ -111,6 +125,36 @@ class RiskRules:
                     max_failures=self.policy.failure_max_in_window,
                 )
 
+    def reserve(self, uow: UnitOfWork, *, marks: Sequence[tuple[str, str]], holder: str) -> None:
+        """Count a try under each of ``marks`` *before* it is compared: under each subject's
+        row lock, ``TOO_MANY_ATTEMPTS`` when the subject is blocked or its window already
+        holds the policy's number of failures and reserved tries; otherwise the try is marked
+        (``holder``: a fresh id) and counts until :meth:`release` (commit, then compare). Any
+        number of concurrent tries gets no more than the block's limit compared."""
+        now = self.clock.now()
+        since = now - timedelta(minutes=self.policy.failure_window_minutes)
+        for kind, subject in marks:
+            uow.failures.lock_subject(kind, subject, now)
+            block = uow.blocks.active(kind, subject, now)
+            full = uow.failures.count_marked_since(kind, subject, since=since)
+            if block is not None or full >= self.policy.failure_max_in_window:
+                until = (
+                    block.blocked_until if block else now + timedelta(hours=self.policy.block_hours)
+                )
+                raise CertCenterError(
+                    "TOO_MANY_ATTEMPTS",
+                    until=until.isoformat(timespec="minutes"),
+                    window_minutes=self.policy.failure_window_minutes,
+                    max_failures=self.policy.failure_max_in_window,
+                )
+        for kind, subject in marks:
+            uow.failures.mark(holder, kind, subject, now)
+
+    def release(self, uow: UnitOfWork, holder: str) -> None:
+        """The reserved try is decided: it no longer counts (a wrong one is recorded with
+        :meth:`record_failure` in the same transaction)."""
+        uow.failures.unmark(holder)
+
     def record_failure(
         self,
         uow: UnitOfWork,
@@ -121,12 +165,17 @@ class RiskRules:
         enrollment_id: str | None,
         device_id: str | None,
         client_ip: str | None,
+        marks: Sequence[tuple[str, str]] = (),
     ) -> Block | None:
-        """Write the failure; block customer and device when the window is full."""
+        """Write the failure; block customer and device when the window is full. ``marks``
+        are further subjects (kind, subject) the failure counts under — a phone number's
+        keyed digest, a client address — each blocked like a customer when its window is
+        full; they were named by the request, so they are blocked whoever they belong to."""
         now = self.clock.now()
+        failure_id = new_id()
         uow.failures.add(
             FailureRecord(
-                id=new_id(),
+                id=failure_id,
                 step=step,
                 code=code,
                 at=now,
@@ -163,6 +212,22 @@ class RiskRules:
                 customer_id=subject if kind == "customer" else owner,
                 device_id=subject if kind == "device" else None,
             )
+            if count >= self.policy.failure_max_in_window and not uow.blocks.active(
+                kind, subject, now
+            ):
+                block = Block(
+                    id=new_id(),
+                    subject_kind=kind,
+                    subject=subject,
+                    reason="too_many_failures",
+                    created_at=now,
+                    blocked_until=until,
+                )
+                uow.blocks.add(block)
+        for kind, subject in marks:
+            uow.failures.lock_subject(kind, subject, now)
+            uow.failures.mark(failure_id, kind, subject, now)
+            count = uow.failures.count_marked_since(kind, subject, since=since)
             if count >= self.policy.failure_max_in_window and not uow.blocks.active(
                 kind, subject, now
             ):

@@ -46,4 +46,5 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(entities.FinancialEnrollment, tables.financial_enrollments)
         mapper_registry.map_imperatively(entities.DeviceRegistration, tables.device_registrations)
         mapper_registry.map_imperatively(entities.WebApproval, tables.web_approvals)
+        mapper_registry.map_imperatively(entities.LostPhoneReport, tables.lost_phone_reports)
         _mapped = True

@@ -30,6 +30,7 @@ from certcenter.entities import (
     FactorCounter,
     FailureRecord,
     FinancialEnrollment,
+    LostPhoneReport,
     MessageStatus,
     OcspCacheEntry,
     Operator,
@@ -370,6 +371,30 @@ class SqlFailures(_Repository):
     def settle_guesses(self, enrollment_id: str) -> None:
         r = tables.failure_reservations
         self.session.execute(delete(r).where(r.c.enrollment_id == enrollment_id))
+
+    def mark(self, failure_id: str, subject_kind: str, subject: str, at: datetime) -> None:
+        self.session.execute(
+            tables.failure_marks.insert().values(
+                id=new_id(),
+                failure_id=failure_id,
+                subject_kind=subject_kind,
+                subject=subject,
+                at=at,
+            )
+        )
+
+    def count_marked_since(self, subject_kind: str, subject: str, *, since: datetime) -> int:
+        m = tables.failure_marks.c
+        query = (
+            select(func.count())
+            .select_from(tables.failure_marks)
+            .where(m.subject_kind == subject_kind, m.subject == subject, m.at >= since)
+        )
+        return int(self.session.execute(query).scalar_one())
+
+    def unmark(self, failure_id: str) -> None:
+        m = tables.failure_marks
+        self.session.execute(delete(m).where(m.c.failure_id == failure_id))
 
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]:
         t = tables.failures.c
@@ -1087,6 +1112,17 @@ class SqlDeviceRegistrations(_Repository):
         if cached is not None:
             self.session.refresh(cached)
         return done is not None
+
+
+class SqlLostPhoneReports(_Repository):
+    def add(self, report: LostPhoneReport) -> None:
+        self.session.add(report)
+
+    def get(self, report_id: str, *, for_update: bool = False) -> LostPhoneReport | None:
+        query = select(LostPhoneReport).where(tables.lost_phone_reports.c.id == report_id)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return self.session.scalars(query).one_or_none()
 
 
 class SqlWebApprovals(_Repository):

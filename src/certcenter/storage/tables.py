@@ -225,6 +225,20 @@ failure_reservations = Table(
     Index("ix_failure_reservations_enrollment", "enrollment_id"),
 )
 
+# A failure counted under a further subject than its customer and device (a phone number's
+# keyed digest, a client address, a claimed identity's keyed digest): each such subject is
+# counted into the 24-hour block like a customer, under its own failure_subjects row lock.
+failure_marks = Table(
+    "failure_marks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("failure_id", String(36), nullable=False),
+    Column("subject_kind", String(20), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_failure_marks_subject_at", "subject_kind", "subject", "at"),
+)
+
 blocks = Table(
     "blocks",
     metadata,
@@ -589,4 +603,29 @@ web_approvals = Table(
     Column("certificate_serial", String(64), nullable=True),
     Column("approved_at", UtcDateTime, nullable=True),
     Column("consumed_at", UtcDateTime, nullable=True),
+)
+
+# 분실 신고: a report waits for its second factor (customer_id is None when the details named
+# no customer: it can never be confirmed); once confirmed it keeps the suspended serials and
+# the keyed digest of the single-use undo code sent to the customer.
+lost_phone_reports = Table(
+    "lost_phone_reports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("state", String(20), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=True),
+    Column("person_key", String(64), nullable=False),
+    Column("phone_key", String(64), nullable=False),
+    Column("client_ip", String(45), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("tries", Integer, nullable=False),
+    Column("confirmed_at", UtcDateTime, nullable=True),
+    Column("medium", String(20), nullable=True),
+    Column("serials", JSON, nullable=False),
+    Column("undo_digest", String(64), nullable=True),
+    Column("undo_expires_at", UtcDateTime, nullable=True),
+    Column("undo_tries", Integer, nullable=False),
+    Column("undone_at", UtcDateTime, nullable=True),
+    Index("ix_lost_phone_reports_customer", "customer_id"),
 )

@@ -32,6 +32,7 @@ from certcenter.storage.repositories import (
     SqlFactorCounters,
     SqlFailures,
     SqlFinancialEnrollments,
+    SqlLostPhoneReports,
     SqlOcspCache,
     SqlOperators,
     SqlOtpTokens,
@@ -80,6 +81,7 @@ class SqlUnitOfWork:
         self.financial_enrollments = SqlFinancialEnrollments(session)
         self.device_registrations = SqlDeviceRegistrations(session)
         self.approvals = SqlWebApprovals(session)
+        self.lost_reports = SqlLostPhoneReports(session)
         return self
 
     def _open(self) -> Session:

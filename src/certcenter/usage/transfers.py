@@ -37,7 +37,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
 
@@ -45,6 +44,7 @@ from certcenter.audit.trail import AuditTrail
 from certcenter.authn.device_auth import key_signature_valid
 from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, PIN, SECURITY_CARD, FactorGuard
 from certcenter.authn.hashing import SecretHasher
+from certcenter.authn.held_media import CardChecker, CardQuestion, OtpChecker
 from certcenter.certificates.records import require_active
 from certcenter.clock import KST, Clock
 from certcenter.config import Policy
@@ -74,28 +74,6 @@ MEDIA = ("certificate", "otp", "security_card")
 MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}
 ARS = "ars"
 PROCESSING = "processing"
-
-
-class OtpChecker(Protocol):
-    def check(self, customer_id: str, code: str) -> bool: ...
-
-
-class CardQuestion(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def slot_a(self) -> int: ...
-    @property
-    def slot_b(self) -> int: ...
-    @property
-    def expires_at(self) -> datetime: ...
-
-
-class CardChecker(Protocol):
-    def challenge(self, customer_id: str, *, subject: str | None = None) -> CardQuestion: ...
-    def check(
-        self, customer_id: str, challenge_id: str, answer: str, *, subject: str | None = None
-    ) -> bool: ...
 
 
 @dataclass(frozen=True)

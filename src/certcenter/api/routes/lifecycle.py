@@ -1,5 +1,7 @@
 """Customer lifecycle actions from the app: revoke, renew, release, deregister the device
-(authorised by a device-signed challenge and the PIN), and the lost-phone report."""
+(authorised by a device-signed challenge and the PIN), and the lost-phone report (started
+with the line's details, confirmed with a medium the customer holds, undone with the code
+sent to the customer)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,15 @@ from certcenter.api.schemas import (
     CustomerRevokeIn,
     DeviceProofIn,
     LostPhoneIn,
+    LostReportCardOut,
+    LostReportConfirmIn,
+    LostReportOut,
+    LostReportUndoIn,
     OutcomeOut,
     ProofIn,
 )
 from certcenter.authn.device_auth import challenge_message
+from certcenter.authn.held_media import MediumAnswer
 from certcenter.lifecycle.customer_actions import DeviceProof
 from certcenter.lifecycle.service import Outcome
 
@@ -74,17 +81,56 @@ def deregister(device_id: str, body: ProofIn, center: CenterDep, ip: ClientIp) -
     return [_out(o) for o in center.customer_actions.deregister(_proof(body, device_id), ip)]
 
 
-@router.post("/v1/lost-phone-reports", response_model=list[OutcomeOut])
-def lost_phone(body: LostPhoneIn, center: CenterDep, ip: ClientIp) -> list[OutcomeOut]:
-    """분실 신고: the carrier confirms the line is the customer's; the certificate is suspended
-    at once."""
-    return [
-        _out(o)
-        for o in center.lost_reports.report(
-            carrier=body.carrier,
-            name=body.name,
-            rrn_front=body.rrn_front,
-            phone=body.phone,
-            source_ip=ip,
-        )
-    ]
+@router.post("/v1/lost-phone-reports", response_model=LostReportOut, status_code=202)
+def lost_phone(body: LostPhoneIn, center: CenterDep, ip: ClientIp) -> LostReportOut:
+    """분실 신고 접수 (no phone needed): the same answer whatever the details name; nothing is
+    suspended until the report is confirmed with a medium the customer holds."""
+    started = center.lost_reports.start(
+        carrier=body.carrier,
+        name=body.name,
+        rrn_front=body.rrn_front,
+        phone=body.phone,
+        source_ip=ip,
+    )
+    return LostReportOut(
+        report_id=started.report_id, expires_at=started.expires_at, media=list(started.media)
+    )
+
+
+@router.post("/v1/lost-phone-reports/{report_id}/security-card", response_model=LostReportCardOut)
+def lost_phone_card(report_id: str, center: CenterDep, ip: ClientIp) -> LostReportCardOut:
+    """The security card's two slots, to confirm the report with the card."""
+    asked = center.lost_reports.card_question(report_id, source_ip=ip)
+    return LostReportCardOut(
+        challenge_id=asked.challenge_id,
+        slot_a=asked.slot_a,
+        slot_b=asked.slot_b,
+        expires_at=asked.expires_at,
+    )
+
+
+@router.post("/v1/lost-phone-reports/{report_id}/confirm", response_model=list[OutcomeOut])
+def lost_phone_confirm(
+    report_id: str, body: LostReportConfirmIn, center: CenterDep, ip: ClientIp
+) -> list[OutcomeOut]:
+    """추가 인증: the withdrawal account and its password, the OTP or the security card; then
+    the phone's certificate is suspended and the customer is told everywhere, with an undo
+    code."""
+    answer = MediumAnswer(
+        bank_code=body.bank_code,
+        account_number=body.account_number,
+        account_password=body.account_password,
+        otp_code=body.otp_code,
+        card_challenge_id=body.card_challenge_id,
+        card_answer=body.card_answer,
+    )
+    outcomes = center.lost_reports.confirm(report_id, body.medium, answer, source_ip=ip)
+    return [_out(o) for o in outcomes]
+
+
+@router.post("/v1/lost-phone-reports/{report_id}/undo", response_model=list[OutcomeOut])
+def lost_phone_undo(
+    report_id: str, body: LostReportUndoIn, center: CenterDep, ip: ClientIp
+) -> list[OutcomeOut]:
+    """신고 취소: the single-use code from the SMS or e-mail lifts the suspension at once."""
+    return [_out(o) for o in center.lost_reports.undo(report_id, body.code, source_ip=ip)]
