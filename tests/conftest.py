@@ -87,11 +87,12 @@ def postgres_database(pki_dir: Path) -> Iterator[str]:
     admin.dispose()
 
 
-# The session's secrets (pepper, data seal, …) are sealed with a cheap scrypt cost. Every
-# center a test builds opens each of them once, and at the product's cost (N=2^15, about 0.2 s
-# of CPU each) that was a second or more of every database test. The cost is written in each
-# secret file and read back from it, so opening them goes through the same code; the product's
-# own cost stays as it is for every secret a test makes itself (tests/keys checks it there).
+# The session's secrets (pepper, data seal, …) and keys (the CA's, the audit checkpoints')
+# are sealed with a cheap scrypt cost. Every center a test builds opens each of them once, and
+# at the product's cost (about 0.1-0.2 s of CPU each) that was a second or more of every
+# database test. The cost is written in each file and read back from it, so opening them goes
+# through the same code; the product's own cost stays as it is for every secret and key a test
+# makes itself (tests/keys checks it there).
 TEST_SCRYPT_N = 2**4
 
 
@@ -105,6 +106,7 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(software, "_SCRYPT_N", TEST_SCRYPT_N)
+        patch.setattr(software, "_KEY_SCRYPT_N", TEST_SCRYPT_N)
         backend = load_key_backend(settings)
         backend.ensure_secret("pepper")
         ensure_hierarchy(backend, settings, FrozenClock(START))

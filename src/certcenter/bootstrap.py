@@ -16,13 +16,20 @@ import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine
 
-from certcenter.audit.trail import AuditTrail
+from certcenter.audit import (
+    CHECKPOINT_KEY_LABEL,
+    AuditCheckpoints,
+    AuditTrail,
+    FileCheckpointLog,
+    ensure_checkpoint_key,
+)
 from certcenter.authn.device_auth import DeviceAuthenticator
 from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
@@ -60,6 +67,7 @@ from certcenter.pki.hierarchy import CaHierarchy, StoredHierarchy, ensure_hierar
 from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
 from certcenter.ports import UnitOfWork
+from certcenter.readiness import Readiness, audit_check, key_check, storage_check
 from certcenter.revocation import RevocationStatus
 from certcenter.simulators.ars import SimulatedArs
 from certcenter.simulators.bank import SimulatedInterbank
@@ -107,6 +115,7 @@ class Center:
     hasher: SecretHasher
     hierarchy: StoredHierarchy
     issuer: Issuer
+    audit_checkpoints: AuditCheckpoints
     audit_trail: AuditTrail
     outbox: Outbox
     sender: OutboxSender
@@ -142,6 +151,8 @@ class Center:
     transfers: TransferService
     diagnosis: Diagnosis
     jobs: JobRunner
+    # operations: is the center ready to take a change (/readyz)
+    readiness: Readiness
 
     def chain_pem(self, family: str = FAMILY) -> list[str]:
         return [certificate_pem(c) for c in self.hierarchy.chain(family)]
@@ -213,7 +224,17 @@ def compose(
     hasher = SecretHasher.from_policy(pepper, policy)
     hierarchy = StoredHierarchy(settings)  # read when first used: init may not have run yet
     issuer = Issuer(keys, hierarchy, settings, clock)
-    audit_trail = AuditTrail(clock)
+    checkpoint_log = FileCheckpointLog(settings.audit_checkpoint_path)
+    audit_checkpoints = AuditCheckpoints(
+        uow_factory,
+        keys,
+        clock,
+        publishers=[checkpoint_log],
+        published=checkpoint_log,
+        every=policy.audit_checkpoint_every,
+        max_age=timedelta(minutes=policy.audit_checkpoint_max_age_minutes),
+    )
+    audit_trail = AuditTrail(clock, batches=audit_checkpoints)
     outbox = Outbox(settings, clock)
     channels = channels_from_settings(settings, providers.sms)
     sender = OutboxSender(uow_factory, channels, clock, policy)
@@ -253,7 +274,7 @@ def compose(
         uow_factory,
         audit_trail,
         clock,
-        verifier=audit_trail,
+        verifier=audit_checkpoints,
         crls=revocation,
         crl_shards=policy.crl_shards,
     )
@@ -418,7 +439,21 @@ def compose(
         audit=audit_trail,
     )
     jobs = JobRunner(
-        lifecycle, revocation, uow_factory, settings, clock, financial=cloud_certificates
+        lifecycle,
+        revocation,
+        uow_factory,
+        settings,
+        clock,
+        financial=cloud_certificates,
+        audit=audit_checkpoints,
+    )
+    readiness = Readiness(
+        {
+            "storage": storage_check(uow_factory, clock),
+            "audit": audit_check(uow_factory, audit_checkpoints),
+            "keys": key_check(keys, CHECKPOINT_KEY_LABEL),
+            "ca": hierarchy,
+        }
     )
 
     return Center(
@@ -433,6 +468,7 @@ def compose(
         hasher=hasher,
         hierarchy=hierarchy,
         issuer=issuer,
+        audit_checkpoints=audit_checkpoints,
         audit_trail=audit_trail,
         outbox=outbox,
         sender=sender,
@@ -462,6 +498,7 @@ def compose(
         transfers=transfers,
         diagnosis=diagnosis,
         jobs=jobs,
+        readiness=readiness,
     )
 
 
@@ -499,6 +536,7 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
         for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):
             center.keys.ensure_secret(label)
         hierarchy = ensure_hierarchy(center.keys, settings, center.clock)
+        ensure_checkpoint_key(center.keys)
         seeded = False
         if settings.sims_enabled:
             seeded = seed_world(

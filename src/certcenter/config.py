@@ -163,6 +163,10 @@ class Policy(BaseModel):
     crl_shards: int = Field(16, ge=1, le=256)
     # background work
     job_interval_seconds: int = Field(60, ge=1)
+    # signed audit checkpoints: after every this many entries, and on a job pass once the
+    # newest entry has waited this long without one
+    audit_checkpoint_every: int = Field(1000, ge=1)
+    audit_checkpoint_max_age_minutes: int = Field(60, ge=1)
     notification_interval_seconds: int = Field(5, ge=1)
     notification_max_attempts: int = Field(8, ge=1)
     notification_retry_base_seconds: int = Field(30, ge=1)
@@ -191,6 +195,9 @@ class Settings(BaseSettings):
     key_dir: Path | None = None
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
+
+    # where the signed audit checkpoints are published (default <data_dir>/audit-checkpoints)
+    audit_checkpoint_dir: Path | None = None
 
     # PKI
     ca_dir: Path | None = None
@@ -230,6 +237,8 @@ class Settings(BaseSettings):
             self.key_dir = data / "keys"
         if self.ca_dir is None:
             self.ca_dir = data / "ca"
+        if self.audit_checkpoint_dir is None:
+            self.audit_checkpoint_dir = data / "audit-checkpoints"
         if self.simulators_enabled is None:
             self.simulators_enabled = self.environment == "demo"
         if "webhook" in self.notification_channels and not (
@@ -245,6 +254,12 @@ class Settings(BaseSettings):
     @property
     def ca_path(self) -> Path:
         return self.ca_dir if self.ca_dir is not None else self.data_dir / "ca"
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        if self.audit_checkpoint_dir is not None:
+            return self.audit_checkpoint_dir
+        return self.data_dir / "audit-checkpoints"
 
     @property
     def sims_enabled(self) -> bool:

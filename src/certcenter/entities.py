@@ -236,6 +236,22 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(eq=False)
+class AuditCheckpoint:
+    """A signed statement about the audit trail (감사 기록 체크포인트): at ``at`` it held
+    ``seq`` entries, the last with hash ``head_hash``, ``count`` of them since the checkpoint
+    before. ``signature`` is the checkpoint key's (``key_id``: SHA-256 of its public key)
+    over :func:`certcenter.audit.checkpoints.statement`. Kept in the database and published
+    outside it, so a trail rewritten in the database no longer matches it."""
+
+    seq: int
+    head_hash: str
+    count: int
+    at: datetime
+    key_id: str
+    signature: bytes
+
+
 class MessageStatus(enum.StrEnum):
     """A notification in the outbox: waiting, delivered, or given up after the retries."""
 

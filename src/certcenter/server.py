@@ -10,12 +10,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from certcenter import __version__, api, web
@@ -74,6 +77,36 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
+def _readiness(request: Request) -> Response:
+    current: Center = request.app.state.center
+    report = current.readiness.run()
+    checks: dict[str, Any] = {}
+    for name, error in report.results.items():
+        if error is None:
+            checks[name] = {"ok": True}
+            continue
+        checks[name] = {
+            "ok": False,
+            "code": error.code,
+            "message": {"ko": error.message("ko"), "en": error.message("en")},
+            "cause": {"ko": error.cause("ko"), "en": error.cause("en")},
+        }
+    if report.ok:
+        return JSONResponse({"status": "ok", "version": __version__, "checks": checks})
+    first = next(iter(report.failures.values()))
+    response = errors.problem(first, request)
+    body = json.loads(bytes(response.body))
+    # not ready is 503 whatever the failure's own status (a checkpoint mismatch is 409)
+    body.update({"status": 503, "readiness": "unavailable", "version": __version__})
+    body["checks"] = checks
+    return JSONResponse(
+        body,
+        status_code=503,
+        media_type=errors.PROBLEM,
+        headers={"Content-Language": response.headers["Content-Language"]},
+    )
+
+
 def create_app(center: Center, *, background: bool = False) -> FastAPI:
     production = center.settings.environment == "production"
     app = FastAPI(
@@ -108,12 +141,17 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
         return response
 
     @app.get("/healthz", tags=["operations"])
-    def health(request: Request) -> dict[str, str]:
-        current: Center = request.app.state.center
-        current.hierarchy()
-        with current.uow_factory() as uow:
-            uow.customers.list(limit=1)
-        return {"status": "ok", "version": __version__}
+    def health(request: Request) -> Response:
+        """Alive and honest: the same checks as ``/readyz``, so a broken database is never
+        reported as ok."""
+        return _readiness(request)
+
+    @app.get("/readyz", tags=["operations"])
+    def ready(request: Request) -> Response:
+        """Ready to take a change: a heartbeat write commits, the audit trail's head and
+        newest checkpoint are sound, the key backend signs, the CA is there. 503 with the
+        first failure's catalog code (problem document) and every check in ``checks``."""
+        return _readiness(request)
 
     # the API: its error handlers (problem documents), /v1 and /sim
     api.install(app)

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from certcenter.errors import CertCenterError
-from certcenter.keys import KeyBackend, SoftwareKeyBackend
+from certcenter.keys import KeyBackend, SoftwareKeyBackend, pkcs8, software
+from certcenter.keys.pkcs8 import Kdf, ScryptCost, kdf_of, seal_private_key
 
 PASSPHRASE = "correct horse battery staple, but longer"
 
@@ -320,3 +321,109 @@ def test_unknown_kind_is_refused(backend: SoftwareKeyBackend) -> None:
     with pytest.raises(ValueError, match="unknown key kind"):
         backend.generate_key("k", "rsa-2048")  # type: ignore[arg-type]
     assert not backend.has_key("k")
+
+
+def _asn1parse(path: Path) -> str:
+    parsed = subprocess.run(
+        ["openssl", "asn1parse", "-in", str(path)],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    return parsed.stdout.decode()
+
+
+def test_key_files_are_encrypted_with_scrypt_at_the_product_cost(
+    backend: SoftwareKeyBackend, directory: Path
+) -> None:
+    backend.generate_key("root-ca", "ec-p384")
+    path = directory / "root-ca.key.pem"
+    assert kdf_of(path.read_bytes()) == Kdf("scrypt", 2**14, 8, 2)
+    structure = _asn1parse(path)  # as OpenSSL reads it: PBES2, scrypt, AES-256-CBC
+    assert ":PBES2" in structure and ":scrypt" in structure and ":aes-256-cbc" in structure
+    assert "PBKDF2" not in structure
+    assert _openssl_pkey(path, PASSPHRASE).returncode == 0
+
+
+def _pbkdf2_file(directory: Path, label: str) -> ec.EllipticCurvePrivateKey:
+    """A key file as the center wrote it before: cryptography's BestAvailableEncryption."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / f"{label}.key.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+        )
+    )
+    path.chmod(0o600)
+    return key
+
+
+def test_an_older_pbkdf2_key_file_opens_and_is_rewritten_with_scrypt(directory: Path) -> None:
+    key = _pbkdf2_file(directory, "mobile-ca")
+    path = directory / "mobile-ca.key.pem"
+    assert kdf_of(path.read_bytes()) == Kdf("pbkdf2", 2048)
+
+    backend = SoftwareKeyBackend(directory, PASSPHRASE)
+    assert backend.public_key("mobile-ca") == key.public_key()
+    signature = backend.sign("mobile-ca", b"after the upgrade")
+    key.public_key().verify(signature, b"after the upgrade", ec.ECDSA(hashes.SHA256()))
+
+    assert kdf_of(path.read_bytes()).name == "scrypt"  # rewritten, the same key inside
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in directory.iterdir()) == ["mobile-ca.key.pem"]
+    reopened = SoftwareKeyBackend(directory, PASSPHRASE).public_key("mobile-ca")
+    assert reopened == key.public_key()
+    right = _openssl_pkey(path, PASSPHRASE)
+    assert right.returncode == 0, right.stderr
+
+
+def test_an_older_key_file_with_the_wrong_passphrase_is_left_alone(directory: Path) -> None:
+    _pbkdf2_file(directory, "root-ca")
+    path = directory / "root-ca.key.pem"
+    before = path.read_bytes()
+    with pytest.raises(CertCenterError) as caught:
+        SoftwareKeyBackend(directory, "not the passphrase").public_key("root-ca")
+    assert caught.value.code == "KEY_PASSPHRASE_WRONG"
+    assert path.read_bytes() == before
+
+
+def test_an_older_key_file_in_a_read_only_directory_still_opens(
+    directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = _pbkdf2_file(directory, "root-ca")
+    path = directory / "root-ca.key.pem"
+    before = path.read_bytes()
+
+    def refuse(*_args: object) -> None:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(software, "write_replacing", refuse)
+    assert SoftwareKeyBackend(directory, PASSPHRASE).public_key("root-ca") == key.public_key()
+    assert path.read_bytes() == before
+
+
+class _NoDerivation:
+    """Stands in for scrypt while a test writes a file naming a cost nobody should pay."""
+
+    def __init__(self, **_params: object) -> None:
+        pass
+
+    def derive(self, _passphrase: bytes) -> bytes:
+        return bytes(32)
+
+
+def test_a_key_file_whose_scrypt_cost_is_absurd_is_refused_before_deriving(
+    directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    directory.mkdir(mode=0o700)
+    path = directory / "k.key.pem"
+    with monkeypatch.context() as patch:
+        patch.setattr(pkcs8, "Scrypt", _NoDerivation)
+        path.write_bytes(seal_private_key(key, PASSPHRASE.encode(), ScryptCost(2**24, 8, 1)))
+    assert kdf_of(path.read_bytes()) == Kdf("scrypt", 2**24, 8, 1)
+    with pytest.raises(ValueError, match="damaged"):
+        SoftwareKeyBackend(directory, PASSPHRASE).public_key("k")

@@ -35,11 +35,13 @@ def test_verify_reports_the_first_changed_or_deleted_entry(
         conn.execute(text("UPDATE audit_log SET outcome = 'ok-forged' WHERE seq = 3"))
     changed = runner.invoke(cli, ["audit", "verify"], env=_env(center))
     assert changed.exit_code == 1
-    assert "BROKEN at entry 3" in changed.output
+    assert "[AUDIT_CHAIN_BROKEN]" in changed.output
+    assert "does not hold at entry 3:" in changed.output
 
     with center.engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET outcome = 'ok' WHERE seq = 3"))
         conn.execute(text("DELETE FROM audit_log WHERE seq = 5"))
     deleted = runner.invoke(cli, ["audit", "verify"], env=_env(center))
     assert deleted.exit_code == 1
-    assert "BROKEN at entry 5" in deleted.output
+    assert "[AUDIT_CHAIN_BROKEN]" in deleted.output
+    assert "does not hold at entry 5:" in deleted.output

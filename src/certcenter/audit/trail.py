@@ -31,7 +31,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from certcenter.audit.redaction import iso_utc, redact_details, redact_text
 from certcenter.clock import Clock, as_utc
@@ -39,11 +39,16 @@ from certcenter.entities import Actor, AuditEntry
 from certcenter.ports import UnitOfWork
 
 __all__ = [
+    "CHAIN_BROKEN",
+    "CHECKPOINT_INVALID",
+    "CHECKPOINT_MISMATCH",
     "GENESIS_HASH",
     "AuditTrail",
     "AuditVerification",
+    "CheckpointBatches",
     "canonical_json",
     "entry_hash",
+    "verify_chain",
 ]
 
 GENESIS_HASH = "0" * 64
@@ -96,11 +101,22 @@ def entry_hash(entry: AuditEntry) -> str:
     return digest.hexdigest()
 
 
+CHAIN_BROKEN = "AUDIT_CHAIN_BROKEN"
+CHECKPOINT_MISMATCH = "AUDIT_CHECKPOINT_MISMATCH"
+CHECKPOINT_INVALID = "AUDIT_CHECKPOINT_INVALID"
+
+
 @dataclass(frozen=True)
 class AuditVerification:
     """The result of walking the chain. ``first_broken_seq`` is the first position (entry
     number) that is missing or fails a check; ``checked`` counts the entries that passed.
-    ``last_seq``/``last_hash`` are the last verified entry's: publish them as an anchor."""
+    ``last_seq``/``last_hash`` are the last verified entry's: publish them as an anchor.
+
+    ``code`` is the catalog code of a failure: ``AUDIT_CHAIN_BROKEN`` (the chain itself),
+    ``AUDIT_CHECKPOINT_MISMATCH`` (an anchor or signed checkpoint, named by ``checkpoint``,
+    no longer matches), ``AUDIT_CHECKPOINT_INVALID`` (a checkpoint whose signature does not
+    verify). ``checkpoints`` counts the signed checkpoints checked
+    (:class:`certcenter.audit.checkpoints.AuditCheckpoints`)."""
 
     ok: bool
     checked: int
@@ -108,13 +124,32 @@ class AuditVerification:
     reason: str | None = None
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
+    code: str | None = None
+    checkpoint: int | None = None
+    checkpoints: int = 0
+
+
+class CheckpointBatches(Protocol):
+    """Who signs a checkpoint of the trail every ``every`` entries (``after_batch`` runs
+    once the transaction that wrote entry ``every``, ``2 * every``, … has committed)."""
+
+    @property
+    def every(self) -> int: ...
+
+    def after_batch(self) -> None: ...
 
 
 class AuditTrail:
-    """Records audit entries in the caller's unit of work and verifies the chain."""
+    """Records audit entries in the caller's unit of work and verifies the chain.
 
-    def __init__(self, clock: Clock) -> None:
+    With ``batches``, the entry whose number is a multiple of ``batches.every`` asks for a
+    signed checkpoint once its transaction commits: one signature per batch of entries,
+    none on the way of the others (:mod:`certcenter.audit.checkpoints`).
+    """
+
+    def __init__(self, clock: Clock, batches: CheckpointBatches | None = None) -> None:
         self.clock = clock
+        self.batches = batches
 
     def record(
         self,
@@ -174,6 +209,8 @@ class AuditTrail:
         )
         entry.entry_hash = entry_hash(entry)
         uow.audit.append(entry)
+        if self.batches is not None and entry.seq % self.batches.every == 0:
+            uow.after_commit(self.batches.after_batch)
         return entry
 
     def verify(
@@ -183,75 +220,100 @@ class AuditTrail:
         batch_size: int = 1000,
         anchors: Mapping[int, str] | None = None,
     ) -> AuditVerification:
-        """Walk the whole chain in batches and report the first broken entry.
+        """Walk the whole chain: see :func:`verify_chain`."""
+        return verify_chain(uow, batch_size=batch_size, anchors=anchors)
 
-        Checked for every entry, in order: its number follows the previous one (a gap is a
-        deleted entry, reported as the missing number), its ``prev_hash`` is the previous
-        entry's hash, its ``entry_hash`` matches its content, and — for numbers given in
-        ``anchors`` (hashes published earlier) — its hash is the anchored one. At the end, the
-        head must name the last entry (a deleted last entry leaves the head pointing past the
-        end; an entry added behind the trail's back is not covered by the head).
 
-        A rewrite of entry *n* that also recomputes its hash is caught at entry *n + 1*
-        (whose ``prev_hash`` no longer links), unless every later entry and the head were
-        rewritten too: only an anchor kept outside the database catches that.
+def verify_chain(
+    uow: UnitOfWork,
+    *,
+    batch_size: int = 1000,
+    anchors: Mapping[int, str] | None = None,
+) -> AuditVerification:
+    """Walk the whole chain in batches and report the first broken entry.
 
-        Entries appended while verification runs (PostgreSQL) are checked if seen, never
-        reported as broken.
-        """
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        anchors = dict(anchors or {})
-        start_seq, start_hash = uow.audit.head()
-        last_seq, last_hash, checked = 0, GENESIS_HASH, 0
+    Checked for every entry, in order: its number follows the previous one (a gap is a
+    deleted entry, reported as the missing number), its ``prev_hash`` is the previous
+    entry's hash, its ``entry_hash`` matches its content, and — for numbers given in
+    ``anchors`` (hashes published earlier: signed checkpoints) — its hash is the anchored
+    one. At the end, the head must name the last entry (a deleted last entry leaves the head
+    pointing past the end; an entry added behind the trail's back is not covered by the head).
 
-        def broken(seq: int, reason: str) -> AuditVerification:
-            return AuditVerification(False, checked, seq, reason, last_seq, last_hash)
+    A rewrite of entry *n* that also recomputes its hash is caught at entry *n + 1*
+    (whose ``prev_hash`` no longer links), unless every later entry and the head were
+    rewritten too: only an anchor kept outside the database catches that, reported as
+    ``AUDIT_CHECKPOINT_MISMATCH`` at the anchor's number.
 
-        while True:
-            batch = uow.audit.entries(after_seq=last_seq, limit=batch_size)
-            if not batch:
-                break
-            for entry in batch:
-                expected = last_seq + 1
-                if entry.seq != expected:
-                    return broken(expected, f"entry {expected} is missing (next is {entry.seq})")
-                if entry.prev_hash != last_hash:
-                    previous = f"entry {last_seq}" if last_seq else "the genesis hash"
-                    return broken(
-                        entry.seq,
-                        f"prev_hash does not link to {previous}: "
-                        f"entry {last_seq} or entry {entry.seq} was rewritten",
-                    )
-                if entry_hash(entry) != entry.entry_hash:
-                    return broken(entry.seq, "content does not match entry_hash (altered)")
-                anchored = anchors.get(entry.seq)
-                if anchored is not None and anchored != entry.entry_hash:
-                    return broken(entry.seq, "entry_hash differs from the anchored hash")
-                if entry.seq == start_seq and entry.entry_hash != start_hash:
-                    return broken(entry.seq, "entry_hash differs from the head")
-                last_seq, last_hash = entry.seq, entry.entry_hash
-                checked += 1
+    Entries appended while verification runs (PostgreSQL) are checked if seen, never
+    reported as broken.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    anchors = dict(anchors or {})
+    start_seq, start_hash = uow.audit.head()
+    last_seq, last_hash, checked = 0, GENESIS_HASH, 0
 
-        if last_seq < start_seq:
-            return broken(
-                last_seq + 1,
-                f"entry {last_seq + 1} is missing: the head names entry {start_seq} "
-                f"but the trail ends at {last_seq}",
-            )
-        if start_seq == 0 and start_hash != GENESIS_HASH:
-            return broken(1, "the head of an empty trail is not the genesis hash")
-        beyond = [seq for seq in anchors if seq > last_seq]
-        if beyond:
-            return broken(last_seq + 1, f"anchored entry {min(beyond)} is missing")
-        end_seq, end_hash = uow.audit.head()
-        if end_seq < last_seq:
-            return broken(
-                end_seq + 1, f"entry {end_seq + 1} is not covered by the head (added outside)"
-            )
-        if end_seq == last_seq and end_hash != last_hash:
-            return broken(last_seq, "entry_hash differs from the head")
-        return AuditVerification(True, checked, None, None, last_seq, last_hash)
+    def broken(
+        seq: int, reason: str, code: str = CHAIN_BROKEN, checkpoint: int | None = None
+    ) -> AuditVerification:
+        return AuditVerification(
+            False, checked, seq, reason, last_seq, last_hash, code=code, checkpoint=checkpoint
+        )
+
+    while True:
+        batch = uow.audit.entries(after_seq=last_seq, limit=batch_size)
+        if not batch:
+            break
+        for entry in batch:
+            expected = last_seq + 1
+            if entry.seq != expected:
+                return broken(expected, f"entry {expected} is missing (next is {entry.seq})")
+            if entry.prev_hash != last_hash:
+                previous = f"entry {last_seq}" if last_seq else "the genesis hash"
+                return broken(
+                    entry.seq,
+                    f"prev_hash does not link to {previous}: "
+                    f"entry {last_seq} or entry {entry.seq} was rewritten",
+                )
+            if entry_hash(entry) != entry.entry_hash:
+                return broken(entry.seq, "content does not match entry_hash (altered)")
+            anchored = anchors.get(entry.seq)
+            if anchored is not None and anchored != entry.entry_hash:
+                return broken(
+                    entry.seq,
+                    "entry_hash differs from the anchored hash",
+                    CHECKPOINT_MISMATCH,
+                    entry.seq,
+                )
+            if entry.seq == start_seq and entry.entry_hash != start_hash:
+                return broken(entry.seq, "entry_hash differs from the head")
+            last_seq, last_hash = entry.seq, entry.entry_hash
+            checked += 1
+
+    if last_seq < start_seq:
+        return broken(
+            last_seq + 1,
+            f"entry {last_seq + 1} is missing: the head names entry {start_seq} "
+            f"but the trail ends at {last_seq}",
+        )
+    if start_seq == 0 and start_hash != GENESIS_HASH:
+        return broken(1, "the head of an empty trail is not the genesis hash")
+    beyond = [seq for seq in anchors if seq > last_seq]
+    if beyond:
+        return broken(
+            last_seq + 1,
+            f"anchored entry {min(beyond)} is missing",
+            CHECKPOINT_MISMATCH,
+            min(beyond),
+        )
+    end_seq, end_hash = uow.audit.head()
+    if end_seq < last_seq:
+        return broken(
+            end_seq + 1, f"entry {end_seq + 1} is not covered by the head (added outside)"
+        )
+    if end_seq == last_seq and end_hash != last_hash:
+        return broken(last_seq, "entry_hash differs from the head")
+    return AuditVerification(True, checked, None, None, last_seq, last_hash)
 
 
 def _normal_ip(source_ip: str | None) -> str | None:

@@ -226,16 +226,41 @@ def audit() -> None:
 @audit.command("verify")
 @handle_errors
 def audit_verify() -> None:
-    """Recompute the chain; report the first broken entry (exit 1 when broken)."""
+    """Recompute the chain and check it against every signed checkpoint, published and
+    stored; report the first broken entry or disagreeing checkpoint (exit 1)."""
+    from certcenter.lifecycle.operator_desk import verification_error
+
     center = local_center()
-    result = center.operator_desk.verify_audit(operator_actor())
-    center.close()
-    if result["ok"]:
-        click.echo(f"audit trail intact: {result['checked']} entries")
+    try:
+        result = center.operator_desk.verify_audit(operator_actor())
+    finally:
+        center.close()
+    error = verification_error(result)
+    if error is not None:
+        raise error
+    click.echo(
+        f"audit trail intact: {result['checked']} entries, "
+        f"{result['checkpoints']} signed checkpoints agree"
+    )
+
+
+@audit.command("checkpoint")
+@handle_errors
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the trail now and publish it (also made every
+    audit_checkpoint_every entries and by the jobs)."""
+    center = local_center()
+    try:
+        made = center.operator_desk.checkpoint_audit(operator_actor())
+        where = center.settings.audit_checkpoint_path
+    finally:
+        center.close()
+    if made is None:
+        click.echo("the audit trail is empty: nothing to sign")
         return
-    fail(
-        f"audit trail BROKEN at entry {result['first_broken_seq']}: {result['reason']} "
-        f"({result['checked']} entries checked)"
+    click.echo(
+        f"checkpoint of entry {made['seq']} (head {made['head_hash']}) signed and "
+        f"published to {where}"
     )
 
 

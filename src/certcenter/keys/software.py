@@ -7,10 +7,12 @@
 Files (directory 0700, files 0600, each written atomically and never overwritten):
 
 ``<label>.key.pem``
-    The private key as PKCS#8 PEM encrypted with the passphrase (cryptography's
-    ``BestAvailableEncryption``: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC), so an operator can
-    read it with ``openssl pkey -in <label>.key.pem -passin env:PASS``. Its KDF is cheap
-    (2048 PBKDF2 rounds), so the passphrase must be long and random, not a word.
+    The private key as PKCS#8 PEM encrypted with the passphrase: PBES2 with scrypt
+    (N=2^14, r=8, p=2: 16 MiB, the most OpenSSL accepts) and AES-256-CBC
+    (:mod:`certcenter.keys.pkcs8`), so an operator can read it with
+    ``openssl pkey -in <label>.key.pem -passin env:PASS``. A file of an older version,
+    encrypted with cryptography's ``BestAvailableEncryption`` (PBKDF2, 2048 rounds: cheap
+    to guess against), still opens, and is rewritten with scrypt when it does.
 ``<label>.secret.json``
     A 32-byte random secret sealed with AES-256-GCM under a key derived from the
     passphrase by scrypt (random salt, random nonce, the label as associated data, so a
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -39,8 +42,9 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.x509 import ocsp
 
 from certcenter.errors import CertCenterError
-from certcenter.keys.atomic import ensure_directory, write_new
+from certcenter.keys.atomic import ensure_directory, write_new, write_replacing
 from certcenter.keys.backend import KeyKind, check_label, curve_for_kind, hash_for_curve
+from certcenter.keys.pkcs8 import ScryptCost, kdf_of, seal_private_key
 
 __all__ = ["SoftwareKeyBackend"]
 
@@ -51,6 +55,10 @@ _SECRET_BYTES = 32
 # scrypt cost: N=2^15, r=8 (32 MiB, ~0.1 s), paid once per secret per process.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
 _SCRYPT_MAX_N = 2**20  # refuse files that would make us spend gigabytes
+# scrypt cost of the key files: OpenSSL reads at most 32 MiB, so N=2^14 with r=8 (16 MiB);
+# p=2 makes a guess cost as much work as one at the secrets' N=2^15 (~0.1 s).
+_KEY_SCRYPT_N, _KEY_SCRYPT_R, _KEY_SCRYPT_P = 2**14, 8, 2
+log = logging.getLogger(__name__)
 
 
 class SoftwareKeyBackend:
@@ -81,11 +89,7 @@ class SoftwareKeyBackend:
             if path.exists():
                 raise CertCenterError("KEY_ALREADY_EXISTS", label=label)
             key = ec.generate_private_key(curve)
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.BestAvailableEncryption(passphrase),
-            )
+            pem = seal_private_key(key, passphrase, _key_cost())
             ensure_directory(self.directory, 0o700)
             try:
                 write_new(path, pem, 0o600)
@@ -213,6 +217,7 @@ class SoftwareKeyBackend:
             except FileNotFoundError:
                 raise CertCenterError("KEY_NOT_FOUND", label=label) from None
             passphrase = self._require_passphrase()
+            kdf = _key_kdf(pem, path)
             try:
                 loaded = serialization.load_pem_private_key(pem, passphrase)
             except (ValueError, TypeError):
@@ -222,6 +227,8 @@ class SoftwareKeyBackend:
             if not isinstance(loaded, ec.EllipticCurvePrivateKey):
                 raise ValueError(f"key file {path} holds a {type(loaded).__name__}, not an EC key")
             hash_for_curve(loaded.curve)  # refuses curves we do not sign with
+            if kdf != "scrypt":
+                _rewrite_with_scrypt(path, loaded, passphrase, kdf)
             self._keys[label] = loaded
             return loaded
 
@@ -238,6 +245,37 @@ class SoftwareKeyBackend:
             secret = _open(sealed, self._require_passphrase(), label, path)
             self._secrets[label] = secret
             return secret
+
+
+def _key_cost() -> ScryptCost:
+    return ScryptCost(_KEY_SCRYPT_N, _KEY_SCRYPT_R, _KEY_SCRYPT_P)
+
+
+def _key_kdf(pem: bytes, path: Path) -> str:
+    """``scrypt`` or ``pbkdf2`` (an older file); a damaged file or one whose scrypt cost
+    would take gigabytes to open is refused before anything is derived."""
+    try:
+        kdf = kdf_of(pem)
+    except ValueError:
+        return "unknown"  # not encrypted PKCS#8: loading it says what is wrong
+    if kdf.name == "scrypt" and not (
+        2 <= kdf.n <= _SCRYPT_MAX_N and 1 <= kdf.r <= 32 and 1 <= kdf.p <= 16
+    ):
+        raise ValueError(f"key file {path} is damaged (scrypt parameters out of range)")
+    return kdf.name
+
+
+def _rewrite_with_scrypt(
+    path: Path, key: ec.EllipticCurvePrivateKey, passphrase: bytes, kdf: str
+) -> None:
+    """Replace a key file of an older version (PBKDF2) by the same key under scrypt, in one
+    step; a key directory that cannot be written keeps the old file (and says so)."""
+    try:
+        write_replacing(path, seal_private_key(key, passphrase, _key_cost()), 0o600)
+    except OSError as exc:
+        log.warning("key file %s uses %s; could not rewrite it with scrypt: %s", path, kdf, exc)
+        return
+    log.info("key file %s rewritten: %s replaced by scrypt", path, kdf)
 
 
 def _sync_directory(directory: Path) -> None:

@@ -7,7 +7,8 @@ Each pass marks expired certificates, revokes those unused for the policy's days
 (cessationOfOperation), renews those used during their last year, runs the financial
 certificate's own rules when given them (inactivity notice and deletion of cloud accounts,
 renewal in the last month: :meth:`certcenter.financial.cloud.CloudCertificates.run_jobs`),
-and refreshes what the status services publish (CRLs, cached OCSP responses). Every
+refreshes what the status services publish (CRLs, cached OCSP responses), and signs a
+checkpoint of the audit trail when one is due (:mod:`certcenter.audit.checkpoints`). Every
 certificate is handled in its own transaction under a row lock, and every change re-checks
 its condition under that lock, so several runners at once (several server processes) never
 act twice: one renewal per certificate is also guaranteed by a unique index.
@@ -45,6 +46,12 @@ class FinancialPass(Protocol):
     errors: list[str]
 
 
+class AuditCheckpointing(Protocol):
+    """Signs a checkpoint of the audit trail when one is due (AuditCheckpoints)."""
+
+    def checkpoint_if_due(self) -> object | None: ...
+
+
 class FinancialRules(Protocol):
     """The financial certificate's rules over time (CloudCertificates)."""
 
@@ -60,6 +67,7 @@ class JobReport:
     errors: list[str] = field(default_factory=list)
     financial_noticed: list[str] = field(default_factory=list)
     financial_deleted: list[str] = field(default_factory=list)
+    audit_checkpoint: bool = False  # a signed checkpoint of the audit trail was made
 
     def summary(self) -> str:
         financial = ""
@@ -72,6 +80,7 @@ class JobReport:
             f"expired {len(self.expired)}, revoked for inactivity "
             f"{len(self.revoked_inactive)}, renewed {len(self.renewed)}{financial}, "
             f"status {self.status or {}}, errors {len(self.errors)}"
+            + (", audit checkpoint signed" if self.audit_checkpoint else "")
         )
 
 
@@ -84,9 +93,11 @@ class JobRunner:
         settings: Settings,
         clock: Clock,
         financial: FinancialRules | None = None,
+        audit: AuditCheckpointing | None = None,
     ) -> None:
         self.lifecycle = lifecycle
         self.financial = financial
+        self.audit = audit
         self.status = status
         self.uow_factory = uow_factory
         self.policy = settings.policy
@@ -133,6 +144,12 @@ class JobRunner:
             except Exception as exc:
                 log.exception("status refresh failed")
                 report.errors.append(f"status: {type(exc).__name__}")
+        if self.audit is not None:
+            try:
+                report.audit_checkpoint = self.audit.checkpoint_if_due() is not None
+            except Exception as exc:
+                log.exception("audit checkpoint failed")
+                report.errors.append(f"audit checkpoint: {type(exc).__name__}")
         changes = (report.expired, report.revoked_inactive, report.renewed, report.errors)
         if any((*changes, report.financial_noticed, report.financial_deleted)):
             log.info("jobs: %s", report.summary())

@@ -49,7 +49,24 @@ class FactorState:
 
 
 class AuditVerifier(Protocol):
+    """Verifies the audit trail against its signed checkpoints, and signs one on demand
+    (:class:`certcenter.audit.AuditCheckpoints`)."""
+
     def verify(self, uow: UnitOfWork) -> Any: ...
+    def checkpoint(self) -> Any: ...
+
+
+def verification_error(outcome: dict[str, Any]) -> CertCenterError | None:
+    """The catalog's words for a failed :meth:`OperatorDesk.verify_audit` (None when ok):
+    ``AUDIT_CHAIN_BROKEN``, ``AUDIT_CHECKPOINT_MISMATCH`` or ``AUDIT_CHECKPOINT_INVALID``."""
+    if outcome["ok"]:
+        return None
+    return CertCenterError(
+        outcome["code"] or "AUDIT_CHAIN_BROKEN",
+        entry=outcome["first_broken_seq"] if outcome["first_broken_seq"] is not None else "-",
+        checkpoint=outcome["checkpoint"] if outcome["checkpoint"] is not None else "-",
+        detail=outcome["reason"] or "-",
+    )
 
 
 class CrlPublishing(Protocol):
@@ -86,13 +103,17 @@ class OperatorDesk:
         return {"family": family, "crl_numbers": numbers}
 
     def verify_audit(self, actor: ActorRef) -> dict[str, Any]:
-        """Walk the chain (the verification itself is then recorded, after the walk)."""
+        """Walk the chain against the signed checkpoints (the verification itself is then
+        recorded, after the walk). ``code`` names the failure's catalog entry."""
         with self.uow_factory() as uow:
             result = self.verifier.verify(uow)
-        outcome = {
+        outcome: dict[str, Any] = {
             "ok": bool(result.ok),
             "checked": int(result.checked),
+            "checkpoints": int(result.checkpoints),
             "first_broken_seq": result.first_broken_seq,
+            "checkpoint": result.checkpoint,
+            "code": result.code,
             "reason": result.reason,
             "last_seq": int(result.last_seq),
             "last_hash": str(result.last_hash),
@@ -107,9 +128,29 @@ class OperatorDesk:
                 {
                     "ok": outcome["ok"],
                     "checked": outcome["checked"],
+                    "checkpoints": outcome["checkpoints"],
                     "first_broken_seq": outcome["first_broken_seq"],
+                    "failure": outcome["code"],
                 },
             )
+            uow.commit()
+        return outcome
+
+    def checkpoint_audit(self, actor: ActorRef) -> dict[str, Any] | None:
+        """Sign and publish a checkpoint of the trail now (None while it is empty); the
+        request is then recorded, so the next checkpoint covers it."""
+        made = self.verifier.checkpoint()
+        if made is None:
+            return None
+        outcome = {
+            "seq": int(made.seq),
+            "head_hash": str(made.head_hash),
+            "count": int(made.count),
+            "at": made.at.isoformat(),
+            "key_id": str(made.key_id),
+        }
+        with self.uow_factory() as uow:
+            self._record(uow, actor, "checkpoint_audit", "audit", "chain", {"seq": made.seq})
             uow.commit()
         return outcome
 

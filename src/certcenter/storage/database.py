@@ -7,6 +7,13 @@ On SQLite every transaction starts with ``BEGIN IMMEDIATE``: writers queue behin
 (``busy_timeout``) instead of failing when a read snapshot turns out to be stale. On
 PostgreSQL, repositories lock the rows they are about to change (``SELECT … FOR UPDATE``).
 
+Two driver errors become the catalog's refusals wherever they happen (:func:`catalog_error`,
+installed on every engine made here): a write to a read-only database — SQLite's
+``SQLITE_READONLY`` ("attempt to write a readonly database"), PostgreSQL's SQLSTATE 25006
+(``read_only_sql_transaction``: a standby, ``default_transaction_read_only``) — is
+``STORAGE_READ_ONLY`` (503), and an audit entry whose number is already taken (the chain's head
+is behind its last entry) is ``AUDIT_CHAIN_BROKEN``, never a generic 500.
+
 A SQLite database file is the center's alone: its directory is made 0700 when it is made
 here, the file 0600 before SQLite first opens it (SQLite gives its ``-wal`` and ``-shm``
 files the database file's mode), and files of an older start are made 0600 again.
@@ -19,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from certcenter.errors import CertCenterError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -38,9 +47,51 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
         _sqlite_pragmas(engine)
+        _catalog_refusals(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    _catalog_refusals(engine)
+    return engine
+
+
+_SQLITE_READONLY = 8  # the primary result code; extended codes keep it in the low byte
+_SQLITE_CONSTRAINT = 19
+_PG_READ_ONLY_TRANSACTION = "25006"
+_PG_UNIQUE_VIOLATION = "23505"
+
+
+def catalog_error(error: BaseException) -> CertCenterError | None:
+    """The catalog's refusal for a driver error, or None for any other error."""
+    sqlite_code = getattr(error, "sqlite_errorcode", None)
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlite_code, int) and sqlite_code & 0xFF == _SQLITE_READONLY:
+        return CertCenterError("STORAGE_READ_ONLY")
+    if sqlstate == _PG_READ_ONLY_TRANSACTION:
+        return CertCenterError("STORAGE_READ_ONLY")
+    table = getattr(getattr(error, "diag", None), "table_name", None)
+    duplicate_entry = (sqlstate == _PG_UNIQUE_VIOLATION and table == "audit_log") or (
+        isinstance(sqlite_code, int)
+        and sqlite_code & 0xFF == _SQLITE_CONSTRAINT
+        and "audit_log.seq" in str(error)
+    )
+    if duplicate_entry:
+        return CertCenterError(
+            "AUDIT_CHAIN_BROKEN",
+            entry="-",
+            detail="the next entry's number is taken: the head is behind the last entry",
+        )
+    return None
+
+
+def _catalog_refusals(engine: Engine) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if context.is_pre_ping:
+            return
+        refusal = catalog_error(context.original_exception)
+        if refusal is not None:
+            raise refusal from context.original_exception
 
 
 PRIVATE_FILE = 0o600

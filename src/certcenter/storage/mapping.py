@@ -28,6 +28,7 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(entities.FailureRecord, tables.failures)
         mapper_registry.map_imperatively(entities.Block, tables.blocks)
         mapper_registry.map_imperatively(entities.AuditEntry, tables.audit_log)
+        mapper_registry.map_imperatively(entities.AuditCheckpoint, tables.audit_checkpoints)
         mapper_registry.map_imperatively(entities.OutboxMessage, tables.outbox)
         mapper_registry.map_imperatively(entities.Operator, tables.operators)
         mapper_registry.map_imperatively(entities.CrlRecord, tables.crls)

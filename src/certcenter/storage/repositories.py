@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from certcenter.entities import (
+    AuditCheckpoint,
     AuditEntry,
     Block,
     BrowserDevice,
@@ -487,6 +488,33 @@ class SqlAudit(_Repository):
             select(head.c.seq, head.c.entry_hash).where(head.c.id == 1)
         ).first()
         return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.entry_hash))
+
+    def add_checkpoint(self, checkpoint: AuditCheckpoint) -> None:
+        self.session.add(checkpoint)
+
+    def last_checkpoint(self) -> AuditCheckpoint | None:
+        t = tables.audit_checkpoints.c
+        return self.session.scalars(select(AuditCheckpoint).order_by(t.seq.desc()).limit(1)).first()
+
+    def checkpoints(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditCheckpoint]:
+        t = tables.audit_checkpoints.c
+        return self.session.scalars(
+            select(AuditCheckpoint).where(t.seq > after_seq).order_by(t.seq).limit(limit)
+        ).all()
+
+
+class SqlHealth(_Repository):
+    def beat(self, probe: str, at: datetime) -> None:
+        probes = tables.health_probes
+        changed = self.session.execute(update(probes).where(probes.c.name == probe).values(at=at))
+        if not getattr(changed, "rowcount", 0):
+            dialect = self.session.get_bind().dialect.name
+            make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            self.session.execute(
+                make(probes)
+                .values(name=probe, at=at)
+                .on_conflict_do_update(index_elements=["name"], set_={"at": at})
+            )
 
 
 class SqlOutbox(_Repository):

@@ -279,6 +279,28 @@ audit_head = Table(
     Column("entry_hash", String(64), nullable=False),
 )
 
+# Signed checkpoints of the audit trail (also published outside the database): a trail
+# rewritten here, every later hash and the head recomputed, no longer matches them.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", LargeBinary(200), nullable=False),
+)
+
+# The readiness probe's heartbeat: one row per probe name, rewritten by every probe, so a
+# probe proves that a write commits (a read-only database refuses it).
+health_probes = Table(
+    "health_probes",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+)
+
 outbox = Table(
     "outbox",
     metadata,

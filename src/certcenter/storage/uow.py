@@ -10,7 +10,9 @@ Leaving the block without ``commit`` rolls back.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +34,7 @@ from certcenter.storage.repositories import (
     SqlFactorCounters,
     SqlFailures,
     SqlFinancialEnrollments,
+    SqlHealth,
     SqlLostPhoneReports,
     SqlOcspCache,
     SqlOperators,
@@ -46,11 +49,14 @@ from certcenter.storage.repositories import (
     SqlWebApprovals,
 )
 
+log = logging.getLogger(__name__)
+
 
 class SqlUnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
         self.session: Session | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> SqlUnitOfWork:
         session = self._session_factory()
@@ -82,6 +88,7 @@ class SqlUnitOfWork:
         self.device_registrations = SqlDeviceRegistrations(session)
         self.approvals = SqlWebApprovals(session)
         self.lost_reports = SqlLostPhoneReports(session)
+        self.health = SqlHealth(session)
         return self
 
     def _open(self) -> Session:
@@ -95,6 +102,7 @@ class SqlUnitOfWork:
         # expiring them, so values read in the unit of work stay readable after it.
         session.close()
         self.session = None
+        self._after_commit.clear()  # never committed: the callbacks do not run
 
     def flush(self) -> None:
         session = self._open()
@@ -110,10 +118,25 @@ class SqlUnitOfWork:
             session.commit()
         except IntegrityError as exc:
             session.rollback()
+            self._after_commit.clear()
             raise ConstraintViolationError(_constraint_name(exc)) from exc
+        except BaseException:
+            self._after_commit.clear()
+            raise
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the change is durable: its caller must not fail
+                log.exception("work after a commit failed")
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._open()
+        self._after_commit.append(callback)
 
     def rollback(self) -> None:
         self._open().rollback()
+        self._after_commit.clear()
 
 
 class SqlUnitOfWorkFactory:

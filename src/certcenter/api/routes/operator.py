@@ -13,7 +13,7 @@ from certcenter.api.deps import CenterDep, ClientIp
 from certcenter.api.schemas import OperatorRevokeIn, OutcomeOut
 from certcenter.authn.operators import require_role
 from certcenter.errors import CertCenterError
-from certcenter.lifecycle.operator_desk import CustomerView
+from certcenter.lifecycle.operator_desk import CustomerView, verification_error
 from certcenter.lifecycle.service import ActorRef, Outcome
 
 router = APIRouter(prefix="/v1/operator", tags=["operator (운영자)"])
@@ -184,8 +184,24 @@ def run_jobs(center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
 
 @router.get("/audit/verify")
 def verify_audit(center: CenterDep, actor: AuditorActor) -> dict[str, Any]:
-    """Walk the hash chain; the first broken entry, if any."""
-    return center.operator_desk.verify_audit(actor)
+    """Walk the hash chain against every signed checkpoint (published and stored); the first
+    broken entry or disagreeing checkpoint, if any, with the catalog's words in ``error``."""
+    outcome = center.operator_desk.verify_audit(actor)
+    error = verification_error(outcome)
+    if error is not None:
+        outcome["error"] = {
+            "code": error.code,
+            "message": {"ko": error.message("ko"), "en": error.message("en")},
+            "cause": {"ko": error.cause("ko"), "en": error.cause("en")},
+            "remedy": {"ko": error.remedy("ko"), "en": error.remedy("en")},
+        }
+    return outcome
+
+
+@router.post("/audit/checkpoints")
+def checkpoint_audit(center: CenterDep, actor: AuditorActor) -> dict[str, Any]:
+    """Sign and publish a checkpoint of the audit trail now (``null`` while it is empty)."""
+    return {"checkpoint": center.operator_desk.checkpoint_audit(actor)}
 
 
 @router.get("/audit")
