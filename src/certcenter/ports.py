@@ -130,7 +130,12 @@ class CertificateRepository(Protocol):
 class FailureRepository(Protocol):
     def add(self, failure: FailureRecord) -> None: ...
     def count_since(
-        self, *, since: datetime, customer_id: str | None = None, device_id: str | None = None
+        self,
+        *,
+        since: datetime,
+        customer_id: str | None = None,
+        device_id: str | None = None,
+        client_ip: str | None = None,
     ) -> int: ...
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]: ...
     def lock_subject(self, subject_kind: str, subject: str, now: datetime) -> None:

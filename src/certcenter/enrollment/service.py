@@ -195,7 +195,9 @@ class EnrollmentService:
         )
 
         def make(uow: UnitOfWork, token_hash: str) -> Enrollment:
-            self.risk.check_blocks(uow, customer_id=None, device_id=request.device_id)
+            self.risk.check_blocks(
+                uow, customer_id=None, device_id=request.device_id, client_ip=request.client_ip
+            )
             self.risk.check_device(facts)
             now = self.clock.now()
             enrollment = Enrollment(

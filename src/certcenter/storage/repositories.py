@@ -319,6 +319,7 @@ class SqlFailures(_Repository):
         since: datetime,
         customer_id: str | None = None,
         device_id: str | None = None,
+        client_ip: str | None = None,
     ) -> int:
         t = tables.failures.c
         query = select(func.count()).select_from(tables.failures).where(t.at >= since)
@@ -326,6 +327,8 @@ class SqlFailures(_Repository):
             query = query.where(t.customer_id == customer_id)
         if device_id is not None:
             query = query.where(t.device_id == device_id)
+        if client_ip is not None:
+            query = query.where(t.client_ip == client_ip)
         return int(self.session.execute(query).scalar_one())
 
     def lock_subject(self, subject_kind: str, subject: str, now: datetime) -> None:
