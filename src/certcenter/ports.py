@@ -165,6 +165,27 @@ class FailureRepository(Protocol):
         ...
 
 
+class SmsBudgetRepository(Protocol):
+    """Codes sent by SMS per subject (``phone``, ``person``, ``address``: keyed digests)."""
+
+    def lock(self, subject_kind: str, subject: str, now: datetime) -> datetime | None:
+        """Take the subject's row lock (an atomic upsert) until the transaction ends, so codes
+        for one subject are counted and recorded one transaction after the other on every
+        database; when the last code went to it, or None."""
+        ...
+
+    def sent_since(self, subject_kind: str, subject: str, since: datetime) -> list[datetime]:
+        """When codes went to the subject after ``since``, oldest first."""
+        ...
+
+    def record(
+        self, subject_kind: str, subject: str, at: datetime, forget_before: datetime
+    ) -> None:
+        """A code went to the subject at ``at``; its sends up to ``forget_before`` are
+        forgotten."""
+        ...
+
+
 class BlockRepository(Protocol):
     def add(self, block: Block) -> None: ...
     def active(self, subject_kind: str, subject: str, now: datetime) -> Block | None: ...
@@ -428,6 +449,8 @@ class UnitOfWork(Protocol):
     def failures(self) -> FailureRepository: ...
     @property
     def blocks(self) -> BlockRepository: ...
+    @property
+    def sms_budget(self) -> SmsBudgetRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
     @property

@@ -31,11 +31,14 @@ from certcenter.entities import Block, FailureRecord, new_id
 from certcenter.errors import CertCenterError
 from certcenter.ports import UnitOfWork
 
-# Refusals that do not count towards a block: they are the block itself, or they say
-# nothing about the person (a lost session, a step done twice by a double tap).
+# Refusals that do not count towards a block: they are the block itself or a limit of their
+# own (the SMS budget), or they say nothing about the person (a lost session, a step done twice
+# by a double tap).
 NOT_COUNTED = frozenset(
     {
         "TOO_MANY_ATTEMPTS",
+        "SMS_RESEND_TOO_SOON",
+        "SMS_LIMIT_REACHED",
         "ENROLLMENT_STEP_OUT_OF_ORDER",
         "ENROLLMENT_NOT_FOUND",
         "ENROLLMENT_EXPIRED",

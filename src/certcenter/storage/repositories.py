@@ -384,6 +384,50 @@ class SqlFailures(_Repository):
         ).all()
 
 
+class SqlSmsBudget(_Repository):
+    def lock(self, subject_kind: str, subject: str, now: datetime) -> datetime | None:
+        t = tables.sms_subjects
+        self.session.execute(
+            _insert_for(self.session)(t)
+            .values(subject_kind=subject_kind, subject=subject, last_sent_at=None, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=[t.c.subject_kind, t.c.subject], set_={"updated_at": now}
+            )
+        )
+        last = self.session.execute(
+            select(t.c.last_sent_at).where(t.c.subject_kind == subject_kind, t.c.subject == subject)
+        ).scalar_one()
+        return None if last is None else _aware(last)
+
+    def sent_since(self, subject_kind: str, subject: str, since: datetime) -> list[datetime]:
+        s = tables.sms_sends.c
+        times = self.session.scalars(
+            select(s.at)
+            .where(s.subject_kind == subject_kind, s.subject == subject, s.at > since)
+            .order_by(s.at)
+        ).all()
+        return [_aware(at) for at in times]
+
+    def record(
+        self, subject_kind: str, subject: str, at: datetime, forget_before: datetime
+    ) -> None:
+        s = tables.sms_sends
+        self.session.execute(
+            delete(s).where(
+                s.c.subject_kind == subject_kind, s.c.subject == subject, s.c.at <= forget_before
+            )
+        )
+        self.session.execute(
+            s.insert().values(id=new_id(), subject_kind=subject_kind, subject=subject, at=at)
+        )
+        t = tables.sms_subjects
+        self.session.execute(
+            update(t)
+            .where(t.c.subject_kind == subject_kind, t.c.subject == subject)
+            .values(last_sent_at=at, updated_at=at)
+        )
+
+
 class SqlBlocks(_Repository):
     def add(self, block: Block) -> None:
         self.session.add(block)
