@@ -68,6 +68,12 @@ def _seconds(delta: timedelta) -> int:
     return max(math.ceil(delta.total_seconds()), 1)
 
 
+def _minute_up(at: datetime) -> datetime:
+    """The minute shown for a time: never before it."""
+    whole = at.replace(second=0, microsecond=0)
+    return whole if whole == at else whole + timedelta(minutes=1)
+
+
 # How long a reserved guess counts while its outcome is not recorded (a crashed process).
 GUESS_RESERVATION = timedelta(minutes=2)
 # The SMS budget's windows (the numbers per window are policy).
@@ -213,7 +219,7 @@ class VerificationCodes:
         if free_at is not None:
             raise CertCenterError(
                 "SMS_LIMIT_REACHED",
-                until=free_at.isoformat(timespec="minutes"),
+                until=_minute_up(free_at).isoformat(timespec="minutes"),
                 seconds=_seconds(free_at - now),
             )
         wait = timedelta(seconds=policy.sms_resend_wait_seconds)
