@@ -27,6 +27,7 @@ from tests.conftest import LiveServer, _reset_postgres, make_settings
 from tests.financial.support import BIRTH, NAME, PHONE, Browser, customer, issue
 from tests.security.support import assert_problem
 from tests.support.flow import Flow, FlowFactory
+from tests.usage.support import issued, logged_in
 
 
 @pytest.fixture
@@ -267,3 +268,18 @@ def test_counting_sms_a_blocked_person_gets_no_code_in_any_flow(
     assert_problem(registration, 429, "TOO_MANY_ATTEMPTS")
     assert_problem(reset, 429, "TOO_MANY_ATTEMPTS")
     assert after == before
+
+
+def test_counting_sms_the_otp_registration_code_is_in_the_same_budget(
+    new_flow: FlowFactory, clock: FrozenClock
+) -> None:
+    """The mobile OTP's registration code is sent outside the flows: it waits like any other."""
+    flow = issued(new_flow)  # its issuance sent C001's phone a code just now
+    app = logged_in(flow)
+    with pytest.raises(ApiError) as refused:
+        app.call("POST", "/v1/otp/registrations")
+    assert_problem_code(refused.value, "SMS_RESEND_TOO_SOON")
+    before = codes_on(flow, C001_PHONE)
+    clock.advance(seconds=30)
+    assert app.call("POST", "/v1/otp/registrations")["registration_id"]
+    assert codes_on(flow, C001_PHONE) == before + 1

@@ -165,10 +165,10 @@ class VerificationCodes:
             max_tries=policy.sms_code_max_tries,
             max_resends=policy.sms_code_max_resends if limit_resends else None,
         )
-        self._spend_sms(uow, phone=phone, person=person, client_ip=client_ip, policy=policy)
+        self.spend_sms(uow, phone=phone, person=person, client_ip=client_ip, policy=policy)
         return plain
 
-    def _spend_sms(
+    def spend_sms(
         self,
         uow: UnitOfWork,
         *,
@@ -177,6 +177,9 @@ class VerificationCodes:
         client_ip: str | None,
         policy: Policy,
     ) -> None:
+        """Count one code by SMS in the budget of the phone, the person and the client address,
+        or refuse it (see :meth:`issue_sms`): for a code kept elsewhere than in ``codes`` (the
+        OTP's registration code), in the transaction that stores it."""
         now = self.clock.now()
         if person is not None:
             block = uow.blocks.active("customer", person, now)
