@@ -240,11 +240,14 @@ def clock() -> FrozenClock:
 def settings(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, pki_dir: Path
 ) -> Settings:
+    """The test's settings; ``@pytest.mark.policy(name=value, ...)`` sets policy values."""
     url = None
     if backend == "postgresql":
         url = request.getfixturevalue("postgres_database")
         _reset_postgres(url)
-    return make_settings(tmp_path, pki_dir, url)
+    marker = request.node.get_closest_marker("policy")
+    extra: dict[str, object] = {"policy": dict(marker.kwargs)} if marker is not None else {}
+    return make_settings(tmp_path, pki_dir, url, **extra)
 
 
 @pytest.fixture

@@ -89,6 +89,15 @@ class Policy(BaseModel):
     sms_code_ttl_seconds: int = Field(180, ge=10)
     sms_code_max_tries: int = Field(5, ge=1)
     sms_code_max_resends: int = Field(3, ge=0)
+    # how many codes go out by SMS, in any flow: per phone, per person (the customer) and per
+    # client address, in any hour and in any day; and the wait before a phone gets another code
+    sms_resend_wait_seconds: int = Field(30, ge=0, le=600)
+    sms_max_per_phone_hour: int = Field(8, ge=1)
+    sms_max_per_phone_day: int = Field(20, ge=1)
+    sms_max_per_person_hour: int = Field(8, ge=1)
+    sms_max_per_person_day: int = Field(20, ge=1)
+    sms_max_per_address_hour: int = Field(30, ge=1)  # many customers may share an address (NAT)
+    sms_max_per_address_day: int = Field(200, ge=1)
     sms_sender_number: str = "1588-9999"
     # account verification (1원 입금 인증)
     account_code_ttl_seconds: int = Field(900, ge=10)

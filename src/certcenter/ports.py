@@ -132,7 +132,12 @@ class CertificateRepository(Protocol):
 class FailureRepository(Protocol):
     def add(self, failure: FailureRecord) -> None: ...
     def count_since(
-        self, *, since: datetime, customer_id: str | None = None, device_id: str | None = None
+        self,
+        *,
+        since: datetime,
+        customer_id: str | None = None,
+        device_id: str | None = None,
+        client_ip: str | None = None,
     ) -> int: ...
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]: ...
     def lock_subject(self, subject_kind: str, subject: str, now: datetime) -> None:
@@ -171,6 +176,27 @@ class FailureRepository(Protocol):
 
     def unmark(self, failure_id: str) -> None:
         """Remove the marks of ``failure_id`` (a reserved try that is now decided)."""
+        ...
+
+
+class SmsBudgetRepository(Protocol):
+    """Codes sent by SMS per subject (``phone``, ``person``, ``address``: keyed digests)."""
+
+    def lock(self, subject_kind: str, subject: str, now: datetime) -> datetime | None:
+        """Take the subject's row lock (an atomic upsert) until the transaction ends, so codes
+        for one subject are counted and recorded one transaction after the other on every
+        database; when the last code went to it, or None."""
+        ...
+
+    def sent_since(self, subject_kind: str, subject: str, since: datetime) -> list[datetime]:
+        """When codes went to the subject after ``since``, oldest first."""
+        ...
+
+    def record(
+        self, subject_kind: str, subject: str, at: datetime, forget_before: datetime
+    ) -> None:
+        """A code went to the subject at ``at``; its sends up to ``forget_before`` are
+        forgotten."""
         ...
 
 
@@ -457,6 +483,8 @@ class UnitOfWork(Protocol):
     def failures(self) -> FailureRepository: ...
     @property
     def blocks(self) -> BlockRepository: ...
+    @property
+    def sms_budget(self) -> SmsBudgetRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
     @property

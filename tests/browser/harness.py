@@ -25,6 +25,7 @@ import httpx
 from playwright.sync_api import Browser, Playwright
 
 from certcenter.config import Settings, load_settings
+from tests.support.policy import SHARED_CENTER_POLICY, policy_environment
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -78,6 +79,7 @@ class CenterServer:
             CERTCENTER_PUBLIC_BASE_URL=self.url,
             CERTCENTER_LOG_LEVEL=log_level,
         )
+        self.env.update(policy_environment(SHARED_CENTER_POLICY))
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90) -> None:

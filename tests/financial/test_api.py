@@ -310,7 +310,7 @@ def test_activation_sign_devices_overview_and_pin_release(
     refused(lambda: client.call("POST", "/v1/financial/sign", body), "FINANCIAL_ACTIVATION_USED")
 
     # my certificate and devices (in a financial session)
-    clock.advance(seconds=1)
+    clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     second = Browser()
     second_id = register(center, client, second)
     login(client, browser, device_id)
@@ -330,6 +330,7 @@ def test_activation_sign_devices_overview_and_pin_release(
         with pytest.raises(ApiError):
             login(client, browser, device_id, pin="000000")
     refused(lambda: login(client, browser, device_id), "FINANCIAL_PIN_LOCKED")
+    clock.advance(seconds=30)
     started = client.call(
         "POST", "/v1/financial/pin/resets", {"name": NAME, "phone": PHONE, "birth_date": BIRTH}
     )

@@ -158,9 +158,10 @@ def test_otp(api: LiveServer, center: Center, clock: FrozenClock) -> None:
 
 
 def test_mobile_certificate_approved_in_the_app(
-    api: LiveServer, center: Center, new_flow: FlowFactory
+    api: LiveServer, center: Center, new_flow: FlowFactory, clock: FrozenClock
 ) -> None:
     app = logged_in(issued(new_flow, "C001"))
+    clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     browser = Browser(api.url, "C001")
     browser.start()
     browser.identify()
@@ -193,13 +194,16 @@ def _refused_call(client: object, path: str, body: dict[str, object]) -> str:
     raise AssertionError("not refused")
 
 
-def test_reissue_supersedes_the_old_certificate(api: LiveServer, center: Center) -> None:
+def test_reissue_supersedes_the_old_certificate(
+    api: LiveServer, center: Center, clock: FrozenClock
+) -> None:
     first = Browser(api.url, "C001")
     first.start()
     first.identify()
     first.proven_by_ars()
     first.by_account()
     old = str(first.finish()["detail"]["serial"])
+    clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     second = Browser(api.url, "C001")
     second.start()
     assert second.identify()["detail"]["reissue"] is True

@@ -142,7 +142,7 @@ def test_lost_phone_report_confirmed_with_the_account_suspends_and_the_found_pho
 
 
 def test_deregistering_the_device_revokes_and_frees_the_customer_for_a_new_phone(
-    new_flow: FlowFactory, center: Center
+    new_flow: FlowFactory, center: Center, clock: FrozenClock
 ) -> None:
     old = new_flow("C001")
     old.through("csr")
@@ -152,6 +152,7 @@ def test_deregistering_the_device_revokes_and_frees_the_customer_for_a_new_phone
     with center.uow_factory() as uow:
         record = uow.certificates.get(serial)
         assert record is not None and record.revocation_reason == "cessationOfOperation"
+    clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     new = new_flow("C001", keystore="new-phone")  # no "move" needed now
     new.through("csr")
     assert new.issued is not None and new.issued["moved_from_device"] is None

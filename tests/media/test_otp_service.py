@@ -178,10 +178,11 @@ def test_registration_issues_an_active_otp_once(center: Center, clock: FrozenClo
     assert made.secret_base32 not in everything
 
 
-def test_wrong_sms_code_and_wrong_password_answer_alike(center: Center) -> None:
+def test_wrong_sms_code_and_wrong_password_answer_alike(center: Center, clock: FrozenClock) -> None:
     who = customer(center)
 
     def attempt(code: str | None, password: str) -> CertCenterError:
+        clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
         started = center.otp.start_registration(who.id)
         right = sms_code(center, who.phone)
         return refused(
@@ -232,11 +233,12 @@ def test_a_registration_is_spent_after_its_tries(center: Center) -> None:
         assert counter is None or counter.failures == 0
 
 
-def test_the_account_password_locks(center: Center) -> None:
+def test_the_account_password_locks(center: Center, clock: FrozenClock) -> None:
     who = customer(center)
     limit = center.settings.policy.account_password_max_failures
     codes = []
     for _ in range(limit):
+        clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
         started = center.otp.start_registration(who.id)
         err = refused(
             lambda started=started: center.otp.confirm_registration(
@@ -402,6 +404,7 @@ def test_lockout_after_the_policy_number_of_wrong_codes(center: Center, clock: F
 
     # cancelling and registering again (identity verified again) ends the lock
     center.otp.cancel(who.id, device_id=app_device(center, who), pin=APP_PIN)
+    clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     _, again = register(center)
     assert not center.otp.status(who.id).locked
     clock.advance(seconds=again.period)

@@ -55,10 +55,11 @@ def test_a_used_code_cannot_be_used_again(new_flow: FlowFactory, center: Center)
         assert uow.codes.consume(stored.id, center.clock.now()) is False
 
 
-def test_resent_code_replaces_the_old_one(new_flow: FlowFactory) -> None:
+def test_resent_code_replaces_the_old_one(new_flow: FlowFactory, clock: FrozenClock) -> None:
     flow = new_flow("C001")
     flow.through("phone")
     old = flow.sms_code()
+    clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     flow.client.step("phone/resend")
     new = flow.sms_code()
     if new != old:  # one time in a million the two codes are equal
@@ -81,11 +82,13 @@ def test_wrong_codes_use_up_the_tries_then_even_the_right_code_is_refused(
     assert_refusal(flow.refused("phone_verify", right), "CODE_TRIES_EXCEEDED")
 
 
-def test_resends_are_limited(new_flow: FlowFactory) -> None:
+def test_resends_are_limited(new_flow: FlowFactory, clock: FrozenClock) -> None:
     flow = new_flow("C001")
     flow.through("phone")
-    for _ in range(3):  # policy: 3 resends
+    for _ in range(3):  # policy: 3 resends, 30 s apart
+        clock.advance(seconds=30)
         flow.client.step("phone/resend")
+    clock.advance(seconds=30)  # the flow's own limit, not the wait, refuses the fourth
     with pytest.raises(ApiError) as refused:
         flow.client.step("phone/resend")
     assert_refusal(refused.value, "CODE_RESEND_LIMIT")

@@ -9,6 +9,7 @@ import pytest
 
 from certcenter.bootstrap import Center, build_center
 from certcenter.cli.client import ApiError
+from certcenter.clock import FrozenClock
 from certcenter.entities import CertificateStatus
 from certcenter.pki.issuer import Issuer
 from tests.conftest import LiveServer
@@ -37,11 +38,12 @@ def _submit_all(flows: list[Flow]) -> list[str]:
 
 
 def test_concurrent_enrollments_of_one_customer_issue_one_certificate(
-    new_flow: FlowFactory, center: Center
+    new_flow: FlowFactory, center: Center, clock: FrozenClock
 ) -> None:
     flows = [new_flow("C001", keystore=f"phone-{i}") for i in range(4)]
     for flow in flows:
         flow.through("credentials")
+        clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     outcomes = _submit_all(flows)
     assert outcomes.count("issued") == 1, outcomes
     assert set(outcomes) - {"issued"} <= {"CERTIFICATE_ALREADY_ACTIVE", "DEVICE_ALREADY_REGISTERED"}
@@ -51,11 +53,12 @@ def test_concurrent_enrollments_of_one_customer_issue_one_certificate(
 
 
 def test_concurrent_moves_leave_exactly_one_usable_certificate(
-    new_flow: FlowFactory, center: Center
+    new_flow: FlowFactory, center: Center, clock: FrozenClock
 ) -> None:
     flows = [new_flow("C012", keystore=f"new-phone-{i}") for i in range(3)]
     for flow in flows:
         flow.through("credentials", move=True)
+        clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     outcomes = _submit_all(flows)
     assert "issued" in outcomes, outcomes
     certs, devices = _usable(center, "C012")
@@ -80,10 +83,11 @@ def test_moving_the_certificate_supersedes_the_old_one(
 
 
 def test_reissue_on_the_same_device_supersedes_the_previous_certificate(
-    new_flow: FlowFactory, center: Center
+    new_flow: FlowFactory, center: Center, clock: FrozenClock
 ) -> None:
     first = new_flow("C001")
     first.through("csr")
+    clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     again = new_flow("C001")  # same keystore, so the same device
     again.through("csr")
     certs, devices = _usable(center, "C001")

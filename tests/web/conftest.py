@@ -13,12 +13,15 @@ from certcenter.bootstrap import Center, build_center, initialise
 from certcenter.clock import FrozenClock
 from certcenter.server import create_app
 from tests.conftest import START, make_settings
+from tests.support.policy import SHARED_CENTER_POLICY
 from tests.web.support import WebClient
 
 
 @pytest.fixture(scope="module")
 def web_center(tmp_path_factory: pytest.TempPathFactory, pki_dir: Path) -> Iterator[Center]:
-    settings = make_settings(tmp_path_factory.mktemp("web"), pki_dir, None)
+    settings = make_settings(
+        tmp_path_factory.mktemp("web"), pki_dir, None, policy=SHARED_CENTER_POLICY
+    )
     clock = FrozenClock(START)
     initialise(settings, clock)
     center = build_center(settings, clock)

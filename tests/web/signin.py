@@ -36,6 +36,7 @@ from certcenter.server import create_app
 from certcenter.web import center_of, page_router, sign_in
 from tests.conftest import START, _reset_postgres, make_settings
 from tests.financial.support import PIN, Browser, customer, issue
+from tests.support.policy import SHARED_CENTER_POLICY
 from tests.web.support import WebClient
 
 TEST_LOGIN = "/test-login/financial"
@@ -53,7 +54,7 @@ def center_fixture(
     base = tmp_path_factory.mktemp(f"web-{request.param}")
     keys = base / "keys"
     shutil.copytree(pki_dir / "keys", keys)  # cloud keys are made and destroyed here
-    settings = make_settings(base, pki_dir, url, key_dir=keys)
+    settings = make_settings(base, pki_dir, url, key_dir=keys, policy=SHARED_CENTER_POLICY)
     clock = FrozenClock(START)
     initialise(settings, clock)
     center = build_center(settings, clock)

@@ -27,6 +27,7 @@ from certcenter.web.pages import financial_issue, login, login_mobile, login_pin
 from tests.conftest import START, make_settings
 from tests.financial.support import issue as issue_directly
 from tests.media.test_security_card import issue_and_register, printed
+from tests.support.policy import SHARED_CENTER_POLICY
 from tests.web.financial_support import PIN, FinancialWeb, attribute, error_code
 from tests.web.support import WebClient, html_lang, main_text
 
@@ -39,7 +40,9 @@ def web_center(tmp_path_factory: pytest.TempPathFactory, pki_dir: Path) -> Itera
     """A demo center with a key directory of its own (the cloud keys made here stay here)."""
     base = tmp_path_factory.mktemp("web-financial")
     shutil.copytree(pki_dir / "keys", base / "keys")
-    settings = make_settings(base, pki_dir, None, key_dir=base / "keys")
+    settings = make_settings(
+        base, pki_dir, None, key_dir=base / "keys", policy=SHARED_CENTER_POLICY
+    )
     clock = FrozenClock(START)
     initialise(settings, clock)
     center = build_center(settings, clock)

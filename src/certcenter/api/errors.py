@@ -52,8 +52,13 @@ def problem(error: CertCenterError, request: Request) -> JSONResponse:
     headers: dict[str, str] = {"Content-Language": locale}
     if error.code == "TOO_MANY_ATTEMPTS" and "until" in error.context:
         headers["X-Blocked-Until"] = str(error.context["until"])
+    if error.code in _WAIT_CODES and isinstance(error.context.get("seconds"), int):
+        headers["Retry-After"] = str(error.context["seconds"])
     return JSONResponse(body, status_code=error.http_status, media_type=PROBLEM, headers=headers)
 
+
+# Refusals that end by themselves after ``seconds``: the answer says so in Retry-After.
+_WAIT_CODES = frozenset({"SMS_RESEND_TOO_SOON", "SMS_LIMIT_REACHED"})
 
 # Context values safe and useful for a client program to read.
 _PUBLIC_CONTEXT = frozenset(

@@ -4,7 +4,9 @@ The center makes the code, sends it through a provider, and keeps only its argon
 Each attempt is counted atomically *before* the code is compared, so a burst of concurrent
 guesses cannot get more tries than the policy allows. Given the policy, a guess is also
 reserved in its customer's failure window before it is compared, so concurrent flows of one
-customer get no more guesses checked than the 24-hour block's limit.
+customer get no more guesses checked than the 24-hour block's limit. Every SMS code goes out
+through :meth:`VerificationCodes.issue_sms`, which spends the SMS budget (per phone, person and
+client address, per hour and per day, and a wait between codes to one phone: *policy*).
 
     codes = VerificationCodes(hasher, clock)
     prepared = codes.prepare("phone", digits=6)          # outside the transaction: slow hash
@@ -16,6 +18,7 @@ customer get no more guesses checked than the 24-hour block's limit.
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,8 +63,22 @@ def _describe(ttl: timedelta) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
+def _seconds(delta: timedelta) -> int:
+    """Whole seconds to wait, rounded up: waiting that long is always enough."""
+    return max(math.ceil(delta.total_seconds()), 1)
+
+
+def _minute_up(at: datetime) -> datetime:
+    """The minute shown for a time: never before it."""
+    whole = at.replace(second=0, microsecond=0)
+    return whole if whole == at else whole + timedelta(minutes=1)
+
+
 # How long a reserved guess counts while its outcome is not recorded (a crashed process).
 GUESS_RESERVATION = timedelta(minutes=2)
+# The SMS budget's windows (the numbers per window are policy).
+SMS_HOUR = timedelta(hours=1)
+SMS_DAY = timedelta(days=1)
 
 
 class VerificationCodes:
@@ -120,14 +137,25 @@ class VerificationCodes:
         *,
         flow_id: str,
         purpose: str,
+        phone: str,
         target: str,
         prepared: PreparedCode,
         policy: Policy,
+        person: str | None,
+        client_ip: str | None,
         limit_resends: bool = True,
     ) -> str:
         """:meth:`issue` for an SMS code (휴대폰 인증번호) under the policy's lifetime, tries and
-        resends; ``flow_id`` names the flow it belongs to (enrollment, registration, reset)."""
-        return self.issue(
+        resends; ``flow_id`` names the flow it belongs to (enrollment, registration, reset).
+
+        Every SMS code of the center comes through here, so here it is budgeted (인증번호
+        발송 한도, *policy*): ``TOO_MANY_ATTEMPTS`` while ``person`` (the customer's id) is
+        blocked; ``SMS_LIMIT_REACHED`` when ``phone``, ``person`` or ``client_ip`` had their
+        codes for the hour or the day; ``SMS_RESEND_TOO_SOON`` when the phone was sent one less
+        than ``sms_resend_wait_seconds`` ago. The budget is counted under each subject's row
+        lock, so concurrent requests never send more than it allows; a refusal rolls back with
+        the step, so only codes that go out are counted."""
+        plain = self.issue(
             uow,
             enrollment_id=flow_id,
             purpose=purpose,
@@ -137,6 +165,73 @@ class VerificationCodes:
             max_tries=policy.sms_code_max_tries,
             max_resends=policy.sms_code_max_resends if limit_resends else None,
         )
+        self.spend_sms(uow, phone=phone, person=person, client_ip=client_ip, policy=policy)
+        return plain
+
+    def spend_sms(
+        self,
+        uow: UnitOfWork,
+        *,
+        phone: str,
+        person: str | None,
+        client_ip: str | None,
+        policy: Policy,
+    ) -> None:
+        """Count one code by SMS in the budget of the phone, the person and the client address,
+        or refuse it (see :meth:`issue_sms`): for a code kept elsewhere than in ``codes`` (the
+        OTP's registration code), in the transaction that stores it."""
+        now = self.clock.now()
+        if person is not None:
+            block = uow.blocks.active("customer", person, now)
+            if block is not None:
+                raise CertCenterError(
+                    "TOO_MANY_ATTEMPTS",
+                    until=block.blocked_until.isoformat(timespec="minutes"),
+                    window_minutes=policy.failure_window_minutes,
+                    max_failures=policy.failure_max_in_window,
+                )
+        # Locked in this order (phone, person, address) by every request: no two wait on
+        # each other. An unknown address counts under one shared subject: it fails closed.
+        subjects = [
+            ("phone", "".join(ch for ch in phone if ch.isdigit()) or phone),
+            ("person", person),
+            ("address", client_ip or "-"),
+        ]
+        limits = {
+            "phone": (policy.sms_max_per_phone_hour, policy.sms_max_per_phone_day),
+            "person": (policy.sms_max_per_person_hour, policy.sms_max_per_person_day),
+            "address": (policy.sms_max_per_address_hour, policy.sms_max_per_address_day),
+        }
+        digests: list[tuple[str, str]] = []
+        free_at: datetime | None = None  # when every full window has room again
+        last_to_phone: datetime | None = None
+        for kind, value in subjects:
+            if value is None:
+                continue
+            digest = self.hasher.digest(value, purpose=f"sms-{kind}")
+            digests.append((kind, digest))
+            last = uow.sms_budget.lock(kind, digest, now)
+            if kind == "phone":
+                last_to_phone = last
+            sent = uow.sms_budget.sent_since(kind, digest, now - SMS_DAY)
+            for window, limit in zip((SMS_HOUR, SMS_DAY), limits[kind], strict=True):
+                recent = [at for at in sent if at > now - window]
+                if len(recent) >= limit:
+                    room = recent[len(recent) - limit] + window  # the send that must age out
+                    free_at = room if free_at is None else max(free_at, room)
+        if free_at is not None:
+            raise CertCenterError(
+                "SMS_LIMIT_REACHED",
+                until=_minute_up(free_at).isoformat(timespec="minutes"),
+                seconds=_seconds(free_at - now),
+            )
+        wait = timedelta(seconds=policy.sms_resend_wait_seconds)
+        if last_to_phone is not None and now < last_to_phone + wait:
+            raise CertCenterError(
+                "SMS_RESEND_TOO_SOON", seconds=_seconds(last_to_phone + wait - now)
+            )
+        for kind, digest in digests:
+            uow.sms_budget.record(kind, digest, now, forget_before=now - SMS_DAY)
 
     def check(self, uow: UnitOfWork, *, enrollment_id: str, purpose: str, submitted: str) -> None:
         """Accept the code once, or refuse with CODE_INVALID / EXPIRED / USED / TRIES_EXCEEDED.

@@ -34,6 +34,7 @@ from certcenter.errors import CertCenterError
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import AccountFacts, LineFacts
 from certcenter.ports import UnitOfWork
+from certcenter.risk.rules import DEVICE_AT_ADDRESS, devices_at_addresses
 
 Status = Literal["ok", "warning", "problem"]
 OK: Status = "ok"
@@ -172,11 +173,13 @@ def check_overseas_access(s: Situation) -> Iterable[CheckItem]:
 
 
 def check_blocks(s: Situation) -> Iterable[CheckItem]:
-    """24시간 차단: the customer's block, and blocks of devices they tried from."""
+    """24시간 차단: the customer's block, and blocks of devices they tried from (a device not
+    registered yet is blocked at the address it failed from: its subject is still a device)."""
     subjects = [("customer", s.customer.id)]
     devices = {f.device_id for f in s.failures if f.device_id}
     devices |= {d.device_id for d in s.uow.devices.for_customer(s.customer.id)}
     subjects += [("device", device) for device in sorted(devices)]
+    subjects += [(DEVICE_AT_ADDRESS, scoped) for scoped in devices_at_addresses(s.failures)]
     found = False
     for kind, subject in subjects:
         block = s.uow.blocks.active(kind, subject, s.now)
@@ -188,7 +191,7 @@ def check_blocks(s: Situation) -> Iterable[CheckItem]:
             PROBLEM,
             "TOO_MANY_ATTEMPTS",
             {
-                "subject": kind,
+                "subject": "device" if kind == DEVICE_AT_ADDRESS else kind,  # from one address
                 "until": _time(block.blocked_until),
                 "window_minutes": s.policy.failure_window_minutes,
                 "max_failures": s.policy.failure_max_in_window,

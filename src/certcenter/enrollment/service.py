@@ -195,7 +195,9 @@ class EnrollmentService:
         )
 
         def make(uow: UnitOfWork, token_hash: str) -> Enrollment:
-            self.risk.check_blocks(uow, customer_id=None, device_id=request.device_id)
+            self.risk.check_blocks(
+                uow, customer_id=None, device_id=request.device_id, client_ip=request.client_ip
+            )
             self.risk.check_device(facts)
             now = self.clock.now()
             enrollment = Enrollment(
@@ -293,7 +295,9 @@ class EnrollmentService:
             enrollment.carrier = chosen.value
             enrollment.new_customer = not customer.internet_banking
             enrollment.state = EnrollmentState.PHONE_CODE_SENT.value
-            return self.send_code(uow, enrollment.id, number, prepared)
+            return self.send_code(
+                uow, enrollment.id, number, prepared, person=customer.id, client_ip=ref.client_ip
+            )
 
         return self.engine.step(ref, "phone", act)
 
@@ -305,7 +309,14 @@ class EnrollmentService:
                 raise CertCenterError(
                     "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="phone_resend"
                 )
-            return self.send_code(uow, enrollment.id, enrollment.phone, prepared)
+            return self.send_code(
+                uow,
+                enrollment.id,
+                enrollment.phone,
+                prepared,
+                person=enrollment.customer_id,
+                client_ip=ref.client_ip,
+            )
 
         return self.engine.step(ref, "phone_resend", act)
 

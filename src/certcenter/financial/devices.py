@@ -143,9 +143,12 @@ class FinancialDevices:
                 uow,
                 flow_id=registration.id,
                 purpose=CODE_PURPOSE,
+                phone=customer.phone,
                 target=mask_phone(customer.phone),
                 prepared=prepared,
                 policy=self.policy,
+                person=customer.id,
+                client_ip=source_ip,
             )
             self.audit.record(
                 uow,
@@ -168,7 +171,9 @@ class FinancialDevices:
             expires_at=registration.expires_at,
         )
 
-    def resend_code(self, registration_id: str, token: str) -> RegistrationStarted:
+    def resend_code(
+        self, registration_id: str, token: str, *, source_ip: str | None = None
+    ) -> RegistrationStarted:
         """A new SMS code for a registration under way (the policy's resend limit holds)."""
         prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
         with self.uow_factory() as uow:
@@ -178,9 +183,12 @@ class FinancialDevices:
                 uow,
                 flow_id=registration.id,
                 purpose=CODE_PURPOSE,
+                phone=customer.phone,
                 target=mask_phone(customer.phone),
                 prepared=prepared,
                 policy=self.policy,
+                person=customer.id,
+                client_ip=source_ip,
             )
             uow.commit()
             phone_number = customer.phone

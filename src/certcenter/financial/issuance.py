@@ -562,7 +562,9 @@ class FinancialIssuance:
             enrollment.device_public_key = spki
             enrollment.device_label = label
             enrollment.state = S.CODE_SENT.value
-            return self.send_code(uow, enrollment.id, number, prepared)
+            return self.send_code(
+                uow, enrollment.id, number, prepared, person=customer.id, client_ip=ref.client_ip
+            )
 
         return self.engine.step(ref, "details", act)
 
@@ -571,7 +573,14 @@ class FinancialIssuance:
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Outcome:
             customer = self.engine.customer(uow, enrollment)
-            return self.send_code(uow, enrollment.id, customer.phone, prepared)
+            return self.send_code(
+                uow,
+                enrollment.id,
+                customer.phone,
+                prepared,
+                person=customer.id,
+                client_ip=ref.client_ip,
+            )
 
         return self.engine.step(ref, "code_resend", act)
 

@@ -122,9 +122,12 @@ class FinancialPinReset:
                 uow,
                 flow_id=challenge.id,
                 purpose=CODE_PURPOSE,
+                phone=customer.phone,
                 target=mask_phone(customer.phone),
                 prepared=prepared,
                 policy=self.policy,
+                person=customer.id,
+                client_ip=source_ip,
                 limit_resends=False,
             )
             self.audit.record(

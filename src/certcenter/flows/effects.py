@@ -63,8 +63,9 @@ class Outcome:
 
 @dataclass(frozen=True)
 class SmsCode:
-    """A flow's verification code by SMS: stored (hashed) under the policy when a step calls
-    it; the step's answer shows the masked phone and how long the code is valid; the SMS
+    """A flow's verification code by SMS: stored (hashed) under the policy, and counted in the
+    SMS budget of the phone, the person (the customer) and the client address, when a step
+    calls it; the step's answer shows the masked phone and how long the code is valid; the SMS
     (``message``: its kind in ``[sms_code]`` of ``errors/texts.toml``) goes out after the
     commit."""
 
@@ -75,15 +76,25 @@ class SmsCode:
     bank: str
 
     def __call__(
-        self, uow: UnitOfWork, flow_id: str, phone: str, prepared: PreparedCode
+        self,
+        uow: UnitOfWork,
+        flow_id: str,
+        phone: str,
+        prepared: PreparedCode,
+        *,
+        person: str | None,
+        client_ip: str,
     ) -> Outcome:
         plain = self.codes.issue_sms(
             uow,
             flow_id=flow_id,
             purpose=self.purpose,
+            phone=phone,
             target=mask_phone(phone),
             prepared=prepared,
             policy=self.policy,
+            person=person,
+            client_ip=client_ip,
         )
         return Outcome(
             {"phone": mask_phone(phone), "code_valid_seconds": self.policy.sms_code_ttl_seconds},

@@ -429,8 +429,14 @@ class FlowEngine(Generic[R, St]):
     def _admit(
         self, uow: UnitOfWork, ref: FlowRef, step: str, row: R, allow: frozenset[St] | None
     ) -> Customer | None:
-        """The blocks, the state and the client's network; the customer once known."""
-        self.risk.check_blocks(uow, customer_id=row.customer_id, device_id=self.kind.device(row))
+        """The blocks (the device's at this client address too), the state and the client's
+        network; the customer once known."""
+        self.risk.check_blocks(
+            uow,
+            customer_id=row.customer_id,
+            device_id=self.kind.device(row),
+            client_ip=ref.client_ip,
+        )
         if self.kind.state(row.state) not in (allow or self.kind.allowed(step)):
             raise CertCenterError("ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step=step)
         if row.customer_id is None:

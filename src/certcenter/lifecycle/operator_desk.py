@@ -25,6 +25,7 @@ from certcenter.entities import (
 from certcenter.errors import CertCenterError
 from certcenter.lifecycle.service import ActorRef, AuditRecorder
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+from certcenter.risk.rules import DEVICE_AT_ADDRESS, devices_at_addresses
 
 
 @dataclass(frozen=True)
@@ -216,8 +217,11 @@ class OperatorDesk:
                 raise CertCenterError("CUSTOMER_UNKNOWN", customer=number[:20])
             blocks = [b for b in (uow.blocks.active("customer", customer.id, now),) if b]
             devices = list(uow.devices.for_customer(customer.id))
-            for device in devices:
-                block = uow.blocks.active("device", device.device_id, now)
+            failures = list(uow.failures.recent(customer_id=customer.id, limit=50))
+            for kind, subject in [("device", d.device_id) for d in devices] + [
+                (DEVICE_AT_ADDRESS, s) for s in devices_at_addresses(failures)
+            ]:
+                block = uow.blocks.active(kind, subject, now)
                 if block is not None:
                     blocks.append(block)
             counter = uow.factors.get(customer.id, PIN_FACTOR)
@@ -229,7 +233,7 @@ class OperatorDesk:
                 customer=customer,
                 certificates=list(uow.certificates.for_customer(customer.id)),
                 devices=devices,
-                failures=list(uow.failures.recent(customer_id=customer.id, limit=50)),
+                failures=failures,
                 blocks=blocks,
                 notifications=list(uow.outbox.for_customer(customer.id, limit=20)),
                 pin_failures=counter.failures if counter else 0,
@@ -270,6 +274,9 @@ class OperatorDesk:
             lifted = uow.blocks.lift("customer", customer.id, now)
             for device in uow.devices.for_customer(customer.id):
                 lifted += uow.blocks.lift("device", device.device_id, now)
+            recent = uow.failures.recent(customer_id=customer.id, limit=50)
+            for scoped in devices_at_addresses(recent):  # devices not registered yet
+                lifted += uow.blocks.lift(DEVICE_AT_ADDRESS, scoped, now)
             self._record(
                 uow, actor, "lift_blocks", "customer", customer.customer_number, {"lifted": lifted}
             )

@@ -13,7 +13,8 @@ Registration proves who the customer is again, on top of the logged-in session:
     otp.cancel(customer_id, device_id=session.device_id, pin="135790")   # 해지, the PIN again
 
 The SMS code is kept only as a peppered argon2id hash in a ``FactorChallenge`` (factor
-``otp_registration``) and sent straight to the provider, never through the outbox. A wrong
+``otp_registration``) and sent straight to the provider, never through the outbox; it is counted
+in the SMS budget of the phone, the customer and the address like every code by SMS. A wrong
 SMS code and a wrong account password answer alike (``AUTH_FAILED`` / ``AUTH_LAST_TRY``); the
 password counts towards its own lock (:class:`~certcenter.authn.factors.FactorGuard`), the SMS
 code towards the registration's tries (``sms_code_max_tries``), after which the registration is
@@ -43,7 +44,7 @@ import segno
 
 from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.codes import code_message, random_digits
+from certcenter.authn.codes import VerificationCodes, code_message, random_digits
 from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, PIN, FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock, as_utc
@@ -256,6 +257,7 @@ class OtpService:
         self.clock = clock
         self.policy = policy
         self.audit = audit
+        self._codes = VerificationCodes(hasher, clock)  # the SMS budget
 
     # -- using the OTP
 
@@ -333,6 +335,13 @@ class OtpService:
         )
         with self.uow_factory() as uow:
             uow.factor_challenges.add(challenge)
+            self._codes.spend_sms(
+                uow,
+                phone=customer.phone,
+                person=customer.id,
+                client_ip=source_ip,
+                policy=self.policy,
+            )
             self._audit(
                 uow,
                 customer,

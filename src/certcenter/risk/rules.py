@@ -7,8 +7,10 @@
 
 Every refusal is recorded (customer, step, code, time); too many in a short window block the
 customer and the device for 24 hours *(policy)*. A block is earned: a registered device counts
-only its owner's failures, so naming someone's device id blocks nothing of theirs. Blocks live
-in the database, so they survive restarts. Counting and blocking hold the subject's row lock
+only its owner's failures, so naming someone's device id blocks nothing of theirs; a device not
+registered yet is blocked only for the client address its failures came from, so another
+client cannot block it before it is registered either. Blocks live in the database, so they
+survive restarts. Counting and blocking hold the subject's row lock
 (:meth:`~certcenter.ports.FailureRepository.lock_subject`), so concurrent failures write one
 block, on PostgreSQL as on SQLite. Limits fail closed: when the failure log cannot be read the
 step fails.
@@ -21,8 +23,9 @@ tries get no more than the block's limit compared.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -33,11 +36,14 @@ from certcenter.entities import Block, FailureRecord, new_id
 from certcenter.errors import CertCenterError
 from certcenter.ports import UnitOfWork
 
-# Refusals that do not count towards a block: they are the block itself, or they say
-# nothing about the person (a lost session, a step done twice by a double tap).
+# Refusals that do not count towards a block: they are the block itself or a limit of their
+# own (the SMS budget), or they say nothing about the person (a lost session, a step done twice
+# by a double tap).
 NOT_COUNTED = frozenset(
     {
         "TOO_MANY_ATTEMPTS",
+        "SMS_RESEND_TOO_SOON",
+        "SMS_LIMIT_REACHED",
         "ENROLLMENT_STEP_OUT_OF_ORDER",
         "ENROLLMENT_NOT_FOUND",
         "ENROLLMENT_EXPIRED",
@@ -46,6 +52,23 @@ NOT_COUNTED = frozenset(
         "SERVICE_UNAVAILABLE",
     }
 )
+
+
+# The block of an unregistered device, held only for requests from the address it failed at.
+DEVICE_AT_ADDRESS = "device_address"
+
+
+def device_at(device_id: str, client_ip: str) -> str:
+    """The subject of an unregistered device's block at one client address (a digest: the
+    pair is longer than a subject; neither is a secret)."""
+    return hashlib.sha256(f"{device_id}\n{client_ip}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def devices_at_addresses(failures: Iterable[FailureRecord]) -> list[str]:
+    """The subjects of the blocks the failures' unregistered devices may have earned, one per
+    device and address they failed from (for the diagnosis and the operator desk)."""
+    pairs = {(f.device_id, f.client_ip) for f in failures if f.device_id and f.client_ip}
+    return sorted(device_at(device, address) for device, address in pairs)
 
 
 @dataclass(frozen=True)
@@ -107,13 +130,20 @@ class RiskRules:
         *,
         customer_id: str | None,
         device_id: str | None,
+        client_ip: str | None = None,
         marks: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """``TOO_MANY_ATTEMPTS`` while the customer, the device or one of ``marks`` (further
-        subjects, as given to :meth:`record_failure`) is blocked."""
+        """``TOO_MANY_ATTEMPTS`` while the customer, the device, the device from this client
+        address (an unregistered device's block) or one of ``marks`` (further subjects, as
+        given to :meth:`record_failure`) is blocked."""
         now = self.clock.now()
-        subjects = (("customer", customer_id), ("device", device_id), *marks)
-        for kind, subject in subjects:
+        scoped = device_at(device_id, client_ip) if device_id and client_ip else None
+        for kind, subject in (
+            ("customer", customer_id),
+            ("device", device_id),
+            (DEVICE_AT_ADDRESS, scoped),
+            *marks,
+        ):
             if subject is None:
                 continue
             block = uow.blocks.active(kind, subject, now)
@@ -167,10 +197,12 @@ class RiskRules:
         client_ip: str | None,
         marks: Sequence[tuple[str, str]] = (),
     ) -> Block | None:
-        """Write the failure; block customer and device when the window is full. ``marks``
-        are further subjects (kind, subject) the failure counts under — a phone number's
-        keyed digest, a client address — each blocked like a customer when its window is
-        full; they were named by the request, so they are blocked whoever they belong to."""
+        """Write the failure; block customer and device when the window is full. A registered
+        device counts only its owner's failures; an unregistered one counts the failures from
+        this client address, and its block holds only for requests from there. ``marks`` are
+        further subjects (kind, subject) the failure counts under — a phone number's keyed
+        digest, a client address — each blocked like a customer when its window is full; they
+        were named by the request, so they are blocked whoever they belong to."""
         now = self.clock.now()
         failure_id = new_id()
         uow.failures.add(
@@ -191,17 +223,20 @@ class RiskRules:
         since = now - timedelta(minutes=self.policy.failure_window_minutes)
         until = now + timedelta(hours=self.policy.block_hours)
         block: Block | None = None
-        for kind, subject in (("customer", customer_id), ("device", device_id)):
-            if subject is None:
-                continue
-            owner: str | None = None
-            if kind == "device":
-                # A block is earned by whoever failed: a registered device is blocked only by
-                # its owner's own failures, never by requests that merely name its id.
-                registered = uow.devices.active_by_device_id(subject)
-                owner = registered.customer_id if registered is not None else None
-                if owner is not None and owner != customer_id:
-                    continue
+        subjects: list[tuple[str, str, str | None]] = []  # kind, subject, the device's owner
+        if customer_id is not None:
+            subjects.append(("customer", customer_id, None))
+        if device_id is not None:
+            # A block is earned by whoever failed: a registered device is blocked only by its
+            # owner's own failures, never by requests that merely name its id; a device not
+            # registered to anyone only where it failed, at this client address.
+            registered = uow.devices.active_by_device_id(device_id)
+            owner = registered.customer_id if registered is not None else None
+            if owner is not None and owner == customer_id:
+                subjects.append(("device", device_id, owner))
+            elif owner is None and client_ip:
+                subjects.append((DEVICE_AT_ADDRESS, device_at(device_id, client_ip), None))
+        for kind, subject, owner in subjects:
             # the subject's row lock: the count below sees every failure committed before
             # it, and no other transaction counts or blocks this subject until this one ends
             uow.failures.lock_subject(kind, subject, now)
@@ -210,7 +245,8 @@ class RiskRules:
             count = uow.failures.count_since(
                 since=since,
                 customer_id=subject if kind == "customer" else owner,
-                device_id=subject if kind == "device" else None,
+                device_id=None if kind == "customer" else device_id,
+                client_ip=client_ip if kind == DEVICE_AT_ADDRESS else None,
             )
             if count >= self.policy.failure_max_in_window and not uow.blocks.active(
                 kind, subject, now

@@ -321,6 +321,7 @@ class SqlFailures(_Repository):
         since: datetime,
         customer_id: str | None = None,
         device_id: str | None = None,
+        client_ip: str | None = None,
     ) -> int:
         t = tables.failures.c
         query = select(func.count()).select_from(tables.failures).where(t.at >= since)
@@ -328,6 +329,8 @@ class SqlFailures(_Repository):
             query = query.where(t.customer_id == customer_id)
         if device_id is not None:
             query = query.where(t.device_id == device_id)
+        if client_ip is not None:
+            query = query.where(t.client_ip == client_ip)
         return int(self.session.execute(query).scalar_one())
 
     def lock_subject(self, subject_kind: str, subject: str, now: datetime) -> None:
@@ -405,6 +408,50 @@ class SqlFailures(_Repository):
             .order_by(t.at.desc())
             .limit(limit)
         ).all()
+
+
+class SqlSmsBudget(_Repository):
+    def lock(self, subject_kind: str, subject: str, now: datetime) -> datetime | None:
+        t = tables.sms_subjects
+        self.session.execute(
+            _insert_for(self.session)(t)
+            .values(subject_kind=subject_kind, subject=subject, last_sent_at=None, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=[t.c.subject_kind, t.c.subject], set_={"updated_at": now}
+            )
+        )
+        last = self.session.execute(
+            select(t.c.last_sent_at).where(t.c.subject_kind == subject_kind, t.c.subject == subject)
+        ).scalar_one()
+        return None if last is None else _aware(last)
+
+    def sent_since(self, subject_kind: str, subject: str, since: datetime) -> list[datetime]:
+        s = tables.sms_sends.c
+        times = self.session.scalars(
+            select(s.at)
+            .where(s.subject_kind == subject_kind, s.subject == subject, s.at > since)
+            .order_by(s.at)
+        ).all()
+        return [_aware(at) for at in times]
+
+    def record(
+        self, subject_kind: str, subject: str, at: datetime, forget_before: datetime
+    ) -> None:
+        s = tables.sms_sends
+        self.session.execute(
+            delete(s).where(
+                s.c.subject_kind == subject_kind, s.c.subject == subject, s.c.at <= forget_before
+            )
+        )
+        self.session.execute(
+            s.insert().values(id=new_id(), subject_kind=subject_kind, subject=subject, at=at)
+        )
+        t = tables.sms_subjects
+        self.session.execute(
+            update(t)
+            .where(t.c.subject_kind == subject_kind, t.c.subject == subject)
+            .values(last_sent_at=at, updated_at=at)
+        )
 
 
 class SqlBlocks(_Repository):

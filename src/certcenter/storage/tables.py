@@ -239,6 +239,29 @@ failure_marks = Table(
     Index("ix_failure_marks_subject_at", "subject_kind", "subject", "at"),
 )
 
+# The SMS budget (인증번호 발송 한도): one row per phone, person and client address that was
+# sent a code, named by a keyed digest (never the number itself). Sending a code updates the
+# row first, so its lock makes counting the window and recording the send one step per subject.
+sms_subjects = Table(
+    "sms_subjects",
+    metadata,
+    Column("subject_kind", String(10), primary_key=True),
+    Column("subject", String(64), primary_key=True),
+    Column("last_sent_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Each code sent, once per subject it counts for; older than a day they are forgotten.
+sms_sends = Table(
+    "sms_sends",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("subject_kind", String(10), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_sms_sends_subject_at", "subject_kind", "subject", "at"),
+)
+
 blocks = Table(
     "blocks",
     metadata,

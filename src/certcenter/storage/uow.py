@@ -44,6 +44,7 @@ from certcenter.storage.repositories import (
     SqlSessions,
     SqlSignedDocuments,
     SqlSigningActivations,
+    SqlSmsBudget,
     SqlTransfers,
     SqlVerificationCodes,
     SqlWebApprovals,
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
         self.certificates = SqlCertificates(session)
         self.failures = SqlFailures(session)
         self.blocks = SqlBlocks(session)
+        self.sms_budget = SqlSmsBudget(session)
         self.audit = SqlAudit(session)
         self.outbox = SqlOutbox(session)
         self.operators = SqlOperators(session)

@@ -265,11 +265,12 @@ def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) ->
 def resend_registration_code(
     registration_id: str,
     center: CenterDep,
+    ip: ClientIp,
     authorization: Annotated[str | None, Header()] = None,
 ) -> RegistrationOut:
     """A new SMS code for a registration under way."""
     token = _flow_token(authorization, "FINANCIAL_REGISTRATION_INVALID")
-    started = center.financial_devices.resend_code(registration_id, token)
+    started = center.financial_devices.resend_code(registration_id, token, source_ip=ip)
     return RegistrationOut(**{k: getattr(started, k) for k in RegistrationOut.model_fields})
 
 

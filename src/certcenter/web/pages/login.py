@@ -303,7 +303,7 @@ def register_resend(request: Request) -> Response:
         return _register_page(request, error=CertCenterError("WEB_LOGIN_NOT_STARTED"))
     try:
         center_of(request).financial_devices.resend_code(
-            registration.text("id"), registration.text("token")
+            registration.text("id"), registration.text("token"), source_ip=client_ip(request)
         )
     except CertCenterError as exc:
         return _code_page(request, error=exc)
