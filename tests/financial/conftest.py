@@ -21,5 +21,7 @@ def settings(
         url = request.getfixturevalue("postgres_database")
         _reset_postgres(url)
     keys = tmp_path / "keys"
-    shutil.copytree(pki_dir / "keys", keys)
+    # only the CA keys and secrets: cloud keys other tests of the session made in the shared
+    # directory (tests/financial_issuance) are not this test's
+    shutil.copytree(pki_dir / "keys", keys, ignore=shutil.ignore_patterns("fin-*"))
     return make_settings(tmp_path, pki_dir, url, key_dir=keys)
