@@ -42,20 +42,29 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from certcenter.audit.redaction import mask_account, mask_phone
+from certcenter.audit.redaction import mask_phone
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pin
-from certcenter.authn.factors import ACCOUNT_PASSWORD, OTP, SECURITY_CARD, FactorGuard
+from certcenter.authn.factors import FactorGuard
 from certcenter.authn.factors import unknown_subject as _unknown
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock, as_utc, today
 from certcenter.config import Settings
-from certcenter.entities import CertificateStatus, Customer, FinancialEnrollment, new_id
+from certcenter.entities import Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import term, text
+from certcenter.errors.catalog import text
 from certcenter.financial import issuance_states as states
 from certcenter.financial.devices import clean_label
 from certcenter.financial.issuance_states import IssuanceState as S
+from certcenter.financial.media import (
+    FACTOR_OF,
+    MEDIA,
+    MEDIUM_NAMES,
+    AdditionalMedia,
+    MediumAnswer,
+    answer_inputs,
+    check_medium_name,
+)
 from certcenter.financial.proof import canonical_spki, device_key
 from certcenter.flows import (
     Effects,
@@ -67,7 +76,6 @@ from certcenter.flows import (
 )
 from certcenter.flows import Started as Started  # the flow's answers, under their old names
 from certcenter.flows import StepResult as StepResult
-from certcenter.identity.banks import OWN_BANK_CODE
 from certcenter.identity.phone_numbers import normalise_mobile
 from certcenter.identity.providers import DepartureStatus, Providers
 from certcenter.identity.rrn import parse_rrn
@@ -77,10 +85,17 @@ from certcenter.risk.rules import RiskRules
 from certcenter.usage.approvals import FINANCIAL_ISSUANCE, ApprovalService
 from certcenter.usage.transfers import CardChecker, OtpChecker
 
+__all__ = [
+    "MEDIA",
+    "MEDIUM_NAMES",
+    "FinancialIssuance",
+    "IssuanceRef",
+    "MediumAnswer",
+    "Started",
+    "StepResult",
+]
+
 log = logging.getLogger(__name__)
-MEDIA = ("account", "security_card", "otp", "mobile_certificate")
-MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}  # in each language
-_FACTOR = {"account": ACCOUNT_PASSWORD, "otp": OTP, "security_card": SECURITY_CARD}
 IDENTITY_FACTOR = "financial_identity"  # the counter of user ID + resident number tries
 CODE_PURPOSE = "financial"
 MAX_USER_ID = 40
@@ -138,21 +153,6 @@ class IssuanceRef:
         return f"IssuanceRef({self.enrollment_id!r}, token=…, {self.client_ip!r})"
 
 
-@dataclass(frozen=True)
-class MediumAnswer:
-    """The answer for the chosen medium (only its own fields are read)."""
-
-    bank_code: str = OWN_BANK_CODE
-    account_number: str | None = None
-    account_password: str | None = None
-    otp_code: str | None = None
-    card_challenge_id: str | None = None
-    card_answer: str | None = None
-
-    def __repr__(self) -> str:
-        return "MediumAnswer(<hidden>)"
-
-
 class FinancialIssuance:
     def __init__(
         self,
@@ -173,9 +173,9 @@ class FinancialIssuance:
         self.uow_factory = uow_factory
         self.providers = providers
         self._maker = maker
-        self._approvals = approvals
-        self._otp = otp
-        self._cards = cards
+        self.media = AdditionalMedia(
+            providers=providers, approvals=approvals, otp=otp, cards=cards, clock=clock
+        )
         self.guard = guard
         self.hasher = hasher
         self.audit = audit
@@ -405,51 +405,31 @@ class FinancialIssuance:
     def choose_medium(self, ref: IssuanceRef, medium: str) -> StepResult:
         """추가 인증: one medium the customer holds. The security card's two slots, or the
         code to approve in the app, are in the answer."""
-        if medium not in MEDIA:
-            raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
+        check_medium_name(medium)
 
         def question(
             enrollment: FinancialEnrollment, customer: Customer | None
         ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
             holder = self.engine.known(enrollment, customer)
-            accounts = self._own_accounts(holder) if medium == "account" else []
-            with self.uow_factory() as uow:
-                self._held(uow, holder, medium, accounts)
-            if medium != "security_card":
-                return accounts, {}
-            asked = self._cards.challenge(holder.id, subject=enrollment.id)
-            return accounts, {
-                "challenge_id": asked.id,
-                "slot_a": asked.slot_a,
-                "slot_b": asked.slot_b,
-                "expires_at": asked.expires_at.isoformat(),
-            }
+            return self.media.question(self.uow_factory, holder, medium, subject=enrollment.id)
 
         # The bank's account list is asked for before the step's transaction.
         accounts, card = self.engine.ask(ref, "medium", question)
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             customer = self.engine.customer(uow, enrollment)
-            self._held(uow, customer, medium, accounts)
+            detail, approval_id = self.media.open_in(
+                uow,
+                customer,
+                medium,
+                accounts,
+                card,
+                purpose=FINANCIAL_ISSUANCE,
+                source_ip=ref.client_ip,
+            )
             data = {k: v for k, v in enrollment.data.items() if k != "approval_id"}
-            detail: dict[str, Any] = {"medium": medium}
-            if medium == "account":
-                detail["accounts"] = [
-                    {"bank_code": bank, "account_number": mask_account(number)}
-                    for bank, number in accounts
-                ]
-            elif medium == "security_card":
-                detail["security_card"] = card
-            elif medium == "mobile_certificate":
-                made = self._approvals.start_in(
-                    uow,
-                    FINANCIAL_ISSUANCE,
-                    expected_customer_id=customer.id,
-                    source_ip=ref.client_ip,
-                )
-                data["approval_id"] = made.id
-                detail["approval_code"] = made.code
-                detail["approval_expires_at"] = made.expires_at.isoformat()
+            if approval_id is not None:
+                data["approval_id"] = approval_id
             enrollment.data = data
             enrollment.medium = medium
             enrollment.state = S.MEDIUM_PENDING.value
@@ -465,14 +445,14 @@ class FinancialIssuance:
         def peek() -> tuple[FinancialEnrollment, dict[str, str]]:
             with self.uow_factory() as uow:
                 enrollment = self.engine.authorise(uow, ref, lock=False)
-            factor = _FACTOR.get(enrollment.medium or "")
+            factor = FACTOR_OF.get(enrollment.medium or "")
             if factor is None or S(enrollment.state) is not S.MEDIUM_PENDING:
                 return enrollment, {}
-            return enrollment, _inputs(enrollment.medium or "", answer)
+            return enrollment, answer_inputs(enrollment.medium or "", answer)
 
         peeked, inputs = self.engine.guard(ref, "medium_verify", peek)
         medium = peeked.medium or ""
-        factor = _FACTOR.get(medium)
+        factor = FACTOR_OF.get(medium)
         if factor is None or not inputs:  # the mobile certificate, or a step out of order
             return self.engine.step(ref, "medium_verify", self._approved)
         chosen: str = factor
@@ -489,7 +469,7 @@ class FinancialIssuance:
 
         _, (customer, attempts) = self.engine.step_with(ref, "medium_verify", reserve, audit=False)
         try:
-            ok = self._check_medium(customer, peeked.id, medium, inputs)
+            ok = self.media.check(customer, peeked.id, medium, inputs)
         except CertCenterError as err:  # nothing was compared: the try is given back
             with self.uow_factory() as uow:
                 uow.factors.release_attempt(customer.id, chosen, self.clock.now())
@@ -519,7 +499,7 @@ class FinancialIssuance:
                 "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
             )
         customer = self.engine.customer(uow, enrollment)
-        approval = self._approvals.take(
+        approval = self.media.approved(
             uow,
             str(enrollment.data.get("approval_id", "")),
             purpose=FINANCIAL_ISSUANCE,
@@ -674,59 +654,6 @@ class FinancialIssuance:
 
     # ------------------------------------------------------------------ helpers
 
-    def _own_accounts(self, customer: Customer) -> list[tuple[str, str]]:
-        """The customer's usable accounts at this bank (the bank is asked)."""
-        return [
-            (a.bank_code, a.account_number)
-            for a in self.providers.accounts.accounts_of(customer.ci)
-            if a.bank_code == OWN_BANK_CODE and a.refusal is None
-        ]
-
-    def _held(
-        self, uow: UnitOfWork, customer: Customer, medium: str, accounts: list[tuple[str, str]]
-    ) -> None:
-        """``MEDIUM_NOT_REGISTERED`` unless the customer holds the medium (for the account:
-        ``accounts``, the usable ones at this bank)."""
-        held = True
-        if medium == "account":
-            held = bool(accounts)
-        elif medium == "otp":
-            held = uow.otp.active_for_customer(customer.id) is not None
-        elif medium == "security_card":
-            held = uow.security_cards.active_for_customer(customer.id) is not None
-        elif medium == "mobile_certificate":
-            device = uow.devices.active_for_customer(customer.id)
-            active = uow.certificates.for_customer(
-                customer.id, family="mobile", statuses=[CertificateStatus.ACTIVE.value]
-            )
-            held = device is not None and any(
-                c.device_id == device.device_id and c.der is not None for c in active
-            )
-        if not held:
-            raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES[medium])
-
-    def _check_medium(
-        self, customer: Customer, enrollment_id: str, medium: str, inputs: dict[str, str]
-    ) -> bool:
-        """Compare the answer (no transaction of ours is open). Raises when nothing could
-        be compared (an account that is not the customer's, a spent card challenge)."""
-        if medium == "account":
-            self.providers.accounts.check_account(
-                bank_code=OWN_BANK_CODE,
-                account_number=inputs["account_number"],
-                holder_ci=customer.ci,
-            )
-            return self.providers.banking.verify_account_password(
-                bank_code=OWN_BANK_CODE,
-                account_number=inputs["account_number"],
-                password=inputs["account_password"],
-            )
-        if medium == "otp":
-            return self._otp.check(customer.id, inputs["otp_code"])
-        return self._cards.check(
-            customer.id, inputs["challenge_id"], inputs["answer"], subject=enrollment_id
-        )
-
     def _identity_limits(self, subjects: list[str]) -> list[tuple[str, int]]:
         """The customer's (or the claimed ID's) limit, then the address's."""
         return [
@@ -793,29 +720,6 @@ class FinancialIssuance:
         self.engine.record_failure(
             step, err, flow_id=enrollment_id, customer_id=customer_id, client_ip=client_ip
         )
-
-
-def _inputs(medium: str, answer: MediumAnswer) -> dict[str, str]:
-    """The fields the medium needs, cleaned; ``INVALID_REQUEST`` names a missing one."""
-    if medium == "account":
-        number = "".join(ch for ch in (answer.account_number or "") if ch != "-").strip()
-        if answer.bank_code != OWN_BANK_CODE:
-            raise CertCenterError(
-                "INVALID_REQUEST",
-                detail=f"the withdrawal account is one of this bank's ({OWN_BANK_CODE})",
-            )
-        if not number.isdigit() or not 10 <= len(number) <= 16 or not answer.account_password:
-            raise CertCenterError(
-                "INVALID_REQUEST", detail="account_number (10-16 digits) and account_password"
-            )
-        return {"account_number": number, "account_password": answer.account_password}
-    if medium == "otp":
-        if not answer.otp_code:
-            raise CertCenterError("INVALID_REQUEST", detail="required: otp_code")
-        return {"otp_code": answer.otp_code}
-    if not answer.card_challenge_id or not answer.card_answer:
-        raise CertCenterError("INVALID_REQUEST", detail="required: card_challenge_id, card_answer")
-    return {"challenge_id": answer.card_challenge_id, "answer": answer.card_answer}
 
 
 def _birth_date(value: date | str) -> date:

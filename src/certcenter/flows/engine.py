@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -100,6 +100,9 @@ class FlowKind(Generic[R, St]):
     # whose name part is in the constraint's name, else the last code.
     races: tuple[tuple[str, str], ...] = (("devices", "DEVICE_ALREADY_REGISTERED"),)
     race_otherwise: str = "CERTIFICATE_ALREADY_ACTIVE"
+    # Claimed subjects (risk.rules.claim_subject: the phone, the address, the person named)
+    # whose blocks stop the flow and under which its refusals are counted too.
+    claims: Callable[[R], Sequence[str]] = lambda row: ()
 
 
 def no_choices(state: object) -> tuple[str, ...]:
@@ -369,9 +372,11 @@ class FlowEngine(Generic[R, St]):
         customer_id: str | None,
         client_ip: str | None,
         device_id: str | None = None,
+        claims: Sequence[str] = (),
     ) -> None:
         """In its own transaction: the failure, its audit entry, and a block (with its own
-        audit entry) when the failure fills the window."""
+        audit entry) when the failure fills the window (of the customer, the device, or one
+        of the claimed subjects)."""
         known = flow_id if flow_id and len(flow_id) <= MAX_FLOW_ID else None
         kind = self.kind
         log.info(
@@ -391,6 +396,7 @@ class FlowEngine(Generic[R, St]):
                 enrollment_id=known,
                 device_id=device_id,
                 client_ip=client_ip,
+                claims=claims,
             )
             customer = uow.customers.get(customer_id) if customer_id else None
             actor = customer.customer_number if customer else self._anonymous(device_id)
@@ -411,7 +417,7 @@ class FlowEngine(Generic[R, St]):
                     actor="risk",
                     action="block",
                     subject_kind=block.subject_kind,
-                    subject=actor if block.subject_kind == "customer" else block.subject,
+                    subject=actor if block.subject == customer_id else block.subject,
                     source_ip=client_ip,
                     details={"until": block.blocked_until.isoformat(), "reason": block.reason},
                 )
@@ -430,7 +436,12 @@ class FlowEngine(Generic[R, St]):
         self, uow: UnitOfWork, ref: FlowRef, step: str, row: R, allow: frozenset[St] | None
     ) -> Customer | None:
         """The blocks, the state and the client's network; the customer once known."""
-        self.risk.check_blocks(uow, customer_id=row.customer_id, device_id=self.kind.device(row))
+        self.risk.check_blocks(
+            uow,
+            customer_id=row.customer_id,
+            device_id=self.kind.device(row),
+            claims=self.kind.claims(row),
+        )
         if self.kind.state(row.state) not in (allow or self.kind.allowed(step)):
             raise CertCenterError("ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step=step)
         if row.customer_id is None:
@@ -448,6 +459,7 @@ class FlowEngine(Generic[R, St]):
             customer_id=row.customer_id if row is not None else None,
             device_id=self.kind.device(row) if row is not None else None,
             client_ip=ref.client_ip,
+            claims=self.kind.claims(row) if row is not None else (),
         )
 
     def _get(self, uow: UnitOfWork, flow_id: str, *, lock: bool) -> R | None:

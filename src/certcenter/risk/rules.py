@@ -6,7 +6,11 @@
     rules.check_network("203.0.113.9", overseas_access=False)   # FOREIGN_IP_BLOCKED
 
 Every refusal is recorded (customer, step, code, time); too many in a short window block the
-customer and the device for 24 hours *(policy)*. A block is earned: a registered device counts
+customer and the device for 24 hours *(policy)*. A refusal can also be counted under claimed
+subjects (:func:`claim_subject`: a phone number, a client address, a person as someone named
+them) that are not customers: each keeps its own window and earns its own block, checked where
+such claims are made, so guessing who is a customer stops without blocking the customer's own
+flows elsewhere. A block is earned: a registered device counts
 only its owner's failures, so naming someone's device id blocks nothing of theirs. Blocks live
 in the database, so they survive restarts. Counting and blocking hold the subject's row lock
 (:meth:`~certcenter.ports.FailureRepository.lock_subject`), so concurrent failures write one
@@ -16,7 +20,9 @@ step fails.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -40,6 +46,16 @@ NOT_COUNTED = frozenset(
         "SERVICE_UNAVAILABLE",
     }
 )
+
+
+def claim_subject(kind: str, value: str) -> str:
+    """The failure-log key of a claimed subject (``phone``, ``address``, ``person``): a digest,
+    so the log and the blocks never hold the claim itself.
+
+    >>> claim_subject("phone", "01020000001")[:6]
+    'phone:'
+    """
+    return f"{kind}:" + hashlib.sha256(f"{kind}\x00{value}".encode()).hexdigest()[:27]
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,12 @@ class RiskRules:
     def _domestic(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n, strict=False) for n in self.policy.domestic_networks]
 
+    def _limit(self, subject: str) -> int:
+        """The failures in the window that block the subject (a client address: its own)."""
+        if subject.startswith("address:"):
+            return self.policy.failure_max_in_window_per_address
+        return self.policy.failure_max_in_window
+
     def check_device(self, facts: DeviceFacts) -> None:
         minimum = self.policy.min_app_version.get(facts.platform)
         if minimum is None:
@@ -96,10 +118,19 @@ class RiskRules:
             raise CertCenterError("FOREIGN_IP_BLOCKED", ip=client_ip)
 
     def check_blocks(
-        self, uow: UnitOfWork, *, customer_id: str | None, device_id: str | None
+        self,
+        uow: UnitOfWork,
+        *,
+        customer_id: str | None,
+        device_id: str | None,
+        claims: Sequence[str] = (),
     ) -> None:
+        """``TOO_MANY_ATTEMPTS`` when the customer, the device or one of the claimed subjects
+        (:func:`claim_subject`) is blocked."""
         now = self.clock.now()
-        for kind, subject in (("customer", customer_id), ("device", device_id)):
+        subjects = [("customer", customer_id), ("device", device_id)]
+        subjects += [("customer", claim) for claim in claims]
+        for kind, subject in subjects:
             if subject is None:
                 continue
             block = uow.blocks.active(kind, subject, now)
@@ -121,28 +152,35 @@ class RiskRules:
         enrollment_id: str | None,
         device_id: str | None,
         client_ip: str | None,
+        claims: Sequence[str] = (),
     ) -> Block | None:
-        """Write the failure; block customer and device when the window is full."""
+        """Write the failure; block customer and device when the window is full. The failure
+        is also counted under each claimed subject (:func:`claim_subject`), one row each, and
+        blocks that subject when its window is full."""
         now = self.clock.now()
-        uow.failures.add(
-            FailureRecord(
-                id=new_id(),
-                step=step,
-                code=code,
-                at=now,
-                customer_id=customer_id,
-                enrollment_id=enrollment_id,
-                device_id=device_id,
-                client_ip=client_ip,
+        extra = [c for c in dict.fromkeys(claims) if c and c != customer_id]
+        for who in [customer_id, *extra]:
+            uow.failures.add(
+                FailureRecord(
+                    id=new_id(),
+                    step=step,
+                    code=code,
+                    at=now,
+                    customer_id=who,
+                    enrollment_id=enrollment_id,
+                    device_id=device_id if who == customer_id else None,
+                    client_ip=client_ip,
+                )
             )
-        )
         if code in NOT_COUNTED:
             return None
         uow.flush()
         since = now - timedelta(minutes=self.policy.failure_window_minutes)
         until = now + timedelta(hours=self.policy.block_hours)
         block: Block | None = None
-        for kind, subject in (("customer", customer_id), ("device", device_id)):
+        subjects = [("customer", customer_id), ("device", device_id)]
+        subjects += [("customer", claim) for claim in extra]
+        for kind, subject in subjects:
             if subject is None:
                 continue
             owner: str | None = None
@@ -163,10 +201,10 @@ class RiskRules:
                 customer_id=subject if kind == "customer" else owner,
                 device_id=subject if kind == "device" else None,
             )
-            if count >= self.policy.failure_max_in_window and not uow.blocks.active(
+            if count >= self._limit(subject) and not uow.blocks.active(
                 kind, subject, now
             ):
-                block = Block(
+                made = Block(
                     id=new_id(),
                     subject_kind=kind,
                     subject=subject,
@@ -174,5 +212,6 @@ class RiskRules:
                     created_at=now,
                     blocked_until=until,
                 )
-                uow.blocks.add(block)
+                uow.blocks.add(made)
+                block = block or made
         return block

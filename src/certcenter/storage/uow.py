@@ -25,13 +25,13 @@ from certcenter.storage.repositories import (
     SqlCloudAccounts,
     SqlCrls,
     SqlCustomers,
-    SqlDeviceRegistrations,
     SqlDevices,
     SqlEnrollments,
     SqlFactorChallenges,
     SqlFactorCounters,
     SqlFailures,
     SqlFinancialEnrollments,
+    SqlFinancialReverifications,
     SqlOcspCache,
     SqlOperators,
     SqlOtpTokens,
@@ -78,7 +78,7 @@ class SqlUnitOfWork:
         self.browser_devices = SqlBrowserDevices(session)
         self.activations = SqlSigningActivations(session)
         self.financial_enrollments = SqlFinancialEnrollments(session)
-        self.device_registrations = SqlDeviceRegistrations(session)
+        self.financial_reverifications = SqlFinancialReverifications(session)
         self.approvals = SqlWebApprovals(session)
         return self
 
