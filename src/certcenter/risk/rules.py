@@ -201,9 +201,7 @@ class RiskRules:
                 customer_id=subject if kind == "customer" else owner,
                 device_id=subject if kind == "device" else None,
             )
-            if count >= self._limit(subject) and not uow.blocks.active(
-                kind, subject, now
-            ):
+            if count >= self._limit(subject) and not uow.blocks.active(kind, subject, now):
                 made = Block(
                     id=new_id(),
                     subject_kind=kind,
