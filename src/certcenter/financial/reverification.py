@@ -309,8 +309,8 @@ class Reverification:
 
         with self._told():
             row, token = self.engine.begin(make, client_ip=client_ip)
-        if claim.holder is not None:
-            self.engine.effects.perform(sent[0].effects)
+        # after the commit: the SMS to a customer; the outbox is looked at either way
+        self.engine.effects.perform(sent[0].effects if claim.holder is not None else ())
         return ReverificationStarted(
             flow_id=row.id,
             token=token,
