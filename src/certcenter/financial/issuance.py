@@ -182,7 +182,7 @@ class FinancialIssuance:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self.codes = VerificationCodes(hasher, clock)
+        self.codes = VerificationCodes(hasher, clock, settings.policy)
         self.send_code = SmsCode(
             self.codes, settings.policy, CODE_PURPOSE, "financial_issue", bank=settings.bank_name
         )
@@ -572,8 +572,12 @@ class FinancialIssuance:
 
     def verify_code(self, ref: IssuanceRef, code: str) -> StepResult:
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            self.codes.check(
-                uow, enrollment_id=enrollment.id, purpose=CODE_PURPOSE, submitted=str(code)
+            self.codes.check(  # the guess is reserved in the customer's failure window
+                uow,
+                enrollment_id=enrollment.id,
+                purpose=CODE_PURPOSE,
+                submitted=str(code),
+                counted_as=enrollment.customer_id,
             )
             enrollment.state = S.CODE_VERIFIED.value
             return {}
