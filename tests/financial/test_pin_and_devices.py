@@ -25,6 +25,7 @@ from tests.financial.support import (
     register_browser,
     remote_sign,
 )
+from tests.media.test_security_card import answer_for, issue_and_register
 
 IP = "211.36.1.1"
 
@@ -296,3 +297,36 @@ def test_registration_expires_and_needs_a_certificate(center: Center, clock: Fro
         lambda: devices.verify_code(started.registration_id, started.token, code, source_ip=IP),
         "FINANCIAL_REGISTRATION_EXPIRED",
     )
+
+
+def test_the_security_card_serves_as_the_additional_medium(center: Center) -> None:
+    """C001 with a registered security card resets the PIN with it; a wrong answer counts
+    against the card and gets new slots."""
+    browser = Browser()
+    device_id = issue(center, browser).device_id or ""
+    _, _, slots = issue_and_register(center, "C001")
+    pin = center.financial_pin
+    flow = reset(center)
+    pin.verify_code(*flow, latest_code(center), source_ip=IP)
+    asked = pin.choose_medium(*flow, "security_card", source_ip=IP)
+    card = asked.detail["security_card"]
+    right = answer_for(slots, card["slot_a"], card["slot_b"])
+    wrong = "0000" if right != "0000" else "1111"
+    refused(
+        lambda: pin.complete(
+            *flow,
+            MediumAnswer(card_challenge_id=card["challenge_id"], card_answer=wrong),
+            source_ip=IP,
+        ),
+        "AUTH_FAILED",
+    )
+    with center.uow_factory() as uow:
+        counter = uow.factors.get(customer(center).id, "security_card")
+        assert counter is not None and counter.failures == 1
+    card = pin.choose_medium(*flow, "security_card", source_ip=IP).detail["security_card"]
+    answer = MediumAnswer(
+        card_challenge_id=card["challenge_id"],
+        card_answer=answer_for(slots, card["slot_a"], card["slot_b"]),
+    )
+    assert pin.complete(*flow, answer, new_pin="591734", source_ip=IP)
+    assert remote_sign(center, browser, device_id, b"card", pin="591734").signature
