@@ -245,9 +245,14 @@ def settings(
     if backend == "postgresql":
         url = request.getfixturevalue("postgres_database")
         _reset_postgres(url)
+    return make_settings(tmp_path, pki_dir, url, **marked_policy(request))
+
+
+def marked_policy(request: pytest.FixtureRequest) -> dict[str, object]:
+    """``{"policy": {...}}`` from the test's ``@pytest.mark.policy(name=value, ...)``, if any:
+    for every fixture that makes settings."""
     marker = request.node.get_closest_marker("policy")
-    extra: dict[str, object] = {"policy": dict(marker.kwargs)} if marker is not None else {}
-    return make_settings(tmp_path, pki_dir, url, **extra)
+    return {"policy": dict(marker.kwargs)} if marker is not None else {}
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ from certcenter.financial import (
     RemoteSigner,
 )
 from certcenter.financial.issuance import FinancialIssuance
+from certcenter.financial.media import AdditionalMedia
 from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
 from certcenter.keys import KeyBackend, load_key_backend
@@ -346,10 +347,15 @@ def compose(
 
     # the financial certificate
     financial_pin_guard = FinancialPinGuard(policy, clock)
+    financial_media = AdditionalMedia(
+        providers=providers, approvals=approvals, otp=otp, cards=security_cards, clock=clock
+    )
     financial_devices = FinancialDevices(
         uow_factory=uow_factory,
         hasher=hasher,
-        sms=providers.sms,
+        providers=providers,
+        media=financial_media,
+        guard=factor_guard,
         audit=audit_trail,
         notifier=outbox,
         settings=settings,
@@ -391,7 +397,9 @@ def compose(
     financial_pin = FinancialPinReset(
         uow_factory=uow_factory,
         hasher=hasher,
-        sms=providers.sms,
+        providers=providers,
+        media=financial_media,
+        factors=factor_guard,
         guard=financial_pin_guard,
         audit=audit_trail,
         notifier=outbox,

@@ -120,6 +120,8 @@ class Policy(BaseModel):
     # too many failures → blocked (SPEC §5)
     failure_window_minutes: int = Field(10, ge=1)
     failure_max_in_window: int = Field(10, ge=1)
+    # one client address may carry many customers (an office, a mobile carrier's NAT)
+    failure_max_in_window_per_address: int = Field(30, ge=1)
     block_hours: int = Field(24, ge=1)
     # lifecycle (SPEC §7)
     mobile_renewal_window_days: int = Field(365, ge=1)  # used in its last year → renewed

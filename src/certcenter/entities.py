@@ -564,19 +564,31 @@ class FinancialEnrollment:
 
 
 @dataclass(eq=False)
-class DeviceRegistration:
-    """Registering one more browser for an existing financial certificate: name, phone and
-    birth date, then the SMS code (kept hashed in ``verification_codes`` under this id)."""
+class FinancialReverification:
+    """Verifying the customer again for their financial certificate (본인 재확인): registering
+    one more browser (``purpose`` ``device``) or resetting the PIN (``pin_reset``). Name, phone
+    and birth date, the SMS code (kept hashed in ``verification_codes`` under this id), then an
+    additional medium. A claim that names no customer makes a flow too (``customer_id`` None)
+    that answers like any other and can never succeed.
+
+    ``data`` keeps what may be stored between requests: the counted subjects' keys, the masked
+    phone, the medium's challenge or approval id."""
 
     id: str
     token_hash: str
-    customer_id: str
-    public_key: bytes
-    label: str
+    purpose: str
+    state: str
+    client_ip: str
     created_at: datetime
+    updated_at: datetime
     expires_at: datetime
-    completed_at: datetime | None = None
-    device_id: str | None = None
+    customer_id: str | None = None
+    medium: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    device_public_key: bytes | None = None
+    device_label: str | None = None
+    device_id: str | None = None  # the registered browser, once done
+    failure_code: str | None = None
 
 
 @dataclass(eq=False)
@@ -589,7 +601,7 @@ class WebApproval:
     """
 
     id: str
-    purpose: str  # web-login | financial-issuance
+    purpose: str  # web-login | financial-issuance | financial-device | financial-pin-reset
     code_digest: str
     token_hash: str
     created_at: datetime

@@ -25,12 +25,12 @@ from certcenter.entities import (
     Customer,
     Device,
     DeviceChallenge,
-    DeviceRegistration,
     Enrollment,
     FactorChallenge,
     FactorCounter,
     FailureRecord,
     FinancialEnrollment,
+    FinancialReverification,
     LostPhoneReport,
     OcspCacheEntry,
     Operator,
@@ -424,10 +424,11 @@ class FinancialEnrollmentRepository(Protocol):
     ) -> FinancialEnrollment | None: ...
 
 
-class DeviceRegistrationRepository(Protocol):
-    def add(self, registration: DeviceRegistration) -> None: ...
-    def get(self, registration_id: str) -> DeviceRegistration | None: ...
-    def complete(self, registration_id: str, device_id: str, at: datetime) -> bool: ...
+class FinancialReverificationRepository(Protocol):
+    def add(self, flow: FinancialReverification, /) -> None: ...
+    def get(
+        self, flow_id: str, /, *, for_update: bool = False
+    ) -> FinancialReverification | None: ...
 
 
 class LostPhoneReportRepository(Protocol):
@@ -520,7 +521,7 @@ class UnitOfWork(Protocol):
     @property
     def financial_enrollments(self) -> FinancialEnrollmentRepository: ...
     @property
-    def device_registrations(self) -> DeviceRegistrationRepository: ...
+    def financial_reverifications(self) -> FinancialReverificationRepository: ...
     @property
     def approvals(self) -> WebApprovalRepository: ...
     @property

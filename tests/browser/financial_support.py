@@ -1,9 +1,10 @@
 """Helpers for the financial-certificate browser tests: the demo world's people, their SMS
 inbox read in a tab like a person would, a certificate issued over the API (as another
-browser would have done), and a browser registered by SMS and logged in with the PIN.
+browser would have done), and a browser registered by SMS and the account password, then
+logged in with the PIN.
 
     issue_over_api(server.url, "C007")                  # the certificate exists, no browser yet
-    register_and_log_in(page, server.url, "C007")       # this browser: SMS code, then PIN
+    register_and_log_in(page, server.url, "C007")       # this browser: SMS, account, then PIN
     code = sms_code(page.context, server.url, phone, "기기 등록")
 """
 
@@ -32,6 +33,7 @@ class Person:
     user_id: str
     rrn_front: str
     rrn_back: str
+    account: str  # the first account at this bank: the additional medium
 
 
 def person(key: str) -> Person:
@@ -45,6 +47,7 @@ def person(key: str) -> Person:
         user_id=str((found.customer or {}).get("user_id") or ""),
         rrn_front=digits[:6],
         rrn_back=digits[6:],
+        account=next((str(a["number"]) for a in found.accounts if a["bank"] == "004"), ""),
     )
 
 
@@ -86,7 +89,7 @@ def sms_code(context: BrowserContext, url: str, phone: str, marker: str) -> str:
 
 def register_and_log_in(page: Page, url: str, key: str, pin: str = PIN) -> None:
     """This browser has no device key: /login → register (name, phone, birth) → SMS code →
-    PIN → logged in."""
+    the account and its password (the code alone is not enough) → PIN → logged in."""
     who = person(key)
     page.goto(url + "/login")
     page.get_by_role("button", name="금융인증서로 로그인").click()
@@ -99,10 +102,22 @@ def register_and_log_in(page: Page, url: str, key: str, pin: str = PIN) -> None:
     expect(page).to_have_url(url + "/login/register/code")
     code = sms_code(page.context, url, who.phone, "기기 등록")
     page.get_by_label("인증번호", exact=True).fill(code)
-    page.get_by_role("button", name="등록하기").click()
+    page.get_by_role("button", name="다음").click()
+    expect(page).to_have_url(url + "/login/register/medium")
+    pass_medium(page, who)
     expect(page).to_have_url(url + "/login/pin")
     expect(page.locator(".flash")).to_contain_text("이용 기기로 등록했습니다")
     log_in_with_pin(page, url, who, pin)
+
+
+def pass_medium(page: Page, who: Person) -> None:
+    """추가 인증 by the withdrawal account and its password."""
+    page.get_by_label("출금계좌 인증").check()
+    page.get_by_role("button", name="선택", exact=True).click()
+    expect(page.locator(".fin-accounts")).to_contain_text(who.account[:4] + "*" * 7)
+    page.get_by_label("계좌번호", exact=True).fill(who.account)
+    page.get_by_label("계좌 비밀번호", exact=True).fill(ACCOUNT_PASSWORD)
+    page.get_by_role("button", name="다음").click()
 
 
 def log_in_with_pin(page: Page, url: str, who: Person, pin: str = PIN) -> None:

@@ -21,12 +21,14 @@ from playwright.sync_api import BrowserContext, Page, expect
 from certcenter.cli.demo import DEMO_PIN
 from certcenter.errors import CertCenterError
 from tests.browser.financial_support import (
+    ACCOUNT_PASSWORD,
     has_device_key,
     inbox_texts,
     issue_over_api,
     log_in_with_pin,
     person,
     register_and_log_in,
+    sms_code,
 )
 from tests.browser.harness import CERTCENTER, CenterServer
 from tests.support.flow import Flow
@@ -140,3 +142,56 @@ def test_without_scripts_the_device_steps_cannot_be_posted_unsigned(
     with_scripts = second_browser_context().new_page()
     with_scripts.goto(url + "/login")
     expect(with_scripts.get_by_role("button", name="금융인증서로 로그인")).to_be_enabled()
+
+
+def test_a_locked_pin_is_reset_with_the_sms_code_and_the_account(
+    page: Page, server: CenterServer
+) -> None:
+    url, who = server.url, person("C011")
+    issue_over_api(url, "C011")
+    register_and_log_in(page, url, "C011")
+    page.get_by_role("button", name="로그아웃").click()
+
+    # five wrong PINs lock it; the PIN page offers the reset
+    page.goto(url + "/login")
+    page.get_by_role("button", name="금융인증서로 로그인").click()
+    expect(page).to_have_url(url + "/login/pin")
+    answers = [CertCenterError("FINANCIAL_AUTH_FAILED", tries_left=n) for n in (4, 3, 2)]
+    answers += [CertCenterError("AUTH_LAST_TRY"), CertCenterError("FINANCIAL_PIN_LOCKED")]
+    for answer in answers:
+        page.get_by_label("비밀번호 (숫자 6자리)").fill("000000")
+        with page.expect_navigation():
+            page.get_by_role("button", name="로그인", exact=True).click()
+        expect(page.locator("section.error-box")).to_have_attribute(
+            "aria-labelledby", f"error-title-{answer.code}"
+        )
+    page.get_by_role("link", name="비밀번호 재설정").first.click()
+
+    # name, phone, birth date → the code page says a code went out if the details match
+    expect(page).to_have_url(url + "/login/pin-reset")
+    page.get_by_label("이름").fill(who.name)
+    page.get_by_label("휴대폰 번호").fill(who.phone)
+    page.get_by_label("생년월일").fill(who.birth)
+    page.get_by_role("button", name="인증번호 받기").click()
+    expect(page).to_have_url(url + "/login/pin-reset/code")
+    expect(page.locator("main")).to_contain_text("입력한 정보가 은행에 등록된 정보와 같다면")
+    code = sms_code(page.context, url, who.phone, "비밀번호 재설정")
+    page.get_by_label("인증번호", exact=True).fill(code)
+    page.get_by_role("button", name="다음").click()
+
+    # the SMS code alone is not enough: the account and its password, and the new PIN
+    expect(page).to_have_url(url + "/login/pin-reset/medium")
+    expect(page.locator("main")).to_contain_text("휴대폰만으로는 비밀번호를 재설정할 수 없습니다")
+    page.get_by_label("출금계좌 인증").check()
+    page.get_by_role("button", name="선택", exact=True).click()
+    page.get_by_label("계좌번호", exact=True).fill(who.account)
+    page.get_by_label("계좌 비밀번호", exact=True).fill(ACCOUNT_PASSWORD)
+    page.get_by_label("새 비밀번호 (숫자 6자리)").fill("592864")
+    page.get_by_label("비밀번호 확인").fill("592864")
+    page.get_by_role("button", name="다음").click()
+    expect(page).to_have_url(url + "/login/pin")
+    expect(page.locator(".flash")).to_contain_text("비밀번호를 재설정했습니다")
+    log_in_with_pin(page, url, who, "592864")
+    # the customer is told on their phone, with what to do if it was not them
+    told = [t for t in inbox_texts(page.context, url, who.phone) if "재설정되어" in t]
+    assert told and "본인이 하지 않았다면" in told[0]

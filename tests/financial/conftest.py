@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from certcenter.config import Settings
-from tests.conftest import _reset_postgres, make_settings
+from tests.conftest import _reset_postgres, make_settings, marked_policy
 
 
 @pytest.fixture
@@ -24,4 +24,4 @@ def settings(
     # only the CA keys and secrets: cloud keys other tests of the session made in the shared
     # directory (tests/financial_issuance) are not this test's
     shutil.copytree(pki_dir / "keys", keys, ignore=shutil.ignore_patterns("fin-*"))
-    return make_settings(tmp_path, pki_dir, url, key_dir=keys)
+    return make_settings(tmp_path, pki_dir, url, key_dir=keys, **marked_policy(request))

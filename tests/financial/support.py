@@ -14,13 +14,25 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from certcenter.bootstrap import Center
-from certcenter.entities import Customer
+from certcenter.clock import FrozenClock
+from certcenter.entities import BrowserDevice, Customer
 from certcenter.financial import FinancialIssued, RemoteSignature
+from certcenter.financial.media import MediumAnswer
 from certcenter.lifecycle.service import ActorRef
+from certcenter.simulators.world import load_world
 
 PIN = "480213"
 OTHER_PIN = "591734"
 NAME, PHONE, BIRTH = "김민준", "01020000001", "1990-03-15"  # demo customer C001
+ACCOUNT_PASSWORD = "2580"  # the demo world's account password
+WORLD = load_world()
+
+
+def by_account(number: str = "C001") -> MediumAnswer:
+    """The additional medium of the demo customer: their own account at this bank and its
+    password (C001: 1234-01-00000001)."""
+    own = [a for a in WORLD.people[number].accounts if a["bank"] == "004"]
+    return MediumAnswer(account_number=str(own[0]["number"]), account_password=ACCOUNT_PASSWORD)
 
 
 @dataclass
@@ -89,6 +101,38 @@ def remote_sign(
         request.activation_id, browser.sign(request.message), pin
     )
     return center.remote_signer.sign(grant.token, data)
+
+
+def wait_for_next_code(center: Center) -> None:
+    """The customer asks for another SMS code no sooner than the phone's wait allows (the
+    test's clock is moved on by it)."""
+    clock = center.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(seconds=center.settings.policy.sms_resend_wait_seconds)
+
+
+def register_browser(
+    center: Center, browser: Browser, label: str | None = "회사 PC", *, number: str = "C001"
+) -> BrowserDevice:
+    """Another browser registered the way a customer does it: name, phone, birth date, the
+    SMS code, then the account password as the additional medium."""
+    holder = customer(center, number)
+    devices = center.financial_devices
+    wait_for_next_code(center)
+    started = devices.start_registration(
+        name=holder.name,
+        phone=holder.phone,
+        birth_date=holder.birth_date,
+        public_key=browser.spki,
+        label=label,
+        source_ip="211.36.1.1",
+    )
+    flow = (started.registration_id, started.token)
+    devices.verify_code(*flow, latest_code(center, holder.phone), source_ip="211.36.1.1")
+    devices.choose_medium(*flow, "account", source_ip="211.36.1.1")
+    device = devices.complete_registration(*flow, by_account(number), source_ip="211.36.1.1")
+    assert device is not None
+    return device
 
 
 def latest_code(center: Center, phone: str = PHONE) -> str:

@@ -1,4 +1,5 @@
-"""The financial certificate over HTTP: a browser registered by SMS code, login, a transfer
+"""The financial certificate over HTTP: a browser registered by SMS code and an additional
+medium, login, a transfer
 the center signs remotely (its CMS evidence verifies with OpenSSL and shows exactly the amount
 and the payee), devices, the PIN release, the CA and CRL publication points, refusals."""
 
@@ -32,6 +33,7 @@ from tests.mobile_enrollment.test_refusals import assert_refusal
 
 ACCOUNT_PASSWORD = "2580"
 SAVINGS = ("004", "12340100000101")
+SAVINGS_OF_C001 = "12340100000001"  # the additional medium: C001's own account
 PAYEE = ("088", "110000000002")
 
 
@@ -64,8 +66,16 @@ def register(center: Center, client: CenterClient, browser: Browser) -> str:
     )
     assert started["phone"] == "010-****-0001"
     client.token = started["token"]
-    path = f"/v1/financial/devices/registrations/{started['registration_id']}/complete"
-    device: dict[str, Any] = client.call("POST", path, {"code": latest_code(center)})
+    path = f"/v1/financial/devices/registrations/{started['registration_id']}"
+    code = client.call("POST", f"{path}/code", {"code": latest_code(center)})
+    assert code["state"] == "code_verified" and code["next_step"] == "medium"
+    asked = client.call("POST", f"{path}/medium", {"medium": "account"})
+    assert asked["detail"]["accounts"][0]["account_number"] == "1234*******001"
+    device: dict[str, Any] = client.call(
+        "POST",
+        f"{path}/complete",
+        {"account_number": SAVINGS_OF_C001, "account_password": ACCOUNT_PASSWORD},
+    )
     client.token = None
     assert device["label"] == "집 노트북 크롬"
     return str(device["id"])
@@ -231,17 +241,21 @@ def test_bad_inputs_are_refused_with_catalog_codes(center: Center, client: Cente
         "/v1/financial/devices/registrations",
         {**registration, "public_key": other.spki_b64},
     )
-    complete = f"/v1/financial/devices/registrations/{started['registration_id']}/complete"
+    flow = f"/v1/financial/devices/registrations/{started['registration_id']}"
     refused(
-        lambda: client.call("POST", complete, {"code": "123456"}),
+        lambda: client.call("POST", f"{flow}/code", {"code": "123456"}),
         ("FINANCIAL_REGISTRATION_INVALID"),
     )  # no token
     client.token = started["token"]
     code = latest_code(center)
     refused(
-        lambda: client.call("POST", complete, {"code": "000000" if code != "000000" else "1"}),
+        lambda: client.call(
+            "POST", f"{flow}/code", {"code": "000000" if code != "000000" else "1"}
+        ),
         "CODE_INVALID",
     )
+    refused(lambda: client.call("POST", f"{flow}/complete", {}), "FINANCIAL_CODE_REQUIRED")
+    refused(lambda: client.call("POST", f"{flow}/medium", {"medium": "fax"}), "INVALID_REQUEST")
     client.token = None
     # a garbage device signature at login counts as a failure
     activation = client.call("POST", "/v1/financial/login/activations", {"device_id": device_id})
@@ -335,10 +349,24 @@ def test_activation_sign_devices_overview_and_pin_release(
         "POST", "/v1/financial/pin/resets", {"name": NAME, "phone": PHONE, "birth_date": BIRTH}
     )
     client.token = started["token"]
+    flow = f"/v1/financial/pin/resets/{started['reset_id']}"
+    client.call("POST", f"{flow}/code", {"code": latest_code(center)})
+    refused(
+        lambda: client.call(
+            "POST", f"{flow}/complete", {"new_pin": "591734", "new_pin_confirmation": "591734"}
+        ),
+        "FINANCIAL_MEDIUM_REQUIRED",
+    )
+    client.call("POST", f"{flow}/medium", {"medium": "account"})
     client.call(
         "POST",
-        f"/v1/financial/pin/resets/{started['reset_id']}/complete",
-        {"code": latest_code(center), "new_pin": "591734", "new_pin_confirmation": "591734"},
+        f"{flow}/complete",
+        {
+            "account_number": SAVINGS_OF_C001,
+            "account_password": ACCOUNT_PASSWORD,
+            "new_pin": "591734",
+            "new_pin_confirmation": "591734",
+        },
     )
     refused(lambda: login(client, browser, device_id), "FINANCIAL_AUTH_FAILED")
     login(client, browser, device_id, pin="591734")

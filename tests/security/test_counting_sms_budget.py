@@ -24,7 +24,7 @@ from certcenter.clock import FrozenClock
 from certcenter.config import Settings
 from certcenter.entities import Block, new_id
 from tests.conftest import LiveServer, _reset_postgres, make_settings
-from tests.financial.support import BIRTH, NAME, PHONE, Browser, customer, issue
+from tests.financial.support import BIRTH, NAME, PHONE, Browser, customer, issue, latest_code
 from tests.security.support import assert_problem
 from tests.support.flow import Flow, FlowFactory
 from tests.usage.support import issued, logged_in
@@ -236,11 +236,13 @@ def test_counting_sms_sixteen_racing_flows_send_one_code_within_the_wait(
     assert after == before + 1
 
 
-def test_counting_sms_a_blocked_person_gets_no_code_in_any_flow(
-    api: LiveServer, center: Center
+def test_counting_sms_a_blocked_person_is_told_only_after_the_code_and_gets_no_further(
+    api: LiveServer, center: Center, clock: FrozenClock
 ) -> None:
-    """The financial certificate's device registration and PIN reset send codes outside the
-    step engine: they, too, refuse a person under a 24-hour block."""
+    """The financial certificate's device registration and PIN reset answer their start
+    alike whoever the details name (a blocked customer's start may not tell that they are a
+    customer): the code goes to the customer's own phone, counted in its budget, and the
+    block is told once the right code proves the phone is in hand: no device, no reset."""
     issue(center, Browser())
     holder = customer(center)
     now = center.clock.now()
@@ -257,17 +259,28 @@ def test_counting_sms_a_blocked_person_gets_no_code_in_any_flow(
         )
         uow.commit()
     who = {"name": NAME, "phone": PHONE, "birth_date": BIRTH}
+    starts = {
+        "/v1/financial/devices/registrations": (
+            {**who, "public_key": Browser().spki_b64, "label": "PC"},
+            "registration_id",
+        ),
+        "/v1/financial/pin/resets": (who, "reset_id"),
+    }
     with httpx.Client(base_url=api.url) as http:
-        before = len(http.get(f"/sim/api/phones/{PHONE}/messages").json())
-        registration = http.post(
-            "/v1/financial/devices/registrations",
-            json={**who, "public_key": Browser().spki_b64, "label": "PC"},
-        )
-        reset = http.post("/v1/financial/pin/resets", json=who)
-        after = len(http.get(f"/sim/api/phones/{PHONE}/messages").json())
-    assert_problem(registration, 429, "TOO_MANY_ATTEMPTS")
-    assert_problem(reset, 429, "TOO_MANY_ATTEMPTS")
-    assert after == before
+        for path, (body, id_field) in starts.items():
+            before = len(http.get(f"/sim/api/phones/{PHONE}/messages").json())
+            started = http.post(path, json=body)
+            assert started.status_code == 201, started.text
+            assert len(http.get(f"/sim/api/phones/{PHONE}/messages").json()) == before + 1
+            flow = f"{path}/{started.json()[id_field]}"
+            answer = http.post(
+                f"{flow}/code",
+                json={"code": latest_code(center)},
+                headers={"Authorization": f"Bearer {started.json()['token']}"},
+            )
+            assert_problem(answer, 429, "TOO_MANY_ATTEMPTS")
+            clock.advance(seconds=30)  # the phone's wait before its next code
+    assert len(center.financial_devices.list(holder.id)) == 1  # the issuing browser only
 
 
 def test_counting_sms_the_otp_registration_code_is_in_the_same_budget(

@@ -2,8 +2,8 @@
 PostgreSQL: issuing (every step a page; the flow's token only in the signed cookie), logging
 in (a registered key needs only the PIN; an unknown browser registers by SMS; the device
 limit; a locked PIN and its release), a transfer signed by the center whose evidence verifies
-with OpenSSL, and the mobile certificate approved in the app — for a login and as the
-issuance's additional medium.
+with OpenSSL, and the mobile certificate approved in the app — for a login, as the
+issuance's additional medium, and as the one of registering a browser.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ import pytest
 from fastapi import FastAPI
 
 from certcenter.bootstrap import Center
+from certcenter.clock import FrozenClock
 from certcenter.config import Settings
 from certcenter.server import create_app
 from tests.conftest import LiveServer, _reset_postgres, make_settings
+from tests.financial.support import issue as issue_directly
 from tests.support.flow import FlowFactory
 from tests.usage.support import issued, logged_in
 from tests.web.financial_support import (
@@ -202,5 +204,45 @@ def test_the_mobile_certificate_approved_in_the_app(
             assert error_code(only_app.text) == "WEB_TRANSFER_NOT_SIGNABLE_HERE"
             spent = client.post("/login/mobile/status", headers={"X-CSRF-Token": web.token()})
             assert spent.status_code == 409 and spent.json()["code"] == "WEB_LOGIN_NOT_STARTED"
+    finally:
+        phone_app.close()
+
+
+def test_a_browser_registered_with_the_mobile_certificate_approved_in_the_app(
+    api: LiveServer, center: Center, app: FastAPI, new_flow: FlowFactory, clock: FrozenClock
+) -> None:
+    flow = issued(new_flow, "C001")
+    phone_app = logged_in(flow)
+    issue_directly(center, number="C001", pin="480213", label="집 PC")
+    clock.advance(seconds=center.settings.policy.sms_resend_wait_seconds)  # the phone's wait
+    try:
+        with WebClient(app) as client:
+            web = FinancialWeb(client, center)
+            web.get("/login/register")
+            web.follow(
+                web.post(
+                    "/login/register",
+                    name="김민준",
+                    phone="01020000001",
+                    birth="19900315",
+                    device_public_key=web.spki_b64,
+                    device_label="회사 크롬",
+                )
+            )
+            code = web.sms_code("01020000001", "기기 등록")
+            web.follow(web.post("/login/register/code", code=code))
+            asked = web.post("/login/register/medium", medium="mobile_certificate")
+            approval = re.search(r"data-approval-code>(\d{8})<", asked.text).group(1)
+            assert 'data-poll-url="/login/register/medium/status"' in asked.text
+            headers = {"X-CSRF-Token": web.token()}
+            poll = client.post("/login/register/medium/status", headers=headers)
+            assert poll.json() == {"state": "pending"}
+            not_yet = web.post("/login/register/medium/verify", shown_code=approval)
+            assert error_code(not_yet.text) == "APPROVAL_PENDING" and approval in not_yet.text
+            phone_app.call("POST", "/v1/approvals/approve", {"code": approval})
+            poll = client.post("/login/register/medium/status", headers=headers)
+            assert poll.json() == {"state": "approved", "next": "/login/pin"}
+            pin = web.get("/login/pin")
+            assert "data-device-sign" in pin.text and "회사 크롬" in pin.text
     finally:
         phone_app.close()

@@ -156,8 +156,10 @@ def test_bad_inputs_are_the_error_box_never_a_500(web: FinancialWeb) -> None:
         birth="1990-01-01",
         device_public_key=web.spki_b64,
     )
-    assert nobody.status_code == 404 and error_code(nobody.text) == "FINANCIAL_HOLDER_NOT_FOUND"
-    assert 'value="홍길동"' in nobody.text
+    # the same page as for a customer: who is one is not told
+    assert nobody.headers["location"] == "/login/register/code"
+    told = web.follow(nobody)
+    assert "010-****-9999" in main_text(told.text) and error_code(told.text) is None
     reset = web.post("/login/pin-reset", name="홍길동", phone="010", birth="1990-01-01")
     assert reset.status_code < 500 and error_code(reset.text) is not None
 
@@ -252,7 +254,7 @@ def test_registration_device_limit_pin_lock_and_release(
     assert str(unknown.url).endswith("/login/register")
     assert "아직 금융인증서 이용 기기가 아닙니다" in main_text(unknown.text)
 
-    def register(browser: FinancialWeb) -> None:
+    def register(browser: FinancialWeb, *, mistakes: bool = False) -> None:
         browser.get("/login/register")
         sent = browser.post(
             "/login/register",
@@ -265,13 +267,31 @@ def test_registration_device_limit_pin_lock_and_release(
         code_page = browser.follow(sent)
         assert "010-****-0001" in main_text(code_page.text)
         assert 'href="/demo/phones/01020000001"' in code_page.text
-        wrong = browser.post("/login/register/code", code="000000")
-        assert error_code(wrong.text) == "CODE_INVALID"  # stays on the code page
+        if mistakes:
+            wrong = browser.post("/login/register/code", code="000000")
+            assert error_code(wrong.text) == "CODE_INVALID"  # stays on the code page
         code = browser.sms_code("01020000001", "기기 등록")
-        pin = browser.follow(browser.post("/login/register/code", code=code))
+        medium = browser.follow(browser.post("/login/register/code", code=code))
+        assert 'action="/login/register/medium"' in medium.text  # the code alone is not enough
+        asked = browser.post("/login/register/medium", medium="account")
+        assert "1234*******001" in asked.text
+        if mistakes:  # a wrong password: the same question again
+            wrong = browser.post(
+                "/login/register/medium/verify",
+                account_number="12340100000001",
+                account_password="0000",
+            )
+            assert error_code(wrong.text) == "AUTH_FAILED" and "1234*******001" in wrong.text
+        pin = browser.follow(
+            browser.post(
+                "/login/register/medium/verify",
+                account_number="12340100000001",
+                account_password="2580",
+            )
+        )
         assert "data-device-sign" in pin.text and "이용 기기로 등록했습니다" in pin.text
 
-    register(web)
+    register(web, mistakes=True)
     limit = web_center.settings.policy.financial_max_devices
     others: list[WebClient] = []
     try:
@@ -283,15 +303,19 @@ def test_registration_device_limit_pin_lock_and_release(
         others.append(extra_client)
         extra = FinancialWeb(extra_client, web_center)
         extra.get("/login/register")
-        refused = extra.post(
-            "/login/register",
-            name="김민준",
-            phone="01020000001",
-            birth="19900315",
-            device_public_key=extra.spki_b64,
-        )
+        extra.follow(
+            extra.post(
+                "/login/register",
+                name="김민준",
+                phone="01020000001",
+                birth="19900315",
+                device_public_key=extra.spki_b64,
+            )
+        )  # the limit is told once the phone is proven
+        code = extra.sms_code("01020000001", "기기 등록")
+        refused = extra.post("/login/register/code", code=code)
         assert refused.status_code == 409 and error_code(refused.text) == "FINANCIAL_DEVICE_LIMIT"
-        assert f"최대 {limit}대" in main_text(refused.text) and 'value="김민준"' in refused.text
+        assert f"최대 {limit}대" in main_text(refused.text)
     finally:
         for made in others:
             made.close()
@@ -306,13 +330,17 @@ def test_registration_device_limit_pin_lock_and_release(
     code_page = web.follow(
         web.post("/login/pin-reset", name="김민준", phone="01020000001", birth="1990-03-15")
     )
+    assert "data-demo-inbox" in code_page.text
     code = web.sms_code("01020000001", "비밀번호 재설정")
+    web.follow(web.post("/login/pin-reset/code", code=code))
+    web.post("/login/pin-reset/medium", medium="account")
+    account = {"account_number": "12340100000001", "account_password": "2580"}
     weak = web.post(
-        "/login/pin-reset/code", code=code, new_pin="111111", new_pin_confirmation="111111"
+        "/login/pin-reset/medium/verify", **account, new_pin="111111", new_pin_confirmation="111111"
     )
-    assert error_code(weak.text) == "PIN_WEAK" and "data-demo-inbox" in code_page.text
+    assert error_code(weak.text) == "PIN_WEAK" and "1234*******001" in weak.text
     released = web.post(
-        "/login/pin-reset/code", code=code, new_pin="592864", new_pin_confirmation="592864"
+        "/login/pin-reset/medium/verify", **account, new_pin="592864", new_pin_confirmation="592864"
     )
     assert released.headers["location"] == "/login/pin"  # back to this browser's PIN page
     again = web.follow(released)

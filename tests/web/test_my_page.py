@@ -17,7 +17,7 @@ from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import text
 from certcenter.financial import FINANCIAL_PIN
 from certcenter.web.rendering import kst
-from tests.financial.support import PIN, Browser, customer, issue, latest_code
+from tests.financial.support import PIN, Browser, customer, issue, register_browser
 from tests.web.signin import (  # noqa: F401 (fixtures)
     LoggedIn,
     app_fixture,
@@ -31,21 +31,10 @@ from tests.web.support import WebClient, main_text
 
 
 def register(center: Center, number: str, label: str) -> tuple[Browser, BrowserDevice]:
-    """Another browser registered the way a customer does it: name, phone, birth date, SMS."""
-    holder = customer(center, number)
+    """Another browser registered the way a customer does it: name, phone, birth date, the
+    SMS code and the account password."""
     browser = Browser()
-    started = center.financial_devices.start_registration(
-        name=holder.name,
-        phone=holder.phone,
-        birth_date=holder.birth_date,
-        public_key=browser.spki,
-        label=label,
-    )
-    code = latest_code(center, holder.phone)
-    device = center.financial_devices.complete_registration(
-        started.registration_id, started.token, code
-    )
-    return browser, device
+    return browser, register_browser(center, browser, label, number=number)
 
 
 def listed_devices(page: str) -> list[str]:

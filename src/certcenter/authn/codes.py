@@ -233,11 +233,21 @@ class VerificationCodes:
         for kind, digest in digests:
             uow.sms_budget.record(kind, digest, now, forget_before=now - SMS_DAY)
 
-    def check(self, uow: UnitOfWork, *, enrollment_id: str, purpose: str, submitted: str) -> None:
+    def check(
+        self,
+        uow: UnitOfWork,
+        *,
+        enrollment_id: str,
+        purpose: str,
+        submitted: str,
+        counted_as: str | None = None,
+    ) -> None:
         """Accept the code once, or refuse with CODE_INVALID / EXPIRED / USED / TRIES_EXCEEDED.
 
         A wrong try is committed before the refusal is raised, so it counts even though the
-        step fails.
+        step fails. ``counted_as`` names whose failure window the guess is reserved in when
+        the flow is not a mobile enrollment (a financial flow's customer, or the claimed
+        subject standing in for someone who is not one).
         """
         code = uow.codes.latest(enrollment_id, purpose)
         if code is None:
@@ -249,7 +259,7 @@ class VerificationCodes:
             raise CertCenterError(
                 "CODE_EXPIRED", valid_for=_describe(code.expires_at - code.created_at)
             )
-        holder = self._reserve_guess(uow, enrollment_id, now)
+        holder = self._reserve_guess(uow, enrollment_id, now, counted_as)
         attempt = uow.codes.count_attempt(code.id)
         if attempt > code.max_tries:
             uow.commit()
@@ -268,17 +278,24 @@ class VerificationCodes:
         if holder is not None:
             uow.failures.settle_guesses(enrollment_id)  # a right code is not a failure
 
-    def _reserve_guess(self, uow: UnitOfWork, enrollment_id: str, now: datetime) -> str | None:
+    def _reserve_guess(
+        self, uow: UnitOfWork, enrollment_id: str, now: datetime, counted_as: str | None = None
+    ) -> str | None:
         """Count the guess in its customer's failure window before it is compared (the 24-hour
         block's window, ``failure_max_in_window`` *(policy)*), so concurrent flows of one
         customer never get more guesses checked than the block allows; ``TOO_MANY_ATTEMPTS``
         when the window is full. The customer whose guess it is, or None (not known yet)."""
-        enrollment = uow.enrollments.get(enrollment_id) if self.policy is not None else None
-        if self.policy is None or enrollment is None or enrollment.customer_id is None:
+        if self.policy is None:
+            return None
+        customer_id = counted_as
+        if customer_id is None:
+            enrollment = uow.enrollments.get(enrollment_id)
+            customer_id = enrollment.customer_id if enrollment is not None else None
+        if customer_id is None:
             return None
         window = timedelta(minutes=self.policy.failure_window_minutes)
         if not uow.failures.reserve_guess(
-            customer_id=enrollment.customer_id,
+            customer_id=customer_id,
             enrollment_id=enrollment_id,
             since=now - window,
             live_since=now - GUESS_RESERVATION,
@@ -293,4 +310,4 @@ class VerificationCodes:
                 window_minutes=self.policy.failure_window_minutes,
                 max_failures=self.policy.failure_max_in_window,
             )
-        return enrollment.customer_id
+        return customer_id

@@ -20,6 +20,11 @@ from certcenter.cli.common import handle_errors, keystore_option, language, url_
 PURPOSES = {
     "web-login": ("웹 로그인", "web login"),
     "financial-issuance": ("금융인증서 발급 추가인증", "financial certificate issuance"),
+    "financial-device": ("금융인증서 이용 기기 등록 추가인증", "financial certificate: new device"),
+    "financial-pin-reset": (
+        "금융인증서 비밀번호 재설정 추가인증",
+        "financial certificate: PIN reset",
+    ),
 }
 
 

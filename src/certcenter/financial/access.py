@@ -3,7 +3,6 @@ finding a holder, their cloud account and their certificate.
 
     guard = FinancialPinGuard(policy, clock)
     tries = guard.reserve(uow, customer.id, [FINANCIAL_PIN])     # before the PIN is compared
-    customer = find_holder(uow, name="김민준", phone="010-2000-0001", birth_date="1990-03-15")
     account, certificate = holding(uow, customer.id)             # FINANCIAL_CERTIFICATE_NOT_FOUND
 
 The financial PIN has its own counter (factor ``financial_pin``), apart from the mobile
@@ -19,9 +18,8 @@ from datetime import date
 
 from certcenter.authn.factors import FactorGuard
 from certcenter.certificates.records import require_active
-from certcenter.entities import CertificateRecord, CertificateStatus, CloudAccount, Customer
+from certcenter.entities import CertificateRecord, CertificateStatus, CloudAccount
 from certcenter.errors import CertCenterError
-from certcenter.identity.phone_numbers import normalise_mobile
 from certcenter.pki.hierarchy import FINANCIAL
 from certcenter.ports import UnitOfWork
 
@@ -30,7 +28,6 @@ __all__ = [
     "FINANCIAL_PIN",
     "PIN_PURPOSE",
     "FinancialPinGuard",
-    "find_holder",
     "holding",
     "new_token",
     "parse_birth_date",
@@ -41,7 +38,6 @@ __all__ = [
 FAMILY = FINANCIAL  # the certificate family and profile name
 FINANCIAL_PIN = "financial_pin"  # the lockout counter's factor name
 PIN_PURPOSE = "financial-pin"  # what the PIN's argon2id hash is bound to
-MAX_NAME = 80
 
 
 class FinancialPinGuard(FactorGuard):
@@ -84,24 +80,6 @@ def parse_birth_date(value: date | str) -> date:
         return date.fromisoformat(str(value).strip())
     except ValueError:
         raise CertCenterError("INVALID_REQUEST", detail="birth_date: YYYY-MM-DD") from None
-
-
-def find_holder(uow: UnitOfWork, *, name: str, phone: str, birth_date: date | str) -> Customer:
-    """The customer whose name, mobile number and birth date are these, all three;
-    ``FINANCIAL_HOLDER_NOT_FOUND`` otherwise (which of them did not match is not told)."""
-    number = normalise_mobile(phone)
-    born = parse_birth_date(birth_date)
-    clean = " ".join(str(name).split())
-    if not 0 < len(clean) <= MAX_NAME:
-        raise CertCenterError("INVALID_REQUEST", detail="name: 1 to 80 characters")
-    matches = [
-        c
-        for c in uow.customers.search(number, limit=50)
-        if c.phone == number and c.name == clean and c.birth_date == born
-    ]
-    if len(matches) != 1:
-        raise CertCenterError("FINANCIAL_HOLDER_NOT_FOUND")
-    return matches[0]
 
 
 def holding(uow: UnitOfWork, customer_id: str) -> tuple[CloudAccount, CertificateRecord]:

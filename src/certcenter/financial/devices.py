@@ -1,17 +1,23 @@
 """The browsers and apps that may use a customer's financial certificate (금융인증서 이용 기기).
 
-A browser becomes a registered device after the customer's name, mobile number and birth date
-and the SMS code sent to that number; it keeps a non-extractable WebCrypto key, whose public
-half the center stores, so later visits skip the SMS. The customer lists and removes devices;
-at most ``policy.financial_max_devices`` are registered at once; a removed device can no
-longer sign.
+A browser becomes a registered device after the customer is verified again
+(:mod:`.reverification`): name, mobile number and birth date, the SMS code sent to that
+number, then an additional medium independent of the phone (the withdrawal account and its
+password, the security card, the OTP, or the mobile certificate approved in the app). It keeps
+a non-extractable WebCrypto key, whose public half the center stores, so later visits skip all
+that. The customer is told on every notification channel. The customer lists and removes
+devices; at most ``policy.financial_max_devices`` are registered at once; a removed device can
+no longer sign.
 
     devices = FinancialDevices(...)
     started = devices.start_registration(name="김민준", phone="01020000001",
                                          birth_date="1990-03-15", public_key=spki_der,
-                                         label="집 PC 크롬")
-    # the SMS code arrives on the customer's phone
-    device = devices.complete_registration(started.registration_id, started.token, "123456")
+                                         label="집 PC 크롬", source_ip="211.36.1.1")
+    # the same answer whoever the details name; the SMS code arrives on the customer's phone
+    devices.verify_code(started.registration_id, started.token, "123456", source_ip=ip)
+    devices.choose_medium(started.registration_id, started.token, "otp", source_ip=ip)
+    device = devices.complete_registration(started.registration_id, started.token,
+                                           MediumAnswer(otp_code="654321"), source_ip=ip)
     devices.list(customer_id)                   # active devices, oldest first
     devices.remove(customer_id, device.id, actor)
 """
@@ -21,13 +27,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from certcenter.audit.redaction import mask_phone
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.codes import VerificationCodes, code_message
+from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
 from certcenter.config import Settings
@@ -36,28 +41,30 @@ from certcenter.entities import (
     BrowserDevice,
     BrowserDeviceStatus,
     Customer,
-    DeviceRegistration,
+    FinancialReverification,
     new_id,
 )
 from certcenter.errors import CertCenterError
 from certcenter.financial import notices
-from certcenter.financial.access import (
-    find_holder,
-    holding,
-    new_token,
-    token_digest,
-    token_matches,
-)
+from certcenter.financial.access import holding
+from certcenter.financial.media import AdditionalMedia, MediumAnswer
 from certcenter.financial.proof import canonical_spki, device_key, key_digest
-from certcenter.identity.providers import SmsGateway
+from certcenter.financial.reverification import (
+    DEVICE_PURPOSE,
+    Reverification,
+    ReverificationRef,
+    ReverificationStarted,
+)
+from certcenter.flows import StepResult
+from certcenter.identity.providers import Providers
 from certcenter.lifecycle.service import ActorRef
 from certcenter.notifications.outbox import Outbox
-from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
+from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["CODE_PURPOSE", "FinancialDevices", "RegistrationStarted", "clean_label"]
 
 log = logging.getLogger(__name__)
-CODE_PURPOSE = "financial-device"
+CODE_PURPOSE = DEVICE_PURPOSE.code_purpose
 MAX_LABEL = 60
 
 
@@ -65,12 +72,22 @@ MAX_LABEL = 60
 class RegistrationStarted:
     registration_id: str
     token: str  # the bearer token of this registration; handed out once, stored hashed
-    phone: str  # masked: 010-****-0001
+    phone: str  # the number typed, masked: 010-****-0001
     code_valid_seconds: int
     expires_at: datetime
 
     def __repr__(self) -> str:
         return f"RegistrationStarted(registration_id={self.registration_id!r}, token=…)"
+
+    @classmethod
+    def of(cls, started: ReverificationStarted) -> RegistrationStarted:
+        return cls(
+            registration_id=started.flow_id,
+            token=started.token,
+            phone=started.phone,
+            code_valid_seconds=started.code_valid_seconds,
+            expires_at=started.expires_at,
+        )
 
 
 def clean_label(label: str | None) -> str:
@@ -89,7 +106,9 @@ class FinancialDevices:
         *,
         uow_factory: UnitOfWorkFactory,
         hasher: SecretHasher,
-        sms: SmsGateway,
+        providers: Providers,
+        media: AdditionalMedia,
+        guard: FactorGuard,
         audit: AuditTrail,
         notifier: Outbox,
         settings: Settings,
@@ -97,16 +116,26 @@ class FinancialDevices:
         deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.uow_factory = uow_factory
-        self.codes = VerificationCodes(hasher, clock)
-        self.sms = sms
         self.audit = audit
         self.notifier = notifier
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
         self._deliver = deliver
+        self.flow = Reverification(
+            DEVICE_PURPOSE,
+            uow_factory=uow_factory,
+            hasher=hasher,
+            media=media,
+            guard=guard,
+            providers=providers,
+            audit=audit,
+            settings=settings,
+            clock=clock,
+            deliver=deliver,
+        )
 
-    # ------------------------------------------------------------------ registration by SMS
+    # ------------------------------------------------------------------ registration
 
     def start_registration(
         self,
@@ -118,113 +147,104 @@ class FinancialDevices:
         label: str | None,
         source_ip: str | None = None,
     ) -> RegistrationStarted:
-        """Check who the customer says they are and send the SMS code to their phone."""
+        """The browser's key and who the customer says they are: the same answer whoever
+        the details name; the SMS code goes only to a customer's phone. A key registered
+        already (by anyone) is refused first: that tells about the key, not the person."""
         key = device_key(public_key)
         shown = clean_label(label)
-        prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
-        now = self.clock.now()
-        token = new_token()
         with self.uow_factory() as uow:
-            customer = find_holder(uow, name=name, phone=phone, birth_date=birth_date)
-            holding(uow, customer.id)
-            self._check_key_free(uow, customer, key_digest(key))
-            self._check_room(uow, customer)
-            registration = DeviceRegistration(
-                id=new_id(),
-                token_hash=token_digest(token),
-                customer_id=customer.id,
-                public_key=canonical_spki(key),
-                label=shown,
-                created_at=now,
-                expires_at=now + timedelta(seconds=self.policy.device_registration_ttl_seconds),
+            if uow.browser_devices.active_by_key(key_digest(key)) is not None:
+                raise CertCenterError("FINANCIAL_DEVICE_ALREADY_REGISTERED")
+
+        def fill(row: FinancialReverification) -> None:
+            row.device_public_key = canonical_spki(key)
+            row.device_label = shown
+
+        return RegistrationStarted.of(
+            self.flow.start(
+                name=name,
+                phone=phone,
+                birth_date=birth_date,
+                client_ip=source_ip or "-",
+                fill=fill,
             )
-            uow.device_registrations.add(registration)
-            plain = self.codes.issue_sms(
-                uow,
-                flow_id=registration.id,
-                purpose=CODE_PURPOSE,
-                phone=customer.phone,
-                target=mask_phone(customer.phone),
-                prepared=prepared,
-                policy=self.policy,
-                person=customer.id,
-                client_ip=source_ip,
-            )
-            self.audit.record(
-                uow,
-                actor_kind=Actor.CUSTOMER,
-                actor=customer.customer_number,
-                action="financial_device_registration_start",
-                subject_kind="device_registration",
-                subject=registration.id,
-                source_ip=source_ip,
-                details={"label": shown},
-            )
-            uow.commit()
-            phone_number = customer.phone
-        self._send_code(phone_number, plain)
-        return RegistrationStarted(
-            registration_id=registration.id,
-            token=token,
-            phone=mask_phone(phone_number),
-            code_valid_seconds=self.policy.sms_code_ttl_seconds,
-            expires_at=registration.expires_at,
         )
 
     def resend_code(
         self, registration_id: str, token: str, *, source_ip: str | None = None
     ) -> RegistrationStarted:
         """A new SMS code for a registration under way (the policy's resend limit holds)."""
-        prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
-        with self.uow_factory() as uow:
-            registration = self._open(uow, registration_id, token)
-            customer = self._customer(uow, registration.customer_id)
-            plain = self.codes.issue_sms(
-                uow,
-                flow_id=registration.id,
-                purpose=CODE_PURPOSE,
-                phone=customer.phone,
-                target=mask_phone(customer.phone),
-                prepared=prepared,
-                policy=self.policy,
-                person=customer.id,
-                client_ip=source_ip,
-            )
-            uow.commit()
-            phone_number = customer.phone
-        self._send_code(phone_number, plain)
-        return RegistrationStarted(
-            registration_id=registration.id,
-            token=token,
-            phone=mask_phone(phone_number),
-            code_valid_seconds=self.policy.sms_code_ttl_seconds,
-            expires_at=registration.expires_at,
-        )
+        ref = ReverificationRef(registration_id, token, source_ip or "-")
+        return RegistrationStarted.of(self.flow.resend_code(ref))
+
+    def verify_code(
+        self, registration_id: str, token: str, code: str, *, source_ip: str | None = None
+    ) -> StepResult:
+        """The SMS code. Right: the customer's certificate and room for one more device are
+        checked, and the additional medium comes next."""
+        ref = ReverificationRef(registration_id, token, source_ip or "-")
+        return self.flow.verify_code(ref, code, self._may_register)
+
+    def choose_medium(
+        self, registration_id: str, token: str, medium: str, *, source_ip: str | None = None
+    ) -> StepResult:
+        """추가 인증: the medium's question (accounts, card slots, or the app's code)."""
+        ref = ReverificationRef(registration_id, token, source_ip or "-")
+        return self.flow.choose_medium(ref, medium)
 
     def complete_registration(
-        self, registration_id: str, token: str, code: str, *, source_ip: str | None = None
-    ) -> BrowserDevice:
-        """Check the SMS code (a wrong one counts, committed before the refusal) and register
-        the browser's key as a device of the customer's financial certificate."""
-        if not isinstance(code, str) or len(code) > 12:
-            raise CertCenterError("INVALID_REQUEST", detail="code: 6 digits")
-        with self.uow_factory() as uow:
-            registration = self._open(uow, registration_id, token)
-            self.codes.check(
-                uow, enrollment_id=registration.id, purpose=CODE_PURPOSE, submitted=code
-            )
-            customer = self._customer(uow, registration.customer_id, lock=True)
+        self,
+        registration_id: str,
+        token: str,
+        answer: MediumAnswer,
+        *,
+        source_ip: str | None = None,
+    ) -> BrowserDevice | None:
+        """The medium's answer; right, the browser's key is registered as a device of the
+        customer's financial certificate (audited, announced on every channel). None while
+        the mobile certificate's approval waits in the app."""
+        ip = source_ip or "-"
+        ref = ReverificationRef(registration_id, token, ip)
+
+        def finish(
+            uow: UnitOfWork, row: FinancialReverification, customer: Customer
+        ) -> dict[str, str]:
             holding(uow, customer.id)
-            key = device_key(registration.public_key)
-            device = self.register(uow, customer, key, registration.label, source_ip=source_ip)
-            if not uow.device_registrations.complete(registration.id, device.id, self.clock.now()):
-                raise CertCenterError("FINANCIAL_REGISTRATION_INVALID")
-            try:
-                uow.commit()
-            except ConstraintViolationError:
-                raise CertCenterError("FINANCIAL_DEVICE_ALREADY_REGISTERED") from None
+            key = device_key(row.device_public_key or b"")
+            device = self.register(
+                uow,
+                customer,
+                key,
+                row.device_label or "",
+                source_ip=source_ip,
+                medium=row.medium,
+            )
+            row.device_id = device.id
+            return {"device_id": device.id}
+
+        result = self.flow.verify_medium(ref, answer, finish)
+        device_id = result.detail.get("device_id")
+        if not device_id:
+            return None
         self._notify_sent()
+        with self.uow_factory() as uow:
+            device = uow.browser_devices.get(str(device_id))
+        if device is None:  # not reached: it was committed with the flow
+            raise CertCenterError("FINANCIAL_DEVICE_NOT_REGISTERED")
         return device
+
+    def registration(
+        self, registration_id: str, token: str, *, source_ip: str | None = None
+    ) -> StepResult:
+        """Where the registration stands (state, medium, the device once registered)."""
+        return self.flow.status(ReverificationRef(registration_id, token, source_ip or "-"))
+
+    def _may_register(
+        self, uow: UnitOfWork, row: FinancialReverification, customer: Customer
+    ) -> None:
+        holding(uow, customer.id)
+        self._check_key_free(uow, customer, key_digest(device_key(row.device_public_key or b"")))
+        self._check_room(uow, customer)
 
     # ------------------------------------------------------------------ the customer's devices
 
@@ -236,6 +256,7 @@ class FinancialDevices:
         label: str,
         *,
         source_ip: str | None,
+        medium: str | None = None,
     ) -> BrowserDevice:
         """Add a device for ``customer`` inside the caller's unit of work (the customer row is
         locked by the caller): the device limit and one registration per key hold; audited
@@ -265,12 +286,14 @@ class FinancialDevices:
             subject_kind="browser_device",
             subject=device.id,
             source_ip=source_ip,
-            details={"label": device.label},
+            details={"label": device.label, "medium": medium or "issuance"},
         )
         self.notifier.notify(
             uow,
             customer=customer,
-            **notices.device_registered(self.settings.bank_name, now, device=device.label),
+            **notices.device_registered(
+                self.settings.bank_name, now, device=device.label, source_ip=source_ip
+            ),
         )
         return device
 
@@ -328,25 +351,10 @@ class FinancialDevices:
 
     # ------------------------------------------------------------------ internals
 
-    def _open(self, uow: UnitOfWork, registration_id: str, token: str) -> DeviceRegistration:
-        registration = (
-            uow.device_registrations.get(registration_id) if len(registration_id) <= 36 else None
-        )
-        if registration is None or not token_matches(registration.token_hash, token):
-            raise CertCenterError("FINANCIAL_REGISTRATION_INVALID")
-        if registration.completed_at is not None:
-            raise CertCenterError("FINANCIAL_REGISTRATION_INVALID")
-        if registration.expires_at <= self.clock.now():
-            raise CertCenterError(
-                "FINANCIAL_REGISTRATION_EXPIRED",
-                seconds=self.policy.device_registration_ttl_seconds,
-            )
-        return registration
-
-    def _customer(self, uow: UnitOfWork, customer_id: str, *, lock: bool = False) -> Customer:
-        customer = uow.customers.get(customer_id, for_update=lock)
+    def _customer(self, uow: UnitOfWork, customer_id: str) -> Customer:
+        customer = uow.customers.get(customer_id)
         if customer is None:
-            raise CertCenterError("FINANCIAL_HOLDER_NOT_FOUND")
+            raise CertCenterError("CUSTOMER_NOT_FOUND")
         return customer
 
     def _check_key_free(self, uow: UnitOfWork, customer: Customer, digest: str) -> None:
@@ -359,15 +367,6 @@ class FinancialDevices:
             raise CertCenterError(
                 "FINANCIAL_DEVICE_LIMIT", max_devices=self.policy.financial_max_devices
             )
-
-    def _send_code(self, phone: str, plain: str) -> None:
-        self.sms.send(
-            phone=phone,
-            sender=self.policy.sms_sender_number,
-            text=code_message(
-                "financial_device", bank=self.settings.bank_name, code=plain, policy=self.policy
-            ),
-        )
 
     def _notify_sent(self) -> None:
         try:

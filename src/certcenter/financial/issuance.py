@@ -42,23 +42,30 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from certcenter.audit.redaction import mask_account, mask_phone
+from certcenter.audit.redaction import mask_phone
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pin
 from certcenter.authn.factors import FactorGuard
 from certcenter.authn.factors import unknown_subject as _unknown
 from certcenter.authn.hashing import SecretHasher
-from certcenter.authn.held_media import FACTOR_OF as _FACTOR
-from certcenter.authn.held_media import CardChecker, HeldMedia, OtpChecker, medium_inputs
-from certcenter.authn.held_media import MediumAnswer as MediumAnswer  # the step's answer
+from certcenter.authn.held_media import CardChecker, OtpChecker
 from certcenter.clock import Clock, as_utc, today
 from certcenter.config import Settings
-from certcenter.entities import CertificateStatus, Customer, FinancialEnrollment, new_id
+from certcenter.entities import Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import term, text
+from certcenter.errors.catalog import text
 from certcenter.financial import issuance_states as states
 from certcenter.financial.devices import clean_label
 from certcenter.financial.issuance_states import IssuanceState as S
+from certcenter.financial.media import (
+    FACTOR_OF,
+    MEDIA,
+    MEDIUM_NAMES,
+    AdditionalMedia,
+    MediumAnswer,
+    check_medium_name,
+    medium_inputs,
+)
 from certcenter.financial.proof import canonical_spki, device_key
 from certcenter.flows import (
     Effects,
@@ -78,9 +85,17 @@ from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.risk.rules import RiskRules
 from certcenter.usage.approvals import FINANCIAL_ISSUANCE, ApprovalService
 
+__all__ = [
+    "MEDIA",
+    "MEDIUM_NAMES",
+    "FinancialIssuance",
+    "IssuanceRef",
+    "MediumAnswer",
+    "Started",
+    "StepResult",
+]
+
 log = logging.getLogger(__name__)
-MEDIA = ("account", "security_card", "otp", "mobile_certificate")
-MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}  # in each language
 IDENTITY_FACTOR = "financial_identity"  # the counter of user ID + resident number tries
 CODE_PURPOSE = "financial"
 MAX_USER_ID = 40
@@ -158,16 +173,16 @@ class FinancialIssuance:
         self.uow_factory = uow_factory
         self.providers = providers
         self._maker = maker
-        self._approvals = approvals
-        self._cards = cards
-        self.media = HeldMedia(providers, otp=otp, cards=cards)
+        self.media = AdditionalMedia(
+            providers=providers, approvals=approvals, otp=otp, cards=cards, clock=clock
+        )
         self.guard = guard
         self.hasher = hasher
         self.audit = audit
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self.codes = VerificationCodes(hasher, clock)
+        self.codes = VerificationCodes(hasher, clock, settings.policy)
         self.send_code = SmsCode(
             self.codes, settings.policy, CODE_PURPOSE, "financial_issue", bank=settings.bank_name
         )
@@ -390,51 +405,31 @@ class FinancialIssuance:
     def choose_medium(self, ref: IssuanceRef, medium: str) -> StepResult:
         """추가 인증: one medium the customer holds. The security card's two slots, or the
         code to approve in the app, are in the answer."""
-        if medium not in MEDIA:
-            raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
+        check_medium_name(medium)
 
         def question(
             enrollment: FinancialEnrollment, customer: Customer | None
         ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
             holder = self.engine.known(enrollment, customer)
-            accounts = self.media.accounts(holder) if medium == "account" else []
-            with self.uow_factory() as uow:
-                self._held(uow, holder, medium, accounts)
-            if medium != "security_card":
-                return accounts, {}
-            asked = self._cards.challenge(holder.id, subject=enrollment.id)
-            return accounts, {
-                "challenge_id": asked.id,
-                "slot_a": asked.slot_a,
-                "slot_b": asked.slot_b,
-                "expires_at": asked.expires_at.isoformat(),
-            }
+            return self.media.question(self.uow_factory, holder, medium, subject=enrollment.id)
 
         # The bank's account list is asked for before the step's transaction.
         accounts, card = self.engine.ask(ref, "medium", question)
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             customer = self.engine.customer(uow, enrollment)
-            self._held(uow, customer, medium, accounts)
+            detail, approval_id = self.media.open_in(
+                uow,
+                customer,
+                medium,
+                accounts,
+                card,
+                purpose=FINANCIAL_ISSUANCE,
+                source_ip=ref.client_ip,
+            )
             data = {k: v for k, v in enrollment.data.items() if k != "approval_id"}
-            detail: dict[str, Any] = {"medium": medium}
-            if medium == "account":
-                detail["accounts"] = [
-                    {"bank_code": bank, "account_number": mask_account(number)}
-                    for bank, number in accounts
-                ]
-            elif medium == "security_card":
-                detail["security_card"] = card
-            elif medium == "mobile_certificate":
-                made = self._approvals.start_in(
-                    uow,
-                    FINANCIAL_ISSUANCE,
-                    expected_customer_id=customer.id,
-                    source_ip=ref.client_ip,
-                )
-                data["approval_id"] = made.id
-                detail["approval_code"] = made.code
-                detail["approval_expires_at"] = made.expires_at.isoformat()
+            if approval_id is not None:
+                data["approval_id"] = approval_id
             enrollment.data = data
             enrollment.medium = medium
             enrollment.state = S.MEDIUM_PENDING.value
@@ -450,14 +445,14 @@ class FinancialIssuance:
         def peek() -> tuple[FinancialEnrollment, dict[str, str]]:
             with self.uow_factory() as uow:
                 enrollment = self.engine.authorise(uow, ref, lock=False)
-            factor = _FACTOR.get(enrollment.medium or "")
+            factor = FACTOR_OF.get(enrollment.medium or "")
             if factor is None or S(enrollment.state) is not S.MEDIUM_PENDING:
                 return enrollment, {}
             return enrollment, medium_inputs(enrollment.medium or "", answer)
 
         peeked, inputs = self.engine.guard(ref, "medium_verify", peek)
         medium = peeked.medium or ""
-        factor = _FACTOR.get(medium)
+        factor = FACTOR_OF.get(medium)
         if factor is None or not inputs:  # the mobile certificate, or a step out of order
             return self.engine.step(ref, "medium_verify", self._approved)
         chosen: str = factor
@@ -474,7 +469,7 @@ class FinancialIssuance:
 
         _, (customer, attempts) = self.engine.step_with(ref, "medium_verify", reserve, audit=False)
         try:
-            ok = self.media.check(customer, medium, inputs, subject=peeked.id)
+            ok = self.media.check(customer, peeked.id, medium, inputs)
         except CertCenterError as err:  # nothing was compared: the try is given back
             with self.uow_factory() as uow:
                 uow.factors.release_attempt(customer.id, chosen, self.clock.now())
@@ -504,7 +499,7 @@ class FinancialIssuance:
                 "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
             )
         customer = self.engine.customer(uow, enrollment)
-        approval = self._approvals.take(
+        approval = self.media.approved(
             uow,
             str(enrollment.data.get("approval_id", "")),
             purpose=FINANCIAL_ISSUANCE,
@@ -586,8 +581,12 @@ class FinancialIssuance:
 
     def verify_code(self, ref: IssuanceRef, code: str) -> StepResult:
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            self.codes.check(
-                uow, enrollment_id=enrollment.id, purpose=CODE_PURPOSE, submitted=str(code)
+            self.codes.check(  # the guess is reserved in the customer's failure window
+                uow,
+                enrollment_id=enrollment.id,
+                purpose=CODE_PURPOSE,
+                submitted=str(code),
+                counted_as=enrollment.customer_id,
             )
             enrollment.state = S.CODE_VERIFIED.value
             return {}
@@ -667,24 +666,6 @@ class FinancialIssuance:
             )
 
     # ------------------------------------------------------------------ helpers
-
-    def _held(
-        self, uow: UnitOfWork, customer: Customer, medium: str, accounts: list[tuple[str, str]]
-    ) -> None:
-        """``MEDIUM_NOT_REGISTERED`` unless the customer holds the medium (for the account:
-        ``accounts``, the usable ones at this bank)."""
-        if medium == "mobile_certificate":
-            device = uow.devices.active_for_customer(customer.id)
-            active = uow.certificates.for_customer(
-                customer.id, family="mobile", statuses=[CertificateStatus.ACTIVE.value]
-            )
-            held = device is not None and any(
-                c.device_id == device.device_id and c.der is not None for c in active
-            )
-        else:
-            held = self.media.held(uow, customer, medium, accounts)
-        if not held:
-            raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES[medium])
 
     def _identity_limits(self, subjects: list[str]) -> list[tuple[str, int]]:
         """The customer's (or the claimed ID's) limit, then the address's."""

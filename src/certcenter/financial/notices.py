@@ -57,10 +57,24 @@ def renewed(bank: str, at: datetime, *, until: date) -> dict[str, Any]:
     )
 
 
-def device_registered(bank: str, at: datetime, *, device: str) -> dict[str, Any]:
+def _from(event: str, source_ip: str | None) -> object:
+    """ " (접속 IP …)" when the request's address is known."""
+    shown = source_ip if source_ip and source_ip != "-" else None
+    return term(f"notice.{event}.where", ip=shown) if shown else ""
+
+
+def device_registered(
+    bank: str, at: datetime, *, device: str, source_ip: str | None = None
+) -> dict[str, Any]:
+    """A browser was registered: the customer is asked to report it if it was not them."""
     return _notice(
         "financial_device_registered",
-        {"bank": bank, "time": at, "device": device},
+        {
+            "bank": bank,
+            "time": at,
+            "device": device,
+            "where": _from("financial_device_registered", source_ip),
+        },
         {"device": device},
     )
 
@@ -90,5 +104,9 @@ def deleted(bank: str, at: datetime, *, days: int | None) -> dict[str, Any]:
     )
 
 
-def pin_reset(bank: str, at: datetime) -> dict[str, Any]:
-    return _notice("financial_pin_reset", {"bank": bank, "time": at})
+def pin_reset(bank: str, at: datetime, *, source_ip: str | None = None) -> dict[str, Any]:
+    """The PIN was reset (or its lock released) after verifying the customer again."""
+    return _notice(
+        "financial_pin_reset",
+        {"bank": bank, "time": at, "where": _from("financial_pin_reset", source_ip)},
+    )

@@ -1,17 +1,24 @@
 """Releasing a locked financial-certificate PIN by verifying the customer again (비밀번호 재설정).
 
 After ``policy.financial_pin_max_failures`` wrong tries the PIN is locked
-(``FINANCIAL_PIN_LOCKED``). The customer proves who they are as when registering a browser —
-name, mobile number and birth date, then the SMS code sent to that number — and either sets
-a new PIN (the usual case: they forgot it) or, giving none, has the old one accepted again:
+(``FINANCIAL_PIN_LOCKED``). The customer proves who they are as when registering a browser
+(:mod:`.reverification`) — name, mobile number and birth date, the SMS code sent to that
+number, then an additional medium independent of the phone — and either sets a new PIN (the
+usual case: they forgot it) or, giving none, has the old one accepted again. The customer is
+told on every notification channel:
 
     reset = FinancialPinReset(...)
-    started = reset.start(name="김민준", phone="01020000001", birth_date="1990-03-15")
-    reset.complete(started.reset_id, started.token, "123456", new_pin="480213")
+    started = reset.start(name="김민준", phone="01020000001", birth_date="1990-03-15",
+                          source_ip="211.36.1.1")
+    reset.verify_code(started.reset_id, started.token, "123456", source_ip=ip)
+    reset.choose_medium(started.reset_id, started.token, "account", source_ip=ip)
+    reset.complete(started.reset_id, started.token,
+                   MediumAnswer(account_number="12345678901234", account_password="1234"),
+                   new_pin="480213", source_ip=ip)
     reset.is_locked(customer_id)            # False
 
-A wrong code counts against the code's tries (committed before the refusal); the flow is
-single use and expires after ``policy.device_registration_ttl_seconds``.
+The start answers alike whoever the details name; the flow is single use and expires after
+``policy.device_registration_ttl_seconds``.
 """
 
 from __future__ import annotations
@@ -19,49 +26,61 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from certcenter.audit.redaction import mask_phone
-from certcenter.audit.trail import AuditTrail
-from certcenter.authn.codes import VerificationCodes, code_message
 from certcenter.authn.credential_policy import check_new_pin
+from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock
 from certcenter.config import Settings
-from certcenter.entities import Actor, FactorChallenge, new_id
+from certcenter.entities import Actor, Customer, FinancialReverification
 from certcenter.errors import CertCenterError
 from certcenter.financial import notices
 from certcenter.financial.access import (
     FINANCIAL_PIN,
     PIN_PURPOSE,
     FinancialPinGuard,
-    find_holder,
     holding,
-    new_token,
-    token_digest,
-    token_matches,
 )
-from certcenter.identity.providers import SmsGateway
+from certcenter.financial.media import AdditionalMedia, MediumAnswer
+from certcenter.financial.reverification import (
+    PIN_RESET_PURPOSE,
+    Reverification,
+    ReverificationRef,
+    ReverificationStarted,
+)
+from certcenter.flows import StepResult
+from certcenter.identity.providers import Providers
+from certcenter.lifecycle.service import AuditRecorder
 from certcenter.notifications.outbox import Outbox
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["FinancialPinReset", "PinResetStarted"]
+__all__ = ["CODE_PURPOSE", "FinancialPinReset", "PinResetStarted"]
 
 log = logging.getLogger(__name__)
-FACTOR = "financial_pin_reset"  # the FactorChallenge kind of this flow
-CODE_PURPOSE = "financial-pin-reset"
+CODE_PURPOSE = PIN_RESET_PURPOSE.code_purpose
 
 
 @dataclass(frozen=True)
 class PinResetStarted:
     reset_id: str
     token: str  # the bearer token of this flow; handed out once, stored hashed
-    phone: str  # masked
+    phone: str  # the number typed, masked
     code_valid_seconds: int
     expires_at: datetime
 
     def __repr__(self) -> str:
         return f"PinResetStarted(reset_id={self.reset_id!r}, token=…)"
+
+    @classmethod
+    def of(cls, started: ReverificationStarted) -> PinResetStarted:
+        return cls(
+            reset_id=started.flow_id,
+            token=started.token,
+            phone=started.phone,
+            code_valid_seconds=started.code_valid_seconds,
+            expires_at=started.expires_at,
+        )
 
 
 class FinancialPinReset:
@@ -70,9 +89,11 @@ class FinancialPinReset:
         *,
         uow_factory: UnitOfWorkFactory,
         hasher: SecretHasher,
-        sms: SmsGateway,
+        providers: Providers,
+        media: AdditionalMedia,
+        factors: FactorGuard,
         guard: FinancialPinGuard,
-        audit: AuditTrail,
+        audit: AuditRecorder,
         notifier: Outbox,
         settings: Settings,
         clock: Clock,
@@ -80,8 +101,6 @@ class FinancialPinReset:
     ) -> None:
         self.uow_factory = uow_factory
         self.hasher = hasher
-        self.codes = VerificationCodes(hasher, clock)
-        self.sms = sms
         self.guard = guard
         self.audit = audit
         self.notifier = notifier
@@ -89,6 +108,18 @@ class FinancialPinReset:
         self.policy = settings.policy
         self.clock = clock
         self._deliver = deliver
+        self.flow = Reverification(
+            PIN_RESET_PURPOSE,
+            uow_factory=uow_factory,
+            hasher=hasher,
+            media=media,
+            guard=factors,
+            providers=providers,
+            audit=audit,
+            settings=settings,
+            clock=clock,
+            deliver=deliver,
+        )
 
     def is_locked(self, customer_id: str) -> bool:
         with self.uow_factory() as uow:
@@ -102,90 +133,63 @@ class FinancialPinReset:
         birth_date: date | str,
         source_ip: str | None = None,
     ) -> PinResetStarted:
-        """Check who the customer says they are and send the SMS code to their phone."""
-        prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
-        now = self.clock.now()
-        token = new_token()
-        with self.uow_factory() as uow:
-            customer = find_holder(uow, name=name, phone=phone, birth_date=birth_date)
-            holding(uow, customer.id)
-            challenge = FactorChallenge(
-                id=new_id(),
-                customer_id=customer.id,
-                factor=FACTOR,
-                created_at=now,
-                expires_at=now + timedelta(seconds=self.policy.device_registration_ttl_seconds),
-                data={"token_hash": token_digest(token)},
+        """Who the customer says they are: the same answer whoever the details name; the
+        SMS code goes only to a customer's phone."""
+        return PinResetStarted.of(
+            self.flow.start(
+                name=name, phone=phone, birth_date=birth_date, client_ip=source_ip or "-"
             )
-            uow.factor_challenges.add(challenge)
-            plain = self.codes.issue_sms(
-                uow,
-                flow_id=challenge.id,
-                purpose=CODE_PURPOSE,
-                phone=customer.phone,
-                target=mask_phone(customer.phone),
-                prepared=prepared,
-                policy=self.policy,
-                person=customer.id,
-                client_ip=source_ip,
-                limit_resends=False,
-            )
-            self.audit.record(
-                uow,
-                actor_kind=Actor.CUSTOMER,
-                actor=customer.customer_number,
-                action="financial_pin_reset_start",
-                subject_kind="customer",
-                subject=customer.customer_number,
-                source_ip=source_ip,
-            )
-            uow.commit()
-            phone_number = customer.phone
-        self.sms.send(
-            phone=phone_number,
-            sender=self.policy.sms_sender_number,
-            text=code_message(
-                "financial_pin_reset", bank=self.settings.bank_name, code=plain, policy=self.policy
-            ),
         )
-        return PinResetStarted(
-            reset_id=challenge.id,
-            token=token,
-            phone=mask_phone(phone_number),
-            code_valid_seconds=self.policy.sms_code_ttl_seconds,
-            expires_at=challenge.expires_at,
+
+    def resend_code(
+        self, reset_id: str, token: str, *, source_ip: str | None = None
+    ) -> PinResetStarted:
+        return PinResetStarted.of(
+            self.flow.resend_code(ReverificationRef(reset_id, token, source_ip or "-"))
         )
+
+    def verify_code(
+        self, reset_id: str, token: str, code: str, *, source_ip: str | None = None
+    ) -> StepResult:
+        """The SMS code; right, the customer's certificate is checked and the additional
+        medium comes next."""
+        ref = ReverificationRef(reset_id, token, source_ip or "-")
+        return self.flow.verify_code(
+            ref, code, lambda uow, row, customer: self._held(uow, customer)
+        )
+
+    def choose_medium(
+        self, reset_id: str, token: str, medium: str, *, source_ip: str | None = None
+    ) -> StepResult:
+        return self.flow.choose_medium(ReverificationRef(reset_id, token, source_ip or "-"), medium)
 
     def complete(
         self,
         reset_id: str,
         token: str,
-        code: str,
+        answer: MediumAnswer,
         *,
         new_pin: str | None = None,
         new_pin_confirmation: str | None = None,
         source_ip: str | None = None,
-    ) -> None:
-        """Check the SMS code; set ``new_pin`` (checked like any new PIN) or, without one,
-        keep the old PIN; either way the lock and the failure count are cleared."""
-        if not isinstance(code, str) or len(code) > 12:
-            raise CertCenterError("INVALID_REQUEST", detail="code: 6 digits")
-        with self.uow_factory() as uow:
-            challenge = self._open(uow, reset_id, token)
-            customer = uow.customers.get(challenge.customer_id)
-            if customer is None:
-                raise CertCenterError("FINANCIAL_RESET_INVALID")
+    ) -> bool:
+        """The medium's answer; right, ``new_pin`` is set (checked like any new PIN) or,
+        without one, the old PIN is kept; either way the lock and the failure count are
+        cleared and the customer is told on every channel. False while the mobile
+        certificate's approval waits in the app."""
+        ref = ReverificationRef(reset_id, token, source_ip or "-")
         pin_hash = None
         if new_pin is not None:
+            customer = self.flow.customer_of(ref)  # the weak-PIN rule needs the birth date
+            if customer is None:
+                raise CertCenterError("FINANCIAL_CODE_REQUIRED")
             confirmation = new_pin if new_pin_confirmation is None else new_pin_confirmation
             check_new_pin(new_pin, confirmation, birth_date=customer.birth_date)
             pin_hash = self.hasher.hash(new_pin, purpose=PIN_PURPOSE)  # outside transactions
-        now = self.clock.now()
-        with self.uow_factory() as uow:
-            challenge = self._open(uow, reset_id, token)
-            self.codes.check(uow, enrollment_id=challenge.id, purpose=CODE_PURPOSE, submitted=code)
-            if not uow.factor_challenges.consume(challenge.id, now):
-                raise CertCenterError("FINANCIAL_RESET_INVALID")
+
+        def finish(
+            uow: UnitOfWork, row: FinancialReverification, customer: Customer
+        ) -> dict[str, bool]:
             account, _ = holding(uow, customer.id)
             if pin_hash is not None:
                 stored = uow.cloud_accounts.get(account.id)
@@ -201,28 +205,27 @@ class FinancialPinReset:
                 subject_kind="cloud_account",
                 subject=account.id,
                 source_ip=source_ip,
-                details={"new_pin": pin_hash is not None},
+                details={"new_pin": pin_hash is not None, "medium": row.medium},
             )
             self.notifier.notify(
-                uow, customer=customer, **notices.pin_reset(self.settings.bank_name, now)
+                uow,
+                customer=customer,
+                **notices.pin_reset(self.settings.bank_name, self.clock.now(), source_ip=source_ip),
             )
-            uow.commit()
+            return {"reset": True}
+
+        result = self.flow.verify_medium(ref, answer, finish)
+        if not result.detail.get("reset"):
+            return False
         try:
             self._deliver()
         except Exception:
             log.exception("notifications not sent now; the sender will")
+        return True
 
-    def _open(self, uow: UnitOfWork, reset_id: str, token: str) -> FactorChallenge:
-        challenge = uow.factor_challenges.get(reset_id) if len(reset_id) <= 36 else None
-        if (
-            challenge is None
-            or challenge.factor != FACTOR
-            or challenge.used_at is not None
-            or not token_matches(str(challenge.data.get("token_hash", "")), token)
-        ):
-            raise CertCenterError("FINANCIAL_RESET_INVALID")
-        if challenge.expires_at <= self.clock.now():
-            raise CertCenterError(
-                "FINANCIAL_RESET_EXPIRED", seconds=self.policy.device_registration_ttl_seconds
-            )
-        return challenge
+    def status(self, reset_id: str, token: str, *, source_ip: str | None = None) -> StepResult:
+        return self.flow.status(ReverificationRef(reset_id, token, source_ip or "-"))
+
+    @staticmethod
+    def _held(uow: UnitOfWork, customer: Customer) -> None:
+        holding(uow, customer.id)

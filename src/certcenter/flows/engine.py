@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -100,6 +100,9 @@ class FlowKind(Generic[R, St]):
     # whose name part is in the constraint's name, else the last code.
     races: tuple[tuple[str, str], ...] = (("devices", "DEVICE_ALREADY_REGISTERED"),)
     race_otherwise: str = "CERTIFICATE_ALREADY_ACTIVE"
+    # Further subjects the request named (risk.rules.claimed: the phone, the person, the
+    # client address) whose blocks stop the flow and under which its refusals count too.
+    marks: Callable[[R], Sequence[tuple[str, str]]] = lambda row: ()
 
 
 def no_choices(state: object) -> tuple[str, ...]:
@@ -369,9 +372,11 @@ class FlowEngine(Generic[R, St]):
         customer_id: str | None,
         client_ip: str | None,
         device_id: str | None = None,
+        marks: Sequence[tuple[str, str]] = (),
     ) -> None:
         """In its own transaction: the failure, its audit entry, and a block (with its own
-        audit entry) when the failure fills the window."""
+        audit entry) when the failure fills the window (of the customer, the device, or one
+        of the claimed subjects)."""
         known = flow_id if flow_id and len(flow_id) <= MAX_FLOW_ID else None
         kind = self.kind
         log.info(
@@ -391,6 +396,7 @@ class FlowEngine(Generic[R, St]):
                 enrollment_id=known,
                 device_id=device_id,
                 client_ip=client_ip,
+                marks=marks,
             )
             customer = uow.customers.get(customer_id) if customer_id else None
             actor = customer.customer_number if customer else self._anonymous(device_id)
@@ -411,7 +417,7 @@ class FlowEngine(Generic[R, St]):
                     actor="risk",
                     action="block",
                     subject_kind=block.subject_kind,
-                    subject=actor if block.subject_kind == "customer" else block.subject,
+                    subject=actor if block.subject == customer_id else block.subject,
                     source_ip=client_ip,
                     details={"until": block.blocked_until.isoformat(), "reason": block.reason},
                 )
@@ -436,6 +442,7 @@ class FlowEngine(Generic[R, St]):
             customer_id=row.customer_id,
             device_id=self.kind.device(row),
             client_ip=ref.client_ip,
+            marks=self.kind.marks(row),
         )
         if self.kind.state(row.state) not in (allow or self.kind.allowed(step)):
             raise CertCenterError("ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step=step)
@@ -454,6 +461,7 @@ class FlowEngine(Generic[R, St]):
             customer_id=row.customer_id if row is not None else None,
             device_id=self.kind.device(row) if row is not None else None,
             client_ip=ref.client_ip,
+            marks=self.kind.marks(row) if row is not None else (),
         )
 
     def _get(self, uow: UnitOfWork, flow_id: str, *, lock: bool) -> R | None:

@@ -61,7 +61,7 @@ from certcenter.lifecycle.service import ActorRef, AuditRecorder, LifecycleServi
 from certcenter.notifications.channels import Channel
 from certcenter.notifications.messages import compose
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
-from certcenter.risk.rules import RiskRules
+from certcenter.risk.rules import RiskRules, client_address
 
 __all__ = ["CONFIRM_MEDIA", "CardQuestionShown", "LostPhoneReports", "ReportStarted"]
 
@@ -508,7 +508,7 @@ def _marks(
     """The subjects a report's failures count under: the claimed identity, the number, the
     client address."""
     marks = [("lost_person", person_key), ("lost_phone", phone_key)]
-    marks.append(("client_address", (source_ip or "-")[:64]))
+    marks.append(client_address(source_ip))
     return [(kind, subject) for kind, subject in marks if subject]
 
 

@@ -9,7 +9,11 @@ Every refusal is recorded (customer, step, code, time); too many in a short wind
 customer and the device for 24 hours *(policy)*. A block is earned: a registered device counts
 only its owner's failures, so naming someone's device id blocks nothing of theirs; a device not
 registered yet is blocked only for the client address its failures came from, so another
-client cannot block it before it is registered either. Blocks live in the database, so they
+client cannot block it before it is registered either. A refusal can also be counted under
+further subjects the request named (*marks*: a phone number's or a claimed person's keyed
+digest, a client address; see :func:`client_address`): each keeps its own window and earns
+its own block, checked where such claims are made, so guessing who is a customer stops
+without blocking the customer's own flows elsewhere. Blocks live in the database, so they
 survive restarts. Counting and blocking hold the subject's row lock
 (:meth:`~certcenter.ports.FailureRepository.lock_subject`), so concurrent failures write one
 block, on PostgreSQL as on SQLite. Limits fail closed: when the failure log cannot be read the
@@ -64,6 +68,16 @@ def device_at(device_id: str, client_ip: str) -> str:
     return hashlib.sha256(f"{device_id}\n{client_ip}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# The mark of a client address: an address may carry many customers (a carrier's NAT, a
+# branch), so its window holds more failures (policy: failure_max_in_window_per_address).
+CLIENT_ADDRESS = "client_address"
+
+
+def client_address(client_ip: str | None) -> tuple[str, str]:
+    """The mark a request's failures count under for its client address."""
+    return (CLIENT_ADDRESS, (client_ip or "-")[:64])
+
+
 def devices_at_addresses(failures: Iterable[FailureRecord]) -> list[str]:
     """The subjects of the blocks the failures' unregistered devices may have earned, one per
     device and address they failed from (for the diagnosis and the operator desk)."""
@@ -97,6 +111,12 @@ class RiskRules:
     @cached_property
     def _domestic(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n, strict=False) for n in self.policy.domestic_networks]
+
+    def _limit(self, kind: str) -> int:
+        """The failures in the window that block a subject of ``kind``."""
+        if kind == CLIENT_ADDRESS:
+            return self.policy.failure_max_in_window_per_address
+        return self.policy.failure_max_in_window
 
     def check_device(self, facts: DeviceFacts) -> None:
         minimum = self.policy.min_app_version.get(facts.platform)
@@ -167,7 +187,7 @@ class RiskRules:
             uow.failures.lock_subject(kind, subject, now)
             block = uow.blocks.active(kind, subject, now)
             full = uow.failures.count_marked_since(kind, subject, since=since)
-            if block is not None or full >= self.policy.failure_max_in_window:
+            if block is not None or full >= self._limit(kind):
                 until = (
                     block.blocked_until if block else now + timedelta(hours=self.policy.block_hours)
                 )
@@ -175,7 +195,7 @@ class RiskRules:
                     "TOO_MANY_ATTEMPTS",
                     until=until.isoformat(timespec="minutes"),
                     window_minutes=self.policy.failure_window_minutes,
-                    max_failures=self.policy.failure_max_in_window,
+                    max_failures=self._limit(kind),
                 )
         for kind, subject in marks:
             uow.failures.mark(holder, kind, subject, now)
@@ -264,9 +284,7 @@ class RiskRules:
             uow.failures.lock_subject(kind, subject, now)
             uow.failures.mark(failure_id, kind, subject, now)
             count = uow.failures.count_marked_since(kind, subject, since=since)
-            if count >= self.policy.failure_max_in_window and not uow.blocks.active(
-                kind, subject, now
-            ):
+            if count >= self._limit(kind) and not uow.blocks.active(kind, subject, now):
                 block = Block(
                     id=new_id(),
                     subject_kind=kind,

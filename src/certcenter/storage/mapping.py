@@ -45,7 +45,9 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(entities.BrowserDevice, tables.browser_devices)
         mapper_registry.map_imperatively(entities.SigningActivation, tables.signing_activations)
         mapper_registry.map_imperatively(entities.FinancialEnrollment, tables.financial_enrollments)
-        mapper_registry.map_imperatively(entities.DeviceRegistration, tables.device_registrations)
+        mapper_registry.map_imperatively(
+            entities.FinancialReverification, tables.financial_reverifications
+        )
         mapper_registry.map_imperatively(entities.WebApproval, tables.web_approvals)
         mapper_registry.map_imperatively(entities.LostPhoneReport, tables.lost_phone_reports)
         _mapped = True

@@ -24,13 +24,13 @@ from certcenter.entities import (
     Customer,
     Device,
     DeviceChallenge,
-    DeviceRegistration,
     DeviceStatus,
     Enrollment,
     FactorChallenge,
     FactorCounter,
     FailureRecord,
     FinancialEnrollment,
+    FinancialReverification,
     LostPhoneReport,
     MessageStatus,
     OcspCacheEntry,
@@ -1168,25 +1168,17 @@ class SqlFinancialEnrollments(_Repository):
         return self.session.scalars(query).one_or_none()
 
 
-class SqlDeviceRegistrations(_Repository):
-    def add(self, registration: DeviceRegistration) -> None:
-        self.session.add(registration)
+class SqlFinancialReverifications(_Repository):
+    def add(self, flow: FinancialReverification, /) -> None:
+        self.session.add(flow)
 
-    def get(self, registration_id: str) -> DeviceRegistration | None:
-        return self.session.get(DeviceRegistration, registration_id)
-
-    def complete(self, registration_id: str, device_id: str, at: datetime) -> bool:
-        t = tables.device_registrations
-        done = self.session.execute(
-            update(t)
-            .where(t.c.id == registration_id, t.c.completed_at.is_(None))
-            .values(completed_at=at, device_id=device_id)
-            .returning(t.c.id)
-        ).first()
-        cached = self.session.get(DeviceRegistration, registration_id)
-        if cached is not None:
-            self.session.refresh(cached)
-        return done is not None
+    def get(self, flow_id: str, /, *, for_update: bool = False) -> FinancialReverification | None:
+        query = select(FinancialReverification).where(
+            tables.financial_reverifications.c.id == flow_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalars(query).one_or_none()
 
 
 class SqlLostPhoneReports(_Repository):

@@ -618,19 +618,25 @@ financial_enrollments = Table(
     Index("ix_financial_enrollments_customer", "customer_id"),
 )
 
-device_registrations = Table(
-    "device_registrations",
+financial_reverifications = Table(
+    "financial_reverifications",
     metadata,
     Column("id", String(36), primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
-    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
-    Column("public_key", LargeBinary, nullable=False),
-    Column("label", String(120), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("completed_at", UtcDateTime, nullable=True),
+    Column("purpose", String(20), nullable=False),
+    Column("state", String(30), nullable=False),
+    Column("client_ip", String(45), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=True),
+    Column("medium", String(30), nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("device_public_key", LargeBinary, nullable=True),
+    Column("device_label", String(120), nullable=True),
     Column("device_id", String(36), nullable=True),
-    Index("ix_device_registrations_customer", "customer_id"),
+    Column("failure_code", String(60), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_financial_reverifications_customer", "customer_id"),
 )
 
 web_approvals = Table(

@@ -27,13 +27,13 @@ from certcenter.storage.repositories import (
     SqlCloudAccounts,
     SqlCrls,
     SqlCustomers,
-    SqlDeviceRegistrations,
     SqlDevices,
     SqlEnrollments,
     SqlFactorChallenges,
     SqlFactorCounters,
     SqlFailures,
     SqlFinancialEnrollments,
+    SqlFinancialReverifications,
     SqlHealth,
     SqlLostPhoneReports,
     SqlOcspCache,
@@ -87,7 +87,7 @@ class SqlUnitOfWork:
         self.browser_devices = SqlBrowserDevices(session)
         self.activations = SqlSigningActivations(session)
         self.financial_enrollments = SqlFinancialEnrollments(session)
-        self.device_registrations = SqlDeviceRegistrations(session)
+        self.financial_reverifications = SqlFinancialReverifications(session)
         self.approvals = SqlWebApprovals(session)
         self.lost_reports = SqlLostPhoneReports(session)
         self.health = SqlHealth(session)

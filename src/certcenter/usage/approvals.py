@@ -9,9 +9,9 @@ mobile certificate.
     done = approvals.consume(started.token)           # once: done.opened.token is a web session
 
 Purposes: ``web-login`` (the browser gets a session of the approving app's customer, method
-``app-approval``) and ``financial-issuance`` (the mobile-certificate medium of the financial
-certificate's issuance: only the expected customer's app may approve, and the issuance flow
-takes the approval by its id, :meth:`ApprovalService.take`).
+``app-approval``), and the mobile-certificate medium of a flow — ``financial-issuance``,
+``financial-device`` (registering a browser), ``financial-pin-reset`` — which only the
+expected customer's app may approve and the flow takes by its id (:meth:`ApprovalService.take`).
 
 The code is stored only as a keyed digest (the key backend's MAC, never the code), computed
 over a 10-minute time bucket and the code, so a code can be looked up when the app types it,
@@ -42,7 +42,11 @@ from certcenter.usage.sessions import OpenedSession, SessionService
 
 WEB_LOGIN = "web-login"
 FINANCIAL_ISSUANCE = "financial-issuance"
-PURPOSES = (WEB_LOGIN, FINANCIAL_ISSUANCE)
+FINANCIAL_DEVICE = "financial-device"  # registering a browser for the financial certificate
+FINANCIAL_PIN_RESET = "financial-pin-reset"  # resetting the financial certificate's PIN
+PURPOSES = (WEB_LOGIN, FINANCIAL_ISSUANCE, FINANCIAL_DEVICE, FINANCIAL_PIN_RESET)
+# A flow's own approval: only the expected customer's app may approve it.
+FLOW_PURPOSES = frozenset({FINANCIAL_ISSUANCE, FINANCIAL_DEVICE, FINANCIAL_PIN_RESET})
 APP_METHODS = frozenset({"pin", "pattern", "biometric"})  # logins of the app's certificate
 SESSION_METHOD = "app-approval"
 FACTOR = "web_approval"  # the lockout counter of codes typed in the app
@@ -118,8 +122,8 @@ class ApprovalService:
         """A new approval request: the code to show and the token to poll with."""
         if purpose not in PURPOSES:
             raise CertCenterError("INVALID_REQUEST", detail=f"purpose: {', '.join(PURPOSES)}")
-        if purpose == FINANCIAL_ISSUANCE and expected_customer_id is None:
-            raise ValueError("a financial-issuance approval names its customer")
+        if purpose in FLOW_PURPOSES and expected_customer_id is None:
+            raise ValueError(f"a {purpose} approval names its customer")
         for _ in range(5):  # a code already live in this bucket: draw again
             with self.uow_factory() as uow:
                 made = self.start_in(

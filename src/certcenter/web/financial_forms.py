@@ -1,6 +1,7 @@
 """What the financial-certificate pages (issue, login, transfer) share: form values cleaned
 the way a bank's forms accept them, the browser's device key, the JSON answer of a polling
-script, and the flow state each page keeps in the web session.
+script, the additional medium's choices and question (``financial/medium.html``), and the flow
+state each page keeps in the web session.
 
     born = birth_date("19900315")                  # "1990-03-15" (or INVALID_REQUEST)
     phone = digits("010-2000 0001")                # "01020000001" (a NUL: INVALID_REQUEST)
@@ -26,8 +27,10 @@ from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection, Request
 
 from certcenter.errors import CertCenterError
+from certcenter.financial.media import MEDIA, MediumAnswer
 from certcenter.http_common.edge import single_line
 from certcenter.web.context import center_of, locale_of
+from certcenter.web.rendering import translator
 
 _BIRTH = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 MAX_SPKI_TEXT = 700
@@ -64,6 +67,55 @@ def device_public_key(value: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise CertCenterError("FINANCIAL_DEVICE_KEY_INVALID", detail="not base64") from None
+
+
+_SHOWN = re.compile(r"[0-9]{1,10}")  # a code rendered back for display only, never checked
+
+
+def shown_code(value: str) -> str | None:
+    """A code the page showed (an approval code), rendered back for display only."""
+    return value if _SHOWN.fullmatch(value or "") else None
+
+
+def media_choices(request: HTTPConnection) -> list[dict[str, str]]:
+    """The additional media to choose from, in the page's language."""
+    t = translator(locale_of(request))
+    return [
+        {"name": m, "label": t(f"issue.medium.{m}"), "hint": t(f"issue.medium.{m}_hint")}
+        for m in MEDIA
+    ]
+
+
+def medium_context(detail: dict[str, Any]) -> dict[str, Any]:
+    """A medium step's answer as the template's values: the masked accounts, the security
+    card's slots, the code to approve in the app."""
+    context: dict[str, Any] = {"medium": detail.get("medium")}
+    if detail.get("accounts"):
+        context["accounts"] = list(detail["accounts"])
+    if detail.get("security_card"):
+        context["card"] = dict(detail["security_card"])
+    if detail.get("approval_code"):
+        context["approval_code"] = str(detail["approval_code"])
+        context["approval_expires_at"] = detail.get("approval_expires_at")
+    return context
+
+
+def medium_answer(
+    *,
+    account_number: str = "",
+    account_password: str = "",
+    otp_code: str = "",
+    card_challenge_id: str = "",
+    card_answer: str = "",
+) -> MediumAnswer:
+    """The medium form's fields as the answer the flows take."""
+    return MediumAnswer(
+        account_number=digits(account_number) or None,
+        account_password=account_password or None,
+        otp_code=digits(otp_code) or None,
+        card_challenge_id=card_challenge_id or None,
+        card_answer=digits(card_answer) or None,
+    )
 
 
 def sims_phone(request: HTTPConnection, phone: str | None) -> str | None:

@@ -1,6 +1,10 @@
 """The financial certificate (금융인증서) over HTTP: registered browsers, one-time signature
 activations and remote signing, login, transfers signed by the center, the PIN release.
 
+Registering a browser and resetting the PIN verify the customer again, in four calls: the
+details (the same answer whoever they name: a flow id, its bearer token, the masked number),
+the SMS code, the additional medium, and its answer, which completes the flow.
+
 The browser keeps an ECDSA P-256 WebCrypto key; every ``device_signature`` is base64 of that
 key's signature (WebCrypto's raw ``r||s`` or DER) over the ``sign`` text the activation
 gave. See ``docs/financial-certificate.md`` for the protocol.
@@ -10,17 +14,20 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from cryptography import x509
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
+from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn
 from certcenter.api.routes.usage import TransferOut, _transfer_out
 from certcenter.entities import BrowserDevice, Session
 from certcenter.errors import CertCenterError
 from certcenter.financial import ActivationRequest, RemoteSignature
+from certcenter.financial.media import MediumAnswer
+from certcenter.flows import StepResult
 from certcenter.lifecycle.service import ActorRef
 from certcenter.pki.pem import certificate_pem
 from certcenter.usage.documents import decode_b64
@@ -59,13 +66,27 @@ class RegistrationIn(_Body):
 class RegistrationOut(BaseModel):
     registration_id: str
     token: str = Field(description="Send as `Authorization: Bearer` to the next steps")
-    phone: str
+    phone: str = Field(description="The number typed, masked (the same whoever it names)")
     code_valid_seconds: int
     expires_at: datetime
 
 
 class CodeIn(_Body):
     code: Code
+
+
+class VerificationStepOut(BaseModel):
+    """Where a registration or PIN reset stands after a step."""
+
+    id: str
+    state: str
+    next_step: str | None
+    expires_at: datetime
+    detail: dict[str, Any] = Field(
+        default_factory=dict,
+        description="medium: the masked accounts, the security card's slots, or the code "
+        "to approve in the app",
+    )
 
 
 class DeviceOut(BaseModel):
@@ -164,8 +185,7 @@ class PinResetOut(BaseModel):
     expires_at: datetime
 
 
-class PinResetCompleteIn(_Body):
-    code: Code
+class PinResetCompleteIn(MediumVerifyIn):
     new_pin: Pin | None = Field(None, description="Omit to keep the old PIN (lock released)")
     new_pin_confirmation: Pin | None = None
 
@@ -207,6 +227,27 @@ def _activation_out(request: ActivationRequest) -> ActivationOut:
     )
 
 
+def _step_out(result: StepResult) -> VerificationStepOut:
+    return VerificationStepOut(
+        id=result.enrollment_id,
+        state=result.state,
+        next_step=result.next_step,
+        expires_at=result.expires_at,
+        detail={k: v for k, v in result.detail.items() if k != "device_id"},
+    )
+
+
+def _answer(body: MediumVerifyIn) -> MediumAnswer:
+    return MediumAnswer(
+        bank_code=body.bank_code,
+        account_number=body.account_number,
+        account_password=body.account_password,
+        otp_code=body.otp_code,
+        card_challenge_id=body.card_challenge_id,
+        card_answer=body.card_answer,
+    )
+
+
 def _flow_token(authorization: str | None, code: str) -> str:
     token = bearer_token(authorization)
     if not token:
@@ -245,8 +286,8 @@ def _signed_out(
 
 @router.post("/v1/financial/devices/registrations", response_model=RegistrationOut, status_code=201)
 def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) -> RegistrationOut:
-    """이용 기기 등록 1: name, mobile number, birth date and the browser's public key; the
-    SMS code goes to the customer's phone."""
+    """이용 기기 등록 1: name, mobile number, birth date and the browser's public key. The
+    answer is the same whoever the details name; only a customer's phone gets the SMS code."""
     started = center.financial_devices.start_registration(
         name=body.name,
         phone=body.phone,
@@ -258,10 +299,10 @@ def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) ->
     return RegistrationOut(**{k: getattr(started, k) for k in RegistrationOut.model_fields})
 
 
-@router.post(
-    "/v1/financial/devices/registrations/{registration_id}/resend",
-    response_model=RegistrationOut,
-)
+_REGISTRATION = "/v1/financial/devices/registrations/{registration_id}"
+
+
+@router.post(f"{_REGISTRATION}/resend", response_model=RegistrationOut)
 def resend_registration_code(
     registration_id: str,
     center: CenterDep,
@@ -274,23 +315,54 @@ def resend_registration_code(
     return RegistrationOut(**{k: getattr(started, k) for k in RegistrationOut.model_fields})
 
 
-@router.post(
-    "/v1/financial/devices/registrations/{registration_id}/complete",
-    response_model=DeviceOut,
-    status_code=201,
-)
-def complete_registration(
+@router.post(f"{_REGISTRATION}/code", response_model=VerificationStepOut)
+def registration_code(
     registration_id: str,
     body: CodeIn,
     center: CenterDep,
     ip: ClientIp,
     authorization: Annotated[str | None, Header()] = None,
+) -> VerificationStepOut:
+    """이용 기기 등록 2: the SMS code; the additional medium comes next."""
+    token = _flow_token(authorization, "FINANCIAL_REGISTRATION_INVALID")
+    return _step_out(
+        center.financial_devices.verify_code(registration_id, token, body.code, source_ip=ip)
+    )
+
+
+@router.post(f"{_REGISTRATION}/medium", response_model=VerificationStepOut)
+def registration_medium(
+    registration_id: str,
+    body: MediumIn,
+    center: CenterDep,
+    ip: ClientIp,
+    authorization: Annotated[str | None, Header()] = None,
+) -> VerificationStepOut:
+    """이용 기기 등록 3: the additional medium (account, security_card, otp,
+    mobile_certificate); its question is in ``detail``."""
+    token = _flow_token(authorization, "FINANCIAL_REGISTRATION_INVALID")
+    return _step_out(
+        center.financial_devices.choose_medium(registration_id, token, body.medium, source_ip=ip)
+    )
+
+
+@router.post(f"{_REGISTRATION}/complete", response_model=DeviceOut, status_code=201)
+def complete_registration(
+    registration_id: str,
+    body: MediumVerifyIn,
+    center: CenterDep,
+    ip: ClientIp,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> DeviceOut:
-    """이용 기기 등록 2: the SMS code; the browser is now a registered device."""
+    """이용 기기 등록 4: the medium's answer (nothing for the mobile certificate:
+    ``APPROVAL_PENDING`` until the app approves); the browser is now a registered device and
+    the customer is told on every channel."""
     token = _flow_token(authorization, "FINANCIAL_REGISTRATION_INVALID")
     device = center.financial_devices.complete_registration(
-        registration_id, token, body.code, source_ip=ip
+        registration_id, token, _answer(body), source_ip=ip
     )
+    if device is None:
+        raise CertCenterError("APPROVAL_PENDING")
     return _device_out(device)
 
 
@@ -472,14 +544,57 @@ def confirm_transfer(
 
 @router.post("/v1/financial/pin/resets", response_model=PinResetOut, status_code=201)
 def start_pin_reset(body: PinResetIn, center: CenterDep, ip: ClientIp) -> PinResetOut:
-    """비밀번호 잠금 해제 1: name, mobile number, birth date; the SMS code goes out."""
+    """비밀번호 재설정 1: name, mobile number, birth date. The answer is the same whoever
+    they name; only a customer's phone gets the SMS code."""
     started = center.financial_pin.start(
         name=body.name, phone=body.phone, birth_date=body.birth_date, source_ip=ip
     )
     return PinResetOut(**{k: getattr(started, k) for k in PinResetOut.model_fields})
 
 
-@router.post("/v1/financial/pin/resets/{reset_id}/complete", status_code=204)
+_RESET = "/v1/financial/pin/resets/{reset_id}"
+
+
+@router.post(f"{_RESET}/resend", response_model=PinResetOut)
+def resend_pin_reset_code(
+    reset_id: str,
+    center: CenterDep,
+    ip: ClientIp,
+    authorization: Annotated[str | None, Header()] = None,
+) -> PinResetOut:
+    """A new SMS code for a PIN reset under way."""
+    token = _flow_token(authorization, "FINANCIAL_RESET_INVALID")
+    started = center.financial_pin.resend_code(reset_id, token, source_ip=ip)
+    return PinResetOut(**{k: getattr(started, k) for k in PinResetOut.model_fields})
+
+
+@router.post(f"{_RESET}/code", response_model=VerificationStepOut)
+def pin_reset_code(
+    reset_id: str,
+    body: CodeIn,
+    center: CenterDep,
+    ip: ClientIp,
+    authorization: Annotated[str | None, Header()] = None,
+) -> VerificationStepOut:
+    """비밀번호 재설정 2: the SMS code; the additional medium comes next."""
+    token = _flow_token(authorization, "FINANCIAL_RESET_INVALID")
+    return _step_out(center.financial_pin.verify_code(reset_id, token, body.code, source_ip=ip))
+
+
+@router.post(f"{_RESET}/medium", response_model=VerificationStepOut)
+def pin_reset_medium(
+    reset_id: str,
+    body: MediumIn,
+    center: CenterDep,
+    ip: ClientIp,
+    authorization: Annotated[str | None, Header()] = None,
+) -> VerificationStepOut:
+    """비밀번호 재설정 3: the additional medium; its question is in ``detail``."""
+    token = _flow_token(authorization, "FINANCIAL_RESET_INVALID")
+    return _step_out(center.financial_pin.choose_medium(reset_id, token, body.medium, source_ip=ip))
+
+
+@router.post(f"{_RESET}/complete", status_code=204)
 def complete_pin_reset(
     reset_id: str,
     body: PinResetCompleteIn,
@@ -487,13 +602,17 @@ def complete_pin_reset(
     ip: ClientIp,
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:
-    """비밀번호 잠금 해제 2: the SMS code and, if wanted, a new PIN; the lock is released."""
+    """비밀번호 재설정 4: the medium's answer and, if wanted, a new PIN; the lock is released
+    and the customer is told on every channel (``APPROVAL_PENDING`` while the app has not
+    approved)."""
     token = _flow_token(authorization, "FINANCIAL_RESET_INVALID")
-    center.financial_pin.complete(
+    done = center.financial_pin.complete(
         reset_id,
         token,
-        body.code,
+        _answer(body),
         new_pin=body.new_pin,
         new_pin_confirmation=body.new_pin_confirmation,
         source_ip=ip,
     )
+    if not done:
+        raise CertCenterError("APPROVAL_PENDING")

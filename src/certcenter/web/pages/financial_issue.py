@@ -22,7 +22,6 @@ kept in the cookie.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import Form
@@ -32,7 +31,7 @@ from starlette.responses import Response
 
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import texts
-from certcenter.financial.issuance import MEDIA, IssuanceRef, MediumAnswer, StepResult
+from certcenter.financial.issuance import IssuanceRef, MediumAnswer, StepResult
 from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (
@@ -41,6 +40,10 @@ from certcenter.web.financial_forms import (
     device_public_key,
     digits,
     json_refusal,
+    media_choices,
+    medium_answer,
+    medium_context,
+    shown_code,
     sims_phone,
 )
 from certcenter.web.rendering import flash, render, translator
@@ -62,7 +65,6 @@ PAGE_OF_STATE = {
     "issuing": "pin",
     "completed": "done",
 }
-_SHOWN = re.compile(r"[0-9]{1,10}")  # a code rendered back for display only, never checked
 _FieldText = Annotated[str, Form(max_length=200)]
 _Secret = Annotated[str, Form(max_length=20)]
 
@@ -85,24 +87,12 @@ def _require_ref(request: Request) -> IssuanceRef:
     return ref
 
 
-def _shown(value: str) -> str | None:
-    return value if _SHOWN.fullmatch(value or "") else None
-
-
 def _terms(request: Request) -> list[dict[str, str]]:
     t = translator(locale_of(request))
     names = center_of(request).financial_issuance.required_terms
     return [
         {"name": n, "label": t(f"issue.terms.{n}") if f"issue.terms.{n}" in texts() else n}
         for n in names
-    ]
-
-
-def _media(request: Request) -> list[dict[str, str]]:
-    t = translator(locale_of(request))
-    return [
-        {"name": m, "label": t(f"issue.medium.{m}"), "hint": t(f"issue.medium.{m}_hint")}
-        for m in MEDIA
     ]
 
 
@@ -154,7 +144,7 @@ def _render(
         "ars_code": None,
         "calling": status.state == "ars_calling",
         "medium": status.detail.get("medium") if status.state == "medium_pending" else None,
-        "media": _media(request),
+        "media": media_choices(request),
         "accounts": [],
         "card": None,
         "approval_code": None,
@@ -286,7 +276,9 @@ def request_ars(request: Request) -> Response:
 
 
 @router.post("/ars/confirm")
-def confirm_ars(request: Request, shown_code: Annotated[str, Form(max_length=10)] = "") -> Response:
+def confirm_ars(
+    request: Request, shown: Annotated[str, Form(alias="shown_code", max_length=10)] = ""
+) -> Response:
     ref = _require_ref(request)
     try:
         result = center_of(request).financial_issuance.confirm_ars(ref)
@@ -294,7 +286,7 @@ def confirm_ars(request: Request, shown_code: Annotated[str, Form(max_length=10)
         return _show(request, None, error=exc)
     if result.detail.get("ars") == "ringing":
         flash(request, "issue.verify.still_ringing")
-        return _show(request, None, ars_code=_shown(shown_code))
+        return _show(request, None, ars_code=shown_code(shown))
     return _next(result)
 
 
@@ -311,19 +303,6 @@ def departure(request: Request) -> Response:
 # ---------------------------------------------------------------- 4. additional medium
 
 
-def _medium_context(result: StepResult) -> dict[str, Any]:
-    detail = result.detail
-    context: dict[str, Any] = {"medium": detail.get("medium")}
-    if detail.get("accounts"):
-        context["accounts"] = list(detail["accounts"])
-    if detail.get("security_card"):
-        context["card"] = dict(detail["security_card"])
-    if detail.get("approval_code"):
-        context["approval_code"] = str(detail["approval_code"])
-        context["approval_expires_at"] = detail.get("approval_expires_at")
-    return context
-
-
 @router.get("/medium")
 def medium_page(request: Request) -> Response:
     return _show(request, "medium")
@@ -338,7 +317,7 @@ def choose_medium(request: Request, medium: Annotated[str, Form(max_length=40)] 
         result = center_of(request).financial_issuance.choose_medium(ref, medium)
     except CertCenterError as exc:
         return _show(request, None, error=exc, medium=None)
-    return _show(request, None, **_medium_context(result))
+    return _show(request, None, **medium_context(result.detail))
 
 
 @router.post("/medium/verify")
@@ -349,16 +328,16 @@ def verify_medium(
     otp_code: _Secret = "",
     card_challenge_id: Annotated[str, Form(max_length=64)] = "",
     card_answer: _Secret = "",
-    shown_code: Annotated[str, Form(max_length=10)] = "",
+    shown: Annotated[str, Form(alias="shown_code", max_length=10)] = "",
 ) -> Response:
     ref = _require_ref(request)
     issuance = center_of(request).financial_issuance
-    answer = MediumAnswer(
-        account_number=digits(account_number) or None,
-        account_password=account_password or None,
-        otp_code=digits(otp_code) or None,
-        card_challenge_id=card_challenge_id or None,
-        card_answer=digits(card_answer) or None,
+    answer = medium_answer(
+        account_number=account_number,
+        account_password=account_password,
+        otp_code=otp_code,
+        card_challenge_id=card_challenge_id,
+        card_answer=card_answer,
     )
     try:
         result = issuance.verify_medium(ref, answer)
@@ -370,7 +349,7 @@ def verify_medium(
             None,
             error=CertCenterError("APPROVAL_PENDING"),
             medium="mobile_certificate",
-            approval_code=_shown(shown_code),
+            approval_code=shown_code(shown),
         )
     return _next(result)
 
@@ -384,7 +363,7 @@ def _medium_again(request: Request, ref: IssuanceRef, error: CertCenterError) ->
         medium = str(status.detail.get("medium") or "")
         if status.state == "medium_pending" and medium in ("account", "security_card", "otp"):
             again = issuance.choose_medium(ref, medium)
-            return _show(request, None, error=error, **_medium_context(again))
+            return _show(request, None, error=error, **medium_context(again.detail))
     except CertCenterError:
         pass
     return _show(request, None, error=error)
