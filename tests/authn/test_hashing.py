@@ -221,3 +221,93 @@ def test_a_changed_character_is_false_not_an_error(
     # character, so some changes still decode to the same hash. Never an exception, though.
     assert isinstance(hasher.verify(changed, "480213", purpose="pin"), bool)
     assert isinstance(hasher.needs_rehash(changed), bool)
+
+
+# -- short-lived codes (SMS, 1-won, ARS): keyed HMAC-SHA256, not argon2id
+
+
+def test_a_code_is_stored_as_a_keyed_digest(hasher: SecretHasher) -> None:
+    stored = hasher.code_digest("482913", purpose="code:phone")
+    assert stored.startswith("hmac-sha256$") and len(stored) == len("hmac-sha256$") + 64
+    assert "482913" not in stored
+    plain_sha = hashlib.sha256(b"482913").hexdigest()
+    assert plain_sha not in stored and not stored.endswith(plain_sha)
+    # keyed: the same code under another pepper is another value; under the same, the same
+    other = SecretHasher.from_policy(hmac_pepper(b"j" * 32), policy())
+    assert other.code_digest("482913", purpose="code:phone") != stored
+    assert hasher.code_digest("482913", purpose="code:phone") == stored
+
+
+def test_a_right_code_matches_and_a_wrong_one_does_not(hasher: SecretHasher) -> None:
+    stored = hasher.code_digest("482913", purpose="code:phone")
+    assert hasher.code_matches(stored, "482913", purpose="code:phone") is True
+    for wrong in ("482914", "48291", "4829130", "", " 482913"):
+        assert hasher.code_matches(stored, wrong, purpose="code:phone") is False
+    other = SecretHasher.from_policy(hmac_pepper(b"j" * 32), policy())
+    assert other.code_matches(stored, "482913", purpose="code:phone") is False
+
+
+def test_a_code_digest_is_bound_to_its_purpose(hasher: SecretHasher) -> None:
+    stored = hasher.code_digest("482913", purpose="code:phone")
+    assert hasher.code_digest("482913", purpose="code:account") != stored
+    assert hasher.code_matches(stored, "482913", purpose="code:account") is False
+    assert hasher.code_matches(stored, "482913", purpose="ars") is False
+    # nor is it the keyed digest used for counting subjects, under any purpose
+    assert stored.removeprefix("hmac-sha256$") != hasher.digest("482913", purpose="code:phone")
+
+
+def test_the_key_of_a_purpose_comes_from_the_pepper() -> None:
+    seen: list[bytes] = []
+
+    def pepper(data: bytes) -> bytes:
+        seen.append(data)
+        return hmac.new(b"k" * 32, data, hashlib.sha256).digest()
+
+    hasher = SecretHasher.from_policy(pepper, policy())
+    seen.clear()
+    hasher.code_digest("482913", purpose="code:phone")
+    # one call to the key backend, for the purpose's key: the code itself never goes there
+    assert len(seen) == 1 and b"code:phone" in seen[0] and b"482913" not in seen[0]
+
+
+def test_codes_are_compared_in_constant_time(
+    hasher: SecretHasher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    stored = hasher.code_digest("482913", purpose="code:phone")
+    assert hasher.code_matches(stored, "482913", purpose="code:phone") is True
+    assert hasher.code_matches(stored, "000000", purpose="code:phone") is False
+    assert len(calls) == 2 and all(a == stored.encode() for a, _ in calls)
+
+
+def test_codes_cost_no_argon2(hasher: SecretHasher, monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoArgon2:
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError(f"argon2 ({name}) used for a short-lived code")
+
+    monkeypatch.setattr(hasher, "_hasher", NoArgon2())
+    stored = hasher.code_digest("482913", purpose="code:phone")
+    assert hasher.code_matches(stored, "482913", purpose="code:phone") is True
+
+
+def test_a_code_stored_as_argon2id_before_still_verifies(hasher: SecretHasher) -> None:
+    legacy = hasher.hash("482913", purpose="code:phone")
+    assert legacy.startswith("$argon2id$")
+    assert hasher.code_matches(legacy, "482913", purpose="code:phone") is True
+    assert hasher.code_matches(legacy, "482914", purpose="code:phone") is False
+    assert hasher.code_matches(legacy, "482913", purpose="code:account") is False
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["", "hmac-sha256$", "hmac-sha256$zz", "482913", "$argon2id$garbage", "한국어", "\udcff"],
+)
+def test_malformed_stored_codes_are_false_not_an_error(hasher: SecretHasher, stored: str) -> None:
+    assert hasher.code_matches(stored, "482913", purpose="code:phone") is False

@@ -1,6 +1,11 @@
 """Single-use, expiring verification codes (인증번호): the SMS code and the 1-won code.
 
-The center makes the code, sends it through a provider, and keeps only its argon2id hash.
+The center makes the code, sends it through a provider, and keeps only its keyed digest
+(HMAC-SHA256 under a key of the code's purpose from the key backend,
+:meth:`~certcenter.authn.hashing.SecretHasher.code_digest`), compared in constant time: a code
+that lives minutes and allows a few tries needs no argon2id, which stays for PINs and
+patterns. A code stored as argon2id before this (``$argon2…``) still verifies until it
+expires.
 Each attempt is counted atomically *before* the code is compared, so a burst of concurrent
 guesses cannot get more tries than the policy allows. Given the policy, a guess is also
 reserved in its customer's failure window before it is compared, so concurrent flows of one
@@ -9,7 +14,7 @@ through :meth:`VerificationCodes.issue_sms`, which spends the SMS budget (per ph
 client address, per hour and per day, and a wait between codes to one phone: *policy*).
 
     codes = VerificationCodes(hasher, clock)
-    prepared = codes.prepare("phone", digits=6)          # outside the transaction: slow hash
+    prepared = codes.prepare("phone", digits=6)          # the code and its keyed digest
     plain = codes.issue(uow, enrollment_id=e.id, purpose="phone", target=phone,
                         prepared=prepared, ttl=timedelta(seconds=180), max_tries=5)
     ...
@@ -88,11 +93,10 @@ class VerificationCodes:
         self.policy = policy  # with it, a guess is reserved in its customer's failure window
 
     def prepare(self, purpose: str, digits: int) -> PreparedCode:
-        """A fresh code and its hash, made *outside* any transaction: hashing is the slow part,
-        and a database write lock should not wait for it."""
+        """A fresh code and its keyed digest (what is stored instead of the code)."""
         plain = random_digits(digits)
         return PreparedCode(
-            plain=plain, code_hash=self.hasher.hash(plain, purpose=f"code:{purpose}")
+            plain=plain, code_hash=self.hasher.code_digest(plain, purpose=f"code:{purpose}")
         )
 
     def issue(
@@ -265,7 +269,7 @@ class VerificationCodes:
             uow.commit()
             raise CertCenterError("CODE_TRIES_EXCEEDED", max_tries=code.max_tries)
         clean = submitted.strip()
-        if not (clean.isascii() and clean.isdigit()) or not self.hasher.verify(
+        if not (clean.isascii() and clean.isdigit()) or not self.hasher.code_matches(
             code.code_hash, clean, purpose=f"code:{purpose}"
         ):
             uow.commit()

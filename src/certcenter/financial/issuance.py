@@ -289,7 +289,7 @@ class FinancialIssuance:
         """ARS 인증: the center calls the phone on record; the screen shows the code to key in."""
         digits = self.policy.ars_code_digits
         code = "".join(secrets.choice("0123456789") for _ in range(digits))
-        code_hash = self.hasher.hash(code, purpose="ars")
+        code_hash = self.hasher.code_digest(code, purpose="ars")
 
         def calls_left(enrollment: FinancialEnrollment) -> int:
             calls = int(enrollment.data.get("ars_calls", 0))
@@ -342,7 +342,7 @@ class FinancialIssuance:
             ok = (
                 outcome.status == "answered"
                 and 0 < len(keyed) <= 10
-                and self.hasher.verify(code_hash, keyed, purpose="ars")
+                and self.hasher.code_matches(code_hash, keyed, purpose="ars")
             )
             return call_id, ok, outcome.status
 

@@ -20,7 +20,7 @@ Who is a customer is not told. The start answers alike whether the details name 
 not: a flow, its token and the masked number typed. Only a customer's phone gets the SMS; a
 claim that names no customer gets a flow whose code (eight digits, never sent) no six-digit
 guess can match, so its code step fails exactly as a wrong code does. The same digests are
-computed either way (the code's argon2id hash, the bearer token's SHA-256). The customer is
+computed either way (the code's keyed digest, the bearer token's SHA-256). The customer is
 attached to the flow only once the SMS code is right: from then on their blocks, their network
 rule and their certificate are told, to the person who holds their phone.
 

@@ -12,7 +12,8 @@ Registration proves who the customer is again, on top of the logged-in session:
     otp.check(customer_id, "287082")                       # for a caller with its own guard
     otp.cancel(customer_id, device_id=session.device_id, pin="135790")   # 해지, the PIN again
 
-The SMS code is kept only as a peppered argon2id hash in a ``FactorChallenge`` (factor
+The SMS code is kept only as a keyed digest (:meth:`SecretHasher.code_digest`, compared in
+constant time; one stored as argon2id before still verifies) in a ``FactorChallenge`` (factor
 ``otp_registration``) and sent straight to the provider, never through the outbox; it is counted
 in the SMS budget of the phone, the customer and the address like every code by SMS. A wrong
 SMS code and a wrong account password answer alike (``AUTH_FAILED`` / ``AUTH_LAST_TRY``); the
@@ -323,7 +324,7 @@ class OtpService:
             if uow.otp.active_for_customer(customer_id) is not None:
                 raise CertCenterError("OTP_ALREADY_REGISTERED")
         plain = random_digits(REGISTRATION_CODE_DIGITS)
-        code_hash = self.hasher.hash(plain, purpose=_CODE_PURPOSE)  # slow: outside the lock
+        code_hash = self.hasher.code_digest(plain, purpose=_CODE_PURPOSE)
         now = self.clock.now()
         challenge = FactorChallenge(
             id=new_id(),
@@ -405,11 +406,9 @@ class OtpService:
 
         # The slow checks, outside any transaction.
         clean = sms_code.strip()
-        if len(clean) == REGISTRATION_CODE_DIGITS and clean.isascii() and clean.isdigit():
-            code_ok = self.hasher.verify(code_hash, clean, purpose=_CODE_PURPOSE)
-        else:
-            self.hasher.dummy_verify(clean)
-            code_ok = False
+        well_formed = len(clean) == REGISTRATION_CODE_DIGITS and clean.isascii() and clean.isdigit()
+        # Compared whatever was sent, so a malformed code takes the time of a wrong one.
+        code_ok = self.hasher.code_matches(code_hash, clean, purpose=_CODE_PURPOSE) and well_formed
         password_ok = self.providers.banking.verify_account_password(
             bank_code=bank_code, account_number=account, password=account_password
         )

@@ -382,7 +382,10 @@ class TransferService:
                 subject=transfer.id,
                 created_at=now,
                 expires_at=transfer.expires_at,
-                data={"call_id": call_id, "code_hash": self.hasher.hash(ars_code, purpose="ars")},
+                data={
+                    "call_id": call_id,
+                    "code_hash": self.hasher.code_digest(ars_code, purpose="ars"),
+                },
             )
         with self.uow_factory() as uow:
             uow.transfers.add(transfer)
@@ -839,7 +842,9 @@ class TransferService:
             outcome.status == "answered"
             and outcome.keyed is not None
             and len(outcome.keyed) <= 10
-            and self.hasher.verify(str(challenge.data["code_hash"]), outcome.keyed, purpose="ars")
+            and self.hasher.code_matches(
+                str(challenge.data["code_hash"]), outcome.keyed, purpose="ars"
+            )
         )
         uow.factor_challenges.consume(challenge.id, self.clock.now())
         return "ok" if keyed_ok else "failed"
