@@ -464,6 +464,11 @@ class ConstraintViolationError(Exception):
         self.name = name
 
 
+class ReadOnlyWriteError(RuntimeError):
+    """A read-only unit of work was asked to change the database: a fault of its caller,
+    never a refusal to a customer (the change is not made)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``commit`` makes everything since the last commit durable at once.
 
@@ -541,4 +546,11 @@ class UnitOfWork(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """Opens a unit of work. ``read_only=True``: one that only reads, without the write lock
+    (SQLite: a deferred transaction on the WAL's snapshot, not ``BEGIN IMMEDIATE``;
+    PostgreSQL: a ``READ ONLY`` transaction), for paths that never write (OCSP answers
+    from the cache, certificate lookups, CRL downloads, listings). A change made in one raises
+    :class:`ReadOnlyWriteError`."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...

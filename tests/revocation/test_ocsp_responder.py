@@ -330,3 +330,18 @@ def _expired_copy(center: Center, certificate: x509.Certificate) -> x509.Certifi
     for extension in certificate.extensions:
         builder = builder.add_extension(extension.value, extension.critical)
     return center.keys.sign_certificate("mobile-ca", builder)
+
+
+def test_stored_responses_and_nonce_answers_do_not_wait_for_the_write_lock(
+    center: Center, revocation: RevocationStatus
+) -> None:
+    certificate = record_active(center)
+    request = _request(center, certificate)
+    first = revocation.ocsp.respond(request)  # stored
+    with center.uow_factory() as writer:
+        writer.ocsp.invalidate("FFFF")  # SQLite: the write lock, held to the end of the block
+        writer.flush()
+        assert revocation.ocsp.respond(request) == first
+        fresh = _answer(revocation, _request(center, certificate, nonce=b"0123456789"))
+        assert fresh.response_status is OCSPResponseStatus.SUCCESSFUL
+        assert fresh.certificate_status is OCSPCertStatus.GOOD

@@ -263,7 +263,7 @@ class CloudCertificates:
     def overview(self, customer_id: str) -> FinancialOverview:
         """The customer's financial certificate, devices and PIN state;
         ``FINANCIAL_CERTIFICATE_NOT_FOUND`` when there is none."""
-        with self.uow_factory() as uow:
+        with self.uow_factory(read_only=True) as uow:
             account, certificate = holding(uow, customer_id)
             devices = tuple(uow.browser_devices.active_for_customer(customer_id))
             locked = self.guard.is_locked(uow, customer_id, FINANCIAL_PIN)

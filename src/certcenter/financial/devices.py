@@ -299,7 +299,7 @@ class FinancialDevices:
 
     def list(self, customer_id: str) -> list[BrowserDevice]:
         """The customer's registered devices, oldest first."""
-        with self.uow_factory() as uow:
+        with self.uow_factory(read_only=True) as uow:
             return list(uow.browser_devices.active_for_customer(customer_id))
 
     def get(self, customer_id: str, device_id: str) -> BrowserDevice:

@@ -223,13 +223,13 @@ class CrlPublisher:
         """The latest CRL of the partition; made now if there is none or it has expired."""
         partition = Partition(family, shard)
         now = self._clock.now()
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             latest = uow.crls.latest(family, shard)
         if latest is not None and now < as_utc(latest.next_update):
             self._remember(partition, latest)
             return latest
         with self._lock:  # one publication per process; others wait for it
-            with self._uow_factory() as uow:
+            with self._uow_factory(read_only=True) as uow:
                 latest = uow.crls.latest(family, shard)
             if latest is not None and self._clock.now() < as_utc(latest.next_update):
                 return latest
@@ -250,7 +250,7 @@ class CrlPublisher:
         ]
         published = []
         for partition in candidates:
-            with self._uow_factory() as uow:
+            with self._uow_factory(read_only=True) as uow:
                 count, newest = self._summary(uow, partition)
                 seen = self._seen.get(partition)
                 if seen is not None and not _stale(seen, count, newest, now, margin):
@@ -276,7 +276,7 @@ class CrlPublisher:
     def _published_ever(self, partition: Partition) -> bool:
         if partition in self._seen:
             return True
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             latest = uow.crls.latest(partition.family, partition.shard)
         if latest is None:
             return False

@@ -25,7 +25,9 @@ missing or near its end. thisUpdate is now, nextUpdate now +
 
 Caching: a response to a request without a nonce is stored in ``uow.ocsp`` (keyed by serial)
 and served again until ``next_update - policy.ocsp_refresh_margin_minutes``, as long as the
-request's CertID is the stored one. A request with a nonce gets a fresh response echoing it.
+request's CertID is the stored one. Serving a stored response, and answering a request with a
+nonce, are read-only units of work: they never wait for the database's write lock; only a
+response about to be stored takes it. A request with a nonce gets a fresh response echoing it.
 ``unknown`` is never stored (an intent becomes a certificate; guessed serials must not fill
 the table). A response is stored under the certificate's row lock, the lock every status
 change takes before it invalidates the cache, so a response computed before a revocation
@@ -162,24 +164,41 @@ class OcspResponder:
         if ca is None:
             return unsuccessful(OCSPResponseStatus.UNAUTHORIZED)
         now = self._clock.now()
-        cacheable = request.nonce is None
+        if request.nonce is not None:  # never stored: a read, then a signature
+            with self._uow_factory(read_only=True) as uow:
+                record = uow.certificates.get(request.serial_hex)
+            return self._answer(request, record, ca, now)[1]
+        with self._uow_factory(read_only=True) as uow:
+            cached = self._cached(uow, request, now)
+        if cached is not None:
+            return cached
         with self._uow_factory() as uow:
-            if cacheable:
-                cached = uow.ocsp.get(request.serial_hex)
-                if (
-                    cached is not None
-                    and self._fresh(cached, now)
-                    and _same_certid(cached, request)
-                ):
-                    return bytes(cached.der)
-            # Locked when the answer may be stored: see the module docstring.
-            record = uow.certificates.get(request.serial_hex, for_update=cacheable)
-            answer = certificate_answer(record, ca)
-            response = self._sign(request, answer, ca, now)
-            der = response.public_bytes(serialization.Encoding.DER)
-            if cacheable and answer.status is not OCSPCertStatus.UNKNOWN:
+            # Stored by a request that held the lock before this one?
+            cached = self._cached(uow, request, now)
+            if cached is not None:
+                return cached
+            # Locked because the answer may be stored: see the module docstring.
+            record = uow.certificates.get(request.serial_hex, for_update=True)
+            response, der = self._answer(request, record, ca, now)
+            if response.certificate_status is not OCSPCertStatus.UNKNOWN:
                 self._store(uow, request.serial_hex, response, der)
         return der
+
+    def _cached(self, uow: UnitOfWork, request: StatusRequest, now: datetime) -> bytes | None:
+        cached = uow.ocsp.get(request.serial_hex)
+        if cached is not None and self._fresh(cached, now) and _same_certid(cached, request):
+            return bytes(cached.der)
+        return None
+
+    def _answer(
+        self,
+        request: StatusRequest,
+        record: CertificateRecord | None,
+        ca: CertificateAuthority,
+        now: datetime,
+    ) -> tuple[ocsp.OCSPResponse, bytes]:
+        response = self._sign(request, certificate_answer(record, ca), ca, now)
+        return response, response.public_bytes(serialization.Encoding.DER)
 
     def _issuer_of(self, request: StatusRequest) -> CertificateAuthority | None:
         hierarchy = self._hierarchy()
@@ -253,7 +272,7 @@ class OcspResponder:
         refreshed = 0
         tried: set[str] = set()
         while len(tried) < limit:
-            with self._uow_factory() as uow:
+            with self._uow_factory(read_only=True) as uow:
                 due = [
                     entry.serial
                     for entry in uow.ocsp.due(now + self._margin, limit=batch + len(tried))

@@ -3,9 +3,18 @@
     engine = make_engine("sqlite:///var/certcenter.db")
     sessions = make_session_factory(engine)
 
-On SQLite every transaction starts with ``BEGIN IMMEDIATE``: writers queue behind one another
-(``busy_timeout``) instead of failing when a read snapshot turns out to be stale. On
-PostgreSQL, repositories lock the rows they are about to change (``SELECT … FOR UPDATE``).
+On SQLite every transaction that may write starts with ``BEGIN IMMEDIATE``: writers queue
+behind one another (``busy_timeout``) instead of failing when a read snapshot turns out to be
+stale. On PostgreSQL, repositories lock the rows they are about to change
+(``SELECT … FOR UPDATE``).
+
+Read-only transactions: a connection of :func:`read_only_engine` (the execution option
+``certcenter_read_only``) begins a plain deferred ``BEGIN`` on SQLite, with
+``PRAGMA query_only`` on — it reads the WAL's snapshot without waiting for the write lock
+and cannot write — and ``SET TRANSACTION READ ONLY`` on PostgreSQL. A write in one raises
+:class:`~certcenter.ports.ReadOnlyWriteError` (a fault of the code, not ``STORAGE_READ_ONLY``).
+SQLite files run in WAL mode (readers and the writer do not block each other); a file that
+cannot is logged.
 
 Two driver errors become the catalog's refusals wherever they happen (:func:`catalog_error`,
 installed on every engine made here): a write to a read-only database — SQLite's
@@ -21,6 +30,7 @@ files the database file's mode), and files of an older start are made 0600 again
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -30,8 +40,13 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from certcenter.errors import CertCenterError
+from certcenter.ports import ReadOnlyWriteError
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "certcenter_read_only"
+_QUERY_ONLY = "certcenter_query_only"  # the PRAGMA's value on a SQLite connection
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -51,8 +66,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(parsed, **kwargs)
+    _postgresql_read_only(engine)
     _catalog_refusals(engine)
     return engine
+
+
+def read_only_engine(engine: Engine) -> Engine:
+    """``engine`` (same pool and events) whose transactions only read: see the docstring."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def _read_only(connection: Any) -> bool:
+    return bool(connection.get_execution_options().get(READ_ONLY, False))
 
 
 _SQLITE_READONLY = 8  # the primary result code; extended codes keep it in the low byte
@@ -90,8 +115,14 @@ def _catalog_refusals(engine: Engine) -> None:
         if context.is_pre_ping:
             return
         refusal = catalog_error(context.original_exception)
-        if refusal is not None:
-            raise refusal from context.original_exception
+        if refusal is None:
+            return
+        connection = context.connection
+        ours = connection is not None and _read_only(connection)
+        if refusal.code == "STORAGE_READ_ONLY" and ours:  # our fault, not the database's
+            message = "a read-only unit of work tried to write"
+            raise ReadOnlyWriteError(message) from context.original_exception
+        raise refusal from context.original_exception
 
 
 PRIVATE_FILE = 0o600
@@ -116,7 +147,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+        if mode is not None and str(mode[0]).lower() not in ("wal", "memory"):
+            log.warning("SQLite: journal mode %s, not WAL: readers wait for writers", mode[0])
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -124,7 +157,18 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = _read_only(connection)
+        if connection.info.get(_QUERY_ONLY, False) != read_only:  # a pooled connection's
+            connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            connection.info[_QUERY_ONLY] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _postgresql_read_only(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if _read_only(connection):
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -142,7 +142,7 @@ certificates = Table(
     Column("serial", String(64), primary_key=True),
     Column("family", String(20), nullable=False),
     Column("profile", String(30), nullable=False),
-    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
     Column("device_id", String(64), nullable=True),
     Column("enrollment_id", String(36), nullable=True),
     Column("subject", String(400), nullable=False),
@@ -173,6 +173,9 @@ certificates = Table(
         postgresql_where=text("status != 'abandoned'"),
     ),
     Index("ix_certificates_crl", "family", "crl_shard", "serial"),
+    # A customer's certificates, of a family, in some states (for_customer): one index search,
+    # whatever the number of certificates of the family. Its prefix serves customer_id alone.
+    Index("ix_certificates_customer_family_status", "customer_id", "family", "status"),
     # Which certificates bind a public key (one key, one customer and device).
     Index("ix_certificates_public_key", "public_key_sha256"),
     # At most one usable certificate per customer and family (mobile, financial, ...).

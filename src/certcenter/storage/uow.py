@@ -6,6 +6,15 @@
         uow.commit()
 
 Leaving the block without ``commit`` rolls back.
+
+    with uow_factory(read_only=True) as uow:   # no write lock; a change raises
+        record = uow.certificates.get(serial)
+
+A read-only unit of work runs on :func:`~certcenter.storage.database.read_only_engine`: on
+SQLite a deferred transaction that does not wait for the writers (``query_only``), on
+PostgreSQL a ``READ ONLY`` one. Adding, changing or deleting an object in it raises
+:class:`~certcenter.ports.ReadOnlyWriteError` at the flush, before any SQL; a statement that
+writes raises it from the database.
 """
 
 from __future__ import annotations
@@ -13,11 +22,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from typing import Any
 
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from certcenter.ports import ConstraintViolationError
+from certcenter.ports import ConstraintViolationError, ReadOnlyWriteError
+from certcenter.storage.database import read_only_engine
 from certcenter.storage.repositories import (
     SqlAudit,
     SqlBlocks,
@@ -54,8 +66,9 @@ log = logging.getLogger(__name__)
 
 
 class SqlUnitOfWork:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], *, read_only: bool = False) -> None:
         self._session_factory = session_factory
+        self.read_only = read_only
         self.session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
 
@@ -144,9 +157,28 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
+        self.read_session_factory = _read_only_sessions(session_factory)
 
-    def __call__(self) -> SqlUnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        if read_only:
+            return SqlUnitOfWork(self.read_session_factory, read_only=True)
         return SqlUnitOfWork(self.session_factory)
+
+
+def _read_only_sessions(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions like ``session_factory``'s on the read-only engine, refusing to flush changes."""
+    bind = session_factory.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("the session factory must be bound to an engine")
+    options = {**session_factory.kw, "bind": read_only_engine(bind)}
+    sessions: sessionmaker[Session] = sessionmaker(class_=session_factory.class_, **options)
+    event.listen(sessions, "before_flush", _refuse_changes)
+    return sessions
+
+
+def _refuse_changes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyWriteError("a read-only unit of work has changes to write")
 
 
 _KNOWN_CONSTRAINTS = ("uq_devices_one_active_per_customer", "uq_certificates_one_usable_per_family")

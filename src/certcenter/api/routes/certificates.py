@@ -18,7 +18,7 @@ PEM = "application/x-pem-file"
 @router.get("/v1/certificates/{serial}", response_model=CertificateOut)
 def certificate(serial: str, center: CenterDep) -> CertificateOut:
     """A certificate and its status. Certificates are public documents."""
-    with center.uow_factory() as uow:
+    with center.uow_factory(read_only=True) as uow:
         record = uow.certificates.get(serial.upper())
     if record is None or record.der is None:
         raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=serial[:64])

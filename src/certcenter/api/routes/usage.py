@@ -106,7 +106,7 @@ def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> SessionOut:
 
 @router.get("/v1/session", response_model=SessionOut)
 def session_info(session: SessionDep, center: CenterDep) -> SessionOut:
-    with center.uow_factory() as uow:
+    with center.uow_factory(read_only=True) as uow:
         customer = uow.customers.get(session.customer_id)
     return SessionOut(
         customer_number=customer.customer_number if customer else "",

@@ -114,7 +114,7 @@ def _my_page(
     request: Request, session: Session, *, error: CertCenterError | None = None
 ) -> HTMLResponse:
     center = center_of(request)
-    with center.uow_factory() as uow:
+    with center.uow_factory(read_only=True) as uow:
         records = list(uow.certificates.for_customer(session.customer_id))
         phone = uow.devices.active_for_customer(session.customer_id)
     overview = _overview(center, session.customer_id)
