@@ -123,6 +123,7 @@ class Figure:
     errors: int = 0
     tool: str = ""
     missing: str = ""  # why there is no figure
+    server_cores: float | None = None  # the server's CPU seconds per second while measured
 
     @classmethod
     def absent(cls, why: str) -> Figure:
@@ -139,6 +140,9 @@ class Figure:
             errors=sum(m.errors.values()) + m.aborted,
             tool=tool,
             missing="" if m.ok else f"no successful request ({dict(m.errors) or 'none sent'})",
+            server_cores=(
+                m.server_cpu_s / m.wall_s if m.server_cpu_s is not None and m.wall_s > 0 else None
+            ),
         )
 
 
@@ -154,7 +158,9 @@ def ratio(ours: float | None, peer: float | None) -> str:
     if ours is None or peer is None or peer <= 0 or math.isnan(ours) or math.isnan(peer):
         return "-"
     value = ours / peer
-    return f"{value:.2f}x" if value < 10 else f"{value:.0f}x"
+    if value >= 10:
+        return f"{value:.0f}x"
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.2g}x"  # 0.0048x, not 0.00x
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -190,10 +196,20 @@ def table_text(rows: Sequence[Row]) -> str:
     notes = []
     for r in rows:
         tools = {who: f.tool for who, f in (("certcenter", r.ours), (PEER, r.peer)) if f.tool}
+        cores = {
+            who: f.server_cores
+            for who, f in (("certcenter", r.ours), (PEER, r.peer))
+            if f.server_cores is not None
+        }
         if tools:
             notes.append(
                 f"  {r.metric}: load by "
                 + ", ".join(f"{tool} ({who})" for who, tool in tools.items())
+                + (
+                    "; server CPU " + ", ".join(f"{who} {n:.2f} cores" for who, n in cores.items())
+                    if cores
+                    else ""
+                )
             )
         for who, f in (("certcenter", r.ours), (PEER, r.peer)):
             if f.rate is None:
@@ -268,6 +284,16 @@ def wrk_figure(
 
 
 Send = Callable[[httpx.Client], None]
+
+
+def with_cpu(probe: benchlib.CpuProbe, measure: Callable[[], Figure]) -> Figure:
+    """``measure()``, with the server's CPU (cores busy on average) while it ran."""
+    cpu, wall = probe(), time.perf_counter()
+    figure = measure()
+    wall = time.perf_counter() - wall
+    if wall > 0:
+        figure.server_cores = (probe() - cpu) / wall
+    return figure
 
 
 def python_drive(
@@ -357,7 +383,12 @@ class OcspTarget:
 
 
 def ocsp_figure(
-    target: OcspTarget, method: str, args: argparse.Namespace, wrk: str | None, work: Path
+    target: OcspTarget,
+    method: str,
+    args: argparse.Namespace,
+    wrk: str | None,
+    work: Path,
+    probe: benchlib.CpuProbe,
 ) -> Figure:
     send = target.send_post if method == "POST" else target.send_get
     with httpx.Client(base_url=target.base_url, timeout=benchlib.REQUEST_TIMEOUT_S) as client:
@@ -372,18 +403,26 @@ def ocsp_figure(
         wrk_figure(
             wrk, url, seconds=args.warmup, concurrency=args.concurrency, work=work, body=body
         )
-        return wrk_figure(
-            wrk, url, seconds=args.seconds, concurrency=args.concurrency, work=work, body=body
+        return with_cpu(
+            probe,
+            lambda: wrk_figure(
+                wrk, url, seconds=args.seconds, concurrency=args.concurrency, work=work, body=body
+            ),
         )
     python_drive("warm-up", target.base_url, send, seconds=args.warmup, concurrency=2)
-    m = python_drive(
-        f"OCSP {method}",
-        target.base_url,
-        send,
-        seconds=args.seconds,
-        concurrency=args.concurrency,
+    return with_cpu(
+        probe,
+        lambda: Figure.of(
+            python_drive(
+                f"OCSP {method}",
+                target.base_url,
+                send,
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+            ),
+            "python",
+        ),
     )
-    return Figure.of(m, "python")
 
 
 # ------------------------------------------------------------------ the peer: cfssl
@@ -516,7 +555,7 @@ class Cfssl:
 
 
 def cfssl_sign_figure(
-    api_url: str, args: argparse.Namespace, wrk: str | None, work: Path
+    api_url: str, args: argparse.Namespace, wrk: str | None, work: Path, probe: benchlib.CpuProbe
 ) -> Figure:
     payload = json.dumps({"certificate_request": make_csr("홍길동")}).encode()
 
@@ -536,8 +575,9 @@ def cfssl_sign_figure(
             return Figure.absent(f"the pre-check request failed: {err}")
     if wrk is not None:
         url = f"{api_url}/api/v1/cfssl/sign"
-        for seconds in (args.warmup, args.seconds):
-            figure = wrk_figure(
+
+        def drive(seconds: float) -> Figure:
+            return wrk_figure(
                 wrk,
                 url,
                 seconds=seconds,
@@ -546,12 +586,19 @@ def cfssl_sign_figure(
                 body=payload,
                 content_type="application/json",
             )
-        return figure
+
+        drive(args.warmup)
+        return with_cpu(probe, lambda: drive(args.seconds))
     python_drive("warm-up", api_url, send, seconds=args.warmup, concurrency=2)
-    m = python_drive(
-        "CSR signing", api_url, send, seconds=args.seconds, concurrency=args.concurrency
+    return with_cpu(
+        probe,
+        lambda: Figure.of(
+            python_drive(
+                "CSR signing", api_url, send, seconds=args.seconds, concurrency=args.concurrency
+            ),
+            "python",
+        ),
     )
-    return Figure.of(m, "python")
 
 
 # ------------------------------------------------------------------ profiles
@@ -733,8 +780,8 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
         )
     if wrk is None:
         print(
-            "wrk is NOT installed (apt-get install wrk): the OCSP rows use the Python load "
-            "generator, see its ceiling below",
+            "wrk is NOT installed (apt-get install wrk): every row uses the Python load "
+            "generator (its ceiling is measured against cfssl's ocspserve when cfssl is there)",
             flush=True,
         )
     if args.profile and py_spy is None:
@@ -772,12 +819,17 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
             print(f"-- certcenter OCSP {method}", flush=True)
             out = args.profile / f"certcenter-ocsp-{method.lower()}.txt" if args.profile else None
             with profiled(py_spy if method == "POST" else None, server, out):
-                ours[f"OCSP {method}"] = ocsp_figure(target, method, args, wrk, tmp)
+                ours[f"OCSP {method}"] = ocsp_figure(
+                    target, method, args, wrk, tmp, server.cpu_seconds
+                )
         print("-- certcenter CSR signing", flush=True)
         out = args.profile / "certcenter-signing.txt" if args.profile else None
+        running = server
         ours["CSR signing"] = center_sign_figure(
-            server, people, args, stop, around_timed=lambda: profiled(py_spy, server, out)
+            running, people, args, stop, around_timed=lambda: profiled(py_spy, running, out)
         )
+        if stop.is_set():  # the signings stopped on Ctrl-C / SIGTERM and kept their figures
+            raise KeyboardInterrupt
         print(f"    server {server.stop(args.stop_timeout)}", flush=True)
         server_run = _scan(server)
         server = None
@@ -793,9 +845,13 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
             peer_target = peer.ocsp_target()
             for method in ("POST", "GET"):
                 print(f"-- {PEER} OCSP {method}", flush=True)
-                theirs[f"OCSP {method}"] = ocsp_figure(peer_target, method, args, wrk, tmp)
+                theirs[f"OCSP {method}"] = ocsp_figure(
+                    peer_target, method, args, wrk, tmp, peer.cpu_seconds
+                )
             print(f"-- {PEER} CSR signing", flush=True)
-            theirs["CSR signing"] = cfssl_sign_figure(peer.api_url, args, wrk, tmp)
+            theirs["CSR signing"] = cfssl_sign_figure(
+                peer.api_url, args, wrk, tmp, peer.cpu_seconds
+            )
             ceiling = generator_ceiling(peer_target, args)
     except KeyboardInterrupt:
         stop.set()
@@ -820,7 +876,11 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
                     ours.get(metric, Figure.absent("not measured (interrupted)")),
                     theirs.get(
                         metric,
-                        missing_peer if cfssl is None else Figure.absent("not measured"),
+                        missing_peer
+                        if cfssl is None
+                        else Figure.absent(
+                            "not measured (interrupted)" if stop.is_set() else "not measured"
+                        ),
                     ),
                 )
             )

@@ -28,6 +28,7 @@ def test_ratio_is_certcenter_over_the_peer(compare: ModuleType) -> None:
     assert compare.ratio(50.0, 200.0) == "0.25x"
     assert compare.ratio(300.0, 100.0) == "3.00x"
     assert compare.ratio(2500.0, 100.0) == "25x"
+    assert compare.ratio(29.0, 5997.0) == "0.0048x"
 
 
 @pytest.mark.parametrize(("ours", "peer"), [(None, 10.0), (10.0, None), (10.0, 0.0)])
@@ -42,7 +43,7 @@ def test_table_rows_and_a_peer_that_is_not_installed(compare: ModuleType) -> Non
     rows = [
         row(
             "OCSP POST",
-            figure(rate=400.0, p50_ms=15.5, p99_ms=80.0, ok=4000, tool="wrk"),
+            figure(rate=400.0, p50_ms=15.5, p99_ms=80.0, ok=4000, tool="wrk", server_cores=1.5),
             figure(rate=5000.0, p50_ms=1.25, p99_ms=9.0, ok=50000, tool="wrk"),
         ),
         row(
@@ -70,14 +71,13 @@ def test_table_rows_and_a_peer_that_is_not_installed(compare: ModuleType) -> Non
         "ms",
         "certcenter/cfssl",
     ]
-    assert lines[2].split() == ["OCSP", "POST", "400", "15.50", "80.00"] + [
-        "5000",
-        "1.25",
-        "9.00",
-        "0.08x",
-    ]
+    ocsp_cells = ["400", "15.50", "80.00", "5000", "1.25", "9.00", "0.08x"]
+    assert lines[2].split() == ["OCSP", "POST", *ocsp_cells]
     assert lines[3].split() == ["CSR", "signing", "25", "120.00", "500.00", "n/a", "-", "-", "-"]
     notes = lines[4:]
     assert "  CSR signing, cfssl: n/a - cfssl is not installed" in notes
     assert "  CSR signing, certcenter: 2 failed requests not counted" in notes
-    assert "  OCSP POST: load by wrk (certcenter), wrk (cfssl)" in notes
+    assert (
+        "  OCSP POST: load by wrk (certcenter), wrk (cfssl); server CPU certcenter 1.50 cores"
+        in notes
+    )
