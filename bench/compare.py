@@ -80,7 +80,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from run_all import Server, scan_log
+from run_all import Run, Server, _free_port, scan_log
 
 OCSP_REQUEST = "application/ocsp-request"
 PEER = "cfssl"
@@ -220,12 +220,6 @@ def table_text(rows: Sequence[Row]) -> str:
 
 
 # ------------------------------------------------------------------ load generators
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _tool(name: str) -> str | None:
@@ -888,8 +882,6 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
 
 
 def _scan(server: Server) -> str:
-    from run_all import Run
-
     found = Run("compare", "")
     scan_log(server.log_path, found)
     lines = [f"    server HTTP statuses: {dict(found.statuses)}"]
