@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench bench-compare clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# certcenter next to cfssl (apt-get install golang-cfssl wrk; without them it says so)
+bench-compare: $(STAMP)
+	$(BIN)/python bench/compare.py
 
 clean:
 	rm -rf $(VENV) var demo-output .pytest_cache .mypy_cache .ruff_cache

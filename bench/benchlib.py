@@ -638,10 +638,12 @@ def measure_signings(
     time_limit: float,
     stop: threading.Event | None = None,
     cpu_probe: CpuProbe | None = None,
+    around_timed: Callable[[], contextlib.AbstractContextManager[None]] | None = None,
 ) -> Measurement:
     """Bring ``count`` enrollments to ``credentials_set`` (not timed), then time only their
     ``csr`` steps, ``concurrency`` in flight. In a reusable world with fewer people than
-    ``count`` this goes in rounds of at most one enrollment per person."""
+    ``count`` this goes in rounds of at most one enrollment per person. ``around_timed``
+    (e.g. a profiler) is entered around each timed phase only."""
     m = Measurement("signing", requested=count, concurrency=concurrency)
     concurrency = _effective_concurrency(people, concurrency, m)
     m.concurrency = concurrency
@@ -684,6 +686,7 @@ def measure_signings(
                 stop=stop,
                 m=m,
                 cpu_probe=cpu_probe,
+                around=around_timed,
             )
             remaining -= size
     m.interrupted = stop.is_set()
@@ -766,6 +769,7 @@ def _fire(
     stop: threading.Event,
     m: Measurement,
     cpu_probe: CpuProbe | None,
+    around: Callable[[], contextlib.AbstractContextManager[None]] | None = None,
 ) -> None:
     """Time the csr steps of the prepared enrollments, ``concurrency`` at a time."""
     if not ready:
@@ -804,12 +808,13 @@ def _fire(
                         m.ok += 1
                         m.latencies.append(elapsed)
 
-        window = CpuWindow(cpu_probe)
-        t_start = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(threads, "sign") as executor:
-            _join([executor.submit(worker, c) for c in clients], stop)
-        m.wall_s += time.perf_counter() - t_start
-        window.close(m)
+        with around() if around is not None else contextlib.nullcontext():
+            window = CpuWindow(cpu_probe)
+            t_start = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(threads, "sign") as executor:
+                _join([executor.submit(worker, c) for c in clients], stop)
+            m.wall_s += time.perf_counter() - t_start
+            window.close(m)
     finally:
         for client in clients:
             client.close()
