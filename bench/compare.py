@@ -796,13 +796,6 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
         people_count = 1 + args.warmup_enrollments + args.sign_count
         world = worldgen.write_world(tmp / "world.toml", people_count)
         server = Server(args.workers, tmp / "data", world, tmp / "server.log")
-        # Every bench request comes from 127.0.0.1: the per-address SMS limit (30 an hour by
-        # default) stands for one customer's network, not for a load generator preparing
-        # hundreds of enrollments. The per-phone and per-person limits stay as they are.
-        server.env |= {
-            "CERTCENTER_POLICY__SMS_MAX_PER_ADDRESS_HOUR": str(10 * people_count),
-            "CERTCENTER_POLICY__SMS_MAX_PER_ADDRESS_DAY": str(10 * people_count),
-        }
         print(server.describe(), flush=True)
         print(f"    up in {server.start(args.startup_timeout):.1f} s", flush=True)
         people = benchlib.load_people(world)
