@@ -265,6 +265,12 @@ class CrlRepository(Protocol):
         """Delete the partition's CRLs numbered ``keep_after`` or lower; how many."""
         ...
 
+    def lock_partition(self, family: str, shard: int) -> None:
+        """Wait for, and hold until the transaction ends, the partition's publication lock:
+        one publisher of a partition at a time across processes and hosts (PostgreSQL: a
+        transaction-scoped advisory lock; SQLite: the write lock every transaction holds)."""
+        ...
+
     def lock_numbering(self, family: str, shard: int) -> int:
         """The next CRL number of the partition, serialising publishers of that partition."""
         ...

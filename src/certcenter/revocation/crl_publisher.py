@@ -9,8 +9,12 @@
 A partition's CRL is its certificates' stored entries (``CertificateRecord.crl_entry``, made
 by :func:`certcenter.pki.crl.encode_crl_entry` at revocation) concatenated in one pass and
 signed by the family's CA key; the root's CRL (family ``root``, shard 0) by the root key.
-CRL numbers count per partition (``uow.crls.lock_numbering``, which also serialises two
-publishers of one partition). thisUpdate is now, nextUpdate now + ``policy.crl_validity_hours``.
+One publisher of a partition at a time, across worker processes and hosts: each publication
+takes the partition's lock first (``uow.crls.lock_partition``: a transaction-scoped advisory
+lock on PostgreSQL, the write lock on SQLite). The job runner and the route look again once
+they hold it and leave a CRL another worker has just published as it is, so two job runners
+never make two numbers for the same content. CRL numbers count per partition
+(``uow.crls.lock_numbering``). thisUpdate is now, nextUpdate now + ``policy.crl_validity_hours``.
 
 :meth:`CrlPublisher.publish_due` republishes a partition when
 
@@ -141,15 +145,38 @@ class CrlPublisher:
 
     def publish(self, family: str, shard: int) -> CrlRecord:
         """Make, sign and store a new CRL of the partition from what is listed now."""
-        partition = Partition(family, shard)
+        record, _ = self._publish_locked(Partition(family, shard), still_needed=None)
+        return record
+
+    def _publish_locked(
+        self,
+        partition: Partition,
+        still_needed: Callable[[UnitOfWork, CrlRecord], bool] | None,
+    ) -> tuple[CrlRecord, bool]:
+        """Publish under the partition's lock (one publisher at a time across processes and
+        hosts). With ``still_needed``, the latest CRL is looked at again once the lock is
+        held: another worker may have just published it, and then that one is returned
+        (``False``: nothing made) rather than a second number for the same content."""
+        family, shard = partition.family, partition.shard
         for attempt in (1, 2):
             try:
                 with self._uow_factory() as uow:
+                    uow.crls.lock_partition(family, shard)
+                    if still_needed is not None:
+                        latest = uow.crls.latest(family, shard)
+                        if latest is not None and not still_needed(uow, latest):
+                            self._remember(partition, latest)
+                            log.info(
+                                "CRL %s number %d was just published by another worker",
+                                crl_path(family, shard),
+                                latest.number,
+                            )
+                            return latest, False
                     record = self._publish(uow, partition)
                     uow.commit()
             except ConstraintViolationError:
-                # Two first publications of a partition at once (no row to lock yet on
-                # PostgreSQL): the other one has its number now; take the next.
+                # Two first publications of a partition at once where the lock cannot hold
+                # them apart: the other one has its number now; take the next.
                 if attempt == 2:
                     raise
                 continue
@@ -161,7 +188,7 @@ class CrlPublisher:
                 record.entries,
                 record.next_update.isoformat(),
             )
-            return record
+            return record, True
         raise AssertionError("unreachable")
 
     def _publish(self, uow: UnitOfWork, partition: Partition) -> CrlRecord:
@@ -233,7 +260,11 @@ class CrlPublisher:
                 latest = uow.crls.latest(family, shard)
             if latest is not None and self._clock.now() < as_utc(latest.next_update):
                 return latest
-            return self.publish(family, shard)
+            record, _ = self._publish_locked(
+                partition,  # another process may have made it meanwhile
+                still_needed=lambda _uow, latest: self._clock.now() >= as_utc(latest.next_update),
+            )
+            return record
 
     # ------------------------------------------------------------------ the job
 
@@ -260,9 +291,19 @@ class CrlPublisher:
                 self._remember(partition, latest)
                 if not _stale(self._seen[partition], count, newest, now, margin):
                     continue
-            self.publish(partition.family, partition.shard)
-            published.append(partition)
+            _, made = self._publish_locked(
+                partition, still_needed=lambda uow, latest: self._due(uow, latest, now, margin)
+            )
+            if made:
+                published.append(partition)
         return published
+
+    def _due(self, uow: UnitOfWork, latest: CrlRecord, now: datetime, margin: timedelta) -> bool:
+        """Whether the partition still needs a new CRL, judged under its lock (another
+        worker's job runner may have published it since this one looked)."""
+        partition = Partition(latest.family, latest.shard)
+        count, newest = self._summary(uow, partition)
+        return _stale(_seen(latest), count, newest, now, margin)
 
     def _summary(self, uow: UnitOfWork, partition: Partition) -> tuple[int, datetime | None]:
         total, newest = 0, None
@@ -286,12 +327,16 @@ class CrlPublisher:
     def _remember(self, partition: Partition, record: CrlRecord) -> None:
         seen = self._seen.get(partition)
         if seen is None or record.number >= seen.number:
-            self._seen[partition] = _Seen(
-                number=record.number,
-                entries=record.entries,
-                created_at=as_utc(record.created_at),
-                next_update=as_utc(record.next_update),
-            )
+            self._seen[partition] = _seen(record)
+
+
+def _seen(record: CrlRecord) -> _Seen:
+    return _Seen(
+        number=record.number,
+        entries=record.entries,
+        created_at=as_utc(record.created_at),
+        next_update=as_utc(record.next_update),
+    )
 
 
 def _stale(

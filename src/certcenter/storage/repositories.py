@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -630,6 +631,13 @@ class SqlCrls(_Repository):
             .returning(t.c.number)
         ).all()
         return len(done)
+
+    def lock_partition(self, family: str, shard: int) -> None:
+        if self.session.get_bind().dialect.name != "postgresql":
+            return  # SQLite: every transaction holds the database's write lock already
+        name = f"certcenter.crl {family} {shard}".encode()
+        key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
+        self.session.execute(select(func.pg_advisory_xact_lock(key)))
 
     def lock_numbering(self, family: str, shard: int) -> int:
         t = tables.crls.c
