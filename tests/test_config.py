@@ -36,3 +36,26 @@ def test_unknown_keys_and_weak_hashing_are_refused() -> None:
         load_settings(environ={}, no_such_setting=1)
     with pytest.raises(ValidationError):
         load_settings(environ={"CERTCENTER_POLICY__ARGON2_MEMORY_KIB": "1024"})
+
+
+def test_workers_default_to_one_per_core_and_to_a_few_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    postgres = "postgresql+psycopg://certcenter@db:5432/certcenter"
+
+    def workers(cpus: int | None, **values: object) -> int:
+        monkeypatch.setattr("certcenter.config.os.cpu_count", lambda: cpus)
+        return load_settings(environ={"CERTCENTER_DATA_DIR": str(tmp_path)}, **values).workers
+
+    assert workers(8, database_url=postgres) == 8
+    assert workers(200, database_url=postgres) == 64
+    assert workers(None, database_url=postgres) == 1  # the core count is unknown
+    assert workers(2) == 2  # SQLite
+    assert workers(8) == 4  # SQLite: writers take turns for the one write lock
+    assert workers(8, workers=6) == 6  # a setting is obeyed, on SQLite too
+    assert workers(8, database_url=postgres, workers=1) == 1
+    monkeypatch.setenv("CERTCENTER_WORKERS", "3")
+    assert load_settings().workers == 3
+    for wrong in (-1, 65):
+        with pytest.raises(ValidationError):
+            workers(8, workers=wrong)

@@ -35,6 +35,20 @@ from pydantic_settings import (
 # A bank sets its own arc, for example one under 1.2.410.2000xx.
 DEMO_OID_ARC = "1.3.6.1.4.1.32473.1"
 
+# On SQLite every transaction that may write takes the database's one write lock, so server
+# processes beyond a few only wait for it; reads scale, writes do not (docs/operations.md).
+SQLITE_WORKERS = 4
+MAX_WORKERS = 64
+
+
+def default_workers(database_url: str, cpus: int | None) -> int:
+    """``certcenter serve``'s processes when ``workers`` is not set: one per core (at least
+    one, at most 64); on SQLite at most :data:`SQLITE_WORKERS`."""
+    workers = max(1, min(cpus or 1, MAX_WORKERS))
+    if database_url.startswith("sqlite"):
+        workers = min(workers, SQLITE_WORKERS)
+    return workers
+
 
 class TransferTier(BaseModel):
     """Transfers up to ``max_amount`` KRW need exactly these factors."""
@@ -219,7 +233,7 @@ class Settings(BaseSettings):
     # server
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1, le=64)
+    workers: int = Field(0, ge=0, le=MAX_WORKERS)  # 0: default_workers (one per core)
     trusted_proxies: list[str] = []  # none: set the reverse proxy's address (docs)
     log_level: str = "info"
 
@@ -252,6 +266,8 @@ class Settings(BaseSettings):
             self.audit_checkpoint_dir = data / "audit-checkpoints"
         if self.simulators_enabled is None:
             self.simulators_enabled = self.environment == "demo"
+        if self.workers == 0:
+            self.workers = default_workers(self.database_url, os.cpu_count())
         if "webhook" in self.notification_channels and not (
             self.webhook_url and self.webhook_secret
         ):

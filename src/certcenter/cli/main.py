@@ -82,7 +82,12 @@ def init() -> None:
 @cli.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
-@click.option("--workers", type=int, default=None, help="Server processes (default 1).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes (default: the `workers` setting, else one per core; SQLite: 4 at most).",
+)
 @handle_errors
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Start the center (and set it up first if this is the first start)."""
