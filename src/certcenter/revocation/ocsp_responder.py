@@ -311,6 +311,21 @@ class OcspResponder:
                     log.exception("OCSP: response for %s not refreshed", serial)
         return refreshed
 
+    def stored_fresh(
+        self, now: datetime | None = None, *, batch: int = 500
+    ) -> list[OcspCacheEntry]:
+        """Every stored response that would be served now, soonest nextUpdate first."""
+        now = now or self._clock.now()
+        horizon = now + timedelta(days=366 * 100)
+        limit = batch
+        while True:
+            with self._uow_factory(read_only=True) as uow:
+                page = list(uow.ocsp.due(horizon, limit=limit))
+            if len(page) < limit:
+                break
+            limit *= 2
+        return [entry for entry in page if self._fresh(entry, now)]
+
     def _refresh_one(
         self, serial: str, authorities: dict[str, CertificateAuthority], now: datetime
     ) -> int:
