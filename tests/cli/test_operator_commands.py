@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,24 @@ def test_client_commands_explain_an_unreachable_center(env: dict[str, str]) -> N
     )
     assert result.exit_code == 1
     assert "[CENTER_UNREACHABLE]" in result.output and "certcenter serve" in result.output
+
+
+def test_ocsp_publish_writes_into_the_directory_and_reports(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    (tmp_path / "not-a-dir").write_text("x")
+    refused = runner.invoke(cli, ["ocsp", "publish", str(tmp_path / "not-a-dir")], env=env)
+    assert refused.exit_code != 0
+
+    out = tmp_path / "www" / "ocsp"
+    result = runner.invoke(cli, ["ocsp", "publish", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "written": 0,  # nothing has been asked about yet: no stored response
+        "refreshed": 0,
+        "removed": 0,
+        "directory": str(out),
+    }
+    assert out.is_dir()

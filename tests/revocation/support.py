@@ -120,9 +120,9 @@ def openssl_ocsp(
     return run(*args)
 
 
-def ocsp_get(url: str, request_der: bytes) -> httpx.Response:
+def ocsp_get(url: str, request_der: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
     encoded = urllib.parse.quote(base64.b64encode(request_der).decode("ascii"), safe="")
-    return httpx.get(f"{url}/ocsp/{encoded}", timeout=30)
+    return httpx.get(f"{url}/ocsp/{encoded}", headers=headers, timeout=30)
 
 
 def crl_pem(der: bytes, path: Path) -> Path:

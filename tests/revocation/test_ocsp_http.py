@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
+from datetime import timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
@@ -176,6 +179,90 @@ def test_get_and_post_give_the_same_verified_answer(
     )
     assert parsed.certificates == [signer.certificate]
     assert parsed.hash_algorithm.name == "sha1"
+
+
+def test_get_answers_carry_rfc5019_cache_headers_and_revalidate_with_304(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    issued = issue(new_flow, "C003", tmp_path)
+    request = tmp_path / "req.der"
+    run("openssl", "ocsp", "-issuer", pki.issuing, "-cert", issued.leaf, "-no_nonce",
+        "-reqout", request, check=True)  # fmt: skip
+
+    got = ocsp_get(status_url, request.read_bytes())
+    assert got.status_code == 200
+    parsed = ocsp.load_der_ocsp_response(got.content)
+    etag = got.headers["etag"]
+    assert etag == '"' + hashlib.sha256(got.content).hexdigest()[:32] + '"'
+    assert got.headers["last-modified"] == format_datetime(parsed.this_update_utc, usegmt=True)
+    assert parsed.next_update_utc is not None
+    assert got.headers["expires"] == format_datetime(parsed.next_update_utc, usegmt=True)
+    margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
+    max_age = int((parsed.next_update_utc - margin - center.clock.now()).total_seconds())
+    assert got.headers["cache-control"] == (
+        f"max-age={max_age}, public, no-transform, must-revalidate"
+    )
+    again = ocsp_get(status_url, request.read_bytes())
+    assert again.content == got.content  # the stored response: the same tag
+    assert again.headers["etag"] == etag
+
+    # a cache revalidating its copy: 304 without a body, with the validators
+    for match in (etag, f"W/{etag}", f'"0123", {etag}', "*"):
+        not_modified = ocsp_get(status_url, request.read_bytes(), {"If-None-Match": match})
+        assert not_modified.status_code == 304, match
+        assert not_modified.content == b""
+        assert not_modified.headers["etag"] == etag
+        assert not_modified.headers["cache-control"] == got.headers["cache-control"]
+        assert not_modified.headers["last-modified"] == got.headers["last-modified"]
+    for stale in ('"0123"', etag.strip('"'), ""):
+        answer = ocsp_get(status_url, request.read_bytes(), {"If-None-Match": stale})
+        assert answer.status_code == 200, stale
+        assert answer.content == got.content
+
+    # once the status changes the stored response is gone: the old tag no longer matches
+    change_status(center, issued.serial, CertificateStatus.REVOKED, x509.ReasonFlags.superseded)
+    revoked = ocsp_get(status_url, request.read_bytes(), {"If-None-Match": etag})
+    assert revoked.status_code == 200
+    assert revoked.headers["etag"] != etag
+    assert ocsp.load_der_ocsp_response(revoked.content).certificate_status is (
+        ocsp.OCSPCertStatus.REVOKED
+    )
+    answer = tmp_path / "answer.der"
+    answer.write_bytes(revoked.content)
+    checked = run("openssl", "ocsp", "-issuer", pki.issuing, "-cert", issued.leaf,
+                  "-CAfile", pki.root, "-respin", answer, "-no_nonce")  # fmt: skip
+    assert _verified(checked), checked.stdout + checked.stderr
+    assert f"{issued.leaf}: revoked" in checked.stdout
+
+
+def test_uncacheable_answers_have_no_validators_and_never_304(
+    center: Center, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    issued = issue(new_flow, "C001", tmp_path)
+    issuer = center.hierarchy().issuing("mobile").certificate
+    with_nonce = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(issued.certificate, issuer, hashes.SHA1())  # noqa: S303 - OCSP clients
+        .add_extension(x509.OCSPNonce(b"0123456789abcdef"), critical=False)
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+    for request, match in ((with_nonce, "*"), (b"garbage", "*")):
+        got = ocsp_get(status_url, request, {"If-None-Match": match})
+        assert got.status_code == 200
+        assert got.headers["cache-control"] == "no-store"
+        assert "etag" not in got.headers
+        assert "last-modified" not in got.headers
+        assert got.content
+    # POST answers are never cached by HTTP caches (RFC 5019 §5): no validators either
+    posted = httpx.post(
+        f"{status_url}/ocsp",
+        content=with_nonce,
+        headers={"Content-Type": "application/ocsp-request", "If-None-Match": "*"},
+        timeout=30,
+    )
+    assert posted.status_code == 200
+    assert "etag" not in posted.headers
 
 
 def test_a_sha256_certid_is_answered_with_the_same_certid(

@@ -20,6 +20,7 @@ from certcenter.cli import (
     approval_commands,
     card_commands,
     diagnosis_commands,
+    ocsp_commands,
     otp_commands,
     usage_commands,
 )
@@ -787,6 +788,7 @@ for command in (
 sim.add_command(usage_commands.sim_ars)
 app.add_command(approval_commands.app_approve)
 sim.add_command(approval_commands.sim_departures)
+cli.add_command(ocsp_commands.ocsp)
 
 
 def main() -> None:

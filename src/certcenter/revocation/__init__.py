@@ -24,10 +24,11 @@ from certcenter.keys.backend import KeyBackend
 from certcenter.pki.hierarchy import CaHierarchy
 from certcenter.ports import UnitOfWorkFactory
 from certcenter.revocation.crl_publisher import CrlPublisher, Partition
-from certcenter.revocation.ocsp_responder import OcspResponder, certificate_answer
+from certcenter.revocation.ocsp_responder import OcspAnswer, OcspResponder, certificate_answer
 
 __all__ = [
     "CrlPublisher",
+    "OcspAnswer",
     "OcspResponder",
     "Partition",
     "RevocationStatus",

@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -69,7 +70,7 @@ from certcenter.pki.ocsp import (
 )
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["OcspResponder", "certificate_answer"]
+__all__ = ["OcspAnswer", "OcspResponder", "certificate_answer"]
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,22 @@ def certificate_answer(record: CertificateRecord | None, ca: CertificateAuthorit
     return CertAnswer.unknown()
 
 
+@dataclass(frozen=True)
+class OcspAnswer:
+    """A DER OCSPResponse with what an HTTP cache needs to know about it, so that nobody
+    parses the DER again: ``cacheable`` is a successful response without nonce (RFC 5019
+    §6.2); ``this_update``/``next_update`` are set exactly when it is cacheable."""
+
+    der: bytes
+    cacheable: bool = False
+    this_update: datetime | None = None
+    next_update: datetime | None = None
+
+    @classmethod
+    def unsuccessful(cls, status: OCSPResponseStatus) -> OcspAnswer:
+        return cls(unsuccessful(status))
+
+
 class OcspResponder:
     def __init__(
         self,
@@ -150,24 +167,28 @@ class OcspResponder:
 
     def respond(self, request_der: bytes) -> bytes:
         """The DER OCSPResponse for a DER OCSPRequest (see the module docstring)."""
+        return self.answer(request_der).der
+
+    def answer(self, request_der: bytes) -> OcspAnswer:
+        """:meth:`respond`, with the response's cache facts (see :class:`OcspAnswer`)."""
         try:
             return self._respond(request_der)
         except Exception:  # the protocol has an answer for our faults too
             log.exception("OCSP: internal error")
-            return unsuccessful(OCSPResponseStatus.INTERNAL_ERROR)
+            return OcspAnswer.unsuccessful(OCSPResponseStatus.INTERNAL_ERROR)
 
-    def _respond(self, request_der: bytes) -> bytes:
+    def _respond(self, request_der: bytes) -> OcspAnswer:
         request = parse_request(request_der)
         if isinstance(request, OCSPResponseStatus):
-            return unsuccessful(request)
+            return OcspAnswer.unsuccessful(request)
         ca = self._issuer_of(request)
         if ca is None:
-            return unsuccessful(OCSPResponseStatus.UNAUTHORIZED)
+            return OcspAnswer.unsuccessful(OCSPResponseStatus.UNAUTHORIZED)
         now = self._clock.now()
         if request.nonce is not None:  # never stored: a read, then a signature
             with self._uow_factory(read_only=True) as uow:
                 record = uow.certificates.get(request.serial_hex)
-            return self._answer(request, record, ca, now)[1]
+            return OcspAnswer(self._answer(request, record, ca, now)[1])
         with self._uow_factory(read_only=True) as uow:
             cached = self._cached(uow, request, now)
         if cached is not None:
@@ -182,12 +203,14 @@ class OcspResponder:
             response, der = self._answer(request, record, ca, now)
             if response.certificate_status is not OCSPCertStatus.UNKNOWN:
                 self._store(uow, request.serial_hex, response, der)
-        return der
+        return OcspAnswer(der, True, response.this_update_utc, response.next_update_utc)
 
-    def _cached(self, uow: UnitOfWork, request: StatusRequest, now: datetime) -> bytes | None:
+    def _cached(self, uow: UnitOfWork, request: StatusRequest, now: datetime) -> OcspAnswer | None:
         cached = uow.ocsp.get(request.serial_hex)
         if cached is not None and self._fresh(cached, now) and _same_certid(cached, request):
-            return bytes(cached.der)
+            return OcspAnswer(
+                bytes(cached.der), True, as_utc(cached.this_update), as_utc(cached.next_update)
+            )
         return None
 
     def _answer(
@@ -287,6 +310,21 @@ class OcspResponder:
                 except Exception:  # one bad entry must not stop the others
                     log.exception("OCSP: response for %s not refreshed", serial)
         return refreshed
+
+    def stored_fresh(
+        self, now: datetime | None = None, *, batch: int = 500
+    ) -> list[OcspCacheEntry]:
+        """Every stored response that would be served now, soonest nextUpdate first."""
+        now = now or self._clock.now()
+        horizon = now + timedelta(days=366 * 100)
+        limit = batch
+        while True:
+            with self._uow_factory(read_only=True) as uow:
+                page = list(uow.ocsp.due(horizon, limit=limit))
+            if len(page) < limit:
+                break
+            limit *= 2
+        return [entry for entry in page if self._fresh(entry, now)]
 
     def _refresh_one(
         self, serial: str, authorities: dict[str, CertificateAuthority], now: datetime

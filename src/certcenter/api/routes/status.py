@@ -1,7 +1,9 @@
 """Certificate status for relying parties: OCSP (RFC 6960, RFC 5019) and CRLs (RFC 5280).
 
     POST /ocsp                 application/ocsp-request  → application/ocsp-response
-    GET  /ocsp/{base64 DER}    → application/ocsp-response (cacheable when without nonce)
+    GET  /ocsp/{base64 DER}    → application/ocsp-response (cacheable when without nonce:
+                                 Cache-Control, Expires, Last-Modified, ETag; 304 on a
+                                 matching If-None-Match)
     GET  /crl/{name}.crl       → application/pkix-crl (DER): root, mobile-0 … mobile-15, mobile
 
 Errors speak the protocols' language: an OCSP request that cannot be read gets an
@@ -11,12 +13,11 @@ an unknown CRL name is a 404 problem document (``NOT_FOUND``).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-from cryptography import x509
-from cryptography.x509 import ocsp
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -25,7 +26,7 @@ from certcenter.bootstrap import Center
 from certcenter.clock import as_utc
 from certcenter.errors import CertCenterError
 from certcenter.pki.ocsp import decode_get_request
-from certcenter.revocation import RevocationStatus
+from certcenter.revocation import OcspAnswer, RevocationStatus
 
 router = APIRouter(tags=["certificate status (인증서 상태)"])
 
@@ -53,35 +54,47 @@ def _http_date(when: datetime) -> str:
     return format_datetime(as_utc(when), usegmt=True)
 
 
-async def _ocsp(center: Center, request_der: bytes, *, get: bool) -> Response:
+async def _ocsp(
+    center: Center, request_der: bytes, *, get: bool, if_none_match: str | None = None
+) -> Response:
     status = revocation_status(center)
-    der: bytes = await run_in_threadpool(status.ocsp.respond, request_der)
-    headers = {}
-    if get:
-        headers = _ocsp_cache_headers(der, center.clock.now(), center)
-    return Response(der, media_type=OCSP_RESPONSE, headers=headers)
+    answer: OcspAnswer = await run_in_threadpool(status.ocsp.answer, request_der)
+    if not get:
+        return Response(answer.der, media_type=OCSP_RESPONSE)
+    headers = _ocsp_cache_headers(answer, center.clock.now(), center)
+    if headers and if_none_match is not None and _etag_matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(answer.der, media_type=OCSP_RESPONSE, headers=headers)
 
 
-def _ocsp_cache_headers(der: bytes, now: datetime, center: Center) -> dict[str, str]:
+def ocsp_etag(der: bytes) -> str:
+    """The strong entity tag of a DER OCSP response: a digest of its bytes, so that a
+    re-signed response (new thisUpdate, new signature) always has a new one."""
+    return '"' + hashlib.sha256(der).hexdigest()[:32] + '"'
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: ``*`` or any listed tag equal under the weak comparison."""
+    for candidate in if_none_match.split(","):
+        tag = candidate.strip()
+        if tag == "*" or tag.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+def _ocsp_cache_headers(answer: OcspAnswer, now: datetime, center: Center) -> dict[str, str]:
     """RFC 5019 §6.2: a successful response without nonce may be cached until the center
-    would refresh it; anything else is not cached (the app's default no-store)."""
-    try:
-        response = ocsp.load_der_ocsp_response(der)
-        if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
-            return {}
-        if any(isinstance(e.value, x509.OCSPNonce) for e in response.extensions):
-            return {}
-        this_update, next_update = response.this_update_utc, response.next_update_utc
-    except ValueError:
-        return {}
-    if next_update is None:
+    would refresh it; anything else is not cached (the app's default no-store). The
+    responder tells what the response says (no parsing of the DER here)."""
+    if not answer.cacheable or answer.this_update is None or answer.next_update is None:
         return {}
     margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
-    max_age = int(max((next_update - margin - now).total_seconds(), 0))
+    max_age = int(max((answer.next_update - margin - now).total_seconds(), 0))
     return {
         "Cache-Control": f"max-age={max_age}, public, no-transform, must-revalidate",
-        "Last-Modified": _http_date(this_update),
-        "Expires": _http_date(next_update),
+        "Last-Modified": _http_date(answer.this_update),
+        "Expires": _http_date(answer.next_update),
+        "ETag": ocsp_etag(answer.der),
     }
 
 
@@ -102,9 +115,16 @@ async def ocsp_post(request: Request, center: CenterDep) -> Response:
 
 
 @router.get("/ocsp/{encoded:path}", response_class=Response, responses=_OCSP_DOC)
-async def ocsp_get(encoded: str, center: CenterDep) -> Response:
-    """OCSP over GET: the path segment is the base64 DER OCSPRequest (URL-encoded)."""
-    return await _ocsp(center, decode_get_request(encoded) or b"", get=True)
+async def ocsp_get(encoded: str, request: Request, center: CenterDep) -> Response:
+    """OCSP over GET: the path segment is the base64 DER OCSPRequest (URL-encoded).
+    A cacheable answer carries ``ETag`` and ``Last-Modified``; ``If-None-Match`` naming the
+    current response's tag is answered ``304 Not Modified`` without a body."""
+    return await _ocsp(
+        center,
+        decode_get_request(encoded) or b"",
+        get=True,
+        if_none_match=request.headers.get("if-none-match"),
+    )
 
 
 @router.get(
