@@ -13,13 +13,15 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.types import Receive, Scope, Send
+from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from certcenter import __version__, api, web
 from certcenter.api import errors
@@ -29,6 +31,7 @@ from certcenter.errors import CertCenterError
 from certcenter.http_common.edge import EdgeMiddleware, refuse_at_edge
 
 MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger("certcenter.server")
 
 
 @contextlib.asynccontextmanager
@@ -77,6 +80,52 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
+class ProblemsMiddleware:
+    """Pure ASGI, just outside the routes: the ``Content-Length`` limit, ``Cache-Control:
+    no-store`` and ``nosniff`` unless a response set its own, and the one place that turns
+    any fault into a 500 problem document with an incident number. A client that left while
+    its body was read is no fault: the request ends with a debug line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = _header(scope, b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            await _too_large(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Cache-Control", "no-store")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except ClientDisconnect:
+            log.debug("client left during %s %s", scope["method"], scope["path"])
+        except Exception as exc:  # the one place that turns any fault into a 500
+            if started:
+                raise  # the answer is under way: the server ends the connection
+            response = errors.unexpected(Request(scope), exc)
+            await response(scope, receive, sending)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def _readiness(request: Request) -> Response:
     current: Center = request.app.state.center
     report = current.readiness.run()
@@ -121,24 +170,8 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
         dependencies=[Depends(refuse_at_edge)],
     )
     app.state.center = center
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return errors.problem(
-                CertCenterError("REQUEST_TOO_LARGE", limit=f"{MAX_BODY_BYTES // 1024} KiB"),
-                request,
-            )
-        try:
-            response = await call_next(request)
-        except Exception as exc:  # noqa: BLE001 - the one place that turns any fault into a 500
-            response = errors.unexpected(request, exc)
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
+    # innermost of ours: any fault a route let through becomes a 500 problem document
+    app.add_middleware(ProblemsMiddleware)
 
     @app.get("/healthz", tags=["operations"])
     def health(request: Request) -> Response:

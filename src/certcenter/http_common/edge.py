@@ -14,6 +14,8 @@
   fields they read with :func:`single_line`, after their own checks. An OCSP GET carries a
   binary request in its path (RFC 6960, appendix A): garbage there is the responder's to answer
   (``malformedRequest``), not the edge's.
+* A client that leaves before its body is complete (``http.disconnect`` while it is read)
+  ends the request there, with a debug line: no route runs, no incident is logged.
 * ``Strict-Transport-Security`` is added to every answer when the center is served on https
   or in production.
 
@@ -25,6 +27,7 @@ web center its error page, each in its own way.
 from __future__ import annotations
 
 import json
+import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -36,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from certcenter.errors import CertCenterError
 
+log = logging.getLogger("certcenter.edge")
 HSTS = "max-age=31536000; includeSubDomains"
 _STATE_KEY = "edge_refusal"
 
@@ -158,6 +162,10 @@ class EdgeMiddleware:
         if body is None:
             await self.too_large(scope, receive, send)
             return
+        if not more:
+            # the client left before its body was complete: no one to answer, nothing to do
+            log.debug("client left during %s %s", scope["method"], scope["path"])
+            return
         try:
             if "\x00" in scope["path"] and not scope["path"].startswith(_BINARY_PATHS):
                 raise _refusal("path")
@@ -169,7 +177,7 @@ class EdgeMiddleware:
         if replaced is not None:
             body = replaced
             headers["content-length"] = str(len(body))
-        await self.app(scope, _replay(body, more, receive), send)
+        await self.app(scope, _replay(body, receive), send)
 
     async def _read(self, receive: Receive) -> tuple[bytes | None, bool]:
         """The whole body, or ``None`` as soon as it passes the limit; and whether the client
@@ -189,17 +197,14 @@ class EdgeMiddleware:
                 return b"".join(chunks), True
 
 
-def _replay(body: bytes, connected: bool, receive: Receive) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
     async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
-            if connected:
-                return {"type": "http.request", "body": body, "more_body": False}
-        if not connected:
-            return {"type": "http.disconnect"}
+            return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
     return replay

@@ -23,7 +23,7 @@ from fastapi.params import Depends as DependsParam
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from certcenter.errors import CertCenterError
@@ -46,6 +46,8 @@ class WebRoute(APIRoute):
                 return error_page(request, validation_error(exc))
             except StarletteHTTPException as exc:
                 return error_page(request, http_error(exc))
+            except ClientDisconnect:
+                raise  # the client left: no page, no incident (the server ends it quietly)
             except Exception as exc:  # noqa: BLE001 - a page, with an incident number
                 return unexpected_page(request, exc)
 
