@@ -63,7 +63,6 @@ from certcenter.financial.media import (
     MEDIUM_NAMES,
     AdditionalMedia,
     MediumAnswer,
-    check_medium_name,
     medium_inputs,
 )
 from certcenter.financial.proof import canonical_spki, device_key
@@ -405,37 +404,9 @@ class FinancialIssuance:
     def choose_medium(self, ref: IssuanceRef, medium: str) -> StepResult:
         """추가 인증: one medium the customer holds. The security card's two slots, or the
         code to approve in the app, are in the answer."""
-        check_medium_name(medium)
-
-        def question(
-            enrollment: FinancialEnrollment, customer: Customer | None
-        ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-            holder = self.engine.known(enrollment, customer)
-            return self.media.question(self.uow_factory, holder, medium, subject=enrollment.id)
-
-        # The bank's account list is asked for before the step's transaction.
-        accounts, card = self.engine.ask(ref, "medium", question)
-
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            customer = self.engine.customer(uow, enrollment)
-            detail, approval_id = self.media.open_in(
-                uow,
-                customer,
-                medium,
-                accounts,
-                card,
-                purpose=FINANCIAL_ISSUANCE,
-                source_ip=ref.client_ip,
-            )
-            data = {k: v for k, v in enrollment.data.items() if k != "approval_id"}
-            if approval_id is not None:
-                data["approval_id"] = approval_id
-            enrollment.data = data
-            enrollment.medium = medium
-            enrollment.state = S.MEDIUM_PENDING.value
-            return detail
-
-        return self.engine.step(ref, "medium", act)
+        return self.media.choose(
+            self.engine, ref, medium, purpose=FINANCIAL_ISSUANCE, pending=S.MEDIUM_PENDING.value
+        )
 
     def verify_medium(self, ref: IssuanceRef, answer: MediumAnswer) -> StepResult:
         """The chosen medium's answer. Its try is counted before it is compared (the

@@ -19,7 +19,8 @@ adds the mobile certificate approved in the app. The caller counts the try befor
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeVar
 
 from certcenter.audit.redaction import mask_account
 from certcenter.authn.held_media import (
@@ -34,6 +35,8 @@ from certcenter.clock import Clock
 from certcenter.entities import CertificateStatus, Customer, WebApproval
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import term
+from certcenter.flows import FlowEngine, FlowRef, StepResult
+from certcenter.flows.engine import FlowRow
 from certcenter.identity.providers import Providers
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.usage.approvals import ApprovalService
@@ -56,6 +59,16 @@ def check_medium_name(medium: str) -> str:
     if medium not in MEDIA:
         raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
     return medium
+
+
+class MediumRow(FlowRow, Protocol):
+    """A flow's row that asks for an additional medium."""
+
+    medium: str | None
+    data: dict[str, Any]
+
+
+Row = TypeVar("Row", bound=MediumRow)
 
 
 class AdditionalMedia:
@@ -148,6 +161,43 @@ class AdditionalMedia:
             detail["approval_code"] = made.code
             detail["approval_expires_at"] = made.expires_at.isoformat()
         return detail, approval_id
+
+    def choose(
+        self,
+        engine: FlowEngine[Row, Any],
+        ref: FlowRef,
+        medium: str,
+        *,
+        purpose: str,
+        pending: str,
+    ) -> StepResult:
+        """A flow's "medium" step: the customer's accounts or the card's slots are asked for
+        before the step's transaction, the question is opened in it (the app's approval kept
+        in the row's data), and the row waits in ``pending`` for the answer."""
+        check_medium_name(medium)
+
+        def question(
+            row: Row, customer: Customer | None
+        ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+            holder = engine.known(row, customer)
+            return self.question(engine.uow_factory, holder, medium, subject=row.id)
+
+        accounts, card = engine.ask(ref, "medium", question)
+
+        def act(uow: UnitOfWork, row: Row) -> Mapping[str, Any]:
+            customer = engine.customer(uow, row)
+            detail, approval_id = self.open_in(
+                uow, customer, medium, accounts, card, purpose=purpose, source_ip=ref.client_ip
+            )
+            data = {k: v for k, v in row.data.items() if k != "approval_id"}
+            if approval_id is not None:
+                data["approval_id"] = approval_id
+            row.data = data
+            row.medium = medium
+            row.state = pending
+            return detail
+
+        return engine.step(ref, "medium", act)
 
     def check(self, customer: Customer, flow_id: str, medium: str, inputs: dict[str, str]) -> bool:
         """Compare a typed medium's answer (no transaction of ours is open). Raises when

@@ -59,7 +59,6 @@ from certcenter.financial.media import (
     FACTOR_OF,
     AdditionalMedia,
     MediumAnswer,
-    check_medium_name,
     medium_inputs,
 )
 from certcenter.flows import Effects, FlowEngine, FlowKind, Outcome, SmsCode, StepResult
@@ -409,37 +408,15 @@ class Reverification:
     def choose_medium(self, ref: ReverificationRef, medium: str) -> StepResult:
         """추가 인증: one medium the customer holds. The security card's two slots, or the
         code to approve in the app, are in the answer."""
-        check_medium_name(medium)
-
-        def question(
-            row: FinancialReverification, customer: Customer | None
-        ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-            holder = self.engine.known(row, customer)
-            return self.media.question(self.uow_factory, holder, medium, subject=row.id)
-
-        def act(uow: UnitOfWork, row: FinancialReverification) -> Mapping[str, Any]:
-            customer = self.engine.customer(uow, row)
-            detail, approval_id = self.media.open_in(
-                uow,
-                customer,
-                medium,
-                accounts,
-                card,
-                purpose=self.purpose.approval,
-                source_ip=ref.client_ip,
-            )
-            data = {k: v for k, v in row.data.items() if k != "approval_id"}
-            if approval_id is not None:
-                data["approval_id"] = approval_id
-            row.data = data
-            row.medium = medium
-            row.state = S.MEDIUM_PENDING.value
-            return detail
-
         with self._told():
             self._medium_first(ref, "medium")
-            accounts, card = self.engine.ask(ref, "medium", question)
-            return self.engine.step(ref, "medium", act)
+            return self.media.choose(
+                self.engine,
+                ref,
+                medium,
+                purpose=self.purpose.approval,
+                pending=S.MEDIUM_PENDING.value,
+            )
 
     def verify_medium(
         self, ref: ReverificationRef, answer: MediumAnswer, finish: Finish
