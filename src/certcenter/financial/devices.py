@@ -233,7 +233,7 @@ class FinancialDevices:
             raise CertCenterError("FINANCIAL_DEVICE_NOT_REGISTERED")
         return device
 
-    def registration(
+    def status(
         self, registration_id: str, token: str, *, source_ip: str | None = None
     ) -> StepResult:
         """Where the registration stands (state, medium, the device once registered)."""

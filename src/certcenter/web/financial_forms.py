@@ -21,8 +21,9 @@ import base64
 import binascii
 import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Form
 from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection, Request
 
@@ -100,15 +101,18 @@ def medium_context(detail: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+_Secret = Annotated[str, Form(max_length=20)]
+
+
 def medium_answer(
-    *,
-    account_number: str = "",
-    account_password: str = "",
-    otp_code: str = "",
-    card_challenge_id: str = "",
-    card_answer: str = "",
+    account_number: Annotated[str, Form(max_length=30)] = "",
+    account_password: _Secret = "",
+    otp_code: _Secret = "",
+    card_challenge_id: Annotated[str, Form(max_length=64)] = "",
+    card_answer: _Secret = "",
 ) -> MediumAnswer:
-    """The medium form's fields as the answer the flows take."""
+    """The medium form's fields as the answer the flows take (a route takes it as
+    ``answer: MediumForm``)."""
     return MediumAnswer(
         account_number=digits(account_number) or None,
         account_password=account_password or None,
@@ -116,6 +120,9 @@ def medium_answer(
         card_challenge_id=card_challenge_id or None,
         card_answer=digits(card_answer) or None,
     )
+
+
+MediumForm = Annotated[MediumAnswer, Depends(medium_answer)]
 
 
 def sims_phone(request: HTTPConnection, phone: str | None) -> str | None:

@@ -35,13 +35,13 @@ from certcenter.financial.issuance import IssuanceRef, MediumAnswer, StepResult
 from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (
+    MediumForm,
     Stash,
     birth_date,
     device_public_key,
     digits,
     json_refusal,
     media_choices,
-    medium_answer,
     medium_context,
     shown_code,
     sims_phone,
@@ -323,22 +323,11 @@ def choose_medium(request: Request, medium: Annotated[str, Form(max_length=40)] 
 @router.post("/medium/verify")
 def verify_medium(
     request: Request,
-    account_number: Annotated[str, Form(max_length=30)] = "",
-    account_password: _Secret = "",
-    otp_code: _Secret = "",
-    card_challenge_id: Annotated[str, Form(max_length=64)] = "",
-    card_answer: _Secret = "",
+    answer: MediumForm,
     shown: Annotated[str, Form(alias="shown_code", max_length=10)] = "",
 ) -> Response:
     ref = _require_ref(request)
     issuance = center_of(request).financial_issuance
-    answer = medium_answer(
-        account_number=account_number,
-        account_password=account_password,
-        otp_code=otp_code,
-        card_challenge_id=card_challenge_id,
-        card_answer=card_answer,
-    )
     try:
         result = issuance.verify_medium(ref, answer)
     except CertCenterError as exc:
