@@ -57,6 +57,17 @@ def test_a_signed_document_verifies_with_openssl_and_at_the_verify_endpoint(
         check=False,
     )
     assert verified.returncode == 0, verified.stderr
+    # RFC 5754 §2: the SHA-256 AlgorithmIdentifiers have no parameters, not even NULL
+    parsed = subprocess.run(
+        ["openssl", "asn1parse", "-inform", "DER", "-in", str(tmp_path / "doc.p7s")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    sha256_at = [i for i, line in enumerate(parsed) if line.rstrip().endswith(":sha256")]
+    assert len(sha256_at) >= 2  # SignedData.digestAlgorithms and SignerInfo.digestAlgorithm
+    for i in sha256_at:
+        assert "NULL" not in parsed[i + 1], parsed[i - 1 : i + 2]
     # a relying party asks the center
     answer = client.call(
         "POST",

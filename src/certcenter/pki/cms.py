@@ -53,7 +53,8 @@ def signed_data(
         asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in (signer, *chain)
     ]
     signer_asn1 = certificates[0]
-    digest_algorithm = asn1_cms.DigestAlgorithm({"algorithm": "sha256"})
+    # RFC 5754 §2: the SHA-2 AlgorithmIdentifiers carry no parameters (not even NULL)
+    digest_algorithm = asn1_cms.DigestAlgorithm({"algorithm": "sha256", "parameters": None})
     encapsulated: dict[str, object] = {"content_type": "data"}
     if not detached:
         encapsulated["content"] = asn1_core.OctetString(content)
