@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from certcenter.authn.credential_policy import (
     check_new_pattern,
     check_new_pin,
+    parse_pattern,
     pattern_to_text,
     weak_pin_reason,
 )
@@ -297,3 +298,17 @@ def test_pattern_refusals_never_carry_the_pattern() -> None:
         check_new_pattern([0, 2, 5, 8])
     assert "0-2" not in str(caught.value.context)
     assert "2, 5" not in str(caught.value.context)
+
+
+@pytest.mark.parametrize(
+    "typed", ["0-1-2-5-8", "0,1,2,5,8", " 0 - 1 - 2 - 5 - 8 ", "0, 1, 2, 5, 8", "0 1 2 5 8"]
+)
+def test_a_typed_pattern_reads_in_both_forms(typed: str) -> None:
+    assert parse_pattern(typed) == [0, 1, 2, 5, 8]
+
+
+@pytest.mark.parametrize("typed", ["", "-", "a-b-c-d", "0-1-2-10", "0;1;2;5", "０-１-２-５", "1.5"])
+def test_a_typed_pattern_that_is_not_points_is_refused(typed: str) -> None:
+    with pytest.raises(CertCenterError) as caught:
+        parse_pattern(typed)
+    assert caught.value.code == "PATTERN_INVALID"

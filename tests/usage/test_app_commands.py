@@ -123,3 +123,32 @@ def test_login_transfer_and_sign_from_the_command_line(
         check=False,
     )
     assert verified.returncode == 0, verified.stderr
+
+
+def test_login_with_the_pattern_in_either_form_and_never_a_traceback(
+    new_flow: FlowFactory, center: Center
+) -> None:
+    """The pattern as the enrolment shows it (0-1-2-5-8) or with commas logs in; a pattern
+    that is not points, or biometrics on an app without a biometric key, is a catalog
+    refusal with a way forward, not a traceback."""
+    flow = issued(new_flow)
+    base = ["--lang", "en", "app", "login", "--keystore", str(flow.keystore.directory)]
+    base += ["--url", str(flow.client.http.base_url)]
+    runner = CliRunner()
+    for typed in ("0-1-2-5-8", "0,1,2,5,8"):
+        logged = runner.invoke(cli, [*base, "--method", "pattern"], input=f"{typed}\n")
+        assert logged.exit_code == 0, logged.output
+        assert "logged in with pattern" in logged.output
+    # an app that never registered biometrics (this one did at enrolment: forget its key)
+    (flow.keystore.directory / "biometric.key.pem").unlink()
+    refused = {
+        "pattern": runner.invoke(cli, [*base, "--method", "pattern"], input="zero-one\n"),
+        "biometric": runner.invoke(cli, [*base, "--method", "biometric"]),
+    }
+    for method, result in refused.items():
+        assert result.exit_code == 1, (method, result.output)
+        assert isinstance(result.exception, SystemExit), (method, result.exception)
+        assert "Traceback" not in result.output
+    assert "The pattern is not valid." in refused["pattern"].output
+    assert "This app has no biometric key." in refused["biometric"].output
+    assert "--method pin" in refused["biometric"].output

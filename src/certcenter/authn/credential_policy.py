@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hmac
 import itertools
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -50,6 +51,7 @@ __all__ = [
     "PIN_LENGTH",
     "check_new_pattern",
     "check_new_pin",
+    "parse_pattern",
     "pattern_to_text",
     "weak_pin_reason",
 ]
@@ -142,6 +144,21 @@ def check_new_pattern(points: Sequence[int]) -> tuple[int, ...]:
         if middle is not None and middle not in pattern[:i]:
             raise _invalid("line passes over a point not yet joined")
     return pattern
+
+
+def parse_pattern(text: str) -> list[int]:
+    """A pattern as a customer types it: the points 0-8 joined by ``-`` (``"0-1-2-5-8"``,
+    the form the enrolment shows) or by commas or spaces (``"0,1,2,5,8"``). Anything else is
+    refused with ``PATTERN_INVALID``; whether the points make a pattern is checked where the
+    pattern is used.
+
+    >>> parse_pattern(" 0-1-2-5-8 "), parse_pattern("0, 1, 2, 5")
+    ([0, 1, 2, 5, 8], [0, 1, 2, 5])
+    """
+    parts = [part for part in re.split(r"[-,\s]+", text.strip()) if part]
+    if not parts or not all(part.isascii() and part.isdigit() and len(part) == 1 for part in parts):
+        raise _invalid("points 0-8 joined by '-' or ','")
+    return [int(part) for part in parts]
 
 
 def pattern_to_text(points: Sequence[int]) -> str:

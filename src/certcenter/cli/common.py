@@ -19,7 +19,10 @@ from __future__ import annotations
 import functools
 import getpass
 import os
+import secrets
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +53,15 @@ def fail(text: str) -> None:
     sys.exit(1)
 
 
+def _keep_traceback(incident: str) -> Path:
+    """The current exception's traceback in a file of this user's only, for whoever helps."""
+    path = Path(tempfile.gettempdir()) / f"certcenter-incident-{incident}.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(traceback.format_exc())
+    return path
+
+
 def handle_errors(func: F) -> F:
     """Refusals end the command with the catalog's words and remedy, never a traceback."""
 
@@ -61,6 +73,13 @@ def handle_errors(func: F) -> F:
             fail(err.text(language()))
         except CertCenterError as err:
             fail(err.diagnostics(language()))
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception:  # noqa: BLE001 — never a traceback on screen; kept under an incident
+            incident = secrets.token_hex(6)
+            kept = _keep_traceback(incident)
+            text = CertCenterError("INTERNAL_ERROR", incident=incident).diagnostics(language())
+            fail(f"{text}\n({kept})")
         return None
 
     return wrapper  # type: ignore[return-value]

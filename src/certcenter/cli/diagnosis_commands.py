@@ -116,6 +116,7 @@ def render(checklist: Checklist, lang: Locale) -> list[tuple[str, str | None]]:
 @click.argument("number")
 @click.option("--client-ip", default=None, help="Would the customer be let in from this address?")
 @click.option("--json", "as_json", is_flag=True, help="The API's JSON document.")
+@handle_errors
 def customers_diagnose(number: str, client_ip: str | None, as_json: bool) -> None:
     """왜 발급이 안 되나요? Why issuance fails for a customer, as a checklist (exit 2 when
     something stops it)."""

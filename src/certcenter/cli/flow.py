@@ -14,6 +14,7 @@ from typing import Any
 
 from cryptography import x509
 
+from certcenter.authn.credential_policy import parse_pattern
 from certcenter.cli.client import CenterClient
 from certcenter.cli.keystore import Keystore
 
@@ -138,7 +139,7 @@ def enroll(
     pattern = answers.pattern
     if pattern is None:
         text = ask("패턴: 3×3 점 번호 0-8을 순서대로 (pattern, e.g. 0-1-2-5-8)", True)
-        pattern = [int(p) for p in text.replace(",", "-").split("-") if p.strip()]
+        pattern = parse_pattern(text)
     body: dict[str, Any] = {"pin": pin, "pin_confirmation": confirmation, "pattern": pattern}
     if answers.biometric:
         body["biometric_public_key"] = keystore.new_biometric_key()

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from certcenter.errors import CertCenterError
+
 
 @dataclass
 class DeviceInfo:
@@ -101,8 +103,11 @@ class Keystore:
         _write_private(self._key_path(name), pem)
 
     def load_key(self, name: str) -> ec.EllipticCurvePrivateKey:
+        path = self._key_path(name)
+        if name == "biometric" and not path.exists():
+            raise CertCenterError("APP_BIOMETRIC_KEY_MISSING")
         key = serialization.load_pem_private_key(
-            self._key_path(name).read_bytes(), password=self._secure_area_key()
+            path.read_bytes(), password=self._secure_area_key()
         )
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise TypeError(f"{name} is not an EC key")

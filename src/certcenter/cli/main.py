@@ -325,6 +325,7 @@ def db_upgrade() -> None:
 
 @cli.command("errors")
 @click.option("--markdown", is_flag=True, help="The whole catalog as a Markdown document.")
+@handle_errors
 def errors_command(markdown: bool) -> None:
     """The error catalog: every code the center answers with."""
     from certcenter.errors.document import catalog_markdown
@@ -560,6 +561,7 @@ def app_enroll(
 
 @app.command("show")
 @keystore_option
+@handle_errors
 def app_show(keystore: Path) -> None:
     """The device and its certificate."""
     store = Keystore(keystore)
@@ -585,6 +587,7 @@ def app_show(keystore: Path) -> None:
 @app.command("export")
 @keystore_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@handle_errors
 def app_export(keystore: Path, out: Path) -> None:
     """Write the certificate and its CA chain as PEM files (never the private key)."""
     store = Keystore(keystore)

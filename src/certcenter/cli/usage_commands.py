@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from certcenter.authn.credential_policy import parse_pattern
 from certcenter.cli.app_session import forget_session, logged_in_client, login, save_session
 from certcenter.cli.client import CenterClient
 from certcenter.cli.common import handle_errors, keystore_option, language, url_option
@@ -36,7 +37,7 @@ def app_login(keystore: Path, url: str, method: str) -> None:
     pin = _ask("간편비밀번호 (PIN)") if method == "pin" else None
     pattern = None
     if method == "pattern":
-        pattern = [int(p) for p in _ask("패턴 (points 0-8, e.g. 0,1,2,5,8)").split(",")]
+        pattern = parse_pattern(_ask("패턴 (points 0-8 in order, e.g. 0-1-2-5-8)"))
     with CenterClient(url, locale=language()) as client:
         session = login(client, store, method=method, pin=pin, pattern=pattern)
     save_session(store, session)
