@@ -240,3 +240,12 @@ def test_any_bytes_are_refused_with_a_catalog_code(data: bytes) -> None:
     with pytest.raises(CertCenterError) as refused:
         import_pfx(data, PASSWORD)
     assert refused.value.code in {"PKCS12_FILE_INVALID", "PKCS12_PASSWORD_WRONG"}
+
+
+def test_a_pfx_that_asks_for_millions_of_rounds_is_refused_before_deriving(pfx: bytes) -> None:
+    """A file from outside cannot hold the CPU: 8,388,607 MAC rounds are refused unread."""
+    assert pfx.endswith(b"\x02\x03\x01\x86\xa0")  # the MAC's iterations: 100000
+    costly = pfx[:-3] + b"\x7f\xff\xff"
+    with pytest.raises(CertCenterError) as refused:
+        import_pfx(costly, PASSWORD)
+    assert refused.value.code == "PKCS12_FILE_INVALID"

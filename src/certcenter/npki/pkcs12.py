@@ -56,6 +56,7 @@ from cryptography.x509.oid import NameOID
 
 from certcenter.errors import CertCenterError
 from certcenter.npki.asn1 import (
+    AlgorithmIdentifier,
     EncryptedPrivateKeyInfo,
     PbeParameter,
     Pbes2Params,
@@ -83,8 +84,7 @@ __all__ = [
 
 PFX_ITERATIONS = 100_000
 MAX_PFX_BYTES = 256 * 1024
-_MAX_ITERATIONS = 10_000_000
-_MAX_MAC_ITERATIONS = 1_000_000  # checked here in Python; a higher count only by cryptography
+_MAX_ITERATIONS = 1_000_000  # per key derivation: a file from outside opens in about a second
 
 _OID_AES_256_CBC = "2.16.840.1.101.3.4.1.42"
 _OID_HMAC_SHA256 = "1.2.840.113549.2.9"
@@ -164,8 +164,8 @@ def _mac(mac_data: Any, secret: bytes, content: bytes) -> tuple[bytes, bytes] | 
     if digest not in _MAC_DIGESTS:
         return None
     iterations = int(mac_data["iterations"].native or 1)
-    if not 1 <= iterations <= _MAX_MAC_ITERATIONS:
-        return None  # left to cryptography's check
+    if not 1 <= iterations <= _MAX_ITERATIONS:
+        raise ValueError("MAC iteration count")
     salt = bytes(mac_data["mac_salt"].native)
     size = hashlib.new(digest).digest_size
     key = pkcs12_kdf(digest, secret, salt, 3, iterations, size)
@@ -372,6 +372,38 @@ def _random_num_of(pfx: Any, secret: bytes) -> bytes | None:
     return random_num
 
 
+def _rounds(algorithm: Any) -> int:
+    """The key derivation's rounds of a PBES2 or PKCS#12 PBE AlgorithmIdentifier (1 if none)."""
+    params = algorithm["parameters"]
+    if isinstance(params, core.Void):
+        return 1
+    if algorithm["algorithm"].dotted == OID_PBES2:
+        kdf = Pbes2Params.load(params.dump())["key_derivation_func"]
+        return int(Pbkdf2Params.load(kdf["parameters"].dump())["iterations"].native)
+    try:  # PKCS#12's PBE: SEQUENCE { salt, iterations }
+        return int(PbeParameter.load(params.dump(), strict=True)["iterations"].native)
+    except (ValueError, TypeError, KeyError):
+        return 1
+
+
+def _check_costs(pfx: Any) -> None:
+    """ValueError if a key derivation of the file asks for more than :data:`_MAX_ITERATIONS`
+    rounds, before anything derives a key (a file from outside must not hold the CPU)."""
+    safe = asn1_pkcs12.AuthenticatedSafe.load(pfx["auth_safe"]["content"].native, strict=True)
+    algorithms_: list[Any] = []
+    for info in safe:
+        if info["content_type"].native == "encrypted_data":
+            encrypted = info["content"]["encrypted_content_info"]
+            algorithms_.append(
+                AlgorithmIdentifier.load(encrypted["content_encryption_algorithm"].dump())
+            )
+    for _, _, bag in _key_bags(pfx):
+        algorithms_.append(EncryptedPrivateKeyInfo.load(_bag_value(bag))["encryption_algorithm"])
+    for algorithm in algorithms_:
+        if not 1 <= _rounds(algorithm) <= _MAX_ITERATIONS:
+            raise ValueError("iteration count")
+
+
 def _key_bag_opens(pfx: Any, secret: bytes) -> bool:
     """Whether the unencrypted contents hold a key bag that ``secret`` decrypts to a key."""
     try:
@@ -399,10 +431,11 @@ def import_pfx(data: bytes, password: str | bytes) -> Pkcs12Bundle:
     try:
         pfx = asn1_pkcs12.Pfx.load(data, strict=True)
         content = bytes(pfx["auth_safe"]["content"].native)
+        _check_costs(pfx)
         mac_data = pfx["mac_data"]
         checked = None if isinstance(mac_data, core.Void) else _mac(mac_data, secret, content)
     except (ValueError, TypeError, KeyError, OverflowError):
-        raise _invalid("not a PKCS#12 file") from None
+        raise _invalid("not a PKCS#12 file, or one too costly to open") from None
     if checked is not None and not hmac.compare_digest(*checked):
         raise _wrong_password_or_damaged(pfx, secret)
     try:
