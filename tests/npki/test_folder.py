@@ -247,3 +247,12 @@ def test_a_wrong_password_on_the_folder(holder: Holder, tmp_path: Path) -> None:
     with pytest.raises(CertCenterError) as refused:
         open_certificate(tmp_path, holder.certificate.subject, OTHER_PASSWORD)
     assert refused.value.code == "NPKI_PASSWORD_WRONG"
+
+
+def test_a_folder_in_place_of_a_file_is_not_found(holder: Holder, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, holder.certificate, holder.key, PASSWORD, random_num=None)
+    (folder / KEY_FILE).unlink()
+    (folder / KEY_FILE).mkdir()
+    with pytest.raises(CertCenterError) as refused:
+        read_folder(folder, PASSWORD)
+    assert refused.value.code == "NPKI_FOLDER_NOT_FOUND"

@@ -199,7 +199,7 @@ def read_certificate_file(path: Path) -> x509.Certificate:
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_CERT_FILE_BYTES + 1)
-    except FileNotFoundError:
+    except OSError:  # absent, a folder in its place, not readable
         raise CertCenterError("NPKI_FOLDER_NOT_FOUND") from None
     if len(data) > MAX_CERT_FILE_BYTES:
         raise CertCenterError("NPKI_CERTIFICATE_INVALID", detail="too large")
@@ -216,7 +216,7 @@ def read_folder(folder: Path, password: str | bytes) -> NpkiCertificate:
     try:
         with open(folder / KEY_FILE, "rb") as handle:
             data = handle.read(64 * 1024 + 1)
-    except FileNotFoundError:
+    except OSError:  # absent, a folder in its place, not readable
         raise CertCenterError("NPKI_FOLDER_NOT_FOUND") from None
     key = read_key_file(data, password)
     _check_pair(certificate, key.key)

@@ -46,6 +46,7 @@ from asn1crypto import cms, core
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pkcs12 as asn1_pkcs12
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.decrepit.ciphers.algorithms import SEED, TripleDES
 from cryptography.hazmat.primitives import hashes, padding, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -124,8 +125,13 @@ class Pkcs12Bundle:
 
 
 def _bmp_password(secret: bytes) -> bytes:
-    """The password as PKCS#12 keys it: UTF-16BE with two zero bytes after it."""
-    return secret.decode("utf-8", "surrogatepass").encode("utf-16-be", "surrogatepass") + b"\0\0"
+    """The password as PKCS#12 keys it: UTF-16BE with two zero bytes after it (bytes that are
+    not UTF-8 taken one character each, as OpenSSL's asc2uni does)."""
+    try:
+        text = secret.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        text = secret.decode("latin-1")
+    return text.encode("utf-16-be", "surrogatepass") + b"\0\0"
 
 
 def pkcs12_kdf(
@@ -440,7 +446,7 @@ def import_pfx(data: bytes, password: str | bytes) -> Pkcs12Bundle:
         raise _wrong_password_or_damaged(pfx, secret)
     try:
         loaded = pkcs12.load_pkcs12(data, secret)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         if checked is None:
             raise _wrong_password_or_damaged(pfx, secret) from None
         raise _invalid("the contents cannot be read") from None
