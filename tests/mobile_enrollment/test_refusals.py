@@ -200,3 +200,15 @@ def test_spam_filter_puts_the_code_in_the_spam_folder(new_flow: FlowFactory) -> 
     messages = flow.client.messages("01020000015")
     assert messages[0]["folder"] == "spam"
     flow.phone_verify()  # the customer who looks in spam can still go on
+
+
+@pytest.mark.parametrize("name", ["Kim Minjun", "김" * 40, "김 민준", "김민준1", "김"])
+def test_a_name_that_cannot_be_one_is_refused_before_the_telco_and_not_counted(
+    new_flow: FlowFactory, center: Center, name: str
+) -> None:
+    flow = new_flow("C001")
+    flow.through("terms")
+    assert_refusal(flow.refused("phone", name=name), "NAME_INVALID")
+    assert recorded(center, "NAME_INVALID") == []  # form input, not an attack: no block
+    assert flow.client.messages(flow.answers.phone or "") == []
+    flow.phone()  # the right name goes on

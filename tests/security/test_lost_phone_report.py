@@ -130,7 +130,7 @@ def test_probing_carriers_and_identities_gets_one_answer_and_is_blocked(
         # window (failure_max_in_window); the rest are blocked, the right details too
         limit = center.settings.policy.failure_max_in_window
         spray = [
-            http.post("/v1/lost-phone-reports", json={**C001, "name": f"김민준{i}"})
+            http.post("/v1/lost-phone-reports", json={**C001, "name": "김민" + chr(0xAC00 + i)})
             for i in range(25)
         ]
         assert [r.status_code for r in spray] == [202] * (limit - 3) + [429] * (25 - limit + 3)
@@ -317,7 +317,7 @@ def test_racing_probes_get_no_more_than_the_limit_compared(center: Center, api: 
 
     def probe(n: int) -> int:
         with _client(api.url, "198.51.100.99") as http:
-            details = {**C001, "name": f"가{n}", "phone": f"0109999{n:04d}"}
+            details = {**C001, "name": "김" + chr(0xAC00 + n), "phone": f"0109999{n:04d}"}
             return http.post("/v1/lost-phone-reports", json=details).status_code
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:

@@ -12,6 +12,7 @@ import pytest
 
 from certcenter.bootstrap import Center
 from certcenter.cli.client import ApiError, CenterClient
+from certcenter.entities import Transfer
 from certcenter.lifecycle.service import ActorRef
 from certcenter.simulators.ars import SimulatedArs
 from tests.mobile_enrollment.test_refusals import assert_refusal
@@ -83,6 +84,17 @@ def test_above_the_top_tier_and_medium_limits_are_refused(new_flow: FlowFactory)
     assert_refusal(err, "TRANSFER_LIMIT_ABOVE_POLICY")
     # media the customer does not hold
     assert_refusal(_refused(lambda: prepare(client, 10_000, medium="otp")), "MEDIUM_NOT_REGISTERED")
+
+
+@pytest.mark.parametrize("amount", ["1000", 1000.0, True, "1,000", None])
+def test_an_amount_that_is_not_a_whole_number_is_refused_as_malformed(
+    new_flow: FlowFactory, center: Center, amount: object
+) -> None:
+    client = logged_in(issued(new_flow))
+    err = _refused(lambda: prepare(client, amount))  # type: ignore[arg-type]
+    assert_refusal(err, "INVALID_REQUEST")
+    with center.uow_factory() as uow:
+        assert uow.session.query(Transfer).count() == 0  # type: ignore[attr-defined]
 
 
 def test_tier_one_with_the_pin_moves_the_money_and_keeps_openssl_verifiable_evidence(

@@ -65,7 +65,12 @@ from certcenter.flows import (
 from certcenter.flows import Started as Started  # the flow's answers, under their old names
 from certcenter.flows import StepResult as StepResult
 from certcenter.identity.banks import BANKS
-from certcenter.identity.documents import DriverLicence, Passport, ResidentCard
+from certcenter.identity.documents import (
+    DriverLicence,
+    Passport,
+    ResidentCard,
+    subscriber_name,
+)
 from certcenter.identity.phone_numbers import Carrier, normalise_mobile
 from certcenter.identity.providers import IdDocument, Providers
 from certcenter.identity.rrn import parse_rrn, parse_rrn_front
@@ -265,7 +270,9 @@ class EnrollmentService:
     def request_phone_code(
         self, ref: EnrollmentRef, *, carrier: str, name: str, rrn_front: str, phone: str
     ) -> StepResult:
-        """휴대폰 본인인증: the line must be in the customer's own name; an SMS code is sent."""
+        """휴대폰 본인인증: the line must be in the customer's own name; an SMS code is sent.
+        A name that cannot be one is refused before the telco is asked (and not counted)."""
+        typed_name = subscriber_name(name)
         prepared = self.codes.prepare("phone", digits=6)
 
         def subscriber(enrollment: Enrollment, _: Customer | None) -> tuple[Carrier, str, str]:
@@ -276,7 +283,7 @@ class EnrollmentService:
             number = normalise_mobile(phone)
             front = parse_rrn_front(rrn_front, today=today(self.clock))
             person = self.providers.telco.verify_subscriber(
-                carrier=chosen, name=name.strip(), rrn_front=front, phone=number
+                carrier=chosen, name=typed_name, rrn_front=front, phone=number
             )
             return chosen, number, person.ci
 

@@ -62,6 +62,7 @@ from certcenter.financial.media import (
     medium_inputs,
 )
 from certcenter.flows import Effects, FlowEngine, FlowKind, Outcome, SmsCode, StepResult
+from certcenter.identity.documents import subscriber_name
 from certcenter.identity.phone_numbers import normalise_mobile
 from certcenter.identity.providers import Providers
 from certcenter.lifecycle.service import AuditRecorder
@@ -79,7 +80,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-MAX_NAME = 80
 CODE_DIGITS = 6
 VOID_CODE_DIGITS = 8  # the code of a flow that names no customer: no 6-digit guess matches it
 
@@ -491,9 +491,7 @@ class Reverification:
         Nothing here tells the caller anything (only the input's form is refused)."""
         number = normalise_mobile(phone)
         born = parse_birth_date(birth_date)
-        clean = " ".join(str(name).split())
-        if not 0 < len(clean) <= MAX_NAME:
-            raise CertCenterError("INVALID_REQUEST", detail="name: 1 to 80 characters")
+        clean = subscriber_name(name)
         with self.uow_factory() as uow:
             named = [
                 c

@@ -45,6 +45,7 @@ __all__ = [
     "Passport",
     "ResidentCard",
     "normalise_name",
+    "subscriber_name",
 ]
 
 NAME_MAX_LENGTH = 40
@@ -114,6 +115,34 @@ def normalise_name(name: str) -> str:
     if not all(_is_name_char(char) for char in normalised):
         raise _invalid("name may contain only Hangul, Latin letters and spaces")
     return normalised
+
+
+#: A Korean name as a phone line, a bank and the family register hold it: 2 to 10 Hangul
+#: syllables (a surname of one or two, a given name of at most five by the courts' rule,
+#: with room for the rare longer registered names), no spaces.
+SUBSCRIBER_NAME_LENGTH = (2, 10)
+
+
+def subscriber_name(name: str) -> str:
+    """The name a customer types for the phone line, the lost-phone report and the
+    financial certificate's checks, in NFC without surrounding spaces; anything that cannot
+    be a Korean name (Latin letters, digits, inner spaces, too short or long) is refused
+    with ``NAME_INVALID`` before anyone is asked.
+
+    >>> subscriber_name(" 김민준 ")
+    '김민준'
+    """
+    if not isinstance(name, str):
+        raise CertCenterError("NAME_INVALID", reason="missing")
+    typed = unicodedata.normalize("NFC", name).strip()
+    shortest, longest = SUBSCRIBER_NAME_LENGTH
+    if not typed:
+        raise CertCenterError("NAME_INVALID", reason="missing")
+    if not all("가" <= char <= "힣" for char in typed):
+        raise CertCenterError("NAME_INVALID", reason="Hangul syllables only, no spaces")
+    if not shortest <= len(typed) <= longest:
+        raise CertCenterError("NAME_INVALID", reason=f"{shortest} to {longest} syllables")
+    return typed
 
 
 def _parse_date(value: date | str, what: str) -> date:

@@ -54,6 +54,7 @@ from certcenter.entities import (
     new_id,
 )
 from certcenter.errors import CertCenterError
+from certcenter.identity.documents import subscriber_name
 from certcenter.identity.phone_numbers import Carrier, normalise_mobile
 from certcenter.identity.providers import TelcoVerifier
 from certcenter.identity.rrn import parse_rrn_front
@@ -139,9 +140,7 @@ class LostPhoneReports:
             raise CertCenterError("INVALID_REQUEST", detail="unknown carrier") from None
         front = parse_rrn_front(rrn_front, today=today(self.clock))
         number = normalise_mobile(phone)
-        claimed = " ".join(str(name).split())[:80]
-        if not claimed:
-            raise CertCenterError("INVALID_REQUEST", detail="name")
+        claimed = subscriber_name(name)
         person_key = self._key("person", claimed, front.digits)
         phone_key = self._key("phone", number)
         marks = _marks(person_key, phone_key, source_ip)

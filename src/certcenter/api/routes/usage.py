@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.api.routes.operator import AuditorActor
@@ -132,7 +132,7 @@ class TransferIn(_Body):
     from_account: AccountNo
     to_bank: BankCode
     to_account: AccountNo
-    amount: int = Field(gt=0, le=10**12, description="KRW")
+    amount: StrictInt = Field(gt=0, le=10**12, description="KRW (a number, not text)")
     memo: Annotated[str, StringConstraints(max_length=20, strip_whitespace=True)] = ""
     medium: Literal["certificate", "otp", "security_card"] = "certificate"
 
