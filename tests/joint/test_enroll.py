@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from certcenter.bootstrap import Center
@@ -123,9 +125,6 @@ def test_refusals_of_the_reference(center: Center, clock: FrozenClock) -> None:
             transaction_id=os.urandom(16),
         )
     assert small.value.code == "JOINT_KEY_NOT_RSA_2048"
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     ec_der = (
         ec.generate_private_key(ec.SECP256R1())
         .public_key()
