@@ -8,7 +8,11 @@ from cryptography import x509
 from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
 from certcenter.errors import CertCenterError
+from certcenter.joint.registration import MediumAnswer
+from certcenter.media.otp import totp
 from tests.joint.support import Registrant, account_of, enroll, rrn_of
+from tests.media.test_otp_service import register as register_otp
+from tests.media.test_otp_service import secret_of
 
 
 def refused(work) -> CertCenterError:  # type: ignore[no-untyped-def]
@@ -135,3 +139,20 @@ def test_an_expired_flow_is_refused(center: Center, clock: FrozenClock) -> None:
     registrant.start()
     clock.advance(minutes=31)
     assert refused(registrant.identify).code == "ENROLLMENT_EXPIRED"
+
+
+def test_the_mobile_otp_as_the_medium(center: Center, clock: FrozenClock) -> None:
+    _, made = register_otp(center, "C001")
+    clock.advance(seconds=60)  # a new time step, and the next SMS may go out
+    registrant = Registrant(center, "C001")
+    ref = registrant.start()
+    registrant.identify()
+    service = center.joint_registrations
+    asked = service.choose_medium(ref, "otp")
+    assert asked.state == "medium_pending"
+    wrong = refused(lambda: service.verify_medium(ref, MediumAnswer(otp_code="000000")))
+    assert wrong.code in ("AUTH_FAILED", "AUTH_LAST_TRY")
+    done = service.verify_medium(ref, MediumAnswer(otp_code=totp(secret_of(made), clock.now())))
+    assert done.state == "medium_verified"
+    registrant.sms()
+    assert registrant.register().reference
