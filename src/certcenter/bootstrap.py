@@ -53,6 +53,7 @@ from certcenter.financial.issuance import FinancialIssuance
 from certcenter.financial.media import AdditionalMedia
 from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
+from certcenter.joint import FeeDesk, JointAuthority, JointRegistrations
 from certcenter.keys import KeyBackend, load_key_backend
 from certcenter.lifecycle.customer_actions import CustomerActions
 from certcenter.lifecycle.jobs import JobRunner
@@ -148,6 +149,10 @@ class Center:
     financial_login: FinancialLogin
     financial_pin: FinancialPinReset
     financial_issuance: FinancialIssuance
+    # the joint certificate (공동인증서): registration (RA) and the CA side of CMP
+    joint_fees: FeeDesk
+    joint_authority: JointAuthority
+    joint_registrations: JointRegistrations
     # what uses both certificates
     transfers: TransferService
     diagnosis: Diagnosis
@@ -422,6 +427,43 @@ def compose(
         deliver=deliver,
     )
 
+    # the joint certificate (공동인증서)
+    joint_fees = FeeDesk(
+        uow_factory=uow_factory,
+        banking=providers.banking,
+        accounts=providers.accounts,
+        audit=audit_trail,
+        settings=settings,
+        clock=clock,
+    )
+    joint_authority = JointAuthority(
+        uow_factory=uow_factory,
+        issuance=issuance,
+        lifecycle=lifecycle,
+        keys=keys,
+        seal_label=SEAL_LABEL,
+        audit=audit_trail,
+        settings=settings,
+        clock=clock,
+        fees=joint_fees,
+    )
+    joint_registrations = JointRegistrations(
+        uow_factory=uow_factory,
+        providers=providers,
+        approvals=approvals,
+        otp=otp,
+        cards=security_cards,
+        guard=factor_guard,
+        hasher=hasher,
+        keys=keys,
+        seal_label=SEAL_LABEL,
+        fees=joint_fees,
+        audit=audit_trail,
+        settings=settings,
+        clock=clock,
+        deliver=deliver,
+    )
+
     # what uses both certificates
     transfers = TransferService(
         uow_factory=uow_factory,
@@ -454,6 +496,7 @@ def compose(
         clock,
         financial=cloud_certificates,
         audit=audit_checkpoints,
+        joint=joint_fees,
     )
     readiness = Readiness(
         {
@@ -503,6 +546,9 @@ def compose(
         financial_login=financial_login,
         financial_pin=financial_pin,
         financial_issuance=financial_issuance,
+        joint_fees=joint_fees,
+        joint_authority=joint_authority,
+        joint_registrations=joint_registrations,
         transfers=transfers,
         diagnosis=diagnosis,
         jobs=jobs,

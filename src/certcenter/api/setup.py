@@ -18,6 +18,7 @@ from certcenter.api.routes import (
     enrollments,
     financial,
     financial_issuance,
+    joint,
     lifecycle,
     operator,
     otp,
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
     app.include_router(security_cards.router)
     app.include_router(financial_issuance.router)
     app.include_router(financial.router)
+    app.include_router(joint.router)
     app.include_router(approvals.router)
     app.include_router(status.router)
     app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)

@@ -52,6 +52,12 @@ class AuditCheckpointing(Protocol):
     def checkpoint_if_due(self) -> object | None: ...
 
 
+class JointFees(Protocol):
+    """Refunds the fee of joint-certificate registrations that expired unused (FeeDesk)."""
+
+    def refund_expired(self, limit: int = 100) -> int: ...
+
+
 class FinancialRules(Protocol):
     """The financial certificate's rules over time (CloudCertificates)."""
 
@@ -68,6 +74,7 @@ class JobReport:
     financial_noticed: list[str] = field(default_factory=list)
     financial_deleted: list[str] = field(default_factory=list)
     audit_checkpoint: bool = False  # a signed checkpoint of the audit trail was made
+    joint_refunded: int = 0  # fees of joint registrations that expired unused, given back
 
     def summary(self) -> str:
         financial = ""
@@ -94,8 +101,10 @@ class JobRunner:
         clock: Clock,
         financial: FinancialRules | None = None,
         audit: AuditCheckpointing | None = None,
+        joint: JointFees | None = None,
     ) -> None:
         self.lifecycle = lifecycle
+        self.joint = joint
         self.financial = financial
         self.audit = audit
         self.status = status
@@ -138,6 +147,12 @@ class JobRunner:
             except Exception as exc:
                 log.exception("financial certificate rules failed")
                 report.errors.append(f"financial: {type(exc).__name__}")
+        if self.joint is not None:
+            try:
+                report.joint_refunded = self.joint.refund_expired(batch)
+            except Exception as exc:
+                log.exception("joint fee refunds failed")
+                report.errors.append(f"joint: {type(exc).__name__}")
         if self.status is not None:
             try:
                 report.status = self.status.refresh()
