@@ -118,8 +118,8 @@ class Center:
     issuer: Issuer
     audit_checkpoints: AuditCheckpoints
     audit_trail: AuditTrail
-    outbox: Outbox
     sender: OutboxSender
+    outbox: Outbox
     revocation: RevocationStatus
     issuance: Issuance
     # authentication and sessions
@@ -236,10 +236,11 @@ def compose(
         max_age=timedelta(minutes=policy.audit_checkpoint_max_age_minutes),
     )
     audit_trail = AuditTrail(clock, batches=audit_checkpoints)
-    outbox = Outbox(settings, clock)
     channels = channels_from_settings(settings, providers.sms)
     sender = OutboxSender(uow_factory, channels, clock, policy)
-    deliver = sender.deliver_now
+    # a request writes its messages with its change and only wakes the sender after the
+    # commit; the server's sender thread sends them (a command drains the sender itself)
+    outbox = Outbox(settings, clock, wake=sender.wake)
     revocation = RevocationStatus(
         uow_factory=uow_factory, backend=keys, hierarchy=hierarchy, settings=settings, clock=clock
     )
@@ -250,7 +251,6 @@ def compose(
         notifier=outbox,
         publisher=revocation,
         clock=clock,
-        deliver=deliver,
     )
 
     # authentication and sessions
@@ -268,7 +268,6 @@ def compose(
         publisher=revocation,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
     customer_actions = CustomerActions(uow_factory, authenticator, lifecycle)
     operator_desk = OperatorDesk(
@@ -323,7 +322,6 @@ def compose(
         clock=clock,
         audit=audit_trail,
         publisher=revocation,
-        deliver=deliver,
     )
     login = LoginService(
         uow_factory=uow_factory,
@@ -360,7 +358,6 @@ def compose(
         notifier=outbox,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
     cloud_certificates = CloudCertificates(
         uow_factory=uow_factory,
@@ -374,7 +371,6 @@ def compose(
         publisher=revocation,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
     remote_signer = RemoteSigner(
         uow_factory=uow_factory,
@@ -405,7 +401,6 @@ def compose(
         notifier=outbox,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
     financial_issuance = FinancialIssuance(
         uow_factory=uow_factory,
@@ -419,7 +414,6 @@ def compose(
         audit=audit_trail,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
 
     # what uses both certificates
@@ -433,7 +427,6 @@ def compose(
         hierarchy=hierarchy,
         audit=audit_trail,
         notifier=outbox,
-        deliver=deliver,
         clock=clock,
         policy=policy,
         center_signer=remote_signer,
@@ -478,8 +471,8 @@ def compose(
         issuer=issuer,
         audit_checkpoints=audit_checkpoints,
         audit_trail=audit_trail,
-        outbox=outbox,
         sender=sender,
+        outbox=outbox,
         revocation=revocation,
         issuance=issuance,
         factor_guard=factor_guard,

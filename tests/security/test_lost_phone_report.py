@@ -221,7 +221,7 @@ def test_the_right_medium_suspends_notifies_every_channel_and_the_undo_releases(
         assert_problem(_confirm(http, report, ACCOUNT), 409, "LOST_REPORT_CLOSED")
 
         # told at once on the phone and by mail, with the undo code
-        sms = [m["body"] for m in flow.client.messages("01020000001")]
+        sms = [m["body"] for m in flow.messages("01020000001")]
         undo_sms = [b for b in sms if "분실 신고" in b and report in b]
         assert len(undo_sms) == 1 and any("정지되었습니다" in b and report not in b for b in sms)
         mails = mailbox.bodies()
@@ -271,7 +271,7 @@ def test_the_undo_code_expires_and_wrong_codes_kill_it(
     with _client(api.url, "211.36.1.1") as http:
         report = _start(http, C001)["report_id"]
         assert _confirm(http, report, ACCOUNT).status_code == 200
-        sms = [m["body"] for m in flow.client.messages("01020000001") if report in m["body"]]
+        sms = [m["body"] for m in flow.messages("01020000001") if report in m["body"]]
         match = UNDO_RE.search(sms[-1])
         assert match is not None
         clock.advance(hours=center.settings.policy.lost_report_undo_hours, seconds=1)
@@ -284,7 +284,7 @@ def test_the_undo_code_expires_and_wrong_codes_kill_it(
         center.lifecycle.release(serial, ActorRef.operator("desk", "10.0.0.5"))
         second = _start(http, C001)["report_id"]
         assert _confirm(http, second, ACCOUNT).status_code == 200
-        sms = [m["body"] for m in flow.client.messages("01020000001") if second in m["body"]]
+        sms = [m["body"] for m in flow.messages("01020000001") if second in m["body"]]
         match = UNDO_RE.search(sms[-1])
         assert match is not None
         tries = center.settings.policy.lost_report_undo_max_tries
