@@ -16,6 +16,7 @@ import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ from tests.conftest import LiveServer
 from tests.media.test_security_card import issue_and_register
 from tests.security.support import assert_problem
 from tests.support.flow import Flow, FlowFactory
+from tests.support.outbox import deliver_pending
 
 C001 = {"carrier": "SKT", "name": "김민준", "rrn_front": "900315-1", "phone": "01020000001"}
 ACCOUNT = {"medium": "account", "account_number": "12340100000001", "account_password": "2580"}
@@ -209,7 +211,9 @@ def test_the_right_medium_suspends_notifies_every_channel_and_the_undo_releases(
     settings = center.settings.model_copy(
         update={"notification_channels": ["sms", "email"], "smtp_port": mailbox.port}
     )
-    api.serve(center.reconfigured(settings))
+    serving = center.reconfigured(settings)
+    api.serve(serving)
+    flow.deliver = partial(deliver_pending, serving)  # its sender has the e-mail channel
     with _client(api.url, "211.36.1.1") as http:
         report = _start(http, C001)["report_id"]
         confirmed = _confirm(http, report, ACCOUNT)

@@ -60,8 +60,7 @@ def webhook_body(
 
 class Outbox:
     """Writes notifications to the outbox; never commits, never sends: after the caller's
-    commit it calls ``wake`` (the sender's :meth:`~certcenter.notifications.sender.
-    OutboxSender.wake`), which returns at once."""
+    commit it calls ``wake`` (``OutboxSender.wake``, which returns at once)."""
 
     def __init__(
         self, settings: Settings, clock: Clock, *, wake: Callable[[], None] | None = None
