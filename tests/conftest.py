@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from certcenter.server import create_app
 from certcenter.storage import migrate
 from certcenter.storage.tables import metadata
 from tests.support.flow import Flow, FlowFactory
+from tests.support.outbox import deliver_pending
 from tests.support.scheduling import alone_if_timing, make_scheduler
 
 PG_URL = os.environ.get(
@@ -314,11 +316,13 @@ def api(center: Center, live_server: LiveServer) -> LiveServer:
 
 
 @pytest.fixture
-def new_flow(api: LiveServer, tmp_path: Path) -> Iterator[FlowFactory]:
-    """Make flows against the live server; their HTTP clients close after the test."""
+def new_flow(api: LiveServer, center: Center, tmp_path: Path) -> Iterator[FlowFactory]:
+    """Make flows against the live server; their HTTP clients close after the test. Their
+    ``messages`` send the center's outbox first (tests/support/outbox.py)."""
     made: list[Flow] = []
 
     def make(person: str, **kwargs: Any) -> Flow:
+        kwargs.setdefault("deliver", partial(deliver_pending, center))
         flow = Flow(api.url, tmp_path, person, **kwargs)
         made.append(flow)
         return flow

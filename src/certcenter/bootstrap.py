@@ -119,8 +119,8 @@ class Center:
     issuer: Issuer
     audit_checkpoints: AuditCheckpoints
     audit_trail: AuditTrail
-    outbox: Outbox
     sender: OutboxSender
+    outbox: Outbox
     revocation: RevocationStatus
     issuance: Issuance
     # authentication and sessions
@@ -241,10 +241,11 @@ def compose(
         max_age=timedelta(minutes=policy.audit_checkpoint_max_age_minutes),
     )
     audit_trail = AuditTrail(clock, batches=audit_checkpoints)
-    outbox = Outbox(settings, clock)
     channels = channels_from_settings(settings, providers.sms)
     sender = OutboxSender(uow_factory, channels, clock, policy)
-    deliver = sender.deliver_now
+    # a request writes its messages with its change and only wakes the sender after the
+    # commit; the server's sender thread sends them (a command drains the sender itself)
+    outbox = Outbox(settings, clock, wake=sender.wake)
     revocation = RevocationStatus(
         uow_factory=uow_factory, backend=keys, hierarchy=hierarchy, settings=settings, clock=clock
     )
@@ -255,7 +256,6 @@ def compose(
         notifier=outbox,
         publisher=revocation,
         clock=clock,
-        deliver=deliver,
     )
 
     # authentication and sessions
@@ -273,7 +273,6 @@ def compose(
         publisher=revocation,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
     customer_actions = CustomerActions(uow_factory, authenticator, lifecycle)
     operator_desk = OperatorDesk(
@@ -328,7 +327,6 @@ def compose(
         clock=clock,
         audit=audit_trail,
         publisher=revocation,
-        deliver=deliver,
     )
     login = LoginService(
         uow_factory=uow_factory,
@@ -365,7 +363,6 @@ def compose(
         notifier=outbox,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
     cloud_certificates = CloudCertificates(
         uow_factory=uow_factory,
@@ -379,7 +376,6 @@ def compose(
         publisher=revocation,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
     remote_signer = RemoteSigner(
         uow_factory=uow_factory,
@@ -410,7 +406,6 @@ def compose(
         notifier=outbox,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
     financial_issuance = FinancialIssuance(
         uow_factory=uow_factory,
@@ -424,7 +419,6 @@ def compose(
         audit=audit_trail,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
 
     # the joint certificate (공동인증서)
@@ -475,7 +469,6 @@ def compose(
         hierarchy=hierarchy,
         audit=audit_trail,
         notifier=outbox,
-        deliver=deliver,
         clock=clock,
         policy=policy,
         center_signer=remote_signer,
@@ -521,8 +514,8 @@ def compose(
         issuer=issuer,
         audit_checkpoints=audit_checkpoints,
         audit_trail=audit_trail,
-        outbox=outbox,
         sender=sender,
+        outbox=outbox,
         revocation=revocation,
         issuance=issuance,
         factor_guard=factor_guard,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,24 @@ def test_ocsp_publish_writes_into_the_directory_and_reports(
         "directory": str(out),
     }
     assert out.is_dir()
+
+
+def test_a_command_that_changes_a_certificate_sends_its_notice_before_it_ends(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    listed = runner.invoke(cli, ["certificates", "list", "--status", "active"], env=env)
+    serial = next(line.split()[0] for line in listed.output.splitlines() if "C012" in line)
+
+    suspended = runner.invoke(cli, ["certificates", "suspend", serial], env=env)
+
+    assert suspended.exit_code == 0, suspended.output
+    assert f"{serial}: suspended" in suspended.output
+    # no server runs: the command sent the outbox itself, to the demo phone of C012
+    with sqlite3.connect(tmp_path / "var" / "certcenter.db") as db:
+        rows = db.execute("SELECT event, channel, status FROM outbox").fetchall()
+    assert rows == [("suspended", "sms", "sent")]
+    with sqlite3.connect(tmp_path / "var" / "simulators.db") as db:
+        bodies = [b for (b,) in db.execute("SELECT body FROM sim_sms WHERE phone = '01020000012'")]
+    assert any("정지되었습니다" in body for body in bodies)

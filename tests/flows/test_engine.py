@@ -355,19 +355,15 @@ class Recorder:
         if self.publish_fails:
             raise RuntimeError("CRL store down")
 
-    def deliver(self) -> None:
-        self.calls.append(("outbox",))
-
 
 @pytest.mark.parametrize("publish_fails", [False, True])
-def test_effects_publish_crls_once_each_then_the_outbox_then_the_rest_in_order(
+def test_effects_publish_crls_once_each_then_the_rest_in_order(
     publish_fails: bool,
 ) -> None:
     fake = Recorder(publish_fails=publish_fails)
     effects = Effects(
         providers=fake,  # type: ignore[arg-type]
         sms_sender="1588-9999",
-        deliver=fake.deliver,
         publisher=fake,
     )
     effects.perform(
@@ -382,7 +378,6 @@ def test_effects_publish_crls_once_each_then_the_outbox_then_the_rest_in_order(
     assert fake.calls == [
         ("publish", "mobile", 1),
         ("publish", "mobile", 3),
-        ("outbox",),
         ("deposit", "004", "12345678901", "인증123"),
         ("sms", SMS.phone, "1588-9999", SMS.text),
     ]

@@ -118,7 +118,7 @@ def test_unused_certificates_are_revoked_after_a_year_and_told_so(
         record = uow.certificates.get(serial)
         assert record is not None and record.revocation_reason == "cessationOfOperation"
     assert center.jobs.run_once().revoked_inactive == []  # idempotent
-    messages = flow.client.messages("01020000001")
+    messages = flow.messages("01020000001")
     assert "사용하지 않아" in messages[0]["body"]  # told so, with what to do
     from tests.lifecycle.support import act, refused
     from tests.mobile_enrollment.test_refusals import assert_refusal

@@ -20,6 +20,7 @@ from tests.conftest import LiveServer
 from tests.media.test_otp_algorithm import png_size
 from tests.media.test_otp_service import APP_PIN, app_device, customer, oathtool
 from tests.mobile_enrollment.test_refusals import assert_refusal
+from tests.support.outbox import inbox
 
 PHONE = "01020000001"
 
@@ -173,4 +174,4 @@ def test_everything_needs_a_session(api: LiveServer, center: Center) -> None:
             anonymous.token = token
             for method, path, body in calls:
                 assert_refusal(refused(anonymous, method, path, body), "SESSION_INVALID")
-    assert center.sim_store.messages(PHONE) == []  # no SMS went out
+    assert inbox(center, PHONE) == []  # no SMS went out

@@ -53,7 +53,7 @@ def test_customer_gets_a_device_bound_certificate_that_openssl_verifies(
         assert record.der == cert.public_bytes(Encoding.DER)
 
     # The issuance SMS names the device and the time (KST).
-    newest = flow.client.messages("01020000001")[0]["body"]
+    newest = flow.messages("01020000001")[0]["body"]
     assert "SM-S928N" in newest and "2026-11-23 10:00" in newest and "발급" in newest
 
     # Anyone can read the certificate and its status.

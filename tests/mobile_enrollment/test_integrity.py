@@ -73,7 +73,7 @@ def test_moving_the_certificate_supersedes_the_old_one(
     flow.through("csr", move=True)
     assert flow.issued is not None
     assert flow.issued["moved_from_device"] == "demo-old-phone-c012"
-    texts = [m["body"] for m in flow.client.messages("01020000012")]
+    texts = [m["body"] for m in flow.messages("01020000012")]
     assert any("이용 기기로 등록되었습니다" in t for t in texts)  # told about the new phone
     with center.uow_factory() as uow:
         customer = uow.customers.by_number("C012")

@@ -76,7 +76,7 @@ def test_phone_verification_refusals(
     flow.through("terms")
     assert_refusal(flow.refused("phone", **fields), code)
     assert [f.step for f in recorded(center, code)] == ["phone"]
-    assert flow.client.messages(flow.answers.phone or "") == []  # no code was sent
+    assert flow.messages(flow.answers.phone or "") == []  # no code was sent
 
 
 def test_foreign_address_refused_unless_overseas_access_is_enabled(new_flow: FlowFactory) -> None:
@@ -197,7 +197,7 @@ def test_required_terms_must_all_be_accepted(new_flow: FlowFactory) -> None:
 def test_spam_filter_puts_the_code_in_the_spam_folder(new_flow: FlowFactory) -> None:
     flow = new_flow("C015")
     flow.through("phone")
-    messages = flow.client.messages("01020000015")
+    messages = flow.messages("01020000015")
     assert messages[0]["folder"] == "spam"
     flow.phone_verify()  # the customer who looks in spam can still go on
 

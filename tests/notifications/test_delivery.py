@@ -465,24 +465,6 @@ def test_wake_sends_at_once_and_stop_is_prompt(center: Center) -> None:
     assert not thread.is_alive() and time.monotonic() - stopped_at < 2
 
 
-def test_a_time_budget_bounds_a_synchronous_delivery(center: Center) -> None:
-    customer = demo_customer(center)
-    outbox = Outbox(center.settings, center.clock)
-    with center.uow_factory() as uow:
-        for _ in range(3):
-            outbox.notify(uow, event=Event.RELEASED, customer=customer)
-        uow.commit()
-
-    class SlowChannel:
-        def send(self, message: OutboxMessage) -> None:
-            time.sleep(0.2)
-
-    sender = sender_for(center, {"sms": SlowChannel()})
-    assert sender.deliver_due(time_budget=0.1).sent == 1  # one, then the budget is spent
-    assert sender.deliver_due(time_budget=0).sent == 1  # a budget never starves: one is sent
-    assert sender.deliver_due().sent == 1
-
-
 def test_run_forever_survives_a_broken_database(
     clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -24,6 +24,7 @@ from tests.conftest import LiveServer
 from tests.financial.conftest import settings  # noqa: F401 (fixture: a key directory of its own)
 from tests.financial.support import Browser, customer, issue
 from tests.security.support import assert_problem
+from tests.support.outbox import inbox
 from tests.support.policy import SHARED_CENTER_POLICY
 from tests.web.support import WebClient, main_text
 
@@ -62,7 +63,7 @@ def _shown(response: httpx.Response, kind: str) -> tuple[int, str, bytes]:
 
 
 def _texts(center: Center, phone: str) -> int:
-    return len(center.sim_store.messages(phone))
+    return len(inbox(center, phone))
 
 
 @pytest.mark.parametrize("kind", list(ENDPOINTS))

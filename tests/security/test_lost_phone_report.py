@@ -16,6 +16,7 @@ import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ from tests.conftest import LiveServer
 from tests.media.test_security_card import issue_and_register
 from tests.security.support import assert_problem
 from tests.support.flow import Flow, FlowFactory
+from tests.support.outbox import deliver_pending
 
 C001 = {"carrier": "SKT", "name": "김민준", "rrn_front": "900315-1", "phone": "01020000001"}
 ACCOUNT = {"medium": "account", "account_number": "12340100000001", "account_password": "2580"}
@@ -209,7 +211,9 @@ def test_the_right_medium_suspends_notifies_every_channel_and_the_undo_releases(
     settings = center.settings.model_copy(
         update={"notification_channels": ["sms", "email"], "smtp_port": mailbox.port}
     )
-    api.serve(center.reconfigured(settings))
+    serving = center.reconfigured(settings)
+    api.serve(serving)
+    flow.deliver = partial(deliver_pending, serving)  # its sender has the e-mail channel
     with _client(api.url, "211.36.1.1") as http:
         report = _start(http, C001)["report_id"]
         confirmed = _confirm(http, report, ACCOUNT)
@@ -221,7 +225,7 @@ def test_the_right_medium_suspends_notifies_every_channel_and_the_undo_releases(
         assert_problem(_confirm(http, report, ACCOUNT), 409, "LOST_REPORT_CLOSED")
 
         # told at once on the phone and by mail, with the undo code
-        sms = [m["body"] for m in flow.client.messages("01020000001")]
+        sms = [m["body"] for m in flow.messages("01020000001")]
         undo_sms = [b for b in sms if "분실 신고" in b and report in b]
         assert len(undo_sms) == 1 and any("정지되었습니다" in b and report not in b for b in sms)
         mails = mailbox.bodies()
@@ -271,7 +275,7 @@ def test_the_undo_code_expires_and_wrong_codes_kill_it(
     with _client(api.url, "211.36.1.1") as http:
         report = _start(http, C001)["report_id"]
         assert _confirm(http, report, ACCOUNT).status_code == 200
-        sms = [m["body"] for m in flow.client.messages("01020000001") if report in m["body"]]
+        sms = [m["body"] for m in flow.messages("01020000001") if report in m["body"]]
         match = UNDO_RE.search(sms[-1])
         assert match is not None
         clock.advance(hours=center.settings.policy.lost_report_undo_hours, seconds=1)
@@ -284,7 +288,7 @@ def test_the_undo_code_expires_and_wrong_codes_kill_it(
         center.lifecycle.release(serial, ActorRef.operator("desk", "10.0.0.5"))
         second = _start(http, C001)["report_id"]
         assert _confirm(http, second, ACCOUNT).status_code == 200
-        sms = [m["body"] for m in flow.client.messages("01020000001") if second in m["body"]]
+        sms = [m["body"] for m in flow.messages("01020000001") if second in m["body"]]
         match = UNDO_RE.search(sms[-1])
         assert match is not None
         tries = center.settings.policy.lost_report_undo_max_tries

@@ -10,10 +10,11 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -159,13 +160,16 @@ def test_app_client_issues_a_certificate_that_openssl_verifies(
     )
     assert "serialNumber=C001" in shown.stdout
 
-    sms = subprocess.run(
-        [CERTCENTER, "sim", "sms", "01020000001", "--url", server.url],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "SM-S928N 기기에서" in sms.stdout  # "issued on device X at time T"
+    def inbox() -> str:
+        return subprocess.run(
+            [CERTCENTER, "sim", "sms", "01020000001", "--url", server.url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    # "issued on device X at time T", sent by the server's sender after the request
+    assert _eventually(lambda: "SM-S928N 기기에서" in inbox()), inbox()
 
     # A refusal on the command line: the catalog's words and remedy, exit 1, no traceback.
     again = subprocess.run(
@@ -204,6 +208,46 @@ def test_app_client_issues_a_certificate_that_openssl_verifies(
     blob = b"".join(path.read_bytes() for path in files)
     for secret in (RRN, RRN.replace("-", ""), PIN, "0-1-2-5-8"):
         assert secret.encode() not in blob, secret
+
+
+def _eventually(done: Callable[[], bool], seconds: float = 20) -> bool:
+    """Poll ``done`` until it holds or ``seconds`` pass (a bound, not a measurement)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_messages_arrive_after_the_request_from_the_servers_sender(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    flow = Flow(server.url, tmp_path, "C001")
+    phone = flow.answers.phone or ""
+    try:
+        flow.through("phone")
+        # the verification code: sent by the step itself once it committed (never stored)
+        code = flow.client.latest_sms_code(phone)
+        assert code is not None
+        flow.through_from("phone_verify", "credentials")
+        issued = flow.csr()
+        # the issuance notice: written to the outbox with the activation; the request only
+        # woke the worker's sender, which sends it to the telco's inbox
+        assert _eventually(
+            lambda: any(
+                "발급" in m["body"] and "SM-S928N" in m["body"] for m in flow.messages(phone)
+            )
+        ), flow.messages(phone)
+        newest = flow.messages(phone)[0]["body"]
+        assert "발급" in newest and code not in newest
+        assert issued["customer_number"] == "C001"
+    finally:
+        flow.client.close()
+    server.stop()
+    with sqlite3.connect(tmp_path / "var" / "certcenter.db") as db:
+        rows = db.execute("SELECT event, status, attempts FROM outbox").fetchall()
+    assert ("issued", "sent", 1) in rows
 
 
 def test_killed_server_resumes_the_flow_after_restart(

@@ -3,6 +3,11 @@
 flow = Flow(api.url, tmp_path, "C001")
 flow.through("credentials")      # every step up to and including credentials
 issued = flow.csr()
+flow.messages("01020000001")     # what the phone received, the outbox sent first
+
+``deliver`` sends the outbox before :meth:`Flow.messages` reads a phone's messages: the
+``new_flow`` fixture passes the test's center's (``tests/support/outbox.py``), since the
+live server of the tests runs no sender thread. Without it the server's own sender sends.
 """
 
 from __future__ import annotations
@@ -37,8 +42,10 @@ class Flow:
         *,
         forwarded_for: str | None = None,
         keystore: str | None = None,
+        deliver: Callable[[], object] | None = None,
     ) -> None:
         self.answers = scripted_answers(person)
+        self.deliver = deliver
         self.person = person
         self.client = CenterClient(url, forwarded_for=forwarded_for)
         self.keystore = Keystore(tmp_path / (keystore or f"keystore-{person}"))
@@ -71,6 +78,12 @@ class Flow:
         body = {"carrier": a.carrier, "name": a.name, "rrn_front": a.rrn_front, "phone": a.phone}
         body.update(overrides)
         return self.client.step("phone", body)
+
+    def messages(self, phone: str) -> list[dict[str, Any]]:
+        """The phone's messages, newest first, once the outbox's due messages are sent."""
+        if self.deliver is not None:
+            self.deliver()
+        return self.client.messages(phone)
 
     def sms_code(self) -> str:
         code = self.client.latest_sms_code(self.answers.phone or "")
@@ -132,6 +145,11 @@ class Flow:
         """Run every step from the start up to and including ``last``."""
         for step in STEPS[: STEPS.index(last) + 1]:
             getattr(self, step)(**(start if step == "start" else {}))
+
+    def through_from(self, first: str, last: str) -> None:
+        """Run the steps from ``first`` up to and including ``last``."""
+        for step in STEPS[STEPS.index(first) : STEPS.index(last) + 1]:
+            getattr(self, step)()
 
     def refused(self, step: str, *args: Any, **kwargs: Any) -> ApiError:
         """Run a step that must be refused; return the refusal."""

@@ -26,6 +26,7 @@ from certcenter.server import create_app
 from tests.conftest import LiveServer, _reset_postgres, make_settings
 from tests.financial.support import issue as issue_directly
 from tests.support.flow import FlowFactory
+from tests.support.outbox import inbox
 from tests.usage.support import issued, logged_in
 from tests.web.financial_support import (
     ACCOUNT_PASSWORD,
@@ -94,7 +95,7 @@ def test_issue_log_in_and_sign_a_transfer(
         assert "rrn" not in str(response.url) and "1512541" not in response.text
 
     # this browser's key is registered: the PIN page straight away, no SMS
-    sms_before = len(center.sim_store.messages("01020000001"))
+    sms_before = len(inbox(center, "01020000001"))
     pin_page = web.pin_page()
     assert str(pin_page.url).endswith("/login/pin")
     wrong = web.submit_pin(pin_page, "000000")
@@ -102,7 +103,7 @@ def test_issue_log_in_and_sign_a_transfer(
     assert "data-device-sign" in wrong.text  # still on the PIN page, a fresh activation
     logged = web.follow(web.submit_pin(wrong))
     assert "김민준님, 로그인되었습니다" in main_text(logged.text)
-    assert len(center.sim_store.messages("01020000001")) == sms_before
+    assert len(inbox(center, "01020000001")) == sms_before
 
     # a transfer: the confirmation shows payee, amount and the exact text to be signed
     confirm = web.prepare_transfer(3_000_000)

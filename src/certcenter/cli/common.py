@@ -119,6 +119,20 @@ def local_center() -> Any:
     return build_center(local_settings())
 
 
+def send_notices(center: Any) -> None:
+    """Send what the command wrote to the outbox before it ends: no sender thread runs in a
+    command's process. A message that fails stays due, for a server's sender to retry; a
+    sender that cannot reach the database does not fail a change that was committed."""
+    try:
+        center.sender.drain()
+    except Exception:  # noqa: BLE001 - the change is done; the messages wait in the outbox
+        click.secho(
+            "notifications not sent now: they wait in the outbox for the center's sender",
+            fg="yellow",
+            err=True,
+        )
+
+
 def operator_actor() -> Any:
     """The operator at this terminal, as the audit trail names them (``cli:<login>``)."""
     from certcenter.lifecycle.service import ActorRef

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from certcenter.cli.common import (
     local_center,
     local_settings,
     operator_actor,
+    send_notices,
     url_option,
 )
 from certcenter.cli.flow import Answers, enroll, reissue
@@ -183,6 +186,7 @@ def certificates_revoke(serial: str, reason: str) -> None:
     center = local_center()
     outcome = center.lifecycle.revoke(serial, reason, operator_actor())
     click.echo(f"{outcome.serial}: {outcome.status}{'' if outcome.changed else ' (unchanged)'}")
+    send_notices(center)
     center.close()
 
 
@@ -194,6 +198,7 @@ def certificates_suspend(serial: str) -> None:
     center = local_center()
     outcome = center.lifecycle.suspend(serial, operator_actor(), why="operator")
     click.echo(f"{outcome.serial}: {outcome.status}")
+    send_notices(center)
     center.close()
 
 
@@ -205,6 +210,7 @@ def certificates_release(serial: str) -> None:
     center = local_center()
     outcome = center.lifecycle.release(serial, operator_actor())
     click.echo(f"{outcome.serial}: {outcome.status}")
+    send_notices(center)
     center.close()
 
 
@@ -282,6 +288,7 @@ def jobs_run() -> None:
     center = local_center()
     report = center.jobs.run_once()
     click.echo(report.summary())
+    send_notices(center)
     center.close()
 
 
@@ -468,7 +475,7 @@ def demo(url: str, customer: str, out: Path, move_certificate: bool) -> None:
     keystore = Keystore(out / f"keystore-{customer}")
     with CenterClient(url, locale=language()) as client:
         outcome = enroll(client, keystore, answers, ask=_no_prompt, say=click.echo, auto_codes=True)
-        sms = client.messages(answers.phone or "")
+        sms = _after_issuance_notice(client, answers.phone or "")
     out.mkdir(parents=True, exist_ok=True)
     cert_path, chain_path = out / "certificate.pem", out / "chain.pem"
     cert_path.write_text(outcome.certificate_path.read_text("utf-8"), "utf-8")
@@ -478,6 +485,20 @@ def demo(url: str, customer: str, out: Path, move_certificate: bool) -> None:
     click.echo(f"certificate: {cert_path}")
     click.echo(f"CA chain:    {chain_path}")
     click.echo(f"check it:    openssl verify -CAfile {chain_path} {cert_path}")
+
+
+def _after_issuance_notice(
+    client: CenterClient, phone: str, wait: float = 10.0
+) -> list[dict[str, Any]]:
+    """The phone's messages once the issuance notice is there. The center's sender sends it
+    after the request has returned, so wait (up to ``wait`` seconds) for a message newer
+    than the last verification code."""
+    deadline = time.monotonic() + wait
+    while True:
+        sms = client.messages(phone)
+        if (sms and not re.search(r"\[\d{6}\]", sms[0]["body"])) or time.monotonic() > deadline:
+            return sms
+        time.sleep(0.2)
 
 
 def _no_prompt(prompt: str, secret: bool) -> str:

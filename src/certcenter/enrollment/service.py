@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -155,7 +155,6 @@ class EnrollmentService:
         clock: Clock,
         audit: AuditRecorder,
         publisher: StatusPublisher,
-        deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.audit = audit
         self.publisher = publisher
@@ -181,7 +180,6 @@ class EnrollmentService:
             effects=Effects(
                 providers=providers,
                 sms_sender=settings.policy.sms_sender_number,
-                deliver=deliver,
                 publisher=publisher,
             ),
             ttl_minutes=settings.policy.enrollment_ttl_minutes,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -66,7 +66,7 @@ from certcenter.issuance import (
     IssueRequest,
     Notice,
     Renewal,
-    deliver_and_publish,
+    publish_crls,
 )
 from certcenter.keys.backend import KeyBackend
 from certcenter.lifecycle.service import ActorRef, StatusPublisher
@@ -153,7 +153,6 @@ class CloudCertificates:
         publisher: StatusPublisher,
         settings: Settings,
         clock: Clock,
-        deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.uow_factory = uow_factory
         self.keys = keys
@@ -167,7 +166,6 @@ class CloudCertificates:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self._deliver = deliver
 
     # ------------------------------------------------------------------ issue
 
@@ -431,7 +429,6 @@ class CloudCertificates:
                 ),
             )
             uow.commit()
-        self._after_commit(set())
         return customer.customer_number
 
     def _delete_account(
@@ -497,7 +494,7 @@ class CloudCertificates:
             self._destroy_key(account.key_label)
             uow.commit()
             shards = {(r.family, r.crl_shard) for r in revoked}
-        self._after_commit(shards)
+        publish_crls(self.publisher, shards)
         log.info("financial account of %s deleted (%s)", customer.customer_number, reason)
         return _Deleted(customer.customer_number, tuple(r.serial for r in revoked))
 
@@ -551,9 +548,6 @@ class CloudCertificates:
             source_ip=source_ip or actor.source_ip,
             details=details,
         )
-
-    def _after_commit(self, shards: set[tuple[str, int]]) -> None:
-        deliver_and_publish(self._deliver, self.publisher, shards)
 
 
 def _require_renewable(record: CertificateRecord, now: datetime) -> None:

@@ -24,8 +24,6 @@ no longer sign.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -63,7 +61,6 @@ from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["CODE_PURPOSE", "FinancialDevices", "RegistrationStarted", "clean_label"]
 
-log = logging.getLogger(__name__)
 CODE_PURPOSE = DEVICE_PURPOSE.code_purpose
 MAX_LABEL = 60
 
@@ -113,7 +110,6 @@ class FinancialDevices:
         notifier: Outbox,
         settings: Settings,
         clock: Clock,
-        deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.uow_factory = uow_factory
         self.audit = audit
@@ -121,7 +117,6 @@ class FinancialDevices:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self._deliver = deliver
         self.flow = Reverification(
             DEVICE_PURPOSE,
             uow_factory=uow_factory,
@@ -132,7 +127,6 @@ class FinancialDevices:
             audit=audit,
             settings=settings,
             clock=clock,
-            deliver=deliver,
         )
 
     # ------------------------------------------------------------------ registration
@@ -226,7 +220,6 @@ class FinancialDevices:
         device_id = result.detail.get("device_id")
         if not device_id:
             return None
-        self._notify_sent()
         with self.uow_factory() as uow:
             device = uow.browser_devices.get(str(device_id))
         if device is None:  # not reached: it was committed with the flow
@@ -346,7 +339,6 @@ class FinancialDevices:
                 **notices.device_removed(self.settings.bank_name, now, device=device.label),
             )
             uow.commit()
-        self._notify_sent()
         return device
 
     # ------------------------------------------------------------------ internals
@@ -367,9 +359,3 @@ class FinancialDevices:
             raise CertCenterError(
                 "FINANCIAL_DEVICE_LIMIT", max_devices=self.policy.financial_max_devices
             )
-
-    def _notify_sent(self) -> None:
-        try:
-            self._deliver()
-        except Exception:
-            log.exception("notifications not sent now; the sender will")

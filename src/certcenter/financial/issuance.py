@@ -37,7 +37,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -165,7 +165,6 @@ class FinancialIssuance:
         audit: AuditRecorder,
         settings: Settings,
         clock: Clock,
-        deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.uow_factory = uow_factory
         self.providers = providers
@@ -191,9 +190,7 @@ class FinancialIssuance:
             risk=self.risk,
             audit=audit,
             clock=clock,
-            effects=Effects(
-                providers=providers, sms_sender=settings.policy.sms_sender_number, deliver=deliver
-            ),
+            effects=Effects(providers=providers, sms_sender=settings.policy.sms_sender_number),
             ttl_minutes=settings.policy.financial_enrollment_ttl_minutes,
         )
 

@@ -23,8 +23,6 @@ The start answers alike whoever the details name; the flow is single use and exp
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -57,7 +55,6 @@ from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["CODE_PURPOSE", "FinancialPinReset", "PinResetStarted"]
 
-log = logging.getLogger(__name__)
 CODE_PURPOSE = PIN_RESET_PURPOSE.code_purpose
 
 
@@ -97,7 +94,6 @@ class FinancialPinReset:
         notifier: Outbox,
         settings: Settings,
         clock: Clock,
-        deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.uow_factory = uow_factory
         self.hasher = hasher
@@ -107,7 +103,6 @@ class FinancialPinReset:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self._deliver = deliver
         self.flow = Reverification(
             PIN_RESET_PURPOSE,
             uow_factory=uow_factory,
@@ -118,7 +113,6 @@ class FinancialPinReset:
             audit=audit,
             settings=settings,
             clock=clock,
-            deliver=deliver,
         )
 
     def is_locked(self, customer_id: str) -> bool:
@@ -215,13 +209,7 @@ class FinancialPinReset:
             return {"reset": True}
 
         result = self.flow.verify_medium(ref, answer, finish)
-        if not result.detail.get("reset"):
-            return False
-        try:
-            self._deliver()
-        except Exception:
-            log.exception("notifications not sent now; the sender will")
-        return True
+        return bool(result.detail.get("reset"))
 
     def status(self, reset_id: str, token: str, *, source_ip: str | None = None) -> StepResult:
         return self.flow.status(ReverificationRef(reset_id, token, source_ip or "-"))

@@ -236,7 +236,6 @@ class Reverification:
         audit: AuditRecorder,
         settings: Settings,
         clock: Clock,
-        deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.purpose = purpose
         self.uow_factory = uow_factory
@@ -258,9 +257,7 @@ class Reverification:
             risk=self.risk,
             audit=audit,
             clock=clock,
-            effects=Effects(
-                providers=providers, sms_sender=settings.policy.sms_sender_number, deliver=deliver
-            ),
+            effects=Effects(providers=providers, sms_sender=settings.policy.sms_sender_number),
             ttl_minutes=max(self.ttl_seconds // 60, 1),
         )
 

@@ -2,7 +2,9 @@
 
 A step never talks to the outside while its row (or the database's write lock) is held: it
 returns its effects with its :class:`Outcome`, and :class:`Effects` performs them after the
-step has committed, so a message never announces a step that was rolled back.
+step has committed, so a message never announces a step that was rolled back. These are the
+effects the step's answer waits for (the code the customer types next); a notice about the
+step goes to the outbox in the step's transaction instead and is sent by the sender.
 
     >>> step = Outcome({"phone": "010-****-0001"}, (SendSms("01020000001", "…"),))
     >>> [type(e).__name__ for e in step.effects]
@@ -12,7 +14,7 @@ step has committed, so a message never announces a step that was rolled back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -112,19 +114,17 @@ class CrlPublisher(Protocol):
 
 
 class Effects:
-    """Performs effects after a commit: CRLs first, then the outbox, then the rest in order."""
+    """Performs effects after a commit: CRLs first, then the rest in order."""
 
     def __init__(
         self,
         *,
         providers: Providers,
         sms_sender: str,
-        deliver: Callable[[], object] = lambda: None,
         publisher: CrlPublisher | None = None,
     ) -> None:
         self.providers = providers
         self.sms_sender = sms_sender
-        self.deliver = deliver
         self.publisher = publisher
 
     def perform(self, effects: Iterable[Effect]) -> None:
@@ -137,7 +137,6 @@ class Effects:
                 self.publisher.publish(family, shard)
             except Exception:
                 log.exception("CRL %s-%s not published now; the job runner will", family, shard)
-        self.deliver()
         for effect in pending:
             if isinstance(effect, SendSms):
                 self.providers.sms.send(

@@ -23,7 +23,7 @@ from certcenter.issuance.service import (
     Renewal,
     StatusPublisher,
     conflict_error,
-    deliver_and_publish,
+    publish_crls,
 )
 
 __all__ = [
@@ -39,5 +39,5 @@ __all__ = [
     "Renewal",
     "StatusPublisher",
     "conflict_error",
-    "deliver_and_publish",
+    "publish_crls",
 ]

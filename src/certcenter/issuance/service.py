@@ -1,7 +1,7 @@
 """One way to issue a certificate of any kind: :meth:`Issuance.issue`.
 
     issuance = Issuance(uow_factory=..., issuer=center.issuer, audit=..., notifier=...,
-                        publisher=..., clock=clock, deliver=center.sender.deliver_now)
+                        publisher=..., clock=clock)
     issued = issuance.issue(
         IssueRequest(
             profile="mobile",
@@ -40,9 +40,9 @@ every kind to come:
    once the record is active, again after the hook, and committed) becomes
    ``DEVICE_ALREADY_REGISTERED`` (a device registration raced) or
    ``CERTIFICATE_ALREADY_ACTIVE`` (anything else, such as a second usable certificate).
-5. **After the commit**: notifications are delivered and the CRL partitions of retired
-   certificates published; a failure there is logged, not raised (the sender and the job
-   runner catch up).
+5. **After the commit**: the CRL partitions of retired certificates are published; a failure
+   there is logged, not raised (the job runner catches up). The notices are not sent here:
+   the commit wakes the outbox's sender, which sends them outside the request.
 
 Any failure after the write-ahead commit marks the intent abandoned (when it is still
 pending) before it is raised again, so a crash or a refusal never leaves a certificate
@@ -135,15 +135,9 @@ class StatusPublisher(Protocol):
     def publish(self, family: str, shard: int) -> Any: ...
 
 
-def deliver_and_publish(
-    deliver: Callable[[], object], publisher: StatusPublisher, shards: Iterable[tuple[str, int]]
-) -> None:
-    """After a commit: send the notices now and publish the touched CRL partitions. A failure
-    is logged, never raised: the sender and the job runner catch up."""
-    try:
-        deliver()
-    except Exception:
-        log.exception("notifications not sent now; the sender will")
+def publish_crls(publisher: StatusPublisher, shards: Iterable[tuple[str, int]]) -> None:
+    """After a commit: publish the touched CRL partitions. A failure is logged, never raised:
+    the job runner catches up."""
     for family, shard in sorted(set(shards)):
         try:
             publisher.publish(family, shard)
@@ -359,7 +353,6 @@ class Issuance:
         notifier: Notifier,
         publisher: StatusPublisher,
         clock: Clock,
-        deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.uow_factory = uow_factory
         self._issuer = issuer
@@ -367,7 +360,6 @@ class Issuance:
         self.notifier = notifier
         self.publisher = publisher
         self.clock = clock
-        self._deliver = deliver
 
     def issue(self, request: IssueRequest, hooks: IssueHooks | None = None) -> Issued:
         """Issue ``request``'s certificate: write ahead, lint, sign, activate, publish.
@@ -389,7 +381,7 @@ class Issuance:
             if not hooks.keeps_intent(error):
                 self._abandon(prepared.serial)
             raise
-        self._after_commit({(r.family, r.crl_shard) for r in retired})
+        publish_crls(self.publisher, {(r.family, r.crl_shard) for r in retired})
         log.info("certificate %s (%s) issued", prepared.serial, prepared.intent.profile)
         return Issued(
             serial=prepared.serial,
@@ -567,9 +559,6 @@ class Issuance:
                     uow.commit()
         except Exception:
             log.exception("could not mark the intent %s abandoned", serial)
-
-    def _after_commit(self, shards: set[tuple[str, int]]) -> None:
-        deliver_and_publish(self._deliver, self.publisher, shards)
 
     # ------------------------------------------------------------------ machinery
 

@@ -36,7 +36,7 @@ from certcenter.issuance import (
     Notifier,
     Renewal,
     StatusPublisher,
-    deliver_and_publish,
+    publish_crls,
 )
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -98,10 +98,8 @@ class LifecycleService:
         publisher: StatusPublisher,
         settings: Settings,
         clock: Clock,
-        deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.uow_factory = uow_factory
-        self._deliver = deliver
         self.issuance = issuance
         self.audit = audit
         self.notifier = notifier
@@ -345,9 +343,9 @@ class LifecycleService:
         return [r for r in found if r is not None]
 
     def _publish(self, shards: set[tuple[str, int]]) -> None:
-        """Publish the touched CRL partitions now, and try to send the notifications at once;
-        if either fails, the job runner and the sender catch up."""
-        deliver_and_publish(self._deliver, self.publisher, shards)
+        """Publish the touched CRL partitions now; if that fails, the job runner catches up.
+        (The notifications are the sender's: the commit woke it.)"""
+        publish_crls(self.publisher, shards)
 
 
 def _require_renewable(record: CertificateRecord, now: datetime) -> None:

@@ -4,11 +4,14 @@ The message is written with the change it announces and sent later by
 :class:`~certcenter.notifications.sender.OutboxSender`, so a customer is never told about a
 change that was rolled back, and a change is never committed without its notice:
 
-    outbox = Outbox(settings, clock)
+    outbox = Outbox(settings, clock, wake=sender.wake)
     with uow_factory() as uow:
         ...                                              # revoke the certificate
         outbox.notify(uow, event=Event.REVOKED, customer=customer)
-        uow.commit()
+        uow.commit()                                     # … then sender.wake(): no sending here
+
+After the commit (``uow.after_commit``, never on a rollback) the outbox calls ``wake``: the
+sender of this process sends the message at once, outside the request.
 
 Channels (``settings.notification_channels``): ``sms`` to the customer's phone, ``email`` to
 the customer's address (skipped when the customer has none), ``webhook`` to
@@ -20,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,11 +59,15 @@ def webhook_body(
 
 
 class Outbox:
-    """Writes notifications to the outbox; never commits, never sends."""
+    """Writes notifications to the outbox; never commits, never sends: after the caller's
+    commit it calls ``wake`` (``OutboxSender.wake``, which returns at once)."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, *, wake: Callable[[], None] | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.wake = wake
 
     def render(self, event: str, values: Mapping[str, object] | None = None) -> RenderedMessage:
         """The texts ``notify`` would send for ``event`` now (for previews and tests)."""
@@ -152,6 +159,8 @@ class Outbox:
             )
             uow.outbox.add(message)
             messages.append(message)
+        if messages and self.wake is not None:
+            uow.after_commit(self.wake)
         return messages
 
 

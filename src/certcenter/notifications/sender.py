@@ -2,8 +2,17 @@
 
     sender = OutboxSender(uow_factory, channels, clock, settings.policy)
     report = sender.deliver_due()          # DeliveryReport(sent=…, retried=…, failed=…)
+    report = sender.drain()                # every due message, batch after batch
     sender.run_forever(stop_event)         # the server's background thread
-    sender.wake()                          # … look now (after a request wrote a notice)
+    sender.wake()                          # … look now (after a request committed a notice)
+
+Requests never send: they write their messages to the outbox with their change, and the
+outbox wakes this process's sender after the commit (:meth:`wake`, setting an event: no
+database work, no waiting). The server runs :meth:`run_forever` in a thread of every worker;
+it sends at once when woken and looks every ``notification_interval_seconds`` anyway, so a
+message written by another worker, another host or a command is sent too. A command with
+no server loop (``certcenter certificates revoke``, ``jobs run``) calls :meth:`drain` before
+it ends.
 
 Each message is claimed in its own transaction (``claim_due``: on PostgreSQL
 ``FOR UPDATE SKIP LOCKED``, on SQLite the write lock that ``BEGIN IMMEDIATE`` takes), sent
@@ -82,30 +91,29 @@ class OutboxSender:
         self.max_delay = max_delay
         self._wake = threading.Event()
 
-    def deliver_now(self) -> None:
-        """Try to send what is due right away, within a second (services call this after
-        their commit; what is left is sent by the background loop)."""
-        self.deliver_due(limit=20, time_budget=1.0)
-
-    def deliver_due(self, limit: int = 50, *, time_budget: float | None = None) -> DeliveryReport:
-        """Send up to ``limit`` due messages, each in its own transaction.
-
-        With ``time_budget`` (seconds), no further message is claimed once that much time has
-        passed, so a caller in a request thread is not held up by a slow channel for more
-        than the budget plus one channel timeout; what is left is sent later.
-        """
+    def deliver_due(self, limit: int = 50) -> DeliveryReport:
+        """Send up to ``limit`` due messages, each in its own transaction."""
         report = DeliveryReport()
-        deadline = None if time_budget is None else time.monotonic() + time_budget
         for _ in range(limit):
-            if deadline is not None and report.claimed and time.monotonic() >= deadline:
-                break
             if not self._deliver_one(report):
                 break
         return report
 
+    def drain(self, batch: int = 50) -> DeliveryReport:
+        """Send every message due now, ``batch`` at a time, until a batch comes back short.
+        A message that fails is rescheduled for later, so this ends."""
+        total = DeliveryReport()
+        while True:
+            report = self.deliver_due(batch)
+            total.sent += report.sent
+            total.retried += report.retried
+            total.failed += report.failed
+            if report.claimed < batch:
+                return total
+
     def wake(self) -> None:
         """Make :meth:`run_forever` look for due messages now instead of after its interval
-        (from a request thread, after committing a notification; returns at once)."""
+        (the outbox calls it after a commit that wrote a message; returns at once)."""
         self._wake.set()
 
     def _deliver_one(self, report: DeliveryReport) -> bool:
@@ -178,7 +186,8 @@ class OutboxSender:
     ) -> None:
         """Deliver until ``stop`` is set: full batches back to back, then wait ``interval``
         seconds (default ``notification_interval_seconds``) or until :meth:`wake`. Errors are
-        logged, not raised."""
+        logged, not raised. A wake that comes while a pass runs is not lost: the event is
+        cleared before the pass, so the wait after it returns at once."""
         wait = float(self.policy.notification_interval_seconds if interval is None else interval)
         while not stop.is_set():
             self._wake.clear()

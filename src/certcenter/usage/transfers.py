@@ -34,7 +34,6 @@ outside any transaction; the center's signer commits its own (the activation use
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -243,7 +242,6 @@ class TransferService:
         hierarchy: Hierarchy,
         audit: AuditTrail,
         notifier: Outbox,
-        deliver: Callable[[], None],
         clock: Clock,
         policy: Policy,
         center_signer: CenterSigning,
@@ -258,7 +256,6 @@ class TransferService:
         self.hierarchy = hierarchy
         self.audit = audit
         self.notifier = notifier
-        self.deliver = deliver
         self.clock = clock
         self.policy = policy
 
@@ -668,7 +665,6 @@ class TransferService:
             )
             uow.commit()
             done = stored
-        self.deliver()
         return Completed(transfer=done, evidence=evidence)
 
     # ------------------------------------------------------------------ reading
