@@ -455,7 +455,6 @@ def compose(
         audit=audit_trail,
         settings=settings,
         clock=clock,
-        deliver=deliver,
     )
 
     # what uses both certificates

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -125,7 +125,6 @@ class JointRegistrations:
         audit: AuditRecorder,
         settings: Settings,
         clock: Clock,
-        deliver: Callable[[], object] = lambda: None,
     ) -> None:
         self.uow_factory = uow_factory
         self.providers = providers
@@ -150,9 +149,7 @@ class JointRegistrations:
             risk=RiskRules(settings.policy, clock),
             audit=audit,
             clock=clock,
-            effects=Effects(
-                providers=providers, sms_sender=settings.policy.sms_sender_number, deliver=deliver
-            ),
+            effects=Effects(providers=providers, sms_sender=settings.policy.sms_sender_number),
             ttl_minutes=settings.policy.joint_registration_flow_ttl_minutes,
         )
 
