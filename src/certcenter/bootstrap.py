@@ -69,6 +69,7 @@ from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
 from certcenter.ports import UnitOfWork
 from certcenter.readiness import Readiness, audit_check, key_check, storage_check
+from certcenter.relay import CertificateCopies
 from certcenter.revocation import RevocationStatus
 from certcenter.simulators.ars import SimulatedArs
 from certcenter.simulators.bank import SimulatedInterbank
@@ -131,6 +132,7 @@ class Center:
     lifecycle: LifecycleService
     customer_actions: CustomerActions
     lost_reports: LostPhoneReports
+    certificate_copies: CertificateCopies
     operator_desk: OperatorDesk
     # security media and approvals in the app
     otp: OtpService
@@ -304,6 +306,8 @@ def compose(
         settings=settings,
         clock=clock,
     )
+    # 인증서 복사: the relay of a joint certificate's sealed files between two devices
+    certificate_copies = CertificateCopies(uow_factory, audit_trail, policy, clock)
     approvals = ApprovalService(
         uow_factory=uow_factory,
         digest=pepper,
@@ -454,6 +458,7 @@ def compose(
         clock,
         financial=cloud_certificates,
         audit=audit_checkpoints,
+        copies=certificate_copies,
     )
     readiness = Readiness(
         {
@@ -489,6 +494,7 @@ def compose(
         lifecycle=lifecycle,
         customer_actions=customer_actions,
         lost_reports=lost_reports,
+        certificate_copies=certificate_copies,
         operator_desk=operator_desk,
         otp=otp,
         security_cards=security_cards,

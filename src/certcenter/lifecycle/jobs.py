@@ -52,6 +52,12 @@ class AuditCheckpointing(Protocol):
     def checkpoint_if_due(self) -> object | None: ...
 
 
+class RelayPurge(Protocol):
+    """Deletes the certificate-copy relays past their time (CertificateCopies)."""
+
+    def purge(self, *, batch: int = 500) -> int: ...
+
+
 class FinancialRules(Protocol):
     """The financial certificate's rules over time (CloudCertificates)."""
 
@@ -68,6 +74,7 @@ class JobReport:
     financial_noticed: list[str] = field(default_factory=list)
     financial_deleted: list[str] = field(default_factory=list)
     audit_checkpoint: bool = False  # a signed checkpoint of the audit trail was made
+    copies_purged: int = 0  # certificate-copy relays deleted past their time
 
     def summary(self) -> str:
         financial = ""
@@ -94,8 +101,10 @@ class JobRunner:
         clock: Clock,
         financial: FinancialRules | None = None,
         audit: AuditCheckpointing | None = None,
+        copies: RelayPurge | None = None,
     ) -> None:
         self.lifecycle = lifecycle
+        self.copies = copies
         self.financial = financial
         self.audit = audit
         self.status = status
@@ -150,6 +159,12 @@ class JobRunner:
             except Exception as exc:
                 log.exception("audit checkpoint failed")
                 report.errors.append(f"audit checkpoint: {type(exc).__name__}")
+        if self.copies is not None:
+            try:
+                report.copies_purged = self.copies.purge(batch=batch)
+            except Exception as exc:
+                log.exception("purging certificate copies failed")
+                report.errors.append(f"certificate copies: {type(exc).__name__}")
         changes = (report.expired, report.revoked_inactive, report.renewed, report.errors)
         if any((*changes, report.financial_noticed, report.financial_deleted)):
             log.info("jobs: %s", report.summary())
