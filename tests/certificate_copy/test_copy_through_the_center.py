@@ -5,6 +5,7 @@ the center holds nothing that opens it and forgets it; the relay's refusals."""
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from certcenter.bootstrap import Center
 from certcenter.cli.main import cli
 from certcenter.clock import FrozenClock
+from certcenter.npki import write_folder
 from certcenter.npki.copy import (
     CopyReceiver,
     check_fingerprint,
@@ -324,3 +326,47 @@ def test_a_payload_that_is_not_base64_or_sealed_is_refused(center: Center, api: 
         assert_problem(pc.put(path, json={"payload": "not base64!"}), 422, "INVALID_REQUEST")
         assert_problem(pc.put(path, json={"payload": _b64(b"short")}), 422, "INVALID_REQUEST")
     assert _rows(center)[0]["payload"] is None
+
+
+def test_two_uploads_at_once_leave_one(center: Center, api: LiveServer, pc_folder: Path) -> None:
+    receiver = CopyReceiver.new()
+    with _client(api.url, PHONE) as phone:
+        relay_id = _open(phone, receiver)["relay_id"]
+    sealed = [seal(relay_id, receiver.public_bytes, pack_folder(pc_folder)) for _ in range(4)]
+
+    def upload(payload: bytes) -> int:
+        with _client(api.url, PC) as pc:
+            path = f"/v1/certificate-copies/{relay_id}/payload"
+            return pc.put(path, json={"payload": _b64(payload)}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = sorted(pool.map(upload, sealed))
+    assert statuses == [200, 409, 409, 409]
+    (row,) = _rows(center)
+    assert row["payload"] in sealed
+
+
+def test_the_sender_chooses_among_several_certificates(
+    center: Center, api: LiveServer, holder: Holder, pc_folder: Path, tmp_path: Path
+) -> None:
+    root = pc_folder.parents[2]
+    other = holder.ca.issue("김민준()0098765432109876")
+    write_folder(root, other.certificate, other.key, PASSWORD, random_num=None)
+    receiver = CopyReceiver.new()
+    with _client(api.url, PHONE) as phone:
+        opened = _open(phone, receiver)
+    code = receiver.code(opened["relay_id"])
+    send = ["--lang", "en", "app", "joint", "copy", "send", "--npki", str(root), "--code", code]
+    unchosen = CliRunner().invoke(cli, [*send, "--url", api.url])
+    assert unchosen.exit_code == 2 and pc_folder.name in unchosen.output
+    assert _rows(center)[0]["payload"] is None  # nothing was sent
+
+    chosen = CliRunner().invoke(cli, [*send, "--folder", pc_folder.name, "--url", api.url])
+    assert chosen.exit_code == 0, chosen.output
+    assert "홍길동" in chosen.output
+    with _client(api.url, PHONE) as phone:
+        auth = {"Authorization": f"Bearer {opened['token']}"}
+        fetched = phone.get(f"/v1/certificate-copies/{opened['relay_id']}/payload", headers=auth)
+    archive = receiver.open(opened["relay_id"], base64.b64decode(fetched.json()["payload"]))
+    folder = unpack_into(tmp_path / "phone", archive)
+    assert folder.name == pc_folder.name
