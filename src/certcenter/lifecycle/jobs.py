@@ -88,6 +88,7 @@ class JobReport:
             f"{len(self.revoked_inactive)}, renewed {len(self.renewed)}{financial}, "
             f"status {self.status or {}}, errors {len(self.errors)}"
             + (", audit checkpoint signed" if self.audit_checkpoint else "")
+            + (f", certificate copies deleted {self.copies_purged}" if self.copies_purged else "")
         )
 
 
@@ -166,7 +167,8 @@ class JobRunner:
                 log.exception("purging certificate copies failed")
                 report.errors.append(f"certificate copies: {type(exc).__name__}")
         changes = (report.expired, report.revoked_inactive, report.renewed, report.errors)
-        if any((*changes, report.financial_noticed, report.financial_deleted)):
+        financial = (report.financial_noticed, report.financial_deleted)
+        if any((*changes, *financial, report.copies_purged)):
             log.info("jobs: %s", report.summary())
         return report
 

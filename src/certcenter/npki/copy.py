@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -106,6 +107,7 @@ def _check_relay_id(relay_id: str) -> bytes:
     return relay_id.encode("ascii")
 
 
+@functools.lru_cache(maxsize=16)  # public values; each side asks more than once per copy
 def fingerprint_digits(relay_id: str, public_key: bytes) -> str:
     """The code's last 8 digits: a slow hash of the receiver's public key and the relay id."""
     salt = _LABEL + b"fingerprint\x00" + _check_relay_id(relay_id)
