@@ -70,6 +70,7 @@ from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
 from certcenter.ports import UnitOfWork
 from certcenter.readiness import Readiness, audit_check, key_check, storage_check
+from certcenter.relay import CertificateCopies
 from certcenter.revocation import RevocationStatus
 from certcenter.simulators.ars import SimulatedArs
 from certcenter.simulators.bank import SimulatedInterbank
@@ -132,6 +133,7 @@ class Center:
     lifecycle: LifecycleService
     customer_actions: CustomerActions
     lost_reports: LostPhoneReports
+    certificate_copies: CertificateCopies
     operator_desk: OperatorDesk
     # security media and approvals in the app
     otp: OtpService
@@ -308,6 +310,8 @@ def compose(
         settings=settings,
         clock=clock,
     )
+    # 인증서 복사: the relay of a joint certificate's sealed files between two devices
+    certificate_copies = CertificateCopies(uow_factory, audit_trail, policy, clock)
     approvals = ApprovalService(
         uow_factory=uow_factory,
         digest=pepper,
@@ -489,6 +493,7 @@ def compose(
         financial=cloud_certificates,
         audit=audit_checkpoints,
         joint=joint_fees,
+        copies=certificate_copies,
     )
     readiness = Readiness(
         {
@@ -524,6 +529,7 @@ def compose(
         lifecycle=lifecycle,
         customer_actions=customer_actions,
         lost_reports=lost_reports,
+        certificate_copies=certificate_copies,
         operator_desk=operator_desk,
         otp=otp,
         security_cards=security_cards,

@@ -162,6 +162,10 @@ class Policy(BaseModel):
     # where the undo code goes: the phone's SMS (a customer who still has the phone sees it;
     # a finder holding the phone could undo too, but still needs the PIN) and the e-mail
     lost_report_undo_channels: list[Literal["sms", "email"]] = ["sms", "email"]
+    # copying a joint certificate between devices (인증서 복사) through the center's relay
+    certificate_copy_ttl_seconds: int = Field(300, ge=30, le=3600)  # then the relay is gone
+    certificate_copy_max_bytes: int = Field(16 * 1024, ge=1024, le=48 * 1024)  # sealed files
+    certificate_copy_max_open_per_address: int = Field(5, ge=1)  # receivers waiting at once
     # using the certificate (SPEC §6): lockout thresholds per factor
     pattern_max_failures: int = Field(5, ge=1)
     security_card_max_failures: int = Field(5, ge=1)

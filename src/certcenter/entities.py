@@ -691,3 +691,25 @@ class LostPhoneReport:
     undo_expires_at: datetime | None = None
     undo_tries: int = 0
     undone_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class CertificateCopy:
+    """인증서 복사: a relay that carries a joint certificate's files, sealed on the sending
+    device for the receiving device's ephemeral public key, between two devices.
+
+    ``id`` is the 8 digits the receiving device shows first. ``public_key`` is the receiver's
+    X25519 public key (public by nature); ``token_digest`` the SHA-256 of the random token only
+    the receiver holds, which fetches the payload. ``payload`` is the sealed folder, which the
+    center cannot open (docs/certificate-copy.md); it is deleted with the row when fetched or
+    after ``expires_at``.
+    """
+
+    id: str
+    public_key: bytes
+    token_digest: str
+    client_ip: str
+    created_at: datetime
+    expires_at: datetime
+    payload: bytes | None = None
+    sent_at: datetime | None = None

@@ -219,3 +219,43 @@ class OperatorRevokeIn(_Body):
 
 class OperatorNoteIn(_Body):
     note: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+# ---------------------------------------------------------------- 인증서 복사 (certificate copy)
+
+Base64Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+RelayId = Annotated[str, StringConstraints(max_length=16)]
+
+
+class CopyOpenIn(_Body):
+    public_key: Base64Key  # the receiving device's ephemeral X25519 public key (32 bytes)
+
+
+class CopyOpenOut(BaseModel):
+    relay_id: str
+    token: str  # the receiver's alone: fetches the payload
+    expires_at: datetime
+    expires_in: int  # seconds, for a device whose clock is not the center's
+
+
+class CopyKeyOut(BaseModel):
+    relay_id: str
+    public_key: str
+    expires_at: datetime
+
+
+class CopyPayloadIn(_Body):
+    # the edge caps the body; the policy's cap is the domain's (CERTIFICATE_COPY_TOO_LARGE)
+    payload: Annotated[str, StringConstraints(min_length=1, max_length=64 * 1024)]
+
+
+class CopySentOut(BaseModel):
+    relay_id: str
+    expires_at: datetime
+
+
+class CopyPayloadOut(BaseModel):
+    relay_id: str
+    state: Literal["waiting", "sent"]
+    payload: str | None = None
+    expires_at: datetime

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from certcenter.api import errors
 from certcenter.api.routes import (
     approvals,
+    certificate_copies,
     certificates,
     diagnosis,
     enrollments,
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
     app.include_router(enrollments.router)
     app.include_router(certificates.router)
     app.include_router(lifecycle.router)
+    app.include_router(certificate_copies.router)
     app.include_router(usage.router)
     app.include_router(operator.router)
     app.include_router(diagnosis.router)

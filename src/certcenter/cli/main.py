@@ -22,6 +22,7 @@ from certcenter.cli import (
     approval_commands,
     card_commands,
     diagnosis_commands,
+    joint_commands,
     ocsp_commands,
     otp_commands,
     usage_commands,
@@ -811,6 +812,7 @@ for command in (
     app.add_command(command)
 sim.add_command(usage_commands.sim_ars)
 app.add_command(approval_commands.app_approve)
+app.add_command(joint_commands.joint)
 sim.add_command(approval_commands.sim_departures)
 cli.add_command(ocsp_commands.ocsp)
 

@@ -58,6 +58,12 @@ class JointFees(Protocol):
     def refund_expired(self, limit: int = 100) -> int: ...
 
 
+class RelayPurge(Protocol):
+    """Deletes the certificate-copy relays past their time (CertificateCopies)."""
+
+    def purge(self, *, batch: int = 500) -> int: ...
+
+
 class FinancialRules(Protocol):
     """The financial certificate's rules over time (CloudCertificates)."""
 
@@ -75,6 +81,7 @@ class JobReport:
     financial_deleted: list[str] = field(default_factory=list)
     audit_checkpoint: bool = False  # a signed checkpoint of the audit trail was made
     joint_refunded: int = 0  # fees of joint registrations that expired unused, given back
+    copies_purged: int = 0  # certificate-copy relays deleted past their time
 
     def summary(self) -> str:
         financial = ""
@@ -88,6 +95,7 @@ class JobReport:
             f"{len(self.revoked_inactive)}, renewed {len(self.renewed)}{financial}, "
             f"status {self.status or {}}, errors {len(self.errors)}"
             + (", audit checkpoint signed" if self.audit_checkpoint else "")
+            + (f", certificate copies deleted {self.copies_purged}" if self.copies_purged else "")
         )
 
 
@@ -102,9 +110,11 @@ class JobRunner:
         financial: FinancialRules | None = None,
         audit: AuditCheckpointing | None = None,
         joint: JointFees | None = None,
+        copies: RelayPurge | None = None,
     ) -> None:
         self.lifecycle = lifecycle
         self.joint = joint
+        self.copies = copies
         self.financial = financial
         self.audit = audit
         self.status = status
@@ -165,8 +175,15 @@ class JobRunner:
             except Exception as exc:
                 log.exception("audit checkpoint failed")
                 report.errors.append(f"audit checkpoint: {type(exc).__name__}")
+        if self.copies is not None:
+            try:
+                report.copies_purged = self.copies.purge(batch=batch)
+            except Exception as exc:
+                log.exception("purging certificate copies failed")
+                report.errors.append(f"certificate copies: {type(exc).__name__}")
         changes = (report.expired, report.revoked_inactive, report.renewed, report.errors)
-        if any((*changes, report.financial_noticed, report.financial_deleted)):
+        financial = (report.financial_noticed, report.financial_deleted)
+        if any((*changes, *financial, report.copies_purged)):
             log.info("jobs: %s", report.summary())
         return report
 

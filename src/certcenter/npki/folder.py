@@ -58,6 +58,7 @@ __all__ = [
     "read_certificate_file",
     "read_folder",
     "write_folder",
+    "write_folder_files",
 ]
 
 CERT_FILE = "signCert.der"
@@ -171,6 +172,22 @@ def write_folder(
     folder ``root``; return the certificate folder."""
     _check_pair(certificate, key)
     key_file = write_key_file(key, password, random_num=random_num, form=form, prf=prf)
+    return write_folder_files(root, certificate, key_file, ca_name=ca_name, overwrite=overwrite)
+
+
+def write_folder_files(
+    root: Path,
+    certificate: x509.Certificate,
+    key_file: bytes,
+    *,
+    ca_name: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a certificate and its ``signPri.key`` *as they are* (still encrypted under the
+    certificate password, which is not needed) into the certificate's folder under ``root``:
+    a folder copied from another device. Return the certificate folder."""
+    if ca_name is not None and (not ca_name or ca_name in {".", ".."} or _UNSAFE.search(ca_name)):
+        raise ValueError("not a CA folder name")
     users = Path(root) / (ca_name or ca_folder_name(certificate)) / USER_DIR
     target = users / folder_name(certificate.subject)
     if target.exists() and not overwrite:

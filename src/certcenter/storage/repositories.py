@@ -17,6 +17,7 @@ from certcenter.entities import (
     Block,
     BrowserDevice,
     BrowserDeviceStatus,
+    CertificateCopy,
     CertificateRecord,
     CertificateStatus,
     CloudAccount,
@@ -1288,3 +1289,43 @@ class SqlWebApprovals(_Repository):
         cached = self.session.get(WebApproval, approval_id)
         if cached is not None:
             self.session.refresh(cached)
+
+
+class SqlCertificateCopies(_Repository):
+    def add(self, relay: CertificateCopy) -> None:
+        self.session.add(relay)
+
+    def exists(self, relay_id: str) -> bool:
+        t = tables.certificate_copies
+        return self.session.execute(select(t.c.id).where(t.c.id == relay_id)).first() is not None
+
+    def get(self, relay_id: str, *, for_update: bool = False) -> CertificateCopy | None:
+        query = select(CertificateCopy).where(tables.certificate_copies.c.id == relay_id)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return self.session.scalars(query).one_or_none()
+
+    def delete(self, relay_id: str) -> None:
+        t = tables.certificate_copies
+        cached = self.session.get(CertificateCopy, relay_id)
+        if cached is not None:
+            self.session.expunge(cached)
+        self.session.execute(delete(t).where(t.c.id == relay_id))
+
+    def open_from(self, client_ip: str, now: datetime) -> int:
+        t = tables.certificate_copies
+        query = select(func.count()).where(t.c.client_ip == client_ip, t.c.expires_at > now)
+        return int(self.session.execute(query).scalar_one())
+
+    def purge_expired(self, now: datetime, *, limit: int = 500) -> int:
+        t = tables.certificate_copies
+        due = select(t.c.id).where(t.c.expires_at <= now).limit(limit)
+        ids = list(self.session.execute(due).scalars())
+        if not ids:
+            return 0
+        for relay_id in ids:
+            cached = self.session.get(CertificateCopy, relay_id)
+            if cached is not None:
+                self.session.expunge(cached)
+        self.session.execute(delete(t).where(t.c.id.in_(ids), t.c.expires_at <= now))
+        return len(ids)

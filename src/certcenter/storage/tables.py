@@ -717,3 +717,20 @@ lost_phone_reports = Table(
     Column("undone_at", UtcDateTime, nullable=True),
     Index("ix_lost_phone_reports_customer", "customer_id"),
 )
+
+# 인증서 복사: the relay of a joint certificate's sealed files between two devices; a row lives
+# at most certificate_copy_ttl_seconds and goes when its payload is fetched
+certificate_copies = Table(
+    "certificate_copies",
+    metadata,
+    Column("id", String(8), primary_key=True),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("token_digest", String(64), nullable=False),
+    Column("client_ip", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("payload", LargeBinary, nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Index("ix_certificate_copies_expires_at", "expires_at"),
+    Index("ix_certificate_copies_client_ip", "client_ip", "expires_at"),
+)

@@ -34,6 +34,7 @@ from certcenter.storage.repositories import (
     SqlAudit,
     SqlBlocks,
     SqlBrowserDevices,
+    SqlCertificateCopies,
     SqlCertificates,
     SqlChallenges,
     SqlCloudAccounts,
@@ -105,6 +106,7 @@ class SqlUnitOfWork:
         self.joint_registrations = SqlJointRegistrations(session)
         self.approvals = SqlWebApprovals(session)
         self.lost_reports = SqlLostPhoneReports(session)
+        self.certificate_copies = SqlCertificateCopies(session)
         self.health = SqlHealth(session)
         return self
 
