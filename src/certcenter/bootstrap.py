@@ -36,6 +36,14 @@ from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.held_media import HeldMedia
 from certcenter.authn.operators import OperatorDirectory
 from certcenter.clock import Clock, SystemClock
+from certcenter.cmp import (
+    CmpAuthority,
+    CmpResponderKey,
+    CmpServer,
+    CmpTransactions,
+    ConfirmationTimeout,
+    RecordedCertificates,
+)
 from certcenter.config import Settings
 from certcenter.diagnosis import Diagnosis
 from certcenter.enrollment.service import FAMILY, EnrollmentService
@@ -93,6 +101,7 @@ PEPPER_LABEL = "pepper"
 SEAL_LABEL = "data-seal"  # seals OTP secrets stored in the database
 CARD_DIGEST_LABEL = "security-card"  # keys the digests of security card slots
 WEB_SESSION_LABEL = "web-session"  # signs the web center's session cookie
+JOINT_FAMILY = "joint"  # the joint certificate's CA family (공동인증서)
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,9 @@ class Center:
     # what uses both certificates
     transfers: TransferService
     diagnosis: Diagnosis
+    # the joint certificate's CMP server (공동인증서 발급 프로토콜) and its confirmation timeout
+    cmp: CmpServer
+    cmp_timeout: ConfirmationTimeout
     jobs: JobRunner
     # operations: is the center ready to take a change (/readyz)
     readiness: Readiness
@@ -446,6 +458,25 @@ def compose(
         clock=clock,
         audit=audit_trail,
     )
+    # the joint certificate's CMP server: the protocol here, the decisions the authority's
+    joint_authority: CmpAuthority | None = None  # the joint certificate's registration
+    cmp_transactions = CmpTransactions(uow_factory, keys, SEAL_LABEL, clock)
+    cmp = CmpServer(
+        authority=joint_authority,
+        transactions=cmp_transactions,
+        issued=RecordedCertificates(uow_factory, families=(JOINT_FAMILY,)),
+        responder=CmpResponderKey(
+            keys,
+            settings,
+            clock,
+            issuer=partial(hierarchy.issuing, JOINT_FAMILY),
+            chain=partial(hierarchy.chain, JOINT_FAMILY),
+        ),
+        policy=policy,
+        clock=clock,
+    )
+    cmp_timeout = ConfirmationTimeout(cmp_transactions, joint_authority)
+
     jobs = JobRunner(
         lifecycle,
         revocation,
@@ -454,6 +485,7 @@ def compose(
         clock,
         financial=cloud_certificates,
         audit=audit_checkpoints,
+        cmp=cmp_timeout,
     )
     readiness = Readiness(
         {
@@ -505,6 +537,8 @@ def compose(
         financial_issuance=financial_issuance,
         transfers=transfers,
         diagnosis=diagnosis,
+        cmp=cmp,
+        cmp_timeout=cmp_timeout,
         jobs=jobs,
         readiness=readiness,
     )

@@ -14,6 +14,7 @@ from certcenter.api import errors
 from certcenter.api.routes import (
     approvals,
     certificates,
+    cmp,
     diagnosis,
     enrollments,
     financial,
@@ -45,4 +46,5 @@ def install(app: FastAPI) -> None:
     app.include_router(financial.router)
     app.include_router(approvals.router)
     app.include_router(status.router)
+    app.include_router(cmp.router)
     app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)

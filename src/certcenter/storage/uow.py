@@ -37,6 +37,7 @@ from certcenter.storage.repositories import (
     SqlCertificates,
     SqlChallenges,
     SqlCloudAccounts,
+    SqlCmpTransactions,
     SqlCrls,
     SqlCustomers,
     SqlDevices,
@@ -104,6 +105,7 @@ class SqlUnitOfWork:
         self.approvals = SqlWebApprovals(session)
         self.lost_reports = SqlLostPhoneReports(session)
         self.health = SqlHealth(session)
+        self.cmp_transactions = SqlCmpTransactions(session)
         return self
 
     def _open(self) -> Session:
