@@ -10,16 +10,19 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certcenter.bootstrap import Center
+from tests.cmp.cmp_client import read
 from tests.cmp.rig import CODE, REFERENCE, Rig
 from tests.conftest import LiveServer
 
 OPENSSL = "/usr/bin/openssl"
+PKIXCMP = "application/pkixcmp"
 
 
 def write_key(path: Path) -> Path:
@@ -154,3 +157,22 @@ def test_openssl_with_a_wrong_code_is_refused_and_counted(
     said = done.stdout + done.stderr
     assert "badMessageCheck" in said and "CMP_PROTECTION_INVALID" in said, said
     assert rig.authority.bad_macs == {REFERENCE: 1} and rig.authority.issued == {}
+
+
+@pytest.mark.parametrize("path", ["/cmp", "/.well-known/cmp"])
+def test_the_http_route_answers_cmp_and_refuses_other_content(
+    served: LiveServer, path: str
+) -> None:
+    url = served.url + path
+    garbage = httpx.post(url, content=b"\x30\x80garbage", headers={"Content-Type": PKIXCMP})
+    assert garbage.status_code == 400 and garbage.headers["content-type"] == PKIXCMP
+    assert read(garbage.content).failure == {"badDataFormat"}
+
+    wrong_type = httpx.post(url, content=b"\x30\x00", headers={"Content-Type": "text/plain"})
+    assert wrong_type.status_code == 415
+    assert wrong_type.json()["code"] == "CMP_CONTENT_TYPE_WRONG"
+
+    too_large = httpx.post(url, content=b"\x30" * 40_000, headers={"Content-Type": PKIXCMP})
+    assert too_large.status_code == 413 and too_large.json()["code"] == "REQUEST_TOO_LARGE"
+
+    assert httpx.get(url).status_code == 405
