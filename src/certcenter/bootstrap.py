@@ -37,7 +37,6 @@ from certcenter.authn.held_media import HeldMedia
 from certcenter.authn.operators import OperatorDirectory
 from certcenter.clock import Clock, SystemClock
 from certcenter.cmp import (
-    CmpAuthority,
     CmpResponderKey,
     CmpServer,
     CmpTransactions,
@@ -61,6 +60,7 @@ from certcenter.financial.issuance import FinancialIssuance
 from certcenter.financial.media import AdditionalMedia
 from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
+from certcenter.joint import FeeDesk, JointAuthority, JointRegistrations
 from certcenter.keys import KeyBackend, load_key_backend
 from certcenter.lifecycle.customer_actions import CustomerActions
 from certcenter.lifecycle.jobs import JobRunner
@@ -72,7 +72,7 @@ from certcenter.media.security_card import SecurityCardService
 from certcenter.notifications.channels import SmsChannel, channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
-from certcenter.pki.hierarchy import CaHierarchy, StoredHierarchy, ensure_hierarchy
+from certcenter.pki.hierarchy import JOINT, CaHierarchy, StoredHierarchy, ensure_hierarchy
 from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
 from certcenter.ports import UnitOfWork
@@ -101,7 +101,6 @@ PEPPER_LABEL = "pepper"
 SEAL_LABEL = "data-seal"  # seals OTP secrets stored in the database
 CARD_DIGEST_LABEL = "security-card"  # keys the digests of security card slots
 WEB_SESSION_LABEL = "web-session"  # signs the web center's session cookie
-JOINT_FAMILY = "joint"  # the joint certificate's CA family (공동인증서)
 
 
 @dataclass(frozen=True)
@@ -157,6 +156,10 @@ class Center:
     financial_login: FinancialLogin
     financial_pin: FinancialPinReset
     financial_issuance: FinancialIssuance
+    # the joint certificate (공동인증서): registration (RA) and the CA side of CMP
+    joint_fees: FeeDesk
+    joint_authority: JointAuthority
+    joint_registrations: JointRegistrations
     # what uses both certificates
     transfers: TransferService
     diagnosis: Diagnosis
@@ -434,6 +437,43 @@ def compose(
         deliver=deliver,
     )
 
+    # the joint certificate (공동인증서)
+    joint_fees = FeeDesk(
+        uow_factory=uow_factory,
+        banking=providers.banking,
+        accounts=providers.accounts,
+        audit=audit_trail,
+        settings=settings,
+        clock=clock,
+    )
+    joint_authority = JointAuthority(
+        uow_factory=uow_factory,
+        issuance=issuance,
+        lifecycle=lifecycle,
+        keys=keys,
+        seal_label=SEAL_LABEL,
+        audit=audit_trail,
+        settings=settings,
+        clock=clock,
+        fees=joint_fees,
+    )
+    joint_registrations = JointRegistrations(
+        uow_factory=uow_factory,
+        providers=providers,
+        approvals=approvals,
+        otp=otp,
+        cards=security_cards,
+        guard=factor_guard,
+        hasher=hasher,
+        keys=keys,
+        seal_label=SEAL_LABEL,
+        fees=joint_fees,
+        audit=audit_trail,
+        settings=settings,
+        clock=clock,
+        deliver=deliver,
+    )
+
     # what uses both certificates
     transfers = TransferService(
         uow_factory=uow_factory,
@@ -459,18 +499,17 @@ def compose(
         audit=audit_trail,
     )
     # the joint certificate's CMP server: the protocol here, the decisions the authority's
-    joint_authority: CmpAuthority | None = None  # the joint certificate's registration
     cmp_transactions = CmpTransactions(uow_factory, keys, SEAL_LABEL, clock)
     cmp = CmpServer(
         authority=joint_authority,
         transactions=cmp_transactions,
-        issued=RecordedCertificates(uow_factory, families=(JOINT_FAMILY,)),
+        issued=RecordedCertificates(uow_factory, families=(JOINT,)),
         responder=CmpResponderKey(
             keys,
             settings,
             clock,
-            issuer=partial(hierarchy.issuing, JOINT_FAMILY),
-            chain=partial(hierarchy.chain, JOINT_FAMILY),
+            issuer=partial(hierarchy.issuing, JOINT),
+            chain=partial(hierarchy.chain, JOINT),
         ),
         policy=policy,
         clock=clock,
@@ -486,6 +525,7 @@ def compose(
         financial=cloud_certificates,
         audit=audit_checkpoints,
         cmp=cmp_timeout,
+        joint=joint_fees,
     )
     readiness = Readiness(
         {
@@ -535,6 +575,9 @@ def compose(
         financial_login=financial_login,
         financial_pin=financial_pin,
         financial_issuance=financial_issuance,
+        joint_fees=joint_fees,
+        joint_authority=joint_authority,
+        joint_registrations=joint_registrations,
         transfers=transfers,
         diagnosis=diagnosis,
         cmp=cmp,

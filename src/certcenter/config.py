@@ -78,6 +78,18 @@ class Policy(BaseModel):
     financial_pin_max_failures: int = Field(5, ge=1)
     financial_activation_ttl_seconds: int = Field(120, ge=10)  # one-time signature activation
     device_registration_ttl_seconds: int = Field(600, ge=60)  # browser registration by SMS
+    # joint certificate (공동인증서): made by the customer, certified through CMP
+    joint_certificate_validity_days: int = Field(365, ge=1, le=3650)
+    joint_renewal_window_days: int = Field(30, ge=1)  # renewable this long before expiry
+    joint_general_fee_krw: int = Field(4400, ge=0)  # 범용; banking-only is free
+    joint_registration_ttl_days: int = Field(7, ge=1, le=90)  # the 인가코드 lives this long
+    joint_authorization_max_failures: int = Field(5, ge=1)  # wrong codes; then locked
+    joint_registration_flow_ttl_minutes: int = Field(30, ge=1)  # the registration's steps
+    joint_required_terms: list[str] = [
+        "joint_certificate",
+        "privacy_collection",
+        "unique_id_processing",
+    ]
     # enrollment
     enrollment_ttl_minutes: int = Field(30, ge=1)
     required_terms: list[str] = [
@@ -236,6 +248,15 @@ class Settings(BaseSettings):
     ca_dir: Path | None = None
     bank_name: str = "certcenter Demo Bank"
     bank_oid_arc: str = DEMO_OID_ARC
+    # joint certificate (공동인증서): which policy OIDs, and the NPKI subject's parts
+    # ("bank": <bank_oid_arc>.1.3.x; "npki": 1.2.410.200005.1.1.x, for a CA that may claim it)
+    joint_policy_arc: Literal["bank", "npki"] = "bank"
+    joint_subject_bank_unit: str = "DemoBank"  # ou=<bank>
+    joint_subject_personal_unit: str = "personal4IB"  # ou=personal4IB
+    joint_subject_organization: str = ""  # o=<CA>; empty: bank_name
+    # the bank's own account the 범용 fee is paid into (the demo world seeds it)
+    joint_fee_bank_code: str = "004"
+    joint_fee_account: str = "99990000004400"
     public_base_url: str = "http://127.0.0.1:8000"
 
     # server

@@ -564,6 +564,47 @@ class FinancialEnrollment:
 
 
 @dataclass(eq=False)
+class JointRegistration:
+    """A joint-certificate registration (공동인증서 등록, the RA step): first the flow of its
+    steps (kind, user ID + resident number, a held medium, the SMS code, the fee for 범용),
+    then the reference number (참조번호) and authorization code (인가코드) the customer's
+    software takes to the CMP server.
+
+    Nothing here is a secret in clear: the authorization code and the VID's random value R
+    are sealed under a key-backend secret (``*_sealed``, AES-256-GCM bound to this id); the
+    resident number is never kept, only the VID made from it (``vid_value``, the otherName's
+    DER value that goes into the certificate). ``data`` keeps the steps' stored facts (the ARS
+    call, the medium's challenge, the fee's bank reference)."""
+
+    id: str
+    token_hash: str
+    state: str
+    kind: str  # banking | general
+    client_ip: str
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime  # of the flow's steps; once registered, of the reference (7 days)
+    customer_id: str | None = None
+    medium: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    reference: str | None = None  # 참조번호, shown with the code once
+    authorization_sealed: bytes | None = None
+    subject: str | None = None  # the certificate's NPKI subject (RFC 4514), decided at registration
+    vid_value: bytes | None = None  # the identity otherName's value (DER), made from the RRN
+    vid_random_sealed: bytes | None = None  # R, until the certificate is confirmed
+    fee_krw: int = 0
+    fee_bank_code: str | None = None
+    fee_account: str | None = None
+    fee_state: str = "none"  # none | charged | refunded | kept
+    transaction_id: str | None = None  # the CMP transactionID (hex) that spent the reference
+    certificate_serial: str | None = None
+    registered_at: datetime | None = None
+    used_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    failure_code: str | None = None
+
+
+@dataclass(eq=False)
 class FinancialReverification:
     """Verifying the customer again for their financial certificate (본인 재확인): registering
     one more browser (``purpose`` ``device``) or resetting the PIN (``pin_reset``). Name, phone

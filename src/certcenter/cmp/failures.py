@@ -67,6 +67,18 @@ FAILURE_INFO: Final[dict[str, FailureInfo]] = {
     "CMP_CERTIFICATE_REVOKED": "certRevoked",
     "CMP_NOT_AUTHORIZED": "notAuthorized",
     "CMP_UNAVAILABLE": "systemUnavail",
+    # the joint certificate's authority (certcenter.joint.authority)
+    "JOINT_REFERENCE_UNKNOWN": "notAuthorized",
+    "JOINT_REFERENCE_EXPIRED": "notAuthorized",
+    "JOINT_REFERENCE_USED": "notAuthorized",
+    "JOINT_REFERENCE_LOCKED": "notAuthorized",
+    "JOINT_AUTHORIZATION_CODE_INVALID": "badMessageCheck",
+    "JOINT_SUBJECT_MISMATCH": "badCertTemplate",
+    "JOINT_KEY_NOT_RSA_2048": "badCertTemplate",
+    "JOINT_TRANSACTION_UNKNOWN": "badRequest",
+    "JOINT_CERTIFICATE_UNKNOWN": "signerNotTrusted",
+    "JOINT_CERTIFICATE_EXPIRED": "signerNotTrusted",
+    "JOINT_RENEWAL_TOO_EARLY": "notAuthorized",
     # refusals of the issuance core that the authority lets through
     "PUBLIC_KEY_ALREADY_BOUND": "badCertTemplate",
     "CERTIFICATE_PROFILE_LINT_FAILED": "badCertTemplate",

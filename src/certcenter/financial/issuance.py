@@ -39,23 +39,23 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any, Protocol
 
 from certcenter.audit.redaction import mask_phone
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.credential_policy import check_new_pin
 from certcenter.authn.factors import FactorGuard
-from certcenter.authn.factors import unknown_subject as _unknown
 from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.held_media import CardChecker, OtpChecker
-from certcenter.clock import Clock, as_utc, today
+from certcenter.clock import Clock, today
 from certcenter.config import Settings
 from certcenter.entities import Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import text
 from certcenter.financial import issuance_states as states
 from certcenter.financial.devices import clean_label
+from certcenter.financial.identity_check import FINANCIAL_CODES, UserIdCheck
 from certcenter.financial.issuance_states import IssuanceState as S
 from certcenter.financial.media import (
     FACTOR_OF,
@@ -95,9 +95,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-IDENTITY_FACTOR = "financial_identity"  # the counter of user ID + resident number tries
 CODE_PURPOSE = "financial"
-MAX_USER_ID = 40
 MAX_LABEL = 60
 
 FINANCIAL_FLOW: FlowKind[FinancialEnrollment, S] = FlowKind(
@@ -186,6 +184,7 @@ class FinancialIssuance:
             self.codes, settings.policy, CODE_PURPOSE, "financial_issue", bank=settings.bank_name
         )
         self.risk = RiskRules(settings.policy, clock)
+        self.identity = UserIdCheck(settings.policy, clock, codes=FINANCIAL_CODES)
         self.engine = FlowEngine(
             FINANCIAL_FLOW,
             uow_factory=uow_factory,
@@ -238,38 +237,9 @@ class FinancialIssuance:
             return self.providers.identity.ci_for(number)
 
         ci = self.engine.guard(ref, "identify", derive)
-        claimed = str(user_id).strip()[: MAX_USER_ID + 1]
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            customer = (
-                uow.customers.by_user_id(claimed) if 0 < len(claimed) <= MAX_USER_ID else None
-            )
-            subjects = [
-                customer.id if customer else _unknown("financial-id:" + claimed),
-                _unknown("financial-ip:" + ref.client_ip),
-            ]
-            self._reserve_identity(uow, subjects)
-            matched = customer is not None and hmac.compare_digest(
-                customer.ci.encode("utf-8"), ci.encode("utf-8")
-            )
-            if customer is None or not matched:
-                refusal = self._identity_failure(uow, subjects)
-                holder = uow.customers.by_ci(ci) if customer is None else None
-                if (
-                    refusal.code != "FINANCIAL_IDENTITY_LOCKED"
-                    and holder is not None
-                    and holder.user_id is None
-                    and not holder.internet_banking
-                ):
-                    refusal = CertCenterError("FINANCIAL_INTERNET_BANKING_REQUIRED")
-                uow.commit()
-                raise refusal
-            now = self.clock.now()
-            uow.factors.reset(subjects[0], IDENTITY_FACTOR, now)
-            uow.factors.release_attempt(subjects[1], IDENTITY_FACTOR, now)
-            if not customer.internet_banking:
-                uow.commit()
-                raise CertCenterError("FINANCIAL_INTERNET_BANKING_REQUIRED")
+            customer = self.identity.confirm(uow, user_id=user_id, ci=ci, client_ip=ref.client_ip)
             enrollment.customer_id = customer.id
             self.risk.check_blocks(uow, customer_id=customer.id, device_id=None)
             self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
@@ -637,61 +607,6 @@ class FinancialIssuance:
             )
 
     # ------------------------------------------------------------------ helpers
-
-    def _identity_limits(self, subjects: list[str]) -> list[tuple[str, int]]:
-        """The customer's (or the claimed ID's) limit, then the address's."""
-        return [
-            (subjects[0], self.policy.financial_identity_max_failures),
-            (subjects[1], self.policy.financial_identity_max_failures_per_address),
-        ]
-
-    def _reserve_identity(self, uow: UnitOfWork, subjects: list[str]) -> None:
-        """Count this try under the customer (or the claimed ID) and the address before
-        comparing; a pause ends ``block_hours`` after it began."""
-        now = self.clock.now()
-        pause = timedelta(hours=self.policy.block_hours)
-        for subject in subjects:
-            counter = uow.factors.get(subject, IDENTITY_FACTOR)
-            if counter is not None and counter.failures:
-                began = as_utc(counter.locked_at or counter.updated_at)
-                if began + pause <= now:
-                    uow.factors.reset(subject, IDENTITY_FACTOR, now)
-        taken: list[str] = []
-        for subject, limit in self._identity_limits(subjects):
-            if uow.factors.reserve_attempt(subject, IDENTITY_FACTOR, limit, now) is None:
-                for earlier in taken:
-                    uow.factors.release_attempt(earlier, IDENTITY_FACTOR, now)
-                uow.factors.lock(subject, IDENTITY_FACTOR, now)
-                refusal = self._identity_locked(uow, subject, limit, now)
-                uow.commit()
-                raise refusal
-            taken.append(subject)
-
-    def _identity_failure(self, uow: UnitOfWork, subjects: list[str]) -> CertCenterError:
-        now = self.clock.now()
-        left = self.policy.financial_identity_max_failures
-        locked: tuple[str, int] | None = None
-        for subject, limit in self._identity_limits(subjects):
-            counter = uow.factors.get(subject, IDENTITY_FACTOR)
-            failures = counter.failures if counter is not None else limit
-            if failures >= limit:
-                uow.factors.lock(subject, IDENTITY_FACTOR, now)
-                locked = locked or (subject, limit)
-            left = min(left, max(limit - failures, 0))
-        if locked is not None:
-            return self._identity_locked(uow, locked[0], locked[1], now)
-        return CertCenterError("FINANCIAL_IDENTITY_NOT_CONFIRMED", tries_left=left)
-
-    def _identity_locked(
-        self, uow: UnitOfWork, subject: str, limit: int, now: datetime
-    ) -> CertCenterError:
-        counter = uow.factors.get(subject, IDENTITY_FACTOR)
-        began = as_utc(counter.locked_at) if counter and counter.locked_at else now
-        return CertCenterError(
-            "FINANCIAL_IDENTITY_LOCKED",
-            max_failures=limit,
-            until=(began + timedelta(hours=self.policy.block_hours)).isoformat(timespec="minutes"),
-        )
 
     def _refused(
         self,

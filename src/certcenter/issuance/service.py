@@ -201,7 +201,9 @@ class IssueRequest:
     of the profile's family (one usable certificate per customer and family). ``actor``: who
     asks, for the audit trail; None writes no audit entry (only the seeding of a demo world
     does that). ``source_ip``: of the ``issue`` entry when it differs from the actor's.
-    ``notices``: the messages for the customer, made at activation.
+    ``notices``: the messages for the customer, made at activation. ``subject`` and
+    ``subject_alt_name``: a subject decided by the caller (the joint certificate's NPKI name)
+    and the identity (VID) its profile carries.
     """
 
     profile: str
@@ -214,6 +216,8 @@ class IssueRequest:
     supersede_family: bool = False
     notices: Callable[[Activated], Sequence[Notice]] | None = None
     source_ip: str | None = None
+    subject: x509.Name | None = None  # instead of the one made from the customer (joint)
+    subject_alt_name: x509.SubjectAlternativeName | None = None  # the VID (joint profiles)
 
 
 @dataclass(frozen=True)
@@ -414,6 +418,8 @@ class Issuance:
                 request.profile,
                 request.public_key,
                 SubjectInfo(common_name=customer.name, customer_ref=customer.customer_number),
+                subject_name=request.subject,
+                subject_alt_name=request.subject_alt_name,
             )
             self._refuse_a_bound_key(uow, customer, request, intent.public_key_sha256)
             hooks.on_intent(uow, customer, intent)

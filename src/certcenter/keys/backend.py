@@ -10,7 +10,9 @@ one can follow.
     backend.generate_key("mobile-ca", "ec-p256")
     certificate = backend.sign_certificate("mobile-ca", builder)
 
-The hash follows the curve, everywhere: SHA-256 for P-256, SHA-384 for P-384.
+The hash follows the curve, everywhere: SHA-256 for P-256, SHA-384 for P-384. An RSA key
+(``rsa-2048``: the joint certificate's CA, which NPKI readers expect to be RSA) signs with
+RSASSA-PKCS1-v1_5 and SHA-256 (:func:`hash_for_key`, :func:`verify_signature`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import re
 from typing import Literal, Protocol, get_args, runtime_checkable
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509 import ocsp
 
@@ -35,11 +38,15 @@ __all__ = [
     "describe_key_kind",
     "describe_public_key",
     "hash_for_curve",
+    "hash_for_key",
     "hash_for_kind",
     "key_kind_of",
+    "signature_valid",
 ]
 
-KeyKind = Literal["ec-p256", "ec-p384"]
+KeyKind = Literal["ec-p256", "ec-p384", "rsa-2048"]
+RSA_BITS: dict[KeyKind, int] = {"rsa-2048": 2048}
+RSA_PUBLIC_EXPONENT = 65537
 KEY_KINDS: tuple[KeyKind, ...] = get_args(KeyKind)
 
 # Labels are chosen by code, never by users; they also name files, so no path characters.
@@ -53,8 +60,13 @@ SignatureHash = hashes.SHA256 | hashes.SHA384
 _HASHES: dict[KeyKind, type[SignatureHash]] = {
     "ec-p256": hashes.SHA256,
     "ec-p384": hashes.SHA384,
+    "rsa-2048": hashes.SHA256,
 }
-_KIND_NAMES: dict[KeyKind, str] = {"ec-p256": "EC P-256", "ec-p384": "EC P-384"}
+_KIND_NAMES: dict[KeyKind, str] = {
+    "ec-p256": "EC P-256",
+    "ec-p384": "EC P-384",
+    "rsa-2048": "RSA-2048",
+}
 
 
 @runtime_checkable
@@ -95,7 +107,8 @@ class KeyBackend(Protocol):
         ...
 
     def sign(self, label: str, data: bytes) -> bytes:
-        """An ECDSA signature (DER) over ``data`` (hash by curve)."""
+        """An ECDSA signature (DER) over ``data`` (hash by curve); an RSA key's is
+        RSASSA-PKCS1-v1_5 with SHA-256."""
         ...
 
     def ensure_secret(self, label: str) -> None:
@@ -134,7 +147,34 @@ def curve_for_kind(kind: KeyKind) -> ec.EllipticCurve:
     try:
         return _CURVES[kind]()
     except KeyError:
-        raise ValueError(f"unknown key kind {kind!r}; known: {', '.join(KEY_KINDS)}") from None
+        known = ", ".join(k for k in KEY_KINDS if k in _CURVES)
+        raise ValueError(f"unknown EC key kind {kind!r}; known: {known}") from None
+
+
+def hash_for_key(public_key: PublicKeyTypes) -> SignatureHash:
+    """The hash a CA key of ours signs with: by curve for EC, SHA-256 for RSA-2048
+    (ValueError for any other key)."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return hash_for_curve(public_key.curve)
+    kind = key_kind_of(public_key)
+    if kind is None:
+        raise ValueError(f"no signature hash for a {describe_public_key(public_key)} key")
+    return hash_for_kind(kind)
+
+
+def signature_valid(public_key: PublicKeyTypes, signature: bytes, data: bytes) -> bool:
+    """Whether ``signature`` (what :meth:`KeyBackend.sign` made) verifies over ``data``:
+    ECDSA with the curve's hash, or RSASSA-PKCS1-v1_5 with SHA-256 (False for other keys)."""
+    try:
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, data, ec.ECDSA(hash_for_curve(public_key.curve)))
+        elif isinstance(public_key, rsa.RSAPublicKey) and key_kind_of(public_key) is not None:
+            public_key.verify(signature, data, padding.PKCS1v15(), hash_for_key(public_key))
+        else:
+            return False
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def hash_for_kind(kind: KeyKind) -> SignatureHash:
@@ -154,6 +194,10 @@ def key_kind_of(public_key: PublicKeyTypes) -> KeyKind | None:
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         for kind, curve_type in _CURVES.items():
             if isinstance(public_key.curve, curve_type):
+                return kind
+    if isinstance(public_key, rsa.RSAPublicKey):
+        for kind, bits in RSA_BITS.items():
+            if public_key.key_size == bits and public_key.public_numbers().e == RSA_PUBLIC_EXPONENT:
                 return kind
     return None
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -43,10 +43,20 @@ from cryptography.x509 import ocsp
 
 from certcenter.errors import CertCenterError
 from certcenter.keys.atomic import ensure_directory, write_new, write_replacing
-from certcenter.keys.backend import KeyKind, check_label, curve_for_kind, hash_for_curve
+from certcenter.keys.backend import (
+    RSA_BITS,
+    RSA_PUBLIC_EXPONENT,
+    KeyKind,
+    check_label,
+    curve_for_kind,
+    hash_for_key,
+    key_kind_of,
+)
 from certcenter.keys.pkcs8 import ScryptCost, kdf_of, seal_private_key
 
 __all__ = ["SoftwareKeyBackend"]
+
+_PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 _KEY_SUFFIX = ".key.pem"
 _SECRET_SUFFIX = ".secret.json"  # noqa: S105 (a file name suffix)
@@ -69,7 +79,7 @@ class SoftwareKeyBackend:
     def __init__(self, directory: Path, passphrase: str | None) -> None:
         self.directory = Path(directory)
         self._passphrase = passphrase.encode("utf-8") if passphrase else None
-        self._keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+        self._keys: dict[str, _PrivateKey] = {}
         self._secrets: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
@@ -84,11 +94,16 @@ class SoftwareKeyBackend:
     def generate_key(self, label: str, kind: KeyKind = "ec-p256") -> PublicKeyTypes:
         path = self._key_path(label)
         passphrase = self._require_passphrase()
-        curve = curve_for_kind(kind)
+        bits = RSA_BITS.get(kind)
+        curve = curve_for_kind(kind) if bits is None else None
         with self._lock:
             if path.exists():
                 raise CertCenterError("KEY_ALREADY_EXISTS", label=label)
-            key = ec.generate_private_key(curve)
+            key: _PrivateKey
+            if curve is not None:
+                key = ec.generate_private_key(curve)
+            else:
+                key = rsa.generate_private_key(RSA_PUBLIC_EXPONENT, int(bits or 0))
             pem = seal_private_key(key, passphrase, _key_cost())
             ensure_directory(self.directory, 0o700)
             try:
@@ -115,21 +130,23 @@ class SoftwareKeyBackend:
 
     def sign_certificate(self, label: str, builder: x509.CertificateBuilder) -> x509.Certificate:
         key = self._private_key(label)
-        return builder.sign(key, hash_for_curve(key.curve))
+        return builder.sign(key, hash_for_key(key.public_key()))
 
     def sign_crl(
         self, label: str, builder: x509.CertificateRevocationListBuilder
     ) -> x509.CertificateRevocationList:
         key = self._private_key(label)
-        return builder.sign(key, hash_for_curve(key.curve))
+        return builder.sign(key, hash_for_key(key.public_key()))
 
     def sign_ocsp(self, label: str, builder: ocsp.OCSPResponseBuilder) -> ocsp.OCSPResponse:
         key = self._private_key(label)
-        return builder.sign(key, hash_for_curve(key.curve))
+        return builder.sign(key, hash_for_key(key.public_key()))
 
     def sign(self, label: str, data: bytes) -> bytes:
         key = self._private_key(label)
-        return key.sign(data, ec.ECDSA(hash_for_curve(key.curve)))
+        if isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, padding.PKCS1v15(), hash_for_key(key.public_key()))
+        return key.sign(data, ec.ECDSA(hash_for_key(key.public_key())))
 
     # ------------------------------------------------------------------ secrets
 
@@ -206,7 +223,7 @@ class SoftwareKeyBackend:
             raise CertCenterError("KEY_PASSPHRASE_MISSING")
         return self._passphrase
 
-    def _private_key(self, label: str) -> ec.EllipticCurvePrivateKey:
+    def _private_key(self, label: str) -> _PrivateKey:
         path = self._key_path(label)
         with self._lock:
             key = self._keys.get(label)
@@ -224,9 +241,12 @@ class SoftwareKeyBackend:
                 # ValueError: wrong passphrase (or a damaged file: they look the same);
                 # TypeError: the file is not encrypted, which we never write.
                 raise CertCenterError("KEY_PASSPHRASE_WRONG", label=label) from None
-            if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-                raise ValueError(f"key file {path} holds a {type(loaded).__name__}, not an EC key")
-            hash_for_curve(loaded.curve)  # refuses curves we do not sign with
+            if not isinstance(loaded, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+                raise ValueError(
+                    f"key file {path} holds a {type(loaded).__name__}, not an EC or RSA key"
+                )
+            if key_kind_of(loaded.public_key()) is None:  # curves and sizes we do not sign with
+                raise ValueError(f"key file {path} holds a key of a kind we do not sign with")
             if kdf != "scrypt":
                 _rewrite_with_scrypt(path, loaded, passphrase, kdf)
             self._keys[label] = loaded
@@ -265,9 +285,7 @@ def _key_kdf(pem: bytes, path: Path) -> str:
     return kdf.name
 
 
-def _rewrite_with_scrypt(
-    path: Path, key: ec.EllipticCurvePrivateKey, passphrase: bytes, kdf: str
-) -> None:
+def _rewrite_with_scrypt(path: Path, key: _PrivateKey, passphrase: bytes, kdf: str) -> None:
     """Replace a key file of an older version (PBKDF2) by the same key under scrypt, in one
     step; a key directory that cannot be written keeps the old file (and says so)."""
     try:

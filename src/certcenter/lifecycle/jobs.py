@@ -66,6 +66,12 @@ class CmpConfirmations(Protocol):
     def reject_unconfirmed(self, *, batch: int = 500) -> CmpPass: ...
 
 
+class JointFees(Protocol):
+    """Refunds the fee of joint-certificate registrations that expired unused (FeeDesk)."""
+
+    def refund_expired(self, limit: int = 100) -> int: ...
+
+
 class FinancialRules(Protocol):
     """The financial certificate's rules over time (CloudCertificates)."""
 
@@ -83,6 +89,7 @@ class JobReport:
     financial_deleted: list[str] = field(default_factory=list)
     audit_checkpoint: bool = False  # a signed checkpoint of the audit trail was made
     cmp_rejected: list[str] = field(default_factory=list)  # CMP certConf never came
+    joint_refunded: int = 0  # fees of joint registrations that expired unused, given back
 
     def summary(self) -> str:
         financial = ""
@@ -111,9 +118,11 @@ class JobRunner:
         financial: FinancialRules | None = None,
         audit: AuditCheckpointing | None = None,
         cmp: CmpConfirmations | None = None,
+        joint: JointFees | None = None,
     ) -> None:
         self.lifecycle = lifecycle
         self.cmp = cmp
+        self.joint = joint
         self.financial = financial
         self.audit = audit
         self.status = status
@@ -164,6 +173,12 @@ class JobRunner:
             except Exception as exc:
                 log.exception("CMP confirmation timeout failed")
                 report.errors.append(f"cmp: {type(exc).__name__}")
+        if self.joint is not None:
+            try:
+                report.joint_refunded = self.joint.refund_expired(batch)
+            except Exception as exc:
+                log.exception("joint fee refunds failed")
+                report.errors.append(f"joint: {type(exc).__name__}")
         if self.status is not None:
             try:
                 report.status = self.status.refresh()

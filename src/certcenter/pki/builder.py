@@ -13,18 +13,25 @@ intent before signing. :func:`validity_window` decides notBefore/notAfter.
 Extensions, in this order: basicConstraints (critical), keyUsage (critical),
 extendedKeyUsage (if the profile has one), certificatePolicies (if the profile has a
 policy), subjectKeyIdentifier, authorityKeyIdentifier, authorityInfoAccess and
-cRLDistributionPoints (if the profile points to them). Key identifiers are the SHA-1 of the
-subject public key bits (RFC 5280 §4.2.1.2 method 1); the authority key identifier copies
-the issuer's subjectKeyIdentifier, or is computed for a self-signed certificate.
+cRLDistributionPoints (if the profile points to them). A subjectAltName (the joint
+certificate's VID, an otherName) is added after the policies when one is given. Key
+identifiers are the SHA-1 of the subject public key bits (RFC 5280 §4.2.1.2 method 1);
+the authority key identifier copies the issuer's subjectKeyIdentifier, or is computed for
+a self-signed certificate.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificatePublicKeyTypes,
+    PublicKeyTypes,
+)
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from certcenter.clock import Clock
@@ -34,7 +41,7 @@ from certcenter.keys.backend import (
     SignatureHash,
     describe_key_kind,
     describe_public_key,
-    hash_for_curve,
+    hash_for_key,
     key_kind_of,
 )
 from certcenter.pki.profiles import CertificateProfile
@@ -55,13 +62,13 @@ CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
 
 def check_key_allowed(
     profile: CertificateProfile, public_key: PublicKeyTypes
-) -> ec.EllipticCurvePublicKey:
+) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
     """The key, if ``profile`` takes its kind; else ``CSR_KEY_TYPE_NOT_ALLOWED``."""
     kind = key_kind_of(public_key)
     if (
         kind is None
         or kind not in profile.allowed_key_kinds
-        or not isinstance(public_key, ec.EllipticCurvePublicKey)
+        or not isinstance(public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey)
     ):
         raise CertCenterError(
             "CSR_KEY_TYPE_NOT_ALLOWED",
@@ -93,16 +100,33 @@ def validity_window(
 
 def signature_hash_for(issuer_public_key: PublicKeyTypes) -> SignatureHash:
     """The hash an issuer's key signs with (it fixes the TBS signature algorithm)."""
-    if not isinstance(issuer_public_key, ec.EllipticCurvePublicKey):
-        raise TypeError(f"CA keys are EC keys, not {describe_public_key(issuer_public_key)}")
-    return hash_for_curve(issuer_public_key.curve)
+    if key_kind_of(issuer_public_key) is None:
+        raise TypeError(
+            f"CA keys are EC or RSA-2048 keys, not {describe_public_key(issuer_public_key)}"
+        )
+    return hash_for_key(issuer_public_key)
 
 
-def throwaway_key_like(issuer_public_key: PublicKeyTypes) -> ec.EllipticCurvePrivateKey:
-    """A fresh key of the issuer key's type: signs a builder only to learn its TBS bytes."""
-    if not isinstance(issuer_public_key, ec.EllipticCurvePublicKey):
-        raise TypeError(f"CA keys are EC keys, not {describe_public_key(issuer_public_key)}")
-    return ec.generate_private_key(issuer_public_key.curve)
+_THROWAWAY_RSA: dict[int, rsa.RSAPrivateKey] = {}
+_THROWAWAY_LOCK = threading.Lock()
+
+
+def throwaway_key_like(issuer_public_key: PublicKeyTypes) -> CertificateIssuerPrivateKeyTypes:
+    """A key of the issuer key's type: signs a builder only to learn its TBS bytes (the TBS
+    names the signature algorithm, never the key). EC keys are fresh each time; an RSA key
+    costs tens of milliseconds to make, so one per size is made once per process."""
+    if isinstance(issuer_public_key, ec.EllipticCurvePublicKey):
+        return ec.generate_private_key(issuer_public_key.curve)
+    if isinstance(issuer_public_key, rsa.RSAPublicKey) and key_kind_of(issuer_public_key):
+        size = issuer_public_key.key_size
+        with _THROWAWAY_LOCK:
+            key = _THROWAWAY_RSA.get(size)
+            if key is None:
+                key = _THROWAWAY_RSA[size] = rsa.generate_private_key(65537, size)
+        return key
+    raise TypeError(
+        f"CA keys are EC or RSA-2048 keys, not {describe_public_key(issuer_public_key)}"
+    )
 
 
 def _url(settings: Settings, path: str) -> x509.UniformResourceIdentifier:
@@ -115,13 +139,16 @@ def certificate_builder(
     *,
     serial: int,
     subject: x509.Name,
-    public_key: ec.EllipticCurvePublicKey,
+    public_key: CertificatePublicKeyTypes,
     issuer_certificate: x509.Certificate | None,
     not_before: datetime,
     not_after: datetime,
+    subject_alt_name: x509.SubjectAlternativeName | None = None,
 ) -> x509.CertificateBuilder:
     """The unsigned certificate; ``issuer_certificate`` None means self-signed."""
     if issuer_certificate is None:
+        if not isinstance(public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+            raise TypeError(f"a self-signed CA key is EC or RSA, not {type(public_key).__name__}")
         issuer_name = subject
         authority_key_id = x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key)
     else:
@@ -156,6 +183,8 @@ def certificate_builder(
             x509.CertificatePolicies([x509.PolicyInformation(profile.policy_oid, None)]),
             critical=False,
         )
+    if subject_alt_name is not None:
+        builder = builder.add_extension(subject_alt_name, critical=False)
     builder = builder.add_extension(
         x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False
     ).add_extension(authority_key_id, critical=False)

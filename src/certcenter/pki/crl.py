@@ -40,9 +40,9 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from certcenter.keys.backend import hash_for_curve
+from certcenter.keys.backend import hash_for_curve, key_kind_of
 
 __all__ = [
     "FULL_CRL_SHARD",
@@ -173,12 +173,16 @@ _SIGNATURE_OIDS = {
     hashes.SHA256.name: "1.2.840.10045.4.3.2",  # ecdsa-with-SHA256
     hashes.SHA384.name: "1.2.840.10045.4.3.3",  # ecdsa-with-SHA384
 }
+_RSA_SHA256 = "1.2.840.113549.1.1.11"  # sha256WithRSAEncryption
 
 
 def _signature_algorithm(issuer: x509.Certificate) -> bytes:
     key = issuer.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key_kind_of(key) == "rsa-2048":
+        # RSA PKCS#1 v1.5 AlgorithmIdentifiers carry NULL parameters (RFC 4055 §5)
+        return _sequence(_oid(_RSA_SHA256), b"\x05\x00")
     if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise TypeError("CA keys are EC keys")
+        raise TypeError("CA keys are EC or RSA-2048 keys")
     # ECDSA AlgorithmIdentifiers have no parameters (RFC 5758 §3.2)
     return _sequence(_oid(_SIGNATURE_OIDS[hash_for_curve(key.curve).name]))
 

@@ -6,22 +6,23 @@
 
 :func:`ensure_hierarchy` is idempotent. The first time it makes the root (key ``root-ca``,
 ECDSA P-384, self-signed) and an issuing CA per family (:data:`FAMILIES`: the mobile CA, key
-``mobile-ca``, and the financial-certificate CA, key ``financial-ca``; ECDSA P-256, signed by
-the root); later it loads them and checks that the backend holds their keys. It picks up
-where an interrupted run stopped (a key made but no certificate written yet), and it adds a
-family's CA to a data directory made before that family existed (the root and the other CAs
-are left as they are). Files in ``settings.ca_path``, each written atomically:
+``mobile-ca``, and the financial-certificate CA, key ``financial-ca``, ECDSA P-256; the
+joint-certificate CA, key ``joint-ca``, RSA-2048 with SHA-256; each signed by the root);
+later it loads them and checks that the backend holds their keys. It picks up where an
+interrupted run stopped (a key made but no certificate written yet), and it adds a family's
+CA to a data directory made before that family existed (the root and the other CAs are left
+as they are). Files in ``settings.ca_path``, each written atomically:
 
-``root-ca.pem``, ``mobile-ca.pem``, ``financial-ca.pem``
+``root-ca.pem``, ``mobile-ca.pem``, ``financial-ca.pem``, ``joint-ca.pem``
     The CA certificates (written once, never replaced).
-``mobile-chain.pem``, ``financial-chain.pem``
+``mobile-chain.pem``, ``financial-chain.pem``, ``joint-chain.pem``
     The chain an end-entity certificate needs: issuing CA first, then the root.
-``mobile-ocsp.pem``, ``financial-ocsp.pem``
+``mobile-ocsp.pem``, ``financial-ocsp.pem``, ``joint-ocsp.pem``
     The delegated OCSP responder certificate of each issuing CA (keys ``mobile-ocsp``,
-    ``financial-ocsp``, profile ``ocsp-signer``): made when missing (also in data
-    directories made before it existed), and replaced when it has less than 30 days left,
-    no longer matches its key or the CA, or cannot be read. :func:`ensure_ocsp_signer` does
-    that alone, for a long-running responder.
+    ``financial-ocsp``, ``joint-ocsp``: EC P-256 each, profile ``ocsp-signer``): made when
+    missing (also in data directories made before it existed), and replaced when it has less
+    than 30 days left, no longer matches its key or the CA, or cannot be read.
+    :func:`ensure_ocsp_signer` does that alone, for a long-running responder.
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from certcenter.clock import Clock
 from certcenter.config import Settings
 from certcenter.errors import CertCenterError
 from certcenter.keys.atomic import ensure_directory, write_new, write_replacing
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import KeyBackend, key_kind_of
 from certcenter.pki.builder import certificate_builder, validity_window
 from certcenter.pki.names import ca_subject
 from certcenter.pki.pem import certificate_pem, chain_pem, public_key_der
@@ -50,6 +51,7 @@ from certcenter.pki.profiles import OCSP_SIGNER_RENEWAL, profile
 __all__ = [
     "FAMILIES",
     "FINANCIAL",
+    "JOINT",
     "MOBILE",
     "ROOT",
     "CaHierarchy",
@@ -90,10 +92,12 @@ class CaSpec:
 
 MOBILE = "mobile"  # the mobile certificate (국민인증서): its family, CA and profile name
 FINANCIAL = "financial"  # the financial certificate (금융인증서)
+JOINT = "joint"  # the joint certificate (공동인증서): an RSA-2048 CA, NPKI readers want RSA
 ROOT = CaSpec("root-ca", "root-ca", "Root CA", None)
 FAMILIES: tuple[CaSpec, ...] = (
     CaSpec("mobile-ca", "issuing-ca", "Mobile Certificate CA", MOBILE),
     CaSpec("financial-ca", "financial-ca", "Financial Certificate CA", FINANCIAL),
+    CaSpec("joint-ca", "joint-ca", "Joint Certificate CA", JOINT),
 )
 
 
@@ -384,8 +388,10 @@ def _ensure_ca(
             if error.code != "KEY_ALREADY_EXISTS":  # made meanwhile: use it
                 raise
     public_key = backend.public_key(spec.key_label)
-    if not isinstance(public_key, ec.EllipticCurvePublicKey):
-        raise TypeError(f"key {spec.key_label!r} is not an EC key")
+    if key_kind_of(public_key) not in ca_profile.allowed_key_kinds or not isinstance(
+        public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+    ):
+        raise TypeError(f"key {spec.key_label!r} is not of the kind {spec.profile} takes")
     not_before, not_after = validity_window(ca_profile, clock, issuer)
     builder = certificate_builder(
         ca_profile,

@@ -44,7 +44,7 @@ from certcenter.pki.builder import (
 )
 from certcenter.pki.crl import crl_shard_of
 from certcenter.pki.hierarchy import Hierarchy, IssuingCa
-from certcenter.pki.lint import require_clean
+from certcenter.pki.lint import certificate_of_tbs, require_clean
 from certcenter.pki.names import SubjectInfo, end_entity_subject
 from certcenter.pki.pem import public_key_sha256
 from certcenter.pki.profiles import CertificateProfile, profile
@@ -65,6 +65,8 @@ class IssuanceIntent:
     tbs: bytes
     issuer_key_label: str
     crl_shard: int  # the partition of the family's CRL that lists it, if it is revoked
+    # the subjectAltName (the joint certificate's VID); also inside ``tbs``, read back from it
+    subject_alt_name: x509.SubjectAlternativeName | None = None
 
     @property
     def serial_hex(self) -> str:
@@ -96,6 +98,7 @@ class IssuanceIntent:
             tbs=bytes.fromhex(record["tbs"]),
             issuer_key_label=record["issuer_key_label"],
             crl_shard=int(record.get("crl_shard", "0")),
+            subject_alt_name=_recorded_subject_alt_name(bytes.fromhex(record["tbs"])),
         )
 
 
@@ -133,30 +136,45 @@ class Issuer:
             issuer_certificate=issuing.certificate,
             not_before=as_utc(intent.not_before),
             not_after=as_utc(intent.not_after),
+            subject_alt_name=intent.subject_alt_name,
         )
 
     def prepare(
-        self, profile_name: str, public_key: PublicKeyTypes, subject: SubjectInfo
+        self,
+        profile_name: str,
+        public_key: PublicKeyTypes,
+        subject: SubjectInfo,
+        *,
+        subject_name: x509.Name | None = None,
+        subject_alt_name: x509.SubjectAlternativeName | None = None,
     ) -> IssuanceIntent:
         """Decide the certificate and compute its TBS bytes; nothing is signed by the CA.
 
+        ``subject_name`` replaces the subject made from ``subject`` (the joint certificate's
+        NPKI name, made by :func:`certcenter.pki.names.joint_subject`); ``subject_alt_name``
+        is required exactly by profiles that carry the identity (VID).
         ``CSR_KEY_TYPE_NOT_ALLOWED`` if the profile does not take this kind of key;
         ValueError for a subject that breaks the naming rules (see :mod:`.names`).
         """
         chosen, issuing = self._end_entity(profile_name)
+        if chosen.carries_vid != (subject_alt_name is not None):
+            raise ValueError(f"profile {profile_name!r}: subjectAltName (VID) is required exactly")
         check_key_allowed(chosen, public_key)
         not_before, not_after = validity_window(chosen, self._clock, issuing.certificate)
         serial = x509.random_serial_number()
         draft = IssuanceIntent(
             serial=serial,
             profile=chosen.name,
-            subject=end_entity_subject(self._settings, chosen.organizational_unit, subject),
+            subject=subject_name
+            if subject_name is not None
+            else end_entity_subject(self._settings, chosen.organizational_unit, subject),
             public_key_sha256=public_key_sha256(public_key),
             not_before=not_before,
             not_after=not_after,
             tbs=b"",
             issuer_key_label=issuing.key_label,
             crl_shard=crl_shard_of(serial, self._settings.policy.crl_shards),
+            subject_alt_name=subject_alt_name,
         )
         issuer_key = issuing.certificate.public_key()
         unsigned = self._builder(chosen, issuing, draft, public_key)
@@ -208,3 +226,14 @@ class Issuer:
                 f"key {issuing.key_label!r} does not match the {chosen.family} CA certificate"
             ) from exc
         return certificate
+
+
+def _recorded_subject_alt_name(tbs: bytes) -> x509.SubjectAlternativeName | None:
+    """The subjectAltName inside recorded TBS bytes, None when it has none."""
+    try:
+        extension = certificate_of_tbs(tbs).extensions.get_extension_for_class(
+            x509.SubjectAlternativeName
+        )
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    return extension.value

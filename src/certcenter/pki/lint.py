@@ -9,7 +9,8 @@ signature, so the lint reads what the CA will sign, byte for byte, without any k
 
 ``der``                 the TBS parses, version 3, no extension twice
 ``serial``              positive, at most 20 octets (RFC 5280 §4.1.2.2)
-``signature``           ECDSA with the hash of the issuing key's curve
+``signature``           ECDSA with the hash of the issuing key's curve; sha256WithRSAEncryption
+                        under an RSA-2048 issuing key (the joint certificate's CA)
 ``issuer``              the issuing CA's subject
 ``validity``            notBefore < notAfter, within the issuer's validity and the profile's
 ``subject``             not empty, a common name, no resident registration number anywhere
@@ -20,6 +21,9 @@ signature, so the lint reads what the CA will sign, byte for byte, without any k
 ``crl_distribution``    an HTTP URI of the profile's CRL partition, non-critical
 ``authority_info``      HTTP URIs of the profile's OCSP and caIssuers, non-critical
 ``policies``            the profile's certificate policy
+``subject_alt_name``    the identity (VID) otherName where the profile carries one (the joint
+                        certificate: exactly one otherName 1.2.410.200004.10.1.1, non-critical,
+                        a subject that is not empty), else no subjectAltName
 ``public_key``          a kind of key the profile allows
 
 The lint checks the profile against itself too: a profile that asked for something wrong
@@ -37,6 +41,7 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import (
     AuthorityInformationAccessOID,
@@ -47,7 +52,7 @@ from cryptography.x509.oid import (
 from certcenter.errors import CertCenterError
 from certcenter.keys.backend import key_kind_of
 from certcenter.pki.builder import signature_hash_for
-from certcenter.pki.profiles import CertificateProfile
+from certcenter.pki.profiles import VID_OTHER_NAME_OID, CertificateProfile
 
 __all__ = ["LintFinding", "certificate_of_tbs", "lint_certificate", "lint_tbs", "require_clean"]
 
@@ -59,6 +64,7 @@ _ECDSA = {
     "sha384": SignatureAlgorithmOID.ECDSA_WITH_SHA384,
     "sha512": SignatureAlgorithmOID.ECDSA_WITH_SHA512,
 }
+_RSA = {"sha256": SignatureAlgorithmOID.RSA_WITH_SHA256}
 _NON_CRITICAL = {
     ExtensionOID.SUBJECT_KEY_IDENTIFIER: "key_identifiers",
     ExtensionOID.AUTHORITY_KEY_IDENTIFIER: "key_identifiers",
@@ -232,7 +238,9 @@ def _serial(certificate: x509.Certificate, fail: _Fail) -> None:
 
 def _signature(certificate: x509.Certificate, issuer: x509.Certificate, fail: _Fail) -> None:
     try:
-        expected = _ECDSA[signature_hash_for(issuer.public_key()).name]
+        issuer_key = issuer.public_key()
+        algorithms = _RSA if isinstance(issuer_key, rsa.RSAPublicKey) else _ECDSA
+        expected = algorithms[signature_hash_for(issuer_key).name]
     except (TypeError, ValueError, KeyError) as exc:
         fail("signature", f"the issuing key cannot sign end entities: {exc}")
         return
@@ -408,6 +416,20 @@ def _extensions(
             fail("policies", "a policy appears twice")
     elif policies is not None:
         fail("policies", "present, the profile has none")
+
+    # subjectAltName
+    san = find(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    if profile.carries_vid:
+        names = list(san.value) if san is not None else []  # type: ignore[call-overload]
+        others = [n for n in names if isinstance(n, x509.OtherName)]
+        if san is None:
+            fail("subject_alt_name", "the identity (VID) subjectAltName is missing")
+        elif san.critical:
+            fail("subject_alt_name", "subjectAltName must not be critical under a subject")
+        elif len(names) != 1 or len(others) != 1 or others[0].type_id != VID_OTHER_NAME_OID:
+            fail("subject_alt_name", "not exactly one identity (VID) otherName")
+    elif san is not None:
+        fail("subject_alt_name", "present, the profile has none")
 
 
 def _uris(fail: _Fail, rule: str, what: str, uris: list[str], path: str) -> None:

@@ -20,13 +20,21 @@ from cryptography.x509.oid import NameOID
 
 from certcenter.config import Settings
 
-__all__ = ["COUNTRY", "SubjectInfo", "ca_subject", "check_no_rrn", "end_entity_subject"]
+__all__ = [
+    "COUNTRY",
+    "SubjectInfo",
+    "ca_subject",
+    "check_no_rrn",
+    "end_entity_subject",
+    "joint_subject",
+]
 
 COUNTRY = "KR"
 _UPPER_BOUND = 64  # ub-common-name, ub-organization-name, ub-serial-number … (RFC 5280)
 _RRN = re.compile(r"\d{6}[-\s]?\d{7}")  # also any longer run of digits
 _PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]+")  # PrintableString's alphabet
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_JOINT_NUMBER = re.compile(r"\d{14,32}")  # the NPKI CN's number: longer than any RRN
 
 
 @dataclass(frozen=True)
@@ -93,3 +101,32 @@ def end_entity_subject(
 def display_name(name: x509.Name) -> str:
     """RFC 4514 text with the subject serialNumber named rather than shown as an OID."""
     return name.rfc4514_string({NameOID.SERIAL_NUMBER: "serialNumber"})
+
+
+def joint_subject(settings: Settings, name: str, number: str) -> x509.Name:
+    """The NPKI subject of a joint certificate (공동인증서), RFC 4514 text
+    ``CN=<name>()<number>,OU=<bank>,OU=personal4IB,O=<CA>,C=KR``: the parts from
+    ``settings.joint_subject_*`` (O defaults to ``bank_name``). ``number`` is the
+    registration's own number of 14 to 32 digits (never a resident number: that has 13), the
+    name is checked like every other subject text."""
+    if not _JOINT_NUMBER.fullmatch(number):
+        raise ValueError("the joint certificate's number is 14 to 32 digits")
+    organization = settings.joint_subject_organization or settings.bank_name
+    common_name = _check_text("common_name", name) + "()" + number
+    if len(common_name) > _UPPER_BOUND:
+        raise ValueError(f"common_name is longer than {_UPPER_BOUND} characters")
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, COUNTRY),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, _check_text("CA name", organization)),
+            x509.NameAttribute(
+                NameOID.ORGANIZATIONAL_UNIT_NAME,
+                _check_text("personal unit", settings.joint_subject_personal_unit),
+            ),
+            x509.NameAttribute(
+                NameOID.ORGANIZATIONAL_UNIT_NAME,
+                _check_text("bank unit", settings.joint_subject_bank_unit),
+            ),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )

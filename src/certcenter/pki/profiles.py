@@ -32,6 +32,19 @@ Kinds (``PROFILE_NAMES``):
     digitalSignature + nonRepudiation, no extendedKeyUsage (as ``mobile``), the financial
     policy, OCSP → ``/ocsp``, caIssuers → ``/ca/financial-ca.der``,
     CRL → ``/crl/financial-<shard>.crl``. Subject gets OU ``financial``.
+``joint-ca``
+    The CA of the joint-certificate family (공동인증서), **RSA-2048 with SHA-256**, signed by
+    the root (whatever the root's key is: NPKI readers check the leaf and its issuer, which
+    are both RSA). 10 years, pathLen 0, the policy anyPolicy (it issues under two policies).
+``joint-banking``, ``joint-general``
+    The customer's joint certificate (end entity): banking-only (은행·신용카드·보험용) and
+    general-purpose (범용). RSA-2048 keys only, made by the customer and certified through
+    CMP; validity from ``settings.policy.joint_certificate_validity_days`` (1 year). keyUsage
+    digitalSignature + nonRepudiation, no extendedKeyUsage; the identity (VID) as an
+    otherName 1.2.410.200004.10.1.1 in subjectAltName (``carries_vid``); the subject is the
+    NPKI shape ``cn=<name>()<number>, ou=<bank>, ou=personal4IB, o=<CA>, c=kr`` made by
+    :func:`certcenter.pki.names.joint_subject`. OCSP → ``/ocsp``, caIssuers →
+    ``/ca/joint-ca.der``, CRL → ``/crl/joint-<shard>.crl``. Policy: see below.
 ``ocsp-signer``
     The delegated OCSP responder of an issuing CA (RFC 6960 §4.2.2.2), EC P-256 signed by
     that CA, 1 year, re-issued by ``ensure_hierarchy`` in its last 30 days. keyUsage
@@ -46,8 +59,16 @@ Policy OIDs sit under ``settings.bank_oid_arc`` (call it ``A``)::
     A.1.1         mobile (personal) certificate policy — in mobile and issuing-ca certificates
     A.1.2         financial certificate policy (금융인증서, key held by the center) — in
                   financial and financial-ca certificates
-    A.1.3-      reserved for further certificate families (corporate, device, …)
+    A.1.3       joint certificate policies (공동인증서), used unless the CA claims the
+                  NPKI arc (``settings.joint_policy_arc == "npki"``):
+    A.1.3.1       general-purpose (범용), in place of 1.2.410.200005.1.1.1
+    A.1.3.4       banking-only (은행·신용카드·보험용), in place of 1.2.410.200005.1.1.4
+    A.1.4-      reserved for further certificate families (corporate, device, …)
     A.2         reserved for the bank's own extensions and attribute types
+
+The real NPKI policy OIDs (1.2.410.200005.1.1.1 개인 범용, 1.2.410.200005.1.1.4 개인
+은행·신용카드·보험용) belong to the licensed CAs under 금융결제원's arc; a CA that may use them
+sets ``joint_policy_arc = "npki"``.
 """
 
 from __future__ import annotations
@@ -63,18 +84,31 @@ from certcenter.config import Settings
 from certcenter.keys.backend import KeyKind
 
 __all__ = [
+    "JOINT_PROFILES",
+    "NPKI_POLICY_OIDS",
     "OCSP_SIGNER_RENEWAL",
     "OCSP_SIGNER_VALIDITY",
     "PROFILE_NAMES",
+    "VID_OTHER_NAME_OID",
     "CertificateProfile",
     "KeyUsageBit",
     "ProfileName",
+    "joint_policy_oid",
     "policy_oid",
     "profile",
 ]
 
 ProfileName = Literal[
-    "root-ca", "issuing-ca", "mobile", "financial-ca", "financial", "ocsp-signer", "cmp-responder"
+    "root-ca",
+    "issuing-ca",
+    "mobile",
+    "financial-ca",
+    "financial",
+    "joint-ca",
+    "joint-banking",
+    "joint-general",
+    "ocsp-signer",
+    "cmp-responder",
 ]
 PROFILE_NAMES: tuple[ProfileName, ...] = (
     "root-ca",
@@ -82,9 +116,13 @@ PROFILE_NAMES: tuple[ProfileName, ...] = (
     "mobile",
     "financial-ca",
     "financial",
+    "joint-ca",
+    "joint-banking",
+    "joint-general",
     "ocsp-signer",
     "cmp-responder",
 )
+JOINT_PROFILES: tuple[ProfileName, ...] = ("joint-banking", "joint-general")
 
 KeyUsageBit = Literal[
     "digital_signature",
@@ -106,6 +144,15 @@ CMC_RA = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.28")  # id-kp-cmcRA (RFC 6402)
 # Sub-arcs of settings.bank_oid_arc (see the module docstring).
 MOBILE_POLICY_SUBARC = "1.1"
 FINANCIAL_POLICY_SUBARC = "1.2"
+JOINT_POLICY_SUBARCS = {"joint-general": "1.3.1", "joint-banking": "1.3.4"}
+# The NPKI (공동인증서) personal policies: 범용 and 은행·신용카드·보험용.
+NPKI_POLICY_OIDS = {
+    "joint-general": x509.ObjectIdentifier("1.2.410.200005.1.1.1"),
+    "joint-banking": x509.ObjectIdentifier("1.2.410.200005.1.1.4"),
+}
+# The identity (VID) otherName of KISA's 식별번호 (본인확인) specification.
+VID_OTHER_NAME_OID = x509.ObjectIdentifier("1.2.410.200004.10.1.1")
+ANY_POLICY = x509.ObjectIdentifier("2.5.29.32.0")
 
 
 @dataclass(frozen=True)
@@ -127,6 +174,7 @@ class CertificateProfile:
     crl_path: str | None = None  # cRLDistributionPoints, under public_base_url; "{shard}"
     # in it stands for the certificate's CRL partition (see for_crl_shard)
     ocsp_no_check: bool = False  # id-pkix-ocsp-nocheck (delegated OCSP responders)
+    carries_vid: bool = False  # subjectAltName: the identity (VID) otherName (joint)
 
     @property
     def has_aia(self) -> bool:
@@ -160,6 +208,14 @@ class CertificateProfile:
 def policy_oid(settings: Settings, subarc: str) -> x509.ObjectIdentifier:
     """``settings.bank_oid_arc`` + ``.subarc`` (ValueError if the arc is not a valid OID)."""
     return x509.ObjectIdentifier(f"{settings.bank_oid_arc.strip().rstrip('.')}.{subarc}")
+
+
+def joint_policy_oid(settings: Settings, name: str) -> x509.ObjectIdentifier:
+    """The policy of joint profile ``name``: the NPKI OID when the CA claims that arc
+    (``settings.joint_policy_arc == "npki"``), else the bank's own (A.1.3.x)."""
+    if settings.joint_policy_arc == "npki":
+        return NPKI_POLICY_OIDS[name]
+    return policy_oid(settings, JOINT_POLICY_SUBARCS[name])
 
 
 def profile(name: str, settings: Settings) -> CertificateProfile:
@@ -237,6 +293,37 @@ def profile(name: str, settings: Settings) -> CertificateProfile:
             ocsp_path="/ocsp",
             ca_issuers_path="/ca/financial-ca.der",
             crl_path="/crl/financial-{shard}.crl",
+        )
+    if name == "joint-ca":
+        return CertificateProfile(
+            name="joint-ca",
+            validity=ISSUING_VALIDITY,
+            is_ca=True,
+            path_length=0,
+            key_usage=frozenset({"digital_signature", "key_cert_sign", "crl_sign"}),
+            extended_key_usage=None,
+            policy_oid=ANY_POLICY,
+            allowed_key_kinds=("rsa-2048",),
+            family="joint",
+            ca_issuers_path="/ca/root-ca.der",
+            crl_path="/crl/root.crl",
+        )
+    if name in JOINT_PROFILES:
+        return CertificateProfile(
+            name="joint-banking" if name == "joint-banking" else "joint-general",
+            validity=timedelta(days=settings.policy.joint_certificate_validity_days),
+            is_ca=False,
+            path_length=None,
+            key_usage=frozenset({"digital_signature", "content_commitment"}),
+            extended_key_usage=None,
+            policy_oid=joint_policy_oid(settings, name),
+            allowed_key_kinds=("rsa-2048",),
+            family="joint",
+            organizational_unit=None,  # the NPKI subject: pki.names.joint_subject
+            ocsp_path="/ocsp",
+            ca_issuers_path="/ca/joint-ca.der",
+            crl_path="/crl/joint-{shard}.crl",
+            carries_vid=True,
         )
     if name == "ocsp-signer":
         return CertificateProfile(

@@ -38,13 +38,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Settings
 from certcenter.entities import CrlRecord
-from certcenter.keys.backend import KeyBackend, hash_for_curve
+from certcenter.keys.backend import KeyBackend, signature_valid
 from certcenter.pki.crl import (
     FULL_CRL_SHARD,
     ROOT_CRL_FAMILY,
@@ -229,12 +226,7 @@ class CrlPublisher:
 
     def _sign(self, ca: CertificateAuthority, tbs: bytes) -> bytes:
         signature = self._backend.sign(ca.key_label, tbs)
-        key = ca.certificate.public_key()
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            raise TypeError("CA keys are EC keys")
-        try:
-            key.verify(signature, tbs, ec.ECDSA(hash_for_curve(key.curve)))
-        except InvalidSignature:
+        if not signature_valid(ca.certificate.public_key(), signature, tbs):
             raise RuntimeError(
                 f"key {ca.key_label!r} does not match its CA certificate; CRL not published"
             ) from None

@@ -56,6 +56,8 @@ class World:
     name: str
     corporate_holder: str
     people: dict[str, Person]
+    # the bank's own accounts (the joint certificate's fee account): no person holds them
+    house_accounts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_world(path: Path | None = None) -> World:
@@ -82,7 +84,12 @@ def load_world(path: Path | None = None) -> World:
             existing_device=item.get("existing_device"),
             departure=item.get("departure"),
         )
-    return World(name=raw["name"], corporate_holder=raw["corporate_holder"], people=people)
+    return World(
+        name=raw["name"],
+        corporate_holder=raw["corporate_holder"],
+        people=people,
+        house_accounts=list(raw.get("house_accounts", [])),
+    )
 
 
 def _sim_rows(world: World, store: SimulatorStore) -> dict[str, list[dict[str, Any]]]:
@@ -99,6 +106,7 @@ def _sim_rows(world: World, store: SimulatorStore) -> dict[str, list[dict[str, A
         "passports": [],
         "departures": departure_rows(world, store),
     }
+    rows["accounts"] += house_account_rows(world)
     for person in world.people.values():
         if person.phone:
             line = person.phone
@@ -183,6 +191,22 @@ def departure_rows(world: World, store: SimulatorStore) -> list[dict[str, Any]]:
     ]
 
 
+def house_account_rows(world: World) -> list[dict[str, Any]]:
+    """The bank's own accounts, held by the bank (a CI of their own, never a person's)."""
+    return [
+        {
+            "bank_code": account["bank"],
+            "account_number": account["number"],
+            "holder_name": account["holder"],
+            "holder_ci": "house:" + account["number"],
+            "status": "normal",
+            "balance": int(account.get("balance", 0)),
+            "password_hash": None,
+        }
+        for account in world.house_accounts
+    ]
+
+
 ExistingDeviceSeeder = Callable[[Customer, dict[str, Any]], None]
 
 
@@ -198,6 +222,13 @@ def seed_world(
     if store.is_seeded():
         if store.get_meta("departures") is None:  # seeded before departure records existed
             store.seed_departures(departure_rows(world, store))
+        store.add_accounts(  # seeded before the bank's own accounts existed
+            [
+                row
+                for row in house_account_rows(world)
+                if store.account(row["bank_code"], row["account_number"]) is None
+            ]
+        )
         return False
     rows = _sim_rows(world, store)
     secret = ci_secret(store)

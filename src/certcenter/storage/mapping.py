@@ -48,6 +48,7 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(
             entities.FinancialReverification, tables.financial_reverifications
         )
+        mapper_registry.map_imperatively(entities.JointRegistration, tables.joint_registrations)
         mapper_registry.map_imperatively(entities.WebApproval, tables.web_approvals)
         mapper_registry.map_imperatively(entities.LostPhoneReport, tables.lost_phone_reports)
         mapper_registry.map_imperatively(entities.CmpTransaction, tables.cmp_transactions)

@@ -34,6 +34,7 @@ from certcenter.entities import (
     FailureRecord,
     FinancialEnrollment,
     FinancialReverification,
+    JointRegistration,
     LostPhoneReport,
     MessageStatus,
     OcspCacheEntry,
@@ -1176,6 +1177,41 @@ class SqlFinancialEnrollments(_Repository):
         if for_update:
             query = query.with_for_update()
         return self.session.scalars(query).one_or_none()
+
+
+class SqlJointRegistrations(_Repository):
+    def add(self, registration: JointRegistration, /) -> None:
+        self.session.add(registration)
+
+    def _one(self, condition: Any, for_update: bool) -> JointRegistration | None:
+        query = select(JointRegistration).where(condition)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalars(query).one_or_none()
+
+    def get(self, flow_id: str, /, *, for_update: bool = False) -> JointRegistration | None:
+        return self._one(tables.joint_registrations.c.id == flow_id, for_update)
+
+    def by_reference(self, reference: str, *, for_update: bool = False) -> JointRegistration | None:
+        return self._one(tables.joint_registrations.c.reference == reference, for_update)
+
+    def by_transaction(
+        self, transaction_id: str, *, for_update: bool = False
+    ) -> JointRegistration | None:
+        return self._one(tables.joint_registrations.c.transaction_id == transaction_id, for_update)
+
+    def by_serial(self, serial: str, *, for_update: bool = False) -> JointRegistration | None:
+        return self._one(tables.joint_registrations.c.certificate_serial == serial, for_update)
+
+    def charged_before(self, moment: datetime, limit: int) -> Sequence[str]:
+        table = tables.joint_registrations
+        query = (
+            select(table.c.id)
+            .where(table.c.fee_state == "charged", table.c.expires_at <= moment)
+            .order_by(table.c.expires_at)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
 
 
 class SqlFinancialReverifications(_Repository):

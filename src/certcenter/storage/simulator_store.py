@@ -283,6 +283,12 @@ class SimulatorStore:
             )
         return bool(done.rowcount)
 
+    def add_accounts(self, rows: Sequence[Row]) -> None:
+        """Add accounts to a world seeded before they existed (the bank's own)."""
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(sim_accounts), list(rows))
+
     def seed_departures(self, rows: Sequence[Row]) -> None:
         """Seed the departure records alone (a world seeded before they existed)."""
         with self.engine.begin() as conn:

@@ -621,6 +621,40 @@ financial_enrollments = Table(
     Index("ix_financial_enrollments_customer", "customer_id"),
 )
 
+joint_registrations = Table(
+    "joint_registrations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("state", String(30), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("client_ip", String(45), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=True),
+    Column("medium", String(30), nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("reference", String(20), nullable=True, unique=True),
+    Column("authorization_sealed", LargeBinary, nullable=True),
+    Column("subject", String(400), nullable=True),
+    Column("vid_value", LargeBinary, nullable=True),
+    Column("vid_random_sealed", LargeBinary, nullable=True),
+    Column("fee_krw", Integer, nullable=False),
+    Column("fee_bank_code", String(3), nullable=True),
+    Column("fee_account", String(20), nullable=True),
+    Column("fee_state", String(10), nullable=False),
+    Column("transaction_id", String(128), nullable=True, unique=True),
+    Column("certificate_serial", String(64), nullable=True, unique=True),
+    Column("failure_code", String(60), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("registered_at", UtcDateTime, nullable=True),
+    Column("used_at", UtcDateTime, nullable=True),
+    Column("confirmed_at", UtcDateTime, nullable=True),
+    Index("ix_joint_registrations_customer", "customer_id"),
+    # the job that refunds expired 범용 registrations reads only those still charged
+    Index("ix_joint_registrations_fee", "fee_state", "expires_at"),
+)
+
 financial_reverifications = Table(
     "financial_reverifications",
     metadata,

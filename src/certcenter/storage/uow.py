@@ -48,6 +48,7 @@ from certcenter.storage.repositories import (
     SqlFinancialEnrollments,
     SqlFinancialReverifications,
     SqlHealth,
+    SqlJointRegistrations,
     SqlLostPhoneReports,
     SqlOcspCache,
     SqlOperators,
@@ -102,6 +103,7 @@ class SqlUnitOfWork:
         self.activations = SqlSigningActivations(session)
         self.financial_enrollments = SqlFinancialEnrollments(session)
         self.financial_reverifications = SqlFinancialReverifications(session)
+        self.joint_registrations = SqlJointRegistrations(session)
         self.approvals = SqlWebApprovals(session)
         self.lost_reports = SqlLostPhoneReports(session)
         self.health = SqlHealth(session)

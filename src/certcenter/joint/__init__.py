@@ -1,0 +1,15 @@
+"""The joint certificate (공동인증서): registration at the bank (the RA step) and the CA side
+of its CMP issuance, renewal and revocation. See docs/joint-certificate.md.
+
+- :mod:`.registration`: the registration flow on the flow engine → reference number and
+  authorization code, shown once (:class:`JointRegistrations`).
+- :mod:`.authority`: what the CMP server calls (:class:`JointAuthority`).
+- :mod:`.fees`: the 범용 fee through the bank, refunded when unused.
+- :mod:`.kinds`: the two kinds, their profiles, and how secrets are sealed.
+"""
+
+from certcenter.joint.authority import JointAuthority, JointEnrolled
+from certcenter.joint.fees import FeeDesk
+from certcenter.joint.registration import JointRegistrations, RegistrationRef
+
+__all__ = ["FeeDesk", "JointAuthority", "JointEnrolled", "JointRegistrations", "RegistrationRef"]

@@ -1,0 +1,408 @@
+"""Registering for a joint certificate (공동인증서 등록, the RA step), one method per step.
+
+    registrations = center.joint_registrations
+    started = registrations.start("general", ["joint_certificate", ...], client_ip=ip)
+    ref = RegistrationRef(started.enrollment_id, started.token, ip)
+    registrations.identify(ref, user_id="c001user", rrn="900315-1512541")
+    asked = registrations.choose_medium(ref, "security_card")     # or "otp"
+    registrations.verify_medium(ref, MediumAnswer(card_challenge_id=..., card_answer="1234"))
+    registrations.send_code(ref)                                   # SMS to the phone on record
+    registrations.verify_code(ref, "123456")
+    done = registrations.register(ref, bank_code="004", account_number="12340100000001")
+    done.detail["reference"], done.detail["authorization_code"]    # shown this once
+
+The steps: the kind (banking-only, free; general-purpose, ``policy.joint_general_fee_krw``
+a year) and the terms; user ID and resident number, which must name one internet-banking
+customer (:class:`~certcenter.financial.identity_check.UserIdCheck`, the same counter as the
+financial certificate's) — here the VID is made from the number and a fresh random value R
+(20 bytes), and the number is dropped; the security card or the mobile OTP
+(:class:`~certcenter.financial.media.AdditionalMedia`, the try counted before it is
+compared); an SMS code to the phone on record; for 범용 the fee, paid from the customer's own
+account through the bank (it is on the account's statement). Then the reference number
+(참조번호, 10 digits) and the authorization code (인가코드, 16 characters) are shown once; the
+code is kept only sealed (the CMP server needs it again for its password-based MAC), and both
+work once, for ``policy.joint_registration_ttl_days``. A registration that expires unused, or
+whose certificate could not be issued, has its fee refunded (:mod:`certcenter.joint.fees`).
+
+Every step runs on the flow engine (:mod:`certcenter.flows`), like the financial
+certificate's issuance: row lock, bearer token (SHA-256), expiry, blocks, network, state,
+one commit, effects after it; refusals recorded (``joint.<step>``) and counted towards the
+24-hour block.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from certcenter.audit.redaction import mask_account, mask_phone
+from certcenter.authn.codes import VerificationCodes
+from certcenter.authn.factors import FactorGuard
+from certcenter.authn.held_media import CardChecker, OtpChecker
+from certcenter.clock import Clock, today
+from certcenter.config import Settings
+from certcenter.entities import Customer, JointRegistration, new_id
+from certcenter.errors import CertCenterError
+from certcenter.financial.identity_check import IdentityCodes, UserIdCheck
+from certcenter.financial.media import FACTOR_OF, AdditionalMedia, MediumAnswer, medium_inputs
+from certcenter.flows import Effects, FlowEngine, FlowKind, SmsCode, Started, StepResult, no_device
+from certcenter.identity.providers import Providers
+from certcenter.identity.rrn import parse_rrn
+from certcenter.joint import states
+from certcenter.joint.fees import FeeDesk
+from certcenter.joint.kinds import AUTHORIZATION, VID_RANDOM, check_kind, seal
+from certcenter.joint.states import RegistrationState as S
+from certcenter.keys import KeyBackend
+from certcenter.lifecycle.service import AuditRecorder
+from certcenter.pki.names import joint_subject
+from certcenter.pki.vid import RANDOM_NUM_BYTES, vid_other_name
+from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+from certcenter.risk.rules import RiskRules
+from certcenter.usage.approvals import ApprovalService
+
+__all__ = ["JOINT_MEDIA", "JointRegistrations", "RegistrationRef"]
+
+log = logging.getLogger(__name__)
+CODE_PURPOSE = "joint"
+JOINT_MEDIA = ("security_card", "otp")
+REFERENCE_DIGITS = 10
+AUTHORIZATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen
+AUTHORIZATION_LENGTH = 16
+JOINT_IDENTITY_CODES = IdentityCodes(
+    not_confirmed="JOINT_IDENTITY_NOT_CONFIRMED",
+    locked="JOINT_IDENTITY_LOCKED",
+    internet_banking_required="JOINT_INTERNET_BANKING_REQUIRED",
+)
+
+JOINT_FLOW: FlowKind[JointRegistration, S] = FlowKind(
+    rows=lambda uow: uow.joint_registrations,
+    state=S,
+    allowed=states.allowed,
+    next_step=states.next_step,
+    choices=states.choices,
+    failed=S.FAILED.value,
+    audit_prefix="joint_registration.",
+    subject_kind="joint_registration",
+    failure_prefix="joint.",
+    anonymous_actor="browser",
+    device=no_device,
+    races=(("reference", "JOINT_REFERENCE_USED"),),
+    race_otherwise="JOINT_REFERENCE_USED",
+)
+
+
+@dataclass(frozen=True)
+class RegistrationRef:
+    """Which registration, its bearer token, and where the request came from."""
+
+    enrollment_id: str
+    token: str
+    client_ip: str
+
+    def __repr__(self) -> str:
+        return f"RegistrationRef({self.enrollment_id!r}, token=…, {self.client_ip!r})"
+
+
+class JointRegistrations:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        providers: Providers,
+        approvals: ApprovalService,
+        otp: OtpChecker,
+        cards: CardChecker,
+        guard: FactorGuard,
+        hasher: Any,
+        keys: KeyBackend,
+        seal_label: str,
+        fees: FeeDesk,
+        audit: AuditRecorder,
+        settings: Settings,
+        clock: Clock,
+        deliver: Callable[[], object] = lambda: None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.providers = providers
+        self.media = AdditionalMedia(
+            providers=providers, approvals=approvals, otp=otp, cards=cards, clock=clock
+        )
+        self.guard = guard
+        self.keys = keys
+        self.seal_label = seal_label
+        self.fees = fees
+        self.settings = settings
+        self.policy = settings.policy
+        self.clock = clock
+        self.codes = VerificationCodes(hasher, clock, settings.policy)
+        self.send_sms = SmsCode(
+            self.codes, settings.policy, CODE_PURPOSE, "joint_register", bank=settings.bank_name
+        )
+        self.identity = UserIdCheck(settings.policy, clock, codes=JOINT_IDENTITY_CODES)
+        self.engine = FlowEngine(
+            JOINT_FLOW,
+            uow_factory=uow_factory,
+            risk=RiskRules(settings.policy, clock),
+            audit=audit,
+            clock=clock,
+            effects=Effects(
+                providers=providers, sms_sender=settings.policy.sms_sender_number, deliver=deliver
+            ),
+            ttl_minutes=settings.policy.joint_registration_flow_ttl_minutes,
+        )
+
+    # ------------------------------------------------------------------ 1. kind + terms
+
+    def start(self, kind: str, accepted: Sequence[str], *, client_ip: str) -> Started:
+        """은행·신용카드·보험용 (``banking``) or 범용 (``general``), every required term."""
+
+        def make(uow: UnitOfWork, token_hash: str) -> JointRegistration:
+            check_kind(kind)
+            missing = [t for t in self.policy.joint_required_terms if t not in set(accepted)]
+            if missing:
+                raise CertCenterError("TERMS_NOT_ACCEPTED", missing=", ".join(missing))
+            now = self.clock.now()
+            return JointRegistration(
+                id=new_id(),
+                token_hash=token_hash,
+                state=S.STARTED.value,
+                kind=kind,
+                client_ip=client_ip,
+                created_at=now,
+                updated_at=now,
+                expires_at=now + self.engine.ttl,
+                fee_krw=self.policy.joint_general_fee_krw if kind == "general" else 0,
+                data={"terms": sorted(set(self.policy.joint_required_terms))},
+            )
+
+        row, token = self.engine.begin(make, client_ip=client_ip)
+        result = self.engine.result(
+            row, {"kind": row.kind, "fee_krw": row.fee_krw, "media": list(JOINT_MEDIA)}
+        )
+        return Started(**result.__dict__, token=token)
+
+    # ------------------------------------------------------------------ 2. user ID + RRN
+
+    def identify(self, ref: RegistrationRef, *, user_id: str, rrn: str) -> StepResult:
+        """사용자 ID와 주민등록번호. The number derives the CI (to find the customer) and the VID
+        (with a fresh R, kept sealed), then it is dropped."""
+
+        def derive() -> tuple[str, str]:
+            number = parse_rrn(rrn, today=today(self.clock))  # RRN_INVALID tells about no one
+            return self.providers.identity.ci_for(number), number.digits
+
+        ci, digits = self.engine.guard(ref, "identify", derive)
+        random_num = secrets.token_bytes(RANDOM_NUM_BYTES)
+
+        def act(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
+            customer = self.identity.confirm(uow, user_id=user_id, ci=ci, client_ip=ref.client_ip)
+            row.customer_id = customer.id
+            self.engine.risk.check_blocks(uow, customer_id=customer.id, device_id=None)
+            self.engine.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+            row.vid_value = vid_other_name(customer.name, digits, random_num).value
+            row.vid_random_sealed = seal(self.keys, self.seal_label, VID_RANDOM, row.id, random_num)
+            row.state = S.IDENTIFIED.value
+            return {"phone": mask_phone(customer.phone), "media": list(JOINT_MEDIA)}
+
+        return self.engine.step(ref, "identify", act)
+
+    # ------------------------------------------------------------------ 3. security medium
+
+    def choose_medium(self, ref: RegistrationRef, medium: str) -> StepResult:
+        """보안매체: the security card (its two slots are in the answer) or the mobile OTP."""
+        if medium not in JOINT_MEDIA:
+            refusal = CertCenterError("JOINT_MEDIUM_NOT_ALLOWED", medium=str(medium)[:30])
+            self.engine.guard(ref, "medium", lambda: _raise(refusal))
+        return self.media.choose(
+            self.engine, ref, medium, purpose="joint-registration", pending=S.MEDIUM_PENDING.value
+        )
+
+    def verify_medium(self, ref: RegistrationRef, answer: MediumAnswer) -> StepResult:
+        """The medium's answer; its try is counted (the medium's lockout) before the card
+        service or the OTP compares it, with no transaction open."""
+
+        def peek() -> tuple[JointRegistration, dict[str, str]]:
+            with self.uow_factory() as uow:
+                row = self.engine.authorise(uow, ref, lock=False)
+            if S(row.state) is not S.MEDIUM_PENDING or row.medium not in JOINT_MEDIA:
+                return row, {}
+            return row, medium_inputs(row.medium or "", answer)
+
+        peeked, inputs = self.engine.guard(ref, "medium_verify", peek)
+        medium = peeked.medium or ""
+        factor = FACTOR_OF.get(medium)
+        if factor is None or not inputs:  # out of order: the engine says so
+            return self.engine.step(ref, "medium_verify", lambda uow, row: {})
+        chosen: str = factor
+
+        def reserve(uow: UnitOfWork, row: JointRegistration) -> tuple[Mapping[str, Any], Any]:
+            if row.medium != medium:
+                raise CertCenterError(
+                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify"
+                )
+            customer = self.engine.customer(uow, row)
+            return {}, (customer, self.guard.reserve(uow, customer.id, [chosen]))
+
+        _, (customer, attempts) = self.engine.step_with(ref, "medium_verify", reserve, audit=False)
+        try:
+            ok = self.media.check(customer, peeked.id, medium, inputs)
+        except CertCenterError as err:  # nothing was compared: the try is given back
+            with self.uow_factory() as uow:
+                uow.factors.release_attempt(customer.id, chosen, self.clock.now())
+                uow.commit()
+            self._refused("medium_verify", err, customer.id, ref)
+            raise
+        with self.uow_factory() as uow:
+            refusal = self.guard.settle(uow, customer.id, {chosen: ok}, attempts=attempts)
+            uow.commit()
+        if refusal is not None:
+            self._refused("medium_verify", refusal, customer.id, ref)
+            raise refusal
+
+        def done(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
+            if row.medium != medium:
+                raise CertCenterError(
+                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify"
+                )
+            row.state = S.MEDIUM_VERIFIED.value
+            return {"medium": medium}
+
+        return self.engine.step(ref, "medium_verify", done)
+
+    # ------------------------------------------------------------------ 4. SMS code
+
+    def send_code(self, ref: RegistrationRef) -> StepResult:
+        """An SMS code to the phone on record (sent again when asked again)."""
+        prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
+
+        def act(uow: UnitOfWork, row: JointRegistration) -> Any:
+            customer = self.engine.customer(uow, row)
+            row.state = S.CODE_SENT.value
+            return self.send_sms(
+                uow, row.id, customer.phone, prepared, person=customer.id, client_ip=ref.client_ip
+            )
+
+        return self.engine.step(ref, "code", act)
+
+    def verify_code(self, ref: RegistrationRef, code: str) -> StepResult:
+        def act(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
+            self.codes.check(
+                uow,
+                enrollment_id=row.id,
+                purpose=CODE_PURPOSE,
+                submitted=str(code),
+                counted_as=row.customer_id,
+            )
+            row.state = S.CODE_VERIFIED.value
+            return {"fee_krw": row.fee_krw}
+
+        return self.engine.step(ref, "code_verify", act)
+
+    # ------------------------------------------------------------------ 5. fee → reference
+
+    def register(
+        self,
+        ref: RegistrationRef,
+        *,
+        bank_code: str | None = None,
+        account_number: str | None = None,
+    ) -> StepResult:
+        """For 범용 the fee is paid first from the named account (the customer's own, at any
+        bank); then the reference number and the authorization code, shown this once. A
+        refusal after the payment gives it back at once."""
+
+        def pay(row: JointRegistration, customer: Customer | None) -> str | None:
+            holder = self.engine.known(row, customer)
+            if row.fee_krw <= 0:
+                return None
+            if not bank_code or not account_number:
+                raise CertCenterError("JOINT_FEE_ACCOUNT_REQUIRED", fee=f"{row.fee_krw:,}")
+            return self.fees.charge(
+                holder, row.id, row.fee_krw, bank_code=str(bank_code), account=str(account_number)
+            )
+
+        charged = self.engine.ask(ref, "register", pay)
+        code = "".join(secrets.choice(AUTHORIZATION_ALPHABET) for _ in range(AUTHORIZATION_LENGTH))
+        reference = "".join(secrets.choice("0123456789") for _ in range(REFERENCE_DIGITS))
+        number = (
+            f"{self.settings.joint_fee_bank_code}{self.clock.now():%Y%m%d%H%M%S}"
+            f"{secrets.randbelow(10**5):05d}"
+        )
+
+        def act(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
+            customer = self.engine.customer(uow, row)
+            now = self.clock.now()
+            try:
+                subject = joint_subject(self.settings, customer.name, number)
+            except ValueError as exc:
+                raise CertCenterError("INVALID_REQUEST", detail=f"name: {exc}") from None
+            row.reference = reference
+            row.authorization_sealed = seal(
+                self.keys, self.seal_label, AUTHORIZATION, row.id, code.encode("ascii")
+            )
+            row.subject = subject.rfc4514_string()
+            row.registered_at = now
+            row.expires_at = now + timedelta(days=self.policy.joint_registration_ttl_days)
+            row.state = S.REGISTERED.value
+            if charged is not None:
+                row.fee_bank_code = str(bank_code)
+                row.fee_account = str(account_number)
+                row.fee_state = "charged"
+                row.data = {**row.data, "fee_reference": charged}
+            return {
+                "kind": row.kind,
+                "reference": reference,
+                "authorization_code": code,
+                "reference_expires_at": row.expires_at.isoformat(),
+                "subject": row.subject,
+                "fee_krw": row.fee_krw if charged is not None else 0,
+                "fee_account": mask_account(str(account_number)) if charged else None,
+            }
+
+        try:
+            result = self.engine.step(ref, "register", act)
+        except Exception:
+            if charged is not None:
+                self.fees.give_back(
+                    ref.enrollment_id, bank_code=str(bank_code), account=str(account_number)
+                )
+            raise
+        log.info("joint registration %s registered", ref.enrollment_id)
+        return result
+
+    # ------------------------------------------------------------------ reading, jobs
+
+    def status(self, ref: RegistrationRef) -> StepResult:
+        with self.uow_factory() as uow:
+            row = self.engine.authorise(uow, ref, lock=False, closed_ok=True)
+            return self.engine.result(
+                row,
+                {
+                    "kind": row.kind,
+                    "fee_krw": row.fee_krw,
+                    "fee_state": row.fee_state,
+                    "reference_expires_at": row.expires_at.isoformat() if row.reference else None,
+                    "certificate_serial": row.certificate_serial,
+                    "failure_code": row.failure_code,
+                },
+            )
+
+    def expire_unused(self, limit: int = 100) -> int:
+        """Refund the fee of 범용 registrations that expired unused (the job runner); how
+        many were refunded."""
+        return self.fees.refund_expired(limit)
+
+    def _refused(
+        self, step: str, err: CertCenterError, customer_id: str | None, ref: RegistrationRef
+    ) -> None:
+        self.engine.record_failure(
+            step, err, flow_id=ref.enrollment_id, customer_id=customer_id, client_ip=ref.client_ip
+        )
+
+
+def _raise(error: CertCenterError) -> None:
+    raise error
