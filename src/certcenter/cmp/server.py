@@ -377,7 +377,7 @@ class CmpServer:
         except CertCenterError:
             self._transactions.refused(tid)
             raise
-        self._transactions.finish(tid, "revoked", serial=format(signer.serial_number, "x"))
+        self._transactions.finish(tid, "revoked", serial=format(signer.serial_number, "X"))
         return self._answer(request, messages.rp_body(), nonce=secrets.token_bytes(16))
 
     def _reason(self, details: univ.Sequence) -> x509.ReasonFlags | None:

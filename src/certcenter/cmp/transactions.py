@@ -69,7 +69,7 @@ class RecordedCertificates:
     def status_of(self, certificate: x509.Certificate) -> str | None:
         der = certificate.public_bytes(serialization.Encoding.DER)
         with self._uow_factory(read_only=True) as uow:
-            record = uow.certificates.get(format(certificate.serial_number, "x"))
+            record = uow.certificates.get(format(certificate.serial_number, "X"))
         if record is None or record.der != der:
             return None
         if self._families is not None and record.family not in self._families:
@@ -159,7 +159,7 @@ class CmpTransactions:
             if row is None or row.state != CmpState.ISSUING:
                 raise CertCenterError("CMP_TRANSACTION_FINISHED")
             row.state = CmpState.WAITING
-            row.serial = format(certificate.serial_number, "x")
+            row.serial = format(certificate.serial_number, "X")
             row.certificate = certificate.public_bytes(serialization.Encoding.DER)
             row.server_nonce = server_nonce
             row.sealed_secret = sealed

@@ -2,7 +2,7 @@
 keeps each transaction by its transactionID and every client senderNonce it saw
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0017
 Create Date: 2026-12-04 19:30:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import certcenter.storage.types
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
