@@ -83,9 +83,12 @@ def test_a_bad_mac_is_refused_counted_and_answered_signed(rig: Rig) -> None:
     assert any("인가코드" in text for text in answer.texts)  # the Korean words too
 
 
-def test_an_unknown_reference_is_not_authorized(rig: Rig) -> None:
-    answer = rig.send(CmpClient().ir("99999999", Mac(CODE), rsa_key(), SUBJECT).der)
-    assert answer.failure == {"notAuthorized"} and rig.authority.issued == {}
+def test_an_unknown_reference_is_answered_like_a_wrong_code(rig: Rig) -> None:
+    unknown = rig.send(CmpClient().ir("99999999", Mac(CODE), rsa_key(), SUBJECT).der)
+    wrong = rig.send(CmpClient().ir(REFERENCE, Mac(b"wrong code!"), rsa_key(), SUBJECT).der)
+    assert unknown.failure == wrong.failure == {"badMessageCheck"}
+    assert unknown.texts == wrong.texts
+    assert rig.authority.bad_macs == {REFERENCE: 1} and rig.authority.issued == {}
 
 
 @pytest.mark.parametrize("iterations", [10**7, 3])

@@ -51,7 +51,7 @@ class ThrowawayAuthority:
     # CmpAuthority
     def shared_secret(self, reference: str) -> bytes:
         if reference not in self.codes:
-            raise CertCenterError("NOT_FOUND")
+            raise CertCenterError("JOINT_REFERENCE_UNKNOWN")
         return self.codes[reference]
 
     def record_bad_mac(self, reference: str) -> None:

@@ -65,6 +65,8 @@ __all__ = ["CmpAnswer", "CmpServer"]
 
 log = logging.getLogger(__name__)
 
+# The authority's refusal of a reference number it does not know: answered as a wrong code.
+UNKNOWN_REFERENCE = frozenset({"JOINT_REFERENCE_UNKNOWN"})
 REASON_CODE = univ.ObjectIdentifier("2.5.29.21")  # id-ce-cRLReasons
 _REASONS: dict[int, x509.ReasonFlags] = {
     0: x509.ReasonFlags.unspecified,
@@ -184,10 +186,17 @@ class CmpServer:
         authority = self._require_authority()
         reference = self._reference(request.header)
         mac = self._mac_of(request)
-        secret = authority.shared_secret(reference)
-        if not mac.verify(
-            secret, messages.protected_part(request.message), self._protection(request)
-        ):
+        data, protection = messages.protected_part(request.message), self._protection(request)
+        try:
+            secret = authority.shared_secret(reference)
+        except CertCenterError as error:
+            if error.code not in UNKNOWN_REFERENCE:
+                raise
+            # answered like a wrong code, after the same work: the answer does not tell
+            # which reference numbers exist
+            mac.verify(secrets.token_bytes(16), data, protection)
+            raise CertCenterError("CMP_PROTECTION_INVALID") from None
+        if not mac.verify(secret, data, protection):
             authority.record_bad_mac(reference)
             log.info("CMP ir: bad MAC for a reference")
             raise CertCenterError("CMP_PROTECTION_INVALID")
