@@ -10,6 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certcenter.bootstrap import Center
+from certcenter.clock import FrozenClock
 from certcenter.joint.kinds import AUTHORIZATION_FACTOR
 from tests.cmp.cmp_client import Answer, CmpClient, Mac, read
 from tests.joint.support import Registered, Registrant, rsa_key
@@ -93,3 +94,28 @@ def test_kur_renews_and_rr_revokes(center: Center) -> None:
         assert record is not None and record.status == "revoked"
     again = send(center, CmpClient().rr(new_key, renewed).der)
     assert again.failure == {"certRevoked"}
+
+
+def test_the_job_runner_rejects_a_certificate_whose_certconf_never_came(
+    center: Center, clock: FrozenClock
+) -> None:
+    registered = Registrant(center, "C001").all_steps()
+    code = registered.code.encode()
+    client = CmpClient()
+    sent = client.ir(registered.reference, Mac(code), rsa_key(0))
+    ip = send(center, sent.der)
+    assert ip.certificate is not None and ip.nonce is not None
+    serial = f"{ip.certificate.serial_number:X}"
+    assert center.jobs.run_once().cmp_rejected == []  # still waiting
+    clock.advance(seconds=center.settings.policy.cmp_confirm_wait_seconds)
+    report = center.jobs.run_once()
+    assert report.cmp_rejected == [sent.transaction_id.hex()]
+    with center.uow_factory(read_only=True) as uow:
+        record = uow.certificates.get(serial)
+        assert record is not None and record.status == "revoked"
+        row = uow.joint_registrations.by_reference(registered.reference)
+        assert row is not None and row.state == "rejected"
+    late = client.cert_conf(
+        sent.transaction_id, ip.nonce, ip.certificate, mac=Mac(code), reference=registered.reference
+    )
+    assert send(center, late.der).failure == {"badRequest"}
