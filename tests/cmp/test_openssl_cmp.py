@@ -11,16 +11,20 @@ it are not part of the server yet); everything CMP goes over HTTP to the server 
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from certcenter.bootstrap import Center, build_center
 from certcenter.config import load_settings
 from certcenter.joint.kinds import AUTHORIZATION_FACTOR
 from tests.cmp.test_openssl_inprocess import write_key
+from tests.conftest import PG_URL, _postgres_reachable
 from tests.joint.support import Registrant
 from tests.server.test_server_process import ServerProcess
 
@@ -28,9 +32,32 @@ pytestmark = pytest.mark.server
 OPENSSL = "/usr/bin/openssl"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The server's database: its own SQLite file, or a PostgreSQL database of its own
+    (made empty here; the server's first start migrates it)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    if not _postgres_reachable():
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    name = f"certcenter_cmp_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
+def server(tmp_path: Path, database: str | None) -> Iterator[ServerProcess]:
     process = ServerProcess(tmp_path)
+    if database is not None:
+        process.env["CERTCENTER_DATABASE_URL"] = database
     # a certificate issued now may be renewed at once (the policy's window is 30 days)
     process.env["CERTCENTER_POLICY__JOINT_RENEWAL_WINDOW_DAYS"] = "400"
     process.env["CERTCENTER_WORKERS"] = "1"

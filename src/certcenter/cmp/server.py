@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from cryptography import x509
@@ -100,7 +100,6 @@ class _Request:
     mac: MacAlgorithm | None = None  # set once the request's MAC verified
     secret: bytes | None = None
     reference: str | None = None
-    extra: list[x509.Certificate] = field(default_factory=list)
 
 
 class CmpServer:
