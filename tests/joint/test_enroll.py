@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from certcenter.bootstrap import Center
@@ -123,9 +125,6 @@ def test_refusals_of_the_reference(center: Center, clock: FrozenClock) -> None:
             transaction_id=os.urandom(16),
         )
     assert small.value.code == "JOINT_KEY_NOT_RSA_2048"
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     ec_der = (
         ec.generate_private_key(ec.SECP256R1())
         .public_key()
@@ -176,3 +175,20 @@ def test_a_reference_issues_once(center: Center) -> None:
             transaction_id=os.urandom(16),
         )
     assert again.value.code == "JOINT_REFERENCE_USED"
+
+
+def test_an_outside_npki_reader_reads_the_certificate(center: Center) -> None:
+    """PyPinkSign (an NPKI library, not ours) reads the joint certificate's name and policy,
+    and verifies a signature of the customer's key under it."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from pypinksign import PinkSign
+
+    enrolled, _ = enroll(center, Registrant(center, "C001").all_steps())
+    der = enrolled.certificate.public_bytes(serialization.Encoding.DER)
+    reader = PinkSign(pubkey_data=der)
+    assert reader.cn().startswith("김민준()")
+    assert reader.cert_type_oid().endswith(".1.3.4")
+    signature = rsa_key(0).sign(b"transfer 10000", padding.PKCS1v15(), hashes.SHA256())
+    assert reader.verify(signature, b"transfer 10000")
+    assert not reader.verify(signature, b"transfer 99999")

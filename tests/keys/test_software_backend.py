@@ -427,3 +427,18 @@ def test_a_key_file_whose_scrypt_cost_is_absurd_is_refused_before_deriving(
     assert kdf_of(path.read_bytes()) == Kdf("scrypt", 2**24, 8, 1)
     with pytest.raises(ValueError, match="damaged"):
         SoftwareKeyBackend(directory, PASSPHRASE).public_key("k")
+
+
+def test_rsa_2048_keys_sign_with_pkcs1_sha256(backend: SoftwareKeyBackend) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
+
+    from certcenter.keys.backend import signature_valid
+
+    public = backend.generate_key("joint-test", "rsa-2048")
+    assert isinstance(public, rsa_keys.RSAPublicKey) and public.key_size == 2048
+    signature = backend.sign("joint-test", b"data")
+    assert signature_valid(public, signature, b"data")
+    assert not signature_valid(public, signature, b"other data")
+    # read back from its file by a backend that did not make it
+    again = SoftwareKeyBackend(backend.directory, PASSPHRASE)
+    assert signature_valid(again.public_key("joint-test"), again.sign("joint-test", b"x"), b"x")

@@ -68,7 +68,7 @@ def test_publish_due_publishes_what_is_missing_stale_or_due(
 ) -> None:
     shards = center.settings.policy.crl_shards
     everything = [Partition("root", 0)] + [
-        Partition(family, s) for family in ("mobile", "financial") for s in range(shards)
+        Partition(family, s) for family in ("mobile", "financial", "joint") for s in range(shards)
     ]
     assert sorted(revocation.crls.publish_due()) == sorted(everything)
     assert revocation.crls.publish_due() == []

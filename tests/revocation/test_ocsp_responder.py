@@ -179,8 +179,8 @@ def test_refresh_due_resigns_what_is_near_its_end(
     clock.advance(
         minutes=policy.ocsp_response_validity_minutes - policy.ocsp_refresh_margin_minutes
     )
-    # root + 16 shards of each family (mobile, financial)
-    assert revocation.refresh() == {"crls_published": 33, "ocsp_refreshed": 1}
+    # root + 16 shards of each family (mobile, financial, joint)
+    assert revocation.refresh() == {"crls_published": 49, "ocsp_refreshed": 1}
     with center.uow_factory() as uow:
         entry = uow.ocsp.get(f"{kept.serial_number:X}")
         assert uow.ocsp.get(f"{dropped.serial_number:X}") is None

@@ -19,6 +19,7 @@ from certcenter.api.routes import (
     enrollments,
     financial,
     financial_issuance,
+    joint,
     lifecycle,
     operator,
     otp,
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
     app.include_router(security_cards.router)
     app.include_router(financial_issuance.router)
     app.include_router(financial.router)
+    app.include_router(joint.router)
     app.include_router(approvals.router)
     app.include_router(status.router)
     app.include_router(cmp.router)

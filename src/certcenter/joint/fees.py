@@ -137,7 +137,8 @@ class FeeDesk(FeeRefunds):
         log.info("joint registration %s: fee refunded (%s)", registration_id, why)
 
     def refund_expired(self, limit: int = 100) -> int:
-        """Expire registered references past their time and refund their fees; how many."""
+        """Expire registered references past their time and refund their fees, and retry
+        the refunds of failed or rejected ones; how many were refunded."""
         now = self.clock.now()
         with self.uow_factory() as uow:
             due = list(uow.joint_registrations.charged_before(now, limit))

@@ -42,6 +42,7 @@ from typing import Any
 from certcenter.audit.redaction import mask_account, mask_phone
 from certcenter.authn.codes import VerificationCodes
 from certcenter.authn.factors import FactorGuard
+from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.held_media import CardChecker, OtpChecker
 from certcenter.clock import Clock, today
 from certcenter.config import Settings
@@ -64,7 +65,7 @@ from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.risk.rules import RiskRules
 from certcenter.usage.approvals import ApprovalService
 
-__all__ = ["JOINT_MEDIA", "JointRegistrations", "RegistrationRef"]
+__all__ = ["JOINT_MEDIA", "JointRegistrations", "MediumAnswer", "RegistrationRef"]
 
 log = logging.getLogger(__name__)
 CODE_PURPOSE = "joint"
@@ -117,7 +118,7 @@ class JointRegistrations:
         otp: OtpChecker,
         cards: CardChecker,
         guard: FactorGuard,
-        hasher: Any,
+        hasher: SecretHasher,
         keys: KeyBackend,
         seal_label: str,
         fees: FeeDesk,
