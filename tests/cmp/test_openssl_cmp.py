@@ -4,8 +4,9 @@ authorization code (인가코드) get a certificate that ``openssl verify`` acce
 the server sent; the old key renews it (kur); it revokes itself (rr) and OCSP then says
 revoked; a wrong code is refused and counted against the reference.
 
-The registration is driven in this process over the same data directory (the web pages for
-it are not part of the server yet); everything CMP goes over HTTP to the server process.
+The customer registers over HTTP at the server process (/v1/joint/registrations); what only
+the bank's branch or the customer's phone would do (hand out the security card, read the SMS
+code) is done in this process over the same data directory.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from cryptography import x509
 from sqlalchemy import create_engine, text
@@ -23,9 +26,12 @@ from sqlalchemy.engine import make_url
 from certcenter.bootstrap import Center, build_center
 from certcenter.config import load_settings
 from certcenter.joint.kinds import AUTHORIZATION_FACTOR
+from certcenter.media.security_card import answer_for
 from tests.cmp.test_openssl_inprocess import write_key
 from tests.conftest import PG_URL, _postgres_reachable
-from tests.joint.support import Registrant
+from tests.joint.support import rrn_of
+from tests.media.test_otp_service import sms_code
+from tests.media.test_security_card import issue_and_register
 from tests.server.test_server_process import ServerProcess
 
 pytestmark = pytest.mark.server
@@ -76,6 +82,36 @@ def center(server: ServerProcess) -> Iterator[Center]:
     built.close()
 
 
+def register_over_http(url: str, center: Center) -> tuple[str, str, str]:
+    """(registration id, reference number, authorization code) of C001's banking-only
+    registration, made through the server's API."""
+    _, _, slots = issue_and_register(center, "C001")
+    base = "/v1/joint/registrations"
+    with httpx.Client(base_url=url, timeout=60) as http:
+        terms = http.get(f"{base}/terms").json()
+        started = http.post(base, json={"kind": "banking", "accepted": terms["required"]})
+        assert started.status_code == 201, started.text
+        path = f"{base}/{started.json()['registration_id']}"
+        http.headers["Authorization"] = f"Bearer {started.json()['token']}"
+
+        def step(name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+            answer = http.post(f"{path}/{name}", json=payload or {})
+            assert answer.status_code in (200, 201), answer.text
+            result: dict[str, Any] = answer.json()
+            return result
+
+        step("identify", {"user_id": "c001user", "rrn": rrn_of("C001")})
+        question = step("medium", {"medium": "security_card"})["detail"]["security_card"]
+        answer = answer_for(slots, question["slot_a"], question["slot_b"])
+        step(
+            "medium/verify", {"card_challenge_id": question["challenge_id"], "card_answer": answer}
+        )
+        step("code")
+        step("code/verify", {"code": sms_code(center, "01020000001")})
+        detail = step("register")["detail"]
+    return started.json()["registration_id"], detail["reference"], detail["authorization_code"]
+
+
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [OPENSSL, *args], capture_output=True, text=True, timeout=120, check=False
@@ -85,7 +121,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_openssl_cmp_issues_renews_and_revokes_a_joint_certificate(
     server: ServerProcess, center: Center, tmp_path: Path
 ) -> None:
-    registered = Registrant(center, "C001").all_steps()
+    registration_id, reference, code = register_over_http(server.url, center)
     at = ["-server", f"127.0.0.1:{server.port}", "-path", "cmp"]
     ca_dir = center.settings.ca_path
     root = ca_dir / "root-ca.pem"
@@ -98,7 +134,7 @@ def test_openssl_cmp_issues_renews_and_revokes_a_joint_certificate(
         "-cmd",
         "ir",
         "-ref",
-        registered.reference,
+        reference,
         "-secret",
         "pass:0000000000000000",
         "-newkey",
@@ -110,7 +146,7 @@ def test_openssl_cmp_issues_renews_and_revokes_a_joint_certificate(
     said = wrong.stdout + wrong.stderr
     assert wrong.returncode != 0 and "badMessageCheck" in said, said
     with center.uow_factory(read_only=True) as uow:
-        counter = uow.factors.get(registered.ref.enrollment_id, AUTHORIZATION_FACTOR)
+        counter = uow.factors.get(registration_id, AUTHORIZATION_FACTOR)
     assert counter is not None and counter.failures == 1
     assert not (tmp_path / "never.pem").exists()
 
@@ -122,9 +158,9 @@ def test_openssl_cmp_issues_renews_and_revokes_a_joint_certificate(
         "-cmd",
         "ir",
         "-ref",
-        registered.reference,
+        reference,
         "-secret",
-        f"pass:{registered.code}",
+        f"pass:{code}",
         "-newkey",
         str(key),
         "-certout",
@@ -144,7 +180,7 @@ def test_openssl_cmp_issues_renews_and_revokes_a_joint_certificate(
     with center.uow_factory(read_only=True) as uow:
         record = uow.certificates.get(f"{issued.serial_number:X}")
         assert record is not None and record.status == "active" and record.family == "joint"
-        row = uow.joint_registrations.by_reference(registered.reference)
+        row = uow.joint_registrations.by_reference(reference)
         assert row is not None and row.state == "confirmed"  # openssl sent its certConf
 
     # kur: signed with the old key, answered by the CMP responder (trusted through the root)
