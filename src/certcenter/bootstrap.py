@@ -36,6 +36,13 @@ from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.held_media import HeldMedia
 from certcenter.authn.operators import OperatorDirectory
 from certcenter.clock import Clock, SystemClock
+from certcenter.cmp import (
+    CmpResponderKey,
+    CmpServer,
+    CmpTransactions,
+    ConfirmationTimeout,
+    RecordedCertificates,
+)
 from certcenter.config import Settings
 from certcenter.diagnosis import Diagnosis
 from certcenter.enrollment.service import FAMILY, EnrollmentService
@@ -65,7 +72,7 @@ from certcenter.media.security_card import SecurityCardService
 from certcenter.notifications.channels import SmsChannel, channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
-from certcenter.pki.hierarchy import CaHierarchy, StoredHierarchy, ensure_hierarchy
+from certcenter.pki.hierarchy import JOINT, CaHierarchy, StoredHierarchy, ensure_hierarchy
 from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
 from certcenter.ports import UnitOfWork
@@ -158,6 +165,9 @@ class Center:
     # what uses both certificates
     transfers: TransferService
     diagnosis: Diagnosis
+    # the joint certificate's CMP server (공동인증서 발급 프로토콜) and its confirmation timeout
+    cmp: CmpServer
+    cmp_timeout: ConfirmationTimeout
     jobs: JobRunner
     # operations: is the center ready to take a change (/readyz)
     readiness: Readiness
@@ -484,6 +494,24 @@ def compose(
         clock=clock,
         audit=audit_trail,
     )
+    # the joint certificate's CMP server: the protocol here, the decisions the authority's
+    cmp_transactions = CmpTransactions(uow_factory, keys, SEAL_LABEL, clock)
+    cmp = CmpServer(
+        authority=joint_authority,
+        transactions=cmp_transactions,
+        issued=RecordedCertificates(uow_factory, families=(JOINT,)),
+        responder=CmpResponderKey(
+            keys,
+            settings,
+            clock,
+            issuer=partial(hierarchy.issuing, JOINT),
+            chain=partial(hierarchy.chain, JOINT),
+        ),
+        policy=policy,
+        clock=clock,
+    )
+    cmp_timeout = ConfirmationTimeout(cmp_transactions, joint_authority)
+
     jobs = JobRunner(
         lifecycle,
         revocation,
@@ -492,6 +520,7 @@ def compose(
         clock,
         financial=cloud_certificates,
         audit=audit_checkpoints,
+        cmp=cmp_timeout,
         joint=joint_fees,
         copies=certificate_copies,
     )
@@ -549,6 +578,8 @@ def compose(
         joint_registrations=joint_registrations,
         transfers=transfers,
         diagnosis=diagnosis,
+        cmp=cmp,
+        cmp_timeout=cmp_timeout,
         jobs=jobs,
         readiness=readiness,
     )

@@ -202,6 +202,14 @@ class Policy(BaseModel):
     crl_validity_hours: int = Field(24, ge=1)
     crl_refresh_margin_hours: int = Field(4, ge=1)
     crl_shards: int = Field(16, ge=1, le=256)
+    # the joint certificate's CMP server (RFC 9483): how long an issued certificate waits for
+    # its certConf before it is rejected, and the bounds on a password-based MAC's work
+    cmp_confirm_wait_seconds: int = Field(300, ge=30, le=86400)
+    cmp_max_clock_skew_seconds: int = Field(600, ge=30)
+    cmp_mac_min_iterations: int = Field(100, ge=1)
+    cmp_mac_max_iterations: int = Field(100_000, ge=100)
+    cmp_pbkdf2_min_iterations: int = Field(1000, ge=1)
+    cmp_pbkdf2_max_iterations: int = Field(600_000, ge=1000)
     # background work
     job_interval_seconds: int = Field(60, ge=1)
     # signed audit checkpoints: after every this many entries, and on a job pass once the

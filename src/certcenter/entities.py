@@ -713,3 +713,42 @@ class CertificateCopy:
     expires_at: datetime
     payload: bytes | None = None
     sent_at: datetime | None = None
+
+
+class CmpState(enum.StrEnum):
+    """Where a CMP transaction (RFC 4210, RFC 9483) stands."""
+
+    ISSUING = "issuing"  # the request is checked; the authority is making the certificate
+    WAITING = "waiting"  # the certificate went out in ip/kup; its certConf is awaited
+    CONFIRMING = "confirming"  # a certConf (or the timeout) is being passed to the authority
+    DONE = "done"  # confirmed, rejected, revoked or refused: nothing more is accepted
+
+
+@dataclass(eq=False)
+class CmpTransaction:
+    """One CMP transaction, keyed by the client's transactionID (hex).
+
+    ``client_nonce`` is the senderNonce of the client's last message and ``server_nonce`` that
+    of the center's last answer, which the client's next message must name as its recipNonce.
+    ``sealed_secret`` is the authorization code (인가코드) of a MAC-protected enrolment, sealed
+    by the key backend while the certConf is awaited (never in clear) and dropped when the
+    transaction ends; ``signer_key`` is the public key (SubjectPublicKeyInfo, DER) that signed
+    a signature-protected request, which must sign its certConf too.
+    """
+
+    transaction_id: str
+    kind: str  # ir | kur | rr
+    state: str
+    protection: str  # mac | signature
+    pvno: int
+    created_at: datetime
+    expires_at: datetime
+    client_nonce: bytes
+    reference: str | None = None  # senderKID of a MAC-protected request: 참조번호
+    server_nonce: bytes | None = None
+    serial: str | None = None  # the certificate issued (hex), or revoked
+    certificate: bytes | None = None  # the issued certificate (DER), for the certConf's hash
+    sealed_secret: bytes | None = None
+    signer_key: bytes | None = None
+    outcome: str | None = None  # accepted | rejected | expired | refused | revoked
+    finished_at: datetime | None = None

@@ -22,6 +22,7 @@ from certcenter.entities import (
     CertificateCopy,
     CertificateRecord,
     CloudAccount,
+    CmpTransaction,
     CrlRecord,
     Customer,
     Device,
@@ -488,6 +489,26 @@ class WebApprovalRepository(Protocol):
     def consume(self, approval_id: str, at: datetime) -> bool: ...
 
 
+class CmpTransactionRepository(Protocol):
+    """CMP transactions by transactionID (hex) and the senderNonces clients sent."""
+
+    def add(self, transaction: CmpTransaction) -> None: ...
+    def get(self, transaction_id: str, *, for_update: bool = False) -> CmpTransaction | None: ...
+    def remember_nonce(self, nonce_sha256: str, at: datetime) -> bool:
+        """Record a client's senderNonce (its SHA-256); False when it was seen before (a
+        replay), decided by the primary key even between racing requests."""
+        ...
+
+    def unconfirmed(self, now: datetime, *, limit: int = 500) -> Sequence[CmpTransaction]:
+        """Transactions not done (issuing, waiting for their certConf, confirming) whose
+        time ended at or before ``now``, oldest first."""
+        ...
+
+    def forget_nonces(self, before: datetime) -> int:
+        """Forget the nonces seen before ``before``; how many."""
+        ...
+
+
 class ConstraintViolationError(Exception):
     """A database constraint refused a change (raced by another request); ``name`` says which."""
 
@@ -569,6 +590,8 @@ class UnitOfWork(Protocol):
     def certificate_copies(self) -> CertificateCopyRepository: ...
     @property
     def health(self) -> HealthRepository: ...
+    @property
+    def cmp_transactions(self) -> CmpTransactionRepository: ...
 
     def flush(self) -> None: ...
     def commit(self) -> None: ...

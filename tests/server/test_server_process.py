@@ -50,7 +50,7 @@ class ServerProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, timeout: float = 60) -> None:
         with self.log.open("ab") as handle:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 [CERTCENTER, "serve"],
@@ -59,7 +59,7 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 cwd=self.data_dir,
             )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited: {self.log.read_text()}")

@@ -15,6 +15,7 @@ from certcenter.api.routes import (
     approvals,
     certificate_copies,
     certificates,
+    cmp,
     diagnosis,
     enrollments,
     financial,
@@ -49,4 +50,5 @@ def install(app: FastAPI) -> None:
     app.include_router(joint.router)
     app.include_router(approvals.router)
     app.include_router(status.router)
+    app.include_router(cmp.router)
     app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)

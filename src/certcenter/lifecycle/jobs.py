@@ -7,6 +7,7 @@ Each pass marks expired certificates, revokes those unused for the policy's days
 (cessationOfOperation), renews those used during their last year, runs the financial
 certificate's own rules when given them (inactivity notice and deletion of cloud accounts,
 renewal in the last month: :meth:`certcenter.financial.cloud.CloudCertificates.run_jobs`),
+rejects the joint certificates whose CMP certConf never came (:mod:`certcenter.cmp`),
 refreshes what the status services publish (CRLs, cached OCSP responses), and signs a
 checkpoint of the audit trail when one is due (:mod:`certcenter.audit.checkpoints`). Every
 certificate is handled in its own transaction under a row lock, and every change re-checks
@@ -52,6 +53,19 @@ class AuditCheckpointing(Protocol):
     def checkpoint_if_due(self) -> object | None: ...
 
 
+class CmpPass(Protocol):
+    """What one pass over the CMP transactions did."""
+
+    rejected: list[str]  # transactionIDs whose certificate was never confirmed
+    errors: list[str]
+
+
+class CmpConfirmations(Protocol):
+    """Rejects the certificates whose CMP certConf never came (cmp.ConfirmationTimeout)."""
+
+    def reject_unconfirmed(self, *, batch: int = 500) -> CmpPass: ...
+
+
 class JointFees(Protocol):
     """Refunds the fee of joint-certificate registrations that expired unused (FeeDesk)."""
 
@@ -80,6 +94,7 @@ class JobReport:
     financial_noticed: list[str] = field(default_factory=list)
     financial_deleted: list[str] = field(default_factory=list)
     audit_checkpoint: bool = False  # a signed checkpoint of the audit trail was made
+    cmp_rejected: list[str] = field(default_factory=list)  # CMP certConf never came
     joint_refunded: int = 0  # fees of joint registrations that expired unused, given back
     copies_purged: int = 0  # certificate-copy relays deleted past their time
 
@@ -96,6 +111,7 @@ class JobReport:
             f"status {self.status or {}}, errors {len(self.errors)}"
             + (", audit checkpoint signed" if self.audit_checkpoint else "")
             + (f", certificate copies deleted {self.copies_purged}" if self.copies_purged else "")
+            + (f", unconfirmed CMP {len(self.cmp_rejected)}" if self.cmp_rejected else "")
         )
 
 
@@ -109,10 +125,12 @@ class JobRunner:
         clock: Clock,
         financial: FinancialRules | None = None,
         audit: AuditCheckpointing | None = None,
+        cmp: CmpConfirmations | None = None,
         joint: JointFees | None = None,
         copies: RelayPurge | None = None,
     ) -> None:
         self.lifecycle = lifecycle
+        self.cmp = cmp
         self.joint = joint
         self.copies = copies
         self.financial = financial
@@ -157,6 +175,14 @@ class JobRunner:
             except Exception as exc:
                 log.exception("financial certificate rules failed")
                 report.errors.append(f"financial: {type(exc).__name__}")
+        if self.cmp is not None:
+            try:
+                confirmations = self.cmp.reject_unconfirmed(batch=batch)
+                report.cmp_rejected += confirmations.rejected
+                report.errors += confirmations.errors
+            except Exception as exc:
+                log.exception("CMP confirmation timeout failed")
+                report.errors.append(f"cmp: {type(exc).__name__}")
         if self.joint is not None:
             try:
                 report.joint_refunded = self.joint.refund_expired(batch)
@@ -183,7 +209,7 @@ class JobRunner:
                 report.errors.append(f"certificate copies: {type(exc).__name__}")
         changes = (report.expired, report.revoked_inactive, report.renewed, report.errors)
         financial = (report.financial_noticed, report.financial_deleted)
-        if any((*changes, *financial, report.copies_purged)):
+        if any((*changes, *financial, report.copies_purged, report.cmp_rejected)):
             log.info("jobs: %s", report.summary())
         return report
 

@@ -108,6 +108,7 @@ ProfileName = Literal[
     "joint-banking",
     "joint-general",
     "ocsp-signer",
+    "cmp-responder",
 ]
 PROFILE_NAMES: tuple[ProfileName, ...] = (
     "root-ca",
@@ -119,6 +120,7 @@ PROFILE_NAMES: tuple[ProfileName, ...] = (
     "joint-banking",
     "joint-general",
     "ocsp-signer",
+    "cmp-responder",
 )
 JOINT_PROFILES: tuple[ProfileName, ...] = ("joint-banking", "joint-general")
 
@@ -136,6 +138,8 @@ ROOT_VALIDITY = timedelta(days=7305)  # 20 years
 ISSUING_VALIDITY = timedelta(days=3653)  # 10 years
 OCSP_SIGNER_VALIDITY = timedelta(days=365)
 OCSP_SIGNER_RENEWAL = timedelta(days=30)  # re-issued when less than this is left
+
+CMC_RA = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.28")  # id-kp-cmcRA (RFC 6402)
 
 # Sub-arcs of settings.bank_oid_arc (see the module docstring).
 MOBILE_POLICY_SUBARC = "1.1"
@@ -333,5 +337,17 @@ def profile(name: str, settings: Settings) -> CertificateProfile:
             allowed_key_kinds=("ec-p256",),
             family=None,  # one per issuing CA, made by ensure_hierarchy (not by Issuer)
             ocsp_no_check=True,
+        )
+    if name == "cmp-responder":
+        return CertificateProfile(
+            name="cmp-responder",
+            validity=OCSP_SIGNER_VALIDITY,
+            is_ca=False,
+            path_length=None,
+            key_usage=frozenset({"digital_signature"}),
+            extended_key_usage=(CMC_RA,),
+            policy_oid=None,
+            allowed_key_kinds=("ec-p256",),
+            family=None,  # one per CMP server, made by certcenter.cmp.responder
         )
     raise ValueError(f"unknown certificate profile {name!r}; known: {', '.join(PROFILE_NAMES)}")

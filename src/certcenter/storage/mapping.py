@@ -52,4 +52,5 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(entities.WebApproval, tables.web_approvals)
         mapper_registry.map_imperatively(entities.LostPhoneReport, tables.lost_phone_reports)
         mapper_registry.map_imperatively(entities.CertificateCopy, tables.certificate_copies)
+        mapper_registry.map_imperatively(entities.CmpTransaction, tables.cmp_transactions)
         _mapped = True

@@ -22,6 +22,8 @@ from certcenter.entities import (
     CertificateStatus,
     CloudAccount,
     CloudAccountStatus,
+    CmpState,
+    CmpTransaction,
     CrlRecord,
     Customer,
     Device,
@@ -1329,3 +1331,44 @@ class SqlCertificateCopies(_Repository):
                 self.session.expunge(cached)
         self.session.execute(delete(t).where(t.c.id.in_(ids), t.c.expires_at <= now))
         return len(ids)
+
+
+class SqlCmpTransactions(_Repository):
+    def add(self, transaction: CmpTransaction) -> None:
+        self.session.add(transaction)
+
+    def get(self, transaction_id: str, *, for_update: bool = False) -> CmpTransaction | None:
+        query = select(CmpTransaction).where(
+            tables.cmp_transactions.c.transaction_id == transaction_id
+        )
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return self.session.scalars(query).one_or_none()
+
+    def remember_nonce(self, nonce_sha256: str, at: datetime) -> bool:
+        t = tables.cmp_nonces
+        make = _insert_for(self.session)
+        inserted = self.session.execute(
+            make(t)
+            .values(nonce_sha256=nonce_sha256, seen_at=at)
+            .on_conflict_do_nothing(index_elements=[t.c.nonce_sha256])
+            .returning(t.c.nonce_sha256)
+        ).first()
+        return inserted is not None
+
+    def unconfirmed(self, now: datetime, *, limit: int = 500) -> Sequence[CmpTransaction]:
+        t = tables.cmp_transactions
+        return self.session.scalars(
+            select(CmpTransaction)
+            .where(
+                t.c.state.in_([CmpState.ISSUING, CmpState.WAITING, CmpState.CONFIRMING]),
+                t.c.expires_at <= now,
+            )
+            .order_by(t.c.expires_at)
+            .limit(limit)
+        ).all()
+
+    def forget_nonces(self, before: datetime) -> int:
+        t = tables.cmp_nonces
+        result = self.session.execute(delete(t).where(t.c.seen_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -734,3 +734,38 @@ certificate_copies = Table(
     Index("ix_certificate_copies_expires_at", "expires_at"),
     Index("ix_certificate_copies_client_ip", "client_ip", "expires_at"),
 )
+
+# CMP transactions (RFC 4210, RFC 9483): keyed by the client's transactionID, so a reused one
+# is refused by the primary key even between racing requests. The sealed authorization code
+# lives only while the certConf is awaited.
+cmp_transactions = Table(
+    "cmp_transactions",
+    metadata,
+    Column("transaction_id", String(128), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("protection", String(16), nullable=False),
+    Column("pvno", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("client_nonce", LargeBinary, nullable=False),
+    Column("reference", String(64), nullable=True),
+    Column("server_nonce", LargeBinary, nullable=True),
+    Column("serial", String(64), nullable=True),
+    Column("certificate", LargeBinary, nullable=True),
+    Column("sealed_secret", LargeBinary, nullable=True),
+    Column("signer_key", LargeBinary, nullable=True),
+    Column("outcome", String(16), nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Index("ix_cmp_transactions_state_expires", "state", "expires_at"),
+)
+
+# Every senderNonce a CMP client sent (SHA-256), so that a replayed message is refused
+# whatever its transaction; forgotten once older than any transaction could be.
+cmp_nonces = Table(
+    "cmp_nonces",
+    metadata,
+    Column("nonce_sha256", String(64), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Index("ix_cmp_nonces_seen_at", "seen_at"),
+)

@@ -38,6 +38,7 @@ from certcenter.storage.repositories import (
     SqlCertificates,
     SqlChallenges,
     SqlCloudAccounts,
+    SqlCmpTransactions,
     SqlCrls,
     SqlCustomers,
     SqlDevices,
@@ -108,6 +109,7 @@ class SqlUnitOfWork:
         self.lost_reports = SqlLostPhoneReports(session)
         self.certificate_copies = SqlCertificateCopies(session)
         self.health = SqlHealth(session)
+        self.cmp_transactions = SqlCmpTransactions(session)
         return self
 
     def _open(self) -> Session:

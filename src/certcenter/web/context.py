@@ -21,7 +21,20 @@ LOCALES: tuple[Locale, ...] = ("ko", "en")
 # First path segments that belong to the API and the machine-readable endpoints: their errors
 # stay problem documents. Every other path is the web center's (pages, /static, /lang).
 API_SEGMENTS = frozenset(
-    {"v1", "sim", "ocsp", "crl", "ca", "healthz", "readyz", "docs", "openapi.json", "redoc"}
+    {
+        "v1",
+        "sim",
+        "ocsp",
+        "crl",
+        "ca",
+        "cmp",
+        ".well-known",
+        "healthz",
+        "readyz",
+        "docs",
+        "openapi.json",
+        "redoc",
+    }
 )
 
 
