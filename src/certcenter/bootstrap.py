@@ -241,7 +241,12 @@ def compose(
     sender = OutboxSender(uow_factory, channels, clock, policy)
     deliver = sender.deliver_now
     revocation = RevocationStatus(
-        uow_factory=uow_factory, backend=keys, hierarchy=hierarchy, settings=settings, clock=clock
+        uow_factory=uow_factory,
+        backend=keys,
+        hierarchy=hierarchy,
+        settings=settings,
+        clock=clock,
+        change_feed=uow_factory,
     )
     issuance = Issuance(
         uow_factory=uow_factory,
