@@ -171,6 +171,7 @@ class Center:
         )
 
     def close(self) -> None:
+        self.revocation.ocsp.close()  # its background reads use the engine
         self.engine.dispose()
         self.sim_engine.dispose()
 

@@ -187,6 +187,7 @@ class OcspResponder:
         self._check_lock = threading.Lock()  # one read of the change log at a time
         self._schedule_lock = threading.Lock()
         self._check_scheduled = False
+        self._closed = False
         if change_feed is not None and self.memory.enabled:
             change_feed.watch_ocsp_changes(self.memory.drop)
 
@@ -300,8 +301,16 @@ class OcspResponder:
             with self._schedule_lock:
                 self._check_scheduled = False
 
+    def close(self) -> None:
+        """No more reads of the change log (the center is closing its databases): waits for
+        a read under way; a read scheduled later does nothing."""
+        with self._check_lock:
+            self._closed = True
+
     def _check_changes(self) -> None:
         with self._check_lock:
+            if self._closed:
+                return
             started, started_mono = self._clock.now(), time.monotonic()
             if not self.memory.check_due(started):
                 return  # read by another thread while this one waited
