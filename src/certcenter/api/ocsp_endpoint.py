@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
@@ -107,6 +107,17 @@ def ocsp_cache_headers(answer: OcspAnswer, now: datetime, margin: timedelta) -> 
         "Expires": http_date(answer.next_update),
         "ETag": _etag(answer),
     }
+
+
+@lru_cache(maxsize=4096)
+def _validators(answer: OcspAnswer) -> tuple[tuple[bytes, bytes], ...]:
+    """``Last-Modified``, ``Expires`` and ``ETag`` of a cacheable answer (both dates set),
+    made once per answer held in memory (the same object is served again)."""
+    return tuple(
+        (name.lower().encode("ascii"), value.encode("ascii"))
+        for name, value in ocsp_cache_headers(answer, datetime.now(UTC), timedelta(0)).items()
+        if name != "Cache-Control"
+    )
 
 
 class OcspEndpoint:
@@ -188,13 +199,17 @@ class OcspEndpoint:
             headers.append(_HSTS)
         status = 200
         body = answer.der
-        cacheable = get and answer.cacheable and answer.next_update is not None
-        if cacheable:
+        if get and answer.cacheable and answer.next_update is not None:
             margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
-            extra = ocsp_cache_headers(answer, center.clock.now(), margin)
-            headers += [(k.lower().encode("ascii"), v.encode("ascii")) for k, v in extra.items()]
+            remaining = answer.next_update - margin - center.clock.now()
+            max_age = int(max(remaining.total_seconds(), 0))
+            headers.append(
+                (b"cache-control", b"max-age=%d, public, no-transform, must-revalidate" % max_age)
+            )
+            validators = _validators(answer)
+            headers += validators
             match = _header(scope, b"if-none-match")
-            if match is not None and etag_matches(match, extra["ETag"]):
+            if match is not None and etag_matches(match, validators[-1][1].decode("ascii")):
                 status, body = 304, b""
         else:
             headers.append(_NO_STORE)
