@@ -3,6 +3,7 @@
     responder = OcspResponder(uow_factory=..., backend=..., hierarchy=center.hierarchy,
                               settings=settings, clock=clock)
     der = responder.respond(request_der)     # POST body, or the decoded GET path
+    held = responder.held(request_der)       # from memory only, or None (no database)
     responder.refresh_due()                  # job runner: re-sign what is near its end
 
 What it answers:
@@ -32,6 +33,15 @@ response about to be stored takes it. A request with a nonce gets a fresh respon
 the table). A response is stored under the certificate's row lock, the lock every status
 change takes before it invalidates the cache, so a response computed before a revocation
 cannot be stored after it.
+
+In memory: a cacheable answer about a known certificate is also held in this process's
+:class:`~certcenter.revocation.ocsp_memory.ResponseMemory`, keyed by the request's bytes;
+:meth:`OcspResponder.held` serves it with no database and no parse. Every invalidation is
+numbered in the database's change log (``uow.ocsp.invalidate``); :meth:`OcspResponder.
+check_changes` reads the log after the last number seen and drops what it names, and nothing
+is served from memory while the last read is older than
+``policy.ocsp_memory_max_staleness_seconds``. The invalidations this process commits are
+dropped at once (``change_feed``).
 """
 
 from __future__ import annotations

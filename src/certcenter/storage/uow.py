@@ -10,6 +10,9 @@ Leaving the block without ``commit`` rolls back.
     with uow_factory(read_only=True) as uow:   # no write lock; a change raises
         record = uow.certificates.get(serial)
 
+    uow_factory.watch_ocsp_changes(memory.drop)   # told each serial whose OCSP answer a
+                                                  # committed unit of work invalidated
+
 A read-only unit of work runs on :func:`~certcenter.storage.database.read_only_engine`: on
 SQLite a deferred transaction that does not wait for the writers (``query_only``), on
 PostgreSQL a ``READ ONLY`` one. Adding, changing or deleting an object in it raises
