@@ -21,7 +21,8 @@ Measurements, one after the other, each with its own warm-up that is not counted
 ``OCSP POST``
     ``POST`` of a DER OCSP request without nonce (SHA-1 CertID, as OpenSSL and RFC 5019
     clients send it) for a good certificate: both answer with a pre-signed response
-    (certcenter from its response cache, cfssl from its responses file).
+    (certcenter from the responses each worker holds in memory, cfssl from its responses
+    file).
 ``OCSP GET``
     the same request base64-encoded in the path.
 ``CSR signing``

@@ -10,8 +10,8 @@ connection each) send ``--count`` requests for it:
 
 ``GET cached``
     ``GET /ocsp/{base64 request}`` without nonce, SHA-1 CertID (what OpenSSL and RFC 5019
-    clients send): after the first request the center serves the stored response from its
-    database until it is due for refresh, no signature per request.
+    clients send): after the first request each server process answers from the responses
+    it holds in memory (no database read, no signature) until it is due for refresh.
 ``POST nonce``
     ``POST /ocsp`` with a fresh 16-byte nonce each time: a database read and an ECDSA P-256
     signature by the responder key per request.

@@ -188,6 +188,7 @@ class Center:
         )
 
     def close(self) -> None:
+        self.revocation.ocsp.close()  # its background reads use the engine
         self.engine.dispose()
         self.sim_engine.dispose()
 
@@ -259,7 +260,12 @@ def compose(
     # commit; the server's sender thread sends them (a command drains the sender itself)
     outbox = Outbox(settings, clock, wake=sender.wake)
     revocation = RevocationStatus(
-        uow_factory=uow_factory, backend=keys, hierarchy=hierarchy, settings=settings, clock=clock
+        uow_factory=uow_factory,
+        backend=keys,
+        hierarchy=hierarchy,
+        settings=settings,
+        clock=clock,
+        change_feed=uow_factory,
     )
     issuance = Issuance(
         uow_factory=uow_factory,

@@ -199,6 +199,10 @@ class Policy(BaseModel):
     # status publication
     ocsp_response_validity_minutes: int = Field(1440, ge=5)
     ocsp_refresh_margin_minutes: int = Field(60, ge=1)
+    # pre-signed OCSP answers each server process holds in memory (0: none), and how long at
+    # most such an answer may go on being served after a status change made elsewhere
+    ocsp_memory_mib: int = Field(32, ge=0, le=4096)
+    ocsp_memory_max_staleness_seconds: float = Field(1.0, gt=0, le=60)
     crl_validity_hours: int = Field(24, ge=1)
     crl_refresh_margin_hours: int = Field(4, ge=1)
     crl_shards: int = Field(16, ge=1, le=256)

@@ -282,10 +282,34 @@ class CrlRepository(Protocol):
 class OcspCacheRepository(Protocol):
     def get(self, serial: str) -> OcspCacheEntry | None: ...
     def put(self, entry: OcspCacheEntry) -> None: ...
-    def invalidate(self, serial: str) -> None: ...
+    def invalidate(self, serial: str) -> None:
+        """Drop the stored response and log the change under the next number, in this
+        transaction (every status change calls this before it commits)."""
+        ...
+
     def due(self, before: datetime, *, limit: int = 500) -> Sequence[OcspCacheEntry]:
         """Cached responses whose ``next_update`` is at or before ``before``, soonest first."""
         ...
+
+    def version(self) -> int:
+        """The number of the newest logged change (0: none yet)."""
+        ...
+
+    def changed_since(self, version: int, *, limit: int = 1000) -> Sequence[tuple[int, str]]:
+        """(number, serial) of the logged changes after ``version``, oldest first. Numbers
+        are consecutive and commit in order, so a gap means the log was pruned there."""
+        ...
+
+    def prune_changes(self, keep: int) -> int:
+        """Forget all but the newest ``keep`` logged changes; how many were removed."""
+        ...
+
+
+class OcspChangeFeed(Protocol):
+    """Where a server process hears, right after the commit, of the OCSP invalidations its
+    own units of work made (other processes read the log in the database)."""
+
+    def watch_ocsp_changes(self, listener: Callable[[str], None]) -> None: ...
 
 
 class ChallengeRepository(Protocol):

@@ -4,7 +4,9 @@
 
 ``create_app(center)`` builds the app over an already-built :class:`~certcenter.bootstrap.Center`
 (tests pass their own, with a controlled clock). It sits above both HTTP adapters, so neither
-``api`` nor ``web`` imports the other: each brings its own ``install(app)``.
+``api`` nor ``web`` imports the other: each brings its own ``install(app)``. OCSP requests
+(``POST /ocsp``, ``GET /ocsp/…``) are dispatched by :class:`CenterApp` before the middleware
+and the router, to :class:`~certcenter.api.ocsp_endpoint.OcspEndpoint`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from certcenter import __version__, api, web
 from certcenter.api import errors
+from certcenter.api.ocsp_endpoint import OcspEndpoint
 from certcenter.bootstrap import Center, build_center
 from certcenter.config import Settings, load_settings
 from certcenter.errors import CertCenterError
@@ -156,9 +159,25 @@ def _readiness(request: Request) -> Response:
     )
 
 
+class CenterApp(FastAPI):
+    """The FastAPI app, with OCSP (``POST /ocsp``, ``GET /ocsp/…``) dispatched before it:
+    those requests pass neither the middleware, nor the router, nor FastAPI's per-request
+    work; :class:`~certcenter.api.ocsp_endpoint.OcspEndpoint` does what they need of it."""
+
+    ocsp: OcspEndpoint | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ocsp = self.ocsp
+        if ocsp is not None and ocsp.handles(scope):
+            scope["app"] = self
+            await ocsp(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(center: Center, *, background: bool = False) -> FastAPI:
     production = center.settings.environment == "production"
-    app = FastAPI(
+    app = CenterApp(
         lifespan=_background if background else None,
         title="certcenter",
         version=__version__,
@@ -196,6 +215,11 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
         max_body=MAX_BODY_BYTES,
         too_large=_too_large,
         hsts=hsts_on(center.settings),
+    )
+    # in front of everything: POST /ocsp and GET /ocsp/… on a short path, with the same
+    # limit, headers and error answers (api/ocsp_endpoint.py)
+    app.ocsp = OcspEndpoint(
+        max_body=MAX_BODY_BYTES, too_large=_too_large, hsts=hsts_on(center.settings)
     )
     return app
 

@@ -48,6 +48,11 @@ HOT: dict[str, tuple[Query, str, tuple[str, ...]]] = {
         ("ix_certificates_crl",),
     ),
     "stored OCSP response": (lambda u, c: u.ocsp.get("0A1B2C"), "ocsp_responses", ()),
+    "OCSP changes since a number": (
+        lambda u, c: u.ocsp.changed_since(12),
+        "ocsp_changes",
+        (),
+    ),
     "latest CRL": (lambda u, c: u.crls.latest("mobile", 3), "crls", ()),
     "device by device id": (
         lambda u, c: u.devices.active_by_device_id("device-1"),

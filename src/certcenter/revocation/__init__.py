@@ -1,8 +1,10 @@
 """Certificate status for relying parties: the OCSP responder and the CRL publisher.
 
     status = RevocationStatus(uow_factory=center.uow_factory, backend=center.keys,
-                              hierarchy=center.hierarchy, settings=settings, clock=clock)
+                              hierarchy=center.hierarchy, settings=settings, clock=clock,
+                              change_feed=center.uow_factory)
     status.ocsp.respond(request_der)        # GET/POST /ocsp
+    status.ocsp.held(request_der)           # the same, from memory only (or None)
     status.crls.current("mobile", 3)        # GET /crl/mobile-3.crl
     status.publish("mobile", 3)             # lifecycle, right after a status change
     status.refresh()                        # job runner, every pass
@@ -22,7 +24,7 @@ from certcenter.config import Settings
 from certcenter.entities import CrlRecord
 from certcenter.keys.backend import KeyBackend
 from certcenter.pki.hierarchy import CaHierarchy
-from certcenter.ports import UnitOfWorkFactory
+from certcenter.ports import OcspChangeFeed, UnitOfWorkFactory
 from certcenter.revocation.crl_publisher import CrlPublisher, Partition
 from certcenter.revocation.ocsp_responder import OcspAnswer, OcspResponder, certificate_answer
 
@@ -50,6 +52,7 @@ class RevocationStatus:
         hierarchy: Callable[[], CaHierarchy],
         settings: Settings,
         clock: Clock,
+        change_feed: OcspChangeFeed | None = None,
     ) -> None:
         self._clock = clock
         self.ocsp = OcspResponder(
@@ -58,6 +61,7 @@ class RevocationStatus:
             hierarchy=hierarchy,
             settings=settings,
             clock=clock,
+            change_feed=change_feed,
         )
         self.crls = CrlPublisher(
             uow_factory=uow_factory,

@@ -3,6 +3,7 @@
     responder = OcspResponder(uow_factory=..., backend=..., hierarchy=center.hierarchy,
                               settings=settings, clock=clock)
     der = responder.respond(request_der)     # POST body, or the decoded GET path
+    held = responder.held(request_der)       # from memory only, or None (no database)
     responder.refresh_due()                  # job runner: re-sign what is near its end
 
 What it answers:
@@ -32,15 +33,27 @@ response about to be stored takes it. A request with a nonce gets a fresh respon
 the table). A response is stored under the certificate's row lock, the lock every status
 change takes before it invalidates the cache, so a response computed before a revocation
 cannot be stored after it.
+
+In memory: a cacheable answer about a known certificate is also held in this process's
+:class:`~certcenter.revocation.ocsp_memory.ResponseMemory`, keyed by the request's bytes;
+:meth:`OcspResponder.held` serves it with no database and no parse. Every invalidation is
+numbered in the database's change log (``uow.ocsp.invalidate``); :meth:`OcspResponder.
+check_changes` reads the log after the last number seen and drops what it names, and nothing
+is served from memory while the last read is older than
+``policy.ocsp_memory_max_staleness_seconds``. The invalidations this process commits are
+dropped at once (``change_feed``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -68,11 +81,20 @@ from certcenter.pki.ocsp import (
     response_builder,
     unsuccessful,
 )
-from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
+from certcenter.ports import (
+    ConstraintViolationError,
+    OcspChangeFeed,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from certcenter.revocation.ocsp_memory import ResponseMemory
 
 __all__ = ["OcspAnswer", "OcspResponder", "certificate_answer"]
 
 log = logging.getLogger(__name__)
+
+CHANGES_KEPT = 100_000  # logged status changes kept for processes that read the log late
+_CHANGES_READ = 1000  # more changes than this since the last read: everything is dropped
 
 _UNKNOWN_STATES = (CertificateStatus.PENDING.value, CertificateStatus.ABANDONED.value)
 _REVOKED_STATES = (CertificateStatus.REVOKED.value, CertificateStatus.SUPERSEDED.value)
@@ -139,6 +161,11 @@ class OcspAnswer:
     def unsuccessful(cls, status: OCSPResponseStatus) -> OcspAnswer:
         return cls(unsuccessful(status))
 
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the DER, hex (an HTTP entity tag is made of it); computed once."""
+        return hashlib.sha256(self.der).hexdigest()
+
 
 class OcspResponder:
     def __init__(
@@ -149,6 +176,7 @@ class OcspResponder:
         hierarchy: Callable[[], CaHierarchy],
         settings: Settings,
         clock: Clock,
+        change_feed: OcspChangeFeed | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._backend = backend
@@ -162,6 +190,16 @@ class OcspResponder:
         self._signers: dict[str, OcspSigner] = {}
         self._issuers: dict[tuple[str, bytes, bytes], CertificateAuthority] = {}
         self._issuers_of: CaHierarchy | None = None
+        self.memory: ResponseMemory[OcspAnswer] = ResponseMemory(
+            max_bytes=policy.ocsp_memory_mib * 1024 * 1024,
+            max_staleness=timedelta(seconds=policy.ocsp_memory_max_staleness_seconds),
+        )
+        self._check_lock = threading.Lock()  # one read of the change log at a time
+        self._schedule_lock = threading.Lock()
+        self._check_scheduled = False
+        self._closed = False
+        if change_feed is not None and self.memory.enabled:
+            change_feed.watch_ocsp_changes(self.memory.drop)
 
     # ------------------------------------------------------------------ answering
 
@@ -169,15 +207,32 @@ class OcspResponder:
         """The DER OCSPResponse for a DER OCSPRequest (see the module docstring)."""
         return self.answer(request_der).der
 
+    def held(self, request_der: bytes) -> OcspAnswer | None:
+        """The answer held in memory for exactly these request bytes, if it may be served
+        now; None: call :meth:`answer`. Reads no database and signs nothing: an event loop
+        may call it."""
+        if not self.memory.enabled:
+            return None
+        return self.memory.get(request_der, self._clock.now())
+
     def answer(self, request_der: bytes) -> OcspAnswer:
         """:meth:`respond`, with the response's cache facts (see :class:`OcspAnswer`)."""
         try:
-            return self._respond(request_der)
+            if self.memory.enabled:
+                held = self.held(request_der)
+                if held is not None:
+                    return held
+                if not self.memory.fresh(self._clock.now()):
+                    self.check_changes()
+                    held = self.held(request_der)
+                    if held is not None:
+                        return held
+            return self._respond(request_der, self.memory.generation)
         except Exception:  # the protocol has an answer for our faults too
             log.exception("OCSP: internal error")
             return OcspAnswer.unsuccessful(OCSPResponseStatus.INTERNAL_ERROR)
 
-    def _respond(self, request_der: bytes) -> OcspAnswer:
+    def _respond(self, request_der: bytes, generation: int) -> OcspAnswer:
         request = parse_request(request_der)
         if isinstance(request, OCSPResponseStatus):
             return OcspAnswer.unsuccessful(request)
@@ -192,18 +247,103 @@ class OcspResponder:
         with self._uow_factory(read_only=True) as uow:
             cached = self._cached(uow, request, now)
         if cached is not None:
-            return cached
+            return self._hold(request_der, request, cached, generation)
         with self._uow_factory() as uow:
             # Stored by a request that held the lock before this one?
             cached = self._cached(uow, request, now)
             if cached is not None:
-                return cached
+                return self._hold(request_der, request, cached, generation)
             # Locked because the answer may be stored: see the module docstring.
             record = uow.certificates.get(request.serial_hex, for_update=True)
             response, der = self._answer(request, record, ca, now)
-            if response.certificate_status is not OCSPCertStatus.UNKNOWN:
+            known = response.certificate_status is not OCSPCertStatus.UNKNOWN
+            if known:
                 self._store(uow, request.serial_hex, response, der)
-        return OcspAnswer(der, True, response.this_update_utc, response.next_update_utc)
+        answer = OcspAnswer(der, True, response.this_update_utc, response.next_update_utc)
+        return self._hold(request_der, request, answer, generation) if known else answer
+
+    def _hold(
+        self, key: bytes, request: StatusRequest, answer: OcspAnswer, generation: int
+    ) -> OcspAnswer:
+        """Keep a cacheable answer about a known certificate in memory (see
+        :mod:`certcenter.revocation.ocsp_memory`)."""
+        if self.memory.enabled and answer.next_update is not None:
+            self.memory.put(
+                key,
+                request.serial_hex,
+                answer,
+                der_size=len(answer.der),
+                serve_until=answer.next_update - self._margin,
+                generation=generation,
+            )
+        return answer
+
+    # ------------------------------------------------------------------ the change log
+
+    def check_due(self) -> bool:
+        """Whether the change log should be read in the background now (half the bound has
+        passed and no read is scheduled); a True answer counts as scheduling it, so the
+        caller must then run :meth:`check_changes`."""
+        if not self.memory.enabled or self._check_scheduled:
+            return False
+        if not self.memory.check_due(self._clock.now()):
+            return False
+        with self._schedule_lock:
+            if self._check_scheduled:
+                return False
+            self._check_scheduled = True
+            return True
+
+    def check_changes_in_background(self) -> None:
+        """:meth:`check_changes` for a thread of its own: a failure is logged (the next
+        request that finds the memory too old to serve reads the log itself)."""
+        try:
+            self.check_changes()
+        except Exception:  # nobody waits for this; the bound still holds
+            log.warning("OCSP: the change log could not be read", exc_info=True)
+
+    def check_changes(self) -> None:
+        """Read the change log after the last number seen and drop what it names (all of it
+        when the log was pruned past that number): one small read-only query."""
+        try:
+            self._check_changes()
+        finally:
+            with self._schedule_lock:
+                self._check_scheduled = False
+
+    def close(self) -> None:
+        """No more reads of the change log (the center is closing its databases): waits for
+        a read under way; a read scheduled later does nothing."""
+        with self._check_lock:
+            self._closed = True
+
+    def _check_changes(self) -> None:
+        with self._check_lock:
+            if self._closed:
+                return
+            started, started_mono = self._clock.now(), time.monotonic()
+            if not self.memory.check_due(started):
+                return  # read by another thread while this one waited
+            memory = self.memory
+            seen = memory.seen
+            with self._uow_factory(read_only=True) as uow:
+                if seen is None:
+                    newest, changes = uow.ocsp.version(), []
+                else:
+                    changes = list(uow.ocsp.changed_since(seen, limit=_CHANGES_READ + 1))
+                    newest = changes[-1][0] if changes else seen
+                    if len(changes) > _CHANGES_READ:
+                        newest = uow.ocsp.version()
+            if (
+                seen is None
+                or len(changes) > _CHANGES_READ
+                or (changes and changes[0][0] != seen + 1)
+            ):
+                memory.clear()  # the first read, too many changes, or the log was pruned
+            else:
+                for _, serial in changes:
+                    memory.drop(serial)
+            memory.checked(started, started_mono, newest)
 
     def _cached(self, uow: UnitOfWork, request: StatusRequest, now: datetime) -> OcspAnswer | None:
         cached = uow.ocsp.get(request.serial_hex)
@@ -309,6 +449,9 @@ class OcspResponder:
                     refreshed += self._refresh_one(serial, authorities, now)
                 except Exception:  # one bad entry must not stop the others
                     log.exception("OCSP: response for %s not refreshed", serial)
+        with self._uow_factory() as uow:
+            if uow.ocsp.prune_changes(CHANGES_KEPT):
+                uow.commit()
         return refreshed
 
     def stored_fresh(

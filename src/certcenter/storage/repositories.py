@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -657,6 +657,14 @@ class SqlCrls(_Repository):
 
 
 class SqlOcspCache(_Repository):
+    """Stored OCSP responses and the numbered log of status changes (see
+    ``tables.ocsp_state``). ``changed`` is told each serial invalidated here (the unit of
+    work tells its watchers once the change has committed)."""
+
+    def __init__(self, session: Session, changed: Callable[[str], None] | None = None) -> None:
+        super().__init__(session)
+        self._changed = changed
+
     def get(self, serial: str) -> OcspCacheEntry | None:
         return self.session.get(OcspCacheEntry, serial)
 
@@ -680,6 +688,36 @@ class SqlOcspCache(_Repository):
             self.session.execute(
                 delete(tables.ocsp_responses).where(tables.ocsp_responses.c.serial == serial)
             )
+        state = tables.ocsp_state.c
+        # The row lock taken here orders the changing transactions: numbers commit in order.
+        bumped = self.session.execute(
+            update(tables.ocsp_state).where(state.id == 1).values(version=state.version + 1)
+        )
+        if getattr(bumped, "rowcount", 1) == 0:  # a schema without the seeded row
+            self.session.execute(insert(tables.ocsp_state).values(id=1, version=1))
+        version = self.session.execute(select(state.version).where(state.id == 1)).scalar_one()
+        self.session.execute(insert(tables.ocsp_changes).values(version=version, serial=serial))
+        if self._changed is not None:
+            self._changed(serial)
+
+    def version(self) -> int:
+        state = tables.ocsp_state.c
+        found = self.session.execute(select(state.version).where(state.id == 1)).scalar()
+        return int(found or 0)
+
+    def changed_since(self, version: int, *, limit: int = 1000) -> Sequence[tuple[int, str]]:
+        t = tables.ocsp_changes.c
+        rows = self.session.execute(
+            select(t.version, t.serial).where(t.version > version).order_by(t.version).limit(limit)
+        )
+        return [(int(number), str(serial)) for number, serial in rows]
+
+    def prune_changes(self, keep: int) -> int:
+        newest = self.version()
+        pruned = self.session.execute(
+            delete(tables.ocsp_changes).where(tables.ocsp_changes.c.version <= newest - keep)
+        )
+        return int(getattr(pruned, "rowcount", 0) or 0)
 
 
 class SqlChallenges(_Repository):

@@ -380,6 +380,25 @@ ocsp_responses = Table(
     Column("produced_at", UtcDateTime, nullable=False),
 )
 
+# Every invalidation of a certificate's OCSP answer (revoke, suspend, release, supersede,
+# expiry), numbered in commit order: one row's counter, bumped in the changing transaction
+# (its row lock orders the writers), and the serial changed at each number. Each server
+# process reads the changes after the number it last saw, so answers it holds in memory
+# never outlive a status change by more than ``ocsp_memory_max_staleness_seconds``.
+ocsp_state = Table(
+    "ocsp_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+ocsp_changes = Table(
+    "ocsp_changes",
+    metadata,
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("serial", String(64), nullable=False),
+)
+
 device_challenges = Table(
     "device_challenges",
     metadata,

@@ -10,6 +10,9 @@ Leaving the block without ``commit`` rolls back.
     with uow_factory(read_only=True) as uow:   # no write lock; a change raises
         record = uow.certificates.get(serial)
 
+    uow_factory.watch_ocsp_changes(memory.drop)   # told each serial whose OCSP answer a
+                                                  # committed unit of work invalidated
+
 A read-only unit of work runs on :func:`~certcenter.storage.database.read_only_engine`: on
 SQLite a deferred transaction that does not wait for the writers (``query_only``), on
 PostgreSQL a ``READ ONLY`` one. Adding, changing or deleting an object in it raises
@@ -21,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -69,11 +73,18 @@ log = logging.getLogger(__name__)
 
 
 class SqlUnitOfWork:
-    def __init__(self, session_factory: sessionmaker[Session], *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        read_only: bool = False,
+        ocsp_watchers: Sequence[Callable[[str], None]] = (),
+    ) -> None:
         self._session_factory = session_factory
         self.read_only = read_only
         self.session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._ocsp_watchers = ocsp_watchers
 
     def __enter__(self) -> SqlUnitOfWork:
         session = self._session_factory()
@@ -90,7 +101,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(session)
         self.operators = SqlOperators(session)
         self.crls = SqlCrls(session)
-        self.ocsp = SqlOcspCache(session)
+        self.ocsp = SqlOcspCache(session, self._ocsp_changed if self._ocsp_watchers else None)
         self.challenges = SqlChallenges(session)
         self.factors = SqlFactorCounters(session)
         self.sessions = SqlSessions(session)
@@ -159,16 +170,26 @@ class SqlUnitOfWork:
         self._open().rollback()
         self._after_commit.clear()
 
+    def _ocsp_changed(self, serial: str) -> None:
+        for watcher in self._ocsp_watchers:
+            self.after_commit(partial(watcher, serial))
+
 
 class SqlUnitOfWorkFactory:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
         self.read_session_factory = _read_only_sessions(session_factory)
+        self._ocsp_watchers: list[Callable[[str], None]] = []
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         if read_only:
             return SqlUnitOfWork(self.read_session_factory, read_only=True)
-        return SqlUnitOfWork(self.session_factory)
+        return SqlUnitOfWork(self.session_factory, ocsp_watchers=self._ocsp_watchers)
+
+    def watch_ocsp_changes(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(serial)`` after each commit of these units of work that
+        invalidated that certificate's OCSP answer (:class:`~certcenter.ports.OcspChangeFeed`)."""
+        self._ocsp_watchers.append(listener)
 
 
 def _read_only_sessions(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:

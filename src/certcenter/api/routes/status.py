@@ -6,6 +6,10 @@
                                  matching If-None-Match)
     GET  /crl/{name}.crl       → application/pkix-crl (DER): root, mobile-0 … mobile-15, mobile
 
+``POST /ocsp`` and ``GET /ocsp/…`` are answered by :class:`~certcenter.api.ocsp_endpoint.
+OcspEndpoint` before the router (a short path); the routes here describe them in the OpenAPI
+document and answer the same way when the app runs without it.
+
 Errors speak the protocols' language: an OCSP request that cannot be read gets an
 unsuccessful OCSP response (``malformedRequest``) with status 200, never a problem document;
 an unknown CRL name is a 404 problem document (``NOT_FOUND``).
@@ -13,28 +17,31 @@ an unknown CRL name is a 404 problem document (``NOT_FOUND``).
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime, timedelta
-from email.utils import format_datetime
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from certcenter.api.deps import CenterDep
+from certcenter.api.ocsp_endpoint import (
+    MAX_OCSP_BODY,
+    OCSP_REQUEST,
+    OCSP_RESPONSE,
+    etag_matches,
+    http_date,
+    ocsp_cache_headers,
+)
 from certcenter.bootstrap import Center
 from certcenter.clock import as_utc
 from certcenter.errors import CertCenterError
 from certcenter.pki.ocsp import decode_get_request
-from certcenter.revocation import OcspAnswer, RevocationStatus
+from certcenter.revocation import RevocationStatus
 
 router = APIRouter(tags=["certificate status (인증서 상태)"])
 
-OCSP_REQUEST = "application/ocsp-request"
-OCSP_RESPONSE = "application/ocsp-response"
 PKIX_CRL = "application/pkix-crl"
 CRL_MAX_AGE = timedelta(minutes=5)  # revocations show within this, even through caches
-MAX_OCSP_BODY = 8 * 1024
 
 _OCSP_DOC: dict[int | str, dict[str, Any]] = {
     200: {
@@ -50,52 +57,20 @@ def revocation_status(center: Center) -> RevocationStatus:
     return center.revocation
 
 
-def _http_date(when: datetime) -> str:
-    return format_datetime(as_utc(when), usegmt=True)
-
-
 async def _ocsp(
     center: Center, request_der: bytes, *, get: bool, if_none_match: str | None = None
 ) -> Response:
-    status = revocation_status(center)
-    answer: OcspAnswer = await run_in_threadpool(status.ocsp.answer, request_der)
+    ocsp = revocation_status(center).ocsp
+    answer = ocsp.held(request_der)
+    if answer is None:
+        answer = await run_in_threadpool(ocsp.answer, request_der)
     if not get:
         return Response(answer.der, media_type=OCSP_RESPONSE)
-    headers = _ocsp_cache_headers(answer, center.clock.now(), center)
-    if headers and if_none_match is not None and _etag_matches(if_none_match, headers["ETag"]):
+    margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
+    headers = ocsp_cache_headers(answer, center.clock.now(), margin)
+    if headers and if_none_match is not None and etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(answer.der, media_type=OCSP_RESPONSE, headers=headers)
-
-
-def ocsp_etag(der: bytes) -> str:
-    """The strong entity tag of a DER OCSP response: a digest of its bytes, so that a
-    re-signed response (new thisUpdate, new signature) always has a new one."""
-    return '"' + hashlib.sha256(der).hexdigest()[:32] + '"'
-
-
-def _etag_matches(if_none_match: str, etag: str) -> bool:
-    """RFC 9110 §13.1.2: ``*`` or any listed tag equal under the weak comparison."""
-    for candidate in if_none_match.split(","):
-        tag = candidate.strip()
-        if tag == "*" or tag.removeprefix("W/") == etag:
-            return True
-    return False
-
-
-def _ocsp_cache_headers(answer: OcspAnswer, now: datetime, center: Center) -> dict[str, str]:
-    """RFC 5019 §6.2: a successful response without nonce may be cached until the center
-    would refresh it; anything else is not cached (the app's default no-store). The
-    responder tells what the response says (no parsing of the DER here)."""
-    if not answer.cacheable or answer.this_update is None or answer.next_update is None:
-        return {}
-    margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
-    max_age = int(max((answer.next_update - margin - now).total_seconds(), 0))
-    return {
-        "Cache-Control": f"max-age={max_age}, public, no-transform, must-revalidate",
-        "Last-Modified": _http_date(answer.this_update),
-        "Expires": _http_date(answer.next_update),
-        "ETag": ocsp_etag(answer.der),
-    }
 
 
 @router.post(
@@ -148,8 +123,8 @@ def crl(name: str, center: CenterDep) -> Response:
         media_type=PKIX_CRL,
         headers={
             "Cache-Control": f"max-age={max_age}, public, no-transform",
-            "Last-Modified": _http_date(record.this_update),
-            "Expires": _http_date(record.next_update),
+            "Last-Modified": http_date(record.this_update),
+            "Expires": http_date(record.next_update),
             "ETag": f'"{record.family}-{record.shard}-{record.number}"',
         },
     )
