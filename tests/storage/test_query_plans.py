@@ -60,8 +60,7 @@ HOT: dict[str, tuple[Query, str, tuple[str, ...]]] = {
     "job: expired certificates": (
         lambda u, c: u.certificates.expired(NOW),
         "certificates",
-        # PostgreSQL may take the partial index of exactly the usable states on a small table
-        ("ix_certificates_status_not_after", "uq_certificates_one_usable_per_family"),
+        ("ix_certificates_status_not_after",),
     ),
     "job: certificates due for renewal": (
         lambda u, c: u.certificates.renewal_due(NOW, timedelta(days=30)),
