@@ -87,7 +87,7 @@ from certcenter.simulators.id_registry import SimulatedIdRegistry
 from certcenter.simulators.telco import SimulatedTelco
 from certcenter.simulators.world import load_world, seed_world
 from certcenter.storage import migrate
-from certcenter.storage.database import make_engine, make_session_factory
+from certcenter.storage.database import PoolOptions, make_engine, make_session_factory
 from certcenter.storage.mapping import map_entities
 from certcenter.storage.simulator_store import SimulatorStore
 from certcenter.storage.uow import SqlUnitOfWorkFactory
@@ -193,12 +193,24 @@ class Center:
         self.sim_engine.dispose()
 
 
+def pool_options(settings: Settings) -> PoolOptions:
+    """Each process's PostgreSQL connection pool, from the ``database_pool_*`` settings."""
+    return PoolOptions(
+        size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        timeout=settings.database_pool_timeout_seconds,
+        recycle=settings.database_pool_recycle_seconds,
+        pre_ping=settings.database_pool_pre_ping,
+    )
+
+
 def build_center(settings: Settings, clock: Clock | None = None) -> Center:
     """Connect to the databases, open the key backend, start the simulators, and compose."""
     map_entities()
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
-    sim_engine = make_engine(settings.simulator_database_url)
+    pool = pool_options(settings)
+    engine = make_engine(settings.database_url, pool=pool)
+    sim_engine = make_engine(settings.simulator_database_url, pool=pool)
     sim_store = SimulatorStore(sim_engine)
     telco = SimulatedTelco(sim_store, clock)
     banks = SimulatedInterbank(sim_store, clock)

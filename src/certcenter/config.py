@@ -242,6 +242,12 @@ class Settings(BaseSettings):
     simulator_database_url: str = ""
     simulators_enabled: bool | None = None
     world_file: Path | None = None  # a demo world of your own (TOML); default: the built-in one
+    # PostgreSQL connection pool of each server process (docs/configuration.md#connection-pool)
+    database_pool_size: int = Field(5, ge=1, le=100)
+    database_max_overflow: int = Field(10, ge=0, le=100)
+    database_pool_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    database_pool_recycle_seconds: int = Field(1800, ge=-1)
+    database_pool_pre_ping: bool = True
 
     # key backend: where CA keys and the pepper live
     key_backend: str = "software"

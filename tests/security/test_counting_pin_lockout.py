@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
+import threading
 
 import pytest
 
@@ -97,23 +99,55 @@ def test_counting_bogus_lifecycle_proofs_do_not_lock_the_owner(
     center.customer_actions.renew(serial, proof, OWNER)
 
 
+@pytest.mark.parametrize("threads", [16, 200])
 def test_counting_a_proven_device_with_wrong_pins_counts_the_policy_number(
-    new_flow: FlowFactory, center: Center
+    new_flow: FlowFactory, center: Center, monkeypatch: pytest.MonkeyPatch, threads: int
 ) -> None:
-    """16 threads, each with a valid signature and a wrong PIN: exactly the policy's tries."""
+    """Threads at once, each with a valid signature and a wrong PIN: exactly the policy's
+    tries are compared with the stored PIN hash and counted, then the PIN is locked."""
     flow, device_id = _issued(new_flow)
     limit = center.settings.policy.pin_max_failures
+    compared: list[str] = []
+    verify = center.hasher.verify
 
-    def attempt(_: int) -> str:
-        return _login(center, flow, device_id, pin="000000", ip=OWNER, sign=True)
+    def counted_verify(encoded: str, secret: str, *, purpose: str) -> bool:
+        compared.append(purpose)
+        return verify(encoded, secret, purpose=purpose)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-        codes = list(pool.map(attempt, range(16)))
+    monkeypatch.setattr(center.hasher, "verify", counted_verify)
+    # the challenges first, so that the wrong PINs arrive together
+    challenges = [center.login.challenge(device_id).challenge for _ in range(threads)]
+    start = threading.Barrier(min(threads, 32))
+
+    def attempt(challenge: str) -> str:
+        signature = flow.keystore.sign(challenge_message("login", challenge))
+        with contextlib.suppress(threading.BrokenBarrierError):
+            start.wait(timeout=10)
+        try:
+            center.login.login(
+                LoginAttempt(device_id, challenge, signature, "pin", "000000", source_ip=OWNER)
+            )
+        except CertCenterError as err:
+            return err.code
+        return "ok"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(threads, 32)) as pool:
+        codes = list(pool.map(attempt, challenges))
     checked = codes.count("DEVICE_AUTH_FAILED") + codes.count("AUTH_LAST_TRY")
     assert checked == limit - 1, codes
-    assert codes.count("PIN_LOCKED") + codes.count("AUTH_BUSY") == 16 - checked, codes
-    assert "DEVICE_PROOF_LOCKED" not in codes
+    assert codes.count("AUTH_LAST_TRY") == 1, codes
+    assert codes.count("PIN_LOCKED") + codes.count("AUTH_BUSY") == threads - checked, codes
+    assert "DEVICE_PROOF_LOCKED" not in codes and "ok" not in codes
+    assert compared.count("pin") == limit, compared  # no try past the limit reached the hash
     assert _pin_failures(center) == limit
+    with center.uow_factory(read_only=True) as uow:
+        customer = uow.customers.by_number("C001")
+        assert customer is not None
+        counter = uow.factors.get(customer.id, "pin")
+        assert counter is not None and counter.locked_at is not None
+    # locked: even the right PIN is not compared any more
+    assert _login(center, flow, device_id, pin=PIN, ip=OWNER, sign=True) == "PIN_LOCKED"
+    assert compared.count("pin") == limit
 
 
 def test_counting_bogus_reissue_proofs_do_not_lock_the_owner(

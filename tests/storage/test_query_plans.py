@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event
@@ -45,7 +45,32 @@ HOT: dict[str, tuple[Query, str, tuple[str, ...]]] = {
     "a CRL partition's summary": (
         lambda u, c: u.certificates.listed_summary("mobile", 3),
         "certificates",
-        ("ix_certificates_crl",),
+        ("ix_certificates_listed",),
+    ),
+    "a CRL partition's entries": (
+        lambda u, c: list(u.certificates.listed_entries("mobile", 3)),
+        "certificates",
+        ("ix_certificates_listed",),
+    ),
+    "certificates bound to a key": (
+        lambda u, c: u.certificates.bound_to_key("0" * 64),
+        "certificates",
+        ("ix_certificates_public_key",),
+    ),
+    "job: expired certificates": (
+        lambda u, c: u.certificates.expired(NOW),
+        "certificates",
+        ("ix_certificates_status_not_after",),
+    ),
+    "job: certificates due for renewal": (
+        lambda u, c: u.certificates.renewal_due(NOW, timedelta(days=30)),
+        "certificates",
+        ("ix_certificates_status_not_after",),
+    ),
+    "job: certificates unused for a year": (
+        lambda u, c: u.certificates.unused_since(NOW - timedelta(days=365)),
+        "certificates",
+        ("ix_certificates_status_last_use",),
     ),
     "stored OCSP response": (lambda u, c: u.ocsp.get("0A1B2C"), "ocsp_responses", ()),
     "OCSP changes since a number": (
@@ -60,6 +85,7 @@ HOT: dict[str, tuple[Query, str, tuple[str, ...]]] = {
         (),
     ),
     "a customer's device": (lambda u, c: u.devices.active_for_customer(c), "devices", ()),
+    "a customer's PIN counter": (lambda u, c: u.factors.get(c, "pin"), "factor_counters", ()),
     "a customer's browsers": (
         lambda u, c: u.browser_devices.active_for_customer(c),
         "browser_devices",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +16,11 @@ from certcenter.storage.tables import metadata
 
 
 def test_migrations_match_the_tables(center: Center) -> None:
-    with center.engine.connect() as conn:
+    with center.engine.connect() as conn, warnings.catch_warnings():
+        # SQLAlchemy reflects no expression index from SQLite (ix_certificates_status_last_use)
+        # and alembic then leaves it out of the comparison; PostgreSQL compares it
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 

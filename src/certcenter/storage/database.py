@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,39 @@ READ_ONLY = "certcenter_read_only"
 _QUERY_ONLY = "certcenter_query_only"  # the PRAGMA's value on a SQLite connection
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the pragmas and driver the center expects."""
+@dataclass(frozen=True)
+class PoolOptions:
+    """The connection pool of one process on PostgreSQL (the settings ``database_pool_*``).
+
+    Each server worker is a process with its own pool: at most ``size + max_overflow``
+    connections each, so a host opens up to ``workers * (size + max_overflow)`` (plus the
+    same for the simulators' database when it is PostgreSQL too): keep that below the
+    server's ``max_connections``. A request that finds every connection taken waits
+    ``timeout`` seconds for one. ``recycle`` replaces a connection older than that many
+    seconds (-1: never), before a firewall or a pooler in between drops it silently;
+    ``pre_ping`` tests a connection as it is taken from the pool (one round trip), so a
+    restarted database server costs no failed request.
+    """
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30.0
+    recycle: int = 1800
+    pre_ping: bool = True
+
+    def engine_arguments(self) -> dict[str, Any]:
+        return {
+            "pool_size": self.size,
+            "max_overflow": self.max_overflow,
+            "pool_timeout": self.timeout,
+            "pool_recycle": self.recycle,
+            "pool_pre_ping": self.pre_ping,
+        }
+
+
+def make_engine(url: str, *, pool: PoolOptions | None = None, **kwargs: Any) -> Engine:
+    """An engine with the pragmas and driver the center expects; on PostgreSQL with the
+    connection pool ``pool`` (default :class:`PoolOptions`). Explicit ``kwargs`` win."""
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -64,8 +96,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _sqlite_pragmas(engine)
         _catalog_refusals(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    engine = create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **((pool or PoolOptions()).engine_arguments() | kwargs))
     _postgresql_read_only(engine)
     _catalog_refusals(engine)
     return engine

@@ -210,15 +210,19 @@ class SqlCertificates(_Repository):
 
     def expired(self, now: datetime, *, limit: int = 500) -> Sequence[CertificateRecord]:
         t = tables.certificates.c
-        return self.session.scalars(
-            select(CertificateRecord)
-            .where(
-                t.status.in_([CertificateStatus.ACTIVE.value, CertificateStatus.SUSPENDED.value]),
-                t.not_after <= now,
-            )
-            .order_by(t.not_after)
-            .limit(limit)
-        ).all()
+        # One state at a time: each is one ordered range of ix_certificates_status_not_after
+        # that stops at the limit. With both states in one IN, PostgreSQL misjudged how many
+        # usable certificates have ended (it multiplies the two conditions' shares) and read
+        # the whole table.
+        found: list[CertificateRecord] = []
+        for status in (CertificateStatus.ACTIVE.value, CertificateStatus.SUSPENDED.value):
+            found += self.session.scalars(
+                select(CertificateRecord)
+                .where(t.status == status, t.not_after <= now)
+                .order_by(t.not_after)
+                .limit(limit)
+            ).all()
+        return sorted(found, key=lambda record: record.not_after)[:limit]
 
     def unused_since(self, cutoff: datetime, *, limit: int = 500) -> Sequence[CertificateRecord]:
         t = tables.certificates.c

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     text,
 )
 
@@ -152,7 +153,7 @@ certificates = Table(
     Column("not_after", UtcDateTime, nullable=False),
     Column("tbs", LargeBinary, nullable=False),
     Column("der", LargeBinary, nullable=True),
-    Column("status", String(20), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("issued_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),
@@ -172,7 +173,21 @@ certificates = Table(
         sqlite_where=text("status != 'abandoned'"),
         postgresql_where=text("status != 'abandoned'"),
     ),
-    Index("ix_certificates_crl", "family", "crl_shard", "serial"),
+    # A CRL partition's listed certificates (listed_summary, listed_entries): only the rows
+    # that carry an entry, in serial order. PostgreSQL keeps the revocation time and the entry
+    # in the index too, so a CRL is built from the index alone (no certificate row is read).
+    Index(
+        "ix_certificates_listed",
+        "family",
+        "crl_shard",
+        "serial",
+        sqlite_where=text("crl_entry IS NOT NULL"),
+        postgresql_where=text("crl_entry IS NOT NULL"),
+        postgresql_include=["revoked_at", "crl_entry"],
+    ),
+    # The job runner's expiry and renewal passes: by state, then validity end. Its prefix
+    # serves the state alone.
+    Index("ix_certificates_status_not_after", "status", "not_after"),
     # A customer's certificates, of a family, in some states (for_customer): one index search,
     # whatever the number of certificates of the family. Its prefix serves customer_id alone.
     Index("ix_certificates_customer_family_status", "customer_id", "family", "status"),
@@ -187,6 +202,14 @@ certificates = Table(
         sqlite_where=text("status IN ('active', 'suspended')"),
         postgresql_where=text("status IN ('active', 'suspended')"),
     ),
+)
+
+# The job runner's pass over certificates unused for a year (unused_since): the same
+# expression as the query, so the oldest come first from the index.
+Index(
+    "ix_certificates_status_last_use",
+    certificates.c.status,
+    func.coalesce(certificates.c.last_used_at, certificates.c.issued_at),
 )
 
 failures = Table(
