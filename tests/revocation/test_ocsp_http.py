@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import subprocess
 from datetime import timedelta
@@ -328,3 +329,30 @@ def test_a_certificate_of_another_ca_is_unauthorized(
     )
     posted = httpx.post(f"{status_url}/ocsp", content=request, timeout=30)
     assert _status_of(posted.content) is ocsp.OCSPResponseStatus.UNAUTHORIZED
+
+
+def test_a_get_request_whose_base64_ends_in_a_slash_is_read_whole(
+    pki: Pki, status_url: str
+) -> None:
+    """ "/" is a base64 digit: a request whose encoding ends with one (about one in 64 serials)
+    is answered, not taken for a trailing slash and refused as malformed."""
+    issuer = x509.load_pem_x509_certificate(Path(pki.issuing).read_bytes())
+    name_hash = hashlib.sha1(issuer.subject.public_bytes()).digest()  # noqa: S324 — CertID
+    key_hash = x509.SubjectKeyIdentifier.from_public_key(issuer.public_key()).digest
+    for serial in range(1, 10_000):
+        der = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate_by_hash(name_hash, key_hash, serial, hashes.SHA1())  # noqa: S303
+            .build()
+            .public_bytes(serialization.Encoding.DER)
+        )
+        if len(der) % 3 == 0 and base64.b64encode(der).endswith(b"/"):
+            break
+    else:
+        raise AssertionError("no serial gives a request ending in '/'")
+    got = ocsp_get(status_url, der)
+    assert got.status_code == 200
+    answer = ocsp.load_der_ocsp_response(got.content)
+    assert answer.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert answer.serial_number == serial
+    assert answer.certificate_status is ocsp.OCSPCertStatus.UNKNOWN

@@ -209,12 +209,17 @@ def decode_get_request(segment: str) -> bytes | None:
     Accepts standard and URL-safe base64, with or without padding; a ``+`` that arrived as a
     space is read as ``+``.
     """
-    text = segment.replace(" ", "+").replace("-", "+").replace("_", "/")
-    text = text.strip("/\r\n\t")
+    text = segment.replace(" ", "+").replace("-", "+").replace("_", "/").strip("\r\n\t")
     if not text or len(text) > MAX_REQUEST_BYTES * 2:
         return None
-    text += "=" * (-len(text) % 4)
-    try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
-        return None
+    # "/" is a base64 digit: a request may start or end with it. Only when the whole does not
+    # decode is a trailing "/" read as a slash after the path segment (GET /ocsp/…/).
+    for candidate in (text, text[:-1] if text.endswith("/") else None):
+        if not candidate:
+            continue
+        try:
+            padded = candidate + "=" * (-len(candidate) % 4)
+            return base64.b64decode(padded.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            continue
+    return None
