@@ -119,18 +119,20 @@ def normalise_name(name: str) -> str:
 
 #: A Korean name as a phone line, a bank and the family register hold it: 2 to 10 Hangul
 #: syllables (a surname of one or two, a given name of at most five by the courts' rule,
-#: with room for the rare longer registered names), no spaces.
+#: with room for the rare longer registered names). Spacing is kept as typed, like
+#: :func:`normalise_name`: the registries compare it, so "김 민준" is a name, just not C001's.
 SUBSCRIBER_NAME_LENGTH = (2, 10)
+_SUBSCRIBER_NAME = re.compile(r"[가-힣]+(?: [가-힣]+)*")
 
 
 def subscriber_name(name: str) -> str:
     """The name a customer types for the phone line, the lost-phone report and the
     financial certificate's checks, in NFC without surrounding spaces; anything that cannot
-    be a Korean name (Latin letters, digits, inner spaces, too short or long) is refused
-    with ``NAME_INVALID`` before anyone is asked.
+    be a Korean name (Latin letters, digits, double spaces, too few or too many syllables)
+    is refused with ``NAME_INVALID`` before anyone is asked.
 
-    >>> subscriber_name(" 김민준 ")
-    '김민준'
+    >>> subscriber_name(" 김민준 "), subscriber_name("김 민준")
+    ('김민준', '김 민준')
     """
     if not isinstance(name, str):
         raise CertCenterError("NAME_INVALID", reason="missing")
@@ -138,9 +140,9 @@ def subscriber_name(name: str) -> str:
     shortest, longest = SUBSCRIBER_NAME_LENGTH
     if not typed:
         raise CertCenterError("NAME_INVALID", reason="missing")
-    if not all("가" <= char <= "힣" for char in typed):
-        raise CertCenterError("NAME_INVALID", reason="Hangul syllables only, no spaces")
-    if not shortest <= len(typed) <= longest:
+    if not _SUBSCRIBER_NAME.fullmatch(typed):
+        raise CertCenterError("NAME_INVALID", reason="Hangul syllables only")
+    if not shortest <= len(typed.replace(" ", "")) <= longest:
         raise CertCenterError("NAME_INVALID", reason=f"{shortest} to {longest} syllables")
     return typed
 
