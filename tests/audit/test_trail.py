@@ -272,9 +272,7 @@ def test_a_rewritten_last_entry_is_found_by_the_head(center: Center, trail: Audi
         center,
         update(audit_log)
         .where(audit_log.c.seq == 3)
-        .values(
-            outcome="refused", content_hash=forged.content_hash, entry_hash=forged.entry_hash
-        ),
+        .values(outcome="refused", content_hash=forged.content_hash, entry_hash=forged.entry_hash),
     )
     result = verify(center)
     assert not result.ok and result.first_broken_seq == 3

@@ -469,6 +469,8 @@ class AuditCheckpoints:
         agreeing = max((seq for seq in anchors if seq < disagreeing.seq), default=0)
         since = f"checkpoint {agreeing}" if agreeing else "the first entry"
         signed = iso_utc(as_utc(disagreeing.at))
+        if result.reason is not None and result.reason.startswith("the Merkle tree"):
+            return replace(result, reason=f"checkpoint {disagreeing.seq}: {result.reason}")
         if result.first_broken_seq != disagreeing.seq:
             what = f"entry {disagreeing.seq} it names no longer exists (the trail was cut)"
         else:
