@@ -225,6 +225,10 @@ def _reset_postgres(url: str) -> None:
             for table in metadata.sorted_tables:
                 if snapshot[1][table.name]:
                     conn.execute(table.insert(), snapshot[1][table.name])
+        # audit entry numbers go on after the restored entries, as they did there
+        conn.execute(
+            text("SELECT setval('audit_log_seq', coalesce(max(seq), 0) + 1, false) FROM audit_log")
+        )
     engine.dispose()
 
 

@@ -263,9 +263,9 @@ def compose(
         publishers=[checkpoint_log],
         published=checkpoint_log,
         every=policy.audit_checkpoint_every,
-        max_age=timedelta(minutes=policy.audit_checkpoint_max_age_minutes),
+        gap=timedelta(seconds=policy.audit_seal_gap_seconds),
     )
-    audit_trail = AuditTrail(clock, batches=audit_checkpoints)
+    audit_trail = AuditTrail(clock)
     channels = channels_from_settings(settings, providers.sms)
     sender = OutboxSender(uow_factory, channels, clock, policy)
     # a request writes its messages with its change and only wakes the sender after the

@@ -216,10 +216,12 @@ class Policy(BaseModel):
     cmp_pbkdf2_max_iterations: int = Field(600_000, ge=1000)
     # background work
     job_interval_seconds: int = Field(60, ge=1)
-    # signed audit checkpoints: after every this many entries, and on a job pass once the
-    # newest entry has waited this long without one
+    # the audit trail's sealer (where the jobs run): a pass this often links the committed
+    # entries and signs a checkpoint over them, at most audit_checkpoint_every a checkpoint;
+    # a missing entry number holds the entries after it back until it is this old
+    audit_seal_interval_seconds: float = Field(1.0, gt=0)
     audit_checkpoint_every: int = Field(1000, ge=1)
-    audit_checkpoint_max_age_minutes: int = Field(60, ge=1)
+    audit_seal_gap_seconds: int = Field(10, ge=1)
     notification_interval_seconds: int = Field(5, ge=1)
     notification_max_attempts: int = Field(8, ge=1)
     notification_retry_base_seconds: int = Field(30, ge=1)

@@ -220,7 +220,12 @@ class Actor(enum.StrEnum):
 
 @dataclass(eq=False)
 class AuditEntry:
-    """One link of the hash-chained audit trail (감사 기록). Personal data is redacted."""
+    """One entry of the audit trail (감사 기록). Personal data is redacted.
+
+    ``seq`` is the entry's number, given by the database when it is written; ``content_hash``
+    covers its content. ``prev_hash`` and ``entry_hash`` are None until the sealer links it
+    into the chain (entries written before sealing existed carry them from their write, and no
+    ``content_hash``: :mod:`certcenter.audit.trail`)."""
 
     seq: int
     at: datetime
@@ -230,10 +235,11 @@ class AuditEntry:
     subject_kind: str
     subject: str
     outcome: str
-    prev_hash: str
-    entry_hash: str
+    prev_hash: str | None
+    entry_hash: str | None
     source_ip: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    content_hash: str | None = None
 
 
 @dataclass(eq=False)
@@ -250,6 +256,11 @@ class AuditCheckpoint:
     at: datetime
     key_id: str
     signature: bytes
+    # version 2 (made by the sealer): the RFC 6962 Merkle tree hash over the hashes of the
+    # ``count`` entries it seals, and the head of the checkpoint before (entry seq - count)
+    version: int = 1
+    root_hash: str | None = None
+    previous_hash: str | None = None
 
 
 class MessageStatus(enum.StrEnum):

@@ -212,13 +212,34 @@ class BlockRepository(Protocol):
 
 
 class AuditRepository(Protocol):
-    def lock_head(self) -> tuple[int, str]:
-        """The last entry's number and hash (0 and the genesis hash when empty), with the head
-        locked until this transaction ends, so appends form one chain across processes."""
+    def append(self, entry: AuditEntry) -> int:
+        """Write the entry under the next number (set on ``entry`` and returned) without
+        touching any shared row: concurrent writers never wait on each other here."""
         ...
 
-    def append(self, entry: AuditEntry) -> None:
-        """Add the entry and move the head to it (call after :meth:`lock_head`)."""
+    def lock_head(self, *, wait: bool = True) -> tuple[int, str] | None:
+        """The sealed head (last sealed entry's number and hash; 0 and the genesis hash when
+        none is), locked until this transaction ends: only one sealer at a time, across
+        processes. ``wait=False``: None at once when another sealer holds it."""
+        ...
+
+    def take_number(self, entry: AuditEntry, *, wait_seconds: float) -> AuditEntry | None:
+        """Write ``entry`` (a sealer's "skipped" marker) under its own number unless that
+        number is taken; the entry that holds the number afterwards (the marker, or the writer's
+        entry that committed meanwhile). A writer still holding the number (PostgreSQL) is
+        waited for up to ``wait_seconds``; None when it still holds it then."""
+        ...
+
+    def seal(self, links: Sequence[tuple[int, str, str]]) -> None:
+        """Set ``(seq, prev_hash, entry_hash)`` on entries not sealed yet (under the head)."""
+        ...
+
+    def move_head(self, seq: int, entry_hash: str) -> None:
+        """Name the last sealed entry (under :meth:`lock_head`)."""
+        ...
+
+    def sealed_hashes(self, *, after_seq: int, up_to: int) -> Sequence[tuple[int, str | None]]:
+        """``(seq, entry_hash)`` of the entries after ``after_seq`` up to ``up_to``, in order."""
         ...
 
     def entries(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditEntry]: ...

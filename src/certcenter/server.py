@@ -39,8 +39,9 @@ log = logging.getLogger("certcenter.server")
 
 @contextlib.asynccontextmanager
 async def _background(app: FastAPI) -> AsyncIterator[None]:
-    """The job runner and the notification sender, in threads, for the server's lifetime.
-    Every worker process runs its own: both are safe to run concurrently."""
+    """The job runner, the audit trail's sealer and the notification sender, in threads, for
+    the server's lifetime. Every worker process runs its own: all are safe to run concurrently
+    (one sealer works at a time; the others' passes find the head held and skip)."""
     center: Center = app.state.center
     stop = threading.Event()
     policy = center.settings.policy
@@ -49,6 +50,12 @@ async def _background(app: FastAPI) -> AsyncIterator[None]:
             target=center.jobs.run_forever,
             name="certcenter-jobs",
             args=(stop, policy.job_interval_seconds),
+            daemon=True,
+        ),
+        threading.Thread(
+            target=center.audit_checkpoints.run_forever,
+            name="certcenter-audit-sealer",
+            args=(stop, policy.audit_seal_interval_seconds),
             daemon=True,
         ),
         threading.Thread(

@@ -1,4 +1,5 @@
-"""The audit trail: one hash chain, every kind of tampering found at the right entry."""
+"""The audit trail: entries written apart, sealed into one hash chain, every kind of tampering
+found at the right entry."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from certcenter.audit import GENESIS_HASH, AuditTrail, AuditVerification, entry_hash
+from certcenter.audit import (
+    GENESIS_HASH,
+    AuditCheckpoints,
+    AuditTrail,
+    AuditVerification,
+    content_hash,
+    entry_hash,
+    link_hash,
+)
 from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
 from certcenter.entities import Actor, AuditEntry
@@ -19,7 +28,16 @@ RRN = "9003151512541"  # 김민준 in the demo world
 PIN = "591734"
 
 
-def record(center: Center, trail: AuditTrail, n: int, **extra: Any) -> list[AuditEntry]:
+def seal(center: Center) -> None:
+    """Seal what has committed, as the server's sealer does."""
+    AuditCheckpoints(center.uow_factory, center.keys, center.clock).seal()
+
+
+def record(
+    center: Center, trail: AuditTrail, n: int, *, sealed: bool = True, **extra: Any
+) -> list[AuditEntry]:
+    """``n`` entries, each in its own unit of work, then sealed (unless ``sealed=False``);
+    the entries as stored."""
     made = []
     for i in range(n):
         with center.uow_factory() as uow:
@@ -40,7 +58,11 @@ def record(center: Center, trail: AuditTrail, n: int, **extra: Any) -> list[Audi
             uow.commit()
         assert isinstance(center.clock, FrozenClock)
         center.clock.advance(seconds=1.5)
-    return made
+    if sealed:
+        seal(center)
+    with center.uow_factory() as uow:
+        stored = {e.seq: e for e in uow.audit.entries(limit=100_000)}
+    return [stored[e.seq] for e in made]
 
 
 def verify(center: Center, **kwargs: Any) -> AuditVerification:
@@ -64,7 +86,8 @@ def test_an_empty_trail_verifies(center: Center) -> None:
 
 
 def test_entries_form_one_chain_and_verify(center: Center, trail: AuditTrail) -> None:
-    made = record(center, trail, 5)
+    made = record(center, trail, 5, sealed=False)
+    assert all(e.entry_hash is None and e.prev_hash is None for e in made)
     with center.uow_factory() as uow:  # two entries in one unit of work chain too
         trail.record(
             uow,
@@ -84,6 +107,9 @@ def test_entries_form_one_chain_and_verify(center: Center, trail: AuditTrail) ->
             outcome="refused:DEVICE_ROOTED",
         )
         uow.commit()
+    unsealed = verify(center)  # written, not sealed yet: reported as such, not as broken
+    assert unsealed.ok and (unsealed.checked, unsealed.unsealed) == (0, 7)
+    seal(center)
     with center.uow_factory() as uow:
         stored = list(uow.audit.entries(after_seq=0, limit=100))
         head = uow.audit.head()
@@ -92,7 +118,9 @@ def test_entries_form_one_chain_and_verify(center: Center, trail: AuditTrail) ->
     for before, after in itertools.pairwise(stored):
         assert after.prev_hash == before.entry_hash
     assert head == (7, stored[-1].entry_hash)
-    assert stored[0].entry_hash == made[0].entry_hash == entry_hash(stored[0])
+    assert stored[0].content_hash == made[0].content_hash == content_hash(stored[0])
+    assert stored[0].entry_hash == entry_hash(stored[0])
+    assert stored[0].entry_hash == link_hash(GENESIS_HASH, 1, made[0].content_hash or "")
     assert stored[0].at == made[0].at and stored[0].at.microsecond == 0
     assert stored[1].at.microsecond == 500000  # microseconds survive both databases
     assert stored[0].details == {"reason": "keyCompromise", "n": 0, "tags": ["a", "b"]}
@@ -100,11 +128,14 @@ def test_entries_form_one_chain_and_verify(center: Center, trail: AuditTrail) ->
 
     result = verify(center)
     assert result.ok and result.checked == 7 and result.first_broken_seq is None
+    assert result.unsealed == 0
     assert (result.last_seq, result.last_hash) == head
     assert verify(center, batch_size=2) == result  # the walk in small batches agrees
 
 
-def test_an_entry_is_never_committed_on_its_own(center: Center, trail: AuditTrail) -> None:
+def test_an_entry_is_never_committed_on_its_own(
+    center: Center, trail: AuditTrail, backend: str, clock: FrozenClock
+) -> None:
     record(center, trail, 2)
     with center.uow_factory() as uow:
         trail.record(
@@ -116,12 +147,21 @@ def test_an_entry_is_never_committed_on_its_own(center: Center, trail: AuditTrai
             subject="AB12",
         )
         # the caller's change fails: no commit
+    seal(center)
     with center.uow_factory() as uow:
         assert uow.audit.head()[0] == 2
         assert len(uow.audit.entries()) == 2
     assert verify(center).ok
     record(center, trail, 1)
-    assert verify(center).checked == 3
+    if backend == "postgresql":  # the rolled-back number is a gap: sealed once it is old
+        assert verify(center).unsealed == 1
+        clock.advance(seconds=center.settings.policy.audit_seal_gap_seconds)
+        seal(center)
+        with center.uow_factory() as uow:
+            assert [e.action for e in uow.audit.entries()][2] == "audit.skip"
+    result = verify(center)
+    assert result.ok and result.unsealed == 0
+    assert result.checked == (3 if backend == "sqlite" else 4)
 
 
 def test_a_changed_field_is_found(center: Center, trail: AuditTrail) -> None:
@@ -201,12 +241,17 @@ def test_a_rewritten_entry_with_a_recomputed_hash_is_found_at_the_next_link(
     with center.uow_factory() as uow:
         forged = uow.audit.entries(after_seq=2, limit=1)[0]
     forged.details = {**forged.details, "reason": "cessationOfOperation"}
+    forged.content_hash = content_hash(forged)
     forged.entry_hash = entry_hash(forged)
     sql(
         center,
         update(audit_log)
         .where(audit_log.c.seq == 3)
-        .values(details=forged.details, entry_hash=forged.entry_hash),
+        .values(
+            details=forged.details,
+            content_hash=forged.content_hash,
+            entry_hash=forged.entry_hash,
+        ),
     )
     result = verify(center)
     assert not result.ok and result.first_broken_seq == 4 and result.checked == 3
@@ -221,12 +266,13 @@ def test_a_rewritten_last_entry_is_found_by_the_head(center: Center, trail: Audi
     with center.uow_factory() as uow:
         forged = uow.audit.entries(after_seq=2, limit=1)[0]
     forged.outcome = "refused"
+    forged.content_hash = content_hash(forged)
     forged.entry_hash = entry_hash(forged)
     sql(
         center,
         update(audit_log)
         .where(audit_log.c.seq == 3)
-        .values(outcome="refused", entry_hash=forged.entry_hash),
+        .values(outcome="refused", content_hash=forged.content_hash, entry_hash=forged.entry_hash),
     )
     result = verify(center)
     assert not result.ok and result.first_broken_seq == 3
@@ -249,12 +295,40 @@ def test_an_entry_added_behind_the_trails_back_is_found(center: Center, trail: A
         entry_hash="",
         details={},
     )
+    extra.content_hash = content_hash(extra)
     extra.entry_hash = entry_hash(extra)
     row = {c.name: getattr(extra, c.name) for c in audit_log.columns}
     sql(center, audit_log.insert().values(**row))
     result = verify(center)
     assert not result.ok and result.first_broken_seq == 4
     assert result.reason is not None and "head" in result.reason
+
+
+def test_an_entry_inserted_in_the_middle_is_found(center: Center, trail: AuditTrail) -> None:
+    made = record(center, trail, 5)
+    # make room at 3 (every later entry one number up), then forge an entry there that links
+    for seq in (5, 4, 3):
+        sql(center, update(audit_log).where(audit_log.c.seq == seq).values(seq=seq + 1))
+    forged = AuditEntry(
+        seq=3,
+        at=made[2].at,
+        actor_kind="operator",
+        actor="op-kim",
+        action="certificate.release",
+        subject_kind="certificate",
+        subject="5F3A0002",
+        outcome="ok",
+        prev_hash=made[1].entry_hash,
+        entry_hash="",
+        details={},
+    )
+    forged.content_hash = content_hash(forged)
+    forged.entry_hash = entry_hash(forged)
+    row = {c.name: getattr(forged, c.name) for c in audit_log.columns}
+    sql(center, audit_log.insert().values(**row))
+    result = verify(center)
+    assert not result.ok and result.first_broken_seq == 4 and result.checked == 3
+    assert result.reason is not None and "prev_hash" in result.reason
 
 
 def record_concurrently(
@@ -293,6 +367,7 @@ def test_concurrent_recorders_make_one_chain(center: Center, trail: AuditTrail) 
     record(center, trail, 1)
     errors = record_concurrently(center, trail, 4, 8)
     assert not errors, errors
+    seal(center)
     result = verify(center)
     assert result.ok and result.checked == 1 + 4 * 8
     with center.uow_factory() as uow:
@@ -303,12 +378,13 @@ def test_concurrent_recorders_make_one_chain(center: Center, trail: AuditTrail) 
 def test_concurrent_first_appends_make_one_chain(
     center: Center, trail: AuditTrail, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    # The migrations seed the head row; take it away so the appenders race to create it
-    # (a wiped table, or a database restored without it).
+    # The migrations seed the head row; take it away (a wiped table, or a database restored
+    # without it): the writers never need it, the sealer makes it again.
     with center.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_head"))
     errors = record_concurrently(center, trail, 4, 4)
     assert not errors, errors
+    seal(center)
     result = verify(center)
     assert result.ok and result.checked == 16
 
@@ -391,7 +467,7 @@ def test_invalid_entries_are_refused_before_anything_is_written(
     with center.uow_factory() as uow, pytest.raises((ValueError, TypeError)):
         trail.record(uow, **fields)
     with center.uow_factory() as uow:
-        assert uow.audit.head()[0] == 0
+        assert list(uow.audit.entries()) == []
 
 
 def test_source_ip_is_normalised_and_never_fails_the_change(

@@ -27,9 +27,18 @@ def test_verify_reports_the_first_changed_or_deleted_entry(
 ) -> None:
     new_flow("C001").through("csr")  # a whole issuance writes a dozen entries
     runner = CliRunner()
+    unsealed = runner.invoke(cli, ["audit", "verify"], env=_env(center))
+    assert unsealed.exit_code == 0, unsealed.output  # written, not sealed yet: not broken
+    assert "audit trail intact: 0 entries" in unsealed.output
+    assert "not sealed yet" in unsealed.output
+    sealed = runner.invoke(cli, ["audit", "seal"], env=_env(center))
+    assert sealed.exit_code == 0, sealed.output
+    assert "sealed up to entry" in sealed.output
+    again = runner.invoke(cli, ["audit", "seal"], env=_env(center))
+    assert again.exit_code == 0 and "nothing to seal" in again.output, again.output
     intact = runner.invoke(cli, ["audit", "verify"], env=_env(center))
     assert intact.exit_code == 0, intact.output
-    assert "audit trail intact" in intact.output
+    assert "audit trail intact" in intact.output and "1 signed checkpoints agree" in intact.output
 
     with center.engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET outcome = 'ok-forged' WHERE seq = 3"))

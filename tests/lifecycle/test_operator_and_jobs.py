@@ -86,6 +86,10 @@ def test_operator_revokes_suspends_releases_and_everything_is_audited(
     actions = [(e["actor"], e["action"]) for e in trail]
     assert ("kim", "revoke") in actions and ("kim", "suspend") in actions
     verified = _op(api, tokens["auditor"], "GET", "/audit/verify").json()
+    assert verified["ok"] is True and verified["unsealed"] > 5  # written, the sealer not run
+    sealed = _op(api, tokens["auditor"], "POST", "/audit/checkpoints").json()["checkpoint"]
+    assert sealed["root_hash"] and sealed["count"] > 5
+    verified = _op(api, tokens["auditor"], "GET", "/audit/verify").json()
     assert verified["ok"] is True and verified["checked"] > 5
 
 

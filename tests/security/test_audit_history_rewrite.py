@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, update
 
-from certcenter.audit import entry_hash, verify_chain
+from certcenter.audit import content_hash, entry_hash, verify_chain
 from certcenter.audit.checkpoint_log import CHECKPOINT_FILE, PUBLIC_KEY_FILE
 from certcenter.bootstrap import Center
 from certcenter.cli.main import cli
@@ -50,7 +50,8 @@ def _checkpoint(auditor: httpx.Client) -> dict[str, Any]:
 
 
 def _rewrite_history(center: Center, seq: int) -> None:
-    """The attack, in SQL: change entry ``seq``, recompute every later hash and the head."""
+    """The attack, in SQL: change entry ``seq`` (its content hash recomputed), recompute every
+    later sealed hash and the head."""
     with center.engine.begin() as conn:
         rows = conn.execute(select(audit_log).order_by(audit_log.c.seq)).mappings().all()
         previous = None
@@ -59,6 +60,10 @@ def _rewrite_history(center: Center, seq: int) -> None:
             if entry.seq == seq:
                 entry.outcome = "ok"
                 entry.details = {**entry.details, "results": []}  # the search found no one
+                if entry.content_hash is not None:
+                    entry.content_hash = content_hash(entry)
+            if entry.entry_hash is None:  # not sealed yet: the sealer will link it
+                continue
             if previous is not None:
                 entry.prev_hash = previous
             if entry.seq >= seq:
@@ -69,6 +74,7 @@ def _rewrite_history(center: Center, seq: int) -> None:
                     .values(
                         outcome=entry.outcome,
                         details=entry.details,
+                        content_hash=entry.content_hash,
                         prev_hash=entry.prev_hash,
                         entry_hash=entry.entry_hash,
                     )

@@ -17,6 +17,7 @@ from certcenter.bootstrap import Center, build_center
 from certcenter.cli.client import ApiError
 from certcenter.clock import FrozenClock
 from certcenter.config import Settings
+from certcenter.errors import CertCenterError
 from certcenter.storage.tables import audit_head
 from tests.conftest import LiveServer
 from tests.security.support import assert_problem
@@ -115,6 +116,7 @@ def test_a_broken_audit_head_is_not_ready(center: Center, api: LiveServer) -> No
     with operator:
         for _ in range(3):
             assert operator.get("/customers", params={"q": "C001"}).is_success
+        center.audit_checkpoints.seal()
         assert httpx.get(f"{api.url}/readyz", timeout=30).status_code == 200
 
         with center.engine.begin() as conn:  # the head no longer names the last entry's hash
@@ -128,5 +130,9 @@ def test_a_broken_audit_head_is_not_ready(center: Center, api: LiveServer) -> No
         with center.engine.begin() as conn:  # the head is one entry behind the trail
             conn.execute(update(audit_head).values(seq=audit_head.c.seq - 1))
         assert_problem(httpx.get(f"{api.url}/readyz", timeout=30), 503, "AUDIT_CHAIN_BROKEN")
-        # an audited action would take a number already used: refused, not a 500
-        assert_problem(operator.get("/customers", params={"q": "C001"}), 503, "AUDIT_CHAIN_BROKEN")
+        # writers never read the head: audited actions go on, and the sealer refuses to seal
+        # past a head that does not name the last sealed entry
+        assert operator.get("/customers", params={"q": "C001"}).is_success
+        with pytest.raises(CertCenterError) as refused:
+            center.audit_checkpoints.seal()
+        assert refused.value.code == "AUDIT_CHAIN_BROKEN"

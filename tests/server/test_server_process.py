@@ -6,6 +6,7 @@ first start creates the CA and seeds the demo world.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -37,8 +38,12 @@ def _free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path) -> None:
+    """``certcenter serve``. With ``own_session``, in a session of its own, so ``kill`` takes
+    its worker processes too (as the machine going down would), not only the supervisor."""
+
+    def __init__(self, data_dir: Path, *, own_session: bool = False) -> None:
         self.data_dir = data_dir
+        self.own_session = own_session
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir / "server.log"
@@ -58,6 +63,7 @@ class ServerProcess:
                 stdout=handle,
                 stderr=subprocess.STDOUT,
                 cwd=self.data_dir,
+                start_new_session=self.own_session,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -73,7 +79,11 @@ class ServerProcess:
 
     def kill(self) -> None:
         if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
+            if self.own_session:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
@@ -83,6 +93,9 @@ class ServerProcess:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.process is not None and self.own_session:  # no worker outlives it
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """The hash-chained audit trail, its signed checkpoints, and the redaction rules that keep
 personal data out of it.
 
-    trail = AuditTrail(clock, batches=checkpoints)     # checkpoints: AuditCheckpoints
+    trail = AuditTrail(clock)
     trail.record(uow, actor_kind=Actor.SYSTEM, actor="jobs", action="certificate.auto_revoke",
                  subject_kind="certificate", subject=serial)   # then the caller commits
+    checkpoints.seal()     # AuditCheckpoints: link the committed entries, sign a checkpoint
 
 See ``docs/audit-and-notifications.md``.
 """
@@ -21,7 +22,9 @@ from certcenter.audit.trail import (
     AuditTrail,
     AuditVerification,
     canonical_json,
+    content_hash,
     entry_hash,
+    link_hash,
     verify_chain,
 )
 
@@ -35,8 +38,10 @@ __all__ = [
     "CheckpointPublisher",
     "FileCheckpointLog",
     "canonical_json",
+    "content_hash",
     "ensure_checkpoint_key",
     "entry_hash",
+    "link_hash",
     "redact_details",
     "redact_text",
     "verify_chain",

@@ -251,17 +251,39 @@ def audit_verify() -> None:
     error = verification_error(result)
     if error is not None:
         raise error
+    unsealed = f", {result['unsealed']} not sealed yet" if result["unsealed"] else ""
     click.echo(
         f"audit trail intact: {result['checked']} entries, "
-        f"{result['checkpoints']} signed checkpoints agree"
+        f"{result['checkpoints']} signed checkpoints agree{unsealed}"
+    )
+
+
+@audit.command("seal")
+@handle_errors
+def audit_seal() -> None:
+    """Seal the committed entries now, under a signed checkpoint published like the others
+    (the server's sealer does this every audit_seal_interval_seconds)."""
+    center = local_center()
+    try:
+        made = center.audit_checkpoints.seal(wait=True)
+        with center.uow_factory() as uow:
+            head, _ = uow.audit.head()
+    finally:
+        center.close()
+    if made is None:
+        click.echo(f"nothing to seal: {head} entries sealed")
+        return
+    click.echo(
+        f"sealed up to entry {made.seq} (root {made.root_hash}); checkpoint published to "
+        f"{center.settings.audit_checkpoint_path}"
     )
 
 
 @audit.command("checkpoint")
 @handle_errors
 def audit_checkpoint() -> None:
-    """Sign a checkpoint of the trail now and publish it (also made every
-    audit_checkpoint_every entries and by the jobs)."""
+    """Seal what has committed and publish its signed checkpoint now (the server's sealer
+    does this every audit_seal_interval_seconds)."""
     center = local_center()
     try:
         made = center.operator_desk.checkpoint_audit(operator_actor())

@@ -8,8 +8,9 @@ Each pass marks expired certificates, revokes those unused for the policy's days
 certificate's own rules when given them (inactivity notice and deletion of cloud accounts,
 renewal in the last month: :meth:`certcenter.financial.cloud.CloudCertificates.run_jobs`),
 rejects the joint certificates whose CMP certConf never came (:mod:`certcenter.cmp`),
-refreshes what the status services publish (CRLs, cached OCSP responses), and signs a
-checkpoint of the audit trail when one is due (:mod:`certcenter.audit.checkpoints`). Every
+refreshes what the status services publish (CRLs, cached OCSP responses), and seals the audit
+trail's committed entries under a signed checkpoint (:mod:`certcenter.audit.checkpoints`; the
+server also runs the sealer on its own, every ``audit_seal_interval_seconds``). Every
 certificate is handled in its own transaction under a row lock, and every change re-checks
 its condition under that lock, so several runners at once (several server processes) never
 act twice: one renewal per certificate is also guaranteed by a unique index.
@@ -47,10 +48,11 @@ class FinancialPass(Protocol):
     errors: list[str]
 
 
-class AuditCheckpointing(Protocol):
-    """Signs a checkpoint of the audit trail when one is due (AuditCheckpoints)."""
+class AuditSealing(Protocol):
+    """Seals the audit trail's committed entries under a signed checkpoint (AuditCheckpoints);
+    with ``wait=False`` a pass returns at once when another sealer is at work."""
 
-    def checkpoint_if_due(self) -> object | None: ...
+    def seal(self, *, wait: bool = True) -> object | None: ...
 
 
 class CmpPass(Protocol):
@@ -93,7 +95,7 @@ class JobReport:
     errors: list[str] = field(default_factory=list)
     financial_noticed: list[str] = field(default_factory=list)
     financial_deleted: list[str] = field(default_factory=list)
-    audit_checkpoint: bool = False  # a signed checkpoint of the audit trail was made
+    audit_checkpoint: bool = False  # entries were sealed under a signed checkpoint
     cmp_rejected: list[str] = field(default_factory=list)  # CMP certConf never came
     joint_refunded: int = 0  # fees of joint registrations that expired unused, given back
     copies_purged: int = 0  # certificate-copy relays deleted past their time
@@ -109,7 +111,7 @@ class JobReport:
             f"expired {len(self.expired)}, revoked for inactivity "
             f"{len(self.revoked_inactive)}, renewed {len(self.renewed)}{financial}, "
             f"status {self.status or {}}, errors {len(self.errors)}"
-            + (", audit checkpoint signed" if self.audit_checkpoint else "")
+            + (", audit entries sealed" if self.audit_checkpoint else "")
             + (f", certificate copies deleted {self.copies_purged}" if self.copies_purged else "")
             + (f", unconfirmed CMP {len(self.cmp_rejected)}" if self.cmp_rejected else "")
         )
@@ -124,7 +126,7 @@ class JobRunner:
         settings: Settings,
         clock: Clock,
         financial: FinancialRules | None = None,
-        audit: AuditCheckpointing | None = None,
+        audit: AuditSealing | None = None,
         cmp: CmpConfirmations | None = None,
         joint: JointFees | None = None,
         copies: RelayPurge | None = None,
@@ -197,9 +199,9 @@ class JobRunner:
                 report.errors.append(f"status: {type(exc).__name__}")
         if self.audit is not None:
             try:
-                report.audit_checkpoint = self.audit.checkpoint_if_due() is not None
+                report.audit_checkpoint = self.audit.seal(wait=False) is not None
             except Exception as exc:
-                log.exception("audit checkpoint failed")
+                log.exception("audit sealing failed")
                 report.errors.append(f"audit checkpoint: {type(exc).__name__}")
         if self.copies is not None:
             try:

@@ -118,6 +118,7 @@ class OperatorDesk:
             "reason": result.reason,
             "last_seq": int(result.last_seq),
             "last_hash": str(result.last_hash),
+            "unsealed": int(result.unsealed),
         }
         with self.uow_factory() as uow:
             self._record(
@@ -132,14 +133,16 @@ class OperatorDesk:
                     "checkpoints": outcome["checkpoints"],
                     "first_broken_seq": outcome["first_broken_seq"],
                     "failure": outcome["code"],
+                    "unsealed": outcome["unsealed"],
                 },
             )
             uow.commit()
         return outcome
 
     def checkpoint_audit(self, actor: ActorRef) -> dict[str, Any] | None:
-        """Sign and publish a checkpoint of the trail now (None while it is empty); the
-        request is then recorded, so the next checkpoint covers it."""
+        """Seal what has committed under a signed, published checkpoint now; the latest
+        checkpoint (None while nothing was ever sealed). The request is then recorded, so the
+        next checkpoint covers it."""
         made = self.verifier.checkpoint()
         if made is None:
             return None
@@ -149,6 +152,8 @@ class OperatorDesk:
             "count": int(made.count),
             "at": made.at.isoformat(),
             "key_id": str(made.key_id),
+            "root_hash": made.root_hash,
+            "previous_hash": made.previous_hash,
         }
         with self.uow_factory() as uow:
             self._record(uow, actor, "checkpoint_audit", "audit", "chain", {"seq": made.seq})
@@ -168,6 +173,7 @@ class OperatorDesk:
                     "source_ip": e.source_ip,
                     "details": e.details,
                     "entry_hash": e.entry_hash,
+                    "content_hash": e.content_hash,
                 }
                 for e in uow.audit.for_subject(subject_kind, subject)
             ]

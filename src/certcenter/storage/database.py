@@ -20,8 +20,9 @@ Two driver errors become the catalog's refusals wherever they happen (:func:`cat
 installed on every engine made here): a write to a read-only database — SQLite's
 ``SQLITE_READONLY`` ("attempt to write a readonly database"), PostgreSQL's SQLSTATE 25006
 (``read_only_sql_transaction``: a standby, ``default_transaction_read_only``) — is
-``STORAGE_READ_ONLY`` (503), and an audit entry whose number is already taken (the chain's head
-is behind its last entry) is ``AUDIT_CHAIN_BROKEN``, never a generic 500.
+``STORAGE_READ_ONLY`` (503), and an audit entry whose number is already taken (the sealer
+sealed it as skipped while the writer's transaction stayed open) is ``AUDIT_CHAIN_BROKEN``,
+never a generic 500.
 
 A SQLite database file is the center's alone: its directory is made 0700 when it is made
 here, the file 0600 before SQLite first opens it (SQLite gives its ``-wal`` and ``-shm``
@@ -135,7 +136,8 @@ def catalog_error(error: BaseException) -> CertCenterError | None:
         return CertCenterError(
             "AUDIT_CHAIN_BROKEN",
             entry="-",
-            detail="the next entry's number is taken: the head is behind the last entry",
+            detail="the entry's number is taken: the sealer sealed it as skipped while "
+            "the transaction that wrote it stayed open",
         )
     return None
 

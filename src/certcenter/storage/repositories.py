@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from certcenter.entities import (
@@ -490,6 +491,7 @@ class SqlBlocks(_Repository):
 
 
 GENESIS_HASH = "0" * 64
+_PG_LOCK_NOT_AVAILABLE = "55P03"
 
 
 def _aware(value: datetime) -> datetime:
@@ -498,33 +500,94 @@ def _aware(value: datetime) -> datetime:
 
 
 class SqlAudit(_Repository):
-    def lock_head(self) -> tuple[int, str]:
+    def _dialect(self) -> str:
+        return str(self.session.get_bind().dialect.name)
+
+    def append(self, entry: AuditEntry) -> int:
+        t = tables.audit_log
+        number: Any
+        if self._dialect() == "postgresql":
+            number = func.nextval(tables.AUDIT_SEQUENCE)
+        else:  # SQLite: the one writer takes the next number
+            number = select(func.coalesce(func.max(t.c.seq), 0) + 1).scalar_subquery()
+        values = {c.name: getattr(entry, c.name) for c in t.columns if c.name != "seq"}
+        seq = self.session.execute(
+            insert(t).values(seq=number, **values).returning(t.c.seq)
+        ).scalar_one()
+        entry.seq = int(seq)
+        return entry.seq
+
+    def lock_head(self, *, wait: bool = True) -> tuple[int, str] | None:
         head = tables.audit_head
-        query = select(head.c.seq, head.c.entry_hash).where(head.c.id == 1).with_for_update()
+        query = select(head.c.seq, head.c.entry_hash).where(head.c.id == 1)
+        query = query.with_for_update(skip_locked=not wait)
         row = self.session.execute(query).first()
         if row is None:  # the migration seeds it; a wiped table gets it back, race-free
-            dialect = self.session.get_bind().dialect.name
-            make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            make = postgresql.insert if self._dialect() == "postgresql" else sqlite.insert
             self.session.execute(
                 make(head)
                 .values(id=1, seq=0, entry_hash=GENESIS_HASH)
                 .on_conflict_do_nothing(index_elements=["id"])
             )
-            row = self.session.execute(query).one()
-        return int(row.seq), str(row.entry_hash)
+            row = self.session.execute(query).first()
+        return None if row is None else (int(row.seq), str(row.entry_hash))
 
-    def append(self, entry: AuditEntry) -> None:
-        self.session.add(entry)
+    def take_number(self, entry: AuditEntry, *, wait_seconds: float) -> AuditEntry | None:
+        t = tables.audit_log
+        postgres = self._dialect() == "postgresql"
+        make = postgresql.insert if postgres else sqlite.insert
+        values = {c.name: getattr(entry, c.name) for c in t.columns}
+        try:
+            with self.session.begin_nested():
+                if postgres:  # a writer that holds the number: wait for it, not forever
+                    millis = max(int(wait_seconds * 1000), 1)
+                    self.session.execute(text(f"SET LOCAL lock_timeout = {millis}"))
+                self.session.execute(
+                    make(t).values(**values).on_conflict_do_nothing(index_elements=["seq"])
+                )
+                if postgres:
+                    self.session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != _PG_LOCK_NOT_AVAILABLE:
+                raise
+            return None
+        return self.session.scalars(
+            select(AuditEntry).where(t.c.seq == entry.seq).execution_options(populate_existing=True)
+        ).one()
+
+    def seal(self, links: Sequence[tuple[int, str, str]]) -> None:
+        if not links:
+            return
+        t = tables.audit_log
+        self.session.execute(
+            update(t)
+            .where(t.c.seq == bindparam("k_seq"), t.c.entry_hash.is_(None))
+            .values(prev_hash=bindparam("k_prev"), entry_hash=bindparam("k_hash")),
+            [{"k_seq": seq, "k_prev": prev, "k_hash": hash_} for seq, prev, hash_ in links],
+        )
+
+    def move_head(self, seq: int, entry_hash: str) -> None:
         self.session.execute(
             update(tables.audit_head)
             .where(tables.audit_head.c.id == 1)
-            .values(seq=entry.seq, entry_hash=entry.entry_hash)
+            .values(seq=seq, entry_hash=entry_hash)
         )
+
+    def sealed_hashes(self, *, after_seq: int, up_to: int) -> Sequence[tuple[int, str | None]]:
+        t = tables.audit_log.c
+        rows = self.session.execute(
+            select(t.seq, t.entry_hash).where(t.seq > after_seq, t.seq <= up_to).order_by(t.seq)
+        ).all()
+        return [(int(row.seq), row.entry_hash) for row in rows]
 
     def entries(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditEntry]:
         t = tables.audit_log.c
         return self.session.scalars(
-            select(AuditEntry).where(t.seq > after_seq).order_by(t.seq).limit(limit)
+            select(AuditEntry)
+            .where(t.seq > after_seq)
+            .order_by(t.seq)
+            .limit(limit)
+            .execution_options(populate_existing=True)
         ).all()
 
     def for_subject(

@@ -300,8 +300,11 @@ blocks = Table(
     Index("ix_blocks_subject", "subject_kind", "subject", "blocked_until"),
 )
 
-# The audit trail: append-only, each entry commits to the previous one by hash. The single
-# head row is locked by every append, so entries form one chain even across processes.
+# The audit trail: append-only. A writer inserts its entry with its number (PostgreSQL: the
+# sequence audit_log_seq, made by migration 0014; SQLite: the next number under its single
+# writer) and its content hash, and touches no shared row; the sealer later links entries in
+# order (prev_hash, entry_hash) and moves the head, which only sealers lock.
+AUDIT_SEQUENCE = "audit_log_seq"
 audit_log = Table(
     "audit_log",
     metadata,
@@ -315,8 +318,9 @@ audit_log = Table(
     Column("outcome", String(80), nullable=False),
     Column("source_ip", String(45), nullable=True),
     Column("details", JSON, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("entry_hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=True),
+    Column("entry_hash", String(64), nullable=True),
+    Column("content_hash", String(64), nullable=True),
     Index("ix_audit_log_subject", "subject_kind", "subject"),
 )
 
@@ -339,6 +343,9 @@ audit_checkpoints = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("key_id", String(64), nullable=False),
     Column("signature", LargeBinary(200), nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("root_hash", String(64), nullable=True),
+    Column("previous_hash", String(64), nullable=True),
 )
 
 # The readiness probe's heartbeat: one row per probe name, rewritten by every probe, so a

@@ -185,7 +185,8 @@ def run_jobs(center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
 @router.get("/audit/verify")
 def verify_audit(center: CenterDep, actor: AuditorActor) -> dict[str, Any]:
     """Walk the hash chain against every signed checkpoint (published and stored); the first
-    broken entry or disagreeing checkpoint, if any, with the catalog's words in ``error``."""
+    broken entry or disagreeing checkpoint, if any, with the catalog's words in ``error``;
+    ``unsealed`` counts the entries the sealer has not linked yet (never broken)."""
     outcome = center.operator_desk.verify_audit(actor)
     error = verification_error(outcome)
     if error is not None:
@@ -200,7 +201,8 @@ def verify_audit(center: CenterDep, actor: AuditorActor) -> dict[str, Any]:
 
 @router.post("/audit/checkpoints")
 def checkpoint_audit(center: CenterDep, actor: AuditorActor) -> dict[str, Any]:
-    """Sign and publish a checkpoint of the audit trail now (``null`` while it is empty)."""
+    """Seal the committed audit entries now under a signed, published checkpoint; the latest
+    checkpoint (``null`` while nothing was ever sealed)."""
     return {"checkpoint": center.operator_desk.checkpoint_audit(actor)}
 
 
