@@ -59,6 +59,11 @@ PURPOSE = "login"
 # session's device_id is then a registered browser (BrowserDevice.id) and its certificate the
 # cloud-held one, signed for by the center's remote signer.
 FINANCIAL_METHOD = "financial"
+# Session.method of a login with the joint certificate (certcenter.joint.login): no registered
+# device; the session's device_id is JOINT_CLIENT and its certificate a joint one, whose
+# RSA key in the customer's NPKI folder signs transfers and documents (signing.JointSigner).
+JOINT_METHOD = "joint"
+JOINT_CLIENT = "joint-certificate"
 
 
 @dataclass(frozen=True)
