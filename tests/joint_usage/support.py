@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from certcenter.bootstrap import Center
-from certcenter.npki import write_folder
+from certcenter.npki import KeyFileForm, write_folder
 from tests.joint.support import Registrant, enroll, rsa_key
 
 PASSWORD = "kb-Joint#2026"
@@ -47,13 +47,21 @@ class JointHolder:
 
 
 def joint_holder(
-    center: Center, tmp_path: Path, person: str = "C001", *, index: int = 0
+    center: Center,
+    tmp_path: Path,
+    person: str = "C001",
+    *,
+    index: int = 0,
+    form: KeyFileForm = KeyFileForm.PBES2,
 ) -> JointHolder:
     """Register ``person`` for a joint certificate, have the authority issue it for RSA key
-    ``index`` (confirmed, as after certConf) and write its NPKI folder."""
+    ``index`` (confirmed, as after certConf) and write its NPKI folder (``signPri.key`` in
+    ``form``)."""
     enrolled, tid = enroll(center, Registrant(center, person).all_steps(), index)
     center.joint_authority.confirm(tid, accepted=True)
     npki = tmp_path / f"NPKI-{person}-{index}"
     key = rsa_key(index)
-    folder = write_folder(npki, enrolled.certificate, key, PASSWORD, random_num=enrolled.vid_random)
+    folder = write_folder(
+        npki, enrolled.certificate, key, PASSWORD, random_num=enrolled.vid_random, form=form
+    )
     return JointHolder(person, enrolled.certificate, key, enrolled.vid_random, npki, folder)

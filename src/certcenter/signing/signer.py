@@ -14,7 +14,8 @@ signed with the RSA key of its NPKI folder; checked the same way) and the center
 remote signer (``financial.signing``: the customer's cloud key, under a one-time grant the
 customer released with a registered browser and the PIN for exactly these bytes). A signer
 refuses with a catalog error (:class:`~certcenter.errors.CertCenterError`) of its own: the
-device's and the joint software's signature ``SIGNATURE_INVALID``, the center's ``FINANCIAL_ACTIVATION_*`` and others.
+device's and the joint software's signature ``SIGNATURE_INVALID``, the center's
+``FINANCIAL_ACTIVATION_*`` and others.
 """
 
 from __future__ import annotations

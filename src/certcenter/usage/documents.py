@@ -184,9 +184,7 @@ class DocumentSigning:
             verified = verify_signed_data(cms, content)
         except CmsError as err:
             raise CertCenterError("SIGNATURE_INVALID", detail=str(err)) from None
-        ours = any(
-            self._issued_by(verified.signer, family) for family in (MOBILE, JOINT)
-        )
+        ours = any(self._issued_by(verified.signer, family) for family in (MOBILE, JOINT))
         serial = f"{verified.signer.serial_number:X}"
         status = "unknown"
         if ours:
@@ -205,7 +203,6 @@ class DocumentSigning:
             signing_time=verified.signing_time,
         )
 
-
     def _issued_by(self, certificate: x509.Certificate, family: str) -> bool:
         """Signed by the family's issuing CA (the mobile or the joint certificate's)."""
         if family not in self.hierarchy.families:
@@ -215,6 +212,7 @@ class DocumentSigning:
         except (ValueError, TypeError, InvalidSignature):
             return False
         return True
+
 
 def decode_b64(text: str, field_name: str, *, limit: int = 48 * 1024) -> bytes:
     """Base64 from a request, refused clearly when it is not."""
