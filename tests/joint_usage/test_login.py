@@ -167,14 +167,36 @@ def test_refusals_have_their_codes_and_are_counted(
     assert _login(center, other).customer.customer_number == "C002"
 
 
-def test_too_many_failures_block_the_address(center: Center, tmp_path: Path) -> None:
+def test_bad_signatures_block_the_address_not_the_owner(center: Center, tmp_path: Path) -> None:
     holder = joint_holder(center, tmp_path)
-    limit = center.settings.policy.failure_max_in_window
+    limit = center.settings.policy.failure_max_in_window_per_address
     for _ in range(limit):
         err = _refused(lambda: _login(center, holder, sign=lambda m: holder.sign(m + b"!")))
         assert err.code == "JOINT_SIGNATURE_INVALID"
-    # the customer is blocked now, even with the right key
+    # the address is blocked now, even with the right key …
     assert _refused(lambda: _login(center, holder)).code == "TOO_MANY_ATTEMPTS"
+    # … but naming the certificate blocked nothing of its owner's: from elsewhere it works
+    issued = center.joint_login.challenge()
+    signature = holder.sign(challenge_message(PURPOSE, issued.challenge))
+    elsewhere = JointLoginAttempt(
+        issued.challenge, signature, certificate_der=holder.der, source_ip="211.36.9.9"
+    )
+    assert center.joint_login.login(elsewhere).token
+
+
+def test_failures_proven_with_the_key_block_the_owner(center: Center, tmp_path: Path) -> None:
+    holder = joint_holder(center, tmp_path)
+    limit = center.settings.policy.failure_max_in_window
+    wrong = rrn_of("C002")
+    for _ in range(limit):
+        err = _refused(lambda: _login(center, holder, rrn=wrong, random_num=holder.random_num))
+        assert err.code == "JOINT_VID_MISMATCH"
+    issued = center.joint_login.challenge()
+    signature = holder.sign(challenge_message(PURPOSE, issued.challenge))
+    elsewhere = JointLoginAttempt(
+        issued.challenge, signature, certificate_der=holder.der, source_ip="211.36.9.9"
+    )
+    assert _refused(lambda: center.joint_login.login(elsewhere)).code == "TOO_MANY_ATTEMPTS"
 
 
 def test_bad_input_is_refused_before_anything(center: Center, tmp_path: Path) -> None:

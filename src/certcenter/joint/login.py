@@ -18,7 +18,9 @@ it is active (``CERTIFICATE_REVOKED``, ``CERTIFICATE_SUSPENDED``, ``CERTIFICATE_
 resident number, that it and the random value from ``signPri.key`` make the certificate's VID
 (본인확인, ``JOINT_VID_MISMATCH``; the number is used for the comparison only, never stored or
 logged). Every refusal is counted by the risk rules (step ``joint_login``) under the client
-address and, when the certificate is ours, its owner: too many in the window block both.
+address, and under the certificate's owner once its key signed the challenge (a certificate is
+public: naming someone's certificate with a bad signature blocks nothing of theirs); too many
+in the window block the address, or the owner.
 """
 
 from __future__ import annotations
@@ -125,6 +127,7 @@ class JointLogin:
         with self.uow_factory() as uow:
             self.risk.check_blocks(uow, customer_id=None, device_id=None, marks=marks)
             record: CertificateRecord | None = None
+            proven = False  # the certificate's key signed the challenge
             try:
                 self.authenticator.take_challenge(
                     uow, device_id=JOINT_CLIENT, purpose=PURPOSE, challenge=attempt.challenge
@@ -135,6 +138,7 @@ class JointLogin:
                 message = challenge_message(PURPOSE, attempt.challenge)
                 if not rsa_signature_valid(certificate.public_key(), message, attempt.signature):
                     raise CertCenterError("JOINT_SIGNATURE_INVALID")
+                proven = True
                 require_active(record, self.clock.now())
                 identity_checked = False
                 if attempt.rrn is not None:
@@ -150,7 +154,7 @@ class JointLogin:
                         uow,
                         step=STEP,
                         code=err.code,
-                        customer_id=record.customer_id if record is not None else None,
+                        customer_id=record.customer_id if proven and record else None,
                         enrollment_id=None,
                         device_id=None,
                         client_ip=attempt.source_ip,

@@ -63,7 +63,8 @@ FINANCIAL_METHOD = "financial"
 # device; the session's device_id is JOINT_CLIENT and its certificate a joint one, whose
 # RSA key in the customer's NPKI folder signs transfers and documents (signing.JointSigner).
 JOINT_METHOD = "joint"
-JOINT_CLIENT = "joint-certificate"
+# not a device id ([A-Za-z0-9._-] only): deregistering an app never ends a joint session
+JOINT_CLIENT = "joint:npki"
 
 
 @dataclass(frozen=True)
