@@ -43,8 +43,11 @@ def test_login_sign_and_transfer_from_the_npki_folder(
     assert signed.exit_code == 0, signed.output
     (tmp_path / "root.pem").write_text(center.chain_pem()[-1])
     verified = subprocess.run(
-        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(out)]
-        + ["-content", str(document), "-CAfile", str(tmp_path / "root.pem"), "-out", "/dev/null"],
+        [
+            *("openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(out)),
+            *("-content", str(document), "-CAfile", str(tmp_path / "root.pem")),
+            *("-out", "/dev/null"),
+        ],
         capture_output=True,
         check=False,
     )
@@ -53,8 +56,10 @@ def test_login_sign_and_transfer_from_the_npki_folder(
     bank, number = C001_SAVINGS
     sent = runner.invoke(
         cli,
-        [*base, "transfer", *where, "--from-bank", bank, "--from", number]
-        + ["--to-bank", PAYEE[0], "--to", PAYEE[1], "--amount", "3000000", "--yes"],
+        [
+            *(*base, "transfer", *where, "--from-bank", bank, "--from", number),
+            *("--to-bank", PAYEE[0], "--to", PAYEE[1], "--amount", "3000000", "--yes"),
+        ],
         input=f"{PASSWORD}\n{ACCOUNT_PASSWORD}\n",
     )
     assert sent.exit_code == 0, sent.output
