@@ -60,7 +60,7 @@ from certcenter.financial.issuance import FinancialIssuance
 from certcenter.financial.media import AdditionalMedia
 from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
-from certcenter.joint import FeeDesk, JointAuthority, JointRegistrations
+from certcenter.joint import FeeDesk, JointAuthority, JointLogin, JointRegistrations
 from certcenter.keys import KeyBackend, load_key_backend
 from certcenter.lifecycle.customer_actions import CustomerActions
 from certcenter.lifecycle.jobs import JobRunner
@@ -162,6 +162,7 @@ class Center:
     joint_fees: FeeDesk
     joint_authority: JointAuthority
     joint_registrations: JointRegistrations
+    joint_login: JointLogin
     # what uses both certificates
     transfers: TransferService
     diagnosis: Diagnosis
@@ -489,7 +490,17 @@ def compose(
         clock=clock,
     )
 
-    # what uses both certificates
+    joint_login = JointLogin(
+        uow_factory=uow_factory,
+        authenticator=authenticator,
+        sessions=sessions,
+        hierarchy=hierarchy,
+        audit=audit_trail,
+        clock=clock,
+        policy=policy,
+    )
+
+    # what uses the certificates
     transfers = TransferService(
         uow_factory=uow_factory,
         providers=providers,
@@ -594,6 +605,7 @@ def compose(
         joint_fees=joint_fees,
         joint_authority=joint_authority,
         joint_registrations=joint_registrations,
+        joint_login=joint_login,
         transfers=transfers,
         diagnosis=diagnosis,
         cmp=cmp,

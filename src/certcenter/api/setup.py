@@ -21,6 +21,7 @@ from certcenter.api.routes import (
     financial,
     financial_issuance,
     joint,
+    joint_usage,
     lifecycle,
     operator,
     otp,
@@ -48,6 +49,7 @@ def install(app: FastAPI) -> None:
     app.include_router(financial_issuance.router)
     app.include_router(financial.router)
     app.include_router(joint.router)
+    app.include_router(joint_usage.router)
     app.include_router(approvals.router)
     app.include_router(status.router)
     app.include_router(cmp.router)

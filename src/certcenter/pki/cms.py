@@ -1,7 +1,11 @@
-"""CMS SignedData (RFC 5652) around a signature made elsewhere — on the customer's device.
+"""CMS SignedData (RFC 5652) around a signature made elsewhere — on the customer's device, by
+the customer's joint-certificate software, or by the center with the customer's cloud key.
 
-The device signs the bytes itself (ECDSA-SHA256 with its certificate key); the center wraps
-that signature, the signer's certificate and its chain into a SignedData any CMS tool checks:
+The signer signs the bytes itself with its certificate key — ECDSA-SHA256 (the mobile and the
+financial certificate) or RSA PKCS#1 v1.5 with SHA-256 (the joint certificate); the center
+wraps that signature, the signer's certificate and its chain into a SignedData any CMS tool
+checks, naming the signature algorithm after the signer's key (``sha256_ecdsa`` or
+``sha256_rsa``):
 
     der = signed_data(document, signature_der, signer_cert, chain)           # content inside
     der = signed_data(document, signature_der, signer_cert, chain, detached=True)
@@ -28,7 +32,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 _DIGESTS = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
@@ -46,9 +50,9 @@ def signed_data(
     *,
     detached: bool = False,
 ) -> bytes:
-    """A DER ContentInfo holding SignedData: ``signature`` (DER ECDSA over ``content`` with
-    SHA-256) by ``signer``, the signer's certificate and ``chain``; the content inside unless
-    ``detached``."""
+    """A DER ContentInfo holding SignedData: ``signature`` (over ``content`` with SHA-256:
+    DER ECDSA or RSA PKCS#1 v1.5, after the signer's key) by ``signer``, the signer's
+    certificate and ``chain``; the content inside unless ``detached``."""
     certificates = [
         asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in (signer, *chain)
     ]
@@ -72,7 +76,7 @@ def signed_data(
                 }
             ),
             "digest_algorithm": digest_algorithm,
-            "signature_algorithm": asn1_cms.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
+            "signature_algorithm": signature_algorithm(signer),
             "signature": signature,
         }
     )
@@ -86,6 +90,19 @@ def signed_data(
         }
     )
     return bytes(asn1_cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
+
+
+def signature_algorithm(signer: x509.Certificate) -> asn1_cms.SignedDigestAlgorithm:
+    """The SignerInfo's signature algorithm for the signer's key: ``ecdsa-with-SHA256`` (no
+    parameters, RFC 5758) or ``sha256WithRSAEncryption`` (parameters NULL, RFC 4055)."""
+    public_key = signer.public_key()
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return asn1_cms.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"})
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return asn1_cms.SignedDigestAlgorithm(
+            {"algorithm": "sha256_rsa", "parameters": asn1_core.Null()}
+        )
+    raise CmsError("only ECDSA and RSA signers are supported")
 
 
 @dataclass(frozen=True)
@@ -144,10 +161,16 @@ def verify_signed_data(der: bytes, content: bytes | None = None) -> VerifiedSign
             signing_time = values["signing_time"].native
         signed_bytes = b"\x31" + attributes.dump()[1:]  # DER of the SET OF, not the [0] tag
     public_key = signer.public_key()
-    if not isinstance(public_key, ec.EllipticCurvePublicKey):
-        raise CmsError("only ECDSA signers are accepted")
     try:
-        public_key.verify(signature, signed_bytes, ec.ECDSA(algorithm))
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, signed_bytes, ec.ECDSA(algorithm))
+        elif isinstance(public_key, rsa.RSAPublicKey):
+            scheme = signer_info["signature_algorithm"].signature_algo
+            if scheme != "rsassa_pkcs1v15":
+                raise CmsError(f"RSA signature scheme {scheme} is not accepted")
+            public_key.verify(signature, signed_bytes, padding.PKCS1v15(), algorithm)
+        else:
+            raise CmsError("only ECDSA and RSA signers are accepted")
     except InvalidSignature:
         raise CmsError("the signature does not verify") from None
     return VerifiedSignature(

@@ -3,16 +3,19 @@ the signer's certificate and the CA certificates above it.
 
     signature = signer.sign(SigningRequest(document, certificate_der, customer_id=...,
                                            device_id=..., purpose="transfer", subject=id))
-    signature.value          # DER ECDSA-SHA256 over exactly ``document``
-    signature.signed_by      # SignedBy.DEVICE or SignedBy.CENTER
+    signature.value          # over exactly ``document``: DER ECDSA-SHA256, or RSA PKCS#1 v1.5
+    signature.signed_by      # SignedBy.DEVICE, SignedBy.SOFTWARE or SignedBy.CENTER
     signature.cms(document)  # CMS SignedData with the certificate and its chain
 
-Two signers implement it: :class:`~certcenter.signing.device.DeviceSigner` (the customer's
-device signed; its signature is checked against the certificate's key) and the center's
+Three signers implement it: :class:`~certcenter.signing.device.DeviceSigner` (the customer's
+device signed; its signature is checked against the certificate's key),
+:class:`~certcenter.signing.joint.JointSigner` (the customer's joint-certificate software
+signed with the RSA key of its NPKI folder; checked the same way) and the center's
 remote signer (``financial.signing``: the customer's cloud key, under a one-time grant the
 customer released with a registered browser and the PIN for exactly these bytes). A signer
 refuses with a catalog error (:class:`~certcenter.errors.CertCenterError`) of its own: the
-device's signature ``SIGNATURE_INVALID``, the center's ``FINANCIAL_ACTIVATION_*`` and others.
+device's and the joint software's signature ``SIGNATURE_INVALID``, the center's
+``FINANCIAL_ACTIVATION_*`` and others.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from typing import Protocol
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from certcenter.pki.cms import signed_data
 
 
 class SignedBy(StrEnum):
     DEVICE = "device"  # the customer's device, with the key of its certificate
+    SOFTWARE = "software"  # the customer's joint-certificate software, with the NPKI key
     CENTER = "center"  # the center, with the customer's cloud key, after the activation
 
 
@@ -54,18 +58,22 @@ class SigningRequest:
 class Signature:
     """A signature over some bytes, the certificate whose key made it, and its chain."""
 
-    value: bytes = field(repr=False)  # DER ECDSA-SHA256 over the data
+    value: bytes = field(repr=False)  # over the data: DER ECDSA-SHA256 or RSA PKCS#1 v1.5
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]  # the CA certificates above ``certificate``
     signed_by: SignedBy
 
     def verifies(self, data: bytes) -> bool:
-        """The signature is over exactly ``data``, by the key of :attr:`certificate`."""
+        """The signature is over exactly ``data``, by the key of :attr:`certificate`
+        (ECDSA-SHA256 for an EC key, RSA PKCS#1 v1.5 with SHA-256 for an RSA key)."""
         public_key = self.certificate.public_key()
-        if not isinstance(public_key, ec.EllipticCurvePublicKey):
-            return False
         try:
-            public_key.verify(self.value, data, ec.ECDSA(hashes.SHA256()))
+            if isinstance(public_key, ec.EllipticCurvePublicKey):
+                public_key.verify(self.value, data, ec.ECDSA(hashes.SHA256()))
+            elif isinstance(public_key, rsa.RSAPublicKey):
+                public_key.verify(self.value, data, padding.PKCS1v15(), hashes.SHA256())
+            else:
+                return False
         except InvalidSignature:
             return False
         return True

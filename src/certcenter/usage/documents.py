@@ -1,5 +1,5 @@
-"""Signing documents with the mobile certificate (전자서명), and checking such signatures for
-relying parties.
+"""Signing documents with the mobile or the joint certificate (전자서명), and checking such
+signatures for relying parties.
 
     documents = DocumentSigning(...)
     signed = documents.sign(session, SignRequest(name, content, signature, pin))
@@ -10,7 +10,10 @@ The device signs the document's bytes with its certificate key after the custome
 PIN; the server checks the PIN (counted first, like every PIN try), takes the signature
 through the one signer interface (:class:`~certcenter.signing.DeviceSigner`: only over exactly
 the document, only by the certificate's key), and wraps it into a detached CMS that OpenSSL
-and other CMS tools verify.
+and other CMS tools verify. In a session opened with the joint certificate the customer's
+certificate software signs with the RSA key of its NPKI folder (no PIN: the certificate's
+password opened the key; :class:`~certcenter.signing.JointSigner`), and the CMS carries the
+joint CA's chain.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from certcenter.audit.trail import AuditTrail
@@ -30,18 +34,19 @@ from certcenter.clock import Clock
 from certcenter.entities import Actor, CertificateStatus, Session, SignedDocument, new_id
 from certcenter.errors import CertCenterError
 from certcenter.pki.cms import CmsError, verify_signed_data
-from certcenter.pki.hierarchy import MOBILE, Hierarchy
+from certcenter.pki.hierarchy import JOINT, MOBILE, Hierarchy
 from certcenter.ports import UnitOfWorkFactory
-from certcenter.signing import DeviceSigner, Signature, Signer, SigningRequest
+from certcenter.signing import DeviceSigner, JointSigner, Signature, Signer, SigningRequest
 from certcenter.usage.free_text import require_plain
+from certcenter.usage.login import JOINT_METHOD
 
 
 @dataclass(frozen=True)
 class SignRequest:
     name: str
     content: bytes = field(repr=False)
-    signature: str  # base64 ECDSA-SHA256 over ``content`` by the certificate key
-    pin: str = field(repr=False)
+    signature: str  # base64 over ``content`` by the certificate key (ECDSA, or RSA PKCS#1 v1.5)
+    pin: str = field(default="", repr=False)  # none in a joint-certificate session
     source_ip: str | None = None
 
 
@@ -81,34 +86,50 @@ class DocumentSigning:
         if not request.content:
             raise CertCenterError("INVALID_REQUEST", detail="document: empty")
         require_plain("name", request.name)
+        joint = session.method == JOINT_METHOD
+        if not joint and not request.pin:
+            raise CertCenterError("INVALID_REQUEST", detail="pin is required")
+        attempts: dict[str, int] = {}
         with self.uow_factory() as uow:
             customer = uow.customers.get(session.customer_id)
-            device = uow.devices.active_by_device_id(session.device_id)
+            device = None if joint else uow.devices.active_by_device_id(session.device_id)
             certificate = uow.certificates.get(session.certificate_serial)
-            if customer is None or device is None or certificate is None:
+            if (
+                customer is None
+                or certificate is None
+                or (device is None and not joint)
+                or (joint and certificate.family != JOINT)
+            ):
                 raise CertCenterError("SESSION_INVALID")
             if certificate.status != CertificateStatus.ACTIVE or (
                 certificate.not_after <= self.clock.now()
             ):
                 raise CertCenterError("CERTIFICATE_NOT_USABLE", status=certificate.status)
-            attempts = self.guard.reserve(uow, customer.id, [PIN])
+            if not joint:  # the joint certificate's password opened the key that signs
+                attempts = self.guard.reserve(uow, customer.id, [PIN])
             uow.commit()
-        pin_ok = device.pin_hash is not None and self.hasher.verify(
-            device.pin_hash, request.pin, purpose="pin"
+        pin_ok = joint or (
+            device is not None
+            and device.pin_hash is not None
+            and self.hasher.verify(device.pin_hash, request.pin, purpose="pin")
         )
         signed = self._sign(
-            self._signer_for(request),
+            self._signer_for(session, request),
             SigningRequest(
                 data=request.content,
                 certificate_der=certificate.der or b"",
                 customer_id=customer.id,
-                device_id=device.device_id,
+                device_id=device.device_id if device is not None else session.device_id,
                 purpose="document",
                 source_ip=request.source_ip,
             ),
         )
         with self.uow_factory() as uow:
-            refusal = self.guard.settle(uow, customer.id, {PIN: pin_ok}, attempts=attempts)
+            refusal = (
+                None
+                if joint
+                else self.guard.settle(uow, customer.id, {PIN: pin_ok}, attempts=attempts)
+            )
             if refusal is not None:
                 uow.commit()
                 raise refusal
@@ -142,8 +163,11 @@ class DocumentSigning:
             uow.commit()
         return document
 
-    def _signer_for(self, request: SignRequest) -> Signer:
-        """Documents are signed on the device: the signature comes with the request."""
+    def _signer_for(self, session: Session, request: SignRequest) -> Signer:
+        """Documents are signed on the customer's side: the signature comes with the request,
+        from the device (mobile certificate) or the joint certificate's software."""
+        if session.method == JOINT_METHOD:
+            return JointSigner(request.signature, chain=tuple(self.hierarchy.chain(JOINT)))
         return DeviceSigner(request.signature, chain=tuple(self.hierarchy.chain(MOBILE)))
 
     @staticmethod
@@ -160,12 +184,7 @@ class DocumentSigning:
             verified = verify_signed_data(cms, content)
         except CmsError as err:
             raise CertCenterError("SIGNATURE_INVALID", detail=str(err)) from None
-        issuing = self.hierarchy.issuing(MOBILE).certificate
-        try:
-            verified.signer.verify_directly_issued_by(issuing)
-            ours = True
-        except (ValueError, TypeError, InvalidSignature):
-            ours = False
+        ours = any(self._issued_by(verified.signer, family) for family in (MOBILE, JOINT))
         serial = f"{verified.signer.serial_number:X}"
         status = "unknown"
         if ours:
@@ -183,6 +202,16 @@ class DocumentSigning:
             sha256=hashlib.sha256(verified.content).hexdigest(),
             signing_time=verified.signing_time,
         )
+
+    def _issued_by(self, certificate: x509.Certificate, family: str) -> bool:
+        """Signed by the family's issuing CA (the mobile or the joint certificate's)."""
+        if family not in self.hierarchy.families:
+            return False
+        try:
+            certificate.verify_directly_issued_by(self.hierarchy.issuing(family).certificate)
+        except (ValueError, TypeError, InvalidSignature):
+            return False
+        return True
 
 
 def decode_b64(text: str, field_name: str, *, limit: int = 48 * 1024) -> bytes:

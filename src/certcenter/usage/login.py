@@ -59,6 +59,12 @@ PURPOSE = "login"
 # session's device_id is then a registered browser (BrowserDevice.id) and its certificate the
 # cloud-held one, signed for by the center's remote signer.
 FINANCIAL_METHOD = "financial"
+# Session.method of a login with the joint certificate (certcenter.joint.login): no registered
+# device; the session's device_id is JOINT_CLIENT and its certificate a joint one, whose
+# RSA key in the customer's NPKI folder signs transfers and documents (signing.JointSigner).
+JOINT_METHOD = "joint"
+# not a device id ([A-Za-z0-9._-] only): deregistering an app never ends a joint session
+JOINT_CLIENT = "joint:npki"
 
 
 @dataclass(frozen=True)

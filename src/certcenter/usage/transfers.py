@@ -16,7 +16,10 @@ from the session (:meth:`TransferService._signer_for`) and seen only as a
 against the certificate's key) or — in a session opened with the financial certificate
 (``Session.method == "financial"``) — the center, with the cloud key under a one-time
 activation the customer authorized for exactly that document with a registered browser and
-the PIN, which stands for the PIN factor (``Confirmation.activation_grant``). The server
+the PIN, which stands for the PIN factor (``Confirmation.activation_grant``) — or, in a
+session opened with the joint certificate (``Session.method == "joint"``), the customer's
+certificate software with the RSA key of its NPKI folder, whose password stands for the PIN
+(:class:`~certcenter.signing.JointSigner`). The server
 checks that the signature covers exactly the stored document, that the stored document is
 still what the transfer's fields say (nothing changed underneath), and that it is used once.
 The day's total is raised by one conditional UPDATE, so concurrent transfers cannot spend the
@@ -63,11 +66,18 @@ from certcenter.identity.providers import Providers
 from certcenter.issuance.service import Acting
 from certcenter.notifications.messages import notice
 from certcenter.notifications.outbox import Outbox
-from certcenter.pki.hierarchy import MOBILE, Hierarchy
+from certcenter.pki.hierarchy import JOINT, MOBILE, Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
-from certcenter.signing import CenterSigning, DeviceSigner, Signature, Signer, SigningRequest
+from certcenter.signing import (
+    CenterSigning,
+    DeviceSigner,
+    JointSigner,
+    Signature,
+    Signer,
+    SigningRequest,
+)
 from certcenter.usage.free_text import escape, quote, require_plain, unescape, unquote, unsafe
-from certcenter.usage.login import FINANCIAL_METHOD
+from certcenter.usage.login import FINANCIAL_METHOD, JOINT_METHOD
 
 MEDIA = ("certificate", "otp", "security_card")
 MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}
@@ -428,9 +438,18 @@ class TransferService:
     ) -> tuple[Signer, _SessionDevice | None]:
         """Who signs for this session, and the registered device it runs on (None when there
         is none): a session opened with the financial certificate has the center sign with
-        the cloud key under the grant its browser and PIN released; any other, the device."""
+        the cloud key under the grant its browser and PIN released; one opened with the joint
+        certificate, the customer's certificate software (no device: the certificate's owner);
+        any other, the device."""
+        signer: Signer
+        if session.method == JOINT_METHOD:
+            signer = JointSigner(confirmation.signature, chain=tuple(self.hierarchy.chain(JOINT)))
+            certificate = uow.certificates.get(transfer.certificate_serial)
+            if certificate is None or certificate.family != JOINT:
+                return signer, None
+            return signer, _SessionDevice(certificate.customer_id)
         if session.method == FINANCIAL_METHOD:
-            signer: Signer = self.center_signer.signer(confirmation.activation_grant or "")
+            signer = self.center_signer.signer(confirmation.activation_grant or "")
             browser = uow.browser_devices.get(transfer.device_id)
             if browser is None or browser.status != "active":
                 return signer, None

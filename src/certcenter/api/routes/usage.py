@@ -24,6 +24,7 @@ from certcenter.usage.transfers import Confirmation, TransferRequest
 router = APIRouter(tags=["using the certificate (로그인·이체·전자서명)"])
 
 Signature = Annotated[str, StringConstraints(min_length=8, max_length=400)]
+JointSignature = Annotated[str, StringConstraints(min_length=8, max_length=700)]
 Digits = Annotated[str, StringConstraints(max_length=12)]
 BankCode = Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
 AccountNo = Annotated[str, StringConstraints(pattern=r"^\d{6,20}$")]
@@ -173,8 +174,9 @@ class TransferOut(BaseModel):
 
 
 class ConfirmIn(_Body):
-    signature: Signature = Field(
-        description="base64 ECDSA-SHA256 over the document, certificate key"
+    signature: JointSignature = Field(
+        description="base64 over the document by the certificate key: ECDSA-SHA256 (the app) "
+        "or RSA PKCS#1 v1.5 SHA-256 (the joint certificate's software)"
     )
     document_b64: Annotated[str, StringConstraints(max_length=8000)] | None = None
     pin: Digits | None = None
@@ -314,8 +316,11 @@ def set_limits(body: LimitsIn, session: SessionDep, center: CenterDep) -> dict[s
 class SignIn(_Body):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     document_b64: Annotated[str, StringConstraints(min_length=1, max_length=44000)]
-    signature: Signature = Field(description="base64 ECDSA-SHA256 over the document's bytes")
-    pin: Digits
+    signature: JointSignature = Field(
+        description="base64 over the document's bytes: ECDSA-SHA256 by the app, or RSA "
+        "PKCS#1 v1.5 SHA-256 by the joint certificate's software"
+    )
+    pin: Digits | None = Field(None, description="the app's PIN (none with the joint certificate)")
 
 
 class SignedOut(BaseModel):
@@ -351,7 +356,7 @@ def sign_document(body: SignIn, session: SessionDep, center: CenterDep, ip: Clie
             name=body.name,
             content=decode_b64(body.document_b64, "document_b64"),
             signature=body.signature,
-            pin=body.pin,
+            pin=body.pin or "",
             source_ip=ip,
         ),
     )
