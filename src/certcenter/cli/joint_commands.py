@@ -69,7 +69,7 @@ from certcenter.npki.folder import (
 from certcenter.npki.password import check_new_password, weak_reason
 from certcenter.npki.pkcs12 import MAX_PFX_BYTES, export_pfx
 from certcenter.pki.names import display_name
-from certcenter.pki.profiles import NPKI_POLICY_OIDS
+from certcenter.pki.profiles import JOINT_POLICY_SUBARCS, NPKI_POLICY_OIDS
 from certcenter.pki.vid import vid_matches
 
 NPKI_HELP = "The NPKI folder (e.g. ~/NPKI, or a certificate folder inside it)."
@@ -536,19 +536,26 @@ def joint_import(pfx: Path, npki: Path, overwrite: bool, password_stdin: bool) -
     click.echo(_words("imported", folder=str(folder)))
 
 
+def _policy_kind(oid: x509.ObjectIdentifier) -> str | None:
+    """``general`` or ``banking`` for the NPKI policy OIDs and the bank's own joint policies
+    (its arc + ``.1.3.1`` / ``.1.3.4``: the device does not know the bank's arc)."""
+    for name, npki_oid in NPKI_POLICY_OIDS.items():
+        if oid == npki_oid or oid.dotted_string.endswith(f".{JOINT_POLICY_SUBARCS[name]}"):
+            return name.removeprefix("joint-")
+    return None
+
+
 def _policies(certificate: x509.Certificate) -> list[str]:
     try:
         policies = certificate.extensions.get_extension_for_class(x509.CertificatePolicies).value
     except x509.ExtensionNotFound:
         return []
-    names = {oid: key.removeprefix("joint-") for key, oid in NPKI_POLICY_OIDS.items()}
     shown = []
     for policy in policies:
         oid = policy.policy_identifier
-        kind = names.get(oid)
-        shown.append(
-            f"{_words(f'policy_{kind}')} ({oid.dotted_string})" if kind else oid.dotted_string
-        )
+        kind = _policy_kind(oid)
+        label = _words(f"policy_{kind}") if kind else None
+        shown.append(f"{label} ({oid.dotted_string})" if label else oid.dotted_string)
     return shown
 
 
