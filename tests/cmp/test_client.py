@@ -6,6 +6,7 @@ refusals as the server's catalog codes; answers that do not verify are not used.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from cryptography import x509
@@ -14,6 +15,7 @@ from pyasn1.type import univ
 from pyasn1_alt_modules import rfc9480
 
 from certcenter.bootstrap import Center
+from certcenter.cmp import messages
 from certcenter.cmp.client import CmpClient
 from certcenter.errors import CertCenterError
 from certcenter.joint.kinds import AUTHORIZATION_FACTOR
@@ -121,3 +123,40 @@ def test_renewal_before_the_window_is_the_authoritys_refusal(center: Center) -> 
         client.key_update(pending.certificate, rsa_key(0), rsa_key(1), trusted=pending.issued.root)
     assert refused.value.code == "JOINT_RENEWAL_TOO_EARLY"
     assert refused.value.context["failure"] == "notAuthorized"
+
+
+def test_an_answer_of_another_transaction_is_not_used(center: Center) -> None:
+    registered = Registrant(center, "C001").all_steps()
+    kept: list[bytes] = []
+
+    def replay(der: bytes) -> bytes:  # the first answer, again, for every request
+        kept.append(der)
+        return kept[0]
+
+    client = CmpClient(transport(center, replay), now=center.clock.now)
+    pending = client.initial(registered.reference, registered.code.encode(), rsa_key(0))
+    with pytest.raises(CertCenterError) as refused:
+        pending.confirm()  # the ip comes back instead of the pkiConf
+    assert refused.value.code == "CMP_ANSWER_INVALID"
+
+
+def test_a_refusal_in_words_this_side_does_not_know_is_cmp_refused() -> None:
+    def other_server(der: bytes) -> bytes:
+        request = messages.read_header(messages.decode_message(der))
+        header = messages.build_header(
+            request,
+            pvno=2,
+            sender=messages.NULL_DN,
+            sender_kid=None,
+            protection_alg=None,
+            nonce=b"n" * 16,
+            now=datetime.now(UTC),
+        )
+        body = messages.error_body("badRequest", ["E42: the other CA says no"])
+        return messages.encode_message(header, body, protect=None)
+
+    with pytest.raises(CertCenterError) as refused:
+        CmpClient(other_server).initial("4821937560", b"code", rsa_key(0))
+    assert refused.value.code == "CMP_REFUSED"
+    assert refused.value.context["failure"] == "badRequest"
+    assert "the other CA says no" in refused.value.cause("en")
