@@ -64,26 +64,30 @@ class CenterClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def pkixcmp(self, der: bytes, path: str = "/cmp") -> bytes:
+        """POST one DER PKIMessage to the CMP server (RFC 6712) and return the PKIMessage
+        it answers (every CMP answer, refusals included, is ``application/pkixcmp``); any
+        other answer is the center's problem document, raised as :class:`ApiError`."""
+        try:
+            response = self.http.post(
+                path, content=der, headers={"Content-Type": "application/pkixcmp"}
+            )
+        except httpx.TransportError as exc:
+            raise _unreachable(exc) from None
+        if response.headers.get("content-type", "").startswith("application/pkixcmp"):
+            return response.content
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {"code": "HTTP_ERROR", "message": {"en": response.text[:200]}}
+        raise ApiError(response.status_code, problem)
+
     def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             response = self.http.request(method, path, json=body, headers=headers)
         except httpx.TransportError as exc:
-            raise ApiError(
-                0,
-                {
-                    "code": "CENTER_UNREACHABLE",
-                    "message": {
-                        "ko": "인증센터에 연결할 수 없습니다.",
-                        "en": "Cannot reach the certificate center.",
-                    },
-                    "cause": {"ko": str(exc), "en": str(exc)},
-                    "remedy": {
-                        "ko": "certcenter serve 가 실행 중인지, 주소가 맞는지 확인하세요.",
-                        "en": "Check that certcenter serve is running at that address.",
-                    },
-                },
-            ) from None
+            raise _unreachable(exc) from None
         if response.status_code >= 400:
             try:
                 problem = response.json()
@@ -231,3 +235,21 @@ class CenterClient:
             if match and entry["amount"] == 1:
                 return match.group(1)
         return None
+
+
+def _unreachable(exc: httpx.TransportError) -> ApiError:
+    return ApiError(
+        0,
+        {
+            "code": "CENTER_UNREACHABLE",
+            "message": {
+                "ko": "인증센터에 연결할 수 없습니다.",
+                "en": "Cannot reach the certificate center.",
+            },
+            "cause": {"ko": str(exc), "en": str(exc)},
+            "remedy": {
+                "ko": "certcenter serve 가 실행 중인지, 주소가 맞는지 확인하세요.",
+                "en": "Check that certcenter serve is running at that address.",
+            },
+        },
+    )

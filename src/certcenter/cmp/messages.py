@@ -23,6 +23,7 @@ from pyasn1.type import char, univ
 from pyasn1_alt_modules import rfc4211, rfc5280, rfc9480
 
 from certcenter.errors import CertCenterError
+from certcenter.pki.vid import ID_KISA_RANDOM_NUM
 
 __all__ = [
     "NULL_DN",
@@ -39,6 +40,8 @@ __all__ = [
     "error_body",
     "name_of",
     "protected_part",
+    "random_num_info",
+    "random_num_of",
     "read_header",
     "spki_of_template",
 ]
@@ -164,6 +167,40 @@ def protected_part(message: rfc9480.PKIMessage) -> bytes:
     part["header"] = message["header"]
     part["body"] = message["body"]
     return encode(part)
+
+
+# ---------------------------------------------------------------- the VID's random value
+
+RANDOM_NUM = univ.ObjectIdentifier(ID_KISA_RANDOM_NUM)  # 1.2.410.200004.10.1.1.3 (KISA)
+
+
+def random_num_info(value: bytes) -> rfc9480.InfoTypeAndValue:
+    """The VID's random value R for the ``ip``'s generalInfo: ``randomNum`` with the value as
+    a BIT STRING, as it goes into the key file (the answer's protection covers it)."""
+    info = rfc9480.InfoTypeAndValue()
+    info["infoType"] = RANDOM_NUM
+    info["infoValue"] = encode(univ.BitString.fromOctetString(value))
+    return info
+
+
+def random_num_of(message: rfc9480.PKIMessage) -> bytes | None:
+    """R from a message's generalInfo (None when it has none); ``CMP_MESSAGE_MALFORMED`` when
+    the value is not one BIT STRING of whole bytes."""
+    general = message["header"]["generalInfo"]
+    if not general.isValue:
+        return None
+    for info in general:
+        if info["infoType"] != RANDOM_NUM:
+            continue
+        try:
+            value, rest = der_decoder.decode(bytes(info["infoValue"]), asn1Spec=univ.BitString())
+            octets = bytes(value.asOctets())
+        except UNREADABLE:
+            raise malformed("randomNum cannot be read") from None
+        if rest or len(value) % 8 or not octets:
+            raise malformed("randomNum is not a BIT STRING of whole bytes")
+        return octets
+    return None
 
 
 # ---------------------------------------------------------------- certificates and names

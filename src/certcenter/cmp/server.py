@@ -268,7 +268,10 @@ class CmpServer:
             tid, enrolled.certificate, server_nonce=nonce, secret=secret
         )
         body = messages.cert_rep_body(kind, enrolled.certificate, chain[-1:])
-        return self._answer(request, body, nonce=nonce, extra=chain)
+        # R, the VID's random value, goes to the software that keeps the key (ip only: a
+        # renewal keeps the R of the key file); the answer's MAC covers it
+        general = [messages.random_num_info(enrolled.vid_random)] if enrolled.vid_random else []
+        return self._answer(request, body, nonce=nonce, extra=chain, general_info=general)
 
     # ------------------------------------------------------------------ certConf
 
@@ -552,6 +555,7 @@ class CmpServer:
         *,
         nonce: bytes,
         extra: Sequence[x509.Certificate] = (),
+        general_info: Sequence[rfc9480.InfoTypeAndValue] = (),
     ) -> CmpAnswer:
         header = request.header if request is not None else None
         pvno = header.pvno if header is not None and header.pvno in (2, 3) else 2
@@ -569,6 +573,8 @@ class CmpServer:
                 nonce=nonce,
                 now=now,
             )
+            for info in general_info:
+                cmp_header["generalInfo"].append(info)
             der = messages.encode_message(
                 cmp_header,
                 body,
@@ -587,6 +593,8 @@ class CmpServer:
             nonce=nonce,
             now=now,
         )
+        for info in general_info:
+            cmp_header["generalInfo"].append(info)
         der = messages.encode_message(
             cmp_header,
             body,
