@@ -1,4 +1,4 @@
-"""Migration 0014 on a trail written the old way: its entries keep their links and verify,
+"""Migration 0018 on a trail written the old way: its entries keep their links and verify,
 numbers go on after them (PostgreSQL: the new sequence), and the sealer goes on from the head
 they left."""
 
@@ -66,7 +66,7 @@ def test_entries_chained_before_0014_verify_and_the_trail_goes_on(
             )
             old.entry_hash = prev = entry_hash(old)
             row = {c.name: getattr(old, c.name) for c in audit_log.columns}
-            del row["content_hash"]  # not a column before 0014
+            del row["content_hash"]  # not a column before 0018
             conn.execute(audit_log.insert().values(**row))
         conn.execute(update(audit_head).values(seq=3, entry_hash=prev))
     migrate.upgrade(engine)

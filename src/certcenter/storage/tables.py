@@ -301,7 +301,7 @@ blocks = Table(
 )
 
 # The audit trail: append-only. A writer inserts its entry with its number (PostgreSQL: the
-# sequence audit_log_seq, made by migration 0014; SQLite: the next number under its single
+# sequence audit_log_seq, made by migration 0018; SQLite: the next number under its single
 # writer) and its content hash, and touches no shared row; the sealer later links entries in
 # order (prev_hash, entry_hash) and moves the head, which only sealers lock.
 AUDIT_SEQUENCE = "audit_log_seq"

@@ -1,8 +1,8 @@
 """ocsp_state, ocsp_changes: status changes numbered in commit order, for the responses
 each server process holds in memory
 
-Revision ID: 0015
-Revises: 0018
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-04 19:30:00.000000
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0018"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """certificate copies: the relay of a joint certificate's sealed files between two devices
 
-Revision ID: 0019
-Revises: 0017
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-04 19:50:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from certcenter.storage.types import UtcDateTime
 
-revision = "0019"
-down_revision = "0017"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

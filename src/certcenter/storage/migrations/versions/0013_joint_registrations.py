@@ -1,7 +1,7 @@
 """joint registrations: the joint certificate's registration flow, its reference number and
 sealed authorization code, the VID made at registration and the 범용 fee
 
-Revision ID: 0017
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-04 19:30:00.000000
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import certcenter.storage.types
 
-revision = "0017"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """certificates: CRL partitions from an index of the listed rows; job passes by index
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-04 19:40:00.000000
 
 - ``ix_certificates_listed`` (family, crl_shard, serial) holds only the rows with a CRL entry
@@ -23,8 +23,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

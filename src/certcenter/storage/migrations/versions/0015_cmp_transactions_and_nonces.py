@@ -1,8 +1,8 @@
 """cmp transactions and nonces: the joint certificate's CMP server (RFC 4210, RFC 9483)
 keeps each transaction by its transactionID and every client senderNonce it saw
 
-Revision ID: 0018
-Revises: 0019
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04 19:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import certcenter.storage.types
 
-revision = "0018"
-down_revision = "0019"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

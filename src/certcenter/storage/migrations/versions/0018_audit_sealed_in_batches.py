@@ -1,7 +1,7 @@
 """audit trail sealed in batches: entries written without the head, linked later by the sealer
 
-Revision ID: 0014
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-04 19:30:00.000000
 
 Entries written before this revision stay as they are: each already carries its link
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
