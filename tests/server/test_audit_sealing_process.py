@@ -71,7 +71,7 @@ def _cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_killed_server_leaves_a_trail_that_verifies_and_is_sealed_on_restart(
     tmp_path: Path, database_url: str
 ) -> None:
-    server = ServerProcess(tmp_path, own_session=True)
+    server = ServerProcess(tmp_path)
     server.env.update(
         {
             "CERTCENTER_DATABASE_URL": database_url,

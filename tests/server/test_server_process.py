@@ -38,10 +38,11 @@ def _free_port() -> int:
 
 
 class ServerProcess:
-    """``certcenter serve``. With ``own_session``, in a session of its own, so ``kill`` takes
-    its worker processes too (as the machine going down would), not only the supervisor."""
+    """``certcenter serve``, in a session of its own (unless ``own_session=False``), so ``kill``
+    takes its worker processes too (as the machine going down would), not only the supervisor,
+    and no worker outlives the test."""
 
-    def __init__(self, data_dir: Path, *, own_session: bool = False) -> None:
+    def __init__(self, data_dir: Path, *, own_session: bool = True) -> None:
         self.data_dir = data_dir
         self.own_session = own_session
         self.port = _free_port()
