@@ -14,10 +14,20 @@ from certcenter.bootstrap import Center
 from certcenter.enrollment.service import EnrollmentRef
 from certcenter.entities import Session
 from certcenter.errors import CertCenterError
+from certcenter.flows import FlowTicket
 from certcenter.http_common.request_facts import center_of, client_ip
 
 CenterDep = Annotated[Center, Depends(center_of)]
 ClientIp = Annotated[str, Depends(client_ip)]
+
+
+def flow_ticket(flow_id: str, ip: str, authorization: str | None) -> FlowTicket:
+    """A multi-step flow's ticket from its path id and the ``Authorization: Bearer`` token
+    handed out at its start (every flow's routes read theirs through this)."""
+    token = bearer_token(authorization)
+    if not token:
+        raise CertCenterError("ENROLLMENT_TOKEN_INVALID")
+    return FlowTicket(enrollment_id=flow_id, token=token, client_ip=ip)
 
 
 def enrollment_ref(
@@ -25,10 +35,7 @@ def enrollment_ref(
     ip: ClientIp,
     authorization: Annotated[str | None, Header()] = None,
 ) -> EnrollmentRef:
-    token = bearer_token(authorization)
-    if not token:
-        raise CertCenterError("ENROLLMENT_TOKEN_INVALID")
-    return EnrollmentRef(enrollment_id=enrollment_id, token=token, client_ip=ip)
+    return flow_ticket(enrollment_id, ip, authorization)
 
 
 RefDep = Annotated[EnrollmentRef, Depends(enrollment_ref)]

@@ -58,6 +58,7 @@ from certcenter.flows import (
     Effects,
     FlowEngine,
     FlowKind,
+    FlowTicket,
     Outcome,
     SmsCode,
     no_choices,
@@ -122,13 +123,8 @@ class StartRequest:
         return f"StartRequest(device_id={self.device_id!r}, platform={self.platform!r}, …)"
 
 
-@dataclass(frozen=True)
-class EnrollmentRef:
-    """Which flow, the bearer token the app got at the start, and where the request came from."""
-
-    enrollment_id: str
-    token: str
-    client_ip: str
+#: Which enrollment, the bearer token the app got at the start, and where the request came from.
+EnrollmentRef = FlowTicket
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ import hmac
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
@@ -70,6 +69,7 @@ from certcenter.flows import (
     Effects,
     FlowEngine,
     FlowKind,
+    FlowTicket,
     Outcome,
     SmsCode,
     no_device,
@@ -138,16 +138,8 @@ class CertificateMaker(Protocol):
     ) -> IssuedLike: ...
 
 
-@dataclass(frozen=True)
-class IssuanceRef:
-    """Which flow, its bearer token, and where the request came from."""
-
-    enrollment_id: str
-    token: str
-    client_ip: str
-
-    def __repr__(self) -> str:
-        return f"IssuanceRef({self.enrollment_id!r}, token=…, {self.client_ip!r})"
+#: Which issuance flow, its bearer token, and where the request came from.
+IssuanceRef = FlowTicket
 
 
 class FinancialIssuance:

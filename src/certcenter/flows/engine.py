@@ -81,6 +81,20 @@ class FlowRef(Protocol):
 
 
 @dataclass(frozen=True)
+class FlowTicket:
+    """The :class:`FlowRef` every flow's callers pass: the flow's id (``enrollment_id``, the
+    name the first flow gave it), the bearer token handed out at its start, and the caller's
+    address. The token never shows in a repr."""
+
+    enrollment_id: str
+    token: str
+    client_ip: str
+
+    def __repr__(self) -> str:
+        return f"FlowTicket({self.enrollment_id!r}, token=…, {self.client_ip!r})"
+
+
+@dataclass(frozen=True)
 class FlowKind(Generic[R, St]):
     """What makes one flow different from another: where its rows are, its states, and the
     names it leaves in the audit trail and the failure log."""

@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -50,7 +49,16 @@ from certcenter.entities import Customer, JointRegistration, new_id
 from certcenter.errors import CertCenterError
 from certcenter.financial.identity_check import IdentityCodes, UserIdCheck
 from certcenter.financial.media import FACTOR_OF, AdditionalMedia, MediumAnswer, medium_inputs
-from certcenter.flows import Effects, FlowEngine, FlowKind, SmsCode, Started, StepResult, no_device
+from certcenter.flows import (
+    Effects,
+    FlowEngine,
+    FlowKind,
+    FlowTicket,
+    SmsCode,
+    Started,
+    StepResult,
+    no_device,
+)
 from certcenter.identity.providers import Providers
 from certcenter.identity.rrn import parse_rrn
 from certcenter.joint import states
@@ -96,16 +104,8 @@ JOINT_FLOW: FlowKind[JointRegistration, S] = FlowKind(
 )
 
 
-@dataclass(frozen=True)
-class RegistrationRef:
-    """Which registration, its bearer token, and where the request came from."""
-
-    enrollment_id: str
-    token: str
-    client_ip: str
-
-    def __repr__(self) -> str:
-        return f"RegistrationRef({self.enrollment_id!r}, token=…, {self.client_ip!r})"
+#: Which registration, its bearer token, and where the request came from.
+RegistrationRef = FlowTicket
 
 
 class JointRegistrations:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from certcenter.api.deps import CenterDep, ClientIp, bearer_token
+from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
 from certcenter.errors import CertCenterError
 from certcenter.financial.issuance import IssuanceRef, MediumAnswer, StepResult
 from certcenter.identity.banks import OWN_BANK_CODE
@@ -28,10 +28,7 @@ def issuance_ref(
     ip: ClientIp,
     authorization: Annotated[str | None, Header()] = None,
 ) -> IssuanceRef:
-    token = bearer_token(authorization)
-    if not token:
-        raise CertCenterError("ENROLLMENT_TOKEN_INVALID")
-    return IssuanceRef(enrollment_id=enrollment_id, token=token, client_ip=ip)
+    return flow_ticket(enrollment_id, ip, authorization)
 
 
 RefDep = Annotated[IssuanceRef, Depends(issuance_ref)]

@@ -14,8 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from certcenter.api.deps import CenterDep, ClientIp, bearer_token
-from certcenter.errors import CertCenterError
+from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
 from certcenter.flows import StepResult
 from certcenter.joint import RegistrationRef
 from certcenter.joint.registration import MediumAnswer
@@ -28,10 +27,7 @@ def registration_ref(
     ip: ClientIp,
     authorization: Annotated[str | None, Header()] = None,
 ) -> RegistrationRef:
-    token = bearer_token(authorization)
-    if not token:
-        raise CertCenterError("ENROLLMENT_TOKEN_INVALID")
-    return RegistrationRef(enrollment_id=registration_id, token=token, client_ip=ip)
+    return flow_ticket(registration_id, ip, authorization)
 
 
 RefDep = Annotated[RegistrationRef, Depends(registration_ref)]
