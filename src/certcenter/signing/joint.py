@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from certcenter.errors import CertCenterError
-from certcenter.signing.signer import Signature, SignedBy, SigningRequest
+from certcenter.signing.signer import PresentedSigner, SignedBy
 
 # base64 of an RSA signature up to 4096 bits (the joint certificate's is 2048: 344 characters)
 MAX_SIGNATURE_CHARS = 700
@@ -47,37 +45,16 @@ def rsa_signature_valid(public_key: object, message: bytes, signature: str) -> b
 
 
 @dataclass(frozen=True)
-class JointSigner:
-    """The signature the joint certificate's software made (base64 RSA PKCS#1 v1.5 SHA-256),
-    checked when it is asked for: ``SIGNATURE_INVALID`` unless it verifies over the request's
-    data with the key of the request's certificate."""
+class JointSigner(PresentedSigner):
+    """The signature the joint certificate's software made (base64 RSA PKCS#1 v1.5 SHA-256)
+    with the key of the NPKI folder; the password that opened it stands for the PIN."""
 
-    presented: str = field(repr=False)
-    chain: Sequence[x509.Certificate] = ()  # the joint CA and the root
+    signed_by: ClassVar[SignedBy] = SignedBy.SOFTWARE
+    whose: ClassVar[str] = "the joint certificate's"
 
     @property
     def stands_for_pin(self) -> bool:
         return True  # the certificate password opened the key that signed
 
-    @property
-    def lacks(self) -> tuple[str, ...]:
-        return () if self.presented else ("signature",)
-
-    def sign(self, request: SigningRequest) -> Signature:
-        certificate = (
-            x509.load_der_x509_certificate(request.certificate_der)
-            if request.certificate_der
-            else None
-        )
-        if certificate is None or not rsa_signature_valid(
-            certificate.public_key(), request.data, self.presented
-        ):
-            raise CertCenterError(
-                "SIGNATURE_INVALID", detail="the joint certificate's signature does not verify"
-            )
-        return Signature(
-            value=base64.b64decode(self.presented, validate=True),
-            certificate=certificate,
-            chain=tuple(self.chain),
-            signed_by=SignedBy.SOFTWARE,
-        )
+    def valid(self, public_key: object, data: bytes) -> bool:
+        return rsa_signature_valid(public_key, data, self.presented)

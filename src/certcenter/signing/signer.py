@@ -20,15 +20,18 @@ device's and the joint software's signature ``SIGNATURE_INVALID``, the center's
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from certcenter.errors import CertCenterError
 from certcenter.pki.cms import signed_data
 
 
@@ -101,6 +104,51 @@ class Signer(Protocol):
     def sign(self, request: SigningRequest) -> Signature:
         """The signature over exactly ``request.data``, or the signer's own refusal."""
         ...
+
+
+@dataclass(frozen=True)
+class PresentedSigner:
+    """A signature the customer's own software made and presents (base64), checked when it is
+    asked for: ``SIGNATURE_INVALID`` unless it verifies over exactly the request's data with
+    the key of the request's certificate. A kind of certificate says how its signatures are
+    checked (:meth:`valid`), who signed, and whether having the key sign stands for the PIN
+    (:class:`~certcenter.signing.device.DeviceSigner`,
+    :class:`~certcenter.signing.joint.JointSigner`).
+    """
+
+    presented: str = field(repr=False)
+    chain: Sequence[x509.Certificate] = ()  # the CA certificates above the signer's
+
+    signed_by: ClassVar[SignedBy]
+    whose: ClassVar[str]  # for the refusal: "the device's", …
+
+    @property
+    def stands_for_pin(self) -> bool:
+        return False
+
+    @property
+    def lacks(self) -> tuple[str, ...]:
+        return () if self.presented else ("signature",)
+
+    def valid(self, public_key: object, data: bytes) -> bool:
+        raise NotImplementedError
+
+    def sign(self, request: SigningRequest) -> Signature:
+        certificate = (
+            x509.load_der_x509_certificate(request.certificate_der)
+            if request.certificate_der
+            else None
+        )
+        if certificate is None or not self.valid(certificate.public_key(), request.data):
+            raise CertCenterError(
+                "SIGNATURE_INVALID", detail=f"{self.whose} signature does not verify"
+            )
+        return Signature(
+            value=base64.b64decode(self.presented, validate=True),
+            certificate=certificate,
+            chain=tuple(self.chain),
+            signed_by=self.signed_by,
+        )
 
 
 class CenterSigning(Protocol):
