@@ -22,7 +22,7 @@ import base64
 import binascii
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -44,6 +44,30 @@ PURPOSES = frozenset({"revoke", "renew", "deregister", "release", "reissue", "lo
 def challenge_message(purpose: str, challenge: str) -> bytes:
     """What the device signs: the purpose is bound into the signed bytes."""
     return f"certcenter:{purpose}:{challenge}".encode()
+
+
+def new_challenge(
+    uow: UnitOfWork,
+    now: datetime,
+    ttl_seconds: int,
+    *,
+    customer_id: str,
+    device_id: str,
+    purpose: str,
+) -> DeviceChallenge:
+    """A fresh single-use challenge (256 random bits) for ``device_id`` and ``purpose``,
+    added to the unit of work; it expires ``ttl_seconds`` after ``now``."""
+    challenge = DeviceChallenge(
+        id=new_id(),
+        customer_id=customer_id,
+        device_id=device_id,
+        purpose=purpose,
+        challenge=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_seconds),
+    )
+    uow.challenges.add(challenge)
+    return challenge
 
 
 @dataclass(frozen=True)
@@ -88,18 +112,14 @@ class DeviceAuthenticator:
                 "INVALID_REQUEST", detail=f"purpose: {', '.join(sorted(PURPOSES))}"
             )
         device, _ = self.registered(uow, device_id)
-        now = self.clock.now()
-        challenge = DeviceChallenge(
-            id=new_id(),
+        return new_challenge(
+            uow,
+            self.clock.now(),
+            self.policy.challenge_ttl_seconds,
             customer_id=device.customer_id,
             device_id=device_id,
             purpose=purpose,
-            challenge=secrets.token_urlsafe(32),  # 256 random bits
-            created_at=now,
-            expires_at=now + timedelta(seconds=self.policy.challenge_ttl_seconds),
         )
-        uow.challenges.add(challenge)
-        return challenge
 
     def take_challenge(
         self, uow: UnitOfWork, *, device_id: str, purpose: str, challenge: str

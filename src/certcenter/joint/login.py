@@ -25,19 +25,17 @@ in the window block the address, or the owner.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.device_auth import DeviceAuthenticator, challenge_message
+from certcenter.authn.device_auth import DeviceAuthenticator, challenge_message, new_challenge
 from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
-from certcenter.entities import Actor, CertificateRecord, Customer, DeviceChallenge, new_id
+from certcenter.entities import Actor, CertificateRecord, Customer, DeviceChallenge
 from certcenter.errors import CertCenterError
 from certcenter.pki.hierarchy import JOINT, Hierarchy
 from certcenter.pki.vid import vid_matches
@@ -103,18 +101,15 @@ class JointLogin:
 
     def challenge(self) -> DeviceChallenge:
         """A login challenge for the joint certificate's software (no device to name)."""
-        now = self.clock.now()
         with self.uow_factory() as uow:
-            challenge = DeviceChallenge(
-                id=new_id(),
+            challenge = new_challenge(
+                uow,
+                self.clock.now(),
+                self.policy.challenge_ttl_seconds,
                 customer_id="",
                 device_id=JOINT_CLIENT,
                 purpose=PURPOSE,
-                challenge=secrets.token_urlsafe(32),  # 256 random bits
-                created_at=now,
-                expires_at=now + timedelta(seconds=self.policy.challenge_ttl_seconds),
             )
-            uow.challenges.add(challenge)
             uow.commit()
         return challenge
 

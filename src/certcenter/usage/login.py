@@ -19,9 +19,8 @@ records its use (inactivity and auto-renewal rules) and opens a session.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -32,6 +31,7 @@ from certcenter.authn.device_auth import (
     DeviceAuthenticator,
     challenge_message,
     key_signature_valid,
+    new_challenge,
     signature_valid,
 )
 from certcenter.authn.factors import PATTERN, PIN, FactorGuard, unknown_subject
@@ -46,7 +46,6 @@ from certcenter.entities import (
     Customer,
     Device,
     DeviceChallenge,
-    new_id,
 )
 from certcenter.errors import CertCenterError
 from certcenter.pki.hierarchy import MOBILE, Hierarchy
@@ -134,19 +133,16 @@ class LoginService:
         """A login challenge, for a registered device or not (the answer looks the same)."""
         if not 0 < len(device_id) <= 64:
             raise CertCenterError("INVALID_REQUEST", detail="device_id: 1 to 64 characters")
-        now = self.clock.now()
         with self.uow_factory() as uow:
             device = uow.devices.active_by_device_id(device_id)
-            challenge = DeviceChallenge(
-                id=new_id(),
+            challenge = new_challenge(
+                uow,
+                self.clock.now(),
+                self.policy.challenge_ttl_seconds,
                 customer_id=device.customer_id if device else "",
                 device_id=device_id,
                 purpose=PURPOSE,
-                challenge=secrets.token_urlsafe(32),  # 256 random bits
-                created_at=now,
-                expires_at=now + timedelta(seconds=self.policy.challenge_ttl_seconds),
             )
-            uow.challenges.add(challenge)
             uow.commit()
         return challenge
 
