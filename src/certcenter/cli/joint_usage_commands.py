@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.common import handle_errors, language, url_option
+from certcenter.cli.usage_commands import send_transfer
 from certcenter.errors import CertCenterError
 from certcenter.npki import NpkiCertificate, list_folders, read_folder
 from certcenter.npki.folder import CERT_FILE
@@ -193,45 +194,26 @@ def joint_transfer(
     with CenterClient(url, locale=language()) as client:
         login(client, opened)
         try:
-            prepared = client.call(
-                "POST",
-                "/v1/transfers",
-                {
-                    "from_bank": from_bank,
-                    "from_account": from_account,
-                    "to_bank": to_bank,
-                    "to_account": to_account,
-                    "amount": amount,
-                    "memo": memo,
-                    "medium": medium,
-                },
+            transfer = {
+                "from_bank": from_bank,
+                "from_account": from_account,
+                "to_bank": to_bank,
+                "to_account": to_account,
+                "amount": amount,
+                "memo": memo,
+                "medium": medium,
+            }
+            done = send_transfer(
+                client,
+                transfer,
+                sign=lambda document: sign(opened, document),
+                yes=yes,
+                signature_stands_for_pin=True,
             )
-            document = base64.b64decode(prepared["document_b64"])
-            click.echo(document.decode("utf-8"), nl=False)  # exactly the bytes signed below
-            if not yes and not click.confirm(
-                f"{prepared['payee_name']}님께 {amount:,}원을 보낼까요? / Send?", default=True
-            ):
-                click.echo("cancelled")
-                return
-            body: dict[str, Any] = {"signature": sign(opened, document)}
-            factors = prepared["factors"]
-            if "account_password" in factors:
-                body["account_password"] = _ask("계좌 비밀번호 (account password)")
-            if "otp" in factors:
-                body["otp_code"] = _ask("모바일 OTP 번호")
-            if "security_card" in factors:
-                card = prepared["security_card"]
-                body["card_challenge_id"] = card["challenge_id"]
-                body["card_answer"] = _ask(
-                    f"보안카드 [{card['slot_a']}] 앞 2자리 + [{card['slot_b']}] 뒤 2자리"
-                )
-            if "ars" in factors:
-                click.echo(f"ARS 전화가 갑니다. 화면의 번호 {prepared['ars_code']} 를 누르세요.")
-                click.echo(f"(demo: certcenter sim ars answer <phone> {prepared['ars_code']})")
-                click.prompt("통화를 마쳤으면 Enter", default="", show_default=False)
-            done = client.call("POST", f"/v1/transfers/{prepared['id']}/confirm", body)
         finally:
             logout(client)
+    if done is None:
+        return
     click.echo(f"이체 완료 / sent: {done['amount']:,} KRW → {done['payee_name']}")
     click.echo(f"reference {done['bank_reference']}; evidence: {done['evidence_url']}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,50 @@ from certcenter.cli.keystore import Keystore
 
 def _ask(label: str) -> str:
     return str(click.prompt(label, hide_input=sys.stdin.isatty()))
+
+
+def send_transfer(
+    client: CenterClient,
+    transfer: dict[str, Any],
+    *,
+    sign: Callable[[bytes], str],
+    yes: bool,
+    signature_stands_for_pin: bool = False,
+) -> dict[str, Any] | None:
+    """Prepare ``transfer``, show its document (exactly the bytes signed) and ask to send it,
+    sign it with ``sign``, ask exactly the factors the amount needs, and confirm. None when the
+    customer says no. Used by the mobile certificate's ``app transfer`` and the joint
+    certificate's ``app joint transfer`` (whose signature stands for the PIN: the certificate
+    password opened the key)."""
+    prepared = client.call("POST", "/v1/transfers", transfer)
+    document = base64.b64decode(prepared["document_b64"])
+    click.echo(document.decode("utf-8"), nl=False)
+    amount = int(transfer["amount"])
+    if not yes and not click.confirm(
+        f"{prepared['payee_name']}님께 {amount:,}원을 보낼까요? / Send?", default=True
+    ):
+        click.echo("cancelled")
+        return None
+    body: dict[str, Any] = {"signature": sign(document)}
+    factors = prepared["factors"]
+    if "account_password" in factors:
+        body["account_password"] = _ask("계좌 비밀번호 (account password)")
+    if "pin" in factors and not signature_stands_for_pin:
+        body["pin"] = _ask("간편비밀번호 (PIN)")
+    if "otp" in factors:
+        body["otp_code"] = _ask("모바일 OTP 번호")
+    if "security_card" in factors:
+        card = prepared["security_card"]
+        body["card_challenge_id"] = card["challenge_id"]
+        body["card_answer"] = _ask(
+            f"보안카드 [{card['slot_a']}] 앞 2자리 + [{card['slot_b']}] 뒤 2자리"
+        )
+    if "ars" in factors:
+        click.echo(f"ARS 전화가 갑니다. 화면의 번호 {prepared['ars_code']} 를 누르세요.")
+        click.echo(f"(demo: certcenter sim ars answer <phone> {prepared['ars_code']})")
+        click.prompt("통화를 마쳤으면 Enter", default="", show_default=False)
+    done: dict[str, Any] = client.call("POST", f"/v1/transfers/{prepared['id']}/confirm", body)
+    return done
 
 
 @click.command("login")
@@ -92,46 +137,19 @@ def app_transfer(
     """이체: shows the document with amount and payee, asks exactly the factors it needs,
     signs it with the certificate key and confirms."""
     store = Keystore(keystore)
+    transfer = {
+        "from_bank": from_bank,
+        "from_account": from_account,
+        "to_bank": to_bank,
+        "to_account": to_account,
+        "amount": amount,
+        "memo": memo,
+        "medium": medium,
+    }
     with logged_in_client(keystore, url, lang=language()) as client:
-        prepared = client.call(
-            "POST",
-            "/v1/transfers",
-            {
-                "from_bank": from_bank,
-                "from_account": from_account,
-                "to_bank": to_bank,
-                "to_account": to_account,
-                "amount": amount,
-                "memo": memo,
-                "medium": medium,
-            },
-        )
-        document = base64.b64decode(prepared["document_b64"])
-        click.echo(document.decode("utf-8"), nl=False)  # exactly the bytes signed below
-        if not yes and not click.confirm(
-            f"{prepared['payee_name']}님께 {amount:,}원을 보낼까요? / Send?", default=True
-        ):
-            click.echo("cancelled")
-            return
-        body: dict[str, Any] = {"signature": store.sign(document)}
-        factors = prepared["factors"]
-        if "account_password" in factors:
-            body["account_password"] = _ask("계좌 비밀번호 (account password)")
-        if "pin" in factors:
-            body["pin"] = _ask("간편비밀번호 (PIN)")
-        if "otp" in factors:
-            body["otp_code"] = _ask("모바일 OTP 번호")
-        if "security_card" in factors:
-            card = prepared["security_card"]
-            body["card_challenge_id"] = card["challenge_id"]
-            body["card_answer"] = _ask(
-                f"보안카드 [{card['slot_a']}] 앞 2자리 + [{card['slot_b']}] 뒤 2자리"
-            )
-        if "ars" in factors:
-            click.echo(f"ARS 전화가 갑니다. 화면의 번호 {prepared['ars_code']} 를 누르세요.")
-            click.echo(f"(demo: certcenter sim ars answer <phone> {prepared['ars_code']})")
-            click.prompt("통화를 마쳤으면 Enter", default="", show_default=False)
-        done = client.call("POST", f"/v1/transfers/{prepared['id']}/confirm", body)
+        done = send_transfer(client, transfer, sign=store.sign, yes=yes)
+    if done is None:
+        return
     click.echo(f"이체 완료 / sent: {done['amount']:,} KRW → {done['payee_name']}")
     click.echo(f"reference {done['bank_reference']}; evidence: {done['evidence_url']}")
 
