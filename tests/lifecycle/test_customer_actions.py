@@ -34,9 +34,32 @@ def test_customer_revokes_from_the_app_and_it_is_idempotent(
         trail = uow.audit.for_subject("certificate", serial)
         assert trail[0].action == "revoke"
         assert trail[0].actor_kind == "customer" and trail[0].actor == "C001"
-    # Revoking again from the same app is refused: the device has no usable certificate now.
-    err = refused(lambda: act(flow, "revoke"))
-    assert_refusal(err, "DEVICE_NOT_REGISTERED")
+    # Revoking again, or renewing, from the same app is told the certificate is revoked
+    # (with the reason), not that the phone is unknown.
+    for again in ("revoke", "renew"):
+        err = refused(lambda again=again: act(flow, again))
+        assert_refusal(err, "CERTIFICATE_REVOKED")
+        assert "keyCompromise" in str(err.problem)
+
+
+def test_revoking_frees_the_customer_to_enrol_a_new_phone(
+    new_flow: FlowFactory, center: Center, clock: FrozenClock
+) -> None:
+    """The phone leaves with its revoked certificate (1인 1기기): a new phone enrols without
+    moving anything, where it was refused DEVICE_ALREADY_REGISTERED before."""
+    old = new_flow("C001")
+    old.through("csr")
+    serial = old.current_serial()
+    act(old, "revoke", reason="keyCompromise")
+    with center.uow_factory() as uow:
+        assert uow.devices.active_by_device_id(old.device.device_id) is None
+        trail = uow.audit.for_subject("device", old.device.device_id)
+        assert [e.action for e in trail] == ["deregister_device"]
+        assert trail[0].details["certificate"] == serial
+    clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
+    new = new_flow("C001", keystore="new-phone")
+    new.through("csr")
+    assert new.issued is not None and new.issued["moved_from_device"] is None
 
 
 def test_wrong_pin_or_signature_counts_towards_the_lock_without_saying_which(

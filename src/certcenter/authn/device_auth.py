@@ -89,7 +89,7 @@ class DeviceAuthenticator:
     def registered(self, uow: UnitOfWork, device_id: str) -> tuple[Device, CertificateRecord]:
         device = uow.devices.active_by_device_id(device_id)
         if device is None:
-            raise CertCenterError("DEVICE_NOT_REGISTERED")
+            raise self._not_registered(uow, device_id)
         mine = [
             c
             for c in uow.certificates.for_customer(device.customer_id, family="mobile")
@@ -105,6 +105,23 @@ class DeviceAuthenticator:
                 "INACTIVE_CERTIFICATE_REVOKED", days=self.policy.mobile_inactivity_days
             )
         raise CertCenterError("DEVICE_NOT_REGISTERED")
+
+    def _not_registered(self, uow: UnitOfWork, device_id: str) -> CertCenterError:
+        """Why a device has no registration: its certificate was revoked (it left with it: the
+        customer is told so, and to have a new one issued), or it never had one."""
+        last = uow.devices.latest_by_device_id(device_id) if 0 < len(device_id) <= 64 else None
+        if last is not None:
+            mine = [
+                c
+                for c in uow.certificates.for_customer(last.customer_id, family="mobile")
+                if c.device_id == device_id
+            ]
+            latest = max(mine, key=lambda c: c.created_at, default=None)
+            if latest is not None and latest.status == "revoked":
+                return CertCenterError(
+                    "CERTIFICATE_REVOKED", reason=latest.revocation_reason or "unspecified"
+                )
+        return CertCenterError("DEVICE_NOT_REGISTERED")
 
     def issue_challenge(self, uow: UnitOfWork, *, device_id: str, purpose: str) -> DeviceChallenge:
         if purpose not in PURPOSES:

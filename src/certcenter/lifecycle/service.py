@@ -25,7 +25,7 @@ from cryptography import x509
 from certcenter.certificates import records
 from certcenter.clock import Clock
 from certcenter.config import Settings
-from certcenter.entities import Actor, CertificateRecord, CertificateStatus, Customer
+from certcenter.entities import Actor, CertificateRecord, CertificateStatus, Customer, DeviceStatus
 from certcenter.errors import CertCenterError
 from certcenter.issuance import (
     AlreadyRenewedError,
@@ -120,6 +120,41 @@ class LifecycleService:
             lambda r, now: records.revoke(r, now, reason),
             event="revoked",
             details={"reason": reason},
+            then=self._release_device,
+        )
+
+    def _release_device(
+        self, uow: UnitOfWork, record: CertificateRecord, now: datetime, actor: ActorRef
+    ) -> None:
+        """A revoked mobile certificate takes its phone's registration with it when the phone
+        holds no other usable one (1인 1기기): the customer can enrol a new phone at once, and
+        the old phone is told its certificate was revoked."""
+        if record.family != "mobile" or not record.device_id:
+            return
+        device = uow.devices.active_by_device_id(record.device_id)
+        if device is None or device.customer_id != record.customer_id:
+            return
+        others = [
+            c
+            for c in uow.certificates.for_customer(
+                record.customer_id, family="mobile", statuses=list(records.USABLE)
+            )
+            if c.device_id == record.device_id and c.serial != record.serial
+        ]
+        if others:
+            return
+        device.status = DeviceStatus.DEREGISTERED.value
+        device.deregistered_at = now
+        uow.sessions.end_for_device(record.device_id, now, "device_deregistered")
+        self.audit.record(
+            uow,
+            actor_kind=actor.kind,
+            actor=actor.id,
+            action="deregister_device",
+            subject_kind="device",
+            subject=record.device_id,
+            source_ip=actor.source_ip,
+            details={"why": "certificate_revoked", "certificate": record.serial},
         )
 
     def suspend(self, serial: str, actor: ActorRef, *, why: str = "requested") -> Outcome:
@@ -284,6 +319,7 @@ class LifecycleService:
         *,
         event: str | None,
         details: dict[str, Any] | None = None,
+        then: Callable[[UnitOfWork, CertificateRecord, datetime, ActorRef], None] | None = None,
     ) -> Outcome:
         with self.uow_factory() as uow:
             record = uow.certificates.get(serial.upper(), for_update=True)
@@ -299,6 +335,8 @@ class LifecycleService:
                 if record.status in _ENDS_SESSIONS:
                     uow.sessions.end_for_certificate(record.serial, now, record.status)
                 self._audit(uow, actor, action, record.serial, details or {})
+                if then is not None:
+                    then(uow, record, now, actor)
                 if event is not None:
                     customer = self._customer(uow, record.customer_id)
                     self.notifier.notify(

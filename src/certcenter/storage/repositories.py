@@ -180,6 +180,12 @@ class SqlDevices(_Repository):
             select(Device).where(t.device_id == device_id, t.status == DeviceStatus.ACTIVE.value)
         ).one_or_none()
 
+    def latest_by_device_id(self, device_id: str) -> Device | None:
+        t = tables.devices.c
+        return self.session.scalars(
+            select(Device).where(t.device_id == device_id).order_by(t.registered_at.desc()).limit(1)
+        ).first()
+
     def active_for_customer(self, customer_id: str) -> Device | None:
         t = tables.devices.c
         return self.session.scalars(
