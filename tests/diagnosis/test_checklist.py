@@ -262,13 +262,15 @@ def test_certificate_state_and_one_device(center: Center) -> None:
         ("device_registered", "problem", "DEVICE_ALREADY_REGISTERED"),
         ("certificate", "warning", "CERTIFICATE_SUSPENDED"),
     ]
-    center.lifecycle.revoke(record.serial, "keyCompromise", OPERATOR)
-
     # a new phone's flow refused for 1 person 1 device is the customer's failure
     ref = started(center, "C012", device_id="c012-new-phone")
     assert refused(lambda: phone_step(center, ref, "C012")).code == "DEVICE_ALREADY_REGISTERED"
     failures = only(diagnose(center, "C012"), "recent_failures").context["failures"]
     assert [f["code"] for f in failures] == ["DEVICE_ALREADY_REGISTERED"]
+
+    # revoked, the certificate takes the phone's registration with it: nothing stops a new one
+    center.lifecycle.revoke(record.serial, "keyCompromise", OPERATOR)
+    assert only(diagnose(center, "C012"), "device_registered").status == "ok"
 
 
 class _BrokenTelco:
