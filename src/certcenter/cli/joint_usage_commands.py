@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.common import handle_errors, language, url_option
-from certcenter.cli.usage_commands import send_transfer
+from certcenter.cli.usage_commands import send_transfer, transfer_options
 from certcenter.errors import CertCenterError
 from certcenter.npki import NpkiCertificate, list_folders, read_folder
 from certcenter.npki.folder import CERT_FILE
@@ -164,16 +164,7 @@ def joint_sign(document: Path, npki: Path, folder_name: str | None, out: Path, u
 @click.command("transfer")
 @npki_options
 @url_option
-@click.option("--from-bank", default="004", show_default=True)
-@click.option("--from", "from_account", required=True, help="Your account number.")
-@click.option("--to-bank", required=True, help="The payee's bank code, e.g. 088.")
-@click.option("--to", "to_account", required=True, help="The payee's account number.")
-@click.option("--amount", type=int, required=True, help="KRW")
-@click.option("--memo", default="")
-@click.option(
-    "--medium", type=click.Choice(["certificate", "otp", "security_card"]), default="certificate"
-)
-@click.option("--yes", is_flag=True, help="Do not ask to confirm amount and payee.")
+@transfer_options
 @handle_errors
 def joint_transfer(
     npki: Path,

@@ -27,6 +27,29 @@ def _ask(label: str) -> str:
     return str(click.prompt(label, hide_input=sys.stdin.isatty()))
 
 
+def transfer_options(command: Any) -> Any:
+    """What a transfer names, for every app's ``transfer`` command: from, to, amount, memo,
+    the medium, and ``--yes``."""
+    for option in reversed(
+        [
+            click.option("--from-bank", default="004", show_default=True),
+            click.option("--from", "from_account", required=True, help="Your account number."),
+            click.option("--to-bank", required=True, help="The payee's bank code, e.g. 088."),
+            click.option("--to", "to_account", required=True, help="The payee's account number."),
+            click.option("--amount", type=int, required=True, help="KRW"),
+            click.option("--memo", default=""),
+            click.option(
+                "--medium",
+                type=click.Choice(["certificate", "otp", "security_card"]),
+                default="certificate",
+            ),
+            click.option("--yes", is_flag=True, help="Do not ask to confirm amount and payee."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 def send_transfer(
     client: CenterClient,
     transfer: dict[str, Any],
@@ -111,16 +134,7 @@ def app_logout(keystore: Path, url: str) -> None:
 @click.command("transfer")
 @keystore_option
 @url_option
-@click.option("--from-bank", default="004", show_default=True)
-@click.option("--from", "from_account", required=True, help="Your account number.")
-@click.option("--to-bank", required=True, help="The payee's bank code, e.g. 088.")
-@click.option("--to", "to_account", required=True, help="The payee's account number.")
-@click.option("--amount", type=int, required=True, help="KRW")
-@click.option("--memo", default="")
-@click.option(
-    "--medium", type=click.Choice(["certificate", "otp", "security_card"]), default="certificate"
-)
-@click.option("--yes", is_flag=True, help="Do not ask to confirm amount and payee.")
+@transfer_options
 @handle_errors
 def app_transfer(
     keystore: Path,
