@@ -253,7 +253,9 @@ def test_a_wrong_token_is_an_unknown_relay_and_counts(center: Center, api: LiveS
     with _client(api.url, PHONE) as phone, _client(api.url, ATTACKER) as attacker:
         opened = _open(phone, CopyReceiver.new())
         path = f"/v1/certificate-copies/{opened['relay_id']}"
-        for token in ("", "x" * 43, opened["token"][:-1] + "A"):
+        real = opened["token"]
+        changed = real[:-1] + ("B" if real.endswith("A") else "A")  # one character off
+        for token in ("", "x" * 43, changed):
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             assert_problem(
                 attacker.get(f"{path}/payload", headers=headers), 404, "CERTIFICATE_COPY_NOT_FOUND"
