@@ -58,10 +58,20 @@ class TransferTier(BaseModel):
 
 
 class MediumLimit(BaseModel):
-    """What one security medium allows, per transfer and per (KST) day, in KRW."""
+    """What one security medium allows, per transfer and per (KST) day, in KRW.
+
+    ``per_transfer_verified`` is the raised per-transfer limit of a transfer that also passes
+    the additional verification (추가인증: the ARS call of the top tier), as banks raise the
+    limit after it; None keeps ``per_transfer``."""
 
     per_transfer: int = Field(ge=1)
     per_day: int = Field(ge=1)
+    per_transfer_verified: int | None = Field(None, ge=1)
+
+    def per_transfer_with(self, factors: list[str]) -> int:
+        if "ars" in factors and self.per_transfer_verified is not None:
+            return max(self.per_transfer, self.per_transfer_verified)
+        return self.per_transfer
 
 
 class Policy(BaseModel):
@@ -182,11 +192,18 @@ class Policy(BaseModel):
     ]
     # limits per security medium: per transfer and per day (KRW)
     medium_limits: dict[str, MediumLimit] = {
-        "certificate": MediumLimit(per_transfer=100_000_000, per_day=500_000_000),
-        "otp": MediumLimit(per_transfer=100_000_000, per_day=500_000_000),
+        "certificate": MediumLimit(
+            per_transfer=100_000_000, per_day=500_000_000, per_transfer_verified=500_000_000
+        ),
+        "otp": MediumLimit(
+            per_transfer=100_000_000, per_day=500_000_000, per_transfer_verified=500_000_000
+        ),
         "security_card": MediumLimit(per_transfer=10_000_000, per_day=10_000_000),
     }
     transfer_ttl_seconds: int = Field(300, ge=30)  # a prepared transfer waits this long
+    # a transfer whose bank answer never came (the server stopped between claiming the day's
+    # headroom and the answer) is settled against the bank after this long
+    transfer_reconcile_after_seconds: int = Field(120, ge=0)
     ars_code_digits: int = Field(2, ge=2, le=6)
     # mobile OTP (RFC 6238)
     otp_digits: int = Field(6, ge=6, le=8)
@@ -229,6 +246,21 @@ class Policy(BaseModel):
     argon2_time_cost: int = Field(2, ge=2)
     argon2_memory_kib: int = Field(19456, ge=19456)
     argon2_parallelism: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _tiers_reachable(self) -> Policy:
+        """One policy: every amount a tier allows can be sent with some medium, within one
+        transfer and one day (after the tier's own verification)."""
+        for tier in self.transfer_tiers:
+            if not any(
+                min(limit.per_transfer_with(list(tier.factors)), limit.per_day) >= tier.max_amount
+                for limit in self.medium_limits.values()
+            ):
+                raise ValueError(
+                    f"no medium allows the tier up to {tier.max_amount:,} KRW: raise a medium's "
+                    "per_transfer (or per_transfer_verified) and per_day to it"
+                )
+        return self
 
 
 class Settings(BaseSettings):

@@ -32,7 +32,9 @@ def settings(
     policy = Policy(
         medium_limits={
             "certificate": MediumLimit(per_transfer=2_000_000, per_day=5_000_000),
-            "otp": MediumLimit(per_transfer=100_000_000, per_day=500_000_000),
+            "otp": MediumLimit(
+                per_transfer=100_000_000, per_day=500_000_000, per_transfer_verified=500_000_000
+            ),
             "security_card": MediumLimit(per_transfer=10_000_000, per_day=10_000_000),
         }
     )

@@ -73,11 +73,11 @@ def test_every_tier_asks_for_exactly_its_factors(
 def test_above_the_top_tier_and_medium_limits_are_refused(new_flow: FlowFactory) -> None:
     client = logged_in(issued(new_flow))
     assert_refusal(_refused(lambda: prepare(client, 500_000_001)), "TRANSFER_AMOUNT_OVER_TIERS")
-    # the certificate allows 100,000,000 per transfer
-    assert_refusal(_refused(lambda: prepare(client, 100_000_001)), "TRANSFER_LIMIT_EXCEEDED")
+    # the certificate allows 100,000,000 per transfer, 500,000,000 after the ARS call
+    assert prepare(client, 100_000_001)["factors"] == ["account_password", "pin", "ars"]
     # the customer's own lower limit
     client.call("PUT", "/v1/me/transfer-limits", {"per_transfer": 1_000_000, "daily": None})
-    assert_refusal(_refused(lambda: prepare(client, 1_000_001)), "TRANSFER_LIMIT_EXCEEDED")
+    assert_refusal(_refused(lambda: prepare(client, 1_000_001)), "TRANSFER_OWN_LIMIT_EXCEEDED")
     err = _refused(
         lambda: client.call("PUT", "/v1/me/transfer-limits", {"per_transfer": 10**9, "daily": None})
     )

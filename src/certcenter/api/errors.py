@@ -81,6 +81,8 @@ _PUBLIC_CONTEXT = frozenset(
         "max_devices",  # financial certificate: the device limit
         "max_failures",
         "seconds",
+        "alternative_code",  # transfers: the medium that would take the amount
+        "bank_limit",
     }
 )
 

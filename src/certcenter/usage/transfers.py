@@ -59,7 +59,7 @@ from certcenter.entities import (
     TransferStatus,
     new_id,
 )
-from certcenter.errors import CertCenterError, term
+from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import text
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import Providers
@@ -78,9 +78,8 @@ from certcenter.signing import (
 )
 from certcenter.usage.free_text import escape, quote, require_plain, unescape, unquote, unsafe
 from certcenter.usage.login import FINANCIAL_METHOD, JOINT_METHOD
+from certcenter.usage.transfer_limits import MEDIA, MEDIUM_NAMES, TransferLimits
 
-MEDIA = ("certificate", "otp", "security_card")
-MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}
 ARS = "ars"
 PROCESSING = "processing"
 
@@ -288,12 +287,18 @@ class TransferService:
         return factors
 
     def limits(
-        self, customer_per_transfer: int | None, customer_daily: int | None, medium: str
+        self,
+        customer_per_transfer: int | None,
+        customer_daily: int | None,
+        medium: str,
+        factors: list[str] | None = None,
     ) -> tuple[int, int]:
-        bank = self.policy.medium_limits[medium]
-        per_transfer = min(bank.per_transfer, customer_per_transfer or bank.per_transfer)
-        per_day = min(bank.per_day, customer_daily or bank.per_day)
-        return per_transfer, per_day
+        """The medium's per-transfer and per-day limits for a transfer with ``factors``
+        (raised after the ARS call), under the customer's own."""
+        cap = TransferLimits(self.policy).cap(
+            medium, factors or [], (customer_per_transfer, customer_daily)
+        )
+        return cap.per_transfer, cap.per_day
 
     # ------------------------------------------------------------------ prepare
 
@@ -316,29 +321,23 @@ class TransferService:
             if customer is None:
                 raise CertCenterError("SESSION_INVALID")
             self._usable_certificate(uow, session.certificate_serial)
-            per_transfer, per_day = self.limits(
-                customer.transfer_limit_per_transfer, customer.transfer_limit_daily, request.medium
+            held = {"certificate"}
+            if uow.otp.active_for_customer(customer.id) is not None:
+                held.add("otp")
+            if uow.security_cards.active_for_customer(customer.id) is not None:
+                held.add("security_card")
+            refusal = TransferLimits(self.policy).refusal(
+                amount=request.amount,
+                factors=factors,
+                medium=request.medium,
+                spent=uow.transfers.day_total(customer.id, kst_day(now)),
+                own=(customer.transfer_limit_per_transfer, customer.transfer_limit_daily),
+                held=held,
             )
-            if request.amount > per_transfer:
-                raise CertCenterError(
-                    "TRANSFER_LIMIT_EXCEEDED",
-                    medium=MEDIUM_NAMES[request.medium],
-                    limit=f"{per_transfer:,}",
-                )
-            spent = uow.transfers.day_total(customer.id, kst_day(now))
-            if spent + request.amount > per_day:
-                raise CertCenterError(
-                    "TRANSFER_DAILY_LIMIT_EXCEEDED",
-                    limit=f"{per_day:,}",
-                    remaining=f"{max(per_day - spent, 0):,}",
-                )
-            if request.medium == "otp" and uow.otp.active_for_customer(customer.id) is None:
-                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES["otp"])
-            if (
-                request.medium == "security_card"
-                and uow.security_cards.active_for_customer(customer.id) is None
-            ):
-                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES["security_card"])
+            if refusal is not None:
+                raise refusal
+            if request.medium not in held:
+                raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES[request.medium])
             ci, phone, number = customer.ci, customer.phone, customer.customer_number
         # the outside parties: the account must be the customer's own; the payee must exist
         self.providers.accounts.check_account(
@@ -597,6 +596,7 @@ class TransferService:
                 fresh.transfer_limit_per_transfer if fresh else None,
                 fresh.transfer_limit_daily if fresh else None,
                 transfer.medium,
+                transfer.factors,
             )
             day = kst_day(opened.at)
             if uow.transfers.reserve_daily(customer.id, day, transfer.amount, per_day) is None:
@@ -719,8 +719,7 @@ class TransferService:
         self, session: Session, per_transfer: int | None, daily: int | None
     ) -> tuple[int | None, int | None]:
         """The customer's own lower limits (None: the bank's)."""
-        top_transfer = max(m.per_transfer for m in self.policy.medium_limits.values())
-        top_daily = max(m.per_day for m in self.policy.medium_limits.values())
+        top_transfer, top_daily = TransferLimits(self.policy).top()
         for value, top in ((per_transfer, top_transfer), (daily, top_daily)):
             if value is not None and value > top:
                 raise CertCenterError("TRANSFER_LIMIT_ABOVE_POLICY", limit=f"{top:,}")
