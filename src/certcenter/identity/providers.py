@@ -112,12 +112,27 @@ class IdRegistry(Protocol):
     def verify(self, document: IdDocument, *, today: date) -> str: ...
 
 
+@dataclass(frozen=True)
+class TransferInquiry:
+    """What the bank says became of a transfer the center sent with its reference (거래 결과
+    조회): ``completed`` (with the bank's reference), ``refused`` (with the catalog code) or
+    ``cancelled`` (the center gave up on it before it arrived: it never moves money)."""
+
+    status: str
+    bank_reference: str | None = None
+    refusal: str | None = None
+
+
 @runtime_checkable
 class CoreBanking(Protocol):
     """The bank's core system and the interbank network, for transfers (이체).
 
     ``payee_name`` is the recipient inquiry (수취인 조회); ``transfer`` moves the money and
-    returns the bank's reference, raising ``INSUFFICIENT_FUNDS`` or an account refusal.
+    returns the bank's reference, raising ``INSUFFICIENT_FUNDS`` or an account refusal. The
+    center's ``reference`` moves money once per paying account: sent again, the bank answers
+    what it did the first time. ``settle_reference`` is the inquiry for a transfer whose
+    answer never came: what the bank did with it, or — when it has not seen it — its
+    cancellation (망취소), after which that reference never moves money.
     """
 
     def payee_name(self, *, bank_code: str, account_number: str) -> str: ...
@@ -138,6 +153,10 @@ class CoreBanking(Protocol):
         payee_text: str,
         reference: str,
     ) -> str: ...
+
+    def settle_reference(
+        self, *, reference: str, from_bank: str, from_account: str
+    ) -> TransferInquiry: ...
 
 
 @dataclass(frozen=True)

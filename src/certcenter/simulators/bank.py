@@ -1,9 +1,11 @@
-"""The interbank simulator: account checks, the 1-won deposit (1원 입금) and statements.
+"""The interbank simulator: account checks, the 1-won deposit (1원 입금), statements, and
+transfers by the sender's reference with their inquiry (거래 결과 조회).
 
 banks = SimulatedInterbank(store, clock)
 banks.check_account(bank_code="004", account_number="12340100000001", holder_ci=ci)
 banks.deposit_one_won(bank_code="004", account_number="12340100000001",
                       depositor_text="인증센터 4821")
+banks.settle_reference(reference=transfer_id, from_bank="004", from_account="12340100000101")
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import secrets
 from certcenter.clock import Clock
 from certcenter.errors import CertCenterError
 from certcenter.identity.banks import BANKS
-from certcenter.identity.providers import AccountFacts
+from certcenter.identity.providers import AccountFacts, TransferInquiry
 from certcenter.storage.simulator_store import SimulatorStore
 
 _STATUS_REFUSALS = {
@@ -108,17 +110,43 @@ class SimulatedInterbank:
         target = self.store.account(to_bank, to_account)
         if target is None or target["status"] == "suspended":
             raise CertCenterError("PAYEE_ACCOUNT_NOT_FOUND")
-        moved = self.store.move_money(
+        booked = self.store.book_transfer(
+            reference=reference,
             debit=(from_bank, from_account),
             credit=(to_bank, to_account),
             amount=amount,
             debit_text=payee_text,
             credit_text=sender_text,
+            bank_reference=f"{from_bank}-{reference[:8].upper()}-{secrets.token_hex(4).upper()}",
             at=self.clock.now(),
         )
-        if not moved:
-            raise CertCenterError("INSUFFICIENT_FUNDS")
-        return f"{from_bank}-{reference[:8].upper()}-{secrets.token_hex(4).upper()}"
+        if booked["status"] == "completed":
+            return str(booked["bank_reference"])
+        if booked["status"] == "cancelled":
+            raise CertCenterError("TRANSFER_NOT_EXECUTED")
+        raise CertCenterError(str(booked["refusal"] or "INSUFFICIENT_FUNDS"))
+
+    def settle_reference(
+        self, *, reference: str, from_bank: str, from_account: str
+    ) -> TransferInquiry:
+        """거래 결과 조회: what became of the center's ``reference``; one the network never saw
+        is cancelled here, so it cannot move money later."""
+        row = self.store.cancel_transfer(reference, (from_bank, from_account), self.clock.now())
+        return _inquiry(row)
+
+    def inquire(self, *, reference: str, from_bank: str, from_account: str) -> TransferInquiry:
+        """The inquiry alone (nothing changes): ``unknown`` for a reference never seen."""
+        row = self.store.interbank_transfer(reference, (from_bank, from_account))
+        return TransferInquiry(status="unknown") if row is None else _inquiry(row)
+
+
+def _inquiry(row: dict[str, object]) -> TransferInquiry:
+    reference, refusal = row.get("bank_reference"), row.get("refusal")
+    return TransferInquiry(
+        status=str(row["status"]),
+        bank_reference=None if reference is None else str(reference),
+        refusal=None if refusal is None else str(refusal),
+    )
 
 
 # The bank's own storage of account passwords (the other side): salted scrypt.

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from certcenter.storage.simulator_tables import (
     sim_account_entries,
@@ -20,6 +21,7 @@ from certcenter.storage.simulator_tables import (
     sim_ars_calls,
     sim_departures,
     sim_driver_licences,
+    sim_interbank_transfers,
     sim_meta,
     sim_passports,
     sim_resident_cards,
@@ -146,48 +148,150 @@ class SimulatorStore:
     ) -> bool:
         """Debit one account and credit another in one transaction; False (nothing moved)
         when the debited account lacks the funds."""
-        acc = sim_accounts.c
         with self.engine.begin() as conn:
-            debited = conn.execute(
-                update(sim_accounts)
-                .where(
-                    acc.bank_code == debit[0],
-                    acc.account_number == debit[1],
-                    acc.balance >= amount,
-                )
-                .values(balance=acc.balance - amount)
-                .returning(acc.balance)
-            ).scalar_one_or_none()
-            if debited is None:
-                return False
-            credited = conn.execute(
-                update(sim_accounts)
-                .where(acc.bank_code == credit[0], acc.account_number == credit[1])
-                .values(balance=acc.balance + amount)
-                .returning(acc.balance)
-            ).scalar_one()
-            conn.execute(
-                insert(sim_account_entries),
-                [
-                    {
-                        "bank_code": debit[0],
-                        "account_number": debit[1],
-                        "at": at,
-                        "description": debit_text[:80],
-                        "amount": -amount,
-                        "balance_after": debited,
-                    },
-                    {
-                        "bank_code": credit[0],
-                        "account_number": credit[1],
-                        "at": at,
-                        "description": credit_text[:80],
-                        "amount": amount,
-                        "balance_after": credited,
-                    },
-                ],
+            return self._move(
+                conn, debit, credit, amount, debit_text=debit_text, credit_text=credit_text, at=at
             )
+
+    @staticmethod
+    def _move(
+        conn: Connection,
+        debit: tuple[str, str],
+        credit: tuple[str, str],
+        amount: int,
+        *,
+        debit_text: str,
+        credit_text: str,
+        at: datetime,
+    ) -> bool:
+        acc = sim_accounts.c
+        debited = conn.execute(
+            update(sim_accounts)
+            .where(
+                acc.bank_code == debit[0],
+                acc.account_number == debit[1],
+                acc.balance >= amount,
+            )
+            .values(balance=acc.balance - amount)
+            .returning(acc.balance)
+        ).scalar_one_or_none()
+        if debited is None:
+            return False
+        credited = conn.execute(
+            update(sim_accounts)
+            .where(acc.bank_code == credit[0], acc.account_number == credit[1])
+            .values(balance=acc.balance + amount)
+            .returning(acc.balance)
+        ).scalar_one()
+        conn.execute(
+            insert(sim_account_entries),
+            [
+                {
+                    "bank_code": debit[0],
+                    "account_number": debit[1],
+                    "at": at,
+                    "description": debit_text[:80],
+                    "amount": -amount,
+                    "balance_after": debited,
+                },
+                {
+                    "bank_code": credit[0],
+                    "account_number": credit[1],
+                    "at": at,
+                    "description": credit_text[:80],
+                    "amount": amount,
+                    "balance_after": credited,
+                },
+            ],
+        )
         return True
+
+    def book_transfer(
+        self,
+        *,
+        reference: str,
+        debit: tuple[str, str],
+        credit: tuple[str, str],
+        amount: int,
+        debit_text: str,
+        credit_text: str,
+        bank_reference: str,
+        at: datetime,
+    ) -> Row:
+        """Move the money of the sender's ``reference`` once, in one transaction with its
+        record: the record of the reference (``completed``, or ``refused`` with
+        ``INSUFFICIENT_FUNDS``), or the one already there (a reference seen before, or
+        cancelled, moves nothing)."""
+        t = sim_interbank_transfers.c
+        key = {"from_bank": debit[0], "from_account": debit[1], "reference": reference}
+        seen = self.interbank_transfer(reference, debit)
+        if seen is not None:
+            return seen
+        row = {
+            **key,
+            "to_bank": credit[0],
+            "to_account": credit[1],
+            "amount": amount,
+            "at": at,
+        }
+        try:
+            with self.engine.begin() as conn:
+                moved = self._move(
+                    conn,
+                    debit,
+                    credit,
+                    amount,
+                    debit_text=debit_text,
+                    credit_text=credit_text,
+                    at=at,
+                )
+                if moved:
+                    row.update(status="completed", bank_reference=bank_reference)
+                else:
+                    row.update(status="refused", refusal="INSUFFICIENT_FUNDS")
+                conn.execute(insert(sim_interbank_transfers).values(**row))
+        except IntegrityError:  # the same reference at the same moment: the other one stands
+            pass
+        found = self._one(
+            select(sim_interbank_transfers).where(
+                *(getattr(t, name) == value for name, value in key.items())
+            )
+        )
+        if found is None:  # not reached: the row was written or was already there
+            raise LookupError(reference)
+        return found
+
+    def cancel_transfer(self, reference: str, debit: tuple[str, str], at: datetime) -> Row:
+        """The sender gives up on ``reference``: recorded ``cancelled`` unless the network
+        already has it (then that record stands); after this it never moves money."""
+        seen = self.interbank_transfer(reference, debit)
+        if seen is not None:
+            return seen
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(sim_interbank_transfers).values(
+                        from_bank=debit[0],
+                        from_account=debit[1],
+                        reference=reference,
+                        status="cancelled",
+                        at=at,
+                    )
+                )
+        except IntegrityError:
+            pass
+        found = self.interbank_transfer(reference, debit)
+        if found is None:  # not reached: the row was written or was already there
+            raise LookupError(reference)
+        return found
+
+    def interbank_transfer(self, reference: str, debit: tuple[str, str]) -> Row | None:
+        t = sim_interbank_transfers.c
+        return self._one(
+            select(sim_interbank_transfers).where(
+                t.from_bank == debit[0], t.from_account == debit[1], t.reference == reference
+            )
+        )
 
     def statement(self, bank_code: str, account_number: str, limit: int = 50) -> list[Row]:
         e = sim_account_entries.c

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -161,4 +162,23 @@ sim_departures = Table(
     Column("departed_on", Date, nullable=False),
     Column("returned_on", Date, nullable=True),  # None: still abroad
     Index("ix_sim_departures_ci", "ci", "departed_on"),
+)
+
+# The interbank network's own record of each transfer, by the sender's reference (거래
+# 고유번호) per paying account: a reference moves money once, and an inquiry (거래 결과 조회)
+# answers what became of it. ``cancelled`` marks a reference the sender gave up on before it
+# arrived: it never moves money afterwards (망취소).
+sim_interbank_transfers = Table(
+    "sim_interbank_transfers",
+    sim_metadata,
+    Column("from_bank", String(3), primary_key=True),
+    Column("from_account", String(20), primary_key=True),
+    Column("reference", String(40), primary_key=True),
+    Column("status", String(12), nullable=False),  # completed | refused | cancelled
+    Column("bank_reference", String(40), nullable=True),
+    Column("refusal", String(60), nullable=True),
+    Column("to_bank", String(3), nullable=True),
+    Column("to_account", String(20), nullable=True),
+    Column("amount", BigInteger, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
 )
