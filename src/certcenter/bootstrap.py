@@ -94,6 +94,7 @@ from certcenter.storage.uow import SqlUnitOfWorkFactory
 from certcenter.usage.approvals import ApprovalService
 from certcenter.usage.documents import DocumentSigning
 from certcenter.usage.login import LoginService
+from certcenter.usage.reconciliation import TransferReconciliation
 from certcenter.usage.sessions import SessionService
 from certcenter.usage.transfers import TransferService
 
@@ -165,6 +166,7 @@ class Center:
     joint_login: JointLogin
     # what uses both certificates
     transfers: TransferService
+    transfer_reconciliation: TransferReconciliation
     diagnosis: Diagnosis
     # the joint certificate's CMP server (공동인증서 발급 프로토콜) and its confirmation timeout
     cmp: CmpServer
@@ -515,6 +517,14 @@ def compose(
         policy=policy,
         center_signer=remote_signer,
     )
+    transfer_reconciliation = TransferReconciliation(
+        transfers=transfers,
+        banking=providers.banking,
+        uow_factory=uow_factory,
+        audit=audit_trail,
+        clock=clock,
+        policy=policy,
+    )
     diagnosis = Diagnosis(
         uow_factory=uow_factory,
         providers=providers,
@@ -552,6 +562,7 @@ def compose(
         cmp=cmp_timeout,
         joint=joint_fees,
         copies=certificate_copies,
+        transfers=transfer_reconciliation,
     )
     readiness = Readiness(
         {
@@ -607,6 +618,7 @@ def compose(
         joint_registrations=joint_registrations,
         joint_login=joint_login,
         transfers=transfers,
+        transfer_reconciliation=transfer_reconciliation,
         diagnosis=diagnosis,
         cmp=cmp,
         cmp_timeout=cmp_timeout,

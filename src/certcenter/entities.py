@@ -465,6 +465,25 @@ class Transfer:
     evidence: bytes | None = None  # CMS SignedData (DER) with the document inside
     failure_code: str | None = None
     bank_reference: str | None = None
+    # when the day's headroom was claimed and the money was sent to the bank (processing);
+    # a transfer processing long past it is settled against the bank's record
+    claimed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TransferRequestKey:
+    """An ``Idempotency-Key`` a customer sent with a transfer request: the request it was
+    first used for (a digest of its fields), the transfer it made or confirmed, and what was
+    answered (``answer``: what the transfer alone does not hold, e.g. the ARS code on screen,
+    or the refusal)."""
+
+    customer_id: str
+    key: str
+    operation: str  # prepare | confirm
+    fingerprint: str
+    transfer_id: str
+    created_at: datetime
+    answer: dict[str, object] | None = None
 
 
 @dataclass(eq=False)

@@ -44,6 +44,7 @@ from certcenter.entities import (
     SignedDocument,
     SigningActivation,
     Transfer,
+    TransferRequestKey,
     VerificationCode,
     WebApproval,
 )
@@ -429,6 +430,15 @@ class TransferRepository(Protocol):
 
     def release_daily(self, customer_id: str, day: str, amount: int) -> None: ...
     def day_total(self, customer_id: str, day: str) -> int: ...
+    def processing(
+        self, *, claimed_before: datetime | None = None, limit: int = 100
+    ) -> Sequence[Transfer]: ...
+    def add_request_key(self, key: TransferRequestKey) -> bool:
+        """Keep an Idempotency-Key unless the customer already used it (False then)."""
+        ...
+
+    def request_key(self, customer_id: str, key: str) -> TransferRequestKey | None: ...
+    def set_request_answer(self, customer_id: str, key: str, answer: dict[str, object]) -> None: ...
 
 
 class SignedDocumentRepository(Protocol):

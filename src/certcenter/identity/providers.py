@@ -132,7 +132,8 @@ class CoreBanking(Protocol):
     center's ``reference`` moves money once per paying account: sent again, the bank answers
     what it did the first time. ``settle_reference`` is the inquiry for a transfer whose
     answer never came: what the bank did with it, or — when it has not seen it — its
-    cancellation (망취소), after which that reference never moves money.
+    cancellation (망취소), after which that reference never moves money;
+    ``inquire_reference`` only asks.
     """
 
     def payee_name(self, *, bank_code: str, account_number: str) -> str: ...
@@ -157,6 +158,12 @@ class CoreBanking(Protocol):
     def settle_reference(
         self, *, reference: str, from_bank: str, from_account: str
     ) -> TransferInquiry: ...
+
+    def inquire_reference(
+        self, *, reference: str, from_bank: str, from_account: str
+    ) -> TransferInquiry:
+        """The inquiry alone, changing nothing: ``unknown`` for a reference never seen."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Each pass marks expired certificates, revokes those unused for the policy's days
 certificate's own rules when given them (inactivity notice and deletion of cloud accounts,
 renewal in the last month: :meth:`certcenter.financial.cloud.CloudCertificates.run_jobs`),
 rejects the joint certificates whose CMP certConf never came (:mod:`certcenter.cmp`),
+settles the transfers whose bank answer never came (:mod:`certcenter.usage.reconciliation`),
 refreshes what the status services publish (CRLs, cached OCSP responses), and seals the audit
 trail's committed entries under a signed checkpoint (:mod:`certcenter.audit.checkpoints`; the
 server also runs the sealer on its own, every ``audit_seal_interval_seconds``). Every
@@ -80,6 +81,20 @@ class RelayPurge(Protocol):
     def purge(self, *, batch: int = 500) -> int: ...
 
 
+class TransferPass(Protocol):
+    """What one reconciliation of transfers did."""
+
+    completed: list[str]
+    failed: list[str]
+    errors: list[str]
+
+
+class TransferSettling(Protocol):
+    """Settles the transfers whose bank answer never came (TransferReconciliation)."""
+
+    def run(self, *, batch: int = 100, everything: bool = False) -> TransferPass: ...
+
+
 class FinancialRules(Protocol):
     """The financial certificate's rules over time (CloudCertificates)."""
 
@@ -99,6 +114,8 @@ class JobReport:
     cmp_rejected: list[str] = field(default_factory=list)  # CMP certConf never came
     joint_refunded: int = 0  # fees of joint registrations that expired unused, given back
     copies_purged: int = 0  # certificate-copy relays deleted past their time
+    transfers_completed: list[str] = field(default_factory=list)  # settled from the bank
+    transfers_failed: list[str] = field(default_factory=list)  # not executed: headroom back
 
     def summary(self) -> str:
         financial = ""
@@ -114,6 +131,12 @@ class JobReport:
             + (", audit entries sealed" if self.audit_checkpoint else "")
             + (f", certificate copies deleted {self.copies_purged}" if self.copies_purged else "")
             + (f", unconfirmed CMP {len(self.cmp_rejected)}" if self.cmp_rejected else "")
+            + (
+                f", transfers reconciled {len(self.transfers_completed)} completed "
+                f"{len(self.transfers_failed)} not executed"
+                if self.transfers_completed or self.transfers_failed
+                else ""
+            )
         )
 
 
@@ -130,8 +153,10 @@ class JobRunner:
         cmp: CmpConfirmations | None = None,
         joint: JointFees | None = None,
         copies: RelayPurge | None = None,
+        transfers: TransferSettling | None = None,
     ) -> None:
         self.lifecycle = lifecycle
+        self.transfers = transfers
         self.cmp = cmp
         self.joint = joint
         self.copies = copies
@@ -203,6 +228,15 @@ class JobRunner:
             except Exception as exc:
                 log.exception("audit sealing failed")
                 report.errors.append(f"audit checkpoint: {type(exc).__name__}")
+        if self.transfers is not None:
+            try:
+                settled = self.transfers.run(batch=batch)
+                report.transfers_completed += settled.completed
+                report.transfers_failed += settled.failed
+                report.errors += settled.errors
+            except Exception as exc:
+                log.exception("transfer reconciliation failed")
+                report.errors.append(f"transfers: {type(exc).__name__}")
         if self.copies is not None:
             try:
                 report.copies_purged = self.copies.purge(batch=batch)
@@ -211,7 +245,8 @@ class JobRunner:
                 report.errors.append(f"certificate copies: {type(exc).__name__}")
         changes = (report.expired, report.revoked_inactive, report.renewed, report.errors)
         financial = (report.financial_noticed, report.financial_deleted)
-        if any((*changes, *financial, report.copies_purged, report.cmp_rejected)):
+        money = (report.transfers_completed, report.transfers_failed)
+        if any((*changes, *financial, *money, report.copies_purged, report.cmp_rejected)):
             log.info("jobs: %s", report.summary())
         return report
 

@@ -134,7 +134,9 @@ class SimulatedInterbank:
         row = self.store.cancel_transfer(reference, (from_bank, from_account), self.clock.now())
         return _inquiry(row)
 
-    def inquire(self, *, reference: str, from_bank: str, from_account: str) -> TransferInquiry:
+    def inquire_reference(
+        self, *, reference: str, from_bank: str, from_account: str
+    ) -> TransferInquiry:
         """The inquiry alone (nothing changes): ``unknown`` for a reference never seen."""
         row = self.store.interbank_transfer(reference, (from_bank, from_account))
         return TransferInquiry(status="unknown") if row is None else _inquiry(row)

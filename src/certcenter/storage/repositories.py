@@ -49,6 +49,7 @@ from certcenter.entities import (
     SignedDocument,
     SigningActivation,
     Transfer,
+    TransferRequestKey,
     VerificationCode,
     WebApproval,
     new_id,
@@ -1088,6 +1089,51 @@ class SqlTransfers(_Repository):
             update(t)
             .where(t.c.customer_id == customer_id, t.c.day == day)
             .values(total=t.c.total - amount)
+        )
+
+    def processing(
+        self, *, claimed_before: datetime | None = None, limit: int = 100
+    ) -> Sequence[Transfer]:
+        """Transfers sent to the bank whose answer was not recorded, oldest first; with
+        ``claimed_before`` only those claimed before it."""
+        t = tables.transfers
+        query = select(Transfer).where(t.c.status == "processing")
+        if claimed_before is not None:
+            query = query.where(t.c.claimed_at <= claimed_before)
+        return self.session.scalars(query.order_by(t.c.claimed_at).limit(limit)).all()
+
+    def add_request_key(self, key: TransferRequestKey) -> bool:
+        """Keep ``key`` unless the customer already used it; False (nothing written) then."""
+        r = tables.transfer_requests
+        done = self.session.execute(
+            _insert_for(self.session)(r)
+            .values(
+                customer_id=key.customer_id,
+                key=key.key,
+                operation=key.operation,
+                fingerprint=key.fingerprint,
+                transfer_id=key.transfer_id,
+                answer=key.answer,
+                created_at=key.created_at,
+            )
+            .on_conflict_do_nothing(index_elements=[r.c.customer_id, r.c.key])
+            .returning(r.c.key)
+        ).first()
+        return done is not None
+
+    def request_key(self, customer_id: str, key: str) -> TransferRequestKey | None:
+        r = tables.transfer_requests
+        row = (
+            self.session.execute(select(r).where(r.c.customer_id == customer_id, r.c.key == key))
+            .mappings()
+            .first()
+        )
+        return None if row is None else TransferRequestKey(**dict(row))
+
+    def set_request_answer(self, customer_id: str, key: str, answer: dict[str, object]) -> None:
+        r = tables.transfer_requests
+        self.session.execute(
+            update(r).where(r.c.customer_id == customer_id, r.c.key == key).values(answer=answer)
         )
 
     def day_total(self, customer_id: str, day: str) -> int:

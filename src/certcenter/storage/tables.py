@@ -558,7 +558,22 @@ transfers = Table(
     Column("evidence", LargeBinary, nullable=True),
     Column("failure_code", String(60), nullable=True),
     Column("bank_reference", String(40), nullable=True),
+    Column("claimed_at", UtcDateTime, nullable=True),
     Index("ix_transfers_customer", "customer_id", "created_at"),
+    Index("ix_transfers_status_claimed", "status", "claimed_at"),
+)
+
+# Idempotency-Key of transfer requests: per customer, the request a key was first used for.
+transfer_requests = Table(
+    "transfer_requests",
+    metadata,
+    Column("customer_id", String(36), primary_key=True),
+    Column("key", String(80), primary_key=True),
+    Column("operation", String(10), nullable=False),
+    Column("fingerprint", String(80), nullable=False),
+    Column("transfer_id", String(36), nullable=False),
+    Column("answer", JSON, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 # What each customer has sent per (KST) day: the daily limit is checked and raised in one

@@ -56,6 +56,7 @@ from certcenter.entities import (
     FactorChallenge,
     Session,
     Transfer,
+    TransferRequestKey,
     TransferStatus,
     new_id,
 )
@@ -76,9 +77,17 @@ from certcenter.signing import (
     Signer,
     SigningRequest,
 )
+from certcenter.usage import fault_points
 from certcenter.usage.free_text import escape, quote, require_plain, unescape, unquote, unsafe
 from certcenter.usage.login import FINANCIAL_METHOD, JOINT_METHOD
 from certcenter.usage.transfer_limits import MEDIA, MEDIUM_NAMES, TransferLimits
+from certcenter.usage.transfer_requests import (
+    CONFIRM,
+    PREPARE,
+    fingerprint,
+    refusal_answer,
+    refusal_of,
+)
 
 ARS = "ars"
 PROCESSING = "processing"
@@ -106,6 +115,16 @@ class Prepared:
     @property
     def document(self) -> bytes:
         return self.transfer.document
+
+
+@dataclass(frozen=True)
+class _KeptCardQuestion:
+    """The security-card question of a prepared transfer, as kept with its Idempotency-Key."""
+
+    id: str
+    slot_a: int
+    slot_b: int
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -302,7 +321,19 @@ class TransferService:
 
     # ------------------------------------------------------------------ prepare
 
-    def prepare(self, session: Session, request: TransferRequest) -> Prepared:
+    def prepare(
+        self, session: Session, request: TransferRequest, *, idempotency_key: str | None = None
+    ) -> Prepared:
+        """A new transfer to confirm: the document to sign and the factors the amount needs.
+        With ``idempotency_key``, the same request sent again gets the same transfer (and
+        the same ARS code on screen); the key with another request is refused."""
+        digest = None
+        if idempotency_key is not None:
+            fields = {k: v for k, v in vars(request).items() if k != "source_ip"}
+            digest = fingerprint(PREPARE, fields)
+            kept = self._kept_prepare(session, idempotency_key, digest)
+            if kept is not None:
+                return kept
         if request.medium not in MEDIA:
             raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
         if request.amount <= 0:
@@ -397,6 +428,22 @@ class TransferService:
             uow.transfers.add(transfer)
             if ars_challenge is not None:
                 uow.factor_challenges.add(ars_challenge)
+            if idempotency_key is not None and digest is not None:
+                kept_key = TransferRequestKey(
+                    customer_id=session.customer_id,
+                    key=idempotency_key,
+                    operation=PREPARE,
+                    fingerprint=digest,
+                    transfer_id=transfer.id,
+                    created_at=now,
+                    answer={"ars_code": ars_code},
+                )
+                if not uow.transfers.add_request_key(kept_key):  # the same key, just now
+                    uow.rollback()
+                    replayed = self._kept_prepare(session, idempotency_key, digest)
+                    if replayed is None:
+                        raise CertCenterError("TRANSFER_IN_PROGRESS", transfer_id="")
+                    return replayed
             self.audit.record(
                 uow,
                 actor_kind=Actor.CUSTOMER,
@@ -411,26 +458,149 @@ class TransferService:
         question = None
         if SECURITY_CARD in factors:
             question = self.cards.challenge(session.customer_id, subject=transfer.id)
+            if idempotency_key is not None:
+                with self.uow_factory() as uow:
+                    uow.transfers.set_request_answer(
+                        session.customer_id,
+                        idempotency_key,
+                        {
+                            "ars_code": ars_code,
+                            "card": {
+                                "id": question.id,
+                                "slot_a": question.slot_a,
+                                "slot_b": question.slot_b,
+                                "expires_at": question.expires_at.isoformat(),
+                            },
+                        },
+                    )
+                    uow.commit()
         return Prepared(
             transfer=transfer, factors=factors, ars_code=ars_code, card_question=question
         )
 
     # ------------------------------------------------------------------ confirm
 
-    def confirm(self, session: Session, transfer_id: str, confirmation: Confirmation) -> Completed:
+    def confirm(
+        self,
+        session: Session,
+        transfer_id: str,
+        confirmation: Confirmation,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Completed:
         """The customer's signature and factors for a prepared transfer; the money moves once
-        every check holds. Any refusal but an unanswered ARS call ends the transfer."""
-        opened = self._open(session, transfer_id, confirmation)
-        results = self._check_factors(
-            opened.transfer, opened.device.pin_hash, confirmation, opened.counted
+        every check holds. Any refusal but an unanswered ARS call ends the transfer. With
+        ``idempotency_key``, the same confirmation sent again gets the first answer (the
+        completed transfer, or the same refusal) and never moves money twice."""
+        key = None
+        if idempotency_key is not None:
+            key = (idempotency_key, self._confirm_fingerprint(transfer_id, confirmation))
+            kept = self._kept_confirm(session, transfer_id, *key)
+            if kept is not None:
+                return kept
+        try:
+            opened = self._open(session, transfer_id, confirmation, key=key)
+            results = self._check_factors(
+                opened.transfer, opened.device.pin_hash, confirmation, opened.counted
+            )
+            signed = self._sign(opened, confirmation, all(results.values()))
+            biometric_ok = self._biometric_needed(opened) and self._biometric_ok(
+                opened.device.biometric_key, opened.transfer, confirmation
+            )
+            day, signature = self._settle(opened, results, biometric_ok, signed)
+            fault_points.reached("transfer.claimed")
+            reference = self._move_money(opened, day)
+            fault_points.reached("transfer.bank_answered")
+            return self._complete(opened, signature, reference, confirmation)
+        except CertCenterError as err:
+            # kept only if this request's key was (with a change that ended the transfer)
+            if key is not None and err.code != "TRANSFER_IN_PROGRESS":
+                with self.uow_factory() as uow:
+                    uow.transfers.set_request_answer(
+                        session.customer_id, key[0], refusal_answer(err)
+                    )
+                    uow.commit()
+            raise
+
+    def _confirm_fingerprint(self, transfer_id: str, confirmation: Confirmation) -> str:
+        secrets_mac = self.hasher.code_digest(
+            "\x00".join(
+                value or ""
+                for value in (
+                    confirmation.pin,
+                    confirmation.account_password,
+                    confirmation.otp_code,
+                    confirmation.card_answer,
+                    confirmation.activation_grant,
+                )
+            ),
+            purpose="transfer-request",
         )
-        signed = self._sign(opened, confirmation, all(results.values()))
-        biometric_ok = self._biometric_needed(opened) and self._biometric_ok(
-            opened.device.biometric_key, opened.transfer, confirmation
+        return fingerprint(
+            CONFIRM,
+            {
+                "transfer_id": transfer_id,
+                "signature": confirmation.signature,
+                "document": confirmation.document.hex() if confirmation.document else None,
+                "biometric_signature": confirmation.biometric_signature,
+                "card_challenge_id": confirmation.card_challenge_id,
+                "secrets": secrets_mac,
+            },
         )
-        day, signature = self._settle(opened, results, biometric_ok, signed)
-        reference = self._move_money(opened, day)
-        return self._complete(opened, signature, reference, confirmation)
+
+    def _kept(
+        self, session: Session, key: str, operation: str, digest: str
+    ) -> tuple[Transfer, dict[str, object]] | None:
+        """The transfer a key was first used for, and what was kept with it (None for a new
+        key); refuses the key with another request."""
+        with self.uow_factory() as uow:
+            kept = uow.transfers.request_key(session.customer_id, key)
+            if kept is None:
+                return None
+            if (kept.operation, kept.fingerprint) != (operation, digest):
+                raise CertCenterError("TRANSFER_IDEMPOTENCY_KEY_REUSED")
+            transfer = uow.transfers.get(kept.transfer_id)
+            if transfer is None or transfer.customer_id != session.customer_id:
+                raise CertCenterError("TRANSFER_NOT_FOUND")
+            return transfer, dict(kept.answer or {})
+
+    def _kept_prepare(self, session: Session, key: str, digest: str) -> Prepared | None:
+        found = self._kept(session, key, PREPARE, digest)
+        if found is None:
+            return None
+        transfer, answer = found
+        card = answer.get("card")
+        question = None
+        if isinstance(card, dict):
+            question = _KeptCardQuestion(
+                id=str(card["id"]),
+                slot_a=int(card["slot_a"]),
+                slot_b=int(card["slot_b"]),
+                expires_at=datetime.fromisoformat(str(card["expires_at"])),
+            )
+        code = answer.get("ars_code")
+        return Prepared(
+            transfer=transfer,
+            factors=list(transfer.factors),
+            ars_code=None if code is None else str(code),
+            card_question=question,
+        )
+
+    def _kept_confirm(
+        self, session: Session, transfer_id: str, key: str, digest: str
+    ) -> Completed | None:
+        found = self._kept(session, key, CONFIRM, digest)
+        if found is None:
+            return None
+        transfer, answer = found
+        if transfer.status == TransferStatus.COMPLETED and transfer.evidence is not None:
+            return Completed(transfer=transfer, evidence=transfer.evidence)
+        refusal = refusal_of(answer)
+        if refusal is not None:
+            raise refusal
+        if transfer.status in (TransferStatus.PENDING, PROCESSING):
+            raise CertCenterError("TRANSFER_IN_PROGRESS", transfer_id=transfer_id)
+        raise CertCenterError(transfer.failure_code or "TRANSFER_ALREADY_PROCESSED")
 
     def _signer_for(
         self, uow: UnitOfWork, session: Session, transfer: Transfer, confirmation: Confirmation
@@ -461,7 +631,14 @@ class TransferService:
             device.customer_id, device.pin_hash, device.biometric_public_key
         )
 
-    def _open(self, session: Session, transfer_id: str, confirmation: Confirmation) -> _Opened:
+    def _open(
+        self,
+        session: Session,
+        transfer_id: str,
+        confirmation: Confirmation,
+        *,
+        key: tuple[str, str] | None = None,
+    ) -> _Opened:
         """Transaction 1: the pending transfer, the inputs it needs, the session's device and
         certificate, the ARS answer; the tries of the counted factors are reserved (counted
         before they are compared). Refusals here end the transfer, except a missing input,
@@ -475,6 +652,17 @@ class TransferService:
                 uow.transfers.claim(transfer.id, TransferStatus.PENDING, TransferStatus.EXPIRED)
                 uow.commit()
                 raise CertCenterError("TRANSFER_EXPIRED", seconds=self.policy.transfer_ttl_seconds)
+            if key is not None and not uow.transfers.add_request_key(
+                TransferRequestKey(
+                    customer_id=session.customer_id,
+                    key=key[0],
+                    operation=CONFIRM,
+                    fingerprint=key[1],
+                    transfer_id=transfer.id,
+                    created_at=now,
+                )
+            ):  # the same key in a request running now
+                raise CertCenterError("TRANSFER_IN_PROGRESS", transfer_id=transfer.id)
             signer, device = self._signer_for(uow, session, transfer, confirmation)
             counted = self._counted_factors(transfer, confirmation, signer)
             customer = uow.customers.get(transfer.customer_id)
@@ -574,6 +762,9 @@ class TransferService:
         total within the limit by one conditional UPDATE. Returns the (KST) day whose total
         was raised, and the signature."""
         transfer, customer = opened.transfer, opened.customer
+        # the evidence is made before the money moves and kept with the claim, so a transfer
+        # the bank completed is complete with its evidence even if this process stops
+        evidence = signed.cms(transfer.document) if isinstance(signed, Signature) else None
         with self.uow_factory() as uow:
             refusal = (
                 self.guard.settle(uow, customer.id, results, attempts=opened.attempts)
@@ -612,6 +803,8 @@ class TransferService:
             stored = uow.transfers.get(transfer.id)
             if stored is not None:
                 stored.day = day
+                stored.claimed_at = self.clock.now()
+                stored.evidence = evidence
             uow.commit()
         return day, signed
 
@@ -631,60 +824,91 @@ class TransferService:
                 reference=transfer.id,
             )
         except CertCenterError as err:
-            with self.uow_factory() as uow:
-                uow.transfers.release_daily(customer.id, day, transfer.amount)
-                self._end(uow, transfer, err.code, from_status=PROCESSING)
+            fault_points.reached("transfer.bank_refused")
+            with self.uow_factory() as uow:  # unless the reconciliation settled it first
+                if self._end(uow, transfer, err.code, from_status=PROCESSING):
+                    uow.transfers.release_daily(customer.id, day, transfer.amount)
                 uow.commit()
             raise
 
     def _complete(
         self, opened: _Opened, signature: Signature, reference: str, confirmation: Confirmation
     ) -> Completed:
-        """The last transaction: keep the evidence (the document, the signature, the signer's
-        certificate and chain as CMS), complete the transfer, audit it, tell the customer."""
-        transfer, customer = opened.transfer, opened.customer
-        evidence = signature.cms(transfer.document)
+        """The last transaction: complete the transfer with the bank's reference (its evidence
+        was kept with the claim), audit it, tell the customer — unless the reconciliation
+        already did, from the bank's record."""
+        transfer = opened.transfer
         with self.uow_factory() as uow:
-            stored = uow.transfers.get(transfer.id, for_update=True)
-            if stored is None:
-                raise CertCenterError("TRANSFER_NOT_FOUND")
-            stored.status = TransferStatus.COMPLETED.value
-            stored.completed_at = self.clock.now()
-            stored.bank_reference = reference
-            stored.evidence = evidence
-            used = uow.certificates.get(transfer.certificate_serial, for_update=True)
-            if used is not None:
-                used.last_used_at = stored.completed_at
-            self.audit.record(
+            done = self.finish(
                 uow,
-                actor_kind=Actor.CUSTOMER,
-                actor=customer.customer_number,
-                action="transfer",
-                subject_kind="transfer",
-                subject=transfer.id,
+                transfer.id,
+                reference,
+                actor=(Actor.CUSTOMER, opened.customer.customer_number),
                 source_ip=confirmation.source_ip,
-                details={
-                    "amount": transfer.amount,
-                    "to_bank": transfer.to_bank,
-                    "medium": transfer.medium,
-                    "factors": transfer.factors,
-                    "reference": reference,
-                },
             )
+            uow.commit()
+        if done is None:
+            raise CertCenterError("TRANSFER_NOT_FOUND")
+        if done.status != TransferStatus.COMPLETED:
+            raise CertCenterError(done.failure_code or "TRANSFER_NOT_EXECUTED")
+        return Completed(transfer=done, evidence=done.evidence or signature.cms(done.document))
+
+    def finish(
+        self,
+        uow: UnitOfWork,
+        transfer_id: str,
+        reference: str,
+        *,
+        actor: tuple[str, str],
+        source_ip: str | None = None,
+        reconciled: bool = False,
+    ) -> Transfer | None:
+        """A ``processing`` transfer the bank completed with ``reference``: completed, the
+        certificate's use recorded, audited, the customer told (in ``uow``; the caller
+        commits). A transfer no longer processing is returned as it stands."""
+        stored = uow.transfers.get(transfer_id, for_update=True)
+        if stored is None or not uow.transfers.claim(
+            transfer_id, PROCESSING, TransferStatus.COMPLETED
+        ):
+            return stored
+        stored.completed_at = self.clock.now()
+        stored.bank_reference = reference
+        used = uow.certificates.get(stored.certificate_serial, for_update=True)
+        if used is not None:
+            used.last_used_at = stored.completed_at
+        details: dict[str, object] = {
+            "amount": stored.amount,
+            "to_bank": stored.to_bank,
+            "medium": stored.medium,
+            "factors": stored.factors,
+            "reference": reference,
+        }
+        if reconciled:
+            details["reconciled"] = True
+        self.audit.record(
+            uow,
+            actor_kind=actor[0],
+            actor=actor[1],
+            action="transfer",
+            subject_kind="transfer",
+            subject=stored.id,
+            source_ip=source_ip,
+            details=details,
+        )
+        customer = uow.customers.get(stored.customer_id)
+        if customer is not None:
             self.notifier.notify(
                 uow,
                 event="transfer",
                 customer=customer,
                 **notice(
                     "transfer",
-                    payee=transfer.payee_name,
-                    amount=f"{transfer.amount:,}",
-                    account=transfer.from_account[-4:],
+                    payee=stored.payee_name,
+                    amount=f"{stored.amount:,}",
+                    account=stored.from_account[-4:],
                 ),
             )
-            uow.commit()
-            done = stored
-        return Completed(transfer=done, evidence=evidence)
+        return stored
 
     # ------------------------------------------------------------------ reading
 
@@ -758,11 +982,14 @@ class TransferService:
         code: str,
         *,
         from_status: str = TransferStatus.PENDING.value,
-    ) -> None:
+    ) -> bool:
+        """End the transfer as refused with ``code``, if it is still in ``from_status``."""
         if uow.transfers.claim(transfer.id, from_status, TransferStatus.REFUSED):
             stored = uow.transfers.get(transfer.id)
             if stored is not None:
                 stored.failure_code = code
+            return True
+        return False
 
     def _counted_factors(
         self, transfer: Transfer, confirmation: Confirmation, signer: Signer
