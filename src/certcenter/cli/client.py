@@ -82,8 +82,16 @@ class CenterClient:
             problem = {"code": "HTTP_ERROR", "message": {"en": response.text[:200]}}
         raise ApiError(response.status_code, problem)
 
-    def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(extra_headers or {})
         try:
             response = self.http.request(method, path, json=body, headers=headers)
         except httpx.TransportError as exc:
@@ -96,9 +104,26 @@ class CenterClient:
             raise ApiError(response.status_code, problem)
         return response.json() if response.content else None
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """Any API call, with the client's bearer token (a flow's, or a login session's)."""
-        return self._send(method, path, body)
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Any API call, with the client's bearer token (a flow's, or a login session's);
+        with ``idempotency_key``, sent once more with the same key if the center could not
+        be reached (its answer, if the request had arrived, is the first one's)."""
+        if idempotency_key is None:
+            return self._send(method, path, body)
+        headers = {"Idempotency-Key": idempotency_key}
+        try:
+            return self._send(method, path, body, extra_headers=headers)
+        except ApiError as err:
+            if err.code != "CENTER_UNREACHABLE":
+                raise
+        return self._send(method, path, body, extra_headers=headers)
 
     # -- the issuance flow
     def start(

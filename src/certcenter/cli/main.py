@@ -26,6 +26,7 @@ from certcenter.cli import (
     joint_usage_commands,
     ocsp_commands,
     otp_commands,
+    transfer_commands,
     usage_commands,
 )
 from certcenter.cli.client import CenterClient
@@ -840,6 +841,7 @@ for command in joint_usage_commands.COMMANDS:
     joint_commands.joint.add_command(command)
 sim.add_command(approval_commands.sim_departures)
 cli.add_command(ocsp_commands.ocsp)
+cli.add_command(transfer_commands.transfers)
 
 
 def main() -> None:

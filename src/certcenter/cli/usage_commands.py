@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def send_transfer(
     customer says no. Used by the mobile certificate's ``app transfer`` and the joint
     certificate's ``app joint transfer`` (whose signature stands for the PIN: the certificate
     password opened the key)."""
-    prepared = client.call("POST", "/v1/transfers", transfer)
+    prepared = client.call("POST", "/v1/transfers", transfer, idempotency_key=str(uuid.uuid4()))
     document = base64.b64decode(prepared["document_b64"])
     click.echo(document.decode("utf-8"), nl=False)
     amount = int(transfer["amount"])
@@ -90,7 +91,12 @@ def send_transfer(
         click.echo(f"ARS 전화가 갑니다. 화면의 번호 {prepared['ars_code']} 를 누르세요.")
         click.echo(f"(demo: certcenter sim ars answer <phone> {prepared['ars_code']})")
         click.prompt("통화를 마쳤으면 Enter", default="", show_default=False)
-    done: dict[str, Any] = client.call("POST", f"/v1/transfers/{prepared['id']}/confirm", body)
+    done: dict[str, Any] = client.call(
+        "POST",
+        f"/v1/transfers/{prepared['id']}/confirm",
+        body,
+        idempotency_key=str(uuid.uuid4()),  # one per request: a retry of it sends it again
+    )
     return done
 
 

@@ -7,11 +7,11 @@ import base64
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
-from certcenter.api.routes.operator import AuditorActor
+from certcenter.api.routes.operator import AuditorActor, OperatorActor
 from certcenter.api.schemas import ChallengeOut, DeviceId
 from certcenter.authn.credential_policy import pattern_to_text
 from certcenter.authn.device_auth import challenge_message
@@ -19,6 +19,7 @@ from certcenter.entities import Transfer
 from certcenter.errors import CertCenterError
 from certcenter.usage.documents import SignRequest, decode_b64
 from certcenter.usage.login import PURPOSE, LoginAttempt
+from certcenter.usage.transfer_requests import request_key
 from certcenter.usage.transfers import Confirmation, TransferRequest
 
 router = APIRouter(tags=["using the certificate (로그인·이체·전자서명)"])
@@ -27,6 +28,15 @@ Signature = Annotated[str, StringConstraints(min_length=8, max_length=400)]
 JointSignature = Annotated[str, StringConstraints(min_length=8, max_length=700)]
 Digits = Annotated[str, StringConstraints(max_length=12)]
 BankCode = Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9._:-]{8,80}$",
+        description="Sent again with the same request, the same answer (the money moves once); "
+        "with another request, TRANSFER_IDEMPOTENCY_KEY_REUSED. A UUID per request.",
+    ),
+]
 AccountNo = Annotated[str, StringConstraints(pattern=r"^\d{6,20}$")]
 
 
@@ -220,10 +230,18 @@ def _transfer_out(transfer: Transfer, **extra: object) -> TransferOut:
 
 @router.post("/v1/transfers", response_model=TransferOut, status_code=201)
 def prepare_transfer(
-    body: TransferIn, session: SessionDep, center: CenterDep, ip: ClientIp
+    body: TransferIn,
+    session: SessionDep,
+    center: CenterDep,
+    ip: ClientIp,
+    idempotency_key: IdempotencyKey = None,
 ) -> TransferOut:
     """이체 준비: the server makes the document to sign and says which factors it needs."""
-    prepared = center.transfers.prepare(session, TransferRequest(**body.model_dump(), source_ip=ip))
+    prepared = center.transfers.prepare(
+        session,
+        TransferRequest(**body.model_dump(), source_ip=ip),
+        idempotency_key=request_key(idempotency_key),
+    )
     card = prepared.card_question
     return _transfer_out(
         prepared.transfer,
@@ -238,7 +256,12 @@ def prepare_transfer(
 
 @router.post("/v1/transfers/{transfer_id}/confirm", response_model=TransferOut)
 def confirm_transfer(
-    transfer_id: str, body: ConfirmIn, session: SessionDep, center: CenterDep, ip: ClientIp
+    transfer_id: str,
+    body: ConfirmIn,
+    session: SessionDep,
+    center: CenterDep,
+    ip: ClientIp,
+    idempotency_key: IdempotencyKey = None,
 ) -> TransferOut:
     """이체 승인: the device's signature over the document and the factors the amount needs."""
     document = decode_b64(body.document_b64, "document_b64") if body.document_b64 else None
@@ -256,6 +279,7 @@ def confirm_transfer(
             card_answer=body.card_answer,
             source_ip=ip,
         ),
+        idempotency_key=request_key(idempotency_key),
     )
     return _transfer_out(done.transfer)
 
@@ -301,6 +325,65 @@ def operator_transfer_evidence(
             "Content-Disposition": f'attachment; filename="transfer-{transfer.id}.p7m"',
         },
     )
+
+
+class BankInquiryOut(BaseModel):
+    status: str = Field(description="completed | refused | cancelled | unknown")
+    bank_reference: str | None = None
+    refusal: str | None = None
+
+
+class StuckTransferOut(BaseModel):
+    id: str
+    customer_id: str
+    amount: int
+    from_bank: str
+    from_account: str
+    to_bank: str
+    to_account: str
+    day: str
+    claimed_at: datetime | None
+    waiting_seconds: int
+    bank: BankInquiryOut | None = Field(None, description="null: the bank could not be asked")
+
+
+class ReconciledOut(BaseModel):
+    completed: list[str]
+    failed: list[str]
+    errors: list[str]
+
+
+@router.get("/v1/operator/transfers/processing", response_model=list[StuckTransferOut])
+def stuck_transfers(center: CenterDep, actor: OperatorActor) -> list[StuckTransferOut]:
+    """Transfers waiting for their bank answer, oldest first, each with the bank's inquiry."""
+    return [
+        StuckTransferOut(
+            id=view.transfer.id,
+            customer_id=view.transfer.customer_id,
+            amount=view.transfer.amount,
+            from_bank=view.transfer.from_bank,
+            from_account=view.transfer.from_account,
+            to_bank=view.transfer.to_bank,
+            to_account=view.transfer.to_account,
+            day=view.transfer.day,
+            claimed_at=view.transfer.claimed_at,
+            waiting_seconds=view.waiting_seconds,
+            bank=BankInquiryOut(**vars(view.bank)) if view.bank else None,
+        )
+        for view in center.transfer_reconciliation.stuck()
+    ]
+
+
+@router.post("/v1/operator/transfers/reconcile", response_model=ReconciledOut)
+def reconcile_transfers(
+    center: CenterDep,
+    actor: OperatorActor,
+    everything: Annotated[bool, Query(alias="all")] = False,
+) -> ReconciledOut:
+    """Settle the transfers waiting longer than the policy allows against the bank's record
+    (``all=true``: every one processing now — only when no server is sending one)."""
+    report = center.transfer_reconciliation.run(everything=everything)
+    return ReconciledOut(completed=report.completed, failed=report.failed, errors=report.errors)
 
 
 @router.put("/v1/me/transfer-limits")
