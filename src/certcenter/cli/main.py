@@ -42,6 +42,7 @@ from certcenter.cli.common import (
 )
 from certcenter.cli.flow import Answers, enroll, reissue
 from certcenter.cli.keystore import Keystore
+from certcenter.errors import CertCenterError
 from certcenter.pki.names import display_name
 
 
@@ -187,7 +188,15 @@ def certificates_revoke(serial: str, reason: str) -> None:
     """Revoke a certificate (RFC 5280 reason); idempotent."""
     center = local_center()
     outcome = center.lifecycle.revoke(serial, reason, operator_actor())
-    click.echo(f"{outcome.serial}: {outcome.status}{'' if outcome.changed else ' (unchanged)'}")
+    if outcome.changed:
+        click.echo(f"{outcome.serial}: {outcome.status}")
+    else:  # idempotent: nothing changed, and the operator is told why
+        before = center.lifecycle.certificate(outcome.serial)
+        already = CertCenterError(
+            "CERTIFICATE_ALREADY_REVOKED", reason=before.revocation_reason or "-"
+        )
+        note = already.message(language())
+        click.echo(f"{outcome.serial}: {outcome.status} (unchanged) — {note}")
     send_notices(center)
     center.close()
 
