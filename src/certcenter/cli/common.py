@@ -105,11 +105,35 @@ def keystore_option(func: F, *, help_text: str = KEYSTORE_HELP) -> F:
 # ---------------------------------------------------------------- operator commands, local
 
 
-def local_settings() -> Any:
-    """The settings of this machine's center (``--config`` / ``CERTCENTER_CONFIG``)."""
-    from certcenter.config import load_settings  # loaded only by the commands that need it
+def installation_config() -> Path | None:
+    """The configuration file the command reads: ``certcenter --config FILE``, else
+    :func:`certcenter.config.find_config_file` (None: defaults and variables only)."""
+    from certcenter.config import find_config_file
 
-    return load_settings()
+    ctx = click.get_current_context(silent=True)
+    named = ctx.find_root().params.get("config") if ctx else None
+    return Path(named) if named else find_config_file()
+
+
+def local_settings(*, installed: bool = True) -> Any:
+    """The settings of this machine's center, read from the installation's file wherever the
+    command runs (``--config``, ``CERTCENTER_CONFIG``, ``$CERTCENTER_DATA_DIR/certcenter.toml``,
+    ``./certcenter.toml``, ``./var/certcenter.toml``: :func:`certcenter.config.find_config_file`).
+    With ``installed`` (every command but ``init`` and ``serve``) a folder where set-up
+    never ran is refused (``INSTALLATION_NOT_FOUND``) instead of being created empty."""
+    from certcenter import config  # loaded only by the commands that need it
+
+    found = installation_config()
+    if found is not None and not found.is_file():
+        raise CertCenterError("CONFIG_FILE_NOT_FOUND", path=str(found))
+    settings = config.load_settings(config_file=found.resolve() if found else None)
+    if installed and not config.is_installed(settings):
+        raise CertCenterError(
+            "INSTALLATION_NOT_FOUND",
+            where=str(found.resolve()) if found else str(Path.cwd()),
+            data_dir=str(settings.data_dir.resolve()),
+        )
+    return settings
 
 
 def local_center() -> Any:

@@ -32,6 +32,7 @@ from certcenter.cli.client import CenterClient
 from certcenter.cli.common import (
     fail,
     handle_errors,
+    installation_config,
     keystore_option,
     language,
     local_center,
@@ -62,8 +63,6 @@ from certcenter.pki.names import display_name
 @click.version_option(package_name="certcenter")
 def cli(config: Path | None, lang: str | None) -> None:
     """인증센터 — certificate center."""
-    if config is not None:
-        os.environ["CERTCENTER_CONFIG"] = str(config.resolve())
 
 
 # ---------------------------------------------------------------- operator
@@ -74,11 +73,15 @@ def cli(config: Path | None, lang: str | None) -> None:
 def init() -> None:
     """Create the directories, databases, CA hierarchy and demo world (idempotent)."""
     from certcenter.bootstrap import initialise
+    from certcenter.config import write_installation_file
 
-    settings = local_settings()
+    settings = local_settings(installed=False)
     report = initialise(settings)
     if report.created_passphrase:
         click.echo(f"demo key-store passphrase written to {settings.demo_passphrase_file}")
+    written = write_installation_file(settings) if installation_config() is None else None
+    if written is not None:
+        click.echo(f"configuration written to {written} (CERTCENTER_CONFIG finds it from anywhere)")
     root = report.hierarchy.root.certificate
     click.echo(f"CA ready in {settings.ca_path} (root: {root.subject.rfc4514_string()})")
     click.echo(f"database: {settings.database_url}")
@@ -101,11 +104,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from certcenter.bootstrap import initialise
+    from certcenter.config import write_installation_file
 
-    settings = local_settings()
+    settings = local_settings(installed=False)
     report = initialise(settings)
     if report.created_passphrase:
         click.echo(f"demo key-store passphrase written to {settings.demo_passphrase_file}")
+    if installation_config() is None and write_installation_file(settings) is not None:
+        click.echo(f"configuration written to {settings.data_dir / 'certcenter.toml'}")
+    found = installation_config()
+    if found is not None:  # the workers read the same file
+        os.environ["CERTCENTER_CONFIG"] = str(found.resolve())
     host = host or settings.host
     port = port or settings.port
     click.echo(f"certcenter on http://{host}:{port}  (API docs /docs, demo world /sim)")
