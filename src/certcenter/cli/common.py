@@ -16,6 +16,7 @@ modules; those modules import this one, never ``main``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import os
@@ -75,6 +76,11 @@ def handle_errors(func: F) -> F:
             fail(err.diagnostics(language()))
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+            # Python's flush at exit must not fail again on the closed pipe
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except Exception:  # noqa: BLE001 — never a traceback on screen; kept under an incident
             incident = secrets.token_hex(6)
             kept = _keep_traceback(incident)
