@@ -12,14 +12,21 @@ embedded simulators under ``./var``. Values marked *(policy)* in the specificati
 
 The file is named by ``CERTCENTER_CONFIG`` (or ``--config`` on the command line); its keys
 are the field names below, with ``[policy]`` as a table. See ``docs/configuration.md``.
+
+An installation keeps its own file: set-up writes ``certcenter.toml`` into the data directory
+(:func:`write_installation_file`), and the command line finds it from anywhere with
+:func:`find_config_file` — ``CERTCENTER_CONFIG``, else ``$CERTCENTER_DATA_DIR/certcenter.toml``,
+else ``./certcenter.toml`` or ``./var/certcenter.toml``, else ``/etc/certcenter/certcenter.toml``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -422,3 +429,93 @@ def load_settings(
         if saved is not None:
             os.environ.clear()
             os.environ.update(saved)
+
+
+# ---------------------------------------------------------------- the installation's own file
+
+CONFIG_FILE_NAME = "certcenter.toml"
+SYSTEM_CONFIG_FILE = Path("/etc/certcenter") / CONFIG_FILE_NAME
+# settings an installation's file records when they were given at set-up (never a secret)
+_RECORDED = (
+    "environment",
+    "database_url",
+    "simulator_database_url",
+    "key_backend",
+    "key_dir",
+    "key_passphrase_file",
+    "ca_dir",
+    "audit_checkpoint_dir",
+    "world_file",
+    "bank_name",
+    "bank_oid_arc",
+    "public_base_url",
+    "host",
+    "port",
+)
+
+
+def find_config_file(
+    environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Path | None:
+    """The installation's configuration file: the one named by ``CERTCENTER_CONFIG`` (whether
+    it exists or not: the caller says it is missing), else the first that exists of
+    ``$CERTCENTER_DATA_DIR/certcenter.toml`` (when that variable is set, only it),
+    ``./certcenter.toml``, ``./var/certcenter.toml`` and ``/etc/certcenter/certcenter.toml``."""
+    env = os.environ if environ is None else environ
+    named = env.get("CERTCENTER_CONFIG")
+    if named:
+        return Path(named)
+    here = Path.cwd() if cwd is None else cwd
+    data_dir = env.get("CERTCENTER_DATA_DIR")
+    if data_dir:
+        candidates = [(here / data_dir) / CONFIG_FILE_NAME]
+    else:
+        candidates = [here / CONFIG_FILE_NAME, here / "var" / CONFIG_FILE_NAME, SYSTEM_CONFIG_FILE]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def is_installed(settings: Settings) -> bool:
+    """Whether set-up has run for these settings: the root CA certificate is there."""
+    return (settings.ca_path / "root-ca.pem").is_file()
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def write_installation_file(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """Write ``<data_dir>/certcenter.toml`` for an installation that has no file of its own:
+    its data directory (absolute) and the settings given at set-up by ``CERTCENTER_*``
+    variables (secrets never). Returns the file written; None when a file is in use or
+    there already (it is never overwritten), or no data directory was made."""
+    env = os.environ if environ is None else environ
+    if env.get("CERTCENTER_CONFIG"):
+        return None
+    path = settings.data_dir / CONFIG_FILE_NAME
+    if path.exists() or not settings.data_dir.is_dir():
+        return None
+    lines = [
+        "# certcenter: this installation's settings, written by `certcenter init`.",
+        "# The command line finds it from anywhere with CERTCENTER_CONFIG=<this file> or",
+        "# CERTCENTER_DATA_DIR=<this folder>; CERTCENTER_* variables override it.",
+        "# Keys and [policy]: docs/configuration.md. Secrets (the key-store passphrase) stay out.",
+        f"data_dir = {_toml_value(settings.data_dir.resolve())}",
+    ]
+    for name in _RECORDED:
+        if f"CERTCENTER_{name.upper()}" in env:
+            value = getattr(settings, name)
+            if name.endswith("database_url") and urlsplit(str(value)).password:
+                continue  # a password in the URL is a secret: it stays in the variable
+            if isinstance(value, Path):
+                value = value.resolve()
+            lines.append(f"{name} = {_toml_value(value)}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path

@@ -117,3 +117,13 @@ def test_a_command_that_changes_a_certificate_sends_its_notice_before_it_ends(
     with sqlite3.connect(tmp_path / "var" / "simulators.db") as db:
         bodies = [b for (b,) in db.execute("SELECT body FROM sim_sms WHERE phone = '01020000012'")]
     assert any("정지되었습니다" in body for body in bodies)
+
+    revoked = runner.invoke(cli, ["certificates", "revoke", serial], env=env)
+    assert revoked.exit_code == 0 and f"{serial}: revoked" in revoked.output
+    assert "already" not in revoked.output
+    again = runner.invoke(
+        cli, ["certificates", "revoke", serial, "--reason", "keyCompromise"], env=env
+    )
+    assert again.exit_code == 0, again.output  # idempotent, and says so
+    assert f"{serial}: revoked (unchanged)" in again.output
+    assert "The certificate has already been revoked." in again.output

@@ -34,12 +34,42 @@ def test_customer_revokes_from_the_app_and_it_is_idempotent(
         trail = uow.audit.for_subject("certificate", serial)
         assert trail[0].action == "revoke"
         assert trail[0].actor_kind == "customer" and trail[0].actor == "C001"
-    # Revoking again, or renewing, from the same app is told the certificate is revoked
-    # (with the reason), not that the phone is unknown.
-    for again in ("revoke", "renew"):
-        err = refused(lambda again=again: act(flow, again))
-        assert_refusal(err, "CERTIFICATE_REVOKED")
-        assert "keyCompromise" in str(err.problem)
+    # Revoking again from the same app is told it is already revoked, and renewing that the
+    # certificate is revoked (with the reason and the way to a new one), not that the phone is
+    # unknown.
+    again = refused(lambda: act(flow, "revoke"))
+    assert_refusal(again, "CERTIFICATE_ALREADY_REVOKED")
+    assert "keyCompromise" in str(again.problem)
+    renewing = refused(lambda: act(flow, "renew"))
+    assert_refusal(renewing, "CERTIFICATE_REVOKED")
+    assert "keyCompromise" in str(renewing.problem)
+    assert "certcenter app enroll" in renewing.text("en")
+
+
+def test_a_second_revocation_already_under_way_is_told_it_is_already_revoked(
+    new_flow: FlowFactory,
+) -> None:
+    """Two taps on 폐기: both challenges were issued while the phone was registered; the
+    second proof reaches the revocation after the first revoked the certificate."""
+    flow = new_flow("C002")
+    flow.through("csr")
+    device, serial, client = flow.device.device_id, flow.current_serial(), flow.client
+    proofs = []
+    for _ in range(2):
+        issued = client._send("POST", f"/v1/devices/{device}/challenges", {"purpose": "revoke"})
+        proofs.append(
+            {
+                "device_id": device,
+                "challenge": issued["challenge"],
+                "signature": flow.keystore.sign(issued["sign"].encode()),
+                "pin": "591734",
+            }
+        )
+    first = client._send("POST", f"/v1/certificates/{serial}/revoke", proofs[0])
+    assert first["status"] == "revoked" and first["changed"] is True
+    err = refused(lambda: client._send("POST", f"/v1/certificates/{serial}/revoke", proofs[1]))
+    assert_refusal(err, "CERTIFICATE_ALREADY_REVOKED")
+    assert err.status == 409
 
 
 def test_revoking_frees_the_customer_to_enrol_a_new_phone(

@@ -239,6 +239,13 @@ def test_revoking_asks_the_pin_again_and_ends_the_session(
         assert done.headers["location"] == "/"
         assert me.serial in main_text(web.follow(done).text)
         assert web.get("/my").status_code == 401  # the session went with the certificate
+        # revoking again from this browser: told it is already revoked, and what now
+        twice = web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/")})
+        assert twice.status_code == 409
+        assert "CERTIFICATE_ALREADY_REVOKED" in main_text(twice.text)
+        assert CertCenterError("CERTIFICATE_ALREADY_REVOKED", reason="unspecified").message(
+            "ko"
+        ) in main_text(twice.text)
 
     with db_center.uow_factory() as uow:
         record = uow.certificates.get(me.serial)

@@ -92,14 +92,24 @@ def app_card() -> None:
 @app_card.command("register")
 @keystore_option
 @url_option
-@click.option("--serial", required=True, help="The serial number printed on the card.")
+@click.option(
+    "--serial",
+    default=None,
+    help="The serial number printed on the card (asked; --auto-codes reads it in the demo).",
+)
 @click.option(
     "--auto-codes", is_flag=True, help="Read the printed card from the demo world (/sim)."
 )
 @handle_errors
-def app_card_register(keystore: Path, url: str, serial: str, auto_codes: bool) -> None:
+def app_card_register(keystore: Path, url: str, serial: str | None, auto_codes: bool) -> None:
     """Register a security card: answer one question on two of its slots."""
     with app_session.logged_in_client(keystore, url, lang=language()) as client:
+        if serial is None and auto_codes:  # the newest card the bank gave this customer
+            number = client.call("GET", "/v1/session")["customer_number"]
+            serial = str(client.call("GET", f"/sim/cards/{number}")["serial"])
+            click.echo(f"보안카드 일련번호 (serial, read from the demo's printed card): {serial}")
+        if serial is None:
+            serial = str(click.prompt("보안카드 일련번호 (serial printed on the card)"))
         question = client.call("POST", "/v1/security-cards/registrations", {"serial": serial})
         slot_a, slot_b = int(question["slot_a"]), int(question["slot_b"])
         click.echo(

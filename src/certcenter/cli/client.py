@@ -104,6 +104,21 @@ class CenterClient:
             raise ApiError(response.status_code, problem)
         return response.json() if response.content else None
 
+    def download(self, path: str) -> bytes:
+        """GET a file the center serves (evidence, a CRL) as bytes, with the bearer token."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = self.http.get(path, headers=headers)
+        except httpx.TransportError as exc:
+            raise _unreachable(exc) from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"code": "HTTP_ERROR", "message": {"en": response.text[:200]}}
+            raise ApiError(response.status_code, problem)
+        return response.content
+
     def call(
         self,
         method: str,

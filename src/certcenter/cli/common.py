@@ -16,6 +16,7 @@ modules; those modules import this one, never ``main``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import os
@@ -75,6 +76,11 @@ def handle_errors(func: F) -> F:
             fail(err.diagnostics(language()))
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+            # Python's flush at exit must not fail again on the closed pipe
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except Exception:  # noqa: BLE001 — never a traceback on screen; kept under an incident
             incident = secrets.token_hex(6)
             kept = _keep_traceback(incident)
@@ -105,11 +111,35 @@ def keystore_option(func: F, *, help_text: str = KEYSTORE_HELP) -> F:
 # ---------------------------------------------------------------- operator commands, local
 
 
-def local_settings() -> Any:
-    """The settings of this machine's center (``--config`` / ``CERTCENTER_CONFIG``)."""
-    from certcenter.config import load_settings  # loaded only by the commands that need it
+def installation_config() -> Path | None:
+    """The configuration file the command reads: ``certcenter --config FILE``, else
+    :func:`certcenter.config.find_config_file` (None: defaults and variables only)."""
+    from certcenter.config import find_config_file
 
-    return load_settings()
+    ctx = click.get_current_context(silent=True)
+    named = ctx.find_root().params.get("config") if ctx else None
+    return Path(named) if named else find_config_file()
+
+
+def local_settings(*, installed: bool = True) -> Any:
+    """The settings of this machine's center, read from the installation's file wherever the
+    command runs (``--config``, ``CERTCENTER_CONFIG``, ``$CERTCENTER_DATA_DIR/certcenter.toml``,
+    ``./certcenter.toml``, ``./var/certcenter.toml``: :func:`certcenter.config.find_config_file`).
+    With ``installed`` (every command but ``init`` and ``serve``) a folder where set-up
+    never ran is refused (``INSTALLATION_NOT_FOUND``) instead of being created empty."""
+    from certcenter import config  # loaded only by the commands that need it
+
+    found = installation_config()
+    if found is not None and not found.is_file():
+        raise CertCenterError("CONFIG_FILE_NOT_FOUND", path=str(found))
+    settings = config.load_settings(config_file=found.resolve() if found else None)
+    if installed and not config.is_installed(settings):
+        raise CertCenterError(
+            "INSTALLATION_NOT_FOUND",
+            where=str(found.resolve()) if found else str(Path.cwd()),
+            data_dir=str(settings.data_dir.resolve()),
+        )
+    return settings
 
 
 def local_center() -> Any:

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.common import handle_errors, language, url_option
-from certcenter.cli.usage_commands import send_transfer, transfer_options
+from certcenter.cli.usage_commands import save_evidence, send_transfer, transfer_options
 from certcenter.errors import CertCenterError
 from certcenter.npki import NpkiCertificate, list_folders, read_folder
 from certcenter.npki.folder import CERT_FILE
@@ -178,6 +178,7 @@ def joint_transfer(
     memo: str,
     medium: str,
     yes: bool,
+    evidence: Path | None,
 ) -> None:
     """이체: shows the document with amount and payee, asks the factors it needs besides the
     certificate password, signs it with the joint certificate's key and confirms."""
@@ -201,12 +202,12 @@ def joint_transfer(
                 yes=yes,
                 signature_stands_for_pin=True,
             )
+            if done is not None:
+                click.echo(f"이체 완료 / sent: {done['amount']:,} KRW → {done['payee_name']}")
+                click.echo(f"reference {done['bank_reference']}")
+                save_evidence(client, done, evidence)
         finally:
             logout(client)
-    if done is None:
-        return
-    click.echo(f"이체 완료 / sent: {done['amount']:,} KRW → {done['payee_name']}")
-    click.echo(f"reference {done['bank_reference']}; evidence: {done['evidence_url']}")
 
 
 COMMANDS = (joint_login, joint_sign, joint_transfer)

@@ -33,6 +33,7 @@ from certcenter.cli.client import CenterClient
 from certcenter.cli.common import (
     fail,
     handle_errors,
+    installation_config,
     keystore_option,
     language,
     local_center,
@@ -43,6 +44,7 @@ from certcenter.cli.common import (
 )
 from certcenter.cli.flow import Answers, enroll, reissue
 from certcenter.cli.keystore import Keystore
+from certcenter.errors import CertCenterError
 from certcenter.pki.names import display_name
 
 
@@ -62,8 +64,6 @@ from certcenter.pki.names import display_name
 @click.version_option(package_name="certcenter")
 def cli(config: Path | None, lang: str | None) -> None:
     """인증센터 — certificate center."""
-    if config is not None:
-        os.environ["CERTCENTER_CONFIG"] = str(config.resolve())
 
 
 # ---------------------------------------------------------------- operator
@@ -74,11 +74,15 @@ def cli(config: Path | None, lang: str | None) -> None:
 def init() -> None:
     """Create the directories, databases, CA hierarchy and demo world (idempotent)."""
     from certcenter.bootstrap import initialise
+    from certcenter.config import write_installation_file
 
-    settings = local_settings()
+    settings = local_settings(installed=False)
     report = initialise(settings)
     if report.created_passphrase:
         click.echo(f"demo key-store passphrase written to {settings.demo_passphrase_file}")
+    written = write_installation_file(settings) if installation_config() is None else None
+    if written is not None:
+        click.echo(f"configuration written to {written} (CERTCENTER_CONFIG finds it from anywhere)")
     root = report.hierarchy.root.certificate
     click.echo(f"CA ready in {settings.ca_path} (root: {root.subject.rfc4514_string()})")
     click.echo(f"database: {settings.database_url}")
@@ -101,11 +105,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from certcenter.bootstrap import initialise
+    from certcenter.config import write_installation_file
 
-    settings = local_settings()
+    settings = local_settings(installed=False)
     report = initialise(settings)
     if report.created_passphrase:
         click.echo(f"demo key-store passphrase written to {settings.demo_passphrase_file}")
+    if installation_config() is None and write_installation_file(settings) is not None:
+        click.echo(f"configuration written to {settings.data_dir / 'certcenter.toml'}")
+    found = installation_config()
+    if found is not None:  # the workers read the same file
+        os.environ["CERTCENTER_CONFIG"] = str(found.resolve())
     host = host or settings.host
     port = port or settings.port
     click.echo(f"certcenter on http://{host}:{port}  (API docs /docs, demo world /sim)")
@@ -188,7 +198,15 @@ def certificates_revoke(serial: str, reason: str) -> None:
     """Revoke a certificate (RFC 5280 reason); idempotent."""
     center = local_center()
     outcome = center.lifecycle.revoke(serial, reason, operator_actor())
-    click.echo(f"{outcome.serial}: {outcome.status}{'' if outcome.changed else ' (unchanged)'}")
+    if outcome.changed:
+        click.echo(f"{outcome.serial}: {outcome.status}")
+    else:  # idempotent: nothing changed, and the operator is told why
+        before = center.lifecycle.certificate(outcome.serial)
+        already = CertCenterError(
+            "CERTIFICATE_ALREADY_REVOKED", reason=before.revocation_reason or "-"
+        )
+        note = already.message(language())
+        click.echo(f"{outcome.serial}: {outcome.status} (unchanged) — {note}")
     send_notices(center)
     center.close()
 
@@ -380,17 +398,68 @@ def sim() -> None:
     """The demo world's other side: phones, bank statements, people."""
 
 
+_DOCUMENT_WORDS = {
+    "resident_card": "주민등록증 (resident_card)",
+    "driver_licence": "운전면허증 (driver_licence)",
+    "passport": "여권 (passport)",
+}
+
+
+def _masked_rrn(rrn: str) -> str:
+    return f"{rrn[:8]}******" if len(rrn) == 14 else "-"
+
+
+def _document_line(document: dict[str, Any], rrn: str, birth_date: str) -> str:
+    kind = document["kind"]
+    if kind == "resident_card":
+        old = "" if document.get("current", True) else "  ← 재발급 전 옛 카드 (old card)"
+        return f"rrn {rrn}  issue date {document['issue_date']}{old}"
+    if kind == "driver_licence":
+        return (
+            f"birth date {birth_date}  licence number {document['number']}  "
+            f"serial {document['serial']}"
+        )
+    return (
+        f"birth date {birth_date}  passport number {document['number']}  "
+        f"expiry {document['expiry']}"
+    )
+
+
 @sim.command("people")
+@click.argument("key", required=False)
 @url_option
 @handle_errors
-def sim_people(url: str) -> None:
+def sim_people(key: str | None, url: str) -> None:
+    """Who is in the demo world and what each meets; with KEY, everything the app asks that
+    person for (the demo cards are fictional; the list shows the RRN masked, as on a copy)."""
     with CenterClient(url, locale=language()) as client:
-        for p in client.people():
+        people = client.people()
+    if key is None:
+        for p in people:
             accounts = ", ".join(f"{a['bank']}:{a['number']}" for a in p["accounts"]) or "-"
+            kinds = "+".join(d["kind"].split("_")[0] for d in p.get("documents", [])) or "-"
             click.echo(
-                f"{p['key']:5} {p['name']:5} {p['phone'] or '-':12} "
-                f"{p['carrier'] or '-':9} {accounts:22} {p['scenario'][language()]}"
+                f"{p['key']:5} {p['name']:5} {_masked_rrn(p.get('rrn', '')):15} "
+                f"{p['phone'] or '-':12} {p['carrier'] or '-':9} {accounts:22} {kinds:16} "
+                f"{p['scenario'][language()]}"
             )
+        click.echo("(certcenter sim people KEY: everything the app asks that person for)")
+        return
+    person = next((p for p in people if p["key"].upper() == key.upper()), None)
+    if person is None:
+        fail(f"no demo person {key!r}: choose one of {', '.join(p['key'] for p in people)}")
+        return
+    accounts = ", ".join(f"{a['bank']} {a['number']}" for a in person["accounts"]) or "-"
+    click.echo(f"{person['key']} {person['name']}: {person['scenario'][language()]}")
+    click.echo(f"  통신사 (carrier)          {person['carrier'] or '-'}")
+    click.echo(f"  이름 (name)               {person['name']}")
+    click.echo(f"  주민번호 앞 7자리 (rrn-front) {person['rrn'][:8]}")
+    click.echo(f"  휴대폰 (phone)            {person['phone'] or '-'}")
+    click.echo(f"  은행·계좌 (bank, account)  {accounts}")
+    click.echo("  신분증 (ID, any one; the demo cards are fictional):")
+    for document in person.get("documents", []):
+        line = _document_line(document, person["rrn"], person["birth_date"])
+        click.echo(f"    {_DOCUMENT_WORDS.get(document['kind'], document['kind'])}: {line}")
 
 
 @sim.command("sms")

@@ -19,13 +19,45 @@ import click
 
 from certcenter.authn.credential_policy import parse_pattern
 from certcenter.cli.app_session import forget_session, logged_in_client, login, save_session
-from certcenter.cli.client import CenterClient
+from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.common import handle_errors, keystore_option, language, url_option
 from certcenter.cli.keystore import Keystore
 
 
 def _ask(label: str) -> str:
     return str(click.prompt(label, hide_input=sys.stdin.isatty()))
+
+
+# what each factor of a transfer is, in the order they are asked
+FACTOR_WORDS = {
+    "account_password": "계좌 비밀번호 (account password)",
+    "pin": "간편비밀번호 (PIN)",
+    "otp": "모바일 OTP (OTP code)",
+    "security_card": "보안카드 (security card)",
+    "ars": "ARS 전화 (ARS call)",
+}
+
+
+def _demo_phone(client: CenterClient) -> str | None:
+    """The logged-in customer's phone in the demo world, to name in the ``sim ars`` hint;
+    None where the center has no demo world (production) or the session says nothing."""
+    try:
+        number = client.call("GET", "/v1/session")["customer_number"]
+        for person in client.people():
+            if person.get("key") == number:
+                return str(person.get("phone") or "") or None
+    except (ApiError, KeyError, TypeError):
+        return None
+    return None
+
+
+def _evidence_folder_exists(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    """``--evidence`` is checked before anything is sent: its folder must be there."""
+    if value is not None and not value.resolve().parent.is_dir():
+        raise click.BadParameter(f"no folder {value.parent} to write it in", ctx, param)
+    return value
 
 
 def transfer_options(command: Any) -> Any:
@@ -45,6 +77,13 @@ def transfer_options(command: Any) -> Any:
                 default="certificate",
             ),
             click.option("--yes", is_flag=True, help="Do not ask to confirm amount and payee."),
+            click.option(
+                "--evidence",
+                type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                default=None,
+                callback=_evidence_folder_exists,
+                help="Write the signed transfer (CMS SignedData, DER) to this file.",
+            ),
         ]
     ):
         command = option(command)
@@ -75,22 +114,40 @@ def send_transfer(
         return None
     body: dict[str, Any] = {"signature": sign(document)}
     factors = prepared["factors"]
+    skipped = {"pin"} if signature_stands_for_pin else set()
+    asked = [f for f in FACTOR_WORDS if f in factors and f not in skipped]
+    if asked:
+        words = " → ".join(FACTOR_WORDS[f] for f in asked)
+        click.echo(f"{amount:,}원 이체에 필요한 확인 / this amount needs: {words}")
     if "account_password" in factors:
-        body["account_password"] = _ask("계좌 비밀번호 (account password)")
+        body["account_password"] = _ask(
+            f"출금계좌 {prepared['from_account']} 비밀번호 4자리 "
+            "(account password of the withdrawal account)"
+        )
     if "pin" in factors and not signature_stands_for_pin:
-        body["pin"] = _ask("간편비밀번호 (PIN)")
+        body["pin"] = _ask("인증서 간편비밀번호 6자리 (certificate PIN)")
     if "otp" in factors:
-        body["otp_code"] = _ask("모바일 OTP 번호")
+        body["otp_code"] = _ask("모바일 OTP 번호 (OTP code)")
     if "security_card" in factors:
         card = prepared["security_card"]
         body["card_challenge_id"] = card["challenge_id"]
         body["card_answer"] = _ask(
-            f"보안카드 [{card['slot_a']}] 앞 2자리 + [{card['slot_b']}] 뒤 2자리"
+            f"보안카드 [{card['slot_a']}] 앞 2자리 + [{card['slot_b']}] 뒤 2자리 "
+            f"(security card: first 2 of slot {card['slot_a']}, last 2 of slot {card['slot_b']})"
         )
     if "ars" in factors:
-        click.echo(f"ARS 전화가 갑니다. 화면의 번호 {prepared['ars_code']} 를 누르세요.")
-        click.echo(f"(demo: certcenter sim ars answer <phone> {prepared['ars_code']})")
-        click.prompt("통화를 마쳤으면 Enter", default="", show_default=False)
+        code = prepared["ars_code"]
+        click.echo(
+            f"ARS 전화가 갑니다. 화면의 번호 {code} 를 누르세요. / "
+            f"An ARS call rings on your phone: key in {code}."
+        )
+        phone = _demo_phone(client)
+        click.echo(f"(demo: certcenter sim ars {phone or '<phone>'} {code})")
+        click.prompt(
+            "통화를 마쳤으면 Enter (press Enter once the call is done)",
+            default="",
+            show_default=False,
+        )
     done: dict[str, Any] = client.call(
         "POST",
         f"/v1/transfers/{prepared['id']}/confirm",
@@ -153,6 +210,7 @@ def app_transfer(
     memo: str,
     medium: str,
     yes: bool,
+    evidence: Path | None,
 ) -> None:
     """이체: shows the document with amount and payee, asks exactly the factors it needs,
     signs it with the certificate key and confirms."""
@@ -168,10 +226,20 @@ def app_transfer(
     }
     with logged_in_client(keystore, url, lang=language()) as client:
         done = send_transfer(client, transfer, sign=store.sign, yes=yes)
-    if done is None:
+        if done is None:
+            return
+        click.echo(f"이체 완료 / sent: {done['amount']:,} KRW → {done['payee_name']}")
+        click.echo(f"reference {done['bank_reference']}")
+        save_evidence(client, done, evidence)
+
+
+def save_evidence(client: CenterClient, done: dict[str, Any], path: Path | None) -> None:
+    """Write the transfer's evidence (CMS SignedData, DER) to ``path``, or say where it is."""
+    if path is None:
+        click.echo(f"evidence: {done['evidence_url']} (--evidence FILE writes it)")
         return
-    click.echo(f"이체 완료 / sent: {done['amount']:,} KRW → {done['payee_name']}")
-    click.echo(f"reference {done['bank_reference']}; evidence: {done['evidence_url']}")
+    path.write_bytes(client.download(done["evidence_url"]))
+    click.echo(f"evidence (CMS SignedData, DER) → {path}")
 
 
 @click.command("sign")

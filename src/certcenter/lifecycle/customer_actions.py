@@ -8,6 +8,8 @@ authorised by a fresh challenge signed with the device's key and the PIN.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from certcenter.authn.device_auth import Authenticated, DeviceAuthenticator
@@ -28,6 +30,18 @@ class DeviceProof:
         return f"DeviceProof(device_id={self.device_id!r}, challenge=…, signature=…, pin=…)"
 
 
+@contextmanager
+def _revoking_again(purpose: str) -> Iterator[None]:
+    """Revoking a certificate that is already revoked is told just that (its phone left with
+    it, so the device no longer answers as registered): nothing is left to do."""
+    try:
+        yield
+    except CertCenterError as err:
+        if purpose == "revoke" and err.code == "CERTIFICATE_REVOKED":
+            raise CertCenterError("CERTIFICATE_ALREADY_REVOKED", **err.context) from None
+        raise
+
+
 class CustomerActions:
     def __init__(
         self,
@@ -40,7 +54,7 @@ class CustomerActions:
         self.lifecycle = lifecycle
 
     def challenge(self, device_id: str, purpose: str) -> DeviceChallenge:
-        with self.uow_factory() as uow:
+        with self.uow_factory() as uow, _revoking_again(purpose):
             challenge = self.authenticator.issue_challenge(
                 uow, device_id=device_id, purpose=purpose
             )
@@ -50,7 +64,7 @@ class CustomerActions:
     def _authorise(
         self, proof: DeviceProof, purpose: str, source_ip: str | None = None
     ) -> Authenticated:
-        with self.uow_factory() as uow:
+        with self.uow_factory() as uow, _revoking_again(purpose):
             who = self.authenticator.verify(
                 uow,
                 device_id=proof.device_id,

@@ -22,7 +22,7 @@ from certcenter.identity.banks import BANKS
 from certcenter.simulators.ars import SimulatedArs
 from certcenter.simulators.departures import SimulatedDepartures
 from certcenter.simulators.telco import ci_secret, connecting_information
-from certcenter.simulators.world import load_world
+from certcenter.simulators.world import Person, load_world
 
 router = APIRouter(prefix="/sim", tags=["demo simulators (시뮬레이터)"])
 disabled = APIRouter(prefix="/sim", include_in_schema=False)
@@ -60,9 +60,40 @@ def people(center: CenterDep) -> list[dict[str, Any]]:
             "phone": (p.phone or {}).get("number"),
             "carrier": (p.phone or {}).get("carrier"),
             "accounts": [{"bank": a["bank"], "number": a["number"]} for a in p.accounts],
+            # what the app asks for the ID step (fictional: the demo world's cards)
+            "rrn": f"{p.rrn.digits[:6]}-{p.rrn.digits[6:]}",
+            "birth_date": p.rrn.birth_date.isoformat(),
+            "documents": _documents(p),
         }
         for p in world.people.values()
     ]
+
+
+def _documents(person: Person) -> list[dict[str, Any]]:
+    """The person's ID documents with the fields the app's ID step asks for each kind."""
+    shown: list[dict[str, Any]] = [
+        {
+            "kind": "resident_card",
+            "issue_date": card["issue_date"].isoformat(),
+            "current": bool(card.get("current", True)),
+        }
+        for card in person.resident_cards
+    ]
+    if person.driver_licence:
+        licence = person.driver_licence
+        shown.append(
+            {"kind": "driver_licence", "number": licence["number"], "serial": licence["serial"]}
+        )
+    if person.passport:
+        passport = person.passport
+        shown.append(
+            {
+                "kind": "passport",
+                "number": passport["number"],
+                "expiry": passport["expiry"].isoformat(),
+            }
+        )
+    return shown
 
 
 @router.get("/api/phones/{phone}/messages")

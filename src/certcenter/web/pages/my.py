@@ -42,11 +42,12 @@ from certcenter.usage.login import FINANCIAL_METHOD
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.rendering import flash, render, translator
 from certcenter.web.routing import page_router
-from certcenter.web.sessions import require_customer, sign_out
+from certcenter.web.sessions import require_customer, sign_out, web_session_token
 
 router = page_router(prefix="/my")
 
 _PENDING = "my_pending"  # the confirmation under way: activation id, action, serial, statement
+_REVOKED = "my_revoked"  # what this browser revoked last (it was logged out with it)
 HIDDEN = frozenset({"pending", "abandoned"})  # never handed out: not the customer's to see
 Action = Literal["revoke", "renew"]
 # refusals after which the customer may try again at once (with a fresh activation)
@@ -192,7 +193,17 @@ def _begin(
     )
 
 
+def _revoked_here(request: Request) -> None:
+    """A browser logged out by its own revocation that asks to revoke again is told the
+    certificate is already revoked (not only that nobody is logged in)."""
+    gone = request.session.get(_REVOKED)
+    if isinstance(gone, dict) and web_session_token(request) is None:
+        raise CertCenterError("CERTIFICATE_ALREADY_REVOKED", reason=str(gone.get("reason")))
+
+
 def _start(request: Request, action: Action) -> HTMLResponse:
+    if action == "revoke":
+        _revoked_here(request)
     session = require_customer(request)
     try:
         return _begin(request, session, action)
@@ -221,6 +232,7 @@ def confirm_change(
 ) -> Response:
     """Step 2: the device signature and the PIN release a one-time signature of the
     statement; only then is the certificate revoked or renewed."""
+    _revoked_here(request)
     session = require_customer(request)
     center = center_of(request)
     pending: dict[str, Any] | None = request.session.get(_PENDING)
@@ -255,6 +267,7 @@ def confirm_change(
         return RedirectResponse("/my", status_code=303)
     center.cloud_certificates.delete(session.customer_id, actor, reason="unspecified")
     sign_out(request)  # the session was opened with the certificate that is gone
+    request.session[_REVOKED] = {"serial": str(pending["serial"]), "reason": "unspecified"}
     flash(request, "my.revoked", kind="success", serial=str(pending["serial"]))
     return RedirectResponse("/", status_code=303)
 
