@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import subprocess
-from datetime import timedelta
-from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -14,9 +14,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
+from certcenter.api.ocsp_endpoint import ocsp_cache_headers
 from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
 from certcenter.entities import CertificateStatus
+from certcenter.revocation import OcspAnswer
 from tests.revocation.support import (
     Pki,
     change_status,
@@ -195,14 +197,17 @@ def test_get_answers_carry_rfc5019_cache_headers_and_revalidate_with_304(
     parsed = ocsp.load_der_ocsp_response(got.content)
     etag = got.headers["etag"]
     assert etag == '"' + hashlib.sha256(got.content).hexdigest()[:32] + '"'
-    assert got.headers["last-modified"] == format_datetime(parsed.this_update_utc, usegmt=True)
+    served = parsedate_to_datetime(got.headers["date"])
+    modified = parsedate_to_datetime(got.headers["last-modified"])
+    assert modified <= served  # RFC 9110 §8.8.2.1, whatever second the response was made in
+    assert modified <= parsed.this_update_utc
     assert parsed.next_update_utc is not None
-    assert got.headers["expires"] == format_datetime(parsed.next_update_utc, usegmt=True)
-    margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
-    max_age = int((parsed.next_update_utc - margin - center.clock.now()).total_seconds())
-    assert got.headers["cache-control"] == (
-        f"max-age={max_age}, public, no-transform, must-revalidate"
-    )
+    cap = center.settings.policy.ocsp_http_max_age_seconds
+    assert 0 < cap < (parsed.next_update_utc - parsed.this_update_utc).total_seconds()
+    # cached for the cap, not until nextUpdate: a suspension reaches caches within it
+    assert got.headers["cache-control"] == f"max-age={cap}, public, no-transform, must-revalidate"
+    expires = parsedate_to_datetime(got.headers["expires"])
+    assert expires - center.clock.now() == timedelta(seconds=cap)
     again = ocsp_get(status_url, request.read_bytes())
     assert again.content == got.content  # the stored response: the same tag
     assert again.headers["etag"] == etag
@@ -356,3 +361,28 @@ def test_a_get_request_whose_base64_ends_in_a_slash_is_read_whole(
     assert answer.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL
     assert answer.serial_number == serial
     assert answer.certificate_status is ocsp.OCSPCertStatus.UNKNOWN
+
+
+def test_cache_headers_of_a_response_signed_this_second() -> None:
+    """The server's Date may lag our clock by up to a second: a response signed in this
+    second is Last-Modified a second earlier; max-age is the cap, or less near the refresh."""
+    now = datetime(2026, 11, 23, 10, 0, 0, 400_000, tzinfo=UTC)
+    this_update = now.replace(microsecond=0)
+    answer = OcspAnswer(
+        b"\x30\x03\x0a\x01\x00", True, this_update, this_update + timedelta(hours=24)
+    )
+    margin = timedelta(hours=1)
+    headers = ocsp_cache_headers(answer, now, margin, 60)
+    assert parsedate_to_datetime(headers["Last-Modified"]) == this_update - timedelta(seconds=1)
+    assert headers["Cache-Control"].startswith("max-age=60,")
+    assert parsedate_to_datetime(headers["Expires"]) == this_update + timedelta(seconds=60)
+    # an older response keeps its thisUpdate; near the refresh, max-age is what is left
+    later = this_update + timedelta(hours=23, seconds=20)
+    headers = ocsp_cache_headers(answer, later, margin, 60)
+    assert parsedate_to_datetime(headers["Last-Modified"]) == this_update
+    assert headers["Cache-Control"].startswith("max-age=0,")  # past the refresh margin
+    headers = ocsp_cache_headers(
+        answer, this_update + timedelta(hours=22, minutes=59, seconds=30), margin, 60
+    )
+    assert headers["Cache-Control"].startswith("max-age=30,")
+    assert ocsp_cache_headers(OcspAnswer(b"\x30\x03\x0a\x01\x01"), now, margin, 60) == {}

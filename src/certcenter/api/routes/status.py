@@ -66,8 +66,11 @@ async def _ocsp(
         answer = await run_in_threadpool(ocsp.answer, request_der)
     if not get:
         return Response(answer.der, media_type=OCSP_RESPONSE)
-    margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
-    headers = ocsp_cache_headers(answer, center.clock.now(), margin)
+    policy = center.settings.policy
+    margin = timedelta(minutes=policy.ocsp_refresh_margin_minutes)
+    headers = ocsp_cache_headers(
+        answer, center.clock.now(), margin, policy.ocsp_http_max_age_seconds
+    )
     if headers and if_none_match is not None and etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(answer.der, media_type=OCSP_RESPONSE, headers=headers)
