@@ -35,8 +35,9 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -53,7 +54,9 @@ __all__ = [
     "build_tbs",
     "crl_path",
     "crl_shard_of",
+    "distribution_points_kept_until",
     "encode_crl_entry",
+    "named_partitions",
     "parse_partition_name",
     "partition_name",
 ]
@@ -107,6 +110,37 @@ def parse_partition_name(name: str) -> tuple[str, int] | None:
     if family == ROOT_CRL_FAMILY:
         return None if shard is not None else (ROOT_CRL_FAMILY, 0)
     return (family, FULL_CRL_SHARD) if shard is None else (family, int(shard))
+
+
+def named_partitions(certificate: x509.Certificate) -> list[tuple[str, int, str]]:
+    """``(family, shard, url)`` of each CRL distribution point of ``certificate`` that names
+    a partition of a family's CRL (``…/crl/mobile-3.crl``, ``…/crl/mobile.crl``), as the
+    certificate carries it: the URL its CRL must name in its issuingDistributionPoint. The
+    root's CRL (complete, no issuingDistributionPoint) is not a partition."""
+    try:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+    except x509.ExtensionNotFound:
+        return []
+    found = []
+    for point in points.value:
+        for name in point.full_name or ():
+            if not isinstance(name, x509.UniformResourceIdentifier):
+                continue
+            path = urlsplit(name.value).path
+            file = path.rpartition("/crl/")[2]
+            if not file.endswith(".crl") or "/" in file:
+                continue
+            parsed = parse_partition_name(file.removesuffix(".crl"))
+            if parsed is not None and parsed[0] != ROOT_CRL_FAMILY:
+                found.append((parsed[0], parsed[1], name.value))
+    return found
+
+
+def distribution_points_kept_until(not_after: datetime) -> datetime:
+    """How long a distribution point named by a certificate valid until ``not_after`` is
+    published: to the end of that day (UTC), so that a day's issuances record it once."""
+    day = not_after.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=1)
 
 
 # ---------------------------------------------------------------------------- DER

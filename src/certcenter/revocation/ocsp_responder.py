@@ -72,7 +72,6 @@ from certcenter.pki.hierarchy import (
     ocsp_signer_due,
 )
 from certcenter.pki.ocsp import (
-    CACHED_HASH,
     CERTID_HASHES,
     CertAnswer,
     StatusRequest,
@@ -346,7 +345,7 @@ class OcspResponder:
             memory.checked(started, started_mono, newest)
 
     def _cached(self, uow: UnitOfWork, request: StatusRequest, now: datetime) -> OcspAnswer | None:
-        cached = uow.ocsp.get(request.serial_hex)
+        cached = uow.ocsp.get(request.serial_hex, request.hash_algorithm.name)
         if cached is not None and self._fresh(cached, now) and _same_certid(cached, request):
             return OcspAnswer(
                 bytes(cached.der), True, as_utc(cached.this_update), as_utc(cached.next_update)
@@ -414,6 +413,7 @@ class OcspResponder:
                 this_update=response.this_update_utc,
                 next_update=next_update,
                 produced_at=response.produced_at_utc,
+                hash_algorithm=response.hash_algorithm.name,
             )
         )
         try:
@@ -433,22 +433,22 @@ class OcspResponder:
         hierarchy = self._hierarchy()
         authorities = {ca.key_label: ca for ca in hierarchy.issuing_cas}
         refreshed = 0
-        tried: set[str] = set()
+        tried: set[tuple[str, str]] = set()
         while len(tried) < limit:
             with self._uow_factory(read_only=True) as uow:
                 due = [
-                    entry.serial
+                    (entry.serial, entry.hash_algorithm)
                     for entry in uow.ocsp.due(now + self._margin, limit=batch + len(tried))
-                    if entry.serial not in tried
+                    if (entry.serial, entry.hash_algorithm) not in tried
                 ]
             if not due:
                 break
-            for serial in due[: limit - len(tried)]:
-                tried.add(serial)
+            for serial, algorithm in due[: limit - len(tried)]:
+                tried.add((serial, algorithm))
                 try:
-                    refreshed += self._refresh_one(serial, authorities, now)
+                    refreshed += self._refresh_one(serial, algorithm, authorities, now)
                 except Exception:  # one bad entry must not stop the others
-                    log.exception("OCSP: response for %s not refreshed", serial)
+                    log.exception("OCSP: response for %s (%s) not refreshed", serial, algorithm)
         with self._uow_factory() as uow:
             if uow.ocsp.prune_changes(CHANGES_KEPT):
                 uow.commit()
@@ -470,11 +470,16 @@ class OcspResponder:
         return [entry for entry in page if self._fresh(entry, now)]
 
     def _refresh_one(
-        self, serial: str, authorities: dict[str, CertificateAuthority], now: datetime
+        self,
+        serial: str,
+        algorithm_name: str,
+        authorities: dict[str, CertificateAuthority],
+        now: datetime,
     ) -> int:
+        algorithm = CERTID_HASHES.get(algorithm_name)
         with self._uow_factory() as uow:
             record = uow.certificates.get(serial, for_update=True)
-            cached = uow.ocsp.get(serial)
+            cached = uow.ocsp.get(serial, algorithm_name)
             if cached is None or self._fresh(cached, now):
                 return 0  # invalidated or refreshed meanwhile
             ca = authorities.get(record.issuer_key_label) if record is not None else None
@@ -487,8 +492,10 @@ class OcspResponder:
                 uow.ocsp.invalidate(serial)
                 uow.commit()
                 return 0
-            name_hash, key_hash = issuer_hashes(ca.certificate, CACHED_HASH)
-            request = StatusRequest(CACHED_HASH, name_hash, key_hash, int(serial, 16), None)
+            if algorithm is None:  # a hash no longer answered: re-signed when asked again
+                return 0
+            name_hash, key_hash = issuer_hashes(ca.certificate, algorithm)
+            request = StatusRequest(algorithm, name_hash, key_hash, int(serial, 16), None)
             response = self._sign(request, answer, ca, now)
             self._store(uow, serial, response, response.public_bytes(serialization.Encoding.DER))
             return 1
