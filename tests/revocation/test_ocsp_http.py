@@ -289,6 +289,61 @@ def test_a_sha256_certid_is_answered_with_the_same_certid(
         assert answer.serial_number == issued.number
 
 
+def test_clients_mixing_sha1_and_sha256_certids_each_get_their_presigned_response(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    """No re-signing, no new Last-Modified when SHA-1 and SHA-256 clients alternate: one
+    stored response per CertID hash (read again by a process that holds nothing)."""
+    issued = issue(new_flow, "C001", tmp_path)
+    requests = {}
+    for digest in ("sha1", "sha256"):
+        path = tmp_path / f"req-{digest}.der"
+        run("openssl", "ocsp", "-issuer", pki.issuing, f"-{digest}", "-cert", issued.leaf,
+            "-no_nonce", "-reqout", path, check=True)  # fmt: skip
+        requests[digest] = path.read_bytes()
+    first = {digest: ocsp_get(status_url, der) for digest, der in requests.items()}
+    for digest, got in first.items():
+        assert ocsp.load_der_ocsp_response(got.content).hash_algorithm.name == digest
+        answer = tmp_path / f"answer-{digest}.der"
+        answer.write_bytes(got.content)
+        checked = run("openssl", "ocsp", "-issuer", pki.issuing, f"-{digest}", "-cert",
+                      issued.leaf, "-CAfile", pki.root, "-respin", answer, "-no_nonce")  # fmt: skip
+        assert _verified(checked), checked.stdout + checked.stderr
+        assert f"{issued.leaf}: good" in checked.stdout
+    with center.uow_factory() as uow:
+        stored = {
+            algorithm: uow.ocsp.get(issued.serial, algorithm) for algorithm in ("sha1", "sha256")
+        }
+    assert all(entry is not None for entry in stored.values())
+
+    other_process = center.reconfigured(center.settings)  # its memory holds nothing
+    try:
+        for _ in range(2):
+            for digest in ("sha1", "sha256", "sha1"):
+                again = other_process.revocation.ocsp.answer(requests[digest])
+                assert again.der == first[digest].content, digest
+    finally:
+        other_process.close()
+    for digest in ("sha256", "sha1"):
+        got = ocsp_get(status_url, requests[digest])
+        assert got.content == first[digest].content
+        assert got.headers["last-modified"] == first[digest].headers["last-modified"]
+        assert got.headers["etag"] == first[digest].headers["etag"]
+    with center.uow_factory() as uow:
+        for algorithm, entry in stored.items():
+            kept = uow.ocsp.get(issued.serial, algorithm)
+            assert kept is not None and entry is not None and kept.der == entry.der
+
+    # a status change drops both
+    change_status(center, issued.serial, CertificateStatus.REVOKED, x509.ReasonFlags.superseded)
+    with center.uow_factory() as uow:
+        assert uow.ocsp.get(issued.serial, "sha1") is None
+        assert uow.ocsp.get(issued.serial, "sha256") is None
+    for digest, der in requests.items():
+        revoked = ocsp.load_der_ocsp_response(ocsp_get(status_url, der).content)
+        assert revoked.certificate_status is ocsp.OCSPCertStatus.REVOKED, digest
+
+
 def _status_of(content: bytes) -> ocsp.OCSPResponseStatus:
     return ocsp.load_der_ocsp_response(content).response_status
 
