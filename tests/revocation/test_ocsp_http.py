@@ -441,3 +441,55 @@ def test_cache_headers_of_a_response_signed_this_second() -> None:
     )
     assert headers["Cache-Control"].startswith("max-age=30,")
     assert ocsp_cache_headers(OcspAnswer(b"\x30\x03\x0a\x01\x01"), now, margin, 60) == {}
+
+
+def test_two_certificates_in_one_request_are_each_answered(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    """``openssl ocsp -issuer … -cert a -cert b``: one response, a SingleResponse for each,
+    signed for the request with a nonce or without."""
+    good = issue(new_flow, "C001", tmp_path)
+    revoked = issue(new_flow, "C002", tmp_path)
+    change_status(
+        center, revoked.serial, CertificateStatus.REVOKED, x509.ReasonFlags.key_compromise
+    )
+    for nonce in (True, False):
+        both = openssl_ocsp(pki, status_url, "-cert", good.leaf, "-cert", revoked.leaf, nonce=nonce)
+        assert _verified(both), both.stdout + both.stderr
+        assert _status_line(both, str(good.leaf)) == f"{good.leaf}: good"
+        assert _status_line(both, str(revoked.leaf)) == f"{revoked.leaf}: revoked"
+        assert "Reason: keyCompromise" in both.stdout
+        if nonce:
+            assert "WARNING" not in both.stderr  # the nonce was echoed and checked
+
+    # over HTTP GET too, never cached (the set asked about is the client's)
+    request = tmp_path / "two.der"
+    run("openssl", "ocsp", "-issuer", pki.issuing, "-cert", good.leaf, "-cert", revoked.leaf,
+        "-no_nonce", "-reqout", request, check=True)  # fmt: skip
+    got = ocsp_get(status_url, request.read_bytes())
+    assert got.headers["cache-control"] == "no-store" and "etag" not in got.headers
+    parsed = ocsp.load_der_ocsp_response(got.content)
+    assert [single.serial_number for single in parsed.responses] == [good.number, revoked.number]
+    assert [single.certificate_status for single in parsed.responses] == [
+        ocsp.OCSPCertStatus.GOOD,
+        ocsp.OCSPCertStatus.REVOKED,
+    ]
+
+
+def test_a_request_for_certificates_of_two_issuers_and_over_the_limit(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    issued = issue(new_flow, "C001", tmp_path)
+    # the second names the root as issuer: the mobile CA's responder cannot speak for it
+    mixed = run("openssl", "ocsp", "-issuer", pki.issuing, "-cert", issued.leaf,
+                "-issuer", pki.root, "-serial", "0x1234567890ABCDEF",
+                "-url", f"{status_url}/ocsp", "-CAfile", pki.root)  # fmt: skip
+    assert "unauthorized" in (mixed.stdout + mixed.stderr).lower(), mixed.stdout + mixed.stderr
+
+    limit = center.settings.policy.ocsp_max_certificates_per_request
+    serials = [arg for n in range(limit) for arg in ("-serial", hex(0x1000 + n))]
+    at_limit = openssl_ocsp(pki, status_url, *serials)
+    assert _verified(at_limit), at_limit.stdout + at_limit.stderr
+    assert at_limit.stdout.count(": unknown") == limit
+    over = openssl_ocsp(pki, status_url, *serials, "-serial", "0x2000")
+    assert "malformedrequest" in (over.stdout + over.stderr).lower()

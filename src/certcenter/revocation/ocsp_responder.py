@@ -8,8 +8,11 @@
 
 What it answers:
 
-- a request that does not parse, asks about several certificates, uses a hash other than
-  SHA-1/SHA-2, or carries a nonce outside 1-32 octets: ``malformedRequest``;
+- a request that does not parse, uses a hash other than SHA-1/SHA-2, carries a nonce
+  outside 1-32 octets, or asks about more than ``policy.ocsp_max_certificates_per_request``
+  certificates: ``malformedRequest``;
+- a request about several certificates (up to that limit): one response with a
+  SingleResponse for each, signed for the request (:mod:`certcenter.pki.ocsp_batch`);
 - a CertID naming an issuer that is not one of the center's issuing CAs: ``unauthorized``;
 - otherwise a signed response about the certificate (:func:`certificate_answer`):
   ``good`` (active), ``revoked`` with time and reason (revoked, superseded), ``revoked``
@@ -79,7 +82,9 @@ from certcenter.pki.ocsp import (
     parse_request,
     response_builder,
     unsuccessful,
+    whole_seconds,
 )
+from certcenter.pki.ocsp_batch import BatchRequest, basic_response, parse_batch, response_data
 from certcenter.ports import (
     ConstraintViolationError,
     OcspChangeFeed,
@@ -185,6 +190,7 @@ class OcspResponder:
         policy = settings.policy
         self._validity = timedelta(minutes=policy.ocsp_response_validity_minutes)
         self._margin = timedelta(minutes=policy.ocsp_refresh_margin_minutes)
+        self._batch_limit = policy.ocsp_max_certificates_per_request
         self._lock = threading.Lock()
         self._signers: dict[str, OcspSigner] = {}
         self._issuers: dict[tuple[str, bytes, bytes], CertificateAuthority] = {}
@@ -233,6 +239,11 @@ class OcspResponder:
 
     def _respond(self, request_der: bytes, generation: int) -> OcspAnswer:
         request = parse_request(request_der)
+        if request is OCSPResponseStatus.MALFORMED_REQUEST:
+            # ``cryptography`` reads one certificate per request: several are read apart
+            batch = parse_batch(request_der, limit=self._batch_limit)
+            if isinstance(batch, BatchRequest) and len(batch.requests) > 1:
+                return self._answer_batch(batch)
         if isinstance(request, OCSPResponseStatus):
             return OcspAnswer.unsuccessful(request)
         ca = self._issuer_of(request)
@@ -260,6 +271,34 @@ class OcspResponder:
                 self._store(uow, request.serial_hex, response, der)
         answer = OcspAnswer(der, True, response.this_update_utc, response.next_update_utc)
         return self._hold(request_der, request, answer, generation) if known else answer
+
+    def _answer_batch(self, batch: BatchRequest) -> OcspAnswer:
+        """One response about several certificates, signed for this request (never stored:
+        the set asked about is the client's). They must all be of one issuing CA: its
+        delegated responder speaks for its certificates only, and a client checks that
+        (OpenSSL: "root ca not trusted"), so a request that names another issuer too is
+        ``unauthorized``, as a request about that issuer's certificate alone is."""
+        found = [self._issuer_of(request) for request in batch.requests]
+        ca = found[0]
+        if ca is None or any(authority is not ca for authority in found):
+            return OcspAnswer.unsuccessful(OCSPResponseStatus.UNAUTHORIZED)
+        with self._uow_factory(read_only=True) as uow:
+            answers = [
+                certificate_answer(uow.certificates.get(request.serial_hex), ca)
+                for request in batch.requests
+            ]
+        now = whole_seconds(self._clock.now())
+        signer = self._signer(ca, now)
+        tbs = response_data(
+            batch,
+            answers,
+            signer.certificate,
+            produced_at=now,
+            this_update=now,
+            next_update=now + self._validity,
+        )
+        signature = self._backend.sign(signer.key_label, tbs)
+        return OcspAnswer(basic_response(tbs, signer.certificate, signature))
 
     def _hold(
         self, key: bytes, request: StatusRequest, answer: OcspAnswer, generation: int
