@@ -223,6 +223,11 @@ class Policy(BaseModel):
     # status publication
     ocsp_response_validity_minutes: int = Field(1440, ge=5)
     ocsp_refresh_margin_minutes: int = Field(60, ge=1)
+    # how long an HTTP cache may serve a GET answer without asking again (max-age): a
+    # suspension after a lost-phone report reaches relying parties behind caches within this
+    ocsp_http_max_age_seconds: int = Field(60, ge=0, le=3600)
+    # certificates one OCSP request may ask about (RFC 5019 clients ask about one)
+    ocsp_max_certificates_per_request: int = Field(10, ge=1, le=100)
     # pre-signed OCSP answers each server process holds in memory (0: none), and how long at
     # most such an answer may go on being served after a status change made elsewhere
     ocsp_memory_mib: int = Field(32, ge=0, le=4096)

@@ -314,17 +314,35 @@ class CrlRecord:
     der: bytes
     entries: int
     created_at: datetime
+    # the URL in its issuingDistributionPoint (one CRL per URL certificates of the partition
+    # name); None: a CRL published before the URLs were kept
+    distribution_point: str | None = None
+
+
+@dataclass(frozen=True)
+class CrlDistributionPoint:
+    """A URL certificates name as their CRL distribution point, for partition ``shard`` of
+    ``family``'s CRL, kept while any of them may still be checked: the partition is
+    published under it until ``until`` (the day after the last one naming it expires)."""
+
+    family: str
+    shard: int
+    url: str
+    until: datetime
+    first_used_at: datetime
 
 
 @dataclass(eq=False)
 class OcspCacheEntry:
-    """A pre-signed OCSP response for one certificate, valid until next_update."""
+    """A pre-signed OCSP response for one certificate and CertID hash, valid until
+    next_update."""
 
     serial: str
     der: bytes
     this_update: datetime
     next_update: datetime
     produced_at: datetime
+    hash_algorithm: str = "sha1"  # the CertID's hash (a client matches the CertID exactly)
 
 
 @dataclass(eq=False)

@@ -23,6 +23,7 @@ from certcenter.entities import (
     CertificateRecord,
     CloudAccount,
     CmpTransaction,
+    CrlDistributionPoint,
     CrlRecord,
     Customer,
     Device,
@@ -288,7 +289,12 @@ class OperatorRepository(Protocol):
 
 
 class CrlRepository(Protocol):
-    def latest(self, family: str, shard: int) -> CrlRecord | None: ...
+    def latest(
+        self, family: str, shard: int, distribution_point: str | None = None
+    ) -> CrlRecord | None:
+        """The partition's newest CRL (under ``distribution_point`` when given)."""
+        ...
+
     def add(self, record: CrlRecord) -> None: ...
     def prune(self, family: str, shard: int, *, keep_after: int) -> int:
         """Delete the partition's CRLs numbered ``keep_after`` or lower; how many."""
@@ -305,8 +311,18 @@ class CrlRepository(Protocol):
         ...
 
 
+class CrlPointRepository(Protocol):
+    def record(self, point: CrlDistributionPoint) -> None:
+        """Keep ``point`` until ``point.until`` at least (a later one is kept as it is)."""
+        ...
+
+    def in_use(self, family: str, now: datetime) -> list[CrlDistributionPoint]:
+        """The family's points kept beyond ``now``, by partition, oldest URL first."""
+        ...
+
+
 class OcspCacheRepository(Protocol):
-    def get(self, serial: str) -> OcspCacheEntry | None: ...
+    def get(self, serial: str, hash_algorithm: str = "sha1") -> OcspCacheEntry | None: ...
     def put(self, entry: OcspCacheEntry) -> None: ...
     def invalidate(self, serial: str) -> None:
         """Drop the stored response and log the change under the next number, in this
@@ -611,6 +627,8 @@ class UnitOfWork(Protocol):
     def operators(self) -> OperatorRepository: ...
     @property
     def crls(self) -> CrlRepository: ...
+    @property
+    def crl_points(self) -> CrlPointRepository: ...
     @property
     def ocsp(self) -> OcspCacheRepository: ...
     @property

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import subprocess
-from datetime import timedelta
-from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -14,9 +14,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
+from certcenter.api.ocsp_endpoint import ocsp_cache_headers
 from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
 from certcenter.entities import CertificateStatus
+from certcenter.revocation import OcspAnswer
 from tests.revocation.support import (
     Pki,
     change_status,
@@ -195,14 +197,17 @@ def test_get_answers_carry_rfc5019_cache_headers_and_revalidate_with_304(
     parsed = ocsp.load_der_ocsp_response(got.content)
     etag = got.headers["etag"]
     assert etag == '"' + hashlib.sha256(got.content).hexdigest()[:32] + '"'
-    assert got.headers["last-modified"] == format_datetime(parsed.this_update_utc, usegmt=True)
+    served = parsedate_to_datetime(got.headers["date"])
+    modified = parsedate_to_datetime(got.headers["last-modified"])
+    assert modified <= served  # RFC 9110 §8.8.2.1, whatever second the response was made in
+    assert modified <= parsed.this_update_utc
     assert parsed.next_update_utc is not None
-    assert got.headers["expires"] == format_datetime(parsed.next_update_utc, usegmt=True)
-    margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
-    max_age = int((parsed.next_update_utc - margin - center.clock.now()).total_seconds())
-    assert got.headers["cache-control"] == (
-        f"max-age={max_age}, public, no-transform, must-revalidate"
-    )
+    cap = center.settings.policy.ocsp_http_max_age_seconds
+    assert 0 < cap < (parsed.next_update_utc - parsed.this_update_utc).total_seconds()
+    # cached for the cap, not until nextUpdate: a suspension reaches caches within it
+    assert got.headers["cache-control"] == f"max-age={cap}, public, no-transform, must-revalidate"
+    expires = parsedate_to_datetime(got.headers["expires"])
+    assert expires - center.clock.now() == timedelta(seconds=cap)
     again = ocsp_get(status_url, request.read_bytes())
     assert again.content == got.content  # the stored response: the same tag
     assert again.headers["etag"] == etag
@@ -284,6 +289,61 @@ def test_a_sha256_certid_is_answered_with_the_same_certid(
         assert answer.serial_number == issued.number
 
 
+def test_clients_mixing_sha1_and_sha256_certids_each_get_their_presigned_response(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    """No re-signing, no new Last-Modified when SHA-1 and SHA-256 clients alternate: one
+    stored response per CertID hash (read again by a process that holds nothing)."""
+    issued = issue(new_flow, "C001", tmp_path)
+    requests = {}
+    for digest in ("sha1", "sha256"):
+        path = tmp_path / f"req-{digest}.der"
+        run("openssl", "ocsp", "-issuer", pki.issuing, f"-{digest}", "-cert", issued.leaf,
+            "-no_nonce", "-reqout", path, check=True)  # fmt: skip
+        requests[digest] = path.read_bytes()
+    first = {digest: ocsp_get(status_url, der) for digest, der in requests.items()}
+    for digest, got in first.items():
+        assert ocsp.load_der_ocsp_response(got.content).hash_algorithm.name == digest
+        answer = tmp_path / f"answer-{digest}.der"
+        answer.write_bytes(got.content)
+        checked = run("openssl", "ocsp", "-issuer", pki.issuing, f"-{digest}", "-cert",
+                      issued.leaf, "-CAfile", pki.root, "-respin", answer, "-no_nonce")  # fmt: skip
+        assert _verified(checked), checked.stdout + checked.stderr
+        assert f"{issued.leaf}: good" in checked.stdout
+    with center.uow_factory() as uow:
+        stored = {
+            algorithm: uow.ocsp.get(issued.serial, algorithm) for algorithm in ("sha1", "sha256")
+        }
+    assert all(entry is not None for entry in stored.values())
+
+    other_process = center.reconfigured(center.settings)  # its memory holds nothing
+    try:
+        for _ in range(2):
+            for digest in ("sha1", "sha256", "sha1"):
+                again = other_process.revocation.ocsp.answer(requests[digest])
+                assert again.der == first[digest].content, digest
+    finally:
+        other_process.close()
+    for digest in ("sha256", "sha1"):
+        got = ocsp_get(status_url, requests[digest])
+        assert got.content == first[digest].content
+        assert got.headers["last-modified"] == first[digest].headers["last-modified"]
+        assert got.headers["etag"] == first[digest].headers["etag"]
+    with center.uow_factory() as uow:
+        for algorithm, entry in stored.items():
+            kept = uow.ocsp.get(issued.serial, algorithm)
+            assert kept is not None and entry is not None and kept.der == entry.der
+
+    # a status change drops both
+    change_status(center, issued.serial, CertificateStatus.REVOKED, x509.ReasonFlags.superseded)
+    with center.uow_factory() as uow:
+        assert uow.ocsp.get(issued.serial, "sha1") is None
+        assert uow.ocsp.get(issued.serial, "sha256") is None
+    for digest, der in requests.items():
+        revoked = ocsp.load_der_ocsp_response(ocsp_get(status_url, der).content)
+        assert revoked.certificate_status is ocsp.OCSPCertStatus.REVOKED, digest
+
+
 def _status_of(content: bytes) -> ocsp.OCSPResponseStatus:
     return ocsp.load_der_ocsp_response(content).response_status
 
@@ -356,3 +416,80 @@ def test_a_get_request_whose_base64_ends_in_a_slash_is_read_whole(
     assert answer.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL
     assert answer.serial_number == serial
     assert answer.certificate_status is ocsp.OCSPCertStatus.UNKNOWN
+
+
+def test_cache_headers_of_a_response_signed_this_second() -> None:
+    """The server's Date may lag our clock by up to a second: a response signed in this
+    second is Last-Modified a second earlier; max-age is the cap, or less near the refresh."""
+    now = datetime(2026, 11, 23, 10, 0, 0, 400_000, tzinfo=UTC)
+    this_update = now.replace(microsecond=0)
+    answer = OcspAnswer(
+        b"\x30\x03\x0a\x01\x00", True, this_update, this_update + timedelta(hours=24)
+    )
+    margin = timedelta(hours=1)
+    headers = ocsp_cache_headers(answer, now, margin, 60)
+    assert parsedate_to_datetime(headers["Last-Modified"]) == this_update - timedelta(seconds=1)
+    assert headers["Cache-Control"].startswith("max-age=60,")
+    assert parsedate_to_datetime(headers["Expires"]) == this_update + timedelta(seconds=60)
+    # an older response keeps its thisUpdate; near the refresh, max-age is what is left
+    later = this_update + timedelta(hours=23, seconds=20)
+    headers = ocsp_cache_headers(answer, later, margin, 60)
+    assert parsedate_to_datetime(headers["Last-Modified"]) == this_update
+    assert headers["Cache-Control"].startswith("max-age=0,")  # past the refresh margin
+    headers = ocsp_cache_headers(
+        answer, this_update + timedelta(hours=22, minutes=59, seconds=30), margin, 60
+    )
+    assert headers["Cache-Control"].startswith("max-age=30,")
+    assert ocsp_cache_headers(OcspAnswer(b"\x30\x03\x0a\x01\x01"), now, margin, 60) == {}
+
+
+def test_two_certificates_in_one_request_are_each_answered(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    """``openssl ocsp -issuer … -cert a -cert b``: one response, a SingleResponse for each,
+    signed for the request with a nonce or without."""
+    good = issue(new_flow, "C001", tmp_path)
+    revoked = issue(new_flow, "C002", tmp_path)
+    change_status(
+        center, revoked.serial, CertificateStatus.REVOKED, x509.ReasonFlags.key_compromise
+    )
+    for nonce in (True, False):
+        both = openssl_ocsp(pki, status_url, "-cert", good.leaf, "-cert", revoked.leaf, nonce=nonce)
+        assert _verified(both), both.stdout + both.stderr
+        assert _status_line(both, str(good.leaf)) == f"{good.leaf}: good"
+        assert _status_line(both, str(revoked.leaf)) == f"{revoked.leaf}: revoked"
+        assert "Reason: keyCompromise" in both.stdout
+        if nonce:
+            assert "WARNING" not in both.stderr  # the nonce was echoed and checked
+
+    # over HTTP GET too, never cached (the set asked about is the client's)
+    request = tmp_path / "two.der"
+    run("openssl", "ocsp", "-issuer", pki.issuing, "-cert", good.leaf, "-cert", revoked.leaf,
+        "-no_nonce", "-reqout", request, check=True)  # fmt: skip
+    got = ocsp_get(status_url, request.read_bytes())
+    assert got.headers["cache-control"] == "no-store" and "etag" not in got.headers
+    parsed = ocsp.load_der_ocsp_response(got.content)
+    assert [single.serial_number for single in parsed.responses] == [good.number, revoked.number]
+    assert [single.certificate_status for single in parsed.responses] == [
+        ocsp.OCSPCertStatus.GOOD,
+        ocsp.OCSPCertStatus.REVOKED,
+    ]
+
+
+def test_a_request_for_certificates_of_two_issuers_and_over_the_limit(
+    center: Center, pki: Pki, status_url: str, new_flow: FlowFactory, tmp_path: Path
+) -> None:
+    issued = issue(new_flow, "C001", tmp_path)
+    # the second names the root as issuer: the mobile CA's responder cannot speak for it
+    mixed = run("openssl", "ocsp", "-issuer", pki.issuing, "-cert", issued.leaf,
+                "-issuer", pki.root, "-serial", "0x1234567890ABCDEF",
+                "-url", f"{status_url}/ocsp", "-CAfile", pki.root)  # fmt: skip
+    assert "unauthorized" in (mixed.stdout + mixed.stderr).lower(), mixed.stdout + mixed.stderr
+
+    limit = center.settings.policy.ocsp_max_certificates_per_request
+    serials = [arg for n in range(limit) for arg in ("-serial", hex(0x1000 + n))]
+    at_limit = openssl_ocsp(pki, status_url, *serials)
+    assert _verified(at_limit), at_limit.stdout + at_limit.stderr
+    assert at_limit.stdout.count(": unknown") == limit
+    over = openssl_ocsp(pki, status_url, *serials, "-serial", "0x2000")
+    assert "malformedrequest" in (over.stdout + over.stderr).lower()

@@ -14,8 +14,9 @@ What the rest of the stack did for these two requests, done here for them alone:
   ``REQUEST_TOO_LARGE`` (413 problem document); a body over ``MAX_OCSP_BODY`` is answered
   ``malformedRequest``, as is anything that is not a request;
 - ``Cache-Control: no-store`` unless the answer is cacheable (RFC 5019 §6.2: a GET answered
-  with a successful response without nonce, with ``max-age``, ``Last-Modified``, ``Expires``
-  and ``ETag``; ``If-None-Match`` naming it is ``304``), ``X-Content-Type-Options: nosniff``,
+  with a successful response without nonce, with ``max-age`` (at most
+  ``policy.ocsp_http_max_age_seconds``), ``Last-Modified``, ``Expires`` and ``ETag``;
+  ``If-None-Match`` naming it is ``304``), ``X-Content-Type-Options: nosniff``,
   and ``Strict-Transport-Security`` when the center is on https or in production;
 - a fault is an OCSP ``internalError`` (status 200: OCSP clients read the body), logged
   with its traceback, never a problem document; a client that leaves while its body is read
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
@@ -43,7 +44,7 @@ from starlette.types import Message, Receive, Scope, Send
 from certcenter.bootstrap import Center
 from certcenter.clock import as_utc
 from certcenter.http_common.edge import HSTS, TooLarge
-from certcenter.pki.ocsp import decode_get_request
+from certcenter.pki.ocsp import decode_get_request, whole_seconds
 from certcenter.revocation import OcspAnswer, OcspResponder
 
 __all__ = [
@@ -66,6 +67,7 @@ _CONTENT_TYPE = (b"content-type", OCSP_RESPONSE.encode("ascii"))
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _NO_STORE = (b"cache-control", b"no-store")
 _HSTS = (b"strict-transport-security", HSTS.encode("ascii"))
+_DATE_LAG = timedelta(seconds=1)  # how far the server's Date header may lag our clock
 _checks: set[asyncio.Future[None]] = set()  # background reads of the change log under way
 
 
@@ -94,30 +96,39 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     return False
 
 
-def ocsp_cache_headers(answer: OcspAnswer, now: datetime, margin: timedelta) -> dict[str, str]:
-    """RFC 5019 §6.2: a successful response without nonce may be cached until the center
-    would refresh it; anything else is not cached (no headers here: the default no-store).
-    The responder tells what the response says (no parsing of the DER here)."""
+def ocsp_cache_headers(
+    answer: OcspAnswer, now: datetime, margin: timedelta, max_age_cap: int
+) -> dict[str, str]:
+    """RFC 5019 §6.2: a successful response without nonce may be cached, for at most
+    ``max_age_cap`` seconds (``policy.ocsp_http_max_age_seconds``: a suspension must reach
+    relying parties behind caches that soon) and never past the time the center would
+    refresh it; anything else is not cached (no headers here: the default no-store). The
+    responder tells what the response says (no parsing of the DER here).
+
+    ``Last-Modified`` is the response's thisUpdate, but never later than the second before
+    ``now``: the server's ``Date`` is read from a clock it updates once a second, and a
+    validator later than ``Date`` is not one (RFC 9110 §8.8.2.1). ``Expires`` says what
+    ``max-age`` says, for HTTP/1.0 caches."""
     if not answer.cacheable or answer.this_update is None or answer.next_update is None:
         return {}
-    max_age = int(max((answer.next_update - margin - now).total_seconds(), 0))
+    now = whole_seconds(now)
+    until_refresh = int((answer.next_update - margin - now).total_seconds())
+    max_age = max(min(until_refresh, max_age_cap), 0)
     return {
         "Cache-Control": f"max-age={max_age}, public, no-transform, must-revalidate",
-        "Last-Modified": http_date(answer.this_update),
-        "Expires": http_date(answer.next_update),
+        "Last-Modified": http_date(min(answer.this_update, now - _DATE_LAG)),
+        "Expires": http_date(now + timedelta(seconds=max_age)),
         "ETag": _etag(answer),
     }
 
 
-@lru_cache(maxsize=4096)
-def _validators(answer: OcspAnswer) -> tuple[tuple[bytes, bytes], ...]:
-    """``Last-Modified``, ``Expires`` and ``ETag`` of a cacheable answer (both dates set),
-    made once per answer held in memory (the same object is served again)."""
-    return tuple(
+def _cache_headers(
+    answer: OcspAnswer, now: datetime, margin: timedelta, max_age_cap: int
+) -> list[tuple[bytes, bytes]]:
+    return [
         (name.lower().encode("ascii"), value.encode("ascii"))
-        for name, value in ocsp_cache_headers(answer, datetime.now(UTC), timedelta(0)).items()
-        if name != "Cache-Control"
-    )
+        for name, value in ocsp_cache_headers(answer, now, margin, max_age_cap).items()
+    ]
 
 
 class OcspEndpoint:
@@ -200,16 +211,14 @@ class OcspEndpoint:
         status = 200
         body = answer.der
         if get and answer.cacheable and answer.next_update is not None:
-            margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
-            remaining = answer.next_update - margin - center.clock.now()
-            max_age = int(max(remaining.total_seconds(), 0))
-            headers.append(
-                (b"cache-control", b"max-age=%d, public, no-transform, must-revalidate" % max_age)
+            policy = center.settings.policy
+            margin = timedelta(minutes=policy.ocsp_refresh_margin_minutes)
+            cache = _cache_headers(
+                answer, center.clock.now(), margin, policy.ocsp_http_max_age_seconds
             )
-            validators = _validators(answer)
-            headers += validators
+            headers += cache
             match = _header(scope, b"if-none-match")
-            if match is not None and etag_matches(match, validators[-1][1].decode("ascii")):
+            if match is not None and etag_matches(match, cache[-1][1].decode("ascii")):
                 status, body = 304, b""
         else:
             headers.append(_NO_STORE)

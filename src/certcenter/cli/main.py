@@ -244,8 +244,16 @@ def crl() -> None:
 @click.option("--family", default="mobile", show_default=True)
 @handle_errors
 def crl_publish(family: str) -> None:
-    """Publish every partition of a family's CRL now."""
+    """Publish every partition of a family's CRL now, under each URL its certificates name.
+
+    Refused (CRL_DISTRIBUTION_POINT_MISMATCH) when the configured public URL is not one the
+    family's certificates name: the command is not running with the server's configuration."""
     center = local_center()
+    try:
+        center.revocation.crls.check_public_url(family)
+    except Exception:
+        center.close()
+        raise
     result = center.operator_desk.publish_crls(family, operator_actor())
     click.echo(json.dumps(result, ensure_ascii=False))
     center.close()

@@ -63,8 +63,14 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from certcenter.certificates import records
 from certcenter.clock import Clock
-from certcenter.entities import CertificateRecord, CertificateStatus, Customer
+from certcenter.entities import (
+    CertificateRecord,
+    CertificateStatus,
+    CrlDistributionPoint,
+    Customer,
+)
 from certcenter.errors import CertCenterError
+from certcenter.pki.crl import distribution_points_kept_until
 from certcenter.pki.issuer import IssuanceIntent, Issuer, SubjectInfo
 from certcenter.pki.pem import certificate_pem
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
@@ -415,6 +421,18 @@ class Issuance:
             )
             self._refuse_a_bound_key(uow, customer, request, intent.public_key_sha256)
             hooks.on_intent(uow, customer, intent)
+            # the CRL URLs it names are kept before it exists: its partition is published
+            # under them until it expires, whatever the public URL is by then
+            for point_family, shard, url in intent.crl_distribution_points:
+                uow.crl_points.record(
+                    CrlDistributionPoint(
+                        family=point_family,
+                        shard=shard,
+                        url=url,
+                        until=distribution_points_kept_until(intent.not_after),
+                        first_used_at=self.clock.now(),
+                    )
+                )
             record = records.pending_record(
                 intent,
                 family=family,

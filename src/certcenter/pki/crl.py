@@ -35,14 +35,13 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from certcenter.keys.backend import hash_for_curve, key_kind_of
+from certcenter.pki import der
 
 __all__ = [
     "FULL_CRL_SHARD",
@@ -53,7 +52,9 @@ __all__ = [
     "build_tbs",
     "crl_path",
     "crl_shard_of",
+    "distribution_points_kept_until",
     "encode_crl_entry",
+    "named_partitions",
     "parse_partition_name",
     "partition_name",
 ]
@@ -109,82 +110,46 @@ def parse_partition_name(name: str) -> tuple[str, int] | None:
     return (family, FULL_CRL_SHARD) if shard is None else (family, int(shard))
 
 
+def named_partitions(certificate: x509.Certificate) -> list[tuple[str, int, str]]:
+    """``(family, shard, url)`` of each CRL distribution point of ``certificate`` that names
+    a partition of a family's CRL (``…/crl/mobile-3.crl``, ``…/crl/mobile.crl``), as the
+    certificate carries it: the URL its CRL must name in its issuingDistributionPoint. The
+    root's CRL (complete, no issuingDistributionPoint) is not a partition."""
+    try:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+    except x509.ExtensionNotFound:
+        return []
+    found = []
+    for point in points.value:
+        for name in point.full_name or ():
+            if not isinstance(name, x509.UniformResourceIdentifier):
+                continue
+            path = urlsplit(name.value).path
+            file = path.rpartition("/crl/")[2]
+            if not file.endswith(".crl") or "/" in file:
+                continue
+            parsed = parse_partition_name(file.removesuffix(".crl"))
+            if parsed is not None and parsed[0] != ROOT_CRL_FAMILY:
+                found.append((parsed[0], parsed[1], name.value))
+    return found
+
+
+def distribution_points_kept_until(not_after: datetime) -> datetime:
+    """How long a distribution point named by a certificate valid until ``not_after`` is
+    published: to the end of that day (UTC), so that a day's issuances record it once."""
+    day = not_after.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=1)
+
+
 # ---------------------------------------------------------------------------- DER
 
-
-def _length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _length(len(content)) + content
-
-
-def _header(tag: int, length: int) -> bytes:
-    return bytes([tag]) + _length(length)
-
-
-def _sequence(*parts: bytes) -> bytes:
-    content = b"".join(parts)
-    return _tlv(0x30, content)
-
-
-def _integer(value: int) -> bytes:
-    if value < 0:
-        raise ValueError("only non-negative integers are encoded here")
-    # one more bit than needed for the value, so a set high bit gets a leading 0x00
-    return _tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
-def _oid(dotted: str) -> bytes:
-    arcs = [int(a) for a in dotted.split(".")]
-    first = [40 * arcs[0] + arcs[1], *arcs[2:]]
-    body = bytearray()
-    for arc in first:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        body += bytes(reversed(chunk))
-    return _tlv(0x06, bytes(body))
-
-
-def _time(when: datetime) -> bytes:
-    """RFC 5280 Time: UTCTime through 2049, GeneralizedTime from 2050, whole seconds, Z."""
-    if when.tzinfo is None:
-        raise ValueError("times must be timezone-aware")
-    utc = when.astimezone(UTC)
-    if 1950 <= utc.year <= 2049:
-        return _tlv(0x17, utc.strftime("%y%m%d%H%M%SZ").encode("ascii"))
-    return _tlv(0x18, f"{utc.year:04d}{utc:%m%d%H%M%S}Z".encode("ascii"))
-
-
-def _extension(extension: x509.ExtensionType, critical: bool) -> bytes:
-    value = extension.public_bytes()
-    flag = b"\x01\x01\xff" if critical else b""  # DEFAULT FALSE: encoded only when TRUE
-    return _sequence(_oid(extension.oid.dotted_string), flag, _tlv(0x04, value))
-
-
-_SIGNATURE_OIDS = {
-    hashes.SHA256.name: "1.2.840.10045.4.3.2",  # ecdsa-with-SHA256
-    hashes.SHA384.name: "1.2.840.10045.4.3.3",  # ecdsa-with-SHA384
-}
-_RSA_SHA256 = "1.2.840.113549.1.1.11"  # sha256WithRSAEncryption
-
-
-def _signature_algorithm(issuer: x509.Certificate) -> bytes:
-    key = issuer.public_key()
-    if isinstance(key, rsa.RSAPublicKey) and key_kind_of(key) == "rsa-2048":
-        # RSA PKCS#1 v1.5 AlgorithmIdentifiers carry NULL parameters (RFC 4055 §5)
-        return _sequence(_oid(_RSA_SHA256), b"\x05\x00")
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise TypeError("CA keys are EC or RSA-2048 keys")
-    # ECDSA AlgorithmIdentifiers have no parameters (RFC 5758 §3.2)
-    return _sequence(_oid(_SIGNATURE_OIDS[hash_for_curve(key.curve).name]))
+_extension = der.extension
+_header = der.header
+_integer = der.integer
+_sequence = der.sequence
+_signature_algorithm = der.signature_algorithm
+_time = der.time
+_tlv = der.tlv
 
 
 # ---------------------------------------------------------------------------- entries

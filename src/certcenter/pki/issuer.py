@@ -42,7 +42,7 @@ from certcenter.pki.builder import (
     throwaway_key_like,
     validity_window,
 )
-from certcenter.pki.crl import crl_shard_of
+from certcenter.pki.crl import crl_shard_of, named_partitions
 from certcenter.pki.hierarchy import Hierarchy, IssuingCa
 from certcenter.pki.lint import certificate_of_tbs, require_clean
 from certcenter.pki.names import SubjectInfo, end_entity_subject
@@ -71,6 +71,12 @@ class IssuanceIntent:
     @property
     def serial_hex(self) -> str:
         return format(self.serial, "x")
+
+    @property
+    def crl_distribution_points(self) -> list[tuple[str, int, str]]:
+        """``(family, shard, url)`` of the CRL partitions the certificate will name, read
+        from the recorded TBS (see :func:`certcenter.pki.crl.named_partitions`)."""
+        return named_partitions(certificate_of_tbs(self.tbs))
 
     def to_record(self) -> dict[str, str]:
         """Plain strings for a database row; :meth:`from_record` reverses it exactly."""

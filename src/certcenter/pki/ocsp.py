@@ -10,8 +10,9 @@
 Responses name the responder by key hash, carry the responder's certificate, echo the
 request's CertID exactly (hash algorithm, issuer hashes, serial: a client matches on it) and
 its nonce (RFC 8954: 1 to 32 octets, else ``malformedRequest``). One certificate per
-request: that is what OpenSSL, browsers and RFC 5019 clients send, and all ``cryptography``
-builds; a request for several is ``malformedRequest``.
+request here: that is what OpenSSL, browsers and RFC 5019 clients send, and all
+``cryptography`` reads and builds; a request for several is read and answered by
+:mod:`certcenter.pki.ocsp_batch`.
 
 :func:`decode_get_request` reads the base64 path segment of ``GET /ocsp/{request}``
 (RFC 6960 appendix A.1), forgiving URL-safe base64 and missing padding.

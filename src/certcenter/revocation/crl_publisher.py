@@ -32,15 +32,18 @@ last saw of each partition and reads a stored CRL only when that looks stale.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Settings
 from certcenter.entities import CrlRecord
+from certcenter.errors import CertCenterError
 from certcenter.keys.backend import KeyBackend, signature_valid
 from certcenter.pki.crl import (
     FULL_CRL_SHARD,
@@ -95,7 +98,7 @@ class CrlPublisher:
         self._settings = settings
         self._policy = settings.policy
         self._clock = clock
-        self._seen: dict[Partition, _Seen] = {}
+        self._seen: dict[tuple[Partition, str | None], _Seen] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ partitions
@@ -138,38 +141,97 @@ class CrlPublisher:
             return range(self._policy.crl_shards)
         return range(partition.shard, partition.shard + 1)
 
+    # ------------------------------------------------------------------ distribution points
+
+    def _configured_url(self, partition: Partition) -> str:
+        base = self._settings.public_base_url.rstrip("/")
+        return base + crl_path(partition.family, partition.shard)
+
+    def _urls(self, uow: UnitOfWork, partition: Partition, now: datetime) -> list[str]:
+        """The URLs the partition is published under: each one certificates still valid
+        name as their CRL distribution point (recorded at issuance), oldest first; the
+        configured one when no certificate names any (nothing issued there yet). The root's
+        CRL is complete: it names no URL, and is published once."""
+        if partition.family == ROOT_CRL_FAMILY:
+            return [self._configured_url(partition)]
+        urls = [
+            point.url
+            for point in uow.crl_points.in_use(partition.family, now)
+            if point.shard == partition.shard
+        ]
+        return urls or [self._configured_url(partition)]
+
+    def distribution_points(self, family: str, shard: int) -> list[str]:
+        """The URLs partition ``shard`` of ``family``'s CRL is published under now."""
+        with self._uow_factory(read_only=True) as uow:
+            return self._urls(uow, Partition(family, shard), self._clock.now())
+
+    def check_public_url(self, family: str) -> None:
+        """``CRL_DISTRIBUTION_POINT_MISMATCH`` when certificates of ``family`` still valid
+        name CRL distribution points and none is under the configured ``public_base_url``:
+        whoever runs with this configuration is not the installation that issued them (an
+        operator command run without the server's configuration)."""
+        base = self._settings.public_base_url.rstrip("/")
+        with self._uow_factory(read_only=True) as uow:
+            points = uow.crl_points.in_use(family, self._clock.now())
+        if not points or any(_under(point.url, base) for point in points):
+            return
+        named = sorted({point.url.rsplit("/crl/", 1)[0] for point in points})
+        raise CertCenterError(
+            "CRL_DISTRIBUTION_POINT_MISMATCH",
+            configured=base,
+            named=", ".join(named[:3]),
+        )
+
+    def serving_url(self, family: str, shard: int, requested: str | None) -> str:
+        """Which of the partition's URLs a request for ``requested`` (the URL as the client
+        asked for it: scheme, host, path) is answered with: that one if certificates name
+        it, else the configured one if they do, else the newest they name."""
+        urls = self.distribution_points(family, shard)
+        if requested is not None:
+            for url in urls:
+                if _same_place(url, requested):
+                    return url
+        configured = self._configured_url(Partition(family, shard))
+        return configured if configured in urls else urls[-1]
+
     # ------------------------------------------------------------------ publishing
 
     def publish(self, family: str, shard: int) -> CrlRecord:
-        """Make, sign and store a new CRL of the partition from what is listed now."""
-        record, _ = self._publish_locked(Partition(family, shard), still_needed=None)
-        return record
+        """Make, sign and store a new CRL of the partition from what is listed now, under
+        each of its URLs; returns the one under the configured URL (else the newest URL)."""
+        records, _ = self._publish_locked(Partition(family, shard), still_needed=None)
+        return _primary(records, self._configured_url(Partition(family, shard)))
 
     def _publish_locked(
         self,
         partition: Partition,
-        still_needed: Callable[[UnitOfWork, CrlRecord], bool] | None,
-    ) -> tuple[CrlRecord, bool]:
+        still_needed: Callable[[UnitOfWork], bool] | None,
+    ) -> tuple[list[CrlRecord], bool]:
         """Publish under the partition's lock (one publisher at a time across processes and
-        hosts). With ``still_needed``, the latest CRL is looked at again once the lock is
-        held: another worker may have just published it, and then that one is returned
-        (``False``: nothing made) rather than a second number for the same content."""
+        hosts). With ``still_needed``, the partition is looked at again once the lock is
+        held: another worker may have just published it, and then nothing is made
+        (``False``) rather than a second number for the same content."""
         family, shard = partition.family, partition.shard
         for attempt in (1, 2):
             try:
                 with self._uow_factory() as uow:
                     uow.crls.lock_partition(family, shard)
-                    if still_needed is not None:
-                        latest = uow.crls.latest(family, shard)
-                        if latest is not None and not still_needed(uow, latest):
-                            self._remember(partition, latest)
+                    if still_needed is not None and not still_needed(uow):
+                        latest = [
+                            record
+                            for url in self._urls(uow, partition, self._clock.now())
+                            if (record := uow.crls.latest(family, shard, url)) is not None
+                        ]
+                        if latest:
+                            for record in latest:
+                                self._remember(partition, record)
                             log.info(
-                                "CRL %s number %d was just published by another worker",
+                                "CRL %s was just published by another worker",
                                 crl_path(family, shard),
-                                latest.number,
                             )
                             return latest, False
-                    record = self._publish(uow, partition)
+                    records = self._publish(uow, partition)
                     uow.commit()
             except ConstraintViolationError:
                 # Two first publications of a partition at once where the lock cannot hold
@@ -177,52 +239,63 @@ class CrlPublisher:
                 if attempt == 2:
                     raise
                 continue
-            self._remember(partition, record)
-            log.info(
-                "CRL %s number %d published (%d entries, next update %s)",
-                crl_path(family, shard),
-                record.number,
-                record.entries,
-                record.next_update.isoformat(),
-            )
-            return record, True
+            for record in records:
+                self._remember(partition, record)
+                log.info(
+                    "CRL %s number %d published under %s (%d entries, next update %s)",
+                    crl_path(family, shard),
+                    record.number,
+                    record.distribution_point,
+                    record.entries,
+                    record.next_update.isoformat(),
+                )
+            return records, True
         raise AssertionError("unreachable")
 
-    def _publish(self, uow: UnitOfWork, partition: Partition) -> CrlRecord:
+    def _publish(self, uow: UnitOfWork, partition: Partition) -> list[CrlRecord]:
         ca = self._authority(partition)
         created_at = self._clock.now()  # before anything is read: see publish_due
         this_update = whole_seconds(created_at)
         next_update = this_update + timedelta(hours=self._policy.crl_validity_hours)
-        number = uow.crls.lock_numbering(partition.family, partition.shard)
-        counter = _Counter(
-            entry
-            for shard in self._shards(partition)
-            for entry in uow.certificates.listed_entries(partition.family, shard)
+        urls = self._urls(uow, partition, created_at)
+        records = []
+        for url in urls:
+            number = uow.crls.lock_numbering(partition.family, partition.shard)
+            counter = _Counter(
+                entry
+                for shard in self._shards(partition)
+                for entry in uow.certificates.listed_entries(partition.family, shard)
+            )
+            content = CrlContent(
+                issuer=ca.certificate,
+                number=number,
+                this_update=this_update,
+                next_update=next_update,
+                distribution_point=url,
+                scope="all" if partition.family == ROOT_CRL_FAMILY else "user",
+            )
+            der = build_crl(content, counter, lambda tbs: self._sign(ca, tbs))
+            record = CrlRecord(
+                family=partition.family,
+                shard=partition.shard,
+                number=number,
+                this_update=this_update,
+                next_update=next_update,
+                der=der,
+                entries=counter.count,
+                created_at=created_at,
+                distribution_point=url,
+            )
+            uow.crls.add(record)
+            uow.flush()  # the next URL's number is counted after this one
+            records.append(record)
+        # Keep a few recent CRLs per partition and URL (history for operators); at a million
+        # entries each one is megabytes, so older ones are dropped as new ones are published,
+        # and so are those of URLs no certificate names any more.
+        uow.crls.prune(
+            partition.family, partition.shard, keep_after=records[-1].number - KEEP_CRLS * len(urls)
         )
-        content = CrlContent(
-            issuer=ca.certificate,
-            number=number,
-            this_update=this_update,
-            next_update=next_update,
-            distribution_point=self._url(partition),
-            scope="all" if partition.family == ROOT_CRL_FAMILY else "user",
-        )
-        der = build_crl(content, counter, lambda tbs: self._sign(ca, tbs))
-        record = CrlRecord(
-            family=partition.family,
-            shard=partition.shard,
-            number=number,
-            this_update=this_update,
-            next_update=next_update,
-            der=der,
-            entries=counter.count,
-            created_at=created_at,
-        )
-        uow.crls.add(record)
-        # Keep a few recent CRLs per partition (history for operators); at a million entries
-        # each one is megabytes, so older ones are dropped as new ones are published.
-        uow.crls.prune(partition.family, partition.shard, keep_after=number - KEEP_CRLS)
-        return record
+        return records
 
     def _sign(self, ca: CertificateAuthority, tbs: bytes) -> bytes:
         signature = self._backend.sign(ca.key_label, tbs)
@@ -232,37 +305,41 @@ class CrlPublisher:
             ) from None
         return signature
 
-    def _url(self, partition: Partition) -> str:
-        base = self._settings.public_base_url.rstrip("/")
-        return base + crl_path(partition.family, partition.shard)
-
     # ------------------------------------------------------------------ serving
 
-    def current(self, family: str, shard: int) -> CrlRecord:
-        """The latest CRL of the partition; made now if there is none or it has expired."""
+    def current(self, family: str, shard: int, url: str | None = None) -> CrlRecord:
+        """The latest CRL of the partition under ``url`` (one of :meth:`distribution_points`;
+        default: :meth:`serving_url`'s choice); made now if there is none or it expired."""
         partition = Partition(family, shard)
+        url = url or self.serving_url(family, shard, None)
         now = self._clock.now()
         with self._uow_factory(read_only=True) as uow:
-            latest = uow.crls.latest(family, shard)
+            latest = uow.crls.latest(family, shard, url)
         if latest is not None and now < as_utc(latest.next_update):
             self._remember(partition, latest)
             return latest
         with self._lock:  # one publication per process; others wait for it
             with self._uow_factory(read_only=True) as uow:
-                latest = uow.crls.latest(family, shard)
+                latest = uow.crls.latest(family, shard, url)
             if latest is not None and self._clock.now() < as_utc(latest.next_update):
                 return latest
-            record, _ = self._publish_locked(
-                partition,  # another process may have made it meanwhile
-                still_needed=lambda _uow, latest: self._clock.now() >= as_utc(latest.next_update),
-            )
-            return record
+
+            def expired(uow: UnitOfWork) -> bool:  # another process may have made it meanwhile
+                again = uow.crls.latest(family, shard, url)
+                return again is None or self._clock.now() >= as_utc(again.next_update)
+
+            records, _ = self._publish_locked(partition, still_needed=expired)
+            for record in records:
+                if record.distribution_point == url:
+                    return record
+            return _primary(records, url)
 
     # ------------------------------------------------------------------ the job
 
     def publish_due(self, now: datetime | None = None) -> list[Partition]:
-        """Republish what is missing, near its nextUpdate, or out of date (module docstring);
-        the family's complete CRL only once somebody asked for it. Returns what was made."""
+        """Republish what is missing, near its nextUpdate, or out of date (module docstring),
+        under every URL of each partition; the family's complete CRL only once somebody
+        asked for it or certificates name it. Returns what was made."""
         now = now or self._clock.now()
         margin = timedelta(hours=self._policy.crl_refresh_margin_hours)
         candidates = self.partitions()
@@ -274,28 +351,45 @@ class CrlPublisher:
         published = []
         for partition in candidates:
             with self._uow_factory(read_only=True) as uow:
-                count, newest = self._summary(uow, partition)
-                seen = self._seen.get(partition)
-                if seen is not None and not _stale(seen, count, newest, now, margin):
-                    continue
-                latest = uow.crls.latest(partition.family, partition.shard)
-            if latest is not None:
-                self._remember(partition, latest)
-                if not _stale(self._seen[partition], count, newest, now, margin):
+                if not self._due(uow, partition, now, margin, look=False):
                     continue
             _, made = self._publish_locked(
-                partition, still_needed=lambda uow, latest: self._due(uow, latest, now, margin)
+                partition, still_needed=functools.partial(self._due_now, partition, now, margin)
             )
             if made:
                 published.append(partition)
         return published
 
-    def _due(self, uow: UnitOfWork, latest: CrlRecord, now: datetime, margin: timedelta) -> bool:
-        """Whether the partition still needs a new CRL, judged under its lock (another
-        worker's job runner may have published it since this one looked)."""
-        partition = Partition(latest.family, latest.shard)
+    def _due_now(
+        self, partition: Partition, now: datetime, margin: timedelta, uow: UnitOfWork
+    ) -> bool:
+        return self._due(uow, partition, now, margin)
+
+    def _due(
+        self,
+        uow: UnitOfWork,
+        partition: Partition,
+        now: datetime,
+        margin: timedelta,
+        *,
+        look: bool = True,
+    ) -> bool:
+        """Whether the partition needs a new CRL under any of its URLs. Without ``look``,
+        what this publisher remembers is trusted when it says nothing is due; with it (under
+        the partition's lock: another worker may have published it since), the stored CRLs
+        are read."""
         count, newest = self._summary(uow, partition)
-        return _stale(_seen(latest), count, newest, now, margin)
+        for url in self._urls(uow, partition, now):
+            seen = self._seen.get((partition, url))
+            if not look and seen is not None and not _stale(seen, count, newest, now, margin):
+                continue
+            latest = uow.crls.latest(partition.family, partition.shard, url)
+            if latest is None:
+                return True
+            self._remember(partition, latest)
+            if _stale(_seen(latest), count, newest, now, margin):
+                return True
+        return False
 
     def _summary(self, uow: UnitOfWork, partition: Partition) -> tuple[int, datetime | None]:
         total, newest = 0, None
@@ -307,19 +401,40 @@ class CrlPublisher:
         return total, newest
 
     def _published_ever(self, partition: Partition) -> bool:
-        if partition in self._seen:
+        if any(key[0] == partition for key in self._seen):
             return True
         with self._uow_factory(read_only=True) as uow:
             latest = uow.crls.latest(partition.family, partition.shard)
-        if latest is None:
-            return False
-        self._remember(partition, latest)
-        return True
+            named = any(
+                point.shard == partition.shard
+                for point in uow.crl_points.in_use(partition.family, self._clock.now())
+            )
+        if latest is not None:
+            self._remember(partition, latest)
+        return latest is not None or named
 
     def _remember(self, partition: Partition, record: CrlRecord) -> None:
-        seen = self._seen.get(partition)
+        key = (partition, record.distribution_point)
+        seen = self._seen.get(key)
         if seen is None or record.number >= seen.number:
-            self._seen[partition] = _seen(record)
+            self._seen[key] = _seen(record)
+
+
+def _under(url: str, base: str) -> bool:
+    return url.startswith(base + "/crl/")
+
+
+def _same_place(named: str, requested: str) -> bool:
+    """The same host and path (the scheme may differ behind a TLS-terminating proxy)."""
+    a, b = urlsplit(named), urlsplit(requested)
+    return a.netloc.lower() == b.netloc.lower() and a.path == b.path
+
+
+def _primary(records: list[CrlRecord], url: str) -> CrlRecord:
+    for record in records:
+        if record.distribution_point == url:
+            return record
+    return records[-1]
 
 
 def _seen(record: CrlRecord) -> _Seen:

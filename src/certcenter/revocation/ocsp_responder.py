@@ -8,8 +8,11 @@
 
 What it answers:
 
-- a request that does not parse, asks about several certificates, uses a hash other than
-  SHA-1/SHA-2, or carries a nonce outside 1-32 octets: ``malformedRequest``;
+- a request that does not parse, uses a hash other than SHA-1/SHA-2, carries a nonce
+  outside 1-32 octets, or asks about more than ``policy.ocsp_max_certificates_per_request``
+  certificates: ``malformedRequest``;
+- a request about several certificates (up to that limit): one response with a
+  SingleResponse for each, signed for the request (:mod:`certcenter.pki.ocsp_batch`);
 - a CertID naming an issuer that is not one of the center's issuing CAs: ``unauthorized``;
 - otherwise a signed response about the certificate (:func:`certificate_answer`):
   ``good`` (active), ``revoked`` with time and reason (revoked, superseded), ``revoked``
@@ -72,7 +75,6 @@ from certcenter.pki.hierarchy import (
     ocsp_signer_due,
 )
 from certcenter.pki.ocsp import (
-    CACHED_HASH,
     CERTID_HASHES,
     CertAnswer,
     StatusRequest,
@@ -80,7 +82,9 @@ from certcenter.pki.ocsp import (
     parse_request,
     response_builder,
     unsuccessful,
+    whole_seconds,
 )
+from certcenter.pki.ocsp_batch import BatchRequest, basic_response, parse_batch, response_data
 from certcenter.ports import (
     ConstraintViolationError,
     OcspChangeFeed,
@@ -186,6 +190,7 @@ class OcspResponder:
         policy = settings.policy
         self._validity = timedelta(minutes=policy.ocsp_response_validity_minutes)
         self._margin = timedelta(minutes=policy.ocsp_refresh_margin_minutes)
+        self._batch_limit = policy.ocsp_max_certificates_per_request
         self._lock = threading.Lock()
         self._signers: dict[str, OcspSigner] = {}
         self._issuers: dict[tuple[str, bytes, bytes], CertificateAuthority] = {}
@@ -234,6 +239,11 @@ class OcspResponder:
 
     def _respond(self, request_der: bytes, generation: int) -> OcspAnswer:
         request = parse_request(request_der)
+        if request is OCSPResponseStatus.MALFORMED_REQUEST:
+            # ``cryptography`` reads one certificate per request: several are read apart
+            batch = parse_batch(request_der, limit=self._batch_limit)
+            if isinstance(batch, BatchRequest) and len(batch.requests) > 1:
+                return self._answer_batch(batch)
         if isinstance(request, OCSPResponseStatus):
             return OcspAnswer.unsuccessful(request)
         ca = self._issuer_of(request)
@@ -261,6 +271,34 @@ class OcspResponder:
                 self._store(uow, request.serial_hex, response, der)
         answer = OcspAnswer(der, True, response.this_update_utc, response.next_update_utc)
         return self._hold(request_der, request, answer, generation) if known else answer
+
+    def _answer_batch(self, batch: BatchRequest) -> OcspAnswer:
+        """One response about several certificates, signed for this request (never stored:
+        the set asked about is the client's). They must all be of one issuing CA: its
+        delegated responder speaks for its certificates only, and a client checks that
+        (OpenSSL: "root ca not trusted"), so a request that names another issuer too is
+        ``unauthorized``, as a request about that issuer's certificate alone is."""
+        found = [self._issuer_of(request) for request in batch.requests]
+        ca = found[0]
+        if ca is None or any(authority is not ca for authority in found):
+            return OcspAnswer.unsuccessful(OCSPResponseStatus.UNAUTHORIZED)
+        with self._uow_factory(read_only=True) as uow:
+            answers = [
+                certificate_answer(uow.certificates.get(request.serial_hex), ca)
+                for request in batch.requests
+            ]
+        now = whole_seconds(self._clock.now())
+        signer = self._signer(ca, now)
+        tbs = response_data(
+            batch,
+            answers,
+            signer.certificate,
+            produced_at=now,
+            this_update=now,
+            next_update=now + self._validity,
+        )
+        signature = self._backend.sign(signer.key_label, tbs)
+        return OcspAnswer(basic_response(tbs, signer.certificate, signature))
 
     def _hold(
         self, key: bytes, request: StatusRequest, answer: OcspAnswer, generation: int
@@ -346,7 +384,7 @@ class OcspResponder:
             memory.checked(started, started_mono, newest)
 
     def _cached(self, uow: UnitOfWork, request: StatusRequest, now: datetime) -> OcspAnswer | None:
-        cached = uow.ocsp.get(request.serial_hex)
+        cached = uow.ocsp.get(request.serial_hex, request.hash_algorithm.name)
         if cached is not None and self._fresh(cached, now) and _same_certid(cached, request):
             return OcspAnswer(
                 bytes(cached.der), True, as_utc(cached.this_update), as_utc(cached.next_update)
@@ -414,6 +452,7 @@ class OcspResponder:
                 this_update=response.this_update_utc,
                 next_update=next_update,
                 produced_at=response.produced_at_utc,
+                hash_algorithm=response.hash_algorithm.name,
             )
         )
         try:
@@ -433,22 +472,22 @@ class OcspResponder:
         hierarchy = self._hierarchy()
         authorities = {ca.key_label: ca for ca in hierarchy.issuing_cas}
         refreshed = 0
-        tried: set[str] = set()
+        tried: set[tuple[str, str]] = set()
         while len(tried) < limit:
             with self._uow_factory(read_only=True) as uow:
                 due = [
-                    entry.serial
+                    (entry.serial, entry.hash_algorithm)
                     for entry in uow.ocsp.due(now + self._margin, limit=batch + len(tried))
-                    if entry.serial not in tried
+                    if (entry.serial, entry.hash_algorithm) not in tried
                 ]
             if not due:
                 break
-            for serial in due[: limit - len(tried)]:
-                tried.add(serial)
+            for serial, algorithm in due[: limit - len(tried)]:
+                tried.add((serial, algorithm))
                 try:
-                    refreshed += self._refresh_one(serial, authorities, now)
+                    refreshed += self._refresh_one(serial, algorithm, authorities, now)
                 except Exception:  # one bad entry must not stop the others
-                    log.exception("OCSP: response for %s not refreshed", serial)
+                    log.exception("OCSP: response for %s (%s) not refreshed", serial, algorithm)
         with self._uow_factory() as uow:
             if uow.ocsp.prune_changes(CHANGES_KEPT):
                 uow.commit()
@@ -470,11 +509,16 @@ class OcspResponder:
         return [entry for entry in page if self._fresh(entry, now)]
 
     def _refresh_one(
-        self, serial: str, authorities: dict[str, CertificateAuthority], now: datetime
+        self,
+        serial: str,
+        algorithm_name: str,
+        authorities: dict[str, CertificateAuthority],
+        now: datetime,
     ) -> int:
+        algorithm = CERTID_HASHES.get(algorithm_name)
         with self._uow_factory() as uow:
             record = uow.certificates.get(serial, for_update=True)
-            cached = uow.ocsp.get(serial)
+            cached = uow.ocsp.get(serial, algorithm_name)
             if cached is None or self._fresh(cached, now):
                 return 0  # invalidated or refreshed meanwhile
             ca = authorities.get(record.issuer_key_label) if record is not None else None
@@ -487,8 +531,10 @@ class OcspResponder:
                 uow.ocsp.invalidate(serial)
                 uow.commit()
                 return 0
-            name_hash, key_hash = issuer_hashes(ca.certificate, CACHED_HASH)
-            request = StatusRequest(CACHED_HASH, name_hash, key_hash, int(serial, 16), None)
+            if algorithm is None:  # a hash no longer answered: re-signed when asked again
+                return 0
+            name_hash, key_hash = issuer_hashes(ca.certificate, algorithm)
+            request = StatusRequest(algorithm, name_hash, key_hash, int(serial, 16), None)
             response = self._sign(request, answer, ca, now)
             self._store(uow, serial, response, response.public_bytes(serialization.Encoding.DER))
             return 1

@@ -25,6 +25,7 @@ from certcenter.entities import (
     CloudAccountStatus,
     CmpState,
     CmpTransaction,
+    CrlDistributionPoint,
     CrlRecord,
     Customer,
     Device,
@@ -689,14 +690,14 @@ class SqlOperators(_Repository):
 
 
 class SqlCrls(_Repository):
-    def latest(self, family: str, shard: int) -> CrlRecord | None:
+    def latest(
+        self, family: str, shard: int, distribution_point: str | None = None
+    ) -> CrlRecord | None:
         t = tables.crls.c
-        return self.session.scalars(
-            select(CrlRecord)
-            .where(t.family == family, t.shard == shard)
-            .order_by(t.number.desc())
-            .limit(1)
-        ).first()
+        query = select(CrlRecord).where(t.family == family, t.shard == shard)
+        if distribution_point is not None:
+            query = query.where(t.distribution_point == distribution_point)
+        return self.session.scalars(query.order_by(t.number.desc()).limit(1)).first()
 
     def add(self, record: CrlRecord) -> None:
         self.session.add(record)
@@ -730,6 +731,53 @@ class SqlCrls(_Repository):
         return 1 if newest is None else int(newest) + 1
 
 
+class SqlCrlPoints(_Repository):
+    """The CRL distribution points certificates name (``tables.crl_distribution_points``)."""
+
+    def record(self, point: CrlDistributionPoint) -> None:
+        t = tables.crl_distribution_points
+        c = t.c
+        key = (c.family == point.family, c.shard == point.shard, c.url == point.url)
+        until = self.session.execute(select(c.until).where(*key)).scalar()
+        if until is not None and _aware(until) >= point.until:
+            return  # the usual case, a read: no row lock, issuances do not wait on each other
+        dialect = self.session.get_bind().dialect.name
+        values = {
+            "family": point.family,
+            "shard": point.shard,
+            "url": point.url,
+            "until": point.until,
+            "first_used_at": point.first_used_at,
+        }
+        upsert: Any = postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)
+        upsert = upsert.values(**values)
+        self.session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[c.family, c.shard, c.url],
+                set_={"until": upsert.excluded.until},
+                where=c.until < upsert.excluded.until,
+            )
+        )
+
+    def in_use(self, family: str, now: datetime) -> list[CrlDistributionPoint]:
+        c = tables.crl_distribution_points.c
+        rows = self.session.execute(
+            select(c.family, c.shard, c.url, c.until, c.first_used_at)
+            .where(c.family == family, c.until > now)
+            .order_by(c.shard, c.first_used_at, c.url)
+        )
+        return [
+            CrlDistributionPoint(
+                family=str(f),
+                shard=int(s),
+                url=str(u),
+                until=_aware(until),
+                first_used_at=_aware(first),
+            )
+            for f, s, u, until, first in rows
+        ]
+
+
 class SqlOcspCache(_Repository):
     """Stored OCSP responses and the numbered log of status changes (see
     ``tables.ocsp_state``). ``changed`` is told each serial invalidated here (the unit of
@@ -739,8 +787,8 @@ class SqlOcspCache(_Repository):
         super().__init__(session)
         self._changed = changed
 
-    def get(self, serial: str) -> OcspCacheEntry | None:
-        return self.session.get(OcspCacheEntry, serial)
+    def get(self, serial: str, hash_algorithm: str = "sha1") -> OcspCacheEntry | None:
+        return self.session.get(OcspCacheEntry, (serial, hash_algorithm))
 
     def put(self, entry: OcspCacheEntry) -> None:
         self.session.merge(entry)
@@ -755,13 +803,12 @@ class SqlOcspCache(_Repository):
         ).all()
 
     def invalidate(self, serial: str) -> None:
-        cached = self.session.get(OcspCacheEntry, serial)
-        if cached is not None:
-            self.session.delete(cached)
-        else:
-            self.session.execute(
-                delete(tables.ocsp_responses).where(tables.ocsp_responses.c.serial == serial)
-            )
+        for cached in list(self.session.identity_map.values()):
+            if isinstance(cached, OcspCacheEntry) and cached.serial == serial:
+                self.session.expunge(cached)
+        self.session.execute(
+            delete(tables.ocsp_responses).where(tables.ocsp_responses.c.serial == serial)
+        )
         state = tables.ocsp_state.c
         # The row lock taken here orders the changing transactions: numbers commit in order.
         bumped = self.session.execute(

@@ -398,12 +398,31 @@ crls = Table(
     Column("der", LargeBinary, nullable=False),
     Column("entries", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # the URL its issuingDistributionPoint names (NULL: published before URLs were kept)
+    Column("distribution_point", String(400), nullable=True),
 )
 
+# The CRL distribution points issued certificates name, per partition: written when a
+# certificate is decided (before it is signed), so a partition is published under every URL
+# a certificate still valid names, whatever public_base_url says now. ``until`` is the day
+# after the latest notAfter among them (rounded up, so one issuance a day writes the row).
+crl_distribution_points = Table(
+    "crl_distribution_points",
+    metadata,
+    Column("family", String(20), primary_key=True),
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    Column("url", String(400), primary_key=True),
+    Column("until", UtcDateTime, nullable=False),
+    Column("first_used_at", UtcDateTime, nullable=False),
+)
+
+# Pre-signed responses, one per certificate and CertID hash (SHA-1 and SHA-256 clients each
+# get theirs, neither replaces the other).
 ocsp_responses = Table(
     "ocsp_responses",
     metadata,
     Column("serial", String(64), primary_key=True),
+    Column("hash_algorithm", String(10), primary_key=True, server_default="sha1"),
     Column("der", LargeBinary, nullable=False),
     Column("this_update", UtcDateTime, nullable=False),
     Column("next_update", UtcDateTime, nullable=False),

@@ -43,6 +43,7 @@ from certcenter.storage.repositories import (
     SqlChallenges,
     SqlCloudAccounts,
     SqlCmpTransactions,
+    SqlCrlPoints,
     SqlCrls,
     SqlCustomers,
     SqlDevices,
@@ -101,6 +102,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(session)
         self.operators = SqlOperators(session)
         self.crls = SqlCrls(session)
+        self.crl_points = SqlCrlPoints(session)
         self.ocsp = SqlOcspCache(session, self._ocsp_changed if self._ocsp_watchers else None)
         self.challenges = SqlChallenges(session)
         self.factors = SqlFactorCounters(session)

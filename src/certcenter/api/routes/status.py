@@ -66,8 +66,11 @@ async def _ocsp(
         answer = await run_in_threadpool(ocsp.answer, request_der)
     if not get:
         return Response(answer.der, media_type=OCSP_RESPONSE)
-    margin = timedelta(minutes=center.settings.policy.ocsp_refresh_margin_minutes)
-    headers = ocsp_cache_headers(answer, center.clock.now(), margin)
+    policy = center.settings.policy
+    margin = timedelta(minutes=policy.ocsp_refresh_margin_minutes)
+    headers = ocsp_cache_headers(
+        answer, center.clock.now(), margin, policy.ocsp_http_max_age_seconds
+    )
     if headers and if_none_match is not None and etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(answer.der, media_type=OCSP_RESPONSE, headers=headers)
@@ -107,14 +110,19 @@ async def ocsp_get(encoded: str, request: Request, center: CenterDep) -> Respons
     response_class=Response,
     responses={200: {"content": {PKIX_CRL: {}}, "description": "A DER CRL."}},
 )
-def crl(name: str, center: CenterDep) -> Response:
+def crl(name: str, request: Request, center: CenterDep) -> Response:
     """A CRL: ``root`` (the root CA's), ``<family>-<n>`` (partition n of the family's CRL,
-    as named in a certificate's CRL distribution point) or ``<family>`` (the complete one)."""
+    as named in a certificate's CRL distribution point) or ``<family>`` (the complete one).
+    A partition is published under every URL certificates still valid name; the one whose
+    host and path are the request's (its ``Host`` header) is sent, so a certificate issued
+    under an earlier public URL gets the CRL that names that URL."""
     status = revocation_status(center)
     partition = status.crls.partition_named(name)
     if partition is None:
         raise CertCenterError("NOT_FOUND")
-    record = status.crls.current(partition.family, partition.shard)
+    requested = str(request.url.replace(query=None, fragment=None))
+    url = status.crls.serving_url(partition.family, partition.shard, requested)
+    record = status.crls.current(partition.family, partition.shard, url)
     now = center.clock.now()
     remaining = as_utc(record.next_update) - now
     max_age = int(max(min(remaining, CRL_MAX_AGE).total_seconds(), 0))
