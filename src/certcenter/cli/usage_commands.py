@@ -21,6 +21,7 @@ from certcenter.cli.app_session import forget_session, logged_in_client, login, 
 from certcenter.cli.client import CenterClient
 from certcenter.cli.common import handle_errors, keystore_option, language, url_option
 from certcenter.cli.keystore import Keystore
+from certcenter.usage.transfers import to_be_signed
 
 
 def _ask(label: str) -> str:
@@ -72,7 +73,9 @@ def send_transfer(
     ):
         click.echo("cancelled")
         return None
-    body: dict[str, Any] = {"signature": sign(document)}
+    # the CMS signed attributes over the document (its digest and its requested-at as the
+    # signing time): the evidence then says when it was signed
+    body: dict[str, Any] = {"signature": sign(to_be_signed(document))}
     factors = prepared["factors"]
     if "account_password" in factors:
         body["account_password"] = _ask("계좌 비밀번호 (account password)")

@@ -88,9 +88,7 @@ class TimeStampAuthority:
             with_certificates=bool(request["cert_req"].native),
         )
         return bytes(
-            TimeStampReply(
-                {"status": {"status": "granted"}, "time_stamp_token": token}
-            ).dump()
+            TimeStampReply({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
         )
 
     @staticmethod
@@ -115,7 +113,9 @@ class TimeStampAuthority:
         over a signature value (RFC 3161 Appendix A) — with the authority's certificates."""
         imprint = asn1_tsp.MessageImprint(
             {
-                "hash_algorithm": asn1_algos.DigestAlgorithm({"algorithm": "sha256"}),
+                "hash_algorithm": asn1_algos.DigestAlgorithm(
+                    {"algorithm": "sha256", "parameters": None}
+                ),
                 "hashed_message": hashlib.sha256(data).digest(),
             }
         )
@@ -201,7 +201,8 @@ class TimeStampAuthority:
             ]
         )
         signature = self.key.sign(b"\x31" + attributes.dump()[1:])
-        digest_algorithm = asn1_cms.DigestAlgorithm({"algorithm": "sha256"})
+        # RFC 5754 §2: the SHA-2 AlgorithmIdentifiers carry no parameters (not even NULL)
+        digest_algorithm = asn1_cms.DigestAlgorithm({"algorithm": "sha256", "parameters": None})
         signer_info = asn1_cms.SignerInfo(
             {
                 "version": "v1",
