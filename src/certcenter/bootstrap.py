@@ -91,6 +91,7 @@ from certcenter.storage.database import PoolOptions, make_engine, make_session_f
 from certcenter.storage.mapping import map_entities
 from certcenter.storage.simulator_store import SimulatorStore
 from certcenter.storage.uow import SqlUnitOfWorkFactory
+from certcenter.tsa import TimeStampAuthority, TsaKey
 from certcenter.usage.approvals import ApprovalService
 from certcenter.usage.documents import DocumentSigning
 from certcenter.usage.login import LoginService
@@ -131,6 +132,7 @@ class Center:
     sender: OutboxSender
     outbox: Outbox
     revocation: RevocationStatus
+    tsa: TimeStampAuthority
     issuance: Issuance
     # authentication and sessions
     factor_guard: FactorGuard
@@ -282,6 +284,18 @@ def compose(
         clock=clock,
         change_feed=uow_factory,
     )
+    # the time-stamping authority (RFC 3161): /tsa, and a token in every piece of evidence
+    tsa = TimeStampAuthority(
+        TsaKey(
+            keys,
+            settings,
+            clock,
+            issuer=partial(hierarchy.issuing, FAMILY),
+            chain=partial(hierarchy.chain, FAMILY),
+        ),
+        settings,
+        clock,
+    )
     issuance = Issuance(
         uow_factory=uow_factory,
         issuer=issuer,
@@ -381,6 +395,7 @@ def compose(
         hierarchy=hierarchy,
         audit=audit_trail,
         clock=clock,
+        timestamps=tsa,
     )
 
     # the financial certificate
@@ -516,6 +531,7 @@ def compose(
         clock=clock,
         policy=policy,
         center_signer=remote_signer,
+        timestamps=tsa,
     )
     transfer_reconciliation = TransferReconciliation(
         transfers=transfers,
@@ -590,6 +606,7 @@ def compose(
         sender=sender,
         outbox=outbox,
         revocation=revocation,
+        tsa=tsa,
         issuance=issuance,
         factor_guard=factor_guard,
         authenticator=authenticator,

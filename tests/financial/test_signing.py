@@ -15,6 +15,7 @@ from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
 from certcenter.errors import CertCenterError
 from certcenter.lifecycle.service import ActorRef
+from certcenter.pki.cms import signed_attributes
 from tests.financial.support import PIN, Browser, customer, issue, openssl, remote_sign, write
 
 
@@ -45,7 +46,10 @@ def test_a_document_signed_remotely_verifies_with_openssl(
     certificate = x509.load_der_x509_certificate(signed.certificate_der)
     public_key = certificate.public_key()
     assert isinstance(public_key, ec.EllipticCurvePublicKey)
-    public_key.verify(signed.signature, data, ec.ECDSA(hashes.SHA256()))
+    # the key signed the CMS signed attributes: contentType, signingTime, messageDigest
+    assert signed.signing_time is not None
+    to_be_signed = signed_attributes(data, signed.signing_time)
+    public_key.verify(signed.signature, to_be_signed, ec.ECDSA(hashes.SHA256()))
     p7m = write(tmp_path / "doc.p7m", center.remote_signer.cms(signed, data))
     root = center.settings.ca_path / "root-ca.pem"
     result = openssl("cms", "-verify", "-inform", "DER", "-in", str(p7m), "-CAfile", str(root))

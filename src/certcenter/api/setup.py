@@ -28,6 +28,7 @@ from certcenter.api.routes import (
     security_cards,
     simulators,
     status,
+    tsa,
     usage,
 )
 from certcenter.bootstrap import Center
@@ -53,4 +54,5 @@ def install(app: FastAPI) -> None:
     app.include_router(approvals.router)
     app.include_router(status.router)
     app.include_router(cmp.router)
+    app.include_router(tsa.router)
     app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)

@@ -55,6 +55,7 @@ from certcenter.financial.access import (
 )
 from certcenter.financial.proof import activation_message, device_key, device_signature_valid
 from certcenter.keys.backend import KeyBackend
+from certcenter.pki.cms import signed_attributes
 from certcenter.pki.hierarchy import Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.signing.signer import Signature, SignedBy, SigningRequest
@@ -102,9 +103,10 @@ class RemoteSignature:
     customer_id: str
     device_id: str
     purpose: str
-    signature: bytes  # DER ECDSA-SHA256 over the data
+    signature: bytes  # DER ECDSA-SHA256 over the signed attributes of the data
     certificate_serial: str
     certificate_der: bytes = field(repr=False)
+    signing_time: datetime | None = None  # the signed attribute signingTime
 
 
 def data_digest(data: bytes) -> str:
@@ -308,7 +310,12 @@ class RemoteSigner:
             )
             uow.commit()
             key_label, certificate_der = account.key_label, certificate.der or b""
-        signature = self._sign_with(key_label, data, certificate_der)
+        # the CMS way (RFC 5652 §5.4): the key signs contentType, signingTime and the
+        # data's messageDigest, so the evidence says when the center signed
+        signing_time = now.replace(microsecond=0)
+        signature = self._sign_with(
+            key_label, signed_attributes(data, signing_time), certificate_der
+        )
         return RemoteSignature(
             activation_id=activation.id,
             customer_id=activation.customer_id,
@@ -317,6 +324,7 @@ class RemoteSigner:
             signature=signature,
             certificate_serial=certificate.serial,
             certificate_der=certificate_der,
+            signing_time=signing_time,
         )
 
     def authorize_and_sign(
@@ -344,6 +352,7 @@ class RemoteSigner:
             certificate=x509.load_der_x509_certificate(signed.certificate_der),
             chain=tuple(self.hierarchy.chain(FAMILY)),
             signed_by=SignedBy.CENTER,
+            signing_time=signed.signing_time,
         )
 
     def cms(self, signed: RemoteSignature, data: bytes, *, detached: bool = False) -> bytes:

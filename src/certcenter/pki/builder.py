@@ -176,7 +176,8 @@ def certificate_builder(
     )
     if profile.extended_key_usage is not None:
         builder = builder.add_extension(
-            x509.ExtendedKeyUsage(list(profile.extended_key_usage)), critical=False
+            x509.ExtendedKeyUsage(list(profile.extended_key_usage)),
+            critical=profile.extended_key_usage_critical,
         )
     if profile.policy_oid is not None:
         builder = builder.add_extension(

@@ -11,11 +11,20 @@ checks, naming the signature algorithm after the signer's key (``sha256_ecdsa`` 
     der = signed_data(document, signature_der, signer_cert, chain, detached=True)
     openssl cms -verify -inform DER -in evidence.p7m -CAfile root.pem      # prints the document
 
-The SignerInfo carries no signed attributes, so its signature is over the content itself
-(RFC 5652 §5.4) — exactly what the device signed, nothing the center could have added.
-:func:`verify_signed_data` checks such a structure and, for CMS made by other tools, the
-usual form with signed attributes (messageDigest over the content, signature over the
-attributes).
+With a signing time the SignerInfo carries the signed attributes contentType (id-data),
+signingTime and messageDigest (SHA-256 of the content), and the signature is over their DER
+(RFC 5652 §5.4, the SET OF in DER order): :func:`signed_attributes` gives exactly those
+bytes, for the signer to sign. Without one (a signature an older app made over the content
+itself) the SignerInfo carries no signed attributes. Either way a time-stamp token over the
+signature value (RFC 3161 Appendix A) may ride as the unsigned attribute
+id-aa-signatureTimeStampToken:
+
+    to_sign = signed_attributes(document, signing_time)                    # what the key signs
+    der = signed_data(document, signature_der, signer_cert, chain,
+                      signing_time=signing_time, timestamp=token_der)
+
+:func:`verify_signed_data` checks either form (messageDigest over the content, signature over
+the attributes) and hands back the signing time and the time-stamp token it found.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
@@ -35,11 +44,39 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
+# id-aa-signatureTimeStampToken (an OID, not a secret)
+SIGNATURE_TIME_STAMP_TOKEN = "1.2.840.113549.1.9.16.2.14"  # noqa: S105
 _DIGESTS = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
 
 
 class CmsError(ValueError):
     """The structure is not a SignedData this center can check, or it does not verify."""
+
+
+def signed_attributes(content: bytes, signing_time: datetime) -> bytes:
+    """The DER SET OF the three signed attributes over ``content`` (RFC 5652 §11): what the
+    signer signs when the SignerInfo carries them. contentType id-data, signingTime (UTCTime
+    to the second, as §11.3 asks for 1950–2049), messageDigest SHA-256 of ``content``; the
+    SET OF is in DER order (asn1crypto sorts the encodings)."""
+    encoded: bytes = _attributes(content, signing_time).dump()
+    return b"\x31" + encoded[1:]
+
+
+def _attributes(content: bytes, signing_time: datetime) -> asn1_cms.CMSAttributes:
+    if signing_time.tzinfo is None:
+        raise ValueError("the signing time must be aware")
+    when = signing_time.astimezone(UTC).replace(microsecond=0)
+    return asn1_cms.CMSAttributes(
+        [
+            asn1_cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+            asn1_cms.CMSAttribute(
+                {"type": "signing_time", "values": [asn1_cms.Time({"utc_time": when})]}
+            ),
+            asn1_cms.CMSAttribute(
+                {"type": "message_digest", "values": [hashlib.sha256(content).digest()]}
+            ),
+        ]
+    )
 
 
 def signed_data(
@@ -49,10 +86,14 @@ def signed_data(
     chain: Sequence[x509.Certificate],
     *,
     detached: bool = False,
+    signing_time: datetime | None = None,
+    timestamp: bytes | None = None,
 ) -> bytes:
-    """A DER ContentInfo holding SignedData: ``signature`` (over ``content`` with SHA-256:
-    DER ECDSA or RSA PKCS#1 v1.5, after the signer's key) by ``signer``, the signer's
-    certificate and ``chain``; the content inside unless ``detached``."""
+    """A DER ContentInfo holding SignedData: ``signature`` by ``signer`` (DER ECDSA or RSA
+    PKCS#1 v1.5 with SHA-256, after the signer's key) over :func:`signed_attributes` of
+    ``content`` and ``signing_time`` — or over ``content`` itself when there is no signing
+    time —, the signer's certificate and ``chain``; the content inside unless ``detached``;
+    ``timestamp`` (a DER time-stamp token over ``signature``) as an unsigned attribute."""
     certificates = [
         asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in (signer, *chain)
     ]
@@ -80,6 +121,19 @@ def signed_data(
             "signature": signature,
         }
     )
+    if signing_time is not None:
+        signer_info["signed_attrs"] = _attributes(content, signing_time)
+    if timestamp is not None:
+        signer_info["unsigned_attrs"] = asn1_cms.CMSAttributes(
+            [
+                asn1_cms.CMSAttribute(
+                    {
+                        "type": "signature_time_stamp_token",
+                        "values": [asn1_cms.ContentInfo.load(timestamp)],
+                    }
+                )
+            ]
+        )
     signed = asn1_cms.SignedData(
         {
             "version": "v1",
@@ -111,6 +165,8 @@ class VerifiedSignature:
     content: bytes
     certificates: list[x509.Certificate]
     signing_time: datetime | None
+    signature: bytes = b""  # the SignerInfo's signature value (what a time-stamp covers)
+    timestamp: bytes | None = None  # the time-stamp token over it, DER, if there is one
 
 
 def verify_signed_data(der: bytes, content: bytes | None = None) -> VerifiedSignature:
@@ -174,8 +230,23 @@ def verify_signed_data(der: bytes, content: bytes | None = None) -> VerifiedSign
     except InvalidSignature:
         raise CmsError("the signature does not verify") from None
     return VerifiedSignature(
-        signer=signer, content=data, certificates=certificates, signing_time=signing_time
+        signer=signer,
+        content=data,
+        certificates=certificates,
+        signing_time=signing_time,
+        signature=signature,
+        timestamp=_timestamp_token(signer_info),
     )
+
+
+def _timestamp_token(signer_info: asn1_cms.SignerInfo) -> bytes | None:
+    attributes = signer_info["unsigned_attrs"]
+    if isinstance(attributes, asn1_core.Void):
+        return None
+    for attribute in attributes:
+        if attribute["type"].dotted == SIGNATURE_TIME_STAMP_TOKEN and len(attribute["values"]):
+            return bytes(attribute["values"][0].dump())
+    return None
 
 
 def _find_signer(

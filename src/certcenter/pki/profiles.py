@@ -50,6 +50,11 @@ Kinds (``PROFILE_NAMES``):
     that CA, 1 year, re-issued by ``ensure_hierarchy`` in its last 30 days. keyUsage
     digitalSignature, extendedKeyUsage id-kp-OCSPSigning, id-pkix-ocsp-nocheck (clients do
     not ask about the responder's own status), no policy, no AIA, no CRL.
+``tsa``
+    The center's time-stamping authority (RFC 3161 §2.3), EC P-256 signed by the mobile
+    issuing CA, 1 year, re-issued in its last 30 days. keyUsage digitalSignature +
+    nonRepudiation, extendedKeyUsage id-kp-timeStamping **critical** and alone, no policy,
+    no AIA, no CRL (see :mod:`certcenter.tsa`).
 
 URLs are paths under ``settings.public_base_url``; the web layer must serve each of them.
 
@@ -109,6 +114,7 @@ ProfileName = Literal[
     "joint-general",
     "ocsp-signer",
     "cmp-responder",
+    "tsa",
 ]
 PROFILE_NAMES: tuple[ProfileName, ...] = (
     "root-ca",
@@ -121,6 +127,7 @@ PROFILE_NAMES: tuple[ProfileName, ...] = (
     "joint-general",
     "ocsp-signer",
     "cmp-responder",
+    "tsa",
 )
 JOINT_PROFILES: tuple[ProfileName, ...] = ("joint-banking", "joint-general")
 
@@ -174,6 +181,7 @@ class CertificateProfile:
     crl_path: str | None = None  # cRLDistributionPoints, under public_base_url; "{shard}"
     # in it stands for the certificate's CRL partition (see for_crl_shard)
     ocsp_no_check: bool = False  # id-pkix-ocsp-nocheck (delegated OCSP responders)
+    extended_key_usage_critical: bool = False  # RFC 3161 §2.3: the TSA's is critical
     carries_vid: bool = False  # subjectAltName: the identity (VID) otherName (joint)
 
     @property
@@ -349,5 +357,18 @@ def profile(name: str, settings: Settings) -> CertificateProfile:
             policy_oid=None,
             allowed_key_kinds=("ec-p256",),
             family=None,  # one per CMP server, made by certcenter.cmp.responder
+        )
+    if name == "tsa":
+        return CertificateProfile(
+            name="tsa",
+            validity=OCSP_SIGNER_VALIDITY,
+            is_ca=False,
+            path_length=None,
+            key_usage=frozenset({"digital_signature", "content_commitment"}),
+            extended_key_usage=(ExtendedKeyUsageOID.TIME_STAMPING,),
+            extended_key_usage_critical=True,
+            policy_oid=None,
+            allowed_key_kinds=("ec-p256",),
+            family=None,  # one per center, made by certcenter.tsa.authority_key
         )
     raise ValueError(f"unknown certificate profile {name!r}; known: {', '.join(PROFILE_NAMES)}")

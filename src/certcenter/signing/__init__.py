@@ -6,7 +6,7 @@ center signed with the customer's cloud key after the activation and the PIN.
     signer = center.remote_signer.signer(grant)                # the center, under a grant
     signature = signer.sign(SigningRequest(data, certificate_der, ...))
     signature.verifies(data), signature.certificate, signature.chain
-    signature.cms(data)                                        # `openssl cms -verify` it
+    signature.cms(data, timestamps=tsa)       # `openssl cms -verify` it; time-stamped
 
 Modules: :mod:`.signer` (the :class:`Signer` Protocol and the :class:`Signature` it returns),
 :mod:`.device` (the signature a device presents, accepted only over exactly the bytes and by
@@ -25,6 +25,7 @@ from certcenter.signing.signer import (
     SignedBy,
     Signer,
     SigningRequest,
+    TimeStamping,
 )
 
 __all__ = [
@@ -35,5 +36,6 @@ __all__ = [
     "SignedBy",
     "Signer",
     "SigningRequest",
+    "TimeStamping",
     "rsa_signature_valid",
 ]

@@ -3,9 +3,18 @@ the signer's certificate and the CA certificates above it.
 
     signature = signer.sign(SigningRequest(document, certificate_der, customer_id=...,
                                            device_id=..., purpose="transfer", subject=id))
-    signature.value          # over exactly ``document``: DER ECDSA-SHA256, or RSA PKCS#1 v1.5
+    signature.value          # DER ECDSA-SHA256, or RSA PKCS#1 v1.5, over the request's
+                             # signed attributes (``to_be_signed``) or the document itself
     signature.signed_by      # SignedBy.DEVICE, SignedBy.SOFTWARE or SignedBy.CENTER
-    signature.cms(document)  # CMS SignedData with the certificate and its chain
+    signature.cms(document, timestamps=tsa)  # CMS SignedData: certificate, chain, time-stamp
+
+A request with a ``signing_time`` is signed in the CMS way (RFC 5652 §5.4): the key signs
+the DER of the signed attributes contentType, signingTime and messageDigest (SHA-256 of the
+document), :attr:`SigningRequest.to_be_signed`; the evidence then carries them, so it says
+when it was signed. The device and the joint software may still sign the document itself
+(an app from before): that signature is accepted too, and its evidence has no signed
+attributes. Either way :meth:`Signature.cms` asks the center's time-stamping authority
+(:class:`TimeStamping`) for a token over the signature value and keeps it in the evidence.
 
 Three signers implement it: :class:`~certcenter.signing.device.DeviceSigner` (the customer's
 device signed; its signature is checked against the certificate's key),
@@ -23,6 +32,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Protocol
 
@@ -32,7 +42,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from certcenter.errors import CertCenterError
-from certcenter.pki.cms import signed_data
+from certcenter.pki.cms import signed_attributes, signed_data
 
 
 class SignedBy(StrEnum):
@@ -55,20 +65,41 @@ class SigningRequest:
     purpose: str  # "transfer", "document"
     subject: str | None = None  # e.g. the transfer's id
     source_ip: str | None = None
+    signing_time: datetime | None = None  # signed as an attribute (see to_be_signed)
+
+    @property
+    def to_be_signed(self) -> bytes:
+        """What the key signs: the DER of the signed attributes (contentType, signingTime,
+        messageDigest of :attr:`data`) when there is a signing time, else :attr:`data`."""
+        if self.signing_time is None:
+            return self.data
+        return signed_attributes(self.data, self.signing_time)
+
+
+class TimeStamping(Protocol):
+    """The center's time-stamping authority (RFC 3161): a token over some bytes."""
+
+    def token(self, data: bytes) -> bytes:
+        """A DER time-stamp token (ContentInfo) whose message imprint is SHA-256 of ``data``."""
+        ...
 
 
 @dataclass(frozen=True)
 class Signature:
     """A signature over some bytes, the certificate whose key made it, and its chain."""
 
-    value: bytes = field(repr=False)  # over the data: DER ECDSA-SHA256 or RSA PKCS#1 v1.5
+    value: bytes = field(repr=False)  # DER ECDSA-SHA256 or RSA PKCS#1 v1.5
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]  # the CA certificates above ``certificate``
     signed_by: SignedBy
+    signing_time: datetime | None = None  # the value is over the signed attributes with it
 
     def verifies(self, data: bytes) -> bool:
-        """The signature is over exactly ``data``, by the key of :attr:`certificate`
-        (ECDSA-SHA256 for an EC key, RSA PKCS#1 v1.5 with SHA-256 for an RSA key)."""
+        """The signature covers exactly ``data`` (through the signed attributes when it has a
+        signing time), by the key of :attr:`certificate` (ECDSA-SHA256 for an EC key, RSA
+        PKCS#1 v1.5 with SHA-256 for an RSA key)."""
+        if self.signing_time is not None:
+            data = signed_attributes(data, self.signing_time)
         public_key = self.certificate.public_key()
         try:
             if isinstance(public_key, ec.EllipticCurvePublicKey):
@@ -81,10 +112,22 @@ class Signature:
             return False
         return True
 
-    def cms(self, data: bytes, *, detached: bool = False) -> bytes:
+    def cms(
+        self, data: bytes, *, detached: bool = False, timestamps: TimeStamping | None = None
+    ) -> bytes:
         """CMS SignedData (DER) with the certificate and its chain, ``data`` inside unless
-        ``detached``: ``openssl cms -verify`` checks it against the root."""
-        return signed_data(data, self.value, self.certificate, list(self.chain), detached=detached)
+        ``detached``, the signed attributes when the signature has a signing time, and a
+        time-stamp token over the signature value from ``timestamps``: ``openssl cms
+        -verify`` checks it against the root."""
+        return signed_data(
+            data,
+            self.value,
+            self.certificate,
+            list(self.chain),
+            detached=detached,
+            signing_time=self.signing_time,
+            timestamp=None if timestamps is None else timestamps.token(self.value),
+        )
 
 
 class Signer(Protocol):
@@ -139,7 +182,16 @@ class PresentedSigner:
             if request.certificate_der
             else None
         )
-        if certificate is None or not self.valid(certificate.public_key(), request.data):
+        if certificate is None:
+            raise CertCenterError(
+                "SIGNATURE_INVALID", detail=f"{self.whose} signature does not verify"
+            )
+        public_key = certificate.public_key()
+        if request.signing_time is not None and self.valid(public_key, request.to_be_signed):
+            signing_time: datetime | None = request.signing_time
+        elif self.valid(public_key, request.data):  # over the document itself (older apps)
+            signing_time = None
+        else:
             raise CertCenterError(
                 "SIGNATURE_INVALID", detail=f"{self.whose} signature does not verify"
             )
@@ -148,6 +200,7 @@ class PresentedSigner:
             certificate=certificate,
             chain=tuple(self.chain),
             signed_by=self.signed_by,
+            signing_time=signing_time,
         )
 
 

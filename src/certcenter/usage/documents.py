@@ -36,7 +36,14 @@ from certcenter.errors import CertCenterError
 from certcenter.pki.cms import CmsError, verify_signed_data
 from certcenter.pki.hierarchy import JOINT, MOBILE, Hierarchy
 from certcenter.ports import UnitOfWorkFactory
-from certcenter.signing import DeviceSigner, JointSigner, Signature, Signer, SigningRequest
+from certcenter.signing import (
+    DeviceSigner,
+    JointSigner,
+    Signature,
+    Signer,
+    SigningRequest,
+    TimeStamping,
+)
 from certcenter.usage.free_text import require_plain
 from certcenter.usage.login import JOINT_METHOD
 
@@ -74,8 +81,10 @@ class DocumentSigning:
         hierarchy: Hierarchy,
         audit: AuditTrail,
         clock: Clock,
+        timestamps: TimeStamping | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.timestamps = timestamps  # the evidence's time-stamp over the signature
         self.guard = guard
         self.hasher = hasher
         self.hierarchy = hierarchy
@@ -136,7 +145,7 @@ class DocumentSigning:
             if isinstance(signed, CertCenterError):
                 uow.commit()
                 raise signed
-            cms = signed.cms(request.content, detached=True)
+            cms = signed.cms(request.content, detached=True, timestamps=self.timestamps)
             document = SignedDocument(
                 id=new_id(),
                 customer_id=customer.id,

@@ -67,6 +67,7 @@ from certcenter.identity.providers import Providers
 from certcenter.issuance.service import Acting
 from certcenter.notifications.messages import notice
 from certcenter.notifications.outbox import Outbox
+from certcenter.pki.cms import signed_attributes
 from certcenter.pki.hierarchy import JOINT, MOBILE, Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.signing import (
@@ -76,6 +77,7 @@ from certcenter.signing import (
     Signature,
     Signer,
     SigningRequest,
+    TimeStamping,
 )
 from certcenter.usage import fault_points
 from certcenter.usage.free_text import escape, quote, require_plain, unescape, unquote, unsafe
@@ -246,6 +248,27 @@ def parse_document(document: bytes) -> dict[str, str]:
     return fields
 
 
+def signing_time_of(document: bytes) -> datetime | None:
+    """The signing time of a transfer's signature: the document's ``requested-at`` (None
+    for anything that is not a version 2 document). The app signs
+    :func:`to_be_signed` with it, so the evidence says when it was signed without the
+    device and the center having to agree on a clock."""
+    try:
+        return datetime.fromisoformat(parse_document(document)["requested-at"])
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def to_be_signed(document: bytes) -> bytes:
+    """What the app signs for a transfer (RFC 5652 §5.4): the DER of the signed attributes
+    contentType, signingTime (:func:`signing_time_of`) and messageDigest of ``document``;
+    ``ValueError`` for anything that is not a transfer document."""
+    when = signing_time_of(document)
+    if when is None:
+        raise ValueError("not a transfer document")
+    return signed_attributes(document, when)
+
+
 def _nonce_of(document: bytes) -> str:
     """The nonce a prepared transfer was given: the whole placeholder at first, then the
     ``nonce`` field of the rendered document ("" for anything else: it will not match)."""
@@ -273,8 +296,10 @@ class TransferService:
         clock: Clock,
         policy: Policy,
         center_signer: CenterSigning,
+        timestamps: TimeStamping | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.timestamps = timestamps  # the evidence's time-stamp over the signature
         self.center_signer = center_signer
         self.providers = providers
         self.guard = guard
@@ -720,6 +745,7 @@ class TransferService:
                     purpose="transfer",
                     subject=transfer.id,
                     source_ip=confirmation.source_ip,
+                    signing_time=signing_time_of(transfer.document),
                 )
             )
         except CertCenterError as err:
@@ -764,7 +790,11 @@ class TransferService:
         transfer, customer = opened.transfer, opened.customer
         # the evidence is made before the money moves and kept with the claim, so a transfer
         # the bank completed is complete with its evidence even if this process stops
-        evidence = signed.cms(transfer.document) if isinstance(signed, Signature) else None
+        evidence = (
+            signed.cms(transfer.document, timestamps=self.timestamps)
+            if isinstance(signed, Signature)
+            else None
+        )
         with self.uow_factory() as uow:
             refusal = (
                 self.guard.settle(uow, customer.id, results, attempts=opened.attempts)
@@ -851,7 +881,8 @@ class TransferService:
             raise CertCenterError("TRANSFER_NOT_FOUND")
         if done.status != TransferStatus.COMPLETED:
             raise CertCenterError(done.failure_code or "TRANSFER_NOT_EXECUTED")
-        return Completed(transfer=done, evidence=done.evidence or signature.cms(done.document))
+        evidence = done.evidence or signature.cms(done.document, timestamps=self.timestamps)
+        return Completed(transfer=done, evidence=evidence)
 
     def finish(
         self,

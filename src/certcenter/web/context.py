@@ -28,6 +28,7 @@ API_SEGMENTS = frozenset(
         "crl",
         "ca",
         "cmp",
+        "tsa",
         ".well-known",
         "healthz",
         "readyz",
