@@ -1,8 +1,8 @@
 """transfer reconciliation and idempotency keys: when a transfer was sent to the bank, and
 the Idempotency-Key of each transfer request
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-04 22:30:00.000000
 
 A transfer already ``processing`` before this revision has no ``claimed_at``; its
@@ -16,8 +16,8 @@ from alembic import op
 
 import certcenter.storage.types
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
