@@ -47,7 +47,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.common import handle_errors, language, url_option
-from certcenter.cmp.client import CmpClient
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import text
 from certcenter.npki import KeyFileForm, import_pfx, read_folder, write_folder
@@ -89,6 +88,14 @@ _REASONS = {
 
 def _say(key: str, **values: Any) -> None:
     click.echo(text(f"certificate_copy.{key}", language(), **values))
+
+
+def _cmp(center: CenterClient) -> Any:
+    """The CMP client over ``center`` (its ASN.1 modules load only for the commands that speak
+    CMP, not for every ``certcenter`` command)."""
+    from certcenter.cmp.client import CmpClient
+
+    return CmpClient(center.pkixcmp)
 
 
 def _words(key: str, **values: Any) -> str:
@@ -335,7 +342,7 @@ def joint_issue(
     password = ask.new_password()  # refused here, before anything is sent
     key = _new_key()
     with CenterClient(url, locale=language()) as center:
-        pending = CmpClient(center.pkixcmp).initial(reference, code.strip().encode("utf-8"), key)
+        pending = _cmp(center).initial(reference, code.strip().encode("utf-8"), key)
         try:
             folder = write_folder(
                 npki.expanduser(),
@@ -382,7 +389,7 @@ def joint_renew(
     form = opened.key.form if opened.key.form is not KeyFileForm.SEED_CBC else KEY_FORM
     npki_root, ca_name = _npki_root(folder)
     with CenterClient(url, locale=language()) as center:
-        pending = CmpClient(center.pkixcmp).key_update(
+        pending = _cmp(center).key_update(
             opened.certificate, opened.key.key, new_key, trusted=root
         )
         try:
@@ -443,7 +450,7 @@ def joint_revoke(
     if not yes:
         click.confirm(_words("revoke_confirm", subject=subject), abort=True)
     with CenterClient(url, locale=language()) as center:
-        CmpClient(center.pkixcmp).revoke(
+        _cmp(center).revoke(
             opened.certificate,
             opened.key.key,
             trusted=root,
