@@ -75,6 +75,7 @@ from certcenter.notifications.sender import OutboxSender
 from certcenter.pki.hierarchy import JOINT, CaHierarchy, StoredHierarchy, ensure_hierarchy
 from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
+from certcenter.pki.profiles import require_production_identity
 from certcenter.ports import UnitOfWork
 from certcenter.readiness import Readiness, audit_check, key_check, storage_check
 from certcenter.relay import CertificateCopies
@@ -671,6 +672,7 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings.data_dir.chmod(0o700)  # the center's files are the center's alone
     created = ensure_passphrase(settings)
+    require_production_identity(settings)  # before any CA certificate is made or used
     center = build_center(settings, clock)
     try:
         migrate.upgrade(center.engine)

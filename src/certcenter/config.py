@@ -318,6 +318,9 @@ class Settings(BaseSettings):
     joint_fee_bank_code: str = "004"
     joint_fee_account: str = "99990000004400"
     public_base_url: str = "http://127.0.0.1:8000"
+    # the bank's certification practice statement (인증업무준칙), named in every certificate
+    # policy as a CPS qualifier; required in production
+    cps_url: str = ""
 
     # server
     host: str = "127.0.0.1"

@@ -127,3 +127,62 @@ def test_a_command_that_changes_a_certificate_sends_its_notice_before_it_ends(
     assert again.exit_code == 0, again.output  # idempotent, and says so
     assert f"{serial}: revoked (unchanged)" in again.output
     assert "The certificate has already been revoked." in again.output
+
+
+PRODUCTION = {
+    "CERTCENTER_ENVIRONMENT": "production",
+    "CERTCENTER_KEY_PASSPHRASE": "a long production passphrase for the test",
+}
+BANK = {
+    "CERTCENTER_BANK_NAME": "Example Bank",
+    "CERTCENTER_BANK_OID_ARC": "1.2.410.999999.1",
+    "CERTCENTER_PUBLIC_BASE_URL": "http://pki.bank.example",
+    "CERTCENTER_CPS_URL": "http://pki.bank.example/cps",
+}
+
+
+def test_production_init_refuses_the_demo_identity(env: dict[str, str], tmp_path: Path) -> None:
+    """No 20-year CA certificate with the demo bank's name, the documentation arc or
+    loopback URLs: init names what is missing and makes nothing."""
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["init"], env={**env, **PRODUCTION})
+    assert refused.exit_code == 1, refused.output
+    assert "[CA_IDENTITY_NOT_CONFIGURED]" in refused.output
+    named_fields = ("bank_name", "bank_oid_arc", "RFC 5612", "public_base_url", "cps_url")
+    for named in (*named_fields, "CERTCENTER_BANK_OID_ARC"):
+        assert named in refused.output, named
+    assert "Traceback" not in refused.output
+    assert not (tmp_path / "var" / "ca" / "root-ca.pem").exists()
+
+    for wrong, value in (
+        ("CERTCENTER_PUBLIC_BASE_URL", "http://localhost:8000"),
+        ("CERTCENTER_PUBLIC_BASE_URL", "https://[::1]"),
+        ("CERTCENTER_PUBLIC_BASE_URL", "pki.bank.example"),
+        ("CERTCENTER_BANK_OID_ARC", "1.3.6.1.4.1.32473.9"),
+        ("CERTCENTER_BANK_OID_ARC", "not an oid"),
+        ("CERTCENTER_CPS_URL", "http://127.0.0.2/cps"),
+    ):
+        one_wrong = runner.invoke(cli, ["init"], env={**env, **PRODUCTION, **BANK, wrong: value})
+        assert one_wrong.exit_code == 1, (wrong, value)
+        assert "[CA_IDENTITY_NOT_CONFIGURED]" in one_wrong.output, (wrong, value)
+    assert not (tmp_path / "var" / "ca" / "root-ca.pem").exists()
+
+
+def test_production_init_writes_the_banks_identity_and_its_cps(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    made = CliRunner().invoke(cli, ["init"], env={**env, **PRODUCTION, **BANK})
+    assert made.exit_code == 0, made.output
+    ca = tmp_path / "var" / "ca"
+    root = x509.load_pem_x509_certificate((ca / "root-ca.pem").read_bytes())
+    assert root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "Example Bank"
+    issuing = x509.load_pem_x509_certificate((ca / "mobile-ca.pem").read_bytes())
+    (policy,) = issuing.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    assert policy.policy_identifier.dotted_string == "1.2.410.999999.1.1.1"
+    assert policy.policy_qualifiers == ["http://pki.bank.example/cps"]
+    (point,) = issuing.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert point.full_name is not None
+    assert point.full_name[0].value == "http://pki.bank.example/crl/root.crl"

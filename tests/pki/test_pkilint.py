@@ -71,3 +71,17 @@ def test_default_demo_arc_lints_clean(make_settings, clock, lint) -> None:
     backend = SoftwareKeyBackend(settings.keys_path, settings.passphrase())
     hierarchy = ensure_hierarchy(backend, settings, clock)
     assert lint.errors(hierarchy.issuing().certificate) == []
+
+
+def test_certificates_with_a_cps_qualifier_lint_clean(make_settings, clock, lint) -> None:
+    """The CPS URI qualifier production certificates carry (cps_url) keeps pkilint clean."""
+    settings = make_settings(cps_url="http://pki.bank.example/cps")
+    backend = SoftwareKeyBackend(settings.keys_path, settings.passphrase())
+    hierarchy = ensure_hierarchy(backend, settings, clock)
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    issuer = Issuer(backend, hierarchy, settings, clock)
+    mobile = issuer.sign(issuer.prepare("mobile", key, SubjectInfo("홍길동", "C0012345")), key)
+    for certificate in (hierarchy.issuing("mobile").certificate, mobile):
+        assert lint.errors(certificate) == []
+        (policy,) = certificate.extensions.get_extension_for_class(x509.CertificatePolicies).value
+        assert policy.policy_qualifiers == ["http://pki.bank.example/cps"]

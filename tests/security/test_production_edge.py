@@ -34,7 +34,13 @@ def _client(tmp_path: Path, pki_dir: Path, **extra: object) -> Iterator[httpx.Cl
 @pytest.fixture
 def production(tmp_path: Path, pki_dir: Path) -> Iterator[httpx.Client]:
     yield from _client(
-        tmp_path, pki_dir, environment="production", public_base_url="https://cert.example.com"
+        tmp_path,
+        pki_dir,
+        environment="production",
+        public_base_url="https://cert.example.com",
+        bank_name="Example Bank",
+        bank_oid_arc="1.2.410.999999.1",
+        cps_url="https://cert.example.com/cps",
     )
 
 

@@ -281,6 +281,14 @@ def test_killed_server_resumes_the_flow_after_restart(
         flow.client.close()
 
 
+PRODUCTION_IDENTITY = {
+    "CERTCENTER_BANK_NAME": "Example Bank",
+    "CERTCENTER_BANK_OID_ARC": "1.2.410.999999.1",
+    "CERTCENTER_PUBLIC_BASE_URL": "http://pki.bank.example",
+    "CERTCENTER_CPS_URL": "http://pki.bank.example/cps",
+}
+
+
 def test_production_configuration_switches_the_simulators_off(tmp_path: Path) -> None:
     process = ServerProcess(tmp_path)
     process.env["CERTCENTER_ENVIRONMENT"] = "production"
@@ -298,6 +306,7 @@ def test_production_configuration_switches_the_simulators_off(tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
     process.env["CERTCENTER_KEY_PASSPHRASE"] = "a long production passphrase for the test"
+    process.env.update(PRODUCTION_IDENTITY)
     process.start()
     try:
         response = httpx.get(f"{process.url}/sim/api/people")

@@ -181,7 +181,13 @@ def certificate_builder(
         )
     if profile.policy_oid is not None:
         builder = builder.add_extension(
-            x509.CertificatePolicies([x509.PolicyInformation(profile.policy_oid, None)]),
+            x509.CertificatePolicies(
+                [
+                    x509.PolicyInformation(
+                        profile.policy_oid, [settings.cps_url] if settings.cps_url else None
+                    )
+                ]
+            ),
             critical=False,
         )
     if subject_alt_name is not None:

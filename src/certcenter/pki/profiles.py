@@ -78,14 +78,17 @@ sets ``joint_policy_arc = "npki"``.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from certcenter.config import Settings
+from certcenter.errors import CertCenterError
 from certcenter.keys.backend import KeyKind
 
 __all__ = [
@@ -100,7 +103,9 @@ __all__ = [
     "ProfileName",
     "joint_policy_oid",
     "policy_oid",
+    "production_identity_problems",
     "profile",
+    "require_production_identity",
 ]
 
 ProfileName = Literal[
@@ -160,6 +165,9 @@ NPKI_POLICY_OIDS = {
 # The identity (VID) otherName of KISA's 식별번호 (본인확인) specification.
 VID_OTHER_NAME_OID = x509.ObjectIdentifier("1.2.410.200004.10.1.1")
 ANY_POLICY = x509.ObjectIdentifier("2.5.29.32.0")
+# RFC 5612: IANA's private enterprise number for documentation; never a real bank's arc
+DOCUMENTATION_ARC = "1.3.6.1.4.1.32473"
+DEMO_BANK_NAME = "certcenter Demo Bank"
 
 
 @dataclass(frozen=True)
@@ -372,3 +380,59 @@ def profile(name: str, settings: Settings) -> CertificateProfile:
             family=None,  # one per center, made by certcenter.tsa.authority_key
         )
     raise ValueError(f"unknown certificate profile {name!r}; known: {', '.join(PROFILE_NAMES)}")
+
+
+def _public_url_problem(name: str, url: str) -> str | None:
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return f"{name} must be an http(s) URL (now {url!r})"
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{name} names this machine ({url}); relying parties cannot reach it"
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if address.is_loopback or address.is_unspecified:
+        return f"{name} names this machine ({url}); relying parties cannot reach it"
+    return None
+
+
+def production_identity_problems(settings: Settings) -> list[str]:
+    """What keeps ``settings`` from writing a production CA's certificates: the demo bank's
+    name, the documentation policy arc (RFC 5612), loopback URLs in AIA and CRL
+    distribution points, no CPS. Empty: fine (also in demo, where nothing is checked)."""
+    if settings.environment != "production":
+        return []
+    problems = []
+    if not settings.bank_name.strip() or settings.bank_name.strip() == DEMO_BANK_NAME:
+        problems.append("bank_name is the demo bank's; set the bank's legal name")
+    arc = settings.bank_oid_arc.strip().rstrip(".")
+    try:
+        x509.ObjectIdentifier(arc)
+    except ValueError:
+        problems.append(f"bank_oid_arc {arc!r} is not an object identifier")
+    else:
+        if arc == DOCUMENTATION_ARC or arc.startswith(DOCUMENTATION_ARC + "."):
+            problems.append(
+                f"bank_oid_arc {arc} is the documentation arc (RFC 5612); "
+                "set the arc the bank registered"
+            )
+    problem = _public_url_problem("public_base_url", settings.public_base_url)
+    if problem is not None:
+        problems.append(problem)
+    if not settings.cps_url.strip():
+        problems.append("cps_url is not set; certificate policies name the bank's CPS")
+    else:
+        problem = _public_url_problem("cps_url", settings.cps_url)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+def require_production_identity(settings: Settings) -> None:
+    """``CA_IDENTITY_NOT_CONFIGURED`` unless :func:`production_identity_problems` is empty:
+    checked before any CA certificate is made or used in production."""
+    problems = production_identity_problems(settings)
+    if problems:
+        raise CertCenterError("CA_IDENTITY_NOT_CONFIGURED", detail="; ".join(problems))

@@ -4,7 +4,16 @@
                              settings=settings, clock=clock)
     publisher.publish("mobile", 3)          # after revoking a certificate of partition 3
     publisher.publish_due()                 # job runner: what is due or out of date
-    record = publisher.current("mobile", 3) # the route: the latest, made if there is none
+    url = publisher.serving_url("mobile", 3, "http://pki.bank.example/crl/mobile-3.crl")
+    record = publisher.current("mobile", 3, url)  # the route: the latest, made if none
+
+**Distribution points.** A partition is published under every URL certificates still valid
+name as their CRL distribution point (``uow.crl_points``, recorded by ``issue()`` before the
+certificate is signed), one CRL per URL with that URL in its issuingDistributionPoint, so a
+certificate issued under an earlier ``public_base_url`` keeps a CRL in its scope (RFC 5280
+§5.2.5). A partition no certificate names is published under the configured URL.
+:meth:`CrlPublisher.check_public_url` tells an operator command that its configuration is
+not the installation's (``CRL_DISTRIBUTION_POINT_MISMATCH``).
 
 A partition's CRL is its certificates' stored entries (``CertificateRecord.crl_entry``, made
 by :func:`certcenter.pki.crl.encode_crl_entry` at revocation) concatenated in one pass and
@@ -14,11 +23,12 @@ takes the partition's lock first (``uow.crls.lock_partition``: a transaction-sco
 lock on PostgreSQL, the write lock on SQLite). The job runner and the route look again once
 they hold it and leave a CRL another worker has just published as it is, so two job runners
 never make two numbers for the same content. CRL numbers count per partition
-(``uow.crls.lock_numbering``). thisUpdate is now, nextUpdate now + ``policy.crl_validity_hours``.
+(``uow.crls.lock_numbering``), each URL's CRL taking the next. thisUpdate is now,
+nextUpdate now + ``policy.crl_validity_hours``.
 
 :meth:`CrlPublisher.publish_due` republishes a partition when
 
-- it has no CRL yet;
+- it has no CRL yet (under one of its URLs);
 - its CRL's nextUpdate is less than ``policy.crl_refresh_margin_hours`` away;
 - or it is *out of date*: the number of listed certificates differs from the CRL's
   ``entries``, or a listed certificate was revoked after the CRL was made (``revoked_at``
