@@ -338,7 +338,7 @@ class Load:
                 with self.told.lock:
                     self.told.refusals[f"gone:{type(exc).__name__}"] += 1
                 return  # the server is gone
-            except Exception as exc:  # a fault of the bench itself: say it, do not hide it
+            except Exception as exc:  # noqa: BLE001 - a fault of the bench itself: say it
                 self.inflight.settle()
                 with self.told.lock:
                     self.told.refusals[f"bench:{type(exc).__name__}:{exc}"[:120]] += 1
