@@ -36,6 +36,7 @@ outside any transaction; the center's signer commits its own (the activation use
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -80,6 +81,8 @@ from certcenter.signing import (
 )
 from certcenter.usage.free_text import escape, quote, require_plain, unescape, unquote, unsafe
 from certcenter.usage.login import FINANCIAL_METHOD, JOINT_METHOD
+
+log = logging.getLogger(__name__)
 
 MEDIA = ("certificate", "otp", "security_card")
 MEDIUM_NAMES = {medium: term(f"medium.{medium}") for medium in MEDIA}
@@ -669,7 +672,13 @@ class TransferService:
         """The last transaction: keep the evidence (the document, the signature, the signer's
         certificate and chain as CMS), complete the transfer, audit it, tell the customer."""
         transfer, customer = opened.transfer, opened.customer
-        evidence = signature.cms(transfer.document, timestamps=self.timestamps)
+        try:
+            evidence = signature.cms(transfer.document, timestamps=self.timestamps)
+        except (CertCenterError, OSError, ValueError):
+            # the money has moved: keep the signed evidence even if the time-stamping
+            # authority failed (its key backend), rather than leave the transfer unfinished
+            log.exception("no time-stamp for the evidence of transfer %s", transfer.id)
+            evidence = signature.cms(transfer.document)
         with self.uow_factory() as uow:
             stored = uow.transfers.get(transfer.id, for_update=True)
             if stored is None:
