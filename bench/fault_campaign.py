@@ -168,6 +168,12 @@ class Server:
             # customer's network, not for a load generator (as bench/run_all.py)
             "CERTCENTER_POLICY__SMS_MAX_PER_ADDRESS_HOUR": "1000000",
             "CERTCENTER_POLICY__SMS_MAX_PER_ADDRESS_DAY": "1000000",
+            # and the same few demo customers enrol again and again, minutes apart
+            "CERTCENTER_POLICY__SMS_RESEND_WAIT_SECONDS": "0",
+            "CERTCENTER_POLICY__SMS_MAX_PER_PHONE_HOUR": "1000000",
+            "CERTCENTER_POLICY__SMS_MAX_PER_PHONE_DAY": "1000000",
+            "CERTCENTER_POLICY__SMS_MAX_PER_PERSON_HOUR": "1000000",
+            "CERTCENTER_POLICY__SMS_MAX_PER_PERSON_DAY": "1000000",
         }
         if database_url is not None:
             self.env["CERTCENTER_DATABASE_URL"] = database_url
@@ -303,6 +309,9 @@ class Load:
     stop: threading.Event = field(default_factory=threading.Event)
     operations: Counter[str] = field(default_factory=Counter)
 
+    def __post_init__(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
+
     def client(self) -> CenterClient:
         client = CenterClient(self.url)
         client.http.event_hooks = self.inflight.hooks()
@@ -318,13 +327,22 @@ class Load:
                 self.inflight.settle()
                 if isinstance(err, ApiError):
                     if err.status in (0, 502, 503) or err.code == "HTTP_ERROR":
+                        with self.told.lock:
+                            self.told.refusals[f"gone:{err.status}:{err.code}"] += 1
                         return  # the server is gone
                     with self.told.lock:
                         self.told.refusals[err.code] += 1
                     time.sleep(0.2)
-            except (httpx.HTTPError, OSError):
+            except httpx.HTTPError as exc:
                 self.inflight.settle()
+                with self.told.lock:
+                    self.told.refusals[f"gone:{type(exc).__name__}"] += 1
                 return  # the server is gone
+            except Exception as exc:  # noqa: BLE001 - a fault of the bench itself: say it
+                self.inflight.settle()
+                with self.told.lock:
+                    self.told.refusals[f"bench:{type(exc).__name__}:{exc}"[:120]] += 1
+                return
 
     def _one_round(self, person: BenchPerson, deadline: float) -> None:
         store = Keystore(self.work / f"{person.key}-{uuid.uuid4().hex[:8]}")
@@ -336,6 +354,7 @@ class Load:
             with self.told.lock:
                 self.told.issued[str(issued["serial"])] = str(issued["certificate"])
             self.operations["enrolment"] += 1
+            store.install_certificate(str(issued["certificate"]), list(issued.get("chain", [])))
             device = store.device()
             if device is None:
                 raise BenchFailureError("NO_DEVICE")
@@ -707,6 +726,10 @@ def main() -> int:
     for c in campaigns:
         if c.final is not None and c.final.notes:
             print(f"[{c.database}] after the last restart: {'; '.join(c.final.notes)}")
+    for c in campaigns:
+        if c.told.refusals:
+            refusals = ", ".join(f"{k} {v}" for k, v in c.told.refusals.most_common(8))
+            print(f"[{c.database}] refusals and faults seen by the clients: {refusals}")
     print("result:", "LOST SOMETHING" if bad else "nothing lost")
     return 1 if bad else 0
 

@@ -128,7 +128,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         proxy_headers=False,
         log_level=settings.log_level,
         access_log=True,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
+
+
+# How long uvicorn's supervisor waits for a worker to answer its health check before it kills
+# and replaces it. Its default (5 s) is shorter than a worker's start on a busy machine
+# (spawning, importing the app, opening the databases): the supervisor then killed every new
+# worker before it could answer, and the server never came up.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 @cli.group()

@@ -36,6 +36,7 @@ outside any transaction; the center's signer commits its own (the activation use
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -90,6 +91,8 @@ from certcenter.usage.transfer_requests import (
     refusal_answer,
     refusal_of,
 )
+
+log = logging.getLogger(__name__)
 
 ARS = "ars"
 PROCESSING = "processing"
@@ -790,11 +793,7 @@ class TransferService:
         transfer, customer = opened.transfer, opened.customer
         # the evidence is made before the money moves and kept with the claim, so a transfer
         # the bank completed is complete with its evidence even if this process stops
-        evidence = (
-            signed.cms(transfer.document, timestamps=self.timestamps)
-            if isinstance(signed, Signature)
-            else None
-        )
+        evidence = self._evidence(signed, transfer) if isinstance(signed, Signature) else None
         with self.uow_factory() as uow:
             refusal = (
                 self.guard.settle(uow, customer.id, results, attempts=opened.attempts)
@@ -861,6 +860,16 @@ class TransferService:
                 uow.commit()
             raise
 
+    def _evidence(self, signature: Signature, transfer: Transfer) -> bytes:
+        """The evidence as CMS, with the time-stamping authority's token over the signature;
+        if the authority fails (its key backend), the signed evidence without it rather than a
+        transfer left unfinished."""
+        try:
+            return signature.cms(transfer.document, timestamps=self.timestamps)
+        except (CertCenterError, OSError, ValueError):
+            log.exception("no time-stamp for the evidence of transfer %s", transfer.id)
+            return signature.cms(transfer.document)
+
     def _complete(
         self, opened: _Opened, signature: Signature, reference: str, confirmation: Confirmation
     ) -> Completed:
@@ -881,7 +890,7 @@ class TransferService:
             raise CertCenterError("TRANSFER_NOT_FOUND")
         if done.status != TransferStatus.COMPLETED:
             raise CertCenterError(done.failure_code or "TRANSFER_NOT_EXECUTED")
-        evidence = done.evidence or signature.cms(done.document, timestamps=self.timestamps)
+        evidence = done.evidence or self._evidence(signature, done)
         return Completed(transfer=done, evidence=evidence)
 
     def finish(
