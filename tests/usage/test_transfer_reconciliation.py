@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
+import httpx
 import pytest
 
 from certcenter.bootstrap import Center
@@ -88,6 +89,9 @@ def test_a_transfer_stopped_at_each_point_is_settled_from_the_banks_record(
 ) -> None:
     flow = issued(new_flow)
     session = _session(center, flow)
+    base = str(flow.client.http.base_url)
+    operator = {"Authorization": f"Bearer {center.operators.create('desk', ['operator'])}"}
+    auditor = {"Authorization": f"Bearer {center.operators.create('audit', ['auditor'])}"}
     sent = 0  # what really moved, over the points
     for point, source, amount, outcome in POINTS:
         before = _balance(center, source)
@@ -105,6 +109,13 @@ def test_a_transfer_stopped_at_each_point_is_settled_from_the_banks_record(
         views = center.transfer_reconciliation.stuck()
         assert [v.transfer.id for v in views] == [transfer.id]
         assert views[0].bank is not None and views[0].bank.status == BANK_SAYS[point]
+        listed = httpx.get(f"{base}/v1/operator/transfers/processing", headers=operator)
+        assert [(t["id"], t["bank"]["status"]) for t in listed.json()] == [
+            (transfer.id, BANK_SAYS[point])
+        ]
+        for refused, code in ((auditor, "OPERATOR_FORBIDDEN"), ({}, "OPERATOR_TOKEN_INVALID")):
+            answer = httpx.post(f"{base}/v1/operator/transfers/reconcile", headers=refused)
+            assert answer.json()["code"] == code
 
         clock.advance(seconds=center.settings.policy.transfer_reconcile_after_seconds + 1)
         report = center.jobs.run_once()
@@ -147,5 +158,6 @@ def test_a_transfer_stopped_at_each_point_is_settled_from_the_banks_record(
         uow.commit()
     assert again is not None and again.status == "completed"
     assert again.bank_reference != "004-LATE"
-    assert center.transfer_reconciliation.run(everything=True).completed == []
+    settled = httpx.post(f"{base}/v1/operator/transfers/reconcile?all=true", headers=operator)
+    assert settled.json() == {"completed": [], "failed": [], "errors": []}
     assert _state(center, completed[0])[2] == sent == 1_000_000

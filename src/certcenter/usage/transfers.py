@@ -28,10 +28,15 @@ starts from the beginning (and a new document to sign).
 
 A confirmation takes three transactions of its own, four when the bank refuses: the first
 reads the transfer and reserves the factors' tries (counted before anything is compared),
-the second books their outcome and claims the transfer and the day's headroom, then the bank
-moves the money outside any transaction (its refusal gives the headroom back in one more),
-and the last keeps the evidence. The checks and the signing happen between the first two,
-outside any transaction; the center's signer commits its own (the activation used once).
+the second books their outcome and claims the transfer, the day's headroom and keeps the
+evidence (``processing``), then the bank moves the money outside any transaction, with the
+transfer's id as the center's reference (its refusal gives the headroom back in one more),
+and the last records the bank's reference (:meth:`TransferService.finish`). The checks and
+the signing happen between the first two, outside any transaction; the center's signer
+commits its own (the activation used once). A process that stops after the claim leaves the
+transfer ``processing``: :mod:`certcenter.usage.reconciliation` settles it from the bank's
+record. An ``Idempotency-Key`` (:mod:`certcenter.usage.transfer_requests`) makes a request
+sent again get the first answer.
 """
 
 from __future__ import annotations
