@@ -522,6 +522,7 @@ def compose(
         policy=policy,
         clock=clock,
         audit=audit_trail,
+        hasher=hasher,
     )
     # the joint certificate's CMP server: the protocol here, the decisions the authority's
     cmp_transactions = CmpTransactions(uow_factory, keys, SEAL_LABEL, clock)
