@@ -94,6 +94,7 @@ from certcenter.storage.uow import SqlUnitOfWorkFactory
 from certcenter.usage.approvals import ApprovalService
 from certcenter.usage.documents import DocumentSigning
 from certcenter.usage.login import LoginService
+from certcenter.usage.overseas_access import OverseasAccess
 from certcenter.usage.sessions import SessionService
 from certcenter.usage.transfers import TransferService
 
@@ -139,6 +140,7 @@ class Center:
     # the certificates' lifecycle
     lifecycle: LifecycleService
     customer_actions: CustomerActions
+    overseas_access: OverseasAccess
     lost_reports: LostPhoneReports
     certificate_copies: CertificateCopies
     operator_desk: OperatorDesk
@@ -306,6 +308,14 @@ def compose(
         clock=clock,
     )
     customer_actions = CustomerActions(uow_factory, authenticator, lifecycle)
+    overseas_access = OverseasAccess(
+        uow_factory=uow_factory,
+        authenticator=authenticator,
+        audit=audit_trail,
+        notifier=outbox,
+        settings=settings,
+        clock=clock,
+    )
     operator_desk = OperatorDesk(
         uow_factory,
         audit_trail,
@@ -587,6 +597,7 @@ def compose(
         operators=operators,
         lifecycle=lifecycle,
         customer_actions=customer_actions,
+        overseas_access=overseas_access,
         lost_reports=lost_reports,
         certificate_copies=certificate_copies,
         operator_desk=operator_desk,

@@ -154,10 +154,13 @@ def _is_domestic(address: str, policy: Policy) -> bool:
 
 
 def check_overseas_access(s: Situation) -> Iterable[CheckItem]:
-    """해외 접속: refused from a foreign address unless the customer allowed it. Without the
-    asker's address, the addresses of recent refusals tell."""
-    allowed = s.customer.overseas_access
+    """해외 접속: refused from a foreign address unless the customer allowed it (해외 IP 차단
+    해제, until its end). Without the asker's address, the addresses of recent refusals tell."""
+    until = s.customer.overseas_access_until
+    allowed = s.customer.overseas_access and (until is None or s.now < as_utc(until))
     context: dict[str, Any] = {"allowed": allowed}
+    if allowed and until is not None:
+        context["until"] = _time(as_utc(until))
     if s.client_ip is not None:
         domestic = _is_domestic(s.client_ip, s.policy)
         context["domestic"] = domestic

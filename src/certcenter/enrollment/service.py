@@ -244,7 +244,7 @@ class EnrollmentService:
             client_ip=request.client_ip,
         )
         self.risk.check_blocks(uow, customer_id=who.customer.id, device_id=None)
-        self.risk.check_network(request.client_ip, overseas_access=who.customer.overseas_access)
+        self.risk.check_customer_network(request.client_ip, who.customer)
         enrollment.customer_id = who.customer.id
         enrollment.phone = who.customer.phone
         enrollment.accepted_terms = list(self.policy.required_terms)
@@ -293,7 +293,7 @@ class EnrollmentService:
                 raise CertCenterError("CUSTOMER_NOT_FOUND")
             enrollment.customer_id = customer.id
             self.risk.check_blocks(uow, customer_id=customer.id, device_id=None)
-            self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+            self.risk.check_customer_network(ref.client_ip, customer)
             self._check_one_device(uow, enrollment, customer)
             enrollment.phone = number
             enrollment.carrier = chosen.value

@@ -466,7 +466,7 @@ class FlowEngine(Generic[R, St]):
         if row.customer_id is None:
             return None
         customer = self.customer(uow, row)
-        self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+        self.risk.check_customer_network(ref.client_ip, customer)
         return customer
 
     def _refused(

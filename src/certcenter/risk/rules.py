@@ -35,9 +35,9 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Protocol
 
-from certcenter.clock import Clock
+from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
-from certcenter.entities import Block, FailureRecord, new_id
+from certcenter.entities import Block, Customer, FailureRecord, new_id
 from certcenter.errors import CertCenterError
 from certcenter.errors.blocks import UNCOUNTED, too_many_attempts
 from certcenter.ports import UnitOfWork
@@ -153,6 +153,16 @@ class RiskRules:
     def check_network(self, client_ip: str, *, overseas_access: bool) -> None:
         if not overseas_access and not self.is_domestic(client_ip):
             raise CertCenterError("FOREIGN_IP_BLOCKED", ip=client_ip)
+
+    def overseas_allowed(self, customer: Customer) -> bool:
+        """The customer allowed access from abroad (해외 IP 차단 해제), and the allowance has
+        not ended (``overseas_access_until``; none: without an end)."""
+        until = customer.overseas_access_until
+        return customer.overseas_access and (until is None or self.clock.now() < as_utc(until))
+
+    def check_customer_network(self, client_ip: str, customer: Customer) -> None:
+        """``FOREIGN_IP_BLOCKED`` from abroad unless the customer's allowance holds now."""
+        self.check_network(client_ip, overseas_access=self.overseas_allowed(customer))
 
     def check_blocks(
         self,
