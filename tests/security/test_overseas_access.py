@@ -10,14 +10,18 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from fastapi import FastAPI
 
 from certcenter.bootstrap import Center
 from certcenter.cli.client import ApiError
 from certcenter.cli.main import cli
 from certcenter.clock import FrozenClock
 from certcenter.errors import entry
+from certcenter.errors.catalog import text
 from tests.conftest import LiveServer
 from tests.support.flow import Flow, FlowFactory
+from tests.web.signin import app_fixture, center_fixture, log_in_with_the_app  # noqa: F401
+from tests.web.support import WebClient
 
 ABROAD = "203.0.113.10"  # TEST-NET-3: not a domestic network of the policy
 PIN = "591734"  # the tests' flows' PIN (tests/support/flow.py)
@@ -136,3 +140,26 @@ def test_the_app_command(
     off = runner.invoke(cli, [*base, "--off"], input=f"{PIN}\n")
     assert off.exit_code == 0 and "access from abroad blocked" in off.output
     assert entry("FOREIGN_IP_BLOCKED").actions[0] == "cli:app overseas-access"
+
+
+def test_the_web_page_shows_the_setting_and_the_ways_abroad(
+    db_center: Center, db_app: FastAPI
+) -> None:
+    with WebClient(db_app) as web:
+        anonymous = web.get("/overseas-access")
+        assert anonymous.status_code == 200
+        assert "certcenter app overseas-access --days 14" in anonymous.text
+        assert text("overseas.without_roaming", "ko") in anonymous.text
+        assert "data-allowed" not in anonymous.text  # nobody's setting without a login
+
+        log_in_with_the_app(web, "C012")  # the demo world's customer with a phone
+        assert 'data-allowed="false"' in web.get("/overseas-access").text
+        for until, shown in ((timedelta(days=3), "true"), (-timedelta(minutes=1), "false")):
+            with db_center.uow_factory() as uow:
+                customer = uow.customers.by_number("C012")
+                assert customer is not None
+                customer.overseas_access = True
+                customer.overseas_access_until = db_center.clock.now() + until
+                uow.commit()
+            page = web.get("/overseas-access").text
+            assert f'data-allowed="{shown}"' in page  # the end, as the center applies it

@@ -66,13 +66,12 @@ UNCOUNTED = NOT_COUNTED | FORM_CHECKED
 
 def released_at(until: datetime) -> Term:
     """When a block ends, in Korean time as the customer reads it ("2026년 12월 5일 14:30
-    (KST)"; in English "5 Dec 2026 14:30 (KST)")."""
+    (KST)"; in English "2026-12-05 14:30 (KST)")."""
     local = until.astimezone(KST)
     return term(
         "time.kst",
         year=local.year,
         month=local.month,
-        month_name=local.strftime("%b"),
         day=local.day,
         time=local.strftime("%H:%M"),
     )
