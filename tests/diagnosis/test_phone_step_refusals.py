@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from certcenter.cli.main import cli
 from certcenter.diagnosis.document import checklist_document
 from certcenter.errors import entry
 from certcenter.storage.tables import failure_marks, failures
+from tests.conftest import LiveServer
 from tests.diagnosis.support import diagnose, refused, rrn, started
 from tests.support.flow import FlowFactory
 from tests.web.signin import app_fixture, center_fixture  # noqa: F401 (fixtures)
@@ -146,3 +148,16 @@ def test_the_why_page_lists_the_phone_step_refusal(db_center: Center, db_app: Fa
     assert 'data-key="phone_carrier" data-status="problem"' in page
     assert entry("PHONE_CARRIER_MISMATCH").message_ko in words
     assert "LG U+ 알뜰폰" in words
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_customer_api_lists_the_phone_step_refusal(center: Center, api: LiveServer) -> None:
+    assert wrong_carrier(center) == "PHONE_CARRIER_MISMATCH"
+    with httpx.Client(base_url=api.url, timeout=30) as http:
+        answer = http.post("/v1/diagnosis", json={"user_id": "c005user", "rrn": rrn("C005")})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["ready"] is False
+    assert body["problems"] == [{"key": "phone_carrier", "code": "PHONE_CARRIER_MISMATCH"}]
+    (failures,) = [i for i in body["items"] if i["key"] == "recent_failures"]
+    assert [f["code"] for f in failures["context"]["failures"]] == ["PHONE_CARRIER_MISMATCH"]
