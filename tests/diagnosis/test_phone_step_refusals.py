@@ -69,6 +69,7 @@ def test_c005_refused_for_the_wrong_carrier_is_told_what_stops_issuance(center: 
     json.dumps(document)  # the API's answer
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_c004_sees_the_refusal_of_her_mothers_phone(center: Center) -> None:
     assert wrong_carrier(center, "C004", carrier="SKT") == "PHONE_NOT_OWN_NAME"
     checklist = diagnose(center, "C004")
@@ -103,6 +104,7 @@ def test_the_link_is_a_keyed_digest_and_names_only_the_person_typed(center: Cent
         assert secret not in everything
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_choosing_the_right_carrier_is_the_way_forward(
     center: Center, new_flow: FlowFactory
 ) -> None:

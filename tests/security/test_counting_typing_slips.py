@@ -63,6 +63,7 @@ def test_c005_typing_slips_never_block_an_otherwise_valid_enrolment(
 
 
 @pytest.mark.policy(failure_max_in_window=3)
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_wrong_codes_still_block_and_the_refusal_names_the_release_in_kst(
     center: Center, clock: FrozenClock, new_flow: FlowFactory
 ) -> None:
