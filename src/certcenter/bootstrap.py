@@ -96,6 +96,7 @@ from certcenter.tsa import TimeStampAuthority, TsaKey
 from certcenter.usage.approvals import ApprovalService
 from certcenter.usage.documents import DocumentSigning
 from certcenter.usage.login import LoginService
+from certcenter.usage.overseas_access import OverseasAccess
 from certcenter.usage.reconciliation import TransferReconciliation
 from certcenter.usage.sessions import SessionService
 from certcenter.usage.transfers import TransferService
@@ -143,6 +144,7 @@ class Center:
     # the certificates' lifecycle
     lifecycle: LifecycleService
     customer_actions: CustomerActions
+    overseas_access: OverseasAccess
     lost_reports: LostPhoneReports
     certificate_copies: CertificateCopies
     operator_desk: OperatorDesk
@@ -323,6 +325,14 @@ def compose(
         clock=clock,
     )
     customer_actions = CustomerActions(uow_factory, authenticator, lifecycle)
+    overseas_access = OverseasAccess(
+        uow_factory=uow_factory,
+        authenticator=authenticator,
+        audit=audit_trail,
+        notifier=outbox,
+        settings=settings,
+        clock=clock,
+    )
     operator_desk = OperatorDesk(
         uow_factory,
         audit_trail,
@@ -549,6 +559,7 @@ def compose(
         policy=policy,
         clock=clock,
         audit=audit_trail,
+        hasher=hasher,
     )
     # the joint certificate's CMP server: the protocol here, the decisions the authority's
     cmp_transactions = CmpTransactions(uow_factory, keys, SEAL_LABEL, clock)
@@ -615,6 +626,7 @@ def compose(
         operators=operators,
         lifecycle=lifecycle,
         customer_actions=customer_actions,
+        overseas_access=overseas_access,
         lost_reports=lost_reports,
         certificate_copies=certificate_copies,
         operator_desk=operator_desk,

@@ -166,6 +166,8 @@ class Policy(BaseModel):
     # one client address may carry many customers (an office, a mobile carrier's NAT)
     failure_max_in_window_per_address: int = Field(30, ge=1)
     block_hours: int = Field(24, ge=1)
+    # 해외 IP 차단 해제: the longest allowance a customer can set at once from the app
+    overseas_access_max_days: int = Field(30, ge=1, le=365)
     # lifecycle (SPEC §7)
     mobile_renewal_window_days: int = Field(365, ge=1)  # used in its last year → renewed
     mobile_inactivity_days: int = Field(365, ge=1)  # unused this long → revoked

@@ -47,6 +47,9 @@ class Customer:
     transfer_limit_daily: int | None = None
     # the internet-banking user ID (인터넷뱅킹 사용자 ID); None until the customer joins
     user_id: str | None = None
+    # 해외 IP 차단 해제: the end of the allowance the customer set (None with overseas_access:
+    # allowed without an end, as the bank set it up); see usage/overseas_access.py
+    overseas_access_until: datetime | None = None
 
 
 class EnrollmentState(enum.StrEnum):

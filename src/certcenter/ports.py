@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -147,7 +147,12 @@ class FailureRepository(Protocol):
         customer_id: str | None = None,
         device_id: str | None = None,
         client_ip: str | None = None,
-    ) -> int: ...
+        excluding: Collection[str] = (),
+    ) -> int:
+        """The failures since ``since`` of the customer, device and address given, leaving
+        out those whose code is in ``excluding`` (refusals that count towards no block)."""
+        ...
+
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]: ...
     def lock_subject(self, subject_kind: str, subject: str, now: datetime) -> None:
         """Count the subject's failure on its own row (an atomic upsert) and hold that row's
@@ -164,8 +169,10 @@ class FailureRepository(Protocol):
         live_since: datetime,
         limit: int,
         now: datetime,
+        excluding: Collection[str] = (),
     ) -> bool:
-        """Under the customer's row lock: False when the failures since ``since`` and the
+        """Under the customer's row lock: False when the failures since ``since`` (but those
+        whose code is in ``excluding``) and the
         guesses still being compared (reserved since ``live_since``) reach ``limit``;
         otherwise reserve one more for the flow ``enrollment_id`` and True."""
         ...
@@ -185,6 +192,12 @@ class FailureRepository(Protocol):
 
     def unmark(self, failure_id: str) -> None:
         """Remove the marks of ``failure_id`` (a reserved try that is now decided)."""
+        ...
+
+    def marked(
+        self, subject_kind: str, subject: str, *, since: datetime, limit: int = 200
+    ) -> Sequence[FailureRecord]:
+        """The failures marked with the subject since ``since``, newest first."""
         ...
 
 

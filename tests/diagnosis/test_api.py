@@ -90,7 +90,7 @@ def test_the_customer_asks_and_a_wrong_answer_tells_nothing(
     assert body["customer_number"] == "C008" and body["ready"] is False
     assert _items(body) == [("account_usable", "problem", "ACCOUNT_DORMANT")]
     dormant = next(i for i in body["items"] if i["code"] == "ACCOUNT_DORMANT")
-    assert dormant["remedy"]["en"].startswith("Reactivate it")
+    assert dormant["remedy"]["en"].startswith("Have it reactivated at a branch")
 
     wrong_number = http.post("/v1/diagnosis", json={"user_id": "c008user", "rrn": rrn("C001")})
     unknown_id = http.post("/v1/diagnosis", json={"user_id": "nobody", "rrn": number})

@@ -133,7 +133,7 @@ class CertificateOut(BaseModel):
 
 
 class ChallengeIn(_Body):
-    purpose: Literal["revoke", "renew", "deregister", "release", "reissue"]
+    purpose: Literal["revoke", "renew", "deregister", "release", "reissue", "overseas_access"]
 
 
 class ChallengeOut(BaseModel):

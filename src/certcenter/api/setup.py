@@ -25,6 +25,7 @@ from certcenter.api.routes import (
     lifecycle,
     operator,
     otp,
+    overseas_access,
     security_cards,
     simulators,
     status,
@@ -41,6 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(enrollments.router)
     app.include_router(certificates.router)
     app.include_router(lifecycle.router)
+    app.include_router(overseas_access.router)
     app.include_router(certificate_copies.router)
     app.include_router(usage.router)
     app.include_router(operator.router)

@@ -33,6 +33,7 @@ from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import VerificationCode, new_id
 from certcenter.errors import CertCenterError
+from certcenter.errors.blocks import UNCOUNTED, too_many_attempts
 from certcenter.errors.catalog import text
 from certcenter.ports import UnitOfWork
 
@@ -188,9 +189,8 @@ class VerificationCodes:
         if person is not None:
             block = uow.blocks.active("customer", person, now)
             if block is not None:
-                raise CertCenterError(
-                    "TOO_MANY_ATTEMPTS",
-                    until=block.blocked_until.isoformat(timespec="minutes"),
+                raise too_many_attempts(
+                    block.blocked_until,
                     window_minutes=policy.failure_window_minutes,
                     max_failures=policy.failure_max_in_window,
                 )
@@ -305,12 +305,10 @@ class VerificationCodes:
             live_since=now - GUESS_RESERVATION,
             limit=self.policy.failure_max_in_window,
             now=now,
+            excluding=UNCOUNTED,
         ):
-            raise CertCenterError(
-                "TOO_MANY_ATTEMPTS",
-                until=(now + timedelta(hours=self.policy.block_hours)).isoformat(
-                    timespec="minutes"
-                ),
+            raise too_many_attempts(
+                now + timedelta(hours=self.policy.block_hours),
                 window_minutes=self.policy.failure_window_minutes,
                 max_failures=self.policy.failure_max_in_window,
             )

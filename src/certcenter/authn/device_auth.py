@@ -38,7 +38,9 @@ from certcenter.entities import CertificateRecord, Customer, Device, DeviceChall
 from certcenter.errors import CertCenterError
 from certcenter.ports import UnitOfWork
 
-PURPOSES = frozenset({"revoke", "renew", "deregister", "release", "reissue", "login"})
+PURPOSES = frozenset(
+    {"revoke", "renew", "deregister", "release", "reissue", "login", "overseas_access"}
+)
 
 
 def challenge_message(purpose: str, challenge: str) -> bytes:

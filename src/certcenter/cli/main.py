@@ -26,6 +26,7 @@ from certcenter.cli import (
     joint_usage_commands,
     ocsp_commands,
     otp_commands,
+    overseas_commands,
     transfer_commands,
     usage_commands,
 )
@@ -912,6 +913,7 @@ customers.add_command(diagnosis_commands.customers_diagnose)
 sim.add_command(card_commands.sim_card)
 app.add_command(card_commands.app_card)
 app.add_command(otp_commands.app_otp)
+app.add_command(overseas_commands.app_overseas_access)
 for command in (
     usage_commands.app_login,
     usage_commands.app_logout,

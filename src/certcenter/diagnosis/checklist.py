@@ -28,9 +28,11 @@ from typing import Any, Literal
 
 from certcenter.audit.redaction import mask_phone
 from certcenter.authn.factors import LOCK_CODES
+from certcenter.clock import as_utc
 from certcenter.config import Policy
 from certcenter.entities import CertificateStatus, Customer, FailureRecord
 from certcenter.errors import CertCenterError
+from certcenter.errors.blocks import released_at
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import AccountFacts, LineFacts
 from certcenter.ports import UnitOfWork
@@ -152,10 +154,13 @@ def _is_domestic(address: str, policy: Policy) -> bool:
 
 
 def check_overseas_access(s: Situation) -> Iterable[CheckItem]:
-    """해외 접속: refused from a foreign address unless the customer allowed it. Without the
-    asker's address, the addresses of recent refusals tell."""
-    allowed = s.customer.overseas_access
+    """해외 접속: refused from a foreign address unless the customer allowed it (해외 IP 차단
+    해제, until its end). Without the asker's address, the addresses of recent refusals tell."""
+    until = s.customer.overseas_access_until
+    allowed = s.customer.overseas_access and (until is None or s.now < as_utc(until))
     context: dict[str, Any] = {"allowed": allowed}
+    if allowed and until is not None:
+        context["until"] = _time(as_utc(until))
     if s.client_ip is not None:
         domestic = _is_domestic(s.client_ip, s.policy)
         context["domestic"] = domestic
@@ -193,6 +198,7 @@ def check_blocks(s: Situation) -> Iterable[CheckItem]:
             {
                 "subject": "device" if kind == DEVICE_AT_ADDRESS else kind,  # from one address
                 "until": _time(block.blocked_until),
+                "released": released_at(block.blocked_until),
                 "window_minutes": s.policy.failure_window_minutes,
                 "max_failures": s.policy.failure_max_in_window,
             },
@@ -224,19 +230,33 @@ def check_phone(s: Situation) -> Iterable[CheckItem]:
             yield CheckItem("phone_own_name", OK, context={"phone": phone})
         else:
             yield CheckItem("phone_own_name", PROBLEM, "PHONE_NOT_OWN_NAME", {"phone": phone})
-    # the carrier to choose: an 알뜰폰 line must pick its host network's MVNO entry (the
-    # refusal itself names no customer, so it is not among their failures)
-    carrier = {
+    # the carrier to choose: an 알뜰폰 line must pick its host network's MVNO entry. A recent
+    # refusal for another carrier (linked to the customer by name, birth date and number)
+    # stops issuance until the customer chooses this one, unless a certificate came since.
+    carrier: dict[str, Any] = {
         "carrier": line.carrier.value,
         "carrier_label": line.carrier.label,
         "mvno": line.carrier.mvno,
     }
-    yield CheckItem("phone_carrier", OK, context=carrier)
+    wrong = s.failed_with("PHONE_CARRIER_MISMATCH")
+    if wrong and not _issued_since(s, wrong[0].at):
+        carrier["refused_at"] = _time(wrong[0].at)
+        yield CheckItem("phone_carrier", PROBLEM, "PHONE_CARRIER_MISMATCH", carrier)
+    else:
+        yield CheckItem("phone_carrier", OK, context=carrier)
     sender = s.policy.sms_sender_number
     if line.filters(sender):
         yield CheckItem("sms_spam_block", WARNING, "PHONE_SMS_SPAM_BLOCKED", {"sender": sender})
     else:
         yield CheckItem("sms_spam_block", OK, context={"sender": sender})
+
+
+def _issued_since(s: Situation, when: datetime) -> bool:
+    """A mobile certificate was issued to the customer since ``when``."""
+    return any(
+        record.issued_at is not None and as_utc(record.issued_at) >= as_utc(when)
+        for record in s.uow.certificates.for_customer(s.customer.id, family=MOBILE)
+    )
 
 
 # ---------------------------------------------------------------- accounts (은행)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from certcenter.diagnosis.checklist import CheckItem, Checklist
-from certcenter.errors import CertCenterError, entry
+from certcenter.errors import CertCenterError, Term, entry
 
 FIELDS = ("message", "cause", "remedy")
 
@@ -30,12 +30,20 @@ def texts(error: CertCenterError) -> dict[str, dict[str, str]]:
     }
 
 
+def _plain(value: object) -> object:
+    """A context value as JSON: a word in each language (a block's release time in Korean
+    time) as ``{"ko": ..., "en": ...}``."""
+    if isinstance(value, Term):
+        return {"ko": value.text("ko"), "en": value.text("en")}
+    return value
+
+
 def item_document(item: CheckItem) -> dict[str, Any]:
     body: dict[str, Any] = {
         "key": item.key,
         "status": item.status,
         "code": item.code,
-        "context": dict(item.context),
+        "context": {key: _plain(value) for key, value in item.context.items()},
     }
     error = item.error()
     if error is not None:

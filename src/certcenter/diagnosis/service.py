@@ -1,7 +1,7 @@
 """왜 발급이 안 되나요? — the diagnosis service, for an operator and for the customer.
 
     diagnosis = Diagnosis(uow_factory=uow_factory, providers=providers, guard=guard,
-                          policy=settings.policy, clock=clock, audit=trail)
+                          policy=settings.policy, clock=clock, audit=trail, hasher=hasher)
     checklist = diagnosis.for_customer_number("C004", ActorRef.operator("kim", ip))
     checklist.ready, [(i.key, i.code) for i in checklist.problems]
     # (False, [('phone_own_name', 'PHONE_NOT_OWN_NAME')])
@@ -9,7 +9,9 @@
 
 The checklist is made from the customer's real state: the carrier's record of their line,
 the banks' records of their accounts, and the center's devices, certificates, factor locks,
-blocks and recent refusals. Nothing is changed by it.
+blocks and recent refusals — also those of the phone step, which are made before the flow
+knows its customer and are linked to the name, birth date and number typed by a keyed digest
+(:func:`certcenter.risk.rules.identity_link`). Nothing is changed by it.
 
 The customer asks with the internet-banking user ID and the resident registration number.
 The number only derives the CI (연계정보) through the identity agency and is then dropped:
@@ -29,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from certcenter.authn.factors import FACTORS, FactorGuard, unknown_subject
-from certcenter.clock import KST, Clock
+from certcenter.clock import KST, Clock, as_utc
 from certcenter.config import Policy
 from certcenter.diagnosis.checklist import (
     DEFAULT_CHECKS,
@@ -38,12 +40,13 @@ from certcenter.diagnosis.checklist import (
     Checklist,
     Situation,
 )
-from certcenter.entities import Customer
+from certcenter.entities import Customer, FailureRecord
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import AccountFacts, LineFacts, Providers
 from certcenter.identity.rrn import parse_rrn
 from certcenter.lifecycle.service import ActorRef, AuditRecorder
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
+from certcenter.risk.rules import Digester, identity_link
 
 IDENTITY_FACTOR = "diagnosis_identity"  # the counter of the customer endpoint's tries
 
@@ -60,6 +63,7 @@ class Diagnosis:
         audit: AuditRecorder | None = None,
         checks: Sequence[Check] = DEFAULT_CHECKS,
         lock_codes: Mapping[str, str] | None = None,
+        hasher: Digester | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.providers = providers
@@ -69,6 +73,7 @@ class Diagnosis:
         self.audit = audit
         self.checks = list(checks)
         self.lock_codes = dict(FACTOR_LOCK_CODES if lock_codes is None else lock_codes)
+        self.hasher = hasher  # links refusals made before the customer was known (phone)
 
     # ---------------------------------------------------------------- who is asking
 
@@ -137,9 +142,7 @@ class Diagnosis:
         now = self.clock.now()
         since = now - timedelta(hours=self.policy.block_hours)
         with self.uow_factory() as uow:
-            failures = [
-                f for f in uow.failures.recent(customer_id=customer.id, limit=200) if f.at >= since
-            ]
+            failures = self._failures(uow, customer, since)
             situation = Situation(
                 customer=customer,
                 uow=uow,
@@ -172,6 +175,25 @@ class Diagnosis:
                 )
                 uow.commit()
         return checklist
+
+    def _failures(
+        self, uow: UnitOfWork, customer: Customer, since: datetime
+    ) -> list[FailureRecord]:
+        """The customer's refusals in the window, newest first: those recorded under them and
+        those of the phone step linked to their name, birth date and number (made before the
+        flow knew who it was for: the carrier refused the line)."""
+        found = {f.id: f for f in uow.failures.recent(customer_id=customer.id, limit=200)}
+        if self.hasher is not None:
+            kind, subject = identity_link(
+                self.hasher,
+                name=customer.name,
+                birth_date=customer.birth_date,
+                phone=customer.phone,
+            )
+            for failure in uow.failures.marked(kind, subject, since=since):
+                found.setdefault(failure.id, failure)
+        recent = [f for f in found.values() if as_utc(f.at) >= since]
+        return sorted(recent, key=lambda f: as_utc(f.at), reverse=True)
 
     def _line(self, phone: str) -> tuple[LineFacts | None, CertCenterError | None]:
         try:

@@ -82,7 +82,7 @@ from certcenter.pki.hierarchy import MOBILE
 from certcenter.pki.issuer import IssuanceIntent
 from certcenter.pki.profiles import profile
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
-from certcenter.risk.rules import DeviceFacts, RiskRules
+from certcenter.risk.rules import DeviceFacts, RiskRules, identity_link
 
 log = logging.getLogger(__name__)
 FAMILY = MOBILE
@@ -244,7 +244,7 @@ class EnrollmentService:
             client_ip=request.client_ip,
         )
         self.risk.check_blocks(uow, customer_id=who.customer.id, device_id=None)
-        self.risk.check_network(request.client_ip, overseas_access=who.customer.overseas_access)
+        self.risk.check_customer_network(request.client_ip, who.customer)
         enrollment.customer_id = who.customer.id
         enrollment.phone = who.customer.phone
         enrollment.accepted_terms = list(self.policy.required_terms)
@@ -282,7 +282,10 @@ class EnrollmentService:
             return chosen, number, person.ci
 
         # The telco is asked before the step's transaction: no row is locked while it answers.
-        chosen, number, ci = self.engine.ask(ref, "phone", subscriber)
+        # Its refusal names no customer yet: it is linked to the person the details name.
+        chosen, number, ci = self.engine.ask(
+            ref, "phone", subscriber, links=self._link(typed_name, rrn_front, phone)
+        )
 
         def act(uow: UnitOfWork, enrollment: Enrollment) -> Outcome:
             customer = uow.customers.by_ci(ci)
@@ -290,7 +293,7 @@ class EnrollmentService:
                 raise CertCenterError("CUSTOMER_NOT_FOUND")
             enrollment.customer_id = customer.id
             self.risk.check_blocks(uow, customer_id=customer.id, device_id=None)
-            self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+            self.risk.check_customer_network(ref.client_ip, customer)
             self._check_one_device(uow, enrollment, customer)
             enrollment.phone = number
             enrollment.carrier = chosen.value
@@ -496,6 +499,17 @@ class EnrollmentService:
             )
 
     # ------------------------------------------------------------------ helpers
+
+    def _link(self, name: str, rrn_front: str, phone: str) -> tuple[tuple[str, str], ...]:
+        """The link of a phone step's refusal to the person its details name (a keyed digest
+        of name, birth date and number, see :func:`identity_link`); none while they do not
+        read (that refusal is the form's own)."""
+        try:
+            front = parse_rrn_front(rrn_front, today=today(self.clock))
+            number = normalise_mobile(phone)
+        except CertCenterError:
+            return ()
+        return (identity_link(self.hasher, name=name, birth_date=front.birth_date, phone=number),)
 
     def _check_one_device(
         self, uow: UnitOfWork, enrollment: Enrollment, customer: Customer

@@ -21,6 +21,7 @@ from certcenter.errors.korean import both_forms, josa, particle_spec
 
 Locale = Literal["ko", "en"]
 _FIELDS = ("message", "cause", "remedy")
+ACTION_KINDS = ("cli", "web", "api")  # where a remedy's action is (``action`` in the catalog)
 
 
 # ---------------------------------------------------------------- filling a text
@@ -100,6 +101,9 @@ class CatalogEntry:
     cause_en: str
     remedy_ko: str
     remedy_en: str
+    # Where the remedy's action is, machine-checkable: "cli:app deregister" (a command under
+    # ``certcenter``), "web:/my" (a page), "api:POST /v1/devices/{device_id}/deregister".
+    actions: tuple[str, ...] = ()
 
     def text(self, field: str, locale: Locale) -> str:
         value: str = getattr(self, f"{field}_{locale}")
@@ -121,7 +125,11 @@ def catalog() -> dict[str, CatalogEntry]:
         texts = {
             f"{name}_{loc}": str(fields[name][loc]) for name in _FIELDS for loc in ("ko", "en")
         }
-        entries[code] = CatalogEntry(code=code, http_status=status, **texts)
+        action = fields.get("action", ())
+        actions = (action,) if isinstance(action, str) else tuple(action)
+        if not all(isinstance(a, str) and a.split(":", 1)[0] in ACTION_KINDS for a in actions):
+            raise ValueError(f"catalog entry {code}: action must be cli:…, web:… or api:…")
+        entries[code] = CatalogEntry(code=code, http_status=status, actions=actions, **texts)
     return entries
 
 

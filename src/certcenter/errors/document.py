@@ -41,6 +41,8 @@ def catalog_markdown() -> str:
             f"- **Message**: {_shown(item, 'message', 'en')}",
             f"- **Cause**: {_shown(item, 'cause', 'en')}",
             f"- **What to do**: {_shown(item, 'remedy', 'en')}",
-            "",
         ]
+        if item.actions:
+            lines.append(f"- **Where / 위치**: {', '.join(f'`{a}`' for a in item.actions)}")
+        lines.append("")
     return "\n".join(lines)

@@ -231,7 +231,7 @@ class FinancialIssuance:
             customer = self.identity.confirm(uow, user_id=user_id, ci=ci, client_ip=ref.client_ip)
             enrollment.customer_id = customer.id
             self.risk.check_blocks(uow, customer_id=customer.id, device_id=None)
-            self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+            self.risk.check_customer_network(ref.client_ip, customer)
             enrollment.state = S.IDENTIFIED.value
             return {
                 "reissue": uow.cloud_accounts.active_for_customer(customer.id) is not None,

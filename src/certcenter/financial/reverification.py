@@ -391,7 +391,7 @@ class Reverification:
             if holder is None:  # not reached: no six-digit guess matches a void code
                 raise CertCenterError("CODE_INVALID", tries_left=0)
             self.risk.check_blocks(uow, customer_id=holder.id, device_id=None)
-            self.risk.check_network(ref.client_ip, overseas_access=holder.overseas_access)
+            self.risk.check_customer_network(ref.client_ip, holder)
             after(uow, row, holder)
             row.customer_id = holder.id
             row.state = S.CODE_VERIFIED.value

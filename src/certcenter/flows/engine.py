@@ -256,11 +256,14 @@ class FlowEngine(Generic[R, St]):
         question: Callable[[R, Customer | None], T],
         *,
         allow: frozenset[St] | None = None,
+        links: Sequence[tuple[str, str]] = (),
     ) -> T:
         """Ask the outside (the telco, the bank, the ID registry, the ARS) before a step: the
         flow is checked as the step will check it, in a short transaction of its own, then
         ``question`` runs with no transaction open and no row locked. Its answer goes to the
-        step that follows; a refusal is recorded like the step's."""
+        step that follows; a refusal is recorded like the step's, linked to the person the
+        question named (``links``: :func:`certcenter.risk.rules.identity_link`) when the flow
+        does not know its customer yet."""
         loaded: R | None = None
         try:
             with self.uow_factory() as uow:
@@ -268,7 +271,7 @@ class FlowEngine(Generic[R, St]):
                 customer = self._admit(uow, ref, step, row, allow)
             return question(row, customer)
         except CertCenterError as err:
-            self._refused(step, err, ref, loaded)
+            self._refused(step, err, ref, loaded, links=links)
             raise
 
     def within(
@@ -463,19 +466,30 @@ class FlowEngine(Generic[R, St]):
         if row.customer_id is None:
             return None
         customer = self.customer(uow, row)
-        self.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+        self.risk.check_customer_network(ref.client_ip, customer)
         return customer
 
-    def _refused(self, step: str, err: CertCenterError, ref: FlowRef, row: R | None) -> None:
-        """Record a refusal of the flow; the customer (and device) as far as it knows them."""
+    def _refused(
+        self,
+        step: str,
+        err: CertCenterError,
+        ref: FlowRef,
+        row: R | None,
+        *,
+        links: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Record a refusal of the flow; the customer (and device) as far as it knows them,
+        and the person ``links`` name while it knows none."""
+        customer_id = row.customer_id if row is not None else None
+        marks = tuple(self.kind.marks(row)) if row is not None else ()
         self.record_failure(
             step,
             err,
             flow_id=ref.enrollment_id,
-            customer_id=row.customer_id if row is not None else None,
+            customer_id=customer_id,
             device_id=self.kind.device(row) if row is not None else None,
             client_ip=ref.client_ip,
-            marks=self.kind.marks(row) if row is not None else (),
+            marks=marks + (tuple(links) if customer_id is None else ()),
         )
 
     def _get(self, uow: UnitOfWork, flow_id: str, *, lock: bool) -> R | None:

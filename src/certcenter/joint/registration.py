@@ -200,7 +200,7 @@ class JointRegistrations:
             customer = self.identity.confirm(uow, user_id=user_id, ci=ci, client_ip=ref.client_ip)
             row.customer_id = customer.id
             self.engine.risk.check_blocks(uow, customer_id=customer.id, device_id=None)
-            self.engine.risk.check_network(ref.client_ip, overseas_access=customer.overseas_access)
+            self.engine.risk.check_customer_network(ref.client_ip, customer)
             row.vid_value = vid_other_name(customer.name, digits, random_num).value
             row.vid_random_sealed = seal(self.keys, self.seal_label, VID_RANDOM, row.id, random_num)
             row.state = S.IDENTIFIED.value

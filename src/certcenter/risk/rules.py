@@ -31,32 +31,16 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cached_property
+from typing import Protocol
 
-from certcenter.clock import Clock
+from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
-from certcenter.entities import Block, FailureRecord, new_id
+from certcenter.entities import Block, Customer, FailureRecord, new_id
 from certcenter.errors import CertCenterError
+from certcenter.errors.blocks import UNCOUNTED, too_many_attempts
 from certcenter.ports import UnitOfWork
-
-# Refusals that do not count towards a block: they are the block itself or a limit of their
-# own (the SMS budget), or they say nothing about the person (a lost session, a step done twice
-# by a double tap).
-NOT_COUNTED = frozenset(
-    {
-        "TOO_MANY_ATTEMPTS",
-        "SMS_RESEND_TOO_SOON",
-        "SMS_LIMIT_REACHED",
-        "ENROLLMENT_STEP_OUT_OF_ORDER",
-        "ENROLLMENT_NOT_FOUND",
-        "ENROLLMENT_EXPIRED",
-        "ENROLLMENT_CLOSED",
-        "INTERNAL_ERROR",
-        "SERVICE_UNAVAILABLE",
-    }
-)
-
 
 # The block of an unregistered device, held only for requests from the address it failed at.
 DEVICE_AT_ADDRESS = "device_address"
@@ -76,6 +60,32 @@ CLIENT_ADDRESS = "client_address"
 def client_address(client_ip: str | None) -> tuple[str, str]:
     """The mark a request's failures count under for its client address."""
     return (CLIENT_ADDRESS, (client_ip or "-")[:64])
+
+
+# The link of a refusal to the person it was about, made before the flow knows the customer
+# (the phone step: the telco refused the line): a keyed digest of the name, birth date and
+# phone number as typed, never the values. The diagnosis makes the same digest from the
+# customer's record and so finds the refusals that were theirs. A link counts towards no block:
+# typing someone's details must not block them.
+IDENTITY_LINK = "identity"
+
+
+class Digester(Protocol):
+    def digest(self, value: str, *, purpose: str) -> str: ...
+
+
+def identity_link(hasher: Digester, *, name: str, birth_date: date, phone: str) -> tuple[str, str]:
+    """The link (kind, subject) of the person named by a name, birth date and phone number.
+
+    >>> class Plain:
+    ...     def digest(self, value: str, *, purpose: str) -> str:
+    ...         return f"{purpose}:{value}"
+    >>> identity_link(Plain(), name="정도윤", birth_date=date(1985, 9, 30), phone="01020000005")
+    ('identity', 'link-identity:정도윤|1985-09-30|01020000005')
+    """
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    value = f"{name.strip()}|{birth_date.isoformat()}|{digits}"
+    return (IDENTITY_LINK, hasher.digest(value, purpose="link-identity"))
 
 
 def devices_at_addresses(failures: Iterable[FailureRecord]) -> list[str]:
@@ -144,6 +154,16 @@ class RiskRules:
         if not overseas_access and not self.is_domestic(client_ip):
             raise CertCenterError("FOREIGN_IP_BLOCKED", ip=client_ip)
 
+    def overseas_allowed(self, customer: Customer) -> bool:
+        """The customer allowed access from abroad (해외 IP 차단 해제), and the allowance has
+        not ended (``overseas_access_until``; none: without an end)."""
+        until = customer.overseas_access_until
+        return customer.overseas_access and (until is None or self.clock.now() < as_utc(until))
+
+    def check_customer_network(self, client_ip: str, customer: Customer) -> None:
+        """``FOREIGN_IP_BLOCKED`` from abroad unless the customer's allowance holds now."""
+        self.check_network(client_ip, overseas_access=self.overseas_allowed(customer))
+
     def check_blocks(
         self,
         uow: UnitOfWork,
@@ -168,9 +188,8 @@ class RiskRules:
                 continue
             block = uow.blocks.active(kind, subject, now)
             if block is not None:
-                raise CertCenterError(
-                    "TOO_MANY_ATTEMPTS",
-                    until=block.blocked_until.isoformat(timespec="minutes"),
+                raise too_many_attempts(
+                    block.blocked_until,
                     window_minutes=self.policy.failure_window_minutes,
                     max_failures=self.policy.failure_max_in_window,
                 )
@@ -191,9 +210,8 @@ class RiskRules:
                 until = (
                     block.blocked_until if block else now + timedelta(hours=self.policy.block_hours)
                 )
-                raise CertCenterError(
-                    "TOO_MANY_ATTEMPTS",
-                    until=until.isoformat(timespec="minutes"),
+                raise too_many_attempts(
+                    until,
                     window_minutes=self.policy.failure_window_minutes,
                     max_failures=self._limit(kind),
                 )
@@ -222,7 +240,11 @@ class RiskRules:
         this client address, and its block holds only for requests from there. ``marks`` are
         further subjects (kind, subject) the failure counts under — a phone number's keyed
         digest, a client address — each blocked like a customer when its window is full; they
-        were named by the request, so they are blocked whoever they belong to."""
+        were named by the request, so they are blocked whoever they belong to. A mark of kind
+        :data:`IDENTITY_LINK` only links the failure to the person it named, for the diagnosis:
+        it is kept even for a refusal that counts towards nothing, and never counted.
+        Refusals of :data:`~certcenter.errors.blocks.UNCOUNTED` (typing slips the form can
+        check, the block itself) are kept and count towards no block."""
         now = self.clock.now()
         failure_id = new_id()
         uow.failures.add(
@@ -237,7 +259,13 @@ class RiskRules:
                 client_ip=client_ip,
             )
         )
-        if code in NOT_COUNTED:
+        links = [(kind, subject) for kind, subject in marks if kind == IDENTITY_LINK]
+        marks = [(kind, subject) for kind, subject in marks if kind != IDENTITY_LINK]
+        if links:
+            uow.flush()
+        for kind, subject in links:
+            uow.failures.mark(failure_id, kind, subject, now)  # found, never counted
+        if code in UNCOUNTED:
             return None
         uow.flush()
         since = now - timedelta(minutes=self.policy.failure_window_minutes)
@@ -264,6 +292,7 @@ class RiskRules:
                 uow.failures.settle_guesses(enrollment_id)  # now a failure of the log
             count = uow.failures.count_since(
                 since=since,
+                excluding=UNCOUNTED,
                 customer_id=subject if kind == "customer" else owner,
                 device_id=None if kind == "customer" else device_id,
                 client_ip=client_ip if kind == DEVICE_AT_ADDRESS else None,

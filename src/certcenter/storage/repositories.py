@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -340,9 +340,12 @@ class SqlFailures(_Repository):
         customer_id: str | None = None,
         device_id: str | None = None,
         client_ip: str | None = None,
+        excluding: Collection[str] = (),
     ) -> int:
         t = tables.failures.c
         query = select(func.count()).select_from(tables.failures).where(t.at >= since)
+        if excluding:
+            query = query.where(t.code.not_in(sorted(excluding)))
         if customer_id is not None:
             query = query.where(t.customer_id == customer_id)
         if device_id is not None:
@@ -373,11 +376,12 @@ class SqlFailures(_Repository):
         live_since: datetime,
         limit: int,
         now: datetime,
+        excluding: Collection[str] = (),
     ) -> bool:
         self.lock_subject("customer", customer_id, now)
         r = tables.failure_reservations
         self.session.execute(delete(r).where(r.c.customer_id == customer_id, r.c.at < live_since))
-        failed = self.count_since(since=since, customer_id=customer_id)
+        failed = self.count_since(since=since, customer_id=customer_id, excluding=excluding)
         in_flight = self.session.execute(
             select(func.count()).select_from(r).where(r.c.customer_id == customer_id)
         ).scalar_one()
@@ -417,6 +421,18 @@ class SqlFailures(_Repository):
     def unmark(self, failure_id: str) -> None:
         m = tables.failure_marks
         self.session.execute(delete(m).where(m.c.failure_id == failure_id))
+
+    def marked(
+        self, subject_kind: str, subject: str, *, since: datetime, limit: int = 200
+    ) -> Sequence[FailureRecord]:
+        t = tables.failures.c
+        m = tables.failure_marks.c
+        linked = select(m.failure_id).where(
+            m.subject_kind == subject_kind, m.subject == subject, m.at >= since
+        )
+        return self.session.scalars(
+            select(FailureRecord).where(t.id.in_(linked)).order_by(t.at.desc()).limit(limit)
+        ).all()
 
     def recent(self, *, customer_id: str, limit: int = 50) -> Sequence[FailureRecord]:
         t = tables.failures.c

@@ -55,6 +55,7 @@ customers = Table(
     Column("transfer_limit_per_transfer", BigInteger, nullable=True),
     Column("transfer_limit_daily", BigInteger, nullable=True),
     Column("user_id", String(40), nullable=True, unique=True),
+    Column("overseas_access_until", UtcDateTime, nullable=True),
 )
 
 enrollments = Table(
