@@ -423,7 +423,8 @@ class Check:
     missing_certificates: int = 0  # handed out, but no live record with that DER
     missing_revocations: int = 0
     missing_transfers: int = 0
-    stuck_flows: int = 0  # past expiry after the job runner: pending intents, processing
+    stuck_intents: int = 0  # certificate intents pending past their flow's expiry
+    stuck_transfers: int = 0  # transfers left processing past their expiry
     lost_messages: int = 0  # webhook messages never delivered
     phantom_deliveries: int = 0  # delivered, but no such message in the outbox
     notes: list[str] = field(default_factory=list)
@@ -434,7 +435,8 @@ class Check:
             self.missing_certificates
             + self.missing_revocations
             + self.missing_transfers
-            + self.stuck_flows
+            + self.stuck_intents
+            + self.stuck_transfers
             + self.lost_messages
             + self.phantom_deliveries
             + (0 if self.audit_ok else 1)
@@ -513,7 +515,8 @@ def _check_stuck(uow_factory: SqlUnitOfWorkFactory, result: Check) -> None:
             if _utc(t.expires_at) < now
         ]
     holding = [e for e in enrolments if e.state == "signing"]
-    result.stuck_flows += len(pending) + len(processing)
+    result.stuck_intents = len(pending)
+    result.stuck_transfers = len(processing)
     if pending:
         result.notes.append(
             f"{len(pending)} certificate intents pending past the flow's expiry "
@@ -577,7 +580,10 @@ class Campaign:
 
     @property
     def lost(self) -> int:
-        return sum(r.check.lost for r in self.rounds) + (self.final.lost if self.final else 0)
+        """What the last check found (every check covers all that the clients were told so
+        far), and every restart after which the audit trail did not verify."""
+        broken = sum(0 if r.check.audit_ok else 1 for r in self.rounds)
+        return (self.final.lost if self.final else 0) + broken
 
 
 def run_campaign(args: argparse.Namespace, database: str, rng: random.Random) -> Campaign:
@@ -645,16 +651,44 @@ def run_campaign(args: argparse.Namespace, database: str, rng: random.Random) ->
     return campaign
 
 
+def figures(c: Campaign) -> dict[str, Any]:
+    """One campaign's figures, for ``--json``."""
+    final = c.final or Check()
+    return {
+        "database": c.database,
+        "kills": len(c.rounds),
+        "in_flight": [r.in_flight for r in c.rounds],
+        "operations": dict(c.operations),
+        "refusals": dict(c.told.refusals),
+        "webhook_deliveries": c.deliveries,
+        "webhook_duplicates": c.duplicates,
+        "bad_signatures": c.bad_signatures,
+        "audit_broken": sum(0 if r.check.audit_ok else 1 for r in c.rounds),
+        "lost": {
+            "certificates": final.missing_certificates,
+            "revocations": final.missing_revocations,
+            "transfers": final.missing_transfers,
+            "pending_intents": final.stuck_intents,
+            "processing_transfers": final.stuck_transfers,
+            "webhooks": final.lost_messages,
+            "phantom_webhooks": final.phantom_deliveries,
+        },
+        "notes": final.notes,
+    }
+
+
 def summary(campaigns: list[Campaign]) -> str:
     rows = []
     for c in campaigns:
         flights = [r.in_flight for r in c.rounds]
+        final = c.final or Check()
         lost = {
-            "certificates": sum(r.check.missing_certificates for r in c.rounds),
-            "revocations": sum(r.check.missing_revocations for r in c.rounds),
-            "transfers": sum(r.check.missing_transfers for r in c.rounds),
-            "stuck flows": sum(r.check.stuck_flows for r in c.rounds),
-            "webhooks": sum(r.check.lost_messages for r in c.rounds),
+            "certificates": final.missing_certificates,
+            "revocations": final.missing_revocations,
+            "transfers": final.missing_transfers,
+            "pending intents": final.stuck_intents,
+            "processing transfers": final.stuck_transfers,
+            "webhooks": final.lost_messages + final.phantom_deliveries,
         }
         rows.append(
             [
@@ -709,6 +743,7 @@ def main() -> int:
     parser.add_argument("--max-run", type=float, default=6.0, help="load before a kill, max s")
     parser.add_argument("--drain-seconds", type=float, default=30.0, help="outbox wait (30 s)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (kill moments)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if not 1 <= args.kills <= 200 or not 1 <= args.clients <= 16:
         parser.error("--kills 1..200, --clients 1..16")
@@ -722,6 +757,8 @@ def main() -> int:
     campaigns = [run_campaign(args, database, rng) for database in databases]
     print()
     print(summary(campaigns))
+    if args.json is not None:
+        args.json.write_text(json.dumps([figures(c) for c in campaigns], indent=2) + "\n")
     bad = any(c.lost or c.bad_signatures for c in campaigns)
     for c in campaigns:
         if c.final is not None and c.final.notes:
