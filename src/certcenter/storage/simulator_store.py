@@ -220,12 +220,12 @@ class SimulatorStore:
     ) -> Row:
         """Move the money of the sender's ``reference`` once, in one transaction with its
         record: the record of the reference (``completed``, or ``refused`` with
-        ``INSUFFICIENT_FUNDS``), or the one already there (a reference seen before, or
-        cancelled, moves nothing)."""
+        ``INSUFFICIENT_FUNDS``), or the one already there (a reference completed before, or
+        cancelled, moves nothing; one refused before may be tried again)."""
         t = sim_interbank_transfers.c
         key = {"from_bank": debit[0], "from_account": debit[1], "reference": reference}
         seen = self.interbank_transfer(reference, debit)
-        if seen is not None:
+        if seen is not None and seen["status"] != "refused":
             return seen
         row = {
             **key,
@@ -236,6 +236,13 @@ class SimulatorStore:
         }
         try:
             with self.engine.begin() as conn:
+                if seen is not None:  # refused before, nothing moved: the sender may try again
+                    conn.execute(
+                        delete(sim_interbank_transfers).where(
+                            *(getattr(t, name) == value for name, value in key.items()),
+                            t.status == "refused",
+                        )
+                    )
                 moved = self._move(
                     conn,
                     debit,
