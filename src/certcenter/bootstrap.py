@@ -623,8 +623,9 @@ class InitReport:
 
 
 def ensure_passphrase(settings: Settings) -> bool:
-    """In the demo, make a random key-store passphrase file if none is configured."""
-    if settings.passphrase() is not None:
+    """In the demo, make a random key-store passphrase file if none is configured (only the
+    software backend uses one)."""
+    if settings.passphrase() is not None or "software" not in settings.key_backend_names():
         return False
     if settings.environment != "demo":
         raise CertCenterError("KEY_PASSPHRASE_MISSING")
@@ -644,6 +645,7 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
     created = ensure_passphrase(settings)
     center = build_center(settings, clock)
     try:
+        center.keys.verify_passphrase()  # a wrong passphrase, PIN or module: refused first
         migrate.upgrade(center.engine)
         migrate.upgrade(center.sim_engine, simulators=True)
         for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):

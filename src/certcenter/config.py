@@ -256,6 +256,12 @@ class Settings(BaseSettings):
     key_dir: Path | None = None
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
+    # the PKCS#11 backend (key_backend = "pkcs11"): the vendor's module, the token's label,
+    # and its user PIN from the environment or a file (never from the command line)
+    pkcs11_module: Path | None = None
+    pkcs11_token_label: str = ""
+    pkcs11_pin: SecretStr | None = None
+    pkcs11_pin_file: Path | None = None
 
     # where the signed audit checkpoints are published (default <data_dir>/audit-checkpoints)
     audit_checkpoint_dir: Path | None = None
@@ -352,6 +358,18 @@ class Settings(BaseSettings):
         ):
             if path is not None and path.is_file():
                 return path.read_text("utf-8").strip()
+        return None
+
+    def key_backend_names(self) -> set[str]:
+        """The names of the key backends this center uses."""
+        return {self.key_backend}
+
+    def pkcs11_user_pin(self) -> str | None:
+        """The token's user PIN: the variable, else the file's first line."""
+        if self.pkcs11_pin is not None:
+            return self.pkcs11_pin.get_secret_value()
+        if self.pkcs11_pin_file is not None and self.pkcs11_pin_file.is_file():
+            return self.pkcs11_pin_file.read_text("utf-8").strip() or None
         return None
 
     @classmethod

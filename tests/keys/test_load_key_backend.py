@@ -30,8 +30,10 @@ def test_passphrase_from_file(tmp_path: Path) -> None:
 
 
 def test_unknown_backend_name_lists_the_known_ones(tmp_path: Path) -> None:
-    settings = load_settings(environ={}, data_dir=tmp_path, key_backend="pkcs11")
-    with pytest.raises(ValueError, match=r"unknown key backend 'pkcs11'.*known backends: software"):
+    settings = load_settings(environ={}, data_dir=tmp_path, key_backend="cloud-kms")
+    with pytest.raises(
+        ValueError, match=r"unknown key backend 'cloud-kms'.*known backends: pkcs11, software"
+    ):
         load_key_backend(settings)
 
 

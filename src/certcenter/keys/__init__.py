@@ -5,7 +5,8 @@
     tag = backend.mac("pin-pepper", b"123456")
 
 Private keys never leave a backend: callers ask it to sign (see :class:`KeyBackend`).
-To add a backend (PKCS#11, a cloud KMS), register a factory in :data:`BACKENDS`.
+``software`` keeps them in encrypted files, ``pkcs11`` in an HSM's token. To add a backend
+(a cloud KMS), register a factory in :data:`BACKENDS`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from certcenter.keys.backend import (
     hash_for_kind,
     key_kind_of,
 )
+from certcenter.keys.hsm import Pkcs11KeyBackend
 from certcenter.keys.software import SoftwareKeyBackend
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "KEY_KINDS",
     "KeyBackend",
     "KeyKind",
+    "Pkcs11KeyBackend",
     "SoftwareKeyBackend",
     "check_label",
     "describe_key_kind",
@@ -48,9 +51,16 @@ def _software(settings: Settings) -> KeyBackend:
     return SoftwareKeyBackend(settings.keys_path, settings.passphrase())
 
 
+def _pkcs11(settings: Settings) -> KeyBackend:
+    return Pkcs11KeyBackend(
+        settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_user_pin()
+    )
+
+
 # name (the value of settings.key_backend) -> factory
 BACKENDS: dict[str, BackendFactory] = {
     "software": _software,
+    "pkcs11": _pkcs11,
 }
 
 
