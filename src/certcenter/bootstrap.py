@@ -61,7 +61,7 @@ from certcenter.financial.media import AdditionalMedia
 from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
 from certcenter.joint import FeeDesk, JointAuthority, JointLogin, JointRegistrations
-from certcenter.keys import KeyBackend, load_key_backend
+from certcenter.keys import KeyBackend, KeyBackends, load_key_backends
 from certcenter.lifecycle.customer_actions import CustomerActions
 from certcenter.lifecycle.jobs import JobRunner
 from certcenter.lifecycle.lost import LostPhoneReports
@@ -119,7 +119,8 @@ class Center:
     sim_engine: Engine
     uow_factory: SqlUnitOfWorkFactory
     sim_store: SimulatorStore
-    keys: KeyBackend
+    keys: KeyBackend  # the default backend (key_backend): every purpose not put elsewhere
+    key_backends: KeyBackends  # the backend of each purpose
     providers: Providers
     # foundations: secrets, the CA, the audit trail, notifications, certificate status
     hasher: SecretHasher
@@ -184,7 +185,7 @@ class Center:
             engine=self.engine,
             sim_engine=self.sim_engine,
             sim_store=self.sim_store,
-            keys=self.keys,
+            keys=self.key_backends,
             providers=self.providers,
         )
 
@@ -232,7 +233,7 @@ def build_center(settings: Settings, clock: Clock | None = None) -> Center:
         engine=engine,
         sim_engine=sim_engine,
         sim_store=sim_store,
-        keys=load_key_backend(settings),
+        keys=load_key_backends(settings),
         providers=providers,
     )
 
@@ -244,22 +245,22 @@ def compose(
     engine: Engine,
     sim_engine: Engine,
     sim_store: SimulatorStore,
-    keys: KeyBackend,
+    keys: KeyBackends,
     providers: Providers,
 ) -> Center:
     """Build every service, top to bottom: each from what is built before it."""
     policy = settings.policy
     uow_factory = SqlUnitOfWorkFactory(make_session_factory(engine))
-    pepper = partial(keys.mac, PEPPER_LABEL)
+    pepper = partial(keys.secrets.mac, PEPPER_LABEL)
 
     # foundations
     hasher = SecretHasher.from_policy(pepper, policy)
     hierarchy = StoredHierarchy(settings)  # read when first used: init may not have run yet
-    issuer = Issuer(keys, hierarchy, settings, clock)
+    issuer = Issuer(keys.ca, hierarchy, settings, clock)
     checkpoint_log = FileCheckpointLog(settings.audit_checkpoint_path)
     audit_checkpoints = AuditCheckpoints(
         uow_factory,
-        keys,
+        keys.ocsp,
         clock,
         publishers=[checkpoint_log],
         published=checkpoint_log,
@@ -274,7 +275,8 @@ def compose(
     outbox = Outbox(settings, clock, wake=sender.wake)
     revocation = RevocationStatus(
         uow_factory=uow_factory,
-        backend=keys,
+        backend=keys.ca,
+        ocsp_backend=keys.ocsp,
         hierarchy=hierarchy,
         settings=settings,
         clock=clock,
@@ -317,10 +319,25 @@ def compose(
 
     # security media and approvals in the app
     otp = OtpService(
-        uow_factory, keys, SEAL_LABEL, hasher, providers, factor_guard, clock, policy, audit_trail
+        uow_factory,
+        keys.secrets,
+        SEAL_LABEL,
+        hasher,
+        providers,
+        factor_guard,
+        clock,
+        policy,
+        audit_trail,
     )
     security_cards = SecurityCardService(
-        uow_factory, keys, CARD_DIGEST_LABEL, providers, factor_guard, clock, policy, audit_trail
+        uow_factory,
+        keys.secrets,
+        CARD_DIGEST_LABEL,
+        providers,
+        factor_guard,
+        clock,
+        policy,
+        audit_trail,
     )
     lost_reports = LostPhoneReports(
         uow_factory=uow_factory,
@@ -399,7 +416,7 @@ def compose(
     )
     cloud_certificates = CloudCertificates(
         uow_factory=uow_factory,
-        keys=keys,
+        keys=keys.customer,
         issuance=issuance,
         hasher=hasher,
         guard=financial_pin_guard,
@@ -412,7 +429,7 @@ def compose(
     )
     remote_signer = RemoteSigner(
         uow_factory=uow_factory,
-        keys=keys,
+        keys=keys.customer,
         hasher=hasher,
         guard=financial_pin_guard,
         hierarchy=hierarchy,
@@ -467,7 +484,7 @@ def compose(
         uow_factory=uow_factory,
         issuance=issuance,
         lifecycle=lifecycle,
-        keys=keys,
+        keys=keys.secrets,
         seal_label=SEAL_LABEL,
         audit=audit_trail,
         settings=settings,
@@ -482,7 +499,7 @@ def compose(
         cards=security_cards,
         guard=factor_guard,
         hasher=hasher,
-        keys=keys,
+        keys=keys.secrets,
         seal_label=SEAL_LABEL,
         fees=joint_fees,
         audit=audit_trail,
@@ -524,13 +541,13 @@ def compose(
         audit=audit_trail,
     )
     # the joint certificate's CMP server: the protocol here, the decisions the authority's
-    cmp_transactions = CmpTransactions(uow_factory, keys, SEAL_LABEL, clock)
+    cmp_transactions = CmpTransactions(uow_factory, keys.secrets, SEAL_LABEL, clock)
     cmp = CmpServer(
         authority=joint_authority,
         transactions=cmp_transactions,
         issued=RecordedCertificates(uow_factory, families=(JOINT,)),
         responder=CmpResponderKey(
-            keys,
+            keys.ca,
             settings,
             clock,
             issuer=partial(hierarchy.issuing, JOINT),
@@ -557,7 +574,7 @@ def compose(
         {
             "storage": storage_check(uow_factory, clock),
             "audit": audit_check(uow_factory, audit_checkpoints),
-            "keys": key_check(keys, CHECKPOINT_KEY_LABEL),
+            "keys": key_check(keys.ocsp, CHECKPOINT_KEY_LABEL),
             "ca": hierarchy,
         }
     )
@@ -569,7 +586,8 @@ def compose(
         sim_engine=sim_engine,
         uow_factory=uow_factory,
         sim_store=sim_store,
-        keys=keys,
+        keys=keys.default,
+        key_backends=keys,
         providers=providers,
         hasher=hasher,
         hierarchy=hierarchy,
@@ -645,13 +663,14 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
     created = ensure_passphrase(settings)
     center = build_center(settings, clock)
     try:
-        center.keys.verify_passphrase()  # a wrong passphrase, PIN or module: refused first
+        keys = center.key_backends
+        keys.verify_passphrase()  # a wrong passphrase, PIN or module: refused first
         migrate.upgrade(center.engine)
         migrate.upgrade(center.sim_engine, simulators=True)
         for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):
-            center.keys.ensure_secret(label)
-        hierarchy = ensure_hierarchy(center.keys, settings, center.clock)
-        ensure_checkpoint_key(center.keys)
+            keys.secrets.ensure_secret(label)
+        hierarchy = ensure_hierarchy(keys.ca, settings, center.clock, responder_keys=keys.ocsp)
+        ensure_checkpoint_key(keys.ocsp)
         seeded = False
         if settings.sims_enabled:
             seeded = seed_world(

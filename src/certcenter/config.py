@@ -35,6 +35,10 @@ from pydantic_settings import (
 # A bank sets its own arc, for example one under 1.2.410.2000xx.
 DEMO_OID_ARC = "1.3.6.1.4.1.32473.1"
 
+# What keys are for, each of which may be put on a backend of its own (docs/keys.md)
+KeyPurpose = Literal["ca", "ocsp", "customer", "secrets"]
+KEY_PURPOSES: tuple[KeyPurpose, ...] = ("ca", "ocsp", "customer", "secrets")
+
 # On SQLite every transaction that may write takes the database's one write lock, so server
 # processes beyond a few only wait for it; reads scale, writes do not (docs/operations.md).
 SQLITE_WORKERS = 4
@@ -251,8 +255,13 @@ class Settings(BaseSettings):
     database_pool_recycle_seconds: int = Field(1800, ge=-1)
     database_pool_pre_ping: bool = True
 
-    # key backend: where CA keys and the pepper live
+    # key backend: where CA keys and the pepper live; each purpose may have its own
+    # (key_backend_ca = "pkcs11" with the OCSP responders left in "software", …)
     key_backend: str = "software"
+    key_backend_ca: str | None = None
+    key_backend_ocsp: str | None = None
+    key_backend_customer: str | None = None
+    key_backend_secrets: str | None = None
     key_dir: Path | None = None
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
@@ -360,9 +369,14 @@ class Settings(BaseSettings):
                 return path.read_text("utf-8").strip()
         return None
 
+    def key_backend_for(self, purpose: KeyPurpose) -> str:
+        """The backend ``purpose`` uses: ``key_backend_<purpose>``, else ``key_backend``."""
+        chosen: str | None = getattr(self, f"key_backend_{purpose}")
+        return chosen or self.key_backend
+
     def key_backend_names(self) -> set[str]:
-        """The names of the key backends this center uses."""
-        return {self.key_backend}
+        """The names of the key backends this center's purposes use."""
+        return {self.key_backend_for(purpose) for purpose in KEY_PURPOSES}
 
     def pkcs11_user_pin(self) -> str | None:
         """The token's user PIN: the variable, else the file's first line."""

@@ -3,6 +3,7 @@ catalog's words (never a traceback) when the module, the token or the PIN is wro
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -69,5 +70,49 @@ def test_a_center_runs_on_the_token(softhsm: SoftHsm, tmp_path: Path) -> None:
         assert center.keys.public_key("root-ca") == root.public_key()
         signature = center.keys.sign("audit-checkpoint", b"x")
         assert signature_valid(center.keys.public_key("audit-checkpoint"), signature, b"x")
+    finally:
+        center.close()
+
+
+def test_ca_keys_and_secrets_in_the_token_ocsp_signers_in_software(
+    softhsm: SoftHsm, tmp_path: Path
+) -> None:
+    env = _environment(
+        tmp_path,
+        CERTCENTER_KEY_BACKEND="software",
+        CERTCENTER_KEY_BACKEND_CA="pkcs11",
+        CERTCENTER_KEY_BACKEND_SECRETS="pkcs11",
+        CERTCENTER_KEY_PASSPHRASE="software passphrase",
+        CERTCENTER_PKCS11_PIN=USER_PIN,
+    )
+    result = CliRunner().invoke(cli, ["--lang", "en", "init"], env=env)
+    assert result.exit_code == 0, result.output
+    files = {path.name for path in (tmp_path / "keys").iterdir()}
+    # in software: the OCSP responders' and the audit checkpoint's keys, nothing else
+    assert files == {
+        "mobile-ocsp.key.pem",
+        "financial-ocsp.key.pem",
+        "joint-ocsp.key.pem",
+        "audit-checkpoint.key.pem",
+    }
+    center = build_center(load_settings(environ=env))
+    try:
+        keys = center.key_backends
+        assert isinstance(keys.ca, Pkcs11KeyBackend) and keys.secrets is keys.ca
+        assert keys.ca.has_key("root-ca") and keys.ca.has_key("mobile-ca")
+        assert not keys.ocsp.has_key("root-ca")
+        hierarchy = center.hierarchy()
+        signer = hierarchy.ocsp_signer("mobile")
+        assert signer is not None
+        # the responder's certificate: signed in the token for a key kept in software
+        assert keys.ocsp.public_key(signer.key_label) == signer.certificate.public_key()
+        ca = tmp_path / "ca"
+        checked = subprocess.run(
+            ["openssl", "verify", "-CAfile", ca / "root-ca.pem", "-untrusted",
+             ca / "mobile-ca.pem", ca / "mobile-ocsp.pem"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stderr
+        assert center.readiness.run().ok
     finally:
         center.close()

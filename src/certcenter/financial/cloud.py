@@ -68,7 +68,7 @@ from certcenter.issuance import (
     Renewal,
     publish_crls,
 )
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import CustomerKeys
 from certcenter.lifecycle.service import ActorRef, StatusPublisher
 from certcenter.notifications.outbox import Outbox
 from certcenter.pki.issuer import IssuanceIntent
@@ -143,7 +143,7 @@ class CloudCertificates:
         self,
         *,
         uow_factory: UnitOfWorkFactory,
-        keys: KeyBackend,
+        keys: CustomerKeys,
         issuance: Issuance,
         hasher: SecretHasher,
         guard: FinancialPinGuard,

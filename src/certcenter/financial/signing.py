@@ -54,7 +54,7 @@ from certcenter.financial.access import (
     token_digest,
 )
 from certcenter.financial.proof import activation_message, device_key, device_signature_valid
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import CustomerKeys
 from certcenter.pki.hierarchy import Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.signing.signer import Signature, SignedBy, SigningRequest
@@ -116,7 +116,7 @@ class RemoteSigner:
         self,
         *,
         uow_factory: UnitOfWorkFactory,
-        keys: KeyBackend,
+        keys: CustomerKeys,
         hasher: SecretHasher,
         guard: FinancialPinGuard,
         hierarchy: Hierarchy,

@@ -3,8 +3,13 @@
 A backend holds the CA keys and the secrets (the PIN pepper) under short labels chosen by
 code (``root-ca``, ``mobile-ca``, ``pin-pepper``). It hands out public keys, signatures,
 signed certificates, CRLs and OCSP responses, and HMACs, never a private key or a secret.
-The software backend (:mod:`certcenter.keys.software`) is the only one today; a PKCS#11
-one can follow.
+Backends: software (:mod:`certcenter.keys.software`) and PKCS#11 (:mod:`certcenter.keys.hsm`).
+
+Each consumer asks for its purpose only: :class:`CaKeys` (certificates, CRLs),
+:class:`OcspKeys` (OCSP responses, and the audit checkpoints' signatures),
+:class:`CustomerKeys` (the financial certificate's cloud keys), :class:`Secrets` (HMAC and
+sealing). Configuration may put each purpose on its own backend (:class:`KeyBackends`
+in :mod:`certcenter.keys`); :class:`KeyBackend` is a whole backend, all four at once.
 
     backend = load_key_backend(settings)              # certcenter.keys
     backend.generate_key("mobile-ca", "ec-p256")
@@ -30,9 +35,14 @@ from cryptography.x509 import ocsp
 __all__ = [
     "KEY_KINDS",
     "LABEL_PATTERN",
+    "CaKeys",
+    "CustomerKeys",
     "KeyBackend",
     "KeyKind",
+    "OcspKeys",
+    "Secrets",
     "SignatureHash",
+    "SigningKeys",
     "check_label",
     "curve_for_kind",
     "describe_key_kind",
@@ -70,10 +80,8 @@ _KIND_NAMES: dict[KeyKind, str] = {
 
 
 @runtime_checkable
-class KeyBackend(Protocol):
-    """Where the center's private keys and secrets live."""
-
-    name: str
+class SigningKeys(Protocol):
+    """Key pairs under labels that sign bytes: what every signing purpose has in common."""
 
     def has_key(self, label: str) -> bool:
         """Whether a private key is stored under ``label``."""
@@ -87,10 +95,15 @@ class KeyBackend(Protocol):
         """The public half of a stored key; ``KEY_NOT_FOUND`` if there is none."""
         ...
 
-    def delete_key(self, label: str) -> bool:
-        """Destroy the key under ``label`` (a customer's cloud key whose account is deleted);
-        True if there was one, False if there was none (idempotent). Never for CA keys."""
+    def sign(self, label: str, data: bytes) -> bytes:
+        """An ECDSA signature (DER) over ``data`` (hash by curve); an RSA key's is
+        RSASSA-PKCS1-v1_5 with SHA-256."""
         ...
+
+
+@runtime_checkable
+class CaKeys(SigningKeys, Protocol):
+    """The CAs' keys (root, issuing CAs, the CMP responder): certificates and CRLs."""
 
     def sign_certificate(self, label: str, builder: x509.CertificateBuilder) -> x509.Certificate:
         """Sign a certificate with the key under ``label`` (hash by curve)."""
@@ -102,14 +115,29 @@ class KeyBackend(Protocol):
         """Sign a CRL with the key under ``label`` (hash by curve)."""
         ...
 
+
+@runtime_checkable
+class OcspKeys(SigningKeys, Protocol):
+    """The keys that sign online, often: the OCSP responders' (and the audit checkpoints')."""
+
     def sign_ocsp(self, label: str, builder: ocsp.OCSPResponseBuilder) -> ocsp.OCSPResponse:
         """Sign an OCSP response with the key under ``label`` (hash by curve)."""
         ...
 
-    def sign(self, label: str, data: bytes) -> bytes:
-        """An ECDSA signature (DER) over ``data`` (hash by curve); an RSA key's is
-        RSASSA-PKCS1-v1_5 with SHA-256."""
+
+@runtime_checkable
+class CustomerKeys(SigningKeys, Protocol):
+    """The financial certificate's cloud keys (클라우드 키): one per customer, destroyable."""
+
+    def delete_key(self, label: str) -> bool:
+        """Destroy the key under ``label`` (a customer's cloud key whose account is deleted);
+        True if there was one, False if there was none (idempotent). Never for CA keys."""
         ...
+
+
+@runtime_checkable
+class Secrets(Protocol):
+    """Secrets that never leave: the PIN pepper, code digests, the sealing keys."""
 
     def ensure_secret(self, label: str) -> None:
         """Create a random 32-byte secret under ``label`` unless one is there."""
@@ -127,6 +155,13 @@ class KeyBackend(Protocol):
     def decrypt(self, label: str, sealed: bytes, context: bytes) -> bytes:
         """Open what :meth:`encrypt` sealed; ``KEY_NOT_FOUND`` when it does not open."""
         ...
+
+
+@runtime_checkable
+class KeyBackend(CaKeys, OcspKeys, CustomerKeys, Secrets, Protocol):
+    """A whole backend: every purpose (each consumer asks for its purpose's Protocol only)."""
+
+    name: str
 
     def verify_passphrase(self) -> None:
         """Open one stored object, so a wrong or missing passphrase (or token PIN) shows at
