@@ -56,6 +56,7 @@ from certcenter.financial import (
     FinancialPinReset,
     RemoteSigner,
 )
+from certcenter.financial.cloud import WRAPPING_KEY_LABEL, close_cloud_account
 from certcenter.financial.issuance import FinancialIssuance
 from certcenter.financial.media import AdditionalMedia
 from certcenter.identity.providers import Providers
@@ -72,7 +73,13 @@ from certcenter.media.security_card import SecurityCardService
 from certcenter.notifications.channels import SmsChannel, channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
-from certcenter.pki.hierarchy import JOINT, CaHierarchy, StoredHierarchy, ensure_hierarchy
+from certcenter.pki.hierarchy import (
+    FINANCIAL,
+    JOINT,
+    CaHierarchy,
+    StoredHierarchy,
+    ensure_hierarchy,
+)
 from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
 from certcenter.ports import UnitOfWork
@@ -306,6 +313,8 @@ def compose(
         publisher=revocation,
         settings=settings,
         clock=clock,
+        # a revoked financial certificate closes its cloud account and key in its transaction
+        on_revoke={FINANCIAL: partial(close_cloud_account, keys.customer)},
     )
     customer_actions = CustomerActions(uow_factory, authenticator, lifecycle)
     operator_desk = OperatorDesk(
@@ -669,6 +678,7 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
         migrate.upgrade(center.sim_engine, simulators=True)
         for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):
             keys.secrets.ensure_secret(label)
+        keys.customer.ensure_wrapping_key(WRAPPING_KEY_LABEL)
         hierarchy = ensure_hierarchy(keys.ca, settings, center.clock, responder_keys=keys.ocsp)
         ensure_checkpoint_key(keys.ocsp)
         seeded = False

@@ -271,6 +271,7 @@ class Settings(BaseSettings):
     pkcs11_token_label: str = ""
     pkcs11_pin: SecretStr | None = None
     pkcs11_pin_file: Path | None = None
+    pkcs11_sessions: int = Field(1, ge=1, le=64)  # sessions at once per process (docs/keys.md)
 
     # where the signed audit checkpoints are published (default <data_dir>/audit-checkpoints)
     audit_checkpoint_dir: Path | None = None

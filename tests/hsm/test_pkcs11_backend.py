@@ -286,3 +286,41 @@ def test_the_session_backend_goes_on_after_the_module_was_restarted(
     public = token_backend.public_key("restart-check")
     pkcs11.lib(str(SOFTHSM_MODULE)).reinitialize()  # every session of the process is gone
     assert signature_valid(public, token_backend.sign("restart-check", b"x"), b"x")
+
+
+# ---------------------------------------------------------------------- wrapped customer keys
+
+
+def _object_count(backend: Pkcs11KeyBackend) -> int:
+    return backend._connection.run(USER_PIN, lambda session: len(list(session.get_objects())))
+
+
+@pytest.mark.parametrize("kind", ["ec-p256", "rsa-2048"])
+def test_customer_keys_leave_the_token_only_wrapped(
+    blank_backend: Pkcs11KeyBackend, kind: str
+) -> None:
+    blank_backend.ensure_wrapping_key("customer-kek")
+    blank_backend.ensure_wrapping_key("customer-kek")
+    (kek,) = _attributes(blank_backend, "customer-kek", ObjectClass.SECRET_KEY)
+    assert kek[Attribute.SENSITIVE] and not kek[Attribute.EXTRACTABLE] and kek[Attribute.TOKEN]
+    objects = _object_count(blank_backend)
+    made = blank_backend.generate_wrapped_key("customer-kek", kind)  # type: ignore[arg-type]
+    assert key_kind_of(made.public_key) == kind
+    signature = blank_backend.sign_wrapped("customer-kek", made.wrapped, b"transfer")
+    assert signature_valid(made.public_key, signature, b"transfer")
+    assert not signature_valid(made.public_key, signature, b"another transfer")
+    # nothing of the customer's key stays in the token: only its wrapped form exists
+    assert _object_count(blank_backend) == objects
+    tampered = made.wrapped[:-1] + bytes([made.wrapped[-1] ^ 1])
+    blank_backend.ensure_wrapping_key("other-kek")
+    for label, blob in (("customer-kek", tampered), ("other-kek", made.wrapped)):
+        with pytest.raises(CertCenterError) as refused:
+            blank_backend.sign_wrapped(label, blob, b"x")
+        assert refused.value.code == "KEY_NOT_FOUND"
+    assert _object_count(blank_backend) == objects + 1  # the other KEK only
+
+
+def test_wrapping_needs_the_key_encryption_key(blank_backend: Pkcs11KeyBackend) -> None:
+    with pytest.raises(CertCenterError) as missing:
+        blank_backend.generate_wrapped_key("customer-kek")
+    assert missing.value.code == "KEY_NOT_FOUND"

@@ -14,6 +14,8 @@ from certcenter.cli.main import cli
 from certcenter.config import load_settings
 from certcenter.keys import Pkcs11KeyBackend
 from certcenter.keys.backend import signature_valid
+from certcenter.lifecycle.service import ActorRef
+from tests.financial.support import Browser, cloud_keys, issue, remote_sign
 from tests.support.softhsm import SOFTHSM_MODULE, USER_PIN, SoftHsm
 
 
@@ -70,6 +72,15 @@ def test_a_center_runs_on_the_token(softhsm: SoftHsm, tmp_path: Path) -> None:
         assert center.keys.public_key("root-ca") == root.public_key()
         signature = center.keys.sign("audit-checkpoint", b"x")
         assert signature_valid(center.keys.public_key("audit-checkpoint"), signature, b"x")
+        # the financial certificate: its key wrapped by the token, signing in the token
+        browser = Browser()
+        issued = issue(center, browser)
+        signed = remote_sign(center, browser, issued.device_id or "", b"transfer 50,000 KRW")
+        public = issued.certificate.public_key()
+        assert signature_valid(public, signed.signature, b"transfer 50,000 KRW")
+        assert cloud_keys(center) != []
+        center.lifecycle.revoke(issued.serial, "keyCompromise", ActorRef.operator("kim", None))
+        assert cloud_keys(center) == []
     finally:
         center.close()
 
@@ -88,12 +99,14 @@ def test_ca_keys_and_secrets_in_the_token_ocsp_signers_in_software(
     result = CliRunner().invoke(cli, ["--lang", "en", "init"], env=env)
     assert result.exit_code == 0, result.output
     files = {path.name for path in (tmp_path / "keys").iterdir()}
-    # in software: the OCSP responders' and the audit checkpoint's keys, nothing else
+    # in software: the OCSP responders' and the audit checkpoint's keys, and the customer
+    # keys' key-encryption key; nothing of the CAs and no secret
     assert files == {
         "mobile-ocsp.key.pem",
         "financial-ocsp.key.pem",
         "joint-ocsp.key.pem",
         "audit-checkpoint.key.pem",
+        "customer-kek.secret.json",
     }
     center = build_center(load_settings(environ=env))
     try:

@@ -69,7 +69,10 @@ def _software(settings: Settings) -> KeyBackend:
 
 def _pkcs11(settings: Settings) -> KeyBackend:
     return Pkcs11KeyBackend(
-        settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_user_pin()
+        settings.pkcs11_module,
+        settings.pkcs11_token_label,
+        settings.pkcs11_user_pin(),
+        sessions=settings.pkcs11_sessions,
     )
 
 

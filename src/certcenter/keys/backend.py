@@ -23,6 +23,7 @@ RSASSA-PKCS1-v1_5 and SHA-256 (:func:`hash_for_key`, :func:`verify_signature`).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args, runtime_checkable
 
 from cryptography import x509
@@ -43,6 +44,7 @@ __all__ = [
     "Secrets",
     "SignatureHash",
     "SigningKeys",
+    "WrappedKey",
     "check_label",
     "curve_for_kind",
     "describe_key_kind",
@@ -125,13 +127,42 @@ class OcspKeys(SigningKeys, Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class WrappedKey:
+    """A key pair whose private half left its backend only wrapped (AES key wrap with
+    padding, RFC 5649) under a key-encryption key that never leaves it."""
+
+    public_key: PublicKeyTypes
+    wrapped: bytes = field(repr=False)  # opens only inside the backend that made it
+
+
 @runtime_checkable
 class CustomerKeys(SigningKeys, Protocol):
-    """The financial certificate's cloud keys (클라우드 키): one per customer, destroyable."""
+    """The financial certificate's cloud keys (클라우드 키): one per customer, destroyable.
+
+    At scale they are wrapped: each private key is stored by the caller (in the database)
+    wrapped under the key-encryption key ``wrapping_label``, and is unwrapped only inside
+    the backend to sign. Deleting the wrapped blob destroys the key. Keys kept under their
+    own label (``generate_key``, ``sign``, ``delete_key``) are those of older accounts.
+    """
 
     def delete_key(self, label: str) -> bool:
         """Destroy the key under ``label`` (a customer's cloud key whose account is deleted);
         True if there was one, False if there was none (idempotent). Never for CA keys."""
+        ...
+
+    def ensure_wrapping_key(self, label: str) -> None:
+        """Create the key-encryption key ``label`` (AES-256) unless it is there."""
+        ...
+
+    def generate_wrapped_key(self, wrapping_label: str, kind: KeyKind = "ec-p256") -> WrappedKey:
+        """A new key pair, its private key wrapped under ``wrapping_label`` (nothing of it is
+        kept by the backend); ``KEY_NOT_FOUND`` without that wrapping key."""
+        ...
+
+    def sign_wrapped(self, wrapping_label: str, wrapped: bytes, data: bytes) -> bytes:
+        """Unwrap inside the backend and sign ``data`` as :meth:`sign` does; the unwrapped
+        key is gone when this returns. ``KEY_NOT_FOUND`` when the blob does not unwrap."""
         ...
 
 

@@ -22,7 +22,9 @@ start-up). What goes wrong there is a catalog error: ``KEY_TOKEN_MODULE_MISSING`
 ``KEY_TOKEN_NOT_FOUND``, ``KEY_TOKEN_PIN_MISSING``, ``KEY_TOKEN_PIN_WRONG``; a token that
 stops answering later is ``KEY_TOKEN_UNAVAILABLE`` (503), and the next call opens it again.
 Login is per token and per process in PKCS#11, so the backends of one process that name the
-same module and token share one :class:`TokenConnection` and its pool of sessions.
+same module and token share one :class:`TokenConnection` and its pool of sessions: one by
+default (operations take turns; SoftHSM2 is not safe with more), ``pkcs11_sessions`` for an
+HSM whose module runs several at once.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509 import ocsp
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
+from pkcs11.constants import DEFAULT
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
 from certcenter.errors import CertCenterError
@@ -53,6 +56,7 @@ from certcenter.keys.backend import (
     RSA_BITS,
     RSA_PUBLIC_EXPONENT,
     KeyKind,
+    WrappedKey,
     check_label,
     hash_for_kind,
     key_kind_of,
@@ -69,7 +73,10 @@ _ID_BYTES = 16
 _GCM_FORMAT = b"\x02"  # sealed by the token (the software backend's own are b"\x01")
 _GCM_NONCE = 12
 _GCM_TAG_BITS = 128
-_MAX_SESSIONS = 8
+# SoftHSM2 (2.6) fails now and then (CKR_GENERAL_ERROR) when sessions of one process make,
+# use and destroy session objects at the same time, as unwrapping a customer key does: one
+# session (every operation in turn) unless the configuration allows more for an HSM that can
+DEFAULT_SESSIONS = 1
 
 # errors after which the sessions are gone (the token was removed, the module restarted)
 _LOST = (
@@ -91,9 +98,12 @@ _PIN_REFUSED = (
 class TokenConnection:
     """One module, one token, logged in once: a pool of sessions for the threads."""
 
-    def __init__(self, module: Path | None, token_label: str) -> None:
+    def __init__(
+        self, module: Path | None, token_label: str, sessions: int = DEFAULT_SESSIONS
+    ) -> None:
         self.module = module
         self.token_label = token_label
+        self.sessions = max(1, sessions)
         self._pin_digest: bytes | None = None
         self._idle: list[pkcs11.Session] = []
         self._members: set[int] = set()  # the sessions opened since the last reset
@@ -145,7 +155,7 @@ class TokenConnection:
                     return self._login
                 if self._idle:
                     return self._idle.pop()
-                if self._open < _MAX_SESSIONS:
+                if self._open < self.sessions:
                     session = self._guarded(lambda: self._token().open(rw=True))
                     self._members.add(id(session))
                     self._open += 1
@@ -246,13 +256,17 @@ _connections: dict[tuple[str, str], TokenConnection] = {}
 _connections_lock = threading.Lock()
 
 
-def connection(module: Path | None, token_label: str) -> TokenConnection:
-    """This process's connection to ``token_label`` through ``module`` (shared)."""
+def connection(
+    module: Path | None, token_label: str, sessions: int = DEFAULT_SESSIONS
+) -> TokenConnection:
+    """This process's connection to ``token_label`` through ``module`` (shared; at most
+    ``sessions`` sessions at once, the most any of its backends asked for)."""
     key = (str(module), token_label)
     with _connections_lock:
         found = _connections.get(key)
         if found is None:
-            found = _connections[key] = TokenConnection(module, token_label)
+            found = _connections[key] = TokenConnection(module, token_label, sessions)
+        found.sessions = max(found.sessions, sessions)
         return found
 
 
@@ -261,11 +275,18 @@ class Pkcs11KeyBackend:
 
     name = "pkcs11"
 
-    def __init__(self, module: Path | None, token_label: str, pin: str | None) -> None:
+    def __init__(
+        self,
+        module: Path | None,
+        token_label: str,
+        pin: str | None,
+        *,
+        sessions: int = DEFAULT_SESSIONS,
+    ) -> None:
         self.module = module
         self.token_label = token_label
         self._pin = pin
-        self._connection = connection(module, token_label)
+        self._connection = connection(module, token_label, sessions)
         self._public: dict[str, PublicKeyTypes] = {}
         self._lock = threading.Lock()
 
@@ -342,6 +363,73 @@ class Pkcs11KeyBackend:
             if private is None:
                 raise CertCenterError("KEY_NOT_FOUND", label=label)
             return _sign_with(private, kind, data)
+
+        return self._run(sign)
+
+    # ------------------------------------------------------------------ wrapped keys
+
+    def ensure_wrapping_key(self, label: str) -> None:
+        check_label(label)
+
+        def ensure(session: pkcs11.Session) -> None:
+            if _find(session, ObjectClass.SECRET_KEY, label, KeyType.AES) is None:
+                session.generate_key(
+                    KeyType.AES,
+                    _SECRET_BITS,
+                    id=os.urandom(_ID_BYTES),
+                    label=label,
+                    store=True,
+                    capabilities=MechanismFlag.WRAP | MechanismFlag.UNWRAP,
+                    template=dict(_HELD),
+                )
+
+        with self._lock:
+            self._run(ensure)
+
+    def generate_wrapped_key(self, wrapping_label: str, kind: KeyKind = "ec-p256") -> WrappedKey:
+        """The pair is made in the token as session objects (gone at the end of the call),
+        the private one sensitive and extractable only to be wrapped
+        (``CKM_AES_KEY_WRAP_PAD``)."""
+        check_label(wrapping_label)
+        kind_byte = _WRAPPED_KINDS.index(kind).to_bytes(1, "big")
+
+        def make(session: pkcs11.Session) -> WrappedKey:
+            kek = self._secret(session, wrapping_label, KeyType.AES)
+            public, private = _session_pair(session, kind)
+            try:
+                wrapped = bytes(kek.wrap_key(private, mechanism=Mechanism.AES_KEY_WRAP_PAD))
+                return WrappedKey(_public_key(public), _WRAP_FORMAT + kind_byte + wrapped)
+            finally:
+                private.destroy()
+                public.destroy()
+
+        return self._run(make)
+
+    def sign_wrapped(self, wrapping_label: str, wrapped: bytes, data: bytes) -> bytes:
+        check_label(wrapping_label)
+        if len(wrapped) < 3 or wrapped[:1] != _WRAP_FORMAT or wrapped[1] >= len(_WRAPPED_KINDS):
+            raise CertCenterError("KEY_NOT_FOUND", label=wrapping_label)
+        kind = _WRAPPED_KINDS[wrapped[1]]
+        key_type = KeyType.RSA if kind in RSA_BITS else KeyType.EC
+
+        def sign(session: pkcs11.Session) -> bytes:
+            kek = self._secret(session, wrapping_label, KeyType.AES)
+            try:
+                private = kek.unwrap_key(
+                    ObjectClass.PRIVATE_KEY,
+                    key_type,
+                    wrapped[2:],
+                    mechanism=Mechanism.AES_KEY_WRAP_PAD,
+                    store=False,
+                    capabilities=MechanismFlag.SIGN,
+                    template=dict(_UNWRAPPED),
+                )
+            except _DOES_NOT_UNWRAP:
+                raise CertCenterError("KEY_NOT_FOUND", label=wrapping_label) from None
+            try:
+                return _sign_with(private, kind, data)
+            finally:
+                private.destroy()
 
         return self._run(sign)
 
@@ -450,6 +538,26 @@ _DOES_NOT_OPEN = (
     pkcs11.exceptions.GeneralError,
 )
 
+_WRAP_FORMAT = b"\x02"  # kind byte, then PKCS#8 under CKM_AES_KEY_WRAP_PAD in the token
+_WRAPPED_KINDS: tuple[KeyKind, ...] = ("ec-p256", "ec-p384", "rsa-2048")
+# an unwrapped private key: sensitive, never extractable, for signing only (attributes a
+# private key does not have are left out of the template, not set false)
+_UNWRAPPED: dict[Attribute, Any] = {
+    **_HELD,
+    Attribute.ENCRYPT: DEFAULT,
+    Attribute.VERIFY: DEFAULT,
+    Attribute.WRAP: DEFAULT,
+    Attribute.DERIVE: DEFAULT,
+}
+_DOES_NOT_UNWRAP = (
+    pkcs11.exceptions.WrappedKeyInvalid,
+    pkcs11.exceptions.WrappedKeyLenRange,
+    pkcs11.exceptions.EncryptedDataInvalid,
+    pkcs11.exceptions.FunctionFailed,
+    pkcs11.exceptions.GeneralError,
+    pkcs11.exceptions.TemplateInconsistent,
+)
+
 _SECRET_PARTS = (
     (KeyType.GENERIC_SECRET, MechanismFlag.SIGN | MechanismFlag.VERIFY),
     (KeyType.AES, MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT),
@@ -502,6 +610,29 @@ def _generate_pair(session: pkcs11.Session, label: str, kind: KeyKind) -> Public
             **options,
         )
     return _public_key(public)
+
+
+def _session_pair(session: pkcs11.Session, kind: KeyKind) -> tuple[Any, Any]:
+    """A pair that lives as long as the session or until destroyed, to be wrapped."""
+    options: dict[str, Any] = {
+        "store": False,
+        "capabilities": MechanismFlag.SIGN | MechanismFlag.VERIFY,
+        "private_template": {**_HELD, Attribute.EXTRACTABLE: True},
+    }
+    if kind in _CURVE_NAMES:
+        parameters = session.create_domain_parameters(
+            KeyType.EC,
+            {Attribute.EC_PARAMS: encode_named_curve_parameters(_CURVE_NAMES[kind])},
+            local=True,
+        )
+        return parameters.generate_keypair(**options)
+    exponent = RSA_PUBLIC_EXPONENT.to_bytes(3, "big")
+    return session.generate_keypair(
+        KeyType.RSA,
+        RSA_BITS[kind],
+        public_template={Attribute.PUBLIC_EXPONENT: exponent},
+        **options,
+    )
 
 
 def _sign_with(private: Any, kind: KeyKind, data: bytes) -> bytes:
