@@ -56,12 +56,13 @@ from certcenter.financial import (
     FinancialPinReset,
     RemoteSigner,
 )
+from certcenter.financial.cloud import WRAPPING_KEY_LABEL, close_cloud_account
 from certcenter.financial.issuance import FinancialIssuance
 from certcenter.financial.media import AdditionalMedia
 from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
 from certcenter.joint import FeeDesk, JointAuthority, JointLogin, JointRegistrations
-from certcenter.keys import KeyBackend, load_key_backend
+from certcenter.keys import KeyBackend, KeyBackends, load_key_backends
 from certcenter.lifecycle.customer_actions import CustomerActions
 from certcenter.lifecycle.jobs import JobRunner
 from certcenter.lifecycle.lost import LostPhoneReports
@@ -72,7 +73,13 @@ from certcenter.media.security_card import SecurityCardService
 from certcenter.notifications.channels import SmsChannel, channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
-from certcenter.pki.hierarchy import JOINT, CaHierarchy, StoredHierarchy, ensure_hierarchy
+from certcenter.pki.hierarchy import (
+    FINANCIAL,
+    JOINT,
+    CaHierarchy,
+    StoredHierarchy,
+    ensure_hierarchy,
+)
 from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
 from certcenter.pki.profiles import require_production_identity
@@ -123,7 +130,8 @@ class Center:
     sim_engine: Engine
     uow_factory: SqlUnitOfWorkFactory
     sim_store: SimulatorStore
-    keys: KeyBackend
+    keys: KeyBackend  # the default backend (key_backend): every purpose not put elsewhere
+    key_backends: KeyBackends  # the backend of each purpose
     providers: Providers
     # foundations: secrets, the CA, the audit trail, notifications, certificate status
     hasher: SecretHasher
@@ -191,7 +199,7 @@ class Center:
             engine=self.engine,
             sim_engine=self.sim_engine,
             sim_store=self.sim_store,
-            keys=self.keys,
+            keys=self.key_backends,
             providers=self.providers,
         )
 
@@ -239,7 +247,7 @@ def build_center(settings: Settings, clock: Clock | None = None) -> Center:
         engine=engine,
         sim_engine=sim_engine,
         sim_store=sim_store,
-        keys=load_key_backend(settings),
+        keys=load_key_backends(settings),
         providers=providers,
     )
 
@@ -251,22 +259,22 @@ def compose(
     engine: Engine,
     sim_engine: Engine,
     sim_store: SimulatorStore,
-    keys: KeyBackend,
+    keys: KeyBackends,
     providers: Providers,
 ) -> Center:
     """Build every service, top to bottom: each from what is built before it."""
     policy = settings.policy
     uow_factory = SqlUnitOfWorkFactory(make_session_factory(engine))
-    pepper = partial(keys.mac, PEPPER_LABEL)
+    pepper = partial(keys.secrets.mac, PEPPER_LABEL)
 
     # foundations
     hasher = SecretHasher.from_policy(pepper, policy)
     hierarchy = StoredHierarchy(settings)  # read when first used: init may not have run yet
-    issuer = Issuer(keys, hierarchy, settings, clock)
+    issuer = Issuer(keys.ca, hierarchy, settings, clock)
     checkpoint_log = FileCheckpointLog(settings.audit_checkpoint_path)
     audit_checkpoints = AuditCheckpoints(
         uow_factory,
-        keys,
+        keys.ocsp,
         clock,
         publishers=[checkpoint_log],
         published=checkpoint_log,
@@ -281,7 +289,8 @@ def compose(
     outbox = Outbox(settings, clock, wake=sender.wake)
     revocation = RevocationStatus(
         uow_factory=uow_factory,
-        backend=keys,
+        backend=keys.ca,
+        ocsp_backend=keys.ocsp,
         hierarchy=hierarchy,
         settings=settings,
         clock=clock,
@@ -323,6 +332,8 @@ def compose(
         publisher=revocation,
         settings=settings,
         clock=clock,
+        # a revoked financial certificate closes its cloud account and key in its transaction
+        on_revoke={FINANCIAL: partial(close_cloud_account, keys.customer)},
     )
     customer_actions = CustomerActions(uow_factory, authenticator, lifecycle)
     overseas_access = OverseasAccess(
@@ -344,10 +355,25 @@ def compose(
 
     # security media and approvals in the app
     otp = OtpService(
-        uow_factory, keys, SEAL_LABEL, hasher, providers, factor_guard, clock, policy, audit_trail
+        uow_factory,
+        keys.secrets,
+        SEAL_LABEL,
+        hasher,
+        providers,
+        factor_guard,
+        clock,
+        policy,
+        audit_trail,
     )
     security_cards = SecurityCardService(
-        uow_factory, keys, CARD_DIGEST_LABEL, providers, factor_guard, clock, policy, audit_trail
+        uow_factory,
+        keys.secrets,
+        CARD_DIGEST_LABEL,
+        providers,
+        factor_guard,
+        clock,
+        policy,
+        audit_trail,
     )
     lost_reports = LostPhoneReports(
         uow_factory=uow_factory,
@@ -427,7 +453,7 @@ def compose(
     )
     cloud_certificates = CloudCertificates(
         uow_factory=uow_factory,
-        keys=keys,
+        keys=keys.customer,
         issuance=issuance,
         hasher=hasher,
         guard=financial_pin_guard,
@@ -440,7 +466,7 @@ def compose(
     )
     remote_signer = RemoteSigner(
         uow_factory=uow_factory,
-        keys=keys,
+        keys=keys.customer,
         hasher=hasher,
         guard=financial_pin_guard,
         hierarchy=hierarchy,
@@ -495,7 +521,7 @@ def compose(
         uow_factory=uow_factory,
         issuance=issuance,
         lifecycle=lifecycle,
-        keys=keys,
+        keys=keys.secrets,
         seal_label=SEAL_LABEL,
         audit=audit_trail,
         settings=settings,
@@ -510,7 +536,7 @@ def compose(
         cards=security_cards,
         guard=factor_guard,
         hasher=hasher,
-        keys=keys,
+        keys=keys.secrets,
         seal_label=SEAL_LABEL,
         fees=joint_fees,
         audit=audit_trail,
@@ -562,13 +588,13 @@ def compose(
         hasher=hasher,
     )
     # the joint certificate's CMP server: the protocol here, the decisions the authority's
-    cmp_transactions = CmpTransactions(uow_factory, keys, SEAL_LABEL, clock)
+    cmp_transactions = CmpTransactions(uow_factory, keys.secrets, SEAL_LABEL, clock)
     cmp = CmpServer(
         authority=joint_authority,
         transactions=cmp_transactions,
         issued=RecordedCertificates(uow_factory, families=(JOINT,)),
         responder=CmpResponderKey(
-            keys,
+            keys.ca,
             settings,
             clock,
             issuer=partial(hierarchy.issuing, JOINT),
@@ -596,7 +622,7 @@ def compose(
         {
             "storage": storage_check(uow_factory, clock),
             "audit": audit_check(uow_factory, audit_checkpoints),
-            "keys": key_check(keys, CHECKPOINT_KEY_LABEL),
+            "keys": key_check(keys.ocsp, CHECKPOINT_KEY_LABEL),
             "ca": hierarchy,
         }
     )
@@ -608,7 +634,8 @@ def compose(
         sim_engine=sim_engine,
         uow_factory=uow_factory,
         sim_store=sim_store,
-        keys=keys,
+        keys=keys.default,
+        key_backends=keys,
         providers=providers,
         hasher=hasher,
         hierarchy=hierarchy,
@@ -665,8 +692,9 @@ class InitReport:
 
 
 def ensure_passphrase(settings: Settings) -> bool:
-    """In the demo, make a random key-store passphrase file if none is configured."""
-    if settings.passphrase() is not None:
+    """In the demo, make a random key-store passphrase file if none is configured (only the
+    software backend uses one)."""
+    if settings.passphrase() is not None or "software" not in settings.key_backend_names():
         return False
     if settings.environment != "demo":
         raise CertCenterError("KEY_PASSPHRASE_MISSING")
@@ -687,12 +715,15 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
     require_production_identity(settings)  # before any CA certificate is made or used
     center = build_center(settings, clock)
     try:
+        keys = center.key_backends
+        keys.verify_passphrase()  # a wrong passphrase, PIN or module: refused first
         migrate.upgrade(center.engine)
         migrate.upgrade(center.sim_engine, simulators=True)
         for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):
-            center.keys.ensure_secret(label)
-        hierarchy = ensure_hierarchy(center.keys, settings, center.clock)
-        ensure_checkpoint_key(center.keys)
+            keys.secrets.ensure_secret(label)
+        keys.customer.ensure_wrapping_key(WRAPPING_KEY_LABEL)
+        hierarchy = ensure_hierarchy(keys.ca, settings, center.clock, responder_keys=keys.ocsp)
+        ensure_checkpoint_key(keys.ocsp)
         seeded = False
         if settings.sims_enabled:
             seeded = seed_world(

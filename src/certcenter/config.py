@@ -42,6 +42,10 @@ from pydantic_settings import (
 # A bank sets its own arc, for example one under 1.2.410.2000xx.
 DEMO_OID_ARC = "1.3.6.1.4.1.32473.1"
 
+# What keys are for, each of which may be put on a backend of its own (docs/keys.md)
+KeyPurpose = Literal["ca", "ocsp", "customer", "secrets"]
+KEY_PURPOSES: tuple[KeyPurpose, ...] = ("ca", "ocsp", "customer", "secrets")
+
 # On SQLite every transaction that may write takes the database's one write lock, so server
 # processes beyond a few only wait for it; reads scale, writes do not (docs/operations.md).
 SQLITE_WORKERS = 4
@@ -297,11 +301,23 @@ class Settings(BaseSettings):
     database_pool_recycle_seconds: int = Field(1800, ge=-1)
     database_pool_pre_ping: bool = True
 
-    # key backend: where CA keys and the pepper live
+    # key backend: where CA keys and the pepper live; each purpose may have its own
+    # (key_backend_ca = "pkcs11" with the OCSP responders left in "software", …)
     key_backend: str = "software"
+    key_backend_ca: str | None = None
+    key_backend_ocsp: str | None = None
+    key_backend_customer: str | None = None
+    key_backend_secrets: str | None = None
     key_dir: Path | None = None
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
+    # the PKCS#11 backend (key_backend = "pkcs11"): the vendor's module, the token's label,
+    # and its user PIN from the environment or a file (never from the command line)
+    pkcs11_module: Path | None = None
+    pkcs11_token_label: str = ""
+    pkcs11_pin: SecretStr | None = None
+    pkcs11_pin_file: Path | None = None
+    pkcs11_sessions: int = Field(1, ge=1, le=64)  # sessions at once per process (docs/keys.md)
 
     # where the signed audit checkpoints are published (default <data_dir>/audit-checkpoints)
     audit_checkpoint_dir: Path | None = None
@@ -401,6 +417,23 @@ class Settings(BaseSettings):
         ):
             if path is not None and path.is_file():
                 return path.read_text("utf-8").strip()
+        return None
+
+    def key_backend_for(self, purpose: KeyPurpose) -> str:
+        """The backend ``purpose`` uses: ``key_backend_<purpose>``, else ``key_backend``."""
+        chosen: str | None = getattr(self, f"key_backend_{purpose}")
+        return chosen or self.key_backend
+
+    def key_backend_names(self) -> set[str]:
+        """The names of the key backends this center's purposes use."""
+        return {self.key_backend_for(purpose) for purpose in KEY_PURPOSES}
+
+    def pkcs11_user_pin(self) -> str | None:
+        """The token's user PIN: the variable, else the file's first line."""
+        if self.pkcs11_pin is not None:
+            return self.pkcs11_pin.get_secret_value()
+        if self.pkcs11_pin_file is not None and self.pkcs11_pin_file.is_file():
+            return self.pkcs11_pin_file.read_text("utf-8").strip() or None
         return None
 
     @classmethod

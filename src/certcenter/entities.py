@@ -529,8 +529,11 @@ class CloudAccountStatus(enum.StrEnum):
 class CloudAccount:
     """A customer's financial-certificate cloud account (금융인증서 클라우드 보관).
 
-    The private key stays in the center's key backend under ``key_label``; the account holds
-    the PIN's hash and the dates the inactivity rule reads (deleted after a year unused).
+    The private key is ``wrapped_key``: wrapped under the key backend's key-encryption key
+    ``wrapping_key_label``, opened only inside the backend to sign, erased when the account is
+    deleted. (An account made before wrapping keeps its key in the backend under
+    ``key_label``, which names every account.) The account holds the PIN's hash and the dates
+    the inactivity rule reads (deleted after a year unused).
     """
 
     id: str
@@ -542,6 +545,8 @@ class CloudAccount:
     last_used_at: datetime
     notice_sent_at: datetime | None = None  # the inactivity notice, once per idle period
     deleted_at: datetime | None = None
+    wrapped_key: bytes | None = field(default=None, repr=False)
+    wrapping_key_label: str | None = None
 
 
 class BrowserDeviceStatus(enum.StrEnum):

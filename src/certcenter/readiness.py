@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcenter.clock import Clock
 from certcenter.errors import CertCenterError
-from certcenter.keys import KeyBackend, hash_for_curve
+from certcenter.keys import SigningKeys, hash_for_curve
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -125,7 +125,7 @@ def audit_check(uow_factory: UnitOfWorkFactory, trail: AuditHead) -> Check:
     return check
 
 
-def key_check(keys: KeyBackend, label: str) -> Check:
+def key_check(keys: SigningKeys, label: str) -> Check:
     """The key backend signs with ``label``'s key, and the signature verifies under its public
     key; its own refusals (``KEY_PASSPHRASE_WRONG``, ``KEY_NOT_FOUND``) come through."""
 

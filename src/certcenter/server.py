@@ -239,5 +239,5 @@ def app_from_environment() -> FastAPI:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     center = build_center(settings)
-    center.keys.verify_passphrase()
+    center.key_backends.verify_passphrase()
     return create_app(center, background=settings.background_jobs)

@@ -12,6 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from sqlalchemy import select
 
 from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
@@ -20,6 +21,7 @@ from certcenter.financial import FinancialIssued, RemoteSignature
 from certcenter.financial.media import MediumAnswer
 from certcenter.lifecycle.service import ActorRef
 from certcenter.simulators.world import load_world
+from certcenter.storage import tables
 
 PIN = "480213"
 OTHER_PIN = "591734"
@@ -157,3 +159,16 @@ def openssl(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProce
 def write(path: Path, data: bytes | str) -> Path:
     path.write_bytes(data.encode() if isinstance(data, str) else data)
     return path
+
+
+def cloud_keys(center: Center) -> list[str]:
+    """The labels of the cloud keys that exist: accounts holding a wrapped key in the
+    database, and keys kept in the key backend's directory under their own label."""
+    table = tables.cloud_accounts
+    with center.engine.connect() as connection:
+        wrapped = connection.execute(
+            select(table.c.key_label).where(table.c.wrapped_key.is_not(None))
+        ).scalars()
+        labels = list(wrapped)
+    files = [p.name.removesuffix(".key.pem") for p in center.settings.keys_path.glob("fin-*")]
+    return sorted([*labels, *files])

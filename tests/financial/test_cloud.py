@@ -10,15 +10,18 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap_with_padding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
 from certcenter.bootstrap import Center
 from certcenter.errors import CertCenterError
+from certcenter.financial.cloud import WRAPPING_KEY_LABEL
 from certcenter.lifecycle.service import ActorRef
 from tests.financial.support import (
     PIN,
     Browser,
+    cloud_keys,
     customer,
     events,
     issue,
@@ -27,10 +30,6 @@ from tests.financial.support import (
     write,
 )
 from tests.support.pkilint import Linter
-
-
-def cloud_keys(center: Center) -> list[str]:
-    return sorted(p.name for p in center.settings.keys_path.glob("fin-*"))
 
 
 def test_create_makes_key_certificate_account_and_device(center: Center, tmp_path: Path) -> None:
@@ -67,26 +66,27 @@ def test_create_makes_key_certificate_account_and_device(center: Center, tmp_pat
     )
     assert verified.returncode == 0, verified.stderr
 
-    # the key: made by the backend, in its directory only, encrypted at rest
+    # the key: made by the backend, stored only wrapped under its key-encryption key
     (label,) = cloud_keys(center)
-    key_file = center.settings.keys_path / label
-    pem = key_file.read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    private = serialization.load_pem_private_key(pem, b"test-passphrase")
-    assert isinstance(private, ec.EllipticCurvePrivateKey)
-    assert private.public_key() == cert.public_key()
-    scalar = private.private_numbers().private_value.to_bytes(32, "big")
-    for path in tmp_path.rglob("*"):
-        if path.is_file() and path != key_file:
-            content = path.read_bytes()
-            assert scalar not in content, path
-            assert b"PRIVATE KEY" not in content or path.parent == key_file.parent, path
-
     with center.uow_factory() as uow:
         account = uow.cloud_accounts.active_for_customer(holder.id)
         record = uow.certificates.get(issued.serial)
         devices = uow.browser_devices.active_for_customer(holder.id)
-    assert account is not None and f"{account.key_label}.key.pem" == label
+    assert account is not None and account.key_label == label
+    assert account.wrapping_key_label == WRAPPING_KEY_LABEL and account.wrapped_key
+    assert not list(center.settings.keys_path.glob("fin-*"))  # no key of its own there
+    kek = center.keys._secret(WRAPPING_KEY_LABEL)  # type: ignore[attr-defined]
+    private = serialization.load_der_private_key(
+        aes_key_unwrap_with_padding(kek, account.wrapped_key[1:]), None
+    )
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    assert private.public_key() == cert.public_key()
+    scalar = private.private_numbers().private_value.to_bytes(32, "big")
+    for path in tmp_path.rglob("*"):  # the databases, the key directory, everything
+        if path.is_file():
+            content = path.read_bytes()
+            assert scalar not in content, path
+            assert b"PRIVATE KEY" not in content or path.parent == center.settings.keys_path
     assert account.pin_hash.startswith("$argon2id$") and PIN not in account.pin_hash
     assert record is not None and record.family == "financial" and record.status == "active"
     assert record.device_id is None  # the key is in the cloud, on no device
@@ -111,7 +111,7 @@ def test_one_per_person_reissue_supersedes_and_destroys_the_old_key(center: Cent
         accounts = [uow.cloud_accounts.active_for_customer(holder.id)]
         assert uow.browser_devices.count_active(holder.id) == 1
     assert old is not None and old.status == "superseded" and old.replaced_by == second.serial
-    assert accounts[0] is not None and f"{accounts[0].key_label}.key.pem" == second_key
+    assert accounts[0] is not None and accounts[0].key_label == second_key
     # the old certificate's status says so to relying parties
     request = (
         ocsp.OCSPRequestBuilder()

@@ -13,10 +13,7 @@ from certcenter.bootstrap import Center
 from certcenter.clock import FrozenClock
 from certcenter.errors import CertCenterError
 from tests.financial.support import Browser, customer, events, issue, remote_sign
-
-
-def keys(center: Center) -> list[str]:
-    return sorted(p.name for p in center.settings.keys_path.glob("fin-*"))
+from tests.financial.support import cloud_keys as keys
 
 
 def test_inactivity_notice_then_deletion(center: Center, clock: FrozenClock) -> None:
@@ -46,7 +43,7 @@ def test_inactivity_notice_then_deletion(center: Center, clock: FrozenClock) -> 
     report = center.jobs.run_once()
     assert report.financial_deleted == ["C001"] and report.errors == []
 
-    assert keys(center) == []  # the cloud key is destroyed in the backend
+    assert keys(center) == []  # the cloud key is destroyed: its wrapped form erased
     with center.uow_factory() as uow:
         record = uow.certificates.get(issued.serial)
         assert uow.cloud_accounts.active_for_customer(holder.id) is None

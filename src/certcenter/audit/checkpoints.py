@@ -79,7 +79,7 @@ from certcenter.audit.trail import (
 from certcenter.clock import Clock, as_utc
 from certcenter.entities import AuditCheckpoint, AuditEntry
 from certcenter.errors import CertCenterError
-from certcenter.keys import KeyBackend, hash_for_curve
+from certcenter.keys import SigningKeys, hash_for_curve
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -233,7 +233,7 @@ class PublishedCheckpoints(Protocol):
     def read(self) -> list[PublishedCheckpoint]: ...
 
 
-def ensure_checkpoint_key(keys: KeyBackend, label: str = CHECKPOINT_KEY_LABEL) -> bool:
+def ensure_checkpoint_key(keys: SigningKeys, label: str = CHECKPOINT_KEY_LABEL) -> bool:
     """Make the checkpoint key (EC P-256) unless it exists; True if it was made now."""
     if keys.has_key(label):
         return False
@@ -256,7 +256,7 @@ class AuditCheckpoints:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
-        keys: KeyBackend,
+        keys: SigningKeys,
         clock: Clock,
         *,
         publishers: Sequence[CheckpointPublisher] = (),

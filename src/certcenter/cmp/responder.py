@@ -30,7 +30,7 @@ from certcenter.cmp.protection import ECDSA_WITH_SHA256, ECDSA_WITH_SHA384
 from certcenter.config import Settings
 from certcenter.errors import CertCenterError
 from certcenter.keys.atomic import write_replacing
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import CaKeys
 from certcenter.pki.builder import certificate_builder, validity_window
 from certcenter.pki.hierarchy import CertificateAuthority
 from certcenter.pki.names import ca_subject
@@ -66,7 +66,7 @@ class CmpResponderKey:
 
     def __init__(
         self,
-        backend: KeyBackend,
+        backend: CaKeys,
         settings: Settings,
         clock: Clock,
         *,

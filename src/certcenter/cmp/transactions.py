@@ -32,7 +32,7 @@ from certcenter.clock import Clock
 from certcenter.cmp.authority import CmpAuthority
 from certcenter.entities import CmpState, CmpTransaction
 from certcenter.errors import CertCenterError
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import Secrets
 from certcenter.ports import ConstraintViolationError, UnitOfWorkFactory
 
 __all__ = [
@@ -89,7 +89,7 @@ class CmpTransactions:
     """The ``cmp_transactions`` rows, one short unit of work per step."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, keys: KeyBackend, seal_label: str, clock: Clock
+        self, uow_factory: UnitOfWorkFactory, keys: Secrets, seal_label: str, clock: Clock
     ) -> None:
         self._uow_factory = uow_factory
         self._keys = keys

@@ -54,7 +54,7 @@ from certcenter.financial.access import (
     token_digest,
 )
 from certcenter.financial.proof import activation_message, device_key, device_signature_valid
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import CustomerKeys
 from certcenter.pki.cms import signed_attributes
 from certcenter.pki.hierarchy import Hierarchy
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
@@ -118,7 +118,7 @@ class RemoteSigner:
         self,
         *,
         uow_factory: UnitOfWorkFactory,
-        keys: KeyBackend,
+        keys: CustomerKeys,
         hasher: SecretHasher,
         guard: FinancialPinGuard,
         hierarchy: Hierarchy,
@@ -309,13 +309,12 @@ class RemoteSigner:
                 {"certificate": certificate.serial},
             )
             uow.commit()
-            key_label, certificate_der = account.key_label, certificate.der or b""
+            key = _CloudKey(account.key_label, account.wrapping_key_label, account.wrapped_key)
+            certificate_der = certificate.der or b""
         # the CMS way (RFC 5652 §5.4): the key signs contentType, signingTime and the
         # data's messageDigest, so the evidence says when the center signed
         signing_time = now.replace(microsecond=0)
-        signature = self._sign_with(
-            key_label, signed_attributes(data, signing_time), certificate_der
-        )
+        signature = self._sign_with(key, signed_attributes(data, signing_time), certificate_der)
         return RemoteSignature(
             activation_id=activation.id,
             customer_id=activation.customer_id,
@@ -362,10 +361,15 @@ class RemoteSigner:
 
     # ------------------------------------------------------------------ internals
 
-    def _sign_with(self, key_label: str, data: bytes, certificate_der: bytes) -> bytes:
-        if not self.keys.has_key(key_label):  # destroyed (account deleted meanwhile)
-            raise CertCenterError("FINANCIAL_CERTIFICATE_NOT_FOUND")
-        signature = self.keys.sign(key_label, data)
+    def _sign_with(self, key: _CloudKey, data: bytes, certificate_der: bytes) -> bytes:
+        key_label = key.label
+        if key.wrapped is not None and key.wrapping_label is not None:
+            # unwrapped inside the key backend for this one signature
+            signature = self.keys.sign_wrapped(key.wrapping_label, key.wrapped, data)
+        else:  # an account made before keys were wrapped: its key under its own label
+            if not self.keys.has_key(key_label):  # destroyed (account deleted meanwhile)
+                raise CertCenterError("FINANCIAL_CERTIFICATE_NOT_FOUND")
+            signature = self.keys.sign(key_label, data)
         public_key = x509.load_der_x509_certificate(certificate_der).public_key()
         if not isinstance(public_key, ec.EllipticCurvePublicKey):
             raise RuntimeError(f"cloud key {key_label} does not match its certificate")
@@ -441,3 +445,13 @@ class CloudKeySigner:
             source_ip=request.source_ip,
         )
         return self.remote.signature(signed)
+
+
+@dataclass(frozen=True)
+class _CloudKey:
+    """The cloud key an account signs with: wrapped (read with the account), or under its
+    own label in the key backend (accounts made before wrapping)."""
+
+    label: str
+    wrapping_label: str | None
+    wrapped: bytes | None = field(repr=False)

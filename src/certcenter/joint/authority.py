@@ -59,7 +59,7 @@ from certcenter.joint.kinds import (
     vid_subject_alt_name,
 )
 from certcenter.joint.states import RegistrationState as S
-from certcenter.keys import KeyBackend
+from certcenter.keys import Secrets
 from certcenter.keys.backend import describe_public_key, key_kind_of
 from certcenter.lifecycle.service import ActorRef, AuditRecorder, LifecycleService
 from certcenter.pki.issuer import IssuanceIntent
@@ -96,7 +96,7 @@ class JointAuthority:
         uow_factory: UnitOfWorkFactory,
         issuance: Issuance,
         lifecycle: LifecycleService,
-        keys: KeyBackend,
+        keys: Secrets,
         seal_label: str,
         audit: AuditRecorder,
         settings: Settings,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from cryptography import x509
 
 from certcenter.errors import CertCenterError
-from certcenter.keys import KeyBackend
+from certcenter.keys import Secrets
 from certcenter.pki.profiles import VID_OTHER_NAME_OID
 
 __all__ = [
@@ -53,11 +53,11 @@ def _context(what: str, registration_id: str) -> bytes:
     return f"joint:{what}:{registration_id}".encode("ascii")
 
 
-def seal(keys: KeyBackend, label: str, what: str, registration_id: str, value: bytes) -> bytes:
+def seal(keys: Secrets, label: str, what: str, registration_id: str, value: bytes) -> bytes:
     return keys.encrypt(label, value, _context(what, registration_id))
 
 
-def unseal(keys: KeyBackend, label: str, what: str, registration_id: str, sealed: bytes) -> bytes:
+def unseal(keys: Secrets, label: str, what: str, registration_id: str, sealed: bytes) -> bytes:
     return keys.decrypt(label, sealed, _context(what, registration_id))
 
 

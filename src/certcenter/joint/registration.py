@@ -65,7 +65,7 @@ from certcenter.joint import states
 from certcenter.joint.fees import FeeDesk
 from certcenter.joint.kinds import AUTHORIZATION, VID_RANDOM, check_kind, seal
 from certcenter.joint.states import RegistrationState as S
-from certcenter.keys import KeyBackend
+from certcenter.keys import Secrets
 from certcenter.lifecycle.service import AuditRecorder
 from certcenter.pki.names import joint_subject
 from certcenter.pki.vid import RANDOM_NUM_BYTES, vid_other_name
@@ -119,7 +119,7 @@ class JointRegistrations:
         cards: CardChecker,
         guard: FactorGuard,
         hasher: SecretHasher,
-        keys: KeyBackend,
+        keys: Secrets,
         seal_label: str,
         fees: FeeDesk,
         audit: AuditRecorder,

@@ -1,22 +1,32 @@
-"""Key backends: where the CA keys and the PIN pepper live, chosen by ``settings.key_backend``.
+"""Key backends: where the CA keys and the PIN pepper live, chosen by configuration.
 
-    backend = load_key_backend(settings)
-    backend.ensure_secret("pin-pepper")
-    tag = backend.mac("pin-pepper", b"123456")
+    backends = load_key_backends(settings)       # one backend per purpose
+    backends.secrets.ensure_secret("pin-pepper")
+    tag = backends.secrets.mac("pin-pepper", b"123456")
+    backends.ca.sign_certificate("root-ca", builder)
 
 Private keys never leave a backend: callers ask it to sign (see :class:`KeyBackend`).
-To add a backend (PKCS#11, a cloud KMS), register a factory in :data:`BACKENDS`.
+``software`` keeps them in encrypted files, ``pkcs11`` in an HSM's token. Each purpose
+(``ca``, ``ocsp``, ``customer``, ``secrets``) uses the backend ``key_backend_<purpose>``
+names, else ``key_backend``; a name used by several purposes is one backend object. To add
+a backend (a cloud KMS), register a factory in :data:`BACKENDS`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from certcenter.config import Settings
+from certcenter.config import KEY_PURPOSES, Settings
 from certcenter.keys.backend import (
     KEY_KINDS,
+    CaKeys,
+    CustomerKeys,
     KeyBackend,
     KeyKind,
+    OcspKeys,
+    Secrets,
+    SigningKeys,
     check_label,
     describe_key_kind,
     describe_public_key,
@@ -24,13 +34,21 @@ from certcenter.keys.backend import (
     hash_for_kind,
     key_kind_of,
 )
+from certcenter.keys.hsm import Pkcs11KeyBackend
 from certcenter.keys.software import SoftwareKeyBackend
 
 __all__ = [
     "BACKENDS",
     "KEY_KINDS",
+    "CaKeys",
+    "CustomerKeys",
     "KeyBackend",
+    "KeyBackends",
     "KeyKind",
+    "OcspKeys",
+    "Pkcs11KeyBackend",
+    "Secrets",
+    "SigningKeys",
     "SoftwareKeyBackend",
     "check_label",
     "describe_key_kind",
@@ -39,6 +57,7 @@ __all__ = [
     "hash_for_kind",
     "key_kind_of",
     "load_key_backend",
+    "load_key_backends",
 ]
 
 BackendFactory = Callable[[Settings], KeyBackend]
@@ -48,26 +67,86 @@ def _software(settings: Settings) -> KeyBackend:
     return SoftwareKeyBackend(settings.keys_path, settings.passphrase())
 
 
+def _pkcs11(settings: Settings) -> KeyBackend:
+    return Pkcs11KeyBackend(
+        settings.pkcs11_module,
+        settings.pkcs11_token_label,
+        settings.pkcs11_user_pin(),
+        sessions=settings.pkcs11_sessions,
+    )
+
+
 # name (the value of settings.key_backend) -> factory
 BACKENDS: dict[str, BackendFactory] = {
     "software": _software,
+    "pkcs11": _pkcs11,
 }
 
 
-def load_key_backend(settings: Settings) -> KeyBackend:
-    """The backend ``settings.key_backend`` names; :class:`ValueError` for an unknown name."""
+@dataclass(frozen=True)
+class KeyBackends:
+    """The backend of each purpose (the same object where two purposes share a name)."""
+
+    default: KeyBackend  # key_backend: every purpose not configured elsewhere
+    ca: KeyBackend  # root and issuing CAs, the CMP responder: certificates and CRLs
+    ocsp: KeyBackend  # the OCSP responders and the audit checkpoint key
+    customer: KeyBackend  # the financial certificate's cloud keys
+    secrets: KeyBackend  # pepper, code digests, sealing keys
+
+    @classmethod
+    def single(cls, backend: KeyBackend) -> KeyBackends:
+        """Every purpose on one backend (the default configuration)."""
+        return cls(backend, backend, backend, backend, backend)
+
+    def distinct(self) -> list[KeyBackend]:
+        """Each backend once, the default first."""
+        found: list[KeyBackend] = []
+        for backend in (self.default, self.ca, self.ocsp, self.customer, self.secrets):
+            if all(backend is not other for other in found):
+                found.append(backend)
+        return found
+
+    def in_use(self) -> list[KeyBackend]:
+        """Each backend a purpose uses, once."""
+        used = (self.ca, self.ocsp, self.customer, self.secrets)
+        return [b for b in self.distinct() if any(b is u for u in used)]
+
+    def verify_passphrase(self) -> None:
+        """Open every backend a purpose uses: a wrong passphrase or PIN shows at start-up."""
+        for backend in self.in_use():
+            backend.verify_passphrase()
+
+
+def _make(name: str, settings: Settings, setting: str) -> KeyBackend:
     try:
-        factory = BACKENDS[settings.key_backend]
+        factory = BACKENDS[name]
     except KeyError:
         known = ", ".join(sorted(BACKENDS))
+        variable = f"CERTCENTER_{setting.upper()}"
         raise ValueError(
-            f"unknown key backend {settings.key_backend!r} "
-            f"(CERTCENTER_KEY_BACKEND); known backends: {known}"
+            f"unknown key backend {name!r} ({variable}); known backends: {known}"
         ) from None
     backend = factory(settings)
     if not isinstance(backend, KeyBackend):
         raise TypeError(
-            f"key backend {settings.key_backend!r} gave {type(backend).__name__}, "
+            f"key backend {name!r} gave {type(backend).__name__}, "
             "which does not implement KeyBackend"
         )
     return backend
+
+
+def load_key_backend(settings: Settings) -> KeyBackend:
+    """The backend ``settings.key_backend`` names; :class:`ValueError` for an unknown name."""
+    return _make(settings.key_backend, settings, "key_backend")
+
+
+def load_key_backends(settings: Settings) -> KeyBackends:
+    """The backend of each purpose, each name made once."""
+    made: dict[str, KeyBackend] = {settings.key_backend: load_key_backend(settings)}
+    chosen: dict[str, KeyBackend] = {}
+    for purpose in KEY_PURPOSES:
+        name = settings.key_backend_for(purpose)
+        if name not in made:
+            made[name] = _make(name, settings, f"key_backend_{purpose}")
+        chosen[purpose] = made[name]
+    return KeyBackends(default=made[settings.key_backend], **chosen)

@@ -3,8 +3,13 @@
 A backend holds the CA keys and the secrets (the PIN pepper) under short labels chosen by
 code (``root-ca``, ``mobile-ca``, ``pin-pepper``). It hands out public keys, signatures,
 signed certificates, CRLs and OCSP responses, and HMACs, never a private key or a secret.
-The software backend (:mod:`certcenter.keys.software`) is the only one today; a PKCS#11
-one can follow.
+Backends: software (:mod:`certcenter.keys.software`) and PKCS#11 (:mod:`certcenter.keys.hsm`).
+
+Each consumer asks for its purpose only: :class:`CaKeys` (certificates, CRLs),
+:class:`OcspKeys` (OCSP responses, and the audit checkpoints' signatures),
+:class:`CustomerKeys` (the financial certificate's cloud keys), :class:`Secrets` (HMAC and
+sealing). Configuration may put each purpose on its own backend (:class:`KeyBackends`
+in :mod:`certcenter.keys`); :class:`KeyBackend` is a whole backend, all four at once.
 
     backend = load_key_backend(settings)              # certcenter.keys
     backend.generate_key("mobile-ca", "ec-p256")
@@ -18,6 +23,7 @@ RSASSA-PKCS1-v1_5 and SHA-256 (:func:`hash_for_key`, :func:`verify_signature`).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args, runtime_checkable
 
 from cryptography import x509
@@ -30,9 +36,15 @@ from cryptography.x509 import ocsp
 __all__ = [
     "KEY_KINDS",
     "LABEL_PATTERN",
+    "CaKeys",
+    "CustomerKeys",
     "KeyBackend",
     "KeyKind",
+    "OcspKeys",
+    "Secrets",
     "SignatureHash",
+    "SigningKeys",
+    "WrappedKey",
     "check_label",
     "curve_for_kind",
     "describe_key_kind",
@@ -70,10 +82,8 @@ _KIND_NAMES: dict[KeyKind, str] = {
 
 
 @runtime_checkable
-class KeyBackend(Protocol):
-    """Where the center's private keys and secrets live."""
-
-    name: str
+class SigningKeys(Protocol):
+    """Key pairs under labels that sign bytes: what every signing purpose has in common."""
 
     def has_key(self, label: str) -> bool:
         """Whether a private key is stored under ``label``."""
@@ -87,10 +97,15 @@ class KeyBackend(Protocol):
         """The public half of a stored key; ``KEY_NOT_FOUND`` if there is none."""
         ...
 
-    def delete_key(self, label: str) -> bool:
-        """Destroy the key under ``label`` (a customer's cloud key whose account is deleted);
-        True if there was one, False if there was none (idempotent). Never for CA keys."""
+    def sign(self, label: str, data: bytes) -> bytes:
+        """An ECDSA signature (DER) over ``data`` (hash by curve); an RSA key's is
+        RSASSA-PKCS1-v1_5 with SHA-256."""
         ...
+
+
+@runtime_checkable
+class CaKeys(SigningKeys, Protocol):
+    """The CAs' keys (root, issuing CAs, the CMP responder): certificates and CRLs."""
 
     def sign_certificate(self, label: str, builder: x509.CertificateBuilder) -> x509.Certificate:
         """Sign a certificate with the key under ``label`` (hash by curve)."""
@@ -102,14 +117,58 @@ class KeyBackend(Protocol):
         """Sign a CRL with the key under ``label`` (hash by curve)."""
         ...
 
+
+@runtime_checkable
+class OcspKeys(SigningKeys, Protocol):
+    """The keys that sign online, often: the OCSP responders' (and the audit checkpoints')."""
+
     def sign_ocsp(self, label: str, builder: ocsp.OCSPResponseBuilder) -> ocsp.OCSPResponse:
         """Sign an OCSP response with the key under ``label`` (hash by curve)."""
         ...
 
-    def sign(self, label: str, data: bytes) -> bytes:
-        """An ECDSA signature (DER) over ``data`` (hash by curve); an RSA key's is
-        RSASSA-PKCS1-v1_5 with SHA-256."""
+
+@dataclass(frozen=True)
+class WrappedKey:
+    """A key pair whose private half left its backend only wrapped (AES key wrap with
+    padding, RFC 5649) under a key-encryption key that never leaves it."""
+
+    public_key: PublicKeyTypes
+    wrapped: bytes = field(repr=False)  # opens only inside the backend that made it
+
+
+@runtime_checkable
+class CustomerKeys(SigningKeys, Protocol):
+    """The financial certificate's cloud keys (클라우드 키): one per customer, destroyable.
+
+    At scale they are wrapped: each private key is stored by the caller (in the database)
+    wrapped under the key-encryption key ``wrapping_label``, and is unwrapped only inside
+    the backend to sign. Deleting the wrapped blob destroys the key. Keys kept under their
+    own label (``generate_key``, ``sign``, ``delete_key``) are those of older accounts.
+    """
+
+    def delete_key(self, label: str) -> bool:
+        """Destroy the key under ``label`` (a customer's cloud key whose account is deleted);
+        True if there was one, False if there was none (idempotent). Never for CA keys."""
         ...
+
+    def ensure_wrapping_key(self, label: str) -> None:
+        """Create the key-encryption key ``label`` (AES-256) unless it is there."""
+        ...
+
+    def generate_wrapped_key(self, wrapping_label: str, kind: KeyKind = "ec-p256") -> WrappedKey:
+        """A new key pair, its private key wrapped under ``wrapping_label`` (nothing of it is
+        kept by the backend); ``KEY_NOT_FOUND`` without that wrapping key."""
+        ...
+
+    def sign_wrapped(self, wrapping_label: str, wrapped: bytes, data: bytes) -> bytes:
+        """Unwrap inside the backend and sign ``data`` as :meth:`sign` does; the unwrapped
+        key is gone when this returns. ``KEY_NOT_FOUND`` when the blob does not unwrap."""
+        ...
+
+
+@runtime_checkable
+class Secrets(Protocol):
+    """Secrets that never leave: the PIN pepper, code digests, the sealing keys."""
 
     def ensure_secret(self, label: str) -> None:
         """Create a random 32-byte secret under ``label`` unless one is there."""
@@ -127,6 +186,13 @@ class KeyBackend(Protocol):
     def decrypt(self, label: str, sealed: bytes, context: bytes) -> bytes:
         """Open what :meth:`encrypt` sealed; ``KEY_NOT_FOUND`` when it does not open."""
         ...
+
+
+@runtime_checkable
+class KeyBackend(CaKeys, OcspKeys, CustomerKeys, Secrets, Protocol):
+    """A whole backend: every purpose (each consumer asks for its purpose's Protocol only)."""
+
+    name: str
 
     def verify_passphrase(self) -> None:
         """Open one stored object, so a wrong or missing passphrase (or token PIN) shows at

@@ -39,6 +39,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.hazmat.primitives.keywrap import (
+    InvalidUnwrap,
+    aes_key_unwrap_with_padding,
+    aes_key_wrap_with_padding,
+)
 from cryptography.x509 import ocsp
 
 from certcenter.errors import CertCenterError
@@ -47,6 +52,7 @@ from certcenter.keys.backend import (
     RSA_BITS,
     RSA_PUBLIC_EXPONENT,
     KeyKind,
+    WrappedKey,
     check_label,
     curve_for_kind,
     hash_for_key,
@@ -62,6 +68,7 @@ _KEY_SUFFIX = ".key.pem"
 _SECRET_SUFFIX = ".secret.json"  # noqa: S105 (a file name suffix)
 _SECRET_FORMAT = "certcenter-secret-v1"  # noqa: S105 (a format tag)
 _SECRET_BYTES = 32
+_WRAP_FORMAT = b"\x01"  # PKCS#8 DER under RFC 5649 with a secret of this backend
 # scrypt cost: N=2^15, r=8 (32 MiB, ~0.1 s), paid once per secret per process.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
 _SCRYPT_MAX_N = 2**20  # refuse files that would make us spend gigabytes
@@ -94,16 +101,12 @@ class SoftwareKeyBackend:
     def generate_key(self, label: str, kind: KeyKind = "ec-p256") -> PublicKeyTypes:
         path = self._key_path(label)
         passphrase = self._require_passphrase()
-        bits = RSA_BITS.get(kind)
-        curve = curve_for_kind(kind) if bits is None else None
+        if kind not in RSA_BITS:
+            curve_for_kind(kind)  # an unknown kind: ValueError before anything is made
         with self._lock:
             if path.exists():
                 raise CertCenterError("KEY_ALREADY_EXISTS", label=label)
-            key: _PrivateKey
-            if curve is not None:
-                key = ec.generate_private_key(curve)
-            else:
-                key = rsa.generate_private_key(RSA_PUBLIC_EXPONENT, int(bits or 0))
+            key = _new_private_key(kind)
             pem = seal_private_key(key, passphrase, _key_cost())
             ensure_directory(self.directory, 0o700)
             try:
@@ -143,10 +146,37 @@ class SoftwareKeyBackend:
         return builder.sign(key, hash_for_key(key.public_key()))
 
     def sign(self, label: str, data: bytes) -> bytes:
-        key = self._private_key(label)
-        if isinstance(key, rsa.RSAPrivateKey):
-            return key.sign(data, padding.PKCS1v15(), hash_for_key(key.public_key()))
-        return key.sign(data, ec.ECDSA(hash_for_key(key.public_key())))
+        return _sign(self._private_key(label), data)
+
+    # ------------------------------------------------------------------ wrapped keys
+
+    def ensure_wrapping_key(self, label: str) -> None:
+        """The key-encryption key is a secret of this backend (``<label>.secret.json``)."""
+        self.ensure_secret(label)
+
+    def generate_wrapped_key(self, wrapping_label: str, kind: KeyKind = "ec-p256") -> WrappedKey:
+        kek = self._secret(wrapping_label)
+        key = _new_private_key(kind)
+        plain = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return WrappedKey(key.public_key(), _WRAP_FORMAT + aes_key_wrap_with_padding(kek, plain))
+
+    def sign_wrapped(self, wrapping_label: str, wrapped: bytes, data: bytes) -> bytes:
+        kek = self._secret(wrapping_label)
+        if wrapped[:1] != _WRAP_FORMAT:
+            raise CertCenterError("KEY_NOT_FOUND", label=wrapping_label)
+        try:
+            loaded = serialization.load_der_private_key(
+                aes_key_unwrap_with_padding(kek, wrapped[1:]), None
+            )
+        except (InvalidUnwrap, ValueError):
+            raise CertCenterError("KEY_NOT_FOUND", label=wrapping_label) from None
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise CertCenterError("KEY_NOT_FOUND", label=wrapping_label)
+        return _sign(loaded, data)
 
     # ------------------------------------------------------------------ secrets
 
@@ -265,6 +295,19 @@ class SoftwareKeyBackend:
             secret = _open(sealed, self._require_passphrase(), label, path)
             self._secrets[label] = secret
             return secret
+
+
+def _new_private_key(kind: KeyKind) -> _PrivateKey:
+    bits = RSA_BITS.get(kind)
+    if bits is None:
+        return ec.generate_private_key(curve_for_kind(kind))
+    return rsa.generate_private_key(RSA_PUBLIC_EXPONENT, bits)
+
+
+def _sign(key: _PrivateKey, data: bytes) -> bytes:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), hash_for_key(key.public_key()))
+    return key.sign(data, ec.ECDSA(hash_for_key(key.public_key())))
 
 
 def _key_cost() -> ScryptCost:

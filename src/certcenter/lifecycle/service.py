@@ -15,7 +15,7 @@ deregistered, ends its login sessions in the same unit of work.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,8 @@ from certcenter.issuance import (
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+# what else a revocation ends, in its transaction: (uow, the revoked record, now)
+RevokeHook = Callable[[UnitOfWork, CertificateRecord, datetime], None]
 
 # a certificate in one of these states can no longer keep a login open: its sessions end
 # in the transaction that moves it
@@ -98,9 +100,13 @@ class LifecycleService:
         publisher: StatusPublisher,
         settings: Settings,
         clock: Clock,
+        on_revoke: Mapping[str, RevokeHook] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.issuance = issuance
+        # family -> what a revocation of its certificates also ends, in the same transaction
+        # (the financial certificate: its cloud account and wrapped key)
+        self.on_revoke = dict(on_revoke or {})
         self.audit = audit
         self.notifier = notifier
         self.publisher = publisher
@@ -120,8 +126,16 @@ class LifecycleService:
             lambda r, now: records.revoke(r, now, reason),
             event="revoked",
             details={"reason": reason},
-            then=self._release_device,
+            then=self._after_revoke,
         )
+
+    def _after_revoke(
+        self, uow: UnitOfWork, record: CertificateRecord, now: datetime, actor: ActorRef
+    ) -> None:
+        self._release_device(uow, record, now, actor)
+        hook = self.on_revoke.get(record.family)
+        if hook is not None:
+            hook(uow, record, now)
 
     def _release_device(
         self, uow: UnitOfWork, record: CertificateRecord, now: datetime, actor: ActorRef

@@ -53,7 +53,7 @@ from certcenter.config import Policy
 from certcenter.entities import Actor, Customer, FactorChallenge, OtpToken, OtpTokenStatus, new_id
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
-from certcenter.keys import KeyBackend
+from certcenter.keys import Secrets
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -240,7 +240,7 @@ class OtpService:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
-        keys: KeyBackend,
+        keys: Secrets,
         seal_label: str,
         hasher: SecretHasher,
         providers: Providers,

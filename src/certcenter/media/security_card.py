@@ -50,7 +50,7 @@ from certcenter.config import Policy
 from certcenter.entities import Actor, FactorChallenge, SecurityCard, SecurityCardStatus, new_id
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
-from certcenter.keys import KeyBackend
+from certcenter.keys import Secrets
 from certcenter.lifecycle.service import ActorRef
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 
@@ -138,7 +138,7 @@ class SecurityCardService:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
-        keys: KeyBackend,
+        keys: Secrets,
         digest_label: str,
         providers: Providers,
         guard: FactorGuard,

@@ -42,7 +42,7 @@ from certcenter.clock import Clock
 from certcenter.config import Settings
 from certcenter.errors import CertCenterError
 from certcenter.keys.atomic import ensure_directory, write_new, write_replacing
-from certcenter.keys.backend import KeyBackend, key_kind_of
+from certcenter.keys.backend import CaKeys, SigningKeys, key_kind_of
 from certcenter.pki.builder import certificate_builder, validity_window
 from certcenter.pki.names import ca_subject
 from certcenter.pki.pem import certificate_pem, chain_pem, public_key_der
@@ -229,8 +229,11 @@ def load_hierarchy(settings: Settings) -> CaHierarchy:
     return CaHierarchy(CertificateAuthority(root, ROOT.key_label), tuple(issuing), tuple(signers))
 
 
-def ensure_hierarchy(backend: KeyBackend, settings: Settings, clock: Clock) -> CaHierarchy:
-    """Make whatever part of the hierarchy is missing, then return all of it."""
+def ensure_hierarchy(
+    backend: CaKeys, settings: Settings, clock: Clock, *, responder_keys: SigningKeys | None = None
+) -> CaHierarchy:
+    """Make whatever part of the hierarchy is missing, then return all of it (the OCSP
+    responders' keys in ``responder_keys``, else in ``backend`` with the CAs')."""
     directory = settings.ca_path
     ensure_directory(directory, 0o755)
     root = _ensure_ca(backend, settings, clock, ROOT, issuer=None)
@@ -245,7 +248,9 @@ def ensure_hierarchy(backend: KeyBackend, settings: Settings, clock: Clock) -> C
             write_replacing(chain_path, chain, 0o644)
         ca = CertificateAuthority(certificate, spec.key_label, spec.family)
         issuing.append(ca)
-        signers.append(ensure_ocsp_signer(backend, settings, clock, ca))
+        signers.append(
+            ensure_ocsp_signer(backend, settings, clock, ca, responder_keys=responder_keys)
+        )
     return CaHierarchy(CertificateAuthority(root, ROOT.key_label), tuple(issuing), tuple(signers))
 
 
@@ -283,33 +288,39 @@ def ocsp_signer_due(signer: OcspSigner, ca: CertificateAuthority, now: datetime)
 
 
 def ensure_ocsp_signer(
-    backend: KeyBackend, settings: Settings, clock: Clock, ca: CertificateAuthority
+    backend: CaKeys,
+    settings: Settings,
+    clock: Clock,
+    ca: CertificateAuthority,
+    *,
+    responder_keys: SigningKeys | None = None,
 ) -> OcspSigner:
     """The OCSP responder of issuing CA ``ca``, made (key and certificate) or re-issued when
     :func:`ocsp_signer_due` or when its certificate does not match its key. Several
     processes may do this at once: each uses the certificate it made, all are valid."""
     if ca.family is None:
         raise ValueError("only issuing CAs have OCSP responders")
+    keys = responder_keys if responder_keys is not None else backend  # the responder's key
     label = ocsp_signer_label(ca.family)
     current = load_ocsp_signer(settings, ca)
     now = clock.now()
     if (
         current is not None
-        and backend.has_key(label)
-        and public_key_der(backend.public_key(label))
+        and keys.has_key(label)
+        and public_key_der(keys.public_key(label))
         == public_key_der(current.certificate.public_key())
         and not ocsp_signer_due(current, ca, now)
     ):
         return current
 
     signer_profile = profile("ocsp-signer", settings)
-    if not backend.has_key(label):
+    if not keys.has_key(label):
         try:
-            backend.generate_key(label, signer_profile.allowed_key_kinds[0])
+            keys.generate_key(label, signer_profile.allowed_key_kinds[0])
         except CertCenterError as error:
             if error.code != "KEY_ALREADY_EXISTS":  # made meanwhile: use it
                 raise
-    public_key = backend.public_key(label)
+    public_key = keys.public_key(label)
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
         raise TypeError(f"key {label!r} is not an EC key")
     not_before, not_after = validity_window(signer_profile, clock, ca.certificate)
@@ -368,7 +379,7 @@ def _check_issued_by(certificate: x509.Certificate, root: x509.Certificate, spec
 
 
 def _ensure_ca(
-    backend: KeyBackend,
+    backend: CaKeys,
     settings: Settings,
     clock: Clock,
     spec: CaSpec,
@@ -416,11 +427,11 @@ def _ensure_ca(
     return certificate
 
 
-def _check_key_matches(backend: KeyBackend, spec: CaSpec, certificate: x509.Certificate) -> None:
+def _check_key_matches(backend: CaKeys, spec: CaSpec, certificate: x509.Certificate) -> None:
     if public_key_der(backend.public_key(spec.key_label)) != public_key_der(
         certificate.public_key()
     ):
         raise RuntimeError(
             f"{spec.certificate_file} does not belong to key {spec.key_label!r} "
-            f"of the {backend.name} key backend"
+            f"of the {getattr(backend, 'name', type(backend).__name__)} key backend"
         )

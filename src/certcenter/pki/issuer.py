@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Settings
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import CaKeys
 from certcenter.pki.builder import (
     certificate_builder,
     check_key_allowed,
@@ -112,7 +112,7 @@ class Issuer:
     """The one entry point that makes end-entity certificates, driven by profiles."""
 
     def __init__(
-        self, backend: KeyBackend, hierarchy: Hierarchy, settings: Settings, clock: Clock
+        self, backend: CaKeys, hierarchy: Hierarchy, settings: Settings, clock: Clock
     ) -> None:
         self._backend = backend
         self._hierarchy = hierarchy

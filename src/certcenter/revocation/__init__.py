@@ -22,7 +22,7 @@ from collections.abc import Callable
 from certcenter.clock import Clock
 from certcenter.config import Settings
 from certcenter.entities import CrlRecord
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import CaKeys, OcspKeys
 from certcenter.pki.hierarchy import CaHierarchy
 from certcenter.ports import OcspChangeFeed, UnitOfWorkFactory
 from certcenter.revocation.crl_publisher import CrlPublisher, Partition
@@ -48,16 +48,18 @@ class RevocationStatus:
         self,
         *,
         uow_factory: UnitOfWorkFactory,
-        backend: KeyBackend,
+        backend: CaKeys,
         hierarchy: Callable[[], CaHierarchy],
         settings: Settings,
         clock: Clock,
         change_feed: OcspChangeFeed | None = None,
+        ocsp_backend: OcspKeys | None = None,
     ) -> None:
         self._clock = clock
         self.ocsp = OcspResponder(
             uow_factory=uow_factory,
-            backend=backend,
+            backend=ocsp_backend if ocsp_backend is not None else _whole(backend),
+            ca_backend=backend,
             hierarchy=hierarchy,
             settings=settings,
             clock=clock,
@@ -94,3 +96,10 @@ class RevocationStatus:
         if failure is not None:
             raise failure
         return report
+
+
+def _whole(backend: CaKeys) -> OcspKeys:
+    """The CAs' backend as the OCSP responders' too, when none of their own is given."""
+    if not isinstance(backend, OcspKeys):
+        raise TypeError(f"{type(backend).__name__} cannot sign OCSP responses: give ocsp_backend")
+    return backend

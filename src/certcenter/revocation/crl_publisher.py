@@ -54,7 +54,7 @@ from certcenter.clock import Clock, as_utc
 from certcenter.config import Settings
 from certcenter.entities import CrlRecord
 from certcenter.errors import CertCenterError
-from certcenter.keys.backend import KeyBackend, signature_valid
+from certcenter.keys.backend import CaKeys, signature_valid
 from certcenter.pki.crl import (
     FULL_CRL_SHARD,
     ROOT_CRL_FAMILY,
@@ -97,7 +97,7 @@ class CrlPublisher:
         self,
         *,
         uow_factory: UnitOfWorkFactory,
-        backend: KeyBackend,
+        backend: CaKeys,
         hierarchy: Callable[[], CaHierarchy],
         settings: Settings,
         clock: Clock,

@@ -66,7 +66,7 @@ from cryptography.x509.ocsp import OCSPCertStatus, OCSPResponseStatus
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Settings
 from certcenter.entities import CertificateRecord, CertificateStatus, OcspCacheEntry
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import CaKeys, OcspKeys
 from certcenter.pki.hierarchy import (
     CaHierarchy,
     CertificateAuthority,
@@ -176,14 +176,21 @@ class OcspResponder:
         self,
         *,
         uow_factory: UnitOfWorkFactory,
-        backend: KeyBackend,
+        backend: OcspKeys,
         hierarchy: Callable[[], CaHierarchy],
         settings: Settings,
         clock: Clock,
         change_feed: OcspChangeFeed | None = None,
+        ca_backend: CaKeys | None = None,
     ) -> None:
         self._uow_factory = uow_factory
-        self._backend = backend
+        self._backend = backend  # the responders' keys
+        # the CAs' keys certify the responders (the same backend unless given apart)
+        if ca_backend is None:
+            if not isinstance(backend, CaKeys):
+                raise TypeError(f"{type(backend).__name__} holds no CA keys: give ca_backend")
+            ca_backend = backend
+        self._ca_backend = ca_backend
         self._hierarchy = hierarchy
         self._settings = settings
         self._clock = clock
@@ -424,7 +431,13 @@ class OcspResponder:
         with self._lock:
             signer = self._signers.get(ca.family) or self._hierarchy().ocsp_signer(ca.family)
             if signer is None or ocsp_signer_due(signer, ca, now):
-                signer = ensure_ocsp_signer(self._backend, self._settings, self._clock, ca)
+                signer = ensure_ocsp_signer(
+                    self._ca_backend,
+                    self._settings,
+                    self._clock,
+                    ca,
+                    responder_keys=self._backend,
+                )
             self._signers[ca.family] = signer
             return signer
 

@@ -1280,7 +1280,8 @@ class SqlCloudAccounts(_Repository):
         done = self.session.execute(
             update(t)
             .where(t.c.id == account_id, t.c.status == CloudAccountStatus.ACTIVE.value)
-            .values(status=CloudAccountStatus.DELETED.value, deleted_at=at)
+            # the wrapped key is erased with the account: the key is destroyed by this commit
+            .values(status=CloudAccountStatus.DELETED.value, deleted_at=at, wrapped_key=None)
             .returning(t.c.id)
         ).first()
         self._refresh(account_id)

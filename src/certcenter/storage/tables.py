@@ -633,6 +633,9 @@ cloud_accounts = Table(
     Column("last_used_at", UtcDateTime, nullable=False),
     Column("notice_sent_at", UtcDateTime, nullable=True),
     Column("deleted_at", UtcDateTime, nullable=True),
+    # the private key wrapped under the key backend's key-encryption key (erased on deletion)
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("wrapping_key_label", String(64), nullable=True),
     Index("ix_cloud_accounts_last_used", "status", "last_used_at"),
     # one financial certificate (and so one cloud account) per person
     Index(

@@ -58,8 +58,9 @@ WEB_HEADERS = {
 
 def session_secret(center: Center) -> str:
     """The signing key of the session cookie: an HMAC under the key backend's secret."""
-    center.keys.ensure_secret(WEB_SESSION_LABEL)  # a data directory set up before the web
-    return center.keys.mac(WEB_SESSION_LABEL, b"web-session-cookie").hex()
+    secrets = center.key_backends.secrets
+    secrets.ensure_secret(WEB_SESSION_LABEL)  # a data directory set up before the web
+    return secrets.mac(WEB_SESSION_LABEL, b"web-session-cookie").hex()
 
 
 def cookie_secure(settings: Settings) -> bool:
