@@ -299,11 +299,12 @@ def compose(
     # the time-stamping authority (RFC 3161): /tsa, and a token in every piece of evidence
     tsa = TimeStampAuthority(
         TsaKey(
-            keys,
+            keys.ocsp,
             settings,
             clock,
             issuer=partial(hierarchy.issuing, FAMILY),
             chain=partial(hierarchy.chain, FAMILY),
+            ca_backend=keys.ca,
         ),
         settings,
         clock,

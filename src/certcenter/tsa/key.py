@@ -29,7 +29,7 @@ from certcenter.clock import Clock
 from certcenter.config import Settings
 from certcenter.errors import CertCenterError
 from certcenter.keys.atomic import write_replacing
-from certcenter.keys.backend import KeyBackend
+from certcenter.keys.backend import CaKeys, SigningKeys
 from certcenter.pki.builder import certificate_builder, validity_window
 from certcenter.pki.hierarchy import CertificateAuthority
 from certcenter.pki.names import ca_subject
@@ -55,14 +55,17 @@ class TsaKey:
 
     def __init__(
         self,
-        backend: KeyBackend,
+        backend: SigningKeys,
         settings: Settings,
         clock: Clock,
         *,
         issuer: Callable[[], CertificateAuthority],
         chain: Callable[[], Sequence[x509.Certificate]],
+        ca_backend: CaKeys | None = None,
     ) -> None:
-        self._backend = backend
+        self._backend = backend  # the authority's own key (an online signing key, as OCSP's)
+        # the issuing CA's key, which certifies it: the same backend unless CA keys are apart
+        self._ca_backend: CaKeys | None = ca_backend
         self._settings = settings
         self._clock = clock
         self._issuer = issuer
@@ -135,7 +138,12 @@ class TsaKey:
             not_before=not_before,
             not_after=not_after,
         )
-        certificate = self._backend.sign_certificate(ca.key_label, builder)
+        ca_backend = self._ca_backend
+        if ca_backend is None:
+            if not isinstance(self._backend, CaKeys):
+                raise TypeError(f"{type(self._backend).__name__} cannot sign certificates")
+            ca_backend = self._backend
+        certificate = ca_backend.sign_certificate(ca.key_label, builder)
         write_replacing(self.path, certificate_pem(certificate).encode("ascii"), 0o644)
         log.info(
             "time-stamping certificate issued (serial %X, until %s)",

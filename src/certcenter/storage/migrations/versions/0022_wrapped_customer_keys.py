@@ -1,8 +1,8 @@
 """wrapped customer keys: a cloud account holds its private key wrapped under the key backend's
 key-encryption key
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-04 22:30:00.000000
 
 ``wrapped_key`` is the financial certificate's private key wrapped (AES key wrap) under the
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """customers: the end of the overseas-access allowance (해외 IP 차단 해제 기간)
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-04 22:30:00.000000
 
 Customers allowed before this revision keep their allowance without an end (NULL).
@@ -14,8 +14,8 @@ from alembic import op
 
 from certcenter.storage.types import UtcDateTime
 
-revision = "0019"
-down_revision = "0018"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
