@@ -53,7 +53,10 @@ def test_docs_errors_md_is_generated_from_the_catalog() -> None:
 # name are checked too, so no remedy points at something that does not exist.
 
 _TEXT_COMMAND = re.compile(r"certcenter((?: [a-z][a-z0-9-]*)+)((?: --[a-z][a-z0-9-]*)*)")
-_TEXT_PATH = re.compile(r"(?<![\w.:/])(/[a-z][a-z0-9_/-]*)")
+# a route as the texts write it, with its {placeholders}; a file on the machine (/usr/…) is not one
+_TEXT_PATH = re.compile(
+    r"(?:\b(GET|POST|PUT|PATCH|DELETE) )?(?<![\w.:/])(/(?!usr/|etc/|var/|opt/)[a-z][a-z0-9_/{}-]*)"
+)
 # Remedies that send the customer to our app, our pages or our commands by those words.
 _NAMES_A_PLACE = re.compile(
     r"\bin the app\b|\bphone app\b|\bin the app's\b|app on your phone|\bin your own phone's app"
@@ -124,8 +127,8 @@ def test_commands_and_paths_named_in_remedies_exist(routes: FastAPI) -> None:
                 known = {opt for p in command.params for opt in getattr(p, "opts", [])}
                 for option in options.split():
                     assert option in known, (code, words, option)
-            for path in _TEXT_PATH.findall(text):
-                assert _route_exists(routes, "GET", path), (code, path)
+            for method, path in _TEXT_PATH.findall(text):
+                assert _route_exists(routes, method or "GET", path), (code, method, path)
 
 
 def test_remedies_that_send_somewhere_say_where() -> None:
