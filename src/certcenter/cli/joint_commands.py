@@ -389,9 +389,7 @@ def joint_renew(
     form = opened.key.form if opened.key.form is not KeyFileForm.SEED_CBC else KEY_FORM
     npki_root, ca_name = _npki_root(folder)
     with CenterClient(url, locale=language()) as center:
-        pending = _cmp(center).key_update(
-            opened.certificate, opened.key.key, new_key, trusted=root
-        )
+        pending = _cmp(center).key_update(opened.certificate, opened.key.key, new_key, trusted=root)
         try:
             written = write_folder(
                 npki_root,
