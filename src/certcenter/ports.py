@@ -102,6 +102,10 @@ class CertificateRepository(Protocol):
         """Active or suspended certificates whose validity ended at or before ``now``."""
         ...
 
+    def pending_before(self, cutoff: datetime, *, limit: int = 500) -> Sequence[CertificateRecord]:
+        """Issuance intents still pending that were written before ``cutoff``."""
+        ...
+
     def unused_since(self, cutoff: datetime, *, limit: int = 500) -> Sequence[CertificateRecord]:
         """Active certificates last used (or, never used, issued) at or before ``cutoff``."""
         ...

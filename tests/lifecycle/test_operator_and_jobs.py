@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -178,3 +179,36 @@ def test_operator_actor_and_cli_actor_are_named_in_the_trail(
     with center.uow_factory() as uow:
         [entry, *_] = uow.audit.for_subject("certificate", serial)
     assert (entry.actor_kind, entry.actor, entry.action) == ("operator", "cli:root", "suspend")
+
+
+def test_an_intent_whose_flow_can_never_finish_is_abandoned_by_the_jobs(
+    center: Center, clock: FrozenClock, new_flow: FlowFactory
+) -> None:
+    """What a server killed while it signed leaves behind: the intent pending, the flow in
+    ``signing``. While the flow may still finish it stays; past the flow's expiry the job
+    runner abandons it (the customer may never come back to send the CSR again)."""
+    flow = new_flow("C001")
+    flow.through("csr")
+    serial = flow.current_serial()
+    with center.uow_factory() as uow:
+        record = uow.certificates.get(serial, for_update=True)
+        assert record is not None and record.enrollment_id is not None
+        enrollment_id = record.enrollment_id
+        record.status = "pending"
+        enrollment = uow.enrollments.get(enrollment_id, for_update=True)
+        assert enrollment is not None
+        enrollment.state = "signing"
+        uow.commit()
+    clock.advance(minutes=center.settings.policy.enrollment_ttl_minutes + 1)
+    with center.uow_factory() as uow:  # not expired yet: the flow may still finish
+        enrollment = uow.enrollments.get(enrollment_id, for_update=True)
+        assert enrollment is not None
+        enrollment.expires_at = clock.now() + timedelta(minutes=5)
+        uow.commit()
+    assert center.jobs.run_once().intents_abandoned == []
+    assert center.lifecycle.certificate(serial).status == "pending"
+    clock.advance(minutes=6)
+    report = center.jobs.run_once()
+    assert report.intents_abandoned == [serial]
+    assert center.lifecycle.certificate(serial).status == "abandoned"
+    assert center.jobs.run_once().intents_abandoned == []  # once

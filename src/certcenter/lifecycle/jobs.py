@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from certcenter.clock import Clock
+from certcenter.clock import Clock, as_utc
 from certcenter.config import Settings
+from certcenter.entities import CertificateStatus, EnrollmentState
 from certcenter.errors import CertCenterError
 from certcenter.lifecycle.service import ActorRef, LifecycleService
 from certcenter.ports import UnitOfWorkFactory
@@ -116,6 +117,7 @@ class JobReport:
     copies_purged: int = 0  # certificate-copy relays deleted past their time
     transfers_completed: list[str] = field(default_factory=list)  # settled from the bank
     transfers_failed: list[str] = field(default_factory=list)  # not executed: headroom back
+    intents_abandoned: list[str] = field(default_factory=list)  # flows that can never finish
 
     def summary(self) -> str:
         financial = ""
@@ -137,6 +139,7 @@ class JobReport:
                 if self.transfers_completed or self.transfers_failed
                 else ""
             )
+            + (f", intents abandoned {n}" if (n := len(self.intents_abandoned)) else "")
         )
 
 
@@ -186,6 +189,11 @@ class JobRunner:
             ]
         for serial in expired:
             self._guarded(report, serial, lambda s: self._expire(s, report))
+        try:
+            self._abandon_stale_intents(report, batch)
+        except Exception as exc:
+            log.exception("abandoning stale issuance intents failed")
+            report.errors.append(f"intents: {type(exc).__name__}")
         for serial in unused:
             self._guarded(report, serial, lambda s: self._inactive(s, report))
         for serial in due:
@@ -243,12 +251,45 @@ class JobRunner:
             except Exception as exc:
                 log.exception("purging certificate copies failed")
                 report.errors.append(f"certificate copies: {type(exc).__name__}")
-        changes = (report.expired, report.revoked_inactive, report.renewed, report.errors)
+        changes = (
+            report.expired,
+            report.revoked_inactive,
+            report.renewed,
+            report.errors,
+            report.intents_abandoned,
+        )
         financial = (report.financial_noticed, report.financial_deleted)
         money = (report.transfers_completed, report.transfers_failed)
         if any((*changes, *financial, *money, report.copies_purged, report.cmp_rejected)):
             log.info("jobs: %s", report.summary())
         return report
+
+    def _abandon_stale_intents(self, report: JobReport, batch: int) -> None:
+        """Mark ``abandoned`` the mobile certificate's issuance intents whose flow can never
+        finish: closed or past its expiry. A server killed while it signed leaves the intent
+        pending and the flow in ``signing``; the customer's next CSR abandons it, but a
+        customer who never comes back left it pending for ever. Never handed out, so nothing
+        else changes (OCSP already answers ``unknown`` for it)."""
+        now = self.clock.now()
+        cutoff = now - timedelta(minutes=self.policy.enrollment_ttl_minutes)
+        with self.uow_factory() as uow:
+            for record in uow.certificates.pending_before(cutoff, limit=batch):
+                if record.family != "mobile" or record.enrollment_id is None:
+                    continue  # the financial certificate's flow cleans up its own (and its key)
+                flow = uow.enrollments.get(record.enrollment_id)
+                if (
+                    flow is not None
+                    and not EnrollmentState(flow.state).closed
+                    and as_utc(flow.expires_at) > now
+                ):
+                    continue
+                locked = uow.certificates.get(record.serial, for_update=True)
+                if locked is not None and locked.status == CertificateStatus.PENDING.value:
+                    locked.status = CertificateStatus.ABANDONED.value
+                    report.intents_abandoned.append(record.serial)
+            uow.commit()
+        if report.intents_abandoned:
+            log.info("issuance intents abandoned: %s", ", ".join(report.intents_abandoned))
 
     def _expire(self, serial: str, report: JobReport) -> None:
         if self.lifecycle.expire(serial).changed:

@@ -217,6 +217,15 @@ class SqlCertificates(_Repository):
             .execution_options(populate_existing=True)
         ).one_or_none()
 
+    def pending_before(self, cutoff: datetime, *, limit: int = 500) -> Sequence[CertificateRecord]:
+        t = tables.certificates.c
+        return self.session.scalars(
+            select(CertificateRecord)
+            .where(t.status == CertificateStatus.PENDING.value, t.created_at < cutoff)
+            .order_by(t.created_at)
+            .limit(limit)
+        ).all()
+
     def expired(self, now: datetime, *, limit: int = 500) -> Sequence[CertificateRecord]:
         t = tables.certificates.c
         # One state at a time: each is one ordered range of ix_certificates_status_not_after
