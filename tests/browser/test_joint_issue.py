@@ -28,10 +28,11 @@ from certcenter.joint.kinds import AUTHORIZATION_FACTOR
 from certcenter.media.security_card import answer_for
 from certcenter.npki.folder import CERT_FILE, list_folders, read_folder
 from certcenter.npki.password import weak_reason
+from certcenter.npki.pkcs12 import export_pfx
 from certcenter.pki.vid import vid_matches
 from tests.browser.financial_support import sms_code
 from tests.browser.harness import CenterServer
-from tests.joint.support import WORLD, rrn_of
+from tests.joint.support import WORLD, Registrant, enroll, rrn_of, rsa_key
 from tests.media.test_security_card import issue_and_register
 
 OPENSSL = "/usr/bin/openssl"
@@ -271,3 +272,48 @@ def test_the_pages_password_rule_is_the_centers(page: Page, server_url: str) -> 
         found = page.evaluate(RULE_OF_THE_PAGE, sample)
         expected = weak_reason(sample)
         assert found == (expected.rsplit(".", 1)[1] if expected else None), sample
+
+
+def test_log_in_with_a_pfx_the_app_exported(
+    page: Page, server_url: str, center: Center, tmp_path: Path
+) -> None:
+    """/login/joint opens a .pfx written by the center's app (cryptography's PKCS#12 with
+    the key bag encrypted again) with the password in the browser and signs the challenge."""
+    registered = Registrant(center, "C018", "banking").all_steps()
+    enrolled, tid = enroll(center, registered)
+    center.joint_authority.confirm(tid, accepted=True)
+    pfx = tmp_path / "exported.pfx"
+    pfx.write_bytes(
+        export_pfx(
+            enrolled.certificate,
+            rsa_key(0),
+            PASSWORD,
+            random_num=enrolled.vid_random,
+            chain=tuple(enrolled.chain),
+        )
+    )
+    challenges: list[str] = []
+    page.on(
+        "request",
+        lambda request: challenges.append(request.url) if "/challenge" in request.url else None,
+    )
+    page.goto(server_url + "/login")
+    page.get_by_role("link", name="공동인증서로 로그인").click()
+    expect(page).to_have_url(server_url + "/login/joint")
+    page.locator("#joint-file").set_input_files(pfx)
+    page.locator("#joint-password").fill("not-The#Password1")
+    page.locator("[data-login-button]").click()
+    error = page.locator("[data-login-error]")
+    expect(error).to_contain_text(catalog()["PKCS12_PASSWORD_WRONG"].message_ko)
+    assert challenges == []  # the file did not open: nothing was asked or sent
+
+    page.locator("#joint-password").fill(PASSWORD)
+    page.locator("[data-login-button]").click()
+    expect(page).to_have_url(server_url + "/login")
+    name = WORLD.people["C018"].name
+    expect(page.locator("[data-signed-in]")).to_have_text(f"{name}님, 로그인되었습니다")
+    expect(page.locator("main")).to_contain_text("공동인증서로 로그인했습니다")
+    serial = f"{enrolled.certificate.serial_number:X}"
+    with center.uow_factory(read_only=True) as uow:
+        record = uow.certificates.get(serial)
+    assert record is not None and record.last_used_at is not None

@@ -2,7 +2,7 @@
 
     GET  /joint/issue            the reference number, the authorization code and the new
                                  certificate password (the rule shown); the script does the rest
-    POST /joint/issue/explain    the catalog's words, in the page's language, for a refusal the
+    POST /joint/explain          the catalog's words, in the page's language, for a refusal the
                                  script met (a code the CMP server wrote, or its own)
 
 Nothing of the issuance passes through this module: ``static/js/joint-issue.js`` makes an
@@ -94,7 +94,7 @@ def issue_page(request: Request) -> HTMLResponse:
     )
 
 
-@router.post("/issue/explain", response_class=JSONResponse)
+@router.post("/explain", response_class=JSONResponse)
 def explain(request: Request, code: _Short = "", detail: _Short = "") -> JSONResponse:
     """The catalog's words for ``code`` in the page's language (status 200: the refusal is
     the script's to show), its placeholders filled from the policy; a code the catalog does

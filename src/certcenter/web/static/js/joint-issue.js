@@ -8,7 +8,7 @@
 // 4. the PKCS#12 file is written (joint-pfx.js), then certConf → pkiConf; only a confirmed
 //    certificate is offered as a download (a failed confirmation: the center revokes it).
 // Refusals are the catalog's words in the page's language: from the page (the password, an
-// unsupported browser) or asked of POST /joint/issue/explain for the code the server wrote.
+// unsupported browser) or asked of POST /joint/explain for the code the server wrote.
 (function (root) {
   "use strict";
 
@@ -52,7 +52,7 @@
       body.set("code", failure.code || "CMP_REFUSED");
       body.set("detail", String(failure.detail || "").slice(0, 60));
       try {
-        var answer = await root.certcenter.fetch("/joint/issue/explain", {
+        var answer = await root.certcenter.fetch("/joint/explain", {
           method: "POST", body: body
         });
         show(await answer.json());

@@ -8,6 +8,8 @@
 //
 //   var pfx = await certcenterPfx.build({privateKeyInfo, certificate, chain, randomNum,
 //                                        password, friendlyName, iterations});
+//   var opened = await certcenterPfx.open(bytes, password);  // {certificate, privateKeyInfo}
+//   // refusals: {code: "PKCS12_PASSWORD_WRONG"} or {code: "PKCS12_FILE_INVALID", detail}
 (function (root) {
   "use strict";
 
@@ -152,5 +154,147 @@
     );
   }
 
-  root.certcenterPfx = { build: build, pkcs12Kdf: pkcs12Kdf };
+  // ---------------------------------------------------------------- reading a .pfx
+
+  var CIPHERS = {
+    "2.16.840.1.101.3.4.1.2": 16, "2.16.840.1.101.3.4.1.22": 24, "2.16.840.1.101.3.4.1.42": 32
+  };
+  var PRFS = {
+    "1.2.840.113549.2.7": "SHA-1", "1.2.840.113549.2.9": "SHA-256",
+    "1.2.840.113549.2.10": "SHA-384", "1.2.840.113549.2.11": "SHA-512"
+  };
+  var MAX_ROUNDS = 1000000;
+
+  function failure(code, detail) {
+    var error = new Error(code + (detail ? ": " + detail : ""));
+    error.code = code;
+    error.detail = detail || "";
+    return error;
+  }
+
+  function number(node) {
+    var value = 0;
+    node.body.forEach(function (b) { value = value * 256 + b; });
+    return value;
+  }
+
+  // PBES2 with PBKDF2 and AES-CBC (what OpenSSL 3 and this center write)
+  async function unpbes2(algorithm, data, password) {
+    var parts = algorithm.children();
+    if (parts[0].oid() !== OID.pbes2) { throw failure("PKCS12_FILE_INVALID", "not PBES2"); }
+    var params = parts[1].children();
+    var kdf = params[0].children();
+    var scheme = params[1].children();
+    var size = CIPHERS[scheme[0].oid()];
+    if (kdf[0].oid() !== OID.pbkdf2 || !size) {
+      throw failure("PKCS12_FILE_INVALID", "encryption not read here");
+    }
+    var kdfParams = kdf[1].children();
+    var rounds = number(kdfParams[1]);
+    var prf = "SHA-1";
+    kdfParams.slice(2).forEach(function (p) {
+      if (p.tag === 0x30) { prf = PRFS[p.children()[0].oid()]; }
+    });
+    if (!prf || rounds < 1 || rounds > MAX_ROUNDS) {
+      throw failure("PKCS12_FILE_INVALID", "key derivation not read here");
+    }
+    var base = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveKey"]);
+    var key = await subtle.deriveKey(
+      { name: "PBKDF2", hash: prf, salt: kdfParams[0].body, iterations: rounds },
+      base, { name: "AES-CBC", length: 8 * size }, false, ["decrypt"]
+    );
+    try {
+      return new Uint8Array(await subtle.decrypt(
+        { name: "AES-CBC", iv: scheme[1].body }, key, data
+      ));
+    } catch (e) {
+      throw failure("PKCS12_PASSWORD_WRONG");
+    }
+  }
+
+  function localKeyId(bag) {
+    var parts = bag.children();
+    if (parts.length < 3) { return null; }
+    var found = null;
+    parts[2].children().forEach(function (attribute) {
+      var pair = attribute.children();
+      if (pair[0].oid() === OID.localKeyId) { found = pair[1].children()[0].body; }
+    });
+    return found;
+  }
+
+  // {certificate, privateKeyInfo (without attributes, as WebCrypto imports it), randomNum}
+  async function open(bytes, text) {
+    var password = new TextEncoder().encode(text);
+    var pfx, authSafe, macData;
+    try {
+      pfx = der.read(bytes).children();
+      authSafe = pfx[1].children()[1].children()[0].body;
+      macData = pfx[2] ? pfx[2].children() : null;
+    } catch (e) {
+      throw failure("PKCS12_FILE_INVALID", "not a PKCS#12 file");
+    }
+    if (!macData) { throw failure("PKCS12_FILE_INVALID", "no MAC"); }
+    var digest = macData[0].children();
+    if (digest[0].children()[0].oid() !== OID.sha256) {
+      throw failure("PKCS12_FILE_INVALID", "MAC digest not read here");
+    }
+    var rounds = macData[2] ? number(macData[2]) : 1;
+    if (rounds < 1 || rounds > MAX_ROUNDS) { throw failure("PKCS12_FILE_INVALID", "MAC rounds"); }
+    var macKey = pkcs12Kdf(password, macData[1].body, 3, rounds, 32);
+    if (!der.equal(await hmacSha256(macKey, authSafe), digest[1].body)) {
+      throw failure("PKCS12_PASSWORD_WRONG");
+    }
+    var bags = [];
+    var infos = der.read(authSafe).children();
+    for (var i = 0; i < infos.length; i++) {
+      var info = infos[i].children();
+      var contents;
+      if (info[0].oid() === OID.data) {
+        contents = info[1].children()[0].body;
+      } else if (info[0].oid() === OID.encryptedData) {
+        var encrypted = info[1].children()[0].children()[1].children();
+        contents = await unpbes2(encrypted[1], encrypted[2].body, password);
+      } else {
+        continue;
+      }
+      bags = bags.concat(der.read(contents).children());
+    }
+    var keys = [];
+    var certs = [];
+    for (var b = 0; b < bags.length; b++) {
+      var bag = bags[b].children();
+      var id = bag[0].oid();
+      if (id === OID.keyBag) {
+        var shrouded = bag[1].children()[0].children();
+        keys.push({ info: await unpbes2(shrouded[0], shrouded[1].body, password),
+                    id: localKeyId(bags[b]) });
+      } else if (id === OID.certBag) {
+        var value = bag[1].children()[0].children();
+        certs.push({ der: value[1].children()[0].body, id: localKeyId(bags[b]) });
+      }
+    }
+    if (keys.length !== 1 || !certs.length) {
+      throw failure("PKCS12_FILE_INVALID", "no certificate with its private key");
+    }
+    var key = keys[0];
+    var certificate = certs.filter(function (c) {
+      return key.id && c.id && der.equal(key.id, c.id);
+    })[0] || certs[0];
+    var parts = der.read(key.info).children();
+    var randomNum = null;
+    if (parts[3] && parts[3].cls === 2) {
+      parts[3].children().forEach(function (attribute) {
+        var pair = attribute.children();
+        if (pair[0].oid() === OID.randomNum) { randomNum = pair[1].children()[0].bitBytes(); }
+      });
+    }
+    return {
+      certificate: certificate.der,
+      privateKeyInfo: der.seq(parts[0].raw, parts[1].raw, parts[2].raw),
+      randomNum: randomNum
+    };
+  }
+
+  root.certcenterPfx = { build: build, open: open, pkcs12Kdf: pkcs12Kdf };
 })(typeof window !== "undefined" ? window : globalThis);
