@@ -139,3 +139,56 @@ def test_refusals_are_the_catalogs_words_in_the_pages_language(
     assert wrong.status_code in (400, 401, 404, 422), wrong.status_code
     assert "1234568" not in wrong.text
     assert "Traceback" not in wrong.text and '<html lang="en"' in wrong.text
+
+
+def test_the_scripts_words_come_from_the_catalog(web: WebClient) -> None:  # noqa: F811
+    page = web.get("/joint/issue").text
+    token = {"csrf_token": csrf_token(page)}
+    locked = web.post("/joint/explain", data={"code": "JOINT_REFERENCE_LOCKED", **token})
+    assert locked.status_code == 200
+    words = locked.json()
+    assert words["code"] == "JOINT_REFERENCE_LOCKED"
+    assert words["message"] == catalog()["JOINT_REFERENCE_LOCKED"].message_ko
+    assert "5" in words["cause"] and "{" not in words["cause"]
+    odd = web.post("/joint/explain", data={"code": "<b>NOPE</b>", "detail": "x" * 60, **token})
+    assert odd.json()["code"] == "CMP_REFUSED" and "<b>" not in odd.text
+    web.get("/lang/en?next=/joint/issue")
+    english = web.post("/joint/explain", data={"code": "CMP_PROTECTION_INVALID", **token})
+    assert english.json()["message"] == catalog()["CMP_PROTECTION_INVALID"].message_en
+    without_token = web.post("/joint/explain", data={"code": "CMP_PROTECTION_INVALID"})
+    assert without_token.status_code == 403
+
+
+def test_the_issue_page_shows_the_rule_and_names_no_secret_field(
+    web: WebClient,  # noqa: F811
+) -> None:
+    page = web.get("/joint/issue").text
+    assert "10자 이상 56자 이하" in main_text(page)
+    form = page[page.index("data-joint-issue") : page.index("</form>")]
+    names = re.findall(r'name="([^"]+)"', form)
+    assert names == []  # the code and the password are never posted to the center
+    assert 'id="joint-code"' in form and 'id="joint-password"' in form
+
+
+def test_a_joint_login_with_bad_inputs_is_refused_with_the_catalogs_words(
+    web: WebClient,  # noqa: F811
+) -> None:
+    page = web.get("/login/joint").text
+    token = csrf_token(page)
+    cases = [
+        ({"challenge": "", "signature": "", "certificate": ""}, "WEB_JOINT_BROWSER_UNSUPPORTED"),
+        ({"challenge": "c" * 40, "signature": "AAAA", "certificate": "%%%"}, "INVALID_REQUEST"),
+        (
+            {"challenge": "c" * 40, "signature": "AAAA", "certificate": "AAAA"},
+            "CHALLENGE_INVALID",
+        ),
+    ]
+    for form, code in cases:
+        answer = web.post("/login/joint", data={**form, "csrf_token": token})
+        assert answer.status_code == catalog()[code].http_status, (code, answer.status_code)
+        assert catalog()[code].message_ko in main_text(answer.text)
+        assert "Traceback" not in answer.text
+    challenge = web.post("/login/joint/challenge", headers={"X-CSRF-Token": token})
+    assert challenge.status_code == 200
+    issued = challenge.json()
+    assert issued["sign"].endswith(issued["challenge"]) and "joint-login" in issued["sign"]
