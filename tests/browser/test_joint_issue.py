@@ -92,10 +92,13 @@ def register(page: Page, url: str, center: Center, key: str, kind: str) -> tuple
     reference = page.locator("[data-reference]").inner_text()
     code = page.locator("[data-authorization-code]").inner_text()
     assert re.fullmatch(r"\d{10}", reference) and re.fullmatch(r"[A-Z2-9]{16}", code)
+    expect(page.locator("#joint-code")).to_have_value(code)  # the issue form, filled in
+    page.wait_for_function("() => window.certcenterJointIssue !== undefined")
     page.reload()
     expect(page.locator("[data-reference]")).to_have_text(reference)
     expect(page.locator("[data-authorization-code]")).to_have_count(0)  # shown once
-    page.get_by_role("link", name="이 브라우저에서 발급하기").click()
+    expect(page.locator("#joint-code")).to_have_value("")
+    page.get_by_role("link", name="다른 때 발급하기").click()
     expect(page).to_have_url(url + "/joint/issue")
     expect(page.locator("#joint-reference")).to_have_value(reference)
     return reference, code

@@ -103,6 +103,8 @@ def test_a_general_registration_in_the_browser_shows_the_code_once(
     assert reference and code, main_text(shown)
     assert web_center.joint_authority.shared_secret(reference.group(1)) == code.group(1).encode()
     assert code.group(1) not in str(web.cookies.get("certcenter_web"))
+    assert f'value="{code.group(1)}"' in shown  # the issue form on this page, filled in
+    assert f'value="{reference.group(1)}"' in shown
     again = web.get("/joint/done").text
     assert reference.group(1) in again and code.group(1) not in again
     statement = web_center.sim_store.statement(bank, number)

@@ -7,8 +7,9 @@
                                  asks, POST /joint/medium/verify answers; the SMS is sent then)
     GET  /joint/code           4 SMS 확인 (POST /joint/code, /joint/code/resend)
     GET  /joint/register       5 등록: for 범용 the account the fee is paid from
-    GET  /joint/done           6 참조번호 + 인가코드 (the code this once), then issuance in the
-                                 browser (``/joint/issue``, :mod:`certcenter.web.pages.joint_issue`)
+    GET  /joint/done           6 참조번호 + 인가코드 (the code this once) and the form that issues
+                                 in this browser, filled in with them (also at ``/joint/issue``,
+                                 :mod:`certcenter.web.pages.joint_issue`)
 
 Each step calls :class:`certcenter.joint.registration.JointRegistrations`, the core the API
 uses; every POST answers with a redirect to the page of the step the flow is at
@@ -41,6 +42,7 @@ from certcenter.joint.kinds import KINDS
 from certcenter.joint.registration import JOINT_MEDIA
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import MediumForm, Stash, digits, sims_phone
+from certcenter.web.pages.joint_issue import issue_form_context
 from certcenter.web.rendering import flash, render, translator
 from certcenter.web.routing import page_router
 
@@ -208,20 +210,17 @@ def _render(
         "code_seconds": policy.sms_code_ttl_seconds,
         "banks": sorted(BANKS.items()),
         "form": flow.get("form") or {},
-        "reference": flow.text("reference"),
         "authorization_code": None,
         "valid_days": policy.joint_registration_ttl_days,
         "expires_at": _when(detail.get("reference_expires_at")),
-        "max_failures": policy.joint_authorization_max_failures,
         "certificate_serial": detail.get("certificate_serial"),
         "registration_state": state,
     }
     if page == "code":
         context["demo_phone"] = _customer_phone(request, ref)
     if page == "done":
-        context["authorization_code"] = _take_code(request, ref.enrollment_id)
-    if state != "medium_pending" and page == "medium":
-        context["card"] = None
+        code = _take_code(request, ref.enrollment_id)
+        context.update(issue_form_context(request, prefill_code=code), authorization_code=code)
     return render(request, f"joint/{page}.html", context, error=error)
 
 

@@ -74,23 +74,26 @@ def _local_words(locale: Locale) -> dict[str, dict[str, str]]:
     return words
 
 
+def issue_form_context(request: Request, prefill_code: str | None = None) -> dict[str, Any]:
+    """What ``joint/issue_form.html`` needs: the reference of this browser's registration, the
+    code when the page shows it anyway, the rule's limits and the words of local refusals."""
+    policy = center_of(request).settings.policy
+    return {
+        "reference": Stash(request, "joint_reg").text("reference"),
+        "prefill_code": prefill_code,
+        "words": _local_words(locale_of(request)),
+        "min_length": MIN_LENGTH,
+        "max_length": MAX_LENGTH,
+        "max_failures": policy.joint_authorization_max_failures,
+    }
+
+
 @router.get("/issue")
 def issue_page(request: Request) -> HTMLResponse:
-    locale = locale_of(request)
-    policy = center_of(request).settings.policy
-    flow = Stash(request, "joint_reg")
     return render(
         request,
         "joint/issue.html",
-        {
-            "step_labels": [],
-            "step_index": 0,
-            "reference": flow.text("reference"),
-            "words": _local_words(locale),
-            "min_length": MIN_LENGTH,
-            "max_length": MAX_LENGTH,
-            "max_failures": policy.joint_authorization_max_failures,
-        },
+        {"step_labels": [], "step_index": 0, **issue_form_context(request)},
     )
 
 
