@@ -51,6 +51,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("/", "nav.home"),
     NavItem("/issue", "nav.issue"),
+    NavItem("/joint", "nav.joint"),
     NavItem("/login", "nav.login"),
     NavItem("/transfer", "nav.transfer"),
     NavItem("/my", "nav.my"),

@@ -32,7 +32,7 @@ from certcenter.entities import BrowserDevice
 from certcenter.errors import CertCenterError
 from certcenter.financial.proof import device_key, key_digest
 from certcenter.http_common.request_facts import client_ip
-from certcenter.usage.login import FINANCIAL_METHOD
+from certcenter.usage.login import FINANCIAL_METHOD, JOINT_METHOD
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import Stash, device_public_key
 from certcenter.web.pages.language import local_path
@@ -100,6 +100,7 @@ def index_page(request: Request, *, error: CertCenterError | None = None) -> HTM
         who = {
             "name": customer.name if customer else "",
             "financial": session.method == FINANCIAL_METHOD,
+            "joint": session.method == JOINT_METHOD,
             "expires_at": session.expires_at,
         }
     return render(request, "login/index.html", {"who": who}, error=error)

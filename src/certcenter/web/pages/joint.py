@@ -1,0 +1,445 @@
+"""``/joint``: registering for a joint certificate (공동인증서) in the browser, in steps.
+
+    GET  /joint                1 종류·약관: 은행·신용카드·보험용 (free) or 범용 (the fee), terms
+                                 (POST /joint/start)
+    GET  /joint/identify       2 본인 확인: internet-banking user ID + resident number
+    GET  /joint/medium         3 보안매체: security card or mobile OTP (POST /joint/medium
+                                 asks, POST /joint/medium/verify answers; the SMS is sent then)
+    GET  /joint/code           4 SMS 확인 (POST /joint/code, /joint/code/resend)
+    GET  /joint/register       5 등록: for 범용 the account the fee is paid from
+    GET  /joint/done           6 참조번호 + 인가코드 (the code this once) and the form that issues
+                                 in this browser, filled in with them (also at ``/joint/issue``,
+                                 :mod:`certcenter.web.pages.joint_issue`)
+
+Each step calls :class:`certcenter.joint.registration.JointRegistrations`, the core the API
+uses; every POST answers with a redirect to the page of the step the flow is at
+(Post/Redirect/Get), a refusal with that page and the catalog's box. The flow's bearer token
+lives in the web session (signed cookie), never in a URL or a page. The security card's
+question (its slot numbers and challenge id, nothing secret) waits in the session for the
+GET that shows it. The authorization code is kept there between the POST that made it and
+the one GET that shows it only sealed by the key backend (AES-256-GCM, bound to the
+registration): the signed cookie never holds it readable, and the first GET takes it out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Form
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.requests import Request
+from starlette.responses import Response
+
+from certcenter.errors import CertCenterError
+from certcenter.errors.catalog import texts
+from certcenter.http_common.request_facts import client_ip
+from certcenter.identity.banks import BANKS
+from certcenter.joint import RegistrationRef
+from certcenter.joint.kinds import KINDS
+from certcenter.joint.registration import JOINT_MEDIA
+from certcenter.web.context import center_of, locale_of
+from certcenter.web.financial_forms import MediumForm, Stash, digits, sims_phone
+from certcenter.web.pages.joint_issue import issue_form_context
+from certcenter.web.rendering import flash, render, translator
+from certcenter.web.routing import page_router
+
+router = page_router(prefix="/joint")
+
+FLOW = "joint_reg"
+PAGES = ("terms", "identify", "medium", "code", "register", "done")
+PAGE_OF_STATE = {
+    "started": "identify",
+    "identified": "medium",
+    "medium_pending": "medium",
+    "medium_verified": "code",
+    "code_sent": "code",
+    "code_verified": "register",
+    "registered": "done",
+    "issued": "done",
+    "confirmed": "done",
+}
+_FieldText = Annotated[str, Form(max_length=200)]
+_CODE_CONTEXT = b"web:joint-authorization:"
+
+
+def _flow(request: Request) -> Stash:
+    return Stash(request, FLOW)
+
+
+def _ref(request: Request) -> RegistrationRef | None:
+    flow = _flow(request)
+    if not flow.text("id") or not flow.text("token"):
+        return None
+    return RegistrationRef(flow.text("id"), flow.text("token"), client_ip(request))
+
+
+def _require_ref(request: Request) -> RegistrationRef:
+    ref = _ref(request)
+    if ref is None:
+        raise CertCenterError("WEB_JOINT_NOT_STARTED")
+    return ref
+
+
+def _progress(request: Request, page: str) -> dict[str, Any]:
+    t = translator(locale_of(request))
+    return {
+        "step_labels": [t(f"joint_web.step.{p}") for p in PAGES],
+        "step_index": PAGES.index(page),
+    }
+
+
+def _terms(request: Request) -> list[dict[str, str]]:
+    t = translator(locale_of(request))
+    names = center_of(request).settings.policy.joint_required_terms
+    known = texts()
+    return [
+        {"name": n, "label": t(f"joint_web.terms.{n}") if f"joint_web.terms.{n}" in known else n}
+        for n in names
+    ]
+
+
+def _kinds(request: Request) -> list[dict[str, str]]:
+    t = translator(locale_of(request))
+    fee = center_of(request).settings.policy.joint_general_fee_krw
+    return [
+        {
+            "name": kind,
+            "label": t(f"joint_web.kind.{kind}"),
+            "hint": t(f"joint_web.kind.{kind}_hint", fee=f"{fee:,}"),
+        }
+        for kind in KINDS
+    ]
+
+
+def _media(request: Request) -> list[dict[str, str]]:
+    t = translator(locale_of(request))
+    return [
+        {"name": m, "label": t(f"issue.medium.{m}"), "hint": t(f"issue.medium.{m}_hint")}
+        for m in JOINT_MEDIA
+    ]
+
+
+def _start_page(
+    request: Request, *, error: CertCenterError | None = None, resume: str | None = None
+) -> HTMLResponse:
+    return render(
+        request,
+        "joint/terms.html",
+        {
+            "terms": _terms(request),
+            "kinds": _kinds(request),
+            "resume": resume,
+            **_progress(request, "terms"),
+        },
+        error=error,
+    )
+
+
+def _customer_phone(request: Request, ref: RegistrationRef) -> str | None:
+    """The phone on record of the flow's customer, for the demo inbox link (simulators on)."""
+    center = center_of(request)
+    if not center.settings.sims_enabled:
+        return None
+    with center.uow_factory() as uow:
+        row = uow.joint_registrations.get(ref.enrollment_id)
+        customer = uow.customers.get(row.customer_id) if row and row.customer_id else None
+    return sims_phone(request, customer.phone if customer else None)
+
+
+def _seal_code(request: Request, registration_id: str, code: str) -> str:
+    center = center_of(request)
+    sealed = center.keys.encrypt(
+        center.joint_registrations.seal_label,
+        code.encode("ascii"),
+        _CODE_CONTEXT + registration_id.encode("ascii"),
+    )
+    return base64.b64encode(sealed).decode("ascii")
+
+
+def _take_code(request: Request, registration_id: str) -> str | None:
+    """The authorization code sealed by the register step, taken out of the session: shown
+    by one GET only."""
+    flow = _flow(request)
+    sealed = flow.text("code_sealed")
+    if not sealed:
+        return None
+    flow.put(code_sealed="")
+    center = center_of(request)
+    try:
+        opened = center.keys.decrypt(
+            center.joint_registrations.seal_label,
+            base64.b64decode(sealed, validate=True),
+            _CODE_CONTEXT + registration_id.encode("ascii"),
+        )
+        return opened.decode("ascii")
+    except (CertCenterError, binascii.Error, ValueError):
+        return None
+
+
+def _when(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _render(
+    request: Request,
+    ref: RegistrationRef,
+    state: str,
+    detail: dict[str, Any],
+    page: str,
+    error: CertCenterError | None,
+) -> HTMLResponse:
+    center = center_of(request)
+    policy = center.settings.policy
+    flow = _flow(request)
+    context: dict[str, Any] = {
+        **_progress(request, page),
+        "kind": flow.text("kind"),
+        "fee_krw": int(detail.get("fee_krw") or 0),
+        "masked_phone": flow.text("phone"),
+        "demo_phone": None,
+        "medium": flow.text("medium") or None,
+        "media": _media(request),
+        "card": flow.get("card") if state == "medium_pending" else None,
+        "code_sent": state == "code_sent",
+        "code_seconds": policy.sms_code_ttl_seconds,
+        "banks": sorted(BANKS.items()),
+        "form": flow.get("form") or {},
+        "authorization_code": None,
+        "valid_days": policy.joint_registration_ttl_days,
+        "expires_at": _when(detail.get("reference_expires_at")),
+        "certificate_serial": detail.get("certificate_serial"),
+        "registration_state": state,
+    }
+    if page == "code":
+        context["demo_phone"] = _customer_phone(request, ref)
+    if page == "done":
+        code = _take_code(request, ref.enrollment_id)
+        context.update(issue_form_context(request, prefill_code=code), authorization_code=code)
+    return render(request, f"joint/{page}.html", context, error=error)
+
+
+def _show(
+    request: Request, wanted: str | None, *, error: CertCenterError | None = None
+) -> Response:
+    """The page of the step the flow is at (with ``error``'s box); a GET of another step is
+    sent there. Without a flow, or with one that ended, the start page says why."""
+    ref = _ref(request)
+    if ref is None:
+        return _start_page(request, error=error or CertCenterError("WEB_JOINT_NOT_STARTED"))
+    center = center_of(request)
+    try:
+        status = center.joint_registrations.status(ref)
+    except CertCenterError as exc:
+        _flow(request).clear()
+        return _start_page(request, error=exc)
+    page = PAGE_OF_STATE.get(status.state)
+    if page is None:  # failed, expired, rejected
+        _flow(request).clear()
+        code = str(status.detail.get("failure_code") or "ENROLLMENT_EXPIRED")
+        minutes = center.settings.policy.joint_registration_flow_ttl_minutes
+        return _start_page(request, error=error or CertCenterError(code, minutes=minutes))
+    if wanted is not None and wanted != page and error is None:
+        return RedirectResponse(f"/joint/{page}", status_code=303)
+    return _render(request, ref, status.state, dict(status.detail), page, error)
+
+
+def _refused(request: Request, error: CertCenterError, **stash: Any) -> Response:
+    """After a refused POST: the page of the step the flow is at, with the catalog's box."""
+    if stash:
+        _flow(request).put(**stash)
+    return _show(request, None, error=error)
+
+
+def _next(state: str) -> RedirectResponse:
+    page = PAGE_OF_STATE.get(state, "terms")
+    return RedirectResponse("/joint" if page == "terms" else f"/joint/{page}", status_code=303)
+
+
+# ---------------------------------------------------------------- 1. kind + terms
+
+
+@router.get("")
+def terms_page(request: Request) -> HTMLResponse:
+    """The start: the kind and the terms. A registration under way can be resumed."""
+    resume = None
+    ref = _ref(request)
+    if ref is not None:
+        try:
+            state = center_of(request).joint_registrations.status(ref).state
+            page = PAGE_OF_STATE.get(state)
+            resume = f"/joint/{page}" if page is not None else None
+        except CertCenterError:
+            _flow(request).clear()
+    return _start_page(request, resume=resume)
+
+
+@router.post("/start")
+def start(
+    request: Request,
+    kind: Annotated[str, Form(max_length=20)] = "",
+    accepted: Annotated[list[str] | None, Form(max_length=20)] = None,
+) -> Response:
+    center = center_of(request)
+    try:
+        started = center.joint_registrations.start(
+            kind, [a[:60] for a in accepted or []], client_ip=client_ip(request)
+        )
+    except CertCenterError as exc:
+        return _start_page(request, error=exc)
+    _flow(request).start(id=started.enrollment_id, token=started.token, kind=kind)
+    return RedirectResponse("/joint/identify", status_code=303)
+
+
+# ---------------------------------------------------------------- 2. user ID + resident number
+
+
+@router.get("/identify")
+def identify_page(request: Request) -> Response:
+    return _show(request, "identify")
+
+
+@router.post("/identify")
+def identify(
+    request: Request,
+    user_id: _FieldText = "",
+    rrn_front: Annotated[str, Form(max_length=8)] = "",
+    rrn_back: Annotated[str, Form(max_length=9)] = "",
+) -> Response:
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).joint_registrations.identify(
+            ref, user_id=user_id.strip(), rrn=f"{digits(rrn_front)}-{digits(rrn_back)}"
+        )
+    except CertCenterError as exc:  # the resident number is never rendered back
+        return _refused(request, exc, form={"user_id": user_id.strip()[:40]})
+    _flow(request).put(phone=str(result.detail.get("phone", "")), form={})
+    return _next(result.state)
+
+
+# ---------------------------------------------------------------- 3. security medium
+
+
+@router.get("/medium")
+def medium_page(request: Request) -> Response:
+    return _show(request, "medium")
+
+
+@router.post("/medium")
+def choose_medium(request: Request, medium: Annotated[str, Form(max_length=40)] = "") -> Response:
+    """The chosen medium's question: the security card's two slots (kept for the GET), or
+    the OTP's code field."""
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).joint_registrations.choose_medium(ref, medium)
+    except CertCenterError as exc:
+        return _refused(request, exc, medium="", card=None)
+    card = result.detail.get("security_card")
+    _flow(request).put(medium=medium, card=dict(card) if card else None)
+    return _next(result.state)
+
+
+@router.post("/medium/verify")
+def verify_medium(request: Request, answer: MediumForm) -> Response:
+    """The medium's answer; once it is right the SMS code is sent to the phone on record."""
+    ref = _require_ref(request)
+    registrations = center_of(request).joint_registrations
+    try:
+        registrations.verify_medium(ref, answer)
+    except CertCenterError as exc:
+        return _medium_again(request, ref, exc)
+    _flow(request).put(card=None)
+    try:
+        result = registrations.send_code(ref)
+    except CertCenterError as exc:
+        return _refused(request, exc)
+    return _next(result.state)
+
+
+def _medium_again(request: Request, ref: RegistrationRef, error: CertCenterError) -> Response:
+    """After a wrong answer: the same medium's question again (a security card's question
+    is spent, so it gets new slots), with the refusal on top."""
+    registrations = center_of(request).joint_registrations
+    medium = _flow(request).text("medium")
+    try:
+        status = registrations.status(ref)
+        if status.state == "medium_pending" and medium in JOINT_MEDIA:
+            again = registrations.choose_medium(ref, medium)
+            card = again.detail.get("security_card")
+            return _refused(request, error, card=dict(card) if card else None)
+    except CertCenterError:
+        pass
+    return _refused(request, error, card=None)
+
+
+# ---------------------------------------------------------------- 4. SMS code
+
+
+@router.get("/code")
+def code_page(request: Request) -> Response:
+    return _show(request, "code")
+
+
+@router.post("/code")
+def verify_code(request: Request, code: Annotated[str, Form(max_length=12)] = "") -> Response:
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).joint_registrations.verify_code(ref, digits(code))
+    except CertCenterError as exc:
+        return _refused(request, exc)
+    return _next(result.state)
+
+
+@router.post("/code/resend")
+def resend_code(request: Request) -> Response:
+    """The SMS code (again): also the way on when the code could not be sent the first time."""
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).joint_registrations.send_code(ref)
+    except CertCenterError as exc:
+        return _refused(request, exc)
+    flash(request, "issue.code.resent", kind="success")
+    return _next(result.state)
+
+
+# ---------------------------------------------------------------- 5. fee → reference + code
+
+
+@router.get("/register")
+def register_page(request: Request) -> Response:
+    return _show(request, "register")
+
+
+@router.post("/register")
+def register(
+    request: Request,
+    bank_code: Annotated[str, Form(max_length=3)] = "",
+    account_number: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    """For 범용 the fee is paid from the named account; then the reference number and the
+    authorization code, kept sealed in the session for the one GET that shows them."""
+    ref = _require_ref(request)
+    account = digits(account_number)
+    try:
+        result = center_of(request).joint_registrations.register(
+            ref, bank_code=bank_code or None, account_number=account or None
+        )
+    except CertCenterError as exc:
+        return _refused(request, exc, form={"bank_code": bank_code[:3]})
+    code = str(result.detail.get("authorization_code") or "")
+    _flow(request).put(
+        reference=str(result.detail.get("reference") or ""),
+        code_sealed=_seal_code(request, ref.enrollment_id, code),
+        form={},
+    )
+    return _next(result.state)
+
+
+@router.get("/done")
+def done_page(request: Request) -> Response:
+    return _show(request, "done")
