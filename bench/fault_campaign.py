@@ -53,7 +53,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -92,7 +92,7 @@ CERTCENTER = str(Path(sys.executable).parent / "certcenter")
 WEBHOOK_SECRET = "fault-campaign-" + secrets.token_hex(8)
 PAYEE = ("088", "110000000002")  # 이서연's account in the demo world
 PAYEE_OWNER = "C002"
-ENROLMENT_TTL_MINUTES = 1  # short, so that flows cut off by a kill expire within the run
+ENROLMENT_TTL_MINUTES = 1  # short, so that flows cut off by a kill end within the run
 TRANSFER_TTL_SECONDS = 30
 LIVE_STATUSES = frozenset(
     {
@@ -493,34 +493,35 @@ def _check_records(uow_factory: SqlUnitOfWorkFactory, told: Told, result: Check)
 
 
 def _check_stuck(uow_factory: SqlUnitOfWorkFactory, result: Check) -> None:
+    """Past its flow's expiry (after ``certcenter jobs run``) nothing may be left hanging: no
+    certificate intent pending whose enrolment is closed or expired, no transfer left
+    ``processing`` past its own expiry."""
     now = datetime.now(UTC)
-    intent_age = timedelta(minutes=ENROLMENT_TTL_MINUTES)
     with uow_factory() as uow:
         session = uow.session  # type: ignore[attr-defined]
-        enrolments = [
-            e
+        flows = {
+            e.id: e
             for e in session.query(Enrollment).all()
-            if e.state not in DONE_ENROLMENT_STATES and _utc(e.expires_at) < now
-        ]
+            if e.state in DONE_ENROLMENT_STATES or _utc(e.expires_at) <= now
+        }
         pending = [
             r
             for r in session.query(CertificateRecord)
             .filter(CertificateRecord.status == CertificateStatus.PENDING.value)  # type: ignore[arg-type]
             .all()
-            if _utc(r.created_at) < now - intent_age
+            if r.enrollment_id is None or r.enrollment_id in flows
         ]
         processing = [
             t
             for t in session.query(Transfer).filter(Transfer.status == "processing").all()  # type: ignore[arg-type]
             if _utc(t.expires_at) < now
         ]
-    holding = [e for e in enrolments if e.state == "signing"]
     result.stuck_intents = len(pending)
     result.stuck_transfers = len(processing)
     if pending:
+        states = Counter(flows[r.enrollment_id].state for r in pending if r.enrollment_id)
         result.notes.append(
-            f"{len(pending)} certificate intents pending past the flow's expiry "
-            f"({len(holding)} enrolments left in 'signing')"
+            f"{len(pending)} certificate intents pending past their flow's end {dict(states)}"
         )
     if processing:
         result.notes.append(f"{len(processing)} transfers left processing past their expiry")
