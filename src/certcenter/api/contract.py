@@ -21,6 +21,7 @@ such a line), so the document cannot drift from what the routes do.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -299,6 +300,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(unused, None)
     components["securitySchemes"] = SECURITY_SCHEMES
+    schema = _readable_names(schema)
     paths = schema.get("paths", {})
     for path, route in operations(app):
         item = paths.get(path, {})
@@ -307,6 +309,34 @@ def document(app: FastAPI) -> dict[str, Any]:
             if operation is not None:
                 _operation(route, operation)
     return schema
+
+
+def _readable_names(schema: dict[str, Any]) -> dict[str, Any]:
+    """Models of one name in two modules are named after their module (``FinancialCodeIn``,
+    the shared ``schemas`` module's keeps ``CodeIn``) rather than FastAPI's
+    ``certcenter__api__routes__financial__CodeIn``; every model's title is its name, so a
+    generated client has one class per model."""
+    names = schema.get("components", {}).get("schemas", {})
+    renamed: dict[str, str] = {}
+    for key in names:
+        if "__" not in key:
+            continue
+        *module, model = key.split("__")
+        if module[-1] == "schemas":
+            renamed[key] = model
+        else:
+            renamed[key] = "".join(part.title() for part in module[-1].split("_")) + model
+    if len(set(renamed.values()) | (set(names) - set(renamed))) != len(names):
+        return schema  # would collide: keep FastAPI's names
+    text = json.dumps(schema)
+    for old, new in renamed.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    result: dict[str, Any] = json.loads(text)
+    models = result["components"]["schemas"]
+    result["components"]["schemas"] = {renamed.get(k, k): v for k, v in models.items()}
+    for name, model in result["components"]["schemas"].items():
+        model["title"] = name
+    return result
 
 
 def install(app: FastAPI) -> None:
