@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from certcenter.api import contract, errors
 from certcenter.api.schemas import BASE64
+from certcenter.bootstrap import Center
 from certcenter.errors import CertCenterError, catalog
 from tests.conftest import LiveServer
 
@@ -254,3 +255,20 @@ def test_options_answers_the_methods_of_the_path(http: httpx.Client) -> None:
     assert "access-control-allow-origin" not in preflight.headers
     unknown = http.options("/v1/no-such-thing")
     assert unknown.status_code == 404
+
+
+def test_an_audit_subject_of_other_characters_is_refused_not_a_fault(
+    http: httpx.Client, center: Center
+) -> None:
+    """The audit trail's subjects are letters, digits and ``_ . : -``; the query says so in
+    the document and refuses anything else as invalid (it was a 500 before)."""
+    token = center.operators.create("lee", ["auditor"])
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = http.get(
+        "/v1/operator/audit", params={"subject_kind": "òmK", "subject": "C001"}, headers=headers
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "INVALID_REQUEST"
+    wanted = {"subject_kind": "customer", "subject": "C001"}
+    found = http.get("/v1/operator/audit", params=wanted, headers=headers)
+    assert found.status_code == 200, found.text

@@ -38,6 +38,9 @@ def _as(role: str) -> Callable[..., ActorRef]:
     return dependency
 
 
+# what the audit trail's subjects are made of (audit/trail.py refuses anything else)
+AUDIT_NAME = r"^[A-Za-z0-9_.:-]+$"
+
 OperatorActor = Annotated[ActorRef, Depends(_as("operator"))]
 AuditorActor = Annotated[ActorRef, Depends(_as("auditor"))]
 
@@ -248,7 +251,7 @@ def checkpoint_audit(center: CenterDep, actor: AuditorActor) -> dict[str, Any]:
 def audit_entries(
     center: CenterDep,
     actor: AuditorActor,
-    subject_kind: Annotated[str, Query(min_length=1, max_length=30)],
-    subject: Annotated[str, Query(min_length=1, max_length=80)],
+    subject_kind: Annotated[str, Query(min_length=1, max_length=30, pattern=AUDIT_NAME)],
+    subject: Annotated[str, Query(min_length=1, max_length=80, pattern=AUDIT_NAME)],
 ) -> list[dict[str, Any]]:
     return center.operator_desk.audit_for(subject_kind, subject, actor)
