@@ -10,6 +10,7 @@ worker has its own session: its own PostgreSQL database, temporary directories a
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -54,6 +55,30 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
     """A test marked ``timing`` runs while no other worker runs one (tests/support/scheduling)."""
     with alone_if_timing(item):
         return (yield)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def api_contract_kept() -> Iterator[None]:
+    """A refusal whose code its operation does not declare in the OpenAPI document fails the
+    test that met it (``certcenter.api.contract`` logs it)."""
+    records = _Records()
+    logger = logging.getLogger("certcenter.api.contract")
+    logger.addHandler(records)
+    try:
+        yield
+    finally:
+        logger.removeHandler(records)
+    if records.lines:
+        pytest.fail("; ".join(sorted(set(records.lines))))
 
 
 def _postgres_reachable() -> bool:

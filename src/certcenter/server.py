@@ -26,7 +26,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from certcenter import __version__, api, web
-from certcenter.api import errors
+from certcenter.api import contract, errors
 from certcenter.api.ocsp_endpoint import OcspEndpoint
 from certcenter.bootstrap import Center, build_center
 from certcenter.config import Settings, load_settings
@@ -200,12 +200,14 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
     app.add_middleware(ProblemsMiddleware)
 
     @app.get("/healthz", tags=["operations"])
+    @contract.raises_any(503)
     def health(request: Request) -> Response:
         """Alive and honest: the same checks as ``/readyz``, so a broken database is never
         reported as ok."""
         return _readiness(request)
 
     @app.get("/readyz", tags=["operations"])
+    @contract.raises_any(503)
     def ready(request: Request) -> Response:
         """Ready to take a change: a heartbeat write commits, the audit trail's head and
         newest checkpoint are sound, the key backend signs, the CA is there. 503 with the

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
+from certcenter.api.contract import authenticates, raises
 from certcenter.bootstrap import Center
 from certcenter.enrollment.service import EnrollmentRef
 from certcenter.entities import Session
@@ -30,6 +31,8 @@ def flow_ticket(flow_id: str, ip: str, authorization: str | None) -> FlowTicket:
     return FlowTicket(enrollment_id=flow_id, token=token, client_ip=ip)
 
 
+@raises("ENROLLMENT_TOKEN_INVALID")
+@authenticates("flowToken")
 def enrollment_ref(
     enrollment_id: str,
     ip: ClientIp,
@@ -47,6 +50,12 @@ def bearer_token(authorization: str | None) -> str:
     return ""
 
 
+@raises(
+    "SESSION_INVALID", "SESSION_EXPIRED", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+)
+@authenticates("customerSession")
 def current_session(
     center: CenterDep, authorization: Annotated[str | None, Header()] = None
 ) -> Session:

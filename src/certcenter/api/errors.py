@@ -16,9 +16,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from certcenter.api import contract
 from certcenter.errors import CertCenterError, Locale
 
 log = logging.getLogger("certcenter.api")
@@ -34,6 +35,7 @@ def locale_of(request: Request) -> Locale:
 
 
 def problem(error: CertCenterError, request: Request) -> JSONResponse:
+    contract.check(request, error.code)
     locale = locale_of(request)
     body: dict[str, Any] = {
         "type": f"urn:certcenter:error:{error.code}",
@@ -105,12 +107,26 @@ def install(app: FastAPI) -> None:
         return problem(CertCenterError("INVALID_REQUEST", detail=_field_summary(exc)), request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}.get(
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            return method_not_allowed(request)
+        code = {404: "NOT_FOUND", 413: "REQUEST_TOO_LARGE"}.get(
             exc.status_code, "INVALID_REQUEST"
         )
         error = CertCenterError(code, detail="malformed request")
         return problem(error, request)
+
+
+def method_not_allowed(request: Request) -> Response:
+    """A method the path does not answer: 405 with ``Allow`` (every method of every route at
+    the path, not only the first one matched). ``OPTIONS`` is answered ``204`` with the same
+    ``Allow``: the API allows no other origin, so there is no CORS preflight to answer."""
+    allow = ", ".join(contract.allowed_methods(request))
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    response = problem(CertCenterError("METHOD_NOT_ALLOWED", detail="method"), request)
+    response.headers["Allow"] = allow
+    return response
 
 
 def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,23 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Short = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
+
+# Padded standard base64, exactly what ``base64.b64decode(..., validate=True)`` reads: no line
+# breaks, no URL-safe alphabet. Fields that carry it say so in the document (contentEncoding).
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+IS_BASE64 = Field(json_schema_extra={"contentEncoding": "base64"})
+
+
+def base64_length(size: int) -> int:
+    """The length of ``size`` bytes in padded base64 (the longest field that decodes to at
+    most ``size`` bytes)."""
+    return 4 * -(-size // 3)
+
+
+# A device's ECDSA signature (DER, base64): the app's certificate key or its biometric key.
+EcdsaSignature = Annotated[
+    str, StringConstraints(min_length=8, max_length=400, pattern=BASE64), IS_BASE64
+]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{8,64}$")]
 
 
@@ -34,7 +51,7 @@ class DeviceFactsIn(_Body):
 
 class ReissueProofIn(_Body):
     challenge: Annotated[str, StringConstraints(min_length=16, max_length=128)]
-    signature: Annotated[str, StringConstraints(min_length=8, max_length=400)]
+    signature: EcdsaSignature
     pin: Annotated[str, StringConstraints(max_length=12)]
 
 
@@ -144,7 +161,7 @@ class ChallengeOut(BaseModel):
 
 class ProofIn(_Body):
     challenge: Annotated[str, StringConstraints(min_length=16, max_length=128)]
-    signature: Annotated[str, StringConstraints(min_length=8, max_length=400)]
+    signature: EcdsaSignature
     pin: Annotated[str, StringConstraints(max_length=12)]
 
 
@@ -223,7 +240,7 @@ class OperatorNoteIn(_Body):
 
 # ---------------------------------------------------------------- 인증서 복사 (certificate copy)
 
-Base64Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+Base64Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$"), IS_BASE64]
 RelayId = Annotated[str, StringConstraints(max_length=16)]
 
 
@@ -246,7 +263,9 @@ class CopyKeyOut(BaseModel):
 
 class CopyPayloadIn(_Body):
     # the edge caps the body; the policy's cap is the domain's (CERTIFICATE_COPY_TOO_LARGE)
-    payload: Annotated[str, StringConstraints(min_length=1, max_length=64 * 1024)]
+    payload: Annotated[
+        str, StringConstraints(min_length=4, max_length=64 * 1024, pattern=BASE64), IS_BASE64
+    ]
 
 
 class CopySentOut(BaseModel):

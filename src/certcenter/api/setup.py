@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from certcenter.api import errors
+from certcenter.api import contract, errors
 from certcenter.api.routes import (
     approvals,
     certificate_copies,
@@ -36,9 +36,11 @@ from certcenter.bootstrap import Center
 
 
 def install(app: FastAPI) -> None:
-    """The error handlers and every API router (the simulators' only where they are on)."""
+    """The error handlers, every API router (the simulators' only where they are on) and the
+    OpenAPI document that declares each operation's refusals and credentials."""
     center: Center = app.state.center
     errors.install(app)
+    contract.install(app)
     app.include_router(enrollments.router)
     app.include_router(certificates.router)
     app.include_router(lifecycle.router)

@@ -15,6 +15,7 @@ from typing import Literal
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.usage.approvals import ApprovalStatus
 
@@ -74,6 +75,7 @@ def _status(found: ApprovalStatus) -> ApprovalStatusOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApprovalStartOut)
+@raises("SERVICE_UNAVAILABLE")
 def start(body: ApprovalStartIn, center: CenterDep, ip: ClientIp) -> ApprovalStartOut:
     """A new request: show ``code``, keep ``token`` (valid for approval_ttl_seconds)."""
     made = center.approvals.start(body.purpose, source_ip=ip)
@@ -87,12 +89,18 @@ def start(body: ApprovalStartIn, center: CenterDep, ip: ClientIp) -> ApprovalSta
 
 
 @router.post("/status", response_model=ApprovalStatusOut)
+@raises("APPROVAL_NOT_FOUND")
 def poll(body: ApprovalTokenIn, center: CenterDep) -> ApprovalStatusOut:
     """Where the request stands (the browser polls)."""
     return _status(center.approvals.status(body.token))
 
 
 @router.post("/consume", response_model=ApprovedSessionOut)
+@raises(
+    "APPROVAL_EXPIRED", "APPROVAL_NOT_FOUND", "APPROVAL_PENDING", "APPROVAL_USED",
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED",
+)
 def consume(body: ApprovalTokenIn, center: CenterDep, ip: ClientIp) -> ApprovedSessionOut:
     """Use the approved request once: a web session of the customer who approved it."""
     done = center.approvals.consume(body.token, source_ip=ip)
@@ -110,6 +118,13 @@ def consume(body: ApprovalTokenIn, center: CenterDep, ip: ClientIp) -> ApprovedS
 
 
 @router.post("/approve", response_model=ApprovalStatusOut)
+@raises(
+    "APPROVAL_APP_LOGIN_REQUIRED", "APPROVAL_CODE_INVALID", "APPROVAL_CUSTOMER_MISMATCH",
+    "APPROVAL_EXPIRED", "APPROVAL_LOCKED", "APPROVAL_USED", "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED", "DEVICE_NOT_REGISTERED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+)
 def approve(
     body: ApprovalCodeIn, session: SessionDep, center: CenterDep, ip: ClientIp
 ) -> ApprovalStatusOut:

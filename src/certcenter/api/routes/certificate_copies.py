@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, bearer_token
 from certcenter.api.schemas import (
     CopyKeyOut,
@@ -39,6 +40,7 @@ def _encode(data: bytes) -> str:
 
 
 @router.post("/v1/certificate-copies", response_model=CopyOpenOut, status_code=201)
+@raises("CERTIFICATE_COPY_TOO_MANY", "SERVICE_UNAVAILABLE", "TOO_MANY_ATTEMPTS")
 def open_copy(body: CopyOpenIn, center: CenterDep, ip: ClientIp) -> CopyOpenOut:
     """The receiving device opens a relay for its public key: the relay id (the code's first
     8 digits) and the token that fetches what is sent to it."""
@@ -52,6 +54,12 @@ def open_copy(body: CopyOpenIn, center: CenterDep, ip: ClientIp) -> CopyOpenOut:
 
 
 @router.get("/v1/certificate-copies/{relay_id}", response_model=CopyKeyOut)
+@raises(
+    "CERTIFICATE_COPY_ALREADY_SENT", "CERTIFICATE_COPY_EXPIRED", "CERTIFICATE_COPY_NOT_FOUND",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def copy_key(relay_id: RelayId, center: CenterDep, ip: ClientIp) -> CopyKeyOut:
     """The receiving device's public key, for the sending device to check and seal for."""
     key = center.certificate_copies.public_key(relay_id, client_ip=ip)
@@ -61,6 +69,12 @@ def copy_key(relay_id: RelayId, center: CenterDep, ip: ClientIp) -> CopyKeyOut:
 
 
 @router.put("/v1/certificate-copies/{relay_id}/payload", response_model=CopySentOut)
+@raises(
+    "CERTIFICATE_COPY_ALREADY_SENT", "CERTIFICATE_COPY_EXPIRED", "CERTIFICATE_COPY_NOT_FOUND",
+    "CERTIFICATE_COPY_TOO_LARGE", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER", "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def send_copy(
     relay_id: RelayId, body: CopyPayloadIn, center: CenterDep, ip: ClientIp
 ) -> CopySentOut:
@@ -71,6 +85,11 @@ def send_copy(
 
 
 @router.get("/v1/certificate-copies/{relay_id}/payload", response_model=CopyPayloadOut)
+@raises(
+    "CERTIFICATE_COPY_EXPIRED", "CERTIFICATE_COPY_NOT_FOUND", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def fetch_copy(
     relay_id: RelayId,
     center: CenterDep,
@@ -91,6 +110,11 @@ def fetch_copy(
 
 
 @router.delete("/v1/certificate-copies/{relay_id}", status_code=204)
+@raises(
+    "CERTIFICATE_COPY_NOT_FOUND", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER", "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def cancel_copy(
     relay_id: RelayId,
     center: CenterDep,

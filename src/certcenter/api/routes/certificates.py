@@ -6,6 +6,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import APIRouter, Response
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep
 from certcenter.api.schemas import CertificateOut
 from certcenter.errors import CertCenterError
@@ -16,6 +17,7 @@ PEM = "application/x-pem-file"
 
 
 @router.get("/v1/certificates/{serial}", response_model=CertificateOut)
+@raises("CERTIFICATE_NOT_FOUND")
 def certificate(serial: str, center: CenterDep) -> CertificateOut:
     """A certificate and its status. Certificates are public documents."""
     with center.uow_factory(read_only=True) as uow:
@@ -39,6 +41,7 @@ def certificate(serial: str, center: CenterDep) -> CertificateOut:
 @router.get(
     "/v1/ca/{family}/chain", response_class=Response, responses={200: {"content": {PEM: {}}}}
 )
+@raises("NOT_FOUND")
 def chain(family: str, center: CenterDep) -> Response:
     """The issuing CA and root of a certificate family, PEM, issuing CA first."""
     if family not in center.hierarchy().families:

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep
 from certcenter.errors import CertCenterError
 
@@ -55,6 +56,7 @@ async def _cmp(request: Request, center: CenterDep) -> Response:
 
 
 @router.post("/cmp", response_class=Response, responses=_CMP_DOC, openapi_extra=_CMP_BODY)
+@raises("CMP_CONTENT_TYPE_WRONG")
 async def cmp(request: Request, center: CenterDep) -> Response:
     """One CMP message (RFC 4210, RFC 9483 profile): ir with the reference number and a MAC
     made with the authorization code, certConf, kur or rr signed with the certificate's
@@ -65,6 +67,7 @@ async def cmp(request: Request, center: CenterDep) -> Response:
 @router.post(
     "/.well-known/cmp", response_class=Response, responses=_CMP_DOC, openapi_extra=_CMP_BODY
 )
+@raises("CMP_CONTENT_TYPE_WRONG")
 async def cmp_well_known(request: Request, center: CenterDep) -> Response:
     """The same endpoint at RFC 9483's well-known path."""
     return await _cmp(request, center)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp
 from certcenter.api.routes.operator import OperatorActor
 from certcenter.diagnosis.document import checklist_document
@@ -34,6 +35,10 @@ class SelfDiagnosisIn(BaseModel):
 
 
 @router.get("/v1/operator/customers/{number}/diagnosis")
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "CUSTOMER_UNKNOWN",
+    "METHOD_NOT_ALLOWED",
+)
 def operator_diagnosis(
     number: str,
     center: CenterDep,
@@ -47,6 +52,11 @@ def operator_diagnosis(
 
 
 @router.post("/v1/diagnosis")
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "DIAGNOSIS_IDENTITY_NOT_CONFIRMED", "DIAGNOSIS_LOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "METHOD_NOT_ALLOWED", "RRN_INVALID",
+)
 def self_diagnosis(body: SelfDiagnosisIn, center: CenterDep, ip: ClientIp) -> dict[str, Any]:
     """왜 발급이 안 되나요? for the customer: the same checklist, once the user ID and the
     resident registration number agree. Either being wrong is answered alike

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, RefDep
 from certcenter.api.schemas import (
     AccountIn,
@@ -34,6 +35,19 @@ def _out(result: StepResult) -> StepOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=StartOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "APP_VERSION_OUTDATED", "AUTH_FAILED", "AUTH_LAST_TRY",
+    "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID",
+    "DEVICE_ALREADY_REGISTERED", "DEVICE_AUTH_FAILED", "DEVICE_DEVELOPER_OPTIONS",
+    "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED", "DEVICE_REMOTE_CONTROL", "DEVICE_ROOTED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "FINANCIAL_PIN_LOCKED", "FOREIGN_IP_BLOCKED",
+    "INACTIVE_CERTIFICATE_REVOKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
     """Start issuance on a device. Refuses outdated apps and unsafe devices."""
     device = body.device
@@ -57,16 +71,37 @@ def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
 
 
 @router.get("/{enrollment_id}", response_model=StepOut)
+@raises(
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_TOKEN_INVALID",
+)
 def show(ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.status(ref))
 
 
 @router.post("/{enrollment_id}/terms", response_model=StepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TERMS_NOT_ACCEPTED",
+    "TOO_MANY_ATTEMPTS",
+)
 def terms(body: TermsIn, ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.accept_terms(ref, body.accepted))
 
 
 @router.post("/{enrollment_id}/phone", response_model=StepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "DEVICE_IN_USE_BY_ANOTHER_CUSTOMER", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID",
+    "FOREIGN_IP_BLOCKED", "NAME_INVALID", "PHONE_CARRIER_MISMATCH", "PHONE_CORPORATE_LINE",
+    "PHONE_IDENTITY_MISMATCH", "PHONE_NOT_OWN_NAME", "PHONE_NUMBER_INVALID",
+    "PHONE_SUBSCRIBER_NOT_FOUND", "RRN_INVALID", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def phone(body: PhoneIn, ref: RefDep, center: CenterDep) -> StepOut:
     """휴대폰 본인인증: sends a 6-digit SMS code to a line in the customer's own name."""
     return _out(
@@ -77,16 +112,40 @@ def phone(body: PhoneIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 
 @router.post("/{enrollment_id}/phone/resend", response_model=StepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CODE_RESEND_LIMIT", "CUSTOMER_NOT_FOUND",
+    "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def phone_resend(ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.resend_phone_code(ref))
 
 
 @router.post("/{enrollment_id}/phone/verify", response_model=StepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CODE_EXPIRED", "CODE_INVALID", "CODE_TRIES_EXCEEDED",
+    "CODE_USED", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def phone_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.verify_phone_code(ref, body.code))
 
 
 @router.post("/{enrollment_id}/account", response_model=StepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED", "BANK_UNKNOWN", "CERTIFICATE_ALREADY_ACTIVE",
+    "CODE_RESEND_LIMIT", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
     """1원 입금 인증: deposits 1 won with a code in the depositor name."""
     return _out(
@@ -97,11 +156,29 @@ def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 
 @router.post("/{enrollment_id}/account/verify", response_model=StepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CODE_EXPIRED", "CODE_INVALID", "CODE_TRIES_EXCEEDED",
+    "CODE_USED", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def account_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.verify_account_code(ref, body.code))
 
 
 @router.post("/{enrollment_id}/id", response_model=StepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "ID_CARD_REISSUED", "ID_DETAILS_INVALID", "ID_EXPIRED", "ID_NAME_MISMATCH", "ID_NOT_VERIFIED",
+    "RRN_INVALID", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
     """신분증 인증 from typed fields."""
     fields = {k: v for k, v in body.model_dump().items() if v is not None}
@@ -109,6 +186,14 @@ def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 
 @router.post("/{enrollment_id}/credentials", response_model=StepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "BIOMETRIC_KEY_INVALID",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "PATTERN_INVALID", "PIN_CONFIRMATION_MISMATCH", "PIN_FORMAT", "PIN_WEAK",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
     """간편비밀번호 (twice) and pattern; optional biometric device key."""
     return _out(
@@ -123,6 +208,17 @@ def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 
 @router.post("/{enrollment_id}/csr", status_code=status.HTTP_201_CREATED, response_model=IssuedOut)
+@raises(
+    "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_PROFILE_LINT_FAILED",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CSR_KEY_TYPE_NOT_ALLOWED", "CSR_MALFORMED",
+    "CSR_SIGNATURE_INVALID", "CUSTOMER_NOT_FOUND", "CUSTOMER_UNKNOWN", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "JOINT_CERTIFICATE_UNKNOWN", "JOINT_REFERENCE_UNKNOWN", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "PUBLIC_KEY_ALREADY_BOUND",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def csr(body: CsrIn, ref: RefDep, center: CenterDep) -> IssuedOut:
     """Issue the certificate for the device key in the CSR and bind it to the device."""
     issued = center.mobile_enrollment.submit_csr(ref, body.csr)

@@ -20,9 +20,11 @@ from cryptography import x509
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
 from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn
 from certcenter.api.routes.usage import TransferOut, _transfer_out
+from certcenter.api.schemas import BASE64, IS_BASE64, base64_length
 from certcenter.entities import BrowserDevice, Session
 from certcenter.errors import CertCenterError
 from certcenter.financial import ActivationRequest, RemoteSignature
@@ -39,7 +41,17 @@ router = APIRouter(tags=["financial certificate (금융인증서)"])
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 Phone = Annotated[str, StringConstraints(min_length=10, max_length=20)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
-DeviceSignature = Annotated[str, StringConstraints(min_length=8, max_length=400)]
+# WebCrypto's raw r||s or DER, in base64 or base64url, padded or not (financial/proof.py)
+DeviceSignature = Annotated[
+    str, StringConstraints(min_length=8, max_length=400, pattern=r"^[A-Za-z0-9+/_-]+={0,2}$")
+]
+PUBLIC_KEY_BYTES = 512  # an SPKI DER of a P-256 key is 91
+DATA_BYTES = 64 * 1024  # what the center signs at most
+Data = Annotated[
+    str,
+    StringConstraints(min_length=4, max_length=base64_length(DATA_BYTES), pattern=BASE64),
+    IS_BASE64,
+]
 Pin = Annotated[str, StringConstraints(max_length=12)]
 Code = Annotated[str, StringConstraints(max_length=12)]
 Label = Annotated[str, StringConstraints(max_length=60)]
@@ -56,7 +68,13 @@ class RegistrationIn(_Body):
     name: Name
     phone: Phone
     birth_date: date
-    public_key: Annotated[str, StringConstraints(min_length=40, max_length=700)] = Field(
+    public_key: Annotated[
+        str,
+        StringConstraints(
+            min_length=40, max_length=base64_length(PUBLIC_KEY_BYTES), pattern=BASE64
+        ),
+        IS_BASE64,
+    ] = Field(
         description="base64 DER SubjectPublicKeyInfo of the browser's ECDSA P-256 key "
         "(WebCrypto exportKey('spki'))"
     )
@@ -101,7 +119,7 @@ class ActivationIn(_Body):
     purpose: Literal["document", "login"] = Field(
         description="Transfers get their activation from /v1/financial/transfers/{id}/activation"
     )
-    data_b64: Annotated[str, StringConstraints(min_length=1, max_length=88000)]
+    data_b64: Data
 
 
 class ActivationOut(BaseModel):
@@ -127,7 +145,7 @@ class GrantOut(BaseModel):
 
 class SignIn(_Body):
     grant: Annotated[str, StringConstraints(min_length=16, max_length=200)]
-    data_b64: Annotated[str, StringConstraints(min_length=1, max_length=88000)]
+    data_b64: Data
     detached: bool = Field(False, description="CMS without the data inside")
 
 
@@ -164,7 +182,9 @@ class TransferConfirmIn(_Body):
     activation_id: Id
     device_signature: DeviceSignature
     pin: Pin
-    document_b64: Annotated[str, StringConstraints(max_length=8000)] | None = None
+    document_b64: (
+        Annotated[str, StringConstraints(max_length=8000, pattern=BASE64), IS_BASE64] | None
+    ) = None
     account_password: Annotated[str, StringConstraints(max_length=12)] | None = None
     otp_code: Annotated[str, StringConstraints(max_length=10)] | None = None
     card_challenge_id: Annotated[str, StringConstraints(max_length=36)] | None = None
@@ -285,6 +305,14 @@ def _signed_out(
 
 
 @router.post("/v1/financial/devices/registrations", response_model=RegistrationOut, status_code=201)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "FINANCIAL_DEVICE_ALREADY_REGISTERED", "FINANCIAL_DEVICE_KEY_INVALID",
+    "FINANCIAL_HOLDER_NOT_FOUND", "NAME_INVALID", "PHONE_NUMBER_INVALID", "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) -> RegistrationOut:
     """이용 기기 등록 1: name, mobile number, birth date and the browser's public key. The
     answer is the same whoever the details name; only a customer's phone gets the SMS code."""
@@ -292,7 +320,7 @@ def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) ->
         name=body.name,
         phone=body.phone,
         birth_date=body.birth_date,
-        public_key=decode_b64(body.public_key, "public_key", limit=512),
+        public_key=decode_b64(body.public_key, "public_key", limit=PUBLIC_KEY_BYTES),
         label=body.label,
         source_ip=ip,
     )
@@ -303,6 +331,14 @@ _REGISTRATION = "/v1/financial/devices/registrations/{registration_id}"
 
 
 @router.post(f"{_REGISTRATION}/resend", response_model=RegistrationOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_REGISTRATION_INVALID",
+    "FOREIGN_IP_BLOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def resend_registration_code(
     registration_id: str,
     center: CenterDep,
@@ -316,6 +352,18 @@ def resend_registration_code(
 
 
 @router.post(f"{_REGISTRATION}/code", response_model=VerificationStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CODE_EXPIRED",
+    "CODE_INVALID", "CODE_TRIES_EXCEEDED", "CODE_USED", "CUSTOMER_NOT_FOUND",
+    "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_CERTIFICATE_NOT_FOUND",
+    "FINANCIAL_DEVICE_ALREADY_REGISTERED", "FINANCIAL_DEVICE_KEY_INVALID",
+    "FINANCIAL_DEVICE_LIMIT", "FINANCIAL_REGISTRATION_INVALID", "FOREIGN_IP_BLOCKED",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def registration_code(
     registration_id: str,
     body: CodeIn,
@@ -331,6 +379,15 @@ def registration_code(
 
 
 @router.post(f"{_REGISTRATION}/medium", response_model=VerificationStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_CODE_REQUIRED",
+    "FINANCIAL_MEDIUM_REQUIRED", "FINANCIAL_REGISTRATION_INVALID", "FOREIGN_IP_BLOCKED",
+    "MEDIUM_NOT_REGISTERED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def registration_medium(
     registration_id: str,
     body: MediumIn,
@@ -347,6 +404,23 @@ def registration_medium(
 
 
 @router.post(f"{_REGISTRATION}/complete", response_model=DeviceOut, status_code=201)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_PASSWORD_LOCKED",
+    "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "APPROVAL_CUSTOMER_MISMATCH",
+    "APPROVAL_EXPIRED", "APPROVAL_NOT_FOUND", "APPROVAL_PENDING", "APPROVAL_USED", "AUTH_BUSY",
+    "AUTH_FAILED", "AUTH_LAST_TRY", "BANK_UNKNOWN", "CERTIFICATE_ALREADY_ACTIVE",
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_NOT_FOUND",
+    "DEVICE_ALREADY_REGISTERED", "DEVICE_PROOF_LOCKED", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID",
+    "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_CODE_REQUIRED",
+    "FINANCIAL_DEVICE_ALREADY_REGISTERED", "FINANCIAL_DEVICE_KEY_INVALID",
+    "FINANCIAL_DEVICE_LIMIT", "FINANCIAL_DEVICE_NOT_REGISTERED", "FINANCIAL_MEDIUM_REQUIRED",
+    "FINANCIAL_REGISTRATION_INVALID", "FOREIGN_IP_BLOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def complete_registration(
     registration_id: str,
     body: MediumVerifyIn,
@@ -373,6 +447,10 @@ def list_devices(session: SessionDep, center: CenterDep) -> list[DeviceOut]:
 
 
 @router.delete("/v1/financial/devices/{device_id}", status_code=204)
+@raises(
+    "CUSTOMER_NOT_FOUND", "FINANCIAL_DEVICE_NOT_REGISTERED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+)
 def remove_device(device_id: str, session: SessionDep, center: CenterDep, ip: ClientIp) -> None:
     """기기 삭제: that browser can no longer sign."""
     center.financial_devices.remove(session.customer_id, device_id, _actor(center, session, ip))
@@ -382,6 +460,10 @@ def remove_device(device_id: str, session: SessionDep, center: CenterDep, ip: Cl
 
 
 @router.get("/v1/financial/certificate", response_model=CertificateOverviewOut)
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "FINANCIAL_CERTIFICATE_NOT_FOUND",
+)
 def certificate_overview(session: SessionDep, center: CenterDep) -> CertificateOverviewOut:
     """내 금융인증서: the certificate, when it will be deleted if unused, devices, PIN lock."""
     seen = center.cloud_certificates.overview(session.customer_id)
@@ -400,6 +482,12 @@ def certificate_overview(session: SessionDep, center: CenterDep) -> CertificateO
 
 
 @router.delete("/v1/financial/certificate", status_code=200)
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
+    "FINANCIAL_CERTIFICATE_NOT_FOUND", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "REVOCATION_REASON_INVALID",
+)
 def delete_certificate(
     session: SessionDep, center: CenterDep, ip: ClientIp
 ) -> dict[str, list[str]]:
@@ -417,14 +505,29 @@ def delete_certificate(
 
 
 @router.post("/v1/financial/activations", response_model=ActivationOut, status_code=201)
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "FINANCIAL_CERTIFICATE_NOT_FOUND",
+    "FINANCIAL_DEVICE_NOT_REGISTERED",
+)
 def begin_activation(body: ActivationIn, center: CenterDep) -> ActivationOut:
     """서명 활성화 1: bind a one-time activation to exactly these bytes; the device signs
     the returned `sign` text."""
-    data = decode_b64(body.data_b64, "data_b64", limit=64 * 1024)
+    data = decode_b64(body.data_b64, "data_b64", limit=DATA_BYTES)
     return _activation_out(center.remote_signer.begin(body.device_id, body.purpose, data))
 
 
 @router.post("/v1/financial/activations/{activation_id}/authorize", response_model=GrantOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED", "DEVICE_PROOF_LOCKED", "FINANCIAL_ACTIVATION_EXPIRED",
+    "FINANCIAL_ACTIVATION_INVALID", "FINANCIAL_ACTIVATION_USED", "FINANCIAL_AUTH_FAILED",
+    "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_DEVICE_KEY_INVALID",
+    "FINANCIAL_DEVICE_NOT_REGISTERED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+)
 def authorize_activation(
     activation_id: str, body: AuthorizeIn, center: CenterDep, ip: ClientIp
 ) -> GrantOut:
@@ -438,9 +541,15 @@ def authorize_activation(
 
 
 @router.post("/v1/financial/sign", response_model=SignedOut)
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "FINANCIAL_ACTIVATION_DATA_MISMATCH",
+    "FINANCIAL_ACTIVATION_EXPIRED", "FINANCIAL_ACTIVATION_INVALID", "FINANCIAL_ACTIVATION_USED",
+    "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_DEVICE_NOT_REGISTERED",
+)
 def sign(body: SignIn, center: CenterDep, ip: ClientIp) -> SignedOut:
     """원격 서명: the cloud key signs the activation's data, once; the signature and CMS."""
-    data = decode_b64(body.data_b64, "data_b64", limit=64 * 1024)
+    data = decode_b64(body.data_b64, "data_b64", limit=DATA_BYTES)
     signed = center.remote_signer.sign(body.grant, data, source_ip=ip)
     return _signed_out(center, signed, data, body.detached)
 
@@ -449,12 +558,30 @@ def sign(body: SignIn, center: CenterDep, ip: ClientIp) -> SignedOut:
 
 
 @router.post("/v1/financial/login/activations", response_model=ActivationOut, status_code=201)
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "FINANCIAL_CERTIFICATE_NOT_FOUND",
+    "FINANCIAL_DEVICE_NOT_REGISTERED",
+)
 def login_activation(body: LoginActivationIn, center: CenterDep) -> ActivationOut:
     """금융인증서 로그인 1: a login activation for the registered browser."""
     return _activation_out(center.financial_login.begin(body.device_id))
 
 
 @router.post("/v1/financial/login", response_model=FinancialSessionOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY",
+    "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_PROFILE_LINT_FAILED",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
+    "DEVICE_ALREADY_REGISTERED", "DEVICE_PROOF_LOCKED", "FINANCIAL_ACTIVATION_DATA_MISMATCH",
+    "FINANCIAL_ACTIVATION_EXPIRED", "FINANCIAL_ACTIVATION_INVALID", "FINANCIAL_ACTIVATION_USED",
+    "FINANCIAL_AUTH_FAILED", "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_DEVICE_KEY_INVALID",
+    "FINANCIAL_DEVICE_NOT_REGISTERED", "FINANCIAL_PIN_LOCKED", "JOINT_CERTIFICATE_UNKNOWN",
+    "JOINT_REFERENCE_UNKNOWN", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG", "METHOD_NOT_ALLOWED", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "PUBLIC_KEY_ALREADY_BOUND", "SECURITY_CARD_LOCKED",
+)
 def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> FinancialSessionOut:
     """금융인증서 로그인 2: the device's signature and the PIN; a session (method
     `financial`) whose transfers the center signs."""
@@ -483,6 +610,11 @@ def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> FinancialSessionOut
     response_model=ActivationOut,
     status_code=201,
 )
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "FINANCIAL_CERTIFICATE_NOT_FOUND",
+    "FINANCIAL_DEVICE_NOT_REGISTERED", "TRANSFER_NOT_FOUND",
+)
 def transfer_activation(transfer_id: str, session: SessionDep, center: CenterDep) -> ActivationOut:
     """이체 서명 1: an activation bound to the prepared transfer's document (amount, payee)."""
     _financial_session(session)
@@ -499,6 +631,20 @@ def transfer_activation(transfer_id: str, session: SessionDep, center: CenterDep
 
 
 @router.post("/v1/financial/transfers/{transfer_id}/confirm", response_model=TransferOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_PASSWORD_LOCKED", "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED", "ARS_NOT_CONFIRMED", "AUTH_BUSY", "AUTH_FAILED",
+    "AUTH_LAST_TRY", "BIOMETRIC_AUTH_FAILED", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED",
+    "FINANCIAL_ACTIVATION_EXPIRED", "FINANCIAL_ACTIVATION_INVALID", "FINANCIAL_ACTIVATION_USED",
+    "FINANCIAL_AUTH_FAILED", "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_DEVICE_KEY_INVALID",
+    "FINANCIAL_DEVICE_NOT_REGISTERED", "INSUFFICIENT_FUNDS", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED",
+    "PAYEE_ACCOUNT_NOT_FOUND", "PIN_LOCKED", "SECURITY_CARD_LOCKED", "SIGNATURE_INVALID",
+    "TRANSFER_ALREADY_PROCESSED", "TRANSFER_DAILY_LIMIT_EXCEEDED", "TRANSFER_EXPIRED",
+    "TRANSFER_NOT_FOUND", "TRANSFER_SIGNATURE_MISMATCH",
+)
 def confirm_transfer(
     transfer_id: str,
     body: TransferConfirmIn,
@@ -543,6 +689,13 @@ def confirm_transfer(
 
 
 @router.post("/v1/financial/pin/resets", response_model=PinResetOut, status_code=201)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "FINANCIAL_HOLDER_NOT_FOUND", "NAME_INVALID", "PHONE_NUMBER_INVALID", "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def start_pin_reset(body: PinResetIn, center: CenterDep, ip: ClientIp) -> PinResetOut:
     """비밀번호 재설정 1: name, mobile number, birth date. The answer is the same whoever
     they name; only a customer's phone gets the SMS code."""
@@ -556,6 +709,14 @@ _RESET = "/v1/financial/pin/resets/{reset_id}"
 
 
 @router.post(f"{_RESET}/resend", response_model=PinResetOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_RESET_INVALID",
+    "FOREIGN_IP_BLOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def resend_pin_reset_code(
     reset_id: str,
     center: CenterDep,
@@ -569,6 +730,17 @@ def resend_pin_reset_code(
 
 
 @router.post(f"{_RESET}/code", response_model=VerificationStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CODE_EXPIRED",
+    "CODE_INVALID", "CODE_TRIES_EXCEEDED", "CODE_USED", "CUSTOMER_NOT_FOUND",
+    "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_CERTIFICATE_NOT_FOUND",
+    "FINANCIAL_RESET_INVALID", "FOREIGN_IP_BLOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def pin_reset_code(
     reset_id: str,
     body: CodeIn,
@@ -582,6 +754,15 @@ def pin_reset_code(
 
 
 @router.post(f"{_RESET}/medium", response_model=VerificationStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_CODE_REQUIRED",
+    "FINANCIAL_MEDIUM_REQUIRED", "FINANCIAL_RESET_INVALID", "FOREIGN_IP_BLOCKED",
+    "MEDIUM_NOT_REGISTERED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def pin_reset_medium(
     reset_id: str,
     body: MediumIn,
@@ -595,6 +776,21 @@ def pin_reset_medium(
 
 
 @router.post(f"{_RESET}/complete", status_code=204)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_PASSWORD_LOCKED",
+    "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "APPROVAL_CUSTOMER_MISMATCH",
+    "APPROVAL_EXPIRED", "APPROVAL_NOT_FOUND", "APPROVAL_PENDING", "APPROVAL_USED", "AUTH_BUSY",
+    "AUTH_FAILED", "AUTH_LAST_TRY", "BANK_UNKNOWN", "CERTIFICATE_ALREADY_ACTIVE",
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_NOT_FOUND",
+    "DEVICE_ALREADY_REGISTERED", "DEVICE_PROOF_LOCKED", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID",
+    "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_CODE_REQUIRED", "FINANCIAL_MEDIUM_REQUIRED",
+    "FINANCIAL_RESET_INVALID", "FOREIGN_IP_BLOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED",
+    "PIN_CONFIRMATION_MISMATCH", "PIN_FORMAT", "PIN_LOCKED", "PIN_WEAK", "SECURITY_CARD_LOCKED",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def complete_pin_reset(
     reset_id: str,
     body: PinResetCompleteIn,

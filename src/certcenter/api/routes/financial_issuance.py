@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
+from certcenter.api.schemas import BASE64
 from certcenter.errors import CertCenterError
 from certcenter.financial.issuance import IssuanceRef, MediumAnswer, StepResult
 from certcenter.identity.banks import OWN_BANK_CODE
@@ -84,6 +86,8 @@ class DetailsIn(BaseModel):
     birth_date: date
     device_public_key: str = Field(
         max_length=1024,
+        pattern=BASE64,
+        json_schema_extra={"contentEncoding": "base64"},
         description="The browser's WebCrypto ECDSA P-256 public key: SPKI DER in base64.",
     )
     device_label: str | None = Field(None, max_length=120)
@@ -118,6 +122,12 @@ def terms(center: CenterDep) -> TermsOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FinancialStartOut)
+@raises(
+    "CERTIFICATE_ALREADY_ACTIVE", "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TERMS_NOT_ACCEPTED",
+    "TOO_MANY_ATTEMPTS",
+)
 def start(body: FinancialStartIn, center: CenterDep, ip: ClientIp) -> FinancialStartOut:
     """약관 동의: starts the flow and hands out its bearer token."""
     started = center.financial_issuance.start(body.accepted, client_ip=ip)
@@ -125,41 +135,98 @@ def start(body: FinancialStartIn, center: CenterDep, ip: ClientIp) -> FinancialS
 
 
 @router.get("/{enrollment_id}", response_model=FinancialStepOut)
+@raises(
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_TOKEN_INVALID",
+)
 def show(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     return _out(center.financial_issuance.status(ref))
 
 
 @router.post("/{enrollment_id}/identify", response_model=FinancialStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_IDENTITY_LOCKED",
+    "FINANCIAL_IDENTITY_NOT_CONFIRMED", "FINANCIAL_INTERNET_BANKING_REQUIRED",
+    "FOREIGN_IP_BLOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG", "RRN_INVALID", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """사용자 ID와 주민등록번호: together they must name the customer (tries counted)."""
     return _out(center.financial_issuance.identify(ref, user_id=body.user_id, rrn=body.rrn))
 
 
 @router.post("/{enrollment_id}/ars", response_model=FinancialStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_ARS_CALL_LIMIT",
+    "FOREIGN_IP_BLOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def ars(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """ARS 인증: calls the phone on record; ``detail.ars_code`` is shown on screen."""
     return _out(center.financial_issuance.request_ars(ref))
 
 
 @router.post("/{enrollment_id}/ars/confirm", response_model=FinancialStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_ARS_FAILED",
+    "FOREIGN_IP_BLOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def ars_confirm(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """After the call (``detail.ars == "ringing"`` while it still rings)."""
     return _out(center.financial_issuance.confirm_ars(ref))
 
 
 @router.post("/{enrollment_id}/departure", response_model=FinancialStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_NOT_ABROAD",
+    "FOREIGN_IP_BLOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def departure(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """해외출국확인: instead of ARS, for a customer abroad now."""
     return _out(center.financial_issuance.check_departure(ref))
 
 
 @router.post("/{enrollment_id}/medium", response_model=FinancialStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "MEDIUM_NOT_REGISTERED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """추가 인증 수단: the security card's slots or the app-approval code are in ``detail``."""
     return _out(center.financial_issuance.choose_medium(ref, body.medium))
 
 
 @router.post("/{enrollment_id}/medium/verify", response_model=FinancialStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_PASSWORD_LOCKED",
+    "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "APPROVAL_CUSTOMER_MISMATCH",
+    "APPROVAL_EXPIRED", "APPROVAL_NOT_FOUND", "APPROVAL_PENDING", "APPROVAL_USED", "AUTH_BUSY",
+    "AUTH_FAILED", "AUTH_LAST_TRY", "BANK_UNKNOWN", "CERTIFICATE_ALREADY_ACTIVE",
+    "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED", "DEVICE_PROOF_LOCKED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """The medium's answer (account + password, OTP code, card answer; nothing for the
     mobile certificate: ``detail.approval`` is ``pending`` until the app approves)."""
@@ -175,6 +242,16 @@ def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> Finan
 
 
 @router.post("/{enrollment_id}/details", response_model=FinancialStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_DETAILS_MISMATCH",
+    "FINANCIAL_DEVICE_KEY_INVALID", "FINANCIAL_REGISTRATION_EXPIRED",
+    "FINANCIAL_REGISTRATION_INVALID", "FINANCIAL_RESET_EXPIRED", "FINANCIAL_RESET_INVALID",
+    "FOREIGN_IP_BLOCKED", "PHONE_NUMBER_INVALID", "RRN_INVALID", "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def details(body: DetailsIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """이름, 휴대폰 번호, 생년월일 and the browser's device key; sends the SMS code."""
     try:
@@ -196,17 +273,44 @@ def details(body: DetailsIn, ref: RefDep, center: CenterDep) -> FinancialStepOut
 
 
 @router.post("/{enrollment_id}/code/resend", response_model=FinancialStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_REGISTRATION_EXPIRED",
+    "FINANCIAL_REGISTRATION_INVALID", "FINANCIAL_RESET_EXPIRED", "FINANCIAL_RESET_INVALID",
+    "FOREIGN_IP_BLOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def code_resend(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     return _out(center.financial_issuance.resend_code(ref))
 
 
 @router.post("/{enrollment_id}/code/verify", response_model=FinancialStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CODE_EXPIRED", "CODE_INVALID", "CODE_TRIES_EXCEEDED",
+    "CODE_USED", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_REGISTRATION_EXPIRED", "FINANCIAL_REGISTRATION_INVALID",
+    "FINANCIAL_RESET_EXPIRED", "FINANCIAL_RESET_INVALID", "FOREIGN_IP_BLOCKED",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def code_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     return _out(center.financial_issuance.verify_code(ref, body.code))
 
 
 @router.post(
     "/{enrollment_id}/pin", status_code=status.HTTP_201_CREATED, response_model=FinancialStepOut
+)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "PIN_CONFIRMATION_MISMATCH", "PIN_FORMAT", "PIN_WEAK", "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
 )
 def pin(body: PinIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """The PIN twice; the certificate is made and this browser registered

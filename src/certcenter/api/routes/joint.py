@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
 from certcenter.flows import StepResult
 from certcenter.joint import RegistrationRef
@@ -112,6 +113,12 @@ def terms(center: CenterDep) -> TermsOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=JointStartOut)
+@raises(
+    "CERTIFICATE_ALREADY_ACTIVE", "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "JOINT_KIND_INVALID", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TERMS_NOT_ACCEPTED", "TOO_MANY_ATTEMPTS",
+)
 def start(body: JointStartIn, center: CenterDep, ip: ClientIp) -> JointStartOut:
     """The kind and the terms: starts the registration and hands out its bearer token."""
     started = center.joint_registrations.start(body.kind, body.accepted, client_ip=ip)
@@ -119,23 +126,55 @@ def start(body: JointStartIn, center: CenterDep, ip: ClientIp) -> JointStartOut:
 
 
 @router.get("/{registration_id}", response_model=JointStepOut)
+@raises(
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_TOKEN_INVALID",
+)
 def show(ref: RefDep, center: CenterDep) -> JointStepOut:
     return _out(center.joint_registrations.status(ref))
 
 
 @router.post("/{registration_id}/identify", response_model=JointStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_COPY_CODE_INVALID",
+    "CERTIFICATE_COPY_PAYLOAD_INVALID", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "RRN_INVALID", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS", "JOINT_IDENTITY_NOT_CONFIRMED", "JOINT_IDENTITY_LOCKED",
+    "JOINT_INTERNET_BANKING_REQUIRED",
+)
 def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     """사용자 ID와 주민등록번호: together they must name the customer (tries counted)."""
     return _out(center.joint_registrations.identify(ref, user_id=body.user_id, rrn=body.rrn))
 
 
 @router.post("/{registration_id}/medium", response_model=JointStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "JOINT_MEDIUM_NOT_ALLOWED", "MEDIUM_NOT_REGISTERED", "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     """보안매체: the security card's slots are in ``detail``."""
     return _out(center.joint_registrations.choose_medium(ref, body.medium))
 
 
 @router.post("/{registration_id}/medium/verify", response_model=JointStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_PASSWORD_LOCKED",
+    "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "AUTH_BUSY", "AUTH_FAILED",
+    "AUTH_LAST_TRY", "BANK_UNKNOWN", "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND",
+    "DEVICE_ALREADY_REGISTERED", "DEVICE_PROOF_LOCKED", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID",
+    "FOREIGN_IP_BLOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     answer = MediumAnswer(
         otp_code=body.otp_code,
@@ -146,18 +185,47 @@ def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> Joint
 
 
 @router.post("/{registration_id}/code", response_model=JointStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_REGISTRATION_EXPIRED",
+    "FINANCIAL_REGISTRATION_INVALID", "FINANCIAL_RESET_EXPIRED", "FINANCIAL_RESET_INVALID",
+    "FOREIGN_IP_BLOCKED", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def code(ref: RefDep, center: CenterDep) -> JointStepOut:
     """An SMS code to the phone on record (again when asked again)."""
     return _out(center.joint_registrations.send_code(ref))
 
 
 @router.post("/{registration_id}/code/verify", response_model=JointStepOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CODE_EXPIRED", "CODE_INVALID", "CODE_TRIES_EXCEEDED",
+    "CODE_USED", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED", "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "ENROLLMENT_TOKEN_INVALID", "FINANCIAL_REGISTRATION_EXPIRED", "FINANCIAL_REGISTRATION_INVALID",
+    "FINANCIAL_RESET_EXPIRED", "FINANCIAL_RESET_INVALID", "FOREIGN_IP_BLOCKED",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def code_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     return _out(center.joint_registrations.verify_code(ref, body.code))
 
 
 @router.post(
     "/{registration_id}/register", status_code=status.HTTP_201_CREATED, response_model=JointStepOut
+)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_COPY_CODE_INVALID",
+    "CERTIFICATE_COPY_PAYLOAD_INVALID", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "JOINT_FEE_ACCOUNT_REQUIRED", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
 )
 def register(body: RegisterIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     """범용: the fee from the named account; then ``detail.reference`` and

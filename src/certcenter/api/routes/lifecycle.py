@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp
 from certcenter.api.schemas import (
     ChallengeIn,
@@ -45,6 +46,11 @@ def _out(outcome: Outcome) -> OutcomeOut:
 
 
 @router.post("/v1/devices/{device_id}/challenges", response_model=ChallengeOut, status_code=201)
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "DEVICE_NOT_REGISTERED",
+    "INACTIVE_CERTIFICATE_REVOKED",
+)
 def challenge(device_id: str, body: ChallengeIn, center: CenterDep) -> ChallengeOut:
     """A single-use challenge for the registered device to sign before an action."""
     issued = center.customer_actions.challenge(device_id, body.purpose)
@@ -56,6 +62,15 @@ def challenge(device_id: str, body: ChallengeIn, center: CenterDep) -> Challenge
 
 
 @router.post("/v1/certificates/{serial}/revoke", response_model=OutcomeOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "CUSTOMER_UNKNOWN",
+    "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED", "FINANCIAL_PIN_LOCKED",
+    "INACTIVE_CERTIFICATE_REVOKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "REVOCATION_REASON_INVALID", "SECURITY_CARD_LOCKED",
+)
 def revoke(serial: str, body: CustomerRevokeIn, center: CenterDep, ip: ClientIp) -> OutcomeOut:
     """인증서 폐기 by the customer (idempotent)."""
     return _out(
@@ -64,24 +79,58 @@ def revoke(serial: str, body: CustomerRevokeIn, center: CenterDep, ip: ClientIp)
 
 
 @router.post("/v1/certificates/{serial}/renew", response_model=OutcomeOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_ALREADY_ACTIVE",
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_PROFILE_LINT_FAILED", "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "CUSTOMER_UNKNOWN", "DEVICE_ALREADY_REGISTERED",
+    "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED", "FINANCIAL_PIN_LOCKED",
+    "INACTIVE_CERTIFICATE_REVOKED", "JOINT_CERTIFICATE_UNKNOWN", "JOINT_REFERENCE_UNKNOWN",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "METHOD_NOT_ALLOWED", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED", "PUBLIC_KEY_ALREADY_BOUND",
+    "SECURITY_CARD_LOCKED",
+)
 def renew(serial: str, body: DeviceProofIn, center: CenterDep, ip: ClientIp) -> OutcomeOut:
     """갱신: same key, new validity; the answer names the new certificate."""
     return _out(center.customer_actions.renew(serial, _proof(body, body.device_id), ip))
 
 
 @router.post("/v1/certificates/{serial}/release", response_model=OutcomeOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "CUSTOMER_UNKNOWN",
+    "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED", "FINANCIAL_PIN_LOCKED",
+    "INACTIVE_CERTIFICATE_REVOKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+)
 def release(serial: str, body: DeviceProofIn, center: CenterDep, ip: ClientIp) -> OutcomeOut:
     """정지 해제 from the found phone."""
     return _out(center.customer_actions.release(serial, _proof(body, body.device_id), ip))
 
 
 @router.post("/v1/devices/{device_id}/deregister", response_model=list[OutcomeOut])
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "CUSTOMER_UNKNOWN", "DEVICE_AUTH_FAILED",
+    "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED", "FINANCIAL_PIN_LOCKED",
+    "INACTIVE_CERTIFICATE_REVOKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "REVOCATION_REASON_INVALID", "SECURITY_CARD_LOCKED",
+)
 def deregister(device_id: str, body: ProofIn, center: CenterDep, ip: ClientIp) -> list[OutcomeOut]:
     """기기등록 해지: the device's certificate is revoked; a new phone can be enrolled."""
     return [_out(o) for o in center.customer_actions.deregister(_proof(body, device_id), ip)]
 
 
 @router.post("/v1/lost-phone-reports", response_model=LostReportOut, status_code=202)
+@raises(
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "NAME_INVALID", "PHONE_NUMBER_INVALID", "RRN_INVALID",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def lost_phone(body: LostPhoneIn, center: CenterDep, ip: ClientIp) -> LostReportOut:
     """분실 신고 접수 (no phone needed): the same answer whatever the details name; nothing is
     suspended until the report is confirmed with a medium the customer holds."""
@@ -98,6 +147,7 @@ def lost_phone(body: LostPhoneIn, center: CenterDep, ip: ClientIp) -> LostReport
 
 
 @router.post("/v1/lost-phone-reports/{report_id}/security-card", response_model=LostReportCardOut)
+@raises("LOST_REPORT_CLOSED", "LOST_REPORT_EXPIRED", "LOST_REPORT_NOT_FOUND", "TOO_MANY_ATTEMPTS")
 def lost_phone_card(report_id: str, center: CenterDep, ip: ClientIp) -> LostReportCardOut:
     """The security card's two slots, to confirm the report with the card."""
     asked = center.lost_reports.card_question(report_id, source_ip=ip)
@@ -110,6 +160,16 @@ def lost_phone_card(report_id: str, center: CenterDep, ip: ClientIp) -> LostRepo
 
 
 @router.post("/v1/lost-phone-reports/{report_id}/confirm", response_model=list[OutcomeOut])
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_PASSWORD_LOCKED",
+    "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "AUTH_BUSY", "AUTH_FAILED",
+    "AUTH_LAST_TRY", "BANK_UNKNOWN", "CERTIFICATE_NOT_FOUND", "CUSTOMER_UNKNOWN",
+    "DEVICE_PROOF_LOCKED", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "LOST_REPORT_CLOSED", "LOST_REPORT_EXPIRED",
+    "LOST_REPORT_NOT_FOUND", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def lost_phone_confirm(
     report_id: str, body: LostReportConfirmIn, center: CenterDep, ip: ClientIp
 ) -> list[OutcomeOut]:
@@ -129,6 +189,15 @@ def lost_phone_confirm(
 
 
 @router.post("/v1/lost-phone-reports/{report_id}/undo", response_model=list[OutcomeOut])
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "LOST_REPORT_NOT_FOUND",
+    "LOST_REPORT_UNDO_EXPIRED", "LOST_REPORT_UNDO_FAILED", "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
 def lost_phone_undo(
     report_id: str, body: LostReportUndoIn, center: CenterDep, ip: ClientIp
 ) -> list[OutcomeOut]:

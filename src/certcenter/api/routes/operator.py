@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 
+from certcenter.api.contract import authenticates, raises
 from certcenter.api.deps import CenterDep, ClientIp
 from certcenter.api.schemas import OperatorRevokeIn, OutcomeOut
 from certcenter.authn.operators import require_role
@@ -20,6 +21,8 @@ router = APIRouter(prefix="/v1/operator", tags=["operator (운영자)"])
 
 
 def _as(role: str) -> Callable[..., ActorRef]:
+    @raises("OPERATOR_TOKEN_INVALID", "OPERATOR_FORBIDDEN")
+    @authenticates(f"{role}Token")
     def dependency(
         center: CenterDep, ip: ClientIp, authorization: Annotated[str | None, Header()] = None
     ) -> ActorRef:
@@ -34,6 +37,9 @@ def _as(role: str) -> Callable[..., ActorRef]:
 
     return dependency
 
+
+# what the audit trail's subjects are made of (audit/trail.py refuses anything else)
+AUDIT_NAME = r"^[A-Za-z0-9_.:-]+$"
 
 OperatorActor = Annotated[ActorRef, Depends(_as("operator"))]
 AuditorActor = Annotated[ActorRef, Depends(_as("auditor"))]
@@ -121,17 +127,26 @@ def search(
 
 
 @router.get("/customers/{number}")
+@raises("CUSTOMER_UNKNOWN")
 def customer(number: str, center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
     """A customer's certificates, devices, recent failures, blocks and notifications."""
     return _view(center.operator_desk.customer(number, actor))
 
 
 @router.post("/customers/{number}/unlock-pin", status_code=204)
+@raises(
+    "CUSTOMER_UNKNOWN", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+)
 def unlock_pin(number: str, center: CenterDep, actor: OperatorActor) -> None:
     center.operator_desk.unlock_pin(number, actor)
 
 
 @router.post("/customers/{number}/unlock/{factor}", status_code=204)
+@raises(
+    "CUSTOMER_UNKNOWN", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+)
 def unlock_factor(number: str, factor: str, center: CenterDep, actor: OperatorActor) -> None:
     """Release a locked factor (pin, pattern, otp, security_card, account_password) after
     verifying the customer."""
@@ -139,11 +154,18 @@ def unlock_factor(number: str, factor: str, center: CenterDep, actor: OperatorAc
 
 
 @router.post("/customers/{number}/lift-blocks")
+@raises("CUSTOMER_UNKNOWN")
 def lift_blocks(number: str, center: CenterDep, actor: OperatorActor) -> dict[str, int]:
     return {"lifted": center.operator_desk.lift_blocks(number, actor)}
 
 
 @router.post("/certificates/{serial}/revoke", response_model=OutcomeOut)
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "REVOCATION_REASON_INVALID",
+)
 def revoke(
     serial: str, body: OperatorRevokeIn, center: CenterDep, actor: OperatorActor
 ) -> OutcomeOut:
@@ -151,16 +173,27 @@ def revoke(
 
 
 @router.post("/certificates/{serial}/suspend", response_model=OutcomeOut)
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+)
 def suspend(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
     return _out(center.lifecycle.suspend(serial, actor, why="operator"))
 
 
 @router.post("/certificates/{serial}/release", response_model=OutcomeOut)
+@raises(
+    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+)
 def release(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
     return _out(center.lifecycle.release(serial, actor))
 
 
 @router.post("/crls/{family}/publish")
+@raises("NOT_FOUND")
 def publish_crl(family: str, center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
     """Publish every partition of the family's CRL now."""
     if family not in center.hierarchy().families:
@@ -169,6 +202,14 @@ def publish_crl(family: str, center: CenterDep, actor: OperatorActor) -> dict[st
 
 
 @router.post("/jobs/run")
+@raises(
+    "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_PROFILE_LINT_FAILED",
+    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
+    "DEVICE_ALREADY_REGISTERED", "JOINT_CERTIFICATE_UNKNOWN", "JOINT_REFERENCE_UNKNOWN",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "METHOD_NOT_ALLOWED", "PUBLIC_KEY_ALREADY_BOUND", "REVOCATION_REASON_INVALID",
+)
 def run_jobs(center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
     """One pass of the job runner now (expiry, inactivity, renewal, status refresh)."""
     report = center.jobs.run_once()
@@ -210,7 +251,7 @@ def checkpoint_audit(center: CenterDep, actor: AuditorActor) -> dict[str, Any]:
 def audit_entries(
     center: CenterDep,
     actor: AuditorActor,
-    subject_kind: Annotated[str, Query(min_length=1, max_length=30)],
-    subject: Annotated[str, Query(min_length=1, max_length=80)],
+    subject_kind: Annotated[str, Query(min_length=1, max_length=30, pattern=AUDIT_NAME)],
+    subject: Annotated[str, Query(min_length=1, max_length=80, pattern=AUDIT_NAME)],
 ) -> list[dict[str, Any]]:
     return center.operator_desk.audit_for(subject_kind, subject, actor)

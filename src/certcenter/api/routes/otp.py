@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.media.otp import OtpStatus
 
@@ -93,6 +94,10 @@ def _status(found: OtpStatus) -> StatusOut:
 
 
 @router.post("/registrations", status_code=status.HTTP_201_CREATED, response_model=RegistrationOut)
+@raises(
+    "OTP_ALREADY_REGISTERED", "SESSION_INVALID", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
 def start_registration(session: SessionDep, center: CenterDep, ip: ClientIp) -> RegistrationOut:
     """발급 1단계: an SMS code to the customer's registered phone."""
     started = center.otp.start_registration(session.customer_id, source_ip=ip)
@@ -108,6 +113,14 @@ def start_registration(session: SessionDep, center: CenterDep, ip: ClientIp) -> 
     "/registrations/{registration_id}/confirm",
     status_code=status.HTTP_201_CREATED,
     response_model=ProvisioningOut,
+)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_PASSWORD_LOCKED",
+    "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "AUTH_BUSY", "AUTH_FAILED",
+    "AUTH_LAST_TRY", "BANK_UNKNOWN", "DEVICE_PROOF_LOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_ALREADY_REGISTERED", "OTP_LOCKED",
+    "OTP_REGISTRATION_INVALID", "OTP_REGISTRATION_TRIES_EXCEEDED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED", "SESSION_INVALID",
 )
 def confirm_registration(
     registration_id: str, body: ConfirmIn, session: SessionDep, center: CenterDep, ip: ClientIp
@@ -150,6 +163,12 @@ class CancelIn(_Body):
 
 
 @router.delete("", response_model=StatusOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY",
+    "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "OTP_NOT_REGISTERED",
+    "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED", "SESSION_INVALID",
+)
 def cancel(body: CancelIn, session: SessionDep, center: CenterDep, ip: ClientIp) -> StatusOut:
     """해지: the mobile OTP can no longer be used; a new one can be registered. The app's
     PIN is asked again (a lost or borrowed session alone cannot cancel it)."""
@@ -161,6 +180,11 @@ def cancel(body: CancelIn, session: SessionDep, center: CenterDep, ip: ClientIp)
 
 
 @router.post("/verify", response_model=VerifiedOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED", "OTP_NOT_REGISTERED", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED",
+)
 def verify(body: CodeIn, session: SessionDep, center: CenterDep) -> VerifiedOut:
     """Check a code from the OTP (each code once), with the OTP's lockout."""
     center.otp.verify(session.customer_id, body.code)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.api.routes.operator import OperatorActor
 from certcenter.media.security_card import CardChallenge, CardView
@@ -84,6 +85,10 @@ def cards(center: CenterDep, session: SessionDep) -> list[CardOut]:
 
 
 @router.post("/v1/security-cards/registrations", response_model=CardChallengeOut, status_code=201)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED", "OTP_LOCKED",
+    "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED", "SECURITY_CARD_UNKNOWN",
+)
 def start_registration(
     body: CardSerialIn, center: CenterDep, session: SessionDep
 ) -> CardChallengeOut:
@@ -92,6 +97,12 @@ def start_registration(
 
 
 @router.post("/v1/security-cards/registrations/{challenge_id}", response_model=CardOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_CHALLENGE_INVALID",
+    "SECURITY_CARD_LOCKED", "SECURITY_CARD_UNKNOWN",
+)
 def complete_registration(
     challenge_id: str, body: CardAnswerIn, center: CenterDep, session: SessionDep, ip: ClientIp
 ) -> CardOut:
@@ -104,12 +115,22 @@ def complete_registration(
 
 
 @router.post("/v1/security-cards/challenges", response_model=CardChallengeOut, status_code=201)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED", "OTP_LOCKED",
+    "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED", "SECURITY_CARD_NOT_REGISTERED",
+)
 def challenge(center: CenterDep, session: SessionDep) -> CardChallengeOut:
     """A single-use question on your registered card."""
     return _challenge(center.security_cards.challenge(session.customer_id))
 
 
 @router.post("/v1/security-cards/challenges/{challenge_id}/verify", response_model=VerifiedOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_CHALLENGE_INVALID",
+    "SECURITY_CARD_LOCKED",
+)
 def verify(
     challenge_id: str, body: CardAnswerIn, center: CenterDep, session: SessionDep
 ) -> VerifiedOut:
@@ -123,6 +144,10 @@ def verify(
     response_model=IssuedCardOut,
     status_code=201,
     tags=["operator (운영자)"],
+)
+@raises(
+    "CUSTOMER_UNKNOWN", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
 )
 def issue(number: str, center: CenterDep, actor: OperatorActor) -> IssuedCardOut:
     """Issue a new security card to a customer; the printed card goes to the customer (never

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep
 from certcenter.clock import today
 from certcenter.errors import CertCenterError
@@ -110,6 +111,7 @@ def messages(phone: str, center: CenterDep) -> list[dict[str, Any]]:
 
 
 @router.get("/api/banks/{bank_code}/accounts/{account_number}/statement")
+@raises("NOT_FOUND")
 def statement(bank_code: str, account_number: str, center: CenterDep) -> dict[str, Any]:
     account = center.sim_store.account(bank_code, account_number)
     if account is None:
@@ -144,6 +146,7 @@ class LineSettingsIn(BaseModel):
 
 
 @router.put("/api/banks/{bank_code}/accounts/{account_number}/status")
+@raises("NOT_FOUND")
 def set_account_status(
     bank_code: str, account_number: str, body: AccountStatusIn, center: CenterDep
 ) -> dict[str, Any]:
@@ -154,6 +157,7 @@ def set_account_status(
 
 
 @router.patch("/api/phones/{phone}")
+@raises("NOT_FOUND")
 def set_line(phone: str, body: LineSettingsIn, center: CenterDep) -> dict[str, Any]:
     """The phone's side: turn the 1588 spam filter or the corporate personal service on/off."""
     values = body.model_dump(exclude_none=True)
@@ -185,6 +189,7 @@ def ars_calls(phone: str, center: CenterDep) -> list[dict[str, Any]]:
 
 
 @router.post("/ars/{phone}/answer", status_code=204)
+@raises("NOT_FOUND")
 def ars_answer(phone: str, body: ArsAnswerIn, center: CenterDep) -> None:
     """The person picks up the ringing ARS call and keys in digits (or declines)."""
     ars = SimulatedArs(center.sim_store, center.clock)
@@ -193,6 +198,7 @@ def ars_answer(phone: str, body: ArsAnswerIn, center: CenterDep) -> None:
 
 
 @router.get("/cards/{key}")
+@raises("NOT_FOUND")
 def security_card(key: str, center: CenterDep) -> dict[str, Any]:
     """The printed security card in its holder's hands, by serial or by the holder's customer
     number (their newest card): slot 1 first."""
@@ -251,6 +257,7 @@ def _person_ci(center: CenterDep, key: str) -> tuple[str, str]:
 
 
 @router.post("/departures/{key}", status_code=201)
+@raises("NOT_FOUND")
 def depart(key: str, body: DepartureIn, center: CenterDep) -> dict[str, Any]:
     """A demo person leaves the country today (by the person's key, e.g. C001)."""
     ci, name = _person_ci(center, key)
@@ -261,6 +268,7 @@ def depart(key: str, body: DepartureIn, center: CenterDep) -> dict[str, Any]:
 
 
 @router.post("/departures/{key}/return", status_code=204)
+@raises("NOT_FOUND")
 def come_back(key: str, center: CenterDep) -> None:
     """A demo person comes back today: their open trip ends."""
     ci, _ = _person_ci(center, key)
@@ -314,6 +322,7 @@ def phone_page(phone: str, center: CenterDep) -> HTMLResponse:
 
 
 @router.get("/banks/{bank_code}/accounts/{account_number}", response_class=HTMLResponse)
+@raises("NOT_FOUND")
 def account_page(bank_code: str, account_number: str, center: CenterDep) -> HTMLResponse:
     data = statement(bank_code, account_number, center)
     items = (

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep
 from certcenter.api.ocsp_endpoint import (
     MAX_OCSP_BODY,
@@ -110,6 +111,7 @@ async def ocsp_get(encoded: str, request: Request, center: CenterDep) -> Respons
     response_class=Response,
     responses={200: {"content": {PKIX_CRL: {}}, "description": "A DER CRL."}},
 )
+@raises("NOT_FOUND")
 def crl(name: str, request: Request, center: CenterDep) -> Response:
     """A CRL: ``root`` (the root CA's), ``<family>-<n>`` (partition n of the family's CRL,
     as named in a certificate's CRL distribution point) or ``<family>`` (the complete one).

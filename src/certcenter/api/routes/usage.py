@@ -10,9 +10,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.api.routes.operator import AuditorActor, OperatorActor
-from certcenter.api.schemas import ChallengeOut, DeviceId
+from certcenter.api.schemas import (
+    BASE64,
+    IS_BASE64,
+    ChallengeOut,
+    DeviceId,
+    EcdsaSignature,
+)
 from certcenter.authn.credential_policy import pattern_to_text
 from certcenter.authn.device_auth import challenge_message
 from certcenter.entities import Transfer
@@ -24,8 +31,11 @@ from certcenter.usage.transfers import Confirmation, TransferRequest
 
 router = APIRouter(tags=["using the certificate (로그인·이체·전자서명)"])
 
-Signature = Annotated[str, StringConstraints(min_length=8, max_length=400)]
-JointSignature = Annotated[str, StringConstraints(min_length=8, max_length=700)]
+Signature = EcdsaSignature
+# the app's ECDSA signature or the joint certificate's RSA one (up to RSA-4096)
+JointSignature = Annotated[
+    str, StringConstraints(min_length=8, max_length=700, pattern=BASE64), IS_BASE64
+]
 Digits = Annotated[str, StringConstraints(max_length=12)]
 BankCode = Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
 IdempotencyKey = Annotated[
@@ -86,6 +96,15 @@ def login_challenge(body: LoginChallengeIn, center: CenterDep) -> ChallengeOut:
 
 
 @router.post("/v1/login", response_model=SessionOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY",
+    "BIOMETRIC_AUTH_FAILED", "BIOMETRIC_NOT_REGISTERED", "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED",
+    "DEVICE_PROOF_LOCKED", "FINANCIAL_PIN_LOCKED", "INACTIVE_CERTIFICATE_REVOKED",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED", "PATTERN_INVALID", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED",
+)
 def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> SessionOut:
     """인증서 로그인: the signed challenge and the PIN (or pattern), or the biometric key's
     signature; answers with a session token (idle timeout from the policy)."""
@@ -131,6 +150,7 @@ def session_info(session: SessionDep, center: CenterDep) -> SessionOut:
 
 
 @router.post("/v1/logout", status_code=204)
+@raises("KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG")
 def logout(session: SessionDep, center: CenterDep) -> None:
     center.sessions.end(session.id)
 
@@ -188,7 +208,9 @@ class ConfirmIn(_Body):
         description="base64 over the document by the certificate key: ECDSA-SHA256 (the app) "
         "or RSA PKCS#1 v1.5 SHA-256 (the joint certificate's software)"
     )
-    document_b64: Annotated[str, StringConstraints(max_length=8000)] | None = None
+    document_b64: (
+        Annotated[str, StringConstraints(max_length=8000, pattern=BASE64), IS_BASE64] | None
+    ) = None
     pin: Digits | None = None
     biometric_signature: Signature | None = None
     account_password: Annotated[str, StringConstraints(max_length=12)] | None = None
@@ -229,6 +251,14 @@ def _transfer_out(transfer: Transfer, **extra: object) -> TransferOut:
 
 
 @router.post("/v1/transfers", response_model=TransferOut, status_code=201)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED", "BANK_UNKNOWN", "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED", "MEDIUM_NOT_REGISTERED", "PAYEE_ACCOUNT_NOT_FOUND", "SESSION_INVALID",
+    "TEXT_CONTROL_CHARACTER", "TRANSFER_AMOUNT_OVER_TIERS", "TRANSFER_DAILY_LIMIT_EXCEEDED",
+    "TRANSFER_LIMIT_EXCEEDED", "TRANSFER_SAME_ACCOUNT",
+)
 def prepare_transfer(
     body: TransferIn,
     session: SessionDep,
@@ -255,6 +285,18 @@ def prepare_transfer(
 
 
 @router.post("/v1/transfers/{transfer_id}/confirm", response_model=TransferOut)
+@raises(
+    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_PASSWORD_LOCKED", "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED", "ARS_NOT_CONFIRMED", "AUTH_BUSY", "AUTH_FAILED",
+    "AUTH_LAST_TRY", "BIOMETRIC_AUTH_FAILED", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED", "INSUFFICIENT_FUNDS",
+    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED", "PATTERN_LOCKED", "PAYEE_ACCOUNT_NOT_FOUND", "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED", "SIGNATURE_INVALID", "TRANSFER_ALREADY_PROCESSED",
+    "TRANSFER_DAILY_LIMIT_EXCEEDED", "TRANSFER_EXPIRED", "TRANSFER_NOT_FOUND",
+    "TRANSFER_SIGNATURE_MISMATCH",
+)
 def confirm_transfer(
     transfer_id: str,
     body: ConfirmIn,
@@ -290,6 +332,7 @@ def list_transfers(session: SessionDep, center: CenterDep) -> list[TransferOut]:
 
 
 @router.get("/v1/transfers/{transfer_id}", response_model=TransferOut)
+@raises("TRANSFER_NOT_FOUND")
 def get_transfer(transfer_id: str, session: SessionDep, center: CenterDep) -> TransferOut:
     return _transfer_out(center.transfers.get(session, transfer_id))
 
@@ -298,6 +341,7 @@ _P7M = {"Content-Type": "application/pkcs7-mime; smime-type=signed-data"}
 
 
 @router.get("/v1/transfers/{transfer_id}/evidence", response_class=Response)
+@raises("TRANSFER_NOT_FOUND")
 def transfer_evidence(transfer_id: str, session: SessionDep, center: CenterDep) -> Response:
     """The signed transfer as CMS SignedData (DER): `openssl cms -verify -inform DER`."""
     transfer = center.transfers.get(session, transfer_id)
@@ -313,6 +357,7 @@ def transfer_evidence(transfer_id: str, session: SessionDep, center: CenterDep) 
 
 
 @router.get("/v1/operator/transfers/{transfer_id}/evidence", response_class=Response)
+@raises("TRANSFER_NOT_FOUND")
 def operator_transfer_evidence(
     transfer_id: str, center: CenterDep, actor: AuditorActor
 ) -> Response:
@@ -387,6 +432,7 @@ def reconcile_transfers(
 
 
 @router.put("/v1/me/transfer-limits")
+@raises("SESSION_INVALID", "TRANSFER_LIMIT_ABOVE_POLICY")
 def set_limits(body: LimitsIn, session: SessionDep, center: CenterDep) -> dict[str, int | None]:
     """The customer's own lower limits (per transfer, per day); null: the bank's."""
     per_transfer, daily = center.transfers.set_limits(session, body.per_transfer, body.daily)
@@ -398,7 +444,9 @@ def set_limits(body: LimitsIn, session: SessionDep, center: CenterDep) -> dict[s
 
 class SignIn(_Body):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    document_b64: Annotated[str, StringConstraints(min_length=1, max_length=44000)]
+    document_b64: Annotated[
+        str, StringConstraints(min_length=4, max_length=44000, pattern=BASE64), IS_BASE64
+    ]
     signature: JointSignature = Field(
         description="base64 over the document's bytes: ECDSA-SHA256 by the app, or RSA "
         "PKCS#1 v1.5 SHA-256 by the joint certificate's software"
@@ -415,8 +463,12 @@ class SignedOut(BaseModel):
 
 
 class VerifyIn(_Body):
-    cms_b64: Annotated[str, StringConstraints(min_length=8, max_length=44000)]
-    document_b64: Annotated[str, StringConstraints(max_length=44000)] | None = None
+    cms_b64: Annotated[
+        str, StringConstraints(min_length=8, max_length=44000, pattern=BASE64), IS_BASE64
+    ]
+    document_b64: (
+        Annotated[str, StringConstraints(max_length=44000, pattern=BASE64), IS_BASE64] | None
+    ) = None
 
 
 class VerifyOut(BaseModel):
@@ -431,6 +483,12 @@ class VerifyOut(BaseModel):
 
 
 @router.post("/v1/documents/sign", response_model=SignedOut, status_code=201)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY",
+    "CERTIFICATE_NOT_USABLE", "DEVICE_PROOF_LOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED", "SESSION_INVALID", "SIGNATURE_INVALID", "TEXT_CONTROL_CHARACTER",
+)
 def sign_document(body: SignIn, session: SessionDep, center: CenterDep, ip: ClientIp) -> SignedOut:
     """전자서명: the device's signature over a document, after the PIN, as a detached CMS."""
     document = center.documents.sign(
@@ -453,6 +511,7 @@ def sign_document(body: SignIn, session: SessionDep, center: CenterDep, ip: Clie
 
 
 @router.post("/v1/documents/verify", response_model=VerifyOut)
+@raises("SIGNATURE_INVALID")
 def verify_document(body: VerifyIn, center: CenterDep) -> VerifyOut:
     """For relying parties: does this CMS signature verify, who signed, and is the signer's
     certificate (issued here) still good?"""

@@ -1,0 +1,350 @@
+"""The API's contract: which refusals each operation can answer, and with which credentials.
+
+Every route names the catalog codes it can refuse with beside its own definition, and each
+dependency (the customer's session, the operator's token, a flow's token) names its own:
+
+    @router.post("/v1/transfers", response_model=TransferOut, status_code=201)
+    @raises("TRANSFER_LIMIT_EXCEEDED", "PAYEE_ACCOUNT_NOT_FOUND")
+    def prepare_transfer(body: TransferIn, session: SessionDep, ...): ...
+
+    @raises("SESSION_INVALID", "SESSION_EXPIRED")
+    @authenticates("customerSession")
+    def current_session(...): ...
+
+:func:`install` builds the OpenAPI document from them: every operation lists, for each HTTP
+status it can answer with a problem document (``application/problem+json``), the codes of
+that status it can carry (an ``enum`` on ``code``), and the security scheme it needs. The
+same union is what :func:`declared_codes` answers at run time: a refusal whose code the
+operation does not declare is logged on ``certcenter.api.contract`` (the test suite fails on
+such a line), so the document cannot drift from what the routes do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, routing
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+
+from certcenter.errors import catalog
+
+log = logging.getLogger("certcenter.api.contract")
+PROBLEM = "application/problem+json"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# What any request can meet, whatever the route: a body or parameter of the wrong shape and
+# control characters (the edge, FastAPI's validation), a body over the limit, a read-only or
+# lagging database (storage/database.py turns the driver's errors into these wherever they
+# happen), and the one fault answer with an incident number.
+COMMON = (
+    "INVALID_REQUEST",
+    "REQUEST_TOO_LARGE",
+    "STORAGE_READ_ONLY",
+    "AUDIT_CHAIN_BROKEN",
+    "INTERNAL_ERROR",
+)
+
+# The bearer tokens the API knows (components.securitySchemes).
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "customerSession": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A customer's session token: POST /v1/login (the app), "
+        "/v1/financial/login or /v1/joint/login.",
+    },
+    "operatorToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An operator's token with the role `operator` "
+        "(certcenter operators add).",
+    },
+    "auditorToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An operator's token with the role `auditor` (certcenter operators add).",
+    },
+    "flowToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The token a multi-step flow's first step answered with (issuance, "
+        "registration, PIN reset, …); good for that flow only.",
+    },
+}
+
+_CODES = "__problem_codes__"
+_SCHEME = "__security_scheme__"
+_ANY = "__problem_any__"
+
+
+def raises(*codes: str) -> Callable[[F], F]:
+    """Declare the catalog codes a route (or a dependency) can refuse with."""
+    known = catalog()
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise ValueError(f"not in the error catalog: {', '.join(unknown)}")
+
+    def mark(function: F) -> F:
+        setattr(function, _CODES, (*getattr(function, _CODES, ()), *codes))
+        return function
+
+    return mark
+
+
+def raises_any(status: int) -> Callable[[F], F]:
+    """Declare a route that answers any catalog code under one status of its own (``/readyz``:
+    503 whatever failed)."""
+
+    def mark(function: F) -> F:
+        setattr(function, _ANY, status)
+        return function
+
+    return mark
+
+
+def authenticates(scheme: str) -> Callable[[F], F]:
+    """Declare that a dependency checks the bearer token of ``scheme``."""
+    if scheme not in SECURITY_SCHEMES:
+        raise ValueError(f"unknown security scheme {scheme}")
+
+    def mark(function: F) -> F:
+        setattr(function, _SCHEME, scheme)
+        return function
+
+    return mark
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    yield dependant.call
+    for sub in dependant.dependencies:
+        yield from _calls(sub)
+
+
+def _has_authorization_header(dependant: Dependant) -> bool:
+    if any(param.name == "authorization" for param in dependant.header_params):
+        return True
+    return any(_has_authorization_header(sub) for sub in dependant.dependencies)
+
+
+def route_codes(route: APIRoute) -> frozenset[str]:
+    """The codes ``route`` declares: its own, its dependencies' and the common ones."""
+    codes = set(COMMON)
+    for call in _calls(route.dependant):
+        codes.update(getattr(call, _CODES, ()))
+    return frozenset(codes)
+
+
+def route_security(route: APIRoute) -> str | None:
+    """The security scheme the route's dependencies check; ``flowToken`` for a route that
+    reads the ``Authorization`` header itself."""
+    for call in _calls(route.dependant):
+        scheme = getattr(call, _SCHEME, None)
+        if scheme is not None:
+            return str(scheme)
+    if _has_authorization_header(route.dependant):
+        return "flowToken"
+    return None
+
+
+def operations(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
+    """Each route of the document with its path (routers included as they are mounted)."""
+    for context in routing.iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.include_in_schema and context.path_format:
+            yield context.path_format, route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at the request's path (for ``Allow``, RFC 9110 §10.2.1);
+    ``OPTIONS`` is always answered."""
+    app = request.scope.get("app")
+    methods = {"OPTIONS"}
+    if isinstance(app, FastAPI):
+        path = request.url.path
+        for context in routing.iter_route_contexts(app.routes):
+            regex = getattr(context, "path_regex", None)
+            if regex is not None and context.methods and regex.match(path):
+                methods.update(context.methods)
+    return sorted(methods)
+
+
+def declared_codes(request: Request) -> frozenset[str] | None:
+    """The codes the operation that answers ``request`` declares (``None``: no operation of
+    the document answers it, e.g. an unknown path or a web page)."""
+    route = request.scope.get("route")
+    app = request.scope.get("app")
+    if not isinstance(route, APIRoute) or not isinstance(app, FastAPI):
+        return None
+    documented: set[int] | None = getattr(app.state, "documented_routes", None)
+    if documented is None:
+        documented = {id(r) for _, r in operations(app)}
+        app.state.documented_routes = documented
+    if id(route) not in documented or getattr(route.endpoint, _ANY, None) is not None:
+        return None
+    known: dict[int, frozenset[str]] = app.state.__dict__.setdefault("declared_codes", {})
+    if id(route) not in known:
+        known[id(route)] = route_codes(route)
+    return known[id(route)]
+
+
+def check(request: Request, code: str) -> None:
+    """Log a refusal its operation does not declare (a defect of the contract)."""
+    if code == "METHOD_NOT_ALLOWED":
+        return  # a path's answer, not an operation's (it carries Allow)
+    declared = declared_codes(request)
+    if declared is not None and code not in declared:
+        log.error(
+            "undeclared problem code %s on %s %s", code, request.method, request.url.path
+        )
+
+
+# ---------------------------------------------------------------------------------- document
+
+_LOCALISED = {
+    "type": "object",
+    "properties": {"ko": {"type": "string"}, "en": {"type": "string"}},
+    "required": ["ko", "en"],
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem document from the error catalog; `title` and "
+    "`detail` follow Accept-Language (Korean by default).",
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "examples": ["urn:certcenter:error:PIN_WEAK"]},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "code": {"type": "string", "description": "The stable catalog code (docs/errors.md)"},
+        "title": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "message": _LOCALISED,
+        "cause": _LOCALISED,
+        "remedy": _LOCALISED,
+        "context": {"type": "object", "additionalProperties": True},
+    },
+    "required": ["type", "status", "code", "title", "detail", "message", "cause", "remedy"],
+}
+
+
+def _problem_responses(codes: frozenset[str]) -> dict[str, dict[str, Any]]:
+    entries = catalog()
+    by_status: dict[int, list[str]] = {}
+    for code in sorted(codes):
+        by_status.setdefault(entries[code].http_status, []).append(code)
+    responses: dict[str, dict[str, Any]] = {}
+    for status, listed in sorted(by_status.items()):
+        schema = {
+            "allOf": [
+                {"$ref": "#/components/schemas/Problem"},
+                {"properties": {"code": {"enum": listed}}},
+            ]
+        }
+        responses[str(status)] = {
+            "description": "Refused: " + ", ".join(listed),
+            "content": {PROBLEM: {"schema": schema}},
+        }
+    return responses
+
+
+def _operation(route: APIRoute, operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status in [s for s in responses if s.startswith(("4", "5"))]:
+        if "application/json" in responses[status].get("content", {}):
+            del responses[status]  # FastAPI's validation error: ours is a problem document
+    problems = _problem_responses(route_codes(route))
+    any_status = getattr(route.endpoint, _ANY, None)
+    if any_status is not None:
+        problems[str(any_status)] = {
+            "description": "Refused with the catalog code of what failed",
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    for status, response in problems.items():
+        if status in responses:  # a protocol's own answer with this status, and ours
+            responses[status].setdefault("content", {}).update(response["content"])
+        else:
+            responses[status] = response
+    scheme = route_security(route)
+    if scheme is not None:
+        operation["security"] = [{scheme: []}]
+        # the token is the security scheme's, not a parameter of its own
+        parameters = [
+            p
+            for p in operation.get("parameters", [])
+            if not (p.get("in") == "header" and p.get("name", "").lower() == "authorization")
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        else:
+            operation.pop("parameters", None)
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the problems and the security of every operation."""
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        openapi_version=app.openapi_version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+    )
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components["schemas"].pop(unused, None)
+    components["securitySchemes"] = SECURITY_SCHEMES
+    schema = _readable_names(schema)
+    paths = schema.get("paths", {})
+    for path, route in operations(app):
+        item = paths.get(path, {})
+        for method in route.methods or ():
+            operation = item.get(method.lower())
+            if operation is not None:
+                _operation(route, operation)
+    return schema
+
+
+def _readable_names(schema: dict[str, Any]) -> dict[str, Any]:
+    """Models of one name in two modules are named after their module (``FinancialCodeIn``,
+    the shared ``schemas`` module's keeps ``CodeIn``) rather than FastAPI's
+    ``certcenter__api__routes__financial__CodeIn``; every model's title is its name, so a
+    generated client has one class per model."""
+    names = schema.get("components", {}).get("schemas", {})
+    renamed: dict[str, str] = {}
+    for key in names:
+        if "__" not in key:
+            continue
+        *module, model = key.split("__")
+        if module[-1] == "schemas":
+            renamed[key] = model
+        else:
+            renamed[key] = "".join(part.title() for part in module[-1].split("_")) + model
+    if len(set(renamed.values()) | (set(names) - set(renamed))) != len(names):
+        return schema  # would collide: keep FastAPI's names
+    text = json.dumps(schema)
+    for old, new in renamed.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    result: dict[str, Any] = json.loads(text)
+    models = result["components"]["schemas"]
+    result["components"]["schemas"] = {renamed.get(k, k): v for k, v in models.items()}
+    for name, model in result["components"]["schemas"].items():
+        model["title"] = name
+    return result
+
+
+def install(app: FastAPI) -> None:
+    """Serve :func:`document` at the app's ``openapi_url`` (built once)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
