@@ -49,6 +49,7 @@ COMMON = (
     "STORAGE_READ_ONLY",
     "AUDIT_CHAIN_BROKEN",
     "INTERNAL_ERROR",
+    "KEY_TOKEN_UNAVAILABLE",  # an HSM that stopped answering (keys/hsm.py), wherever keys sign
 )
 
 # The bearer tokens the API knows (components.securitySchemes).

@@ -257,7 +257,9 @@ def _transfer_out(transfer: Transfer, **extra: object) -> TransferOut:
     "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
     "CERTIFICATE_SUSPENDED", "MEDIUM_NOT_REGISTERED", "PAYEE_ACCOUNT_NOT_FOUND", "SESSION_INVALID",
     "TEXT_CONTROL_CHARACTER", "TRANSFER_AMOUNT_OVER_TIERS", "TRANSFER_DAILY_LIMIT_EXCEEDED",
-    "TRANSFER_LIMIT_EXCEEDED", "TRANSFER_SAME_ACCOUNT",
+    "TRANSFER_IDEMPOTENCY_KEY_REUSED", "TRANSFER_IN_PROGRESS", "TRANSFER_LIMIT_EXCEEDED",
+    "TRANSFER_MEDIUM_DAILY_LIMIT_EXCEEDED", "TRANSFER_NOT_EXECUTED", "TRANSFER_OWN_LIMIT_EXCEEDED",
+    "TRANSFER_SAME_ACCOUNT",
 )
 def prepare_transfer(
     body: TransferIn,
@@ -294,8 +296,9 @@ def prepare_transfer(
     "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
     "OTP_LOCKED", "PATTERN_LOCKED", "PAYEE_ACCOUNT_NOT_FOUND", "PIN_LOCKED",
     "SECURITY_CARD_LOCKED", "SIGNATURE_INVALID", "TRANSFER_ALREADY_PROCESSED",
-    "TRANSFER_DAILY_LIMIT_EXCEEDED", "TRANSFER_EXPIRED", "TRANSFER_NOT_FOUND",
-    "TRANSFER_SIGNATURE_MISMATCH",
+    "TRANSFER_DAILY_LIMIT_EXCEEDED", "TRANSFER_EXPIRED", "TRANSFER_IDEMPOTENCY_KEY_REUSED",
+    "TRANSFER_IN_PROGRESS", "TRANSFER_MEDIUM_DAILY_LIMIT_EXCEEDED", "TRANSFER_NOT_EXECUTED",
+    "TRANSFER_NOT_FOUND", "TRANSFER_OWN_LIMIT_EXCEEDED", "TRANSFER_SIGNATURE_MISMATCH",
 )
 def confirm_transfer(
     transfer_id: str,
@@ -399,6 +402,7 @@ class ReconciledOut(BaseModel):
 
 
 @router.get("/v1/operator/transfers/processing", response_model=list[StuckTransferOut])
+@raises("SERVICE_UNAVAILABLE")
 def stuck_transfers(center: CenterDep, actor: OperatorActor) -> list[StuckTransferOut]:
     """Transfers waiting for their bank answer, oldest first, each with the bank's inquiry."""
     return [
@@ -420,6 +424,7 @@ def stuck_transfers(center: CenterDep, actor: OperatorActor) -> list[StuckTransf
 
 
 @router.post("/v1/operator/transfers/reconcile", response_model=ReconciledOut)
+@raises("SERVICE_UNAVAILABLE")
 def reconcile_transfers(
     center: CenterDep,
     actor: OperatorActor,
