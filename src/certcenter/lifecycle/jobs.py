@@ -271,9 +271,10 @@ class JobRunner:
         customer who never comes back left it pending for ever. Never handed out, so nothing
         else changes (OCSP already answers ``unknown`` for it)."""
         now = self.clock.now()
-        cutoff = now - timedelta(minutes=self.policy.enrollment_ttl_minutes)
         with self.uow_factory() as uow:
-            for record in uow.certificates.pending_before(cutoff, limit=batch):
+            # whatever its age: an intent being signed now belongs to an open flow (kept),
+            # and one whose flow ends while it is signed cannot be activated any more
+            for record in uow.certificates.pending_before(now, limit=batch):
                 if record.family != "mobile" or record.enrollment_id is None:
                     continue  # the financial certificate's flow cleans up its own (and its key)
                 flow = uow.enrollments.get(record.enrollment_id)
