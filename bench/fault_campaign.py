@@ -424,7 +424,7 @@ class Check:
     missing_revocations: int = 0
     missing_transfers: int = 0
     stuck_intents: int = 0  # certificate intents pending past their flow's expiry
-    stuck_transfers: int = 0  # transfers left processing past their expiry
+    stuck_transfers: int = 0  # transfers left processing after the reconciliation
     lost_messages: int = 0  # webhook messages never delivered
     phantom_deliveries: int = 0  # delivered, but no such message in the outbox
     notes: list[str] = field(default_factory=list)
@@ -452,6 +452,11 @@ def check(server: Server, told: Told, *, drain_seconds: float) -> Check:
     jobs = server.cli("jobs", "run")
     if jobs.returncode != 0:
         result.notes.append(f"jobs run failed: {jobs.stderr.strip()[-300:]}")
+    # what an operator does after a crash (the load is stopped, so no server is sending a
+    # transfer): every transfer cut off while the bank was asked is settled from its record
+    settled = server.cli("transfers", "reconcile", "--all")
+    if settled.returncode != 0:
+        result.notes.append(f"transfers reconcile failed: {settled.stderr.strip()[-300:]}")
     map_entities()
     engine = make_engine(server.settings.database_url)
     uow_factory = SqlUnitOfWorkFactory(make_session_factory(engine))
@@ -495,7 +500,7 @@ def _check_records(uow_factory: SqlUnitOfWorkFactory, told: Told, result: Check)
 def _check_stuck(uow_factory: SqlUnitOfWorkFactory, result: Check) -> None:
     """Past its flow's expiry (after ``certcenter jobs run``) nothing may be left hanging: no
     certificate intent pending whose enrolment is closed or expired, no transfer left
-    ``processing`` past its own expiry."""
+    ``processing`` once ``certcenter transfers reconcile --all`` has run."""
     now = datetime.now(UTC)
     with uow_factory() as uow:
         session = uow.session  # type: ignore[attr-defined]
@@ -511,11 +516,8 @@ def _check_stuck(uow_factory: SqlUnitOfWorkFactory, result: Check) -> None:
             .all()
             if r.enrollment_id is None or r.enrollment_id in flows
         ]
-        processing = [
-            t
-            for t in session.query(Transfer).filter(Transfer.status == "processing").all()  # type: ignore[arg-type]
-            if _utc(t.expires_at) < now
-        ]
+        # after the reconciliation, none: each was completed or given back from the bank's record
+        processing = session.query(Transfer).filter(Transfer.status == "processing").all()  # type: ignore[arg-type]
     result.stuck_intents = len(pending)
     result.stuck_transfers = len(processing)
     if pending:
@@ -524,7 +526,7 @@ def _check_stuck(uow_factory: SqlUnitOfWorkFactory, result: Check) -> None:
             f"{len(pending)} certificate intents pending past their flow's end {dict(states)}"
         )
     if processing:
-        result.notes.append(f"{len(processing)} transfers left processing past their expiry")
+        result.notes.append(f"{len(processing)} transfers left processing after the reconciliation")
 
 
 def _check_outbox(uow_factory: SqlUnitOfWorkFactory, result: Check, drain_seconds: float) -> None:
