@@ -15,6 +15,7 @@ from certcenter.config import load_settings
 from certcenter.keys import Pkcs11KeyBackend
 from certcenter.keys.backend import signature_valid
 from certcenter.lifecycle.service import ActorRef
+from certcenter.pki.cms import signed_attributes
 from tests.financial.support import Browser, cloud_keys, issue, remote_sign
 from tests.support.softhsm import SOFTHSM_MODULE, USER_PIN, SoftHsm
 
@@ -77,7 +78,12 @@ def test_a_center_runs_on_the_token(softhsm: SoftHsm, tmp_path: Path) -> None:
         issued = issue(center, browser)
         signed = remote_sign(center, browser, issued.device_id or "", b"transfer 50,000 KRW")
         public = issued.certificate.public_key()
-        assert signature_valid(public, signed.signature, b"transfer 50,000 KRW")
+        # the key signs the CMS signed attributes over the data (contentType, signingTime,
+        # messageDigest), as in every piece of evidence
+        assert signed.signing_time is not None
+        to_be_signed = signed_attributes(b"transfer 50,000 KRW", signed.signing_time)
+        assert signature_valid(public, signed.signature, to_be_signed)
+        assert not signature_valid(public, signed.signature, b"transfer 50,000 KRW")
         assert cloud_keys(center) != []
         center.lifecycle.revoke(issued.serial, "keyCompromise", ActorRef.operator("kim", None))
         assert cloud_keys(center) == []

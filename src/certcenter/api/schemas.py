@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 Short = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
@@ -36,8 +36,8 @@ class _Body(BaseModel):
 
 
 class Integrity(_Body):
-    rooted: bool = False
-    developer_options: bool = False
+    rooted: StrictBool = False
+    developer_options: StrictBool = False
     remote_control_apps: list[Short] = Field(default_factory=list, max_length=20)
 
 
@@ -57,7 +57,7 @@ class ReissueProofIn(_Body):
 
 class StartIn(_Body):
     device: DeviceFactsIn
-    move_certificate: bool = Field(
+    move_certificate: StrictBool = Field(
         False, description="Move the certificate from the customer's registered device (1인 1기기)."
     )
     reissue: ReissueProofIn | None = Field(

@@ -73,6 +73,7 @@ def released_at(until: datetime) -> Term:
         year=local.year,
         month=local.month,
         day=local.day,
+        date=local.strftime("%Y-%m-%d"),
         time=local.strftime("%H:%M"),
     )
 

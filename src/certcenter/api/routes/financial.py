@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from cryptography import x509
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
@@ -146,7 +146,7 @@ class GrantOut(BaseModel):
 class SignIn(_Body):
     grant: Annotated[str, StringConstraints(min_length=16, max_length=200)]
     data_b64: Data
-    detached: bool = Field(False, description="CMS without the data inside")
+    detached: StrictBool = Field(False, description="CMS without the data inside")
 
 
 class SignedOut(BaseModel):

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep
 from certcenter.errors import CertCenterError
 from certcenter.tsa import MAX_QUERY_BYTES, Rejection, TimeStampAuthority
@@ -56,6 +57,7 @@ _TSA_BODY = {
 
 
 @router.post("/tsa", response_class=Response, responses=_TSA_DOC, openapi_extra=_TSA_BODY)
+@raises("TSA_CONTENT_TYPE_WRONG")
 async def tsa(request: Request, center: CenterDep) -> Response:
     """One RFC 3161 time-stamp query (DER TimeStampReq): SHA-256, SHA-384 or SHA-512
     imprint, optional nonce and certReq. See docs/time-stamping.md."""
