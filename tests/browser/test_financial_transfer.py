@@ -74,7 +74,8 @@ def test_a_transfer_signed_in_the_browser_verifies_with_openssl(
     page.get_by_label("계좌 비밀번호", exact=True).fill(ACCOUNT_PASSWORD)
     page.get_by_label("비밀번호 (숫자 6자리)").fill(PIN)
     page.get_by_role("button", name="서명하고 이체").click()
-    expect(page.locator("#step-title")).to_have_text("이체가 완료되었습니다")
+    # the center signs, time-stamps and asks the bank: on a busy machine that can take a while
+    expect(page.locator("#step-title")).to_have_text("이체가 완료되었습니다", timeout=30_000)
     expect(page.locator("[data-payee]")).to_have_text(shown_payee)
     expect(page.locator("[data-amount]")).to_have_text(shown_amount)
     transfer_id = page.locator("[data-transfer-id]").inner_text().strip()

@@ -66,14 +66,13 @@ UNCOUNTED = NOT_COUNTED | FORM_CHECKED
 
 def released_at(until: datetime) -> Term:
     """When a block ends, in Korean time as the customer reads it ("2026년 12월 5일 14:30
-    (KST)"; in English "2026-12-05 14:30 (KST)")."""
+    (KST)"; in English "2026-12-5 14:30 (KST)")."""
     local = until.astimezone(KST)
     return term(
         "time.kst",
         year=local.year,
         month=local.month,
         day=local.day,
-        date=local.strftime("%Y-%m-%d"),
         time=local.strftime("%H:%M"),
     )
 

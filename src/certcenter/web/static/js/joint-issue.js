@@ -79,8 +79,9 @@
       var tbs = der.read(certificate).children()[0].children();
       var at = tbs[0].cls === 2 ? 1 : 0;
       var serial = tbs[at].body;
-      var start = serial[0] === 0 && serial.length > 1 ? 1 : 0;
-      return der.hex(serial.subarray(start)).toUpperCase();
+      // the center writes a serial as its number in hex, without leading zeros (04AB… is 4AB…)
+      var text = der.hex(serial).toUpperCase().replace(/^0+/, "");
+      return text === "" ? "0" : text;
     }
 
     function subjectOf(certificate) {
