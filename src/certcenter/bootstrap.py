@@ -30,6 +30,7 @@ from certcenter.audit import (
     FileCheckpointLog,
     ensure_checkpoint_key,
 )
+from certcenter.audit.ceremony import KeyCeremonies
 from certcenter.authn.device_auth import DeviceAuthenticator
 from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
@@ -139,6 +140,7 @@ class Center:
     issuer: Issuer
     audit_checkpoints: AuditCheckpoints
     audit_trail: AuditTrail
+    ceremonies: KeyCeremonies  # signed records of key ceremonies, in the trail
     sender: OutboxSender
     outbox: Outbox
     revocation: RevocationStatus
@@ -282,6 +284,7 @@ def compose(
         gap=timedelta(seconds=policy.audit_seal_gap_seconds),
     )
     audit_trail = AuditTrail(clock)
+    ceremonies = KeyCeremonies(uow_factory, audit_trail, keys.ocsp, clock)
     channels = channels_from_settings(settings, providers.sms)
     sender = OutboxSender(uow_factory, channels, clock, policy)
     # a request writes its messages with its change and only wakes the sender after the
@@ -643,6 +646,7 @@ def compose(
         issuer=issuer,
         audit_checkpoints=audit_checkpoints,
         audit_trail=audit_trail,
+        ceremonies=ceremonies,
         sender=sender,
         outbox=outbox,
         revocation=revocation,

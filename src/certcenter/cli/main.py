@@ -24,6 +24,7 @@ from certcenter.cli import (
     diagnosis_commands,
     joint_commands,
     joint_usage_commands,
+    key_commands,
     ocsp_commands,
     otp_commands,
     overseas_commands,
@@ -928,6 +929,7 @@ for command in joint_usage_commands.COMMANDS:
     joint_commands.joint.add_command(command)
 sim.add_command(approval_commands.sim_departures)
 cli.add_command(ocsp_commands.ocsp)
+cli.add_command(key_commands.keys)
 cli.add_command(transfer_commands.transfers)
 
 
