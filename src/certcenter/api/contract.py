@@ -52,6 +52,35 @@ COMMON = (
     "KEY_TOKEN_UNAVAILABLE",  # an HSM that stopped answering (keys/hsm.py), wherever keys sign
 )
 
+# What proving the registered device can refuse with (the device's signature over a
+# challenge, one of its factors, and its certificate's state): every route that takes a
+# DeviceProofIn / ProofIn body raises these, beside its own.
+DEVICE_PROOF = (
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+    "CHALLENGE_INVALID",
+    "CUSTOMER_UNKNOWN",
+    "DEVICE_AUTH_FAILED",
+    "DEVICE_NOT_REGISTERED",
+    "DEVICE_PROOF_LOCKED",
+    "FINANCIAL_PIN_LOCKED",
+    "INACTIVE_CERTIFICATE_REVOKED",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+)
+
 # The bearer tokens the API knows (components.securitySchemes).
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "customerSession": {

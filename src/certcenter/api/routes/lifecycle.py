@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import DEVICE_PROOF, raises
 from certcenter.api.deps import CenterDep, ClientIp
 from certcenter.api.schemas import (
     ChallengeIn,
@@ -63,13 +63,8 @@ def challenge(device_id: str, body: ChallengeIn, center: CenterDep) -> Challenge
 
 @router.post("/v1/certificates/{serial}/revoke", response_model=OutcomeOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_ALREADY_REVOKED",
-    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID",
-    "CUSTOMER_UNKNOWN", "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED",
-    "FINANCIAL_PIN_LOCKED", "INACTIVE_CERTIFICATE_REVOKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
-    "REVOCATION_REASON_INVALID", "SECURITY_CARD_LOCKED",
+    *DEVICE_PROOF, "CERTIFICATE_ALREADY_REVOKED", "CERTIFICATE_NOT_FOUND",
+    "REVOCATION_REASON_INVALID",
 )
 def revoke(serial: str, body: CustomerRevokeIn, center: CenterDep, ip: ClientIp) -> OutcomeOut:
     """인증서 폐기 by the customer (idempotent)."""
@@ -80,15 +75,10 @@ def revoke(serial: str, body: CustomerRevokeIn, center: CenterDep, ip: ClientIp)
 
 @router.post("/v1/certificates/{serial}/renew", response_model=OutcomeOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_ALREADY_ACTIVE",
-    "CERTIFICATE_ALREADY_REVOKED", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_PROFILE_LINT_FAILED",
-    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "CUSTOMER_UNKNOWN",
-    "DEVICE_ALREADY_REGISTERED", "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED",
-    "DEVICE_PROOF_LOCKED", "FINANCIAL_PIN_LOCKED", "INACTIVE_CERTIFICATE_REVOKED",
-    "JOINT_CERTIFICATE_UNKNOWN", "JOINT_REFERENCE_UNKNOWN", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "METHOD_NOT_ALLOWED", "OTP_LOCKED",
-    "PATTERN_LOCKED", "PIN_LOCKED", "PUBLIC_KEY_ALREADY_BOUND", "SECURITY_CARD_LOCKED",
+    *DEVICE_PROOF, "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_ALREADY_REVOKED",
+    "CERTIFICATE_NOT_FOUND", "CERTIFICATE_PROFILE_LINT_FAILED", "DEVICE_ALREADY_REGISTERED",
+    "JOINT_CERTIFICATE_UNKNOWN", "JOINT_REFERENCE_UNKNOWN", "METHOD_NOT_ALLOWED",
+    "PUBLIC_KEY_ALREADY_BOUND",
 )
 def renew(serial: str, body: DeviceProofIn, center: CenterDep, ip: ClientIp) -> OutcomeOut:
     """갱신: same key, new validity; the answer names the new certificate."""
@@ -96,30 +86,14 @@ def renew(serial: str, body: DeviceProofIn, center: CenterDep, ip: ClientIp) -> 
 
 
 @router.post("/v1/certificates/{serial}/release", response_model=OutcomeOut)
-@raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_ALREADY_REVOKED",
-    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID",
-    "CUSTOMER_UNKNOWN", "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED",
-    "FINANCIAL_PIN_LOCKED", "INACTIVE_CERTIFICATE_REVOKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
-)
+@raises(*DEVICE_PROOF, "CERTIFICATE_ALREADY_REVOKED", "CERTIFICATE_NOT_FOUND")
 def release(serial: str, body: DeviceProofIn, center: CenterDep, ip: ClientIp) -> OutcomeOut:
     """정지 해제 from the found phone."""
     return _out(center.customer_actions.release(serial, _proof(body, body.device_id), ip))
 
 
 @router.post("/v1/devices/{device_id}/deregister", response_model=list[OutcomeOut])
-@raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_ALREADY_REVOKED",
-    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "CUSTOMER_UNKNOWN",
-    "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED", "FINANCIAL_PIN_LOCKED",
-    "INACTIVE_CERTIFICATE_REVOKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
-    "REVOCATION_REASON_INVALID", "SECURITY_CARD_LOCKED",
-)
+@raises(*DEVICE_PROOF, "CERTIFICATE_ALREADY_REVOKED", "REVOCATION_REASON_INVALID")
 def deregister(device_id: str, body: ProofIn, center: CenterDep, ip: ClientIp) -> list[OutcomeOut]:
     """기기등록 해지: the device's certificate is revoked; a new phone can be enrolled."""
     return [_out(o) for o in center.customer_actions.deregister(_proof(body, device_id), ip)]

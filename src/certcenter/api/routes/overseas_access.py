@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictInt
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import DEVICE_PROOF, raises
 from certcenter.api.deps import CenterDep, ClientIp
 from certcenter.api.schemas import ProofIn
 from certcenter.lifecycle.customer_actions import DeviceProof
@@ -46,13 +46,7 @@ def _out(state: OverseasAccessState) -> OverseasAccessOut:
 
 @router.post("/v1/devices/{device_id}/overseas-access", response_model=OverseasAccessOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "CUSTOMER_NOT_FOUND",
-    "CUSTOMER_UNKNOWN", "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED",
-    "FINANCIAL_PIN_LOCKED", "INACTIVE_CERTIFICATE_REVOKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED", "OVERSEAS_ACCESS_DAYS_INVALID",
+    *DEVICE_PROOF, "CERTIFICATE_NOT_FOUND", "CUSTOMER_NOT_FOUND", "OVERSEAS_ACCESS_DAYS_INVALID",
 )
 def allow(
     device_id: str, body: OverseasAccessIn, center: CenterDep, ip: ClientIp
@@ -63,15 +57,7 @@ def allow(
 
 
 @router.post("/v1/devices/{device_id}/overseas-access/end", response_model=OverseasAccessOut)
-@raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "CUSTOMER_NOT_FOUND",
-    "CUSTOMER_UNKNOWN", "DEVICE_AUTH_FAILED", "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED",
-    "FINANCIAL_PIN_LOCKED", "INACTIVE_CERTIFICATE_REVOKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
-)
+@raises(*DEVICE_PROOF, "CERTIFICATE_NOT_FOUND", "CUSTOMER_NOT_FOUND")
 def end(device_id: str, body: ProofIn, center: CenterDep, ip: ClientIp) -> OverseasAccessOut:
     """해외 IP 차단: access from abroad refused again from now."""
     return _out(center.overseas_access.end(_proof(body, device_id), source_ip=ip))
