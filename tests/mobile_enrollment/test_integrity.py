@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -46,7 +47,11 @@ def test_concurrent_enrollments_of_one_customer_issue_one_certificate(
         clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
     outcomes = _submit_all(flows)
     assert outcomes.count("issued") == 1, outcomes
-    assert set(outcomes) - {"issued"} <= {"CERTIFICATE_ALREADY_ACTIVE", "DEVICE_ALREADY_REGISTERED"}
+    assert set(outcomes) - {"issued"} <= {
+        "CERTIFICATE_ALREADY_ACTIVE",
+        "DEVICE_ALREADY_REGISTERED",
+        "ISSUANCE_IN_PROGRESS",  # another one was signing at that moment
+    }
     certs, devices = _usable(center, "C001")
     assert len(certs) == 1 and len(devices) == 1
     assert certs[0].device_id == devices[0].device_id
@@ -144,3 +149,39 @@ def test_a_crash_while_signing_leaves_a_record_and_the_step_can_be_retried(
     with center.uow_factory() as uow:
         statuses = sorted(c.status for c in uow.certificates.for_customer(customer.id))
     assert statuses == ["abandoned", "active"]
+
+
+def test_a_second_issuance_while_another_is_stuck_signing_says_so_and_when_it_may_start(
+    new_flow: FlowFactory, center: Center, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = new_flow("C001")
+    first.through("credentials")
+
+    def crash(self: Issuer, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the process died while the CA was signing")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Issuer, "sign", crash)
+        assert first.refused("csr").code == "INTERNAL_ERROR"
+    assert first.client.status()["state"] == "signing"
+
+    clock.advance(seconds=30)  # policy: a phone waits 30 s for another code
+    second = new_flow("C001")  # the customer starts again in another window
+    second.through("credentials")
+    err = second.refused("csr")
+    # not "you already hold an active certificate": nothing was issued
+    assert (err.status, err.code) == (409, "ISSUANCE_IN_PROGRESS")
+    with center.uow_factory() as uow:
+        customer = uow.customers.by_number("C001")
+        assert customer is not None
+        assert not uow.certificates.for_customer(customer.id, statuses=["active"])
+        stuck = uow.enrollments.get(str(first.client.enrollment_id))
+        assert stuck is not None
+        expires = stuck.expires_at
+    assert "(KST)" in str(err.problem)
+
+    clock.set(expires + timedelta(seconds=1))  # the first flow expired: it no longer blocks
+    third = new_flow("C001")
+    third.through("credentials")
+    third.csr()
+    assert third.issued is not None

@@ -53,6 +53,7 @@ from certcenter.entities import (
 )
 from certcenter.entities import new_id as _new_id
 from certcenter.errors import CertCenterError
+from certcenter.errors.blocks import released_at
 from certcenter.flows import (
     DepositOneWon,
     Effects,
@@ -537,6 +538,18 @@ class EnrollmentService:
             or other.expires_at <= self.clock.now()
         )
 
+    def _in_progress(self, uow: UnitOfWork, pending: CertificateRecord) -> CertCenterError:
+        """The refusal of a second issuance while another flow's signing is still open: when
+        that flow expires, the customer may start again (it no longer blocks)."""
+        other = uow.enrollments.get(pending.enrollment_id) if pending.enrollment_id else None
+        if other is None:  # gone between the two reads: another attempt won
+            return CertCenterError("CERTIFICATE_ALREADY_ACTIVE")
+        return CertCenterError(
+            "ISSUANCE_IN_PROGRESS",
+            until=other.expires_at.isoformat(timespec="seconds"),  # for programs
+            released=released_at(other.expires_at),  # for the customer (Korean time)
+        )
+
     def _move_from(
         self,
         uow: UnitOfWork,
@@ -645,7 +658,7 @@ class _DeviceIssue(IssueHooks):
                 if pending.enrollment_id == enrollment.id or service._is_stale(uow, pending):
                     pending.status = CertificateStatus.ABANDONED.value
                 else:
-                    raise CertCenterError("CERTIFICATE_ALREADY_ACTIVE")
+                    raise service._in_progress(uow, pending)
             enrollment.certificate_serial = f"{intent.serial:X}"
             enrollment.state = EnrollmentState.SIGNING.value
 

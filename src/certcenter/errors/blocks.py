@@ -35,6 +35,7 @@ NOT_COUNTED = frozenset(
         "ENROLLMENT_CLOSED",
         "INTERNAL_ERROR",
         "SERVICE_UNAVAILABLE",
+        "ISSUANCE_IN_PROGRESS",  # another flow of the same customer is signing
     }
 )
 
