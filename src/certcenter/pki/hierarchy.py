@@ -27,7 +27,6 @@ as they are). Files in ``settings.ca_path``, each written atomically:
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,9 +43,10 @@ from certcenter.errors import CertCenterError
 from certcenter.keys.atomic import ensure_directory, write_new, write_replacing
 from certcenter.keys.backend import CaKeys, SigningKeys, key_kind_of
 from certcenter.pki.builder import certificate_builder, validity_window
+from certcenter.pki.delegated import DelegatedSpec, ensure_delegated, issued_by, renewal_due
 from certcenter.pki.names import ca_subject
 from certcenter.pki.pem import certificate_pem, chain_pem, public_key_der
-from certcenter.pki.profiles import OCSP_SIGNER_RENEWAL, profile
+from certcenter.pki.profiles import profile
 
 __all__ = [
     "FAMILIES",
@@ -68,8 +68,6 @@ __all__ = [
     "ocsp_signer_due",
     "ocsp_signer_label",
 ]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -270,7 +268,7 @@ def load_ocsp_signer(settings: Settings, ca: CertificateAuthority) -> OcspSigner
         certificate = _read_certificate(_ocsp_signer_path(settings, ca.family))
     except ValueError:
         return None
-    if certificate is None or not _issued_by(certificate, ca.certificate):
+    if certificate is None or not issued_by(certificate, ca.certificate):
         return None
     return OcspSigner(certificate, ocsp_signer_label(ca.family), ca.family)
 
@@ -278,12 +276,16 @@ def load_ocsp_signer(settings: Settings, ca: CertificateAuthority) -> OcspSigner
 def ocsp_signer_due(signer: OcspSigner, ca: CertificateAuthority, now: datetime) -> bool:
     """Whether ``signer`` should be replaced: not valid at ``now``, or within the renewal
     margin of its end while a new one would last longer (it never outlives its CA)."""
-    certificate = signer.certificate
-    if not certificate.not_valid_before_utc <= now < certificate.not_valid_after_utc:
-        return True
-    return (
-        certificate.not_valid_after_utc - now < OCSP_SIGNER_RENEWAL
-        and certificate.not_valid_after_utc < ca.certificate.not_valid_after_utc
+    return renewal_due(signer.certificate, ca, now)
+
+
+def _ocsp_signer_spec(settings: Settings, family: str) -> DelegatedSpec:
+    return DelegatedSpec(
+        label=ocsp_signer_label(family),
+        profile="ocsp-signer",
+        common_name_suffix=f"{family.capitalize()} OCSP Responder",
+        path=_ocsp_signer_path(settings, family),
+        description=f"OCSP responder ({family})",
     )
 
 
@@ -296,58 +298,15 @@ def ensure_ocsp_signer(
     responder_keys: SigningKeys | None = None,
 ) -> OcspSigner:
     """The OCSP responder of issuing CA ``ca``, made (key and certificate) or re-issued when
-    :func:`ocsp_signer_due` or when its certificate does not match its key. Several
-    processes may do this at once: each uses the certificate it made, all are valid."""
+    :func:`ocsp_signer_due` or when its certificate does not match its key
+    (:func:`certcenter.pki.delegated.ensure_delegated`). Several processes may do this at
+    once: each uses the certificate it made, all are valid."""
     if ca.family is None:
         raise ValueError("only issuing CAs have OCSP responders")
     keys = responder_keys if responder_keys is not None else backend  # the responder's key
-    label = ocsp_signer_label(ca.family)
-    current = load_ocsp_signer(settings, ca)
-    now = clock.now()
-    if (
-        current is not None
-        and keys.has_key(label)
-        and public_key_der(keys.public_key(label))
-        == public_key_der(current.certificate.public_key())
-        and not ocsp_signer_due(current, ca, now)
-    ):
-        return current
-
-    signer_profile = profile("ocsp-signer", settings)
-    if not keys.has_key(label):
-        try:
-            keys.generate_key(label, signer_profile.allowed_key_kinds[0])
-        except CertCenterError as error:
-            if error.code != "KEY_ALREADY_EXISTS":  # made meanwhile: use it
-                raise
-    public_key = keys.public_key(label)
-    if not isinstance(public_key, ec.EllipticCurvePublicKey):
-        raise TypeError(f"key {label!r} is not an EC key")
-    not_before, not_after = validity_window(signer_profile, clock, ca.certificate)
-    suffix = f"{ca.family.capitalize()} OCSP Responder"
-    builder = certificate_builder(
-        signer_profile,
-        settings,
-        serial=x509.random_serial_number(),
-        subject=ca_subject(settings, f"{settings.bank_name} {suffix}"),
-        public_key=public_key,
-        issuer_certificate=ca.certificate,
-        not_before=not_before,
-        not_after=not_after,
-    )
-    if signer_profile.ocsp_no_check:
-        builder = builder.add_extension(x509.OCSPNoCheck(), critical=False)
-    certificate = backend.sign_certificate(ca.key_label, builder)
-    write_replacing(
-        _ocsp_signer_path(settings, ca.family), certificate_pem(certificate).encode("ascii"), 0o644
-    )
-    log.info(
-        "OCSP responder certificate for %s issued (serial %X, until %s)",
-        ca.family,
-        certificate.serial_number,
-        certificate.not_valid_after_utc.isoformat(),
-    )
-    return OcspSigner(certificate, label, ca.family)
+    spec = _ocsp_signer_spec(settings, ca.family)
+    certificate = ensure_delegated(spec, keys, backend, settings, clock, ca)
+    return OcspSigner(certificate, spec.label, ca.family)
 
 
 def _read_certificate(path: Path) -> x509.Certificate | None:
@@ -359,14 +318,6 @@ def _read_certificate(path: Path) -> x509.Certificate | None:
         return x509.load_pem_x509_certificate(data)
     except ValueError as exc:
         raise ValueError(f"{path} is not a PEM certificate ({exc})") from None
-
-
-def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        certificate.verify_directly_issued_by(issuer)
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
 
 
 def _check_issued_by(certificate: x509.Certificate, root: x509.Certificate, spec: CaSpec) -> None:
