@@ -44,7 +44,7 @@ from certcenter.cmp import (
     ConfirmationTimeout,
     RecordedCertificates,
 )
-from certcenter.config import Settings
+from certcenter.config import KEY_PURPOSES, Settings
 from certcenter.diagnosis import Diagnosis
 from certcenter.enrollment.service import FAMILY, EnrollmentService
 from certcenter.entities import CertificateRecord, Customer, Device, new_id
@@ -77,6 +77,7 @@ from certcenter.notifications.sender import OutboxSender
 from certcenter.pki.hierarchy import (
     FINANCIAL,
     JOINT,
+    ROOT,
     CaHierarchy,
     StoredHierarchy,
     ensure_hierarchy,
@@ -85,7 +86,18 @@ from certcenter.pki.issuer import Issuer
 from certcenter.pki.pem import certificate_pem
 from certcenter.pki.profiles import require_production_identity
 from certcenter.ports import UnitOfWork
-from certcenter.readiness import Readiness, audit_check, key_check, storage_check
+from certcenter.readiness import (
+    Check,
+    KeyProbe,
+    Readiness,
+    all_of,
+    audit_check,
+    key_backends_check,
+    key_check,
+    label_check,
+    secret_check,
+    storage_check,
+)
 from certcenter.relay import CertificateCopies
 from certcenter.revocation import RevocationStatus
 from certcenter.simulators.ars import SimulatedArs
@@ -626,7 +638,7 @@ def compose(
         {
             "storage": storage_check(uow_factory, clock),
             "audit": audit_check(uow_factory, audit_checkpoints),
-            "keys": key_check(keys.ocsp, CHECKPOINT_KEY_LABEL),
+            "keys": key_backends_check(key_probes(keys)),
             "ca": hierarchy,
         }
     )
@@ -687,6 +699,30 @@ def compose(
         jobs=jobs,
         readiness=readiness,
     )
+
+
+def key_probes(keys: KeyBackends) -> list[KeyProbe]:
+    """The readiness probe of each key backend a purpose uses, with those purposes; for each
+    purpose it serves, a cheap call that reaches its store: the OCSP purpose's signs with the
+    audit checkpoint key (and the signature is verified), the secrets' computes an HMAC with
+    the pepper, the CA keys' finds the root CA's key, the customer keys' looks the
+    key-encryption key up (a secret: no key pair to find, only the store to reach)."""
+    probes: list[KeyProbe] = []
+    for backend in keys.in_use():
+        purposes = tuple(p for p in KEY_PURPOSES if getattr(keys, p) is backend)
+        checks = [_purpose_probe(backend, purpose) for purpose in purposes]
+        probes.append(KeyProbe(purposes, all_of(checks)))
+    return probes
+
+
+def _purpose_probe(backend: KeyBackend, purpose: str) -> Check:
+    if purpose == "ocsp":
+        return key_check(backend, CHECKPOINT_KEY_LABEL)
+    if purpose == "secrets":
+        return secret_check(backend, PEPPER_LABEL)
+    if purpose == "ca":
+        return label_check(backend, ROOT.key_label)
+    return label_check(backend, WRAPPING_KEY_LABEL, required=False)
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,8 @@ def _readiness(request: Request) -> Response:
             "message": {"ko": error.message("ko"), "en": error.message("en")},
             "cause": {"ko": error.cause("ko"), "en": error.cause("en")},
         }
+        if name in report.purposes:  # keys: the purposes whose backend failed
+            checks[name]["purposes"] = list(report.purposes[name])
     if report.ok:
         return JSONResponse({"status": "ok", "version": __version__, "checks": checks})
     first = next(iter(report.failures.values()))

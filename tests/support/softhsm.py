@@ -51,7 +51,9 @@ class SoftHsm:
         return self.directory / "tokens"
 
     @classmethod
-    def create(cls, directory: Path) -> SoftHsm:
+    def create(cls, directory: Path, *, this_process: bool = True) -> SoftHsm:
+        """Token directory and configuration in ``directory``; ``this_process``: this
+        process's module reads it (SOFTHSM2_CONF), else only the commands given :attr:`env`."""
         hsm = cls(directory)
         hsm.token_dir.mkdir(parents=True, mode=0o700)
         hsm.config.write_text(
@@ -61,8 +63,14 @@ class SoftHsm:
             "slots.removable = false\n",
             encoding="utf-8",
         )
-        os.environ["SOFTHSM2_CONF"] = str(hsm.config)
+        if this_process:
+            os.environ["SOFTHSM2_CONF"] = str(hsm.config)
         return hsm
+
+    @property
+    def env(self) -> dict[str, str]:
+        """This process's environment, with SOFTHSM2_CONF naming this configuration."""
+        return {**os.environ, "SOFTHSM2_CONF": str(self.config)}
 
     def init_token(self, label: str, pin: str = USER_PIN) -> None:
         subprocess.run(
@@ -79,5 +87,5 @@ class SoftHsm:
             ],
             check=True,
             capture_output=True,
-            env={**os.environ, "SOFTHSM2_CONF": str(self.config)},
+            env=self.env,
         )

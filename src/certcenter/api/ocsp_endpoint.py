@@ -19,8 +19,10 @@ What the rest of the stack did for these two requests, done here for them alone:
   ``If-None-Match`` naming it is ``304``), ``X-Content-Type-Options: nosniff``,
   and ``Strict-Transport-Security`` when the center is on https or in production;
 - a fault is an OCSP ``internalError`` (status 200: OCSP clients read the body), logged
-  with its traceback, never a problem document; a client that leaves while its body is read
-  gets nothing.
+  with its traceback, never a problem document; a part that is away for now (the HSM:
+  ``KEY_TOKEN_UNAVAILABLE``) is ``tryLater`` with status 503, ``Retry-After`` and one log
+  line naming the code, so a load balancer sends the client elsewhere; a client that leaves
+  while its body is read gets nothing.
 
 An answer held in the worker's memory (:meth:`OcspResponder.held`) is sent from the event
 loop: no thread hop, no database. Anything else (a miss, a nonce, a request to parse) runs
@@ -66,6 +68,7 @@ _GET_PREFIX = "/ocsp/"
 _CONTENT_TYPE = (b"content-type", OCSP_RESPONSE.encode("ascii"))
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _NO_STORE = (b"cache-control", b"no-store")
+_RETRY_AFTER = (b"retry-after", b"5")
 _HSTS = (b"strict-transport-security", HSTS.encode("ascii"))
 _DATE_LAG = timedelta(seconds=1)  # how far the server's Date header may lag our clock
 _checks: set[asyncio.Future[None]] = set()  # background reads of the change log under way
@@ -210,7 +213,10 @@ class OcspEndpoint:
             headers.append(_HSTS)
         status = 200
         body = answer.der
-        if get and answer.cacheable and answer.next_update is not None:
+        if answer.unavailable is not None:  # tryLater: the HSM or the database is away
+            status = 503
+            headers += [_NO_STORE, _RETRY_AFTER]
+        elif get and answer.cacheable and answer.next_update is not None:
             policy = center.settings.policy
             margin = timedelta(minutes=policy.ocsp_refresh_margin_minutes)
             cache = _cache_headers(
@@ -222,7 +228,7 @@ class OcspEndpoint:
                 status, body = 304, b""
         else:
             headers.append(_NO_STORE)
-        if status == 200:
+        if status != 304:
             headers += [_CONTENT_TYPE, (b"content-length", str(len(body)).encode("ascii"))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

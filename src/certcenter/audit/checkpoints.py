@@ -306,6 +306,11 @@ class AuditCheckpoints:
         while not stop.is_set():
             try:
                 self.seal(wait=False)
+            except CertCenterError as error:
+                if error.http_status != 503:
+                    log.exception("audit: sealing failed; the next pass tries again")
+                else:  # the key backend or the database is away for now: one line
+                    log.warning("audit: sealing waits: %s (%s)", error.code, error.cause("en"))
             except Exception:
                 log.exception("audit: sealing failed; the next pass tries again")
             stop.wait(interval)

@@ -20,7 +20,11 @@ the same object at the same moment leave two; both then use the one with the low
 The module, token and PIN are opened at first use (or by :meth:`verify_passphrase` at
 start-up). What goes wrong there is a catalog error: ``KEY_TOKEN_MODULE_MISSING``,
 ``KEY_TOKEN_NOT_FOUND``, ``KEY_TOKEN_PIN_MISSING``, ``KEY_TOKEN_PIN_WRONG``; a token that
-stops answering later is ``KEY_TOKEN_UNAVAILABLE`` (503), and the next call opens it again.
+stops answering later is ``KEY_TOKEN_UNAVAILABLE`` (503), and the next call opens it again:
+the sessions are dropped, the module restarted (C_Finalize, C_Initialize) and the token
+logged in to anew. A search that finds nothing asks the token for its information first, so
+a token that went away (SoftHSM2 with its directory moved finds no object, and fails
+C_GetTokenInfo) is never taken for a missing key.
 Login is per token and per process in PKCS#11, so the backends of one process that name the
 same module and token share one :class:`TokenConnection` and its pool of sessions: one by
 default (operations take turns; SoftHSM2 is not safe with more), ``pkcs11_sessions`` for an
@@ -95,6 +99,84 @@ _PIN_REFUSED = (
 )
 
 
+class _TokenGoneError(Exception):
+    """The token stopped answering for a session that worked: raised inside an operation
+    (:func:`_check_present`) so that :meth:`TokenConnection.run` starts over."""
+
+
+class _Module:
+    """A PKCS#11 module loaded into this process, shared by its connections.
+
+    ``generation`` counts the module's restarts (C_Finalize, C_Initialize): a session opened
+    in an earlier generation is gone, and its handle may since name another session, so it
+    is forgotten, never closed. A restart happens once for each loss, however many
+    connections saw it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.generation = 0
+        self._library: Any = None
+        self._lock = threading.Lock()
+
+    def library(self) -> tuple[Any, int]:
+        """The initialised library and its generation; initialised again if a restart left
+        it down (SoftHSM2 does not start while its token directory is missing)."""
+        with self._lock:
+            if self._library is None:
+                self._library = self._load()
+            elif not self._library.initialized:
+                try:
+                    self._library.initialize()
+                except pkcs11.exceptions.PKCS11Error as exc:
+                    raise _unavailable("C_Initialize", exc) from None
+            return self._library, self.generation
+
+    def restart(self, generation: int) -> None:
+        """C_Finalize and C_Initialize, unless another connection already did since
+        ``generation``; a module that does not start again is started by the next use."""
+        with self._lock:
+            if generation != self.generation or self._library is None:
+                return
+            self.generation += 1
+            with contextlib.suppress(pkcs11.exceptions.PKCS11Error):
+                self._library.finalize()
+            try:
+                self._library.initialize()
+            except pkcs11.exceptions.PKCS11Error as exc:
+                log.warning("PKCS#11 module %s did not start again: %s", self.path, _describe(exc))
+
+    def _load(self) -> Any:
+        path = self.path
+        if not path.is_file():
+            raise CertCenterError(
+                "KEY_TOKEN_MODULE_MISSING", module=str(path), detail="no such file"
+            )
+        try:
+            return pkcs11.lib(str(path))
+        except pkcs11.exceptions.PKCS11Error as exc:
+            if type(exc) is not pkcs11.exceptions.PKCS11Error:  # loaded; C_Initialize failed
+                raise _unavailable("C_Initialize", exc) from None
+            raise CertCenterError(  # not a PKCS#11 library
+                "KEY_TOKEN_MODULE_MISSING", module=str(path), detail=_describe(exc)
+            ) from None
+        except (OSError, RuntimeError) as exc:
+            raise CertCenterError(
+                "KEY_TOKEN_MODULE_MISSING", module=str(path), detail=_describe(exc)
+            ) from None
+
+
+_modules: dict[str, _Module] = {}
+_modules_lock = threading.Lock()
+
+
+def _module(path: Path) -> _Module:
+    with _modules_lock:
+        found = _modules.get(str(path))
+        if found is None:
+            found = _modules[str(path)] = _Module(path)
+        return found
+
+
 class TokenConnection:
     """One module, one token, logged in once: a pool of sessions for the threads."""
 
@@ -109,57 +191,80 @@ class TokenConnection:
         self._members: set[int] = set()  # the sessions opened since the last reset
         self._open = 0
         self._login: pkcs11.Session | None = None
+        self._generation = -1  # the module's generation the sessions were opened in
+        self._seen = False  # logged in once: a token not found now has gone away
         self._lock = threading.Condition()
 
     def __repr__(self) -> str:
         return f"TokenConnection({str(self.module)!r}, {self.token_label!r})"
 
     def run(self, pin: str | None, work: Callable[[pkcs11.Session], T]) -> T:
-        """``work`` with a logged-in session of this thread's own. When the sessions turn
-        out lost (the token was removed, the module restarted), they are dropped and
-        ``work`` runs once more on a new one; a second failure is ``KEY_TOKEN_UNAVAILABLE``."""
+        """``work`` with a logged-in session of this thread's own.
+
+        When the sessions turn out lost (the token was removed, the module restarted, or a
+        failed operation finds the token no longer answering C_GetTokenInfo) they are
+        dropped, the module is restarted (C_Finalize, C_Initialize: SoftHSM2, for one, sees a
+        token directory again only then) and ``work`` runs once more on a new session,
+        logged in again; a second failure is ``KEY_TOKEN_UNAVAILABLE``. A token that is
+        away stays ``KEY_TOKEN_UNAVAILABLE`` until it answers again: every call tries."""
         for attempt in (1, 2):
-            session = self._take(pin)
+            session, generation = self._take(pin)
             try:
                 result = work(session)
-            except _LOST as exc:
-                self._reset()
-                if attempt == 2:
-                    raise CertCenterError("KEY_TOKEN_UNAVAILABLE", detail=_describe(exc)) from None
-                log.warning("PKCS#11 sessions lost (%s); opening new ones", _describe(exc))
-                continue
+            except (*_LOST, _TokenGoneError) as exc:
+                lost: BaseException = exc
             except pkcs11.exceptions.PKCS11Error as exc:
-                self._give_back(session)
-                raise CertCenterError("KEY_TOKEN_UNAVAILABLE", detail=_describe(exc)) from None
+                if generation == self._module().generation and _present(session):
+                    self._give_back(session)
+                    raise CertCenterError("KEY_TOKEN_UNAVAILABLE", detail=_describe(exc)) from None
+                lost = exc
             except BaseException:
                 self._give_back(session)
                 raise
-            self._give_back(session)
-            return result
+            else:
+                self._give_back(session)
+                return result
+            self._reset(close=False)  # the module's restart closes them
+            self._module().restart(generation)
+            if attempt == 2:
+                raise CertCenterError("KEY_TOKEN_UNAVAILABLE", detail=_describe(lost)) from None
+            log.warning("PKCS#11 sessions lost (%s); opening new ones", _describe(lost))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         """Log out and close every session (they open again when next asked for)."""
-        self._reset()
+        self._reset(close=True)
 
     # ------------------------------------------------------------------ internals
 
-    def _take(self, pin: str | None) -> pkcs11.Session:
+    def _module(self) -> _Module:
+        if self.module is None:
+            raise CertCenterError(
+                "KEY_TOKEN_MODULE_MISSING", module="(none)", detail="no module is configured"
+            )
+        return _module(self.module)
+
+    def _take(self, pin: str | None) -> tuple[pkcs11.Session, int]:
         with self._lock:
             self._check_pin(pin)
+            library, generation = self._module().library()
+            if self._login is not None and generation != self._generation:
+                self._reset(close=False, locked=True)  # another connection restarted it
             while True:
                 if self._login is None:
-                    self._login = self._log_in(pin)
+                    self._login = self._log_in(library, pin)
                     self._members = {id(self._login)}
                     self._open = 1
-                    return self._login
+                    # finding the token may have restarted the module
+                    self._generation = generation = self._module().generation
+                    return self._login, generation
                 if self._idle:
-                    return self._idle.pop()
+                    return self._idle.pop(), generation
                 if self._open < self.sessions:
-                    session = self._guarded(lambda: self._token().open(rw=True))
+                    session = self._guarded(self._token(library).open, rw=True)
                     self._members.add(id(session))
                     self._open += 1
-                    return session
+                    return session, generation
                 self._lock.wait()
 
     def _give_back(self, session: pkcs11.Session) -> None:
@@ -177,8 +282,8 @@ class TokenConnection:
             # refused rather than taken on trust
             raise CertCenterError("KEY_TOKEN_PIN_WRONG", token=self.token_label)
 
-    def _log_in(self, pin: str | None) -> pkcs11.Session:
-        token = self._token()
+    def _log_in(self, library: Any, pin: str | None) -> pkcs11.Session:
+        token = self._token(library)
         try:
             session = token.open(rw=True, user_pin=pin)
         except _PIN_REFUSED:
@@ -189,14 +294,14 @@ class TokenConnection:
             ) from None
         except pkcs11.exceptions.UserAlreadyLoggedIn:
             # logged in by an earlier connection of this process that was reset
-            session = self._guarded(lambda: token.open(rw=True))
+            session = self._guarded(token.open, rw=True)
         except pkcs11.exceptions.PKCS11Error as exc:
             raise CertCenterError("KEY_TOKEN_UNAVAILABLE", detail=_describe(exc)) from None
         self._pin_digest = hashlib.sha256(str(pin).encode("utf-8")).digest()
+        self._seen = True
         return session
 
-    def _token(self) -> pkcs11.Token:
-        library = self._library()
+    def _token(self, library: Any) -> pkcs11.Token:
         try:
             token: pkcs11.Token = library.get_token(token_label=self.token_label)
         except pkcs11.exceptions.NoSuchToken:
@@ -205,51 +310,69 @@ class TokenConnection:
             raise CertCenterError("KEY_TOKEN_UNAVAILABLE", detail=_describe(exc)) from None
         else:
             return token
-        # a token put back since the module was loaded is seen only after a new C_Initialize
+        # a token put back since the module was started is seen only after a new C_Initialize
+        module = self._module()
+        module.restart(module.generation)
+        library, _ = module.library()
         try:
-            library.reinitialize()
             token = library.get_token(token_label=self.token_label)
         except pkcs11.exceptions.NoSuchToken:
+            if self._seen:  # it was here: removed, not misconfigured
+                raise CertCenterError(
+                    "KEY_TOKEN_UNAVAILABLE", detail=f"token '{self.token_label}' is not present"
+                ) from None
             raise CertCenterError("KEY_TOKEN_NOT_FOUND", token=self.token_label) from None
         except pkcs11.exceptions.PKCS11Error as exc:
             raise CertCenterError("KEY_TOKEN_UNAVAILABLE", detail=_describe(exc)) from None
         return token
 
-    def _library(self) -> Any:
-        module = self.module
-        if module is None:
-            raise CertCenterError(
-                "KEY_TOKEN_MODULE_MISSING", module="(none)", detail="no module is configured"
-            )
-        if not module.is_file():
-            raise CertCenterError(
-                "KEY_TOKEN_MODULE_MISSING", module=str(module), detail="no such file"
-            )
+    def _guarded(self, opener: Any, **options: Any) -> pkcs11.Session:
         try:
-            return pkcs11.lib(str(module))
-        except (OSError, RuntimeError) as exc:  # not a PKCS#11 library, or it failed to start
-            raise CertCenterError(
-                "KEY_TOKEN_MODULE_MISSING", module=str(module), detail=_describe(exc)
-            ) from None
-
-    def _guarded(self, opener: Any) -> pkcs11.Session:
-        try:
-            session: pkcs11.Session = opener()
+            session: pkcs11.Session = opener(**options)
         except pkcs11.exceptions.PKCS11Error as exc:
             raise CertCenterError("KEY_TOKEN_UNAVAILABLE", detail=_describe(exc)) from None
         return session
 
-    def _reset(self) -> None:
-        with self._lock:
+    def _reset(self, *, close: bool, locked: bool = False) -> None:
+        """Drop every session; ``close`` them only while the module has not been restarted
+        since they were opened (after a restart their handles may name new sessions)."""
+        with contextlib.nullcontext() if locked else self._lock:
             sessions = [*self._idle]
             login, self._login = self._login, None
             self._idle.clear()
             self._members = set()
             self._open = 0
             self._lock.notify_all()
+            same = self.module is not None and self._generation == _module(self.module).generation
+        if not (close and same):
+            return
         for session in [*sessions, *([login] if login is not None else [])]:
             with contextlib.suppress(pkcs11.exceptions.PKCS11Error):  # gone with the token
                 session.close()
+
+
+def _present(session: pkcs11.Session) -> bool:
+    """Whether the session's token still answers C_GetTokenInfo."""
+    try:
+        session.token.slot.get_token()
+    except pkcs11.exceptions.PKCS11Error:
+        return False
+    return True
+
+
+def _check_present(session: pkcs11.Session) -> None:
+    """:class:`_TokenGoneError` when the token no longer answers. SoftHSM2 with its token
+    directory moved away finds no object at all (C_FindObjects succeeds, empty) and fails
+    C_GetTokenInfo (CKR_GENERAL_ERROR): an empty search is checked with it before it is
+    taken for a missing key."""
+    if not _present(session):
+        raise _TokenGoneError(f"token '{session.token.label}' no longer answers C_GetTokenInfo")
+
+
+def _unavailable(step: str, exc: BaseException) -> CertCenterError:
+    return CertCenterError(
+        "KEY_TOKEN_UNAVAILABLE", detail=f"the module did not start ({step}: {_describe(exc)})"
+    )
 
 
 _connections: dict[tuple[str, str], TokenConnection] = {}
@@ -500,7 +623,7 @@ class Pkcs11KeyBackend:
 
     def verify_passphrase(self) -> None:
         """Load the module, find the token and log in, so a problem shows at start."""
-        self._run(lambda session: None)
+        self._run(_check_present)
 
     def close(self) -> None:
         """Close this process's sessions with the token (they reopen when next needed)."""
@@ -577,6 +700,7 @@ def _find(
         attributes[Attribute.KEY_TYPE] = key_type
     found = list(session.get_objects(attributes))
     if not found:
+        _check_present(session)  # nothing found, or nothing left to search?
         return None
     if len(found) == 1:
         return found[0]

@@ -20,7 +20,10 @@ What it answers:
   an intent: pending, abandoned). An expired certificate is ``revoked`` if it was revoked
   or on hold when it expired, else ``good`` (RFC 6960 §2.2 allows either; OpenSSL accepts
   both; the certificate's own notAfter tells the relying party it expired);
-- a fault of the center (database, key store): ``internalError``, logged.
+- a part of the center that is away for now (a refusal with status 503: the HSM's
+  ``KEY_TOKEN_UNAVAILABLE``, ``STORAGE_UNAVAILABLE``): ``tryLater``, logged as one line
+  with its code (HTTP 503, :attr:`OcspAnswer.unavailable`);
+- any other fault of the center: ``internalError``, logged.
 
 Responses are signed by the CA's delegated responder (``mobile-ocsp``, see
 :func:`certcenter.pki.hierarchy.ensure_ocsp_signer`), which is re-issued here if it is
@@ -66,6 +69,7 @@ from cryptography.x509.ocsp import OCSPCertStatus, OCSPResponseStatus
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Settings
 from certcenter.entities import CertificateRecord, CertificateStatus, OcspCacheEntry
+from certcenter.errors import CertCenterError
 from certcenter.keys.backend import CaKeys, OcspKeys
 from certcenter.pki.hierarchy import (
     CaHierarchy,
@@ -160,10 +164,17 @@ class OcspAnswer:
     cacheable: bool = False
     this_update: datetime | None = None
     next_update: datetime | None = None
+    # the catalog code of a part that is away for now (``tryLater``: the key backend, the
+    # database); HTTP answers it 503
+    unavailable: str | None = None
 
     @classmethod
     def unsuccessful(cls, status: OCSPResponseStatus) -> OcspAnswer:
         return cls(unsuccessful(status))
+
+    @classmethod
+    def try_later(cls, error: CertCenterError) -> OcspAnswer:
+        return cls(unsuccessful(OCSPResponseStatus.TRY_LATER), unavailable=error.code)
 
     @cached_property
     def digest(self) -> str:
@@ -240,6 +251,13 @@ class OcspResponder:
                     if held is not None:
                         return held
             return self._respond(request_der, self.memory.generation)
+        except CertCenterError as error:
+            if error.http_status != 503:
+                log.exception("OCSP: internal error")
+                return OcspAnswer.unsuccessful(OCSPResponseStatus.INTERNAL_ERROR)
+            # a part that is away for now (the HSM, the database): tryLater, no traceback
+            log.warning("OCSP: tryLater: %s (%s)", error.code, error.cause("en"))
+            return OcspAnswer.try_later(error)
         except Exception:  # the protocol has an answer for our faults too
             log.exception("OCSP: internal error")
             return OcspAnswer.unsuccessful(OCSPResponseStatus.INTERNAL_ERROR)

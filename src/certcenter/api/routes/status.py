@@ -11,7 +11,8 @@ OcspEndpoint` before the router (a short path); the routes here describe them in
 document and answer the same way when the app runs without it.
 
 Errors speak the protocols' language: an OCSP request that cannot be read gets an
-unsuccessful OCSP response (``malformedRequest``) with status 200, never a problem document;
+unsuccessful OCSP response (``malformedRequest``) with status 200, never a problem document
+(``tryLater`` with status 503 while the key backend is away);
 an unknown CRL name is a 404 problem document (``NOT_FOUND``).
 """
 
@@ -49,7 +50,12 @@ _OCSP_DOC: dict[int | str, dict[str, Any]] = {
         "content": {OCSP_RESPONSE: {}},
         "description": "A DER OCSPResponse; errors are unsuccessful OCSP responses, "
         "never problem documents.",
-    }
+    },
+    503: {
+        "content": {OCSP_RESPONSE: {}},
+        "description": "tryLater (an unsuccessful OCSP response): the key backend is away "
+        "for now (KEY_TOKEN_UNAVAILABLE); Retry-After says when to ask again.",
+    },
 }
 
 
@@ -65,6 +71,13 @@ async def _ocsp(
     answer = ocsp.held(request_der)
     if answer is None:
         answer = await run_in_threadpool(ocsp.answer, request_der)
+    if answer.unavailable is not None:  # tryLater
+        return Response(
+            answer.der,
+            status_code=503,
+            media_type=OCSP_RESPONSE,
+            headers={"Retry-After": "5", "Cache-Control": "no-store"},
+        )
     if not get:
         return Response(answer.der, media_type=OCSP_RESPONSE)
     policy = center.settings.policy

@@ -8,7 +8,9 @@
 
 The body is one DER TimeStampReq; the answer is one TimeStampResp with status 200 — a query
 the authority does not grant too, as PKIStatus rejection with its failInfo (badAlg,
-badDataFormat, unacceptedPolicy, unacceptedExtension: :mod:`certcenter.tsa.authority`). A
+badDataFormat, unacceptedPolicy, unacceptedExtension: :mod:`certcenter.tsa.authority`); while
+the key backend is away, rejection with systemFailure and the catalog code as its text
+(``KEY_TOKEN_UNAVAILABLE``), status 503 and ``Retry-After``. A
 request with another content type gets a 415 problem document (``TSA_CONTENT_TYPE_WRONG``),
 a body over 4 KiB a 413 (``REQUEST_TOO_LARGE``); a fault is PKIStatus rejection with
 systemFailure, logged with an incident number.
@@ -38,6 +40,11 @@ _TSA_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {TIMESTAMP_REPLY: {}},
         "description": "A DER TimeStampResp: granted with a token, or rejected with failInfo.",
+    },
+    503: {
+        "content": {TIMESTAMP_REPLY: {}},
+        "description": "Rejected with systemFailure: the key backend is away for now "
+        "(KEY_TOKEN_UNAVAILABLE); Retry-After says when to ask again.",
     },
 }
 _TSA_BODY = {
@@ -69,10 +76,25 @@ async def tsa(request: Request, center: CenterDep) -> Response:
         raise CertCenterError("REQUEST_TOO_LARGE", limit=f"{MAX_QUERY_BYTES // 1024} KiB")
     try:
         answer = await run_in_threadpool(center.tsa.respond, body)
-    except Exception:
-        incident = secrets.token_hex(4)
-        log.exception("time-stamp query failed (incident %s)", incident)
-        answer = TimeStampAuthority.rejection(
-            Rejection("system_failure", f"the authority failed (incident {incident})")
-        )
+    except CertCenterError as error:
+        if error.http_status == 503:  # the key backend is away for now
+            log.warning("time-stamp query not answered: %s (%s)", error.code, error.cause("en"))
+            return Response(
+                TimeStampAuthority.rejection(Rejection("system_failure", error.code)),
+                status_code=503,
+                media_type=TIMESTAMP_REPLY,
+                headers={"Cache-Control": "no-store", "Retry-After": "5"},
+            )
+        answer = _failed()
+    except Exception:  # noqa: BLE001 - logged with its traceback by _failed
+        answer = _failed()
     return Response(answer, media_type=TIMESTAMP_REPLY, headers={"Cache-Control": "no-store"})
+
+
+def _failed() -> bytes:
+    """systemFailure for a fault, logged with its traceback and an incident number."""
+    incident = secrets.token_hex(4)
+    log.exception("time-stamp query failed (incident %s)", incident)
+    return TimeStampAuthority.rejection(
+        Rejection("system_failure", f"the authority failed (incident {incident})")
+    )
