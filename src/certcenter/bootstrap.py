@@ -74,6 +74,8 @@ from certcenter.media.security_card import SecurityCardService
 from certcenter.notifications.channels import SmsChannel, channels_from_settings
 from certcenter.notifications.outbox import Outbox
 from certcenter.notifications.sender import OutboxSender
+from certcenter.oidc.keys import SigningKeyRing
+from certcenter.oidc.provider import OidcProvider
 from certcenter.pki.hierarchy import (
     FINANCIAL,
     JOINT,
@@ -201,6 +203,8 @@ class Center:
     jobs: JobRunner
     # operations: is the center ready to take a change (/readyz)
     readiness: Readiness
+    # the OpenID provider: other sites log their visitors in with the certificates here
+    oidc: OidcProvider
 
     def chain_pem(self, family: str = FAMILY) -> list[str]:
         return [certificate_pem(c) for c in self.hierarchy.chain(family)]
@@ -643,6 +647,17 @@ def compose(
         }
     )
 
+    # the OpenID provider: ID tokens signed in the online signing keys' backend
+    oidc = OidcProvider(
+        uow_factory=uow_factory,
+        keys=SigningKeyRing(uow_factory, keys.ocsp, clock),
+        digest=pepper,
+        approvals=approvals,
+        audit=audit_trail,
+        clock=clock,
+        issuer=settings.public_base_url,
+    )
+
     return Center(
         settings=settings,
         clock=clock,
@@ -698,6 +713,7 @@ def compose(
         cmp_timeout=cmp_timeout,
         jobs=jobs,
         readiness=readiness,
+        oidc=oidc,
     )
 
 
@@ -765,6 +781,7 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
         keys.customer.ensure_wrapping_key(WRAPPING_KEY_LABEL)
         hierarchy = ensure_hierarchy(keys.ca, settings, center.clock, responder_keys=keys.ocsp)
         ensure_checkpoint_key(keys.ocsp)
+        center.oidc.keys.ensure()  # the ID tokens' signing key (ES256)
         seeded = False
         if settings.sims_enabled:
             seeded = seed_world(

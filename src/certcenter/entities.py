@@ -709,6 +709,7 @@ class WebApproval:
     certificate_serial: str | None = None
     approved_at: datetime | None = None
     consumed_at: datetime | None = None
+    app_method: str | None = None  # how the approving app's customer logged in
 
 
 class LostReportState(enum.StrEnum):
@@ -808,3 +809,118 @@ class CmpTransaction:
     signer_key: bytes | None = None
     outcome: str | None = None  # accepted | rejected | expired | refused | revoked
     finished_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- the OpenID provider
+# (certcenter.oidc) Secrets are never stored in clear: a client secret, an authorization code,
+# an access or refresh token, a pushed request's ``request_uri`` are kept as keyed digests.
+# Signing keys stay in the key backend; only their key ids (RFC 7638) and labels are kept.
+
+OIDC_CONFIDENTIAL = "confidential"
+OIDC_PUBLIC = "public"
+OIDC_AUTH_METHODS = ("client_secret_basic", "private_key_jwt", "none")
+
+
+@dataclass
+class OidcClient:
+    """A relying party registered by an operator (``certcenter oidc clients add``)."""
+
+    client_id: str
+    name: str
+    kind: str  # confidential | public
+    auth_method: str  # client_secret_basic | private_key_jwt | none
+    redirect_uris: list[str]
+    created_at: datetime
+    secret_digest: str | None = None  # client_secret_basic: the keyed digest of the secret
+    jwks: dict[str, object] | None = None  # private_key_jwt: the client's public keys
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    scopes: str = "openid profile phone birthdate"
+    allow_ci: bool = False  # may receive the CI (연계정보)
+    require_par: bool = False  # high assurance: authorization requests only pushed (RFC 9126)
+    disabled_at: datetime | None = None
+
+
+@dataclass
+class OidcCode:
+    """An authorization code: single use, short-lived; ``grant_id`` names every token issued
+    from it, so a replayed code revokes them."""
+
+    code_digest: str
+    grant_id: str
+    client_id: str
+    customer_id: str
+    certificate_serial: str
+    redirect_uri: str
+    scope: str
+    claims: list[str]
+    code_challenge: str
+    code_challenge_method: str
+    auth_time: datetime
+    acr: str
+    amr: list[str]
+    created_at: datetime
+    expires_at: datetime
+    nonce: str | None = None
+    used_at: datetime | None = None
+
+
+@dataclass
+class OidcToken:
+    """An access token and (maybe) its refresh token; a refresh makes a new row in the same
+    grant and marks this one ``rotated_at``. Presenting a rotated refresh token again revokes
+    the whole grant (reuse detection)."""
+
+    id: str
+    grant_id: str
+    client_id: str
+    customer_id: str
+    certificate_serial: str
+    scope: str
+    claims: list[str]
+    access_digest: str
+    issued_at: datetime
+    access_expires_at: datetime
+    auth_time: datetime
+    acr: str
+    amr: list[str]
+    refresh_digest: str | None = None
+    refresh_expires_at: datetime | None = None
+    rotated_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class OidcConsent:
+    """What a customer allowed one client to receive (동의), per client."""
+
+    id: str
+    customer_id: str
+    client_id: str
+    claims: list[str]
+    granted_at: datetime
+    withdrawn_at: datetime | None = None
+
+
+@dataclass
+class OidcSigningKey:
+    """An ID-token signing key: its id (RFC 7638 thumbprint) and its label in the backend.
+    ``state``: current (signs), previous (still published in the JWKS), retired."""
+
+    kid: str
+    label: str
+    state: str
+    created_at: datetime
+    retired_at: datetime | None = None
+
+
+@dataclass
+class OidcPushedRequest:
+    """A pushed authorization request (RFC 9126): the parameters, kept under the digest of
+    their ``request_uri`` until used once or expired."""
+
+    uri_digest: str
+    client_id: str
+    params: dict[str, str]
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None

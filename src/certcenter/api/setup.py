@@ -23,6 +23,7 @@ from certcenter.api.routes import (
     joint,
     joint_usage,
     lifecycle,
+    oidc,
     operator,
     otp,
     overseas_access,
@@ -59,4 +60,5 @@ def install(app: FastAPI) -> None:
     app.include_router(status.router)
     app.include_router(cmp.router)
     app.include_router(tsa.router)
+    app.include_router(oidc.router)
     app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)

@@ -26,6 +26,7 @@ from certcenter.cli import (
     joint_usage_commands,
     key_commands,
     ocsp_commands,
+    oidc_commands,
     otp_commands,
     overseas_commands,
     transfer_commands,
@@ -930,6 +931,7 @@ for command in joint_usage_commands.COMMANDS:
 sim.add_command(approval_commands.sim_departures)
 cli.add_command(ocsp_commands.ocsp)
 cli.add_command(key_commands.keys)
+cli.add_command(oidc_commands.oidc)
 cli.add_command(transfer_commands.transfers)
 
 

@@ -53,4 +53,10 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(entities.LostPhoneReport, tables.lost_phone_reports)
         mapper_registry.map_imperatively(entities.CertificateCopy, tables.certificate_copies)
         mapper_registry.map_imperatively(entities.CmpTransaction, tables.cmp_transactions)
+        mapper_registry.map_imperatively(entities.OidcClient, tables.oidc_clients)
+        mapper_registry.map_imperatively(entities.OidcCode, tables.oidc_codes)
+        mapper_registry.map_imperatively(entities.OidcToken, tables.oidc_tokens)
+        mapper_registry.map_imperatively(entities.OidcConsent, tables.oidc_consents)
+        mapper_registry.map_imperatively(entities.OidcSigningKey, tables.oidc_signing_keys)
+        mapper_registry.map_imperatively(entities.OidcPushedRequest, tables.oidc_pushed_requests)
         _mapped = True

@@ -1496,6 +1496,7 @@ class SqlWebApprovals(_Repository):
         device_id: str,
         certificate_serial: str,
         at: datetime,
+        method: str | None = None,
     ) -> bool:
         t = tables.web_approvals
         done = self.session.execute(
@@ -1506,6 +1507,7 @@ class SqlWebApprovals(_Repository):
                 customer_id=customer_id,
                 device_id=device_id,
                 certificate_serial=certificate_serial,
+                app_method=method,
             )
             .returning(t.c.id)
         ).first()

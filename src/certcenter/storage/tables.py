@@ -778,6 +778,7 @@ web_approvals = Table(
     Column("certificate_serial", String(64), nullable=True),
     Column("approved_at", UtcDateTime, nullable=True),
     Column("consumed_at", UtcDateTime, nullable=True),
+    Column("app_method", String(20), nullable=True),  # how the app's customer logged in
 )
 
 # 분실 신고: a report waits for its second factor (customer_id is None when the details named
@@ -855,4 +856,111 @@ cmp_nonces = Table(
     Column("nonce_sha256", String(64), primary_key=True),
     Column("seen_at", UtcDateTime, nullable=False),
     Index("ix_cmp_nonces_seen_at", "seen_at"),
+)
+
+# ---------------------------------------------------------------- the OpenID provider
+# Every secret is a keyed digest (codes, tokens, client secrets, request URIs); signing keys
+# stay in the key backend and are named here only by key id and label.
+oidc_clients = Table(
+    "oidc_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("auth_method", String(32), nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("secret_digest", String(64), nullable=True),
+    Column("jwks", JSON, nullable=True),
+    Column("post_logout_redirect_uris", JSON, nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("allow_ci", Boolean, nullable=False),
+    Column("require_par", Boolean, nullable=False),
+    Column("disabled_at", UtcDateTime, nullable=True),
+)
+
+oidc_codes = Table(
+    "oidc_codes",
+    metadata,
+    Column("code_digest", String(64), primary_key=True),
+    Column("grant_id", String(36), nullable=False, index=True),
+    Column("client_id", String(64), ForeignKey("oidc_clients.client_id"), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("certificate_serial", String(64), nullable=False),
+    Column("redirect_uri", String(500), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("claims", JSON, nullable=False),
+    Column("code_challenge", String(128), nullable=False),
+    Column("code_challenge_method", String(8), nullable=False),
+    Column("auth_time", UtcDateTime, nullable=False),
+    Column("acr", String(64), nullable=False),
+    Column("amr", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("nonce", String(255), nullable=True),
+    Column("used_at", UtcDateTime, nullable=True),
+)
+
+oidc_tokens = Table(
+    "oidc_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("grant_id", String(36), nullable=False, index=True),
+    Column("client_id", String(64), ForeignKey("oidc_clients.client_id"), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("certificate_serial", String(64), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("claims", JSON, nullable=False),
+    Column("access_digest", String(64), nullable=False, unique=True),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("access_expires_at", UtcDateTime, nullable=False),
+    Column("auth_time", UtcDateTime, nullable=False),
+    Column("acr", String(64), nullable=False),
+    Column("amr", JSON, nullable=False),
+    Column("refresh_digest", String(64), nullable=True, unique=True),
+    Column("refresh_expires_at", UtcDateTime, nullable=True),
+    Column("rotated_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+oidc_consents = Table(
+    "oidc_consents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("client_id", String(64), ForeignKey("oidc_clients.client_id"), nullable=False),
+    Column("claims", JSON, nullable=False),
+    Column("granted_at", UtcDateTime, nullable=False),
+    Column("withdrawn_at", UtcDateTime, nullable=True),
+    Index("ix_oidc_consents_customer_client", "customer_id", "client_id"),
+)
+
+oidc_signing_keys = Table(
+    "oidc_signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("label", String(64), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("retired_at", UtcDateTime, nullable=True),
+)
+
+oidc_pushed_requests = Table(
+    "oidc_pushed_requests",
+    metadata,
+    Column("uri_digest", String(64), primary_key=True),
+    Column("client_id", String(64), ForeignKey("oidc_clients.client_id"), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+)
+
+# The IDs (jti) of the client assertions seen (private_key_jwt): each is accepted once.
+oidc_assertions = Table(
+    "oidc_assertions",
+    metadata,
+    Column("jti_digest", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
 )

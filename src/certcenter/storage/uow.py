@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from certcenter.ports import ConstraintViolationError, ReadOnlyWriteError
 from certcenter.storage.database import read_only_engine
+from certcenter.storage.oidc_repositories import SqlOidc
 from certcenter.storage.repositories import (
     SqlAudit,
     SqlBlocks,
@@ -123,6 +124,7 @@ class SqlUnitOfWork:
         self.certificate_copies = SqlCertificateCopies(session)
         self.health = SqlHealth(session)
         self.cmp_transactions = SqlCmpTransactions(session)
+        self.oidc = SqlOidc(session)
         return self
 
     def _open(self) -> Session:

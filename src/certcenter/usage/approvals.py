@@ -44,7 +44,8 @@ WEB_LOGIN = "web-login"
 FINANCIAL_ISSUANCE = "financial-issuance"
 FINANCIAL_DEVICE = "financial-device"  # registering a browser for the financial certificate
 FINANCIAL_PIN_RESET = "financial-pin-reset"  # resetting the financial certificate's PIN
-PURPOSES = (WEB_LOGIN, FINANCIAL_ISSUANCE, FINANCIAL_DEVICE, FINANCIAL_PIN_RESET)
+OIDC_LOGIN = "oidc-login"  # logging in at another site through the OpenID provider
+PURPOSES = (WEB_LOGIN, FINANCIAL_ISSUANCE, FINANCIAL_DEVICE, FINANCIAL_PIN_RESET, OIDC_LOGIN)
 # A flow's own approval: only the expected customer's app may approve it.
 FLOW_PURPOSES = frozenset({FINANCIAL_ISSUANCE, FINANCIAL_DEVICE, FINANCIAL_PIN_RESET})
 APP_METHODS = frozenset({"pin", "pattern", "biometric"})  # logins of the app's certificate
@@ -303,6 +304,7 @@ class ApprovalService:
                 device_id=session.device_id,
                 certificate_serial=session.certificate_serial,
                 at=now,
+                method=session.method,
             ):
                 uow.commit()
                 raise CertCenterError("APPROVAL_USED")

@@ -1,0 +1,139 @@
+"""The OpenID provider's endpoints for sites (relying parties): discovery, keys, tokens.
+
+    GET  /.well-known/openid-configuration   the provider's metadata
+    GET  /oidc/jwks                          the ID tokens' public keys (current + previous)
+    POST /oidc/token                         code (with PKCE) or refresh token -> tokens
+    GET|POST /oidc/userinfo                  the consented claims (Bearer access token)
+    POST /oidc/revoke                        RFC 7009
+    POST /oidc/introspect                    RFC 7662
+    POST /oidc/par                           RFC 9126: push an authorization request
+
+The browser's side (/oidc/authorize, the consent, /oidc/logout) is in the web center
+(``web/pages/oidc.py``). Bodies are forms (application/x-www-form-urlencoded) as OAuth asks;
+refusals are OAuth's JSON errors (``{"error": "invalid_grant", "error_description": …}``)
+with the catalog code beside them (``"code": "OIDC_CODE_REUSED"``). See docs/oidc.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from certcenter.api.contract import raises
+from certcenter.api.deps import CenterDep
+from certcenter.errors import CertCenterError
+from certcenter.http_common.request_facts import client_ip
+from certcenter.oidc.authlib_glue import HttpAnswer, HttpRequest
+
+router = APIRouter(tags=["OpenID provider (OpenID Connect)"])
+
+MAX_FORM = 8192
+_OAUTH_CODES = (
+    "OIDC_REQUEST_INVALID", "OIDC_CLIENT_INVALID", "OIDC_CLIENT_UNAUTHORIZED",
+    "OIDC_GRANT_TYPE_UNSUPPORTED", "OIDC_SCOPE_INVALID", "OIDC_GRANT_INVALID",
+    "OIDC_CODE_EXPIRED", "OIDC_CODE_REUSED", "OIDC_REFRESH_REUSED", "OIDC_PKCE_REQUIRED",
+    "OIDC_PKCE_FAILED", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_NOT_FOUND",
+)  # fmt: skip
+_FORM_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "additionalProperties": {"type": "string"}}
+            }
+        },
+    }
+}
+
+
+async def _request(request: Request) -> HttpRequest:
+    params: dict[str, str] = {}
+    if request.method == "POST":
+        body = await request.body()
+        if len(body) > MAX_FORM:
+            raise CertCenterError("REQUEST_TOO_LARGE", limit=f"{MAX_FORM // 1024} KiB")
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if body and kind == "application/x-www-form-urlencoded":
+            form = await request.form()
+            params = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+            if len(params) != len(form.multi_items()):  # a parameter twice (RFC 6749 §3.1)
+                params["_repeated"] = "1"
+    else:
+        params = dict(request.query_params)
+    center = request.app.state.center
+    uri = center.oidc.issuer + request.url.path
+    return HttpRequest(
+        method=request.method,
+        uri=uri,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        params={k: v for k, v in params.items() if k != "_repeated"}
+        if "_repeated" not in params
+        else {"_repeated": "1"},
+        source_ip=client_ip(request),
+    )
+
+
+def _response(answer: HttpAnswer) -> Response:
+    headers = {name: value for name, value in answer.headers if name.lower() != "content-type"}
+    headers.setdefault("Cache-Control", "no-store")
+    headers.setdefault("Pragma", "no-cache")
+    if isinstance(answer.body, dict):
+        return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+    return Response(answer.body or "", status_code=answer.status, headers=headers)
+
+
+@router.get("/.well-known/openid-configuration")
+def discovery(center: CenterDep) -> JSONResponse:
+    """The provider's metadata (OpenID Connect Discovery 1.0)."""
+    return JSONResponse(center.oidc.discovery(), headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/oidc/jwks")
+@raises("KEY_NOT_FOUND")
+def jwks(center: CenterDep) -> JSONResponse:
+    """The ID tokens' public keys: the current one and the one before it."""
+    return JSONResponse(center.oidc.jwks(), headers={"Cache-Control": "max-age=300"})
+
+
+@router.post("/oidc/token", openapi_extra=_FORM_DOC)
+@raises(*_OAUTH_CODES)
+async def token(request: Request, center: CenterDep) -> Response:
+    """Exchange a code (with its PKCE verifier) or a refresh token for tokens."""
+    http = await _request(request)
+    return _response(await run_in_threadpool(center.oidc.token, http))
+
+
+@router.api_route("/oidc/userinfo", methods=["GET", "POST"])
+@raises("OIDC_TOKEN_INVALID", "OIDC_GRANT_INVALID", "CERTIFICATE_REVOKED")
+async def userinfo(request: Request, center: CenterDep) -> Response:
+    """The claims the customer consented to give this site (Bearer access token)."""
+    http = await _request(request)
+    return _response(await run_in_threadpool(center.oidc.userinfo, http))
+
+
+@router.post("/oidc/revoke", openapi_extra=_FORM_DOC)
+@raises("OIDC_CLIENT_INVALID", "OIDC_REQUEST_INVALID")
+async def revoke(request: Request, center: CenterDep) -> Response:
+    """Revoke an access or refresh token (RFC 7009); a refresh token ends its whole grant."""
+    http = await _request(request)
+    return _response(await run_in_threadpool(center.oidc.revoke, http))
+
+
+@router.post("/oidc/introspect", openapi_extra=_FORM_DOC)
+@raises("OIDC_CLIENT_INVALID", "OIDC_REQUEST_INVALID")
+async def introspect(request: Request, center: CenterDep) -> Response:
+    """Whether a token is active, and for whom (RFC 7662); a site sees its own tokens only."""
+    http = await _request(request)
+    return _response(await run_in_threadpool(center.oidc.introspect, http))
+
+
+@router.post("/oidc/par", openapi_extra=_FORM_DOC)
+@raises(*_OAUTH_CODES)
+async def par(request: Request, center: CenterDep) -> Response:
+    """Push an authorization request (RFC 9126): a request_uri for /oidc/authorize."""
+    http = await _request(request)
+    return _response(await run_in_threadpool(center.oidc.push, http))
