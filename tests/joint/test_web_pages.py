@@ -91,7 +91,9 @@ def test_a_general_registration_in_the_browser_shows_the_code_once(
 ) -> None:
     page = walk_to_register(web, web_center, "C002", "general", slots)
     assert "4,400원" in main_text(page.text)
-    no_account = post(web, "/joint/register", page.text, bank_code="088", account_number="")
+    no_account = web.follow(
+        post(web, "/joint/register", page.text, bank_code="088", account_number="")
+    )
     assert no_account.status_code == catalog()["JOINT_FEE_ACCOUNT_REQUIRED"].http_status
     assert catalog()["JOINT_FEE_ACCOUNT_REQUIRED"].message_ko in main_text(no_account.text)
     bank, number = account_of("C002")
@@ -120,14 +122,20 @@ def test_refusals_are_the_catalogs_words_in_the_pages_language(
     assert catalog()["WEB_JOINT_NOT_STARTED"].message_ko in main_text(early.text)
     web.get("/lang/en?next=/joint")
     page = web.get("/joint").text
-    missing = web.post(
-        "/joint/start", data={"kind": "banking", "accepted": [], "csrf_token": csrf_token(page)}
+    missing = web.follow(
+        web.post(
+            "/joint/start",
+            data={"kind": "banking", "accepted": [], "csrf_token": csrf_token(page)},
+        )
     )
     assert missing.status_code == catalog()["TERMS_NOT_ACCEPTED"].http_status
     assert catalog()["TERMS_NOT_ACCEPTED"].message_en in main_text(missing.text)
     terms = web_center.settings.policy.joint_required_terms
-    gold = web.post(
-        "/joint/start", data={"kind": "gold", "accepted": terms, "csrf_token": csrf_token(page)}
+    gold = web.follow(
+        web.post(
+            "/joint/start",
+            data={"kind": "gold", "accepted": terms, "csrf_token": csrf_token(page)},
+        )
     )
     assert catalog()["JOINT_KIND_INVALID"].message_en in main_text(gold.text)
     started = web.post(
@@ -135,8 +143,15 @@ def test_refusals_are_the_catalogs_words_in_the_pages_language(
         data={"kind": "banking", "accepted": terms, "csrf_token": csrf_token(page)},
     )
     page = web.follow(started).text
-    wrong = post(
-        web, "/joint/identify", page, user_id="c003nobody", rrn_front="900101", rrn_back="1234568"
+    wrong = web.follow(
+        post(
+            web,
+            "/joint/identify",
+            page,
+            user_id="c003nobody",
+            rrn_front="900101",
+            rrn_back="1234568",
+        )
     )
     assert wrong.status_code in (400, 401, 404, 422), wrong.status_code
     assert "1234568" not in wrong.text

@@ -174,14 +174,14 @@ def test_the_mobile_certificate_approved_in_the_app(
             web.start_issue("C001")
             web.follow(web.identify("C001"))
             web.through_ars("C001")
-            asked = web.post("/issue/medium", medium="mobile_certificate")
+            asked = web.submit("/issue/medium", medium="mobile_certificate")
             code = re.search(r"data-approval-code>(\d{8})<", asked.text).group(1)
             assert f"certcenter app approve {code}" in main_text(asked.text)
             assert 'data-poll-url="/issue/medium/status"' in asked.text
             headers = {"X-CSRF-Token": web.token()}
             poll = client.post("/issue/medium/status", headers=headers)
             assert poll.json() == {"state": "pending"}
-            not_yet = web.post("/issue/medium/verify", shown_code=code)
+            not_yet = web.submit("/issue/medium/verify")
             assert error_code(not_yet.text) == "APPROVAL_PENDING" and code in not_yet.text
             phone_app.call("POST", "/v1/approvals/approve", {"code": code})
             poll = client.post("/issue/medium/status", headers=headers)

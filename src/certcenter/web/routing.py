@@ -31,6 +31,14 @@ from certcenter.web.error_pages import error_page, http_error, unexpected_page, 
 from certcenter.web.security import verify_csrf
 
 
+class Respond(Exception):  # noqa: N818 - not an error: the answer a dependency decided on
+    """Raised by a page dependency that decides the answer itself (a redirect)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class WebRoute(APIRoute):
     """An API route whose failures are pages, never problem documents or tracebacks."""
 
@@ -40,6 +48,8 @@ class WebRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             try:
                 return await handler(request)
+            except Respond as exc:
+                return exc.response
             except CertCenterError as exc:
                 return error_page(request, exc)
             except RequestValidationError as exc:

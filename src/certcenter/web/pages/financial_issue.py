@@ -13,18 +13,19 @@
     GET  /issue/done              8 완료
 
 Each step calls :class:`certcenter.financial.issuance.FinancialIssuance`. The flow's bearer
-token lives in the web session (signed cookie), never in a URL or a page. A GET of a step the
-flow is not at sends the browser to the step it is at; a refusal shows the catalog's error box
-on the step the flow is at now. Values that are shown once (the ARS code, the approval code,
-the security card's slots) are rendered into the answer of the POST that made them and never
-kept in the cookie.
+token lives in the web session (signed cookie), never in a URL or a page. Every POST answers
+303 (Post/Redirect/Get, :mod:`certcenter.web.step_flow`): to the page of the step the flow is
+at, or after a refusal to that page with the catalog's box. A GET of a step the flow is not at
+sends the browser to the step it is at. The ARS code and the approval code wait for the GETs
+of their page sealed by the key backend, so a reload shows the same code and places no new
+call; the security card's slots and the masked accounts (nothing secret) wait in the session.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form
+from fastapi import Depends, Form
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,22 +37,18 @@ from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (
     MediumForm,
-    Stash,
     birth_date,
     device_public_key,
     digits,
     json_refusal,
     media_choices,
     medium_context,
-    shown_code,
     sims_phone,
 )
 from certcenter.web.rendering import flash, render, translator
 from certcenter.web.routing import page_router
+from certcenter.web.step_flow import StepFlow
 
-router = page_router(prefix="/issue")
-
-FLOW = "fin_issue"
 PAGES = ("terms", "identify", "verify", "medium", "details", "code", "pin", "done")
 PAGE_OF_STATE = {
     "started": "identify",
@@ -65,16 +62,15 @@ PAGE_OF_STATE = {
     "issuing": "pin",
     "completed": "done",
 }
+STEPS = StepFlow("fin_issue", "/issue", PAGE_OF_STATE, "WEB_ISSUE_NOT_STARTED")
+router = page_router(prefix="/issue", dependencies=[Depends(STEPS.same_tab)])
+
 _FieldText = Annotated[str, Form(max_length=200)]
 _Secret = Annotated[str, Form(max_length=20)]
 
 
-def _flow(request: Request) -> Stash:
-    return Stash(request, FLOW)
-
-
 def _ref(request: Request) -> IssuanceRef | None:
-    flow = _flow(request)
+    flow = STEPS.stash(request)
     if not flow.text("id") or not flow.text("token"):
         return None
     return IssuanceRef(flow.text("id"), flow.text("token"), client_ip(request))
@@ -133,23 +129,25 @@ def _render(
     status: StepResult,
     page: str,
     error: CertCenterError | None,
-    extra: dict[str, Any],
 ) -> HTMLResponse:
-    flow = _flow(request)
+    flow = STEPS.stash(request)
+    pending = status.detail.get("medium") if status.state == "medium_pending" else None
+    question = flow.get("question") or {}
     context: dict[str, Any] = {
         **_progress(request, page),
+        "flow_tag": STEPS.tag(request),
         "reissue": bool(flow.get("reissue")),
         "masked_phone": flow.text("phone"),
         "demo_phone": None,
         "ars_code": None,
         "calling": status.state == "ars_calling",
-        "medium": status.detail.get("medium") if status.state == "medium_pending" else None,
+        "medium": pending,
         "media": media_choices(request),
         "accounts": [],
         "card": None,
         "approval_code": None,
         "approval_expires_at": None,
-        "form": {},
+        "form": flow.get("form") or {},
         "serial": status.detail.get("certificate_serial"),
         "proofing": status.detail.get("proofing"),
         "code_seconds": center_of(request).settings.policy.sms_code_ttl_seconds,
@@ -157,42 +155,41 @@ def _render(
     }
     if page in ("verify", "code"):
         context["demo_phone"] = _customer_phone(request, ref)
-    context.update(extra)
+    if status.state == "ars_calling":
+        context["ars_code"] = STEPS.unseal(request, "ars", bound=ref.enrollment_id, keep=True)
+    if pending and isinstance(question, dict) and question.get("medium") == pending:
+        context.update(question)
+        if pending == "mobile_certificate":
+            context["approval_code"] = STEPS.unseal(
+                request, "approval", bound=ref.enrollment_id, keep=True
+            )
     return render(request, f"financial/issue_{page}.html", context, error=error)
 
 
-def _show(
-    request: Request,
-    wanted: str | None,
-    *,
-    error: CertCenterError | None = None,
-    **extra: Any,
-) -> Response:
-    """The page of the step the flow is at (with ``error``'s box); a GET of another step is
-    sent there. Without a flow, or with one that ended, the start page says why."""
+def _show(request: Request, wanted: str) -> Response:
+    """The GET of a step: the page of the step the flow is at, with the refusal a POST left
+    for it; a GET of another step is sent there. Without a flow, or with one that ended, the
+    start page says why."""
     ref = _ref(request)
     if ref is None:
-        return _start_page(request, error=error or CertCenterError("WEB_ISSUE_NOT_STARTED"))
+        error = STEPS.take_refusal(request) or CertCenterError("WEB_ISSUE_NOT_STARTED")
+        return _start_page(request, error=error)
     center = center_of(request)
     try:
         status = center.financial_issuance.status(ref)
     except CertCenterError as exc:
-        _flow(request).clear()
+        STEPS.stash(request).clear()
         return _start_page(request, error=exc)
     page = PAGE_OF_STATE.get(status.state)
     if page is None:  # failed: expired, or stopped
-        _flow(request).clear()
+        STEPS.stash(request).clear()
         code = str(status.detail.get("failure_code") or "ENROLLMENT_EXPIRED")
         minutes = center.settings.policy.financial_enrollment_ttl_minutes
-        return _start_page(request, error=error or CertCenterError(code, minutes=minutes))
-    if wanted is not None and wanted != page and error is None:
-        return RedirectResponse(f"/issue/{page}", status_code=303)
-    return _render(request, ref, status, page, error, extra)
-
-
-def _next(result: StepResult) -> RedirectResponse:
-    page = PAGE_OF_STATE.get(result.state, "terms")
-    return RedirectResponse("/issue" if page == "terms" else f"/issue/{page}", status_code=303)
+        error = STEPS.take_refusal(request) or CertCenterError(code, minutes=minutes)
+        return _start_page(request, error=error)
+    if wanted != page:
+        return RedirectResponse(STEPS.path(page), status_code=303)
+    return _render(request, ref, status, page, STEPS.take_refusal(request))
 
 
 # ---------------------------------------------------------------- 1. terms
@@ -209,8 +206,8 @@ def terms_page(request: Request) -> HTMLResponse:
             page = PAGE_OF_STATE.get(state)
             resume = f"/issue/{page}" if page not in (None, "done") else None
         except CertCenterError:
-            _flow(request).clear()
-    return _start_page(request, resume=resume)
+            STEPS.stash(request).clear()
+    return _start_page(request, error=STEPS.take_refusal(request), resume=resume)
 
 
 @router.post("/start")
@@ -223,8 +220,8 @@ def start(
             [a[:60] for a in accepted or []], client_ip=client_ip(request)
         )
     except CertCenterError as exc:
-        return _start_page(request, error=exc)
-    _flow(request).start(id=started.enrollment_id, token=started.token)
+        return STEPS.refused(request, exc, "terms")
+    STEPS.begin(request, id=started.enrollment_id, token=started.token)
     return RedirectResponse("/issue/identify", status_code=303)
 
 
@@ -243,17 +240,19 @@ def identify(
     rrn_front: Annotated[str, Form(max_length=8)] = "",
     rrn_back: Annotated[str, Form(max_length=9)] = "",
 ) -> Response:
-    ref = _require_ref(request)
     try:
+        ref = _require_ref(request)
         result = center_of(request).financial_issuance.identify(
             ref, user_id=user_id.strip(), rrn=f"{digits(rrn_front)}-{digits(rrn_back)}"
         )
     except CertCenterError as exc:  # the resident number is never rendered back
-        return _show(request, None, error=exc, form={"user_id": user_id.strip()[:40]})
-    _flow(request).put(
-        reissue=bool(result.detail.get("reissue")), phone=str(result.detail.get("phone", ""))
+        return STEPS.refused(request, exc, "identify", form={"user_id": user_id.strip()[:40]})
+    STEPS.stash(request).put(
+        reissue=bool(result.detail.get("reissue")),
+        phone=str(result.detail.get("phone", "")),
+        form={},
     )
-    return _next(result)
+    return STEPS.go(result.state)
 
 
 # ---------------------------------------------------------------- 3. ARS or departure check
@@ -265,39 +264,45 @@ def verify_page(request: Request) -> Response:
 
 
 @router.post("/ars")
-def request_ars(request: Request) -> Response:
-    """The center calls the phone on record; this answer shows the code to key in."""
-    ref = _require_ref(request)
+def request_ars(request: Request, again: Annotated[str, Form(max_length=1)] = "") -> Response:
+    """The center calls the phone on record; the verify page then shows the code to key in
+    (on every GET while the call is open). The same POST sent again while a call is open
+    places no second call; "전화 다시 요청" (``again``) does."""
     try:
-        result = center_of(request).financial_issuance.request_ars(ref)
+        ref = _require_ref(request)
+        issuance = center_of(request).financial_issuance
+        open_call = STEPS.unseal(request, "ars", bound=ref.enrollment_id, keep=True)
+        if open_call and not again and issuance.status(ref).state == "ars_calling":
+            return RedirectResponse("/issue/verify", status_code=303)
+        result = issuance.request_ars(ref)
     except CertCenterError as exc:
-        return _show(request, None, error=exc)
-    return _show(request, None, ars_code=str(result.detail.get("ars_code", "")))
+        return STEPS.refused(request, exc, "verify")
+    STEPS.seal(request, "ars", str(result.detail.get("ars_code", "")), bound=ref.enrollment_id)
+    return STEPS.go(result.state)
 
 
 @router.post("/ars/confirm")
-def confirm_ars(
-    request: Request, shown: Annotated[str, Form(alias="shown_code", max_length=10)] = ""
-) -> Response:
-    ref = _require_ref(request)
+def confirm_ars(request: Request) -> Response:
     try:
+        ref = _require_ref(request)
         result = center_of(request).financial_issuance.confirm_ars(ref)
     except CertCenterError as exc:
-        return _show(request, None, error=exc)
+        return STEPS.refused(request, exc, "verify")
     if result.detail.get("ars") == "ringing":
         flash(request, "issue.verify.still_ringing")
-        return _show(request, None, ars_code=shown_code(shown))
-    return _next(result)
+    else:
+        STEPS.forget(request, "ars")
+    return STEPS.go(result.state)
 
 
 @router.post("/departure")
 def departure(request: Request) -> Response:
-    ref = _require_ref(request)
     try:
-        result = center_of(request).financial_issuance.check_departure(ref)
+        result = center_of(request).financial_issuance.check_departure(_require_ref(request))
     except CertCenterError as exc:
-        return _show(request, None, error=exc)
-    return _next(result)
+        return STEPS.refused(request, exc, "verify")
+    STEPS.forget(request, "ars")
+    return STEPS.go(result.state)
 
 
 # ---------------------------------------------------------------- 4. additional medium
@@ -308,54 +313,61 @@ def medium_page(request: Request) -> Response:
     return _show(request, "medium")
 
 
+def _keep_question(request: Request, ref: IssuanceRef, detail: dict[str, Any]) -> None:
+    """The chosen medium's question, for the GETs of the medium page: the masked accounts
+    and the card's slots as they are, the approval code sealed."""
+    question = medium_context(detail)
+    code = question.pop("approval_code", None)
+    question.pop("approval_expires_at", None)
+    STEPS.stash(request).put(question=question)
+    if code:
+        STEPS.seal(request, "approval", str(code), bound=ref.enrollment_id)
+
+
 @router.post("/medium")
 def choose_medium(request: Request, medium: Annotated[str, Form(max_length=40)] = "") -> Response:
     """The question of the chosen medium: the masked accounts, the card's two slots, or the
     code to approve in the app."""
-    ref = _require_ref(request)
     try:
+        ref = _require_ref(request)
         result = center_of(request).financial_issuance.choose_medium(ref, medium)
     except CertCenterError as exc:
-        return _show(request, None, error=exc, medium=None)
-    return _show(request, None, **medium_context(result.detail))
+        return STEPS.refused(request, exc, "medium", question={})
+    _keep_question(request, ref, dict(result.detail))
+    return STEPS.go(result.state)
 
 
 @router.post("/medium/verify")
-def verify_medium(
-    request: Request,
-    answer: MediumForm,
-    shown: Annotated[str, Form(alias="shown_code", max_length=10)] = "",
-) -> Response:
-    ref = _require_ref(request)
-    issuance = center_of(request).financial_issuance
+def verify_medium(request: Request, answer: MediumForm) -> Response:
     try:
-        result = issuance.verify_medium(ref, answer)
+        ref = _require_ref(request)
+        result = center_of(request).financial_issuance.verify_medium(ref, answer)
     except CertCenterError as exc:
-        return _medium_again(request, ref, exc)
+        return _medium_again(request, exc)
     if result.detail.get("approval") == "pending":
-        return _show(
-            request,
-            None,
-            error=CertCenterError("APPROVAL_PENDING"),
-            medium="mobile_certificate",
-            approval_code=shown_code(shown),
-        )
-    return _next(result)
+        return STEPS.refused(request, CertCenterError("APPROVAL_PENDING"), "medium")
+    STEPS.stash(request).put(question={})
+    STEPS.forget(request, "approval")
+    return STEPS.go(result.state)
 
 
-def _medium_again(request: Request, ref: IssuanceRef, error: CertCenterError) -> Response:
+def _medium_again(request: Request, error: CertCenterError) -> Response:
     """After a wrong answer: the same medium's question again (a security card's challenge
     is spent, so it gets new slots), with the refusal on top."""
+    ref = _ref(request)
+    if ref is None:
+        return STEPS.refused(request, error, "medium")
     issuance = center_of(request).financial_issuance
     try:
         status = issuance.status(ref)
         medium = str(status.detail.get("medium") or "")
         if status.state == "medium_pending" and medium in ("account", "security_card", "otp"):
             again = issuance.choose_medium(ref, medium)
-            return _show(request, None, error=error, **medium_context(again.detail))
+            _keep_question(request, ref, dict(again.detail))
+            return STEPS.refused(request, error, "medium")
     except CertCenterError:
         pass
-    return _show(request, None, error=error)
+    return STEPS.refused(request, error, "medium", question={})
 
 
 @router.post("/medium/status", response_class=JSONResponse)
@@ -377,8 +389,9 @@ def medium_status(request: Request) -> Response:
         return json_refusal(request, exc)
     if status.state == "medium_pending":
         return JSONResponse({"state": "pending"})
+    STEPS.forget(request, "approval")
     page = PAGE_OF_STATE.get(status.state, "terms")
-    return JSONResponse({"state": "approved", "next": f"/issue/{page}"})
+    return JSONResponse({"state": "approved", "next": STEPS.path(page)})
 
 
 # ---------------------------------------------------------------- 5. details + this browser
@@ -398,11 +411,10 @@ def details(
     device_public_key_b64: Annotated[str, Form(alias="device_public_key", max_length=800)] = "",
     device_label: Annotated[str, Form(max_length=120)] = "",
 ) -> Response:
-    ref = _require_ref(request)
     typed = {"name": name.strip()[:40], "phone": digits(phone)[:11], "birth": birth.strip()[:10]}
     try:
         result = center_of(request).financial_issuance.submit_details(
-            ref,
+            _require_ref(request),
             name=name,
             phone=digits(phone),
             birth_date=birth_date(birth),
@@ -410,9 +422,9 @@ def details(
             device_label=device_label or None,
         )
     except CertCenterError as exc:
-        return _show(request, None, error=exc, form=typed)
-    _flow(request).put(phone=str(result.detail.get("phone", "")))
-    return _next(result)
+        return STEPS.refused(request, exc, "details", form=typed)
+    STEPS.stash(request).put(phone=str(result.detail.get("phone", "")), form={})
+    return STEPS.go(result.state)
 
 
 # ---------------------------------------------------------------- 6. SMS code
@@ -425,21 +437,21 @@ def code_page(request: Request) -> Response:
 
 @router.post("/code")
 def verify_code(request: Request, code: Annotated[str, Form(max_length=12)] = "") -> Response:
-    ref = _require_ref(request)
     try:
-        result = center_of(request).financial_issuance.verify_code(ref, digits(code))
+        result = center_of(request).financial_issuance.verify_code(
+            _require_ref(request), digits(code)
+        )
     except CertCenterError as exc:
-        return _show(request, None, error=exc)
-    return _next(result)
+        return STEPS.refused(request, exc, "code")
+    return STEPS.go(result.state)
 
 
 @router.post("/code/resend")
 def resend_code(request: Request) -> Response:
-    ref = _require_ref(request)
     try:
-        center_of(request).financial_issuance.resend_code(ref)
+        center_of(request).financial_issuance.resend_code(_require_ref(request))
     except CertCenterError as exc:
-        return _show(request, None, error=exc)
+        return STEPS.refused(request, exc, "code")
     flash(request, "issue.code.resent", kind="success")
     return RedirectResponse("/issue/code", status_code=303)
 
@@ -454,12 +466,13 @@ def pin_page(request: Request) -> Response:
 
 @router.post("/pin")
 def set_pin(request: Request, pin: _Secret = "", pin_confirmation: _Secret = "") -> Response:
-    ref = _require_ref(request)
     try:
-        result = center_of(request).financial_issuance.set_pin(ref, pin, pin_confirmation)
+        result = center_of(request).financial_issuance.set_pin(
+            _require_ref(request), pin, pin_confirmation
+        )
     except CertCenterError as exc:
-        return _show(request, None, error=exc)
-    return _next(result)
+        return STEPS.refused(request, exc, "pin")
+    return STEPS.go(result.state)
 
 
 @router.get("/done")

@@ -12,8 +12,9 @@
                                  :mod:`certcenter.web.pages.joint_issue`)
 
 Each step calls :class:`certcenter.joint.registration.JointRegistrations`, the core the API
-uses; every POST answers with a redirect to the page of the step the flow is at
-(Post/Redirect/Get), a refusal with that page and the catalog's box. The flow's bearer token
+uses; every POST answers with a redirect (Post/Redirect/Get, :mod:`certcenter.web.step_flow`,
+shared with ``/issue``) to the page of the step the flow is at, after a refusal to that page
+with the catalog's box. The flow's bearer token
 lives in the web session (signed cookie), never in a URL or a page. The security card's
 question (its slot numbers and challenge id, nothing secret) waits in the session for the
 GET that shows it. The authorization code is kept there between the POST that made it and
@@ -23,12 +24,10 @@ registration): the signed cookie never holds it readable, and the first GET take
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Form
+from fastapi import Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,14 +40,12 @@ from certcenter.joint import RegistrationRef
 from certcenter.joint.kinds import KINDS
 from certcenter.joint.registration import JOINT_MEDIA
 from certcenter.web.context import center_of, locale_of
-from certcenter.web.financial_forms import MediumForm, Stash, digits, sims_phone
+from certcenter.web.financial_forms import MediumForm, digits, sims_phone
 from certcenter.web.pages.joint_issue import issue_form_context
 from certcenter.web.rendering import flash, render, translator
 from certcenter.web.routing import page_router
+from certcenter.web.step_flow import StepFlow
 
-router = page_router(prefix="/joint")
-
-FLOW = "joint_reg"
 PAGES = ("terms", "identify", "medium", "code", "register", "done")
 PAGE_OF_STATE = {
     "started": "identify",
@@ -61,16 +58,13 @@ PAGE_OF_STATE = {
     "issued": "done",
     "confirmed": "done",
 }
+STEPS = StepFlow("joint_reg", "/joint", PAGE_OF_STATE, "WEB_JOINT_NOT_STARTED")
+router = page_router(prefix="/joint", dependencies=[Depends(STEPS.same_tab)])
 _FieldText = Annotated[str, Form(max_length=200)]
-_CODE_CONTEXT = b"web:joint-authorization:"
-
-
-def _flow(request: Request) -> Stash:
-    return Stash(request, FLOW)
 
 
 def _ref(request: Request) -> RegistrationRef | None:
-    flow = _flow(request)
+    flow = STEPS.stash(request)
     if not flow.text("id") or not flow.text("token"):
         return None
     return RegistrationRef(flow.text("id"), flow.text("token"), client_ip(request))
@@ -149,36 +143,6 @@ def _customer_phone(request: Request, ref: RegistrationRef) -> str | None:
     return sims_phone(request, customer.phone if customer else None)
 
 
-def _seal_code(request: Request, registration_id: str, code: str) -> str:
-    center = center_of(request)
-    sealed = center.keys.encrypt(
-        center.joint_registrations.seal_label,
-        code.encode("ascii"),
-        _CODE_CONTEXT + registration_id.encode("ascii"),
-    )
-    return base64.b64encode(sealed).decode("ascii")
-
-
-def _take_code(request: Request, registration_id: str) -> str | None:
-    """The authorization code sealed by the register step, taken out of the session: shown
-    by one GET only."""
-    flow = _flow(request)
-    sealed = flow.text("code_sealed")
-    if not sealed:
-        return None
-    flow.put(code_sealed="")
-    center = center_of(request)
-    try:
-        opened = center.keys.decrypt(
-            center.joint_registrations.seal_label,
-            base64.b64decode(sealed, validate=True),
-            _CODE_CONTEXT + registration_id.encode("ascii"),
-        )
-        return opened.decode("ascii")
-    except (CertCenterError, binascii.Error, ValueError):
-        return None
-
-
 def _when(value: object) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value)) if value else None
@@ -196,9 +160,10 @@ def _render(
 ) -> HTMLResponse:
     center = center_of(request)
     policy = center.settings.policy
-    flow = _flow(request)
+    flow = STEPS.stash(request)
     context: dict[str, Any] = {
         **_progress(request, page),
+        "flow_tag": STEPS.tag(request),
         "kind": flow.text("kind"),
         "fee_krw": int(detail.get("fee_krw") or 0),
         "masked_phone": flow.text("phone"),
@@ -219,46 +184,36 @@ def _render(
     if page == "code":
         context["demo_phone"] = _customer_phone(request, ref)
     if page == "done":
-        code = _take_code(request, ref.enrollment_id)
+        code = STEPS.unseal(request, "authorization", bound=ref.enrollment_id, keep=False)
         context.update(issue_form_context(request, prefill_code=code), authorization_code=code)
     return render(request, f"joint/{page}.html", context, error=error)
 
 
-def _show(
-    request: Request, wanted: str | None, *, error: CertCenterError | None = None
-) -> Response:
-    """The page of the step the flow is at (with ``error``'s box); a GET of another step is
-    sent there. Without a flow, or with one that ended, the start page says why."""
+def _show(request: Request, wanted: str) -> Response:
+    """The GET of a step: the page of the step the flow is at, with the refusal a POST left
+    for it; a GET of another step is sent there. Without a flow, or with one that ended, the
+    start page says why."""
     ref = _ref(request)
     if ref is None:
-        return _start_page(request, error=error or CertCenterError("WEB_JOINT_NOT_STARTED"))
+        error = STEPS.take_refusal(request) or CertCenterError("WEB_JOINT_NOT_STARTED")
+        return _start_page(request, error=error)
     center = center_of(request)
     try:
         status = center.joint_registrations.status(ref)
     except CertCenterError as exc:
-        _flow(request).clear()
+        STEPS.stash(request).clear()
         return _start_page(request, error=exc)
     page = PAGE_OF_STATE.get(status.state)
     if page is None:  # failed, expired, rejected
-        _flow(request).clear()
+        STEPS.stash(request).clear()
         code = str(status.detail.get("failure_code") or "ENROLLMENT_EXPIRED")
         minutes = center.settings.policy.joint_registration_flow_ttl_minutes
-        return _start_page(request, error=error or CertCenterError(code, minutes=minutes))
-    if wanted is not None and wanted != page and error is None:
-        return RedirectResponse(f"/joint/{page}", status_code=303)
-    return _render(request, ref, status.state, dict(status.detail), page, error)
-
-
-def _refused(request: Request, error: CertCenterError, **stash: Any) -> Response:
-    """After a refused POST: the page of the step the flow is at, with the catalog's box."""
-    if stash:
-        _flow(request).put(**stash)
-    return _show(request, None, error=error)
-
-
-def _next(state: str) -> RedirectResponse:
-    page = PAGE_OF_STATE.get(state, "terms")
-    return RedirectResponse("/joint" if page == "terms" else f"/joint/{page}", status_code=303)
+        error = STEPS.take_refusal(request) or CertCenterError(code, minutes=minutes)
+        return _start_page(request, error=error)
+    if wanted != page:
+        return RedirectResponse(STEPS.path(page), status_code=303)
+    refusal = STEPS.take_refusal(request)
+    return _render(request, ref, status.state, dict(status.detail), page, refusal)
 
 
 # ---------------------------------------------------------------- 1. kind + terms
@@ -275,8 +230,8 @@ def terms_page(request: Request) -> HTMLResponse:
             page = PAGE_OF_STATE.get(state)
             resume = f"/joint/{page}" if page is not None else None
         except CertCenterError:
-            _flow(request).clear()
-    return _start_page(request, resume=resume)
+            STEPS.stash(request).clear()
+    return _start_page(request, error=STEPS.take_refusal(request), resume=resume)
 
 
 @router.post("/start")
@@ -291,8 +246,8 @@ def start(
             kind, [a[:60] for a in accepted or []], client_ip=client_ip(request)
         )
     except CertCenterError as exc:
-        return _start_page(request, error=exc)
-    _flow(request).start(id=started.enrollment_id, token=started.token, kind=kind)
+        return STEPS.refused(request, exc, "terms")
+    STEPS.begin(request, id=started.enrollment_id, token=started.token, kind=kind)
     return RedirectResponse("/joint/identify", status_code=303)
 
 
@@ -311,15 +266,15 @@ def identify(
     rrn_front: Annotated[str, Form(max_length=8)] = "",
     rrn_back: Annotated[str, Form(max_length=9)] = "",
 ) -> Response:
-    ref = _require_ref(request)
     try:
+        ref = _require_ref(request)
         result = center_of(request).joint_registrations.identify(
             ref, user_id=user_id.strip(), rrn=f"{digits(rrn_front)}-{digits(rrn_back)}"
         )
     except CertCenterError as exc:  # the resident number is never rendered back
-        return _refused(request, exc, form={"user_id": user_id.strip()[:40]})
-    _flow(request).put(phone=str(result.detail.get("phone", "")), form={})
-    return _next(result.state)
+        return STEPS.refused(request, exc, "identify", form={"user_id": user_id.strip()[:40]})
+    STEPS.stash(request).put(phone=str(result.detail.get("phone", "")), form={})
+    return STEPS.go(result.state)
 
 
 # ---------------------------------------------------------------- 3. security medium
@@ -334,47 +289,49 @@ def medium_page(request: Request) -> Response:
 def choose_medium(request: Request, medium: Annotated[str, Form(max_length=40)] = "") -> Response:
     """The chosen medium's question: the security card's two slots (kept for the GET), or
     the OTP's code field."""
-    ref = _require_ref(request)
     try:
-        result = center_of(request).joint_registrations.choose_medium(ref, medium)
+        result = center_of(request).joint_registrations.choose_medium(_require_ref(request), medium)
     except CertCenterError as exc:
-        return _refused(request, exc, medium="", card=None)
+        return STEPS.refused(request, exc, "medium", medium="", card=None)
     card = result.detail.get("security_card")
-    _flow(request).put(medium=medium, card=dict(card) if card else None)
-    return _next(result.state)
+    STEPS.stash(request).put(medium=medium, card=dict(card) if card else None)
+    return STEPS.go(result.state)
 
 
 @router.post("/medium/verify")
 def verify_medium(request: Request, answer: MediumForm) -> Response:
     """The medium's answer; once it is right the SMS code is sent to the phone on record."""
-    ref = _require_ref(request)
     registrations = center_of(request).joint_registrations
     try:
+        ref = _require_ref(request)
         registrations.verify_medium(ref, answer)
     except CertCenterError as exc:
-        return _medium_again(request, ref, exc)
-    _flow(request).put(card=None)
+        return _medium_again(request, exc)
+    STEPS.stash(request).put(card=None)
     try:
         result = registrations.send_code(ref)
     except CertCenterError as exc:
-        return _refused(request, exc)
-    return _next(result.state)
+        return STEPS.refused(request, exc, "code")
+    return STEPS.go(result.state)
 
 
-def _medium_again(request: Request, ref: RegistrationRef, error: CertCenterError) -> Response:
+def _medium_again(request: Request, error: CertCenterError) -> Response:
     """After a wrong answer: the same medium's question again (a security card's question
     is spent, so it gets new slots), with the refusal on top."""
     registrations = center_of(request).joint_registrations
-    medium = _flow(request).text("medium")
+    medium = STEPS.stash(request).text("medium")
+    ref = _ref(request)
+    if ref is None:
+        return STEPS.refused(request, error, "medium")
     try:
         status = registrations.status(ref)
         if status.state == "medium_pending" and medium in JOINT_MEDIA:
             again = registrations.choose_medium(ref, medium)
             card = again.detail.get("security_card")
-            return _refused(request, error, card=dict(card) if card else None)
+            return STEPS.refused(request, error, "medium", card=dict(card) if card else None)
     except CertCenterError:
         pass
-    return _refused(request, error, card=None)
+    return STEPS.refused(request, error, "medium", card=None)
 
 
 # ---------------------------------------------------------------- 4. SMS code
@@ -387,24 +344,24 @@ def code_page(request: Request) -> Response:
 
 @router.post("/code")
 def verify_code(request: Request, code: Annotated[str, Form(max_length=12)] = "") -> Response:
-    ref = _require_ref(request)
     try:
-        result = center_of(request).joint_registrations.verify_code(ref, digits(code))
+        result = center_of(request).joint_registrations.verify_code(
+            _require_ref(request), digits(code)
+        )
     except CertCenterError as exc:
-        return _refused(request, exc)
-    return _next(result.state)
+        return STEPS.refused(request, exc, "code")
+    return STEPS.go(result.state)
 
 
 @router.post("/code/resend")
 def resend_code(request: Request) -> Response:
     """The SMS code (again): also the way on when the code could not be sent the first time."""
-    ref = _require_ref(request)
     try:
-        result = center_of(request).joint_registrations.send_code(ref)
+        result = center_of(request).joint_registrations.send_code(_require_ref(request))
     except CertCenterError as exc:
-        return _refused(request, exc)
+        return STEPS.refused(request, exc, "code")
     flash(request, "issue.code.resent", kind="success")
-    return _next(result.state)
+    return STEPS.go(result.state)
 
 
 # ---------------------------------------------------------------- 5. fee → reference + code
@@ -423,21 +380,18 @@ def register(
 ) -> Response:
     """For 범용 the fee is paid from the named account; then the reference number and the
     authorization code, kept sealed in the session for the one GET that shows them."""
-    ref = _require_ref(request)
     account = digits(account_number)
     try:
+        ref = _require_ref(request)
         result = center_of(request).joint_registrations.register(
             ref, bank_code=bank_code or None, account_number=account or None
         )
     except CertCenterError as exc:
-        return _refused(request, exc, form={"bank_code": bank_code[:3]})
+        return STEPS.refused(request, exc, "register", form={"bank_code": bank_code[:3]})
     code = str(result.detail.get("authorization_code") or "")
-    _flow(request).put(
-        reference=str(result.detail.get("reference") or ""),
-        code_sealed=_seal_code(request, ref.enrollment_id, code),
-        form={},
-    )
-    return _next(result.state)
+    STEPS.stash(request).put(reference=str(result.detail.get("reference") or ""), form={})
+    STEPS.seal(request, "authorization", code, bound=ref.enrollment_id)
+    return STEPS.go(result.state)
 
 
 @router.get("/done")
