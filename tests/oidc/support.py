@@ -8,8 +8,8 @@ link = browser.log_in(authorize_url, app)     # approve in the app, consent: the
 from __future__ import annotations
 
 import html
-import secrets
 import re
+import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
