@@ -358,6 +358,12 @@ class _EndSession(EndSessionEndpoint):  # type: ignore[misc]
     def get_algorithms(self) -> list[str]:
         return [ALGORITHM]
 
+    def resolve_client_from_id_token_claims(self, id_token_claims: dict[str, Any]) -> Any:
+        aud = id_token_claims.get("aud")
+        if isinstance(aud, list) and len(aud) == 1:  # our ID tokens name one audience
+            aud = aud[0]
+        return self.server.query_client(aud) if isinstance(aud, str) else None
+
     def end_session(self, end_session_request: Any) -> None:
         self.provider._end_session(end_session_request)
 
