@@ -107,6 +107,7 @@ from certcenter.simulators.bank import SimulatedInterbank
 from certcenter.simulators.cards import SimulatedCardDelivery
 from certcenter.simulators.departures import SimulatedDepartures
 from certcenter.simulators.id_registry import SimulatedIdRegistry
+from certcenter.simulators.relying_party import ensure_demo_site
 from certcenter.simulators.telco import SimulatedTelco
 from certcenter.simulators.world import load_world, seed_world
 from certcenter.storage import migrate
@@ -791,6 +792,8 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
                 center.clock,
                 seed_existing_device=partial(_seed_device, center),
             )
+            # 정부24 (데모): the demo world's site that logs in through the OpenID provider
+            ensure_demo_site(center.oidc.clients, settings.public_base_url)
         return InitReport(created_passphrase=created, seeded_world=seeded, hierarchy=hierarchy)
     finally:
         center.close()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
@@ -100,3 +101,52 @@ def back_link(page: httpx.Response) -> str:
     found = _BACK.search(page.text)
     assert found, page.text
     return html.unescape(found.group(1))
+
+
+def authorize_url(
+    base: str,
+    client_id: str = "gov24",
+    *,
+    challenge: str | None = None,
+    scope: str = "openid profile",
+    redirect_uri: str = REDIRECT,
+    **extra: str,
+) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": "s-" + client_id,
+        "nonce": secrets.token_urlsafe(12),
+        **extra,
+    }
+    if challenge is not None:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    return f"{base}/oidc/authorize?{urlencode(params)}"
+
+
+def exchange(
+    base: str,
+    code: str,
+    verifier: str | None,
+    *,
+    client_id: str = "gov24",
+    secret: str | None = None,
+    redirect_uri: str = REDIRECT,
+) -> httpx.Response:
+    """POST /oidc/token as the site does (client_secret_basic when a secret is given)."""
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if verifier is not None:
+        data["code_verifier"] = verifier
+    auth = (client_id, secret) if secret is not None else None
+    if auth is None:
+        data["client_id"] = client_id
+    return httpx.post(f"{base}/oidc/token", data=data, auth=auth)
+
+
+def refused(response: httpx.Response, error: str, code: str, status: int = 400) -> None:
+    """An OAuth error (RFC 6749 §5.2) with the catalog code beside it."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == error and body["code"] == code, body

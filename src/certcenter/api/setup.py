@@ -28,6 +28,7 @@ from certcenter.api.routes import (
     otp,
     overseas_access,
     security_cards,
+    sim_gov24,
     simulators,
     status,
     tsa,
@@ -61,4 +62,6 @@ def install(app: FastAPI) -> None:
     app.include_router(cmp.router)
     app.include_router(tsa.router)
     app.include_router(oidc.router)
+    if center.settings.sims_enabled:  # 정부24 (데모): a site that logs in through the center
+        app.include_router(sim_gov24.router)
     app.include_router(simulators.router if center.settings.sims_enabled else simulators.disabled)

@@ -19,6 +19,10 @@ from certcenter.cli.common import handle_errors, keystore_option, language, url_
 
 PURPOSES = {
     "web-login": ("웹 로그인", "web login"),
+    "oidc-login": (
+        "다른 사이트 로그인 (OpenID Connect)",
+        "log in to another site (OpenID Connect)",
+    ),
     "financial-issuance": ("금융인증서 발급 추가인증", "financial certificate issuance"),
     "financial-device": ("금융인증서 이용 기기 등록 추가인증", "financial certificate: new device"),
     "financial-pin-reset": (

@@ -52,6 +52,7 @@ _BY_DESCRIPTION = (
     ("code_verifier", "OIDC_PKCE_REQUIRED"),
     ("Code challenge failed", "OIDC_PKCE_FAILED"),
     ("redirect_uri", "OIDC_REDIRECT_URI_INVALID"),
+    ("Redirect URI", "OIDC_REDIRECT_URI_INVALID"),
     ("nonce", "OIDC_REQUEST_INVALID"),
 )
 

@@ -25,7 +25,7 @@ from certcenter.clock import Clock
 from certcenter.entities import OIDC_AUTH_METHODS, OIDC_CONFIDENTIAL, OIDC_PUBLIC, Actor, OidcClient
 from certcenter.errors import CertCenterError
 from certcenter.issuance.service import AuditRecorder
-from certcenter.ports import UnitOfWorkFactory
+from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 
 KNOWN_SCOPES = ("openid", "profile", "phone", "birthdate")
 
@@ -65,7 +65,9 @@ class ClientRegistry:
         jwks: dict[str, Any] | str | None = None,
         post_logout_redirect_uris: Sequence[str] = (),
         operator: str = "cli",
+        audited: bool = True,
     ) -> RegisteredClient:
+        """Register a site (``audited=False`` only when the demo world is made: nobody acts)."""
         if not client_id or len(client_id) > 64 or not client_id.replace("-", "").isalnum():
             raise CertCenterError("INVALID_REQUEST", detail="client_id: letters, digits and -")
         if not name or len(name) > 100:
@@ -101,23 +103,48 @@ class ClientRegistry:
             if uow.oidc.client(client_id) is not None:
                 raise CertCenterError("OIDC_CLIENT_EXISTS")
             uow.oidc.add_client(client)
-            self.audit.record(
-                uow,
-                actor_kind=Actor.OPERATOR.value,
-                actor=operator,
-                action="oidc.client.add",
-                subject_kind="oidc_client",
-                subject=client_id,
-                details={
-                    "auth_method": auth_method,
-                    "redirect_uris": uris,
-                    "scopes": client.scopes,
-                    "allow_ci": allow_ci,
-                    "require_par": require_par,
-                },
-            )
+            if audited:
+                self._audit_add(uow, client, operator)
             uow.commit()
         return RegisteredClient(client, secret)
+
+    def _audit_add(self, uow: UnitOfWork, client: OidcClient, operator: str) -> None:
+        self.audit.record(
+            uow,
+            actor_kind=Actor.OPERATOR.value,
+            actor=operator,
+            action="oidc.client.add",
+            subject_kind="oidc_client",
+            subject=client.client_id,
+            details={
+                "auth_method": client.auth_method,
+                "redirect_uris": client.redirect_uris,
+                "scopes": client.scopes,
+                "allow_ci": client.allow_ci,
+                "require_par": client.require_par,
+            },
+        )
+
+    def readdress(
+        self, client_id: str, redirect_uris: Sequence[str], post_logout: Sequence[str]
+    ) -> bool:
+        """The demo site's addresses follow the center's public URL; True if they changed."""
+        with self.uow_factory() as uow:
+            client = uow.oidc.client(client_id)
+            if client is None:
+                return False
+            if client.redirect_uris == list(redirect_uris) and (
+                client.post_logout_redirect_uris == list(post_logout)
+            ):
+                return False
+            client.redirect_uris = [_checked_uri(u) for u in redirect_uris]
+            client.post_logout_redirect_uris = [_checked_uri(u) for u in post_logout]
+            uow.commit()
+        return True
+
+    def exists(self, client_id: str) -> bool:
+        with self.uow_factory(read_only=True) as uow:
+            return uow.oidc.client(client_id) is not None
 
     def list(self) -> list[OidcClient]:
         with self.uow_factory(read_only=True) as uow:

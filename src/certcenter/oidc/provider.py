@@ -42,6 +42,7 @@ from authlib.oauth2.rfc6749.errors import (
 )
 from authlib.oauth2.rfc6749.resource_protector import ResourceProtector
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
+from authlib.oauth2.rfc6750.errors import InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge, create_s256_code_challenge
@@ -356,6 +357,12 @@ class _EndSession(EndSessionEndpoint):  # type: ignore[misc]
 
     def get_algorithms(self) -> list[str]:
         return [ALGORITHM]
+
+    def resolve_client_from_id_token_claims(self, id_token_claims: dict[str, Any]) -> Any:
+        aud = id_token_claims.get("aud")
+        if isinstance(aud, list) and len(aud) == 1:  # our ID tokens name one audience
+            aud = aud[0]
+        return self.server.query_client(aud) if isinstance(aud, str) else None
 
     def end_session(self, end_session_request: Any) -> None:
         self.provider._end_session(end_session_request)
@@ -686,6 +693,12 @@ class OidcProvider:
         try:
             token: Token = self.protector.validate_request(["openid"], oauth)
             subject = self._still_valid(token.get_user())
+        except InvalidGrantError as error:  # the certificate: the token is no longer good
+            error = refusal(InvalidTokenError, catalog_code(error), error.description or "")
+            status, body, headers = error()
+            return HttpAnswer(
+                status, {**dict(body), "code": catalog_code(error)}, list(headers or [])
+            )
         except OAuth2Error as error:
             status, body, headers = error()
             return HttpAnswer(

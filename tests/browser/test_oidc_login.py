@@ -1,0 +1,72 @@
+"""In Chromium: 정부24 (데모) -> the center's consent -> approved in the app -> back at the site,
+logged in. The app is the CLI (``certcenter app approve``) holding C014's mobile certificate."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from certcenter.cli.demo import DEMO_PIN, scripted_answers
+from tests.browser.harness import CERTCENTER, CenterServer
+from tests.support.flow import Flow
+
+
+def test_the_demo_site_logs_in_through_the_center_approved_in_the_app(
+    page: Page, server: CenterServer, tmp_path: Path
+) -> None:
+    url = server.url
+    app = Flow(url, tmp_path, "C014")  # the phone app holds C014's mobile certificate
+    try:
+        app.through("csr")
+    finally:
+        app.client.close()
+
+    page.goto(url + "/sim/gov24")
+    page.get_by_role("link", name="인증서로 로그인").click()
+    # at the center: which site asks for what, Korean first
+    expect(page).to_have_url(re.compile(re.escape(url) + r"/oidc/authorize\?"))
+    expect(page.locator("h1")).to_have_text("정부24 (데모)에 로그인")
+    expect(page.locator("[data-oidc-claims]")).to_contain_text("이름")
+    page.get_by_role("button", name="승인번호 받기").click()
+    code = page.locator("[data-approval-code]").inner_text().strip()
+    assert re.fullmatch(r"\d{8}", code)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTCENTER_")}
+    approved = subprocess.run(
+        [
+            str(CERTCENTER),
+            "app",
+            "approve",
+            code,
+            "--keystore",
+            str(app.keystore.directory),
+            "--url",
+            url,
+        ],
+        input=f"{DEMO_PIN}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert "다른 사이트 로그인" in approved.stdout
+
+    # the page notices the approval by itself: the consent, per claim
+    expect(page).to_have_url(url + "/oidc/consent")
+    expect(page.locator("h2")).to_contain_text("정부24 (데모)에 제공할 정보")
+    for claim in ("name", "phone", "birthdate"):
+        expect(page.locator(f'[data-oidc-claim="{claim}"]')).to_be_checked()
+    page.get_by_role("button", name="동의하고 계속").click()
+
+    # back at the site, logged in, with what the center vouched for
+    name = scripted_answers("C014").name
+    expect(page.locator("[data-logged-in]")).to_have_text(f"{name}님, 로그인되었습니다")
+    expect(page).to_have_url(url + "/sim/gov24")
+    expect(page.locator('[data-claim="amr"]')).to_have_text("hwk pin")
+    expect(page.locator('[data-claim="acr"]')).to_have_text("urn:certcenter:acr:mobile-certificate")
