@@ -21,6 +21,7 @@ from certcenter.cli.key_commands import ceremony, echo_record, rotate
 
 __all__ = ["ceremony_init_root", "ceremony_issue_ca", "ceremony_sign_root_crl", "rotate_ocsp"]
 
+
 def _operator() -> str:
     return str(operator_actor().id)
 
