@@ -261,8 +261,8 @@ def ensure_hierarchy(
     root = _read_certificate(directory / ROOT.certificate_file)
     if root is None:
         root = _ensure_ca(root_keys, settings, clock, ROOT, issuer=None, root_keys=root_keys)
-    elif holds_key(root_keys, ROOT.key_label):
-        _check_key_matches(root_keys, ROOT, root)
+    elif root_keys is backend and holds_key(root_keys, ROOT.key_label):
+        _check_key_matches(root_keys, ROOT, root)  # a root apart is opened only when needed
     issuing = []
     signers = []
     for spec in FAMILIES:
