@@ -8,25 +8,28 @@ the CA, which the session's shared center must not see change.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from certcenter.bootstrap import build_center, initialise
+from certcenter.bootstrap import Center, build_center, initialise
 from certcenter.cli.main import cli
 from certcenter.config import Settings, load_settings
 from certcenter.errors import CertCenterError
 from certcenter.keys import software
 from certcenter.pki.crl import ROOT_CRL_FAMILY
 from certcenter.revocation import ocsp_responder
+from certcenter.server import create_app
 
 PASSPHRASE = "ceremony passphrase"
 TEST_SCRYPT_N = 2**4  # the keys' scrypt cost in tests (tests/conftest.py says why)
@@ -203,6 +206,9 @@ def test_without_the_root_the_center_starts_and_only_the_root_crl_is_refused(
         with pytest.raises(CertCenterError) as refused:
             crls.current(ROOT_CRL_FAMILY, 0)
         assert refused.value.code == "ROOT_KEY_NOT_PRESENT"
+        answer = _get(center, "/crl/root.crl")  # no root CRL signed yet
+        assert answer.status_code == 503 and "ROOT_KEY_NOT_PRESENT" in answer.text
+        assert _get(center, "/crl/mobile-0.crl").status_code == 200
     finally:
         center.close()
     inst.refused("ROOT_KEY_NOT_PRESENT", "keys", "ceremony", "sign-root-crl")
@@ -215,9 +221,11 @@ def test_without_the_root_the_center_starts_and_only_the_root_crl_is_refused(
     center = build_center(inst.settings)
     try:
         served = center.revocation.crls.current(ROOT_CRL_FAMILY, 0)  # stored, not re-signed
+        answer = _get(center, "/crl/root.crl")
     finally:
         center.close()
     assert served.number == 1
+    assert answer.status_code == 200 and answer.content == bytes(served.der)
     arl = tmp_path / "root.crl"
     arl.write_bytes(bytes(served.der))
     checked = _openssl(
@@ -304,6 +312,17 @@ def test_a_rotated_ocsp_signer_answers_for_the_running_responder(
     finally:
         fresh.close()
     assert _responder_key(third) == _certificate_key(inst.ca("mobile-ocsp.3.pem"))
+
+
+def _get(center: Center, path: str) -> httpx.Response:
+    """``path`` from the center's app, in this process."""
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(center))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
+            return await c.get(path)
+
+    return asyncio.run(get())
 
 
 def _responder_key(der: bytes) -> bytes:
