@@ -23,6 +23,13 @@ as they are). Files in ``settings.ca_path``, each written atomically:
     missing (also in data directories made before it existed), and replaced when it has less
     than 30 days left, no longer matches its key or the CA, or cannot be read.
     :func:`ensure_ocsp_signer` does that alone, for a long-running responder.
+``mobile-ocsp.2.pem``, ``mobile-ocsp.3.pem``, …
+    The responder after each key rotation (:func:`rotate_ocsp_signer`, key ``mobile-ocsp.2``,
+    …): the highest generation is the current one; older files and keys are kept.
+
+The root key may live apart from the CA keys (``root_keys``: an offline root, present only
+during key ceremonies, see :mod:`certcenter.pki.ceremonies`): once ``root-ca.pem`` is there,
+only certifying a missing issuing CA needs it (``ROOT_KEY_NOT_PRESENT`` without it).
 """
 
 from __future__ import annotations

@@ -17,7 +17,10 @@ not the installation's (``CRL_DISTRIBUTION_POINT_MISMATCH``).
 
 A partition's CRL is its certificates' stored entries (``CertificateRecord.crl_entry``, made
 by :func:`certcenter.pki.crl.encode_crl_entry` at revocation) concatenated in one pass and
-signed by the family's CA key; the root's CRL (family ``root``, shard 0) by the root key.
+signed by the family's CA key; the root's CRL (family ``root``, shard 0) by the root key. A
+publisher whose backend does not hold the root key (an offline root) never signs the root's
+CRL: :meth:`CrlPublisher.publish_due` leaves it out and :meth:`CrlPublisher.current` serves the
+last one a key ceremony signed (``ROOT_KEY_NOT_PRESENT`` when there is none).
 One publisher of a partition at a time, across worker processes and hosts: each publication
 takes the partition's lock first (``uow.crls.lock_partition``: a transaction-scoped advisory
 lock on PostgreSQL, the write lock on SQLite). The job runner and the route look again once
