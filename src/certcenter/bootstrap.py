@@ -44,7 +44,7 @@ from certcenter.cmp import (
     ConfirmationTimeout,
     RecordedCertificates,
 )
-from certcenter.config import KEY_PURPOSES, Settings
+from certcenter.config import KEY_PURPOSES, Settings, is_installed
 from certcenter.diagnosis import Diagnosis
 from certcenter.enrollment.service import FAMILY, EnrollmentService
 from certcenter.entities import CertificateRecord, Customer, Device, new_id
@@ -63,9 +63,11 @@ from certcenter.financial.media import AdditionalMedia
 from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
 from certcenter.joint import FeeDesk, JointAuthority, JointLogin, JointRegistrations
-from certcenter.keys import KeyBackend, KeyBackends, load_key_backends
+from certcenter.keys import KeyBackend, KeyBackends, load_key_backend, load_key_backends
+from certcenter.keys.backend import CaKeys
 from certcenter.lifecycle.customer_actions import CustomerActions
 from certcenter.lifecycle.jobs import JobRunner
+from certcenter.lifecycle.key_ceremonies import CaCeremonies
 from certcenter.lifecycle.lost import LostPhoneReports
 from certcenter.lifecycle.operator_desk import OperatorDesk
 from certcenter.lifecycle.service import LifecycleService
@@ -156,6 +158,7 @@ class Center:
     audit_checkpoints: AuditCheckpoints
     audit_trail: AuditTrail
     ceremonies: KeyCeremonies  # signed records of key ceremonies, in the trail
+    ca_ceremonies: CaCeremonies  # the CA's key ceremonies (the root key opened only there)
     sender: OutboxSender
     outbox: Outbox
     revocation: RevocationStatus
@@ -302,6 +305,15 @@ def compose(
     )
     audit_trail = AuditTrail(clock)
     ceremonies = KeyCeremonies(uow_factory, audit_trail, keys.ocsp, clock)
+    ca_ceremonies = CaCeremonies(
+        uow_factory=uow_factory,
+        ca_keys=keys.ca,
+        responder_keys=keys.ocsp,
+        root_keys=partial(open_root_keys, settings, keys.ca),
+        records=ceremonies,
+        settings=settings,
+        clock=clock,
+    )
     channels = channels_from_settings(settings, providers.sms)
     sender = OutboxSender(uow_factory, channels, clock, policy)
     # a request writes its messages with its change and only wakes the sender after the
@@ -675,6 +687,7 @@ def compose(
         audit_checkpoints=audit_checkpoints,
         audit_trail=audit_trail,
         ceremonies=ceremonies,
+        ca_ceremonies=ca_ceremonies,
         sender=sender,
         outbox=outbox,
         revocation=revocation,
@@ -765,24 +778,47 @@ def ensure_passphrase(settings: Settings) -> bool:
     return True
 
 
+def open_root_keys(settings: Settings, ca_keys: CaKeys) -> CaKeys:
+    """The root key's backend: ``ca_keys``, unless the root is kept apart (an offline root:
+    ``key_backend_root``, ``root_key_dir``, ``root_pkcs11_token_label``); then that backend,
+    opened now (nothing is read from it until it is asked)."""
+    if not settings.root_key_apart:
+        return ca_keys
+    return load_key_backend(settings.root_key_settings())
+
+
+def prepare(settings: Settings, clock: Clock | None = None) -> bool:
+    """Idempotent set-up of everything but the CA hierarchy and the demo world: directories,
+    schemas, secrets, the audit checkpoint key (what a key ceremony needs to keep its
+    record). True when a demo passphrase file was made."""
+    created = _prepare_directories(settings)
+    center = build_center(settings, clock)
+    try:
+        _prepare_center(center)
+    finally:
+        center.close()
+    return created
+
+
 def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
-    """Idempotent set-up: directories, schemas, keys and CA hierarchy, the demo world."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    settings.data_dir.chmod(0o700)  # the center's files are the center's alone
-    created = ensure_passphrase(settings)
-    require_production_identity(settings)  # before any CA certificate is made or used
+    """Idempotent set-up: directories, schemas, keys and CA hierarchy, the demo world. With
+    the root kept apart, the root is made only by the ``init-root`` key ceremony
+    (``ROOT_CEREMONY_NEEDED`` until then); once the hierarchy is there, the root key is not
+    needed."""
+    created = _prepare_directories(settings)
     center = build_center(settings, clock)
     try:
         keys = center.key_backends
-        keys.verify_passphrase()  # a wrong passphrase, PIN or module: refused first
-        migrate.upgrade(center.engine)
-        migrate.upgrade(center.sim_engine, simulators=True)
-        for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):
-            keys.secrets.ensure_secret(label)
-        keys.customer.ensure_wrapping_key(WRAPPING_KEY_LABEL)
-        hierarchy = ensure_hierarchy(keys.ca, settings, center.clock, responder_keys=keys.ocsp)
-        ensure_checkpoint_key(keys.ocsp)
-        center.oidc.keys.ensure()  # the ID tokens' signing key (ES256)
+        _prepare_center(center)
+        if settings.root_key_apart and not is_installed(settings):
+            raise CertCenterError("ROOT_CEREMONY_NEEDED")
+        hierarchy = ensure_hierarchy(
+            keys.ca,
+            settings,
+            center.clock,
+            responder_keys=keys.ocsp,
+            root_keys=open_root_keys(settings, keys.ca),
+        )
         seeded = False
         if settings.sims_enabled:
             seeded = seed_world(
@@ -797,6 +833,26 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
         return InitReport(created_passphrase=created, seeded_world=seeded, hierarchy=hierarchy)
     finally:
         center.close()
+
+
+def _prepare_directories(settings: Settings) -> bool:
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.data_dir.chmod(0o700)  # the center's files are the center's alone
+    created = ensure_passphrase(settings)
+    require_production_identity(settings)  # before any CA certificate is made or used
+    return created
+
+
+def _prepare_center(center: Center) -> None:
+    keys = center.key_backends
+    keys.verify_passphrase()  # a wrong passphrase, PIN or module: refused first
+    migrate.upgrade(center.engine)
+    migrate.upgrade(center.sim_engine, simulators=True)
+    for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):
+        keys.secrets.ensure_secret(label)
+    keys.customer.ensure_wrapping_key(WRAPPING_KEY_LABEL)
+    ensure_checkpoint_key(keys.ocsp)
+    center.oidc.keys.ensure()  # the ID tokens' signing key (ES256)
 
 
 def _seed_device(center: Center, customer: Customer, facts: dict[str, Any]) -> None:

@@ -240,6 +240,8 @@ class Policy(BaseModel):
     ocsp_memory_max_staleness_seconds: float = Field(1.0, gt=0, le=60)
     crl_validity_hours: int = Field(24, ge=1)
     crl_refresh_margin_hours: int = Field(4, ge=1)
+    # the root CA's CRL (ARL) signed at a key ceremony with an offline root lasts this long
+    root_crl_validity_days: int = Field(90, ge=1, le=400)
     crl_shards: int = Field(16, ge=1, le=256)
     # the joint certificate's CMP server (RFC 9483): how long an issued certificate waits for
     # its certConf before it is rejected, and the bounds on a password-based MAC's work
@@ -308,6 +310,12 @@ class Settings(BaseSettings):
     key_backend_ocsp: str | None = None
     key_backend_customer: str | None = None
     key_backend_secrets: str | None = None
+    # the root CA's key, apart from the CA backend when any of these is set (an offline root:
+    # a token or medium present only during key ceremonies, docs/keys.md#key-ceremonies);
+    # its backend (default: key_backend_ca's), its folder (software), its token (pkcs11)
+    key_backend_root: str | None = None
+    root_key_dir: Path | None = None
+    root_pkcs11_token_label: str | None = None
     key_dir: Path | None = None
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
@@ -424,6 +432,22 @@ class Settings(BaseSettings):
         chosen: str | None = getattr(self, f"key_backend_{purpose}")
         return chosen or self.key_backend
 
+    @property
+    def root_key_apart(self) -> bool:
+        """Whether the root key lives apart from the CA keys (an offline root)."""
+        return bool(self.key_backend_root or self.root_key_dir or self.root_pkcs11_token_label)
+
+    def root_key_settings(self) -> Settings:
+        """These settings, with the root key's backend, folder and token in the places
+        :func:`certcenter.keys.load_key_backend` reads."""
+        return self.model_copy(
+            update={
+                "key_backend": self.key_backend_root or self.key_backend_for("ca"),
+                "key_dir": self.root_key_dir or self.keys_path,
+                "pkcs11_token_label": self.root_pkcs11_token_label or self.pkcs11_token_label,
+            }
+        )
+
     def key_backend_names(self) -> set[str]:
         """The names of the key backends this center's purposes use."""
         return {self.key_backend_for(purpose) for purpose in KEY_PURPOSES}
@@ -484,6 +508,9 @@ _RECORDED = (
     "database_url",
     "simulator_database_url",
     "key_backend",
+    "key_backend_root",
+    "root_key_dir",
+    "root_pkcs11_token_label",
     "key_dir",
     "key_passphrase_file",
     "ca_dir",

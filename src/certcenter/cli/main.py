@@ -24,6 +24,7 @@ from certcenter.cli import (
     diagnosis_commands,
     joint_commands,
     joint_usage_commands,
+    key_ceremony_commands,  # noqa: F401 — adds to keys ceremony
     key_commands,
     ocsp_commands,
     oidc_commands,

@@ -23,6 +23,13 @@ as they are). Files in ``settings.ca_path``, each written atomically:
     missing (also in data directories made before it existed), and replaced when it has less
     than 30 days left, no longer matches its key or the CA, or cannot be read.
     :func:`ensure_ocsp_signer` does that alone, for a long-running responder.
+``mobile-ocsp.2.pem``, ``mobile-ocsp.3.pem``, …
+    The responder after each key rotation (:func:`rotate_ocsp_signer`, key ``mobile-ocsp.2``,
+    …): the highest generation is the current one; older files and keys are kept.
+
+The root key may live apart from the CA keys (``root_keys``: an offline root, present only
+during key ceremonies, see :mod:`certcenter.pki.ceremonies`): once ``root-ca.pem`` is there,
+only certifying a missing issuing CA needs it (``ROOT_KEY_NOT_PRESENT`` without it).
 """
 
 from __future__ import annotations
@@ -43,7 +50,13 @@ from certcenter.errors import CertCenterError
 from certcenter.keys.atomic import ensure_directory, write_new, write_replacing
 from certcenter.keys.backend import CaKeys, SigningKeys, key_kind_of
 from certcenter.pki.builder import certificate_builder, validity_window
-from certcenter.pki.delegated import DelegatedSpec, ensure_delegated, issued_by, renewal_due
+from certcenter.pki.delegated import (
+    DelegatedSpec,
+    ensure_delegated,
+    issue_delegated,
+    issued_by,
+    renewal_due,
+)
 from certcenter.pki.names import ca_subject
 from certcenter.pki.pem import certificate_pem, chain_pem, public_key_der
 from certcenter.pki.profiles import profile
@@ -61,12 +74,20 @@ __all__ = [
     "IssuingCa",
     "OcspSigner",
     "StoredHierarchy",
+    "backend_name",
     "ensure_hierarchy",
     "ensure_ocsp_signer",
+    "family_spec",
+    "holds_key",
     "load_hierarchy",
     "load_ocsp_signer",
+    "make_ca",
     "ocsp_signer_due",
+    "ocsp_signer_generation",
     "ocsp_signer_label",
+    "require_root_key",
+    "rotate_ocsp_signer",
+    "write_chain",
 ]
 
 
@@ -120,9 +141,10 @@ class OcspSigner:
     family: str
 
 
-def ocsp_signer_label(family: str) -> str:
-    """The key label (and file name stem) of a family's OCSP responder: ``mobile-ocsp``."""
-    return f"{family}-ocsp"
+def ocsp_signer_label(family: str, generation: int = 1) -> str:
+    """The key label (and file name stem) of a family's OCSP responder: ``mobile-ocsp``,
+    then ``mobile-ocsp.2``, ``mobile-ocsp.3`` for the keys of later rotations."""
+    return f"{family}-ocsp" if generation == 1 else f"{family}-ocsp.{generation}"
 
 
 @dataclass(frozen=True)
@@ -228,22 +250,32 @@ def load_hierarchy(settings: Settings) -> CaHierarchy:
 
 
 def ensure_hierarchy(
-    backend: CaKeys, settings: Settings, clock: Clock, *, responder_keys: SigningKeys | None = None
+    backend: CaKeys,
+    settings: Settings,
+    clock: Clock,
+    *,
+    responder_keys: SigningKeys | None = None,
+    root_keys: CaKeys | None = None,
 ) -> CaHierarchy:
     """Make whatever part of the hierarchy is missing, then return all of it (the OCSP
-    responders' keys in ``responder_keys``, else in ``backend`` with the CAs')."""
+    responders' keys in ``responder_keys``, else in ``backend`` with the CAs'; the root's
+    key in ``root_keys``, else in ``backend``). Once the root certificate is there, the root
+    key is needed only to certify a missing issuing CA (``ROOT_KEY_NOT_PRESENT`` without
+    it): an offline root stays away from the running center."""
     directory = settings.ca_path
     ensure_directory(directory, 0o755)
-    root = _ensure_ca(backend, settings, clock, ROOT, issuer=None)
+    root_keys = root_keys if root_keys is not None else backend
+    root = _read_certificate(directory / ROOT.certificate_file)
+    if root is None:
+        root = _ensure_ca(root_keys, settings, clock, ROOT, issuer=None, root_keys=root_keys)
+    elif root_keys is backend and holds_key(root_keys, ROOT.key_label):
+        _check_key_matches(root_keys, ROOT, root)  # a root apart is opened only when needed
     issuing = []
     signers = []
     for spec in FAMILIES:
-        certificate = _ensure_ca(backend, settings, clock, spec, issuer=root)
+        certificate = _ensure_ca(backend, settings, clock, spec, issuer=root, root_keys=root_keys)
         _check_issued_by(certificate, root, spec)
-        chain = chain_pem([certificate, root]).encode("ascii")
-        chain_path = directory / spec.chain_file
-        if not chain_path.is_file() or chain_path.read_bytes() != chain:
-            write_replacing(chain_path, chain, 0o644)
+        write_chain(settings, spec, certificate, root)
         ca = CertificateAuthority(certificate, spec.key_label, spec.family)
         issuing.append(ca)
         signers.append(
@@ -252,11 +284,69 @@ def ensure_hierarchy(
     return CaHierarchy(CertificateAuthority(root, ROOT.key_label), tuple(issuing), tuple(signers))
 
 
+def write_chain(
+    settings: Settings, spec: CaSpec, certificate: x509.Certificate, root: x509.Certificate
+) -> None:
+    """The family's chain file (issuing CA, then root), rewritten when it differs."""
+    chain = chain_pem([certificate, root]).encode("ascii")
+    chain_path = settings.ca_path / spec.chain_file
+    if not chain_path.is_file() or chain_path.read_bytes() != chain:
+        write_replacing(chain_path, chain, 0o644)
+
+
+def family_spec(family: str) -> CaSpec:
+    """The CA of ``family``; ``CA_FAMILY_UNKNOWN`` for a family the center does not have."""
+    for spec in FAMILIES:
+        if spec.family == family:
+            return spec
+    raise CertCenterError(
+        "CA_FAMILY_UNKNOWN",
+        family=family,
+        known=", ".join(str(spec.family) for spec in FAMILIES),
+    )
+
+
+def require_root_key(root_keys: CaKeys, root: x509.Certificate) -> None:
+    """``ROOT_KEY_NOT_PRESENT`` unless ``root_keys`` holds the key of ``root`` (the offline
+    root's token or medium is there and is the right one)."""
+    if not holds_key(root_keys, ROOT.key_label) or public_key_der(
+        root_keys.public_key(ROOT.key_label)
+    ) != public_key_der(root.public_key()):
+        raise CertCenterError("ROOT_KEY_NOT_PRESENT", backend=backend_name(root_keys))
+
+
+def backend_name(keys: object) -> str:
+    """The name a key backend goes by in records and messages (``software``, ``pkcs11``)."""
+    return str(getattr(keys, "name", type(keys).__name__))
+
+
+def holds_key(keys: SigningKeys, label: str) -> bool:
+    """Whether ``keys`` holds ``label``; False too when its token is not there."""
+    try:
+        return keys.has_key(label)
+    except CertCenterError as error:
+        if error.code in ("KEY_TOKEN_NOT_FOUND", "KEY_TOKEN_UNAVAILABLE"):
+            return False
+        raise
+
+
 # ---------------------------------------------------------------------- OCSP responders
 
 
-def _ocsp_signer_path(settings: Settings, family: str) -> Path:
-    return settings.ca_path / f"{ocsp_signer_label(family)}.pem"
+def _ocsp_signer_path(settings: Settings, family: str, generation: int = 1) -> Path:
+    return settings.ca_path / f"{ocsp_signer_label(family, generation)}.pem"
+
+
+def ocsp_signer_generation(settings: Settings, family: str) -> int:
+    """The generation of ``family``'s current OCSP responder key: the highest ``N`` of a
+    ``<family>-ocsp.N.pem`` in the CA folder, else 1 (``<family>-ocsp.pem``). A rotation
+    writes the next generation's file once its certificate is made, in one step."""
+    found = 1
+    for path in settings.ca_path.glob(f"{family}-ocsp.*.pem"):
+        number = path.name.removeprefix(f"{family}-ocsp.").removesuffix(".pem")
+        if number.isdigit() and int(number) > found:
+            found = int(number)
+    return found
 
 
 def load_ocsp_signer(settings: Settings, ca: CertificateAuthority) -> OcspSigner | None:
@@ -264,13 +354,14 @@ def load_ocsp_signer(settings: Settings, ca: CertificateAuthority) -> OcspSigner
     not issued by ``ca`` (validity and key are checked by :func:`ensure_ocsp_signer`)."""
     if ca.family is None:
         raise ValueError("only issuing CAs have OCSP responders")
+    generation = ocsp_signer_generation(settings, ca.family)
     try:
-        certificate = _read_certificate(_ocsp_signer_path(settings, ca.family))
+        certificate = _read_certificate(_ocsp_signer_path(settings, ca.family, generation))
     except ValueError:
         return None
     if certificate is None or not issued_by(certificate, ca.certificate):
         return None
-    return OcspSigner(certificate, ocsp_signer_label(ca.family), ca.family)
+    return OcspSigner(certificate, ocsp_signer_label(ca.family, generation), ca.family)
 
 
 def ocsp_signer_due(signer: OcspSigner, ca: CertificateAuthority, now: datetime) -> bool:
@@ -279,12 +370,12 @@ def ocsp_signer_due(signer: OcspSigner, ca: CertificateAuthority, now: datetime)
     return renewal_due(signer.certificate, ca, now)
 
 
-def _ocsp_signer_spec(settings: Settings, family: str) -> DelegatedSpec:
+def _ocsp_signer_spec(settings: Settings, family: str, generation: int) -> DelegatedSpec:
     return DelegatedSpec(
-        label=ocsp_signer_label(family),
+        label=ocsp_signer_label(family, generation),
         profile="ocsp-signer",
         common_name_suffix=f"{family.capitalize()} OCSP Responder",
-        path=_ocsp_signer_path(settings, family),
+        path=_ocsp_signer_path(settings, family, generation),
         description=f"OCSP responder ({family})",
     )
 
@@ -304,8 +395,29 @@ def ensure_ocsp_signer(
     if ca.family is None:
         raise ValueError("only issuing CAs have OCSP responders")
     keys = responder_keys if responder_keys is not None else backend  # the responder's key
-    spec = _ocsp_signer_spec(settings, ca.family)
+    spec = _ocsp_signer_spec(settings, ca.family, ocsp_signer_generation(settings, ca.family))
     certificate = ensure_delegated(spec, keys, backend, settings, clock, ca)
+    return OcspSigner(certificate, spec.label, ca.family)
+
+
+def rotate_ocsp_signer(
+    backend: CaKeys,
+    settings: Settings,
+    clock: Clock,
+    ca: CertificateAuthority,
+    *,
+    responder_keys: SigningKeys | None = None,
+) -> OcspSigner:
+    """A new OCSP responder for ``ca``: a new key under the next generation's label
+    (``mobile-ocsp.2``) and its certificate, whose file makes it the current one. The old
+    key and certificate stay (responses it signed still verify until they expire)."""
+    if ca.family is None:
+        raise ValueError("only issuing CAs have OCSP responders")
+    keys = responder_keys if responder_keys is not None else backend
+    generation = ocsp_signer_generation(settings, ca.family) + 1
+    spec = _ocsp_signer_spec(settings, ca.family, generation)
+    # a key under the new label is made here (one left by a rotation cut short is used)
+    certificate = issue_delegated(spec, keys, backend, settings, clock, ca)
     return OcspSigner(certificate, spec.label, ca.family)
 
 
@@ -335,13 +447,32 @@ def _ensure_ca(
     clock: Clock,
     spec: CaSpec,
     issuer: x509.Certificate | None,
+    *,
+    root_keys: CaKeys,
 ) -> x509.Certificate:
     path = settings.ca_path / spec.certificate_file
     existing = _read_certificate(path)
     if existing is not None:
         _check_key_matches(backend, spec, existing)
         return existing
+    return make_ca(backend, settings, clock, spec, issuer, root_keys=root_keys)
 
+
+def make_ca(
+    backend: CaKeys,
+    settings: Settings,
+    clock: Clock,
+    spec: CaSpec,
+    issuer: x509.Certificate | None,
+    *,
+    root_keys: CaKeys,
+) -> x509.Certificate:
+    """Make the CA ``spec`` (its key in ``backend`` unless one is there, its certificate
+    signed by the root key in ``root_keys``, or self-signed for the root) and write its
+    file, never replacing one: another process's certificate wins."""
+    path = settings.ca_path / spec.certificate_file
+    if issuer is not None:
+        require_root_key(root_keys, issuer)
     ca_profile = profile(spec.profile, settings)
     if not backend.has_key(spec.key_label):
         try:
@@ -366,7 +497,7 @@ def _ensure_ca(
         not_after=not_after,
     )
     signer = ROOT.key_label if issuer is not None else spec.key_label
-    certificate = backend.sign_certificate(signer, builder)
+    certificate = root_keys.sign_certificate(signer, builder)
     try:
         write_new(path, certificate_pem(certificate).encode("ascii"), 0o644)
     except FileExistsError:  # another process was quicker: keep its certificate

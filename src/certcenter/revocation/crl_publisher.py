@@ -17,7 +17,10 @@ not the installation's (``CRL_DISTRIBUTION_POINT_MISMATCH``).
 
 A partition's CRL is its certificates' stored entries (``CertificateRecord.crl_entry``, made
 by :func:`certcenter.pki.crl.encode_crl_entry` at revocation) concatenated in one pass and
-signed by the family's CA key; the root's CRL (family ``root``, shard 0) by the root key.
+signed by the family's CA key; the root's CRL (family ``root``, shard 0) by the root key. A
+publisher whose backend does not hold the root key (an offline root) never signs the root's
+CRL: :meth:`CrlPublisher.publish_due` leaves it out and :meth:`CrlPublisher.current` serves the
+last one a key ceremony signed (``ROOT_KEY_NOT_PRESENT`` when there is none).
 One publisher of a partition at a time, across worker processes and hosts: each publication
 takes the partition's lock first (``uow.crls.lock_partition``: a transaction-scoped advisory
 lock on PostgreSQL, the write lock on SQLite). The job runner and the route look again once
@@ -63,7 +66,7 @@ from certcenter.pki.crl import (
     crl_path,
     parse_partition_name,
 )
-from certcenter.pki.hierarchy import CaHierarchy, CertificateAuthority
+from certcenter.pki.hierarchy import CaHierarchy, CertificateAuthority, backend_name, holds_key
 from certcenter.pki.ocsp import whole_seconds
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 
@@ -101,9 +104,12 @@ class CrlPublisher:
         hierarchy: Callable[[], CaHierarchy],
         settings: Settings,
         clock: Clock,
+        root_validity: timedelta | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._backend = backend
+        # how long the root's CRL (an ARL) lasts when signed at a ceremony (offline root)
+        self._root_validity = root_validity
         self._hierarchy = hierarchy
         self._settings = settings
         self._policy = settings.policy
@@ -150,6 +156,11 @@ class CrlPublisher:
         if partition.shard == FULL_CRL_SHARD:
             return range(self._policy.crl_shards)
         return range(partition.shard, partition.shard + 1)
+
+    def root_key_here(self) -> bool:
+        """Whether this publisher's backend holds the root key; not with an offline root
+        (``key_backend_root``, docs/keys.md), whose CRL is signed at a key ceremony."""
+        return holds_key(self._backend, self._hierarchy().root.key_label)
 
     # ------------------------------------------------------------------ distribution points
 
@@ -266,7 +277,10 @@ class CrlPublisher:
         ca = self._authority(partition)
         created_at = self._clock.now()  # before anything is read: see publish_due
         this_update = whole_seconds(created_at)
-        next_update = this_update + timedelta(hours=self._policy.crl_validity_hours)
+        validity = timedelta(hours=self._policy.crl_validity_hours)
+        if partition.family == ROOT_CRL_FAMILY and self._root_validity is not None:
+            validity = self._root_validity
+        next_update = this_update + validity
         urls = self._urls(uow, partition, created_at)
         records = []
         for url in urls:
@@ -328,6 +342,11 @@ class CrlPublisher:
         if latest is not None and now < as_utc(latest.next_update):
             self._remember(partition, latest)
             return latest
+        if family == ROOT_CRL_FAMILY and not self.root_key_here():
+            if latest is not None:  # the offline root signs it at a ceremony only
+                log.warning("the root CA's CRL expired; sign a new one at a key ceremony")
+                return latest
+            raise CertCenterError("ROOT_KEY_NOT_PRESENT", backend=backend_name(self._backend))
         with self._lock:  # one publication per process; others wait for it
             with self._uow_factory(read_only=True) as uow:
                 latest = uow.crls.latest(family, shard, url)
@@ -353,6 +372,8 @@ class CrlPublisher:
         now = now or self._clock.now()
         margin = timedelta(hours=self._policy.crl_refresh_margin_hours)
         candidates = self.partitions()
+        if not self.root_key_here():  # an offline root: its CRL is signed at ceremonies
+            candidates = [p for p in candidates if p.family != ROOT_CRL_FAMILY]
         candidates += [
             Partition(family, FULL_CRL_SHARD)
             for family in self._hierarchy().families

@@ -27,8 +27,9 @@ What it answers:
 
 Responses are signed by the CA's delegated responder (``mobile-ocsp``, see
 :func:`certcenter.pki.hierarchy.ensure_ocsp_signer`), which is re-issued here if it is
-missing or near its end. thisUpdate is now, nextUpdate now +
-``policy.ocsp_response_validity_minutes``.
+missing or near its end. Its file is read again every :data:`SIGNER_REREAD_SECONDS`, so a
+signer rotated by a key ceremony (``mobile-ocsp.2``) is taken up by a running server.
+thisUpdate is now, nextUpdate now + ``policy.ocsp_response_validity_minutes``.
 
 Caching: a response to a request without a nonce is stored in ``uow.ocsp`` (keyed by serial)
 and served again until ``next_update - policy.ocsp_refresh_margin_minutes``, as long as the
@@ -76,6 +77,7 @@ from certcenter.pki.hierarchy import (
     CertificateAuthority,
     OcspSigner,
     ensure_ocsp_signer,
+    load_ocsp_signer,
     ocsp_signer_due,
 )
 from certcenter.pki.ocsp import (
@@ -102,6 +104,9 @@ __all__ = ["OcspAnswer", "OcspResponder", "certificate_answer"]
 log = logging.getLogger(__name__)
 
 CHANGES_KEPT = 100_000  # logged status changes kept for processes that read the log late
+# how often the responder reads its signer's certificate file again: a rotated signer is
+# used within this many seconds, in every worker
+SIGNER_REREAD_SECONDS = 60.0
 _CHANGES_READ = 1000  # more changes than this since the last read: everything is dropped
 
 _UNKNOWN_STATES = (CertificateStatus.PENDING.value, CertificateStatus.ABANDONED.value)
@@ -211,6 +216,7 @@ class OcspResponder:
         self._batch_limit = policy.ocsp_max_certificates_per_request
         self._lock = threading.Lock()
         self._signers: dict[str, OcspSigner] = {}
+        self._signers_read: dict[str, float] = {}  # when each family's file was last read
         self._issuers: dict[tuple[str, bytes, bytes], CertificateAuthority] = {}
         self._issuers_of: CaHierarchy | None = None
         self.memory: ResponseMemory[OcspAnswer] = ResponseMemory(
@@ -447,7 +453,12 @@ class OcspResponder:
         if ca.family is None:
             raise ValueError("only issuing CAs have OCSP responders")
         with self._lock:
-            signer = self._signers.get(ca.family) or self._hierarchy().ocsp_signer(ca.family)
+            signer = self._signers.get(ca.family)
+            read = self._signers_read.get(ca.family)
+            if signer is None or read is None or time.monotonic() - read >= SIGNER_REREAD_SECONDS:
+                # a rotation (certcenter keys ceremony rotate ocsp-signer) writes a new file
+                signer = load_ocsp_signer(self._settings, ca) or signer
+                self._signers_read[ca.family] = time.monotonic()
             if signer is None or ocsp_signer_due(signer, ca, now):
                 signer = ensure_ocsp_signer(
                     self._ca_backend,

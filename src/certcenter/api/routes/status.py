@@ -124,7 +124,7 @@ async def ocsp_get(encoded: str, request: Request, center: CenterDep) -> Respons
     response_class=Response,
     responses={200: {"content": {PKIX_CRL: {}}, "description": "A DER CRL."}},
 )
-@raises("NOT_FOUND")
+@raises("NOT_FOUND", "ROOT_KEY_NOT_PRESENT")
 def crl(name: str, request: Request, center: CenterDep) -> Response:
     """A CRL: ``root`` (the root CA's), ``<family>-<n>`` (partition n of the family's CRL,
     as named in a certificate's CRL distribution point) or ``<family>`` (the complete one).
