@@ -808,3 +808,15 @@ class CmpTransaction:
     signer_key: bytes | None = None
     outcome: str | None = None  # accepted | rejected | expired | refused | revoked
     finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KeyGeneration:
+    """One generation of a rotated key (키 교체 세대): the pepper or the customer keys'
+    key-encryption key, under its key backend label; the highest generation is current."""
+
+    name: str  # "pepper", "customer-kek"
+    generation: int  # 1, 2, …
+    label: str  # the key backend label: "pepper", "pepper.2", …
+    created_at: datetime | None = None  # None for a first generation nobody recorded
+    retired_at: datetime | None = None  # deleted from its backend

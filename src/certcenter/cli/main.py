@@ -25,6 +25,7 @@ from certcenter.cli import (
     joint_commands,
     joint_usage_commands,
     key_commands,
+    key_secret_commands,  # noqa: F401 - adds its commands to keys
     ocsp_commands,
     otp_commands,
     overseas_commands,

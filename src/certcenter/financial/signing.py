@@ -227,6 +227,11 @@ class RemoteSigner:
         device_ok = device_signature_valid(
             device_key(device.public_key), activation_message(activation), device_signature
         )
+        fresh = (  # a hash of an older pepper generation or cost: a new one
+            self.hasher.rehashed(pin_hash, pin, purpose=PIN_PURPOSE)
+            if pin_ok and device_ok
+            else None
+        )
 
         # c. book the outcome; release the grant once
         token = new_token()
@@ -245,6 +250,8 @@ class RemoteSigner:
                 raise refusal
             if not uow.activations.authorize(activation.id, token_digest(token), self.clock.now()):
                 raise CertCenterError("FINANCIAL_ACTIVATION_USED")
+            if fresh is not None:
+                uow.secret_hashes.replace("cloud-pin", account.id, pin_hash, fresh)
             self._audit(uow, activation, "financial_activation", source_ip)
             uow.commit()
         return Grant(activation_id=activation.id, token=token, expires_at=activation.expires_at)

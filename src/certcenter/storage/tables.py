@@ -856,3 +856,19 @@ cmp_nonces = Table(
     Column("seen_at", UtcDateTime, nullable=False),
     Index("ix_cmp_nonces_seen_at", "seen_at"),
 )
+
+# ------------------------------------------------------------------ key generations
+
+# The generations of a rotated key (the pepper, the customer keys' key-encryption key): which
+# key backend label each generation has; the highest is the current one. A name without rows
+# is in its first generation, under its first label (``pepper``, ``customer-kek``).
+key_generations = Table(
+    "key_generations",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("generation", Integer, primary_key=True),
+    Column("label", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=True),  # None: a first generation recorded late
+    # when the key itself was deleted from its backend (nothing used it any more)
+    Column("retired_at", UtcDateTime, nullable=True),
+)

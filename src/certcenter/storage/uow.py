@@ -55,11 +55,13 @@ from certcenter.storage.repositories import (
     SqlFinancialReverifications,
     SqlHealth,
     SqlJointRegistrations,
+    SqlKeyGenerations,
     SqlLostPhoneReports,
     SqlOcspCache,
     SqlOperators,
     SqlOtpTokens,
     SqlOutbox,
+    SqlSecretHashes,
     SqlSecurityCards,
     SqlSessions,
     SqlSignedDocuments,
@@ -123,6 +125,8 @@ class SqlUnitOfWork:
         self.certificate_copies = SqlCertificateCopies(session)
         self.health = SqlHealth(session)
         self.cmp_transactions = SqlCmpTransactions(session)
+        self.key_generations = SqlKeyGenerations(session)
+        self.secret_hashes = SqlSecretHashes(session)
         return self
 
     def _open(self) -> Session:
