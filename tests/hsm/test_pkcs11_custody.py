@@ -15,7 +15,11 @@ from typing import Any
 import pkcs11
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap_with_padding
 from pkcs11 import Attribute, KeyType, ObjectClass
+from sqlalchemy import update
 
 from certcenter.audit.ceremony import record_problem
 from certcenter.bootstrap import SEAL_LABEL, Center, build_center, initialise
@@ -25,7 +29,9 @@ from certcenter.config import Settings
 from certcenter.errors import CertCenterError
 from certcenter.keys import Pkcs11KeyBackend
 from certcenter.keys.backend import signature_valid
+from certcenter.keys.pkcs8 import ScryptCost, seal_private_key
 from certcenter.pki.cms import signed_attributes
+from certcenter.storage import tables
 from tests.conftest import START, _reset_postgres, make_settings
 from tests.custody.support import cli_env
 from tests.financial.support import PIN, Browser, customer, issue, remote_sign
@@ -185,6 +191,9 @@ def test_migrate_moves_secrets_and_customer_keys_into_the_token(
         account = uow.cloud_accounts.active_for_customer(customer(center).id)
     assert account is not None and account.wrapped_key is not None
     assert account.wrapped_key[:1] == b"\x01"  # the software backend's blob
+    older_browser = Browser()
+    older = issue(center, older_browser, number="C003")
+    _unwrap_into_a_key_file(center, "C003")  # an account made before keys were wrapped
     mobile_pin = center.hasher.hash("135790", purpose="pin")
     code = center.hasher.code_digest("482913", purpose="code:phone")
     lookup = center.hasher.digest("01020000001", purpose="sms-phone")
@@ -204,7 +213,7 @@ def test_migrate_moves_secrets_and_customer_keys_into_the_token(
         "secret data-seal: imported",
         "key-encryption key customer-kek: imported to unwrap only",
         "key-encryption key customer-kek.2: made in the token",
-        "customer keys: 1 re-wrapped",
+        "customer keys: 1 re-wrapped under it, 1 of older accounts wrapped then re-wrapped",
         "root-ca: a signing key: not moved",
         "audit-checkpoint: a signing key: not moved",
         "nothing changed",
@@ -223,6 +232,8 @@ def test_migrate_moves_secrets_and_customer_keys_into_the_token(
     record = json.loads(applied.stdout)
     assert record["ceremony"] == "migrate-keys" and record["details"]["rewrapped"] == 1
     assert record["details"]["destroyed_in_token"] == ["customer-kek"]
+    assert record["details"]["older_accounts_wrapped"] == 1
+    assert list(software_settings.keys_path.glob("fin-*")) == []  # its key file is gone
     assert record_problem(record, center.ceremonies.public_key()) is None
     held = _objects(blank_backend)
     assert {row["label"] for row in held} == {
@@ -234,7 +245,8 @@ def test_migrate_moves_secrets_and_customer_keys_into_the_token(
     }
     assert all(row["sensitive"] and not row["extractable"] for row in held)
     again = runner.invoke(cli, ["keys", "migrate", "--to", "pkcs11"], env=env)
-    assert "customer keys: 0 re-wrapped" in again.stdout  # a second run has nothing to do
+    # a second run has nothing to do
+    assert "customer keys: 0 re-wrapped under it, 0 of older" in again.stdout
 
     # the center, now configured with its secrets and customer keys in the token
     token_settings = _token_settings(
@@ -251,6 +263,10 @@ def test_migrate_moves_secrets_and_customer_keys_into_the_token(
         assert moved.key_backends.secrets.decrypt(SEAL_LABEL, sealed, b"otp:1") == b"otp seed"
         # the financial certificate: its PIN checked, its key re-wrapped in the token signs
         _signs(moved, browser, issued.device_id)
+        _signs(moved, older_browser, older.device_id)  # the older account's key, now a row
+        with moved.uow_factory() as uow:
+            moved_older = uow.cloud_accounts.active_for_customer(customer(moved, "C003").id)
+        assert moved_older is not None and moved_older.wrapping_key_label == "customer-kek.2"
         with pytest.raises(CertCenterError) as wrong:
             remote_sign(moved, browser, issued.device_id or "", b"x", pin="000000")
         assert wrong.value.code == "FINANCIAL_AUTH_FAILED"
@@ -263,3 +279,24 @@ def test_migrate_moves_secrets_and_customer_keys_into_the_token(
         _signs(moved, other, fresh.device_id)
     finally:
         moved.close()
+
+
+def _unwrap_into_a_key_file(center: Center, number: str) -> None:
+    """Make the account's key one kept under its own label, as before keys were wrapped."""
+    with center.uow_factory() as uow:
+        account = uow.cloud_accounts.active_for_customer(customer(center, number).id)
+    assert account is not None and account.wrapped_key is not None
+    kek = center.key_backends.customer._secret("customer-kek")  # type: ignore[attr-defined]
+    private = serialization.load_der_private_key(
+        aes_key_unwrap_with_padding(kek, account.wrapped_key[1:]), None
+    )
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    key_file = center.settings.keys_path / f"{account.key_label}.key.pem"
+    key_file.write_bytes(seal_private_key(private, b"test-passphrase", ScryptCost(2**4, 8, 1)))
+    table = tables.cloud_accounts
+    with center.engine.begin() as connection:
+        connection.execute(
+            update(table)
+            .where(table.c.id == account.id)
+            .values(wrapped_key=None, wrapping_key_label=None)
+        )

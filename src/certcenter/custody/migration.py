@@ -17,7 +17,7 @@ What moves:
   unwrap, a new key-encryption key is made in the token (the next ``customer-kek``
   generation), every wrapped key is re-wrapped under it inside the token, and the imported
   ones are destroyed. An account made before keys were wrapped has its key wrapped by the
-  software backend first, then re-wrapped the same way.
+  software backend first, then re-wrapped the same way, and its key file is deleted.
 
 What does not move: the CA, OCSP, audit checkpoint and time-stamping keys. They sign; a
 key made in software can be imported into a token but can never become one that was made
@@ -291,7 +291,9 @@ class KeyMigration:
             with self._uow_factory() as uow:
                 stored = uow.cloud_accounts.store_wrapped(account_id, new_label, wrapped)
                 uow.commit()
-            done += int(stored)
+            if stored:  # the row holds it now: the software copy goes (nothing else uses it)
+                source.delete_key(key_label)
+                done += 1
         return done
 
     def _destroy_imported(self, target: CustomerKeys, labels: Sequence[str]) -> list[str]:
