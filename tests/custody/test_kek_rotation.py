@@ -150,3 +150,29 @@ def test_a_key_that_does_not_unwrap_is_reported_and_keeps_the_old_key(center: Ce
     again = center.kek_rotation.rotate(operator="cli:kim", resume=True)
     assert again.deleted == [] and "1 customer keys still wrapped" in again.kept["customer-kek"]
     assert (center.settings.keys_path / "customer-kek.secret.json").is_file()
+
+
+def test_a_signature_raced_by_the_rotation_reads_the_key_again(
+    center: Center, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row was read under the old key-encryption key, then re-wrapped and the old key
+    destroyed before the signature: the signer reads the row again and signs."""
+    browser = Browser()
+    issued = issue(center, browser)
+    clock = center.clock
+    assert isinstance(clock, FrozenClock)
+    keys = center.key_backends.customer
+    real = keys.sign_wrapped
+    labels: list[str] = []
+
+    def rotated_meanwhile(wrapping_label: str, wrapped: bytes, data: bytes) -> bytes:
+        labels.append(wrapping_label)
+        if len(labels) == 1:
+            center.kek_rotation.rotate(operator="cli:kim")
+            clock.advance(minutes=10)
+            assert center.kek_rotation.rotate(operator="cli:kim", resume=True).deleted
+        return real(wrapping_label, wrapped, data)
+
+    monkeypatch.setattr(keys, "sign_wrapped", rotated_meanwhile)
+    _signs(center, browser, issued.device_id, "C001")
+    assert labels == ["customer-kek", "customer-kek.2"]
