@@ -196,3 +196,21 @@ def test_the_financial_pin_moves_at_the_next_remote_signature(center: Center) ->
     assert pin_hash() == old
     remote_sign(center, browser, issued.device_id or "", b"x", pin=FINANCIAL_PIN)
     assert SecretHasher.generation_of(pin_hash()) == 2
+
+
+def test_two_rotations_at_once_one_is_refused(
+    center: Center, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another operator's rotation recorded generation 2 after this one read the table."""
+    rotation = center.pepper_rotation
+    stale = rotation.status()
+    rotation.rotate(operator="cli:lee")
+    monkeypatch.setattr(rotation, "status", lambda: stale)
+    with pytest.raises(CertCenterError) as raced:
+        rotation.rotate(operator="cli:kim")
+    assert raced.value.code == "KEY_ROTATION_RACED"
+    monkeypatch.undo()
+    assert [use.generation for use in rotation.status()] == [1, 2]
+    with center.uow_factory() as uow:  # one record in the trail: the rotation that was made
+        trail = uow.audit.for_subject("key-ceremony", "rotate-pepper")
+    assert [entry.actor for entry in trail] == ["cli:lee"]
