@@ -45,6 +45,7 @@ from certcenter.cmp import (
     RecordedCertificates,
 )
 from certcenter.config import KEY_PURPOSES, Settings, is_installed
+from certcenter.custody import KekRotation, KeyMigration, PepperRotation
 from certcenter.diagnosis import Diagnosis
 from certcenter.enrollment.service import FAMILY, EnrollmentService
 from certcenter.entities import CertificateRecord, Customer, Device, new_id
@@ -57,7 +58,7 @@ from certcenter.financial import (
     FinancialPinReset,
     RemoteSigner,
 )
-from certcenter.financial.cloud import WRAPPING_KEY_LABEL, close_cloud_account
+from certcenter.financial.cloud import close_cloud_account
 from certcenter.financial.issuance import FinancialIssuance
 from certcenter.financial.media import AdditionalMedia
 from certcenter.identity.providers import Providers
@@ -65,6 +66,7 @@ from certcenter.issuance import Issuance, IssueHooks, IssueRequest
 from certcenter.joint import FeeDesk, JointAuthority, JointLogin, JointRegistrations
 from certcenter.keys import KeyBackend, KeyBackends, load_key_backend, load_key_backends
 from certcenter.keys.backend import CaKeys
+from certcenter.keys.generations import CUSTOMER_KEK, PEPPER, GenerationalPepper, KeyGenerations
 from certcenter.lifecycle.customer_actions import CustomerActions
 from certcenter.lifecycle.jobs import JobRunner
 from certcenter.lifecycle.key_ceremonies import CaCeremonies
@@ -127,7 +129,7 @@ from certcenter.usage.sessions import SessionService
 from certcenter.usage.transfers import TransferService
 
 log = logging.getLogger(__name__)
-PEPPER_LABEL = "pepper"
+PEPPER_LABEL = PEPPER.first_label  # generation 1; rotated: pepper.2, … (keys.generations)
 SEAL_LABEL = "data-seal"  # seals OTP secrets stored in the database
 CARD_DIGEST_LABEL = "security-card"  # keys the digests of security card slots
 WEB_SESSION_LABEL = "web-session"  # signs the web center's session cookie
@@ -159,6 +161,11 @@ class Center:
     audit_trail: AuditTrail
     ceremonies: KeyCeremonies  # signed records of key ceremonies, in the trail
     ca_ceremonies: CaCeremonies  # the CA's key ceremonies (the root key opened only there)
+    pepper_generations: KeyGenerations  # which pepper new hashes are made under
+    kek_generations: KeyGenerations  # which key-encryption key new cloud keys are wrapped under
+    pepper_rotation: PepperRotation
+    kek_rotation: KekRotation
+    key_migration: KeyMigration  # software -> PKCS#11 (certcenter keys migrate)
     sender: OutboxSender
     outbox: Outbox
     revocation: RevocationStatus
@@ -287,10 +294,13 @@ def compose(
     """Build every service, top to bottom: each from what is built before it."""
     policy = settings.policy
     uow_factory = SqlUnitOfWorkFactory(make_session_factory(engine))
+    # generation 1 of the pepper: the keyed lookup digests stay under it for good
     pepper = partial(keys.secrets.mac, PEPPER_LABEL)
+    pepper_generations = KeyGenerations(uow_factory, PEPPER, clock)
+    kek_generations = KeyGenerations(uow_factory, CUSTOMER_KEK, clock)
 
     # foundations
-    hasher = SecretHasher.from_policy(pepper, policy)
+    hasher = SecretHasher.from_policy(GenerationalPepper(pepper_generations, keys.secrets), policy)
     hierarchy = StoredHierarchy(settings)  # read when first used: init may not have run yet
     issuer = Issuer(keys.ca, hierarchy, settings, clock)
     checkpoint_log = FileCheckpointLog(settings.audit_checkpoint_path)
@@ -313,6 +323,19 @@ def compose(
         records=ceremonies,
         settings=settings,
         clock=clock,
+    )
+    pepper_rotation = PepperRotation(
+        uow_factory, keys.secrets, pepper_generations, ceremonies, clock
+    )
+    kek_rotation = KekRotation(uow_factory, keys.customer, kek_generations, ceremonies, clock)
+    key_migration = KeyMigration(
+        uow_factory,
+        keys,
+        pepper_generations,
+        kek_generations,
+        ceremonies,
+        clock,
+        secret_labels=(SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL),
     )
     channels = channels_from_settings(settings, providers.sms)
     sender = OutboxSender(uow_factory, channels, clock, policy)
@@ -496,6 +519,7 @@ def compose(
         publisher=revocation,
         settings=settings,
         clock=clock,
+        wrapping_label=kek_generations.current_label,
     )
     remote_signer = RemoteSigner(
         uow_factory=uow_factory,
@@ -688,6 +712,11 @@ def compose(
         audit_trail=audit_trail,
         ceremonies=ceremonies,
         ca_ceremonies=ca_ceremonies,
+        pepper_generations=pepper_generations,
+        kek_generations=kek_generations,
+        pepper_rotation=pepper_rotation,
+        kek_rotation=kek_rotation,
+        key_migration=key_migration,
         sender=sender,
         outbox=outbox,
         revocation=revocation,
@@ -752,7 +781,9 @@ def _purpose_probe(backend: KeyBackend, purpose: str) -> Check:
         return secret_check(backend, PEPPER_LABEL)
     if purpose == "ca":
         return label_check(backend, ROOT.key_label)
-    return label_check(backend, WRAPPING_KEY_LABEL, required=False)
+    # the first key-encryption key: not required (a rotation may have retired it), the call
+    # only has to reach the store
+    return label_check(backend, CUSTOMER_KEK.first_label, required=False)
 
 
 @dataclass(frozen=True)
@@ -819,6 +850,15 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
             responder_keys=keys.ocsp,
             root_keys=open_root_keys(settings, keys.ca),
         )
+        keys.verify_passphrase()  # a wrong passphrase, PIN or module: refused first
+        migrate.upgrade(center.engine)
+        migrate.upgrade(center.sim_engine, simulators=True)
+        for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):
+            keys.secrets.ensure_secret(label)
+        # the current generation (customer-kek until a rotation: custody.kek)
+        keys.customer.ensure_wrapping_key(center.kek_generations.current_label())
+        hierarchy = ensure_hierarchy(keys.ca, settings, center.clock, responder_keys=keys.ocsp)
+        ensure_checkpoint_key(keys.ocsp)
         seeded = False
         if settings.sims_enabled:
             seeded = seed_world(
@@ -850,7 +890,7 @@ def _prepare_center(center: Center) -> None:
     migrate.upgrade(center.sim_engine, simulators=True)
     for label in (PEPPER_LABEL, SEAL_LABEL, CARD_DIGEST_LABEL, WEB_SESSION_LABEL):
         keys.secrets.ensure_secret(label)
-    keys.customer.ensure_wrapping_key(WRAPPING_KEY_LABEL)
+    keys.customer.ensure_wrapping_key(center.kek_generations.current_label())
     ensure_checkpoint_key(keys.ocsp)
     center.oidc.keys.ensure()  # the ID tokens' signing key (ES256)
 

@@ -924,3 +924,13 @@ class OidcPushedRequest:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+@dataclass(frozen=True)
+class KeyGeneration:
+    """One generation of a rotated key (키 교체 세대): the pepper or the customer keys'
+    key-encryption key, under its key backend label; the highest generation is current."""
+
+    name: str  # "pepper", "customer-kek"
+    generation: int  # 1, 2, …
+    label: str  # the key backend label: "pepper", "pepper.2", …
+    created_at: datetime | None = None  # None for a first generation nobody recorded
+    retired_at: datetime | None = None  # deleted from its backend

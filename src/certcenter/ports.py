@@ -35,6 +35,7 @@ from certcenter.entities import (
     FinancialEnrollment,
     FinancialReverification,
     JointRegistration,
+    KeyGeneration,
     LostPhoneReport,
     OcspCacheEntry,
     OidcClient,
@@ -500,6 +501,59 @@ class CloudAccountRepository(Protocol):
         """Atomically mark the account deleted; False if it was not active."""
         ...
 
+    def wrapped_keys(
+        self, *, not_under: str, after: str = "", limit: int = 200
+    ) -> Sequence[tuple[str, str, bytes]]:
+        """Active accounts whose key is wrapped under another label than ``not_under``:
+        ``(account id, wrapping label, wrapped key)``, by id, ids above ``after``."""
+        ...
+
+    def rewrap(
+        self, account_id: str, old_label: str, old_wrapped: bytes, new_label: str, new: bytes
+    ) -> bool:
+        """Store the key re-wrapped under ``new_label``, if the row still holds ``old_wrapped``
+        under ``old_label`` (not deleted or re-issued meanwhile); True if it did."""
+        ...
+
+    def wrapping_label_counts(self) -> dict[str, int]:
+        """How many active accounts keep their key wrapped under each label."""
+        ...
+
+    def unwrapped_keys(self) -> Sequence[tuple[str, str]]:
+        """``(account id, key label)`` of the active accounts made before keys were wrapped
+        (their key in the backend under the account's own label)."""
+        ...
+
+    def store_wrapped(self, account_id: str, label: str, wrapped: bytes) -> bool:
+        """Give an account made before keys were wrapped its key wrapped under ``label``
+        (if it is still active and still without one); True if it did."""
+        ...
+
+
+class KeyGenerationRepository(Protocol):
+    """The generations of the keys the center rotates (``key_generations``)."""
+
+    def for_name(self, name: str) -> Sequence[KeyGeneration]:
+        """The recorded generations of ``name``, oldest first (none: still the first)."""
+        ...
+
+    def add(self, generation: KeyGeneration) -> None: ...
+    def retire(self, name: str, generation: int, at: datetime) -> None: ...
+
+
+class SecretHashRepository(Protocol):
+    """The stored PIN and pattern hashes, seen as a whole: what a pepper rotation needs."""
+
+    def count_by_prefix(self, prefixes: dict[int, str], now: datetime) -> dict[int, int]:
+        """For each key, how many live hashes (active devices and cloud accounts, enrollments
+        not expired) start with its prefix."""
+        ...
+
+    def replace(self, kind: str, row_id: str, old: str, new: str) -> bool:
+        """Replace the hash ``kind`` (``device-pin``, ``device-pattern``, ``cloud-pin``) of a
+        row by ``new`` if it is still ``old``; True if it was."""
+        ...
+
 
 class BrowserDeviceRepository(Protocol):
     def add(self, device: BrowserDevice) -> None: ...
@@ -695,6 +749,10 @@ class UnitOfWork(Protocol):
     def cmp_transactions(self) -> CmpTransactionRepository: ...
     @property
     def oidc(self) -> OidcRepository: ...
+    @property
+    def key_generations(self) -> KeyGenerationRepository: ...
+    @property
+    def secret_hashes(self) -> SecretHashRepository: ...
 
     def flush(self) -> None: ...
     def commit(self) -> None: ...

@@ -311,3 +311,65 @@ def test_a_code_stored_as_argon2id_before_still_verifies(hasher: SecretHasher) -
 )
 def test_malformed_stored_codes_are_false_not_an_error(hasher: SecretHasher, stored: str) -> None:
     assert hasher.code_matches(stored, "482913", purpose="code:phone") is False
+
+
+# ---------------------------------------------------------------- pepper generations
+
+
+class _Generations:
+    """Peppers of several generations, the newest current (as GenerationalPepper)."""
+
+    def __init__(self, keys: dict[int, bytes]) -> None:
+        self.keys = keys
+
+    def current(self) -> int:
+        return max(self.keys)
+
+    def mac(self, generation: int, data: bytes) -> bytes:
+        if generation not in self.keys:
+            raise LookupError(generation)
+        return hmac.new(self.keys[generation], data, hashlib.sha256).digest()
+
+
+def test_a_hash_names_its_pepper_generation_and_moves_to_the_newest() -> None:
+    peppers = _Generations({1: b"a" * 32})
+    hasher = SecretHasher.from_policy(peppers, policy())
+    first = hasher.hash("480213", purpose="pin")
+    assert first.startswith("$argon2id$") and SecretHasher.generation_of(first) == 1
+    peppers.keys[2] = b"b" * 32
+    assert hasher.verify(first, "480213", purpose="pin") and hasher.needs_rehash(first)
+    second = hasher.rehashed(first, "480213", purpose="pin")
+    assert second is not None and second.startswith("$pepper-g2$argon2id$v=19$")
+    assert hasher.verify(second, "480213", purpose="pin") and not hasher.needs_rehash(second)
+    # the pepper is bound: generation 2's hash does not verify under generation 1's pepper
+    del peppers.keys[2]
+    assert not hasher.verify(second, "480213", purpose="pin")  # unknown generation: False
+    assert hasher.needs_rehash(second) is False  # newer than this process knows: left alone
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "$pepper-g$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
+        "$pepper-g1$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",  # 1 is never marked
+        "$pepper-g02$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
+        "$pepper-g2$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
+        "$pepper-g9999999$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
+        "$pepper-g2",
+        "pepper-g2$argon2id$",
+    ],
+)
+def test_malformed_generation_markers_are_not_hashes(stored: str) -> None:
+    hasher = SecretHasher.from_policy(_Generations({1: b"a" * 32, 2: b"b" * 32}), policy())
+    assert SecretHasher.generation_of(stored) is None
+    assert hasher.verify(stored, "480213", purpose="pin") is False
+    assert hasher.needs_rehash(stored) is True
+
+
+@FEW
+@given(st.text(max_size=80))
+def test_any_stored_string_verifies_false_or_true_never_raises(stored: str) -> None:
+    hasher = SecretHasher.from_policy(_Generations({1: b"a" * 32, 3: b"c" * 32}), policy())
+    assert isinstance(hasher.verify("$pepper-g" + stored, "480213", purpose="pin"), bool)
+    assert isinstance(hasher.code_matches("hmac-sha256$g" + stored, "1", purpose="c"), bool)
+    assert isinstance(hasher.needs_rehash("$pepper-g" + stored), bool)

@@ -199,6 +199,10 @@ class DeviceAuthenticator:
         if refusal is not None:
             uow.commit()
             raise refusal
+        if device.pin_hash is not None:  # an older pepper generation or cost: a new hash
+            fresh = self.hasher.rehashed(device.pin_hash, pin, purpose="pin")
+            if fresh is not None:
+                uow.secret_hashes.replace("device-pin", device.id, device.pin_hash, fresh)
         return Authenticated(customer=customer, device=device, certificate=certificate)
 
     def prove_possession(self, uow: UnitOfWork, *, proven: bool, client_ip: str | None) -> None:

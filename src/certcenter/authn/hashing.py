@@ -29,21 +29,34 @@ the ~24 ms of an argon2id hash:
 
     stored = hasher.code_digest("482913", purpose="code:phone")
     hasher.code_matches(stored, submitted, purpose="code:phone")
+
+Pepper generations (페퍼 세대, :mod:`certcenter.keys.generations`): the pepper can be rotated
+(``certcenter keys ceremony rotate pepper``). New hashes are made under the newest
+generation and say which one: ``$pepper-g2$argon2id$v=19$…`` (a hash without the marker, as
+every hash before rotation existed, is generation 1). A hash of an older generation still
+verifies, and :meth:`SecretHasher.needs_rehash` is then true, so the caller stores a new hash
+made from the secret it has just verified (:meth:`SecretHasher.rehashed`). Codes are made
+under the newest generation too (``hmac-sha256$g2$…``; they live minutes). The keyed
+digests of :meth:`SecretHasher.digest` stay under generation 1 for good: they are lookup keys
+of values the center does not keep (a phone number's counter), so nothing could make them
+again under another pepper; generation 1 is therefore never deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from certcenter.config import Policy
 
-__all__ = ["SecretHasher"]
+__all__ = ["Peppers", "SecretHasher", "hash_prefix"]
 
 _PREFIX = "$argon2id$"
 _DOMAIN = b"certcenter/secret-hash/v1\x00"
@@ -53,6 +66,11 @@ _CODE_PREFIX = "hmac-sha256$"
 _LEGACY_CODE_PREFIX = "$argon2"  # codes stored before they were keyed digests
 _DUMMY_PURPOSE = "dummy"
 _MIN_PEPPERED_BYTES = 16
+_GENERATION_MARK = "$pepper-g"  # then the generation's number and the argon2 string
+# generation 2 and on are marked (1 never is: one way to write each hash)
+_MARKED = r"([2-9]|[1-9][0-9]{1,5})"
+_GENERATION_HASH = re.compile(r"\$pepper-g" + _MARKED + r"(\$argon2id\$.*)", re.DOTALL)
+_CODE_GENERATION = re.compile(r"g" + _MARKED + r"\$(.*)", re.DOTALL)
 
 # Hashes asking for more than this (or 4x the configured cost, if larger) are treated as
 # malformed instead of being computed: a tampered row must not make one verify allocate
@@ -62,13 +80,47 @@ _MAX_TIME_COST = 32
 _MAX_PARALLELISM = 64
 
 
+@runtime_checkable
+class Peppers(Protocol):
+    """The pepper's generations (:class:`certcenter.keys.generations.GenerationalPepper`)."""
+
+    def current(self) -> int:
+        """The newest generation: what new hashes are made under."""
+        ...
+
+    def mac(self, generation: int, data: bytes) -> bytes:
+        """HMAC-SHA256 of ``data`` under that generation's pepper (``LookupError`` if there
+        is no such generation)."""
+        ...
+
+
+class _OnePepper:
+    """A single pepper (generation 1), given as a callable."""
+
+    def __init__(self, mac: Callable[[bytes], bytes]) -> None:
+        self._mac = mac
+
+    def current(self) -> int:
+        return 1
+
+    def mac(self, generation: int, data: bytes) -> bytes:
+        if generation != 1:
+            raise LookupError(f"no pepper generation {generation}")
+        return self._mac(data)
+
+
+def hash_prefix(generation: int) -> str:
+    """How every PIN or pattern hash made under ``generation`` begins."""
+    return _PREFIX if generation == 1 else f"{_GENERATION_MARK}{generation}{_PREFIX}"
+
+
 class SecretHasher:
     """argon2id over HMAC-SHA256(pepper, secret); the pepper comes from the key backend and
-    is passed in as a callable."""
+    is passed in as a callable (one generation) or as :class:`Peppers`."""
 
     def __init__(
         self,
-        pepper: Callable[[bytes], bytes],
+        pepper: Callable[[bytes], bytes] | Peppers,
         *,
         time_cost: int,
         memory_kib: int,
@@ -76,7 +128,7 @@ class SecretHasher:
     ) -> None:
         if time_cost < 1 or parallelism < 1 or memory_kib < 8 * parallelism:
             raise ValueError("argon2 needs time_cost >= 1, parallelism >= 1, memory >= 8*p KiB")
-        self._pepper = pepper
+        self._peppers: Peppers = pepper if isinstance(pepper, Peppers) else _OnePepper(pepper)
         self._hasher = PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_kib,
@@ -92,7 +144,9 @@ class SecretHasher:
         self._dummy_hash = self._hasher.hash(secrets.token_bytes(32))
 
     @classmethod
-    def from_policy(cls, pepper: Callable[[bytes], bytes], policy: Policy) -> SecretHasher:
+    def from_policy(
+        cls, pepper: Callable[[bytes], bytes] | Peppers, policy: Policy
+    ) -> SecretHasher:
         return cls(
             pepper,
             time_cost=policy.argon2_time_cost,
@@ -100,12 +154,14 @@ class SecretHasher:
             parallelism=policy.argon2_parallelism,
         )
 
-    def _peppered(self, secret: str, purpose: str, domain: bytes = _DOMAIN) -> bytes:
+    def _peppered(
+        self, secret: str, purpose: str, domain: bytes = _DOMAIN, generation: int = 1
+    ) -> bytes:
         label = purpose.encode("utf-8")
         if not 1 <= len(label) <= 255:
             raise ValueError("purpose must be 1-255 bytes")
         data = domain + bytes([len(label)]) + label + secret.encode("utf-8", "surrogatepass")
-        mac = self._pepper(data)
+        mac = self._peppers.mac(generation, data)
         if not isinstance(mac, bytes) or len(mac) < _MIN_PEPPERED_BYTES:
             raise TypeError("the pepper function must return a MAC of at least 16 bytes")
         return mac
@@ -138,10 +194,15 @@ class SecretHasher:
         MAC of the purpose under the pepper, so a digest made for one purpose never matches
         for another, and nobody without the pepper can test a guess against it. Unsalted on
         purpose: a code lives minutes, its tries are counted, and the value is never a lookup
-        key. For PINs and patterns use :meth:`hash`."""
-        key = self._peppered("", purpose, _CODE_DOMAIN)
+        key. Made under the newest pepper generation (``hmac-sha256$g2$…`` from generation 2
+        on). For PINs and patterns use :meth:`hash`."""
+        return self._code_digest(code, purpose, self._peppers.current())
+
+    def _code_digest(self, code: str, purpose: str, generation: int) -> str:
+        key = self._peppered("", purpose, _CODE_DOMAIN, generation)
         mac = hmac.new(key, code.encode("utf-8", "surrogatepass"), hashlib.sha256)
-        return _CODE_PREFIX + mac.hexdigest()
+        marker = "" if generation == 1 else f"g{generation}$"
+        return _CODE_PREFIX + marker + mac.hexdigest()
 
     def code_matches(self, stored: str, code: str, *, purpose: str) -> bool:
         """True if ``code`` is the code :meth:`code_digest` stored under ``purpose``, compared
@@ -150,27 +211,61 @@ class SecretHasher:
         A code stored before codes were keyed digests (an argon2id string, ``$argon2…``) is
         still checked with :meth:`verify`, so a code sent just before an upgrade keeps working
         until it expires (minutes); no new code is stored that way."""
-        expected = self.code_digest(code, purpose=purpose)
         if not isinstance(stored, str):
+            self.code_digest(code, purpose=purpose)  # the same work as a real comparison
             return False
         if stored.startswith(_LEGACY_CODE_PREFIX):
             return self.verify(stored, code, purpose=purpose)
+        generation = 1
+        marked = _CODE_GENERATION.fullmatch(stored.removeprefix(_CODE_PREFIX))
+        if stored.startswith(_CODE_PREFIX) and marked is not None:
+            generation = int(marked.group(1))
+        try:
+            expected = self._code_digest(code, purpose, generation)
+        except LookupError:  # a generation that does not exist (a tampered row)
+            return False
         return hmac.compare_digest(
             stored.encode("utf-8", "surrogatepass"), expected.encode("ascii")
         )
 
     def hash(self, secret: str, *, purpose: str) -> str:
-        """The argon2id encoded string for ``secret`` under ``purpose``."""
-        return self._hasher.hash(self._peppered(secret, purpose))
+        """The argon2id encoded string for ``secret`` under ``purpose``, made under the
+        newest pepper generation (marked ``$pepper-g<n>`` from generation 2 on)."""
+        generation = self._peppers.current()
+        encoded = self._hasher.hash(self._peppered(secret, purpose, generation=generation))
+        return encoded if generation == 1 else f"{_GENERATION_MARK}{generation}{encoded}"
+
+    @staticmethod
+    def generation_of(encoded: str) -> int | None:
+        """The pepper generation a stored hash was made under (1 without a marker); None
+        for what is not a hash of ours."""
+        if not isinstance(encoded, str):
+            return None
+        if encoded.startswith(_PREFIX):
+            return 1
+        marked = _GENERATION_HASH.fullmatch(encoded)
+        return int(marked.group(1)) if marked is not None else None
+
+    @staticmethod
+    def _argon2_part(encoded: str) -> str:
+        marked = _GENERATION_HASH.fullmatch(encoded)
+        return marked.group(2) if marked is not None else encoded
 
     def verify(self, encoded: str, secret: str, *, purpose: str) -> bool:
         """True if ``secret`` made ``encoded`` under ``purpose``; False on mismatch or a
-        malformed hash (never raises for those)."""
-        peppered = self._peppered(secret, purpose)
-        if not self._acceptable(encoded):
+        malformed hash (never raises for those). A hash of an older pepper generation
+        verifies under that generation's pepper."""
+        generation = self.generation_of(encoded)
+        try:
+            peppered = self._peppered(secret, purpose, generation=generation or 1)
+        except LookupError:  # a generation that does not exist (a tampered row)
+            self._peppered(secret, purpose)  # the same work as a real verification
+            return False
+        argon2_part = self._argon2_part(encoded) if generation is not None else encoded
+        if generation is None or not self._acceptable(argon2_part):
             return False
         try:
-            return self._hasher.verify(encoded, peppered)
+            return self._hasher.verify(argon2_part, peppered)
         except (VerificationError, InvalidHashError):
             return False
 
@@ -180,11 +275,22 @@ class SecretHasher:
         self.verify(self._dummy_hash, secret, purpose=_DUMMY_PURPOSE)
 
     def needs_rehash(self, encoded: str) -> bool:
-        """True if ``encoded`` was not made with the current parameters (or is not a valid
-        argon2id hash at all)."""
-        if not isinstance(encoded, str) or not encoded.startswith(_PREFIX):
+        """True if ``encoded`` was not made with the current parameters or under the newest
+        pepper generation (or is not a valid argon2id hash at all)."""
+        generation = self.generation_of(encoded)
+        if generation is None:
+            return True
+        if generation < self._peppers.current():
             return True
         try:
-            return self._hasher.check_needs_rehash(encoded)
+            return self._hasher.check_needs_rehash(self._argon2_part(encoded))
         except (InvalidHashError, ValueError):
             return True
+
+    def rehashed(self, encoded: str, secret: str, *, purpose: str) -> str | None:
+        """After ``secret`` verified against ``encoded``: a new hash of it when
+        :meth:`needs_rehash` says so (an older pepper generation, older argon2 costs), else
+        None. Slow like :meth:`hash`: call it outside transactions."""
+        if not self.needs_rehash(encoded):
+            return None
+        return self.hash(secret, purpose=purpose)

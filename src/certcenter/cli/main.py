@@ -26,6 +26,7 @@ from certcenter.cli import (
     joint_usage_commands,
     key_ceremony_commands,  # noqa: F401 — adds to keys ceremony
     key_commands,
+    key_secret_commands,  # noqa: F401 - adds its commands to keys
     ocsp_commands,
     oidc_commands,
     otp_commands,

@@ -9,8 +9,9 @@ renewal and its deletion.
     cloud.run_jobs()                         # inactivity notice and deletion, renewals due
 
 The key pair is generated inside the key backend and leaves it only wrapped (AES key wrap)
-under the backend's key-encryption key ``customer-kek`` (:data:`WRAPPING_KEY_LABEL`), which
-never leaves it; the wrapped key is stored with the cloud account (named ``fin-<uuid hex>``)
+under the backend's key-encryption key ``customer-kek`` (:data:`WRAPPING_KEY_LABEL`; after a
+rotation its current generation, ``customer-kek.2``, …, see :mod:`certcenter.custody.kek`),
+which never leaves it; the wrapped key is stored with the cloud account (named ``fin-<uuid hex>``)
 and unwrapped inside the backend for each signature. So millions of customers are millions
 of rows, not millions of objects in an HSM, and destroying a key is erasing its row's
 wrapped key: in the same transaction as the account's deletion, the certificate's
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -162,9 +163,12 @@ class CloudCertificates:
         publisher: StatusPublisher,
         settings: Settings,
         clock: Clock,
+        wrapping_label: Callable[[], str] = lambda: WRAPPING_KEY_LABEL,
     ) -> None:
         self.uow_factory = uow_factory
         self.keys = keys
+        # the current key-encryption key (KeyGenerations.current_label: it is rotated)
+        self.wrapping_label = wrapping_label
         self.issuance = issuance
         self.hasher = hasher
         self.guard = guard
@@ -175,7 +179,7 @@ class CloudCertificates:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
-        self._wrapping_ready = False
+        self._wrapping_ready: set[str] = set()
 
     # ------------------------------------------------------------------ issue
 
@@ -208,14 +212,16 @@ class CloudCertificates:
 
         account_id = new_id()
         key_label = key_label_for(account_id)
-        if not self._wrapping_ready:  # a data directory set up before keys were wrapped
-            self.keys.ensure_wrapping_key(WRAPPING_KEY_LABEL)
-            self._wrapping_ready = True
+        wrapping_label = self.wrapping_label()  # the current key-encryption key generation
+        if wrapping_label not in self._wrapping_ready:  # set up before keys were wrapped
+            self.keys.ensure_wrapping_key(wrapping_label)
+            self._wrapping_ready.add(wrapping_label)
         # nothing of the key is kept anywhere until the activation commits it, wrapped
-        made = self.keys.generate_wrapped_key(WRAPPING_KEY_LABEL, "ec-p256")
+        made = self.keys.generate_wrapped_key(wrapping_label, "ec-p256")
         public_key = made.public_key
         ip = source_ip or actor.source_ip
-        hooks = _NewAccount(self, account_id, key_label, made.wrapped, pin_hash, browser, label, ip)
+        wrapped = (wrapping_label, made.wrapped)
+        hooks = _NewAccount(self, account_id, key_label, wrapped, pin_hash, browser, label, ip)
         try:
             if not isinstance(public_key, ec.EllipticCurvePublicKey):  # pragma: no cover
                 raise TypeError("the key backend made a key of another kind")
@@ -619,7 +625,7 @@ class _NewAccount(IssueHooks):
         cloud: CloudCertificates,
         account_id: str,
         key_label: str,
-        wrapped_key: bytes,
+        wrapped_key: tuple[str, bytes],  # (the key-encryption key's label, the wrapped key)
         pin_hash: str,
         browser: ec.EllipticCurvePublicKey | None,
         label: str,
@@ -628,7 +634,7 @@ class _NewAccount(IssueHooks):
         self.cloud = cloud
         self.account_id = account_id
         self.key_label = key_label
-        self.wrapped_key = wrapped_key
+        self.wrapping_label, self.wrapped_key = wrapped_key
         self.pin_hash = pin_hash
         self.browser = browser
         self.label = label
@@ -665,7 +671,7 @@ class _NewAccount(IssueHooks):
                 created_at=now,
                 last_used_at=now,
                 wrapped_key=self.wrapped_key,
-                wrapping_key_label=WRAPPING_KEY_LABEL,
+                wrapping_key_label=self.wrapping_label,
             )
         )
         if self.browser is not None:

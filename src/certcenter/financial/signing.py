@@ -227,6 +227,11 @@ class RemoteSigner:
         device_ok = device_signature_valid(
             device_key(device.public_key), activation_message(activation), device_signature
         )
+        fresh = (  # a hash of an older pepper generation or cost: a new one
+            self.hasher.rehashed(pin_hash, pin, purpose=PIN_PURPOSE)
+            if pin_ok and device_ok
+            else None
+        )
 
         # c. book the outcome; release the grant once
         token = new_token()
@@ -245,6 +250,8 @@ class RemoteSigner:
                 raise refusal
             if not uow.activations.authorize(activation.id, token_digest(token), self.clock.now()):
                 raise CertCenterError("FINANCIAL_ACTIVATION_USED")
+            if fresh is not None:
+                uow.secret_hashes.replace("cloud-pin", account.id, pin_hash, fresh)
             self._audit(uow, activation, "financial_activation", source_ip)
             uow.commit()
         return Grant(activation_id=activation.id, token=token, expires_at=activation.expires_at)
@@ -314,7 +321,18 @@ class RemoteSigner:
         # the CMS way (RFC 5652 §5.4): the key signs contentType, signingTime and the
         # data's messageDigest, so the evidence says when the center signed
         signing_time = now.replace(microsecond=0)
-        signature = self._sign_with(key, signed_attributes(data, signing_time), certificate_der)
+        to_be_signed = signed_attributes(data, signing_time)
+        try:
+            signature = self._sign_with(key, to_be_signed, certificate_der)
+        except CertCenterError as err:
+            # re-wrapped under a new key-encryption key (and the old one destroyed) between
+            # reading the row and signing: the row read again holds the key under the new one
+            again = (
+                self._reread(activation.customer_id, key) if err.code == "KEY_NOT_FOUND" else None
+            )
+            if again is None:
+                raise
+            signature = self._sign_with(again, to_be_signed, certificate_der)
         return RemoteSignature(
             activation_id=activation.id,
             customer_id=activation.customer_id,
@@ -360,6 +378,18 @@ class RemoteSigner:
         return self.signature(signed).cms(data, detached=detached)
 
     # ------------------------------------------------------------------ internals
+
+    def _reread(self, customer_id: str, key: _CloudKey) -> _CloudKey | None:
+        """The account's key as stored now, if it is the same account's, re-wrapped."""
+        if key.wrapped is None:
+            return None
+        with self.uow_factory(read_only=True) as uow:
+            account = uow.cloud_accounts.active_for_customer(customer_id)
+        if account is None or account.key_label != key.label or account.wrapped_key is None:
+            return None
+        if account.wrapping_key_label == key.wrapping_label:
+            return None  # the same blob: it does not unwrap for another reason
+        return _CloudKey(account.key_label, account.wrapping_key_label, account.wrapped_key)
 
     def _sign_with(self, key: _CloudKey, data: bytes, certificate_der: bytes) -> bytes:
         key_label = key.label

@@ -58,6 +58,7 @@ __all__ = [
     "key_kind_of",
     "load_key_backend",
     "load_key_backends",
+    "make_backend",
 ]
 
 BackendFactory = Callable[[Settings], KeyBackend]
@@ -133,6 +134,12 @@ def _make(name: str, settings: Settings, setting: str) -> KeyBackend:
             "which does not implement KeyBackend"
         )
     return backend
+
+
+def make_backend(name: str, settings: Settings) -> KeyBackend:
+    """A new backend of the kind ``name`` (``pkcs11``) with the settings' options for it:
+    the target of ``certcenter keys migrate``. :class:`ValueError` for an unknown name."""
+    return _make(name, settings, "key_backend")
 
 
 def load_key_backend(settings: Settings) -> KeyBackend:

@@ -41,6 +41,7 @@ __all__ = [
     "KeyBackend",
     "KeyKind",
     "OcspKeys",
+    "SecretImporter",
     "Secrets",
     "SignatureHash",
     "SigningKeys",
@@ -163,6 +164,29 @@ class CustomerKeys(SigningKeys, Protocol):
     def sign_wrapped(self, wrapping_label: str, wrapped: bytes, data: bytes) -> bytes:
         """Unwrap inside the backend and sign ``data`` as :meth:`sign` does; the unwrapped
         key is gone when this returns. ``KEY_NOT_FOUND`` when the blob does not unwrap."""
+        ...
+
+    def rewrap(self, old_label: str, new_label: str, wrapped: bytes) -> bytes:
+        """The same private key wrapped under ``new_label`` instead of ``old_label``:
+        unwrapped and wrapped again inside the backend, never in clear outside it (a
+        key-encryption key rotation). ``KEY_NOT_FOUND`` when it does not unwrap."""
+        ...
+
+    def delete_wrapping_key(self, label: str) -> bool:
+        """Destroy the key-encryption key ``label`` (no wrapped key uses it any more): True
+        if there was one. Every key still wrapped under it is lost with it."""
+        ...
+
+
+@runtime_checkable
+class SecretImporter(Protocol):
+    """A backend that takes secrets in (an HSM token: ``certcenter keys migrate``)."""
+
+    def import_secret(self, label: str, value: bytes, *, wrapping: bool = False) -> None:
+        """Store ``value`` under ``label`` as sensitive, not extractable: for HMAC and
+        sealing, or (``wrapping``) as a key-encryption key that only unwraps. If ``label``
+        is there already with the same value, nothing changes; with another value,
+        ``KEY_MIGRATION_CONFLICT``."""
         ...
 
 

@@ -45,10 +45,13 @@ from typing import Any, TypeVar
 
 import pkcs11
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 from cryptography.x509 import ocsp
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 from pkcs11.constants import DEFAULT
@@ -75,6 +78,7 @@ _CURVE_NAMES: dict[KeyKind, str] = {"ec-p256": "secp256r1", "ec-p384": "secp384r
 _SECRET_BITS = 256
 _ID_BYTES = 16
 _GCM_FORMAT = b"\x02"  # sealed by the token (the software backend's own are b"\x01")
+_GCM_FORMATS = (_GCM_FORMAT, b"\x01")  # the software backend's AES-256-GCM, same layout
 _GCM_NONCE = 12
 _GCM_TAG_BITS = 128
 # SoftHSM2 (2.6) fails now and then (CKR_GENERAL_ERROR) when sessions of one process make,
@@ -556,6 +560,104 @@ class Pkcs11KeyBackend:
 
         return self._run(sign)
 
+    def rewrap(self, old_label: str, new_label: str, wrapped: bytes) -> bytes:
+        """Unwrap under ``old_label`` into a session object (sensitive: it leaves the token
+        only wrapped), wrap it under ``new_label`` (``CKM_AES_KEY_WRAP_PAD``), destroy it.
+        Also takes the software backend's blobs (``b"\\x01"``, no kind byte) when their
+        key-encryption key was imported (``certcenter keys migrate``)."""
+        check_label(old_label)
+        check_label(new_label)
+        if len(wrapped) >= 3 and wrapped[:1] == _WRAP_FORMAT and wrapped[1] < len(_WRAPPED_KINDS):
+            kind = _WRAPPED_KINDS[wrapped[1]]
+            key_types = [KeyType.RSA if kind in RSA_BITS else KeyType.EC]
+            body = wrapped[2:]
+        elif len(wrapped) >= 2 and wrapped[:1] == _SOFTWARE_WRAP_FORMAT:
+            key_types, body = [KeyType.EC, KeyType.RSA], wrapped[1:]
+        else:
+            raise CertCenterError("KEY_NOT_FOUND", label=old_label)
+
+        def rewrap(session: pkcs11.Session) -> bytes:
+            old = self._secret(session, old_label, KeyType.AES)
+            new = self._secret(session, new_label, KeyType.AES)
+            for key_type in key_types:
+                try:
+                    private = old.unwrap_key(
+                        ObjectClass.PRIVATE_KEY,
+                        key_type,
+                        body,
+                        mechanism=Mechanism.AES_KEY_WRAP_PAD,
+                        store=False,
+                        capabilities=MechanismFlag.SIGN,
+                        template={**_UNWRAPPED, Attribute.EXTRACTABLE: True},
+                    )
+                except _DOES_NOT_UNWRAP:
+                    continue
+                try:
+                    kind = _kind_of_private(private)
+                    again = bytes(new.wrap_key(private, mechanism=Mechanism.AES_KEY_WRAP_PAD))
+                finally:
+                    private.destroy()
+                return _WRAP_FORMAT + _WRAPPED_KINDS.index(kind).to_bytes(1, "big") + again
+            raise CertCenterError("KEY_NOT_FOUND", label=old_label)
+
+        return self._run(rewrap)
+
+    def delete_wrapping_key(self, label: str) -> bool:
+        check_label(label)
+
+        def destroy(session: pkcs11.Session) -> bool:
+            found = list(
+                session.get_objects(
+                    {
+                        Attribute.CLASS: ObjectClass.SECRET_KEY,
+                        Attribute.LABEL: label,
+                        Attribute.KEY_TYPE: KeyType.AES,
+                    }
+                )
+            )
+            for item in found:
+                item.destroy()
+            return bool(found)
+
+        with self._lock:
+            return self._run(destroy)
+
+    # ------------------------------------------------------------------ secrets taken in
+
+    def import_secret(self, label: str, value: bytes, *, wrapping: bool = False) -> None:
+        """A secret of another backend made a token object (``C_CreateObject``): sensitive,
+        not extractable, private; a generic secret for HMAC and an AES key for sealing, or
+        (``wrapping``) one AES key that only unwraps. An object already under ``label`` is
+        kept when it holds the same value (checked by using it), else
+        ``KEY_MIGRATION_CONFLICT``."""
+        check_label(label)
+        if len(value) != _SECRET_BITS // 8:
+            raise ValueError("a secret to import is 32 bytes")
+        parts = [(KeyType.AES, _UNWRAP_ONLY)] if wrapping else list(_IMPORTED_PARTS)
+
+        def store(session: pkcs11.Session) -> None:
+            for key_type, usage in parts:
+                found = _find(session, ObjectClass.SECRET_KEY, label, key_type)
+                if found is not None:
+                    if not _holds(found, key_type, value, wrapping=wrapping):
+                        raise CertCenterError("KEY_MIGRATION_CONFLICT", label=label)
+                    continue
+                session.create_object(
+                    {
+                        Attribute.CLASS: ObjectClass.SECRET_KEY,
+                        Attribute.KEY_TYPE: key_type,
+                        Attribute.VALUE: value,
+                        Attribute.LABEL: label,
+                        Attribute.ID: os.urandom(_ID_BYTES),
+                        Attribute.TOKEN: True,
+                        **_HELD,
+                        **usage,
+                    }
+                )
+
+        with self._lock:
+            self._run(store)
+
     # ------------------------------------------------------------------ secrets
 
     def ensure_secret(self, label: str) -> None:
@@ -602,7 +704,8 @@ class Pkcs11KeyBackend:
     def decrypt(self, label: str, sealed: bytes, context: bytes) -> bytes:
         check_label(label)
         head = len(_GCM_FORMAT) + _GCM_NONCE
-        if len(sealed) < head + _GCM_TAG_BITS // 8 or sealed[:1] != _GCM_FORMAT:
+        # b"\x01": sealed by the software backend with the same secret, imported here
+        if len(sealed) < head + _GCM_TAG_BITS // 8 or sealed[:1] not in _GCM_FORMATS:
             raise CertCenterError("KEY_NOT_FOUND", label=label)
 
         def open_(session: pkcs11.Session) -> bytes:
@@ -662,6 +765,7 @@ _DOES_NOT_OPEN = (
 )
 
 _WRAP_FORMAT = b"\x02"  # kind byte, then PKCS#8 under CKM_AES_KEY_WRAP_PAD in the token
+_SOFTWARE_WRAP_FORMAT = b"\x01"  # the software backend's: PKCS#8 under RFC 5649, no kind
 _WRAPPED_KINDS: tuple[KeyKind, ...] = ("ec-p256", "ec-p384", "rsa-2048")
 # an unwrapped private key: sensitive, never extractable, for signing only (attributes a
 # private key does not have are left out of the template, not set false)
@@ -680,6 +784,22 @@ _DOES_NOT_UNWRAP = (
     pkcs11.exceptions.GeneralError,
     pkcs11.exceptions.TemplateInconsistent,
 )
+
+# what an imported secret may do: nothing else is set true
+_NO_USE: dict[Attribute, Any] = {
+    Attribute.SIGN: False,
+    Attribute.VERIFY: False,
+    Attribute.ENCRYPT: False,
+    Attribute.DECRYPT: False,
+    Attribute.WRAP: False,
+    Attribute.UNWRAP: False,
+    Attribute.DERIVE: False,
+}
+_IMPORTED_PARTS = (
+    (KeyType.GENERIC_SECRET, {**_NO_USE, Attribute.SIGN: True, Attribute.VERIFY: True}),
+    (KeyType.AES, {**_NO_USE, Attribute.ENCRYPT: True, Attribute.DECRYPT: True}),
+)
+_UNWRAP_ONLY: dict[Attribute, Any] = {**_NO_USE, Attribute.UNWRAP: True}
 
 _SECRET_PARTS = (
     (KeyType.GENERIC_SECRET, MechanismFlag.SIGN | MechanismFlag.VERIFY),
@@ -778,6 +898,59 @@ def _public_key(public: Any) -> PublicKeyTypes:
         exponent = int.from_bytes(public[Attribute.PUBLIC_EXPONENT], "big")
         return rsa.RSAPublicNumbers(exponent, modulus).public_key()
     return serialization.load_der_public_key(encode_ec_public_key(public))
+
+
+def _kind_of_private(private: Any) -> KeyKind:
+    """The kind of an unwrapped private key, read from its public attributes."""
+    if private.key_type == KeyType.RSA:
+        bits = len(bytes(private[Attribute.MODULUS])) * 8
+        for kind, size in RSA_BITS.items():
+            if size == bits:
+                return kind
+    elif private.key_type == KeyType.EC:
+        parameters = bytes(private[Attribute.EC_PARAMS])
+        for kind, curve in _CURVE_NAMES.items():
+            if encode_named_curve_parameters(curve) == parameters:
+                return kind
+    raise ValueError("a wrapped key of a kind we do not sign with")
+
+
+def _holds(found: Any, key_type: KeyType, value: bytes, *, wrapping: bool) -> bool:
+    """Whether the token's secret ``found`` is ``value``, found by using both on a probe."""
+    probe = os.urandom(32)
+    try:
+        if wrapping:
+            # a throwaway key wrapped here with ``value`` must unwrap in the token
+            throwaway = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            unwrapped = found.unwrap_key(
+                ObjectClass.PRIVATE_KEY,
+                KeyType.EC,
+                aes_key_wrap_with_padding(value, throwaway),
+                mechanism=Mechanism.AES_KEY_WRAP_PAD,
+                store=False,
+                capabilities=MechanismFlag.SIGN,
+                template=dict(_UNWRAPPED),
+            )
+            unwrapped.destroy()
+            return True
+        if key_type == KeyType.GENERIC_SECRET:
+            mac = bytes(found.sign(probe, mechanism=Mechanism.SHA256_HMAC))
+            return hmac.compare_digest(mac, hmac.new(value, probe, hashlib.sha256).digest())
+        nonce = os.urandom(_GCM_NONCE)
+        sealed = bytes(
+            found.encrypt(
+                probe,
+                mechanism=Mechanism.AES_GCM,
+                mechanism_param=pkcs11.GCMParams(nonce, b"", _GCM_TAG_BITS),
+            )
+        )
+        return AESGCM(value).decrypt(nonce, sealed, b"") == probe
+    except (*_DOES_NOT_UNWRAP, InvalidTag):
+        return False
 
 
 def _describe(exc: BaseException) -> str:

@@ -52,6 +52,7 @@ from certcenter.keys.backend import (
     RSA_BITS,
     RSA_PUBLIC_EXPONENT,
     KeyKind,
+    SecretImporter,
     WrappedKey,
     check_label,
     curve_for_kind,
@@ -178,6 +179,51 @@ class SoftwareKeyBackend:
             raise CertCenterError("KEY_NOT_FOUND", label=wrapping_label)
         return _sign(loaded, data)
 
+    def rewrap(self, old_label: str, new_label: str, wrapped: bytes) -> bytes:
+        """The key in ``wrapped`` (under ``old_label``) wrapped under ``new_label`` instead;
+        ``KEY_NOT_FOUND`` when it does not unwrap."""
+        old, new = self._secret(old_label), self._secret(new_label)
+        if wrapped[:1] != _WRAP_FORMAT:
+            raise CertCenterError("KEY_NOT_FOUND", label=old_label)
+        try:
+            plain = aes_key_unwrap_with_padding(old, wrapped[1:])
+        except (InvalidUnwrap, ValueError):
+            raise CertCenterError("KEY_NOT_FOUND", label=old_label) from None
+        return _WRAP_FORMAT + aes_key_wrap_with_padding(new, plain)
+
+    def delete_wrapping_key(self, label: str) -> bool:
+        """Remove ``<label>.secret.json`` (a key-encryption key nothing uses any more)."""
+        return self._delete_secret(label)
+
+    def wrap_stored_key(self, label: str, wrapping_label: str) -> bytes:
+        """The key kept under ``label`` (an account made before keys were wrapped), wrapped
+        under ``wrapping_label`` as :meth:`generate_wrapped_key` wraps: to move it into
+        another backend (``certcenter keys migrate``). The file stays until deleted."""
+        key = self._private_key(label)
+        plain = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return _WRAP_FORMAT + aes_key_wrap_with_padding(self._secret(wrapping_label), plain)
+
+    # ------------------------------------------------------------------ moving out
+
+    def secret_labels(self) -> list[str]:
+        """The labels of the secrets stored here (``<label>.secret.json``)."""
+        return self._stored_labels(_SECRET_SUFFIX)
+
+    def key_labels(self) -> list[str]:
+        """The labels of the private keys stored here (``<label>.key.pem``)."""
+        return self._stored_labels(_KEY_SUFFIX)
+
+    def transfer_secret(self, label: str, into: SecretImporter, *, wrapping: bool = False) -> None:
+        """Import the secret ``label`` into another backend (an HSM token), where it is made
+        sensitive and not extractable: the value goes from this object straight into
+        ``into``, never to the caller. ``wrapping``: as a key-encryption key that only
+        unwraps (the keys wrapped here are re-wrapped there under a key made there)."""
+        into.import_secret(label, self._secret(label), wrapping=wrapping)
+
     # ------------------------------------------------------------------ secrets
 
     def ensure_secret(self, label: str) -> None:
@@ -214,6 +260,17 @@ class SoftwareKeyBackend:
             return AESGCM(self._secret(label)).decrypt(sealed[1:13], sealed[13:], context)
         except InvalidTag:
             raise CertCenterError("KEY_NOT_FOUND", label=label) from None
+
+    def _delete_secret(self, label: str) -> bool:
+        path = self._secret_path(label)
+        with self._lock:
+            self._secrets.pop(label, None)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+        _sync_directory(self.directory)
+        return True
 
     # ------------------------------------------------------------------ start-up check
 

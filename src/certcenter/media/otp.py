@@ -513,11 +513,14 @@ class OtpService:
             attempts = self.guard.reserve(uow, customer_id, [PIN])
             uow.commit()
         pin_ok = self.hasher.verify(device.pin_hash, pin, purpose="pin")
+        fresh = self.hasher.rehashed(device.pin_hash, pin, purpose="pin") if pin_ok else None
         with self.uow_factory() as uow:
             refusal = self.guard.settle(uow, customer_id, {PIN: pin_ok}, attempts=attempts)
             if refusal is not None:
                 uow.commit()
                 raise refusal
+            if fresh is not None:  # an older pepper generation or cost: a new hash
+                uow.secret_hashes.replace("device-pin", device.id, device.pin_hash, fresh)
             customer = self._customer(uow, customer_id)
             found = uow.otp.active_for_customer(customer_id)
             if found is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from certcenter.entities import (
@@ -38,6 +38,7 @@ from certcenter.entities import (
     FinancialEnrollment,
     FinancialReverification,
     JointRegistration,
+    KeyGeneration,
     LostPhoneReport,
     MessageStatus,
     OcspCacheEntry,
@@ -58,6 +59,7 @@ from certcenter.entities import (
 from certcenter.entities import (
     Session as LoginSession,
 )
+from certcenter.ports import ConstraintViolationError
 from certcenter.storage import tables
 
 
@@ -1296,10 +1298,167 @@ class SqlCloudAccounts(_Repository):
         self._refresh(account_id)
         return done is not None
 
+    def wrapped_keys(
+        self, *, not_under: str, after: str = "", limit: int = 200
+    ) -> Sequence[tuple[str, str, bytes]]:
+        t = tables.cloud_accounts.c
+        rows = self.session.execute(
+            select(t.id, t.wrapping_key_label, t.wrapped_key)
+            .where(
+                t.status == CloudAccountStatus.ACTIVE.value,
+                t.wrapped_key.is_not(None),
+                t.wrapping_key_label.is_not(None),
+                t.wrapping_key_label != not_under,
+                t.id > after,
+            )
+            .order_by(t.id)
+            .limit(limit)
+        ).all()
+        return [(row.id, row.wrapping_key_label, bytes(row.wrapped_key)) for row in rows]
+
+    def rewrap(
+        self, account_id: str, old_label: str, old_wrapped: bytes, new_label: str, new: bytes
+    ) -> bool:
+        t = tables.cloud_accounts
+        done = self.session.execute(
+            update(t)
+            .where(
+                t.c.id == account_id,
+                t.c.status == CloudAccountStatus.ACTIVE.value,
+                t.c.wrapping_key_label == old_label,
+                t.c.wrapped_key == old_wrapped,
+            )
+            .values(wrapped_key=new, wrapping_key_label=new_label)
+            .returning(t.c.id)
+        ).first()
+        self._refresh(account_id)
+        return done is not None
+
+    def wrapping_label_counts(self) -> dict[str, int]:
+        t = tables.cloud_accounts.c
+        rows = self.session.execute(
+            select(t.wrapping_key_label, func.count())
+            .where(t.status == CloudAccountStatus.ACTIVE.value, t.wrapped_key.is_not(None))
+            .group_by(t.wrapping_key_label)
+        ).all()
+        return {str(label): int(count) for label, count in rows if label is not None}
+
+    def unwrapped_keys(self) -> Sequence[tuple[str, str]]:
+        t = tables.cloud_accounts.c
+        rows = self.session.execute(
+            select(t.id, t.key_label)
+            .where(t.status == CloudAccountStatus.ACTIVE.value, t.wrapped_key.is_(None))
+            .order_by(t.id)
+        ).all()
+        return [(row.id, row.key_label) for row in rows]
+
+    def store_wrapped(self, account_id: str, label: str, wrapped: bytes) -> bool:
+        t = tables.cloud_accounts
+        done = self.session.execute(
+            update(t)
+            .where(
+                t.c.id == account_id,
+                t.c.status == CloudAccountStatus.ACTIVE.value,
+                t.c.wrapped_key.is_(None),
+            )
+            .values(wrapped_key=wrapped, wrapping_key_label=label)
+            .returning(t.c.id)
+        ).first()
+        self._refresh(account_id)
+        return done is not None
+
     def _refresh(self, account_id: str) -> None:
         cached = self.session.get(CloudAccount, account_id)
         if cached is not None:
             self.session.refresh(cached)
+
+
+class SqlKeyGenerations(_Repository):
+    def for_name(self, name: str) -> Sequence[KeyGeneration]:
+        t = tables.key_generations.c
+        rows = self.session.execute(
+            select(t.name, t.generation, t.label, t.created_at, t.retired_at)
+            .where(t.name == name)
+            .order_by(t.generation)
+        ).all()
+        return [
+            KeyGeneration(
+                name=row.name,
+                generation=row.generation,
+                label=row.label,
+                created_at=row.created_at,
+                retired_at=row.retired_at,
+            )
+            for row in rows
+        ]
+
+    def add(self, generation: KeyGeneration) -> None:
+        try:
+            self.session.execute(
+                insert(tables.key_generations).values(
+                    name=generation.name,
+                    generation=generation.generation,
+                    label=generation.label,
+                    created_at=generation.created_at,
+                    retired_at=generation.retired_at,
+                )
+            )
+        except IntegrityError as exc:  # recorded meanwhile by another rotation
+            self.session.rollback()
+            raise ConstraintViolationError("pk_key_generations") from exc
+
+    def retire(self, name: str, generation: int, at: datetime) -> None:
+        t = tables.key_generations
+        self.session.execute(
+            update(t)
+            .where(t.c.name == name, t.c.generation == generation, t.c.retired_at.is_(None))
+            .values(retired_at=at)
+        )
+
+
+# the stored hashes a pepper rotation moves: (table, column, id column)
+_SECRET_HASHES = {
+    "device-pin": (tables.devices, "pin_hash"),
+    "device-pattern": (tables.devices, "pattern_hash"),
+    "cloud-pin": (tables.cloud_accounts, "pin_hash"),
+    "enrollment-pin": (tables.enrollments, "pin_hash"),
+    "enrollment-pattern": (tables.enrollments, "pattern_hash"),
+}
+
+
+class SqlSecretHashes(_Repository):
+    def count_by_prefix(self, prefixes: dict[int, str], now: datetime) -> dict[int, int]:
+        counts = dict.fromkeys(prefixes, 0)
+        live: dict[str, ColumnElement[bool]] = {
+            "devices": tables.devices.c.status == DeviceStatus.ACTIVE.value,
+            "cloud_accounts": tables.cloud_accounts.c.status == CloudAccountStatus.ACTIVE.value,
+            "enrollments": tables.enrollments.c.expires_at > now,
+        }
+        for table, column_name in _SECRET_HASHES.values():
+            column = table.c[column_name]
+            for key, prefix in prefixes.items():
+                found = self.session.execute(
+                    select(func.count()).where(
+                        live[table.name], column.like(_escape_like(prefix) + "%", escape="\\")
+                    )
+                ).scalar_one()
+                counts[key] += int(found)
+        return counts
+
+    def replace(self, kind: str, row_id: str, old: str, new: str) -> bool:
+        table, column_name = _SECRET_HASHES[kind]
+        column = table.c[column_name]
+        done = self.session.execute(
+            update(table)
+            .where(table.c.id == row_id, column == old)
+            .values({column_name: new})
+            .returning(table.c.id)
+        ).first()
+        return done is not None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SqlBrowserDevices(_Repository):

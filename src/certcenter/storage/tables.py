@@ -964,3 +964,18 @@ oidc_assertions = Table(
     Column("client_id", String(64), nullable=False),
     Column("seen_at", UtcDateTime, nullable=False),
 )
+# ------------------------------------------------------------------ key generations
+
+# The generations of a rotated key (the pepper, the customer keys' key-encryption key): which
+# key backend label each generation has; the highest is the current one. A name without rows
+# is in its first generation, under its first label (``pepper``, ``customer-kek``).
+key_generations = Table(
+    "key_generations",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("generation", Integer, primary_key=True),
+    Column("label", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=True),  # None: a first generation recorded late
+    # when the key itself was deleted from its backend (nothing used it any more)
+    Column("retired_at", UtcDateTime, nullable=True),
+)

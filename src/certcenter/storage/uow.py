@@ -56,11 +56,13 @@ from certcenter.storage.repositories import (
     SqlFinancialReverifications,
     SqlHealth,
     SqlJointRegistrations,
+    SqlKeyGenerations,
     SqlLostPhoneReports,
     SqlOcspCache,
     SqlOperators,
     SqlOtpTokens,
     SqlOutbox,
+    SqlSecretHashes,
     SqlSecurityCards,
     SqlSessions,
     SqlSignedDocuments,
@@ -125,6 +127,8 @@ class SqlUnitOfWork:
         self.health = SqlHealth(session)
         self.cmp_transactions = SqlCmpTransactions(session)
         self.oidc = SqlOidc(session)
+        self.key_generations = SqlKeyGenerations(session)
+        self.secret_hashes = SqlSecretHashes(session)
         return self
 
     def _open(self) -> Session:

@@ -122,6 +122,11 @@ class DocumentSigning:
             and device.pin_hash is not None
             and self.hasher.verify(device.pin_hash, request.pin, purpose="pin")
         )
+        fresh = (  # a hash of an older pepper generation or cost: a new one
+            self.hasher.rehashed(device.pin_hash, request.pin, purpose="pin")
+            if pin_ok and device is not None and device.pin_hash is not None
+            else None
+        )
         signed = self._sign(
             self._signer_for(session, request),
             SigningRequest(
@@ -142,6 +147,8 @@ class DocumentSigning:
             if refusal is not None:
                 uow.commit()
                 raise refusal
+            if fresh is not None and device is not None and device.pin_hash is not None:
+                uow.secret_hashes.replace("device-pin", device.id, device.pin_hash, fresh)
             if isinstance(signed, CertCenterError):
                 uow.commit()
                 raise signed

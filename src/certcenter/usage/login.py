@@ -184,8 +184,10 @@ class LoginService:
                     raise
             uow.commit()
 
-        # 2. the slow checks, outside any transaction
+        # 2. the slow checks, outside any transaction (and a new hash of the secret when its
+        # hash is of an older pepper generation or cost)
         ok = self._check(subject, attempt, message)
+        rehash = self._rehash(subject, attempt) if ok else None
 
         # 3. book the outcome; open the session
         with self.uow_factory() as uow:
@@ -206,6 +208,8 @@ class LoginService:
                 raise CertCenterError("DEVICE_NOT_REGISTERED")
             self._require_usable(certificate)  # revoked meanwhile?
             certificate.last_used_at = self.clock.now()  # feeds inactivity and auto-renewal
+            if rehash is not None and subject.device is not None:
+                uow.secret_hashes.replace(f"device-{attempt.method}", subject.device.id, *rehash)
             opened = self.sessions.start(
                 uow,
                 customer_id=subject.customer.id,
@@ -299,6 +303,17 @@ class LoginService:
         return (
             secret_ok and signature_valid(certificate, message, attempt.signature)
         ) and self._chained(certificate)
+
+    def _rehash(self, subject: _Subject, attempt: LoginAttempt) -> tuple[str, str] | None:
+        """(stored hash, its replacement) when the verified secret's hash is due a new one."""
+        device = subject.device
+        if device is None or attempt.method == "biometric":
+            return None
+        stored = device.pattern_hash if attempt.method == "pattern" else device.pin_hash
+        if stored is None:
+            return None
+        fresh = self.hasher.rehashed(stored, attempt.secret or "", purpose=attempt.method)
+        return (stored, fresh) if fresh is not None else None
 
     def _chained(self, certificate: CertificateRecord) -> bool:
         """The certificate was signed by the family's issuing CA (not just found in a table)."""
