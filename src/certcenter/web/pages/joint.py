@@ -5,7 +5,9 @@
     GET  /joint/identify       2 본인 확인: internet-banking user ID + resident number
     GET  /joint/medium         3 보안매체: security card or mobile OTP (POST /joint/medium
                                  asks, POST /joint/medium/verify answers; the SMS is sent then)
-    GET  /joint/code           4 SMS 확인 (POST /joint/code, /joint/code/resend)
+    GET  /joint/code           4 SMS 확인 (POST /joint/code, /joint/code/resend) or the ARS
+                                 call instead (POST /joint/ars shows the number to key in,
+                                 POST /joint/ars/confirm)
     GET  /joint/register       5 등록: for 범용 the account the fee is paid from
     GET  /joint/done           6 참조번호 + 인가코드 (the code this once) and the form that issues
                                  in this browser, filled in with them (also at ``/joint/issue``,
@@ -41,7 +43,7 @@ from certcenter.joint import RegistrationRef
 from certcenter.joint.kinds import KINDS
 from certcenter.joint.registration import JOINT_MEDIA
 from certcenter.web.context import center_of, locale_of
-from certcenter.web.financial_forms import MediumForm, Stash, digits, sims_phone
+from certcenter.web.financial_forms import MediumForm, Stash, digits, shown_code, sims_phone
 from certcenter.web.pages.joint_issue import issue_form_context
 from certcenter.web.rendering import flash, render, translator
 from certcenter.web.routing import page_router
@@ -56,6 +58,7 @@ PAGE_OF_STATE = {
     "medium_pending": "medium",
     "medium_verified": "code",
     "code_sent": "code",
+    "ars_calling": "code",
     "code_verified": "register",
     "registered": "done",
     "issued": "done",
@@ -193,6 +196,7 @@ def _render(
     detail: dict[str, Any],
     page: str,
     error: CertCenterError | None,
+    ars_code: str | None = None,
 ) -> HTMLResponse:
     center = center_of(request)
     policy = center.settings.policy
@@ -207,6 +211,8 @@ def _render(
         "media": _media(request),
         "card": flow.get("card") if state == "medium_pending" else None,
         "code_sent": state == "code_sent",
+        "ars_calling": state == "ars_calling",
+        "ars_code": ars_code,
         "code_seconds": policy.sms_code_ttl_seconds,
         "banks": sorted(BANKS.items()),
         "form": flow.get("form") or {},
@@ -225,7 +231,11 @@ def _render(
 
 
 def _show(
-    request: Request, wanted: str | None, *, error: CertCenterError | None = None
+    request: Request,
+    wanted: str | None,
+    *,
+    error: CertCenterError | None = None,
+    ars_code: str | None = None,
 ) -> Response:
     """The page of the step the flow is at (with ``error``'s box); a GET of another step is
     sent there. Without a flow, or with one that ended, the start page says why."""
@@ -246,7 +256,7 @@ def _show(
         return _start_page(request, error=error or CertCenterError(code, minutes=minutes))
     if wanted is not None and wanted != page and error is None:
         return RedirectResponse(f"/joint/{page}", status_code=303)
-    return _render(request, ref, status.state, dict(status.detail), page, error)
+    return _render(request, ref, status.state, dict(status.detail), page, error, ars_code)
 
 
 def _refused(request: Request, error: CertCenterError, **stash: Any) -> Response:
@@ -345,8 +355,11 @@ def choose_medium(request: Request, medium: Annotated[str, Form(max_length=40)] 
 
 
 @router.post("/medium/verify")
-def verify_medium(request: Request, answer: MediumForm) -> Response:
-    """The medium's answer; once it is right the SMS code is sent to the phone on record."""
+def verify_medium(
+    request: Request, answer: MediumForm, check: Annotated[str, Form(max_length=10)] = "sms"
+) -> Response:
+    """The medium's answer; once it is right the phone check the customer chose: the SMS
+    code sent to the phone on record, or the ARS call to it (the number to key in shown)."""
     ref = _require_ref(request)
     registrations = center_of(request).joint_registrations
     try:
@@ -354,6 +367,8 @@ def verify_medium(request: Request, answer: MediumForm) -> Response:
     except CertCenterError as exc:
         return _medium_again(request, ref, exc)
     _flow(request).put(card=None)
+    if check == "ars":
+        return request_ars(request)
     try:
         result = registrations.send_code(ref)
     except CertCenterError as exc:
@@ -404,6 +419,36 @@ def resend_code(request: Request) -> Response:
     except CertCenterError as exc:
         return _refused(request, exc)
     flash(request, "issue.code.resent", kind="success")
+    return _next(result.state)
+
+
+# ---------------------------------------------------------------- 4'. or the ARS call
+
+
+@router.post("/ars")
+def request_ars(request: Request) -> Response:
+    """The center calls the phone on record; this answer shows the number to key in."""
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).joint_registrations.request_ars(ref)
+    except CertCenterError as exc:
+        return _refused(request, exc)
+    return _show(request, None, ars_code=str(result.detail.get("ars_code", "")))
+
+
+@router.post("/ars/confirm")
+def confirm_ars(
+    request: Request, shown: Annotated[str, Form(alias="shown_code", max_length=10)] = ""
+) -> Response:
+    """After the call: on to the register step, or (still ringing) the same number again."""
+    ref = _require_ref(request)
+    try:
+        result = center_of(request).joint_registrations.confirm_ars(ref)
+    except CertCenterError as exc:
+        return _refused(request, exc)
+    if result.detail.get("ars") == "ringing":
+        flash(request, "issue.verify.still_ringing")
+        return _show(request, None, ars_code=shown_code(shown))
     return _next(result.state)
 
 
