@@ -34,43 +34,47 @@ _ARS = re.compile(r"key in (\d+)\.")
 PERSON = "C004"
 
 
-def register(process: ServerProcess, slots: list[str], *, keyed: str | None) -> tuple[int, str]:
-    """Run the command; answer the card, then the ARS call with the number shown (or
-    ``keyed``). (exit code, everything it printed)."""
+def register(process: ServerProcess, slots: list[str], *, wrong: bool) -> tuple[int, str]:
+    """Run the command; answer the card, then the ARS call with the number shown (or, with
+    ``wrong``, another). (exit code, everything it printed)."""
     phone = str((WORLD.people[PERSON].phone or {})["number"])
     command = [
         CERTCENTER, "--lang", "en", "app", "joint", "register", "--url", process.url,
         "--user-id", f"{PERSON.lower()}user", "--check", "ars", "--yes", "--stdin",
     ]  # fmt: skip
-    child = subprocess.Popen(
+    printed: list[str] = []
+    with subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert child.stdin is not None and child.stdout is not None
-    printed: list[str] = []
-    child.stdin.write(rrn_of(PERSON) + "\n")
-    child.stdin.flush()
-    for line in child.stdout:
-        printed.append(line)
-        card = _CARD.search(line)
-        if card:
-            child.stdin.write(answer_for(slots, int(card.group(1)), int(card.group(2))) + "\n")
-            child.stdin.flush()
-        shown = _ARS.search(line)
-        if shown:
-            number = keyed or shown.group(1)
-            answered = httpx.post(
-                f"{process.url}/sim/ars/{phone}/answer", json={"keyed": number}, timeout=30
-            )
-            answered.raise_for_status()
-            child.stdin.write("\n")
-            child.stdin.flush()
-    child.stdin.close()
-    return child.wait(timeout=120), "".join(printed)
+    ) as child:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(rrn_of(PERSON) + "\n")
+        child.stdin.flush()
+        for line in child.stdout:
+            printed.append(line)
+            card = _CARD.search(line)
+            if card:
+                answer = answer_for(slots, int(card.group(1)), int(card.group(2)))
+                child.stdin.write(answer + "\n")
+                child.stdin.flush()
+            shown = _ARS.search(line)
+            if shown:
+                number = shown.group(1)
+                if wrong:
+                    number = str((int(number) + 1) % 10 ** len(number)).zfill(len(number))
+                answered = httpx.post(
+                    f"{process.url}/sim/ars/{phone}/answer", json={"keyed": number}, timeout=30
+                )
+                answered.raise_for_status()
+                child.stdin.write("\n")
+                child.stdin.flush()
+        child.stdin.close()
+        code = child.wait(timeout=120)
+    return code, "".join(printed)
 
 
 def test_register_with_the_ars_call(
@@ -78,12 +82,12 @@ def test_register_with_the_ars_call(
     center: Center,  # noqa: F811
 ) -> None:
     _, _, slots = issue_and_register(center, PERSON)
-    code, printed = register(server, slots, keyed="00")
+    code, printed = register(server, slots, wrong=True)
     assert code == 1, printed
     assert "[JOINT_ARS_FAILED]" in printed and "Traceback" not in printed
     assert "ARS calls left: 2" in printed
 
-    code, printed = register(server, slots, keyed=None)
+    code, printed = register(server, slots, wrong=False)
     assert code == 0, printed
     assert "demo: certcenter sim ars" in printed and "ARS call confirmed" in printed
     reference = re.search(r"reference number\):\s+(\d{10})", printed)
