@@ -105,6 +105,7 @@ class Policy(BaseModel):
     joint_general_fee_krw: int = Field(4400, ge=0)  # 범용; banking-only is free
     joint_registration_ttl_days: int = Field(7, ge=1, le=90)  # the 인가코드 lives this long
     joint_authorization_max_failures: int = Field(5, ge=1)  # wrong codes; then locked
+    joint_ars_max_calls: int = Field(3, ge=1)  # ARS calls per registration
     joint_registration_flow_ttl_minutes: int = Field(30, ge=1)  # the registration's steps
     joint_required_terms: list[str] = [
         "joint_certificate",

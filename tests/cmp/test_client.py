@@ -99,6 +99,10 @@ def test_kur_renews_and_rr_revokes_with_signed_answers(center: Center) -> None:
     # again: the server's refusal, as its code
     with pytest.raises(CertCenterError) as refused:
         client.revoke(renewed.certificate, rsa_key(1), trusted=root)
+    assert refused.value.code == "CERTIFICATE_ALREADY_REVOKED"
+    # and a revoked certificate renews no more
+    with pytest.raises(CertCenterError) as refused:
+        client.key_update(renewed.certificate, rsa_key(1), rsa_key(2), trusted=root)
     assert refused.value.code == "CMP_CERTIFICATE_REVOKED"
 
 

@@ -23,6 +23,7 @@ from certcenter.cli import (
     card_commands,
     diagnosis_commands,
     joint_commands,
+    joint_register_commands,
     joint_usage_commands,
     key_ceremony_commands,  # noqa: F401 — adds to keys ceremony
     key_commands,
@@ -928,7 +929,7 @@ for command in (
 sim.add_command(usage_commands.sim_ars)
 app.add_command(approval_commands.app_approve)
 app.add_command(joint_commands.joint)
-for command in joint_usage_commands.COMMANDS:
+for command in (*joint_usage_commands.COMMANDS, *joint_register_commands.COMMANDS):
     joint_commands.joint.add_command(command)
 sim.add_command(approval_commands.sim_departures)
 cli.add_command(ocsp_commands.ocsp)

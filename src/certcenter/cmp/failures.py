@@ -65,6 +65,7 @@ FAILURE_INFO: Final[dict[str, FailureInfo]] = {
     "CMP_CERT_HASH_WRONG": "badCertId",
     "CMP_SIGNER_NOT_TRUSTED": "signerNotTrusted",
     "CMP_CERTIFICATE_REVOKED": "certRevoked",
+    "CERTIFICATE_ALREADY_REVOKED": "certRevoked",
     "CMP_NOT_AUTHORIZED": "notAuthorized",
     "CMP_UNAVAILABLE": "systemUnavail",
     # the joint certificate's authority (certcenter.joint.authority)

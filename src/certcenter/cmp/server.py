@@ -352,7 +352,7 @@ class CmpServer:
 
     def _revocation(self, request: _Request) -> CmpAnswer:
         authority = self._require_authority()
-        signer = self._verify_signed(request)
+        signer = self._verify_signed(request, revoking=True)
         content = request.message["body"]["rr"]
         if len(content) != 1:
             raise CertCenterError(
@@ -446,9 +446,10 @@ class CmpServer:
             )
         return reference
 
-    def _verify_signed(self, request: _Request) -> x509.Certificate:
+    def _verify_signed(self, request: _Request, *, revoking: bool = False) -> x509.Certificate:
         """The certificate whose key signed the request: first in extraCerts, issued by
-        this center, valid and neither revoked nor suspended."""
+        this center, valid and neither revoked nor suspended (an ``rr`` of a revoked one is
+        ``CERTIFICATE_ALREADY_REVOKED``: its holder asked again)."""
         protection = self._protection(request)
         algorithm = request.header.protection_alg
         if algorithm is None or is_mac(algorithm):
@@ -467,6 +468,8 @@ class CmpServer:
         if not signer.not_valid_before_utc <= now < signer.not_valid_after_utc:
             raise CertCenterError("CMP_SIGNER_NOT_TRUSTED")
         status = self._issued.status_of(signer)
+        if revoking and status == "revoked":
+            raise CertCenterError("CERTIFICATE_ALREADY_REVOKED", reason="-")
         if status in ("revoked", "suspended"):
             raise CertCenterError("CMP_CERTIFICATE_REVOKED")
         if status != "active":

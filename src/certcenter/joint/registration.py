@@ -8,6 +8,8 @@
     registrations.verify_medium(ref, MediumAnswer(card_challenge_id=..., card_answer="1234"))
     registrations.send_code(ref)                                   # SMS to the phone on record
     registrations.verify_code(ref, "123456")
+    # or instead of the SMS: the ARS call, the customer keys in the code on the screen
+    registrations.request_ars(ref).detail["ars_code"]; registrations.confirm_ars(ref)
     done = registrations.register(ref, bank_code="004", account_number="12340100000001")
     done.detail["reference"], done.detail["authorization_code"]    # shown this once
 
@@ -17,12 +19,15 @@ customer (:class:`~certcenter.financial.identity_check.UserIdCheck`, the same co
 financial certificate's) — here the VID is made from the number and a fresh random value R
 (20 bytes), and the number is dropped; the security card or the mobile OTP
 (:class:`~certcenter.financial.media.AdditionalMedia`, the try counted before it is
-compared); an SMS code to the phone on record; for 범용 the fee, paid from the customer's own
-account through the bank (it is on the account's statement). Then the reference number
-(참조번호, 10 digits) and the authorization code (인가코드, 16 characters) are shown once; the
-code is kept only sealed (the CMP server needs it again for its password-based MAC), and both
-work once, for ``policy.joint_registration_ttl_days``. A registration that expires unused, or
-whose certificate could not be issued, has its fee refunded (:mod:`certcenter.joint.fees`).
+compared); an SMS code to the phone on record, or an ARS call to it (the customer keys in
+the number on the screen; :class:`~certcenter.identity.providers.ArsCaller`, the same
+provider as the financial certificate's and the transfers'); for 범용 the fee, paid from the
+customer's own account through the bank (it is on the account's statement). Then the
+reference number (참조번호, 10 digits) and the authorization code (인가코드, 16 characters)
+are shown once; the code is kept only sealed (the CMP server needs it again for its
+password-based MAC), and both work once, for ``policy.joint_registration_ttl_days``. A
+registration that expires unused, or whose certificate could not be issued, has its fee
+refunded (:mod:`certcenter.joint.fees`).
 
 Every step runs on the flow engine (:mod:`certcenter.flows`), like the financial
 certificate's issuance: row lock, bearer token (SHA-256), expiry, blocks, network, state,
@@ -47,6 +52,7 @@ from certcenter.clock import Clock, today
 from certcenter.config import Settings
 from certcenter.entities import Customer, JointRegistration, new_id
 from certcenter.errors import CertCenterError
+from certcenter.errors.catalog import text
 from certcenter.financial.identity_check import IdentityCodes, UserIdCheck
 from certcenter.financial.media import FACTOR_OF, AdditionalMedia, MediumAnswer, medium_inputs
 from certcenter.flows import (
@@ -132,6 +138,7 @@ class JointRegistrations:
             providers=providers, approvals=approvals, otp=otp, cards=cards, clock=clock
         )
         self.guard = guard
+        self.hasher = hasher
         self.keys = keys
         self.seal_label = seal_label
         self.fees = fees
@@ -299,6 +306,92 @@ class JointRegistrations:
             return {"fee_krw": row.fee_krw}
 
         return self.engine.step(ref, "code_verify", act)
+
+    # ------------------------------------------------------------------ 4'. or the ARS call
+
+    def request_ars(self, ref: RegistrationRef) -> StepResult:
+        """ARS 인증 instead of the SMS: the center calls the phone on record, the screen shows
+        the code to key in (``detail["ars_code"]``). At most ``policy.joint_ars_max_calls``
+        calls per registration."""
+        digits = self.policy.ars_code_digits
+        code = "".join(secrets.choice("0123456789") for _ in range(digits))
+        code_hash = self.hasher.code_digest(code, purpose="ars")
+
+        def calls_made(row: JointRegistration) -> int:
+            calls = int(row.data.get("ars_calls", 0))
+            if calls >= self.policy.joint_ars_max_calls:
+                raise CertCenterError(
+                    "JOINT_ARS_CALL_LIMIT", max_calls=self.policy.joint_ars_max_calls
+                )
+            return calls
+
+        def call(row: JointRegistration, customer: Customer | None) -> tuple[str, str]:
+            holder = self.engine.known(row, customer)
+            calls_made(row)
+            prompt = text("ars.joint_register", "ko", bank=self.settings.bank_name, digits=digits)
+            return self.providers.ars.place_call(phone=holder.phone, prompt=prompt), holder.phone
+
+        # The call is placed before the step's transaction: no row is locked while it rings.
+        call_id, phone = self.engine.ask(ref, "ars", call)
+
+        def act(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
+            calls = calls_made(row)
+            row.data = {
+                **row.data,
+                "ars_call_id": call_id,
+                "ars_code_hash": code_hash,
+                "ars_calls": calls + 1,
+            }
+            row.state = S.ARS_CALLING.value
+            return {"ars_code": code, "phone": mask_phone(phone)}
+
+        return self.engine.step(ref, "ars", act)
+
+    def confirm_ars(self, ref: RegistrationRef) -> StepResult:
+        """After the call: the digits keyed in must be the code on the screen. While the call
+        still rings the flow waits (``detail["ars"] == "ringing"``). A wrong answer ends the
+        call, is recorded (``joint.ars_confirm``, counted towards the 24-hour block) and
+        refused with ``JOINT_ARS_FAILED``; a new call or the SMS may follow."""
+
+        def look() -> tuple[str, bool, str]:
+            with self.uow_factory() as uow:
+                row = self.engine.authorise(uow, ref, lock=False)
+                call_id = str(row.data.get("ars_call_id", ""))
+                code_hash = str(row.data.get("ars_code_hash", ""))
+            if not call_id:
+                return "", False, "none"
+            outcome = self.providers.ars.outcome(call_id)
+            keyed = outcome.keyed or ""
+            ok = (
+                outcome.status == "answered"
+                and 0 < len(keyed) <= 10
+                and self.hasher.code_matches(code_hash, keyed, purpose="ars")
+            )
+            return call_id, ok, outcome.status
+
+        call_id, keyed_ok, status = self.engine.guard(ref, "ars_confirm", look)
+
+        def act(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
+            if str(row.data.get("ars_call_id", "")) != call_id:  # another call since
+                raise CertCenterError(
+                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="ars_confirm"
+                )
+            if status == "ringing":
+                return {"ars": "ringing"}
+            row.data = {
+                k: v for k, v in row.data.items() if k not in ("ars_call_id", "ars_code_hash")
+            }
+            if not keyed_ok:
+                row.state = S.MEDIUM_VERIFIED.value  # a new call, or the SMS, may be asked for
+                row.updated_at = self.clock.now()
+                uow.commit()
+                left = max(0, self.policy.joint_ars_max_calls - int(row.data.get("ars_calls", 0)))
+                raise CertCenterError("JOINT_ARS_FAILED", calls_left=left)
+            row.state = S.CODE_VERIFIED.value
+            row.data = {**row.data, "phone_check": "ars"}
+            return {"ars": "confirmed", "fee_krw": row.fee_krw}
+
+        return self.engine.step(ref, "ars_confirm", act)
 
     # ------------------------------------------------------------------ 5. fee → reference
 

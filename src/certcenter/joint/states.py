@@ -5,6 +5,8 @@ which state, and what comes next.
 ['code_sent']
 >>> choices(RegistrationState.IDENTIFIED)
 ('medium',)
+>>> choices(RegistrationState.MEDIUM_VERIFIED)      # the phone: an SMS code or an ARS call
+('code', 'ars')
 
 The flow's own steps end at ``registered``: the reference number and authorization code are
 handed out, and the flow is closed for the engine. What follows happens through the CMP
@@ -25,6 +27,7 @@ class RegistrationState(enum.StrEnum):
     MEDIUM_PENDING = "medium_pending"  # security card or OTP asked
     MEDIUM_VERIFIED = "medium_verified"
     CODE_SENT = "code_sent"  # SMS code sent to the phone on record
+    ARS_CALLING = "ars_calling"  # or: the ARS call rings; the screen shows its code
     CODE_VERIFIED = "code_verified"
     REGISTERED = "registered"  # reference + authorization code handed out (fee charged)
     ISSUED = "issued"  # a certificate made with them, waiting for the software's confirmation
@@ -47,6 +50,7 @@ _OPEN = frozenset(
         S.MEDIUM_PENDING,
         S.MEDIUM_VERIFIED,
         S.CODE_SENT,
+        S.ARS_CALLING,
         S.CODE_VERIFIED,
     }
 )
@@ -55,8 +59,10 @@ _ALLOWED: dict[str, frozenset[S]] = {
     "identify": frozenset({S.STARTED}),
     "medium": frozenset({S.IDENTIFIED, S.MEDIUM_PENDING}),
     "medium_verify": frozenset({S.MEDIUM_PENDING}),
-    "code": frozenset({S.MEDIUM_VERIFIED, S.CODE_SENT}),
+    "code": frozenset({S.MEDIUM_VERIFIED, S.CODE_SENT, S.ARS_CALLING}),
     "code_verify": frozenset({S.CODE_SENT}),
+    "ars": frozenset({S.MEDIUM_VERIFIED, S.CODE_SENT, S.ARS_CALLING}),
+    "ars_confirm": frozenset({S.ARS_CALLING}),
     "register": frozenset({S.CODE_VERIFIED}),
 }
 
@@ -73,8 +79,9 @@ def choices(state: S) -> tuple[str, ...]:
         S.STARTED: ("identify",),
         S.IDENTIFIED: ("medium",),
         S.MEDIUM_PENDING: ("medium_verify", "medium"),
-        S.MEDIUM_VERIFIED: ("code",),
-        S.CODE_SENT: ("code_verify", "code"),
+        S.MEDIUM_VERIFIED: ("code", "ars"),
+        S.CODE_SENT: ("code_verify", "code", "ars"),
+        S.ARS_CALLING: ("ars_confirm", "ars", "code"),
         S.CODE_VERIFIED: ("register",),
     }
     return order.get(state, ())

@@ -214,6 +214,31 @@ def code_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     return _out(center.joint_registrations.verify_code(ref, body.code))
 
 
+_ARS_COMMON = (
+    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
+    "CERTIFICATE_ALREADY_ACTIVE", "CUSTOMER_NOT_FOUND", "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER", "ENROLLMENT_TOKEN_INVALID", "FOREIGN_IP_BLOCKED",
+    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+)
+
+
+@router.post("/{registration_id}/ars", response_model=JointStepOut)
+@raises(*_ARS_COMMON, "JOINT_ARS_CALL_LIMIT")
+def ars(ref: RefDep, center: CenterDep) -> JointStepOut:
+    """ARS 인증 instead of the SMS code: the center calls the phone on record;
+    ``detail.ars_code`` is the number to show, which the customer keys in on the call."""
+    return _out(center.joint_registrations.request_ars(ref))
+
+
+@router.post("/{registration_id}/ars/confirm", response_model=JointStepOut)
+@raises(*_ARS_COMMON, "JOINT_ARS_FAILED")
+def ars_confirm(ref: RefDep, center: CenterDep) -> JointStepOut:
+    """After the call: ``detail.ars`` is ``ringing`` (ask again) or ``confirmed``; digits
+    other than the number shown are ``JOINT_ARS_FAILED`` (recorded; a new call may follow)."""
+    return _out(center.joint_registrations.confirm_ars(ref))
+
+
 @router.post(
     "/{registration_id}/register", status_code=status.HTTP_201_CREATED, response_model=JointStepOut
 )

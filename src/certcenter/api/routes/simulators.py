@@ -58,6 +58,7 @@ def people(center: CenterDep) -> list[dict[str, Any]]:
             "name": p.name,
             "scenario": {"ko": p.scenario_ko, "en": p.scenario_en},
             "customer_number": (p.customer or {}).get("number"),
+            "user_id": (p.customer or {}).get("user_id"),
             "phone": (p.phone or {}).get("number"),
             "carrier": (p.phone or {}).get("carrier"),
             "accounts": [{"bank": a["bank"], "number": a["number"]} for a in p.accounts],

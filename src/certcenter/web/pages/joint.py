@@ -5,7 +5,9 @@
     GET  /joint/identify       2 본인 확인: internet-banking user ID + resident number
     GET  /joint/medium         3 보안매체: security card or mobile OTP (POST /joint/medium
                                  asks, POST /joint/medium/verify answers; the SMS is sent then)
-    GET  /joint/code           4 SMS 확인 (POST /joint/code, /joint/code/resend)
+    GET  /joint/code           4 SMS 확인 (POST /joint/code, /joint/code/resend) or the ARS
+                                 call instead (POST /joint/ars: the code to key in on the call,
+                                 shown on the code page; POST /joint/ars/confirm)
     GET  /joint/register       5 등록: for 범용 the account the fee is paid from
     GET  /joint/done           6 참조번호 + 인가코드 (the code this once) and the form that issues
                                  in this browser, filled in with them (also at ``/joint/issue``,
@@ -53,6 +55,7 @@ PAGE_OF_STATE = {
     "medium_pending": "medium",
     "medium_verified": "code",
     "code_sent": "code",
+    "ars_calling": "code",
     "code_verified": "register",
     "registered": "done",
     "issued": "done",
@@ -172,6 +175,12 @@ def _render(
         "media": _media(request),
         "card": flow.get("card") if state == "medium_pending" else None,
         "code_sent": state == "code_sent",
+        "ars_calling": state == "ars_calling",
+        "ars_code": (
+            STEPS.unseal(request, "ars", bound=ref.enrollment_id, keep=True)
+            if state == "ars_calling"
+            else None
+        ),
         "code_seconds": policy.sms_code_ttl_seconds,
         "banks": sorted(BANKS.items()),
         "form": flow.get("form") or {},
@@ -299,8 +308,11 @@ def choose_medium(request: Request, medium: Annotated[str, Form(max_length=40)] 
 
 
 @router.post("/medium/verify")
-def verify_medium(request: Request, answer: MediumForm) -> Response:
-    """The medium's answer; once it is right the SMS code is sent to the phone on record."""
+def verify_medium(
+    request: Request, answer: MediumForm, check: Annotated[str, Form(max_length=10)] = "sms"
+) -> Response:
+    """The medium's answer; once it is right the phone check the customer chose: the SMS
+    code sent to the phone on record, or the ARS call to it (the code to key in shown)."""
     registrations = center_of(request).joint_registrations
     try:
         ref = _require_ref(request)
@@ -308,6 +320,8 @@ def verify_medium(request: Request, answer: MediumForm) -> Response:
     except CertCenterError as exc:
         return _medium_again(request, exc)
     STEPS.stash(request).put(card=None)
+    if check == "ars":
+        return request_ars(request)
     try:
         result = registrations.send_code(ref)
     except CertCenterError as exc:
@@ -361,6 +375,42 @@ def resend_code(request: Request) -> Response:
     except CertCenterError as exc:
         return STEPS.refused(request, exc, "code")
     flash(request, "issue.code.resent", kind="success")
+    return STEPS.go(result.state)
+
+
+# ---------------------------------------------------------------- 4'. or the ARS call
+
+
+@router.post("/ars")
+def request_ars(request: Request, again: Annotated[str, Form(max_length=1)] = "") -> Response:
+    """The center calls the phone on record; the code page then shows the code to key in (on
+    every GET while the call is open). The same POST sent again while a call is open places
+    no second call; "전화 다시 요청" (``again``) does."""
+    try:
+        ref = _require_ref(request)
+        registrations = center_of(request).joint_registrations
+        open_call = STEPS.unseal(request, "ars", bound=ref.enrollment_id, keep=True)
+        if open_call and not again and registrations.status(ref).state == "ars_calling":
+            return RedirectResponse(STEPS.path("code"), status_code=303)
+        result = registrations.request_ars(ref)
+    except CertCenterError as exc:
+        return STEPS.refused(request, exc, "code")
+    STEPS.seal(request, "ars", str(result.detail.get("ars_code", "")), bound=ref.enrollment_id)
+    return STEPS.go(result.state)
+
+
+@router.post("/ars/confirm")
+def confirm_ars(request: Request) -> Response:
+    """After the call: on to the register step, or (still ringing) the same code again."""
+    try:
+        ref = _require_ref(request)
+        result = center_of(request).joint_registrations.confirm_ars(ref)
+    except CertCenterError as exc:
+        return STEPS.refused(request, exc, "code")
+    if result.detail.get("ars") == "ringing":
+        flash(request, "issue.verify.still_ringing")
+    else:
+        STEPS.forget(request, "ars")
     return STEPS.go(result.state)
 
 

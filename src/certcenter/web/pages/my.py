@@ -127,7 +127,8 @@ def _my_page(
         "my/index.html",
         {
             "financial": [c for c in certificates if c.family == "financial"],
-            "mobile": [c for c in certificates if c.family != "financial"],
+            "mobile": [c for c in certificates if c.family not in ("financial", "joint")],
+            "joint": [c for c in certificates if c.family == "joint"],
             "status_label": lambda status: _status_label(request, status),
             "overview": overview,
             "phone_device": phone,

@@ -10,6 +10,18 @@
 //   pending.certificate, pending.chain, pending.randomNum      // DER bytes
 //   await pending.confirm();                                   // certConf → pkiConf
 //
+// Renewal and revocation are signed with the key of the certificate (RSASSA-PKCS1-v1_5,
+// SHA-256; the certificate first in extraCerts, its subject as the sender), as `openssl cmp
+// -cmd kur|rr` sends them:
+//
+//   var pending = await certcenterCmp.keyUpdate({certificate, privateKey, keyPair, spki});
+//   await pending.confirm();                                   // certConf, signed the same way
+//   await certcenterCmp.revoke({certificate, privateKey, reason: 1});   // rr → rp
+//
+// The signed answers come from the origin that served this script: the page checks their
+// transaction, nonces and body, and that a renewed certificate holds the new key and the old
+// subject; it does not check the responder's signature (the app, which trusts no page, does).
+//
 // A refusal of the server is thrown as {code: "JOINT_REFERENCE_LOCKED", ...}: the catalog code
 // the server writes first in its statusString; an answer that cannot be read or names another
 // transaction as {code: "CMP_ANSWER_INVALID"}, one whose MAC fails as {code:
@@ -24,7 +36,8 @@
     pbkdf2: "1.2.840.113549.1.5.12",
     hmacSha256: "1.2.840.113549.2.9",
     sha256WithRsa: "1.2.840.113549.1.1.11",
-    randomNum: "1.2.410.200004.10.1.1.3"
+    randomNum: "1.2.410.200004.10.1.1.3",
+    reasonCode: "2.5.29.21"
   };
   var ITERATIONS = 100000;
   var NULL_DN = der.explicit(4, der.seq()); // GeneralName directoryName, the empty Name
@@ -59,14 +72,18 @@
   }
 
   function header(state, salt, recipNonce) {
+    var signed = Boolean(state.signer);
     var fields = [
-      der.int(2), NULL_DN, NULL_DN,
+      der.int(2), signed ? der.explicit(4, subjectOf(state.signer.certificate)) : NULL_DN,
+      NULL_DN,
       der.explicit(0, der.time(new Date())),
-      der.explicit(1, pbmac1(salt, ITERATIONS)),
-      der.explicit(2, der.octets(new TextEncoder().encode(state.reference))),
-      der.explicit(4, der.octets(state.transactionId)),
-      der.explicit(5, der.octets(state.nonce))
+      der.explicit(1, signed ? der.algorithm(OID.sha256WithRsa, der.nul()) : pbmac1(salt, ITERATIONS))
     ];
+    if (!signed) {
+      fields.push(der.explicit(2, der.octets(new TextEncoder().encode(state.reference))));
+    }
+    fields.push(der.explicit(4, der.octets(state.transactionId)));
+    fields.push(der.explicit(5, der.octets(state.nonce)));
     if (recipNonce) { fields.push(der.explicit(6, der.octets(recipNonce))); }
     return der.seq.apply(null, fields);
   }
@@ -75,6 +92,15 @@
     var salt = der.random(16);
     state.nonce = der.random(16);
     var head = header(state, salt, recipNonce);
+    if (state.signer) {
+      var signature = new Uint8Array(await subtle.sign(
+        "RSASSA-PKCS1-v1_5", state.signer.privateKey, der.seq(head, body)
+      ));
+      return der.seq(
+        head, body, der.explicit(0, der.bits(signature)),
+        der.explicit(1, der.seq(state.signer.certificate))
+      );
+    }
     var protection = await mac(state.secret, salt, ITERATIONS, 32, der.seq(head, body));
     return der.seq(head, body, der.explicit(0, der.bits(protection)));
   }
@@ -141,7 +167,11 @@
     var algorithm = field(head, 1);
     var protection = answer.parts[2];
     if (!algorithm || !protection || protection.number !== 0) {
-      throw refusal("CMP_ANSWER_UNTRUSTED", "no MAC");
+      throw refusal("CMP_ANSWER_UNTRUSTED", "no protection");
+    }
+    if (state.signer) { // signed by the center's CMP responder (see the top)
+      state.recipNonce = field(head, 5).children()[0].body;
+      return;
     }
     var alg = algorithm.children()[0].children();
     if (alg[0].oid() !== OID.pbmac1) { throw refusal("CMP_ANSWER_UNTRUSTED", "not PBMAC1"); }
@@ -179,12 +209,19 @@
     return null;
   }
 
-  // the SubjectPublicKeyInfo of a certificate (DER)
-  function spkiOf(certificate) {
+  // a certificate's fields: serial, issuer, subject, SubjectPublicKeyInfo (DER)
+  function tbsOf(certificate) {
     var tbs = der.read(certificate).children()[0].children();
     var at = tbs[0].cls === 2 ? 1 : 0; // [0] version
-    return tbs[at + 5].raw;
+    return {
+      serial: tbs[at], issuer: tbs[at + 2], validity: tbs[at + 3], subject: tbs[at + 4],
+      spki: tbs[at + 5]
+    };
   }
+
+  function spkiOf(certificate) { return tbsOf(certificate).spki.raw; }
+
+  function subjectOf(certificate) { return tbsOf(certificate).subject.raw; }
 
   async function certConf(state, certificate) {
     var certHash = new Uint8Array(await subtle.digest("SHA-256", certificate));
@@ -194,26 +231,20 @@
     await check(state, answer, 19); // pkiconf
   }
 
-  async function initial(options) {
-    var state = {
-      url: options.url || "/cmp",
-      reference: options.reference,
-      secret: new TextEncoder().encode(options.code),
-      transactionId: der.random(16),
-      nonce: null,
-      recipNonce: null
-    };
-    var spki = options.spki;
+  // one CertReqMsg (certReqId 0) for the new key, POP by its signature over certReq
+  async function certRequestBody(number, keyPair, spki) {
     var certRequest = der.seq(der.int(0), der.seq(der.implicit(6, spki)));
     var signature = new Uint8Array(await subtle.sign(
-      "RSASSA-PKCS1-v1_5", options.keyPair.privateKey, certRequest
+      "RSASSA-PKCS1-v1_5", keyPair.privateKey, certRequest
     ));
     var pop = der.tlv(0xa1, der.concat([
       der.algorithm(OID.sha256WithRsa, der.nul()), der.bits(signature)
     ]));
-    var body = der.explicit(0, der.seq(der.seq(certRequest, pop)));
-    var answer = parse(await exchange(state.url, await protectedMessage(state, body, null)));
-    await check(state, answer, 1); // ip
+    return der.explicit(number, der.seq(der.seq(certRequest, pop)));
+  }
+
+  // the certificate of an ip/kup, checked to hold our key; the chain from extraCerts
+  function issued(state, answer, spki, skip) {
     var certificate, caPubs, extra, status;
     try {
       var rep = answer.body.children()[0].children();
@@ -224,9 +255,9 @@
       var after = answer.parts.slice(2).filter(function (p) {
         return p.cls === 2 && p.number === 1;
       });
-      extra = certificates(after[0] || null);
+      extra = certificates(after[0] || null).slice(skip);
     } catch (e) {
-      throw refusal("CMP_ANSWER_INVALID", "the ip cannot be read");
+      throw refusal("CMP_ANSWER_INVALID", "the answer cannot be read");
     }
     if (status !== 0 && status !== 1) { throw refusal("CMP_ANSWER_INVALID", "not accepted"); }
     if (!der.equal(spkiOf(certificate), spki)) {
@@ -245,5 +276,70 @@
     };
   }
 
-  root.certcenterCmp = { initial: initial, spkiOf: spkiOf };
+  async function initial(options) {
+    var state = {
+      url: options.url || "/cmp",
+      reference: options.reference,
+      secret: new TextEncoder().encode(options.code),
+      transactionId: der.random(16),
+      nonce: null,
+      recipNonce: null
+    };
+    var body = await certRequestBody(0, options.keyPair, options.spki);
+    var answer = parse(await exchange(state.url, await protectedMessage(state, body, null)));
+    await check(state, answer, 1); // ip
+    return issued(state, answer, options.spki, 0);
+  }
+
+  function signedState(options) {
+    return {
+      url: options.url || "/cmp",
+      signer: { certificate: options.certificate, privateKey: options.privateKey },
+      transactionId: der.random(16),
+      nonce: null,
+      recipNonce: null
+    };
+  }
+
+  // kur → kup: a new certificate for keyPair, asked with the old certificate's key
+  async function keyUpdate(options) {
+    var state = signedState(options);
+    var body = await certRequestBody(7, options.keyPair, options.spki);
+    var answer = parse(await exchange(state.url, await protectedMessage(state, body, null)));
+    await check(state, answer, 8); // kup
+    // extraCerts: the responder's certificate first, then the chains
+    var pending = issued(state, answer, options.spki, 1);
+    if (!der.equal(subjectOf(pending.certificate), subjectOf(options.certificate))) {
+      throw refusal("CMP_ANSWER_INVALID", "the renewed certificate names another holder");
+    }
+    return pending;
+  }
+
+  // rr → rp: the certificate revoked with its own key; reason is an RFC 5280 CRLReason number
+  async function revoke(options) {
+    var state = signedState(options);
+    var fields = tbsOf(options.certificate);
+    var template = der.seq(der.tlv(0x81, fields.serial.body), der.explicit(3, fields.issuer.raw));
+    var details = [template];
+    if (options.reason !== undefined && options.reason !== null) {
+      details.push(der.seq(der.seq(
+        der.oid(OID.reasonCode),
+        der.octets(der.tlv(0x0a, new Uint8Array([options.reason])))
+      )));
+    }
+    var body = der.explicit(11, der.seq(der.seq.apply(null, details)));
+    var answer = parse(await exchange(state.url, await protectedMessage(state, body, null)));
+    await check(state, answer, 12); // rp
+    try {
+      var statuses = answer.body.children()[0].children()[0].children();
+      var status = statuses[0].children()[0].body[0];
+      if (statuses.length !== 1 || (status !== 0 && status !== 1)) { throw new Error("status"); }
+    } catch (e) {
+      throw refusal("CMP_ANSWER_INVALID", "the rp does not say the certificate was revoked");
+    }
+  }
+
+  root.certcenterCmp = {
+    initial: initial, keyUpdate: keyUpdate, revoke: revoke, spkiOf: spkiOf, tbsOf: tbsOf
+  };
 })(typeof window !== "undefined" ? window : globalThis);

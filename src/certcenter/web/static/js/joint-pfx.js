@@ -8,7 +8,8 @@
 //
 //   var pfx = await certcenterPfx.build({privateKeyInfo, certificate, chain, randomNum,
 //                                        password, friendlyName, iterations});
-//   var opened = await certcenterPfx.open(bytes, password);  // {certificate, privateKeyInfo}
+//   var opened = await certcenterPfx.open(bytes, password);
+//   // {certificate, chain, privateKeyInfo, randomNum}
 //   // refusals: {code: "PKCS12_PASSWORD_WRONG"} or {code: "PKCS12_FILE_INVALID", detail}
 (function (root) {
   "use strict";
@@ -291,6 +292,9 @@
     }
     return {
       certificate: certificate.der,
+      chain: certs.filter(function (c) { return c !== certificate; }).map(function (c) {
+        return c.der;
+      }),
       privateKeyInfo: der.seq(parts[0].raw, parts[1].raw, parts[2].raw),
       randomNum: randomNum
     };
