@@ -112,6 +112,7 @@ def test_ca_keys_and_secrets_in_the_token_ocsp_signers_in_software(
         "financial-ocsp.key.pem",
         "joint-ocsp.key.pem",
         "audit-checkpoint.key.pem",
+        "oidc-signing.key.pem",  # the ID tokens' key: an online signing key, as OCSP's
         "customer-kek.secret.json",
     }
     center = build_center(load_settings(environ=env))

@@ -50,7 +50,7 @@ def test_the_ars_call_instead_of_the_sms_on_the_registration_pages(
     assert 'name="check" value="ars"' in page  # the choice: SMS or ARS
     challenge, asked = _SLOTS.search(page), _CARD.search(main_text(page))
     assert challenge and asked
-    calling = post(
+    asked_call = post(
         web,
         "/joint/medium/verify",
         page,
@@ -58,9 +58,11 @@ def test_the_ars_call_instead_of_the_sms_on_the_registration_pages(
         card_answer=answer_for(slots, int(asked.group(1)), int(asked.group(2))),
         check="ars",
     )
+    calling = web.follow(asked_call)  # Post/Redirect/Get: the code page shows the number
     assert calling.status_code == 200, main_text(calling.text)
     shown = _ARS.search(calling.text)
     assert shown, main_text(calling.text)
+    assert _ARS.search(web.get("/joint/code").text).group(1) == shown.group(1)  # reload: same
     phone = str((person.phone or {})["number"])
     ars = SimulatedArs(web_center.sim_store, web_center.clock)
     ringing = ars.ringing(phone)
@@ -68,16 +70,16 @@ def test_the_ars_call_instead_of_the_sms_on_the_registration_pages(
     # a wrong number keyed in: refused with the catalog's words, a new call may follow
     wrong = str((int(shown.group(1)) + 1) % 100).zfill(len(shown.group(1)))
     assert ars.answer(phone, wrong)
-    failed = post(web, "/joint/ars/confirm", calling.text, shown_code=shown.group(1))
+    failed = web.follow(post(web, "/joint/ars/confirm", calling.text))
     assert failed.status_code == catalog()["JOINT_ARS_FAILED"].http_status
     assert catalog()["JOINT_ARS_FAILED"].message_ko in main_text(failed.text)
-    again = post(web, "/joint/ars", failed.text)
+    again = web.follow(post(web, "/joint/ars", failed.text))
     shown = _ARS.search(again.text)
     assert again.status_code == 200 and shown, main_text(again.text)
-    still = post(web, "/joint/ars/confirm", again.text, shown_code=shown.group(1))
+    still = web.follow(post(web, "/joint/ars/confirm", again.text))
     assert still.status_code == 200 and shown.group(1) in still.text  # still ringing
     assert ars.answer(phone, shown.group(1))
-    confirmed = post(web, "/joint/ars/confirm", still.text, shown_code=shown.group(1))
+    confirmed = post(web, "/joint/ars/confirm", still.text)
     assert confirmed.headers["location"] == "/joint/register"
 
 

@@ -107,12 +107,19 @@ async def token(request: Request, center: CenterDep) -> Response:
     return _response(await run_in_threadpool(center.oidc.token, http))
 
 
-@router.api_route("/oidc/userinfo", methods=["GET", "POST"])
+@router.get("/oidc/userinfo")
 @raises("OIDC_TOKEN_INVALID", "OIDC_GRANT_INVALID", "CERTIFICATE_REVOKED")
 async def userinfo(request: Request, center: CenterDep) -> Response:
     """The claims the customer consented to give this site (Bearer access token)."""
     http = await _request(request)
     return _response(await run_in_threadpool(center.oidc.userinfo, http))
+
+
+@router.post("/oidc/userinfo")
+@raises("OIDC_TOKEN_INVALID", "OIDC_GRANT_INVALID", "CERTIFICATE_REVOKED")
+async def userinfo_by_post(request: Request, center: CenterDep) -> Response:
+    """The same claims, asked by POST (OpenID Connect Core 5.3.1 allows both)."""
+    return await userinfo(request, center)
 
 
 @router.post("/oidc/revoke", openapi_extra=_FORM_DOC)
