@@ -100,6 +100,10 @@ def test_an_imported_secret_is_the_same_secret_and_a_different_one_is_refused(
     assert sorted(row["type"] for row in held) == sorted([KeyType.GENERIC_SECRET, KeyType.AES])
     assert all(row["sensitive"] and not row["extractable"] for row in held)
 
+    assert blank_backend.delete_secret("pepper") and not blank_backend.delete_secret("pepper")
+    assert _objects(blank_backend) == []
+    software.transfer_secret("pepper", blank_backend)  # taken in again, for the conflict below
+
     other = SoftwareKeyBackend(tmp_path / "other", "passphrase")
     other.ensure_secret("pepper")
     with pytest.raises(CertCenterError) as conflict:

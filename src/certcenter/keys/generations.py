@@ -95,7 +95,8 @@ class KeyGenerations:
     def refresh(self) -> Mapping[int, str]:
         """Read the table again (after a rotation in this process, or when a generation is
         unknown)."""
-        labels = {row.generation: row.label for row in self.recorded()}
+        # a retired generation's key is destroyed: as if it had never been
+        labels = {row.generation: row.label for row in self.recorded() if row.retired_at is None}
         with self._lock:
             self._labels = labels
             self._read_at = self._clock.now()
@@ -110,7 +111,7 @@ class KeyGenerations:
         return labels
 
     def current(self) -> Generation:
-        labels = self.labels()
+        labels = self.labels()  # never empty: the current generation is never retired
         number = max(labels)
         return Generation(number, labels[number])
 
