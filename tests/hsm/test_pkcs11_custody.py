@@ -227,6 +227,9 @@ def test_migrate_moves_secrets_and_customer_keys_into_the_token(
 
     refused = runner.invoke(cli, ["keys", "migrate", "--to", "software"], env=env)
     assert refused.exit_code == 1 and "[KEY_MIGRATION_TARGET]" in refused.output
+    no_pin = {key: value for key, value in env.items() if key != "CERTCENTER_PKCS11_PIN"}
+    pinless = runner.invoke(cli, ["keys", "migrate", "--to", "pkcs11"], env=no_pin)
+    assert pinless.exit_code == 1 and "[KEY_TOKEN_PIN_MISSING]" in pinless.output
     unknown = runner.invoke(cli, ["keys", "migrate", "--to", "kms"], env=env)
     assert unknown.exit_code == 1 and "[KEY_MIGRATION_TARGET]" in unknown.output
     assert "Traceback" not in refused.output + unknown.output

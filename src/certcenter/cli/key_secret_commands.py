@@ -74,9 +74,9 @@ def retire_peppers() -> None:
     finally:
         center.close()
     for label in done.destroyed:
-        _say(f"pepper {label} destroyed: no live hash was made under it")
+        _say(f"pepper generation {label} destroyed: no live hash was made under it")
     for label, why in done.kept.items():
-        _say(f"pepper {label} kept: {why}")
+        _say(f"pepper generation {label} kept: {why}")
     for line in _uses(done.status, "hashes"):
         _say(line)
     echo_record(done.record)
@@ -192,6 +192,7 @@ def keys_migrate(target_name: str, apply_: bool, batch: int) -> None:
             raise CertCenterError(
                 "KEY_MIGRATION_TARGET", target=target_name, detail=str(exc)
             ) from None
+        target.verify_passphrase()  # the module, the token and its PIN: refused now if wrong
         if not apply_:
             plan = center.key_migration.plan(target, target_name)
             for line in plan.lines():
