@@ -214,3 +214,36 @@ def test_two_rotations_at_once_one_is_refused(
     with center.uow_factory() as uow:  # one record in the trail: the rotation that was made
         trail = uow.audit.for_subject("key-ceremony", "rotate-pepper")
     assert [entry.actor for entry in trail] == ["cli:lee"]
+
+
+def test_an_unused_older_pepper_is_destroyed_once_the_newest_has_settled(
+    center: Center,
+) -> None:
+    clock = center.clock
+    assert isinstance(clock, FrozenClock)
+    rotation = center.pepper_rotation
+    rotation.rotate(operator="cli:kim")
+    made_under_2 = center.hasher.hash("480213", purpose="pin")  # never stored
+    rotation.rotate(operator="cli:kim")
+    keys_dir = center.settings.keys_path
+
+    early = rotation.retire_unused(operator="cli:kim")
+    assert early.destroyed == [] and "can go from" in early.kept["pepper.2"]
+    assert "lookup digests" in early.kept["pepper"]
+    clock.advance(minutes=10)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["keys", "ceremony", "retire-peppers"], env=cli_env(center))
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["ceremony"] == "retire-pepper" and record["details"]["destroyed"] == ["pepper.2"]
+    assert record_problem(record, center.ceremonies.public_key()) is None
+    assert not (keys_dir / "pepper.2.secret.json").exists()
+    assert (keys_dir / "pepper.secret.json").is_file() and (
+        keys_dir / "pepper.3.secret.json"
+    ).is_file()
+    statuses = {use.label: use for use in rotation.status()}
+    assert statuses["pepper.2"].retired_at is not None and statuses["pepper.3"].current
+    # what was made under a destroyed pepper can no longer be checked (nothing was stored);
+    # this process knows within 30 s
+    clock.advance(seconds=30)
+    assert not center.hasher.verify(made_under_2, "480213", purpose="pin")

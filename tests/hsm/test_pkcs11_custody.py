@@ -100,6 +100,10 @@ def test_an_imported_secret_is_the_same_secret_and_a_different_one_is_refused(
     assert sorted(row["type"] for row in held) == sorted([KeyType.GENERIC_SECRET, KeyType.AES])
     assert all(row["sensitive"] and not row["extractable"] for row in held)
 
+    assert blank_backend.delete_secret("pepper") and not blank_backend.delete_secret("pepper")
+    assert _objects(blank_backend) == []
+    software.transfer_secret("pepper", blank_backend)  # taken in again, for the conflict below
+
     other = SoftwareKeyBackend(tmp_path / "other", "passphrase")
     other.ensure_secret("pepper")
     with pytest.raises(CertCenterError) as conflict:
@@ -223,6 +227,9 @@ def test_migrate_moves_secrets_and_customer_keys_into_the_token(
 
     refused = runner.invoke(cli, ["keys", "migrate", "--to", "software"], env=env)
     assert refused.exit_code == 1 and "[KEY_MIGRATION_TARGET]" in refused.output
+    no_pin = {key: value for key, value in env.items() if key != "CERTCENTER_PKCS11_PIN"}
+    pinless = runner.invoke(cli, ["keys", "migrate", "--to", "pkcs11"], env=no_pin)
+    assert pinless.exit_code == 1 and "[KEY_TOKEN_PIN_MISSING]" in pinless.output
     unknown = runner.invoke(cli, ["keys", "migrate", "--to", "kms"], env=env)
     assert unknown.exit_code == 1 and "[KEY_MIGRATION_TARGET]" in unknown.output
     assert "Traceback" not in refused.output + unknown.output

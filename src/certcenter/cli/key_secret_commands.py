@@ -3,6 +3,7 @@ local). The work is done by :mod:`certcenter.custody`; these commands print what
 
     $ certcenter keys ceremony rotate pepper > pepper-record.json
     $ certcenter keys pepper-status
+    $ certcenter keys ceremony retire-peppers         # older ones no hash uses: destroyed
     $ certcenter keys ceremony rotate kek [--resume] > kek-record.json
     $ certcenter keys kek-status
     $ certcenter keys migrate --to pkcs11             # the plan: nothing is changed
@@ -20,9 +21,16 @@ from typing import Any
 import click
 
 from certcenter.cli.common import handle_errors, local_center, operator_actor
-from certcenter.cli.key_commands import echo_record, keys, rotate
+from certcenter.cli.key_commands import ceremony, echo_record, keys, rotate
 
-__all__ = ["keys_kek_status", "keys_migrate", "keys_pepper_status", "rotate_kek", "rotate_pepper"]
+__all__ = [
+    "keys_kek_status",
+    "keys_migrate",
+    "keys_pepper_status",
+    "retire_peppers",
+    "rotate_kek",
+    "rotate_pepper",
+]
 
 
 def _say(line: str) -> None:
@@ -51,6 +59,24 @@ def rotate_pepper() -> None:
         f"pepper generation {current.generation} ({current.label}) is current: new PIN and "
         "pattern hashes are made under it, older ones are re-hashed at their next use"
     )
+    for line in _uses(done.status, "hashes"):
+        _say(line)
+    echo_record(done.record)
+
+
+@ceremony.command("retire-peppers")
+@handle_errors
+def retire_peppers() -> None:
+    """Destroy the older pepper generations no live hash uses any more (never generation 1)."""
+    center = local_center()
+    try:
+        done = center.pepper_rotation.retire_unused(operator=operator_actor().id)
+    finally:
+        center.close()
+    for label in done.destroyed:
+        _say(f"pepper generation {label} destroyed: no live hash was made under it")
+    for label, why in done.kept.items():
+        _say(f"pepper generation {label} kept: {why}")
     for line in _uses(done.status, "hashes"):
         _say(line)
     echo_record(done.record)
@@ -166,6 +192,7 @@ def keys_migrate(target_name: str, apply_: bool, batch: int) -> None:
             raise CertCenterError(
                 "KEY_MIGRATION_TARGET", target=target_name, detail=str(exc)
             ) from None
+        target.verify_passphrase()  # the module, the token and its PIN: refused now if wrong
         if not apply_:
             plan = center.key_migration.plan(target, target_name)
             for line in plan.lines():

@@ -12,7 +12,8 @@ successful verification (:meth:`certcenter.authn.hashing.SecretHasher.rehashed`)
 is re-hashed in bulk: the center never has the PINs, only at the moment a customer types one.
 
 An older generation stays while hashes use it (:meth:`PepperRotation.status` counts the live
-ones: active devices, active cloud accounts, enrollments not expired). Generation 1 stays
+ones: active devices, active cloud accounts, enrollments not expired);
+:meth:`PepperRotation.retire_unused` destroys those nothing uses any more. Generation 1 stays
 for good: the keyed lookup digests (:meth:`SecretHasher.digest`) are made under it.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from certcenter.audit.ceremony import CeremonyRecord, KeyCeremonies
@@ -32,9 +33,17 @@ from certcenter.keys.backend import Secrets
 from certcenter.keys.generations import PEPPER, KeyGenerations, generation_label
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["GenerationUse", "PepperRotated", "PepperRotation", "record_generation"]
+__all__ = [
+    "GenerationUse",
+    "PepperRetired",
+    "PepperRotated",
+    "PepperRotation",
+    "record_generation",
+]
 
 CEREMONY = "rotate-pepper"
+RETIRE_CEREMONY = "retire-pepper"
+SETTLE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,14 @@ class GenerationUse:
 @dataclass(frozen=True)
 class PepperRotated:
     record: CeremonyRecord
+    status: list[GenerationUse]
+
+
+@dataclass(frozen=True)
+class PepperRetired:
+    record: CeremonyRecord
+    destroyed: list[str]
+    kept: dict[str, str]  # label -> why
     status: list[GenerationUse]
 
 
@@ -103,6 +120,40 @@ class PepperRotation:
             )
             for row in rows
         ]
+
+    def retire_unused(self, *, operator: str) -> PepperRetired:
+        """Destroy each older generation (2 and on, not the current one) that no live hash
+        uses, once the current one has been current for :data:`SETTLE` (a server process
+        may hash under the previous one until it reads the new generation, and a code made
+        under it lives minutes). Generation 1 is never destroyed: the lookup digests."""
+        now = self._clock.now()
+        uses = self.status()
+        current = next(use for use in uses if use.current)
+        settled = current.created_at is None or now - current.created_at >= SETTLE
+        destroyed: list[str] = []
+        kept: dict[str, str] = {}
+        for use in uses:
+            if use.current or use.retired_at is not None:
+                continue
+            if use.generation == 1:
+                kept[use.label] = "generation 1: the keyed lookup digests are made under it"
+            elif use.count:
+                kept[use.label] = f"{use.count} hashes still made under it"
+            elif not settled and current.created_at is not None:
+                kept[use.label] = f"unused; can go from {(current.created_at + SETTLE).isoformat()}"
+            else:
+                self._secrets.delete_secret(use.label)
+                with self._uow_factory() as uow:
+                    uow.key_generations.retire(PEPPER.name, use.generation, now)
+                    uow.commit()
+                destroyed.append(use.label)
+        record = self._ceremonies.record(
+            ceremony=RETIRE_CEREMONY,
+            operator=operator,
+            details={"key": PEPPER.name, "destroyed": destroyed, "kept": kept},
+        )
+        self._generations.refresh()
+        return PepperRetired(record=record, destroyed=destroyed, kept=kept, status=self.status())
 
     def rotate(
         self, *, operator: str, progress: Callable[[str], None] | None = None

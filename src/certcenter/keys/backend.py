@@ -202,6 +202,11 @@ class Secrets(Protocol):
         """HMAC-SHA256 of ``data`` under the secret ``label``; ``KEY_NOT_FOUND`` if none."""
         ...
 
+    def delete_secret(self, label: str) -> bool:
+        """Destroy the secret ``label`` (an old pepper generation nothing uses any more):
+        True if there was one. What was made with it can no longer be checked."""
+        ...
+
     def encrypt(self, label: str, plaintext: bytes, context: bytes) -> bytes:
         """Seal data for storage outside the backend (AES-256-GCM under the secret ``label``;
         ``context`` is bound as associated data: the same context is needed to open it)."""

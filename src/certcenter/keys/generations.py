@@ -18,6 +18,7 @@ restart.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,10 +29,11 @@ from certcenter.entities import KeyGeneration
 from certcenter.keys.backend import Secrets
 from certcenter.ports import UnitOfWorkFactory
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "CUSTOMER_KEK",
     "PEPPER",
-    "FixedGenerations",
     "Generation",
     "GenerationalPepper",
     "KeyGenerations",
@@ -81,6 +83,7 @@ class KeyGenerations:
         self._clock = clock
         self._ttl = ttl
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
         self._labels: dict[int, str] | None = None
         self._read_at: datetime | None = None
 
@@ -95,22 +98,33 @@ class KeyGenerations:
     def refresh(self) -> Mapping[int, str]:
         """Read the table again (after a rotation in this process, or when a generation is
         unknown)."""
-        labels = {row.generation: row.label for row in self.recorded()}
+        # a retired generation's key is destroyed: as if it had never been
+        labels = {row.generation: row.label for row in self.recorded() if row.retired_at is None}
         with self._lock:
             self._labels = labels
             self._read_at = self._clock.now()
         return labels
 
     def labels(self) -> Mapping[int, str]:
-        """generation -> label, at most ``ttl`` old."""
+        """generation -> label, at most ``ttl`` old. Once read, one thread reads the table
+        again while the others go on with what was read; a failed read is logged and the
+        previous answer kept (the next call tries again)."""
         with self._lock:
             labels, read_at = self._labels, self._read_at
-        if labels is None or read_at is None or self._clock.now() - read_at >= self._ttl:
+        if labels is None or read_at is None:
             return self.refresh()
-        return labels
+        if self._clock.now() - read_at < self._ttl or not self._refreshing.acquire(blocking=False):
+            return labels
+        try:
+            return self.refresh()
+        except Exception:  # the database away for a moment: the generations rarely change
+            log.warning("key generations of %s not read again", self.key.name, exc_info=True)
+            return labels
+        finally:
+            self._refreshing.release()
 
     def current(self) -> Generation:
-        labels = self.labels()
+        labels = self.labels()  # never empty: the current generation is never retired
         number = max(labels)
         return Generation(number, labels[number])
 
@@ -123,23 +137,6 @@ class KeyGenerations:
         if found is None and number >= 1:
             found = self.refresh().get(number)  # made since this process last looked
         return found
-
-
-class FixedGenerations:
-    """One generation only, under a fixed label: for a center without a database (tests of
-    a single service, tools)."""
-
-    def __init__(self, key: RotatedKey) -> None:
-        self.key = key
-
-    def current(self) -> Generation:
-        return Generation(1, self.key.first_label)
-
-    def current_label(self) -> str:
-        return self.key.first_label
-
-    def label(self, number: int) -> str | None:
-        return self.key.first_label if number == 1 else None
 
 
 class GenerationalPepper:

@@ -679,6 +679,23 @@ class Pkcs11KeyBackend:
         with self._lock:
             self._run(ensure)
 
+    def delete_secret(self, label: str) -> bool:
+        """Destroy every secret key object under ``label`` (its HMAC and AES parts)."""
+        check_label(label)
+
+        def destroy(session: pkcs11.Session) -> bool:
+            found = list(
+                session.get_objects(
+                    {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: label}
+                )
+            )
+            for item in found:
+                item.destroy()
+            return bool(found)
+
+        with self._lock:
+            return self._run(destroy)
+
     def mac(self, label: str, data: bytes) -> bytes:
         check_label(label)
 

@@ -261,6 +261,10 @@ class SoftwareKeyBackend:
         except InvalidTag:
             raise CertCenterError("KEY_NOT_FOUND", label=label) from None
 
+    def delete_secret(self, label: str) -> bool:
+        """Remove ``<label>.secret.json`` and forget the secret in memory."""
+        return self._delete_secret(label)
+
     def _delete_secret(self, label: str) -> bool:
         path = self._secret_path(label)
         with self._lock:
