@@ -6,7 +6,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench bench-compare clean
+.PHONY: run test test-pkcs11 lint typecheck bench bench-compare clean
+
+# the parts of the suite whose behaviour depends on the keys, run again by `make test` with
+# every key in a SoftHSM2 token (CERTCENTER_TEST_KEY_BACKEND=pkcs11; README, docs/keys.md)
+PKCS11_TESTS ?= tests/issuance tests/tsa tests/signing tests/financial
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +30,16 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-pkcs11
+
+# without SoftHSM2 skipped, unless CERTCENTER_TEST_REQUIRE_SOFTHSM=1 (CI) makes that a failure
+test-pkcs11: $(STAMP)
+	@if [ -f /usr/lib/softhsm/libsofthsm2.so ] || [ "$$CERTCENTER_TEST_REQUIRE_SOFTHSM" = 1 ]; then \
+	  echo "CERTCENTER_TEST_KEY_BACKEND=pkcs11 pytest $(PKCS11_TESTS)"; \
+	  CERTCENTER_TEST_KEY_BACKEND=pkcs11 $(BIN)/pytest $(PKCS11_TESTS); \
+	else \
+	  echo "test-pkcs11: skipped (no SoftHSM2: apt-get install softhsm2)"; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -45,7 +45,7 @@ KEK = "customer-kek"
 PIN = "123456"
 
 
-def _softhsm(directory: Path) -> tuple[Path, str, str]:
+def softhsm_token(directory: Path) -> tuple[Path, str, str]:
     """A SoftHSM2 token in ``directory`` (SOFTHSM2_CONF set for this process)."""
     tokens = directory / "tokens"
     tokens.mkdir(parents=True)
@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.module is not None:
             module, token, pin = args.module, args.token, os.environ.get("CERTCENTER_PKCS11_PIN")
         elif SOFTHSM_MODULE.is_file() and shutil.which("softhsm2-util"):
-            module, token, pin = _softhsm(tmp / "softhsm")
+            module, token, pin = softhsm_token(tmp / "softhsm")
         else:
             print("  pkcs11: skipped (no --module, and SoftHSM2 is not installed)")
             module = None

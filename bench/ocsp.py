@@ -3,6 +3,7 @@
     .venv/bin/python bench/ocsp.py                       # starts a server (1 worker), measures
     .venv/bin/python bench/ocsp.py --workers 2 --count 4000 --concurrency 16
     .venv/bin/python bench/ocsp.py --url http://127.0.0.1:8000   # a running center (demo world)
+    .venv/bin/python bench/ocsp.py --backends pkcs11     # only the server on a SoftHSM2 token
 
 First one certificate is issued through the whole flow (a person of the world), and its
 issuer fetched from ``/v1/ca/mobile/chain``. Then, ``--concurrency`` client threads (one HTTP
@@ -15,6 +16,11 @@ connection each) send ``--count`` requests for it:
 ``POST nonce``
     ``POST /ocsp`` with a fresh 16-byte nonce each time: a database read and an ECDSA P-256
     signature by the responder key per request.
+
+Without ``--url`` this runs once per key backend (``--backends``; default the software
+backend, then, where SoftHSM2 is installed, ``pkcs11`` on a SoftHSM2 token made for the run:
+every key in it, so each POST's signature is made in the token), each on a server of its own,
+and prints the figures side by side.
 
 Every answer is read: a successful response for the certificate, status good, and (POST) the
 request's nonce echoed; anything else counts as an error. Throughput and p50/p95/p99/max
@@ -39,6 +45,7 @@ from pathlib import Path
 import benchlib
 import httpx
 import worldgen
+from cloud_keys import SOFTHSM_MODULE, softhsm_token
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
@@ -205,6 +212,46 @@ def run(
     return results
 
 
+def _default_backends() -> list[str]:
+    """software, and pkcs11 (SoftHSM2) beside it where SoftHSM2 is installed."""
+    if SOFTHSM_MODULE.is_file() and shutil.which("softhsm2-util"):
+        return ["software", "pkcs11"]
+    print("pkcs11: skipped (SoftHSM2 is not installed: apt-get install softhsm2)")
+    return ["software"]
+
+
+def _serve_and_run(backend: str, args: argparse.Namespace) -> list[benchlib.Measurement]:
+    """A server of its own with every key in ``backend`` (pkcs11: a SoftHSM2 token made for
+    it), measured, stopped; its measurements named after the backend."""
+    tmp = Path(tempfile.mkdtemp(prefix="certcenter-bench-ocsp-server-"))
+    server = None
+    results: list[benchlib.Measurement] = []
+    try:
+        world = worldgen.write_world(tmp / "world.toml", 4)
+        server = Server(args.workers, tmp / "data", world, tmp / "server.log")
+        if backend == "pkcs11":
+            module, token, pin = softhsm_token(tmp / "softhsm")
+            server.env |= {
+                "SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"],
+                "CERTCENTER_KEY_BACKEND": "pkcs11",
+                "CERTCENTER_PKCS11_MODULE": str(module),
+                "CERTCENTER_PKCS11_TOKEN_LABEL": token,
+                "CERTCENTER_PKCS11_PIN": pin,
+            }
+        print(f"{backend}: {server.describe()}", flush=True)
+        print(f"    up in {server.start(args.startup_timeout):.1f} s", flush=True)
+        results = run(server.url, benchlib.load_people(world), args, server.cpu_seconds)
+    except KeyboardInterrupt:
+        print("interrupted: server stopped; partial figures above")
+    finally:
+        if server is not None:
+            print(f"    server {server.stop(15)}", flush=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    for m in results:
+        m.name = f"{backend} {m.name}"
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Measure OCSP responses per second.")
     parser.add_argument(
@@ -231,6 +278,14 @@ def main() -> None:
         default=120.0,
         help="seconds per measurement before it stops sending",
     )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=["software", "pkcs11"],
+        default=None,
+        help="key backends of the servers it starts, one after the other (default: "
+        "software, and pkcs11 on a SoftHSM2 token where SoftHSM2 is installed)",
+    )
     parser.add_argument("--startup-timeout", type=float, default=90.0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
@@ -245,20 +300,11 @@ def main() -> None:
             print(f"server: {url} (external; its workers and database are not known)")
             results = run(url, benchlib.load_people(args.world), args, None)
         else:
-            tmp = Path(tempfile.mkdtemp(prefix="certcenter-bench-ocsp-server-"))
-            server = None
-            try:
-                world = worldgen.write_world(tmp / "world.toml", 4)
-                server = Server(args.workers, tmp / "data", world, tmp / "server.log")
-                print(server.describe(), flush=True)
-                print(f"    up in {server.start(args.startup_timeout):.1f} s", flush=True)
-                results = run(server.url, benchlib.load_people(world), args, server.cpu_seconds)
-            except KeyboardInterrupt:
-                print("interrupted: server stopped; partial figures above")
-            finally:
-                if server is not None:
-                    print(f"    server {server.stop(15)}", flush=True)
-                shutil.rmtree(tmp, ignore_errors=True)
+            for backend in args.backends or _default_backends():
+                measured = _serve_and_run(backend, args)
+                results += measured
+                if not measured or measured[-1].interrupted:
+                    break
     if results:
         print()
         print(

@@ -4,6 +4,8 @@ Databases: every test that takes ``center`` runs on SQLite and, when it is reach
 PostgreSQL (``CERTCENTER_TEST_POSTGRES_URL``, default the local server's ``test`` database;
 with ``CERTCENTER_TEST_REQUIRE_POSTGRES=1`` an unreachable server fails the run instead of
 skipping). Keys and the CA hierarchy are made once per session: they are read-only for tests.
+Keys: in the software backend, or with CERTCENTER_TEST_KEY_BACKEND=pkcs11 in a SoftHSM2 token
+made per session (every purpose's keys and secrets in it; see README's test section).
 Time is a :class:`FrozenClock` that tests move by hand. Under pytest-xdist (pyproject.toml) every
 worker has its own session: its own PostgreSQL database, temporary directories and ports.
 """
@@ -37,10 +39,15 @@ from certcenter.storage.tables import metadata
 from tests.support.flow import Flow, FlowFactory
 from tests.support.outbox import deliver_pending
 from tests.support.scheduling import alone_if_timing, make_scheduler
+from tests.support.softhsm import SOFTHSM_MODULE, USER_PIN, SoftHsm, missing_reason
 
 PG_URL = os.environ.get(
     "CERTCENTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+# the key backend of every center the fixtures make: software (default) or pkcs11 (SoftHSM2)
+KEY_BACKEND = os.environ.get("CERTCENTER_TEST_KEY_BACKEND", "software")
+if KEY_BACKEND not in ("software", "pkcs11"):
+    raise pytest.UsageError(f"CERTCENTER_TEST_KEY_BACKEND={KEY_BACKEND!r}: software or pkcs11")
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
 
 
@@ -48,6 +55,16 @@ START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Tests go to the workers one by one; tests/browser as one group (tests/support/scheduling)."""
     return make_scheduler(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With the PKCS#11 backend, tests that look inside the software backend's files skip."""
+    if KEY_BACKEND == "software":
+        return
+    skip = pytest.mark.skip(reason="looks inside the software key backend's files")
+    for item in items:
+        if item.get_closest_marker("software_keys") is not None:
+            item.add_marker(skip)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -127,7 +144,12 @@ TEST_SCRYPT_N = 2**4
 def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Keys, secrets and CA hierarchy, created once; the SQLite template is made with them."""
     base = tmp_path_factory.mktemp("pki")
-    settings = load_settings(environ={}, data_dir=base, key_passphrase="test-passphrase")
+    if KEY_BACKEND == "pkcs11":
+        _session_token(tmp_path_factory)
+        (base / "keys").mkdir()  # empty: fixtures that copy the key directory find one
+    settings = load_settings(
+        environ={}, data_dir=base, key_passphrase="test-passphrase", **key_backend_settings()
+    )
     from certcenter.keys import load_key_backend, software
     from certcenter.pki.hierarchy import ensure_hierarchy
 
@@ -141,12 +163,33 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
+def key_backend_settings() -> dict[str, object]:
+    """The settings of the session's key backend (CERTCENTER_TEST_KEY_BACKEND)."""
+    if KEY_BACKEND != "pkcs11":
+        return {}
+    return {
+        "key_backend": "pkcs11",
+        "pkcs11_module": SOFTHSM_MODULE,
+        "pkcs11_token_label": "certcenter",
+        "pkcs11_pin": USER_PIN,
+    }
+
+
+def _session_token(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A SoftHSM2 token for this session's centers (SOFTHSM2_CONF names it)."""
+    reason = missing_reason()
+    if reason is not None:
+        pytest.fail(f"CERTCENTER_TEST_KEY_BACKEND=pkcs11 needs SoftHSM2: {reason}")
+    SoftHsm.create(tmp_path_factory.mktemp("softhsm")).init_token("certcenter")
+
+
 def make_settings(data_dir: Path, pki: Path, database_url: str | None, **extra: object) -> Settings:
     values: dict[str, object] = {
         "data_dir": data_dir,
         "key_dir": pki / "keys",
         "ca_dir": pki / "ca",
         "key_passphrase": "test-passphrase",
+        **key_backend_settings(),
         "environment": "demo",
         # the live server stands in for the reverse proxy too: tests send X-Forwarded-For
         # from 127.0.0.1 (the product trusts no proxy unless configured)
@@ -182,6 +225,7 @@ def _sqlite_template(pki: Path) -> Path:
                 ca_dir=pki / "ca",
                 key_passphrase="test-passphrase",
                 environment="demo",
+                **key_backend_settings(),
             )
             initialise(settings, FrozenClock(START))
         _SQLITE_TEMPLATES[pki] = base
@@ -191,7 +235,7 @@ def _sqlite_template(pki: Path) -> Path:
 def _copy_seeded_template(settings: Settings, pki: Path, database_url: str | None) -> None:
     """Start the test's data directory from the seeded template, where one applies."""
     data_dir = settings.data_dir
-    if not data_dir.exists() or not (pki / "keys").exists():
+    if not data_dir.exists() or not (pki / "ca").exists():
         return
     if not settings.sims_enabled or settings.world_file is not None:
         return  # a test of its own world, or of none
@@ -224,6 +268,7 @@ def _snapshot_postgres(url: str, pki: Path) -> None:
         ca_dir=pki / "ca",
         key_passphrase="test-passphrase",
         environment="demo",
+        **key_backend_settings(),
     )
     initialise(settings, FrozenClock(START))
     engine = create_engine(url)

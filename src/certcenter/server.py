@@ -212,8 +212,9 @@ def create_app(center: Center, *, background: bool = False) -> FastAPI:
     @contract.raises_any(503)
     def ready(request: Request) -> Response:
         """Ready to take a change: a heartbeat write commits, the audit trail's head and
-        newest checkpoint are sound, the key backend signs, the CA is there. 503 with the
-        first failure's catalog code (problem document) and every check in ``checks``."""
+        newest checkpoint are sound, every key backend a purpose uses answers, the CA is
+        there. 503 with the first failure's catalog code (problem document) and every check
+        in ``checks`` (a failed ``keys`` check names its ``purposes``)."""
         return _readiness(request)
 
     # the API: its error handlers (problem documents), /v1 and /sim

@@ -95,6 +95,7 @@ def test_a_reissue_that_crashes_leaves_no_orphan_key(
     assert signed.certificate_serial == first.serial
 
 
+@pytest.mark.software_keys
 def test_a_cloud_key_from_before_wrapping_still_signs_and_is_destroyed(
     center: Center,
 ) -> None:

@@ -19,7 +19,7 @@ from certcenter.keys import load_key_backend
 from certcenter.pki.hierarchy import load_hierarchy
 from certcenter.pki.pem import certificate_pem
 from certcenter.revocation import RevocationStatus
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, key_backend_settings
 from tests.revocation.support import Ca, Pki
 
 
@@ -30,7 +30,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture(scope="session")
 def ca(pki_dir: Path) -> Ca:
-    settings = load_settings(environ={}, data_dir=pki_dir, key_passphrase="test-passphrase")
+    settings = load_settings(
+        environ={}, data_dir=pki_dir, key_passphrase="test-passphrase", **key_backend_settings()
+    )
     return Ca(settings, load_key_backend(settings), load_hierarchy(settings))
 
 
