@@ -125,10 +125,20 @@ async def token(request: Request, center: CenterDep) -> Response:
     return await _answer(request, center, "token")
 
 
-@router.api_route("/oidc/userinfo", methods=["GET", "POST"])
-@raises("OIDC_TOKEN_INVALID", "OIDC_GRANT_INVALID", "CERTIFICATE_REVOKED")
+_USERINFO_CODES = ("OIDC_TOKEN_INVALID", "OIDC_GRANT_INVALID", "CERTIFICATE_REVOKED")
+
+
+@router.get("/oidc/userinfo")
+@raises(*_USERINFO_CODES)
 async def userinfo(request: Request, center: CenterDep) -> Response:
     """The claims the customer consented to give this site (Bearer access token)."""
+    return await _answer(request, center, "userinfo")
+
+
+@router.post("/oidc/userinfo")
+@raises(*_USERINFO_CODES)
+async def userinfo_post(request: Request, center: CenterDep) -> Response:
+    """The same, by POST (OIDC Core §5.3.1)."""
     return await _answer(request, center, "userinfo")
 
 
