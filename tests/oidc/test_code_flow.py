@@ -87,3 +87,15 @@ def test_an_outside_client_completes_the_code_flow_and_checks_the_id_token(
     assert refreshed["refresh_token"] != token["refresh_token"]
     again = jwt.decode(refreshed["id_token"], jwks, algorithms=["ES256"]).claims
     assert again["sub"] == claims["sub"] and again["auth_time"] == claims["auth_time"]
+
+    # no code, token or client secret in clear in the database: keyed digests only
+    with center.engine.connect() as conn:
+        stored = "\n".join(
+            str(value)
+            for table in tables.metadata.sorted_tables
+            for row in conn.execute(select(table))
+            for value in row
+        )
+    secrets_given = [query_of(back)["code"], token["access_token"], token["refresh_token"]]
+    secrets_given += [refreshed["access_token"], refreshed["refresh_token"], site.secret or "-"]
+    assert not [s for s in secrets_given if s in stored]
