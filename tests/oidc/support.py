@@ -22,6 +22,8 @@ from certcenter.server import create_app
 from tests.web.support import WebClient, csrf_token
 
 REDIRECT = "http://127.0.0.1:9/callback"
+# the site's calls to the center (a loaded test machine answers slowly: no 5-second limit)
+HTTP = httpx.Client(timeout=120)
 _CODE = re.compile(r"data-approval-code>([0-9]+)<")
 _BACK = re.compile(r'href="([^"]+)" data-return-to')
 
@@ -142,7 +144,7 @@ def exchange(
     auth = (client_id, secret) if secret is not None else None
     if auth is None:
         data["client_id"] = client_id
-    return httpx.post(f"{base}/oidc/token", data=data, auth=auth)
+    return HTTP.post(f"{base}/oidc/token", data=data, auth=auth)
 
 
 def refused(response: httpx.Response, error: str, code: str, status: int = 400) -> None:

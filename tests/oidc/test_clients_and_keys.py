@@ -18,6 +18,7 @@ from certcenter.bootstrap import Center
 from certcenter.oidc.provider import pkce_pair
 from tests.conftest import LiveServer
 from tests.oidc.support import (
+    HTTP,
     REDIRECT,
     Browser,
     authorize_url,
@@ -57,11 +58,11 @@ def test_a_public_client_uses_pkce_alone(
     tokens = exchange(api.url, code, verifier, client_id="mobile-app")
     assert tokens.status_code == 200, tokens.text
     claims = jwt.decode(
-        tokens.json()["id_token"], KeySet.import_key_set(httpx.get(f"{api.url}/oidc/jwks").json())
+        tokens.json()["id_token"], KeySet.import_key_set(HTTP.get(f"{api.url}/oidc/jwks").json())
     ).claims
     assert "name" not in claims and claims["aud"] == ["mobile-app"]
     # a public client cannot introspect
-    seen = httpx.post(
+    seen = HTTP.post(
         f"{api.url}/oidc/introspect",
         data={"token": tokens.json()["access_token"], "client_id": "mobile-app"},
     )
@@ -109,7 +110,7 @@ def test_a_confidential_client_with_private_key_jwt(
         assertion = private_key_jwt_sign(
             ECKey.import_key(signing_key), "bank-site", token_endpoint, alg="ES256"
         )
-        return httpx.post(
+        return HTTP.post(
             f"{api.url}/oidc/introspect",
             data={
                 "token": token["access_token"],
@@ -136,7 +137,7 @@ def test_signing_keys_rotate_and_the_previous_key_stays_published(
         return str(answer.json()["id_token"])
 
     def keys() -> KeySet:
-        return KeySet.import_key_set(httpx.get(f"{api.url}/oidc/jwks").json())
+        return KeySet.import_key_set(HTTP.get(f"{api.url}/oidc/jwks").json())
 
     before = id_token()
     first_kid = jwt.decode(before, keys()).header["kid"]
@@ -176,7 +177,7 @@ def test_consent_is_asked_per_client_remembered_and_can_be_refused(
         authorize_url(api.url, challenge=challenge, scope=scope), app, claims=["name"]
     )
     tokens = exchange(api.url, query_of(back)["code"], verifier, secret=site.secret).json()
-    info = httpx.get(
+    info = HTTP.get(
         f"{api.url}/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
     ).json()
     assert set(info) == {"sub", "name"}
@@ -209,7 +210,7 @@ def test_pushed_requests_for_a_high_assurance_client(
     verifier, challenge = pkce_pair()
     page = browser.open(authorize_url(api.url, challenge=challenge))
     assert page.status_code == 400 and "OIDC_PAR_REQUIRED" in page.text
-    pushed = httpx.post(
+    pushed = HTTP.post(
         f"{api.url}/oidc/par",
         data=query_of(authorize_url(api.url, challenge=challenge)),
         auth=("gov24", site.secret or ""),
@@ -224,13 +225,13 @@ def test_pushed_requests_for_a_high_assurance_client(
     again = browser.open(url)  # a request_uri is good once
     assert again.status_code == 400 and "OIDC_REQUEST_URI_INVALID" in again.text
     # a pushed request is checked as at /authorize, for an authenticated client only
-    bad = httpx.post(
+    bad = HTTP.post(
         f"{api.url}/oidc/par",
         data=query_of(authorize_url(api.url)),
         auth=("gov24", site.secret or ""),
     )
     refused(bad, "invalid_request", "OIDC_PKCE_REQUIRED")
-    stranger = httpx.post(
+    stranger = HTTP.post(
         f"{api.url}/oidc/par",
         data=query_of(authorize_url(api.url, challenge=challenge)),
         auth=("gov24", "wrong"),
@@ -249,7 +250,7 @@ def test_rp_initiated_logout_ends_the_tokens(
     tokens = exchange(api.url, query_of(back)["code"], verifier, secret=site.secret).json()
     auth = ("gov24", site.secret or "")
     assert (
-        httpx.post(
+        HTTP.post(
             f"{api.url}/oidc/introspect", data={"token": tokens["access_token"]}, auth=auth
         ).json()["active"]
         is True
@@ -264,9 +265,9 @@ def test_rp_initiated_logout_ends_the_tokens(
     )
     assert back_link(page) == after + "?state=bye"
     for token in (tokens["access_token"], tokens["refresh_token"]):
-        assert httpx.post(
-            f"{api.url}/oidc/introspect", data={"token": token}, auth=auth
-        ).json() == {"active": False}
+        assert HTTP.post(f"{api.url}/oidc/introspect", data={"token": token}, auth=auth).json() == {
+            "active": False
+        }
     # an unregistered address is never followed
     page = browser.web.get(
         "/oidc/logout",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 
-import httpx
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from certcenter.bootstrap import Center
 from certcenter.storage import tables
 from tests.conftest import LiveServer
-from tests.oidc.support import REDIRECT, Browser, query_of, register
+from tests.oidc.support import HTTP, REDIRECT, Browser, query_of, register
 from tests.support.flow import FlowFactory
 from tests.usage.support import issued, logged_in
 
@@ -26,7 +25,7 @@ def test_an_outside_client_completes_the_code_flow_and_checks_the_id_token(
     flow = issued(new_flow, "C001")
     app = logged_in(flow)  # the app, logged in with the mobile certificate and its PIN
     site = register(center)
-    meta = httpx.get(f"{api.url}/.well-known/openid-configuration").json()
+    meta = HTTP.get(f"{api.url}/.well-known/openid-configuration").json()
     assert meta["issuer"] == api.url
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["id_token_signing_alg_values_supported"] == ["ES256"]
@@ -58,7 +57,7 @@ def test_an_outside_client_completes_the_code_flow_and_checks_the_id_token(
     assert token["token_type"].lower() == "bearer" and token["refresh_token"]
 
     # the ID token, checked as a relying party does: signature by the JWKS, then the claims
-    jwks = KeySet.import_key_set(httpx.get(meta["jwks_uri"]).json())
+    jwks = KeySet.import_key_set(HTTP.get(meta["jwks_uri"]).json())
     decoded = jwt.decode(token["id_token"], jwks, algorithms=["ES256"])
     assert decoded.header["alg"] == "ES256" and decoded.header["kid"] in {k.kid for k in jwks.keys}
     claims = CodeIDToken(
@@ -88,3 +87,15 @@ def test_an_outside_client_completes_the_code_flow_and_checks_the_id_token(
     assert refreshed["refresh_token"] != token["refresh_token"]
     again = jwt.decode(refreshed["id_token"], jwks, algorithms=["ES256"]).claims
     assert again["sub"] == claims["sub"] and again["auth_time"] == claims["auth_time"]
+
+    # no code, token or client secret in clear in the database: keyed digests only
+    with center.engine.connect() as conn:
+        stored = "\n".join(
+            str(value)
+            for table in tables.metadata.sorted_tables
+            for row in conn.execute(select(table))
+            for value in row
+        )
+    secrets_given = [query_of(back)["code"], token["access_token"], token["refresh_token"]]
+    secrets_given += [refreshed["access_token"], refreshed["refresh_token"], site.secret or "-"]
+    assert not [s for s in secrets_given if s in stored]

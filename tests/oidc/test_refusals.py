@@ -16,6 +16,7 @@ from certcenter.lifecycle.service import ActorRef
 from certcenter.oidc.provider import pkce_pair
 from tests.conftest import LiveServer
 from tests.oidc.support import (
+    HTTP,
     REDIRECT,
     Browser,
     authorize_url,
@@ -114,15 +115,15 @@ def test_codes_are_single_use_short_lived_and_bound_to_the_client(
     tokens = exchange(api.url, first, verifier, secret=site.secret)
     assert tokens.status_code == 200, tokens.text
     access = tokens.json()["access_token"]
-    userinfo = httpx.get(f"{api.url}/oidc/userinfo", headers={"Authorization": f"Bearer {access}"})
+    userinfo = HTTP.get(f"{api.url}/oidc/userinfo", headers={"Authorization": f"Bearer {access}"})
     assert userinfo.status_code == 200
     # the same code again: refused, and the tokens issued from it are revoked
     refused(
         exchange(api.url, first, verifier, secret=site.secret), "invalid_grant", "OIDC_CODE_REUSED"
     )
-    userinfo = httpx.get(f"{api.url}/oidc/userinfo", headers={"Authorization": f"Bearer {access}"})
+    userinfo = HTTP.get(f"{api.url}/oidc/userinfo", headers={"Authorization": f"Bearer {access}"})
     refused(userinfo, "invalid_token", "OIDC_TOKEN_INVALID", 401)
-    refresh = httpx.post(
+    refresh = HTTP.post(
         f"{api.url}/oidc/token",
         data={"grant_type": "refresh_token", "refresh_token": tokens.json()["refresh_token"]},
         auth=("gov24", site.secret or ""),
@@ -151,7 +152,7 @@ def test_a_refresh_token_rotates_and_its_reuse_revokes_the_grant(
     auth = ("gov24", site.secret or "")
 
     def refresh(token: str) -> httpx.Response:
-        return httpx.post(
+        return HTTP.post(
             f"{api.url}/oidc/token",
             data={"grant_type": "refresh_token", "refresh_token": token},
             auth=auth,
@@ -163,7 +164,7 @@ def test_a_refresh_token_rotates_and_its_reuse_revokes_the_grant(
     # the old one again: refused, and the whole grant ends, the newest tokens too
     refused(refresh(first["refresh_token"]), "invalid_grant", "OIDC_REFRESH_REUSED")
     refused(refresh(newest["refresh_token"]), "invalid_grant", "OIDC_REFRESH_REUSED")
-    seen = httpx.post(
+    seen = HTTP.post(
         f"{api.url}/oidc/introspect", data={"token": newest["access_token"]}, auth=auth
     )
     assert seen.json() == {"active": False}
@@ -186,13 +187,60 @@ def test_a_revoked_certificate_logs_in_nowhere_and_refreshes_nothing(
     done = browser.complete()
     assert done.status_code == 409 and "CERTIFICATE_REVOKED" in done.text
     # the tokens of an earlier login refresh nothing, and userinfo refuses
-    refresh = httpx.post(
+    refresh = HTTP.post(
         f"{api.url}/oidc/token",
         data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
         auth=("gov24", site.secret or ""),
     )
     refused(refresh, "invalid_grant", "CERTIFICATE_REVOKED")
-    info = httpx.get(
+    info = HTTP.get(
         f"{api.url}/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
     )
     refused(info, "invalid_token", "CERTIFICATE_REVOKED", 401)
+
+
+def test_malformed_requests_get_oauth_errors_never_a_fault(api: LiveServer, center: Center) -> None:
+    site = register(center)
+    auth = ("gov24", site.secret or "")
+    token = f"{api.url}/oidc/token"
+    refused(
+        HTTP.post(token, data={"grant_type": "password"}, auth=auth),
+        "unsupported_grant_type",
+        "OIDC_GRANT_TYPE_UNSUPPORTED",
+    )
+    refused(
+        HTTP.post(token, data={"grant_type": "authorization_code"}, auth=auth),
+        "invalid_request",
+        "OIDC_REQUEST_INVALID",
+    )
+    refused(
+        HTTP.post(
+            token,
+            content="grant_type=authorization_code&grant_type=refresh_token",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            auth=auth,
+        ),
+        "invalid_request",
+        "OIDC_REQUEST_INVALID",
+    )
+    refused(
+        HTTP.post(token, data={"grant_type": "authorization_code", "code": "x" * 5000}, auth=auth),
+        "invalid_grant",
+        "OIDC_GRANT_INVALID",
+    )
+    refused(
+        HTTP.get(f"{api.url}/oidc/userinfo"), "missing_authorization", "OIDC_TOKEN_INVALID", 401
+    )
+    refused(
+        HTTP.get(f"{api.url}/oidc/userinfo", headers={"Authorization": "Bearer nothing"}),
+        "invalid_token",
+        "OIDC_TOKEN_INVALID",
+        401,
+    )
+    # revoking an unknown token is no error (RFC 7009 §2.2); introspecting one says inactive
+    assert (
+        HTTP.post(f"{api.url}/oidc/revoke", data={"token": "nothing"}, auth=auth).status_code == 200
+    )
+    assert HTTP.post(f"{api.url}/oidc/introspect", data={"token": "nothing"}, auth=auth).json() == {
+        "active": False
+    }

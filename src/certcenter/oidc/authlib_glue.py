@@ -39,6 +39,7 @@ DEFAULT_CODES = {
     "access_denied": "OIDC_ACCESS_DENIED",
     "invalid_token": "OIDC_TOKEN_INVALID",
     "insufficient_scope": "OIDC_TOKEN_INVALID",
+    "missing_authorization": "OIDC_TOKEN_INVALID",
     "unsupported_token_type": "OIDC_REQUEST_INVALID",
     "login_required": "OIDC_LOGIN_REQUIRED",
     "consent_required": "OIDC_LOGIN_REQUIRED",

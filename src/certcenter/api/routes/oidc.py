@@ -50,8 +50,12 @@ _FORM_DOC: dict[str, Any] = {
 }
 
 
+class _RepeatedParameterError(Exception):
+    """A parameter given twice: RFC 6749 §3.1 forbids it."""
+
+
 async def _request(request: Request) -> HttpRequest:
-    params: dict[str, str] = {}
+    items: list[tuple[str, str]] = []
     if request.method == "POST":
         body = await request.body()
         if len(body) > MAX_FORM:
@@ -59,22 +63,37 @@ async def _request(request: Request) -> HttpRequest:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if body and kind == "application/x-www-form-urlencoded":
             form = await request.form()
-            params = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-            if len(params) != len(form.multi_items()):  # a parameter twice (RFC 6749 §3.1)
-                params["_repeated"] = "1"
+            items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     else:
-        params = dict(request.query_params)
+        items = list(request.query_params.multi_items())
+    params = dict(items)
+    if len(params) != len(items):
+        raise _RepeatedParameterError
     center = request.app.state.center
-    uri = center.oidc.issuer + request.url.path
     return HttpRequest(
         method=request.method,
-        uri=uri,
+        uri=center.oidc.issuer + request.url.path,
         headers={k.lower(): v for k, v in request.headers.items()},
-        params={k: v for k, v in params.items() if k != "_repeated"}
-        if "_repeated" not in params
-        else {"_repeated": "1"},
+        params=params,
         source_ip=client_ip(request),
     )
+
+
+async def _answer(request: Request, center: Any, act: str) -> Response:
+    """Hand the request to the provider's ``act`` (token, userinfo, …) in the thread pool."""
+    try:
+        http = await _request(request)
+    except _RepeatedParameterError:
+        return JSONResponse(
+            {
+                "error": "invalid_request",
+                "error_description": "A parameter was given more than once.",
+                "code": "OIDC_REQUEST_INVALID",
+            },
+            status_code=400,
+            headers={"Cache-Control": "no-store"},
+        )
+    return _response(await run_in_threadpool(getattr(center.oidc, act), http))
 
 
 def _response(answer: HttpAnswer) -> Response:
@@ -103,44 +122,42 @@ def jwks(center: CenterDep) -> JSONResponse:
 @raises(*_OAUTH_CODES)
 async def token(request: Request, center: CenterDep) -> Response:
     """Exchange a code (with its PKCE verifier) or a refresh token for tokens."""
-    http = await _request(request)
-    return _response(await run_in_threadpool(center.oidc.token, http))
+    return await _answer(request, center, "token")
+
+
+_USERINFO_CODES = ("OIDC_TOKEN_INVALID", "OIDC_GRANT_INVALID", "CERTIFICATE_REVOKED")
 
 
 @router.get("/oidc/userinfo")
-@raises("OIDC_TOKEN_INVALID", "OIDC_GRANT_INVALID", "CERTIFICATE_REVOKED")
+@raises(*_USERINFO_CODES)
 async def userinfo(request: Request, center: CenterDep) -> Response:
     """The claims the customer consented to give this site (Bearer access token)."""
-    http = await _request(request)
-    return _response(await run_in_threadpool(center.oidc.userinfo, http))
+    return await _answer(request, center, "userinfo")
 
 
 @router.post("/oidc/userinfo")
-@raises("OIDC_TOKEN_INVALID", "OIDC_GRANT_INVALID", "CERTIFICATE_REVOKED")
-async def userinfo_by_post(request: Request, center: CenterDep) -> Response:
-    """The same claims, asked by POST (OpenID Connect Core 5.3.1 allows both)."""
-    return await userinfo(request, center)
+@raises(*_USERINFO_CODES)
+async def userinfo_post(request: Request, center: CenterDep) -> Response:
+    """The same, by POST (OIDC Core §5.3.1)."""
+    return await _answer(request, center, "userinfo")
 
 
 @router.post("/oidc/revoke", openapi_extra=_FORM_DOC)
 @raises("OIDC_CLIENT_INVALID", "OIDC_REQUEST_INVALID")
 async def revoke(request: Request, center: CenterDep) -> Response:
     """Revoke an access or refresh token (RFC 7009); a refresh token ends its whole grant."""
-    http = await _request(request)
-    return _response(await run_in_threadpool(center.oidc.revoke, http))
+    return await _answer(request, center, "revoke")
 
 
 @router.post("/oidc/introspect", openapi_extra=_FORM_DOC)
 @raises("OIDC_CLIENT_INVALID", "OIDC_REQUEST_INVALID")
 async def introspect(request: Request, center: CenterDep) -> Response:
     """Whether a token is active, and for whom (RFC 7662); a site sees its own tokens only."""
-    http = await _request(request)
-    return _response(await run_in_threadpool(center.oidc.introspect, http))
+    return await _answer(request, center, "introspect")
 
 
 @router.post("/oidc/par", openapi_extra=_FORM_DOC)
 @raises(*_OAUTH_CODES)
 async def par(request: Request, center: CenterDep) -> Response:
     """Push an authorization request (RFC 9126): a request_uri for /oidc/authorize."""
-    http = await _request(request)
-    return _response(await run_in_threadpool(center.oidc.push, http))
+    return await _answer(request, center, "push")

@@ -98,6 +98,8 @@ def _login_page(
 @router.get("/authorize", response_model=None)
 def authorize(request: Request) -> Response:
     center = center_of(request)
+    if not request.query_params:  # opened by hand, not sent by a site
+        raise CertCenterError("OIDC_LOGIN_NOT_STARTED")
     try:
         pending = center.oidc.begin(_http(request))
     except OidcRefusalError as refused:
