@@ -157,7 +157,7 @@ def test_a_locked_pin_is_reset_with_the_sms_code_and_the_account(
     page.get_by_role("button", name="금융인증서로 로그인").click()
     expect(page).to_have_url(url + "/login/pin")
     answers = [CertCenterError("FINANCIAL_AUTH_FAILED", tries_left=n) for n in (4, 3, 2)]
-    answers += [CertCenterError("AUTH_LAST_TRY"), CertCenterError("FINANCIAL_PIN_LOCKED")]
+    answers += [CertCenterError("FINANCIAL_PIN_LAST_TRY"), CertCenterError("FINANCIAL_PIN_LOCKED")]
     for answer in answers:
         page.get_by_label("비밀번호 (숫자 6자리)").fill("000000")
         with page.expect_navigation():
@@ -165,6 +165,9 @@ def test_a_locked_pin_is_reset_with_the_sms_code_and_the_account(
         expect(page.locator("section.error-box")).to_have_attribute(
             "aria-labelledby", f"error-title-{answer.code}"
         )
+    # locked: no PIN field or button is left, only the reset (done online, not a re-issue)
+    expect(page.get_by_label("비밀번호 (숫자 6자리)")).to_have_count(0)
+    expect(page.get_by_role("button", name="로그인", exact=True)).to_have_count(0)
     page.get_by_role("link", name="비밀번호 재설정").first.click()
 
     # name, phone, birth date → the code page says a code went out if the details match

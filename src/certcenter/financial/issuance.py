@@ -367,6 +367,14 @@ class FinancialIssuance:
             self.engine, ref, medium, purpose=FINANCIAL_ISSUANCE, pending=S.MEDIUM_PENDING.value
         )
 
+    def held_media(self, ref: IssuanceRef) -> list[str]:
+        """The additional media the flow's customer can choose now (none: the customer
+        must first get one, ``MEDIUM_NONE_HELD`` says how)."""
+        with self.uow_factory() as uow:
+            enrollment = self.engine.authorise(uow, ref, lock=False)
+            customer = self.engine.customer(uow, enrollment)
+        return self.media.held_by(self.uow_factory, customer)
+
     def verify_medium(self, ref: IssuanceRef, answer: MediumAnswer) -> StepResult:
         """The chosen medium's answer. Its try is counted before it is compared (the
         medium's lockout); the mobile certificate is done once its code is approved in the

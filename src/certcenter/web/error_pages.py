@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from typing import Any, cast
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -31,8 +32,23 @@ log = logging.getLogger("certcenter.web")
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
 
+# Refusals whose way forward is a login: the error page links /login, back to this page after.
+LOGIN_CODES = frozenset(
+    {"WEB_LOGIN_REQUIRED", "WEB_FINANCIAL_LOGIN_REQUIRED", "SESSION_EXPIRED", "SESSION_INVALID"}
+)
+
+
+def _login_href(request: Request, error: CertCenterError) -> str | None:
+    if error.code not in LOGIN_CODES:
+        return None
+    if request.method not in ("GET", "HEAD"):
+        return "/login"
+    return f"/login?next={quote(request.url.path, safe='/')}"
+
+
 def error_page(request: Request, error: CertCenterError) -> HTMLResponse:
-    return render(request, "error.html", error=error)
+    """The catalog's box; a refusal that a login lifts also links the login page."""
+    return render(request, "error.html", {"login_href": _login_href(request, error)}, error=error)
 
 
 def unexpected_page(request: Request, exc: Exception) -> Response:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -78,12 +79,16 @@ def shown_code(value: str) -> str | None:
     return value if _SHOWN.fullmatch(value or "") else None
 
 
-def media_choices(request: HTTPConnection) -> list[dict[str, str]]:
-    """The additional media to choose from, in the page's language."""
+def media_choices(
+    request: HTTPConnection, held: Sequence[str] | None = None
+) -> list[dict[str, str]]:
+    """The additional media to choose from, in the page's language: all of them, or only
+    those in ``held`` (the ones the customer can use now)."""
     t = translator(locale_of(request))
     return [
         {"name": m, "label": t(f"issue.medium.{m}"), "hint": t(f"issue.medium.{m}_hint")}
         for m in MEDIA
+        if held is None or m in held
     ]
 
 
