@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, term
 from certcenter.web.context import is_web_path
 from certcenter.web.rendering import render
 
@@ -74,12 +74,14 @@ def unexpected_page(request: Request, exc: Exception) -> Response:
 
 
 def validation_error(exc: RequestValidationError) -> CertCenterError:
-    """Which field was wrong, never what was typed into it."""
+    """A form the page's own fields would not send: words for the customer (which field,
+    for the log only), never what was typed into it."""
     parts = []
     for err in exc.errors()[:5]:
         where = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         parts.append(f"{'.'.join(where) or 'form'}: {err.get('type', 'invalid')}")
-    return CertCenterError("INVALID_REQUEST", detail="; ".join(parts))
+    log.info("invalid form: %s", "; ".join(parts))
+    return CertCenterError("INVALID_REQUEST", detail=term("form.fields"))
 
 
 def http_error(exc: StarletteHTTPException) -> CertCenterError:

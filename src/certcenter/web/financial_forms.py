@@ -28,7 +28,7 @@ from fastapi import Depends, Form
 from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection, Request
 
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, term
 from certcenter.financial.media import MEDIA, MediumAnswer
 from certcenter.http_common.edge import single_line
 from certcenter.web.context import center_of, locale_of
@@ -53,7 +53,7 @@ def birth_date(value: str) -> str:
             return date.fromisoformat(text).isoformat()
         except ValueError:
             pass
-    raise CertCenterError("INVALID_REQUEST", detail="birth_date: YYYY-MM-DD")
+    raise CertCenterError("INVALID_REQUEST", detail=term("form.birth_date"))
 
 
 def device_public_key(value: str) -> bytes:
