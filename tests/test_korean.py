@@ -336,3 +336,38 @@ def test_the_code_messages_come_from_the_texts(key: str, words: str) -> None:
         f"[데모은행] {words} [123456]를 입력해 주세요. (3분 이내, 타인에게 알려주지 마세요)"
     )
     assert "123456" in text(key, "en", bank="데모은행", code="123456", minutes=3)
+
+
+# ---------------------------------------------------------------- values the center inserts
+
+
+@pytest.mark.parametrize(
+    ("medium", "korean"),
+    [
+        ("account", "출금계좌가 등록되어"),
+        ("security_card", "보안카드가 등록되어"),
+        ("otp", "모바일 OTP가 등록되어"),
+        ("mobile_certificate", "국민인증서가 등록되어"),
+    ],
+)
+def test_a_medium_inserted_into_a_refusal_takes_its_particle(medium: str, korean: str) -> None:
+    refusal = CertCenterError("MEDIUM_NOT_REGISTERED", medium=term(f"medium.{medium}"))
+    assert refusal.cause("ko").startswith(korean)
+    assert not re.search(r"[\uac00-\ud7a3]", refusal.cause("en"))
+    assert "/" not in refusal.cause("ko") and "(" not in refusal.cause("ko")
+
+
+def test_words_in_a_row_are_each_in_the_texts_language() -> None:
+    from certcenter.errors.catalog import words
+
+    missing = words("terms", ["financial_certificate", "privacy_collection", "custom_term"])
+    refusal = CertCenterError("TERMS_NOT_ACCEPTED", missing=missing)
+    assert refusal.cause("ko").endswith(
+        "금융인증서 이용약관, 개인정보 수집·이용 동의, custom_term"
+    )  # a term the center has no words for (set in the policy) keeps its name
+    assert "the collection and use of personal data" in refusal.cause("en")
+    row = words("terms", ["service", "e_finance"])
+    assert fill("{row:을} 확인하세요", "ko", {"row": row}) == (
+        "서비스 이용약관, 전자금융거래 약관을 확인하세요"
+    )
+    assert fill("{keyed:을} 눌렀습니다", "ko", {"keyed": "69"}) == "69를 눌렀습니다"

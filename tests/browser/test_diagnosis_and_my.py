@@ -65,7 +65,7 @@ def test_two_customers_read_their_checklist_on_a_phone(
     expect(card).to_contain_text("c008user")
     card.get_by_role("button", name="Diagnose this customer").click()
     expect(phone.locator("html")).to_have_attribute("lang", "en")
-    expect(phone.locator(".why-summary h2")).to_have_text("1 thing(s) to fix first")
+    expect(phone.locator(".why-summary h2")).to_have_text("To fix first: 1")
     account = phone.locator('[data-key="account_usable"]')
     expect(account).to_have_attribute("data-status", "problem")
     expect(account.locator(".check-state")).to_have_text("Problem")

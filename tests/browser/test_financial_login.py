@@ -53,8 +53,20 @@ def test_a_second_browser_registers_by_sms_and_the_first_needs_only_the_pin(
     register_and_log_in(other, url, "C007")
     expect(other.locator("main")).to_contain_text("금융인증서로 로그인했습니다")
 
+    # the header: who is logged in, the time left counting down, 연장 and 로그아웃
+    header = page.locator("[data-session-bar]")
+    expect(header.locator("[data-session-name]")).to_have_text(who.name)
+    left = header.locator("[data-session-left]")
+    first = left.inner_text()
+    assert re.fullmatch(r"\d+:\d\d", first), first
+    expect(left).not_to_have_text(first, timeout=3000)  # counted down by the page's script
+    here = page.url
+    header.get_by_role("button", name="연장").click()
+    expect(page.locator(".flash")).to_contain_text("연장했습니다")
+    assert page.url == here  # back on the page it was on
+
     # the first browser again, after logging out: its key is known → only the PIN, no SMS
-    page.get_by_role("button", name="로그아웃").click()
+    header.get_by_role("button", name="로그아웃").click()
     expect(page.locator(".flash")).to_have_text("로그아웃했습니다.")
     texts_before = len(inbox_texts(page.context, url, who.phone))
     page.goto(url + "/login")
@@ -150,14 +162,14 @@ def test_a_locked_pin_is_reset_with_the_sms_code_and_the_account(
     url, who = server.url, person("C011")
     issue_over_api(url, "C011")
     register_and_log_in(page, url, "C011")
-    page.get_by_role("button", name="로그아웃").click()
+    page.locator("[data-session-bar]").get_by_role("button", name="로그아웃").click()
 
     # five wrong PINs lock it; the PIN page offers the reset
     page.goto(url + "/login")
     page.get_by_role("button", name="금융인증서로 로그인").click()
     expect(page).to_have_url(url + "/login/pin")
     answers = [CertCenterError("FINANCIAL_AUTH_FAILED", tries_left=n) for n in (4, 3, 2)]
-    answers += [CertCenterError("AUTH_LAST_TRY"), CertCenterError("FINANCIAL_PIN_LOCKED")]
+    answers += [CertCenterError("FINANCIAL_PIN_LAST_TRY"), CertCenterError("FINANCIAL_PIN_LOCKED")]
     for answer in answers:
         page.get_by_label("비밀번호 (숫자 6자리)").fill("000000")
         with page.expect_navigation():
@@ -165,6 +177,9 @@ def test_a_locked_pin_is_reset_with_the_sms_code_and_the_account(
         expect(page.locator("section.error-box")).to_have_attribute(
             "aria-labelledby", f"error-title-{answer.code}"
         )
+    # locked: no PIN field or button is left, only the reset (done online, not a re-issue)
+    expect(page.get_by_label("비밀번호 (숫자 6자리)")).to_have_count(0)
+    expect(page.get_by_role("button", name="로그인", exact=True)).to_have_count(0)
     page.get_by_role("link", name="비밀번호 재설정").first.click()
 
     # name, phone, birth date → the code page says a code went out if the details match

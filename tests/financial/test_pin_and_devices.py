@@ -55,7 +55,7 @@ def test_pin_locks_after_the_policy_count_and_is_released_by_reverification(
     limit = center.settings.policy.financial_pin_max_failures
     codes = [wrong_pin(center, browser, device_id).code for _ in range(limit)]
     assert codes == ["FINANCIAL_AUTH_FAILED"] * (limit - 2) + [
-        "AUTH_LAST_TRY",
+        "FINANCIAL_PIN_LAST_TRY",
         "FINANCIAL_PIN_LOCKED",
     ]
     # locked: even the right PIN is refused now

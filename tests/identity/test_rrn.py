@@ -125,7 +125,7 @@ def test_refused_forms(text: str) -> None:
     with pytest.raises(CertCenterError) as caught:
         parse_rrn(text, today=TODAY)
     assert caught.value.code == "RRN_INVALID"
-    assert caught.value.context == {"detail": "must be 13 digits"}
+    assert caught.value.context["detail"] == "must be 13 digits"
 
 
 def test_non_text_is_refused() -> None:
@@ -149,7 +149,7 @@ def test_published_valid_numbers(text: str) -> None:
 def test_published_invalid_check_digits(text: str) -> None:
     with pytest.raises(CertCenterError) as caught:
         parse_rrn(text, today=TODAY)
-    assert caught.value.context == {"detail": "check digit does not match"}
+    assert caught.value.context["detail"] == "check digit does not match"
 
 
 @pytest.mark.parametrize(
@@ -201,7 +201,7 @@ def test_dates(first12: str, valid: bool) -> None:
     for parse, arg in ((parse_rrn, text), (parse_rrn_front, text[:7])):
         with pytest.raises(CertCenterError) as caught:
             parse(arg, today=TODAY)
-        assert caught.value.context == {"detail": "not a real date"}
+        assert caught.value.context["detail"] == "not a real date"
 
 
 def test_future_birth_dates_are_refused() -> None:
@@ -211,7 +211,7 @@ def test_future_birth_dates_are_refused() -> None:
         parse_rrn(text, today=date(2026, 1, 2))
     with pytest.raises(CertCenterError) as caught:
         parse_rrn(with_check("260102412345"), today=TODAY)
-    assert caught.value.context == {"detail": "birth date is in the future"}
+    assert caught.value.context["detail"] == "birth date is in the future"
     with pytest.raises(CertCenterError):
         parse_rrn_front("260102-4", today=TODAY)
 
@@ -307,7 +307,7 @@ def test_front_refused(text: str, detail: str) -> None:
     with pytest.raises(CertCenterError) as caught:
         parse_rrn_front(text, today=TODAY)
     assert caught.value.code == "RRN_INVALID"
-    assert caught.value.context == {"detail": detail}
+    assert caught.value.context["detail"] == detail
 
 
 # ----------------------------------------------------------------------------- properties
@@ -389,7 +389,7 @@ def test_a_changed_serial_digit_passes_only_on_a_check_digit_collision(
     collides = expected_check(changed[:12]) == int(digits[12])
     _, err = attempt(lambda: parse_rrn(changed, today=TODAY))
     if err is not None:
-        assert err.context == {"detail": "check digit does not match"}
+        assert err.context["detail"] == "check digit does not match"
         assert not collides
     else:
         assert collides
@@ -421,7 +421,7 @@ def test_future_is_judged_against_today(digits: str, today: date) -> None:
     rrn = ResidentNumber(digits)
     _, err = attempt(lambda: parse_rrn(digits, today=today))
     if err is not None:
-        assert err.context == {"detail": "birth date is in the future"}
+        assert err.context["detail"] == "birth date is in the future"
         assert rrn.birth_date > today
     else:
         assert rrn.birth_date <= today

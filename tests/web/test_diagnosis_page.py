@@ -194,7 +194,7 @@ def test_refusals_of_the_issuance_flow_are_listed(db_center: Center, db_app: Fas
     assert "2회, 마지막 2026-11-23 10:01:00" in failures.words
     assert shown["account_usable"].status == "problem"
     assert entry("ACCOUNT_TRANSFER_RESTRICTED").message_en in english["recent_failures"].words
-    assert "2 time(s), last at 2026-11-23 10:01:00" in english["recent_failures"].words
+    assert "Times: 2, the last at 2026-11-23 10:01:00" in english["recent_failures"].words
 
 
 def test_a_logged_in_customer_checks_without_typing(db_center: Center, db_app: FastAPI) -> None:

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certcenter.api import contract
-from certcenter.errors import CertCenterError, Locale
+from certcenter.errors import CertCenterError, Locale, Term
 
 log = logging.getLogger("certcenter.api")
 PROBLEM = "application/problem+json"
@@ -48,7 +48,9 @@ def problem(error: CertCenterError, request: Request) -> JSONResponse:
         "cause": {"ko": error.cause("ko"), "en": error.cause("en")},
         "remedy": {"ko": error.remedy("ko"), "en": error.remedy("en")},
     }
-    public_context = {k: v for k, v in error.context.items() if k in _PUBLIC_CONTEXT}
+    public_context = {
+        k: _public(v, locale) for k, v in error.context.items() if k in _PUBLIC_CONTEXT
+    }
     if public_context:
         body["context"] = public_context
     headers: dict[str, str] = {"Content-Language": locale}
@@ -61,6 +63,17 @@ def problem(error: CertCenterError, request: Request) -> JSONResponse:
 
 # Refusals that end by themselves after ``seconds``: the answer says so in Retry-After.
 _WAIT_CODES = frozenset({"SMS_RESEND_TOO_SOON", "SMS_LIMIT_REACHED"})
+
+
+def _public(value: object, locale: Locale) -> object:
+    """A context value as JSON: words in a row by their names (``"service, e_finance"``, as
+    a program matches them), a word in the answer's language."""
+    if isinstance(value, list | tuple):
+        return ", ".join(v.key.rsplit(".", 1)[-1] if isinstance(v, Term) else str(v) for v in value)
+    if isinstance(value, Term):
+        return value.text(locale)
+    return value
+
 
 # Context values safe and useful for a client program to read.
 _PUBLIC_CONTEXT = frozenset(
@@ -110,9 +123,7 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 405:
             return method_not_allowed(request)
-        code = {404: "NOT_FOUND", 413: "REQUEST_TOO_LARGE"}.get(
-            exc.status_code, "INVALID_REQUEST"
-        )
+        code = {404: "NOT_FOUND", 413: "REQUEST_TOO_LARGE"}.get(exc.status_code, "INVALID_REQUEST")
         error = CertCenterError(code, detail="malformed request")
         return problem(error, request)
 

@@ -76,6 +76,10 @@ class FactorGuard:
     def locked_error(self, factor: str) -> CertCenterError:
         return CertCenterError(LOCK_CODES[factor], max_failures=self.max_failures(factor))
 
+    def last_try_error(self, factor: str) -> CertCenterError:
+        """The refusal when one try of ``factor`` is left (it says how a lock is lifted)."""
+        return CertCenterError("AUTH_LAST_TRY")
+
     def is_locked(self, uow: UnitOfWork, subject: str, factor: str) -> bool:
         counter = uow.factors.get(subject, factor)
         return counter is not None and counter.locked_at is not None
@@ -119,7 +123,7 @@ class FactorGuard:
             for factor in results:
                 uow.factors.reset(subject, factor, now)
             return None
-        tries_left: list[int] = []
+        tries_left: list[tuple[int, str]] = []
         newly_locked: str | None = None
         for factor, ok in results.items():
             if ok:
@@ -134,12 +138,12 @@ class FactorGuard:
             if left <= 0:
                 uow.factors.lock(subject, factor, now)
                 newly_locked = newly_locked or factor
-            tries_left.append(left)
+            tries_left.append((left, factor))
         if newly_locked is not None:
             return self.locked_error(newly_locked)
-        fewest = min(tries_left)
+        fewest, factor = min(tries_left)
         if fewest == 1:
-            return CertCenterError("AUTH_LAST_TRY")
+            return self.last_try_error(factor)
         return CertCenterError(failed, tries_left=fewest)
 
     def release(self, uow: UnitOfWork, subject: str, factor: str) -> None:

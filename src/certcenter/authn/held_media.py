@@ -120,6 +120,15 @@ class HeldMedia:
             if a.bank_code == OWN_BANK_CODE and a.refusal is None
         ]
 
+    def account_refusal(self, customer: Customer) -> CertCenterError:
+        """Why the customer has no usable account at this bank for 출금계좌 인증: the refusal
+        of one they hold here (dormant, suspended, …), else ``MEDIUM_ACCOUNT_NOT_HERE``."""
+        held = self.providers.accounts.accounts_of(customer.ci)
+        for account in held:
+            if account.bank_code == OWN_BANK_CODE and account.refusal:
+                return CertCenterError(account.refusal)
+        return CertCenterError("MEDIUM_ACCOUNT_NOT_HERE")
+
     def held(
         self,
         uow: UnitOfWork,

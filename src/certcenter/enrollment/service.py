@@ -54,6 +54,7 @@ from certcenter.entities import (
 from certcenter.entities import new_id as _new_id
 from certcenter.errors import CertCenterError
 from certcenter.errors.blocks import released_at
+from certcenter.errors.catalog import words
 from certcenter.flows import (
     DepositOneWon,
     Effects,
@@ -255,7 +256,7 @@ class EnrollmentService:
         def act(uow: UnitOfWork, enrollment: Enrollment) -> Mapping[str, Any]:
             missing = [t for t in self.policy.required_terms if t not in set(accepted)]
             if missing:
-                raise CertCenterError("TERMS_NOT_ACCEPTED", missing=", ".join(missing))
+                raise CertCenterError("TERMS_NOT_ACCEPTED", missing=words("terms", missing))
             enrollment.accepted_terms = sorted(set(accepted))
             enrollment.state = EnrollmentState.TERMS_ACCEPTED.value
             return {}

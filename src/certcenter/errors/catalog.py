@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -56,6 +56,17 @@ def term(key: str, /, **values: object) -> Term:
     return Term(key, values)
 
 
+def words(prefix: str, names: Iterable[str]) -> tuple[Term | str, ...]:
+    """``names`` as the texts.toml words ``prefix.<name>`` (a list value: "a, b" in the
+    text's language); a name without a word stays as it is.
+
+    >>> fill("{missing}", "ko", {"missing": words("terms", ["privacy_collection"])})
+    '개인정보 수집·이용 동의'
+    """
+    known = texts()
+    return tuple(Term(f"{prefix}.{n}") if f"{prefix}.{n}" in known else n for n in names)
+
+
 @dataclass(frozen=True)
 class _Missing:
     name: str
@@ -71,6 +82,8 @@ class _Filler(string.Formatter):
         return _Missing(str(key))
 
     def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, list | tuple):  # words in a row: "a, b, c" (the particle: c's)
+            value = ", ".join(v.text(self.locale) if isinstance(v, Term) else str(v) for v in value)
         if isinstance(value, Term):
             value = value.text(self.locale)
         particle = particle_spec(format_spec)

@@ -56,6 +56,11 @@ class FinancialPinGuard(FactorGuard):
             )
         return super().locked_error(factor)
 
+    def last_try_error(self, factor: str) -> CertCenterError:
+        if factor == FINANCIAL_PIN:  # a lock is lifted online: the remedy says so
+            return CertCenterError("FINANCIAL_PIN_LAST_TRY")
+        return super().last_try_error(factor)
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)  # 256 random bits

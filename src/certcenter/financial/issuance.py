@@ -51,7 +51,7 @@ from certcenter.clock import Clock, today
 from certcenter.config import Settings
 from certcenter.entities import Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import text
+from certcenter.errors.catalog import text, words
 from certcenter.financial import issuance_states as states
 from certcenter.financial.devices import clean_label
 from certcenter.financial.identity_check import FINANCIAL_CODES, UserIdCheck
@@ -194,7 +194,7 @@ class FinancialIssuance:
         def make(uow: UnitOfWork, token_hash: str) -> FinancialEnrollment:
             missing = [t for t in self.policy.financial_required_terms if t not in set(accepted)]
             if missing:
-                raise CertCenterError("TERMS_NOT_ACCEPTED", missing=", ".join(missing))
+                raise CertCenterError("TERMS_NOT_ACCEPTED", missing=words("terms", missing))
             now = self.clock.now()
             return FinancialEnrollment(
                 id=new_id(),
@@ -366,6 +366,14 @@ class FinancialIssuance:
         return self.media.choose(
             self.engine, ref, medium, purpose=FINANCIAL_ISSUANCE, pending=S.MEDIUM_PENDING.value
         )
+
+    def held_media(self, ref: IssuanceRef) -> list[str]:
+        """The additional media the flow's customer can choose now (none: the customer
+        must first get one, ``MEDIUM_NONE_HELD`` says how)."""
+        with self.uow_factory() as uow:
+            enrollment = self.engine.authorise(uow, ref, lock=False)
+            customer = self.engine.customer(uow, enrollment)
+        return self.media.held_by(self.uow_factory, customer)
 
     def verify_medium(self, ref: IssuanceRef, answer: MediumAnswer) -> StepResult:
         """The chosen medium's answer. Its try is counted before it is compared (the

@@ -110,6 +110,19 @@ class AdditionalMedia:
         if not held:
             raise CertCenterError("MEDIUM_NOT_REGISTERED", medium=MEDIUM_NAMES[medium])
 
+    def held_by(self, uow_factory: UnitOfWorkFactory, customer: Customer) -> list[str]:
+        """The media the customer can choose now (the bank is asked for the accounts)."""
+        accounts = self.own_accounts(customer)
+        found = []
+        with uow_factory() as uow:
+            for medium in MEDIA:
+                try:
+                    self.held(uow, customer, medium, accounts)
+                except CertCenterError:
+                    continue
+                found.append(medium)
+        return found
+
     def question(
         self, uow_factory: UnitOfWorkFactory, customer: Customer, medium: str, *, subject: str
     ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
@@ -117,6 +130,8 @@ class AdditionalMedia:
         customer's usable accounts for ``account``, the card's two slots for
         ``security_card``; ``MEDIUM_NOT_REGISTERED`` for a medium they do not hold."""
         accounts = self.own_accounts(customer) if medium == "account" else []
+        if medium == "account" and not accounts:
+            raise self.typed.account_refusal(customer)
         with uow_factory() as uow:
             self.held(uow, customer, medium, accounts)
         if medium != "security_card":

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, term
 
 __all__ = [
     "CHECK_DIGIT_CUTOFF",
@@ -90,8 +90,19 @@ _FRONT_RE = re.compile(r"([0-9]{6})[ \-]*([0-9])", re.ASCII)
 _FRONT_BAD_7TH_RE = re.compile(r"[0-9]{6}[ \-]*[^0-9 \-]", re.ASCII)
 
 
+# What was wrong, for the customer (texts.toml ``rrn.reason.*``); ``detail`` stays for logs.
+_REASONS = {
+    "7th digit must be 0-9": "rrn.reason.seventh_digit",
+    "not a real date": "rrn.reason.date",
+    "must be 7 digits": "rrn.reason.back_digits",
+    "must be 13 digits": "rrn.reason.digits",
+    "check digit does not match": "rrn.reason.check_digit",
+    "birth date is in the future": "rrn.reason.future",
+}
+
+
 def _invalid(detail: str) -> CertCenterError:
-    return CertCenterError("RRN_INVALID", detail=detail)
+    return CertCenterError("RRN_INVALID", detail=detail, reason=term(_REASONS[detail]))
 
 
 def _as_date(value: date) -> date:

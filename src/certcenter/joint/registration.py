@@ -52,7 +52,7 @@ from certcenter.clock import Clock, today
 from certcenter.config import Settings
 from certcenter.entities import Customer, JointRegistration, new_id
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import text
+from certcenter.errors.catalog import text, words
 from certcenter.financial.identity_check import IdentityCodes, UserIdCheck
 from certcenter.financial.media import FACTOR_OF, AdditionalMedia, MediumAnswer, medium_inputs
 from certcenter.flows import (
@@ -169,7 +169,7 @@ class JointRegistrations:
             check_kind(kind)
             missing = [t for t in self.policy.joint_required_terms if t not in set(accepted)]
             if missing:
-                raise CertCenterError("TERMS_NOT_ACCEPTED", missing=", ".join(missing))
+                raise CertCenterError("TERMS_NOT_ACCEPTED", missing=words("terms", missing))
             now = self.clock.now()
             return JointRegistration(
                 id=new_id(),

@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from typing import Any, cast
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, term
 from certcenter.web.context import is_web_path
 from certcenter.web.rendering import render
 
@@ -31,8 +32,23 @@ log = logging.getLogger("certcenter.web")
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
 
+# Refusals whose way forward is a login: the error page links /login, back to this page after.
+LOGIN_CODES = frozenset(
+    {"WEB_LOGIN_REQUIRED", "WEB_FINANCIAL_LOGIN_REQUIRED", "SESSION_EXPIRED", "SESSION_INVALID"}
+)
+
+
+def _login_href(request: Request, error: CertCenterError) -> str | None:
+    if error.code not in LOGIN_CODES:
+        return None
+    if request.method not in ("GET", "HEAD"):
+        return "/login"
+    return f"/login?next={quote(request.url.path, safe='/')}"
+
+
 def error_page(request: Request, error: CertCenterError) -> HTMLResponse:
-    return render(request, "error.html", error=error)
+    """The catalog's box; a refusal that a login lifts also links the login page."""
+    return render(request, "error.html", {"login_href": _login_href(request, error)}, error=error)
 
 
 def unexpected_page(request: Request, exc: Exception) -> Response:
@@ -58,12 +74,14 @@ def unexpected_page(request: Request, exc: Exception) -> Response:
 
 
 def validation_error(exc: RequestValidationError) -> CertCenterError:
-    """Which field was wrong, never what was typed into it."""
+    """A form the page's own fields would not send: words for the customer (which field,
+    for the log only), never what was typed into it."""
     parts = []
     for err in exc.errors()[:5]:
         where = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         parts.append(f"{'.'.join(where) or 'form'}: {err.get('type', 'invalid')}")
-    return CertCenterError("INVALID_REQUEST", detail="; ".join(parts))
+    log.info("invalid form: %s", "; ".join(parts))
+    return CertCenterError("INVALID_REQUEST", detail=term("form.fields"))
 
 
 def http_error(exc: StarletteHTTPException) -> CertCenterError:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from fastapi import Depends, Form
 from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection, Request
 
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, term
 from certcenter.financial.media import MEDIA, MediumAnswer
 from certcenter.http_common.edge import single_line
 from certcenter.web.context import center_of, locale_of
@@ -52,7 +53,7 @@ def birth_date(value: str) -> str:
             return date.fromisoformat(text).isoformat()
         except ValueError:
             pass
-    raise CertCenterError("INVALID_REQUEST", detail="birth_date: YYYY-MM-DD")
+    raise CertCenterError("INVALID_REQUEST", detail=term("form.birth_date"))
 
 
 def device_public_key(value: str) -> bytes:
@@ -78,12 +79,16 @@ def shown_code(value: str) -> str | None:
     return value if _SHOWN.fullmatch(value or "") else None
 
 
-def media_choices(request: HTTPConnection) -> list[dict[str, str]]:
-    """The additional media to choose from, in the page's language."""
+def media_choices(
+    request: HTTPConnection, held: Sequence[str] | None = None
+) -> list[dict[str, str]]:
+    """The additional media to choose from, in the page's language: all of them, or only
+    those in ``held`` (the ones the customer can use now)."""
     t = translator(locale_of(request))
     return [
         {"name": m, "label": t(f"issue.medium.{m}"), "hint": t(f"issue.medium.{m}_hint")}
         for m in MEDIA
+        if held is None or m in held
     ]
 
 

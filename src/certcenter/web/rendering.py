@@ -28,7 +28,7 @@ from certcenter.errors import CertCenterError, Locale
 from certcenter.errors.catalog import text
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
-from certcenter.web.sessions import web_session_token
+from certcenter.web.sessions import session_bar, web_session_token
 
 _FLASH_KEY = "flash"
 
@@ -159,6 +159,7 @@ def base_context(request: Request, locale: Locale) -> dict[str, Any]:
         "csrf_field_name": CSRF_FIELD,
         "csrf_header_name": CSRF_HEADER,
         "signed_in": web_session_token(request) is not None,
+        "session_bar": session_bar(request),
         "flashes": _take_flashes(request, locale),
         "error": None,
     }

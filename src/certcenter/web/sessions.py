@@ -8,6 +8,7 @@ signed, HttpOnly session cookie; every page then asks who is logged in:
     session = current_customer(request)        # entities.Session, or None
     session = require_customer(request)        # or WEB_LOGIN_REQUIRED / SESSION_EXPIRED
     sign_out(request)                          # ends the API session too
+    bar = session_bar(request)                 # the header's who / time left, or None
 
 The token is never put in a URL or a page; it lives only in the cookie and the center keeps
 only its SHA-256 (``usage/sessions.py``), with the policy's idle timeout and absolute end.
@@ -15,13 +16,18 @@ only its SHA-256 (``usage/sessions.py``), with the policy's idle timeout and abs
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from starlette.requests import HTTPConnection
 
+from certcenter.clock import as_utc
 from certcenter.entities import Session
 from certcenter.errors import CertCenterError
 from certcenter.usage.sessions import SESSION_GONE, OpenedSession
 from certcenter.web.context import center_of
 
+log = logging.getLogger("certcenter.web")
 _TOKEN_KEY = "api_token"  # noqa: S105 - the name of a session field, not a secret
 _GONE = frozenset({"WEB_LOGIN_REQUIRED", *SESSION_GONE})  # the token is forgotten
 
@@ -74,3 +80,43 @@ def sign_out(request: HTTPConnection) -> None:
         except CertCenterError as exc:
             if exc.code not in _GONE:
                 raise
+
+
+@dataclass(frozen=True)
+class SessionBar:
+    """What the header shows of a logged-in browser: who, and the seconds left before the
+    idle logout (or the session's absolute end, whichever is first)."""
+
+    name: str
+    seconds_left: int
+    idle_minutes: int
+
+    @property
+    def clock(self) -> str:
+        """``4:59``: the time left as the header shows it."""
+        return f"{self.seconds_left // 60}:{self.seconds_left % 60:02d}"
+
+
+def session_bar(request: HTTPConnection) -> SessionBar | None:
+    """The header's session bar for this browser (None when nobody is logged in). Showing a
+    page is a use: the idle deadline moves, as for any request of the session."""
+    if web_session_token(request) is None:
+        return None
+    center = center_of(request)
+    try:
+        session = current_customer(request)
+        if session is None:
+            return None
+        with center.uow_factory() as uow:
+            customer = uow.customers.get(session.customer_id)
+    except Exception:  # the header must never break a page (an error page too)
+        log.warning("session bar left out", exc_info=True)
+        return None
+    now = center.clock.now()
+    idle = center.settings.policy.session_idle_minutes
+    end = min(now.timestamp() + idle * 60, as_utc(session.expires_at).timestamp())
+    return SessionBar(
+        name=customer.name if customer else "",
+        seconds_left=max(0, int(end - now.timestamp())),
+        idle_minutes=idle,
+    )

@@ -58,6 +58,8 @@ def _plain(value: object) -> object:
         return {"term": value.key, "values": {k: _plain(v) for k, v in value.values.items()}}
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, list | tuple):
+        return {"row": [_plain(v) for v in value]}
     if isinstance(value, datetime | date):
         return {"time": value.isoformat()}
     return str(value)
@@ -67,6 +69,8 @@ def _revived(value: object) -> object:
     if isinstance(value, dict) and "term" in value:
         values = value.get("values") or {}
         return Term(str(value["term"]), {k: _revived(v) for k, v in dict(values).items()})
+    if isinstance(value, dict) and "row" in value:
+        return tuple(_revived(v) for v in list(value["row"]))
     if isinstance(value, dict) and "time" in value:
         text = str(value["time"])
         return datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)

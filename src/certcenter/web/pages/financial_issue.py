@@ -157,6 +157,12 @@ def _render(
         context["demo_phone"] = _customer_phone(request, ref)
     if status.state == "ars_calling":
         context["ars_code"] = STEPS.unseal(request, "ars", bound=ref.enrollment_id, keep=True)
+    if page == "medium":
+        held = center_of(request).financial_issuance.held_media(ref)
+        context["media"] = media_choices(request, held)
+        if not held and error is None:
+            minutes = center_of(request).settings.policy.financial_enrollment_ttl_minutes
+            error = CertCenterError("MEDIUM_NONE_HELD", minutes=minutes)
     if pending and isinstance(question, dict) and question.get("medium") == pending:
         context.update(question)
         if pending == "mobile_certificate":

@@ -46,6 +46,7 @@ LOGIN = "fin_login"  # device id chosen by key, where to go afterwards
 RETRY_ON_PIN_PAGE = frozenset(
     {
         "FINANCIAL_AUTH_FAILED",
+        "FINANCIAL_PIN_LAST_TRY",
         "AUTH_LAST_TRY",
         "FINANCIAL_PIN_LOCKED",
         "FINANCIAL_ACTIVATION_EXPIRED",

@@ -51,7 +51,14 @@ _REVOKED = "my_revoked"  # what this browser revoked last (it was logged out wit
 HIDDEN = frozenset({"pending", "abandoned"})  # never handed out: not the customer's to see
 Action = Literal["revoke", "renew"]
 # refusals after which the customer may try again at once (with a fresh activation)
-_RETRY = frozenset({"FINANCIAL_AUTH_FAILED", "AUTH_LAST_TRY", "FINANCIAL_ACTIVATION_EXPIRED"})
+_RETRY = frozenset(
+    {
+        "FINANCIAL_AUTH_FAILED",
+        "FINANCIAL_PIN_LAST_TRY",
+        "AUTH_LAST_TRY",
+        "FINANCIAL_ACTIVATION_EXPIRED",
+    }
+)
 
 
 @dataclass(frozen=True)

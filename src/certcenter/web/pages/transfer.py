@@ -51,6 +51,7 @@ P7M = "application/pkcs7-mime; smime-type=signed-data"
 STAY_ON_CONFIRMATION = frozenset(
     {
         "FINANCIAL_AUTH_FAILED",
+        "FINANCIAL_PIN_LAST_TRY",
         "AUTH_LAST_TRY",
         "FINANCIAL_PIN_LOCKED",
         "FINANCIAL_ACTIVATION_EXPIRED",

@@ -35,9 +35,39 @@
 
   window.certcenter = { fetch: fetchWithToken };
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", setUpMenu);
-  } else {
+  /* The session bar's time left before the idle logout, counted down each second; the
+     last minute is marked, and at zero it says the browser is logged out. */
+  function setUpSessionClock() {
+    var left = document.querySelector("[data-session-left]");
+    if (!left) {
+      return;
+    }
+    var bar = left.closest("[data-session-bar]");
+    var deadline = Date.now() + parseInt(left.getAttribute("data-session-left"), 10) * 1000;
+    function show() {
+      var seconds = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      if (seconds === 0) {
+        left.textContent = left.getAttribute("data-expired");
+        return;
+      }
+      var rest = seconds % 60;
+      left.textContent = Math.floor(seconds / 60) + ":" + (rest < 10 ? "0" : "") + rest;
+      if (bar) {
+        bar.classList.toggle("session-warn", seconds <= 60);
+      }
+      window.setTimeout(show, 1000);
+    }
+    show();
+  }
+
+  function setUp() {
     setUpMenu();
+    setUpSessionClock();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUp);
+  } else {
+    setUp();
   }
 })();
