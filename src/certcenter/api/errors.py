@@ -110,9 +110,7 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 405:
             return method_not_allowed(request)
-        code = {404: "NOT_FOUND", 413: "REQUEST_TOO_LARGE"}.get(
-            exc.status_code, "INVALID_REQUEST"
-        )
+        code = {404: "NOT_FOUND", 413: "REQUEST_TOO_LARGE"}.get(exc.status_code, "INVALID_REQUEST")
         error = CertCenterError(code, detail="malformed request")
         return problem(error, request)
 

@@ -133,9 +133,12 @@ def _driver_licence(text: str) -> dict[str, str]:
 
 def _passport(text: str, mrz_lines: Sequence[str], today: date) -> dict[str, str]:
     lines = [line for line in mrz_lines if len(line) >= 30]
-    if len(lines) < 2:
+    if not lines or len(lines[-1]) != 44:
         raise _unreadable("machine-readable zone")
-    zone = parse_td3(*repair_td3(lines[-2], lines[-1]), today=today)
+    # Every check digit is on the second line; the first (type, country, Latin name) is
+    # not needed when the Korean name was read on the page.
+    first = lines[-2] if len(lines) >= 2 and lines[-2].startswith("P") else "P<KOR"
+    zone = parse_td3(*repair_td3(first, lines[-1]), today=today)
     after_label = re.search(r"한글\s*성명\s*([가-힣]{2,4})", text)
     name = after_label.group(1) if after_label else _name(text, _PASSPORT_NO, before=False)
     return {

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from certcenter.errors import CertCenterError
 from certcenter.identity.documents.detection import (
@@ -35,7 +36,7 @@ from certcenter.identity.documents.image import DEFAULT_MAX_BYTES, decode_photo
 from certcenter.identity.documents.ocr import TesseractReader, TextReader
 from certcenter.identity.documents.quality import PhotoQuality, QualityCheck
 
-__all__ = ["DocumentPhotoReader", "PhotoReading", "masked_fields"]
+__all__ = ["DocumentPhotoReader", "PhotoReader", "PhotoReading", "masked_fields"]
 
 
 def masked_fields(kind: str, fields: dict[str, str]) -> dict[str, str]:
@@ -64,6 +65,12 @@ class PhotoReading:
 
     def __repr__(self) -> str:
         return f"PhotoReading(kind={self.kind!r}, display={self.display!r})"
+
+
+class PhotoReader(Protocol):
+    """Reads an ID photo: the whole pipeline, replaceable by a vendor's in one piece."""
+
+    def read(self, data: bytes, *, today: date) -> PhotoReading: ...
 
 
 class DocumentPhotoReader:
