@@ -36,7 +36,10 @@ _NOT_NAMES = frozenset(
 _HANGUL_NAME = re.compile(r"[가-힣]{2,4}")
 _RRN = re.compile(r"([0-9]{6})\s*[-~—–]\s*([0-9]{7})")
 _LICENCE = re.compile(r"([0-9]{2})\s*-\s*([0-9]{2})\s*-\s*([0-9]{6})\s*-\s*([0-9]{2})")
-_DOTTED_DATE = re.compile(r"((?:19|20)[0-9]{2})\s*[.:,]\s*([0-9]{1,2})\s*[.:,]?\s*([0-9]{1,2})")
+#: ``2015. 6. 1.`` as printed; OCR turns the dots into colons, commas or dashes.
+_DOTTED_DATE = re.compile(
+    r"((?:19|20)[0-9]{2})\s*[.:,\-]+\s*(0?[1-9]|1[0-2])\s*[.:,\-]+\s*(0?[1-9]|[12][0-9]|3[01])(?![0-9])"
+)
 _PASSPORT_NO = re.compile(r"[A-Z][0-9]{8}")
 _SERIAL = re.compile(r"\b(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*[0-9])[A-Z0-9]{6}\b")
 
