@@ -149,6 +149,8 @@ class Policy(BaseModel):
     sms_sender_number: str = "1588-9999"
     # account verification (1원 입금 인증)
     account_code_ttl_seconds: int = Field(900, ge=10)
+    # 신분증 촬영: the largest photo the ID step takes (bytes, before base64)
+    id_photo_max_bytes: int = Field(6 * 1024 * 1024, ge=64 * 1024, le=8 * 1024 * 1024)
     account_code_max_tries: int = Field(5, ge=1)
     account_code_digits: int = Field(4, ge=3, le=8)
     # device and access rules

@@ -31,7 +31,7 @@ from certcenter.api.ocsp_endpoint import OcspEndpoint
 from certcenter.bootstrap import Center, build_center
 from certcenter.config import Settings, load_settings
 from certcenter.errors import CertCenterError
-from certcenter.http_common.edge import EdgeMiddleware, refuse_at_edge
+from certcenter.http_common.edge import EdgeMiddleware, body_limit, refuse_at_edge
 
 MAX_BODY_BYTES = 64 * 1024
 log = logging.getLogger("certcenter.server")
@@ -104,7 +104,8 @@ class ProblemsMiddleware:
             await self.app(scope, receive, send)
             return
         length = _header(scope, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        limit = body_limit(scope["path"], MAX_BODY_BYTES)
+        if length is not None and (not length.isdigit() or int(length) > limit):
             await _too_large(scope, receive, send)
             return
         started = False

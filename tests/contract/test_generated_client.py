@@ -145,9 +145,7 @@ def _issue_log_in_and_transfer(client: Api, tmp_path: Path) -> None:
 
     def step(operation: str, model: str | None, values: dict[str, Any], status: int = 200) -> Any:
         body = {"body": client.model(model, values)} if model else {}
-        return _ok(
-            client.call(ENROLL, operation, flow, enrollment_id=enrollment, **body), status
-        )
+        return _ok(client.call(ENROLL, operation, flow, enrollment_id=enrollment, **body), status)
 
     terms = started.detail.to_dict()["required_terms"]
     step("terms_v1_enrollments_enrollment_id_terms_post", "TermsIn", {"accepted": terms})

@@ -92,8 +92,7 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "operatorToken": {
         "type": "http",
         "scheme": "bearer",
-        "description": "An operator's token with the role `operator` "
-        "(certcenter operators add).",
+        "description": "An operator's token with the role `operator` (certcenter operators add).",
     },
     "auditorToken": {
         "type": "http",
@@ -229,9 +228,7 @@ def check(request: Request, code: str) -> None:
         return  # a path's answer, not an operation's (it carries Allow)
     declared = declared_codes(request)
     if declared is not None and code not in declared:
-        log.error(
-            "undeclared problem code %s on %s %s", code, request.method, request.url.path
-        )
+        log.error("undeclared problem code %s on %s %s", code, request.method, request.url.path)
 
 
 # ---------------------------------------------------------------------------------- document

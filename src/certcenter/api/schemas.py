@@ -89,6 +89,9 @@ class AccountIn(_Body):
     account_number: Annotated[str, StringConstraints(min_length=6, max_length=24)]
 
 
+IdField = Literal["name", "rrn", "issue_date", "birth_date", "number", "serial", "expiry"]
+
+
 class IdIn(_Body):
     kind: Literal["resident_card", "driver_licence", "passport"]
     name: Short
@@ -98,6 +101,18 @@ class IdIn(_Body):
     number: Annotated[str, StringConstraints(max_length=20)] | None = None
     serial: Annotated[str, StringConstraints(max_length=10)] | None = None
     expiry: Annotated[str, StringConstraints(max_length=10)] | None = None
+    source: Literal["typed", "photo"] = Field(
+        "typed", description="photo: the fields were read by POST …/id/photo and confirmed."
+    )
+    corrected: list[IdField] = Field(
+        default_factory=list, max_length=7, description="Fields the customer corrected."
+    )
+
+
+class IdPhotoIn(_Body):
+    photo: Annotated[str, StringConstraints(min_length=1, max_length=12 * 1024 * 1024)] = Field(
+        description="The ID's photo (JPEG or PNG) in base64; read in memory, never kept."
+    )
 
 
 class CredentialsIn(_Body):

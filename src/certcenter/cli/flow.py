@@ -7,11 +7,13 @@ the demo world's simulators when ``auto_codes`` is on.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 from cryptography import x509
 
 from certcenter.authn.credential_policy import parse_pattern
@@ -31,6 +33,7 @@ class Answers:
     bank_code: str | None = None
     account_number: str | None = None
     id_fields: dict[str, str] = field(default_factory=dict)
+    id_photo: Path | None = None  # 신분증 촬영: a photo of the ID instead of typed fields
     pin: str | None = None
     pattern: list[int] | None = None
     biometric: bool = False
@@ -39,6 +42,40 @@ class Answers:
     platform: str = "android"
     model: str = "SM-S928N"
     app_version: str = "5.2.0"
+
+
+_FIELD_WORDS = {
+    "name": "이름 (name)",
+    "rrn": "주민등록번호 (rrn)",
+    "issue_date": "발급일자 (issue_date)",
+    "birth_date": "생년월일 (birth_date)",
+    "number": "번호 (number)",
+    "serial": "암호일련번호 (serial)",
+    "expiry": "기간만료일 (expiry)",
+}
+
+
+def _fields_from_photo(
+    client: CenterClient, path: Path, *, ask: Callable[[str, bool], str], say: Callable[[str], None]
+) -> dict[str, Any]:
+    """신분증 촬영: send the photo, show what was read (the resident number masked), let the
+    customer confirm or correct it; the fields go to the ID step marked as read from a photo."""
+    photo = base64.b64encode(path.read_bytes()).decode("ascii")
+    read = client.step("id/photo", {"photo": photo})["detail"]
+    say(f"신분증 사진을 읽었습니다 (read from the photo): {read['document']}")
+    for name, value in read["display"].items():
+        if name in _FIELD_WORDS:
+            say(f"  {_FIELD_WORDS[name]:24} {value}")
+    fields: dict[str, Any] = dict(read["fields"])
+    answer = ask("맞으면 y, 고칠 항목은 이름으로 (y, or fields to correct: name,rrn,…)", False)
+    wanted = [] if answer.strip().lower() in ("", "y", "yes", "예") else answer.split(",")
+    corrected = []
+    for name in (part.strip() for part in wanted):
+        if name not in fields or name == "kind":
+            raise click.UsageError(f"no field {name!r} on this document")
+        fields[name] = ask(_FIELD_WORDS.get(name, name), name == "rrn")
+        corrected.append(name)
+    return {**fields, "source": "photo", "corrected": corrected}
 
 
 @dataclass
@@ -115,7 +152,9 @@ def enroll(
     say("✔ 계좌 인증 완료 (account verified)")
 
     fields = dict(answers.id_fields)
-    if not fields:
+    if answers.id_photo is not None:
+        fields = _fields_from_photo(client, answers.id_photo, ask=ask, say=say)
+    elif not fields:
         kind = ask("신분증 종류 (resident_card / driver_licence / passport)", False)
         fields["kind"] = kind
         fields["name"] = answers.name or ask("이름 (name)", False)

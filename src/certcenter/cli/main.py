@@ -484,6 +484,72 @@ def sim_people(key: str | None, url: str) -> None:
         click.echo(f"    {_DOCUMENT_WORDS.get(document['kind'], document['kind'])}: {line}")
 
 
+@sim.command("id-photo")
+@click.argument("key")
+@click.option(
+    "--kind",
+    type=click.Choice(["resident_card", "driver_licence", "passport"]),
+    default=None,
+    help="Which of the person's documents (default: the first they hold).",
+)
+@click.option("--glare", is_flag=True, help="A bright reflection over the text.")
+@click.option("--blur", is_flag=True, help="Out of focus.")
+@click.option("--dark", is_flag=True, help="Taken in a dim room.")
+@click.option("--crop", is_flag=True, help="The card runs out of the frame.")
+@click.option("--small", is_flag=True, help="The card far from the lens.")
+@click.option("--warp", is_flag=True, help="Taken at a steep angle (the center corrects it).")
+@click.option("--old-card", is_flag=True, help="The resident card a re-issue replaced.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="JPEG to write."
+)
+@handle_errors
+def sim_id_photo(
+    key: str,
+    kind: str | None,
+    glare: bool,
+    blur: bool,
+    dark: bool,
+    crop: bool,
+    small: bool,
+    warp: bool,
+    old_card: bool,
+    seed: int,
+    out: Path | None,
+) -> None:
+    """Photograph a demo person's ID (a fictional card) for `certcenter app enroll
+    --id-photo`, with the defects the center must refuse or cope with."""
+    from certcenter.simulators.id_photos import photo  # Pillow only when asked
+    from certcenter.simulators.world import load_world
+
+    people = load_world().people
+    person = people.get(key.upper())
+    if person is None:
+        fail(f"no demo person {key!r}: choose one of {', '.join(people)}")
+        return
+    held = [
+        name
+        for name, has in (
+            ("resident_card", bool(person.resident_cards)),
+            ("driver_licence", person.driver_licence is not None),
+            ("passport", person.passport is not None),
+        )
+        if has
+    ]
+    chosen = kind or (held[0] if held else None)
+    if chosen not in held:
+        fail(f"{person.key} holds no {kind or 'ID document'} (holds: {', '.join(held) or '-'})")
+        return
+    flags = {"glare": glare, "blur": blur, "dark": dark, "crop": crop, "small": small}
+    defects = [name for name, on in {**flags, "warp": warp}.items() if on]
+    data = photo(person, chosen, defects=defects, seed=seed, old_card=old_card)
+    target = out or Path(f"id-{person.key}-{chosen}{''.join('-' + d for d in defects)}.jpg")
+    target.write_bytes(data)
+    click.echo(
+        f"{target} ({chosen}, {len(data) // 1024} KiB): certcenter app enroll --id-photo {target}"
+    )
+
+
 @sim.command("sms")
 @click.argument("phone")
 @url_option
@@ -643,6 +709,12 @@ def app() -> None:
 @click.option("--bank", "bank_code", default=None, help="Bank code, e.g. 004.")
 @click.option("--account", "account_number", default=None)
 @click.option("--id-json", default=None, help='ID fields as JSON, e.g. {"kind": "passport", …}.')
+@click.option(
+    "--id-photo",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A photo of the ID (JPEG/PNG) instead of typed fields; see `certcenter sim id-photo`.",
+)
 @click.option("--biometric/--no-biometric", default=False, help="Register a biometric key.")
 @click.option("--move-certificate", is_flag=True, help="Move the certificate from another device.")
 @click.option("--auto-codes", is_flag=True, help="Read codes from the demo world (/sim).")
@@ -664,6 +736,7 @@ def app_enroll(
     bank_code: str | None,
     account_number: str | None,
     id_json: str | None,
+    id_photo: Path | None,
     biometric: bool,
     move_certificate: bool,
     auto_codes: bool,
@@ -680,6 +753,7 @@ def app_enroll(
         bank_code=bank_code,
         account_number=account_number,
         id_fields=json.loads(id_json) if id_json else {},
+        id_photo=id_photo,
         biometric=biometric,
         move_certificate=move_certificate,
         app_version=app_version,

@@ -30,7 +30,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -85,6 +85,9 @@ from certcenter.pki.issuer import IssuanceIntent
 from certcenter.pki.profiles import profile
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.risk.rules import DeviceFacts, RiskRules, identity_link
+
+if TYPE_CHECKING:  # the pipeline (OpenCV, Tesseract) is loaded when a photo first arrives
+    from certcenter.identity.documents.pipeline import PhotoReader, PhotoReading
 
 log = logging.getLogger(__name__)
 FAMILY = MOBILE
@@ -153,7 +156,9 @@ class EnrollmentService:
         clock: Clock,
         audit: AuditRecorder,
         publisher: StatusPublisher,
+        photo_reader: PhotoReader | None = None,
     ) -> None:
+        self._photo_reader = photo_reader
         self.audit = audit
         self.publisher = publisher
         self.uow_factory = uow_factory
@@ -384,8 +389,12 @@ class EnrollmentService:
 
         return self.engine.step(ref, "account_verify", act)
 
-    def verify_id(self, ref: EnrollmentRef, fields: dict[str, str]) -> StepResult:
-        """신분증 인증 from typed fields: resident card, driver licence or passport."""
+    def verify_id(self, ref: EnrollmentRef, fields: dict[str, Any]) -> StepResult:
+        """신분증 인증 from typed fields: resident card, driver licence or passport; or the
+        fields read from a photo (:meth:`read_id_photo`) as the customer confirmed them
+        (``source="photo"``, ``corrected``: the fields the customer changed). Either way the
+        registry decides; corrections are recorded (names of the fields, never values)."""
+        source, corrected = _photo_confirmation(fields)
 
         def holder(enrollment: Enrollment, customer: Customer | None) -> str:
             self.engine.known(enrollment, customer)
@@ -399,9 +408,63 @@ class EnrollmentService:
             if not hmac.compare_digest(holder_ci.encode(), customer.ci.encode()):
                 raise CertCenterError("ID_NAME_MISMATCH")
             enrollment.state = EnrollmentState.ID_VERIFIED.value
-            return {"document": fields.get("kind", "")}
+            if source == "photo":
+                self.audit.record(
+                    uow,
+                    actor_kind="customer",
+                    actor=customer.customer_number,
+                    action="enrollment.id_photo_confirmed",
+                    subject_kind="enrollment",
+                    subject=enrollment.id,
+                    source_ip=ref.client_ip,
+                    details={"document": fields.get("kind", ""), "corrected": corrected},
+                )
+            return {"document": fields.get("kind", ""), "source": source}
 
         return self.engine.step(ref, "id", act)
+
+    @property
+    def photo_reader(self) -> PhotoReader:
+        """The ID photo pipeline (OpenCV and Tesseract unless another was passed in)."""
+        if self._photo_reader is None:
+            from certcenter.identity.documents.pipeline import DocumentPhotoReader
+
+            self._photo_reader = DocumentPhotoReader(max_bytes=self.policy.id_photo_max_bytes)
+        return self._photo_reader
+
+    def read_id_photo(self, ref: EnrollmentRef, photo: bytes) -> StepResult:
+        """신분증 촬영: the photo is judged and read in memory and never kept; the answer is
+        what was read, for the customer to confirm or correct and send to :meth:`verify_id`
+        (with ``source="photo"``). The audit trail keeps which document, when, the outcome
+        and the fields masked; a refused photo is recorded with its code."""
+        self.engine.ask(ref, "id_photo", lambda row, customer: self.engine.known(row, customer))
+        on = today(self.clock)
+        reading: PhotoReading = self.engine.guard(
+            ref, "id_photo", lambda: self.photo_reader.read(photo, today=on)
+        )
+
+        def act(uow: UnitOfWork, enrollment: Enrollment) -> Mapping[str, Any]:
+            customer = self.engine.customer(uow, enrollment)
+            self.audit.record(
+                uow,
+                actor_kind="customer",
+                actor=customer.customer_number,
+                action="enrollment.id_photo",
+                subject_kind="enrollment",
+                subject=enrollment.id,
+                source_ip=ref.client_ip,
+                details={"document": reading.kind, "read": reading.display},
+            )
+            return {
+                "document": reading.kind,
+                "display": reading.display,
+                "fields": {
+                    "kind": reading.kind,
+                    **{k: v for k, v in reading.fields.items() if k != "romanized"},
+                },
+            }
+
+        return self.engine.step(ref, "id_photo", act, audit=False)
 
     def set_credentials(
         self,
@@ -706,6 +769,24 @@ class _DeviceIssue(IssueHooks):
         # A refusal abandons the intent; after a crash (signing cut off) it stays pending, the
         # flow in "signing", and the CSR sent again abandons it and issues anew.
         return not isinstance(error, CertCenterError)
+
+
+#: The fields a customer may correct after a photo was read.
+_CORRECTABLE = frozenset({"name", "rrn", "issue_date", "birth_date", "number", "serial", "expiry"})
+
+
+def _photo_confirmation(fields: dict[str, Any]) -> tuple[str, list[str]]:
+    """Where the fields came from (``typed`` or ``photo``) and which the customer corrected."""
+    source = fields.pop("source", None) or "typed"
+    corrected = fields.pop("corrected", None) or []
+    if source not in ("typed", "photo"):
+        raise CertCenterError("ID_DETAILS_INVALID", detail="source must be typed or photo")
+    if not isinstance(corrected, list) or not set(corrected) <= _CORRECTABLE:
+        raise CertCenterError("ID_DETAILS_INVALID", detail="corrected names unknown fields")
+    if corrected and source != "photo":
+        raise CertCenterError("ID_DETAILS_INVALID", detail="corrections follow a photo")
+    fields.pop("romanized", None)
+    return source, sorted(set(corrected))
 
 
 def _date(text: str) -> date:

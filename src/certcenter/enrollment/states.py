@@ -18,6 +18,7 @@ _ALLOWED: dict[str, frozenset[S]] = {
     "account": frozenset({S.PHONE_VERIFIED, S.ACCOUNT_CODE_SENT}),
     "account_verify": frozenset({S.ACCOUNT_CODE_SENT}),
     "id": frozenset({S.ACCOUNT_VERIFIED}),
+    "id_photo": frozenset({S.ACCOUNT_VERIFIED}),
     "credentials": frozenset({S.ID_VERIFIED}),
     # SIGNING: a CSR step that was cut off (crash, lost response) may be sent again.
     "csr": frozenset({S.CREDENTIALS_SET, S.SIGNING}),

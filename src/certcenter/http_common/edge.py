@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,6 +51,14 @@ _LINE_BREAKS = frozenset("\t\r\n")
 
 
 _BINARY_PATHS = ("/ocsp/",)  # paths whose bytes a protocol of their own reads
+#: The one route that takes a photo (신분증 촬영, base64 in JSON) has a limit of its own.
+PHOTO_PATH = re.compile(r"/v1/enrollments/[^/]{1,64}/id/photo")
+MAX_PHOTO_BODY_BYTES = 12 * 1024 * 1024
+
+
+def body_limit(path: str, default: int) -> int:
+    """The most bytes a request to ``path`` may send."""
+    return MAX_PHOTO_BODY_BYTES if PHOTO_PATH.fullmatch(path) else default
 
 
 def is_control(ch: str) -> bool:
@@ -155,10 +164,11 @@ class EdgeMiddleware:
             send = _with_hsts(send)
         headers = MutableHeaders(scope=scope)
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+        limit = body_limit(scope["path"], self.max_body)
+        if length is not None and (not length.isdigit() or int(length) > limit):
             await self.too_large(scope, receive, send)
             return
-        body, more = await self._read(receive)
+        body, more = await self._read(receive, limit)
         if body is None:
             await self.too_large(scope, receive, send)
             return
@@ -179,7 +189,7 @@ class EdgeMiddleware:
             headers["content-length"] = str(len(body))
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read(self, receive: Receive) -> tuple[bytes | None, bool]:
+    async def _read(self, receive: Receive, limit: int) -> tuple[bytes | None, bool]:
         """The whole body, or ``None`` as soon as it passes the limit; and whether the client
         is still connected (no ``http.disconnect`` seen)."""
         chunks: list[bytes] = []
@@ -190,7 +200,7 @@ class EdgeMiddleware:
                 return b"".join(chunks), False
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
+            if size > limit:
                 return None, True
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -97,9 +97,16 @@ def poll(body: ApprovalTokenIn, center: CenterDep) -> ApprovalStatusOut:
 
 @router.post("/consume", response_model=ApprovedSessionOut)
 @raises(
-    "APPROVAL_EXPIRED", "APPROVAL_NOT_FOUND", "APPROVAL_PENDING", "APPROVAL_USED",
-    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED",
+    "APPROVAL_EXPIRED",
+    "APPROVAL_NOT_FOUND",
+    "APPROVAL_PENDING",
+    "APPROVAL_USED",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
 )
 def consume(body: ApprovalTokenIn, center: CenterDep, ip: ClientIp) -> ApprovedSessionOut:
     """Use the approved request once: a web session of the customer who approved it."""
@@ -119,11 +126,22 @@ def consume(body: ApprovalTokenIn, center: CenterDep, ip: ClientIp) -> ApprovedS
 
 @router.post("/approve", response_model=ApprovalStatusOut)
 @raises(
-    "APPROVAL_APP_LOGIN_REQUIRED", "APPROVAL_CODE_INVALID", "APPROVAL_CUSTOMER_MISMATCH",
-    "APPROVAL_EXPIRED", "APPROVAL_LOCKED", "APPROVAL_USED", "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED", "DEVICE_NOT_REGISTERED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "APPROVAL_APP_LOGIN_REQUIRED",
+    "APPROVAL_CODE_INVALID",
+    "APPROVAL_CUSTOMER_MISMATCH",
+    "APPROVAL_EXPIRED",
+    "APPROVAL_LOCKED",
+    "APPROVAL_USED",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+    "DEVICE_NOT_REGISTERED",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
 )
 def approve(
     body: ApprovalCodeIn, session: SessionDep, center: CenterDep, ip: ClientIp

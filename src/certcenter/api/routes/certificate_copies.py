@@ -55,10 +55,17 @@ def open_copy(body: CopyOpenIn, center: CenterDep, ip: ClientIp) -> CopyOpenOut:
 
 @router.get("/v1/certificate-copies/{relay_id}", response_model=CopyKeyOut)
 @raises(
-    "CERTIFICATE_COPY_ALREADY_SENT", "CERTIFICATE_COPY_EXPIRED", "CERTIFICATE_COPY_NOT_FOUND",
-    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER", "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+    "CERTIFICATE_COPY_ALREADY_SENT",
+    "CERTIFICATE_COPY_EXPIRED",
+    "CERTIFICATE_COPY_NOT_FOUND",
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
 )
 def copy_key(relay_id: RelayId, center: CenterDep, ip: ClientIp) -> CopyKeyOut:
     """The receiving device's public key, for the sending device to check and seal for."""
@@ -70,10 +77,18 @@ def copy_key(relay_id: RelayId, center: CenterDep, ip: ClientIp) -> CopyKeyOut:
 
 @router.put("/v1/certificate-copies/{relay_id}/payload", response_model=CopySentOut)
 @raises(
-    "CERTIFICATE_COPY_ALREADY_SENT", "CERTIFICATE_COPY_EXPIRED", "CERTIFICATE_COPY_NOT_FOUND",
-    "CERTIFICATE_COPY_TOO_LARGE", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER", "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+    "CERTIFICATE_COPY_ALREADY_SENT",
+    "CERTIFICATE_COPY_EXPIRED",
+    "CERTIFICATE_COPY_NOT_FOUND",
+    "CERTIFICATE_COPY_TOO_LARGE",
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
 )
 def send_copy(
     relay_id: RelayId, body: CopyPayloadIn, center: CenterDep, ip: ClientIp
@@ -86,9 +101,16 @@ def send_copy(
 
 @router.get("/v1/certificate-copies/{relay_id}/payload", response_model=CopyPayloadOut)
 @raises(
-    "CERTIFICATE_COPY_EXPIRED", "CERTIFICATE_COPY_NOT_FOUND", "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+    "CERTIFICATE_COPY_EXPIRED",
+    "CERTIFICATE_COPY_NOT_FOUND",
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
 )
 def fetch_copy(
     relay_id: RelayId,
@@ -111,9 +133,15 @@ def fetch_copy(
 
 @router.delete("/v1/certificate-copies/{relay_id}", status_code=204)
 @raises(
-    "CERTIFICATE_COPY_NOT_FOUND", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER", "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+    "CERTIFICATE_COPY_NOT_FOUND",
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
 )
 def cancel_copy(
     relay_id: RelayId,

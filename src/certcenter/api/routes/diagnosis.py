@@ -36,7 +36,10 @@ class SelfDiagnosisIn(BaseModel):
 
 @router.get("/v1/operator/customers/{number}/diagnosis")
 @raises(
-    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "CUSTOMER_UNKNOWN",
+    "ACCOUNT_DORMANT",
+    "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED",
+    "CUSTOMER_UNKNOWN",
     "METHOD_NOT_ALLOWED",
 )
 def operator_diagnosis(
@@ -53,9 +56,17 @@ def operator_diagnosis(
 
 @router.post("/v1/diagnosis")
 @raises(
-    "ACCOUNT_DORMANT", "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED",
-    "DIAGNOSIS_IDENTITY_NOT_CONFIRMED", "DIAGNOSIS_LOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "METHOD_NOT_ALLOWED", "RRN_INVALID",
+    "ACCOUNT_DORMANT",
+    "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED",
+    "DIAGNOSIS_IDENTITY_NOT_CONFIRMED",
+    "DIAGNOSIS_LOCKED",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "METHOD_NOT_ALLOWED",
+    "RRN_INVALID",
 )
 def self_diagnosis(body: SelfDiagnosisIn, center: CenterDep, ip: ClientIp) -> dict[str, Any]:
     """왜 발급이 안 되나요? for the customer: the same checklist, once the user ID and the

@@ -38,9 +38,7 @@ class JointLoginIn(BaseModel):
             IS_BASE64,
         ]
         | None
-    ) = Field(
-        None, description="signCert.der, base64 (or give `serial`)"
-    )
+    ) = Field(None, description="signCert.der, base64 (or give `serial`)")
     serial: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{1,40}$")] | None = None
     rrn: Annotated[str, StringConstraints(max_length=14)] | None = Field(
         None, description="주민등록번호, for the VID check (never stored)"
@@ -52,9 +50,7 @@ class JointLoginIn(BaseModel):
             IS_BASE64,
         ]
         | None
-    ) = Field(
-        None, description="the VID random value from signPri.key, base64 (with `rrn`)"
-    )
+    ) = Field(None, description="the VID random value from signPri.key, base64 (with `rrn`)")
 
 
 class JointSessionOut(SessionOut):
@@ -74,11 +70,24 @@ def joint_login_challenge(center: CenterDep) -> ChallengeOut:
 
 @router.post("", response_model=JointSessionOut)
 @raises(
-    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CHALLENGE_INVALID", "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "JOINT_CERTIFICATE_UNKNOWN", "JOINT_SIGNATURE_INVALID", "JOINT_VID_MISMATCH", "RRN_INVALID",
-    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+    "CHALLENGE_INVALID",
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "JOINT_CERTIFICATE_UNKNOWN",
+    "JOINT_SIGNATURE_INVALID",
+    "JOINT_VID_MISMATCH",
+    "RRN_INVALID",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
 )
 def joint_login(body: JointLoginIn, center: CenterDep, ip: ClientIp) -> JointSessionOut:
     """공동인증서 로그인: the signed challenge and the certificate (or its serial), optionally

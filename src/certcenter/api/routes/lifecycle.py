@@ -47,9 +47,14 @@ def _out(outcome: Outcome) -> OutcomeOut:
 
 @router.post("/v1/devices/{device_id}/challenges", response_model=ChallengeOut, status_code=201)
 @raises(
-    "CERTIFICATE_ALREADY_REVOKED", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED",
-    "DEVICE_NOT_REGISTERED", "INACTIVE_CERTIFICATE_REVOKED",
+    "CERTIFICATE_ALREADY_REVOKED",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+    "DEVICE_NOT_REGISTERED",
+    "INACTIVE_CERTIFICATE_REVOKED",
 )
 def challenge(device_id: str, body: ChallengeIn, center: CenterDep) -> ChallengeOut:
     """A single-use challenge for the registered device to sign before an action."""
@@ -63,7 +68,9 @@ def challenge(device_id: str, body: ChallengeIn, center: CenterDep) -> Challenge
 
 @router.post("/v1/certificates/{serial}/revoke", response_model=OutcomeOut)
 @raises(
-    *DEVICE_PROOF, "CERTIFICATE_ALREADY_REVOKED", "CERTIFICATE_NOT_FOUND",
+    *DEVICE_PROOF,
+    "CERTIFICATE_ALREADY_REVOKED",
+    "CERTIFICATE_NOT_FOUND",
     "REVOCATION_REASON_INVALID",
 )
 def revoke(serial: str, body: CustomerRevokeIn, center: CenterDep, ip: ClientIp) -> OutcomeOut:
@@ -75,9 +82,15 @@ def revoke(serial: str, body: CustomerRevokeIn, center: CenterDep, ip: ClientIp)
 
 @router.post("/v1/certificates/{serial}/renew", response_model=OutcomeOut)
 @raises(
-    *DEVICE_PROOF, "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_ALREADY_REVOKED",
-    "CERTIFICATE_NOT_FOUND", "CERTIFICATE_PROFILE_LINT_FAILED", "DEVICE_ALREADY_REGISTERED",
-    "JOINT_CERTIFICATE_UNKNOWN", "JOINT_REFERENCE_UNKNOWN", "METHOD_NOT_ALLOWED",
+    *DEVICE_PROOF,
+    "CERTIFICATE_ALREADY_ACTIVE",
+    "CERTIFICATE_ALREADY_REVOKED",
+    "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_PROFILE_LINT_FAILED",
+    "DEVICE_ALREADY_REGISTERED",
+    "JOINT_CERTIFICATE_UNKNOWN",
+    "JOINT_REFERENCE_UNKNOWN",
+    "METHOD_NOT_ALLOWED",
     "PUBLIC_KEY_ALREADY_BOUND",
 )
 def renew(serial: str, body: DeviceProofIn, center: CenterDep, ip: ClientIp) -> OutcomeOut:
@@ -101,9 +114,17 @@ def deregister(device_id: str, body: ProofIn, center: CenterDep, ip: ClientIp) -
 
 @router.post("/v1/lost-phone-reports", response_model=LostReportOut, status_code=202)
 @raises(
-    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER", "NAME_INVALID", "PHONE_NUMBER_INVALID", "RRN_INVALID",
-    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "NAME_INVALID",
+    "PHONE_NUMBER_INVALID",
+    "RRN_INVALID",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
 )
 def lost_phone(body: LostPhoneIn, center: CenterDep, ip: ClientIp) -> LostReportOut:
     """분실 신고 접수 (no phone needed): the same answer whatever the details name; nothing is
@@ -135,14 +156,38 @@ def lost_phone_card(report_id: str, center: CenterDep, ip: ClientIp) -> LostRepo
 
 @router.post("/v1/lost-phone-reports/{report_id}/confirm", response_model=list[OutcomeOut])
 @raises(
-    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_PASSWORD_LOCKED",
-    "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "AUTH_BUSY", "AUTH_FAILED",
-    "AUTH_LAST_TRY", "BANK_UNKNOWN", "CERTIFICATE_NOT_FOUND", "CUSTOMER_UNKNOWN",
-    "DEVICE_PROOF_LOCKED", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "LOST_REPORT_CLOSED", "LOST_REPORT_EXPIRED",
-    "LOST_REPORT_NOT_FOUND", "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED",
-    "SERVICE_UNAVAILABLE", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+    "ACCOUNT_DORMANT",
+    "ACCOUNT_NOT_FOUND",
+    "ACCOUNT_NOT_OWN",
+    "ACCOUNT_PASSWORD_LOCKED",
+    "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED",
+    "AUTH_BUSY",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "BANK_UNKNOWN",
+    "CERTIFICATE_NOT_FOUND",
+    "CUSTOMER_UNKNOWN",
+    "DEVICE_PROOF_LOCKED",
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "LOST_REPORT_CLOSED",
+    "LOST_REPORT_EXPIRED",
+    "LOST_REPORT_NOT_FOUND",
+    "OTP_LOCKED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
 )
 def lost_phone_confirm(
     report_id: str, body: LostReportConfirmIn, center: CenterDep, ip: ClientIp
@@ -164,13 +209,29 @@ def lost_phone_confirm(
 
 @router.post("/v1/lost-phone-reports/{report_id}/undo", response_model=list[OutcomeOut])
 @raises(
-    "CERTIFICATE_ALREADY_REVOKED", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN", "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND", "ENROLLMENT_STEP_OUT_OF_ORDER", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "LOST_REPORT_NOT_FOUND",
-    "LOST_REPORT_UNDO_EXPIRED", "LOST_REPORT_UNDO_FAILED", "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON", "TOO_MANY_ATTEMPTS",
+    "CERTIFICATE_ALREADY_REVOKED",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+    "CUSTOMER_UNKNOWN",
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "LOST_REPORT_NOT_FOUND",
+    "LOST_REPORT_UNDO_EXPIRED",
+    "LOST_REPORT_UNDO_FAILED",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
 )
 def lost_phone_undo(
     report_id: str, body: LostReportUndoIn, center: CenterDep, ip: ClientIp

@@ -135,7 +135,10 @@ def customer(number: str, center: CenterDep, actor: OperatorActor) -> dict[str, 
 
 @router.post("/customers/{number}/unlock-pin", status_code=204)
 @raises(
-    "CUSTOMER_UNKNOWN", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "CUSTOMER_UNKNOWN",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
 )
 def unlock_pin(number: str, center: CenterDep, actor: OperatorActor) -> None:
@@ -144,7 +147,10 @@ def unlock_pin(number: str, center: CenterDep, actor: OperatorActor) -> None:
 
 @router.post("/customers/{number}/unlock/{factor}", status_code=204)
 @raises(
-    "CUSTOMER_UNKNOWN", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "CUSTOMER_UNKNOWN",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
 )
 def unlock_factor(number: str, factor: str, center: CenterDep, actor: OperatorActor) -> None:
@@ -161,9 +167,17 @@ def lift_blocks(number: str, center: CenterDep, actor: OperatorActor) -> dict[st
 
 @router.post("/certificates/{serial}/revoke", response_model=OutcomeOut)
 @raises(
-    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
-    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+    "CUSTOMER_UNKNOWN",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
     "REVOCATION_REASON_INVALID",
 )
 def revoke(
@@ -174,9 +188,17 @@ def revoke(
 
 @router.post("/certificates/{serial}/suspend", response_model=OutcomeOut)
 @raises(
-    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
-    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+    "CUSTOMER_UNKNOWN",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
 )
 def suspend(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
     return _out(center.lifecycle.suspend(serial, actor, why="operator"))
@@ -184,9 +206,17 @@ def suspend(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
 
 @router.post("/certificates/{serial}/release", response_model=OutcomeOut)
 @raises(
-    "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND", "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE", "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
-    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+    "CUSTOMER_UNKNOWN",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
 )
 def release(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
     return _out(center.lifecycle.release(serial, actor))
@@ -203,12 +233,25 @@ def publish_crl(family: str, center: CenterDep, actor: OperatorActor) -> dict[st
 
 @router.post("/jobs/run")
 @raises(
-    "CERTIFICATE_ALREADY_ACTIVE", "CERTIFICATE_EXPIRED", "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED", "CERTIFICATE_NOT_USABLE", "CERTIFICATE_PROFILE_LINT_FAILED",
-    "CERTIFICATE_REVOKED", "CERTIFICATE_SUSPENDED", "CUSTOMER_UNKNOWN",
-    "DEVICE_ALREADY_REGISTERED", "JOINT_CERTIFICATE_UNKNOWN", "JOINT_REFERENCE_UNKNOWN",
-    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
-    "METHOD_NOT_ALLOWED", "PUBLIC_KEY_ALREADY_BOUND", "REVOCATION_REASON_INVALID",
+    "CERTIFICATE_ALREADY_ACTIVE",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_PROFILE_LINT_FAILED",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+    "CUSTOMER_UNKNOWN",
+    "DEVICE_ALREADY_REGISTERED",
+    "JOINT_CERTIFICATE_UNKNOWN",
+    "JOINT_REFERENCE_UNKNOWN",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "METHOD_NOT_ALLOWED",
+    "PUBLIC_KEY_ALREADY_BOUND",
+    "REVOCATION_REASON_INVALID",
 )
 def run_jobs(center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
     """One pass of the job runner now (expiry, inactivity, renewal, status refresh)."""

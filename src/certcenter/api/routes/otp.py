@@ -95,7 +95,10 @@ def _status(found: OtpStatus) -> StatusOut:
 
 @router.post("/registrations", status_code=status.HTTP_201_CREATED, response_model=RegistrationOut)
 @raises(
-    "OTP_ALREADY_REGISTERED", "SESSION_INVALID", "SMS_LIMIT_REACHED", "SMS_RESEND_TOO_SOON",
+    "OTP_ALREADY_REGISTERED",
+    "SESSION_INVALID",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
     "TOO_MANY_ATTEMPTS",
 )
 def start_registration(session: SessionDep, center: CenterDep, ip: ClientIp) -> RegistrationOut:
@@ -115,12 +118,29 @@ def start_registration(session: SessionDep, center: CenterDep, ip: ClientIp) -> 
     response_model=ProvisioningOut,
 )
 @raises(
-    "ACCOUNT_DORMANT", "ACCOUNT_NOT_FOUND", "ACCOUNT_NOT_OWN", "ACCOUNT_PASSWORD_LOCKED",
-    "ACCOUNT_SUSPENDED", "ACCOUNT_TRANSFER_RESTRICTED", "AUTH_BUSY", "AUTH_FAILED",
-    "AUTH_LAST_TRY", "BANK_UNKNOWN", "DEVICE_PROOF_LOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_ALREADY_REGISTERED", "OTP_LOCKED",
-    "OTP_REGISTRATION_INVALID", "OTP_REGISTRATION_TRIES_EXCEEDED", "PATTERN_LOCKED", "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED", "SESSION_INVALID",
+    "ACCOUNT_DORMANT",
+    "ACCOUNT_NOT_FOUND",
+    "ACCOUNT_NOT_OWN",
+    "ACCOUNT_PASSWORD_LOCKED",
+    "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED",
+    "AUTH_BUSY",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "BANK_UNKNOWN",
+    "DEVICE_PROOF_LOCKED",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "OTP_ALREADY_REGISTERED",
+    "OTP_LOCKED",
+    "OTP_REGISTRATION_INVALID",
+    "OTP_REGISTRATION_TRIES_EXCEEDED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+    "SESSION_INVALID",
 )
 def confirm_registration(
     registration_id: str, body: ConfirmIn, session: SessionDep, center: CenterDep, ip: ClientIp
@@ -164,10 +184,22 @@ class CancelIn(_Body):
 
 @router.delete("", response_model=StatusOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY",
-    "DEVICE_NOT_REGISTERED", "DEVICE_PROOF_LOCKED", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG", "OTP_LOCKED", "OTP_NOT_REGISTERED",
-    "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED", "SESSION_INVALID",
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_BUSY",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "DEVICE_NOT_REGISTERED",
+    "DEVICE_PROOF_LOCKED",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED",
+    "OTP_NOT_REGISTERED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+    "SESSION_INVALID",
 )
 def cancel(body: CancelIn, session: SessionDep, center: CenterDep, ip: ClientIp) -> StatusOut:
     """해지: the mobile OTP can no longer be used; a new one can be registered. The app's
@@ -181,9 +213,20 @@ def cancel(body: CancelIn, session: SessionDep, center: CenterDep, ip: ClientIp)
 
 @router.post("/verify", response_model=VerifiedOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED",
-    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED", "OTP_NOT_REGISTERED", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED",
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_BUSY",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "DEVICE_PROOF_LOCKED",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED",
+    "OTP_NOT_REGISTERED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
 )
 def verify(body: CodeIn, session: SessionDep, center: CenterDep) -> VerifiedOut:
     """Check a code from the OTP (each code once), with the OTP's lockout."""

@@ -46,7 +46,10 @@ def _out(state: OverseasAccessState) -> OverseasAccessOut:
 
 @router.post("/v1/devices/{device_id}/overseas-access", response_model=OverseasAccessOut)
 @raises(
-    *DEVICE_PROOF, "CERTIFICATE_NOT_FOUND", "CUSTOMER_NOT_FOUND", "OVERSEAS_ACCESS_DAYS_INVALID",
+    *DEVICE_PROOF,
+    "CERTIFICATE_NOT_FOUND",
+    "CUSTOMER_NOT_FOUND",
+    "OVERSEAS_ACCESS_DAYS_INVALID",
 )
 def allow(
     device_id: str, body: OverseasAccessIn, center: CenterDep, ip: ClientIp

@@ -86,8 +86,15 @@ def cards(center: CenterDep, session: SessionDep) -> list[CardOut]:
 
 @router.post("/v1/security-cards/registrations", response_model=CardChallengeOut, status_code=201)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED", "OTP_LOCKED",
-    "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED", "SECURITY_CARD_UNKNOWN",
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "DEVICE_PROOF_LOCKED",
+    "OTP_LOCKED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+    "SECURITY_CARD_UNKNOWN",
 )
 def start_registration(
     body: CardSerialIn, center: CenterDep, session: SessionDep
@@ -98,10 +105,21 @@ def start_registration(
 
 @router.post("/v1/security-cards/registrations/{challenge_id}", response_model=CardOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED",
-    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_CHALLENGE_INVALID",
-    "SECURITY_CARD_LOCKED", "SECURITY_CARD_UNKNOWN",
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_BUSY",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "DEVICE_PROOF_LOCKED",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_CHALLENGE_INVALID",
+    "SECURITY_CARD_LOCKED",
+    "SECURITY_CARD_UNKNOWN",
 )
 def complete_registration(
     challenge_id: str, body: CardAnswerIn, center: CenterDep, session: SessionDep, ip: ClientIp
@@ -116,8 +134,15 @@ def complete_registration(
 
 @router.post("/v1/security-cards/challenges", response_model=CardChallengeOut, status_code=201)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED", "OTP_LOCKED",
-    "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_LOCKED", "SECURITY_CARD_NOT_REGISTERED",
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "DEVICE_PROOF_LOCKED",
+    "OTP_LOCKED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+    "SECURITY_CARD_NOT_REGISTERED",
 )
 def challenge(center: CenterDep, session: SessionDep) -> CardChallengeOut:
     """A single-use question on your registered card."""
@@ -126,9 +151,19 @@ def challenge(center: CenterDep, session: SessionDep) -> CardChallengeOut:
 
 @router.post("/v1/security-cards/challenges/{challenge_id}/verify", response_model=VerifiedOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED", "AUTH_BUSY", "AUTH_FAILED", "AUTH_LAST_TRY", "DEVICE_PROOF_LOCKED",
-    "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED", "PATTERN_LOCKED", "PIN_LOCKED", "SECURITY_CARD_CHALLENGE_INVALID",
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_BUSY",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "DEVICE_PROOF_LOCKED",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_CHALLENGE_INVALID",
     "SECURITY_CARD_LOCKED",
 )
 def verify(
@@ -146,7 +181,10 @@ def verify(
     tags=["operator (운영자)"],
 )
 @raises(
-    "CUSTOMER_UNKNOWN", "KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING",
+    "CUSTOMER_UNKNOWN",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
 )
 def issue(number: str, center: CenterDep, actor: OperatorActor) -> IssuedCardOut:
