@@ -186,6 +186,12 @@ def test_ceremonies_refuse_with_their_codes(installation: Installation) -> None:
     inst.refused(
         "CA_FAMILY_UNKNOWN", "keys", "ceremony", "rotate", "ocsp-signer", "--family", "corporate"
     )
+    # a family's responder rotates once its CA is there, whatever the other families'
+    inst.refused(
+        "CA_NOT_INITIALISED", "keys", "ceremony", "rotate", "ocsp-signer", "--family", "financial"
+    )
+    rotated = inst.ok("keys", "ceremony", "rotate", "ocsp-signer", "--family", "mobile")
+    assert rotated["details"]["new"]["file"] == "mobile-ocsp.2.pem"
 
 
 def test_without_the_root_the_center_starts_and_only_the_root_crl_is_refused(

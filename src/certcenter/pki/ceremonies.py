@@ -35,7 +35,6 @@ from certcenter.pki.hierarchy import (
     ensure_ocsp_signer,
     family_spec,
     holds_key,
-    load_hierarchy,
     make_ca,
     require_root_key,
     rotate_ocsp_signer,
@@ -160,8 +159,11 @@ def rotate_ocsp_signer_key(
 ) -> CeremonyDone:
     """A new key and certificate for ``family``'s OCSP responder (the next generation's
     label); the old key and certificate stay until the old certificate has expired."""
-    family_spec(family)  # CA_FAMILY_UNKNOWN first
-    ca = load_hierarchy(settings).issuing(family)
+    spec = family_spec(family)
+    certificate = read_ca_certificate(settings.ca_path / spec.certificate_file)
+    if certificate is None:  # the family's CA is made by issue-ca (or init) first
+        raise CertCenterError("CA_NOT_INITIALISED")
+    ca = CertificateAuthority(certificate, spec.key_label, spec.family)
     old = ensure_ocsp_signer(ca_keys, settings, clock, ca, responder_keys=responder_keys)
     new = rotate_ocsp_signer(ca_keys, settings, clock, ca, responder_keys=responder_keys)
     return CeremonyDone(
