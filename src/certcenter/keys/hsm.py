@@ -782,4 +782,6 @@ def _public_key(public: Any) -> PublicKeyTypes:
 
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
+    if isinstance(exc, _TokenGoneError):
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
