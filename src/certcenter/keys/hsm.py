@@ -972,4 +972,6 @@ def _holds(found: Any, key_type: KeyType, value: bytes, *, wrapping: bool) -> bo
 
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
+    if isinstance(exc, _TokenGoneError):
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
