@@ -80,6 +80,10 @@ def test_a_second_browser_registers_by_sms_and_the_first_needs_only_the_pin(
     refusal = CertCenterError("FINANCIAL_AUTH_FAILED", tries_left=4)
     expect(page.locator(".error-box .error-message")).to_have_text(refusal.message("ko"))
     expect(page.locator(".error-box .error-remedy")).to_have_text(refusal.remedy("ko"))
+    # the refusal came by a GET (Post/Redirect/Get): a reload sends no PIN again
+    expect(page).to_have_url(url + "/login/pin")
+    page.reload()
+    expect(page.locator("section.error-box")).to_have_count(0)
     log_in_with_pin(page, url, who)
     assert len(inbox_texts(page.context, url, who.phone)) == texts_before
 

@@ -98,7 +98,9 @@ def test_issue_log_in_and_sign_a_transfer(
     sms_before = len(inbox(center, "01020000001"))
     pin_page = web.pin_page()
     assert str(pin_page.url).endswith("/login/pin")
-    wrong = web.submit_pin(pin_page, "000000")
+    sent = web.submit_pin(pin_page, "000000")
+    assert sent.status_code == 303 and sent.headers["location"] == "/login/pin"  # PRG
+    wrong = web.follow(sent)
     assert wrong.status_code == 401 and error_code(wrong.text) == "FINANCIAL_AUTH_FAILED"
     assert "data-device-sign" in wrong.text  # still on the PIN page, a fresh activation
     logged = web.follow(web.submit_pin(wrong))

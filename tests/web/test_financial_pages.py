@@ -326,11 +326,11 @@ def test_registration_device_limit_pin_lock_and_release(
     # five wrong PINs lock it; the PIN page then offers the release
     page = web.pin_page()
     for _ in range(web_center.settings.policy.financial_pin_max_failures - 1):
-        page = web.submit_pin(page, "000000")
+        page = web.follow(web.submit_pin(page, "000000"))
     # the last try before the lock names the online reset, not a re-issue
     assert error_code(page.text) == "FINANCIAL_PIN_LAST_TRY"
     assert "재설정" in main_text(page.text) and "재발급" not in main_text(page.text)
-    page = web.submit_pin(page, "000000")
+    page = web.follow(web.submit_pin(page, "000000"))
     assert error_code(page.text) == "FINANCIAL_PIN_LOCKED"
     assert 'name="pin"' not in page.text  # locked: no PIN field, only the reset
     assert 'href="/login/pin-reset"' in page.text and "비밀번호 재설정" in main_text(page.text)

@@ -77,6 +77,27 @@ def _revived(value: object) -> object:
     return value
 
 
+def keep_refusal(request: Request, key: str, error: CertCenterError) -> None:
+    """Keep ``error`` (code and values) in the session for the next GET that takes ``key``:
+    a refused POST answers 303 like any other (Post/Redirect/Get)."""
+    request.session[f"{key}.{_REFUSAL}"] = {
+        "code": error.code,
+        "values": {k: _plain(v) for k, v in error.context.items()},
+    }
+
+
+def take_refusal(request: Request, key: str) -> CertCenterError | None:
+    """The refusal a POST kept under ``key``, once (None when there is none)."""
+    kept = request.session.pop(f"{key}.{_REFUSAL}", None)
+    if not isinstance(kept, dict):
+        return None
+    try:
+        values = {k: _revived(v) for k, v in dict(kept.get("values") or {}).items()}
+        return CertCenterError(str(kept.get("code")), **values)
+    except (KeyError, TypeError, ValueError):
+        return None  # from an older version of the center
+
+
 @dataclass(frozen=True)
 class StepFlow:
     """The steps of one flow: its session key, its pages under ``prefix`` (the first page,
@@ -116,22 +137,12 @@ class StepFlow:
         flow = self.stash(request)
         if stash and flow.values:
             flow.put(**stash)
-        request.session[f"{self.key}.{_REFUSAL}"] = {
-            "code": error.code,
-            "values": {k: _plain(v) for k, v in error.context.items()},
-        }
+        keep_refusal(request, self.key, error)
         return RedirectResponse(self.path(page), status_code=303)
 
     def take_refusal(self, request: Request) -> CertCenterError | None:
         """The refusal a POST left for this GET, once (None when there is none)."""
-        kept = request.session.pop(f"{self.key}.{_REFUSAL}", None)
-        if not isinstance(kept, dict):
-            return None
-        try:
-            values = {k: _revived(v) for k, v in dict(kept.get("values") or {}).items()}
-            return CertCenterError(str(kept.get("code")), **values)
-        except (KeyError, TypeError, ValueError):
-            return None  # from an older version of the center
+        return take_refusal(request, self.key)
 
     # ------------------------------------------------------------ tabs
 

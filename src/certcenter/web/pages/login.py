@@ -39,10 +39,12 @@ from certcenter.web.pages.language import local_path
 from certcenter.web.rendering import flash, render, translator
 from certcenter.web.routing import page_router
 from certcenter.web.sessions import current_customer, sign_in, sign_out
+from certcenter.web.step_flow import keep_refusal, take_refusal
 
 router = page_router()
 
 LOGIN = "fin_login"  # device id chosen by key, where to go afterwards
+_PIN_REFUSAL = "fin_login_pin"  # a refused PIN, kept for the GET after the redirect
 RETRY_ON_PIN_PAGE = frozenset(
     {
         "FINANCIAL_AUTH_FAILED",
@@ -113,7 +115,7 @@ def login_page(
 ) -> HTMLResponse:
     if next_path:
         login_stash(request).put(next=local_path(next_path))
-    return index_page(request)
+    return index_page(request, error=take_refusal(request, _PIN_REFUSAL))
 
 
 @router.post("/login/financial")
@@ -163,7 +165,14 @@ def pin_page(request: Request, *, error: CertCenterError | None = None) -> HTMLR
 
 @router.get("/login/pin")
 def pin_form(request: Request) -> HTMLResponse:
-    return pin_page(request)
+    return pin_page(request, error=take_refusal(request, _PIN_REFUSAL))
+
+
+def _refused(request: Request, error: CertCenterError, to: str) -> RedirectResponse:
+    """A refused PIN: kept for the GET of ``to`` (Post/Redirect/Get: Back and reload send
+    no PIN again)."""
+    keep_refusal(request, _PIN_REFUSAL, error)
+    return RedirectResponse(to, status_code=303)
 
 
 @router.post("/login/pin")
@@ -175,18 +184,18 @@ def pin_login(
 ) -> Response:
     center = center_of(request)
     if not login_stash(request).text("device"):
-        return index_page(request, error=CertCenterError("WEB_LOGIN_NOT_STARTED"))
+        return _refused(request, CertCenterError("WEB_LOGIN_NOT_STARTED"), "/login")
     if not device_signature:  # no key here (or no script): nothing is counted
-        return pin_page(request, error=CertCenterError("WEB_DEVICE_KEY_MISSING"))
+        return _refused(request, CertCenterError("WEB_DEVICE_KEY_MISSING"), "/login/pin")
     try:
         result = center.financial_login.login(
             activation_id, device_signature, pin, source_ip=client_ip(request)
         )
     except CertCenterError as exc:
         if exc.code in RETRY_ON_PIN_PAGE:
-            return pin_page(request, error=exc)
+            return _refused(request, exc, "/login/pin")
         login_stash(request).put(device=None)
-        return index_page(request, error=exc)
+        return _refused(request, exc, "/login")
     target = after_login(request)
     sign_in(request, result.opened)
     flash(request, "login.welcome", kind="success", name=result.customer.name)
