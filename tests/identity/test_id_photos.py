@@ -119,9 +119,11 @@ def test_a_passport_with_a_wrong_mrz_check_digit_is_refused() -> None:
         expiry=date.fromisoformat(facts["expiry"]),
     )  # fmt: skip
     wrong = line2[:27] + str((int(line2[27]) + 1) % 10) + line2[28:]  # the expiry's digit
+    # seed 1: on seed 0's photo OCR reads this zone's "KOR" as "K0OR" (unreadable, which the
+    # bench counts); this test is about the check digit
     with pytest.raises(CertCenterError) as refused:
         DocumentPhotoReader().read(
-            photo(person, "passport", seed=0, mrz_override=wrong), today=TODAY
+            photo(person, "passport", seed=1, mrz_override=wrong), today=TODAY
         )
     assert refused.value.code == "ID_MRZ_INVALID"
 

@@ -20,6 +20,7 @@ from datetime import date
 
 from certcenter.errors import CertCenterError
 from certcenter.identity.documents.mrz import parse_td3, repair_td3
+from certcenter.identity.rrn import ResidentNumber
 
 __all__ = ["KINDS", "ReadFields", "extract_fields"]
 
@@ -102,10 +103,20 @@ def _iso(match: re.Match[str]) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+def _valid_rrn(digits: str) -> bool:
+    """A number whose check digit holds (older numbers) or that is at least a real date:
+    a misread digit is caught here rather than at the registry."""
+    try:
+        ResidentNumber(digits)
+    except CertCenterError:
+        return False
+    return True
+
+
 def _resident_card(text: str) -> dict[str, str]:
     rrn = _RRN.search(text)
     issued = _DOTTED_DATE.search(text)
-    if rrn is None:
+    if rrn is None or not _valid_rrn(rrn.group(1) + rrn.group(2)):
         raise _unreadable("resident registration number")
     if issued is None:
         raise _unreadable("issue date")

@@ -20,9 +20,13 @@ step with the fields the customer confirmed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
+
+import cv2
+import numpy as np
 
 from certcenter.errors import CertCenterError
 from certcenter.identity.documents.detection import (
@@ -31,8 +35,8 @@ from certcenter.identity.documents.detection import (
     straighten,
     straighten_as,
 )
-from certcenter.identity.documents.fields import extract_fields
-from certcenter.identity.documents.image import DEFAULT_MAX_BYTES, decode_photo
+from certcenter.identity.documents.fields import ReadFields, extract_fields
+from certcenter.identity.documents.image import DEFAULT_MAX_BYTES, Image, decode_photo
 from certcenter.identity.documents.ocr import TesseractReader, TextReader
 from certcenter.identity.documents.quality import PhotoQuality, QualityCheck
 
@@ -104,15 +108,40 @@ class DocumentPhotoReader:
             card = straighten_as(photo, found, passport=says_passport)
             text = self.text.read_text(card)
         mrz = self.text.read_mrz(card) if says_passport else ()
-        try:
-            read = extract_fields(text, mrz, today=today)
-        except CertCenterError as first:
-            if first.code != "ID_PHOTO_UNREADABLE":
-                raise
-            read = extract_fields(self.text.read_text(card, sparse=True), mrz, today=today)
+        read = self._extract(card, text, mrz, today)
         measures = {
             "brightness": round(report.brightness, 1),
             "card_share": round(report.card_share or 0.0, 3),
             "sharpness": round(report.sharpness or 0.0, 1),
         }
         return PhotoReading(kind=read.kind, fields=read.fields, measures=measures)
+
+    def _extract(self, card: Image, text: str, mrz: tuple[str, ...], today: date) -> ReadFields:
+        """The fields from the first reading that has them all: the card as photographed,
+        then its ink alone (the printed background and the portrait dropped), then scattered
+        words. Each try costs one more OCR call, so a clean card costs one."""
+        tries: tuple[Callable[[], str], ...] = (
+            lambda: text,
+            lambda: self.text.read_text(ink_only(card)),
+            lambda: self.text.read_text(card, sparse=True),
+        )
+        failure: CertCenterError | None = None
+        for read_text in tries:
+            try:
+                return extract_fields(read_text(), mrz, today=today)
+            except CertCenterError as refusal:
+                if refusal.code != "ID_PHOTO_UNREADABLE":
+                    raise
+                failure = refusal
+        assert failure is not None  # noqa: S101 - the loop ran at least once
+        raise failure
+
+
+def ink_only(card: Image) -> Image:
+    """The card with only its ink: pixels darker than halfway between the darkest text and
+    the typical background become black, the rest white (the security print's pattern and
+    the grey portrait disappear)."""
+    gray = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
+    darkest, typical = float(np.percentile(gray, 1)), float(np.median(gray))
+    ink = np.where(gray > (darkest + typical) / 2, 255, 0).astype(np.uint8)
+    return np.asarray(cv2.cvtColor(ink, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
