@@ -2,8 +2,8 @@
 certificate in the app's NPKI folder copied into the browser (the page shows the code, the
 app's ``certcenter app joint copy send`` runs as a process with it, the page opens the sealed
 folder and saves a .pfx that ``openssl pkcs12`` opens with the new password), then copied
-back from that .pfx to the app's ``copy receive`` process — a code with wrong fingerprint
-digits first, refused on the page with the catalog's words."""
+back from that .pfx to the app's ``copy receive`` process — a code that is not 16 digits and
+one with wrong fingerprint digits first, refused on the page with the catalog's words."""
 
 from __future__ import annotations
 
@@ -95,6 +95,11 @@ def test_copy_from_the_app_into_the_browser_and_back(
         page.goto(server_url + "/joint/copy")
         page.locator("#joint-file").set_input_files(copied)
         page.locator("#joint-password").fill(NEW_PASSWORD)
+        page.locator("#copy-send-code").fill("1234-5678")
+        page.locator("#copy-send-form button[type=submit]").click()
+        invalid = catalog()["CERTIFICATE_COPY_CODE_INVALID"]
+        expect(page.locator("[data-error-code]")).to_have_text(invalid.code)
+        expect(page.locator("[data-manage-error]")).to_contain_text(invalid.message_ko)
         page.locator("#copy-send-code").fill(wrong)
         page.locator("#copy-send-form button[type=submit]").click()
         mismatch = catalog()["CERTIFICATE_COPY_FINGERPRINT_MISMATCH"]
