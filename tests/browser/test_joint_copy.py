@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from certcenter.bootstrap import Center, build_center
 from certcenter.errors.catalog import catalog
 from certcenter.npki import write_folder
 from certcenter.npki.folder import CERT_FILE, KEY_FILE
 from certcenter.npki.keyfile import read_key_file
+from certcenter.storage import tables
 from tests.browser.harness import CERTCENTER, CenterServer
 from tests.browser.test_joint_issue import PASSWORD, openssl
 from tests.joint.support import Registrant, enroll, rsa_key
@@ -77,8 +79,8 @@ def test_copy_from_the_app_into_the_browser_and_back(
     )
     assert certificate == enrolled.certificate
     assert key is not None and key.public_key() == rsa_key(5).public_key()
-    with center.uow_factory(read_only=True) as uow:  # fetched: the relay is gone
-        assert uow.certificate_copies.open_from("127.0.0.1", center.clock.now()) == 0
+    with center.engine.connect() as connection:  # fetched: the relay is gone, payload and all
+        assert connection.execute(select(tables.certificate_copies)).first() is None
 
     # browser -> app: a wrong code is refused on the page before anything is sent
     phone = tmp_path / "phone"
