@@ -1,15 +1,17 @@
 """인증서 복사 on /joint/copy in a real Chromium against the real server process: a joint
 certificate in the app's NPKI folder copied into the browser (the page shows the code, the
 app's ``certcenter app joint copy send`` runs as a process with it, the page opens the sealed
-folder and saves a .pfx that ``openssl pkcs12`` opens with the new password), then copied
-back from that .pfx to the app's ``copy receive`` process — a code that is not 16 digits and
-one with wrong fingerprint digits first, refused on the page with the catalog's words."""
+folder and saves a .pfx that ``openssl pkcs12`` opens with the new password); a page left
+while waiting cancels its relay; then the certificate is copied back from that .pfx to the
+app's ``copy receive`` process — a code that is not 16 digits and one with wrong fingerprint
+digits first, refused on the page with the catalog's words."""
 
 from __future__ import annotations
 
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +38,11 @@ def center(server: CenterServer) -> Iterator[Center]:
     built = build_center(server.settings())
     yield built
     built.close()
+
+
+def relays(center: Center) -> int:
+    with center.engine.connect() as connection:
+        return len(connection.execute(select(tables.certificate_copies)).all())
 
 
 def app(*args: str) -> list[str]:
@@ -79,8 +86,18 @@ def test_copy_from_the_app_into_the_browser_and_back(
     )
     assert certificate == enrolled.certificate
     assert key is not None and key.public_key() == rsa_key(5).public_key()
-    with center.engine.connect() as connection:  # fetched: the relay is gone, payload and all
-        assert connection.execute(select(tables.certificate_copies)).first() is None
+    assert relays(center) == 0  # fetched: the relay is gone, payload and all
+
+    # a page left while waiting cancels its relay
+    page.goto(server_url + "/joint/copy")
+    page.locator("#copy-receive-start").click()
+    expect(page.locator("#copy-code")).to_have_text(re.compile(r"^[0-9]{8}-[0-9]{8}$"))
+    assert relays(center) == 1
+    page.goto(server_url + "/joint/renew")
+    deadline = time.monotonic() + 10
+    while relays(center) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert relays(center) == 0
 
     # browser -> app: a wrong code is refused on the page before anything is sent
     phone = tmp_path / "phone"

@@ -46,6 +46,7 @@
     var field = function (id) { return document.getElementById(id); };
     var lang = (document.documentElement.lang || "ko").slice(0, 2) === "en" ? "en" : "ko";
     var archive = null;
+    var waiting = null;  // {relayId, token} while the relay is open: cancelled on leaving
 
     function show(error) {
       status.hidden = true;
@@ -113,11 +114,16 @@
       field("copy-code").textContent = relayId + "-" + digits;
       field("copy-code-box").hidden = false;
       working("wait");
+      waiting = { relayId: relayId, token: opened.token };
       var fetched;
-      for (;;) {
-        fetched = await api("GET", "/" + relayId + "/payload", null, opened.token);
-        if (fetched.state === "sent") { break; }
-        await sleep(1000);
+      try {
+        for (;;) {
+          fetched = await api("GET", "/" + relayId + "/payload", null, opened.token);
+          if (fetched.state === "sent") { break; }
+          await sleep(1000);
+        }
+      } finally {
+        waiting = null;  // fetched (the center deleted it), expired or refused
       }
       var plain = await copy.open(receiver, relayId, unb64(fetched.payload), digits);
       var document_;
@@ -197,11 +203,22 @@
         }
         action().catch(function (failure) {
           field("copy-receive-start").disabled = false;
+          field("copy-code-box").hidden = true;
           explain(failure && failure.code ? failure
             : { code: "WEB_JOINT_BROWSER_UNSUPPORTED", detail: String(failure) });
         });
       };
     }
+
+    // leaving the page while waiting: the relay goes now rather than at its time
+    root.addEventListener("pagehide", function () {
+      if (!waiting) { return; }
+      root.fetch(API + "/" + waiting.relayId, {
+        method: "DELETE", headers: { Authorization: "Bearer " + waiting.token },
+        credentials: "omit", keepalive: true
+      }).catch(function () { /* the relay expires on its own */ });
+      waiting = null;
+    });
 
     field("copy-receive-start").addEventListener("click", guarded(receive));
     field("copy-open-form").addEventListener("submit", guarded(save));
