@@ -1,5 +1,6 @@
 """/my lists the customer's joint certificates in their own section, with the ways to renew
-and revoke them from the certificate file (/joint/renew, /joint/revoke)."""
+and revoke them from the certificate file (/joint/renew, /joint/revoke) and to copy it
+(/joint/copy)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def test_my_page_lists_the_joint_certificate_with_its_links(
         log_in_with_the_app(web, "C012")  # a mobile certificate on record
         before = web.get("/my").text
         assert 'id="joint"' in before and 'href="/joint/renew"' in before
-        assert 'href="/joint/revoke"' in before
+        assert 'href="/joint/revoke"' in before and 'href="/joint/copy"' in before
         registered = Registrant(db_center, "C012", "banking").all_steps()
         enrolled, tid = enroll(db_center, registered, index=4)
         db_center.joint_authority.confirm(tid, accepted=True)
