@@ -81,9 +81,9 @@ from certcenter.notifications.sender import OutboxSender
 from certcenter.oidc.keys import SigningKeyRing
 from certcenter.oidc.provider import OidcProvider
 from certcenter.pki.hierarchy import (
+    FAMILIES,
     FINANCIAL,
     JOINT,
-    ROOT,
     CaHierarchy,
     StoredHierarchy,
     ensure_hierarchy,
@@ -764,7 +764,7 @@ def key_probes(keys: KeyBackends) -> list[KeyProbe]:
     """The readiness probe of each key backend a purpose uses, with those purposes; for each
     purpose it serves, a cheap call that reaches its store: the OCSP purpose's signs with the
     audit checkpoint key (and the signature is verified), the secrets' computes an HMAC with
-    the pepper, the CA keys' finds the root CA's key, the customer keys' looks the
+    the pepper, the CA keys' finds the mobile issuing CA's key, the customer keys' looks the
     key-encryption key up (a secret: no key pair to find, only the store to reach)."""
     probes: list[KeyProbe] = []
     for backend in keys.in_use():
@@ -780,7 +780,9 @@ def _purpose_probe(backend: KeyBackend, purpose: str) -> Check:
     if purpose == "secrets":
         return secret_check(backend, PEPPER_LABEL)
     if purpose == "ca":
-        return label_check(backend, ROOT.key_label)
+        # an issuing CA's key: the root's may be kept apart, on a token present only in a
+        # ceremony (key_backend_root)
+        return label_check(backend, FAMILIES[0].key_label)
     # the first key-encryption key: not required (a rotation may have retired it), the call
     # only has to reach the store
     return label_check(backend, CUSTOMER_KEK.first_label, required=False)
