@@ -66,6 +66,7 @@ from certcenter.financial.media import (
 )
 from certcenter.financial.proof import canonical_spki, device_key
 from certcenter.flows import (
+    ArsAnswer,
     Effects,
     FlowEngine,
     FlowKind,
@@ -73,6 +74,7 @@ from certcenter.flows import (
     Outcome,
     SmsCode,
     no_device,
+    without_ars_call,
 )
 from certcenter.flows import Started as Started  # the flow's answers, under their old names
 from certcenter.flows import StepResult as StepResult
@@ -288,37 +290,22 @@ class FinancialIssuance:
         """After the call: the digits keyed in must be the code on the screen. While the call
         still rings the flow waits (``detail["ars"] == "ringing"``)."""
 
-        def look() -> tuple[str, bool, str]:
+        def look() -> ArsAnswer:
             with self.uow_factory() as uow:
-                enrollment = self.engine.authorise(uow, ref, lock=False)
-                call_id = str(enrollment.data.get("ars_call_id", ""))
-                code_hash = str(enrollment.data.get("ars_code_hash", ""))
-            if not call_id:
-                return "", False, "none"
-            outcome = self.providers.ars.outcome(call_id)
-            keyed = outcome.keyed or ""
-            ok = (
-                outcome.status == "answered"
-                and 0 < len(keyed) <= 10
-                and self.hasher.code_matches(code_hash, keyed, purpose="ars")
-            )
-            return call_id, ok, outcome.status
+                data = dict(self.engine.authorise(uow, ref, lock=False).data)
+            return ArsAnswer.of(data, self.providers.ars, self.hasher)
 
-        call_id, keyed_ok, status = self.engine.guard(ref, "ars_confirm", look)
+        answer = self.engine.guard(ref, "ars_confirm", look)
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            if str(enrollment.data.get("ars_call_id", "")) != call_id:  # another call since
+            if str(enrollment.data.get("ars_call_id", "")) != answer.call_id:  # another call since
                 raise CertCenterError(
                     "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="ars_confirm"
                 )
-            if status == "ringing":
+            if answer.status == "ringing":
                 return {"ars": "ringing"}
-            enrollment.data = {
-                k: v
-                for k, v in enrollment.data.items()
-                if k not in ("ars_call_id", "ars_code_hash")
-            }
-            if not keyed_ok:
+            enrollment.data = without_ars_call(enrollment.data)
+            if not answer.matches:
                 enrollment.state = S.IDENTIFIED.value  # a new call may be asked for
                 enrollment.updated_at = self.clock.now()
                 uow.commit()

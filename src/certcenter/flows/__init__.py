@@ -7,6 +7,7 @@ engine.step(ref, "phone", lambda uow, row: Outcome({"phone": masked}, (SendSms(p
 """
 
 from certcenter.flows.effects import (
+    ArsAnswer,
     DepositOneWon,
     Effect,
     Effects,
@@ -14,6 +15,7 @@ from certcenter.flows.effects import (
     PublishCrl,
     SendSms,
     SmsCode,
+    without_ars_call,
 )
 from certcenter.flows.engine import (
     FlowEngine,
@@ -28,6 +30,7 @@ from certcenter.flows.engine import (
 )
 
 __all__ = [
+    "ArsAnswer",
     "DepositOneWon",
     "Effect",
     "Effects",
@@ -44,4 +47,5 @@ __all__ = [
     "no_choices",
     "no_device",
     "token_hash",
+    "without_ars_call",
 ]

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from certcenter.audit.redaction import mask_phone
 from certcenter.authn.codes import PreparedCode, VerificationCodes, code_message
 from certcenter.config import Policy
-from certcenter.identity.providers import Providers
+from certcenter.identity.providers import ArsCaller, Providers
 from certcenter.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -148,3 +148,45 @@ class Effects:
                     account_number=effect.account_number,
                     depositor_text=effect.text,
                 )
+
+
+# ---------------------------------------------------------------- the ARS phone check
+
+ARS_CALL_KEYS = ("ars_call_id", "ars_code_hash")  # what a flow's row keeps of an open call
+ARS_MAX_KEYED = 10  # the most digits a call's answer may carry
+
+
+class ArsCodeMatcher(Protocol):
+    def code_matches(self, stored: str, submitted: str, *, purpose: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ArsAnswer:
+    """What the customer did on a flow's ARS call (ARS 인증): the call (``""`` when the flow
+    placed none), whether the digits keyed in are the code on the screen, and the call's
+    status (``ringing``, ``answered``, …; ``none`` without a call)."""
+
+    call_id: str
+    matches: bool
+    status: str
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any], ars: ArsCaller, hasher: ArsCodeMatcher) -> ArsAnswer:
+        """Ask the ARS provider about the call ``data`` (a flow row's data) records; run
+        outside the step's transaction (the provider is an outside party)."""
+        call_id = str(data.get("ars_call_id", ""))
+        if not call_id:
+            return cls("", False, "none")
+        outcome = ars.outcome(call_id)
+        keyed = outcome.keyed or ""
+        matches = (
+            outcome.status == "answered"
+            and 0 < len(keyed) <= ARS_MAX_KEYED
+            and hasher.code_matches(str(data.get("ars_code_hash", "")), keyed, purpose="ars")
+        )
+        return cls(call_id, matches, outcome.status)
+
+
+def without_ars_call(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A flow row's data once its ARS call has ended (answered, wrong or declined)."""
+    return {k: v for k, v in data.items() if k not in ARS_CALL_KEYS}

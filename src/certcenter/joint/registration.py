@@ -56,6 +56,7 @@ from certcenter.errors.catalog import text, words
 from certcenter.financial.identity_check import IdentityCodes, UserIdCheck
 from certcenter.financial.media import FACTOR_OF, AdditionalMedia, MediumAnswer, medium_inputs
 from certcenter.flows import (
+    ArsAnswer,
     Effects,
     FlowEngine,
     FlowKind,
@@ -64,6 +65,7 @@ from certcenter.flows import (
     Started,
     StepResult,
     no_device,
+    without_ars_call,
 )
 from certcenter.identity.providers import Providers
 from certcenter.identity.rrn import parse_rrn
@@ -353,35 +355,22 @@ class JointRegistrations:
         call, is recorded (``joint.ars_confirm``, counted towards the 24-hour block) and
         refused with ``JOINT_ARS_FAILED``; a new call or the SMS may follow."""
 
-        def look() -> tuple[str, bool, str]:
+        def look() -> ArsAnswer:
             with self.uow_factory() as uow:
-                row = self.engine.authorise(uow, ref, lock=False)
-                call_id = str(row.data.get("ars_call_id", ""))
-                code_hash = str(row.data.get("ars_code_hash", ""))
-            if not call_id:
-                return "", False, "none"
-            outcome = self.providers.ars.outcome(call_id)
-            keyed = outcome.keyed or ""
-            ok = (
-                outcome.status == "answered"
-                and 0 < len(keyed) <= 10
-                and self.hasher.code_matches(code_hash, keyed, purpose="ars")
-            )
-            return call_id, ok, outcome.status
+                data = dict(self.engine.authorise(uow, ref, lock=False).data)
+            return ArsAnswer.of(data, self.providers.ars, self.hasher)
 
-        call_id, keyed_ok, status = self.engine.guard(ref, "ars_confirm", look)
+        answer = self.engine.guard(ref, "ars_confirm", look)
 
         def act(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
-            if str(row.data.get("ars_call_id", "")) != call_id:  # another call since
+            if str(row.data.get("ars_call_id", "")) != answer.call_id:  # another call since
                 raise CertCenterError(
                     "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="ars_confirm"
                 )
-            if status == "ringing":
+            if answer.status == "ringing":
                 return {"ars": "ringing"}
-            row.data = {
-                k: v for k, v in row.data.items() if k not in ("ars_call_id", "ars_code_hash")
-            }
-            if not keyed_ok:
+            row.data = without_ars_call(row.data)
+            if not answer.matches:
                 row.state = S.MEDIUM_VERIFIED.value  # a new call, or the SMS, may be asked for
                 row.updated_at = self.clock.now()
                 uow.commit()
