@@ -350,6 +350,8 @@ def initialise_unless_seeded(settings: Settings, clock: FrozenClock) -> None:
         and settings.key_backend_names() == {"software"}
         and settings.sims_enabled
         and settings.world_file is None
+        # the demo site's addresses follow the center's URL: initialise() re-addresses them
+        and "public_base_url" not in settings.model_fields_set
     ):
         url = settings.database_url
         if seeded[1] is None or url == seeded[1]:
