@@ -132,10 +132,10 @@ def test_media_the_customer_does_not_hold(api: LiveServer, center: Center) -> No
     )
     # C002's only account is at another bank: no withdrawal account here
     other = proven(api, "C002")
-    assert_refusal(other.refused("medium", "account"), "MEDIUM_NOT_REGISTERED")
-    # C016's account is suspended: not usable
+    assert_refusal(other.refused("medium", "account"), "MEDIUM_ACCOUNT_NOT_HERE")
+    # C016's account is suspended: the refusal names that, not a medium never registered
     suspended = proven(api, "C016")
-    assert_refusal(suspended.refused("medium", "account"), "MEDIUM_NOT_REGISTERED")
+    assert_refusal(suspended.refused("medium", "account"), "ACCOUNT_SUSPENDED")
 
 
 def test_wrong_account_password_counts_toward_the_lockout(api: LiveServer, center: Center) -> None:

@@ -177,11 +177,27 @@ class Reader:
         with CenterClient(self.url) as client:
             return client.latest_deposit_code(bank, account) or ""
 
-    def answer(self, prompt: str) -> str:
+    def answer(self, prompt: str, shown: str = "") -> str:
+        card = re.search(r"보안카드 \[(\d+)\] 앞 2자리 \+ \[(\d+)\] 뒤 2자리", prompt)
+        if card:  # the security card registered earlier, read as the person would
+            return self._card_answer(int(card.group(1)), int(card.group(2)))
+        if "press Enter once the call is done" in prompt:
+            # the call the command announced, answered on the demo phone as it says
+            calls = re.findall(r"\(demo: certcenter sim ars (\S+) (\d+)\)", shown)
+            assert calls, f"no ARS call announced before: {prompt!r}"
+            phone, digits = calls[-1]
+            with CenterClient(self.url) as client:
+                client.call("POST", f"/sim/ars/{phone}/answer", {"keyed": digits})
+            return ""
         for pattern, value in self.answers:
             if re.search(pattern, prompt):
                 return value()
         raise AssertionError(f"the README does not say what to answer to: {prompt!r}")
+
+    def _card_answer(self, first: int, second: int) -> str:
+        with CenterClient(self.url) as client:
+            slots = list(client.call("GET", f"/sim/cards/{PERSON}")["slots"])
+        return answer_for(slots, first, second)
 
 
 def register_joint_certificate(url: str) -> tuple[str, str]:
@@ -252,7 +268,7 @@ def run_command(command: str, folder: Path, env: dict[str, str], reader: Reader)
             shown += decoder.decode(chunk)
             tail = shown[answered_at:].rsplit("\n", 1)[-1]
             if tail.rstrip().endswith(":") and shown.endswith(" "):
-                reply = reader.answer(tail)
+                reply = reader.answer(tail, shown)
                 shown += "\n" if not shown.endswith("\n") else ""
                 answered_at = len(shown)
                 process.stdin.write(f"{reply}\n".encode())

@@ -151,16 +151,22 @@ class ClientRegistry:
             return uow.oidc.clients()
 
 
-def _checked_uri(uri: str) -> str:
+def redirect_uri_allowed(uri: str) -> bool:
+    """Whether ``uri`` may be registered as a site's address: https (http only on loopback),
+    with a host, no fragment, at most 500 characters."""
     parts = urlsplit(uri)
     loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if (
+    return not (
         parts.scheme not in ("https", "http")
         or (parts.scheme == "http" and not loopback)
         or not parts.hostname
         or parts.fragment
         or len(uri) > 500
-    ):
+    )
+
+
+def _checked_uri(uri: str) -> str:
+    if not redirect_uri_allowed(uri):
         raise CertCenterError(
             "INVALID_REQUEST", detail="redirect URI: https (http only on loopback), no fragment"
         )

@@ -14,6 +14,7 @@ code that answers ``POST /oidc/token``); the ID token is verified with joserfc a
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +27,14 @@ from joserfc.jwk import KeySet
 
 from certcenter.errors import CertCenterError
 from certcenter.oidc.authlib_glue import HttpRequest
-from certcenter.oidc.clients import ClientRegistry
+from certcenter.oidc.clients import ClientRegistry, redirect_uri_allowed
 from certcenter.oidc.provider import OidcProvider, pkce_pair
 
 CLIENT_ID = "gov24-demo"
 NAME = "정부24 (데모)"
 SCOPE = "openid profile phone birthdate"
 PATH = "/sim/gov24"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,14 @@ def ensure_demo_site(clients: ClientRegistry, base_url: str) -> bool:
     URL (its addresses follow that URL when it changes); True if made now."""
     callback = [base_url.rstrip("/") + PATH + "/callback"]
     back = [base_url.rstrip("/") + PATH]
+    if not redirect_uri_allowed(callback[0]):
+        # a site's addresses are https, or http on loopback: at a plain-http public URL the
+        # demo site is left out (the rest of the demo world works)
+        log.warning(
+            "demo site not registered: its address %s is neither https nor on loopback",
+            callback[0],
+        )
+        return False
     if clients.exists(CLIENT_ID):
         clients.readdress(CLIENT_ID, callback, back)
         return False
