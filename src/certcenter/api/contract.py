@@ -81,6 +81,23 @@ DEVICE_PROOF = (
     "SECURITY_CARD_LOCKED",
 )
 
+# What any step of a multi-step flow (issuance, registration, PIN reset) can refuse with,
+# whatever the step: the flow ended, expired, unknown or asked out of order, a block after
+# too many failures (with the SMS budget's), the outside party down, and the race lost to
+# another issuance or device registration at commit (flows/engine.py). Each step adds its own.
+FLOW_STEP = (
+    "CERTIFICATE_ALREADY_ACTIVE",
+    "DEVICE_ALREADY_REGISTERED",
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
+
 # The bearer tokens the API knows (components.securitySchemes).
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "customerSession": {

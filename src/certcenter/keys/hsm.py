@@ -122,7 +122,7 @@ class _Module:
         self._library: Any = None
         self._lock = threading.Lock()
 
-    def library(self) -> tuple[Any, int]:
+    def loaded(self) -> tuple[Any, int]:
         """The initialised library and its generation; initialised again if a restart left
         it down (SoftHSM2 does not start while its token directory is missing)."""
         with self._lock:
@@ -251,7 +251,7 @@ class TokenConnection:
     def _take(self, pin: str | None) -> tuple[pkcs11.Session, int]:
         with self._lock:
             self._check_pin(pin)
-            library, generation = self._module().library()
+            library, generation = self._module().loaded()
             if self._login is not None and generation != self._generation:
                 self._reset(close=False, locked=True)  # another connection restarted it
             while True:
@@ -317,7 +317,7 @@ class TokenConnection:
         # a token put back since the module was started is seen only after a new C_Initialize
         module = self._module()
         module.restart(module.generation)
-        library, _ = module.library()
+        library, _ = module.loaded()
         try:
             token = library.get_token(token_label=self.token_label)
         except pkcs11.exceptions.NoSuchToken:

@@ -7,7 +7,7 @@ import binascii
 
 from fastapi import APIRouter, status
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import FLOW_STEP, raises
 from certcenter.api.deps import CenterDep, ClientIp, RefDep
 from certcenter.api.schemas import (
     AccountIn,
@@ -41,28 +41,23 @@ def _out(result: StepResult) -> StepOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=StartOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_PASSWORD_LOCKED",
     "APP_VERSION_OUTDATED",
     "AUTH_FAILED",
     "AUTH_LAST_TRY",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CERTIFICATE_EXPIRED",
     "CERTIFICATE_NOT_SUSPENDED",
     "CERTIFICATE_NOT_USABLE",
     "CERTIFICATE_REVOKED",
     "CERTIFICATE_SUSPENDED",
     "CHALLENGE_INVALID",
-    "DEVICE_ALREADY_REGISTERED",
     "DEVICE_AUTH_FAILED",
     "DEVICE_DEVELOPER_OPTIONS",
     "DEVICE_NOT_REGISTERED",
     "DEVICE_PROOF_LOCKED",
     "DEVICE_REMOTE_CONTROL",
     "DEVICE_ROOTED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "FINANCIAL_PIN_LOCKED",
     "FOREIGN_IP_BLOCKED",
     "INACTIVE_CERTIFICATE_REVOKED",
@@ -74,10 +69,6 @@ def _out(result: StepResult) -> StepOut:
     "PATTERN_LOCKED",
     "PIN_LOCKED",
     "SECURITY_CARD_LOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
     """Start issuance on a device. Refuses outdated apps and unsafe devices."""
@@ -114,23 +105,14 @@ def show(ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/terms", response_model=StepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
     "TERMS_NOT_ACCEPTED",
-    "TOO_MANY_ATTEMPTS",
 )
 def terms(body: TermsIn, ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.accept_terms(ref, body.accepted))
@@ -138,17 +120,12 @@ def terms(body: TermsIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/phone", response_model=StepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
     "DEVICE_IN_USE_BY_ANOTHER_CUSTOMER",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "NAME_INVALID",
@@ -159,10 +136,6 @@ def terms(body: TermsIn, ref: RefDep, center: CenterDep) -> StepOut:
     "PHONE_NUMBER_INVALID",
     "PHONE_SUBSCRIBER_NOT_FOUND",
     "RRN_INVALID",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def phone(body: PhoneIn, ref: RefDep, center: CenterDep) -> StepOut:
     """휴대폰 본인인증: sends a 6-digit SMS code to a line in the customer's own name."""
@@ -175,23 +148,14 @@ def phone(body: PhoneIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/phone/resend", response_model=StepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CODE_RESEND_LIMIT",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def phone_resend(ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.resend_phone_code(ref))
@@ -199,30 +163,21 @@ def phone_resend(ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/phone/verify", response_model=StepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CODE_EXPIRED",
     "CODE_INVALID",
     "CODE_TRIES_EXCEEDED",
     "CODE_USED",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "KEY_ALREADY_EXISTS",
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def phone_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.verify_phone_code(ref, body.code))
@@ -230,26 +185,17 @@ def phone_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/account", response_model=StepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_NOT_FOUND",
     "ACCOUNT_NOT_OWN",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
     "BANK_UNKNOWN",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CODE_RESEND_LIMIT",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
     """1원 입금 인증: deposits 1 won with a code in the depositor name."""
@@ -262,30 +208,21 @@ def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/account/verify", response_model=StepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CODE_EXPIRED",
     "CODE_INVALID",
     "CODE_TRIES_EXCEEDED",
     "CODE_USED",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "KEY_ALREADY_EXISTS",
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def account_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.verify_account_code(ref, body.code))
@@ -293,16 +230,11 @@ def account_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/id", response_model=StepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "ID_CARD_REISSUED",
@@ -311,10 +243,6 @@ def account_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
     "ID_NAME_MISMATCH",
     "ID_NOT_VERIFIED",
     "RRN_INVALID",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
     """신분증 인증 from typed fields."""
@@ -324,16 +252,11 @@ def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/id/photo", response_model=StepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "ID_MRZ_INVALID",
@@ -346,10 +269,6 @@ def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
     "ID_PHOTO_TOO_DARK",
     "ID_PHOTO_UNREADABLE",
     "REQUEST_TOO_LARGE",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def id_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> StepOut:
     """신분증 촬영: the photo is checked (glare, blur, darkness, framing) and read; the answer
@@ -365,27 +284,18 @@ def id_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/credentials", response_model=StepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
     "BIOMETRIC_KEY_INVALID",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "PATTERN_INVALID",
     "PIN_CONFIRMATION_MISMATCH",
     "PIN_FORMAT",
     "PIN_WEAK",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
     """간편비밀번호 (twice) and pattern; optional biometric device key."""
@@ -402,7 +312,7 @@ def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/csr", status_code=status.HTTP_201_CREATED, response_model=IssuedOut)
 @raises(
-    "CERTIFICATE_ALREADY_ACTIVE",
+    *FLOW_STEP,
     "CERTIFICATE_EXPIRED",
     "CERTIFICATE_NOT_FOUND",
     "CERTIFICATE_NOT_SUSPENDED",
@@ -415,11 +325,6 @@ def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
     "CSR_SIGNATURE_INVALID",
     "CUSTOMER_NOT_FOUND",
     "CUSTOMER_UNKNOWN",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "ISSUANCE_IN_PROGRESS",
@@ -430,10 +335,6 @@ def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
     "PUBLIC_KEY_ALREADY_BOUND",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def csr(body: CsrIn, ref: RefDep, center: CenterDep) -> IssuedOut:
     """Issue the certificate for the device key in the CSR and bind it to the device."""

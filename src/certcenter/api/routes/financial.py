@@ -20,7 +20,7 @@ from cryptography import x509
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import FLOW_STEP, raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
 from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn
 from certcenter.api.routes.usage import TransferOut, _transfer_out
@@ -306,24 +306,15 @@ def _signed_out(
 
 @router.post("/v1/financial/devices/registrations", response_model=RegistrationOut, status_code=201)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "FINANCIAL_DEVICE_ALREADY_REGISTERED",
     "FINANCIAL_DEVICE_KEY_INVALID",
     "FINANCIAL_HOLDER_NOT_FOUND",
     "NAME_INVALID",
     "PHONE_NUMBER_INVALID",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) -> RegistrationOut:
     """이용 기기 등록 1: name, mobile number, birth date and the browser's public key. The
@@ -344,23 +335,14 @@ _REGISTRATION = "/v1/financial/devices/registrations/{registration_id}"
 
 @router.post(f"{_REGISTRATION}/resend", response_model=RegistrationOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_REGISTRATION_INVALID",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def resend_registration_code(
     registration_id: str,
@@ -376,10 +358,10 @@ def resend_registration_code(
 
 @router.post(f"{_REGISTRATION}/code", response_model=VerificationStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CERTIFICATE_EXPIRED",
     "CERTIFICATE_NOT_SUSPENDED",
     "CERTIFICATE_NOT_USABLE",
@@ -390,11 +372,6 @@ def resend_registration_code(
     "CODE_TRIES_EXCEEDED",
     "CODE_USED",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_CERTIFICATE_NOT_FOUND",
     "FINANCIAL_DEVICE_ALREADY_REGISTERED",
@@ -406,10 +383,6 @@ def resend_registration_code(
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def registration_code(
     registration_id: str,
@@ -427,16 +400,11 @@ def registration_code(
 
 @router.post(f"{_REGISTRATION}/medium", response_model=VerificationStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_CODE_REQUIRED",
     "FINANCIAL_MEDIUM_REQUIRED",
@@ -444,10 +412,6 @@ def registration_code(
     "FOREIGN_IP_BLOCKED",
     "MEDIUM_ACCOUNT_NOT_HERE",
     "MEDIUM_NOT_REGISTERED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def registration_medium(
     registration_id: str,
@@ -466,6 +430,7 @@ def registration_medium(
 
 @router.post(f"{_REGISTRATION}/complete", response_model=DeviceOut, status_code=201)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_NOT_FOUND",
     "ACCOUNT_NOT_OWN",
@@ -481,19 +446,13 @@ def registration_medium(
     "AUTH_FAILED",
     "AUTH_LAST_TRY",
     "BANK_UNKNOWN",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CERTIFICATE_EXPIRED",
     "CERTIFICATE_NOT_SUSPENDED",
     "CERTIFICATE_NOT_USABLE",
     "CERTIFICATE_REVOKED",
     "CERTIFICATE_SUSPENDED",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
     "DEVICE_PROOF_LOCKED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_CERTIFICATE_NOT_FOUND",
     "FINANCIAL_CODE_REQUIRED",
@@ -512,10 +471,6 @@ def registration_medium(
     "PATTERN_LOCKED",
     "PIN_LOCKED",
     "SECURITY_CARD_LOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def complete_registration(
     registration_id: str,
@@ -899,22 +854,13 @@ def confirm_transfer(
 
 @router.post("/v1/financial/pin/resets", response_model=PinResetOut, status_code=201)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "FINANCIAL_HOLDER_NOT_FOUND",
     "NAME_INVALID",
     "PHONE_NUMBER_INVALID",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def start_pin_reset(body: PinResetIn, center: CenterDep, ip: ClientIp) -> PinResetOut:
     """비밀번호 재설정 1: name, mobile number, birth date. The answer is the same whoever
@@ -930,23 +876,14 @@ _RESET = "/v1/financial/pin/resets/{reset_id}"
 
 @router.post(f"{_RESET}/resend", response_model=PinResetOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_RESET_INVALID",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def resend_pin_reset_code(
     reset_id: str,
@@ -962,10 +899,10 @@ def resend_pin_reset_code(
 
 @router.post(f"{_RESET}/code", response_model=VerificationStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CERTIFICATE_EXPIRED",
     "CERTIFICATE_NOT_SUSPENDED",
     "CERTIFICATE_NOT_USABLE",
@@ -976,11 +913,6 @@ def resend_pin_reset_code(
     "CODE_TRIES_EXCEEDED",
     "CODE_USED",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_CERTIFICATE_NOT_FOUND",
     "FINANCIAL_RESET_INVALID",
@@ -989,10 +921,6 @@ def resend_pin_reset_code(
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def pin_reset_code(
     reset_id: str,
@@ -1008,16 +936,11 @@ def pin_reset_code(
 
 @router.post(f"{_RESET}/medium", response_model=VerificationStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_CODE_REQUIRED",
     "FINANCIAL_MEDIUM_REQUIRED",
@@ -1025,10 +948,6 @@ def pin_reset_code(
     "FOREIGN_IP_BLOCKED",
     "MEDIUM_ACCOUNT_NOT_HERE",
     "MEDIUM_NOT_REGISTERED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def pin_reset_medium(
     reset_id: str,
@@ -1044,6 +963,7 @@ def pin_reset_medium(
 
 @router.post(f"{_RESET}/complete", status_code=204)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_NOT_FOUND",
     "ACCOUNT_NOT_OWN",
@@ -1059,19 +979,13 @@ def pin_reset_medium(
     "AUTH_FAILED",
     "AUTH_LAST_TRY",
     "BANK_UNKNOWN",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CERTIFICATE_EXPIRED",
     "CERTIFICATE_NOT_SUSPENDED",
     "CERTIFICATE_NOT_USABLE",
     "CERTIFICATE_REVOKED",
     "CERTIFICATE_SUSPENDED",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
     "DEVICE_PROOF_LOCKED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_CERTIFICATE_NOT_FOUND",
     "FINANCIAL_CODE_REQUIRED",
@@ -1089,10 +1003,6 @@ def pin_reset_medium(
     "PIN_LOCKED",
     "PIN_WEAK",
     "SECURITY_CARD_LOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def complete_pin_reset(
     reset_id: str,

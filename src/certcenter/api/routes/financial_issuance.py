@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import FLOW_STEP, raises
 from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
 from certcenter.api.schemas import BASE64
 from certcenter.errors import CertCenterError
@@ -123,17 +123,8 @@ def terms(center: CenterDep) -> TermsOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FinancialStartOut)
 @raises(
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
+    *FLOW_STEP,
     "TERMS_NOT_ACCEPTED",
-    "TOO_MANY_ATTEMPTS",
 )
 def start(body: FinancialStartIn, center: CenterDep, ip: ClientIp) -> FinancialStartOut:
     """약관 동의: starts the flow and hands out its bearer token."""
@@ -154,16 +145,11 @@ def show(ref: RefDep, center: CenterDep) -> FinancialStepOut:
 
 @router.post("/{enrollment_id}/identify", response_model=FinancialStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_IDENTITY_LOCKED",
     "FINANCIAL_IDENTITY_NOT_CONFIRMED",
@@ -174,10 +160,6 @@ def show(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
     "RRN_INVALID",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """사용자 ID와 주민등록번호: together they must name the customer (tries counted)."""
@@ -186,23 +168,14 @@ def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> FinancialStepO
 
 @router.post("/{enrollment_id}/ars", response_model=FinancialStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_ARS_CALL_LIMIT",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def ars(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """ARS 인증: calls the phone on record; ``detail.ars_code`` is shown on screen."""
@@ -211,23 +184,14 @@ def ars(ref: RefDep, center: CenterDep) -> FinancialStepOut:
 
 @router.post("/{enrollment_id}/ars/confirm", response_model=FinancialStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_ARS_FAILED",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def ars_confirm(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """After the call (``detail.ars == "ringing"`` while it still rings)."""
@@ -236,23 +200,14 @@ def ars_confirm(ref: RefDep, center: CenterDep) -> FinancialStepOut:
 
 @router.post("/{enrollment_id}/departure", response_model=FinancialStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_NOT_ABROAD",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def departure(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """해외출국확인: instead of ARS, for a customer abroad now."""
@@ -261,24 +216,15 @@ def departure(ref: RefDep, center: CenterDep) -> FinancialStepOut:
 
 @router.post("/{enrollment_id}/medium", response_model=FinancialStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "MEDIUM_ACCOUNT_NOT_HERE",
     "MEDIUM_NOT_REGISTERED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """추가 인증 수단: the security card's slots or the app-approval code are in ``detail``."""
@@ -287,6 +233,7 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
 
 @router.post("/{enrollment_id}/medium/verify", response_model=FinancialStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_NOT_FOUND",
     "ACCOUNT_NOT_OWN",
@@ -302,14 +249,8 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     "AUTH_FAILED",
     "AUTH_LAST_TRY",
     "BANK_UNKNOWN",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
     "DEVICE_PROOF_LOCKED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "KEY_ALREADY_EXISTS",
@@ -320,10 +261,6 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     "PATTERN_LOCKED",
     "PIN_LOCKED",
     "SECURITY_CARD_LOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """The medium's answer (account + password, OTP code, card answer; nothing for the
@@ -341,16 +278,11 @@ def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> Finan
 
 @router.post("/{enrollment_id}/details", response_model=FinancialStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_DETAILS_MISMATCH",
     "FINANCIAL_DEVICE_KEY_INVALID",
@@ -361,10 +293,6 @@ def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> Finan
     "FOREIGN_IP_BLOCKED",
     "PHONE_NUMBER_INVALID",
     "RRN_INVALID",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def details(body: DetailsIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """이름, 휴대폰 번호, 생년월일 and the browser's device key; sends the SMS code."""
@@ -388,26 +316,17 @@ def details(body: DetailsIn, ref: RefDep, center: CenterDep) -> FinancialStepOut
 
 @router.post("/{enrollment_id}/code/resend", response_model=FinancialStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_REGISTRATION_EXPIRED",
     "FINANCIAL_REGISTRATION_INVALID",
     "FINANCIAL_RESET_EXPIRED",
     "FINANCIAL_RESET_INVALID",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def code_resend(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     return _out(center.financial_issuance.resend_code(ref))
@@ -415,20 +334,15 @@ def code_resend(ref: RefDep, center: CenterDep) -> FinancialStepOut:
 
 @router.post("/{enrollment_id}/code/verify", response_model=FinancialStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CODE_EXPIRED",
     "CODE_INVALID",
     "CODE_TRIES_EXCEEDED",
     "CODE_USED",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_REGISTRATION_EXPIRED",
     "FINANCIAL_REGISTRATION_INVALID",
@@ -439,10 +353,6 @@ def code_resend(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def code_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     return _out(center.financial_issuance.verify_code(ref, body.code))
@@ -452,25 +362,16 @@ def code_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> FinancialStepOu
     "/{enrollment_id}/pin", status_code=status.HTTP_201_CREATED, response_model=FinancialStepOut
 )
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "PIN_CONFIRMATION_MISMATCH",
     "PIN_FORMAT",
     "PIN_WEAK",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def pin(body: PinIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """The PIN twice; the certificate is made and this browser registered

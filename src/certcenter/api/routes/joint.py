@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import FLOW_STEP, raises
 from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
 from certcenter.flows import StepResult
 from certcenter.joint import RegistrationRef
@@ -114,18 +114,9 @@ def terms(center: CenterDep) -> TermsOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=JointStartOut)
 @raises(
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    *FLOW_STEP,
     "JOINT_KIND_INVALID",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
     "TERMS_NOT_ACCEPTED",
-    "TOO_MANY_ATTEMPTS",
 )
 def start(body: JointStartIn, center: CenterDep, ip: ClientIp) -> JointStartOut:
     """The kind and the terms: starts the registration and hands out its bearer token."""
@@ -146,18 +137,13 @@ def show(ref: RefDep, center: CenterDep) -> JointStepOut:
 
 @router.post("/{registration_id}/identify", response_model=JointStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CERTIFICATE_COPY_CODE_INVALID",
     "CERTIFICATE_COPY_PAYLOAD_INVALID",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "KEY_ALREADY_EXISTS",
@@ -165,10 +151,6 @@ def show(ref: RefDep, center: CenterDep) -> JointStepOut:
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
     "RRN_INVALID",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
     "JOINT_IDENTITY_NOT_CONFIRMED",
     "JOINT_IDENTITY_LOCKED",
     "JOINT_INTERNET_BANKING_REQUIRED",
@@ -180,24 +162,15 @@ def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> JointStepOut:
 
 @router.post("/{registration_id}/medium", response_model=JointStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "JOINT_MEDIUM_NOT_ALLOWED",
     "MEDIUM_NOT_REGISTERED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     """보안매체: the security card's slots are in ``detail``."""
@@ -206,6 +179,7 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> JointStepOut:
 
 @router.post("/{registration_id}/medium/verify", response_model=JointStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_NOT_FOUND",
     "ACCOUNT_NOT_OWN",
@@ -216,14 +190,8 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     "AUTH_FAILED",
     "AUTH_LAST_TRY",
     "BANK_UNKNOWN",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
     "DEVICE_PROOF_LOCKED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "KEY_ALREADY_EXISTS",
@@ -234,10 +202,6 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     "PATTERN_LOCKED",
     "PIN_LOCKED",
     "SECURITY_CARD_LOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     answer = MediumAnswer(
@@ -250,26 +214,17 @@ def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> Joint
 
 @router.post("/{registration_id}/code", response_model=JointStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_REGISTRATION_EXPIRED",
     "FINANCIAL_REGISTRATION_INVALID",
     "FINANCIAL_RESET_EXPIRED",
     "FINANCIAL_RESET_INVALID",
     "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def code(ref: RefDep, center: CenterDep) -> JointStepOut:
     """An SMS code to the phone on record (again when asked again)."""
@@ -278,20 +233,15 @@ def code(ref: RefDep, center: CenterDep) -> JointStepOut:
 
 @router.post("/{registration_id}/code/verify", response_model=JointStepOut)
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CODE_EXPIRED",
     "CODE_INVALID",
     "CODE_TRIES_EXCEEDED",
     "CODE_USED",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FINANCIAL_REGISTRATION_EXPIRED",
     "FINANCIAL_REGISTRATION_INVALID",
@@ -302,10 +252,6 @@ def code(ref: RefDep, center: CenterDep) -> JointStepOut:
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def code_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     return _out(center.joint_registrations.verify_code(ref, body.code))
@@ -340,28 +286,19 @@ def ars_confirm(ref: RefDep, center: CenterDep) -> JointStepOut:
     "/{registration_id}/register", status_code=status.HTTP_201_CREATED, response_model=JointStepOut
 )
 @raises(
+    *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
     "CERTIFICATE_COPY_CODE_INVALID",
     "CERTIFICATE_COPY_PAYLOAD_INVALID",
     "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "JOINT_FEE_ACCOUNT_REQUIRED",
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def register(body: RegisterIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     """범용: the fee from the named account; then ``detail.reference`` and
