@@ -7,6 +7,7 @@ RSA key of the customer's NPKI folder, then a session.
     # challenge_message("joint-login", issued.challenge): RSA PKCS#1 v1.5 with SHA-256
     result = login.login(JointLoginAttempt(challenge, signature, certificate_der=der))
     result.token                                      # the session (method "joint")
+    proof = login.authenticate(attempt)               # the same checks, no session
 
 The scheme is PKCS#1 v1.5 (``sha256WithRSAEncryption``): what Korean NPKI software (and
 PyPinkSign) signs with. The center takes the challenge (the device challenges' machinery:
@@ -21,11 +22,16 @@ logged). Every refusal is counted by the risk rules (step ``joint_login``) under
 address, and under the certificate's owner once its key signed the challenge (a certificate is
 public: naming someone's certificate with a bad signature blocks nothing of theirs); too many
 in the window block the address, or the owner.
+
+:meth:`JointLogin.authenticate` is every check and count above, with no session: the OpenID
+provider's ``/oidc/authorize`` logs the customer in to another site with it;
+:meth:`JointLogin.login` is that, then the web center's (or the API's) session.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -45,7 +51,7 @@ from certcenter.signing import rsa_signature_valid
 from certcenter.usage.login import JOINT_CLIENT, JOINT_METHOD
 from certcenter.usage.sessions import OpenedSession, SessionService
 
-__all__ = ["PURPOSE", "JointLogin", "JointLoginAttempt", "JointLoginResult"]
+__all__ = ["PURPOSE", "JointLogin", "JointLoginAttempt", "JointLoginResult", "JointProof"]
 
 PURPOSE = "joint-login"  # bound into the signed bytes: certcenter:joint-login:<challenge>
 STEP = "joint_login"  # the risk rules' step
@@ -64,6 +70,16 @@ class JointLoginAttempt:
 
     def __repr__(self) -> str:
         return f"JointLoginAttempt(serial={self.serial!r}, rrn=…, random_num=…)"
+
+
+@dataclass(frozen=True)
+class JointProof:
+    """The joint certificate proven just now: its key signed the challenge, it is active."""
+
+    customer: Customer
+    certificate_serial: str
+    identity_checked: bool  # the resident number matched the VID
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -113,7 +129,9 @@ class JointLogin:
             uow.commit()
         return challenge
 
-    def login(self, attempt: JointLoginAttempt) -> JointLoginResult:
+    def authenticate(self, attempt: JointLoginAttempt) -> JointProof:
+        """Every check of a joint login, each refusal counted by the risk rules; the
+        certificate's last use recorded. Opens no session."""
         if (attempt.certificate_der is None) == (attempt.serial is None):
             raise CertCenterError("INVALID_REQUEST", detail="certificate or serial: one of them")
         if attempt.rrn is not None and not attempt.random_num:
@@ -157,14 +175,27 @@ class JointLogin:
                     )
                 uow.commit()  # the challenge stays used, the failure counted
                 raise
+            now = self.clock.now()
             stored = uow.certificates.get(record.serial, for_update=True)
             if stored is not None:
-                stored.last_used_at = self.clock.now()
+                stored.last_used_at = now
+            uow.commit()
+        return JointProof(
+            customer=customer,
+            certificate_serial=record.serial,
+            identity_checked=identity_checked,
+            at=now,
+        )
+
+    def login(self, attempt: JointLoginAttempt) -> JointLoginResult:
+        proof = self.authenticate(attempt)
+        customer = proof.customer
+        with self.uow_factory() as uow:
             opened = self.sessions.start(
                 uow,
                 customer_id=customer.id,
                 device_id=JOINT_CLIENT,
-                certificate_serial=record.serial,
+                certificate_serial=proof.certificate_serial,
                 method=JOINT_METHOD,
             )
             self.audit.record(
@@ -173,16 +204,16 @@ class JointLogin:
                 actor=customer.customer_number,
                 action="login",
                 subject_kind="certificate",
-                subject=record.serial,
+                subject=proof.certificate_serial,
                 source_ip=attempt.source_ip,
-                details={"method": JOINT_METHOD, "identity_checked": identity_checked},
+                details={"method": JOINT_METHOD, "identity_checked": proof.identity_checked},
             )
             uow.commit()
         return JointLoginResult(
             opened=opened,
             customer=customer,
-            certificate_serial=record.serial,
-            identity_checked=identity_checked,
+            certificate_serial=proof.certificate_serial,
+            identity_checked=proof.identity_checked,
         )
 
     def _ours(self, uow: UnitOfWork, attempt: JointLoginAttempt) -> CertificateRecord:

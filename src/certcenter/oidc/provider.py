@@ -6,6 +6,8 @@ certificate at the center.
     pending = provider.begin(http_request)           # /oidc/authorize: checked, or refused
     started = provider.start_app_approval(ip)        # the browser shows started.code
     done = provider.finish_app_approval(token)       # the app approved: who, how, when
+    done = provider.certificate_login(pending, "financial", customer_id, serial, at)
+                                                     # or proven in the browser (금융/공동)
     answer = provider.authorize(pending.params, done, consented=["name"])   # 302 with code
     answer = provider.token(http_request)            # /oidc/token: ID token (ES256) and tokens
 
@@ -14,7 +16,9 @@ PKCE (S256, required of every client), nonce and state, client authentication
 (client_secret_basic, private_key_jwt, none for public clients), refresh tokens, revocation
 (RFC 7009), introspection (RFC 7662), userinfo, RP-initiated logout. The center decides:
 
-- who the person is: a certificate the customer uses *now* (approve in the app; the
+- who the person is: a certificate the customer uses *now* (approve in the app, the
+  financial certificate's PIN in a registered browser, or the joint certificate's key
+  signing a challenge in the browser: :data:`ACR_OF_METHOD`, :data:`AMR_OF_METHOD`; the
   certificate's status is checked at each authentication and again at each token request,
   so a revoked certificate logs in nowhere and refreshes nothing);
 - codes: single use, :data:`CODE_TTL` seconds; a replayed code revokes every token issued
@@ -78,6 +82,7 @@ from certcenter.oidc.endpoints import (
 from certcenter.oidc.keys import ALGORITHM, SigningKeyRing
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.usage.approvals import OIDC_LOGIN, ApprovalService, StartedApproval
+from certcenter.usage.login import FINANCIAL_METHOD, JOINT_METHOD
 
 CODE_TTL = 60  # seconds: an authorization code
 ACCESS_TTL = 600  # seconds: an access token
@@ -86,8 +91,20 @@ PAR_TTL = 90  # seconds: a pushed authorization request's request_uri
 AUTHENTICATION_TTL = 600  # seconds an authentication may wait for the consent
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 ACR_APP = "urn:certcenter:acr:mobile-certificate"  # the mobile certificate, in the app
+ACR_FINANCIAL = "urn:certcenter:acr:financial-certificate"  # 금융인증서, in the browser
+ACR_JOINT = "urn:certcenter:acr:joint-certificate"  # 공동인증서, its .pfx in the browser
 # what each of the app's logins proves (RFC 8176): the device key (hwk) and the customer
 AMR_OF_APP_LOGIN = {"pin": "pin", "pattern": "pattern", "biometric": "user"}
+# the logins in the browser (RFC 8176). Financial: the browser's device key is WebCrypto's,
+# not extractable but kept by the browser in software (swk, not hwk), and the 6-digit PIN
+# the center checks against the cloud-held key (pin). Joint: the certificate's RSA key, in
+# a file (swk), opened with the certificate password the customer types (pwd); the center
+# sees neither the file nor the password, only the key's signature over its challenge.
+ACR_OF_METHOD = {FINANCIAL_METHOD: ACR_FINANCIAL, JOINT_METHOD: ACR_JOINT}
+AMR_OF_METHOD: dict[str, tuple[str, ...]] = {
+    FINANCIAL_METHOD: ("swk", "pin"),
+    JOINT_METHOD: ("swk", "pwd"),
+}
 # the claims each scope asks for, as the consent screen names them
 CLAIMS_OF_SCOPE = {"profile": "name", "phone": "phone", "birthdate": "birthdate", "ci": "ci"}
 _DOMAIN = b"certcenter/oidc/v1\x00"
@@ -243,7 +260,7 @@ class OidcProvider:
                 "birthdate",
                 "ci",
             ],
-            "acr_values_supported": [ACR_APP],
+            "acr_values_supported": [ACR_APP, ACR_FINANCIAL, ACR_JOINT],
             "claims_parameter_supported": False,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": True,
@@ -328,6 +345,45 @@ class OidcProvider:
             auth_time=as_utc(approval.approved_at),
             acr=ACR_APP,
             amr=("hwk", factor),
+        )
+
+    def certificate_login(
+        self,
+        pending: PendingAuthorization,
+        method: str,
+        customer_id: str,
+        certificate_serial: str,
+        at: datetime,
+        *,
+        source_ip: str | None = None,
+    ) -> Authentication:
+        """The certificate was proven in the browser just now (``method``: the financial
+        certificate's PIN, or the joint certificate's signature; proven by the login core,
+        which opened no session): who, with which certificate (checked again), how, when."""
+        if method not in ACR_OF_METHOD:
+            raise CertCenterError("INVALID_REQUEST", detail="method: financial or joint")
+        with self.uow_factory() as uow:
+            certificate = uow.certificates.get(certificate_serial)
+            customer = uow.customers.get(customer_id)
+            if certificate is None or customer is None or certificate.customer_id != customer_id:
+                raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=certificate_serial)
+            require_active(certificate, self.clock.now())
+            self._audit(
+                uow,
+                customer_id,
+                "oidc.login",
+                pending.client_id,
+                source_ip,
+                {"method": method, "certificate": certificate_serial},
+            )
+            uow.commit()
+        return Authentication(
+            customer_id=customer.id,
+            customer_name=customer.name,
+            certificate_serial=certificate_serial,
+            auth_time=as_utc(at),
+            acr=ACR_OF_METHOD[method],
+            amr=AMR_OF_METHOD[method],
         )
 
     def consented(self, customer_id: str, pending: PendingAuthorization) -> bool:

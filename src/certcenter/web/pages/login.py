@@ -147,20 +147,33 @@ def pin_page(request: Request, *, error: CertCenterError | None = None) -> HTMLR
     if not device_id:
         return index_page(request, error=error or CertCenterError("WEB_LOGIN_NOT_STARTED"))
     try:
-        started = center_of(request).financial_login.begin(device_id)
+        activation = pin_activation(request, device_id, error)
     except CertCenterError as exc:
         stash.put(device=None)
         return index_page(request, error=exc)
     context = {
         **steps(request, "pin"),
+        **activation,
         "progress": bool(stash.get("registered_now")),
         "device_label": stash.text("label"),
+        "pin_action": "/login/pin",
+    }
+    return render(request, "login/pin.html", context, error=error)
+
+
+def pin_activation(
+    request: Request, device_id: str, error: CertCenterError | None
+) -> dict[str, Any]:
+    """A fresh login activation for the device, as ``login/pin_form.html`` shows it (the
+    web center's login and the OpenID login both). Raises the refusal of a device or
+    certificate that cannot log in."""
+    started = center_of(request).financial_login.begin(device_id)
+    return {
         "activation_id": started.activation_id,
         "sign_b64": base64.b64encode(started.message).decode("ascii"),
         "expires_at": started.expires_at,
         "locked": error is not None and error.code == "FINANCIAL_PIN_LOCKED",
     }
-    return render(request, "login/pin.html", context, error=error)
 
 
 @router.get("/login/pin")

@@ -40,7 +40,12 @@ MAX_CERTIFICATE_TEXT = 22_000  # base64 of 16 KiB
 
 
 def _page(request: Request, *, error: CertCenterError | None = None) -> HTMLResponse:
-    return render(request, "login/joint.html", error=error)
+    return render(
+        request,
+        "login/joint.html",
+        {"joint_action": "/login/joint", "joint_challenge": "/login/joint/challenge"},
+        error=error,
+    )
 
 
 @router.get("")
@@ -51,6 +56,12 @@ def joint_login_page(request: Request) -> HTMLResponse:
 @router.post("/challenge", response_class=JSONResponse)
 def joint_login_challenge(request: Request) -> JSONResponse:
     """For the script: a challenge and the exact text its key signs."""
+    return challenge_answer(request)
+
+
+def challenge_answer(request: Request) -> JSONResponse:
+    """A single-use joint login challenge and the exact text its key signs (for
+    ``joint-login.js``, here and at the OpenID login)."""
     issued = center_of(request).joint_login.challenge()
     return JSONResponse(
         {
@@ -60,7 +71,8 @@ def joint_login_challenge(request: Request) -> JSONResponse:
     )
 
 
-def _certificate(value: str) -> bytes:
+def certificate_bytes(value: str) -> bytes:
+    """The certificate the script posts (base64 DER)."""
     try:
         return base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
@@ -81,7 +93,7 @@ def joint_login(
             JointLoginAttempt(
                 challenge=challenge,
                 signature=signature,
-                certificate_der=_certificate(certificate),
+                certificate_der=certificate_bytes(certificate),
                 source_ip=client_ip(request),
             )
         )

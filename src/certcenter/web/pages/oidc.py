@@ -2,7 +2,11 @@
 in here with a certificate and says what the site may know (동의).
 
     GET  /oidc/authorize             the site's request, checked (a wrong redirect URI is
-                                     shown here, never followed); the ways to log in
+                                     shown here, never followed); the ways to log in: the
+                                     financial certificate, approval in the app, the joint
+                                     certificate (the first and the last in the browser:
+                                     :mod:`.oidc_certificates`)
+    GET  /oidc/login                 the same page again, with a refusal a POST kept
     POST /oidc/authorize/app         approve in the app: an 8-digit code to approve with
                                      ``certcenter app approve CODE``
     POST /oidc/authorize/status      for static/js/financial.js: pending, or approved (next:
@@ -36,10 +40,13 @@ from certcenter.web.context import center_of
 from certcenter.web.financial_forms import Stash, json_refusal
 from certcenter.web.rendering import render
 from certcenter.web.routing import page_router
+from certcenter.web.step_flow import keep_refusal, take_refusal
 
 router = page_router(prefix="/oidc")
 
 STASH = "oidc"
+REFUSAL = "oidc_login"  # a refused login, kept for the GET after the redirect
+LOGIN_PAGE = "/oidc/login"
 _SHOWN = re.compile(r"[0-9]{6,10}")
 CLAIM_ORDER = ("name", "phone", "birthdate", "ci")
 
@@ -55,7 +62,7 @@ def _http(request: Request) -> HttpRequest:
     )
 
 
-def _pending(request: Request) -> PendingAuthorization:
+def pending_of(request: Request) -> PendingAuthorization:
     params = Stash(request, STASH).get("params")
     if not isinstance(params, dict):
         raise CertCenterError("OIDC_LOGIN_NOT_STARTED")
@@ -74,7 +81,7 @@ def _back(request: Request, answer: HttpAnswer) -> Response:
     return render(request, "oidc/back.html", {"target": target, "logged_out": False})
 
 
-def _login_page(
+def login_page(
     request: Request,
     pending: PendingAuthorization,
     *,
@@ -90,6 +97,8 @@ def _login_page(
             "claims": [c for c in CLAIM_ORDER if c in pending.claims],
             "approval_code": code,
             "approval_seconds": policy.approval_ttl_seconds,
+            "joint_action": "/oidc/authorize/joint",
+            "joint_challenge": "/oidc/authorize/joint/challenge",
         },
         error=error,
     )
@@ -107,25 +116,42 @@ def authorize(request: Request) -> Response:
             return RedirectResponse(refused.answer.location, status_code=302)
         raise refused.error from None
     Stash(request, STASH).start(params=pending.params)
-    return _login_page(request, pending)
+    return login_page(request, pending)
+
+
+@router.get("/login")
+def login_again(request: Request) -> HTMLResponse:
+    return login_page(request, pending_of(request), error=take_refusal(request, REFUSAL))
+
+
+def refused(request: Request, error: CertCenterError, to: str = LOGIN_PAGE) -> Response:
+    """A refused login: kept for the GET of ``to`` (Post/Redirect/Get)."""
+    keep_refusal(request, REFUSAL, error)
+    return RedirectResponse(to, status_code=303)
+
+
+def logged_in(request: Request, who: Authentication) -> Response:
+    """The certificate was proven: on to the consent."""
+    Stash(request, STASH).put(approval="", device=None, who=who.as_dict())
+    return RedirectResponse("/oidc/consent", status_code=303)
 
 
 @router.post("/authorize/app")
 def start_app(request: Request) -> HTMLResponse:
-    pending = _pending(request)
+    pending = pending_of(request)
     try:
         started = center_of(request).oidc.start_app_approval(client_ip(request))
     except CertCenterError as exc:
-        return _login_page(request, pending, error=exc)
+        return login_page(request, pending, error=exc)
     Stash(request, STASH).put(approval=started.token, who=None)
-    return _login_page(request, pending, code=started.code)
+    return login_page(request, pending, code=started.code)
 
 
 def _finish(request: Request) -> str | None:
     """The consent page once the app approved; None while it waits. Raises a refusal."""
     center = center_of(request)
     stash = Stash(request, STASH)
-    _pending(request)
+    pending_of(request)
     token = stash.text("approval")
     if not token:
         raise CertCenterError("OIDC_LOGIN_NOT_STARTED")
@@ -155,14 +181,14 @@ def status(request: Request) -> Response:
 
 @router.post("/authorize/complete")
 def complete(request: Request, shown_code: Annotated[str, Form(max_length=10)] = "") -> Response:
-    pending = _pending(request)
+    pending = pending_of(request)
     try:
         target = _finish(request)
     except CertCenterError as exc:
-        return _login_page(request, pending, error=exc)
+        return login_page(request, pending, error=exc)
     if target is None:
         code = shown_code if _SHOWN.fullmatch(shown_code) else None
-        return _login_page(request, pending, code=code, error=CertCenterError("APPROVAL_PENDING"))
+        return login_page(request, pending, code=code, error=CertCenterError("APPROVAL_PENDING"))
     return RedirectResponse(target, status_code=303)
 
 
@@ -175,7 +201,7 @@ def _who(request: Request) -> Authentication:
 
 @router.get("/consent", response_model=None)
 def consent_page(request: Request) -> Response:
-    pending = _pending(request)
+    pending = pending_of(request)
     who = _who(request)
     center = center_of(request)
     if center.oidc.consented(who.customer_id, pending):
@@ -200,7 +226,7 @@ def consent(
     decision: Annotated[str, Form(max_length=10)] = "",
     claims: Annotated[list[str] | None, Form(max_length=10)] = None,
 ) -> Response:
-    pending = _pending(request)
+    pending = pending_of(request)
     who = _who(request)
     center = center_of(request)
     if decision != "allow":

@@ -1,9 +1,11 @@
-// /login/joint: log in with a joint certificate's .pfx file. The file is opened here with the
-// password (joint-pfx.js: MAC checked, PBES2 undone with WebCrypto); a challenge is asked of
+// /login/joint and the OpenID login (/oidc/login): log in with a joint certificate's .pfx
+// file. The file is opened here with the password (joint-pfx.js: MAC checked, PBES2 undone
+// with WebCrypto); a challenge is asked of
 // the center, its text signed with the key (RSASSA-PKCS1-v1_5, SHA-256), and only the
 // challenge, the signature and the certificate are posted. Neither the file nor the password
 // leaves the browser. A refusal before posting is shown with the catalog's words
 // (POST /joint/explain); the center's own refusals come back as the page's error box.
+// <form data-joint-login="/login/joint/challenge">: where the challenge is asked for.
 (function (root) {
   "use strict";
 
@@ -55,7 +57,8 @@
           "pkcs8", opened.privateKeyInfo, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
           false, ["sign"]
         );
-        var answer = await root.certcenter.fetch("/login/joint/challenge", { method: "POST" });
+        var challengeUrl = form.dataset.jointLogin || "/login/joint/challenge";
+        var answer = await root.certcenter.fetch(challengeUrl, { method: "POST" });
         var issued = await answer.json();
         var signature = new Uint8Array(await root.crypto.subtle.sign(
           "RSASSA-PKCS1-v1_5", key, new TextEncoder().encode(issued.sign)
