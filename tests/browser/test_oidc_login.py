@@ -1,5 +1,6 @@
 """In Chromium: 정부24 (데모) -> the center's consent -> approved in the app -> back at the site,
-logged in. The app is the CLI (``certcenter app approve``) holding C014's mobile certificate."""
+logged in. The app is the CLI (``certcenter app approve``) holding C014's mobile certificate.
+Then the same with the financial certificate: C005's browser, registered, enters the PIN."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from certcenter.cli.demo import DEMO_PIN, scripted_answers
+from certcenter.errors import CertCenterError
+from tests.browser.financial_support import PIN, issue_over_api, person, register_and_log_in
 from tests.browser.harness import CERTCENTER, CenterServer
 from tests.support.flow import Flow
 
@@ -70,3 +73,39 @@ def test_the_demo_site_logs_in_through_the_center_approved_in_the_app(
     expect(page).to_have_url(url + "/sim/gov24")
     expect(page.locator('[data-claim="amr"]')).to_have_text("hwk pin")
     expect(page.locator('[data-claim="acr"]')).to_have_text("urn:certcenter:acr:mobile-certificate")
+
+
+def test_the_demo_site_logs_in_with_the_financial_certificate_in_the_browser(
+    page: Page, server: CenterServer
+) -> None:
+    url, who = server.url, person("C005")
+    issue_over_api(url, "C005")
+    register_and_log_in(page, url, "C005")  # this browser holds a registered device key
+    page.locator("[data-session-bar]").get_by_role("button", name="로그아웃").click()
+    expect(page.locator(".flash")).to_have_text("로그아웃했습니다.")
+
+    page.goto(url + "/sim/gov24")
+    page.get_by_role("link", name="인증서로 로그인").click()
+    expect(page.locator("h1")).to_have_text("정부24 (데모)에 로그인")
+    expect(page.locator('[data-oidc-method="financial"] [data-if-present]')).to_be_visible()
+    page.get_by_role("button", name="금융인증서로 로그인").click()
+    expect(page).to_have_url(url + "/oidc/authorize/pin")
+    # a wrong PIN: the catalog's words on the OpenID login's PIN page, by a GET
+    page.get_by_label("비밀번호 (숫자 6자리)").fill("000000")
+    page.get_by_role("button", name="로그인", exact=True).click()
+    refusal = CertCenterError("FINANCIAL_AUTH_FAILED", tries_left=4)
+    expect(page.locator(".error-box .error-message")).to_have_text(refusal.message("ko"))
+    expect(page).to_have_url(url + "/oidc/authorize/pin")
+    page.get_by_label("비밀번호 (숫자 6자리)").fill(PIN)
+    page.get_by_role("button", name="로그인", exact=True).click()
+
+    expect(page).to_have_url(url + "/oidc/consent")
+    page.get_by_role("button", name="동의하고 계속").click()
+    expect(page.locator("[data-logged-in]")).to_have_text(f"{who.name}님, 로그인되었습니다")
+    expect(page.locator('[data-claim="amr"]')).to_have_text("swk pin")
+    expect(page.locator('[data-claim="acr"]')).to_have_text(
+        "urn:certcenter:acr:financial-certificate"
+    )
+    # the center itself stays logged out: the site's login opened no session here
+    page.goto(url + "/login")
+    expect(page.locator("[data-signed-in]")).to_have_count(0)
