@@ -1,9 +1,9 @@
 """Logging in to a site with a certificate proven in the browser, through the OpenID login's
 pages: the financial certificate (the browser's device key and the PIN) and the joint
 certificate (its key signs a challenge). Each ends in an ID token whose acr and amr name the
-method and whose auth_time is the moment of the proof; a revoked certificate logs in neither
-way; a wrong PIN counts against the web center's own lockout; no session of the web center
-is opened."""
+method and whose auth_time is the moment of the proof; a suspended or revoked certificate
+logs in neither way; a wrong PIN counts against the web center's own lockout; no session of
+the web center is opened."""
 
 from __future__ import annotations
 
@@ -116,11 +116,11 @@ def id_token(api: LiveServer, browser: Browser, verifier: str, secret: str) -> d
     return dict(jwt.decode(tokens["id_token"], keys, algorithms=["ES256"]).claims)
 
 
-def test_the_financial_certificate_logs_in_to_a_site_with_its_pin(
+def test_the_financial_certificate_logs_in_to_a_site_with_its_pin_and_only_while_usable(
     api: LiveServer, center: Center, clock: FrozenClock, browser: Browser
 ) -> None:
     key = DeviceKey()
-    issue(center, key)  # C001's certificate, this browser's key registered with it
+    financial = issue(center, key)  # C001's certificate, this browser's key registered with it
     site = register(center)
     verifier, _ = start(browser, api)
 
@@ -162,8 +162,21 @@ def test_the_financial_certificate_logs_in_to_a_site_with_its_pin(
     )
     assert shown_refusal(browser, "/oidc/login") == "FINANCIAL_DEVICE_NOT_REGISTERED"
 
+    # the certificate suspended while its PIN page is open: the right PIN is refused
+    page = pin_page(browser, key)
+    center.lifecycle.suspend(financial.serial, OPERATOR)
+    redirected(send_pin(browser, key, page, PIN), "/oidc/login")
+    assert shown_refusal(browser, "/oidc/login") == "CERTIFICATE_SUSPENDED"
+    # revoked, its cloud account is closed: refused before any PIN is asked (as at /login)
+    center.lifecycle.revoke(financial.serial, "keyCompromise", OPERATOR)
+    post(browser, "/oidc/authorize/financial", device_public_key=key.spki_b64)
+    refused = browser.web.get("/oidc/authorize/pin").text
+    assert error_code(refused) == "FINANCIAL_CERTIFICATE_NOT_FOUND"
+    assert "data-device-sign" not in refused
+    assert browser.web.get("/oidc/consent").status_code != 200  # nobody logged in
 
-def test_the_joint_certificate_logs_in_to_a_site_by_signing_a_challenge(
+
+def test_the_joint_certificate_logs_in_to_a_site_by_signing_a_challenge_until_revoked(
     api: LiveServer, center: Center, clock: FrozenClock, browser: Browser, tmp_path: Path
 ) -> None:
     holder = joint_holder(center, tmp_path)
@@ -201,28 +214,8 @@ def test_the_joint_certificate_logs_in_to_a_site_by_signing_a_challenge(
     assert claims["amr"] == ["swk", "pwd"]
     assert claims["auth_time"] == int(proven_at.timestamp())
 
-
-def test_a_revoked_or_suspended_certificate_logs_in_neither_way(
-    api: LiveServer, center: Center, browser: Browser, tmp_path: Path
-) -> None:
-    key = DeviceKey()
-    financial = issue(center, key)
-    holder = joint_holder(center, tmp_path, "C002", index=1)
-    register(center)
+    # revoked: its key's good signature logs in no more
     start(browser, api)
-
-    # the financial certificate suspended while its PIN page is open
-    page = pin_page(browser, key)
-    center.lifecycle.suspend(financial.serial, OPERATOR)
-    redirected(send_pin(browser, key, page, PIN), "/oidc/login")
-    assert shown_refusal(browser, "/oidc/login") == "CERTIFICATE_SUSPENDED"
-    # revoked, its cloud account is closed: refused before any PIN is asked (as at /login)
-    center.lifecycle.revoke(financial.serial, "keyCompromise", OPERATOR)
-    post(browser, "/oidc/authorize/financial", device_public_key=key.spki_b64)
-    refused = browser.web.get("/oidc/authorize/pin").text
-    assert error_code(refused) == "FINANCIAL_CERTIFICATE_NOT_FOUND"
-    assert "data-device-sign" not in refused
-
     center.lifecycle.revoke(holder.serial, "keyCompromise", OPERATOR)
     redirected(joint_answer(browser, holder), "/oidc/login")
     assert shown_refusal(browser, "/oidc/login") == "CERTIFICATE_REVOKED"
