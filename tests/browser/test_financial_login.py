@@ -62,6 +62,9 @@ def test_a_second_browser_registers_by_sms_and_the_first_needs_only_the_pin(
     assert re.fullmatch(r"\d+:\d\d", first), first
     expect(left).not_to_have_text(first, timeout=3000)  # counted down by the page's script
     assert_accessible(page, "the session bar", widths=(1280, 390))
+    for button in header.locator("button").all():
+        box = button.bounding_box()
+        assert box is not None and box["height"] >= 44, box
     here = page.url
     header.get_by_role("button", name="연장").click()
     expect(page.locator(".flash")).to_contain_text("연장했습니다")

@@ -170,6 +170,9 @@ def test_a_phone_sized_screen_never_scrolls_sideways(
     # the menu folds behind its button, and opens
     phone.goto(server_url + "/")
     expect(phone.locator("#site-nav")).to_be_hidden()
+    for tool in (".lang-switch", ".menu-toggle"):  # the header's buttons are a thumb's size
+        box = phone.locator(tool).bounding_box()
+        assert box is not None and box["height"] >= 44, (tool, box)
     phone.get_by_role("button", name="메뉴").click()
     expect(phone.get_by_role("link", name="데모", exact=True)).to_be_visible()
     phone.get_by_role("link", name="데모", exact=True).click()
