@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from playwright.sync_api import BrowserContext, Page, expect
 
 from certcenter.simulators.world import load_world
+from tests.browser.harness import assert_accessible
 from tests.financial_issuance.support import OPENED
 from tests.financial_issuance.support import Browser as ApiBrowser
 
@@ -87,26 +88,38 @@ def sms_code(context: BrowserContext, url: str, phone: str, marker: str) -> str:
     raise AssertionError(f"no SMS with {marker!r} on {phone}")
 
 
-def register_and_log_in(page: Page, url: str, key: str, pin: str = PIN) -> None:
+def register_and_log_in(
+    page: Page, url: str, key: str, pin: str = PIN, *, check: bool = False
+) -> None:
     """This browser has no device key: /login → register (name, phone, birth) → SMS code →
-    the account and its password (the code alone is not enough) → PIN → logged in."""
+    the account and its password (the code alone is not enough) → PIN → logged in.
+    ``check``: axe-core on each page on the way."""
+
+    def accessible(where: str) -> None:
+        if check:
+            assert_accessible(page, where)
+
     who = person(key)
     page.goto(url + "/login")
     page.get_by_role("button", name="금융인증서로 로그인").click()
     expect(page).to_have_url(url + "/login/register")
     expect(page.locator(".flash")).to_contain_text("아직 금융인증서 이용 기기가 아닙니다")
+    accessible("/login/register")
     page.get_by_label("이름").fill(who.name)
     page.get_by_label("휴대폰 번호").fill(who.phone)
     page.get_by_label("생년월일").fill(who.birth.replace("-", ""))
     page.get_by_role("button", name="인증번호 받기").click()
     expect(page).to_have_url(url + "/login/register/code")
+    accessible("/login/register/code")
     code = sms_code(page.context, url, who.phone, "기기 등록")
     page.get_by_label("인증번호", exact=True).fill(code)
     page.get_by_role("button", name="다음").click()
     expect(page).to_have_url(url + "/login/register/medium")
+    accessible("/login/register/medium")
     pass_medium(page, who)
     expect(page).to_have_url(url + "/login/pin")
     expect(page.locator(".flash")).to_contain_text("이용 기기로 등록했습니다")
+    accessible("/login/pin")
     log_in_with_pin(page, url, who, pin)
 
 

@@ -8,6 +8,11 @@
 
 Playwright never downloads a browser here: it drives the Chromium the system has
 (``apt-get install chromium``), by path.
+
+Accessibility: ``assert_accessible(page, "what")`` runs axe-core (vendored in
+tests/browser/vendor, injected into the page, never served by the center) on the page as it is
+now, WCAG 2.2 A and AA, and fails with each violation's rule, impact and elements;
+``widths=(1280, 390)`` checks the same state at each window width.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ import socket
 import subprocess
 import sys
 import time
+from functools import cache
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser, Page, Playwright
 
 from certcenter.config import Settings, load_settings
 from tests.support.policy import SHARED_CENTER_POLICY, policy_environment
@@ -37,6 +44,17 @@ CHROMIUM_ARGS = (
     "--disable-gpu",
 )
 CERTCENTER = Path(sys.executable).parent / "certcenter"
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"  # axe-core 4.14.1, see vendor/README.md
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
+_AXE_RUN = """tags => axe.run(document, {
+    runOnly: {type: "tag", values: tags},
+    resultTypes: ["violations"],
+}).then(result => result.violations.map(v => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map(n => ({target: n.target, summary: n.failureSummary})),
+})))"""
 
 
 def chromium_args() -> list[str]:
@@ -130,3 +148,45 @@ class CenterServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@cache
+def _axe_source() -> str:
+    return AXE.read_text("utf-8")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """What axe-core finds against WCAG 2.2 A/AA on the page as it is now: each violation's
+    ``id``, ``impact``, ``help`` and ``nodes`` (``target`` selectors, ``summary``). The script
+    is evaluated in the page (as DevTools would, so the page's CSP does not apply to it) once
+    per document."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    found: list[dict[str, Any]] = page.evaluate(_AXE_RUN, list(AXE_TAGS))
+    return found
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"]:
+            lines.append(f"    {' '.join(map(str, node['target']))}")
+            lines.extend(f"      {line}" for line in str(node["summary"]).splitlines()[:3])
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Page, where: str = "", *, widths: tuple[int, ...] = ()) -> None:
+    """No axe-core violation (WCAG 2.2 A/AA) on this page state; at each of ``widths`` (px,
+    the window's height kept) if given, the window's width restored after."""
+    size = page.viewport_size
+    for width in widths or (None,):
+        if width is not None and size is not None:
+            page.set_viewport_size({"width": width, "height": size["height"]})
+        violations = axe_violations(page)
+        at = f" at {width}px" if width else ""
+        assert not violations, (
+            f"accessibility of {where or page.url}{at}:\n{describe_violations(violations)}"
+        )
+    if widths and size is not None:
+        page.set_viewport_size(size)

@@ -22,7 +22,7 @@ from tests.browser.financial_support import (
     person,
     register_and_log_in,
 )
-from tests.browser.harness import CenterServer
+from tests.browser.harness import CenterServer, assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +44,7 @@ def test_two_customers_read_their_checklist_on_a_phone(
     phone.goto(server_url + "/why")
     expect(phone.locator("h1")).to_have_text("왜 발급이 안 되나요?")
     expect(phone.get_by_label("주민등록번호")).to_have_attribute("type", "password")
+    assert_accessible(phone, "/why")
     phone.get_by_label("인터넷뱅킹 아이디").fill(c004.user_id)
     phone.get_by_label("주민등록번호").fill(f"{c004.rrn_front}-{c004.rrn_back}")
     phone.get_by_role("button", name="진단하기").click()
@@ -55,6 +56,7 @@ def test_two_customers_read_their_checklist_on_a_phone(
     refusal = CertCenterError("PHONE_NOT_OWN_NAME")
     expect(row.locator(".check-remedy")).to_have_text(refusal.remedy("ko"))
     expect(phone.locator('.check[data-status="ok"]')).to_have_count(11)
+    assert_accessible(phone, "the checklist")
     assert c004.rrn_back not in phone.content()
     no_sideways_scroll(phone)
 
@@ -63,12 +65,14 @@ def test_two_customers_read_their_checklist_on_a_phone(
     phone.get_by_role("link", name="English").click()
     card = phone.locator("#why-C008")
     expect(card).to_contain_text("c008user")
+    assert_accessible(phone, "/demo/why in English")
     card.get_by_role("button", name="Diagnose this customer").click()
     expect(phone.locator("html")).to_have_attribute("lang", "en")
     expect(phone.locator(".why-summary h2")).to_have_text("To fix first: 1")
     account = phone.locator('[data-key="account_usable"]')
     expect(account).to_have_attribute("data-status", "problem")
     expect(account.locator(".check-state")).to_have_text("Problem")
+    assert_accessible(phone, "the checklist in English")
     expect(account.locator(".check-remedy")).to_have_text(
         entry("ACCOUNT_DORMANT").render("remedy", "en", {})
     )
@@ -94,12 +98,14 @@ def test_removing_a_device_on_my_page_and_renewing_with_the_device_key(
     # the API's issuance registered its own (Python) device too: three
     expect(page.locator("li.device")).to_have_count(3)
     expect(page.locator(".device-count")).to_have_text("3 / 5대")
+    assert_accessible(page, "/my", widths=(1280, 390))
     mine = page.locator("li.device", has=page.locator(".tag-this"))
     expect(mine).to_have_count(1)
     assert other_id and mine.get_attribute("data-device") != other_id
     other = page.locator(f'li.device[data-device="{other_id}"]')
 
     other.get_by_text("기기 삭제").click()  # opens the confirmation
+    assert_accessible(page, "/my with a removal to confirm")
     other.get_by_role("button", name="삭제합니다").click()
     expect(page).to_have_url(url + "/my")
     expect(page.locator(".flash")).to_contain_text("더 이상 서명할 수 없습니다")
@@ -120,10 +126,12 @@ def test_removing_a_device_on_my_page_and_renewing_with_the_device_key(
     old_serial = page.locator('tr.certificate[data-status="active"]').get_attribute("data-serial")
     page.get_by_role("button", name="지금 갱신").click()
     expect(page.locator("h1")).to_have_text("금융인증서 갱신")
+    assert_accessible(page, "/my/financial/confirm")
     page.get_by_label("금융인증서 비밀번호 (6자리)").fill(PIN)
     page.get_by_role("button", name="갱신하기").click()
     expect(page).to_have_url(url + "/my")
     expect(page.locator(".flash")).to_contain_text("금융인증서를 갱신했습니다")
+    assert_accessible(page, "/my after renewing")
     expect(page.locator(f'tr[data-serial="{old_serial}"]')).to_have_attribute(
         "data-status", "superseded"
     )

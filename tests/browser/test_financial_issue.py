@@ -25,7 +25,7 @@ from tests.browser.financial_support import (
     person,
     sms_code,
 )
-from tests.browser.harness import CenterServer
+from tests.browser.harness import CenterServer, assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -41,12 +41,14 @@ def test_issuing_in_the_browser_with_ars_and_the_account(page: Page, server: Cen
     url, who = server.url, person("C001")
     page.goto(url + "/issue")
     expect(page.locator(".steps-position")).to_have_text("전체 8단계 중 1단계")
+    assert_accessible(page, "/issue", widths=(1280, 390))
     page.get_by_text("전체 동의").click()  # ticks the three required terms
     expect(page.locator("input[name=accepted]:checked")).to_have_count(3)
     page.get_by_role("button", name="동의하고 시작").click()
 
     # 2. who: the internet-banking user ID and the resident number (never shown back)
     expect(page).to_have_url(url + "/issue/identify")
+    assert_accessible(page, "/issue/identify")
     page.get_by_label("사용자 ID").fill(who.user_id)
     page.get_by_label("앞 6자리").fill(who.rrn_front)
     page.get_by_label("뒤 7자리").fill(who.rrn_back)
@@ -55,9 +57,11 @@ def test_issuing_in_the_browser_with_ars_and_the_account(page: Page, server: Cen
     # 3. ARS: the code is on the screen; the phone rings in the other tab
     expect(page).to_have_url(url + "/issue/verify")
     expect(page.locator(".steps-position")).to_have_text("전체 8단계 중 3단계")
+    assert_accessible(page, "/issue/verify")
     page.get_by_role("button", name="ARS 전화 요청").click()
     code = page.locator("[data-ars-code]").inner_text().strip()
     assert re.fullmatch(r"\d{2}", code)
+    assert_accessible(page, "/issue/verify with the ARS code")
     with page.expect_popup() as popup:
         page.locator("[data-demo-calls]").click()
     phone = popup.value
@@ -74,11 +78,15 @@ def test_issuing_in_the_browser_with_ars_and_the_account(page: Page, server: Cen
     page.get_by_label("출금계좌 인증").check()
     page.get_by_role("button", name="선택", exact=True).click()
     expect(page.locator(".fin-accounts")).to_contain_text("1234*******001")
+    assert_accessible(page, "/issue/medium")
     page.get_by_label("계좌번호", exact=True).fill("12340100000001")
     page.get_by_label("계좌 비밀번호", exact=True).fill("1111")
     page.get_by_role("button", name="다음").click()
     expect_refusal(page, CertCenterError("AUTH_FAILED", tries_left=4))
     expect(page.locator(".error-box .error-cause")).to_contain_text("남은 입력 횟수: 4회")
+    assert_accessible(page, "/issue/medium refused", widths=(1280, 390))
+    # the error summary has the focus: the keyboard and the screen reader start there
+    expect(page.locator("section.error-box")).to_be_focused()
     expect(page.locator(".steps-position")).to_have_text("전체 8단계 중 4단계")
     page.get_by_label("계좌번호", exact=True).fill(
         "12340100000001"
@@ -88,6 +96,7 @@ def test_issuing_in_the_browser_with_ars_and_the_account(page: Page, server: Cen
 
     # 5. details: this browser makes its device key
     expect(page).to_have_url(url + "/issue/details")
+    assert_accessible(page, "/issue/details")
     assert not has_device_key(page)
     page.get_by_label("이름").fill(who.name)
     page.get_by_label("휴대폰 번호").fill(who.phone)
@@ -97,6 +106,7 @@ def test_issuing_in_the_browser_with_ars_and_the_account(page: Page, server: Cen
     # 6. the SMS code, from the demo inbox
     expect(page).to_have_url(url + "/issue/code")
     expect(page.locator("main")).to_contain_text("010-****-0001")
+    assert_accessible(page, "/issue/code")
     page.get_by_label("인증번호", exact=True).fill(
         sms_code(page.context, url, who.phone, "발급 인증번호")
     )
@@ -104,10 +114,12 @@ def test_issuing_in_the_browser_with_ars_and_the_account(page: Page, server: Cen
 
     # 7. the PIN: a guessable one is refused with the remedy, then a good one twice
     expect(page).to_have_url(url + "/issue/pin")
+    assert_accessible(page, "/issue/pin")
     page.get_by_label("비밀번호 (숫자 6자리)").fill("111111")
     page.get_by_label("비밀번호 확인").fill("111111")
     page.get_by_role("button", name="발급하기").click()
     expect_refusal(page, CertCenterError("PIN_WEAK", reason="-"))
+    assert_accessible(page, "/issue/pin refused")
     page.get_by_label("비밀번호 (숫자 6자리)").fill(PIN)
     page.get_by_label("비밀번호 확인").fill(PIN)
     page.get_by_role("button", name="발급하기").click()
@@ -115,11 +127,13 @@ def test_issuing_in_the_browser_with_ars_and_the_account(page: Page, server: Cen
     # 8. done: the serial; this browser holds the registered key
     expect(page).to_have_url(url + "/issue/done")
     expect(page.locator("#step-title")).to_have_text("금융인증서가 발급되었습니다")
+    assert_accessible(page, "/issue/done")
     assert re.fullmatch(r"[0-9A-F]{20,40}", page.locator("[data-serial]").inner_text())
     assert has_device_key(page)
     assert "token" not in page.url and "?" not in page.url
     page.get_by_role("link", name="English").click()
     expect(page.locator("#step-title")).to_have_text("Your financial certificate is ready")
+    assert_accessible(page, "/issue/done in English")
 
 
 @pytest.mark.parametrize(
@@ -138,3 +152,4 @@ def test_the_pages_fit_a_phone(
     assert widths[0] <= widths[1] == 375, (path, widths)
     button = phone.locator("main button[type=submit]").first
     assert button.bounding_box() is not None and button.bounding_box()["height"] >= 44
+    assert_accessible(phone, path)

@@ -30,7 +30,7 @@ from tests.browser.financial_support import (
     register_and_log_in,
     sms_code,
 )
-from tests.browser.harness import CERTCENTER, CenterServer
+from tests.browser.harness import CERTCENTER, CenterServer, assert_accessible
 from tests.support.flow import Flow
 
 pytestmark = pytest.mark.browser
@@ -43,13 +43,14 @@ def test_a_second_browser_registers_by_sms_and_the_first_needs_only_the_pin(
     issue_over_api(url, "C007")
 
     # the first browser: no device key yet → registered by name, phone, birth date + SMS
-    register_and_log_in(page, url, "C007")
+    register_and_log_in(page, url, "C007", check=True)
     assert has_device_key(page)
 
     # a second, independent profile: no key of its own → registered by SMS too
     other = second_browser_context().new_page()
     other.goto(url + "/login")
     expect(other.locator("[data-if-absent]")).to_be_visible()  # "not registered yet"
+    assert_accessible(other, "/login", widths=(1280, 390))
     register_and_log_in(other, url, "C007")
     expect(other.locator("main")).to_contain_text("금융인증서로 로그인했습니다")
 
@@ -60,6 +61,10 @@ def test_a_second_browser_registers_by_sms_and_the_first_needs_only_the_pin(
     first = left.inner_text()
     assert re.fullmatch(r"\d+:\d\d", first), first
     expect(left).not_to_have_text(first, timeout=3000)  # counted down by the page's script
+    assert_accessible(page, "the session bar", widths=(1280, 390))
+    for button in header.locator("button").all():
+        box = button.bounding_box()
+        assert box is not None and box["height"] >= 44, box
     here = page.url
     header.get_by_role("button", name="연장").click()
     expect(page.locator(".flash")).to_contain_text("연장했습니다")
@@ -71,6 +76,7 @@ def test_a_second_browser_registers_by_sms_and_the_first_needs_only_the_pin(
     texts_before = len(inbox_texts(page.context, url, who.phone))
     page.goto(url + "/login")
     expect(page.locator("[data-if-present]")).to_be_visible()
+    assert_accessible(page, "/login with this browser's key")
     page.get_by_role("button", name="금융인증서로 로그인").click()
     expect(page).to_have_url(url + "/login/pin")
     expect(page.locator(".steps")).to_have_count(0)  # no registration steps this time
@@ -80,6 +86,7 @@ def test_a_second_browser_registers_by_sms_and_the_first_needs_only_the_pin(
     refusal = CertCenterError("FINANCIAL_AUTH_FAILED", tries_left=4)
     expect(page.locator(".error-box .error-message")).to_have_text(refusal.message("ko"))
     expect(page.locator(".error-box .error-remedy")).to_have_text(refusal.remedy("ko"))
+    assert_accessible(page, "/login/pin refused", widths=(1280, 390))
     # the refusal came by a GET (Post/Redirect/Get): a reload sends no PIN again
     expect(page).to_have_url(url + "/login/pin")
     page.reload()
@@ -105,6 +112,7 @@ def test_logging_in_with_the_mobile_certificate_by_a_code_approved_in_the_app(
     assert re.fullmatch(r"\d{8}", code)
     expect(page.locator(".fin-command")).to_have_text(f"certcenter app approve {code}")
     expect(page.locator("[data-poll-status]")).to_be_visible()  # the page polls
+    assert_accessible(page, "/login/mobile with the approval code")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTCENTER_")}
     approved = subprocess.run(
@@ -136,6 +144,7 @@ def test_logging_in_with_the_mobile_certificate_by_a_code_approved_in_the_app(
     page.goto(url + "/transfer")
     expect(page.locator(".error-code code")).to_have_text("WEB_TRANSFER_NOT_SIGNABLE_HERE")
     expect(page.locator(".fin-command")).to_contain_text("certcenter app transfer")
+    assert_accessible(page, "/transfer (in the app)")
 
 
 def test_without_scripts_the_device_steps_cannot_be_posted_unsigned(
@@ -184,6 +193,7 @@ def test_a_locked_pin_is_reset_with_the_sms_code_and_the_account(
     # locked: no PIN field or button is left, only the reset (done online, not a re-issue)
     expect(page.get_by_label("비밀번호 (숫자 6자리)")).to_have_count(0)
     expect(page.get_by_role("button", name="로그인", exact=True)).to_have_count(0)
+    assert_accessible(page, "/login/pin locked")
     page.get_by_role("link", name="비밀번호 재설정").first.click()
 
     # name, phone, birth date → the code page says a code went out if the details match
@@ -194,6 +204,7 @@ def test_a_locked_pin_is_reset_with_the_sms_code_and_the_account(
     page.get_by_role("button", name="인증번호 받기").click()
     expect(page).to_have_url(url + "/login/pin-reset/code")
     expect(page.locator("main")).to_contain_text("입력한 정보가 은행에 등록된 정보와 같다면")
+    assert_accessible(page, "/login/pin-reset/code")
     code = sms_code(page.context, url, who.phone, "비밀번호 재설정")
     page.get_by_label("인증번호", exact=True).fill(code)
     page.get_by_role("button", name="다음").click()
@@ -201,6 +212,7 @@ def test_a_locked_pin_is_reset_with_the_sms_code_and_the_account(
     # the SMS code alone is not enough: the account and its password, and the new PIN
     expect(page).to_have_url(url + "/login/pin-reset/medium")
     expect(page.locator("main")).to_contain_text("휴대폰만으로는 비밀번호를 재설정할 수 없습니다")
+    assert_accessible(page, "/login/pin-reset/medium")
     page.get_by_label("출금계좌 인증").check()
     page.get_by_role("button", name="선택", exact=True).click()
     page.get_by_label("계좌번호", exact=True).fill(who.account)

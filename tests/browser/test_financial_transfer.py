@@ -24,7 +24,7 @@ from tests.browser.financial_support import (
     issue_over_api,
     register_and_log_in,
 )
-from tests.browser.harness import CenterServer
+from tests.browser.harness import CenterServer, assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +40,7 @@ def test_a_transfer_signed_in_the_browser_verifies_with_openssl(
 
     page.get_by_role("link", name="이체하기").click()
     expect(page).to_have_url(url + "/transfer")
+    assert_accessible(page, "/transfer", widths=(1280, 390))
     page.get_by_label("출금 계좌").select_option("004:12340100000012")
     page.get_by_label("받는 은행").select_option(PAYEE_BANK)
     page.get_by_label("받는 계좌번호").fill(PAYEE_ACCOUNT)
@@ -57,6 +58,7 @@ def test_a_transfer_signed_in_the_browser_verifies_with_openssl(
     expect(page.locator("[data-to]")).to_have_text(f"신한은행 {PAYEE_ACCOUNT}")
     expect(page.locator("[data-from]")).to_have_text("KB국민은행 12340100000012")
     expect(page.locator(".fin-review")).to_contain_text("계좌 비밀번호 + 금융인증서 비밀번호")
+    assert_accessible(page, "/transfer/confirm")
     assert f"payee: {shown_payee}\n" in shown_document
     assert "amount: 3,000,000원 (KRW)\n" in shown_document
 
@@ -69,6 +71,7 @@ def test_a_transfer_signed_in_the_browser_verifies_with_openssl(
     expect(page.locator(".error-box .error-remedy")).to_have_text(refusal.remedy("ko"))
     expect(page.locator("[data-payee]")).to_have_text(shown_payee)
     assert page.locator("[data-document]").inner_text() == shown_document  # the same transfer
+    assert_accessible(page, "/transfer/confirm refused")
 
     # the remedy: the right PIN; the center signs, the money moves
     page.get_by_label("계좌 비밀번호", exact=True).fill(ACCOUNT_PASSWORD)
@@ -79,6 +82,7 @@ def test_a_transfer_signed_in_the_browser_verifies_with_openssl(
     expect(page.locator("[data-payee]")).to_have_text(shown_payee)
     expect(page.locator("[data-amount]")).to_have_text(shown_amount)
     transfer_id = page.locator("[data-transfer-id]").inner_text().strip()
+    assert_accessible(page, "/transfer/done")
     assert f"transfer-id: {transfer_id}\n" in shown_document
 
     with page.expect_download() as download:

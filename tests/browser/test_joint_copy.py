@@ -26,7 +26,7 @@ from certcenter.npki import write_folder
 from certcenter.npki.folder import CERT_FILE, KEY_FILE
 from certcenter.npki.keyfile import read_key_file
 from certcenter.storage import tables
-from tests.browser.harness import CERTCENTER, CenterServer
+from tests.browser.harness import CERTCENTER, CenterServer, assert_accessible
 from tests.browser.test_joint_issue import PASSWORD, openssl
 from tests.joint.support import Registrant, enroll, rsa_key
 
@@ -63,6 +63,7 @@ def test_copy_from_the_app_into_the_browser_and_back(
     page.goto(server_url + "/joint/copy")
     page.locator("#copy-receive-start").click()
     expect(page.locator("#copy-code")).to_have_text(re.compile(r"^[0-9]{8}-[0-9]{8}$"))
+    assert_accessible(page, "/joint/copy with the code")
     code = page.locator("#copy-code").inner_text()
     sent = subprocess.run(
         [*app("send", "--npki", str(pc), "--code", code, "--url", server_url)],
@@ -70,6 +71,7 @@ def test_copy_from_the_app_into_the_browser_and_back(
     )  # fmt: skip
     assert sent.returncode == 0, sent.stdout + sent.stderr
     expect(page.locator("#copy-holder")).to_contain_text("CN=")
+    assert_accessible(page, "/joint/copy received")
     page.locator("#copy-password").fill(PASSWORD)
     page.locator("#copy-new-password").fill(NEW_PASSWORD)
     page.locator("#copy-new-password-again").fill(NEW_PASSWORD)
@@ -119,6 +121,7 @@ def test_copy_from_the_app_into_the_browser_and_back(
         invalid = catalog()["CERTIFICATE_COPY_CODE_INVALID"]
         expect(page.locator("[data-error-code]")).to_have_text(invalid.code)
         expect(page.locator("[data-manage-error]")).to_contain_text(invalid.message_ko)
+        assert_accessible(page, "/joint/copy refused")
         page.locator("#copy-send-code").fill(wrong)
         page.locator("#copy-send-form button[type=submit]").click()
         mismatch = catalog()["CERTIFICATE_COPY_FINGERPRINT_MISMATCH"]
@@ -128,6 +131,7 @@ def test_copy_from_the_app_into_the_browser_and_back(
         page.locator("#copy-send-code").fill(shown.group(0))
         page.locator("#copy-send-form button[type=submit]").click()
         expect(page.locator("#copy-sent")).to_be_visible()
+        assert_accessible(page, "/joint/copy sent")
         out, err = receiving.communicate(timeout=60)
     finally:
         if receiving.poll() is None:

@@ -31,7 +31,7 @@ from certcenter.npki.password import weak_reason
 from certcenter.npki.pkcs12 import export_pfx
 from certcenter.pki.vid import vid_matches
 from tests.browser.financial_support import sms_code
-from tests.browser.harness import CenterServer
+from tests.browser.harness import CenterServer, assert_accessible
 from tests.joint.support import WORLD, Registrant, enroll, rrn_of, rsa_key
 from tests.media.test_security_card import issue_and_register
 
@@ -54,17 +54,27 @@ def openssl(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def register(page: Page, url: str, center: Center, key: str, kind: str) -> tuple[str, str]:
+def register(
+    page: Page, url: str, center: Center, key: str, kind: str, *, check: bool = False
+) -> tuple[str, str]:
     """/joint from the kind to the reference number and authorization code, as a person
-    would go through it (the security card, the SMS in the demo inbox)."""
+    would go through it (the security card, the SMS in the demo inbox); ``check``: axe-core
+    on each page on the way."""
+
+    def accessible(where: str, widths: tuple[int, ...] = ()) -> None:
+        if check:
+            assert_accessible(page, where, widths=widths)
+
     person = WORLD.people[key]
     _, _, slots = issue_and_register(center, key)
     page.goto(url + "/joint")
+    accessible("/joint", (1280, 390))
     page.locator(f'input[name="kind"][value="{kind}"]').check()
     for box in page.locator('input[name="accepted"]').all():
         box.check()
     page.get_by_role("button", name="동의하고 시작").click()
     expect(page).to_have_url(url + "/joint/identify")
+    accessible("/joint/identify")
     digits = person.rrn.digits
     page.locator('input[name="user_id"]').fill(str((person.customer or {})["user_id"]))
     page.locator('input[name="rrn_front"]').fill(digits[:6])
@@ -75,14 +85,17 @@ def register(page: Page, url: str, center: Center, key: str, kind: str) -> tuple
     question = page.locator(".fin-card-question").inner_text()
     asked = _SLOTS.search(question)
     assert asked, question
+    accessible("/joint/medium")
     answer = answer_for(slots, int(asked.group(1)), int(asked.group(2)))
     page.locator('input[name="card_answer"]').fill(answer)
     page.get_by_role("button", name="다음").click()
     expect(page).to_have_url(url + "/joint/code")
+    accessible("/joint/code")
     phone = str((person.phone or {})["number"])
     page.locator('input[name="code"]').fill(sms_code(page.context, url, phone, "공동인증서 등록"))
     page.get_by_role("button", name="다음").click()
     expect(page).to_have_url(url + "/joint/register")
+    accessible("/joint/register")
     if kind == "general":
         account = person.accounts[0]
         page.locator('select[name="bank_code"]').select_option(str(account["bank"]))
@@ -93,6 +106,7 @@ def register(page: Page, url: str, center: Center, key: str, kind: str) -> tuple
     code = page.locator("[data-authorization-code]").inner_text()
     assert re.fullmatch(r"\d{10}", reference) and re.fullmatch(r"[A-Z2-9]{16}", code)
     expect(page.locator("#joint-code")).to_have_value(code)  # the issue form, filled in
+    accessible("/joint/done", (1280, 390))
     page.wait_for_function("() => window.certcenterJointIssue !== undefined")
     page.reload()
     expect(page.locator("[data-reference]")).to_have_text(reference)
@@ -101,6 +115,7 @@ def register(page: Page, url: str, center: Center, key: str, kind: str) -> tuple
     page.get_by_role("link", name="다른 때 발급하기").click()
     expect(page).to_have_url(url + "/joint/issue")
     expect(page.locator("#joint-reference")).to_have_value(reference)
+    accessible("/joint/issue")
     return reference, code
 
 
@@ -121,7 +136,7 @@ def failures(center: Center, reference: str) -> int:
 def test_register_issue_in_the_browser_and_outside_tools_read_the_file(
     page: Page, server_url: str, server: CenterServer, center: Center, tmp_path: Path
 ) -> None:
-    reference, code = register(page, server_url, center, "C002", "general")
+    reference, code = register(page, server_url, center, "C002", "general", check=True)
     sent: list[str] = []
 
     def record(request: Request) -> None:
@@ -136,6 +151,8 @@ def test_register_issue_in_the_browser_and_outside_tools_read_the_file(
     page.get_by_role("button", name="발급하고 파일로 저장").click()
     expect(error).to_contain_text(catalog()["NPKI_PASSWORD_TOO_WEAK"].message_ko)
     expect(error).to_contain_text("특수문자가 없음")
+    assert_accessible(page, "/joint/issue refused in the page")
+    expect(error).to_be_focused()
     fill_issue(page, code, PASSWORD, again=PASSWORD + "x")
     page.get_by_role("button", name="발급하고 파일로 저장").click()
     expect(error).to_contain_text(catalog()["NPKI_PASSWORD_CONFIRMATION_MISMATCH"].message_ko)
@@ -155,6 +172,7 @@ def test_register_issue_in_the_browser_and_outside_tools_read_the_file(
     pfx = tmp_path / "issued.pfx"
     downloading.value.save_as(pfx)
     expect(page.locator("[data-issue-done]")).to_be_visible()
+    assert_accessible(page, "/joint/issue done")
     assert all(code.encode().hex() not in body for body in sent)
     assert downloading.value.suggested_filename.endswith(".pfx")
 
@@ -303,11 +321,13 @@ def test_log_in_with_a_pfx_the_app_exported(
     page.goto(server_url + "/login")
     page.get_by_role("link", name="공동인증서로 로그인").click()
     expect(page).to_have_url(server_url + "/login/joint")
+    assert_accessible(page, "/login/joint")
     page.locator("#joint-file").set_input_files(pfx)
     page.locator("#joint-password").fill("not-The#Password1")
     page.locator("[data-login-button]").click()
     error = page.locator("[data-login-error]")
     expect(error).to_contain_text(catalog()["PKCS12_PASSWORD_WRONG"].message_ko)
+    assert_accessible(page, "/login/joint refused")
     assert challenges == []  # the file did not open: nothing was asked or sent
 
     page.locator("#joint-password").fill(PASSWORD)

@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from certcenter.bootstrap import Center, build_center
 from certcenter.errors.catalog import catalog
 from certcenter.npki.pkcs12 import export_pfx
-from tests.browser.harness import CenterServer
+from tests.browser.harness import CenterServer, assert_accessible
 from tests.browser.test_joint_issue import PASSWORD, fill_issue, openssl, register
 from tests.joint.support import Registrant, enroll, rsa_key
 
@@ -75,6 +75,7 @@ def test_issue_renew_and_revoke_in_the_browser(
     expect(error).to_contain_text(catalog()["JOINT_RENEWAL_TOO_EARLY"].message_ko)
     expect(page.locator("[data-error-code]")).to_have_text("JOINT_RENEWAL_TOO_EARLY")
     expect(error).to_contain_text(f"{center.settings.policy.joint_renewal_window_days}일")
+    assert_accessible(page, "/joint/renew refused")
 
     # a certificate in its last 20 days, in a file the app exported: renewed here
     registered = Registrant(last_days_center, "C013", "banking").all_steps()
@@ -99,6 +100,7 @@ def test_issue_renew_and_revoke_in_the_browser(
     renewed = tmp_path / "renewed.pfx"
     downloading.value.save_as(renewed)
     expect(page.locator("[data-manage-done]")).to_be_visible()
+    assert_accessible(page, "/joint/renew done")
 
     leaf = tmp_path / "renewed.pem"
     got = openssl(
@@ -129,8 +131,10 @@ def test_issue_renew_and_revoke_in_the_browser(
     open_file(page, renewed, NEW_PASSWORD)
     page.locator("#joint-reason").select_option("1")  # keyCompromise
     page.locator("#joint-revoke-sure").check()
+    assert_accessible(page, "/joint/revoke")
     page.locator("[data-manage-button]").click()
     expect(page.locator("[data-manage-done]")).to_be_visible()
+    assert_accessible(page, "/joint/revoke done")
     expect(page.locator("[data-done-serial]")).to_have_text(serial)
     ocsp = openssl(
         "ocsp", "-issuer", str(ca / "joint-ca.pem"), "-cert", str(leaf),

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from certcenter.cli.demo import DEMO_PIN, scripted_answers
 from certcenter.errors import CertCenterError
 from tests.browser.financial_support import PIN, issue_over_api, person, register_and_log_in
-from tests.browser.harness import CERTCENTER, CenterServer
+from tests.browser.harness import CERTCENTER, CenterServer, assert_accessible
 from tests.support.flow import Flow
 
 
@@ -29,14 +29,17 @@ def test_the_demo_site_logs_in_through_the_center_approved_in_the_app(
         app.client.close()
 
     page.goto(url + "/sim/gov24")
+    assert_accessible(page, "/sim/gov24", widths=(1280, 390))
     page.get_by_role("link", name="인증서로 로그인").click()
     # at the center: which site asks for what, Korean first
     expect(page).to_have_url(re.compile(re.escape(url) + r"/oidc/authorize\?"))
     expect(page.locator("h1")).to_have_text("정부24 (데모)에 로그인")
     expect(page.locator("[data-oidc-claims]")).to_contain_text("이름")
+    assert_accessible(page, "/oidc/authorize", widths=(1280, 390))
     page.get_by_role("button", name="승인번호 받기").click()
     code = page.locator("[data-approval-code]").inner_text().strip()
     assert re.fullmatch(r"\d{8}", code)
+    assert_accessible(page, "/oidc/authorize with the approval code")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTCENTER_")}
     approved = subprocess.run(
@@ -65,6 +68,7 @@ def test_the_demo_site_logs_in_through_the_center_approved_in_the_app(
     expect(page.locator("h2")).to_contain_text("정부24 (데모)에 제공할 정보")
     for claim in ("name", "phone", "birthdate"):
         expect(page.locator(f'[data-oidc-claim="{claim}"]')).to_be_checked()
+    assert_accessible(page, "/oidc/consent", widths=(1280, 390))
     page.get_by_role("button", name="동의하고 계속").click()
 
     # back at the site, logged in, with what the center vouched for
@@ -73,6 +77,7 @@ def test_the_demo_site_logs_in_through_the_center_approved_in_the_app(
     expect(page).to_have_url(url + "/sim/gov24")
     expect(page.locator('[data-claim="amr"]')).to_have_text("hwk pin")
     expect(page.locator('[data-claim="acr"]')).to_have_text("urn:certcenter:acr:mobile-certificate")
+    assert_accessible(page, "/sim/gov24 logged in")
 
 
 def test_the_demo_site_logs_in_with_the_financial_certificate_in_the_browser(

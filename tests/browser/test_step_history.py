@@ -15,7 +15,7 @@ from playwright.sync_api import Page, Request, expect
 
 from certcenter.errors import CertCenterError
 from tests.browser.financial_support import person
-from tests.browser.harness import CenterServer
+from tests.browser.harness import CenterServer, assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +46,7 @@ def test_back_reload_and_a_second_tab_send_no_form_again(page: Page, server: Cen
     page.get_by_role("button", name="다음").click()
     expect(page).to_have_url(url + "/issue/identify")
     expect(page.locator(".error-box .error-code code")).to_have_text("RRN_INVALID")
+    assert_accessible(page, "/issue/identify refused")
     sent = len(posts)
     page.reload()
     assert len(posts) == sent
@@ -81,3 +82,4 @@ def test_back_reload_and_a_second_tab_send_no_form_again(page: Page, server: Cen
     taken = CertCenterError("WEB_FLOW_TAKEN_OVER")
     expect(page.locator(".error-box .error-message")).to_have_text(taken.message("ko"))
     expect(page.locator(".error-box .error-remedy")).to_have_text(taken.remedy("ko"))
+    assert_accessible(page, "/issue/identify taken over")

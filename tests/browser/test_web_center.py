@@ -21,7 +21,7 @@ from certcenter.simulators.ars import SimulatedArs
 from certcenter.storage.database import make_engine
 from certcenter.storage.simulator_store import SimulatorStore
 from tests.browser.conftest import Console
-from tests.browser.harness import CenterServer
+from tests.browser.harness import CenterServer, assert_accessible
 from tests.support.flow import Flow
 
 pytestmark = pytest.mark.browser
@@ -47,18 +47,22 @@ def test_korean_first_and_english_with_the_toggle(page: Page, server_url: str) -
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     expect(page.locator("h1")).to_have_text("인증서 발급부터 이용·관리까지, 한곳에서")
     expect(page.locator(".site-nav")).to_contain_text("금융인증서 발급/재발급")
+    assert_accessible(page, "/", widths=(1280, 390))
 
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(server_url + "/")
     expect(page.locator("h1")).to_have_text("Get, use and manage your certificates in one place")
     expect(page.locator(".site-nav")).to_contain_text("Get a financial certificate")
+    assert_accessible(page, "/ in English", widths=(1280, 390))
 
     page.get_by_role("link", name="Open the demo world").click()
     expect(page.locator("h1")).to_have_text("The demo world")  # the choice stays
+    assert_accessible(page, "/demo in English")
     page.get_by_role("link", name="한국어").click()
     expect(page).to_have_url(server_url + "/demo")
     expect(page.locator("h1")).to_have_text("데모 세계")
+    assert_accessible(page, "/demo", widths=(1280, 390))
 
 
 def test_an_sms_the_center_sends_shows_in_the_inbox(
@@ -75,6 +79,12 @@ def test_an_sms_the_center_sends_shows_in_the_inbox(
     expect(page).to_have_url(server_url + "/demo/phones/01020000007")
     inbox = page.locator("section", has=page.locator("#inbox-title"))
     expect(inbox.locator(".message-body").first).to_contain_text(f"[{code}]")
+    assert_accessible(page, "an SMS inbox")
+    # the simulators' own plain pages, for scripts and the CLI
+    for plain in ("/sim", "/sim/phones/01020000007", "/sim/banks/004/accounts/12340100000007"):
+        page.goto(server_url + plain)
+        expect(page.locator("main h1")).to_be_visible()
+        assert_accessible(page, plain)
 
 
 def test_answering_a_ringing_ars_call(page: Page, server: CenterServer) -> None:
@@ -84,10 +94,12 @@ def test_answering_a_ringing_ars_call(page: Page, server: CenterServer) -> None:
         page.goto(server.url + "/demo/calls/01020000014")
         expect(page.locator("#ringing-title")).to_have_text("전화가 왔습니다")
         expect(page.locator(".prompt")).to_have_text("화면에 보이는 번호 2자리를 누르세요")
+        assert_accessible(page, "a ringing ARS call")
         page.get_by_label("누를 번호").fill("58")
         page.get_by_role("button", name="번호 누르기").click()
         expect(page.locator(".flash")).to_have_text("ARS 전화에 58을 눌렀습니다.")
         expect(page.locator("table.calls tbody tr").first).to_contain_text("응답함")
+        assert_accessible(page, "an answered ARS call")
         assert ars.outcome(call).status == "answered" and ars.outcome(call).keyed == "58"
     finally:
         close()
@@ -112,6 +124,7 @@ def test_a_form_without_its_token_is_refused_with_the_catalogs_words(
         expect(page.locator(".error-message")).to_have_text(refusal.message("ko"))
         expect(page.locator(".error-remedy")).to_have_text(refusal.remedy("ko"))
         expect(page.locator(".error-code code")).to_have_text("WEB_CSRF_INVALID")
+        assert_accessible(page, "the refusal page", widths=(1280, 390))
 
         # another browser's token is no better: it belongs to that browser's session
         other = second_browser_context().new_page()
@@ -153,9 +166,13 @@ def test_a_phone_sized_screen_never_scrolls_sideways(
             "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert widths[0] <= widths[1] == 375, (path, widths)
+        assert_accessible(phone, path)
     # the menu folds behind its button, and opens
     phone.goto(server_url + "/")
     expect(phone.locator("#site-nav")).to_be_hidden()
+    for tool in (".lang-switch", ".menu-toggle"):  # the header's buttons are a thumb's size
+        box = phone.locator(tool).bounding_box()
+        assert box is not None and box["height"] >= 44, (tool, box)
     phone.get_by_role("button", name="메뉴").click()
     expect(phone.get_by_role("link", name="데모", exact=True)).to_be_visible()
     phone.get_by_role("link", name="데모", exact=True).click()
@@ -177,6 +194,7 @@ def test_the_policy_is_sent_and_nothing_violates_it(
             "e => getComputedStyle(e).backgroundColor"
         )
         assert background == "rgb(26, 75, 140)", path
+    assert_accessible(page, "the page not found")
     assert not console.csp_violations, console.messages
     assert page.evaluate("typeof window.certcenter.fetch") == "function"  # the script ran
     assert not [m for m in console.errors if "404" not in m], console.messages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -128,6 +129,11 @@ def test_unknown_web_paths_are_the_404_page(web: WebClient, path: str) -> None:
     assert text("error.code", "ko") in words and "NOT_FOUND" in words
     assert "요청한 대상을 찾을 수 없습니다." in words
     assert "Content-Security-Policy" in page.headers
+    # the message is the page's one title, the summary takes the focus (center.js)
+    assert re.findall(r"<h1\b[^>]*>([^<]*)</h1>", page.text) == ["요청한 대상을 찾을 수 없습니다."]
+    assert re.search(
+        r'<section class="error-box" role="alert" tabindex="-1" data-error-summary', page.text
+    )
 
 
 def test_wrong_method_on_a_page_is_a_page_too(web: WebClient) -> None:

@@ -44,8 +44,9 @@ def _page(title: str, body: str) -> HTMLResponse:
         "body{font-family:system-ui,'Noto Sans KR',sans-serif;max-width:46rem;margin:1rem auto;"
         "padding:0 1rem;color:#222}table{border-collapse:collapse;width:100%}"
         "td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}"
-        ".spam{color:#a33}.muted{color:#777}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+        "td a{display:inline-block;padding:.3rem 0}"
+        ".spam{color:#a33}.muted{color:#595959}</style></head><body><main>"
+        f"<h1>{html.escape(title)}</h1>{body}</main></body></html>"
     )
 
 

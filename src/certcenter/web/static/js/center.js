@@ -60,9 +60,19 @@
     show();
   }
 
+  /* A refused form comes back with the error summary on top: it takes the focus, so the
+     keyboard and the screen reader start from what went wrong and its remedy. */
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary && !summary.hidden) {
+      summary.focus();
+    }
+  }
+
   function setUp() {
     setUpMenu();
     setUpSessionClock();
+    focusErrorSummary();
   }
 
   if (document.readyState === "loading") {

@@ -56,6 +56,7 @@
       errorBox.querySelector("[data-error-code]").textContent = error.code || "";
       errorBox.hidden = false;
       errorBox.scrollIntoView({ block: "nearest" });
+      errorBox.focus({ preventScroll: true });
     }
 
     async function explain(failure) {

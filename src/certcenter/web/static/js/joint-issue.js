@@ -45,6 +45,7 @@
       box.querySelector("[data-error-code]").textContent = error.code || "";
       box.hidden = false;
       box.scrollIntoView({ block: "nearest" });
+      box.focus({ preventScroll: true });
     }
 
     async function explain(failure) {

@@ -25,6 +25,7 @@
       box.querySelector("[data-error-remedy]").textContent = error.remedy || "";
       box.querySelector("[data-error-code]").textContent = error.code || "";
       box.hidden = false;
+      box.focus();
     }
 
     async function explain(failure) {

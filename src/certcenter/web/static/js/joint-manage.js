@@ -62,6 +62,7 @@
       box.querySelector("[data-error-code]").textContent = error.code || "";
       box.hidden = false;
       box.scrollIntoView({ block: "nearest" });
+      box.focus({ preventScroll: true });
     }
 
     async function explain(failure) {
