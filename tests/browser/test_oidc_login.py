@@ -101,6 +101,7 @@ def test_the_demo_site_logs_in_with_the_financial_certificate_in_the_browser(
     refusal = CertCenterError("FINANCIAL_AUTH_FAILED", tries_left=4)
     expect(page.locator(".error-box .error-message")).to_have_text(refusal.message("ko"))
     expect(page).to_have_url(url + "/oidc/authorize/pin")
+    assert_accessible(page, "/oidc/authorize/pin, a wrong PIN refused")
     page.get_by_label("비밀번호 (숫자 6자리)").fill(PIN)
     page.get_by_role("button", name="로그인", exact=True).click()
 
