@@ -122,6 +122,9 @@ def postgres_database(pki_dir: Path) -> Iterator[str]:
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # commits need not wait for the disk here: only the server machine going down could
+        # lose them (a killed center process loses nothing), and no test stops PostgreSQL
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
     migrate.upgrade(engine)
@@ -288,10 +291,12 @@ def _snapshot_postgres(url: str, pki: Path) -> None:
 
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in reversed(metadata.sorted_tables))
+    # DELETE, children first: a test leaves a few hundred rows at most, and TRUNCATE of every
+    # table costs about 0.2 s (a new file per table) where DELETE costs a few milliseconds
+    emptied = "; ".join(f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables))
     snapshot = _PG_SNAPSHOTS.get(url)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+        conn.execute(text(emptied))
         if snapshot is None:  # what the migrations seed
             conn.execute(
                 text("INSERT INTO audit_head (id, seq, entry_hash) VALUES (1, 0, :h)"),
