@@ -32,6 +32,7 @@ from certcenter.entities import Customer
 from certcenter.keys import software
 from certcenter.lifecycle.service import ActorRef
 from certcenter.server import create_app
+from certcenter.signing.signer import chain_above
 from tests.revocation.support import record_active
 from tests.support.pkilint import Linter
 
@@ -357,3 +358,25 @@ def test_pkilint_finds_no_error_in_what_the_rollover_made(rolled: Rolled) -> Non
         certificate = x509.load_pem_x509_certificate((rolled.ca / name).read_bytes())
         assert linter.errors(certificate) == [], name
     assert linter.errors(rolled.new_good) == []
+
+
+def test_signatures_and_logins_find_the_generation_that_issued_the_certificate(
+    rolled: Rolled,
+) -> None:
+    hierarchy = rolled.center.hierarchy()
+    old_ca = x509.load_pem_x509_certificate((rolled.ca / "mobile-ca.pem").read_bytes())
+    new_ca = x509.load_pem_x509_certificate((rolled.ca / "mobile-ca.2.pem").read_bytes())
+    root = hierarchy.root.certificate
+    bag = hierarchy.ca_certificates("mobile")
+    assert bag == [new_ca, old_ca, root]
+    # a CMS signature carries the path of its own certificate
+    assert chain_above(rolled.old_good, bag) == (old_ca, root)
+    assert chain_above(rolled.new_good, bag) == (new_ca, root)
+    # a login with a certificate from before the rollover is still the center's
+    old_issuer = hierarchy.issuer_of("mobile", rolled.old_good)
+    assert old_issuer is not None and old_issuer.key_label == "mobile-ca"
+    new_issuer = hierarchy.issuer_of("mobile", rolled.new_good)
+    assert new_issuer is not None and new_issuer.key_label == "mobile-ca.2"
+    assert hierarchy.issuer_of("joint", rolled.old_good) is None
+    # another family's CA is untouched
+    assert [ca.key_label for ca in hierarchy.generations("financial")] == ["financial-ca"]

@@ -263,6 +263,12 @@ class CaHierarchy:
         ca = self.issuer_of(family, certificate) or self.issuing(family)
         return [ca.certificate, self.root.certificate]
 
+    def ca_certificates(self, family: str) -> list[x509.Certificate]:
+        """Every CA certificate above a certificate of the family, whichever generation
+        issued it: the current CA, the retired ones, then the root (a signer picks the path
+        of its certificate out of them, :func:`certcenter.signing.signer.chain_above`)."""
+        return [ca.certificate for ca in self.generations(family)] + [self.root.certificate]
+
 
 class Hierarchy(Protocol):
     """What services read of the hierarchy: :class:`CaHierarchy` or :class:`StoredHierarchy`."""
@@ -277,6 +283,7 @@ class Hierarchy(Protocol):
         self, family: str, certificate: x509.Certificate
     ) -> CertificateAuthority | None: ...
     def chain_of(self, family: str, certificate: x509.Certificate) -> list[x509.Certificate]: ...
+    def ca_certificates(self, family: str) -> list[x509.Certificate]: ...
 
 
 class StoredHierarchy:
@@ -325,6 +332,9 @@ class StoredHierarchy:
 
     def chain_of(self, family: str, certificate: x509.Certificate) -> list[x509.Certificate]:
         return self().chain_of(family, certificate)
+
+    def ca_certificates(self, family: str) -> list[x509.Certificate]:
+        return self().ca_certificates(family)
 
     def forget(self) -> None:
         """Read the CA files again on next use (after a key ceremony changed them)."""

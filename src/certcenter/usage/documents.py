@@ -182,8 +182,10 @@ class DocumentSigning:
         """Documents are signed on the customer's side: the signature comes with the request,
         from the device (mobile certificate) or the joint certificate's software."""
         if session.method == JOINT_METHOD:
-            return JointSigner(request.signature, chain=tuple(self.hierarchy.chain(JOINT)))
-        return DeviceSigner(request.signature, chain=tuple(self.hierarchy.chain(MOBILE)))
+            return JointSigner(
+                request.signature, chain=tuple(self.hierarchy.ca_certificates(JOINT))
+            )
+        return DeviceSigner(request.signature, chain=tuple(self.hierarchy.ca_certificates(MOBILE)))
 
     @staticmethod
     def _sign(signer: Signer, request: SigningRequest) -> Signature | CertCenterError:
