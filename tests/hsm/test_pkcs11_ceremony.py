@@ -121,6 +121,18 @@ def test_a_software_issuing_ca_rolls_over_into_the_token(
         "CERTCENTER_PKCS11_PIN": USER_PIN,
     }
     runner = CliRunner()
+    # the old key must sign the cross-certificate: without its backend, nothing is made
+    # (the root found in software here, as an offline root would be on its medium)
+    alone = {k: v for k, v in into_token.items() if k != "CERTCENTER_KEY_BACKEND_CA_RETIRED"}
+    alone |= {
+        "CERTCENTER_KEY_BACKEND_ROOT": "software",
+        "CERTCENTER_ROOT_KEY_DIR": str(tmp_path / "data" / "keys"),
+    }
+    refused = runner.invoke(
+        cli, ["keys", "ceremony", "rollover-ca", "--family", "joint"], env=alone
+    )
+    assert refused.exit_code == 1 and "[CA_KEY_NOT_PRESENT]" in refused.output, refused.output
+    assert not blank_backend.has_key("joint-ca.2")
     done = runner.invoke(
         cli, ["keys", "ceremony", "rollover-ca", "--family", "joint"], env=into_token
     )

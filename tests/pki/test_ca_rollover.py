@@ -39,6 +39,7 @@ from tests.support.pkilint import Linter
 PASSPHRASE = "rollover passphrase"
 TEST_SCRYPT_N = 2**4  # the keys' scrypt cost in tests (tests/conftest.py says why)
 OPERATOR = ActorRef.operator("tester", None)
+pytestmark = pytest.mark.xdist_group("ca-rollover")  # one installation for the module
 
 
 @dataclass
