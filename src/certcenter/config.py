@@ -313,6 +313,9 @@ class Settings(BaseSettings):
     key_backend_ocsp: str | None = None
     key_backend_customer: str | None = None
     key_backend_secrets: str | None = None
+    # where the CA keys retired by a rollover into another backend still are (the software
+    # store, after a move into the HSM): they sign their CRLs and OCSP responders from there
+    key_backend_ca_retired: str | None = None
     # the root CA's key, apart from the CA backend when any of these is set (an offline root:
     # a token or medium present only during key ceremonies, docs/keys.md#key-ceremonies);
     # its backend (default: key_backend_ca's), its folder (software), its token (pkcs11)

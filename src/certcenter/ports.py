@@ -123,13 +123,19 @@ class CertificateRepository(Protocol):
         """Active, not yet renewed certificates used within ``window`` of their end, still valid."""
         ...
 
-    def listed_entries(self, family: str, shard: int) -> Iterator[bytes]:
-        """The CRL entries (DER) of the family's partition, by serial."""
+    def listed_entries(
+        self, family: str, shard: int, issuer_key_label: str | None = None
+    ) -> Iterator[bytes]:
+        """The CRL entries (DER) of the family's partition, by serial; with
+        ``issuer_key_label``, only those of the certificates that CA key signed."""
         ...
 
-    def listed_summary(self, family: str, shard: int) -> tuple[int, datetime | None]:
+    def listed_summary(
+        self, family: str, shard: int, issuer_key_label: str | None = None
+    ) -> tuple[int, datetime | None]:
         """How many certificates of the partition carry a CRL entry, and the newest
-        ``revoked_at`` among them (None when there is none)."""
+        ``revoked_at`` among them (None when there is none); ``issuer_key_label`` as for
+        :meth:`listed_entries`."""
         ...
 
     def bound_to_key(self, public_key_sha256: str) -> Sequence[CertificateRecord]:

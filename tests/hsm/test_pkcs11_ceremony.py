@@ -95,3 +95,101 @@ def _public_key(pem: bytes) -> object:
     from cryptography import x509
 
     return x509.load_pem_x509_certificate(pem).public_key()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_software_issuing_ca_rolls_over_into_the_token(
+    blank_backend: Pkcs11KeyBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/operations.md's move into the HSM: the old CA key stays in software and signs
+    its CRL; the new one is made in the token and issues from then on."""
+    monkeypatch.setattr(software, "_SCRYPT_N", TEST_SCRYPT_N)
+    monkeypatch.setattr(software, "_KEY_SCRYPT_N", TEST_SCRYPT_N)
+    env = {
+        "CERTCENTER_DATA_DIR": str(tmp_path / "data"),
+        "CERTCENTER_KEY_PASSPHRASE": "ceremony passphrase",
+        "CERTCENTER_SIMULATORS_ENABLED": "false",
+        "CERTCENTER_LANG": "en",
+    }
+    initialise(load_settings(environ=env))  # a software installation
+    into_token = {
+        **env,
+        "CERTCENTER_KEY_BACKEND_CA": "pkcs11",
+        "CERTCENTER_KEY_BACKEND_CA_RETIRED": "software",
+        "CERTCENTER_PKCS11_MODULE": str(SOFTHSM_MODULE),
+        "CERTCENTER_PKCS11_TOKEN_LABEL": "blank",
+        "CERTCENTER_PKCS11_PIN": USER_PIN,
+    }
+    runner = CliRunner()
+    # the old key must sign the cross-certificate: without its backend, nothing is made
+    # (the root found in software here, as an offline root would be on its medium)
+    alone = {k: v for k, v in into_token.items() if k != "CERTCENTER_KEY_BACKEND_CA_RETIRED"}
+    alone |= {
+        "CERTCENTER_KEY_BACKEND_ROOT": "software",
+        "CERTCENTER_ROOT_KEY_DIR": str(tmp_path / "data" / "keys"),
+    }
+    refused = runner.invoke(
+        cli, ["keys", "ceremony", "rollover-ca", "--family", "joint"], env=alone
+    )
+    assert refused.exit_code == 1 and "[CA_KEY_NOT_PRESENT]" in refused.output, refused.output
+    assert not blank_backend.has_key("joint-ca.2")
+    done = runner.invoke(
+        cli, ["keys", "ceremony", "rollover-ca", "--family", "joint"], env=into_token
+    )
+    assert done.exit_code == 0, done.output
+    details = json.loads(done.stdout)["details"]
+    assert details["new"]["backend"] == "pkcs11" and details["new"]["key_label"] == "joint-ca.2"
+    assert details["new"]["key_kind"] == "RSA-2048"
+    assert blank_backend.has_key("joint-ca.2") and not blank_backend.has_key("joint-ca")
+    assert (tmp_path / "data" / "keys" / "joint-ca.key.pem").is_file()  # the old key stays
+    record = tmp_path / "record.json"
+    record.write_text(done.stdout, "utf-8")
+    assert runner.invoke(cli, ["keys", "verify-record", str(record)], env=into_token).exit_code == 0
+
+    ca = tmp_path / "data" / "ca"
+    settings = load_settings(environ=into_token)
+    center = build_center(settings)
+    try:
+        assert center.hierarchy().issuing("joint").key_label == "joint-ca.2"
+        new_crl = bytes(center.revocation.crls.publish("joint", 0).der)  # both generations
+        with center.uow_factory(read_only=True) as uow:
+            first = uow.crls.latest("joint", 0)
+        assert first is not None
+        first_crl = bytes(first.der)
+    finally:
+        center.close()
+    for der, issuing in ((new_crl, "joint-ca.2.pem"), (first_crl, "joint-ca.pem")):
+        (tmp_path / "check.crl").write_bytes(der)
+        checked = subprocess.run(
+            [
+                "openssl",
+                "crl",
+                "-inform",
+                "DER",
+                "-in",
+                str(tmp_path / "check.crl"),
+                "-CAfile",
+                str(ca / issuing),
+                "-noout",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "verify OK" in checked.stdout + checked.stderr, (issuing, checked)
+    for name in ("joint-ca.2.pem", "joint-ca.2-cross.pem"):
+        checked = subprocess.run(
+            [
+                "openssl",
+                "verify",
+                "-CAfile",
+                str(ca / "root-ca.pem"),
+                "-untrusted",
+                str(ca / "joint-ca.pem"),
+                str(ca / name),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode == 0, (name, checked.stderr)

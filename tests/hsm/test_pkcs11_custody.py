@@ -219,6 +219,8 @@ def test_migrate_moves_secrets_and_customer_keys_into_the_token(
         "key-encryption key customer-kek.2: made in the token",
         "customer keys: 1 re-wrapped under it, 1 of older accounts wrapped then re-wrapped",
         "root-ca: a signing key: not moved",
+        "mobile-ca: a signing key: not moved; an issuing CA key is rolled over into the token",
+        "rollover-ca --family joint",
         "audit-checkpoint: a signing key: not moved",
         "nothing changed",
     ):

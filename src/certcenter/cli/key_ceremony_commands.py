@@ -2,6 +2,7 @@
 
     $ certcenter keys ceremony init-root > root-record.json
     $ certcenter keys ceremony issue-ca --family mobile
+    $ certcenter keys ceremony rollover-ca --family mobile
     $ certcenter keys ceremony rotate ocsp-signer --family mobile
     $ certcenter keys ceremony sign-root-crl
     $ certcenter keys verify-record root-record.json
@@ -19,7 +20,13 @@ import click
 from certcenter.cli.common import handle_errors, local_center, local_settings, operator_actor
 from certcenter.cli.key_commands import ceremony, echo_record, rotate
 
-__all__ = ["ceremony_init_root", "ceremony_issue_ca", "ceremony_sign_root_crl", "rotate_ocsp"]
+__all__ = [
+    "ceremony_init_root",
+    "ceremony_issue_ca",
+    "ceremony_rollover_ca",
+    "ceremony_sign_root_crl",
+    "rotate_ocsp",
+]
 
 
 def _operator() -> str:
@@ -60,9 +67,23 @@ def ceremony_init_root() -> None:
 def ceremony_issue_ca(family: str) -> None:
     """Make a family's issuing CA key and have the root certify it (needs the root key).
 
-    Refused when the family's CA exists (a CA key rollover is not done), when the root key is
-    not present, and for an unknown family."""
+    Refused when the family's CA exists (its key is replaced with `rollover-ca`), when the
+    root key is not present, and for an unknown family."""
     _run(lambda center: center.ca_ceremonies.issue_ca(family, operator=_operator()))
+
+
+@ceremony.command("rollover-ca")
+@click.option("--family", required=True, help="mobile, financial or joint.")
+@handle_errors
+def ceremony_rollover_ca(family: str) -> None:
+    """Roll a family's issuing CA over to a new key (needs the root key and the old CA key).
+
+    The new key is made in the configured CA key backend (the HSM's token with
+    key_backend_ca = "pkcs11"); the root certifies it and the old key cross-certifies it.
+    New certificates are issued under the new key; the old key keeps signing the CRLs and
+    OCSP responses of what it issued until its certificate expires. Restart the servers
+    afterwards."""
+    _run(lambda center: center.ca_ceremonies.rollover_ca(family, operator=_operator()))
 
 
 @rotate.command("ocsp-signer")

@@ -22,8 +22,11 @@ What moves:
 What does not move: the CA, OCSP, audit checkpoint and time-stamping keys. They sign; a
 key made in software can be imported into a token but can never become one that was made
 there and never left it (``CKA_ALWAYS_SENSITIVE``, ``CKA_NEVER_EXTRACTABLE``), which is what
-an HSM is for. New CA keys are made in the token by the key ceremony commands, cross-signed
-by the old ones.
+an HSM is for. An issuing CA's key is replaced by one made in the token with
+``certcenter keys ceremony rollover-ca`` (``key_backend_ca = "pkcs11"``,
+``key_backend_ca_retired = "software"``): the root certifies the new key, the old key
+cross-certifies it and stays in software to sign the CRLs and OCSP responders of what it
+issued; the plan says so for each issuing CA key (docs/operations.md).
 
 Run it with the center stopped: once a customer key is re-wrapped in the token, only a
 center configured with ``key_backend_customer = "pkcs11"`` can sign with it. A second run
@@ -32,6 +35,7 @@ carries on where the first stopped (imported secrets are checked, not imported t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +56,26 @@ __all__ = ["KeyMigration", "MigrationPlan", "MigrationReport"]
 CEREMONY = "migrate-keys"
 Progress = Callable[[str], None]
 _CLOUD_KEY_PREFIX = "fin-"  # financial.cloud.KEY_PREFIX: keys of accounts made before wrapping
+
+
+_ISSUING_CA_KEY = re.compile(r"([a-z][a-z0-9]*)-ca(?:\.[0-9]+)?")
+
+
+def _why_not_moved(label: str) -> str:
+    """What the plan says of a signing key left where it is (docs/operations.md)."""
+    issuing = _ISSUING_CA_KEY.fullmatch(label)
+    if issuing is not None and label != "root-ca":
+        return (
+            "a signing key: not moved; an issuing CA key is rolled over into the token "
+            '(key_backend_ca = "pkcs11", key_backend_ca_retired = "software", then '
+            f"certcenter keys ceremony rollover-ca --family {issuing.group(1)}): the new "
+            "key is certified by the root and cross-certified by this one, which stays to "
+            "sign the CRLs and OCSP responders of what it issued"
+        )
+    return (
+        "a signing key: not moved; make a new one in the token with the key "
+        "ceremony commands (a new CA cross-signed by the old one)"
+    )
 
 
 @dataclass(frozen=True)
@@ -164,10 +188,7 @@ class KeyMigration:
         for source in {id(s): s for s in (secrets_source, customer_source) if s}.values():
             for label in source.key_labels():
                 if not label.startswith(_CLOUD_KEY_PREFIX):
-                    not_moved[label] = (
-                        "a signing key: not moved; make a new one in the token with the key "
-                        "ceremony commands (a new CA cross-signed by the old one)"
-                    )
+                    not_moved[label] = _why_not_moved(label)
             for label in source.secret_labels():
                 if label not in secrets and label not in kek_stored:
                     not_moved.setdefault(label, "not a secret of this center's: left alone")

@@ -364,10 +364,11 @@ class RemoteSigner:
 
     def signature(self, signed: RemoteSignature) -> Signature:
         """The remote signature with its certificate and the chain above it."""
+        certificate = x509.load_der_x509_certificate(signed.certificate_der)
         return Signature(
             value=signed.signature,
-            certificate=x509.load_der_x509_certificate(signed.certificate_der),
-            chain=tuple(self.hierarchy.chain(FAMILY)),
+            certificate=certificate,
+            chain=tuple(self.hierarchy.chain_of(FAMILY, certificate)),
             signed_by=SignedBy.CENTER,
             signing_time=signed.signing_time,
         )

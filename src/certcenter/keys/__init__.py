@@ -10,12 +10,21 @@ Private keys never leave a backend: callers ask it to sign (see :class:`KeyBacke
 (``ca``, ``ocsp``, ``customer``, ``secrets``) uses the backend ``key_backend_<purpose>``
 names, else ``key_backend``; a name used by several purposes is one backend object. To add
 a backend (a cloud KMS), register a factory in :data:`BACKENDS`.
+
+After CA keys were rolled over into an HSM (``certcenter keys ceremony rollover-ca`` with
+``key_backend_ca = "pkcs11"``), the retired CA keys stay where they were made:
+``key_backend_ca_retired = "software"`` names that backend, and the CA purpose's backend
+(:class:`RetiredCaKeys`) signs with a key there when the token has none under its label.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from certcenter.config import KEY_PURPOSES, Settings
 from certcenter.keys.backend import (
@@ -47,6 +56,7 @@ __all__ = [
     "KeyKind",
     "OcspKeys",
     "Pkcs11KeyBackend",
+    "RetiredCaKeys",
     "Secrets",
     "SigningKeys",
     "SoftwareKeyBackend",
@@ -147,8 +157,48 @@ def load_key_backend(settings: Settings) -> KeyBackend:
     return _make(settings.key_backend, settings, "key_backend")
 
 
+class RetiredCaKeys:
+    """The CA purpose's backend with the keys a migration left behind: every operation goes
+    to ``current``; signing with (or reading) a label it does not hold goes to ``retired``,
+    where the CA keys that a rollover into the HSM retired still sign their CRLs and OCSP
+    responders. New keys are always made in ``current``."""
+
+    def __init__(self, current: KeyBackend, retired: KeyBackend) -> None:
+        self.current = current
+        self.retired = retired
+
+    def _holder(self, label: str) -> KeyBackend:
+        if self.current.has_key(label) or not self.retired.has_key(label):
+            return self.current
+        return self.retired
+
+    def has_key(self, label: str) -> bool:
+        return self.current.has_key(label) or self.retired.has_key(label)
+
+    def generate_key(self, label: str, kind: KeyKind = "ec-p256") -> PublicKeyTypes:
+        return self.current.generate_key(label, kind)
+
+    def public_key(self, label: str) -> PublicKeyTypes:
+        return self._holder(label).public_key(label)
+
+    def sign(self, label: str, data: bytes) -> bytes:
+        return self._holder(label).sign(label, data)
+
+    def sign_certificate(self, label: str, builder: x509.CertificateBuilder) -> x509.Certificate:
+        return self._holder(label).sign_certificate(label, builder)
+
+    def sign_crl(
+        self, label: str, builder: x509.CertificateRevocationListBuilder
+    ) -> x509.CertificateRevocationList:
+        return self._holder(label).sign_crl(label, builder)
+
+    def __getattr__(self, name: str) -> Any:  # the rest of KeyBackend: the current one's
+        return getattr(self.current, name)
+
+
 def load_key_backends(settings: Settings) -> KeyBackends:
-    """The backend of each purpose, each name made once."""
+    """The backend of each purpose, each name made once; the CA purpose's joined by the
+    backend of its retired keys when ``key_backend_ca_retired`` names one."""
     made: dict[str, KeyBackend] = {settings.key_backend: load_key_backend(settings)}
     chosen: dict[str, KeyBackend] = {}
     for purpose in KEY_PURPOSES:
@@ -156,4 +206,9 @@ def load_key_backends(settings: Settings) -> KeyBackends:
         if name not in made:
             made[name] = _make(name, settings, f"key_backend_{purpose}")
         chosen[purpose] = made[name]
+    retired = settings.key_backend_ca_retired
+    if retired and retired != settings.key_backend_for("ca"):
+        if retired not in made:
+            made[retired] = _make(retired, settings, "key_backend_ca_retired")
+        chosen["ca"] = cast(KeyBackend, RetiredCaKeys(chosen["ca"], made[retired]))
     return KeyBackends(default=made[settings.key_backend], **chosen)

@@ -32,6 +32,7 @@ from certcenter.pki.ceremonies import (
     CeremonyDone,
     init_root,
     issue_ca,
+    rollover_ca,
     rotate_ocsp_signer_key,
 )
 from certcenter.pki.crl import ROOT_CRL_FAMILY
@@ -44,8 +45,8 @@ __all__ = ["CaCeremonies"]
 
 
 class CaCeremonies:
-    """``init-root``, ``issue-ca``, ``rotate ocsp-signer``, ``sign-root-crl``: each returns
-    its signed record, already in the audit trail."""
+    """``init-root``, ``issue-ca``, ``rollover-ca``, ``rotate ocsp-signer``,
+    ``sign-root-crl``: each returns its signed record, already in the audit trail."""
 
     def __init__(
         self,
@@ -72,6 +73,20 @@ class CaCeremonies:
 
     def issue_ca(self, family: str, *, operator: str) -> CeremonyRecord:
         done = issue_ca(
+            self._ca_keys,
+            self._root_keys(),
+            self._settings,
+            self._clock,
+            family,
+            responder_keys=self._responder_keys,
+        )
+        return self._record(done, operator)
+
+    def rollover_ca(self, family: str, *, operator: str) -> CeremonyRecord:
+        """A new key for ``family``'s issuing CA, certified by the root and cross-certified
+        by the old key (:func:`certcenter.pki.ceremonies.rollover_ca`); the old key keeps
+        signing the CRLs and OCSP responses of what it issued."""
+        done = rollover_ca(
             self._ca_keys,
             self._root_keys(),
             self._settings,

@@ -26,7 +26,9 @@ through 2049 and GeneralizedTime from 2050 (RFC 5280 §5.1.2.4).
 
 Partition names (:func:`partition_name`) are ``<family>-<shard>`` (``mobile-0`` …
 ``mobile-15``), ``root`` for the root's CRL and ``<family>`` (``mobile``) for the family's
-complete CRL, which certificates issued before partitioning point to.
+complete CRL, which certificates issued before partitioning point to. After a key rollover
+of a family's CA the new generation's CRLs go by its scope in place of the family
+(``mobile.2-3``, ``mobile.2``): each CA generation signs the CRLs of what it issued.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ FULL_CRL_SHARD = -1  # the CrlRecord shard of a family's complete (unpartitioned
 # issuingDistributionPoint; "all": no issuingDistributionPoint, a complete CRL of the issuer.
 CrlScope = Literal["user", "ca", "all"]
 
-_NAME = re.compile(r"([a-z][a-z0-9]{0,19})(?:-(0|[1-9][0-9]{0,2}))?")
+# a family, or a CA generation's scope after a key rollover (``mobile.2``), then the shard
+_NAME = re.compile(r"([a-z][a-z0-9]{0,19}(?:\.[2-9]|\.[1-9][0-9]{1,2})?)(?:-(0|[1-9][0-9]{0,2}))?")
 
 
 def crl_shard_of(serial: int, shards: int) -> int:

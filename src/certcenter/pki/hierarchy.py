@@ -26,6 +26,17 @@ as they are). Files in ``settings.ca_path``, each written atomically:
 ``mobile-ocsp.2.pem``, ``mobile-ocsp.3.pem``, …
     The responder after each key rotation (:func:`rotate_ocsp_signer`, key ``mobile-ocsp.2``,
     …): the highest generation is the current one; older files and keys are kept.
+``mobile-ca.2.pem``, ``mobile-ca.3.pem``, … and ``mobile-ca.2-cross.pem``
+    An issuing CA after each key rollover (``certcenter keys ceremony rollover-ca``, key
+    ``mobile-ca.2``, …, see :func:`certcenter.pki.ceremonies.rollover_ca`): the highest
+    generation is the family's current CA, which issues; the earlier ones are *retired*
+    (:attr:`CaHierarchy.retired_cas`): they issue nothing more but keep signing the CRLs and
+    OCSP responses of what they issued until their own certificate expires. A generation
+    goes by its *scope* (:attr:`CertificateAuthority.scope`: ``mobile``, ``mobile.2``): its
+    CRLs (``/crl/mobile.2-3.crl``), its OCSP responder (``mobile.2-ocsp.pem``) and its file
+    under ``/ca/`` (``mobile-ca.2.der``) are its own, so what the earlier generation issued
+    keeps pointing at the right places. ``-cross.pem`` is the new key certified by the
+    previous generation's key (same name: a self-issued certificate).
 
 The root key may live apart from the CA keys (``root_keys``: an offline root, present only
 during key ceremonies, see :mod:`certcenter.pki.ceremonies`): once ``root-ca.pem`` is there,
@@ -75,9 +86,13 @@ __all__ = [
     "OcspSigner",
     "StoredHierarchy",
     "backend_name",
+    "ca_generation",
+    "ca_generation_path",
+    "ca_key_label",
     "ensure_hierarchy",
     "ensure_ocsp_signer",
     "family_spec",
+    "generation_scope",
     "holds_key",
     "load_hierarchy",
     "load_ocsp_signer",
@@ -87,6 +102,7 @@ __all__ = [
     "ocsp_signer_label",
     "require_root_key",
     "rotate_ocsp_signer",
+    "split_scope",
     "write_chain",
 ]
 
@@ -122,11 +138,37 @@ FAMILIES: tuple[CaSpec, ...] = (
 
 @dataclass(frozen=True)
 class CertificateAuthority:
-    """A CA certificate and the label of its key in the key backend."""
+    """A CA certificate and the label of its key in the key backend; ``generation`` counts
+    the family's key rollovers (1: the CA made by ``issue-ca``)."""
 
     certificate: x509.Certificate
     key_label: str
     family: str | None = None
+    generation: int = 1
+
+    @property
+    def scope(self) -> str:
+        """What its CRLs and OCSP responder go by: ``mobile``, ``mobile.2`` after a rollover."""
+        if self.family is None:
+            return self.key_label
+        return generation_scope(self.family, self.generation)
+
+
+def generation_scope(family: str, generation: int) -> str:
+    """``mobile`` for a family's first CA, ``mobile.2`` for the CA of its first rollover."""
+    return family if generation == 1 else f"{family}.{generation}"
+
+
+def ca_key_label(spec: CaSpec, generation: int = 1) -> str:
+    """``mobile-ca``, then ``mobile-ca.2``, ``mobile-ca.3`` for the keys of later rollovers
+    (also the file name stem: ``mobile-ca.2.pem``)."""
+    return spec.key_label if generation == 1 else f"{spec.key_label}.{generation}"
+
+
+def split_scope(scope: str) -> tuple[str, int]:
+    """``("mobile", 2)`` for ``mobile.2``; ``("mobile", 1)`` for ``mobile``."""
+    family, _, number = scope.partition(".")
+    return (family, int(number)) if number.isdigit() else (family, 1)
 
 
 IssuingCa = CertificateAuthority
@@ -143,7 +185,8 @@ class OcspSigner:
 
 def ocsp_signer_label(family: str, generation: int = 1) -> str:
     """The key label (and file name stem) of a family's OCSP responder: ``mobile-ocsp``,
-    then ``mobile-ocsp.2``, ``mobile-ocsp.3`` for the keys of later rotations."""
+    then ``mobile-ocsp.2``, ``mobile-ocsp.3`` for the keys of later rotations; a CA
+    generation's scope in place of the family after a rollover (``mobile.2-ocsp``)."""
     return f"{family}-ocsp" if generation == 1 else f"{family}-ocsp.{generation}"
 
 
@@ -154,6 +197,9 @@ class CaHierarchy:
     root: CertificateAuthority
     issuing_cas: tuple[IssuingCa, ...]
     ocsp_signers: tuple[OcspSigner, ...] = ()
+    # earlier generations of issuing CAs, still valid: they sign CRLs and OCSP responses
+    # for what they issued (never a new certificate)
+    retired_cas: tuple[CertificateAuthority, ...] = ()
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -176,6 +222,53 @@ class CaHierarchy:
                 return signer
         return None
 
+    @property
+    def authorities(self) -> tuple[CertificateAuthority, ...]:
+        """Every issuing CA that answers for certificates: current ones, then retired ones."""
+        return self.issuing_cas + self.retired_cas
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scope of every issuing CA generation still valid (``mobile``, ``mobile.2``)."""
+        return tuple(ca.scope for ca in self.authorities)
+
+    def authority(self, key_label: str) -> CertificateAuthority | None:
+        """The issuing CA (current or retired) whose key is ``key_label``."""
+        for ca in self.authorities:
+            if ca.key_label == key_label:
+                return ca
+        return None
+
+    def in_scope(self, scope: str) -> CertificateAuthority | None:
+        """The issuing CA generation of ``scope`` (``mobile.2``), None if there is none."""
+        for ca in self.authorities:
+            if ca.scope == scope:
+                return ca
+        return None
+
+    def generations(self, family: str) -> tuple[CertificateAuthority, ...]:
+        """The family's issuing CAs still valid, the current one first."""
+        return tuple(ca for ca in self.authorities if ca.family == family)
+
+    def issuer_of(self, family: str, certificate: x509.Certificate) -> CertificateAuthority | None:
+        """Which of the family's CA generations signed ``certificate``, if one did."""
+        for ca in self.generations(family):
+            if issued_by(certificate, ca.certificate):
+                return ca
+        return None
+
+    def chain_of(self, family: str, certificate: x509.Certificate) -> list[x509.Certificate]:
+        """The chain above ``certificate``: its own CA generation, then the root (the
+        current CA's chain when none of them signed it)."""
+        ca = self.issuer_of(family, certificate) or self.issuing(family)
+        return [ca.certificate, self.root.certificate]
+
+    def ca_certificates(self, family: str) -> list[x509.Certificate]:
+        """Every CA certificate above a certificate of the family, whichever generation
+        issued it: the current CA, the retired ones, then the root (a signer picks the path
+        of its certificate out of them, :func:`certcenter.signing.signer.chain_above`)."""
+        return [ca.certificate for ca in self.generations(family)] + [self.root.certificate]
+
 
 class Hierarchy(Protocol):
     """What services read of the hierarchy: :class:`CaHierarchy` or :class:`StoredHierarchy`."""
@@ -185,6 +278,12 @@ class Hierarchy(Protocol):
     def issuing(self, family: str = "mobile") -> IssuingCa: ...
     def chain(self, family: str = "mobile") -> list[x509.Certificate]: ...
     def ocsp_signer(self, family: str = "mobile") -> OcspSigner | None: ...
+    def authority(self, key_label: str) -> CertificateAuthority | None: ...
+    def issuer_of(
+        self, family: str, certificate: x509.Certificate
+    ) -> CertificateAuthority | None: ...
+    def chain_of(self, family: str, certificate: x509.Certificate) -> list[x509.Certificate]: ...
+    def ca_certificates(self, family: str) -> list[x509.Certificate]: ...
 
 
 class StoredHierarchy:
@@ -225,6 +324,23 @@ class StoredHierarchy:
     def ocsp_signer(self, family: str = "mobile") -> OcspSigner | None:
         return self().ocsp_signer(family)
 
+    def authority(self, key_label: str) -> CertificateAuthority | None:
+        return self().authority(key_label)
+
+    def issuer_of(self, family: str, certificate: x509.Certificate) -> CertificateAuthority | None:
+        return self().issuer_of(family, certificate)
+
+    def chain_of(self, family: str, certificate: x509.Certificate) -> list[x509.Certificate]:
+        return self().chain_of(family, certificate)
+
+    def ca_certificates(self, family: str) -> list[x509.Certificate]:
+        return self().ca_certificates(family)
+
+    def forget(self) -> None:
+        """Read the CA files again on next use (after a key ceremony changed them)."""
+        with self._lock:
+            self._loaded = None
+
 
 def load_hierarchy(settings: Settings) -> CaHierarchy:
     """The hierarchy from ``settings.ca_path``; ``CA_NOT_INITIALISED`` if a CA file is
@@ -236,17 +352,61 @@ def load_hierarchy(settings: Settings) -> CaHierarchy:
         raise CertCenterError("CA_NOT_INITIALISED")
     issuing = []
     signers = []
+    retired: list[CertificateAuthority] = []
     for spec in FAMILIES:
         certificate = _read_certificate(directory / spec.certificate_file)
         if certificate is None:
             raise CertCenterError("CA_NOT_INITIALISED")
         _check_issued_by(certificate, root, spec)
-        ca = CertificateAuthority(certificate, spec.key_label, spec.family)
+        generations = _later_generations(
+            settings, spec, root, CertificateAuthority(certificate, spec.key_label, spec.family)
+        )
+        ca = generations[-1]
         issuing.append(ca)
         signer = load_ocsp_signer(settings, ca)
         if signer is not None:
             signers.append(signer)
-    return CaHierarchy(CertificateAuthority(root, ROOT.key_label), tuple(issuing), tuple(signers))
+        retired += generations[:-1]
+    return CaHierarchy(
+        CertificateAuthority(root, ROOT.key_label),
+        tuple(issuing),
+        tuple(signers),
+        tuple(retired),
+    )
+
+
+def ca_generation(settings: Settings, spec: CaSpec) -> int:
+    """The generation of ``spec``'s current CA: the highest ``N`` of a ``mobile-ca.N.pem``
+    in the CA folder, else 1 (``mobile-ca.pem``)."""
+    found = 1
+    for path in settings.ca_path.glob(f"{spec.key_label}.*.pem"):
+        number = path.name.removeprefix(f"{spec.key_label}.").removesuffix(".pem")
+        if number.isdigit() and int(number) > found:
+            found = int(number)
+    return found
+
+
+def ca_generation_path(settings: Settings, spec: CaSpec, generation: int) -> Path:
+    """``mobile-ca.pem``, ``mobile-ca.2.pem``, …"""
+    return settings.ca_path / f"{ca_key_label(spec, generation)}.pem"
+
+
+def _later_generations(
+    settings: Settings, spec: CaSpec, root: x509.Certificate, first: CertificateAuthority
+) -> list[CertificateAuthority]:
+    """The family's CA generations, first to current (a missing file ends the list)."""
+    found = [first]
+    for generation in range(2, ca_generation(settings, spec) + 1):
+        certificate = _read_certificate(ca_generation_path(settings, spec, generation))
+        if certificate is None:
+            break
+        _check_issued_by(certificate, root, spec)
+        found.append(
+            CertificateAuthority(
+                certificate, ca_key_label(spec, generation), spec.family, generation
+            )
+        )
+    return found
 
 
 def ensure_hierarchy(
@@ -272,16 +432,26 @@ def ensure_hierarchy(
         _check_key_matches(root_keys, ROOT, root)  # a root apart is opened only when needed
     issuing = []
     signers = []
+    retired: list[CertificateAuthority] = []
     for spec in FAMILIES:
         certificate = _ensure_ca(backend, settings, clock, spec, issuer=root, root_keys=root_keys)
         _check_issued_by(certificate, root, spec)
-        write_chain(settings, spec, certificate, root)
-        ca = CertificateAuthority(certificate, spec.key_label, spec.family)
+        generations = _later_generations(
+            settings, spec, root, CertificateAuthority(certificate, spec.key_label, spec.family)
+        )
+        ca = generations[-1]
+        write_chain(settings, spec, ca.certificate, root)
         issuing.append(ca)
         signers.append(
             ensure_ocsp_signer(backend, settings, clock, ca, responder_keys=responder_keys)
         )
-    return CaHierarchy(CertificateAuthority(root, ROOT.key_label), tuple(issuing), tuple(signers))
+        retired += generations[:-1]
+    return CaHierarchy(
+        CertificateAuthority(root, ROOT.key_label),
+        tuple(issuing),
+        tuple(signers),
+        tuple(retired),
+    )
 
 
 def write_chain(
@@ -354,14 +524,14 @@ def load_ocsp_signer(settings: Settings, ca: CertificateAuthority) -> OcspSigner
     not issued by ``ca`` (validity and key are checked by :func:`ensure_ocsp_signer`)."""
     if ca.family is None:
         raise ValueError("only issuing CAs have OCSP responders")
-    generation = ocsp_signer_generation(settings, ca.family)
+    generation = ocsp_signer_generation(settings, ca.scope)
     try:
-        certificate = _read_certificate(_ocsp_signer_path(settings, ca.family, generation))
+        certificate = _read_certificate(_ocsp_signer_path(settings, ca.scope, generation))
     except ValueError:
         return None
     if certificate is None or not issued_by(certificate, ca.certificate):
         return None
-    return OcspSigner(certificate, ocsp_signer_label(ca.family, generation), ca.family)
+    return OcspSigner(certificate, ocsp_signer_label(ca.scope, generation), ca.family)
 
 
 def ocsp_signer_due(signer: OcspSigner, ca: CertificateAuthority, now: datetime) -> bool:
@@ -374,9 +544,9 @@ def _ocsp_signer_spec(settings: Settings, family: str, generation: int) -> Deleg
     return DelegatedSpec(
         label=ocsp_signer_label(family, generation),
         profile="ocsp-signer",
-        common_name_suffix=f"{family.capitalize()} OCSP Responder",
+        common_name_suffix=f"{split_scope(family)[0].capitalize()} OCSP Responder",
         path=_ocsp_signer_path(settings, family, generation),
-        description=f"OCSP responder ({family})",
+        description=f"OCSP responder ({family})",  # the family, or a CA generation's scope
     )
 
 
@@ -395,7 +565,7 @@ def ensure_ocsp_signer(
     if ca.family is None:
         raise ValueError("only issuing CAs have OCSP responders")
     keys = responder_keys if responder_keys is not None else backend  # the responder's key
-    spec = _ocsp_signer_spec(settings, ca.family, ocsp_signer_generation(settings, ca.family))
+    spec = _ocsp_signer_spec(settings, ca.scope, ocsp_signer_generation(settings, ca.scope))
     certificate = ensure_delegated(spec, keys, backend, settings, clock, ca)
     return OcspSigner(certificate, spec.label, ca.family)
 
@@ -414,8 +584,8 @@ def rotate_ocsp_signer(
     if ca.family is None:
         raise ValueError("only issuing CAs have OCSP responders")
     keys = responder_keys if responder_keys is not None else backend
-    generation = ocsp_signer_generation(settings, ca.family) + 1
-    spec = _ocsp_signer_spec(settings, ca.family, generation)
+    generation = ocsp_signer_generation(settings, ca.scope) + 1
+    spec = _ocsp_signer_spec(settings, ca.scope, generation)
     # a key under the new label is made here (one left by a rotation cut short is used)
     certificate = issue_delegated(spec, keys, backend, settings, clock, ca)
     return OcspSigner(certificate, spec.label, ca.family)

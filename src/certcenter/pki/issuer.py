@@ -43,7 +43,7 @@ from certcenter.pki.builder import (
     validity_window,
 )
 from certcenter.pki.crl import crl_shard_of, named_partitions
-from certcenter.pki.hierarchy import Hierarchy, IssuingCa
+from certcenter.pki.hierarchy import CertificateAuthority, Hierarchy, IssuingCa
 from certcenter.pki.lint import certificate_of_tbs, require_clean
 from certcenter.pki.names import SubjectInfo, end_entity_subject
 from certcenter.pki.pem import public_key_sha256
@@ -119,12 +119,20 @@ class Issuer:
         self._settings = settings
         self._clock = clock
 
-    def _end_entity(self, name: str) -> tuple[CertificateProfile, IssuingCa]:
+    def _end_entity(
+        self, name: str, key_label: str | None = None
+    ) -> tuple[CertificateProfile, IssuingCa]:
+        """The profile as the CA signs it, and the CA: the family's current one, or the one
+        of ``key_label`` (an intent recorded before a key rollover) while it is still there."""
         chosen = profile(name, self._settings)
         if chosen.is_ca or chosen.family is None:
             kind = "an OCSP responder" if chosen.ocsp_no_check else "a CA"
             raise ValueError(f"profile {name!r} is {kind} profile: see ensure_hierarchy")
-        return chosen, self._hierarchy.issuing(chosen.family)
+        issuing = self._hierarchy.issuing(chosen.family)
+        if key_label is not None and key_label != issuing.key_label:
+            named = self._hierarchy.authority(key_label)
+            issuing = named if named is not None and named.family == chosen.family else issuing
+        return for_generation(chosen, issuing), issuing
 
     def _builder(
         self,
@@ -201,7 +209,7 @@ class Issuer:
     def lint(self, intent: IssuanceIntent) -> None:
         """``CERTIFICATE_PROFILE_LINT_FAILED`` unless the intent's TBS lints clean
         (:mod:`certcenter.pki.lint`); no key is used."""
-        chosen, issuing = self._end_entity(intent.profile)
+        chosen, issuing = self._end_entity(intent.profile, intent.issuer_key_label)
         require_clean(
             intent.tbs,
             chosen.for_crl_shard(intent.crl_shard),
@@ -213,7 +221,7 @@ class Issuer:
         """Have the CA key sign exactly the recorded intent (RuntimeError if it differs)."""
         if public_key_sha256(public_key) != intent.public_key_sha256:
             raise ValueError("public key does not match the intent's public_key_sha256")
-        chosen, issuing = self._end_entity(intent.profile)
+        chosen, issuing = self._end_entity(intent.profile, intent.issuer_key_label)
         if intent.issuer_key_label != issuing.key_label:
             raise RuntimeError(
                 f"intent names CA key {intent.issuer_key_label!r}, "
@@ -232,6 +240,19 @@ class Issuer:
                 f"key {issuing.key_label!r} does not match the {chosen.family} CA certificate"
             ) from exc
         return certificate
+
+
+def for_generation(chosen: CertificateProfile, ca: CertificateAuthority) -> CertificateProfile:
+    """The end-entity profile as CA generation ``ca`` issues it: after a key rollover its
+    certificates name the new generation's own CA file (``/ca/mobile-ca.2.der``) and CRLs
+    (``/crl/mobile.2-3.crl``), so those the earlier generation issued keep theirs."""
+    if ca.generation == 1 or ca.family is None:
+        return chosen
+    crl_path = chosen.crl_path
+    if crl_path is not None:
+        crl_path = crl_path.replace(f"/crl/{ca.family}", f"/crl/{ca.scope}", 1)
+    ca_issuers = None if chosen.ca_issuers_path is None else f"/ca/{ca.key_label}.der"
+    return replace(chosen, crl_path=crl_path, ca_issuers_path=ca_issuers)
 
 
 def _recorded_subject_alt_name(tbs: bytes) -> x509.SubjectAlternativeName | None:

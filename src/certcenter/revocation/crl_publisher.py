@@ -39,6 +39,12 @@ nextUpdate now + ``policy.crl_validity_hours``.
   partition at once (the lifecycle calls :meth:`CrlPublisher.publish`); this catches a
   publication that failed or never ran.
 
+**Key rollovers.** After ``certcenter keys ceremony rollover-ca`` a family has two CA
+generations (:attr:`~certcenter.pki.hierarchy.CaHierarchy.retired_cas`): each signs the CRLs
+of the certificates it issued, under its own scope (``mobile-3`` for the first, ``mobile.2-3``
+for the new one: the URLs each one's certificates name), until its own certificate expires.
+:meth:`CrlPublisher.publish` of a family publishes the partition of every generation.
+
 Steady state costs one small query per partition and pass: the publisher remembers what it
 last saw of each partition and reads a stored CRL only when that looks stale.
 """
@@ -66,7 +72,13 @@ from certcenter.pki.crl import (
     crl_path,
     parse_partition_name,
 )
-from certcenter.pki.hierarchy import CaHierarchy, CertificateAuthority, backend_name, holds_key
+from certcenter.pki.hierarchy import (
+    CaHierarchy,
+    CertificateAuthority,
+    backend_name,
+    holds_key,
+    split_scope,
+)
 from certcenter.pki.ocsp import whole_seconds
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 
@@ -122,9 +134,30 @@ class CrlPublisher:
     def partitions(self) -> list[Partition]:
         """Every CRL published as a matter of course: the root's and each family's shards."""
         found = [Partition(ROOT_CRL_FAMILY, 0)]
-        for family in self._hierarchy().families:
-            found += [Partition(family, shard) for shard in range(self._policy.crl_shards)]
+        for scope in self._scopes():
+            found += [Partition(scope, shard) for shard in range(self._policy.crl_shards)]
         return found
+
+    def _scopes(self) -> list[str]:
+        """Each issuing CA generation whose certificate is still valid: the family's first
+        (``mobile``) and those of later key rollovers (``mobile.2``)."""
+        now = self._clock.now()
+        return [
+            ca.scope
+            for ca in self._hierarchy().authorities
+            if ca in self._hierarchy().issuing_cas or ca.certificate.not_valid_after_utc > now
+        ]
+
+    def _listing(self, partition: Partition) -> tuple[str, str | None]:
+        """(family, issuer key label) of the certificates a partition lists; the label only
+        when the family has had a key rollover (before that every certificate of the family
+        is its one CA's)."""
+        family, _ = split_scope(partition.family)
+        hierarchy = self._hierarchy()
+        if len(hierarchy.generations(family)) < 2:
+            return family, None
+        ca = hierarchy.in_scope(partition.family)
+        return family, ca.key_label if ca is not None else None
 
     def partition_named(self, name: str) -> Partition | None:
         """The partition ``/crl/{name}.crl`` serves, if the center publishes it: ``root``,
@@ -135,7 +168,7 @@ class CrlPublisher:
         family, shard = parsed
         if family == ROOT_CRL_FAMILY:
             return Partition(family, shard)
-        if family not in self._hierarchy().families:
+        if family not in self._hierarchy().scopes:
             return None
         if shard == FULL_CRL_SHARD or 0 <= shard < self._policy.crl_shards:
             return Partition(family, shard)
@@ -149,7 +182,10 @@ class CrlPublisher:
             return hierarchy.root
         if partition.shard < FULL_CRL_SHARD:
             raise ValueError(f"no CRL partition {partition.shard}")
-        return hierarchy.issuing(partition.family)
+        ca = hierarchy.in_scope(partition.family)
+        if ca is None:
+            return hierarchy.issuing(partition.family)  # ValueError naming the families
+        return ca
 
     def _shards(self, partition: Partition) -> range:
         """The certificate partitions whose entries the CRL lists."""
@@ -220,9 +256,26 @@ class CrlPublisher:
 
     def publish(self, family: str, shard: int) -> CrlRecord:
         """Make, sign and store a new CRL of the partition from what is listed now, under
-        each of its URLs; returns the one under the configured URL (else the newest URL)."""
-        records, _ = self._publish_locked(Partition(family, shard), still_needed=None)
-        return _primary(records, self._configured_url(Partition(family, shard)))
+        each of its URLs; returns the one under the configured URL (else the newest URL).
+        For a family that has had a key rollover, each CA generation's partition is
+        published (a certificate's family says nothing of its generation); the current
+        CA's CRL is returned."""
+        scopes = [family]
+        if family != ROOT_CRL_FAMILY and family in self._hierarchy().families:
+            now = self._clock.now()
+            scopes = [
+                ca.scope
+                for ca in self._hierarchy().generations(family)
+                if ca.generation == self._hierarchy().issuing(family).generation
+                or ca.certificate.not_valid_after_utc > now
+            ]
+        made = None
+        for scope in reversed(scopes):  # the current generation's last
+            records, _ = self._publish_locked(Partition(scope, shard), still_needed=None)
+            made = _primary(records, self._configured_url(Partition(scope, shard)))
+        if made is None:  # pragma: no cover - a family has a CA
+            raise ValueError(f"no CA of family {family!r}")
+        return made
 
     def _publish_locked(
         self,
@@ -285,10 +338,11 @@ class CrlPublisher:
         records = []
         for url in urls:
             number = uow.crls.lock_numbering(partition.family, partition.shard)
+            family, issuer = self._listing(partition)
             counter = _Counter(
                 entry
                 for shard in self._shards(partition)
-                for entry in uow.certificates.listed_entries(partition.family, shard)
+                for entry in uow.certificates.listed_entries(family, shard, issuer)
             )
             content = CrlContent(
                 issuer=ca.certificate,
@@ -375,9 +429,9 @@ class CrlPublisher:
         if not self.root_key_here():  # an offline root: its CRL is signed at ceremonies
             candidates = [p for p in candidates if p.family != ROOT_CRL_FAMILY]
         candidates += [
-            Partition(family, FULL_CRL_SHARD)
-            for family in self._hierarchy().families
-            if self._published_ever(Partition(family, FULL_CRL_SHARD))
+            Partition(scope, FULL_CRL_SHARD)
+            for scope in self._scopes()
+            if self._published_ever(Partition(scope, FULL_CRL_SHARD))
         ]
         published = []
         for partition in candidates:
@@ -424,8 +478,9 @@ class CrlPublisher:
 
     def _summary(self, uow: UnitOfWork, partition: Partition) -> tuple[int, datetime | None]:
         total, newest = 0, None
+        family, issuer = self._listing(partition)
         for shard in self._shards(partition):
-            count, latest = uow.certificates.listed_summary(partition.family, shard)
+            count, latest = uow.certificates.listed_summary(family, shard, issuer)
             total += count
             if latest is not None and (newest is None or latest > newest):
                 newest = latest

@@ -29,7 +29,10 @@ Responses are signed by the CA's delegated responder (``mobile-ocsp``, see
 :func:`certcenter.pki.hierarchy.ensure_ocsp_signer`), which is re-issued here if it is
 missing or near its end. Its file is read again every :data:`SIGNER_REREAD_SECONDS`, so a
 signer rotated by a key ceremony (``mobile-ocsp.2``) is taken up by a running server.
-thisUpdate is now, nextUpdate now + ``policy.ocsp_response_validity_minutes``.
+thisUpdate is now, nextUpdate now + ``policy.ocsp_response_validity_minutes``. After a CA
+key rollover each CA generation has its own responder (``mobile-ocsp``, ``mobile.2-ocsp``),
+certified by its own key: a certificate of the retired generation is answered by the
+retired generation's responder, which that key (kept for this) re-issues when due.
 
 Caching: a response to a request without a nonce is stored in ``uow.ocsp`` (keyed by serial)
 and served again until ``next_update - policy.ocsp_refresh_margin_minutes``, as long as the
@@ -436,7 +439,7 @@ class OcspResponder:
         hierarchy = self._hierarchy()
         if self._issuers_of is not hierarchy:
             table = {}
-            for ca in hierarchy.issuing_cas:
+            for ca in hierarchy.authorities:  # retired CA generations answer too
                 for name, algorithm in CERTID_HASHES.items():
                     name_hash, key_hash = issuer_hashes(ca.certificate, algorithm)
                     table[(name, name_hash, key_hash)] = ca
@@ -453,12 +456,13 @@ class OcspResponder:
         if ca.family is None:
             raise ValueError("only issuing CAs have OCSP responders")
         with self._lock:
-            signer = self._signers.get(ca.family)
-            read = self._signers_read.get(ca.family)
+            # one responder per CA generation (a retired CA's answers for what it issued)
+            signer = self._signers.get(ca.scope)
+            read = self._signers_read.get(ca.scope)
             if signer is None or read is None or time.monotonic() - read >= SIGNER_REREAD_SECONDS:
                 # a rotation (certcenter keys ceremony rotate ocsp-signer) writes a new file
                 signer = load_ocsp_signer(self._settings, ca) or signer
-                self._signers_read[ca.family] = time.monotonic()
+                self._signers_read[ca.scope] = time.monotonic()
             if signer is None or ocsp_signer_due(signer, ca, now):
                 signer = ensure_ocsp_signer(
                     self._ca_backend,
@@ -467,7 +471,7 @@ class OcspResponder:
                     ca,
                     responder_keys=self._backend,
                 )
-            self._signers[ca.family] = signer
+            self._signers[ca.scope] = signer
             return signer
 
     def _sign(
@@ -512,7 +516,7 @@ class OcspResponder:
         are gone, expired or unknown now. Returns how many were re-signed."""
         now = now or self._clock.now()
         hierarchy = self._hierarchy()
-        authorities = {ca.key_label: ca for ca in hierarchy.issuing_cas}
+        authorities = {ca.key_label: ca for ca in hierarchy.authorities}
         refreshed = 0
         tried: set[tuple[str, str]] = set()
         while len(tried) < limit:

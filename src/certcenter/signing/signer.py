@@ -198,10 +198,40 @@ class PresentedSigner:
         return Signature(
             value=base64.b64decode(self.presented, validate=True),
             certificate=certificate,
-            chain=tuple(self.chain),
+            chain=chain_above(certificate, self.chain),
             signed_by=self.signed_by,
             signing_time=signing_time,
         )
+
+
+def chain_above(
+    certificate: x509.Certificate, bag: Sequence[x509.Certificate]
+) -> tuple[x509.Certificate, ...]:
+    """The certificates of ``bag`` above ``certificate``, its issuer first, then the
+    issuer's: out of a family's CA generations and the root
+    (``hierarchy.ca_certificates(family)``), the path of a certificate issued before or after
+    a key rollover. ``bag`` as it is when none of them issued it."""
+    path: list[x509.Certificate] = []
+    remaining = list(bag)
+    current = certificate
+    while remaining:
+        issuer = next((c for c in remaining if _issued(current, c)), None)
+        if issuer is None:
+            break
+        path.append(issuer)
+        remaining.remove(issuer)
+        current = issuer
+    return tuple(path) if path else tuple(bag)
+
+
+def _issued(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if certificate.issuer != issuer.subject:
+        return False
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
 
 
 class CenterSigning(Protocol):

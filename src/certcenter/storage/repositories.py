@@ -279,23 +279,28 @@ class SqlCertificates(_Repository):
             if c.last_used_at is not None and c.last_used_at >= c.not_after - window
         ]
 
-    def listed_summary(self, family: str, shard: int) -> tuple[int, datetime | None]:
+    def listed_summary(
+        self, family: str, shard: int, issuer_key_label: str | None = None
+    ) -> tuple[int, datetime | None]:
         t = tables.certificates.c
-        count, newest = self.session.execute(
-            select(func.count(), func.max(t.revoked_at)).where(
-                t.family == family, t.crl_shard == shard, t.crl_entry.is_not(None)
-            )
-        ).one()
+        query = select(func.count(), func.max(t.revoked_at)).where(
+            t.family == family, t.crl_shard == shard, t.crl_entry.is_not(None)
+        )
+        if issuer_key_label is not None:
+            query = query.where(t.issuer_key_label == issuer_key_label)
+        count, newest = self.session.execute(query).one()
         return int(count), newest if newest is None else _aware(newest)
 
-    def listed_entries(self, family: str, shard: int) -> Iterator[bytes]:
+    def listed_entries(
+        self, family: str, shard: int, issuer_key_label: str | None = None
+    ) -> Iterator[bytes]:
         t = tables.certificates.c
-        result = self.session.execute(
-            select(t.crl_entry)
-            .where(t.family == family, t.crl_shard == shard, t.crl_entry.is_not(None))
-            .order_by(t.serial)
-            .execution_options(yield_per=10_000)
+        query = select(t.crl_entry).where(
+            t.family == family, t.crl_shard == shard, t.crl_entry.is_not(None)
         )
+        if issuer_key_label is not None:  # a family with several CA generations
+            query = query.where(t.issuer_key_label == issuer_key_label)
+        result = self.session.execute(query.order_by(t.serial).execution_options(yield_per=10_000))
         for (entry,) in result:
             yield bytes(entry)
 

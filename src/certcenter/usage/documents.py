@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
 from certcenter.audit.trail import AuditTrail
 from certcenter.authn.factors import PIN, FactorGuard
@@ -183,8 +182,10 @@ class DocumentSigning:
         """Documents are signed on the customer's side: the signature comes with the request,
         from the device (mobile certificate) or the joint certificate's software."""
         if session.method == JOINT_METHOD:
-            return JointSigner(request.signature, chain=tuple(self.hierarchy.chain(JOINT)))
-        return DeviceSigner(request.signature, chain=tuple(self.hierarchy.chain(MOBILE)))
+            return JointSigner(
+                request.signature, chain=tuple(self.hierarchy.ca_certificates(JOINT))
+            )
+        return DeviceSigner(request.signature, chain=tuple(self.hierarchy.ca_certificates(MOBILE)))
 
     @staticmethod
     def _sign(signer: Signer, request: SigningRequest) -> Signature | CertCenterError:
@@ -220,14 +221,11 @@ class DocumentSigning:
         )
 
     def _issued_by(self, certificate: x509.Certificate, family: str) -> bool:
-        """Signed by the family's issuing CA (the mobile or the joint certificate's)."""
+        """Signed by the family's issuing CA (the mobile or the joint certificate's), or by
+        an earlier generation of it before a key rollover."""
         if family not in self.hierarchy.families:
             return False
-        try:
-            certificate.verify_directly_issued_by(self.hierarchy.issuing(family).certificate)
-        except (ValueError, TypeError, InvalidSignature):
-            return False
-        return True
+        return self.hierarchy.issuer_of(family, certificate) is not None
 
 
 def decode_b64(text: str, field_name: str, *, limit: int = 48 * 1024) -> bytes:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from certcenter.audit.trail import AuditTrail
@@ -316,13 +315,12 @@ class LoginService:
         return (stored, fresh) if fresh is not None else None
 
     def _chained(self, certificate: CertificateRecord) -> bool:
-        """The certificate was signed by the family's issuing CA (not just found in a table)."""
+        """The certificate was signed by the family's issuing CA, or by an earlier generation
+        of it before a key rollover (not just found in a table)."""
         if certificate.der is None:
             return False
         try:
-            x509.load_der_x509_certificate(certificate.der).verify_directly_issued_by(
-                self.hierarchy.issuing(MOBILE).certificate
-            )
-        except (ValueError, TypeError, InvalidSignature):
+            presented = x509.load_der_x509_certificate(certificate.der)
+        except ValueError:
             return False
-        return True
+        return self.hierarchy.issuer_of(MOBILE, presented) is not None

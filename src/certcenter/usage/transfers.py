@@ -645,7 +645,9 @@ class TransferService:
         any other, the device."""
         signer: Signer
         if session.method == JOINT_METHOD:
-            signer = JointSigner(confirmation.signature, chain=tuple(self.hierarchy.chain(JOINT)))
+            signer = JointSigner(
+                confirmation.signature, chain=tuple(self.hierarchy.ca_certificates(JOINT))
+            )
             certificate = uow.certificates.get(transfer.certificate_serial)
             if certificate is None or certificate.family != JOINT:
                 return signer, None
@@ -656,7 +658,9 @@ class TransferService:
             if browser is None or browser.status != "active":
                 return signer, None
             return signer, _SessionDevice(browser.customer_id)
-        signer = DeviceSigner(confirmation.signature, chain=tuple(self.hierarchy.chain(MOBILE)))
+        signer = DeviceSigner(
+            confirmation.signature, chain=tuple(self.hierarchy.ca_certificates(MOBILE))
+        )
         device = uow.devices.active_by_device_id(transfer.device_id)
         if device is None:
             return signer, None

@@ -51,12 +51,14 @@ def chain(family: str, center: CenterDep) -> Response:
 
 @router.get("/ca/{name}.der", response_class=Response, include_in_schema=False)
 def ca_der(name: str, center: CenterDep) -> Response:
-    """CA certificates in DER at the caIssuers URLs (``/ca/mobile-ca.der``, ``/ca/root-ca.der``)."""
+    """CA certificates in DER at the caIssuers URLs (``/ca/mobile-ca.der``, ``/ca/root-ca.der``;
+    each CA generation after a key rollover under its key's label, ``/ca/mobile-ca.2.der``)."""
     hierarchy = center.hierarchy()
+    authority = hierarchy.authority(name)
     if name == "root-ca":
         cert = hierarchy.root.certificate
-    elif name.endswith("-ca") and name[:-3] in hierarchy.families:
-        cert = hierarchy.issuing(name[:-3]).certificate
+    elif authority is not None:
+        cert = authority.certificate
     else:
         raise CertCenterError("NOT_FOUND")
     return Response(cert.public_bytes(Encoding.DER), media_type="application/pkix-cert")
