@@ -924,6 +924,8 @@ class OidcPushedRequest:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class KeyGeneration:
     """One generation of a rotated key (키 교체 세대): the pepper or the customer keys'
