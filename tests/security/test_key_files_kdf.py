@@ -86,6 +86,4 @@ def test_an_older_key_store_opens_and_is_rewritten_under_scrypt(
     assert checked.exit_code == 0, checked.output
     # (the ID tokens' key is first used by a login through the OpenID provider: not here)
     used = [p for p in _key_files(keys) if not p.name.startswith("oidc-signing")]
-    assert {p.name: kdf_of(p.read_bytes()).name for p in used} == {
-        p.name: "scrypt" for p in used
-    }
+    assert {p.name: kdf_of(p.read_bytes()).name for p in used} == {p.name: "scrypt" for p in used}

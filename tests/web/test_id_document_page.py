@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -29,8 +28,8 @@ HYPHENATED = f"{C010.rrn.digits[:6]}-{C010.rrn.digits[6:]}"
 
 
 @pytest.fixture
-def fin(web: WebClient, web_center: Center) -> Iterator[FinancialWeb]:
-    yield FinancialWeb(web, web_center)
+def fin(web: WebClient, web_center: Center) -> FinancialWeb:
+    return FinancialWeb(web, web_center)
 
 
 def _at_id_document(fin: FinancialWeb, person: str = "C010") -> httpx.Response:
@@ -65,16 +64,26 @@ def test_the_medium_page_offers_the_photo_and_the_typed_details(fin: FinancialWe
 def test_the_typed_resident_card_passes_the_registry(fin: FinancialWeb) -> None:
     _at_id_document(fin)
     old = fin.post(
-        "/issue/medium/id", source="typed", kind="resident_card", name=C010.name,
-        rrn=HYPHENATED, issue_date="2012-03-05",
-    )  # fmt: skip
+        "/issue/medium/id",
+        source="typed",
+        kind="resident_card",
+        name=C010.name,
+        rrn=HYPHENATED,
+        issue_date="2012-03-05",
+    )
     refused = fin.follow(old)
-    assert refused.headers.get("location") is None and error_code(refused.text) == "ID_CARD_REISSUED"
+    assert (
+        refused.headers.get("location") is None and error_code(refused.text) == "ID_CARD_REISSUED"
+    )
     done = fin.follow(
         fin.post(
-            "/issue/medium/id", source="typed", kind="resident_card", name=C010.name,
-            rrn=HYPHENATED, issue_date="2023-09-14",
-        )  # fmt: skip
+            "/issue/medium/id",
+            source="typed",
+            kind="resident_card",
+            name=C010.name,
+            rrn=HYPHENATED,
+            issue_date="2023-09-14",
+        )
     )
     assert str(done.url).endswith("/issue/details"), main_text(done.text)
 
@@ -128,16 +137,22 @@ def test_a_clean_resident_card_is_read_confirmed_and_never_kept(
     # a correction is the registry's to accept: another name is refused, the reading stays
     wrong = fin.follow(
         fin.post(
-            "/issue/medium/id", source="photo", name="임채운", rrn="870227-2******",
+            "/issue/medium/id",
+            source="photo",
+            name="임채운",
+            rrn="870227-2******",
             issue_date="2023-09-14",
-        )  # fmt: skip
+        )
     )
     assert error_code(wrong.text) is not None and 'value="870227-2******"' in wrong.text
     done = fin.follow(
         fin.post(
-            "/issue/medium/id", source="photo", name=C010.name, rrn="870227-2******",
+            "/issue/medium/id",
+            source="photo",
+            name=C010.name,
+            rrn="870227-2******",
             issue_date="2023-09-14",
-        )  # fmt: skip
+        )
     )
     assert str(done.url).endswith("/issue/details"), main_text(done.text)
     with web_center.engine.connect() as conn:

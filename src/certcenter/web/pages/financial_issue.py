@@ -37,9 +37,9 @@ from starlette.responses import Response
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import texts
 from certcenter.financial.issuance import ID_DOCUMENT, IssuanceRef, MediumAnswer, StepResult
+from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.documents.confirmation import KINDS, corrections
 from certcenter.identity.documents.pipeline import masked_fields
-from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (
     MediumForm,
@@ -441,9 +441,7 @@ def _reading(request: Request, ref: IssuanceRef) -> dict[str, str] | None:
 
 
 @router.post("/medium/photo")
-def id_photo(
-    request: Request, photo: Annotated[UploadFile | None, File()] = None
-) -> Response:
+def id_photo(request: Request, photo: Annotated[UploadFile | None, File()] = None) -> Response:
     """신분증 촬영/사진 올리기: the photo, read in this request's memory (never written
     anywhere, :func:`certcenter.web.setup.install` keeps uploads off the disk); what was read
     waits sealed for the confirmation. A photo that is too large, not an image, or refused for
