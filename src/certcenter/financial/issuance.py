@@ -48,7 +48,7 @@ from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.held_media import CardChecker, OtpChecker
 from certcenter.clock import Clock, today
-from certcenter.config import Settings
+from certcenter.config import FLOW_STEPS, Settings
 from certcenter.entities import Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import text, words
@@ -389,7 +389,8 @@ class FinancialIssuance:
         security card's two slots, or the code to approve in the app, are in the answer; the
         ID document (``id_document``) waits for its details (:meth:`verify_id_document`),
         typed or read from a photo (:meth:`read_id_photo`)."""
-        self._require_offered(ref, "medium", medium)
+        if medium in FLOW_STEPS["financial"]["medium"]:  # another name: INVALID_REQUEST
+            self._require_offered(ref, "medium", medium)
         if medium == ID_DOCUMENT:
             return self._choose_id_document(ref)
         return self.media.choose(
