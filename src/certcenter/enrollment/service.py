@@ -740,7 +740,6 @@ class _DeviceIssue(IssueHooks):
         return not isinstance(error, CertCenterError)
 
 
-#: The fields a customer may correct after a photo was read.
 def _biometric_key(pem: str) -> str:
     try:
         key = serialization.load_pem_public_key(pem.encode("ascii"))

@@ -49,7 +49,7 @@ from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.held_media import CardChecker, OtpChecker
 from certcenter.clock import Clock, today
-from certcenter.config import Settings
+from certcenter.config import FLOW_STEPS, Settings
 from certcenter.entities import Customer, JointRegistration, new_id
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import text, words
@@ -85,7 +85,7 @@ __all__ = ["JOINT_MEDIA", "JointRegistrations", "MediumAnswer", "RegistrationRef
 
 log = logging.getLogger(__name__)
 CODE_PURPOSE = "joint"
-JOINT_MEDIA = ("security_card", "otp")
+JOINT_MEDIA = FLOW_STEPS["joint"]["medium"]  # the media the flow can ask (the policy chooses)
 REFERENCE_DIGITS = 10
 AUTHORIZATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen
 AUTHORIZATION_LENGTH = 16

@@ -419,7 +419,10 @@ def _id_document_context(request: Request, ref: IssuanceRef) -> dict[str, Any]:
     """The ID document's page: the kinds for the typed form, and what a photo gave (the
     resident number's last six digits masked) for the customer to confirm or correct."""
     read = _reading(request, ref)
+    t = translator(locale_of(request))
+    names = [*KINDS, *sorted({name for fields in KINDS.values() for name in fields})]
     return {
+        "id_labels": {name: t(f"issue.id.{name}") for name in names},
         "id_kinds": list(KINDS),
         "id_kind_fields": KINDS,
         "id_read": masked_fields(read["kind"], read) if read else None,
