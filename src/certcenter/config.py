@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -83,6 +83,155 @@ class MediumLimit(BaseModel):
         if "ars" in factors and self.per_transfer_verified is not None:
             return max(self.per_transfer, self.per_transfer_verified)
         return self.per_transfer
+
+
+#: The checks of 비대면 실명확인 (identifying a customer who is not at a branch) and of the
+#: flows' identity proofing, by the names the policy uses (docs/identity-documents.md).
+IdentityCheck = Literal[
+    "phone",  # 휴대폰 본인인증: name, resident number's front, phone in own name, SMS code
+    "user_id",  # internet-banking user ID + resident number
+    "id_document",  # 신분증 진위확인: typed or photographed, asked of the ID registry
+    "account_transfer",  # 1원 이체 to an account the customer already holds (any bank)
+    "video_call",  # 영상통화
+    "other_bank_account",  # 타 금융기관 기존계좌 확인
+    "ars",  # ARS call with the code on screen
+    "departure",  # 해외출국확인, for a customer abroad
+    "sms",  # SMS code to the phone on record
+    "account",  # this bank's withdrawal account and its password
+    "security_card",
+    "otp",
+    "mobile_certificate",  # the mobile certificate, approved in the app
+]
+
+#: The flows the checks are set for, and the steps each flow has: a step offers the checks in
+#: its tuple (one is done). ``relationship`` (opening a relationship) is met in the mobile
+#: flow, where a customer new to the bank enrols.
+FLOW_STEPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "relationship": {
+        "phone": ("phone",),
+        "account": ("account_transfer",),
+        "id": ("id_document",),
+    },
+    "mobile": {"phone": ("phone",), "account": ("account_transfer",), "id": ("id_document",)},
+    "financial": {
+        "identify": ("user_id",),
+        "verify": ("ars", "departure"),
+        "medium": ("account", "security_card", "otp", "mobile_certificate", "id_document"),
+        "details": ("sms",),
+    },
+    "joint": {
+        "identify": ("user_id",),
+        "medium": ("security_card", "otp"),
+        "phone": ("sms", "ars"),
+    },
+}
+#: Steps a flow cannot do without: the one that finds the customer (and, in the financial
+#: flow, binds the browser by SMS; in the joint flow, reaches the phone on record).
+FLOW_FIXED_STEPS: dict[str, tuple[str, ...]] = {
+    "relationship": (),
+    "mobile": ("phone",),
+    "financial": ("identify", "verify", "medium", "details"),
+    "joint": ("identify", "medium", "phone"),
+}
+
+
+class CheckRule(BaseModel):
+    """Enough checks for one flow: every group in ``all_of`` met by one of its checks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    all_of: list[list[IdentityCheck]] = Field(min_length=1)
+
+    def groups(self) -> list[frozenset[str]]:
+        return [frozenset(group) for group in self.all_of]
+
+
+class RealNameChecks(BaseModel):
+    """비대면 실명확인: which combinations of checks are enough, for each flow. Validated at
+    start against the steps each flow has (:data:`FLOW_STEPS`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # 신분증 확인 + one more: 1원 이체 to an existing account, a video call, or an existing
+    # account at another bank (the 금융위원회's guidance, 2015)
+    relationship: CheckRule = CheckRule(
+        all_of=[["id_document"], ["account_transfer", "video_call", "other_bank_account"]]
+    )
+    # KB국민인증서: the phone, the 1원 이체, the ID document
+    mobile: CheckRule = CheckRule(all_of=[["phone"], ["account_transfer"], ["id_document"]])
+    # 금융인증서: user ID + resident number, ARS or the departure check, one additional
+    # medium (or the ID document), the SMS code
+    financial: CheckRule = CheckRule(
+        all_of=[
+            ["user_id"],
+            ["ars", "departure"],
+            ["account", "security_card", "otp", "mobile_certificate", "id_document"],
+            ["sms"],
+        ]
+    )
+    # 공동인증서: user ID + resident number, the security card or OTP, SMS code or ARS
+    joint: CheckRule = CheckRule(all_of=[["user_id"], ["security_card", "otp"], ["sms", "ars"]])
+
+    @model_validator(mode="after")
+    def _flows_can_do_them(self) -> RealNameChecks:
+        for flow, steps in FLOW_STEPS.items():
+            rule: CheckRule = getattr(self, flow)
+            doable = {check for checks in steps.values() for check in checks}
+            covered: set[str] = set()
+            for group in rule.all_of:
+                if len(set(group)) != len(group):
+                    raise ValueError(f"real_name_checks.{flow}: {group} names a check twice")
+                if not doable & set(group):
+                    raise ValueError(
+                        f"real_name_checks.{flow}: no step of the {flow} flow does any of "
+                        f"{', '.join(group)}; it can do {', '.join(sorted(doable))}"
+                    )
+                if flow in ("financial", "joint"):
+                    step = self.step_of(flow, group)
+                    if step in covered:
+                        raise ValueError(
+                            f"real_name_checks.{flow}: two groups for its {step} step; "
+                            "a step does one check of one group"
+                        )
+                    covered.add(step)
+            missing = [s for s in FLOW_FIXED_STEPS[flow] if s not in self.steps_for(flow)]
+            if missing:
+                raise ValueError(
+                    f"real_name_checks.{flow}: the {', '.join(missing)} step cannot be left "
+                    f"out; add a group of {' / '.join(FLOW_STEPS[flow][missing[0]])}"
+                )
+        return self
+
+    @staticmethod
+    def step_of(flow: str, group: Sequence[str]) -> str:
+        """The step that does ``group``'s checks (a financial or joint group is one step's)."""
+        steps = {s for s, checks in FLOW_STEPS[flow].items() if set(checks) & set(group)}
+        if len(steps) != 1 or not set(group) <= set(FLOW_STEPS[flow][next(iter(steps))]):
+            raise ValueError(
+                f"real_name_checks.{flow}: {', '.join(group)} are not one step's checks; "
+                + "; ".join(f"{s}: {' / '.join(c)}" for s, c in FLOW_STEPS[flow].items())
+            )
+        return next(iter(steps))
+
+    def steps_for(self, flow: str) -> dict[str, tuple[str, ...]]:
+        """The steps the flow runs and, for each, the checks it offers (in the flow's order).
+        A group is met by the first step (in the flow's order) that offers one of its checks;
+        the mobile flow also meets ``relationship`` (new customers enrol in it)."""
+        rules = [self.mobile, self.relationship] if flow == "mobile" else [getattr(self, flow)]
+        offered: dict[str, list[str]] = {}
+        for rule in rules:
+            for group in rule.all_of:
+                for step, checks in FLOW_STEPS[flow].items():
+                    found = [c for c in checks if c in group]
+                    if found:
+                        kept = offered.setdefault(step, [])
+                        kept.extend(c for c in found if c not in kept)
+                        break
+        return {
+            step: tuple(c for c in checks if c in offered[step])
+            for step, checks in FLOW_STEPS[flow].items()
+            if step in offered
+        }
 
 
 class Policy(BaseModel):
@@ -151,6 +300,8 @@ class Policy(BaseModel):
     account_code_ttl_seconds: int = Field(900, ge=10)
     # 신분증 촬영: the largest photo the ID step takes (bytes, before base64)
     id_photo_max_bytes: int = Field(6 * 1024 * 1024, ge=64 * 1024, le=8 * 1024 * 1024)
+    # 비대면 실명확인: the checks enough for each flow (docs/identity-documents.md)
+    real_name_checks: RealNameChecks = RealNameChecks()
     account_code_max_tries: int = Field(5, ge=1)
     account_code_digits: int = Field(4, ge=3, le=8)
     # device and access rules

@@ -1,5 +1,6 @@
 """Every refusal leaves a way forward on the page: the medium step of a customer who holds no
-additional medium says how to get one (and offers no choice that can only be refused); a
+additional medium of this bank offers the ID document (and no choice that can only be
+refused); a
 page that needs a login links the login, back to that page; the last PIN try before the
 lock names the online reset (tests/web/test_financial_pages.py, with the locked page that
 keeps no PIN field)."""
@@ -14,22 +15,23 @@ from tests.web.financial_support import FinancialWeb, error_code
 from tests.web.support import WebClient, main_text
 
 
-def test_a_customer_without_a_medium_is_told_how_to_get_one(
+def test_a_customer_without_a_medium_is_offered_the_id_document(
     web: WebClient, web_center: Center
 ) -> None:
     browser = FinancialWeb(web, web_center)
-    browser.start_issue("C002")  # 신한은행 account only: nothing to verify with here
+    browser.start_issue("C002")  # 신한은행 account only: no medium of this bank to verify with
     browser.follow(browser.identify("C002"))
     page = browser.through_ars("C002")
     assert str(page.url).endswith("/issue/medium")
-    assert error_code(page.text) == "MEDIUM_NONE_HELD"
-    minutes = web_center.settings.policy.financial_enrollment_ttl_minutes
-    told = CertCenterError("MEDIUM_NONE_HELD", minutes=minutes)
-    assert told.remedy("ko") in main_text(page.text) and f"{minutes}분" in main_text(page.text)
-    assert 'name="medium"' not in page.text  # no choice that could only be refused
-    # choosing one anyway (an old page): the account is refused for its real reason
+    # the shipped checks (policy.real_name_checks) offer the ID document to everyone; a policy
+    # without it leaves such a customer MEDIUM_NONE_HELD, which says how to get a medium
+    assert error_code(page.text) is None, main_text(page.text)
+    assert re.findall(r'name="medium" value="([a-z_]+)"', page.text) == ["id_document"]
+    # choosing another one anyway (an old page): the account is refused for its real reason
     refused = browser.submit("/issue/medium", medium="account")
     assert error_code(refused.text) == "MEDIUM_ACCOUNT_NOT_HERE"
+    told = CertCenterError("MEDIUM_ACCOUNT_NOT_HERE")
+    assert told.remedy("ko") in main_text(refused.text)
 
 
 def test_a_page_that_needs_a_login_links_the_login(web: WebClient) -> None:

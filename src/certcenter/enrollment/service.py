@@ -28,8 +28,8 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
@@ -68,15 +68,11 @@ from certcenter.flows import (
 from certcenter.flows import Started as Started  # the flow's answers, under their old names
 from certcenter.flows import StepResult as StepResult
 from certcenter.identity.banks import BANKS
-from certcenter.identity.documents import (
-    DriverLicence,
-    Passport,
-    ResidentCard,
-    subscriber_name,
-)
+from certcenter.identity.documents import subscriber_name
+from certcenter.identity.documents.confirmation import parse_document, photo_confirmation
 from certcenter.identity.phone_numbers import Carrier, normalise_mobile
-from certcenter.identity.providers import IdDocument, Providers
-from certcenter.identity.rrn import parse_rrn, parse_rrn_front
+from certcenter.identity.providers import Providers
+from certcenter.identity.rrn import parse_rrn_front
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest, Notice
 from certcenter.lifecycle.service import ActorRef, AuditRecorder, StatusPublisher
 from certcenter.pki.csr import validate_csr
@@ -174,8 +170,12 @@ class EnrollmentService:
         )
         self.authenticator = DeviceAuthenticator(hasher, clock, settings.policy)
         self.risk = RiskRules(settings.policy, clock)
+        #: The steps the policy's checks ask of this flow (비대면 실명확인: ``mobile`` and
+        #: ``relationship``); the account and ID steps are left out when no rule asks them.
+        self.required_steps = tuple(settings.policy.real_name_checks.steps_for("mobile"))
+        allowed, next_step = states.skipping(frozenset(states.SKIPPABLE) - set(self.required_steps))
         self.engine = FlowEngine(
-            MOBILE_FLOW,
+            replace(MOBILE_FLOW, allowed=allowed, next_step=next_step),
             uow_factory=uow_factory,
             risk=self.risk,
             audit=audit,
@@ -394,11 +394,11 @@ class EnrollmentService:
         fields read from a photo (:meth:`read_id_photo`) as the customer confirmed them
         (``source="photo"``, ``corrected``: the fields the customer changed). Either way the
         registry decides; corrections are recorded (names of the fields, never values)."""
-        source, corrected = _photo_confirmation(fields)
+        source, corrected = photo_confirmation(fields)
 
         def holder(enrollment: Enrollment, customer: Customer | None) -> str:
             self.engine.known(enrollment, customer)
-            document = self._parse_document(fields)
+            document = parse_document(fields, today=today(self.clock))
             return self.providers.id_registry.verify(document, today=today(self.clock))
 
         holder_ci = self.engine.ask(ref, "id", holder)
@@ -666,37 +666,6 @@ class EnrollmentService:
         device.pattern_hash = enrollment.pattern_hash
         device.biometric_public_key = enrollment.biometric_public_key
 
-    def _parse_document(self, fields: dict[str, str]) -> IdDocument:
-        kind = fields.get("kind")
-        on = today(self.clock)
-        try:
-            if kind == "resident_card":
-                return ResidentCard.parse(
-                    name=fields["name"],
-                    rrn=parse_rrn(fields["rrn"], today=on),
-                    issue_date=_date(fields["issue_date"]),
-                    today=on,
-                )
-            if kind == "driver_licence":
-                return DriverLicence.parse(
-                    name=fields["name"],
-                    birth_date=_date(fields["birth_date"]),
-                    number=fields["number"],
-                    serial=fields["serial"],
-                )
-            if kind == "passport":
-                return Passport.parse(
-                    name=fields["name"],
-                    birth_date=_date(fields["birth_date"]),
-                    number=fields["number"],
-                    expiry=_date(fields["expiry"]),
-                )
-        except KeyError as missing:
-            raise CertCenterError("ID_DETAILS_INVALID", detail=f"missing {missing}") from None
-        raise CertCenterError(
-            "ID_DETAILS_INVALID", detail="kind must be resident_card, driver_licence or passport"
-        )
-
 
 class _DeviceIssue(IssueHooks):
     """The mobile flow's own work inside ``issue()``'s two transactions, each a ``csr`` step
@@ -769,31 +738,6 @@ class _DeviceIssue(IssueHooks):
         # A refusal abandons the intent; after a crash (signing cut off) it stays pending, the
         # flow in "signing", and the CSR sent again abandons it and issues anew.
         return not isinstance(error, CertCenterError)
-
-
-#: The fields a customer may correct after a photo was read.
-_CORRECTABLE = frozenset({"name", "rrn", "issue_date", "birth_date", "number", "serial", "expiry"})
-
-
-def _photo_confirmation(fields: dict[str, Any]) -> tuple[str, list[str]]:
-    """Where the fields came from (``typed`` or ``photo``) and which the customer corrected."""
-    source = fields.pop("source", None) or "typed"
-    corrected = fields.pop("corrected", None) or []
-    if source not in ("typed", "photo"):
-        raise CertCenterError("ID_DETAILS_INVALID", detail="source must be typed or photo")
-    if not isinstance(corrected, list) or not set(corrected) <= _CORRECTABLE:
-        raise CertCenterError("ID_DETAILS_INVALID", detail="corrected names unknown fields")
-    if corrected and source != "photo":
-        raise CertCenterError("ID_DETAILS_INVALID", detail="corrections follow a photo")
-    fields.pop("romanized", None)
-    return source, sorted(set(corrected))
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise CertCenterError("ID_DETAILS_INVALID", detail="dates are YYYY-MM-DD") from None
 
 
 def _biometric_key(pem: str) -> str:

@@ -4,9 +4,20 @@
 frozenset({<EnrollmentState.PHONE_CODE_SENT: 'phone_code_sent'>})
 >>> next_step(EnrollmentState.PHONE_VERIFIED)
 'account'
+
+The account and ID steps run when the policy's checks for the flow (``real_name_checks``)
+ask for them; :func:`skipping` gives the rules of a flow that leaves some out:
+
+>>> allowed_now, next_now = skipping(frozenset({"account"}))
+>>> next_now(EnrollmentState.PHONE_VERIFIED), sorted(s.value for s in allowed_now("id"))
+('id', ['account_verified', 'phone_verified'])
+>>> allowed_now("account")
+frozenset()
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from certcenter.entities import EnrollmentState as S
 
@@ -47,3 +58,38 @@ def allowed(step: str) -> frozenset[S]:
 
 def next_step(state: S) -> str | None:
     return _NEXT[state]
+
+
+#: The steps the policy may leave out, each with the steps that belong to it and the state
+#: it ends in; the step after it may then run where it would have begun.
+SKIPPABLE: dict[str, tuple[tuple[str, ...], S]] = {
+    "account": (("account", "account_verify"), S.ACCOUNT_VERIFIED),
+    "id": (("id", "id_photo"), S.ID_VERIFIED),
+}
+
+
+def skipping(
+    skipped: frozenset[str],
+) -> tuple[Callable[[str], frozenset[S]], Callable[[S], str | None]]:
+    """``allowed`` and ``next_step`` of a flow without the ``skipped`` steps (of
+    :data:`SKIPPABLE`): their steps never run, and the step after them (with the ID photo
+    when that is the ID step) may run where they would have begun."""
+    unknown = skipped - set(SKIPPABLE)
+    if unknown:
+        raise ValueError(f"the mobile flow cannot leave out {', '.join(sorted(unknown))}")
+    allowed_map = dict(_ALLOWED)
+    next_map = dict(_NEXT)
+    for name in ("account", "id"):  # in the flow's order
+        if name not in skipped:
+            continue
+        steps, end = SKIPPABLE[name]
+        following = next_map[end]
+        begins = frozenset(state for state, step in next_map.items() if step == name)
+        for step in steps:
+            allowed_map[step] = frozenset()
+        for step in (following, *(("id_photo",) if following == "id" else ())):
+            if step is not None:
+                allowed_map[step] = allowed_map[step] | begins
+        for state in begins:
+            next_map[state] = following
+    return allowed_map.__getitem__, next_map.__getitem__

@@ -39,7 +39,7 @@ import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from certcenter.audit.redaction import mask_phone
 from certcenter.authn.codes import VerificationCodes
@@ -48,7 +48,7 @@ from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.held_media import CardChecker, OtpChecker
 from certcenter.clock import Clock, today
-from certcenter.config import Settings
+from certcenter.config import FLOW_STEPS, Settings
 from certcenter.entities import Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import text, words
@@ -78,6 +78,11 @@ from certcenter.flows import (
 )
 from certcenter.flows import Started as Started  # the flow's answers, under their old names
 from certcenter.flows import StepResult as StepResult
+from certcenter.identity.documents.confirmation import (
+    KINDS,
+    parse_document,
+    photo_confirmation,
+)
 from certcenter.identity.phone_numbers import normalise_mobile
 from certcenter.identity.providers import DepartureStatus, Providers
 from certcenter.identity.rrn import parse_rrn
@@ -96,7 +101,13 @@ __all__ = [
     "StepResult",
 ]
 
+if TYPE_CHECKING:  # the pipeline (OpenCV, Tesseract) is loaded when a photo first arrives
+    from certcenter.identity.documents.pipeline import PhotoReader, PhotoReading
+
 log = logging.getLogger(__name__)
+#: The additional medium that is the customer's ID document (신분증 확인), typed or
+#: photographed, asked of the ID registry; offered when the policy's checks name it.
+ID_DOCUMENT = "id_document"
 CODE_PURPOSE = "financial"
 MAX_LABEL = 60
 
@@ -159,10 +170,12 @@ class FinancialIssuance:
         audit: AuditRecorder,
         settings: Settings,
         clock: Clock,
+        photo_reader: PhotoReader | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.providers = providers
         self._maker = maker
+        self._photo_reader = photo_reader
         self.media = AdditionalMedia(
             providers=providers, approvals=approvals, otp=otp, cards=cards, clock=clock
         )
@@ -172,6 +185,8 @@ class FinancialIssuance:
         self.settings = settings
         self.policy = settings.policy
         self.clock = clock
+        #: The checks each step offers, from the policy's 비대면 실명확인 rules (``financial``)
+        self.checks = settings.policy.real_name_checks.steps_for("financial")
         self.codes = VerificationCodes(hasher, clock, settings.policy)
         self.send_code = SmsCode(
             self.codes, settings.policy, CODE_PURPOSE, "financial_issue", bank=settings.bank_name
@@ -238,7 +253,7 @@ class FinancialIssuance:
             return {
                 "reissue": uow.cloud_accounts.active_for_customer(customer.id) is not None,
                 "phone": mask_phone(customer.phone),
-                "proofing": ["ars", "departure"],
+                "proofing": list(self.offered("verify")),
             }
 
         return self.engine.step(ref, "identify", act)
@@ -247,6 +262,7 @@ class FinancialIssuance:
 
     def request_ars(self, ref: IssuanceRef) -> StepResult:
         """ARS 인증: the center calls the phone on record; the screen shows the code to key in."""
+        self._require_offered(ref, "verify", "ars")
         digits = self.policy.ars_code_digits
         code = "".join(secrets.choice("0123456789") for _ in range(digits))
         code_hash = self.hasher.code_digest(code, purpose="ars")
@@ -319,6 +335,7 @@ class FinancialIssuance:
     def check_departure(self, ref: IssuanceRef) -> StepResult:
         """해외출국확인: instead of the ARS call, for a customer the departure records show
         abroad now (departed and not yet returned)."""
+        self._require_offered(ref, "verify", "departure")
 
         def abroad(enrollment: FinancialEnrollment, customer: Customer | None) -> DepartureStatus:
             holder = self.engine.known(enrollment, customer)
@@ -347,20 +364,154 @@ class FinancialIssuance:
 
     # ------------------------------------------------------------------ 4. additional medium
 
+    def offered(self, step: str) -> tuple[str, ...]:
+        """The checks the policy lets ``step`` (``verify``, ``medium``) take, in order."""
+        return self.checks.get(step, ())
+
+    def _require_offered(self, ref: IssuanceRef, step: str, check: str) -> None:
+        """``CHECK_NOT_OFFERED`` (recorded as the step's refusal) unless the policy's checks
+        let ``step`` take ``check``."""
+        if check in self.offered(step):
+            return
+        refusal = CertCenterError(
+            "CHECK_NOT_OFFERED",
+            check=words("check", [str(check)[:30]]),
+            offered=words("check", self.offered(step)),
+        )
+
+        def refuse() -> None:
+            raise refusal
+
+        self.engine.guard(ref, check if step == "verify" else step, refuse)
+
     def choose_medium(self, ref: IssuanceRef, medium: str) -> StepResult:
-        """추가 인증: one medium the customer holds. The security card's two slots, or the
-        code to approve in the app, are in the answer."""
+        """추가 인증: one medium the customer holds, of those the policy's checks offer. The
+        security card's two slots, or the code to approve in the app, are in the answer; the
+        ID document (``id_document``) waits for its details (:meth:`verify_id_document`),
+        typed or read from a photo (:meth:`read_id_photo`)."""
+        if medium in FLOW_STEPS["financial"]["medium"]:  # another name: INVALID_REQUEST
+            self._require_offered(ref, "medium", medium)
+        if medium == ID_DOCUMENT:
+            return self._choose_id_document(ref)
         return self.media.choose(
             self.engine, ref, medium, purpose=FINANCIAL_ISSUANCE, pending=S.MEDIUM_PENDING.value
         )
 
     def held_media(self, ref: IssuanceRef) -> list[str]:
-        """The additional media the flow's customer can choose now (none: the customer
-        must first get one, ``MEDIUM_NONE_HELD`` says how)."""
+        """The additional media the flow's customer can choose now, of those the policy
+        offers (none: the customer must first get one, ``MEDIUM_NONE_HELD`` says how). Every
+        customer has an ID document."""
         with self.uow_factory() as uow:
             enrollment = self.engine.authorise(uow, ref, lock=False)
             customer = self.engine.customer(uow, enrollment)
-        return self.media.held_by(self.uow_factory, customer)
+        held = set(self.media.held_by(self.uow_factory, customer)) | {ID_DOCUMENT}
+        return [medium for medium in self.offered("medium") if medium in held]
+
+    # ------------------------------------------------------------------ 4b. the ID document
+
+    def _choose_id_document(self, ref: IssuanceRef) -> StepResult:
+        self.engine.ask(ref, "medium", lambda row, customer: self.engine.known(row, customer))
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
+            enrollment.data = {k: v for k, v in enrollment.data.items() if k != "approval_id"}
+            enrollment.medium = ID_DOCUMENT
+            enrollment.state = S.MEDIUM_PENDING.value
+            return {"medium": ID_DOCUMENT, "documents": list(KINDS)}
+
+        return self.engine.step(ref, "medium", act)
+
+    def _id_document_pending(self, enrollment: FinancialEnrollment, step: str) -> None:
+        if enrollment.medium != ID_DOCUMENT:
+            raise CertCenterError("ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step=step)
+
+    @property
+    def photo_reader(self) -> PhotoReader:
+        """The ID photo pipeline (OpenCV and Tesseract unless another was passed in)."""
+        if self._photo_reader is None:
+            from certcenter.identity.documents.pipeline import DocumentPhotoReader
+
+            self._photo_reader = DocumentPhotoReader(max_bytes=self.policy.id_photo_max_bytes)
+        return self._photo_reader
+
+    def read_id_photo(self, ref: IssuanceRef, photo: bytes) -> StepResult:
+        """신분증 촬영/사진 올리기: the photo is judged and read in memory and never kept, as in
+        the mobile flow; the answer is what was read (``fields`` in full, ``display`` with the
+        resident number's last six digits masked), for the customer to confirm or correct
+        and send to :meth:`verify_id_document`. A refused photo is the step's refusal with
+        its own code (``ID_PHOTO_GLARE``, …)."""
+
+        def pending(enrollment: FinancialEnrollment, customer: Customer | None) -> None:
+            self.engine.known(enrollment, customer)
+            self._id_document_pending(enrollment, "medium_photo")
+
+        self.engine.ask(ref, "medium_photo", pending)
+        on = today(self.clock)
+        reading: PhotoReading = self.engine.guard(
+            ref, "medium_photo", lambda: self.photo_reader.read(photo, today=on)
+        )
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
+            self._id_document_pending(enrollment, "medium_photo")
+            customer = self.engine.customer(uow, enrollment)
+            self.audit.record(
+                uow,
+                actor_kind="customer",
+                actor=customer.customer_number,
+                action="financial_issuance.id_photo",
+                subject_kind="financial_enrollment",
+                subject=enrollment.id,
+                source_ip=ref.client_ip,
+                details={"document": reading.kind, "read": reading.display},
+            )
+            return {
+                "document": reading.kind,
+                "display": reading.display,
+                "fields": {
+                    "kind": reading.kind,
+                    **{k: v for k, v in reading.fields.items() if k != "romanized"},
+                },
+            }
+
+        return self.engine.step(ref, "medium_photo", act, audit=False)
+
+    def verify_id_document(self, ref: IssuanceRef, fields: dict[str, Any]) -> StepResult:
+        """The ID document's details, typed, or read from a photo and confirmed
+        (``source="photo"``, ``corrected``: the names of the fields the customer changed).
+        The ID registry decides either way, and the document must be the flow's customer's
+        (``ID_NAME_MISMATCH``); corrections are recorded by name, never by value."""
+        fields = dict(fields)
+        source, corrected = self.engine.guard(
+            ref, "medium_verify", lambda: photo_confirmation(fields)
+        )
+
+        def holder(enrollment: FinancialEnrollment, customer: Customer | None) -> str:
+            self.engine.known(enrollment, customer)
+            self._id_document_pending(enrollment, "medium_verify")
+            on = today(self.clock)
+            return self.providers.id_registry.verify(parse_document(fields, today=on), today=on)
+
+        holder_ci = self.engine.ask(ref, "medium_verify", holder)
+
+        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
+            self._id_document_pending(enrollment, "medium_verify")
+            customer = self.engine.customer(uow, enrollment)
+            if not hmac.compare_digest(holder_ci.encode(), customer.ci.encode()):
+                raise CertCenterError("ID_NAME_MISMATCH")
+            enrollment.state = S.MEDIUM_VERIFIED.value
+            if source == "photo":
+                self.audit.record(
+                    uow,
+                    actor_kind="customer",
+                    actor=customer.customer_number,
+                    action="financial_issuance.id_photo_confirmed",
+                    subject_kind="financial_enrollment",
+                    subject=enrollment.id,
+                    source_ip=ref.client_ip,
+                    details={"document": fields.get("kind", ""), "corrected": corrected},
+                )
+            return {"medium": ID_DOCUMENT, "document": fields.get("kind", ""), "source": source}
+
+        return self.engine.step(ref, "medium_verify", act)
 
     def verify_medium(self, ref: IssuanceRef, answer: MediumAnswer) -> StepResult:
         """The chosen medium's answer. Its try is counted before it is compared (the

@@ -39,6 +39,7 @@ _ALLOWED: dict[str, frozenset[S]] = {
     "departure": frozenset({S.IDENTIFIED, S.ARS_CALLING}),
     "medium": frozenset({S.IDENTITY_PROVEN, S.MEDIUM_PENDING}),
     "medium_verify": frozenset({S.MEDIUM_PENDING}),
+    "medium_photo": frozenset({S.MEDIUM_PENDING}),  # the ID document's photo, read
     "details": frozenset({S.MEDIUM_VERIFIED, S.CODE_SENT}),
     "code_resend": frozenset({S.CODE_SENT}),
     "code_verify": frozenset({S.CODE_SENT}),

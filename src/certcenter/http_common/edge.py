@@ -51,8 +51,9 @@ _LINE_BREAKS = frozenset("\t\r\n")
 
 
 _BINARY_PATHS = ("/ocsp/",)  # paths whose bytes a protocol of their own reads
-#: The one route that takes a photo (신분증 촬영, base64 in JSON) has a limit of its own.
-PHOTO_PATH = re.compile(r"/v1/enrollments/[^/]{1,64}/id/photo")
+#: The routes that take a photo (신분증 촬영: base64 in JSON from the app, a multipart upload
+#: from the web center's issuance) have a limit of their own.
+PHOTO_PATH = re.compile(r"/v1/enrollments/[^/]{1,64}/id/photo|/issue/medium/photo")
 MAX_PHOTO_BODY_BYTES = 12 * 1024 * 1024
 
 

@@ -49,7 +49,7 @@ from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.held_media import CardChecker, OtpChecker
 from certcenter.clock import Clock, today
-from certcenter.config import Settings
+from certcenter.config import FLOW_STEPS, Settings
 from certcenter.entities import Customer, JointRegistration, new_id
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import text, words
@@ -85,7 +85,7 @@ __all__ = ["JOINT_MEDIA", "JointRegistrations", "MediumAnswer", "RegistrationRef
 
 log = logging.getLogger(__name__)
 CODE_PURPOSE = "joint"
-JOINT_MEDIA = ("security_card", "otp")
+JOINT_MEDIA = FLOW_STEPS["joint"]["medium"]  # the media the flow can ask (the policy chooses)
 REFERENCE_DIGITS = 10
 AUTHORIZATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen
 AUTHORIZATION_LENGTH = 16
@@ -146,6 +146,8 @@ class JointRegistrations:
         self.fees = fees
         self.settings = settings
         self.policy = settings.policy
+        #: The checks each step offers, from the policy's 비대면 실명확인 rules (``joint``)
+        self.checks = settings.policy.real_name_checks.steps_for("joint")
         self.clock = clock
         self.codes = VerificationCodes(hasher, clock, settings.policy)
         self.send_sms = SmsCode(
@@ -188,7 +190,7 @@ class JointRegistrations:
 
         row, token = self.engine.begin(make, client_ip=client_ip)
         result = self.engine.result(
-            row, {"kind": row.kind, "fee_krw": row.fee_krw, "media": list(JOINT_MEDIA)}
+            row, {"kind": row.kind, "fee_krw": row.fee_krw, "media": list(self.offered("medium"))}
         )
         return Started(**result.__dict__, token=token)
 
@@ -213,15 +215,29 @@ class JointRegistrations:
             row.vid_value = vid_other_name(customer.name, digits, random_num).value
             row.vid_random_sealed = seal(self.keys, self.seal_label, VID_RANDOM, row.id, random_num)
             row.state = S.IDENTIFIED.value
-            return {"phone": mask_phone(customer.phone), "media": list(JOINT_MEDIA)}
+            return {"phone": mask_phone(customer.phone), "media": list(self.offered("medium"))}
 
         return self.engine.step(ref, "identify", act)
+
+    def offered(self, step: str) -> tuple[str, ...]:
+        """The checks the policy lets ``step`` (``medium``, ``phone``) take, in order."""
+        return self.checks.get(step, ())
+
+    def _require_offered(self, ref: RegistrationRef, step: str, check: str) -> None:
+        if check not in self.offered("phone"):
+            refusal = CertCenterError(
+                "CHECK_NOT_OFFERED",
+                check=words("check", [check]),
+                offered=words("check", self.offered("phone")),
+            )
+            self.engine.guard(ref, step, lambda: _raise(refusal))
 
     # ------------------------------------------------------------------ 3. security medium
 
     def choose_medium(self, ref: RegistrationRef, medium: str) -> StepResult:
-        """보안매체: the security card (its two slots are in the answer) or the mobile OTP."""
-        if medium not in JOINT_MEDIA:
+        """보안매체: the security card (its two slots are in the answer) or the mobile OTP, of
+        those the policy's checks offer."""
+        if medium not in self.offered("medium"):
             refusal = CertCenterError("JOINT_MEDIUM_NOT_ALLOWED", medium=str(medium)[:30])
             self.engine.guard(ref, "medium", lambda: _raise(refusal))
         return self.media.choose(
@@ -284,6 +300,7 @@ class JointRegistrations:
 
     def send_code(self, ref: RegistrationRef) -> StepResult:
         """An SMS code to the phone on record (sent again when asked again)."""
+        self._require_offered(ref, "code", "sms")
         prepared = self.codes.prepare(CODE_PURPOSE, digits=6)
 
         def act(uow: UnitOfWork, row: JointRegistration) -> Any:
@@ -315,6 +332,7 @@ class JointRegistrations:
         """ARS 인증 instead of the SMS: the center calls the phone on record, the screen shows
         the code to key in (``detail["ars_code"]``). At most ``policy.joint_ars_max_calls``
         calls per registration."""
+        self._require_offered(ref, "ars", "ars")
         digits = self.policy.ars_code_digits
         code = "".join(secrets.choice("0123456789") for _ in range(digits))
         code_hash = self.hasher.code_digest(code, purpose="ars")

@@ -83,12 +83,13 @@ def media_choices(
     request: HTTPConnection, held: Sequence[str] | None = None
 ) -> list[dict[str, str]]:
     """The additional media to choose from, in the page's language: all of them, or only
-    those in ``held`` (the ones the customer can use now)."""
+    those in ``held`` (the ones the customer can use now; the financial issuance adds the ID
+    document, ``id_document``, where the policy offers it)."""
     t = translator(locale_of(request))
+    names = MEDIA if held is None else [m for m in (*MEDIA, "id_document") if m in held]
     return [
         {"name": m, "label": t(f"issue.medium.{m}"), "hint": t(f"issue.medium.{m}_hint")}
-        for m in MEDIA
-        if held is None or m in held
+        for m in names
     ]
 
 

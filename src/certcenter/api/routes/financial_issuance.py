@@ -169,6 +169,7 @@ def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> FinancialStepO
 @router.post("/{enrollment_id}/ars", response_model=FinancialStepOut)
 @raises(
     *FLOW_STEP,
+    "CHECK_NOT_OFFERED",
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
@@ -201,6 +202,7 @@ def ars_confirm(ref: RefDep, center: CenterDep) -> FinancialStepOut:
 @router.post("/{enrollment_id}/departure", response_model=FinancialStepOut)
 @raises(
     *FLOW_STEP,
+    "CHECK_NOT_OFFERED",
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
@@ -217,6 +219,7 @@ def departure(ref: RefDep, center: CenterDep) -> FinancialStepOut:
 @router.post("/{enrollment_id}/medium", response_model=FinancialStepOut)
 @raises(
     *FLOW_STEP,
+    "CHECK_NOT_OFFERED",
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",

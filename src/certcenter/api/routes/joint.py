@@ -163,6 +163,7 @@ def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> JointStepOut:
 @router.post("/{registration_id}/medium", response_model=JointStepOut)
 @raises(
     *FLOW_STEP,
+    "CHECK_NOT_OFFERED",
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
@@ -215,6 +216,7 @@ def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> Joint
 @router.post("/{registration_id}/code", response_model=JointStepOut)
 @raises(
     *FLOW_STEP,
+    "CHECK_NOT_OFFERED",
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
@@ -278,7 +280,7 @@ _ARS_COMMON = (
 
 
 @router.post("/{registration_id}/ars", response_model=JointStepOut)
-@raises(*_ARS_COMMON, "JOINT_ARS_CALL_LIMIT")
+@raises(*_ARS_COMMON, "CHECK_NOT_OFFERED", "JOINT_ARS_CALL_LIMIT")
 def ars(ref: RefDep, center: CenterDep) -> JointStepOut:
     """ARS 인증 instead of the SMS code: the center calls the phone on record;
     ``detail.ars_code`` is the number to show, which the customer keys in on the call."""

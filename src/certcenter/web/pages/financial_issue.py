@@ -7,6 +7,9 @@
     GET  /issue/medium            4 추가 인증: account + password, security card, OTP, or the
                                     mobile certificate approved in the app (POST /issue/medium,
                                     /issue/medium/verify; the page polls /issue/medium/status)
+                                  or the ID document (신분증 확인): typed (POST /issue/medium/id),
+                                  or photographed / uploaded (POST /issue/medium/photo, multipart),
+                                  then what was read confirmed or corrected (POST /issue/medium/id)
     GET  /issue/details           5 고객 정보: name, phone, birth date and this browser's key
     GET  /issue/code              6 SMS 확인 (POST /issue/code, /issue/code/resend)
     GET  /issue/pin               7 비밀번호 설정: the PIN twice
@@ -23,17 +26,20 @@ call; the security card's slots and the masked accounts (nothing secret) wait in
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import Depends, Form
+from fastapi import Depends, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import texts
-from certcenter.financial.issuance import IssuanceRef, MediumAnswer, StepResult
+from certcenter.financial.issuance import ID_DOCUMENT, IssuanceRef, MediumAnswer, StepResult
 from certcenter.http_common.request_facts import client_ip
+from certcenter.identity.documents.confirmation import KINDS, corrections
+from certcenter.identity.documents.pipeline import masked_fields
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (
     MediumForm,
@@ -163,6 +169,8 @@ def _render(
         if not held and error is None:
             minutes = center_of(request).settings.policy.financial_enrollment_ttl_minutes
             error = CertCenterError("MEDIUM_NONE_HELD", minutes=minutes)
+    if pending == ID_DOCUMENT:
+        context.update(_id_document_context(request, ref))
     if pending and isinstance(question, dict) and question.get("medium") == pending:
         context.update(question)
         if pending == "mobile_certificate":
@@ -339,6 +347,7 @@ def choose_medium(request: Request, medium: Annotated[str, Form(max_length=40)] 
         result = center_of(request).financial_issuance.choose_medium(ref, medium)
     except CertCenterError as exc:
         return STEPS.refused(request, exc, "medium", question={})
+    STEPS.forget(request, _ID_READ)
     _keep_question(request, ref, dict(result.detail))
     return STEPS.go(result.state)
 
@@ -398,6 +407,116 @@ def medium_status(request: Request) -> Response:
     STEPS.forget(request, "approval")
     page = PAGE_OF_STATE.get(status.state, "terms")
     return JSONResponse({"state": "approved", "next": STEPS.path(page)})
+
+
+# ---------------------------------------------------------------- 4b. the ID document
+
+_ID_READ = "id_read"  # what the photo gave, sealed, until the customer confirms it
+_IdField = Annotated[str, Form(max_length=60)]
+
+
+def _id_document_context(request: Request, ref: IssuanceRef) -> dict[str, Any]:
+    """The ID document's page: the kinds for the typed form, and what a photo gave (the
+    resident number's last six digits masked) for the customer to confirm or correct."""
+    read = _reading(request, ref)
+    t = translator(locale_of(request))
+    names = [*KINDS, *sorted({name for fields in KINDS.values() for name in fields})]
+    return {
+        "id_labels": {name: t(f"issue.id.{name}") for name in names},
+        "id_kinds": list(KINDS),
+        "id_kind_fields": KINDS,
+        "id_read": masked_fields(read["kind"], read) if read else None,
+        "id_photo_max_mib": center_of(request).settings.policy.id_photo_max_bytes / 1024 / 1024,
+    }
+
+
+def _reading(request: Request, ref: IssuanceRef) -> dict[str, str] | None:
+    sealed = STEPS.unseal(request, _ID_READ, bound=ref.enrollment_id, keep=True)
+    if not sealed:
+        return None
+    try:
+        read = json.loads(sealed)
+    except ValueError:
+        return None
+    if not isinstance(read, dict) or read.get("kind") not in KINDS:
+        return None
+    return {str(k): str(v) for k, v in read.items()}
+
+
+@router.post("/medium/photo")
+def id_photo(request: Request, photo: Annotated[UploadFile | None, File()] = None) -> Response:
+    """신분증 촬영/사진 올리기: the photo, read in this request's memory (never written
+    anywhere, :func:`certcenter.web.setup.install` keeps uploads off the disk); what was read
+    waits sealed for the confirmation. A photo that is too large, not an image, or refused for
+    its quality (glare, blur, …) comes back on the page with the catalog's remedy."""
+    center = center_of(request)
+    try:
+        ref = _require_ref(request)
+        limit = center.settings.policy.id_photo_max_bytes
+        data = photo.file.read(limit + 1) if photo is not None else b""
+        result = center.financial_issuance.read_id_photo(ref, data)
+    except CertCenterError as exc:
+        STEPS.forget(request, _ID_READ)
+        return STEPS.refused(request, exc, "medium")
+    finally:
+        if photo is not None:
+            photo.file.close()
+    fields = {str(k): str(v) for k, v in dict(result.detail.get("fields") or {}).items()}
+    STEPS.seal(request, _ID_READ, json.dumps(fields, ensure_ascii=False), bound=ref.enrollment_id)
+    return STEPS.go(result.state)
+
+
+@router.post("/medium/id")
+def id_document(
+    request: Request,
+    source: Annotated[str, Form(max_length=10)] = "typed",
+    kind: Annotated[str, Form(max_length=20)] = "",
+    name: _IdField = "",
+    rrn: _IdField = "",
+    issue_date: _IdField = "",
+    birth_date: _IdField = "",
+    number: _IdField = "",
+    serial: _IdField = "",
+    expiry: _IdField = "",
+) -> Response:
+    """The ID document's details: typed, or a photo's reading as the customer confirmed or
+    corrected it. A resident number left as shown (masked) is the one the photo gave; a
+    changed field is recorded as corrected (by name) and the registry still decides."""
+    typed = {
+        "name": name,
+        "rrn": rrn,
+        "issue_date": issue_date,
+        "birth_date": birth_date,
+        "number": number,
+        "serial": serial,
+        "expiry": expiry,
+    }
+    center = center_of(request)
+    try:
+        ref = _require_ref(request)
+        read = _reading(request, ref) if source == "photo" else None
+        if read is not None:
+            fields: dict[str, Any] = {k: typed[k].strip() for k in KINDS[read["kind"]]}
+            if "rrn" in fields and (not fields["rrn"] or "*" in fields["rrn"]):
+                fields["rrn"] = read["rrn"]
+            fields.update(kind=read["kind"], source="photo", corrected=corrections(read, fields))
+        else:
+            chosen = kind if kind in KINDS else ""
+            fields = {k: typed[k].strip() for k in KINDS.get(chosen, ())}
+            fields.update(kind=chosen, source="typed")
+        result = center.financial_issuance.verify_id_document(ref, fields)
+    except CertCenterError as exc:
+        return STEPS.refused(request, exc, "medium")
+    STEPS.forget(request, _ID_READ)
+    STEPS.stash(request).put(question={})
+    return STEPS.go(result.state)
+
+
+@router.post("/medium/id/again")
+def id_photo_again(request: Request) -> Response:
+    """The reading set aside: another photo, or the details typed instead."""
+    STEPS.forget(request, _ID_READ)
+    return RedirectResponse("/issue/medium", status_code=303)
 
 
 # ---------------------------------------------------------------- 5. details + this browser

@@ -40,7 +40,6 @@ from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.banks import BANKS
 from certcenter.joint import RegistrationRef
 from certcenter.joint.kinds import KINDS
-from certcenter.joint.registration import JOINT_MEDIA
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import MediumForm, digits, sims_phone
 from certcenter.web.pages.joint_issue import issue_form_context
@@ -115,7 +114,7 @@ def _media(request: Request) -> list[dict[str, str]]:
     t = translator(locale_of(request))
     return [
         {"name": m, "label": t(f"issue.medium.{m}"), "hint": t(f"issue.medium.{m}_hint")}
-        for m in JOINT_MEDIA
+        for m in center_of(request).joint_registrations.offered("medium")
     ]
 
 
@@ -339,7 +338,7 @@ def _medium_again(request: Request, error: CertCenterError) -> Response:
         return STEPS.refused(request, error, "medium")
     try:
         status = registrations.status(ref)
-        if status.state == "medium_pending" and medium in JOINT_MEDIA:
+        if status.state == "medium_pending" and medium in registrations.offered("medium"):
             again = registrations.choose_medium(ref, medium)
             card = again.detail.get("security_card")
             return STEPS.refused(request, error, "medium", card=dict(card) if card else None)
