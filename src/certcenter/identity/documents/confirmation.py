@@ -104,3 +104,14 @@ def _date(text: str) -> date:
         return date.fromisoformat(str(text).strip())
     except ValueError:
         raise CertCenterError("ID_DETAILS_INVALID", detail="dates are YYYY-MM-DD") from None
+
+
+def masked_fields(kind: str, fields: dict[str, str]) -> dict[str, str]:
+    """The fields as the screen shows them: the resident number's last six digits hidden
+    (주민등록번호 뒷자리 마스킹)."""
+    shown = dict(fields)
+    rrn = shown.get("rrn")
+    if rrn is not None:
+        digits = "".join(ch for ch in rrn if ch.isdigit())
+        shown["rrn"] = f"{digits[:6]}-{digits[6:7]}******"
+    return shown

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from certcenter.errors import CertCenterError
+from certcenter.identity.documents.confirmation import masked_fields
 from certcenter.identity.documents.detection import (
     CardFinder,
     ContourCardFinder,
@@ -41,17 +42,6 @@ from certcenter.identity.documents.ocr import TesseractReader, TextReader
 from certcenter.identity.documents.quality import PhotoQuality, QualityCheck
 
 __all__ = ["DocumentPhotoReader", "PhotoReader", "PhotoReading", "masked_fields"]
-
-
-def masked_fields(kind: str, fields: dict[str, str]) -> dict[str, str]:
-    """The fields as the screen shows them: the resident number's last six digits hidden
-    (주민등록번호 뒷자리 마스킹)."""
-    shown = dict(fields)
-    rrn = shown.get("rrn")
-    if rrn is not None:
-        digits = "".join(ch for ch in rrn if ch.isdigit())
-        shown["rrn"] = f"{digits[:6]}-{digits[6:7]}******"
-    return shown
 
 
 @dataclass(frozen=True)

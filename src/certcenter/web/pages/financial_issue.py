@@ -38,8 +38,7 @@ from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import texts
 from certcenter.financial.issuance import ID_DOCUMENT, IssuanceRef, MediumAnswer, StepResult
 from certcenter.http_common.request_facts import client_ip
-from certcenter.identity.documents.confirmation import KINDS, corrections
-from certcenter.identity.documents.pipeline import masked_fields
+from certcenter.identity.documents.confirmation import KINDS, corrections, masked_fields
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (
     MediumForm,
