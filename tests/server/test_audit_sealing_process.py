@@ -125,6 +125,7 @@ def test_a_killed_server_leaves_a_trail_that_verifies_and_is_sealed_on_restart(
     assert "audit trail intact" in verified.stdout and "not sealed yet" in verified.stdout
 
     server.env["CERTCENTER_POLICY__AUDIT_SEAL_INTERVAL_SECONDS"] = "1"
+    server.env["CERTCENTER_POLICY__AUDIT_SEAL_GAP_SECONDS"] = "2"  # 10 by default
     server.start()
     try:
         deadline = time.monotonic() + 90  # a gap the kill left waits audit_seal_gap_seconds

@@ -49,7 +49,7 @@ def test_two_kills_under_load_lose_nothing(tmp_path: Path) -> None:
         [
             sys.executable,
             str(BENCH / "fault_campaign.py"),
-            "--kills", "2", "--clients", "3", "--min-run", "4", "--max-run", "8",
+            "--kills", "2", "--clients", "3", "--min-run", "3", "--max-run", "6",
             "--seed", "7", "--drain-seconds", "60", "--json", str(figures),
         ],
         capture_output=True,
