@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 # the parts of the suite whose behaviour depends on the keys, run again by `make test` with
 # every key in a SoftHSM2 token (CERTCENTER_TEST_KEY_BACKEND=pkcs11; README, docs/keys.md)
-PKCS11_TESTS ?= tests/issuance tests/tsa tests/signing tests/financial
+PKCS11_TESTS ?= tests/issuance tests/tsa tests/signing tests/financial tests/pki tests/revocation tests/oidc tests/lifecycle tests/usage tests/joint_usage tests/audit
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

@@ -180,6 +180,13 @@ def key_backend_settings() -> dict[str, object]:
     }
 
 
+def key_backend_env() -> dict[str, str]:
+    """The same, as the environment of a ``certcenter`` command run by a test."""
+    return {
+        f"CERTCENTER_{name.upper()}": str(value) for name, value in key_backend_settings().items()
+    }
+
+
 def _session_token(tmp_path_factory: pytest.TempPathFactory) -> None:
     """A SoftHSM2 token for this session's centers (SOFTHSM2_CONF names it)."""
     reason = missing_reason()

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from certcenter.bootstrap import Center
 from certcenter.cli.main import cli
+from tests.conftest import key_backend_env
 from tests.support.flow import FlowFactory
 
 
@@ -19,6 +20,7 @@ def _env(center: Center) -> dict[str, str]:
         "CERTCENTER_CA_DIR": str(s.ca_path),
         "CERTCENTER_KEY_PASSPHRASE": "test-passphrase",
         "CERTCENTER_LANG": "en",
+        **key_backend_env(),
     }
 
 
