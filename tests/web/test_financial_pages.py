@@ -399,9 +399,9 @@ def test_a_transfer_answers_303_and_the_amount_is_checked_before_any_factor(
 
     # within it: 303 to the confirmation; the same form sent again is the same transfer
     form = web.get("/transfer")
-    sent = web.prepare_transfer(100_000, source=C004_ACCOUNT, form=form)
+    sent = web.prepare_transfer(600_000, source=C004_ACCOUNT, form=form)
     assert sent.status_code == 303 and sent.headers["location"].startswith("/transfer/")
-    again = web.prepare_transfer(100_000, source=C004_ACCOUNT, form=form)
+    again = web.prepare_transfer(600_000, source=C004_ACCOUNT, form=form)
     assert again.headers["location"] == sent.headers["location"]
     with web_center.uow_factory() as uow:
         assert len(uow.transfers.for_customer(holder)) == 1
@@ -409,7 +409,7 @@ def test_a_transfer_answers_303_and_the_amount_is_checked_before_any_factor(
     reloaded = web.get(sent.headers["location"])
     document = re.compile(r"data-document>(.*?)</pre>", re.S)
     assert document.search(confirm.text).group(1) == document.search(reloaded.text).group(1)
-    assert "100,000원" in main_text(reloaded.text)
+    assert "600,000원" in main_text(reloaded.text)
 
     # signed: 303 to the transfer; the same form sent again moves no money twice
     signed = web.sign_transfer(reloaded)
@@ -419,8 +419,14 @@ def test_a_transfer_answers_303_and_the_amount_is_checked_before_any_factor(
     done = web.follow(twice)
     assert "이체가 완료되었습니다" in main_text(done.text)
     assert web.get(sent.headers["location"]).text.count("이체가 완료되었습니다") == 1
-    assert web_center.sim_store.account("004", "12340100000004")["balance"] == 540_000
-    assert 'data-balance="540000"' in web.get("/transfer").text
+    assert web_center.sim_store.account("004", "12340100000004")["balance"] == 40_000
+    assert 'data-balance="40000"' in web.get("/transfer").text
+    # the first form sent once more, now above the balance: still that transfer, done
+    late = web.prepare_transfer(600_000, source=C004_ACCOUNT, form=form)
+    assert late.headers["location"] == sent.headers["location"]
+    assert web_center.sim_store.account("004", "12340100000004")["balance"] == 40_000
+    with web_center.uow_factory() as uow:
+        assert len(uow.transfers.for_customer(holder)) == 1
 
 
 def test_the_pin_reset_answers_303_and_a_form_sent_again_acts_once(
