@@ -499,7 +499,11 @@ def test_the_browser_registration_sent_again_sends_no_second_code(
     assert first.headers["location"] == second.headers["location"] == "/login/register/code"
     assert len(web_center.sim_store.messages(phone)) == count
     code = web.sms_code(phone, "기기 등록")
-    medium = web.post("/login/register/code", code=code)
+    tag = attribute(web.get("/login/register/code").text, 'name="flow_tag" value')
+    older = web.post("/login/register/code", code=code, flow_tag=tag[::-1])  # another tab's
+    assert older.headers["location"] == "/login/register/code"
+    assert error_code(web.follow(older).text) == "WEB_FLOW_TAKEN_OVER"
+    medium = web.post("/login/register/code", code=code, flow_tag=tag)
     assert medium.headers["location"] == "/login/register/medium"
     chosen = web.post("/login/register/medium", medium="account")
     assert "1234*******014" in web.follow(chosen).text

@@ -8,7 +8,7 @@ web-session key, lets it add the shared routes, and writes only its own two: the
 the customer is verified again)::
 
     pages = ReverificationPages(prefix="/login/pin-reset", stash_key="fin_pin_reset", …)
-    router = page_router(prefix=pages.prefix)
+    router = page_router(prefix=pages.prefix, dependencies=[Depends(pages.steps_flow.same_tab)])
     pages.add_routes(router)      # GET "", GET/POST /code, POST /resend, GET/POST /medium
 
 The flow's id and bearer token live in the web session; the SMS code and the medium's answer
@@ -18,7 +18,9 @@ the session for that GET), so Back and reload never send a form again. The chose
 question waits for the GETs of the medium page (the masked accounts and the card's slots as
 they are, the code to approve in the app sealed). The same details sent again while their flow
 is under way start no second one (no second SMS); a medium answer sent again after the flow
-ended goes where the first one went.
+ended goes where the first one went. The forms of the code and medium pages carry the flow's
+tab tag: a form of an older flow (another tab started a new one) is not applied to the new
+one (``WEB_FLOW_TAKEN_OVER``, on the new flow's code page).
 """
 
 from __future__ import annotations
@@ -87,7 +89,9 @@ class ReverificationPages:
 
     @property
     def steps_flow(self) -> StepFlow:
-        return StepFlow(self.stash_key, self.prefix, PAGE_OF_STATE, "WEB_LOGIN_NOT_STARTED")
+        return StepFlow(
+            self.stash_key, self.prefix, PAGE_OF_STATE, "WEB_LOGIN_NOT_STARTED", resume_page="code"
+        )
 
     def flow(self, request: Request) -> Stash:
         return self.steps_flow.stash(request)
@@ -200,6 +204,7 @@ class ReverificationPages:
         flow = self.flow(request)
         context = {
             **self.steps(request, 1),
+            "flow_tag": self.steps_flow.tag(request),
             "masked_phone": flow.text("masked"),
             "demo_phone": sims_phone(request, flow.text("phone")),
             "code_seconds": center_of(request).settings.policy.sms_code_ttl_seconds,
@@ -214,6 +219,7 @@ class ReverificationPages:
         question = flow.get("question")
         context: dict[str, Any] = {
             **self.steps(request, 2),
+            "flow_tag": self.steps_flow.tag(request),
             "medium": None,
             "media": media_choices(request),
             "accounts": [],

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form
+from fastapi import Depends, Form
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -51,7 +51,7 @@ pages = ReverificationPages(
     service=lambda center: center.financial_pin,
     steps=_steps,
 )
-router = page_router(prefix=pages.prefix)
+router = page_router(prefix=pages.prefix, dependencies=[Depends(pages.steps_flow.same_tab)])
 pages.add_routes(router)
 
 

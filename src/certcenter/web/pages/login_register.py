@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form
+from fastapi import Depends, Form
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -59,7 +59,7 @@ pages = ReverificationPages(
     steps=lambda request, index: steps(request, _STEPS[index]),
     details_context=_details_context,
 )
-router = page_router(prefix=pages.prefix)
+router = page_router(prefix=pages.prefix, dependencies=[Depends(pages.steps_flow.same_tab)])
 pages.add_routes(router)
 
 
