@@ -145,7 +145,7 @@ def test_the_why_page_lists_the_phone_step_refusal(db_center: Center, db_app: Fa
     assert wrong_carrier(db_center, carrier="LGU") == "PHONE_CARRIER_MISMATCH"
     with WebClient(db_app) as web:
         data = {"user_id": "c005user", "rrn": rrn("C005")}
-        page = web.post("/why", data={**data, **web.csrf("/why")}).text
+        page = web.follow(web.post("/why", data={**data, **web.csrf("/why")})).text
     words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
     assert 'data-key="phone_carrier" data-status="problem"' in page
     assert entry("PHONE_CARRIER_MISMATCH").message_ko in words

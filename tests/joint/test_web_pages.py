@@ -201,7 +201,9 @@ def test_a_joint_login_with_bad_inputs_is_refused_with_the_catalogs_words(
         ),
     ]
     for form, code in cases:
-        answer = web.post("/login/joint", data={**form, "csrf_token": token})
+        sent = web.post("/login/joint", data={**form, "csrf_token": token})
+        assert sent.status_code == 303 and sent.headers["location"] == "/login/joint"  # PRG
+        answer = web.follow(sent)
         assert answer.status_code == catalog()[code].http_status, (code, answer.status_code)
         assert catalog()[code].message_ko in main_text(answer.text)
         assert "Traceback" not in answer.text

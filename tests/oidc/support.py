@@ -64,7 +64,9 @@ class Browser:
 
     def start_app(self, page: httpx.Response) -> str:
         """Ask for a code to approve in the app: the code shown."""
-        shown = self.web.post("/oidc/authorize/app", data=self.csrf(page))
+        asked = self.web.post("/oidc/authorize/app", data=self.csrf(page))
+        assert asked.headers.get("location") == "/oidc/login", asked.text  # Post/Redirect/Get
+        shown = self.web.follow(asked)
         assert shown.status_code == 200, shown.text
         found = _CODE.search(shown.text)
         assert found, shown.text
@@ -85,7 +87,7 @@ class Browser:
             data["claims"] = claims
         else:
             data["claims"] = re.findall(r'data-oidc-claim="([a-z]+)"', page.text)
-        answered = self.web.post("/oidc/consent", data=data)
+        answered = self.web.follow(self.web.post("/oidc/consent", data=data))
         assert answered.status_code == 200, answered.text
         return back_link(answered)
 

@@ -184,7 +184,7 @@ def test_a_revoked_certificate_logs_in_nowhere_and_refreshes_nothing(
     shown = browser.start_app(page)
     app.call("POST", "/v1/approvals/approve", {"code": shown})
     center.lifecycle.revoke(flow.current_serial(), "keyCompromise", OPERATOR)
-    done = browser.complete()
+    done = browser.web.follow(browser.complete())
     assert done.status_code == 409 and "CERTIFICATE_REVOKED" in done.text
     # the tokens of an earlier login refresh nothing, and userinfo refuses
     refresh = HTTP.post(

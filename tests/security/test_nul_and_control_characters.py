@@ -104,7 +104,7 @@ def test_transfer_memo_and_document_name_with_control_characters(
 def test_web_why_form_with_a_nul(center: Center) -> None:
     with WebClient(create_app(center)) as web:
         form = {**web.csrf("/why"), "user_id": "c001user", "rrn": "9003151512541"}
-        response = web.post("/why", data={**form, "user_id": "c001user\u0000"})
+        response = web.follow(web.post("/why", data={**form, "user_id": "c001user\u0000"}))
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith("text/html")
         assert 'id="error-title-INVALID_REQUEST"' in response.text

@@ -5,7 +5,7 @@ fields are filled as static/js/device-key.js fills them.
     web = FinancialWeb(client, center)
     web.issue("C001")                       # the eight steps, through the ARS and the account
     web.log_in()                            # this browser's key is known: only the PIN
-    page = web.prepare_transfer(3_000_000)  # the confirmation page
+    page = web.follow(web.prepare_transfer(3_000_000))  # 303 → the confirmation page
     done = web.sign_transfer(page, account_password="2580")
 """
 
@@ -189,8 +189,12 @@ class FinancialWeb:
     def log_in(self) -> httpx.Response:
         return self.follow(self.submit_pin(self.pin_page()))
 
-    def prepare_transfer(self, amount: int, source: str = SAVINGS) -> httpx.Response:
-        self.get("/transfer")
+    def prepare_transfer(
+        self, amount: int, source: str = SAVINGS, form: httpx.Response | None = None
+    ) -> httpx.Response:
+        """The form's POST (its answer: 303 to the confirmation, or back to the form); the
+        form's own key is sent as the browser sends it (``form``: an earlier form page)."""
+        page = form if form is not None else self.get("/transfer")
         return self.post(
             "/transfer",
             from_account=source,
@@ -198,14 +202,12 @@ class FinancialWeb:
             to_account=PAYEE[1],
             amount=f"{amount:,}",
             memo="월세",
+            form_key=attribute(page.text, 'name="form_key" value'),
         )
 
     def sign_transfer(self, page: httpx.Response, pin: str = PIN, **fields: str) -> httpx.Response:
         action = re.search(r'action="(/transfer/[^"]+/sign)"', page.text)
         assert action is not None
-        shown = re.search(r'name="shown_ars" value="(\d+)"', page.text)  # as a browser posts
-        if shown:
-            fields.setdefault("shown_ars", shown.group(1))
         return self.post(
             action.group(1),
             activation_id=attribute(page.text, 'name="activation_id" value'),

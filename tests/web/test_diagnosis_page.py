@@ -57,7 +57,7 @@ def rows(page: str) -> list[Row]:
 
 def diagnose(web: WebClient, person: str, *, user_id: str | None = None, number: str = "") -> str:
     data = {"user_id": user_id or f"{person.lower()}user", "rrn": number or rrn(person)}
-    response = web.post("/why", data={**data, **web.csrf("/why")})
+    response = web.follow(web.post("/why", data={**data, **web.csrf("/why")}))
     return response.text if response.status_code == 200 else f"{response.status_code}"
 
 
@@ -138,10 +138,14 @@ def test_a_wrong_number_and_an_unknown_id_get_the_same_box_and_nothing_is_echoed
         assert 'autocomplete="off"' in rrn_input.group(0) and 'value=""' in rrn_input.group(0)
 
         token = web.csrf("/why")
-        wrong_number = web.post("/why", data={"user_id": "c004user", "rrn": rrn("C001"), **token})
+        wrong_number = web.follow(
+            web.post("/why", data={"user_id": "c004user", "rrn": rrn("C001"), **token})
+        )
     with WebClient(db_app, client=("10.9.0.3", 5)) as web:  # first tries of both, alike
         token = web.csrf("/why")
-        unknown_id = web.post("/why", data={"user_id": "nobody-here", "rrn": rrn("C004"), **token})
+        unknown_id = web.follow(
+            web.post("/why", data={"user_id": "nobody-here", "rrn": rrn("C004"), **token})
+        )
     error = CertCenterError("DIAGNOSIS_IDENTITY_NOT_CONFIRMED")
     for response, typed in ((wrong_number, rrn("C001")), (unknown_id, rrn("C004"))):
         assert response.status_code == 403
@@ -162,11 +166,15 @@ def test_a_wrong_number_and_an_unknown_id_get_the_same_box_and_nothing_is_echoed
 def test_malformed_input_and_a_missing_token_are_refused(db_app: FastAPI) -> None:
     with WebClient(db_app, client=("10.9.0.2", 5)) as web:
         token = web.csrf("/why")
-        malformed = web.post("/why", data={"user_id": "c004user", "rrn": "920505-27819", **token})
+        malformed = web.follow(
+            web.post("/why", data={"user_id": "c004user", "rrn": "920505-27819", **token})
+        )
         assert malformed.status_code == 422
         assert "RRN_INVALID" in main_text(malformed.text)
         assert "920505-27819" not in malformed.text and "27819" not in malformed.text
-        too_long = web.post("/why", data={"user_id": "x" * 41, "rrn": "1" * 30, **token})
+        too_long = web.follow(
+            web.post("/why", data={"user_id": "x" * 41, "rrn": "1" * 30, **token})
+        )
         assert too_long.status_code == 422 and "1" * 30 not in too_long.text
         no_token = web.post("/why", data={"user_id": "c004user", "rrn": rrn("C004")})
         assert no_token.status_code == 403
@@ -225,7 +233,7 @@ def test_the_demo_page_lists_customers_with_a_problem_to_try(db_app: FastAPI) ->
         card = page[page.index('id="why-C006"') :]
         form = card[card.index("<form") : card.index("</form>")]
         fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
-        result = web.post("/why", data=fields)
+        result = web.follow(web.post("/why", data=fields))
         assert [(r.key, r.status) for r in rows(result.text) if r.status != "ok"] == [
             ("phone_corporate_line", "problem")
         ]

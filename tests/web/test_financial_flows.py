@@ -108,17 +108,17 @@ def test_issue_log_in_and_sign_a_transfer(
     assert len(inbox(center, "01020000001")) == sms_before
 
     # a transfer: the confirmation shows payee, amount and the exact text to be signed
-    confirm = web.prepare_transfer(3_000_000)
+    confirm = web.follow(web.prepare_transfer(3_000_000))
     assert confirm.status_code == 200, main_text(confirm.text)
     shown = main_text(confirm.text)
     assert "이서연" in shown and "3,000,000원" in shown and "계좌 비밀번호" in shown
     document = html.unescape(re.search(r"data-document>(.*?)</pre>", confirm.text, re.S).group(1))
     assert "payee: 이서연\n" in document and "amount: 3,000,000원 (KRW)\n" in document
     # tier 2 needs the account password: without it the transfer ends, the form comes back
-    ended = web.sign_transfer(confirm)
+    ended = web.follow(web.sign_transfer(confirm))
     assert ended.status_code == 422 and error_code(ended.text) == "INVALID_REQUEST"
     assert 'value="3000000"' in ended.text  # filled in again
-    confirm = web.prepare_transfer(3_000_000)
+    confirm = web.follow(web.prepare_transfer(3_000_000))
     document = html.unescape(re.search(r"data-document>(.*?)</pre>", confirm.text, re.S).group(1))
     done_page = web.follow(web.sign_transfer(confirm, account_password=ACCOUNT_PASSWORD))
     assert "이체가 완료되었습니다" in main_text(done_page.text)
@@ -144,10 +144,10 @@ def test_issue_log_in_and_sign_a_transfer(
     assert verified.stdout.decode() == document
 
     # the third tier also needs the ARS call: its code is on the confirmation page
-    big = web.prepare_transfer(60_000_000)
+    big = web.follow(web.prepare_transfer(60_000_000))
     ars = re.search(r"data-ars-code>(\d+)<", big.text)
     assert ars is not None and 'href="/demo/calls/01020000001"' in big.text
-    early = web.sign_transfer(big, account_password=ACCOUNT_PASSWORD)  # before answering
+    early = web.follow(web.sign_transfer(big, account_password=ACCOUNT_PASSWORD))  # unanswered
     assert early.status_code == 401 and error_code(early.text) == "ARS_NOT_CONFIRMED"
     assert f"data-ars-code>{ars.group(1)}<" in early.text  # still on the confirmation
     web.answer_call("01020000001", ars.group(1))
@@ -191,7 +191,7 @@ def test_the_mobile_certificate_approved_in_the_app(
             assert web.get("/issue/medium").headers["location"] == "/issue/details"
 
             # a web login approved in the app
-            start = web.post("/login/mobile")
+            start = web.submit("/login/mobile")
             code = re.search(r"data-approval-code>(\d{8})<", start.text).group(1)
             assert client.post("/login/mobile/status", headers=headers).json() == {
                 "state": "pending"
@@ -234,13 +234,13 @@ def test_a_browser_registered_with_the_mobile_certificate_approved_in_the_app(
             )
             code = web.sms_code("01020000001", "기기 등록")
             web.follow(web.post("/login/register/code", code=code))
-            asked = web.post("/login/register/medium", medium="mobile_certificate")
+            asked = web.submit("/login/register/medium", medium="mobile_certificate")
             approval = re.search(r"data-approval-code>(\d{8})<", asked.text).group(1)
             assert 'data-poll-url="/login/register/medium/status"' in asked.text
             headers = {"X-CSRF-Token": web.token()}
             poll = client.post("/login/register/medium/status", headers=headers)
             assert poll.json() == {"state": "pending"}
-            not_yet = web.post("/login/register/medium/verify", shown_code=approval)
+            not_yet = web.submit("/login/register/medium/verify")
             assert error_code(not_yet.text) == "APPROVAL_PENDING" and approval in not_yet.text
             phone_app.call("POST", "/v1/approvals/approve", {"code": approval})
             poll = client.post("/login/register/medium/status", headers=headers)

@@ -25,10 +25,11 @@ from certcenter.server import create_app
 from certcenter.simulators.ars import SimulatedArs
 from certcenter.web.pages import financial_issue, login, login_mobile, login_pin_reset, transfer
 from tests.conftest import START, make_settings
+from tests.financial.support import Browser, customer
 from tests.financial.support import issue as issue_directly
 from tests.media.test_security_card import issue_and_register, printed
 from tests.support.policy import SHARED_CENTER_POLICY
-from tests.web.financial_support import PIN, FinancialWeb, attribute, error_code
+from tests.web.financial_support import PIN, WORLD, FinancialWeb, attribute, error_code
 from tests.web.support import WebClient, html_lang, main_text
 
 ROUTERS = [financial_issue, login, login_mobile, login_pin_reset, transfer]
@@ -125,7 +126,7 @@ def test_logged_out_pages_send_to_the_login(web: FinancialWeb) -> None:
     assert web.post("/transfer", amount="1000").headers["location"] == "/login?next=/transfer"
     no_pin = web.get("/login/pin")
     assert no_pin.status_code == 409 and error_code(no_pin.text) == "WEB_LOGIN_NOT_STARTED"
-    no_code = web.get("/login/register/code")
+    no_code = web.follow(web.get("/login/register/code"))
     assert error_code(no_code.text) == "WEB_LOGIN_NOT_STARTED"
     assert web.post("/logout").headers["location"] == "/"
 
@@ -147,7 +148,7 @@ def test_bad_inputs_are_the_error_box_never_a_500(web: FinancialWeb) -> None:
     assert medium.status_code < 500
     junk = web.post("/login/financial", device_public_key="not base64 at all!")
     assert junk.headers["location"] == "/login/register"
-    bad_birth = web.post(
+    bad_birth = web.submit(
         "/login/register", name="a", phone="1", birth="soon", device_public_key=web.spki_b64
     )
     assert bad_birth.status_code == 422 and error_code(bad_birth.text) == "INVALID_REQUEST"
@@ -162,7 +163,7 @@ def test_bad_inputs_are_the_error_box_never_a_500(web: FinancialWeb) -> None:
     assert nobody.headers["location"] == "/login/register/code"
     told = web.follow(nobody)
     assert "010-****-9999" in main_text(told.text) and error_code(told.text) is None
-    reset = web.post("/login/pin-reset", name="홍길동", phone="010", birth="1990-01-01")
+    reset = web.submit("/login/pin-reset", name="홍길동", phone="010", birth="1990-01-01")
     assert reset.status_code < 500 and error_code(reset.text) is not None
 
 
@@ -271,15 +272,15 @@ def test_registration_device_limit_pin_lock_and_release(
         assert "010-****-0001" in main_text(code_page.text)
         assert 'href="/demo/phones/01020000001"' in code_page.text
         if mistakes:
-            wrong = browser.post("/login/register/code", code="000000")
+            wrong = browser.submit("/login/register/code", code="000000")
             assert error_code(wrong.text) == "CODE_INVALID"  # stays on the code page
         code = browser.sms_code("01020000001", "기기 등록")
         medium = browser.follow(browser.post("/login/register/code", code=code))
         assert 'action="/login/register/medium"' in medium.text  # the code alone is not enough
-        asked = browser.post("/login/register/medium", medium="account")
+        asked = browser.submit("/login/register/medium", medium="account")
         assert "1234*******001" in asked.text
         if mistakes:  # a wrong password: the same question again
-            wrong = browser.post(
+            wrong = browser.submit(
                 "/login/register/medium/verify",
                 account_number="12340100000001",
                 account_password="0000",
@@ -316,7 +317,7 @@ def test_registration_device_limit_pin_lock_and_release(
             )
         )  # the limit is told once the phone is proven
         code = extra.sms_code("01020000001", "기기 등록")
-        refused = extra.post("/login/register/code", code=code)
+        refused = extra.submit("/login/register/code", code=code)
         assert refused.status_code == 409 and error_code(refused.text) == "FINANCIAL_DEVICE_LIMIT"
         assert f"최대 {limit}대" in main_text(refused.text)
     finally:
@@ -341,9 +342,9 @@ def test_registration_device_limit_pin_lock_and_release(
     assert "data-demo-inbox" in code_page.text
     code = web.sms_code("01020000001", "비밀번호 재설정")
     web.follow(web.post("/login/pin-reset/code", code=code))
-    web.post("/login/pin-reset/medium", medium="account")
+    web.submit("/login/pin-reset/medium", medium="account")
     account = {"account_number": "12340100000001", "account_password": "2580"}
-    weak = web.post(
+    weak = web.submit(
         "/login/pin-reset/medium/verify", **account, new_pin="111111", new_pin_confirmation="111111"
     )
     assert error_code(weak.text) == "PIN_WEAK" and "1234*******001" in weak.text
@@ -355,3 +356,160 @@ def test_registration_device_limit_pin_lock_and_release(
     assert "비밀번호를 재설정했습니다" in main_text(again.text)
     logged = web.follow(web.submit_pin(again, "592864"))
     assert "김민준님, 로그인되었습니다" in main_text(logged.text)
+
+
+# ---------------------------------------------------------------- Post/Redirect/Get
+
+C004_ACCOUNT = "004:12340100000004"  # 640,000원 on it
+
+
+def _logged_in(web: FinancialWeb, center: Center, number: str) -> None:
+    """``number`` holds a financial certificate with this browser registered, logged in."""
+    browser = Browser()
+    issue_directly(center, browser, number=number)
+    web.key = browser.key
+    assert "로그인되었습니다" in main_text(web.log_in().text)
+
+
+def test_a_transfer_answers_303_and_the_amount_is_checked_before_any_factor(
+    web: FinancialWeb, web_center: Center
+) -> None:
+    _logged_in(web, web_center, "C004")
+    holder = customer(web_center, "C004").id
+    form = web.get("/transfer")
+    assert 'data-balance="640000"' in form.text and "출금가능금액" in main_text(form.text)
+    policy = web_center.settings.policy
+    top = max(policy.transfer_tiers, key=lambda tier: tier.max_amount)
+    limit = policy.medium_limits["certificate"]
+    per_transfer = min(limit.per_transfer_with(list(top.factors)), top.max_amount)
+    assert f'data-per-transfer="{per_transfer}"' in form.text
+    assert f'data-remaining="{limit.per_day}"' in form.text
+
+    # more than the balance: refused on the form, before the payee, the PIN or the password
+    over = web.prepare_transfer(700_000, source=C004_ACCOUNT, form=form)
+    assert over.status_code == 303 and over.headers["location"] == "/transfer"
+    page = web.follow(over)
+    assert page.status_code == 422 and error_code(page.text) == "INSUFFICIENT_FUNDS"
+    assert 'value="700000"' in page.text and "data-device-sign" not in page.text
+    assert error_code(web.get("/transfer").text) is None  # shown once; a reload is the form
+    above = web.follow(web.prepare_transfer(600_000_000, source=C004_ACCOUNT))
+    assert error_code(above.text) == "TRANSFER_AMOUNT_OVER_TIERS"
+    with web_center.uow_factory() as uow:
+        assert list(uow.transfers.for_customer(holder)) == []  # nothing was prepared
+
+    # within it: 303 to the confirmation; the same form sent again is the same transfer
+    form = web.get("/transfer")
+    sent = web.prepare_transfer(600_000, source=C004_ACCOUNT, form=form)
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/transfer/")
+    again = web.prepare_transfer(600_000, source=C004_ACCOUNT, form=form)
+    assert again.headers["location"] == sent.headers["location"]
+    with web_center.uow_factory() as uow:
+        assert len(uow.transfers.for_customer(holder)) == 1
+    confirm = web.follow(sent)
+    reloaded = web.get(sent.headers["location"])
+    document = re.compile(r"data-document>(.*?)</pre>", re.S)
+    assert document.search(confirm.text).group(1) == document.search(reloaded.text).group(1)
+    assert "600,000원" in main_text(reloaded.text)
+
+    # signed: 303 to the transfer; the same form sent again moves no money twice
+    signed = web.sign_transfer(reloaded)
+    assert signed.status_code == 303 and signed.headers["location"] == sent.headers["location"]
+    twice = web.sign_transfer(reloaded)
+    assert twice.status_code == 303 and twice.headers["location"] == sent.headers["location"]
+    done = web.follow(twice)
+    assert "이체가 완료되었습니다" in main_text(done.text)
+    assert web.get(sent.headers["location"]).text.count("이체가 완료되었습니다") == 1
+    assert web_center.sim_store.account("004", "12340100000004")["balance"] == 40_000
+    assert 'data-balance="40000"' in web.get("/transfer").text
+    # the first form sent once more, now above the balance: still that transfer, done
+    late = web.prepare_transfer(600_000, source=C004_ACCOUNT, form=form)
+    assert late.headers["location"] == sent.headers["location"]
+    assert web_center.sim_store.account("004", "12340100000004")["balance"] == 40_000
+    with web_center.uow_factory() as uow:
+        assert len(uow.transfers.for_customer(holder)) == 1
+
+
+def test_the_pin_reset_answers_303_and_a_form_sent_again_acts_once(
+    web: FinancialWeb, web_center: Center
+) -> None:
+    issue_directly(web_center, Browser(), number="C010")
+    phone = "01020000010"
+    web.get("/login/pin-reset")
+    who = WORLD.people["C010"]
+    details = {"name": who.name, "phone": phone, "birth": who.rrn.birth_date.isoformat()}
+    sent = web.post("/login/pin-reset", **details)
+    assert sent.status_code == 303 and sent.headers["location"] == "/login/pin-reset/code"
+    texts_before = len(web_center.sim_store.messages(phone))
+    again = web.post("/login/pin-reset", **details)  # Back, then the same form: no second SMS
+    assert again.headers["location"] == "/login/pin-reset/code"
+    assert len(web_center.sim_store.messages(phone)) == texts_before
+    code_page = web.follow(again)
+    assert main_text(code_page.text) == main_text(web.get("/login/pin-reset/code").text)
+
+    wrong = web.post("/login/pin-reset/code", code="000000")
+    assert wrong.headers["location"] == "/login/pin-reset/code"
+    assert error_code(web.follow(wrong).text) == "CODE_INVALID"
+    code = web.sms_code(phone, "비밀번호 재설정")
+    assert web.post("/login/pin-reset/code", code=code).headers["location"] == (
+        "/login/pin-reset/medium"
+    )
+    asked = web.post("/login/pin-reset/medium", medium="account")
+    assert asked.headers["location"] == "/login/pin-reset/medium"
+    question = web.follow(asked)
+    assert "1234*******010" in question.text
+    assert "1234*******010" in web.get("/login/pin-reset/medium").text  # a reload: the same
+
+    account = {"account_number": "12340100000010", "account_password": "0000"}
+    refused = web.post("/login/pin-reset/medium/verify", **account)
+    assert refused.headers["location"] == "/login/pin-reset/medium"
+    shown = web.follow(refused)
+    assert error_code(shown.text) == "AUTH_FAILED" and "1234*******010" in shown.text
+    reload = web.get("/login/pin-reset/medium")
+    assert error_code(reload.text) is None and "1234*******010" in reload.text
+
+    account["account_password"] = "2580"
+    new_pin = {"new_pin": "592864", "new_pin_confirmation": "592864"}
+    released = web.post("/login/pin-reset/medium/verify", **account, **new_pin)
+    assert released.status_code == 303 and released.headers["location"] == "/login"
+    twice = web.post("/login/pin-reset/medium/verify", **account, **new_pin)
+    assert twice.status_code == 303 and twice.headers["location"] == "/login"
+    assert "비밀번호를 재설정했습니다" in main_text(web.follow(twice).text)
+
+
+def test_the_browser_registration_sent_again_sends_no_second_code(
+    web: FinancialWeb, web_center: Center
+) -> None:
+    issue_directly(web_center, Browser(), number="C014")
+    phone = "01020000014"
+    web.get("/login/register")
+    who = WORLD.people["C014"]
+    form = {
+        "name": who.name,
+        "phone": phone,
+        "birth": who.rrn.birth_date.isoformat(),
+        "device_public_key": web.spki_b64,
+    }
+    refused = web.post("/login/register", **{**form, "birth": "soon"})
+    assert refused.headers["location"] == "/login/register"
+    page = web.follow(refused)
+    assert error_code(page.text) == "INVALID_REQUEST" and f'value="{phone}"' in page.text
+    first = web.post("/login/register", **form)
+    count = len(web_center.sim_store.messages(phone))
+    second = web.post("/login/register", **form)
+    assert first.headers["location"] == second.headers["location"] == "/login/register/code"
+    assert len(web_center.sim_store.messages(phone)) == count
+    code = web.sms_code(phone, "기기 등록")
+    tag = attribute(web.get("/login/register/code").text, 'name="flow_tag" value')
+    older = web.post("/login/register/code", code=code, flow_tag=tag[::-1])  # another tab's
+    assert older.headers["location"] == "/login/register/code"
+    assert error_code(web.follow(older).text) == "WEB_FLOW_TAKEN_OVER"
+    medium = web.post("/login/register/code", code=code, flow_tag=tag)
+    assert medium.headers["location"] == "/login/register/medium"
+    chosen = web.post("/login/register/medium", medium="account")
+    assert "1234*******014" in web.follow(chosen).text
+    answer = {"account_number": "12340100000014", "account_password": "2580"}
+    registered = web.post("/login/register/medium/verify", **answer)
+    assert registered.headers["location"] == "/login/pin"
+    assert web.post("/login/register/medium/verify", **answer).headers["location"] == "/login/pin"
+    holder = customer(web_center, "C014").id
+    assert len(web_center.financial_devices.list(holder)) == 2  # the first one and this one

@@ -122,8 +122,10 @@ def test_removing_a_device_means_it_can_no_longer_sign(db_center: Center, db_app
         page = web.follow(done).text
         assert text("my.removed", "ko", label="사무실 PC") in main_text(page)
         assert listed_devices(page) == [me.device_id]
-        again = web.post(remove, data={"csrf_token": csrf(web, "/my")})
-        assert again.status_code == 404
+        again = web.post(remove, data={"csrf_token": csrf(web, "/my")})  # sent again
+        assert again.status_code == 303 and again.headers["location"] == "/my"
+        again = web.follow(again)
+        assert again.status_code == 404 and listed_devices(again.text) == [me.device_id]
         assert "FINANCIAL_DEVICE_NOT_REGISTERED" in main_text(again.text)
 
     # the removed browser signs nothing: neither a new activation nor one begun before
@@ -147,7 +149,9 @@ def test_a_device_of_someone_else_cannot_be_removed(db_center: Center, db_app: F
         log_in(web, db_center, "C018")
         theirs = issue(db_center, Browser(), number="C005").device_id
         assert theirs is not None
-        refusal = web.post(f"/my/devices/{theirs}/remove", data={"csrf_token": csrf(web)})
+        refusal = web.follow(
+            web.post(f"/my/devices/{theirs}/remove", data={"csrf_token": csrf(web)})
+        )
         assert refusal.status_code == 404
         assert "FINANCIAL_DEVICE_NOT_REGISTERED" in main_text(refusal.text)
     assert db_center.financial_devices.get(customer(db_center, "C005").id, theirs)
@@ -199,7 +203,9 @@ def test_revoking_asks_the_pin_again_and_ends_the_session(
     with WebClient(db_app) as web:
         me = log_in(web, db_center, "C001")
         assert web.post("/my/financial/revoke").status_code == 403  # no CSRF token
-        step = web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")})
+        chosen = web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")})
+        assert chosen.headers["location"] == "/my/financial/confirm"
+        step = web.follow(chosen)
         assert step.status_code == 200
         assert text("my.confirm.revoke_title", "ko") in main_text(step.text)
         assert 'src="/static/js/device-key.js"' in step.text
@@ -212,12 +218,14 @@ def test_revoking_asks_the_pin_again_and_ends_the_session(
             "/my/financial/confirm",
             data={"csrf_token": csrf(web, "/my"), "activation_id": activation.group(1), "pin": PIN},
         )
+        assert unsigned.headers["location"] == "/my/financial/confirm"  # PRG
+        unsigned = web.follow(unsigned)
         assert unsigned.status_code == 422 and "WEB_DEVICE_KEY_MISSING" in main_text(unsigned.text)
         with db_center.uow_factory() as uow:
             counter = uow.factors.get(me.customer_id, FINANCIAL_PIN)
             assert counter is None or counter.failures == 0
 
-        wrong = _confirm(web, me, unsigned.text, pin="000000")
+        wrong = web.follow(_confirm(web, me, unsigned.text, pin="000000"))
         assert wrong.status_code == 401
         assert "FINANCIAL_AUTH_FAILED" in main_text(wrong.text)
         assert db_center.cloud_certificates.overview(me.customer_id).status == "active"
@@ -231,9 +239,10 @@ def test_revoking_asks_the_pin_again_and_ends_the_session(
                 "pin": PIN,
             },
         )
+        stale = web.follow(stale)
         assert stale.status_code == 409 and "WEB_CONFIRMATION_INVALID" in main_text(stale.text)
 
-        again = web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")})
+        again = web.follow(web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")}))
         done = _confirm(web, me, again.text)
         assert done.status_code == 303
         assert done.headers["location"] == "/"
@@ -258,12 +267,20 @@ def test_renewing_gives_a_new_certificate_for_the_same_key(
 ) -> None:
     with WebClient(db_app) as web:
         me = log_in(web, db_center, "C002")
-        step = web.post("/my/financial/renew", data={"csrf_token": csrf(web, "/my")})
+        step = web.follow(web.post("/my/financial/renew", data={"csrf_token": csrf(web, "/my")}))
         assert text("my.confirm.renew_title", "ko") in main_text(step.text)
-        done = _confirm(web, me, step.text)
+        reloaded = web.get("/my/financial/confirm")  # a reload: the same step, a fresh activation
+        assert text("my.confirm.renew_title", "ko") in main_text(reloaded.text)
+        done = _confirm(web, me, reloaded.text)
         assert done.status_code == 303
         page = web.follow(done).text
         renewed = db_center.cloud_certificates.overview(me.customer_id)
+        twice = _confirm(web, me, reloaded.text)  # the same form sent again: renewed once
+        assert twice.status_code == 303 and twice.headers["location"] == "/my"
+        assert "WEB_CONFIRMATION_INVALID" in main_text(web.follow(twice).text)
+        with db_center.uow_factory() as uow:  # one renewal: the old and the new, no third
+            mine = uow.certificates.for_customer(me.customer_id)
+            assert len([r for r in mine if r.family == "financial"]) == 2
         assert renewed.serial != me.serial
         assert text("my.renewed", "ko", serial=renewed.serial, until=renewed.not_after.date()) in (
             main_text(page)
@@ -283,6 +300,8 @@ def test_a_session_of_the_app_cannot_revoke_the_financial_certificate(
         page = web.get("/my").text
         assert text("my.financial_login_needed", "ko") in main_text(page)
         assert 'action="/my/financial/revoke"' not in page
-        refusal = web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")})
+        refusal = web.follow(
+            web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")})
+        )
         assert refusal.status_code == 403
         assert "WEB_FINANCIAL_LOGIN_REQUIRED" in main_text(refusal.text)

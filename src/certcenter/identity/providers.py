@@ -127,7 +127,9 @@ class TransferInquiry:
 class CoreBanking(Protocol):
     """The bank's core system and the interbank network, for transfers (이체).
 
-    ``payee_name`` is the recipient inquiry (수취인 조회); ``transfer`` moves the money and
+    ``payee_name`` is the recipient inquiry (수취인 조회); ``available_balance`` the paying
+    account's 출금가능금액 (its holder's own account only: ``ACCOUNT_NOT_OWN`` otherwise, the
+    account's status refusal when it cannot pay); ``transfer`` moves the money and
     returns the bank's reference, raising ``INSUFFICIENT_FUNDS`` or an account refusal. The
     center's ``reference`` moves money once per paying account: sent again, the bank answers
     what it did the first time. ``settle_reference`` is the inquiry for a transfer whose
@@ -137,6 +139,8 @@ class CoreBanking(Protocol):
     """
 
     def payee_name(self, *, bank_code: str, account_number: str) -> str: ...
+
+    def available_balance(self, *, bank_code: str, account_number: str, holder_ci: str) -> int: ...
 
     def verify_account_password(
         self, *, bank_code: str, account_number: str, password: str

@@ -79,6 +79,12 @@ class SimulatedInterbank:
             raise CertCenterError("PAYEE_ACCOUNT_NOT_FOUND")
         return str(account["holder_name"])
 
+    def available_balance(self, *, bank_code: str, account_number: str, holder_ci: str) -> int:
+        """출금가능금액: what the holder's own account can pay out now."""
+        self.check_account(bank_code=bank_code, account_number=account_number, holder_ci=holder_ci)
+        account = self.store.account(bank_code, account_number)
+        return max(int(account["balance"]), 0) if account is not None else 0
+
     def verify_account_password(
         self, *, bank_code: str, account_number: str, password: str
     ) -> bool:

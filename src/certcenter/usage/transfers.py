@@ -7,6 +7,8 @@ dynamic linking of amount and payee, and signed evidence.
     prepared.document       # what the device shows and signs: amount and payee, once
     parse_document(prepared.document)["memo"]   # one escaped line per field (v2)
     done = transfers.confirm(session, prepared.transfer.id, Confirmation(signature=..., pin=...))
+    transfers.allowance(session, "004", "12340100000001")   # 출금가능금액 and the limits left
+    transfers.prepare(session, TransferRequest(...), within_balance=True)  # INSUFFICIENT_FUNDS
     done.evidence           # CMS SignedData: `openssl cms -verify` prints the document
 
 What each amount needs comes from ``policy.transfer_tiers``; the medium's and the customer's own
@@ -125,6 +127,27 @@ class Prepared:
     @property
     def document(self) -> bytes:
         return self.transfer.document
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What one of the customer's accounts may send now: its 출금가능금액 (``balance``, the
+    bank's answer), the most one transfer may move by the medium (after the ARS call where the
+    tiers ask for it, under the customer's own limit) and the day's limit with what was sent."""
+
+    balance: int
+    per_transfer: int
+    per_day: int
+    spent_today: int
+
+    @property
+    def remaining_today(self) -> int:
+        return max(self.per_day - self.spent_today, 0)
+
+    @property
+    def most(self) -> int:
+        """The largest amount the next transfer from this account can be."""
+        return min(self.balance, self.per_transfer, self.remaining_today)
 
 
 @dataclass(frozen=True)
@@ -352,14 +375,95 @@ class TransferService:
         )
         return cap.per_transfer, cap.per_day
 
+    # ------------------------------------------------------------------ the amount
+
+    def _held(self, uow: UnitOfWork, customer_id: str) -> set[str]:
+        held = {"certificate"}
+        if uow.otp.active_for_customer(customer_id) is not None:
+            held.add("otp")
+        if uow.security_cards.active_for_customer(customer_id) is not None:
+            held.add("security_card")
+        return held
+
+    def _own_customer(self, uow: UnitOfWork, session: Session) -> Customer:
+        customer = uow.customers.get(session.customer_id)
+        if customer is None:
+            raise CertCenterError("SESSION_INVALID")
+        return customer
+
+    def allowance(
+        self, session: Session, from_bank: str, from_account: str, medium: str = "certificate"
+    ) -> Allowance:
+        """The paying account's 출금가능금액 and the limits left today for ``medium`` (the
+        bank is asked; the account must be the customer's own)."""
+        if medium not in MEDIA:
+            raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
+        if from_bank not in BANKS:
+            raise CertCenterError("BANK_UNKNOWN", bank_code=from_bank[:3])
+        top = max(self.policy.transfer_tiers, key=lambda t: t.max_amount)
+        with self.uow_factory(read_only=True) as uow:
+            customer = self._own_customer(uow, session)
+            spent = uow.transfers.day_total(customer.id, kst_day(self.clock.now()))
+            own = (customer.transfer_limit_per_transfer, customer.transfer_limit_daily)
+            ci = customer.ci
+        per_transfer, per_day = self.limits(*own, medium, list(top.factors))
+        balance = self.providers.banking.available_balance(
+            bank_code=from_bank, account_number=from_account, holder_ci=ci
+        )
+        return Allowance(
+            balance=balance,
+            per_transfer=min(per_transfer, top.max_amount),
+            per_day=per_day,
+            spent_today=spent,
+        )
+
+    def check_amount(self, session: Session, request: TransferRequest) -> list[str]:
+        """The amount held against the tiers, the limits and the paying account's
+        출금가능금액 — before any factor is asked for: ``TRANSFER_AMOUNT_OVER_TIERS``, a limit's
+        refusal (naming a medium that would do) or ``INSUFFICIENT_FUNDS``. Returns the factors
+        the amount needs. The bank checks the balance again when the money moves."""
+        if request.medium not in MEDIA:
+            raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
+        if request.amount <= 0:
+            raise CertCenterError("INVALID_REQUEST", detail="amount: a positive number of KRW")
+        if request.from_bank not in BANKS:
+            raise CertCenterError("BANK_UNKNOWN", bank_code=request.from_bank[:3])
+        factors = self.factors_for(request.amount, request.medium)
+        with self.uow_factory(read_only=True) as uow:
+            customer = self._own_customer(uow, session)
+            refusal = TransferLimits(self.policy).refusal(
+                amount=request.amount,
+                factors=factors,
+                medium=request.medium,
+                spent=uow.transfers.day_total(customer.id, kst_day(self.clock.now())),
+                own=(customer.transfer_limit_per_transfer, customer.transfer_limit_daily),
+                held=self._held(uow, customer.id),
+            )
+            ci = customer.ci
+        if refusal is not None:
+            raise refusal
+        balance = self.providers.banking.available_balance(
+            bank_code=request.from_bank, account_number=request.from_account, holder_ci=ci
+        )
+        if request.amount > balance:
+            raise CertCenterError("INSUFFICIENT_FUNDS")
+        return factors
+
     # ------------------------------------------------------------------ prepare
 
     def prepare(
-        self, session: Session, request: TransferRequest, *, idempotency_key: str | None = None
+        self,
+        session: Session,
+        request: TransferRequest,
+        *,
+        idempotency_key: str | None = None,
+        within_balance: bool = False,
     ) -> Prepared:
         """A new transfer to confirm: the document to sign and the factors the amount needs.
         With ``idempotency_key``, the same request sent again gets the same transfer (and
-        the same ARS code on screen); the key with another request is refused."""
+        the same ARS code on screen); the key with another request is refused. With
+        ``within_balance``, a new transfer is first held against the paying account's
+        출금가능금액 too (:meth:`check_amount`), before the payee inquiry and the ARS call."""
         digest = None
         if idempotency_key is not None:
             fields = {k: v for k, v in vars(request).items() if k != "source_ip"}
@@ -367,6 +471,8 @@ class TransferService:
             kept = self._kept_prepare(session, idempotency_key, digest)
             if kept is not None:
                 return kept
+        if within_balance:
+            self.check_amount(session, request)
         if request.medium not in MEDIA:
             raise CertCenterError("INVALID_REQUEST", detail=f"medium: {', '.join(MEDIA)}")
         if request.amount <= 0:
@@ -381,15 +487,9 @@ class TransferService:
         factors = self.factors_for(request.amount, request.medium)
         now = self.clock.now()
         with self.uow_factory() as uow:
-            customer = uow.customers.get(session.customer_id)
-            if customer is None:
-                raise CertCenterError("SESSION_INVALID")
+            customer = self._own_customer(uow, session)
             self._usable_certificate(uow, session.certificate_serial)
-            held = {"certificate"}
-            if uow.otp.active_for_customer(customer.id) is not None:
-                held.add("otp")
-            if uow.security_cards.active_for_customer(customer.id) is not None:
-                held.add("security_card")
+            held = self._held(uow, customer.id)
             refusal = TransferLimits(self.policy).refusal(
                 amount=request.amount,
                 factors=factors,

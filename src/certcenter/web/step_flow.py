@@ -24,7 +24,8 @@ readable.
 **Tabs.** The browser's tabs share the session. :meth:`begin` gives each flow a random tag
 that every form of its pages carries (``ui.csrf_field`` adds it where the page has
 ``flow_tag``); a POST from a page of an older flow — another tab started a new one — is not
-applied to the new flow: it is sent to the new flow's step with ``WEB_FLOW_TAKEN_OVER``.
+applied to the new flow: it is sent to the new flow's step (``resume_page``) with
+``WEB_FLOW_TAKEN_OVER``.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class StepFlow:
     prefix: str
     page_of_state: Mapping[str, str]
     not_started: str
+    resume_page: str = "identify"  # where a form of an older flow is sent
 
     def stash(self, request: Request) -> Stash:
         return Stash(request, self.key)
@@ -161,7 +163,10 @@ class StepFlow:
             return
         if secrets.compare_digest(sent.encode(), current.encode()):
             return
-        page = "terms" if request.url.path.rstrip("/") == f"{self.prefix}/start" else "identify"
+        path = request.url.path.rstrip("/")
+        if path == self.prefix:  # the first page's form starts a new flow: it replaces
+            return
+        page = "terms" if path == f"{self.prefix}/start" else self.resume_page
         raise Respond(self.refused(request, CertCenterError("WEB_FLOW_TAKEN_OVER"), page))
 
     # ------------------------------------------------------------ values shown on a page

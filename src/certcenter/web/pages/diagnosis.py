@@ -2,7 +2,10 @@
 
     GET  /why           the form: internet-banking user ID + resident registration number
                         (and, when logged in, "check my own situation" without typing)
-    POST /why           the checklist (CSRF); the number is used once and never shown again
+    POST /why           the user ID and the number checked (CSRF; the number is used once and
+                        never shown again) → 303 to /why/result
+    GET  /why/result    the checklist of the customer the POST confirmed (for a few minutes:
+                        a reload shows it again, nothing is typed or checked twice)
     GET  /why/me        the logged-in customer's checklist (no typing)
     GET  /demo/why      demo mode only: the demo customers with a problem, to try them
     GET  /diagnosis     the old address: 303 to /why
@@ -11,17 +14,23 @@ Each item of :class:`~certcenter.diagnosis.Checklist` becomes a row: a state (�
 문제), a label per key from the UI texts (``why.item.<key>``), what was found, and for a
 warning or a problem the catalog's message, cause and remedy; recent refusals are listed with
 their catalog message. ``checklist_view(checklist, locale)`` makes those rows.
+
+Post/Redirect/Get (:class:`certcenter.web.step_flow.StepFlow`): a refused POST keeps its
+refusal (and the user ID, never the number) for the GET of /why; a confirmed one keeps only
+whom it confirmed, sealed, for the GETs of /why/result until ``RESULT_MINUTES`` have passed.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
+from starlette.responses import Response
 
 from certcenter.diagnosis import CheckItem, Checklist
 from certcenter.errors import CertCenterError, Locale, entry
@@ -34,11 +43,15 @@ from certcenter.web.pages.demo import require_simulators
 from certcenter.web.rendering import kst, render, translator
 from certcenter.web.routing import page_router
 from certcenter.web.sessions import current_customer, require_customer
+from certcenter.web.step_flow import StepFlow
 
 router = page_router()
 
 MAX_USER_ID = 40
 MAX_RRN = 20  # 13 digits, a hyphen, some spaces
+RESULT_MINUTES = 10  # how long /why/result shows the checklist a POST confirmed
+STEPS = StepFlow("why", "/why", {}, "DIAGNOSIS_IDENTITY_NOT_CONFIRMED")
+FORM = "terms"  # StepFlow's first page: /why itself
 
 
 @dataclass
@@ -203,7 +216,14 @@ def _form_page(
 
 @router.get("/why")
 def why_form(request: Request) -> HTMLResponse:
-    return _form_page(request)
+    error = STEPS.take_refusal(request)
+    typed = STEPS.stash(request).text("user_id") if error is not None else ""
+    return _form_page(request, user_id=typed, error=error)
+
+
+def _refused(request: Request, error: CertCenterError, user_id: str = "") -> RedirectResponse:
+    STEPS.stash(request).start(user_id=user_id)
+    return STEPS.refused(request, error, FORM)
 
 
 @router.post("/why")
@@ -211,24 +231,49 @@ def why_checklist(
     request: Request,
     user_id: Annotated[str, Form()] = "",
     rrn: Annotated[str, Form()] = "",
-) -> HTMLResponse:
+) -> RedirectResponse:
     """The customer's own diagnosis: the user ID and the resident number must agree
     (``DIAGNOSIS_IDENTITY_NOT_CONFIRMED`` alike for either being wrong). The number is
     never put back into the page, not even into the form after a refusal."""
     claimed = user_id.strip()[: MAX_USER_ID + 1]
     if len(claimed) > MAX_USER_ID or len(rrn) > MAX_RRN:
         error = CertCenterError("INVALID_REQUEST", detail="user_id, rrn: too long")
-        return _form_page(request, error=error)
+        return _refused(request, error)
     try:
         claimed, rrn = single_line(claimed, "user_id"), single_line(rrn, "rrn")
     except CertCenterError as refused:
-        return _form_page(request, error=refused)
+        return _refused(request, refused)
+    center = center_of(request)
     try:
-        checklist = center_of(request).diagnosis.for_identity(
-            claimed, rrn, client_ip=client_ip(request)
-        )
+        checklist = center.diagnosis.for_identity(claimed, rrn, client_ip=client_ip(request))
     except CertCenterError as exc:
-        return _form_page(request, user_id=claimed, error=exc)
+        return _refused(request, exc, claimed)
+    nonce = secrets.token_urlsafe(12)
+    until = center.clock.now() + timedelta(minutes=RESULT_MINUTES)
+    STEPS.stash(request).start(nonce=nonce, until=until.isoformat())
+    STEPS.seal(request, "customer", checklist.customer_number, bound=nonce)
+    return RedirectResponse(STEPS.path("result"), status_code=303)
+
+
+@router.get("/why/result")
+def why_result(request: Request) -> Response:
+    """The checklist the POST confirmed, again on each GET while it lasts; else the form."""
+    center = center_of(request)
+    flow = STEPS.stash(request)
+    number = STEPS.unseal(request, "customer", bound=flow.text("nonce"), keep=True)
+    try:
+        until = datetime.fromisoformat(flow.text("until"))
+    except ValueError:
+        until = None
+    if not number or until is None or until <= center.clock.now():
+        flow.clear()
+        return RedirectResponse(STEPS.path(FORM), status_code=303)
+    with center.uow_factory(read_only=True) as uow:
+        customer = uow.customers.by_number(number)
+    if customer is None:
+        flow.clear()
+        return RedirectResponse(STEPS.path(FORM), status_code=303)
+    checklist = center.diagnosis.for_customer(customer.id, client_ip=client_ip(request))
     return _checklist_page(request, checklist, own=False)
 
 

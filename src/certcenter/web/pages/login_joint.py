@@ -11,7 +11,9 @@ with the key (RSASSA-PKCS1-v1_5, SHA-256) and posts only the challenge, the sign
 certificate. The check is :class:`certcenter.joint.login.JointLogin`'s, the core the API's
 ``/v1/joint/login`` calls: the certificate issued by this center's joint CA, its key's
 signature over exactly the challenge, the certificate active; refusals counted by the risk
-rules. Then the web session holds the session as every login page does (``sign_in``).
+rules. Then the web session holds the session as every login page does (``sign_in``). The
+POST answers 303 (Post/Redirect/Get): to ``/login`` once logged in, else back to this page
+with the refusal kept for its GET (:class:`certcenter.web.step_flow.StepFlow`).
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ from certcenter.web.context import center_of
 from certcenter.web.rendering import flash, render
 from certcenter.web.routing import page_router
 from certcenter.web.sessions import sign_in
+from certcenter.web.step_flow import StepFlow
 
 router = page_router(prefix="/login/joint")
 
 MAX_CERTIFICATE_TEXT = 22_000  # base64 of 16 KiB
+STEPS = StepFlow("joint_login", "/login/joint", {}, "WEB_JOINT_BROWSER_UNSUPPORTED")
+PAGE = "terms"  # StepFlow's first page: /login/joint itself
 
 
 def _page(request: Request, *, error: CertCenterError | None = None) -> HTMLResponse:
@@ -50,7 +55,7 @@ def _page(request: Request, *, error: CertCenterError | None = None) -> HTMLResp
 
 @router.get("")
 def joint_login_page(request: Request) -> HTMLResponse:
-    return _page(request)
+    return _page(request, error=STEPS.take_refusal(request))
 
 
 @router.post("/challenge", response_class=JSONResponse)
@@ -87,7 +92,7 @@ def joint_login(
     certificate: Annotated[str, Form(max_length=MAX_CERTIFICATE_TEXT)] = "",
 ) -> Response:
     if not challenge or not signature or not certificate:
-        return _page(request, error=CertCenterError("WEB_JOINT_BROWSER_UNSUPPORTED"))
+        return STEPS.refused(request, CertCenterError("WEB_JOINT_BROWSER_UNSUPPORTED"), PAGE)
     try:
         result = center_of(request).joint_login.login(
             JointLoginAttempt(
@@ -97,8 +102,8 @@ def joint_login(
                 source_ip=client_ip(request),
             )
         )
-    except CertCenterError as exc:
-        return _page(request, error=exc)
+    except CertCenterError as exc:  # kept for the GET (Post/Redirect/Get)
+        return STEPS.refused(request, exc, PAGE)
     sign_in(request, result.opened)
     flash(request, "login_joint.done", kind="success")
     return RedirectResponse("/login", status_code=303)

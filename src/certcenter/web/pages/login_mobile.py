@@ -1,21 +1,23 @@
 """``/login/mobile``: logging in with the mobile certificate by a code approved in the app.
 
-    GET  /login/mobile             what happens; POST /login/mobile shows an 8-digit code
-    (the app, logged in with its mobile certificate, approves it: ``certcenter app approve
-    CODE``)
+    GET  /login/mobile             what happens, or the 8-digit code to approve in the app
+                                   (logged in with its mobile certificate: ``certcenter app
+                                   approve CODE``) once POST /login/mobile asked for one
     POST /login/mobile/status      for static/js/financial.js (session cookie + CSRF header):
                                    ``{"state": "pending"}`` until the app approved; then the
                                    browser is logged in and the answer names the next page
     POST /login/mobile/complete    the same without scripts ("I approved it")
 
-The approval's poll token is kept in the web session; the code is rendered into the page that
-shows it and nowhere else. The session opened this way has the method ``app-approval``: the
-certificate's key stays on the phone, so transfers are signed in the app (see /transfer).
+The approval's poll token is kept in the web session, the code sealed beside it
+(:class:`certcenter.web.step_flow.StepFlow`) for the GETs of the page: every POST answers 303
+(Post/Redirect/Get), a reload shows the same code, and the same POST sent again while the code
+is open asks for no second one ("new code" does). The session opened this way has the method
+``app-approval``: the certificate's key stays on the phone, so transfers are signed in the app
+(see /transfer).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import Form
@@ -32,11 +34,13 @@ from certcenter.web.pages.login import after_login
 from certcenter.web.rendering import flash, render
 from certcenter.web.routing import page_router
 from certcenter.web.sessions import sign_in
+from certcenter.web.step_flow import StepFlow
 
 router = page_router(prefix="/login/mobile")
 
-APPROVAL = "app_login"  # the approval's poll token
-_SHOWN = re.compile(r"[0-9]{6,10}")
+APPROVAL = "app_login"  # the approval's poll token, and its code sealed
+STEPS = StepFlow(APPROVAL, "/login/mobile", {}, "WEB_LOGIN_NOT_STARTED")
+PAGE = "terms"  # StepFlow's first page: /login/mobile itself
 
 
 def _page(
@@ -51,20 +55,40 @@ def _page(
     )
 
 
+def _open_code(request: Request) -> str | None:
+    """The code this browser is waiting on (None when there is none)."""
+    token = Stash(request, APPROVAL).text("token")
+    return STEPS.unseal(request, "code", bound=token, keep=True) if token else None
+
+
 @router.get("")
 def mobile_page(request: Request) -> HTMLResponse:
-    return _page(request)
+    return _page(request, code=_open_code(request), error=STEPS.take_refusal(request))
 
 
 @router.post("")
-def start(request: Request) -> HTMLResponse:
-    """A new code to approve in the app (a code shown before is no longer polled)."""
+def start(request: Request, again: Annotated[str, Form(max_length=1)] = "") -> Response:
+    """A code to approve in the app; "new code" (``again``) a new one (a code shown before is
+    no longer polled)."""
+    approvals = center_of(request).approvals
+    if not again and _open_code(request) and _waiting(request):
+        return RedirectResponse(STEPS.path(PAGE), status_code=303)  # sent again: the same code
     try:
-        started = center_of(request).approvals.start(WEB_LOGIN, source_ip=client_ip(request))
+        started = approvals.start(WEB_LOGIN, source_ip=client_ip(request))
     except CertCenterError as exc:
-        return _page(request, error=exc)
-    Stash(request, APPROVAL).start(token=started.token)
-    return _page(request, code=started.code)
+        return STEPS.refused(request, exc, PAGE)
+    STEPS.begin(request, token=started.token)
+    STEPS.seal(request, "code", started.code, bound=started.token)
+    return RedirectResponse(STEPS.path(PAGE), status_code=303)
+
+
+def _waiting(request: Request) -> bool:
+    """Is the code this browser shows still waiting for the app?"""
+    try:
+        token = Stash(request, APPROVAL).text("token")
+        return center_of(request).approvals.status(token).state == "pending"
+    except CertCenterError:
+        return False
 
 
 def _finish(request: Request) -> str | None:
@@ -82,6 +106,7 @@ def _finish(request: Request) -> str | None:
             "APPROVAL_EXPIRED", seconds=center_of(request).settings.policy.approval_ttl_seconds
         )
     done = approvals.consume(token, source_ip=client_ip(request))
+    Stash(request, APPROVAL).clear()  # used: the page shows no code any more
     if done.opened is None:  # not a web-login approval
         raise CertCenterError("APPROVAL_NOT_FOUND")
     target = after_login(request)
@@ -102,12 +127,11 @@ def status(request: Request) -> Response:
 
 
 @router.post("/complete")
-def complete(request: Request, shown_code: Annotated[str, Form(max_length=10)] = "") -> Response:
+def complete(request: Request) -> Response:
     try:
         target = _finish(request)
     except CertCenterError as exc:
-        return _page(request, error=exc)
-    if target is None:
-        code = shown_code if _SHOWN.fullmatch(shown_code) else None
-        return _page(request, code=code, error=CertCenterError("APPROVAL_PENDING"))
+        return STEPS.refused(request, exc, PAGE)
+    if target is None:  # not approved yet: the same page, the same code
+        return STEPS.refused(request, CertCenterError("APPROVAL_PENDING"), PAGE)
     return RedirectResponse(target, status_code=303)

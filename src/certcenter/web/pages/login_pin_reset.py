@@ -10,7 +10,9 @@ verifying the customer again (비밀번호 재설정, :mod:`certcenter.financial
                                    /login/pin-reset/medium/verify: the lock is released
 
 The flow's bearer token is kept in the web session (the shared steps:
-:mod:`certcenter.web.reverification_pages`). Afterwards the browser goes back to the
+:mod:`certcenter.web.reverification_pages`). Every POST answers 303 (Post/Redirect/Get): Back
+and reload send no PIN and no answer again, and the last form sent again goes where the first
+went without releasing anything twice. Afterwards the browser goes back to the
 PIN page if it had chosen its device, else to the login page.
 """
 
@@ -18,15 +20,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form
-from fastapi.responses import RedirectResponse
+from fastapi import Depends, Form
 from starlette.requests import Request
 from starlette.responses import Response
 
 from certcenter.errors import CertCenterError
 from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
-from certcenter.web.financial_forms import MediumForm, birth_date, digits, shown_code
+from certcenter.web.financial_forms import MediumForm, birth_date, digits
 from certcenter.web.pages.login import login_stash
 from certcenter.web.rendering import flash, translator
 from certcenter.web.reverification_pages import ReverificationPages
@@ -50,7 +51,7 @@ pages = ReverificationPages(
     service=lambda center: center.financial_pin,
     steps=_steps,
 )
-router = page_router(prefix=pages.prefix)
+router = page_router(prefix=pages.prefix, dependencies=[Depends(pages.steps_flow.same_tab)])
 pages.add_routes(router)
 
 
@@ -62,6 +63,8 @@ def start(
     birth: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     typed = {"name": name.strip()[:40], "phone": digits(phone)[:11], "birth": birth.strip()[:10]}
+    if (under_way := pages.already_started(request, typed)) is not None:
+        return under_way  # the same details sent again: no second code
     try:
         started = center_of(request).financial_pin.start(
             name=name,
@@ -70,9 +73,10 @@ def start(
             source_ip=client_ip(request),
         )
     except CertCenterError as exc:
-        return pages.details_page(request, error=exc, form=typed)
+        return pages.details_refused(request, exc, typed)
     return pages.begin(
         request,
+        sent=typed,
         flow_id=started.reset_id,
         token=started.token,
         masked=started.phone,
@@ -84,7 +88,6 @@ def start(
 def complete(
     request: Request,
     answer: MediumForm,
-    shown: Annotated[str, Form(alias="shown_code", max_length=10)] = "",
     new_pin: _Pin = "",
     new_pin_confirmation: _Pin = "",
 ) -> Response:
@@ -100,14 +103,8 @@ def complete(
         )
     except CertCenterError as exc:
         return pages.after_refusal(request, exc)
-    if not done:
-        return pages.medium_page(
-            request,
-            error=CertCenterError("APPROVAL_PENDING"),
-            medium="mobile_certificate",
-            approval_code=shown_code(shown),
-        )
-    pages.flow(request).clear()
+    if not done:  # the app has not approved yet: the same page, the same code
+        return pages.refused_to(request, CertCenterError("APPROVAL_PENDING"), "medium")
     flash(request, "login.reset.done", kind="success")
     target = "/login/pin" if login_stash(request).text("device") else "/login"
-    return RedirectResponse(target, status_code=303)
+    return pages.finish(request, target)

@@ -11,16 +11,16 @@
                                    page polls /login/register/medium/status) → registered → PIN
 
 The registration's bearer token lives in the web session; the SMS code and the medium's answer
-only in the forms (the shared steps: :mod:`certcenter.web.reverification_pages`). Values
-shown once (the card's slots, the approval code) are rendered into
-the answer of the POST that made them.
+only in the forms (the shared steps: :mod:`certcenter.web.reverification_pages`). Every POST
+answers 303 (Post/Redirect/Get); the card's slots and the approval code wait for the GETs of
+the medium page (the code sealed), so a reload shows the same question.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form
+from fastapi import Depends, Form
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,7 +36,6 @@ from certcenter.web.financial_forms import (
     device_public_key,
     digits,
     json_refusal,
-    shown_code,
 )
 from certcenter.web.pages.login import device_for_key, login_stash, steps
 from certcenter.web.rendering import flash
@@ -60,7 +59,7 @@ pages = ReverificationPages(
     steps=lambda request, index: steps(request, _STEPS[index]),
     details_context=_details_context,
 )
-router = page_router(prefix=pages.prefix)
+router = page_router(prefix=pages.prefix, dependencies=[Depends(pages.steps_flow.same_tab)])
 pages.add_routes(router)
 
 
@@ -77,6 +76,8 @@ def register(
     page whoever the details name."""
     center = center_of(request)
     typed = {"name": name.strip()[:40], "phone": digits(phone)[:11], "birth": birth.strip()[:10]}
+    if (under_way := pages.already_started(request, typed)) is not None:
+        return under_way  # the same details sent again: no second code
     try:
         spki = device_public_key(device_public_key_b64)
         started = center.financial_devices.start_registration(
@@ -94,9 +95,10 @@ def register(
                 login_stash(request).put(device=known.id, label=known.label)
                 flash(request, "login.register.already")
                 return RedirectResponse("/login/pin", status_code=303)
-        return pages.details_page(request, error=exc, form=typed)
+        return pages.details_refused(request, exc, typed)
     return pages.begin(
         request,
+        sent=typed,
         flow_id=started.registration_id,
         token=started.token,
         masked=started.phone,
@@ -108,7 +110,6 @@ def register(
 def verify_medium(
     request: Request,
     answer: MediumForm,
-    shown: Annotated[str, Form(alias="shown_code", max_length=10)] = "",
 ) -> Response:
     if (page := pages.not_started(request)) is not None:
         return page
@@ -118,13 +119,8 @@ def verify_medium(
         )
     except CertCenterError as exc:
         return pages.after_refusal(request, exc)
-    if device is None:
-        return pages.medium_page(
-            request,
-            error=CertCenterError("APPROVAL_PENDING"),
-            medium="mobile_certificate",
-            approval_code=shown_code(shown),
-        )
+    if device is None:  # the app has not approved yet: the same page, the same code
+        return pages.refused_to(request, CertCenterError("APPROVAL_PENDING"), "medium")
     return _registered(request, device)
 
 
@@ -147,7 +143,6 @@ def medium_status(request: Request) -> Response:
 
 
 def _registered(request: Request, device: BrowserDevice) -> Response:
-    pages.flow(request).clear()
     login_stash(request).put(device=device.id, label=device.label, registered_now=True)
     flash(request, "login.register.done", kind="success", label=device.label)
-    return RedirectResponse("/login/pin", status_code=303)
+    return pages.finish(request, "/login/pin")

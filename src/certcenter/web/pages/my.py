@@ -3,11 +3,18 @@
     GET  /my                          certificates (financial and mobile: kind, serial, status,
                                       validity, last use), the phone of the mobile certificate,
                                       the browsers of the financial certificate (n / max)
-    POST /my/financial/revoke         step 1 (CSRF): a one-time activation for the revocation
-    POST /my/financial/renew          step 1 (CSRF): the same for a renewal
+    POST /my/financial/revoke         step 1 (CSRF): the revocation chosen → 303 to the
+    POST /my/financial/renew          confirmation (the same for a renewal)
+    GET  /my/financial/confirm        what will happen, with a one-time activation for it
     POST /my/financial/confirm        step 2 (CSRF): this browser's device signature (made by
                                       static/js/device-key.js) and the PIN, then the change
     POST /my/devices/{id}/remove      기기 삭제 (CSRF): that browser can no longer sign
+
+Every POST answers 303 (Post/Redirect/Get, :class:`certcenter.web.step_flow.StepFlow`), after
+a refusal too: the refusal waits for the GET of ``/my`` or of the confirmation. The chosen
+change waits in the session; each GET of the confirmation binds a fresh activation to it.
+The same POST sent again acts once: the change's confirmation is used up by the first (sent
+again: ``WEB_CONFIRMATION_INVALID``), a browser already removed is not removed twice.
 
 The financial certificate is revoked or renewed only after the PIN is asked again, as for
 any remote signature: ``remote_signer.begin`` binds an activation to a statement of the
@@ -43,8 +50,12 @@ from certcenter.web.context import center_of, locale_of
 from certcenter.web.rendering import flash, render, translator
 from certcenter.web.routing import page_router
 from certcenter.web.sessions import require_customer, sign_out, web_session_token
+from certcenter.web.step_flow import StepFlow
 
 router = page_router(prefix="/my")
+STEPS = StepFlow("my_change", "/my", {}, "WEB_CONFIRMATION_INVALID")
+MY = "terms"  # StepFlow's first page: /my itself
+CONFIRM = "financial/confirm"
 
 _PENDING = "my_pending"  # the confirmation under way: activation id, action, serial, statement
 _REVOKED = "my_revoked"  # what this browser revoked last (it was logged out with it)
@@ -151,7 +162,8 @@ def _my_page(
 
 @router.get("")
 def my_certificates(request: Request) -> HTMLResponse:
-    return _my_page(request, require_customer(request))
+    session = require_customer(request)
+    return _my_page(request, session, error=STEPS.take_refusal(request))
 
 
 # ---------------------------------------------------------------- revoke / renew (financial)
@@ -166,16 +178,22 @@ def statement(action: Action, serial: str, customer_number: str, at: datetime) -
     ).encode()
 
 
+def _overview_for(request: Request, session: Session, action: Action) -> FinancialOverview:
+    """The certificate ``action`` would change, when this session may change it."""
+    if not _financial_session(session):
+        raise CertCenterError("WEB_FINANCIAL_LOGIN_REQUIRED")
+    overview = center_of(request).cloud_certificates.overview(session.customer_id)
+    if action == "renew" and overview.status != "active":
+        raise CertCenterError("CERTIFICATE_NOT_USABLE", status=overview.status)
+    return overview
+
+
 def _begin(
     request: Request, session: Session, action: Action, *, error: CertCenterError | None = None
 ) -> HTMLResponse:
     """A one-time activation bound to the statement of ``action``; the confirmation page."""
     center = center_of(request)
-    if not _financial_session(session):
-        raise CertCenterError("WEB_FINANCIAL_LOGIN_REQUIRED")
-    overview = center.cloud_certificates.overview(session.customer_id)
-    if action == "renew" and overview.status != "active":
-        raise CertCenterError("CERTIFICATE_NOT_USABLE", status=overview.status)
+    overview = _overview_for(request, session, action)
     data = statement(action, overview.serial, _customer_number(center, session), center.clock.now())
     started = center.remote_signer.begin(
         session.device_id, "document", data, customer_id=session.customer_id
@@ -209,26 +227,51 @@ def _revoked_here(request: Request) -> None:
         raise CertCenterError("CERTIFICATE_ALREADY_REVOKED", reason=str(gone.get("reason")))
 
 
-def _start(request: Request, action: Action) -> HTMLResponse:
+def _chosen(request: Request, action: Action) -> RedirectResponse:
+    """The change chosen: on to its confirmation (303), or back to /my with the refusal."""
     if action == "revoke":
         _revoked_here(request)
     session = require_customer(request)
     try:
-        return _begin(request, session, action)
+        _overview_for(request, session, action)
     except CertCenterError as exc:
-        return _my_page(request, session, error=exc)
+        return STEPS.refused(request, exc, MY)
+    request.session[_PENDING] = {"action": action}
+    return RedirectResponse(STEPS.path(CONFIRM), status_code=303)
 
 
 @router.post("/financial/revoke")
-def start_revoke(request: Request) -> HTMLResponse:
+def start_revoke(request: Request) -> Response:
     """Step 1 of 폐기: what will happen, and the PIN asked again."""
-    return _start(request, "revoke")
+    return _chosen(request, "revoke")
 
 
 @router.post("/financial/renew")
-def start_renew(request: Request) -> HTMLResponse:
+def start_renew(request: Request) -> Response:
     """Step 1 of 갱신: the new validity, and the PIN asked again."""
-    return _start(request, "renew")
+    return _chosen(request, "renew")
+
+
+def _pending_action(request: Request) -> Action | None:
+    pending = request.session.get(_PENDING)
+    if not isinstance(pending, dict) or pending.get("action") not in ("revoke", "renew"):
+        return None
+    return "renew" if pending.get("action") == "renew" else "revoke"
+
+
+@router.get("/financial/confirm")
+def confirm_page(request: Request) -> Response:
+    """The chosen change's confirmation, with a fresh activation on every GET."""
+    session = require_customer(request)
+    error = STEPS.take_refusal(request)
+    action = _pending_action(request)
+    if action is None:
+        return STEPS.refused(request, error or CertCenterError("WEB_CONFIRMATION_INVALID"), MY)
+    try:
+        return _begin(request, session, action, error=error)
+    except CertCenterError as exc:
+        request.session.pop(_PENDING, None)
+        return STEPS.refused(request, exc, MY)
 
 
 @router.post("/financial/confirm")
@@ -244,13 +287,13 @@ def confirm_change(
     session = require_customer(request)
     center = center_of(request)
     pending: dict[str, Any] | None = request.session.get(_PENDING)
-    if not pending or pending.get("activation") != activation_id:
-        raise CertCenterError("WEB_CONFIRMATION_INVALID")
+    if not pending or not activation_id or pending.get("activation") != activation_id:
+        # used up by the same form sent before, or from an older page
+        return STEPS.refused(request, CertCenterError("WEB_CONFIRMATION_INVALID"), MY)
     action: Action = "renew" if pending.get("action") == "renew" else "revoke"
+    request.session[_PENDING] = {"action": action}  # the activation is spent either way
     if not device_signature:  # no key in this browser (or no script): nothing is counted
-        request.session.pop(_PENDING, None)
-        return _begin(request, session, action, error=CertCenterError("WEB_DEVICE_KEY_MISSING"))
-    request.session.pop(_PENDING, None)
+        return STEPS.refused(request, CertCenterError("WEB_DEVICE_KEY_MISSING"), CONFIRM)
     try:
         signed = center.remote_signer.authorize_and_sign(
             activation_id,
@@ -260,9 +303,11 @@ def confirm_change(
             source_ip=client_ip(request),
         )
     except CertCenterError as exc:
-        if exc.code in _RETRY:
-            return _begin(request, session, action, error=exc)  # a fresh activation, retry
-        return _my_page(request, session, error=exc)
+        if exc.code in _RETRY:  # the confirmation again, with a fresh activation
+            return STEPS.refused(request, exc, CONFIRM)
+        request.session.pop(_PENDING, None)
+        return STEPS.refused(request, exc, MY)
+    request.session.pop(_PENDING, None)
     if signed.customer_id != session.customer_id:  # begin() bound it to this customer
         raise CertCenterError("WEB_CONFIRMATION_INVALID")
     actor = _actor(request, session)
@@ -288,9 +333,12 @@ def remove_device(request: Request, device_id: str) -> Response:
     """기기 삭제: the browser can no longer sign; removing this very browser logs out."""
     session = require_customer(request)
     center = center_of(request)
-    removed = center.financial_devices.remove(
-        session.customer_id, device_id[:36], _actor(request, session)
-    )
+    try:
+        removed = center.financial_devices.remove(
+            session.customer_id, device_id[:36], _actor(request, session)
+        )
+    except CertCenterError as exc:  # removed already (the form sent again), or not theirs
+        return STEPS.refused(request, exc, MY)
     if _financial_session(session) and session.device_id == removed.id:
         sign_out(request)
         flash(request, "my.removed_this", kind="success", label=removed.label)

@@ -8,23 +8,27 @@ in here with a certificate and says what the site may know (동의).
                                      :mod:`.oidc_certificates`)
     GET  /oidc/login                 the same page again, with a refusal a POST kept
     POST /oidc/authorize/app         approve in the app: an 8-digit code to approve with
-                                     ``certcenter app approve CODE``
+                                     ``certcenter app approve CODE``, shown by GET /oidc/login
     POST /oidc/authorize/status      for static/js/financial.js: pending, or approved (next:
                                      the consent page); the certificate's status is checked
     POST /oidc/authorize/complete    the same without scripts ("I approved it")
     GET  /oidc/consent               which site asks for what (name, phone, birth date, CI)
-    POST /oidc/consent               allow or refuse: the page that sends the browser back
+    POST /oidc/consent               allow or refuse → 303 to GET /oidc/back: the page that
+                                     sends the browser back to the site
     GET  /oidc/logout                RP-initiated logout (id_token_hint, post_logout_redirect_uri)
 
 The request, and later who logged in, are kept in the signed web session under ``oidc``; the
 center keeps no login of its own between sites: every authorization asks for the certificate.
+The login's POSTs answer 303 (Post/Redirect/Get): a refusal waits for GET /oidc/login, and so
+does the code to approve in the app, sealed (:class:`certcenter.web.step_flow.StepFlow`); the
+same POST sent again while the code is open asks for no second one ("new code" does).
 The way back to the site is a page with a link (and a script that follows it), since the
 pages' Content-Security-Policy lets forms post only to the center itself.
 """
 
 from __future__ import annotations
 
-import re
+import secrets
 from typing import Annotated
 
 from fastapi import Form
@@ -40,14 +44,15 @@ from certcenter.web.context import center_of
 from certcenter.web.financial_forms import Stash, json_refusal
 from certcenter.web.rendering import render
 from certcenter.web.routing import page_router
-from certcenter.web.step_flow import keep_refusal, take_refusal
+from certcenter.web.step_flow import StepFlow, keep_refusal, take_refusal
 
 router = page_router(prefix="/oidc")
 
 STASH = "oidc"
 REFUSAL = "oidc_login"  # a refused login, kept for the GET after the redirect
 LOGIN_PAGE = "/oidc/login"
-_SHOWN = re.compile(r"[0-9]{6,10}")
+BACK_PAGE = "/oidc/back"
+STEPS = StepFlow(STASH, "/oidc", {}, "OIDC_LOGIN_NOT_STARTED")  # the app's code, sealed
 CLAIM_ORDER = ("name", "phone", "birthdate", "ci")
 
 
@@ -74,10 +79,32 @@ def pending_of(request: Request) -> PendingAuthorization:
 
 def _back(request: Request, answer: HttpAnswer) -> Response:
     """The page that sends the browser back to the site (link + script)."""
-    Stash(request, STASH).clear()
     target = answer.location
+    Stash(request, STASH).clear()
     if not target:
         raise CertCenterError("OIDC_REQUEST_INVALID")
+    return render(request, "oidc/back.html", {"target": target, "logged_out": False})
+
+
+def _sent_back(request: Request, answer: HttpAnswer) -> RedirectResponse:
+    """After the consent's POST: the way back (with the authorization code in it) waits
+    sealed for GET /oidc/back (303)."""
+    if not answer.location:
+        raise CertCenterError("OIDC_REQUEST_INVALID")
+    nonce = secrets.token_urlsafe(12)
+    Stash(request, STASH).start(back=nonce)
+    STEPS.seal(request, "back", answer.location, bound=nonce)
+    return RedirectResponse(BACK_PAGE, status_code=303)
+
+
+@router.get("/back")
+def back_page(request: Request) -> HTMLResponse:
+    """The way back to the site the consent answered (again on a reload: the answer, with its
+    one-time code, was made once)."""
+    nonce = Stash(request, STASH).text("back")
+    target = STEPS.unseal(request, "back", bound=nonce, keep=True) if nonce else None
+    if not target:
+        raise CertCenterError("OIDC_LOGIN_NOT_STARTED")
     return render(request, "oidc/back.html", {"target": target, "logged_out": False})
 
 
@@ -119,12 +146,20 @@ def authorize(request: Request) -> Response:
     return login_page(request, pending)
 
 
+def _open_code(request: Request) -> str | None:
+    """The code to approve in the app this login waits on (None when there is none)."""
+    token = Stash(request, STASH).text("approval")
+    return STEPS.unseal(request, "code", bound=token, keep=True) if token else None
+
+
 @router.get("/login")
 def login_again(request: Request) -> HTMLResponse:
-    return login_page(request, pending_of(request), error=take_refusal(request, REFUSAL))
+    pending = pending_of(request)
+    error = take_refusal(request, REFUSAL)
+    return login_page(request, pending, code=_open_code(request), error=error)
 
 
-def refused(request: Request, error: CertCenterError, to: str = LOGIN_PAGE) -> Response:
+def refused(request: Request, error: CertCenterError, to: str = LOGIN_PAGE) -> RedirectResponse:
     """A refused login: kept for the GET of ``to`` (Post/Redirect/Get)."""
     keep_refusal(request, REFUSAL, error)
     return RedirectResponse(to, status_code=303)
@@ -136,15 +171,26 @@ def logged_in(request: Request, who: Authentication) -> Response:
     return RedirectResponse("/oidc/consent", status_code=303)
 
 
+def _waiting(request: Request) -> bool:
+    try:
+        token = Stash(request, STASH).text("approval")
+        return center_of(request).approvals.status(token).state == "pending"
+    except CertCenterError:
+        return False
+
+
 @router.post("/authorize/app")
-def start_app(request: Request) -> HTMLResponse:
-    pending = pending_of(request)
+def start_app(request: Request, again: Annotated[str, Form(max_length=1)] = "") -> Response:
+    pending_of(request)
+    if not again and _open_code(request) and _waiting(request):
+        return RedirectResponse(LOGIN_PAGE, status_code=303)  # sent again: the same code
     try:
         started = center_of(request).oidc.start_app_approval(client_ip(request))
     except CertCenterError as exc:
-        return login_page(request, pending, error=exc)
+        return refused(request, exc)
     Stash(request, STASH).put(approval=started.token, who=None)
-    return login_page(request, pending, code=started.code)
+    STEPS.seal(request, "code", started.code, bound=started.token)
+    return RedirectResponse(LOGIN_PAGE, status_code=303)
 
 
 def _finish(request: Request) -> str | None:
@@ -180,15 +226,14 @@ def status(request: Request) -> Response:
 
 
 @router.post("/authorize/complete")
-def complete(request: Request, shown_code: Annotated[str, Form(max_length=10)] = "") -> Response:
-    pending = pending_of(request)
+def complete(request: Request) -> Response:
+    pending_of(request)
     try:
         target = _finish(request)
     except CertCenterError as exc:
-        return login_page(request, pending, error=exc)
-    if target is None:
-        code = shown_code if _SHOWN.fullmatch(shown_code) else None
-        return login_page(request, pending, code=code, error=CertCenterError("APPROVAL_PENDING"))
+        return refused(request, exc)
+    if target is None:  # not approved yet: the same page, the same code
+        return refused(request, CertCenterError("APPROVAL_PENDING"))
     return RedirectResponse(target, status_code=303)
 
 
@@ -226,14 +271,16 @@ def consent(
     decision: Annotated[str, Form(max_length=10)] = "",
     claims: Annotated[list[str] | None, Form(max_length=10)] = None,
 ) -> Response:
+    if Stash(request, STASH).text("back"):  # answered already: the form sent again
+        return RedirectResponse(BACK_PAGE, status_code=303)
     pending = pending_of(request)
     who = _who(request)
     center = center_of(request)
     if decision != "allow":
-        return _back(request, center.oidc.deny(pending))
+        return _sent_back(request, center.oidc.deny(pending))
     chosen = [c for c in (claims or []) if c in pending.claims]
     answer = center.oidc.authorize(pending, who, consented=chosen, source_ip=client_ip(request))
-    return _back(request, answer)
+    return _sent_back(request, answer)
 
 
 @router.get("/logout", response_model=None)

@@ -1,30 +1,42 @@
 """``/transfer``: a transfer signed in the browser with the financial certificate (이체).
 
-    GET  /transfer                   the form: from one of my accounts, to bank + account,
-                                     amount, memo (logged in; else to /login?next=/transfer)
-    POST /transfer                   the bank looks up the payee; the confirmation page shows
-                                     payee, amount, accounts and the exact text to be signed,
-                                     and asks what the amount's tier needs (PIN always; the
-                                     account password above the first tier; the ARS call's
-                                     code above the second)
-    GET  /transfer/{id}              the transfer as it stands: to confirm, done, or ended
+    GET  /transfer                   the form: from one of my accounts (each with its 출금가능금액
+                                     and the limits left today), to bank + account, amount, memo
+                                     (logged in; else to /login?next=/transfer)
+    POST /transfer                   the amount held against the balance and the limits first
+                                     (:meth:`TransferService.check_amount`: refused before any
+                                     factor is asked for), then the bank looks up the payee and
+                                     the browser goes on to the confirmation (303)
+    GET  /transfer/{id}              the transfer as it stands: to confirm (payee, amount,
+                                     accounts, the exact text to be signed, and what the
+                                     amount's tier needs: PIN always; the account password above
+                                     the first tier; the ARS call's code above the second), done,
+                                     or ended
     POST /transfer/{id}/sign         this browser's device signature over the activation
                                      (``data-device-sign``) and the PIN release a one-time
-                                     activation; the center signs the document remotely
+                                     activation; the center signs the document remotely (303)
     GET  /transfer/{id}/evidence     the CMS evidence (application/pkcs7-mime, attachment)
 
 Only a session opened with the financial certificate signs here: its device is this
 browser's registered key, and the center's remote signer (:mod:`certcenter.financial.signing`)
 signs exactly the stored document. After a login approved in the app the key is on the phone:
 the page says that transfers are signed in the app (``WEB_TRANSFER_NOT_SIGNABLE_HERE``).
-A wrong PIN keeps the customer on the confirmation with a fresh activation; a refusal that
-ends the transfer (a wrong account password, a limit) shows the form again, filled in.
+
+Post/Redirect/Get (:class:`certcenter.web.step_flow.StepFlow`): both POSTs answer 303, after a
+refusal too (kept for the GET that shows it). The form carries a key of its own; the same form
+sent again (Back, a double click) prepares no second transfer — the domain's idempotency key
+gives back the first, with the same ARS code, which waits sealed for the GETs of the
+confirmation. A wrong PIN keeps the customer on the confirmation with a fresh activation; a
+refusal that ends the transfer (a wrong account password, a limit) shows the form again,
+filled in. A sign POST for a transfer no longer pending only shows it as it stands.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
+import secrets
 from typing import Annotated, Any
 
 from fastapi import Form
@@ -38,14 +50,18 @@ from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.banks import BANKS, OWN_BANK_CODE
 from certcenter.usage.login import FINANCIAL_METHOD
 from certcenter.usage.sessions import SESSION_GONE
-from certcenter.usage.transfers import Confirmation, TransferRequest
+from certcenter.usage.transfers import Allowance, Confirmation, TransferRequest
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import digits, sims_phone
 from certcenter.web.rendering import render, translator
 from certcenter.web.routing import page_router
 from certcenter.web.sessions import require_customer
+from certcenter.web.step_flow import StepFlow
 
 router = page_router(prefix="/transfer")
+# the form typed (after a refusal), the ARS code of the transfer on screen (sealed)
+STEPS = StepFlow("transfer", "/transfer", {}, "TRANSFER_NOT_FOUND")
+FORM = "terms"  # StepFlow's first page: /transfer itself
 
 P7M = "application/pkcs7-mime; smime-type=signed-data"
 STAY_ON_CONFIRMATION = frozenset(
@@ -61,7 +77,7 @@ STAY_ON_CONFIRMATION = frozenset(
     }
 )
 _ACCOUNT = re.compile(r"[0-9]{6,20}")
-_SHOWN = re.compile(r"[0-9]{2,6}")
+_FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,32}")
 
 
 def _session(request: Request) -> Session | None:
@@ -122,8 +138,14 @@ def _form_page(
     name, _, accounts = _customer(request, session)
     context = {
         "customer_name": name,
+        "form_key": secrets.token_urlsafe(16),
         "accounts": [
-            {"value": f"{bank}:{number}", "bank": BANKS.get(bank, bank), "number": number}
+            {
+                "value": f"{bank}:{number}",
+                "bank": BANKS.get(bank, bank),
+                "number": number,
+                "allowance": _allowance(request, session, bank, number),
+            }
             for bank, number in accounts
         ],
         "banks": sorted(BANKS.items()),
@@ -134,12 +156,37 @@ def _form_page(
     return render(request, "transfer/form.html", context, error=error)
 
 
+def _allowance(request: Request, session: Session, bank: str, number: str) -> Allowance | None:
+    """The account's 출금가능금액 and the limits left (None when the bank cannot say)."""
+    try:
+        return center_of(request).transfers.allowance(session, bank, number)
+    except CertCenterError:
+        return None
+
+
+def _refused(request: Request, error: CertCenterError, form: dict[str, str]) -> RedirectResponse:
+    """The form again (303), filled in as typed, with the refusal on top."""
+    STEPS.stash(request).put(form=form)
+    return STEPS.refused(request, error, FORM)
+
+
 @router.get("")
 def transfer_form(request: Request) -> Response:
     session = _session(request)
     if session is None:
         return _login_first()
-    return _form_page(request, session)
+    error = STEPS.take_refusal(request)
+    form = STEPS.stash(request).get("form") if error is not None else None
+    STEPS.stash(request).put(form={})
+    return _form_page(request, session, error=error, form=form if isinstance(form, dict) else None)
+
+
+def _request_key(form_key: str, typed: dict[str, str]) -> str:
+    """The idempotency key of this form with these values: sent again, the same transfer; the
+    same form with other values (Back, then changed), a new one."""
+    key = form_key if _FORM_KEY.fullmatch(form_key) else secrets.token_urlsafe(16)
+    values = "\n".join(f"{name}={typed[name]}" for name in sorted(typed))
+    return f"web:{key}:{hashlib.sha256(values.encode()).hexdigest()[:24]}"
 
 
 @router.post("")
@@ -150,13 +197,15 @@ def prepare(
     to_account: Annotated[str, Form(max_length=30)] = "",
     amount: Annotated[str, Form(max_length=20)] = "",
     memo: Annotated[str, Form(max_length=60)] = "",
+    form_key: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """The bank looks up the payee and makes the document; the confirmation page shows it."""
+    """The amount against the balance and the limits, then the bank looks up the payee and
+    makes the document; the browser goes on to the confirmation."""
     session = _session(request)
     if session is None:
         return _login_first()
     if session.method != FINANCIAL_METHOD:
-        return _form_page(request, session)
+        return RedirectResponse("/transfer", status_code=303)
     typed = {
         "from_account": from_account,
         "to_bank": to_bank,
@@ -173,21 +222,27 @@ def prepare(
             raise CertCenterError("INVALID_REQUEST", detail="to_account: 6-20 digits")
         if not typed["amount"].isdigit() or not 0 < int(typed["amount"]) <= 10**12:
             raise CertCenterError("INVALID_REQUEST", detail="amount: a positive number of KRW")
-        prepared = center_of(request).transfers.prepare(
-            session,
-            TransferRequest(
-                from_bank=source_bank,
-                from_account=source_number,
-                to_bank=to_bank,
-                to_account=typed["to_account"],
-                amount=int(typed["amount"]),
-                memo=typed["memo"],
-                source_ip=client_ip(request),
-            ),
+        wanted = TransferRequest(
+            from_bank=source_bank,
+            from_account=source_number,
+            to_bank=to_bank,
+            to_account=typed["to_account"],
+            amount=int(typed["amount"]),
+            memo=typed["memo"],
+            source_ip=client_ip(request),
+        )
+        prepared = center_of(request).transfers.prepare(  # the amount first: balance, limits
+            session, wanted, idempotency_key=_request_key(form_key, typed), within_balance=True
         )
     except CertCenterError as exc:
-        return _form_page(request, session, error=exc, form=typed)
-    return _confirm_page(request, session, prepared.transfer, ars_code=prepared.ars_code)
+        return _refused(request, exc, typed)
+    transfer = prepared.transfer
+    STEPS.stash(request).put(form={})
+    if prepared.ars_code:
+        STEPS.seal(request, "ars", prepared.ars_code, bound=transfer.id)
+    else:
+        STEPS.forget(request, "ars")
+    return RedirectResponse(STEPS.path(transfer.id), status_code=303)
 
 
 def _confirm_page(
@@ -195,10 +250,10 @@ def _confirm_page(
     session: Session,
     transfer: Transfer,
     *,
-    ars_code: str | None = None,
     error: CertCenterError | None = None,
 ) -> HTMLResponse:
-    """What will be signed, and a fresh activation bound to exactly that document."""
+    """What will be signed, and a fresh activation bound to exactly that document (on each
+    GET: an activation shown before is simply left to expire)."""
     center = center_of(request)
     started = center.remote_signer.begin(
         session.device_id,
@@ -217,7 +272,7 @@ def _confirm_page(
         "factors": [t(f"transfer.factor.{f}") for f in transfer.factors],
         "needs_password": "account_password" in transfer.factors,
         "needs_ars": "ars" in transfer.factors,
-        "ars_code": ars_code,
+        "ars_code": STEPS.unseal(request, "ars", bound=transfer.id, keep=True),
         "demo_phone": sims_phone(request, phone),
         "activation_id": started.activation_id,
         "sign_b64": base64.b64encode(started.message).decode("ascii"),
@@ -236,18 +291,22 @@ def _done_page(request: Request, transfer: Transfer) -> HTMLResponse:
     return render(request, "transfer/done.html", context)
 
 
-def _ended(
-    request: Request, session: Session, transfer: Transfer, error: CertCenterError
-) -> HTMLResponse:
-    """A transfer that can no longer be confirmed: the form again, filled in, and why."""
-    form = {
+def _form_of(transfer: Transfer) -> dict[str, str]:
+    return {
         "from_account": f"{transfer.from_bank}:{transfer.from_account}",
         "to_bank": transfer.to_bank,
         "to_account": transfer.to_account,
         "amount": str(transfer.amount),
         "memo": transfer.memo,
     }
-    return _form_page(request, session, error=error, form=form)
+
+
+def _ended(
+    request: Request, session: Session, transfer: Transfer, error: CertCenterError
+) -> HTMLResponse:
+    """A transfer that can no longer be confirmed: the form again, filled in, and why."""
+    STEPS.forget(request, "ars")
+    return _form_page(request, session, error=error, form=_form_of(transfer))
 
 
 @router.get("/{transfer_id}")
@@ -256,14 +315,16 @@ def show(request: Request, transfer_id: str) -> Response:
     if session is None:
         return _login_first()
     transfer = center_of(request).transfers.get(session, transfer_id)
+    error = STEPS.take_refusal(request)
     if transfer.status == "completed":
         return _done_page(request, transfer)
     if transfer.status == "pending" and session.method == FINANCIAL_METHOD:
-        return _confirm_page(request, session, transfer)
+        return _confirm_page(request, session, transfer, error=error)
     if transfer.status == "expired":
         ttl = center_of(request).settings.policy.transfer_ttl_seconds
-        return _ended(request, session, transfer, CertCenterError("TRANSFER_EXPIRED", seconds=ttl))
-    return _ended(request, session, transfer, CertCenterError("TRANSFER_ALREADY_PROCESSED"))
+        error = error or CertCenterError("TRANSFER_EXPIRED", seconds=ttl)
+    error = error or CertCenterError("TRANSFER_ALREADY_PROCESSED")
+    return _ended(request, session, transfer, error)
 
 
 @router.post("/{transfer_id}/sign")
@@ -274,7 +335,6 @@ def sign(
     device_signature: Annotated[str, Form(max_length=400)] = "",
     pin: Annotated[str, Form(max_length=12)] = "",
     account_password: Annotated[str, Form(max_length=12)] = "",
-    shown_ars: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """The PIN and this browser's signature release the activation; then the transfer is
     confirmed with the other factors and the center signs the document, once."""
@@ -283,14 +343,12 @@ def sign(
         return _login_first()
     center = center_of(request)
     if session.method != FINANCIAL_METHOD:
-        return _form_page(request, session)
+        return RedirectResponse("/transfer", status_code=303)
     transfer = center.transfers.get(session, transfer_id)
-    ars = shown_ars if _SHOWN.fullmatch(shown_ars) else None
-    if transfer.status != "pending":
-        return show(request, transfer_id)
+    if transfer.status != "pending":  # signed already (sent again), or ended: as it stands
+        return RedirectResponse(STEPS.path(transfer.id), status_code=303)
     if not device_signature:  # no key in this browser (or no script): nothing is counted
-        error = CertCenterError("WEB_DEVICE_KEY_MISSING")
-        return _confirm_page(request, session, transfer, ars_code=ars, error=error)
+        return STEPS.refused(request, CertCenterError("WEB_DEVICE_KEY_MISSING"), transfer.id)
     ip = client_ip(request)
     try:
         grant = center.remote_signer.authorize(activation_id, device_signature, pin, source_ip=ip)
@@ -307,9 +365,11 @@ def sign(
     except CertCenterError as exc:
         again = center.transfers.get(session, transfer.id)
         if again.status == "pending" and exc.code in STAY_ON_CONFIRMATION:
-            return _confirm_page(request, session, again, ars_code=ars, error=exc)
-        return _ended(request, session, again, exc)
-    return RedirectResponse(f"/transfer/{done.transfer.id}", status_code=303)
+            return STEPS.refused(request, exc, again.id)
+        STEPS.forget(request, "ars")
+        return _refused(request, exc, _form_of(again))
+    STEPS.forget(request, "ars")
+    return RedirectResponse(STEPS.path(done.transfer.id), status_code=303)
 
 
 @router.get("/{transfer_id}/evidence")
