@@ -105,6 +105,32 @@ def test_answering_a_ringing_ars_call(page: Page, server: CenterServer) -> None:
         close()
 
 
+def test_a_time_limited_code_counts_down_and_offers_a_new_one(page: Page, server_url: str) -> None:
+    page.clock.install()  # the page's timers run on a clock the test moves
+    page.goto(server_url + "/login/mobile")
+    page.get_by_role("button", name="승인번호 받기").click()
+    box = page.locator("[data-countdown]")
+    expect(box).to_be_visible()
+    seconds = int(box.get_attribute("data-seconds-left") or "0")
+    assert 170 <= seconds <= 180 and box.get_attribute("data-expires-at")
+    expect(box.locator("[data-countdown-clock]")).to_have_text(re.compile(r"0[23]:[0-5][0-9]"))
+    expect(page.locator(".fin-code-box .hint").first).to_contain_text("180초")  # the static words
+    live = box.locator("[data-countdown-live]")
+    expect(live).to_have_attribute("aria-live", "polite")
+    expect(live).to_have_text("")  # not a word each second
+    assert_accessible(page, "a code counting down")
+    page.clock.run_for((seconds - 100) * 1000)  # into the next minute
+    expect(live).to_have_text("2분 남았습니다.")
+    page.clock.run_for(101 * 1000)
+    expired = box.locator("[data-countdown-expired]")
+    expect(expired).to_be_visible()
+    expect(expired).to_contain_text("승인번호의 유효시간이 지났습니다")
+    expect(box.locator("[data-countdown-running]")).to_be_hidden()
+    expect(live).to_contain_text("유효시간이 지났습니다")
+    expect(expired.get_by_role("button", name="새 승인번호 받기")).to_be_visible()
+    assert_accessible(page, "an expired code")
+
+
 def test_a_form_without_its_token_is_refused_with_the_catalogs_words(
     page: Page,
     server: CenterServer,

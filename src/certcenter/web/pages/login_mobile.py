@@ -16,6 +16,7 @@ certificate's key stays on the phone, so transfers are signed in the app (see /t
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Form
@@ -46,9 +47,26 @@ def _page(
     return render(
         request,
         "login/mobile.html",
-        {"approval_code": code, "approval_seconds": policy.approval_ttl_seconds},
+        {
+            "approval_code": code,
+            "approval_seconds": policy.approval_ttl_seconds,
+            "approval_expires_at": approval_expiry(request, Stash(request, APPROVAL).text("token"))
+            if code
+            else None,
+        },
         error=error,
     )
+
+
+def approval_expiry(request: Request, token: str) -> datetime | None:
+    """When the approval the browser polls with ``token`` expires, as the center stored it
+    (for the page's countdown); None when there is none."""
+    if not token:
+        return None
+    try:
+        return center_of(request).approvals.status(token).expires_at
+    except CertCenterError:
+        return None
 
 
 @router.get("")
