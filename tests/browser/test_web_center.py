@@ -3,7 +3,8 @@
 Korean by default and English by the header's toggle; an SMS the center sends appears in
 the demo phone's inbox page; a ringing ARS call is answered on its page; a form without its
 CSRF token is refused with the catalog's words; a phone-sized screen never scrolls sideways;
-the Content-Security-Policy is sent and nothing on the pages violates it.
+the Content-Security-Policy is sent and nothing on the pages violates it (a code's countdown
+runs from its own script file, speaks once a minute, and offers a new code at zero).
 """
 
 from __future__ import annotations
@@ -198,6 +199,32 @@ def test_the_policy_is_sent_and_nothing_violates_it(
     assert not console.csp_violations, console.messages
     assert page.evaluate("typeof window.certcenter.fetch") == "function"  # the script ran
     assert not [m for m in console.errors if "404" not in m], console.messages
+
+    # a time-limited code counts down (static/js/countdown.js, a file the policy allows)
+    page.clock.install()  # from here the page's timers run on a clock the test moves
+    page.goto(server_url + "/login/mobile")
+    page.get_by_role("button", name="승인번호 받기").click()
+    box = page.locator("[data-countdown]")
+    expect(box).to_be_visible()
+    seconds = int(box.get_attribute("data-seconds-left") or "0")
+    assert 170 <= seconds <= 180 and box.get_attribute("data-expires-at")
+    expect(box.locator("[data-countdown-clock]")).to_have_text(re.compile(r"0[23]:[0-5][0-9]"))
+    expect(page.locator(".fin-code-box .hint").first).to_contain_text("180초")  # the static words
+    live = box.locator("[data-countdown-live]")
+    expect(live).to_have_attribute("aria-live", "polite")
+    expect(live).to_have_text("")  # not a word each second
+    assert_accessible(page, "a code counting down")
+    page.clock.run_for((seconds - 100) * 1000)  # into the next minute
+    expect(live).to_have_text("2분 남았습니다.")
+    page.clock.run_for(101 * 1000)
+    expired = box.locator("[data-countdown-expired]")
+    expect(expired).to_be_visible()
+    expect(expired).to_contain_text("승인번호의 유효시간이 지났습니다")
+    expect(box.locator("[data-countdown-running]")).to_be_hidden()
+    expect(live).to_contain_text("유효시간이 지났습니다")
+    expect(expired.get_by_role("button", name="새 승인번호 받기")).to_be_visible()
+    assert_accessible(page, "an expired code")
+    assert not console.csp_violations, console.messages
 
     # and it is enforced: an injected inline script does not run
     console.expect_csp_violation = True

@@ -17,9 +17,10 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from certcenter.bootstrap import Center, build_center, initialise
-from certcenter.clock import FrozenClock
+from certcenter.clock import FrozenClock, as_utc
 from certcenter.errors import CertCenterError, Locale
 from certcenter.errors.catalog import text
+from certcenter.financial.issuance import CODE_PURPOSE
 from certcenter.media.security_card import answer_for
 from certcenter.server import create_app
 from certcenter.simulators.ars import SimulatedArs
@@ -29,7 +30,14 @@ from tests.financial.support import Browser, customer
 from tests.financial.support import issue as issue_directly
 from tests.media.test_security_card import issue_and_register, printed
 from tests.support.policy import SHARED_CENTER_POLICY
-from tests.web.financial_support import PIN, WORLD, FinancialWeb, attribute, error_code
+from tests.web.financial_support import (
+    PIN,
+    WORLD,
+    FinancialWeb,
+    attribute,
+    error_code,
+    session_cookie,
+)
 from tests.web.support import WebClient, html_lang, main_text
 
 ROUTERS = [financial_issue, login, login_mobile, login_pin_reset, transfer]
@@ -204,6 +212,10 @@ def test_refusals_show_the_box_and_keep_the_customer_on_the_step(
     _, card_serial, _ = issue_and_register(web_center, "C007")
     slots = printed(web_center, card_serial)
     card = web.submit("/issue/medium", medium="security_card")
+    with web_center.uow_factory() as uow:
+        asked = uow.factor_challenges.get(attribute(card.text, 'name="card_challenge_id" value'))
+    assert asked is not None
+    assert attribute(card.text, "data-expires-at") == as_utc(asked.expires_at).isoformat()
     slot_a, slot_b = (
         int(n)
         for n in re.search(
@@ -242,7 +254,12 @@ def test_refusals_show_the_box_and_keep_the_customer_on_the_step(
     assert error_code(web.follow(web.details("C007", birth="1983-13-45")).text) == "INVALID_REQUEST"
     mismatch = web.follow(web.details("C007", name="조현수"))
     assert error_code(mismatch.text) == "FINANCIAL_DETAILS_MISMATCH"
-    web.follow(web.details("C007", birth="19830418"))
+    code_page = web.follow(web.details("C007", birth="19830418"))
+    # the countdown counts to the expiry of the code the center stored
+    with web_center.uow_factory() as uow:
+        stored = uow.codes.latest(session_cookie(web.client)["fin_issue"]["id"], CODE_PURPOSE)
+    assert stored is not None
+    assert attribute(code_page.text, "data-expires-at") == as_utc(stored.expires_at).isoformat()
     web.follow(web.post("/issue/code", code=web.sms_code("01020000007", "발급 인증번호")))
     differ = web.submit("/issue/pin", pin=PIN, pin_confirmation="480214")
     assert error_code(differ.text) == "PIN_CONFIRMATION_MISMATCH"

@@ -21,7 +21,7 @@ import base64
 import binascii
 import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Form
@@ -33,6 +33,17 @@ from certcenter.financial.media import MEDIA, MediumAnswer
 from certcenter.http_common.edge import single_line
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.rendering import translator
+
+
+def code_expiry(request: HTTPConnection, flow_id: str, purpose: str) -> datetime | None:
+    """When the newest SMS code of the flow ``flow_id`` (``purpose``) expires, as the center
+    stored it: what the code page's countdown counts to. None before any code."""
+    if not flow_id:
+        return None
+    with center_of(request).uow_factory(read_only=True) as uow:
+        code = uow.codes.latest(flow_id, purpose)
+    return code.expires_at if code is not None else None
+
 
 _BIRTH = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 MAX_SPKI_TEXT = 700

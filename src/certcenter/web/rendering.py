@@ -23,7 +23,7 @@ import jinja2
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
-from certcenter.clock import KST
+from certcenter.clock import KST, as_utc
 from certcenter.errors import CertCenterError, Locale
 from certcenter.errors.catalog import text
 from certcenter.web.context import center_of, locale_of
@@ -128,6 +128,33 @@ def _here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+@dataclass(frozen=True)
+class CodeClock:
+    """A time-limited code's countdown as ``ui.countdown`` writes it: the expiry the center
+    stored (ISO 8601, UTC) and the whole seconds left when the page was made."""
+
+    expires_at: str
+    seconds_left: int
+
+    @property
+    def clock(self) -> str:
+        """``03:00``: the time left as mm:ss."""
+        return f"{self.seconds_left // 60:02d}:{self.seconds_left % 60:02d}"
+
+    @property
+    def minutes(self) -> int:
+        """The minutes left, rounded up (what the screen reader hears)."""
+        return -(-self.seconds_left // 60)
+
+
+def code_clock(expires_at: datetime | str, now: datetime) -> CodeClock:
+    """The countdown to ``expires_at`` (a datetime or its ISO text) seen at ``now``."""
+    when = datetime.fromisoformat(expires_at) if isinstance(expires_at, str) else expires_at
+    when = as_utc(when)
+    left = (when - as_utc(now)).total_seconds()
+    return CodeClock(expires_at=when.isoformat(), seconds_left=max(0, -int(-left // 1)))
+
+
 def translator(locale: Locale) -> Callable[..., str]:
     """``t('key', **values)`` for templates: the UI text in this page's language."""
 
@@ -162,6 +189,7 @@ def base_context(request: Request, locale: Locale) -> dict[str, Any]:
         "session_bar": session_bar(request),
         "flashes": _take_flashes(request, locale),
         "error": None,
+        "code_clock": lambda expires_at: code_clock(expires_at, center_of(request).clock.now()),
     }
 
 

@@ -41,6 +41,7 @@ from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of
 from certcenter.web.financial_forms import (
     Stash,
+    code_expiry,
     digits,
     media_choices,
     medium_context,
@@ -84,6 +85,7 @@ class ReverificationPages:
     service: Callable[[Center], ReverifyingService]
     steps: Callable[[Request, int], Mapping[str, Any]]
     details_context: Callable[[Request], Mapping[str, Any]] = lambda request: {}
+    code_purpose: str = ""  # the SMS code's purpose: its stored expiry for the countdown
 
     # ------------------------------------------------------------ the flow in the session
 
@@ -208,6 +210,7 @@ class ReverificationPages:
             "masked_phone": flow.text("masked"),
             "demo_phone": sims_phone(request, flow.text("phone")),
             "code_seconds": center_of(request).settings.policy.sms_code_ttl_seconds,
+            "code_expires_at": code_expiry(request, flow.text("id"), self.code_purpose),
         }
         error = self.steps_flow.take_refusal(request)
         return render(request, self.templates[1], context, error=error)

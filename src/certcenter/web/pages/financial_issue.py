@@ -36,13 +36,20 @@ from starlette.responses import Response
 
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import texts
-from certcenter.financial.issuance import ID_DOCUMENT, IssuanceRef, MediumAnswer, StepResult
+from certcenter.financial.issuance import (
+    CODE_PURPOSE,
+    ID_DOCUMENT,
+    IssuanceRef,
+    MediumAnswer,
+    StepResult,
+)
 from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.documents.confirmation import KINDS, corrections, masked_fields
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (
     MediumForm,
     birth_date,
+    code_expiry,
     device_public_key,
     digits,
     json_refusal,
@@ -156,6 +163,9 @@ def _render(
         "serial": status.detail.get("certificate_serial"),
         "proofing": status.detail.get("proofing"),
         "code_seconds": center_of(request).settings.policy.sms_code_ttl_seconds,
+        "code_expires_at": (
+            code_expiry(request, ref.enrollment_id, CODE_PURPOSE) if page == "code" else None
+        ),
         "approval_seconds": center_of(request).settings.policy.approval_ttl_seconds,
     }
     if page in ("verify", "code"):
@@ -331,7 +341,6 @@ def _keep_question(request: Request, ref: IssuanceRef, detail: dict[str, Any]) -
     and the card's slots as they are, the approval code sealed."""
     question = medium_context(detail)
     code = question.pop("approval_code", None)
-    question.pop("approval_expires_at", None)
     STEPS.stash(request).put(question=question)
     if code:
         STEPS.seal(request, "approval", str(code), bound=ref.enrollment_id)

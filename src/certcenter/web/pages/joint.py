@@ -40,8 +40,9 @@ from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.banks import BANKS
 from certcenter.joint import RegistrationRef
 from certcenter.joint.kinds import KINDS
+from certcenter.joint.registration import CODE_PURPOSE as JOINT_CODE_PURPOSE
 from certcenter.web.context import center_of, locale_of
-from certcenter.web.financial_forms import MediumForm, digits, sims_phone
+from certcenter.web.financial_forms import MediumForm, code_expiry, digits, sims_phone
 from certcenter.web.pages.joint_issue import issue_form_context
 from certcenter.web.rendering import flash, render, translator
 from certcenter.web.routing import page_router
@@ -181,6 +182,11 @@ def _render(
             else None
         ),
         "code_seconds": policy.sms_code_ttl_seconds,
+        "code_expires_at": (
+            code_expiry(request, ref.enrollment_id, JOINT_CODE_PURPOSE)
+            if state == "code_sent"
+            else None
+        ),
         "banks": sorted(BANKS.items()),
         "form": flow.get("form") or {},
         "authorization_code": None,

@@ -18,6 +18,7 @@ is open asks for no second one ("new code" does). The session opened this way ha
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Form
@@ -50,7 +51,13 @@ def _page(
     return render(
         request,
         "login/mobile.html",
-        {"approval_code": code, "approval_seconds": policy.approval_ttl_seconds},
+        {
+            "approval_code": code,
+            "approval_seconds": policy.approval_ttl_seconds,
+            "approval_expires_at": approval_expiry(request, Stash(request, APPROVAL).text("token"))
+            if code
+            else None,
+        },
         error=error,
     )
 
@@ -59,6 +66,17 @@ def _open_code(request: Request) -> str | None:
     """The code this browser is waiting on (None when there is none)."""
     token = Stash(request, APPROVAL).text("token")
     return STEPS.unseal(request, "code", bound=token, keep=True) if token else None
+
+
+def approval_expiry(request: Request, token: str) -> datetime | None:
+    """When the approval the browser polls with ``token`` expires, as the center stored it
+    (for the page's countdown); None when there is none."""
+    if not token:
+        return None
+    try:
+        return center_of(request).approvals.status(token).expires_at
+    except CertCenterError:
+        return None
 
 
 @router.get("")

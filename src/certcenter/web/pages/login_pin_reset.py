@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from certcenter.errors import CertCenterError
+from certcenter.financial.reverification import PIN_RESET_PURPOSE
 from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import MediumForm, birth_date, digits
@@ -50,6 +51,7 @@ pages = ReverificationPages(
     templates=("login/pin_reset.html", "login/pin_reset_code.html", "login/pin_reset_medium.html"),
     service=lambda center: center.financial_pin,
     steps=_steps,
+    code_purpose=PIN_RESET_PURPOSE.code_purpose,
 )
 router = page_router(prefix=pages.prefix, dependencies=[Depends(pages.steps_flow.same_tab)])
 pages.add_routes(router)

@@ -28,6 +28,7 @@ from starlette.responses import Response
 from certcenter.entities import BrowserDevice
 from certcenter.errors import CertCenterError
 from certcenter.financial.media import MediumAnswer
+from certcenter.financial.reverification import DEVICE_PURPOSE
 from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of
 from certcenter.web.financial_forms import (
@@ -58,6 +59,7 @@ pages = ReverificationPages(
     service=lambda center: center.financial_devices,
     steps=lambda request, index: steps(request, _STEPS[index]),
     details_context=_details_context,
+    code_purpose=DEVICE_PURPOSE.code_purpose,
 )
 router = page_router(prefix=pages.prefix, dependencies=[Depends(pages.steps_flow.same_tab)])
 pages.add_routes(router)

@@ -42,6 +42,7 @@ from certcenter.oidc.authlib_glue import HttpAnswer, HttpRequest
 from certcenter.oidc.provider import Authentication, OidcRefusalError, PendingAuthorization
 from certcenter.web.context import center_of
 from certcenter.web.financial_forms import Stash, json_refusal
+from certcenter.web.pages.login_mobile import approval_expiry
 from certcenter.web.rendering import render
 from certcenter.web.routing import page_router
 from certcenter.web.step_flow import StepFlow, keep_refusal, take_refusal
@@ -124,6 +125,9 @@ def login_page(
             "claims": [c for c in CLAIM_ORDER if c in pending.claims],
             "approval_code": code,
             "approval_seconds": policy.approval_ttl_seconds,
+            "approval_expires_at": approval_expiry(request, Stash(request, STASH).text("approval"))
+            if code
+            else None,
             "joint_action": "/oidc/authorize/joint",
             "joint_challenge": "/oidc/authorize/joint/challenge",
         },
