@@ -179,6 +179,9 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
 def assert_accessible(page: Page, where: str = "", *, widths: tuple[int, ...] = ()) -> None:
     """No axe-core violation (WCAG 2.2 A/AA) on this page state; at each of ``widths`` (px,
     the window's height kept) if given, the window's width restored after."""
+    # a state reached by a click may still be loading its stylesheet: axe would measure
+    # the unstyled page (links 17 px tall, default colours)
+    page.wait_for_load_state("load")
     size = page.viewport_size
     for width in widths or (None,):
         if width is not None and size is not None:
