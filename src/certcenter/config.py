@@ -490,6 +490,8 @@ class Settings(BaseSettings):
     # PKI
     ca_dir: Path | None = None
     bank_name: str = "certcenter Demo Bank"
+    # the bank's customer centre (고객센터): shown in the web center's footer and help pages
+    customer_center_phone: str = Field("1588-9999", min_length=3, max_length=20)
     bank_oid_arc: str = DEMO_OID_ARC
     # joint certificate (공동인증서): which policy OIDs, and the NPKI subject's parts
     # ("bank": <bank_oid_arc>.1.3.x; "npki": 1.2.410.200005.1.1.x, for a CA that may claim it)

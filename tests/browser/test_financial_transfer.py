@@ -6,7 +6,10 @@ with separators, both accounts and the exact text to be signed; 3,000,000 KRW ne
 account password besides the PIN. A wrong PIN is refused and the customer stays on the
 confirmation; then the browser's device key and the PIN let the center sign remotely. The
 evidence downloaded from the done page verifies with ``openssl cms -verify`` against the root,
-and the signed text is exactly the one shown, with exactly the amount and payee shown.
+and the signed text is exactly the one shown, with exactly the amount and payee shown. The
+done page's 이체확인증 shows the same transfer with both accounts masked and the serial of the
+certificate that signed, prints without the site's frame; the footer leads to 도움말 and the
+terms in full (each page checked by axe-core).
 """
 
 from __future__ import annotations
@@ -107,3 +110,27 @@ def test_a_transfer_signed_in_the_browser_verifies_with_openssl(
     assert f"amount: {shown_amount} (KRW)" in lines and "amount-krw: 3000000" in lines
     assert f"to: {PAYEE_BANK} 신한은행 {PAYEE_ACCOUNT}" in lines
     assert f"certificate: {serial}" in lines  # signed with C012's financial certificate
+
+    # 이체확인증 from the done page: the same transfer, accounts masked, the signing certificate
+    page.locator("[data-receipt-link]").click()
+    expect(page.locator("#receipt-title")).to_have_text("이체확인증")
+    expect(page.locator("[data-amount]")).to_have_text(shown_amount)
+    expect(page.locator("[data-payee]")).to_have_text(shown_payee)
+    expect(page.locator("[data-to]")).to_have_text("신한은행 110*****0002")
+    expect(page.locator("[data-from]")).to_have_text("KB국민은행 123*******0012")
+    expect(page.locator("[data-certificate]")).to_contain_text(serial)
+    expect(page.get_by_role("button", name="인쇄하기")).to_be_visible()  # shown by the script
+    assert_accessible(page, "/transfer/receipt", widths=(1280, 390))
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.get_by_role("button", name="인쇄하기")).to_be_hidden()
+    expect(page.locator(".receipt")).to_be_visible()
+    page.emulate_media(media="screen")
+
+    # 도움말 from the footer, and the terms in full
+    page.locator(".site-footer").get_by_role("link", name="자주 묻는 질문").click()
+    expect(page).to_have_url(url + "/help")
+    assert_accessible(page, "/help", widths=(1280, 390))
+    page.get_by_role("link", name="약관 전문 보기").click()
+    expect(page).to_have_url(url + "/help/terms")
+    assert_accessible(page, "/help/terms")

@@ -18,6 +18,8 @@ PAGES = [
     "/demo/phones/01020000001",
     "/demo/accounts/004/12340100000001",
     "/demo/calls/01020000001",
+    "/help",
+    "/help/terms",
 ]
 
 

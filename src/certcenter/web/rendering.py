@@ -56,6 +56,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/transfer", "nav.transfer"),
     NavItem("/my", "nav.my"),
     NavItem("/why", "nav.diagnosis"),
+    NavItem("/help", "nav.help"),
     NavItem("/demo", "nav.demo", sims_only=True),
 )
 
@@ -175,6 +176,7 @@ def base_context(request: Request, locale: Locale) -> dict[str, Any]:
         "other_locale": other,
         "t": translator(locale),
         "bank_name": settings.bank_name,
+        "customer_center_phone": settings.customer_center_phone,
         "sims_enabled": settings.sims_enabled,
         "nav": [
             {"href": item.href, "key": item.key, "current": item.is_current(path)}

@@ -45,6 +45,7 @@ from certcenter.financial.issuance import (
 )
 from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.documents.confirmation import KINDS, corrections, masked_fields
+from certcenter.web import terms
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import (
     MediumForm,
@@ -95,11 +96,17 @@ def _require_ref(request: Request) -> IssuanceRef:
     return ref
 
 
-def _terms(request: Request) -> list[dict[str, str]]:
+def _terms(request: Request) -> list[dict[str, Any]]:
+    """The terms to accept, each with its full text (web/terms.py) to open below it: the
+    same text /help/terms shows."""
     t = translator(locale_of(request))
     names = center_of(request).financial_issuance.required_terms
     return [
-        {"name": n, "label": t(f"issue.terms.{n}") if f"issue.terms.{n}" in texts() else n}
+        {
+            "name": n,
+            "label": t(f"issue.terms.{n}") if f"issue.terms.{n}" in texts() else n,
+            "document": terms.document(n),
+        }
         for n in names
     ]
 

@@ -41,6 +41,7 @@ from certcenter.identity.banks import BANKS
 from certcenter.joint import RegistrationRef
 from certcenter.joint.kinds import KINDS
 from certcenter.joint.registration import CODE_PURPOSE as JOINT_CODE_PURPOSE
+from certcenter.web import terms
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import MediumForm, code_expiry, digits, sims_phone
 from certcenter.web.pages.joint_issue import issue_form_context
@@ -88,12 +89,17 @@ def _progress(request: Request, page: str) -> dict[str, Any]:
     }
 
 
-def _terms(request: Request) -> list[dict[str, str]]:
+def _terms(request: Request) -> list[dict[str, Any]]:
+    """The terms to accept, each with its full text (web/terms.py) to open below it."""
     t = translator(locale_of(request))
     names = center_of(request).settings.policy.joint_required_terms
     known = texts()
     return [
-        {"name": n, "label": t(f"joint_web.terms.{n}") if f"joint_web.terms.{n}" in known else n}
+        {
+            "name": n,
+            "label": t(f"joint_web.terms.{n}") if f"joint_web.terms.{n}" in known else n,
+            "document": terms.document(n),
+        }
         for n in names
     ]
 

@@ -15,6 +15,8 @@ a refusal too: the refusal waits for the GET of ``/my`` or of the confirmation. 
 change waits in the session; each GET of the confirmation binds a fresh activation to it.
 The same POST sent again acts once: the change's confirmation is used up by the first (sent
 again: ``WEB_CONFIRMATION_INVALID``), a browser already removed is not removed twice.
+The page also lists the latest completed transfers (최근 이체), each with its receipt
+(이체확인증, ``/transfer/{id}/receipt``).
 
 The financial certificate is revoked or renewed only after the PIN is asked again, as for
 any remote signature: ``remote_signer.begin`` binds an activation to a statement of the
@@ -39,11 +41,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from certcenter.bootstrap import Center
-from certcenter.entities import CertificateRecord, Session
+from certcenter.entities import CertificateRecord, Session, Transfer
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import texts
 from certcenter.financial import FinancialOverview
 from certcenter.http_common.request_facts import client_ip
+from certcenter.identity.banks import BANKS
 from certcenter.lifecycle.service import ActorRef
 from certcenter.usage.login import FINANCIAL_METHOD
 from certcenter.web.context import center_of, locale_of
@@ -155,9 +158,20 @@ def _my_page(
             "device_room": len(browsers) < limit,
             "this_device": session.device_id if _financial_session(session) else None,
             "financial_login": _financial_session(session),
+            "transfers": _recent_transfers(center, session),
+            "bank_names": BANKS,
         },
         error=error,
     )
+
+
+RECENT_TRANSFERS = 10  # completed transfers listed, each with its receipt
+
+
+def _recent_transfers(center: Center, session: Session) -> list[Transfer]:
+    """The customer's latest completed transfers (이체확인증 for each)."""
+    done = [t for t in center.transfers.history(session) if t.status == "completed"]
+    return done[:RECENT_TRANSFERS]
 
 
 @router.get("")

@@ -16,6 +16,8 @@
                                      (``data-device-sign``) and the PIN release a one-time
                                      activation; the center signs the document remotely (303)
     GET  /transfer/{id}/evidence     the CMS evidence (application/pkcs7-mime, attachment)
+    GET  /transfer/{id}/receipt      이체확인증: a completed transfer's facts and its signature's
+                                     (which certificate, serial), printable
 
 Only a session opened with the financial certificate signs here: its device is this
 browser's registered key, and the center's remote signer (:mod:`certcenter.financial.signing`)
@@ -46,6 +48,7 @@ from starlette.responses import Response
 
 from certcenter.entities import Session, Transfer
 from certcenter.errors import CertCenterError
+from certcenter.errors.catalog import texts
 from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.banks import BANKS, OWN_BANK_CODE
 from certcenter.usage.login import FINANCIAL_METHOD
@@ -384,3 +387,46 @@ def evidence(request: Request, transfer_id: str) -> Response:
         media_type=P7M,
         headers={"Content-Disposition": f'attachment; filename="transfer-{transfer.id}.p7m"'},
     )
+
+
+def masked_account(number: str) -> str:
+    """An account number as a receipt shows it: ``12340100000012`` → ``123*******0012``
+    (the first three and the last four digits; a short number keeps only its last two)."""
+    if len(number) <= 8:
+        return "*" * max(len(number) - 2, 0) + number[-2:]
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
+@router.get("/{transfer_id}/receipt")
+def receipt(request: Request, transfer_id: str) -> HTMLResponse:
+    """이체확인증: the session's customer's completed transfer — amount, accounts masked,
+    times, references — and the signature's facts (the certificate that signed, its serial,
+    the factors checked, the SHA-256 of the kept evidence), on a page made to be printed.
+    Another customer's transfer is ``TRANSFER_NOT_FOUND``; one not completed
+    ``TRANSFER_RECEIPT_NOT_AVAILABLE``."""
+    session = require_customer(request)
+    center = center_of(request)
+    transfer = center.transfers.get(session, transfer_id)
+    if transfer.status != "completed" or transfer.completed_at is None:
+        raise CertCenterError("TRANSFER_RECEIPT_NOT_AVAILABLE")
+    with center.uow_factory(read_only=True) as uow:
+        customer = uow.customers.get(transfer.customer_id)
+        record = uow.certificates.get(transfer.certificate_serial)
+    t = translator(locale_of(request))
+    family = record.family if record is not None else ""
+    kind_key = f"transfer.receipt.kind.{family}"
+    context = {
+        "transfer": transfer,
+        "sender_name": customer.name if customer is not None else "",
+        "from_bank_name": BANKS.get(transfer.from_bank, transfer.from_bank),
+        "to_bank_name": BANKS.get(transfer.to_bank, transfer.to_bank),
+        "from_masked": masked_account(transfer.from_account),
+        "to_masked": masked_account(transfer.to_account),
+        "certificate_kind": t(kind_key) if kind_key in texts() else family,
+        "factors": [t(f"transfer.factor.{f}") for f in transfer.factors],
+        "evidence_sha256": hashlib.sha256(transfer.evidence).hexdigest()
+        if transfer.evidence
+        else "",
+        "issued_at": center.clock.now(),
+    }
+    return render(request, "transfer/receipt.html", context)

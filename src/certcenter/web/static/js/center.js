@@ -69,9 +69,20 @@
     }
   }
 
+  /* A [data-print] button (hidden without script) prints the page: the transfer receipt. */
+  function setUpPrint() {
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        window.print();
+      });
+    });
+  }
+
   function setUp() {
     setUpMenu();
     setUpSessionClock();
+    setUpPrint();
     focusErrorSummary();
   }
 
