@@ -181,6 +181,8 @@ def transfer(web: WebClient, amount: int) -> tuple[str, httpx.Response]:
             "memo": "월세",
         },
     )
+    assert confirm.status_code == 303, main_text(confirm.text)  # Post/Redirect/Get
+    confirm = web.get(confirm.headers["location"])
     assert confirm.status_code == 200, main_text(confirm.text)
     found = re.search(r'action="/transfer/([^"]+)/sign"', confirm.text)
     assert found is not None

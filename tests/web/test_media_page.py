@@ -178,7 +178,9 @@ def test_security_card_registered_by_its_serial(db_center: Center, db_app: FastA
 
 def test_app_approval_code_carries_the_stored_expiry(db_center: Center, db_app: FastAPI) -> None:
     with WebClient(db_app) as web:
-        shown = web.post("/login/mobile", data={"csrf_token": csrf(web, "/login/mobile")})
+        started = web.post("/login/mobile", data={"csrf_token": csrf(web, "/login/mobile")})
+        assert started.status_code == 303  # Post/Redirect/Get: the code is on the GET
+        shown = web.get(started.headers["location"])
     assert shown.status_code == 200
     found = _EXPIRY.search(shown.text)
     expected = db_center.clock.now() + timedelta(
