@@ -69,7 +69,12 @@ from certcenter.flows import Started as Started  # the flow's answers, under the
 from certcenter.flows import StepResult as StepResult
 from certcenter.identity.banks import BANKS
 from certcenter.identity.documents import subscriber_name
-from certcenter.identity.documents.confirmation import parse_document, photo_confirmation
+from certcenter.identity.documents.confirmation import (
+    DeferredPhotoReader,
+    parse_document,
+    photo_answer,
+    photo_confirmation,
+)
 from certcenter.identity.phone_numbers import Carrier, normalise_mobile
 from certcenter.identity.providers import Providers
 from certcenter.identity.rrn import parse_rrn_front
@@ -154,7 +159,9 @@ class EnrollmentService:
         publisher: StatusPublisher,
         photo_reader: PhotoReader | None = None,
     ) -> None:
-        self._photo_reader = photo_reader
+        self._photo_reader = photo_reader or DeferredPhotoReader(
+            max_bytes=settings.policy.id_photo_max_bytes
+        )
         self.audit = audit
         self.publisher = publisher
         self.uow_factory = uow_factory
@@ -423,15 +430,6 @@ class EnrollmentService:
 
         return self.engine.step(ref, "id", act)
 
-    @property
-    def photo_reader(self) -> PhotoReader:
-        """The ID photo pipeline (OpenCV and Tesseract unless another was passed in)."""
-        if self._photo_reader is None:
-            from certcenter.identity.documents.pipeline import DocumentPhotoReader
-
-            self._photo_reader = DocumentPhotoReader(max_bytes=self.policy.id_photo_max_bytes)
-        return self._photo_reader
-
     def read_id_photo(self, ref: EnrollmentRef, photo: bytes) -> StepResult:
         """신분증 촬영: the photo is judged and read in memory and never kept; the answer is
         what was read, for the customer to confirm or correct and send to :meth:`verify_id`
@@ -440,7 +438,7 @@ class EnrollmentService:
         self.engine.ask(ref, "id_photo", lambda row, customer: self.engine.known(row, customer))
         on = today(self.clock)
         reading: PhotoReading = self.engine.guard(
-            ref, "id_photo", lambda: self.photo_reader.read(photo, today=on)
+            ref, "id_photo", lambda: self._photo_reader.read(photo, today=on)
         )
 
         def act(uow: UnitOfWork, enrollment: Enrollment) -> Mapping[str, Any]:
@@ -455,14 +453,7 @@ class EnrollmentService:
                 source_ip=ref.client_ip,
                 details={"document": reading.kind, "read": reading.display},
             )
-            return {
-                "document": reading.kind,
-                "display": reading.display,
-                "fields": {
-                    "kind": reading.kind,
-                    **{k: v for k, v in reading.fields.items() if k != "romanized"},
-                },
-            }
+            return photo_answer(reading)
 
         return self.engine.step(ref, "id_photo", act, audit=False)
 

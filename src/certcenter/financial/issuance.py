@@ -80,7 +80,9 @@ from certcenter.flows import Started as Started  # the flow's answers, under the
 from certcenter.flows import StepResult as StepResult
 from certcenter.identity.documents.confirmation import (
     KINDS,
+    DeferredPhotoReader,
     parse_document,
+    photo_answer,
     photo_confirmation,
 )
 from certcenter.identity.phone_numbers import normalise_mobile
@@ -175,7 +177,9 @@ class FinancialIssuance:
         self.uow_factory = uow_factory
         self.providers = providers
         self._maker = maker
-        self._photo_reader = photo_reader
+        self._photo_reader = photo_reader or DeferredPhotoReader(
+            max_bytes=settings.policy.id_photo_max_bytes
+        )
         self.media = AdditionalMedia(
             providers=providers, approvals=approvals, otp=otp, cards=cards, clock=clock
         )
@@ -424,15 +428,6 @@ class FinancialIssuance:
         if enrollment.medium != ID_DOCUMENT:
             raise CertCenterError("ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step=step)
 
-    @property
-    def photo_reader(self) -> PhotoReader:
-        """The ID photo pipeline (OpenCV and Tesseract unless another was passed in)."""
-        if self._photo_reader is None:
-            from certcenter.identity.documents.pipeline import DocumentPhotoReader
-
-            self._photo_reader = DocumentPhotoReader(max_bytes=self.policy.id_photo_max_bytes)
-        return self._photo_reader
-
     def read_id_photo(self, ref: IssuanceRef, photo: bytes) -> StepResult:
         """신분증 촬영/사진 올리기: the photo is judged and read in memory and never kept, as in
         the mobile flow; the answer is what was read (``fields`` in full, ``display`` with the
@@ -447,7 +442,7 @@ class FinancialIssuance:
         self.engine.ask(ref, "medium_photo", pending)
         on = today(self.clock)
         reading: PhotoReading = self.engine.guard(
-            ref, "medium_photo", lambda: self.photo_reader.read(photo, today=on)
+            ref, "medium_photo", lambda: self._photo_reader.read(photo, today=on)
         )
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
@@ -463,14 +458,7 @@ class FinancialIssuance:
                 source_ip=ref.client_ip,
                 details={"document": reading.kind, "read": reading.display},
             )
-            return {
-                "document": reading.kind,
-                "display": reading.display,
-                "fields": {
-                    "kind": reading.kind,
-                    **{k: v for k, v in reading.fields.items() if k != "romanized"},
-                },
-            }
+            return photo_answer(reading)
 
         return self.engine.step(ref, "medium_photo", act, audit=False)
 

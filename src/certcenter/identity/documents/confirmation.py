@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from certcenter.errors import CertCenterError
 from certcenter.identity.documents import DriverLicence, Passport, ResidentCard
 from certcenter.identity.rrn import parse_rrn
+
+if TYPE_CHECKING:  # the pipeline loads OpenCV: only when a photo is read
+    from certcenter.identity.documents.pipeline import PhotoReader, PhotoReading
 
 __all__ = ["CORRECTABLE", "KINDS", "corrections", "parse_document", "photo_confirmation"]
 
@@ -115,3 +118,33 @@ def masked_fields(kind: str, fields: dict[str, str]) -> dict[str, str]:
         digits = "".join(ch for ch in rrn if ch.isdigit())
         shown["rrn"] = f"{digits[:6]}-{digits[6:7]}******"
     return shown
+
+
+class DeferredPhotoReader:
+    """The ID photo pipeline (OpenCV and Tesseract), loaded when the first photo arrives: a
+    process that never reads a photo never loads OpenCV."""
+
+    def __init__(self, *, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._reader: PhotoReader | None = None
+
+    def read(self, data: bytes, *, today: date) -> PhotoReading:
+        if self._reader is None:
+            from certcenter.identity.documents.pipeline import DocumentPhotoReader
+
+            self._reader = DocumentPhotoReader(max_bytes=self._max_bytes)
+        return self._reader.read(data, today=today)
+
+
+def photo_answer(reading: PhotoReading) -> dict[str, Any]:
+    """A flow's answer to a photo read: the document, the fields as the screen shows them
+    (``display``) and in full (``fields``, with ``kind``), for the customer to confirm or
+    correct and send back."""
+    return {
+        "document": reading.kind,
+        "display": reading.display,
+        "fields": {
+            "kind": reading.kind,
+            **{k: v for k, v in reading.fields.items() if k != "romanized"},
+        },
+    }
