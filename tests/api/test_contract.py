@@ -96,6 +96,21 @@ def test_the_codes_are_the_routes_own(document: dict[str, Any]) -> None:
     assert "OPERATOR_FORBIDDEN" in _codes(operator, "403")
     crl = paths["/crl/{name}.crl"]["get"]
     assert _codes(crl, "404") == ["NOT_FOUND"]
+    financial = "/v1/financial/enrollments/{enrollment_id}/medium"
+    photo = paths[f"{financial}/photo"]["post"]
+    assert "ID_PHOTO_GLARE" in _codes(photo, "422")
+    assert "ENROLLMENT_TOKEN_INVALID" in _codes(photo, "401")
+    assert "ID_NAME_MISMATCH" in _codes(paths[f"{financial}/verify"]["post"], "403")
+    chosen = _body(document, paths[financial]["post"])["properties"]["medium"]
+    assert "id_document" in chosen["enum"]
+    verify = _body(document, paths[f"{financial}/verify"]["post"])["properties"]
+    assert verify["id_document"]["anyOf"][0] == {"$ref": "#/components/schemas/IdIn"}
+
+
+def _body(document: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return schema
 
 
 @pytest.mark.parametrize(

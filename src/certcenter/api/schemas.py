@@ -5,10 +5,14 @@ Shapes only: the rules (what a weak PIN is, which carrier a line belongs to) are
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+
+from certcenter.errors import CertCenterError
 
 Short = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
@@ -113,6 +117,13 @@ class IdPhotoIn(_Body):
     photo: Annotated[str, StringConstraints(min_length=1, max_length=12 * 1024 * 1024)] = Field(
         description="The ID's photo (JPEG or PNG) in base64; read in memory, never kept."
     )
+
+    def data(self) -> bytes:
+        """The photo's bytes; ``ID_PHOTO_INVALID`` when the field is not base64."""
+        try:
+            return base64.b64decode(self.photo, validate=True)
+        except (binascii.Error, ValueError):
+            raise CertCenterError("ID_PHOTO_INVALID", detail="not base64") from None
 
 
 class CredentialsIn(_Body):

@@ -51,9 +51,14 @@ _LINE_BREAKS = frozenset("\t\r\n")
 
 
 _BINARY_PATHS = ("/ocsp/",)  # paths whose bytes a protocol of their own reads
-#: The routes that take a photo (신분증 촬영: base64 in JSON from the app, a multipart upload
-#: from the web center's issuance) have a limit of their own.
-PHOTO_PATH = re.compile(r"/v1/enrollments/[^/]{1,64}/id/photo|/issue/medium/photo")
+#: The routes that take a photo (신분증 촬영: base64 in JSON from the app and the financial
+#: certificate's API, a multipart upload from the web center's issuance) have a limit of
+#: their own.
+PHOTO_PATH = re.compile(
+    r"/v1/enrollments/[^/]{1,64}/id/photo"
+    r"|/v1/financial/enrollments/[^/]{1,64}/medium/photo"
+    r"|/issue/medium/photo"
+)
 MAX_PHOTO_BODY_BYTES = 12 * 1024 * 1024
 
 

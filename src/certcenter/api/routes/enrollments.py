@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from fastapi import APIRouter, status
 
 from certcenter.api.contract import FLOW_STEP, raises
@@ -24,7 +21,6 @@ from certcenter.api.schemas import (
     TermsIn,
 )
 from certcenter.enrollment.service import StartRequest, StepResult
-from certcenter.errors import CertCenterError
 
 router = APIRouter(prefix="/v1/enrollments", tags=["enrollment (발급)"])
 
@@ -275,11 +271,7 @@ def id_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> StepOut:
     is what was read (``detail.display`` masked for the screen, ``detail.fields`` to send
     back to ``…/id`` with ``source: photo`` once the customer confirmed or corrected them).
     The photo is never kept."""
-    try:
-        data = base64.b64decode(body.photo, validate=True)
-    except (binascii.Error, ValueError):
-        raise CertCenterError("ID_PHOTO_INVALID", detail="not base64") from None
-    return _out(center.mobile_enrollment.read_id_photo(ref, data))
+    return _out(center.mobile_enrollment.read_id_photo(ref, body.data()))
 
 
 @router.post("/{enrollment_id}/credentials", response_model=StepOut)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from certcenter.api.contract import FLOW_STEP, raises
 from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
-from certcenter.api.schemas import BASE64
+from certcenter.api.schemas import BASE64, IdIn, IdPhotoIn
 from certcenter.errors import CertCenterError
 from certcenter.financial.issuance import IssuanceRef, MediumAnswer, StepResult
 from certcenter.identity.banks import OWN_BANK_CODE
@@ -66,7 +66,7 @@ class IdentifyIn(BaseModel):
 
 class MediumIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    medium: Literal["account", "security_card", "otp", "mobile_certificate"]
+    medium: Literal["account", "security_card", "otp", "mobile_certificate", "id_document"]
 
 
 class MediumVerifyIn(BaseModel):
@@ -77,6 +77,11 @@ class MediumVerifyIn(BaseModel):
     otp_code: str | None = Field(None, max_length=10)
     card_challenge_id: str | None = Field(None, max_length=64)
     card_answer: str | None = Field(None, max_length=10)
+    id_document: IdIn | None = Field(
+        None,
+        description="The ID document (신분증 확인): typed, or as read by POST …/medium/photo "
+        "and confirmed (source: photo, with the names of the fields corrected).",
+    )
 
 
 class DetailsIn(BaseModel):
@@ -230,8 +235,39 @@ def departure(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     "MEDIUM_NOT_REGISTERED",
 )
 def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
-    """추가 인증 수단: the security card's slots or the app-approval code are in ``detail``."""
+    """추가 인증 수단: the security card's slots or the app-approval code are in ``detail``;
+    for the ID document (``id_document``) the kinds it may be (``detail.documents``), whose
+    details follow, typed or read from a photo (``…/medium/photo``)."""
     return _out(center.financial_issuance.choose_medium(ref, body.medium))
+
+
+@router.post("/{enrollment_id}/medium/photo", response_model=FinancialStepOut)
+@raises(
+    *FLOW_STEP,
+    "ACCOUNT_DORMANT",
+    "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED",
+    "CUSTOMER_NOT_FOUND",
+    "ENROLLMENT_TOKEN_INVALID",
+    "FOREIGN_IP_BLOCKED",
+    "ID_MRZ_INVALID",
+    "ID_PHOTO_BLURRED",
+    "ID_PHOTO_CARD_CUT_OFF",
+    "ID_PHOTO_CARD_TOO_SMALL",
+    "ID_PHOTO_GLARE",
+    "ID_PHOTO_INVALID",
+    "ID_PHOTO_NO_CARD",
+    "ID_PHOTO_TOO_DARK",
+    "ID_PHOTO_UNREADABLE",
+    "REQUEST_TOO_LARGE",
+)
+def medium_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
+    """신분증 촬영, with the ID document chosen as the medium: the photo is checked (glare,
+    blur, darkness, framing) and read in memory, never kept; the answer is what was read
+    (``detail.display`` masked for the screen, ``detail.fields`` to send back in
+    ``…/medium/verify``'s ``id_document`` with ``source: photo`` once the customer confirmed
+    or corrected them)."""
+    return _out(center.financial_issuance.read_id_photo(ref, body.data()))
 
 
 @router.post("/{enrollment_id}/medium/verify", response_model=FinancialStepOut)
@@ -256,6 +292,11 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     "DEVICE_PROOF_LOCKED",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
+    "ID_CARD_REISSUED",
+    "ID_DETAILS_INVALID",
+    "ID_EXPIRED",
+    "ID_NAME_MISMATCH",
+    "ID_NOT_VERIFIED",
     "KEY_ALREADY_EXISTS",
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
@@ -263,11 +304,17 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     "OTP_LOCKED",
     "PATTERN_LOCKED",
     "PIN_LOCKED",
+    "RRN_INVALID",
     "SECURITY_CARD_LOCKED",
 )
 def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """The medium's answer (account + password, OTP code, card answer; nothing for the
-    mobile certificate: ``detail.approval`` is ``pending`` until the app approves)."""
+    mobile certificate: ``detail.approval`` is ``pending`` until the app approves; the ID
+    document's details in ``id_document``, which the ID registry decides and which must be
+    the customer's own)."""
+    if body.id_document is not None:
+        fields = {k: v for k, v in body.id_document.model_dump().items() if v is not None}
+        return _out(center.financial_issuance.verify_id_document(ref, fields))
     answer = MediumAnswer(
         bank_code=body.bank_code,
         account_number=body.account_number,
