@@ -46,6 +46,8 @@ def test_a_typed_resident_card_is_the_medium_and_the_certificate_is_issued(
     api: LiveServer,
 ) -> None:
     browser = _at_id_document(api.url, "C010")
+    waiting = browser.refused("medium_verify")  # the ID document's details, not another answer
+    assert_refusal(waiting, "ENROLLMENT_STEP_OUT_OF_ORDER")
     typed = {"kind": "resident_card", **card_facts(browser.person, "resident_card").fields}
     old = {**typed, "issue_date": "2012-03-05"}  # the card her re-issue replaced
     err = browser.refused("medium_verify", id_document=old)

@@ -8,6 +8,8 @@
     shown = issuance.request_ars(ref)        # the screen shows shown.detail["ars_code"]
     issuance.confirm_ars(ref)                 # after the call: or check_departure(ref) if abroad
     issuance.choose_medium(ref, "otp")        # account | security_card | otp | mobile_certificate
+                                              # | id_document (then read_id_photo and
+                                              # verify_id_document instead)
     issuance.verify_medium(ref, MediumAnswer(otp_code="123456"))
     issuance.submit_details(ref, name="김민준", phone="01020000001", birth_date="1990-03-15",
                             device_public_key=spki_der, device_label="Chrome on Windows")
