@@ -6,7 +6,8 @@
 
 Starts the real center on a fresh data directory (the browser tests' harness), lets the demo
 world receive an SMS, a 1-won deposit and an ARS call, and photographs the pages with
-Debian's Chromium: 1200 px wide for a desktop, 390 px for a phone. To add a page, add a
+Debian's Chromium: every page 1200 px wide for a desktop and again 390 px wide for a phone
+(``<name>-phone.png``). To add a page, add a
 ``Shot`` to ``SHOTS``. Korean text needs a CJK font (``apt-get install fonts-noto-cjk``).
 """
 
@@ -92,10 +93,16 @@ def transfer_confirmation(page: Page, url: str) -> None:
     page.wait_for_selector("form[data-device-sign]")  # the confirmation, with what is signed
 
 
-SHOTS = [
+def my_media(page: Page, url: str) -> None:
+    page.goto(url + "/my/media")
+
+
+PHONE = {"width": 390, "height": 844}
+
+# each page at 1200 px; every one of them at 390 px too (a ``-phone`` shot, below)
+DESKTOP = [
     Shot("home", "/"),
     Shot("home-en", "/", locale="en"),
-    Shot("home-phone", "/", width=390, height=844, full_page=False),
     Shot("demo-world", "/demo"),
     Shot("demo-phone-inbox", "/demo/phones/01020000001"),
     Shot("demo-account-statement", "/demo/accounts/004/12340100000001"),
@@ -103,13 +110,36 @@ SHOTS = [
     Shot("error-not-found", "/no/such/page"),
     Shot("issue-terms", "/issue"),
     Shot("login", "/login"),
+    Shot("login-joint", "/login/joint"),
+    Shot("joint", "/joint"),
     Shot("why-form", "/why"),
     Shot("why-checklist", "/why", act=diagnose("C004")),
     Shot("why-checklist-en", "/why", locale="en", act=diagnose("C016")),
-    Shot("why-checklist-phone", "/why", width=390, height=844, act=diagnose("C015")),
     Shot("demo-why", "/demo/why"),
+    Shot("help", "/help"),
+    Shot("help-terms", "/help/terms"),
+    Shot("gov24", "/sim/gov24"),
     Shot("my-certificates", "/my", act=logged_in("C012", my_page)),
+    Shot("my-media", "/my/media", act=logged_in("C012", my_media)),
     Shot("transfer-confirmation", "/transfer", act=logged_in("C012", transfer_confirmation)),
+]
+# a logged-in page's phone shot registers a browser of its own (C013, or C012 for the
+# transfer: C013's account holds less than the 350,000 won typed)
+PHONE_ACTS = {
+    "my-certificates": logged_in("C013", my_page),
+    "my-media": logged_in("C013", my_media),
+    "transfer-confirmation": logged_in("C012", transfer_confirmation),
+}
+SHOTS = DESKTOP + [
+    Shot(
+        f"{shot.name}-phone",
+        shot.path,
+        locale=shot.locale,
+        act=PHONE_ACTS.get(shot.name, shot.act),
+        full_page=shot.name != "home",  # the home page's first screen, as a phone shows it
+        **PHONE,
+    )
+    for shot in DESKTOP
 ]
 
 
@@ -129,7 +159,8 @@ def demo_traffic(server: CenterServer, scratch: Path) -> None:
         )
     finally:
         engine.dispose()
-    issue_over_api(server.url, "C012")  # a financial certificate for /my and /transfer
+    for key in ("C012", "C013"):  # a financial certificate each for /my and /transfer
+        issue_over_api(server.url, key)
 
 
 def photograph(browser: Browser, url: str, shot: Shot, out: Path) -> Path:
