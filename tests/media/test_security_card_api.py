@@ -1,5 +1,6 @@
 """The security card over HTTP and on the command line: the operator issues, the customer
-registers and answers, the person reads the printed card in the demo world."""
+registers, answers and cancels it (the card once more and the app's PIN), the person reads the
+printed card in the demo world."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from certcenter.cli.main import cli
 from certcenter.lifecycle.service import ActorRef
 from certcenter.media.security_card import answer_for
 from tests.conftest import LiveServer
+from tests.media.test_otp_service import APP_PIN, app_device
+from tests.media.test_otp_service import customer as customer_of
 
 
 def session_token(center: Center, number: str) -> str:
@@ -201,9 +204,7 @@ def test_command_line_issue_read_register_and_status(
     assert typed.exit_code == 1 and "[AUTH_FAILED]" in typed.output, typed.output
 
     # 해지 from the app: the card once more (read in the demo world) and the app's PIN
-    from tests.media.test_otp_service import APP_PIN, app_device, customer
-
-    who = customer(center, "C001")
+    who = customer_of(center, "C001")
     token = center.sessions.open(
         customer_id=who.id, device_id=app_device(center, who), certificate_serial="S", method="pin"
     ).token
@@ -218,9 +219,7 @@ def test_command_line_issue_read_register_and_status(
 def test_cancel_with_the_card_and_the_app_pin_then_a_new_card(
     api: LiveServer, center: Center, client: CenterClient
 ) -> None:
-    from tests.media.test_otp_service import APP_PIN, app_device, customer
-
-    who = customer(center, "C001")
+    who = customer_of(center, "C001")
     issued = center.security_cards.issue("C001", ActorRef.operator("op", None))
     slots = list(center.sim_store.card(issued.serial)["slots"])  # type: ignore[index]
     asked = center.security_cards.start_registration(who.id, issued.serial)
