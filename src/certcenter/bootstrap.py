@@ -430,6 +430,7 @@ def compose(
         clock,
         policy,
         audit_trail,
+        hasher,
     )
     lost_reports = LostPhoneReports(
         uow_factory=uow_factory,

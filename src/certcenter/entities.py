@@ -434,7 +434,8 @@ class OtpToken:
 class SecurityCardStatus(enum.StrEnum):
     ISSUED = "issued"  # printed and sent, not yet registered by the customer
     ACTIVE = "active"
-    REVOKED = "revoked"
+    REVOKED = "revoked"  # replaced by a newer card the customer registered
+    CANCELLED = "cancelled"  # 해지: cancelled by its holder; never usable again
 
 
 @dataclass(eq=False)

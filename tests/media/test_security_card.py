@@ -80,6 +80,7 @@ def test_issued_card_has_the_policy_size_random_digits_and_a_unique_serial(
         center.clock,
         center.settings.policy.model_copy(update={"security_card_slots": size}),
         center.audit_trail,
+        center.hasher,
     )
     issued = [service.issue("C001", OPERATOR) for _ in range(3)]
     assert len({i.serial for i in issued}) == 3

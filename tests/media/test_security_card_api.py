@@ -1,5 +1,6 @@
 """The security card over HTTP and on the command line: the operator issues, the customer
-registers and answers, the person reads the printed card in the demo world."""
+registers, answers and cancels it (the card once more and the app's PIN), the person reads the
+printed card in the demo world."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from certcenter.cli.main import cli
 from certcenter.lifecycle.service import ActorRef
 from certcenter.media.security_card import answer_for
 from tests.conftest import LiveServer
+from tests.media.test_otp_service import APP_PIN, app_device
+from tests.media.test_otp_service import customer as customer_of
 
 
 def session_token(center: Center, number: str) -> str:
@@ -199,3 +202,103 @@ def test_command_line_issue_read_register_and_status(
         cli, ["app", "card", "register", "--serial", second.serial, *store], input="12x4\n", env=env
     )
     assert typed.exit_code == 1 and "[AUTH_FAILED]" in typed.output, typed.output
+
+    # 해지 from the app: the card once more (read in the demo world) and the app's PIN
+    who = customer_of(center, "C001")
+    token = center.sessions.open(
+        customer_id=who.id, device_id=app_device(center, who), certificate_serial="S", method="pin"
+    ).token
+    cancel = ["app", "card", "cancel", "--auto-codes", "--serial", serial, *store]
+    cancelled = runner.invoke(cli, cancel, input=f"{APP_PIN}\n", env=env)
+    assert cancelled.exit_code == 0, cancelled.output
+    assert f"******{serial[-4:]}: cancelled" in cancelled.output
+    again = runner.invoke(cli, cancel, input=f"{APP_PIN}\n", env=env)
+    assert again.exit_code == 1 and "[SECURITY_CARD_NOT_REGISTERED]" in again.output
+
+
+def test_cancel_with_the_card_and_the_app_pin_then_a_new_card(
+    api: LiveServer, center: Center, client: CenterClient
+) -> None:
+    who = customer_of(center, "C001")
+    issued = center.security_cards.issue("C001", ActorRef.operator("op", None))
+    slots = list(center.sim_store.card(issued.serial)["slots"])  # type: ignore[index]
+    asked = center.security_cards.start_registration(who.id, issued.serial)
+    center.security_cards.complete_registration(
+        who.id, asked.id, answer_for(slots, asked.slot_a, asked.slot_b)
+    )
+    old_question = center.security_cards.challenge(who.id)  # outstanding when it is cancelled
+
+    # a session that is not on the customer's app cannot cancel (client's device "d")
+    asked_cancel = client.call("POST", "/v1/security-cards/cancellations")
+    path = f"/v1/security-cards/cancellations/{asked_cancel['id']}"
+    right = answer_for(slots, asked_cancel["slot_a"], asked_cancel["slot_b"])
+    assert refusal(lambda: client.call("POST", path, {"answer": right, "pin": APP_PIN})) == (
+        404,
+        "DEVICE_NOT_REGISTERED",
+    )
+
+    client.token = center.sessions.open(
+        customer_id=who.id, device_id=app_device(center, who), certificate_serial="S", method="pin"
+    ).token
+    # a wrong answer with the right PIN: refused, and counted towards the card's lock
+    asked_cancel = client.call("POST", "/v1/security-cards/cancellations")
+    path = f"/v1/security-cards/cancellations/{asked_cancel['id']}"
+    right = answer_for(slots, asked_cancel["slot_a"], asked_cancel["slot_b"])
+    wrong = right[:3] + str((int(right[3]) + 1) % 10)
+    assert refusal(lambda: client.call("POST", path, {"answer": wrong, "pin": APP_PIN})) == (
+        401,
+        "AUTH_FAILED",
+    )
+    with center.uow_factory() as uow:
+        counted = uow.factors.get(who.id, "security_card")
+        pin_counter = uow.factors.get(who.id, "pin")
+    assert counted is not None and counted.failures == 1
+    assert pin_counter is None or pin_counter.failures == 0  # the right PIN was given back
+    # the question was used up by the wrong answer
+    assert refusal(lambda: client.call("POST", path, {"answer": right, "pin": APP_PIN}))[1] == (
+        "SECURITY_CARD_CHALLENGE_INVALID"
+    )
+
+    asked_cancel = client.call("POST", "/v1/security-cards/cancellations")
+    path = f"/v1/security-cards/cancellations/{asked_cancel['id']}"
+    right = answer_for(slots, asked_cancel["slot_a"], asked_cancel["slot_b"])
+    cancelled = client.call("POST", path, {"answer": right, "pin": APP_PIN})
+    assert cancelled["status"] == "cancelled" and cancelled["revoked_at"] is not None
+    assert cancelled["serial"] == "******" + issued.serial[-4:]
+    with center.uow_factory() as uow:
+        counted = uow.factors.get(who.id, "security_card")
+        trail = [e.action for e in uow.audit.for_subject("security_card", issued.serial)]
+    assert counted is not None and counted.failures == 0  # a right answer clears the count
+    assert trail[0] == "security_card.cancel"
+
+    # the cancelled card answers nothing, and cannot be registered again
+    verify = f"/v1/security-cards/challenges/{old_question.id}/verify"
+    answer = answer_for(slots, old_question.slot_a, old_question.slot_b)
+    assert refusal(lambda: client.call("POST", verify, {"answer": answer})) == (
+        409,
+        "SECURITY_CARD_CANCELLED",
+    )
+    assert refusal(lambda: client.call("POST", "/v1/security-cards/challenges")) == (
+        409,
+        "SECURITY_CARD_NOT_REGISTERED",
+    )
+    register = "/v1/security-cards/registrations"
+    assert refusal(lambda: client.call("POST", register, {"serial": issued.serial})) == (
+        409,
+        "SECURITY_CARD_CANCELLED",
+    )
+
+    # a new card from the bank registers as usual
+    second = center.security_cards.issue("C001", ActorRef.operator("op", None))
+    new_slots = list(center.sim_store.card(second.serial)["slots"])  # type: ignore[index]
+    asked = client.call("POST", register, {"serial": second.serial})
+    card = client.call(
+        "POST",
+        f"{register}/{asked['id']}",
+        {"answer": answer_for(new_slots, asked["slot_a"], asked["slot_b"])},
+    )
+    assert card["status"] == "active"
+    assert [c["status"] for c in client.call("GET", "/v1/security-cards")] == [
+        "cancelled",
+        "active",
+    ]

@@ -1,7 +1,8 @@
 """/my/media (보안매체) in the in-process app, on SQLite and PostgreSQL: the mobile OTP
 registered through the page (a wrong and a right SMS code, the secret shown once, a code
 from it checked), cancelled with the app's PIN (and refused to a session that is not the
-app's), the security card registered by its serial and a question on its slots; a customer
+app's), the security card registered by its serial and a question on its slots and
+cancelled with another question and the app's PIN; a customer
 with no medium sees how to get one; the code pages carry the expiry the center stored."""
 
 from __future__ import annotations
@@ -174,6 +175,42 @@ def test_security_card_registered_by_its_serial(db_center: Center, db_app: FastA
     assert done.status_code == 200 and 'data-card-status="active"' in done.text
     assert issued.serial not in done.text and issued.serial[-4:] in done.text  # masked
     assert [c.status for c in db_center.security_cards.cards(who.id)] == ["active"]
+
+
+def test_security_card_cancelled_with_its_slots_and_the_app_pin(
+    db_center: Center, db_app: FastAPI
+) -> None:
+    who = customer(db_center, "C012")
+    give_app_pin(db_center, "C012")
+    issued = db_center.security_cards.issue("C012", OPERATOR)
+    slots = printed(db_center, issued.serial)
+    asked = db_center.security_cards.start_registration(who.id, issued.serial)
+    db_center.security_cards.complete_registration(
+        who.id, asked.id, answer_for(slots, asked.slot_a, asked.slot_b)
+    )
+    question = re.compile(r'data-card-cancel-question data-slot-a="(\d+)" data-slot-b="(\d+)"')
+    with WebClient(db_app) as web:
+        log_in_with_the_app(web, "C012")
+        page = web.get(PAGE)
+        assert 'action="/my/media/card/cancel/start"' in page.text
+        assert text("media.card.cancel_warning", "ko") in main_text(page.text)
+        asked_page = post(web, "/my/media/card/cancel/start")
+        found = question.search(asked_page.text)
+        assert found and 'action="/my/media/card/cancel"' in asked_page.text
+        right = answer_for(slots, int(found.group(1)), int(found.group(2)))
+        wrong = right[:3] + str((int(right[3]) + 1) % 10)
+        refused = post(web, "/my/media/card/cancel", answer=wrong, pin=APP_PIN)
+        assert refused.status_code == 401 and "AUTH_FAILED" in refused.text
+        assert not question.search(refused.text)  # the question was used up
+        found = question.search(post(web, "/my/media/card/cancel/start").text)
+        assert found
+        right = answer_for(slots, int(found.group(1)), int(found.group(2)))
+        done = post(web, "/my/media/card/cancel", answer=right, pin=APP_PIN)
+    assert done.status_code == 200
+    assert text("media.card.cancelled", "ko", serial="******" + issued.serial[-4:]) in done.text
+    assert 'data-card-status="active"' not in done.text
+    assert 'action="/my/media/card/cancel/start"' not in done.text
+    assert [c.status for c in db_center.security_cards.cards(who.id)] == ["cancelled"]
 
 
 def test_app_approval_code_carries_the_stored_expiry(db_center: Center, db_app: FastAPI) -> None:

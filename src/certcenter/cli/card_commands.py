@@ -5,10 +5,12 @@ certcenter customers issue-card C001          # operator, local: prints serial, 
 certcenter sim card C001                      # the printed card in C001's hands (demo world)
 certcenter app card register --serial 1234567890 [--auto-codes]
 certcenter app card status
+certcenter app card cancel [--auto-codes [--serial N]]   # 해지: the card once more, the PIN
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -145,3 +147,42 @@ def app_card_status(keystore: Path, url: str) -> None:
             f"{card['serial']}  {card['status']:8} {card['slots']} slots  "
             f"issued {card['issued_at'][:19]}  registered {registered}"
         )
+
+
+@app_card.command("cancel")
+@keystore_option
+@url_option
+@click.option(
+    "--auto-codes", is_flag=True, help="Read the printed card from the demo world (/sim)."
+)
+@click.option(
+    "--serial",
+    default=None,
+    help="With --auto-codes: the card in use, if the bank gave you a newer one since.",
+)
+@handle_errors
+def app_card_cancel(keystore: Path, url: str, auto_codes: bool, serial: str | None) -> None:
+    """해지: answer one more question on the card, then the app's PIN; the card can no longer
+    be used and a new card from the bank can be registered."""
+    with app_session.logged_in_client(keystore, url, lang=language()) as client:
+        question = client.call("POST", "/v1/security-cards/cancellations")
+        slot_a, slot_b = int(question["slot_a"]), int(question["slot_b"])
+        click.echo(
+            f"보안카드 {slot_a}번의 앞 2자리와 {slot_b}번의 뒤 2자리를 입력하세요. "
+            f"(first two digits of slot {slot_a}, then the last two of slot {slot_b})"
+        )
+        if auto_codes:
+            key = serial and _digits(serial)
+            key = key or client.call("GET", "/v1/session")["customer_number"]
+            slots = list(client.call("GET", f"/sim/cards/{key}")["slots"])
+            answer = slots[slot_a - 1][:2] + slots[slot_b - 1][2:]
+            click.echo("(read from the demo world's printed card)")
+        else:
+            answer = click.prompt("4 digits", hide_input=sys.stdin.isatty())
+        pin = click.prompt("간편비밀번호 (PIN)", hide_input=sys.stdin.isatty())
+        card = client.call(
+            "POST",
+            f"/v1/security-cards/cancellations/{question['id']}",
+            {"answer": answer, "pin": pin},
+        )
+    click.echo(f"security card {card['serial']}: {card['status']}")

@@ -54,6 +54,7 @@ from certcenter.entities import Actor, Customer, FactorChallenge, OtpToken, OtpT
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
 from certcenter.keys import Secrets
+from certcenter.media.app_pin import check_pin, keep_fresh, session_app
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -507,20 +508,16 @@ class OtpService:
             self._customer(uow, customer_id)
             if uow.otp.active_for_customer(customer_id) is None:
                 raise CertCenterError("OTP_NOT_REGISTERED")
-            device = uow.devices.active_by_device_id(device_id)
-            if device is None or device.customer_id != customer_id or device.pin_hash is None:
-                raise CertCenterError("DEVICE_NOT_REGISTERED")
+            device = session_app(uow, customer_id, device_id)
             attempts = self.guard.reserve(uow, customer_id, [PIN])
             uow.commit()
-        pin_ok = self.hasher.verify(device.pin_hash, pin, purpose="pin")
-        fresh = self.hasher.rehashed(device.pin_hash, pin, purpose="pin") if pin_ok else None
+        pin_answer = check_pin(self.hasher, device, pin)
         with self.uow_factory() as uow:
-            refusal = self.guard.settle(uow, customer_id, {PIN: pin_ok}, attempts=attempts)
+            refusal = self.guard.settle(uow, customer_id, {PIN: pin_answer.ok}, attempts=attempts)
             if refusal is not None:
                 uow.commit()
                 raise refusal
-            if fresh is not None:  # an older pepper generation or cost: a new hash
-                uow.secret_hashes.replace("device-pin", device.id, device.pin_hash, fresh)
+            keep_fresh(uow, device, pin_answer)
             customer = self._customer(uow, customer_id)
             found = uow.otp.active_for_customer(customer_id)
             if found is None:

@@ -7,6 +7,8 @@
     cards.complete_registration(customer_id, question.id, "4721")
     question = cards.challenge(customer_id)              # later: "slot 7 first two + slot 22
     cards.verify(customer_id, question.id, "1893")       #  last two", with lockout
+    question = cards.start_cancel(customer_id)           # 해지: the card once more …
+    cards.cancel(customer_id, question.id, "5120", device_id=session.device_id, pin="135790")
 
 A challenge names two distinct random slots A and B; the answer is the first two digits of slot
 A followed by the last two digits of slot B. A challenge is valid for
@@ -15,6 +17,13 @@ its subject), and single use: it is consumed with an atomic conditional update b
 is compared, so a second use — even with the right answer — is refused
 (``SECURITY_CARD_CHALLENGE_INVALID``). Wrong answers are counted by :class:`FactorGuard` under
 the factor ``security_card``; ``policy.security_card_max_failures`` of them lock the card.
+
+**Cancelling (해지).** The customer answers one more question on the card (its own challenge
+factor, counted towards the card's lock like every answer) and types the PIN of the app the
+session runs on, as the mobile OTP's cancel asks it (:mod:`certcenter.media.app_pin`). Both are
+counted before they are compared and answered with one refusal whichever was wrong. The card
+becomes ``cancelled`` (``revoked_at`` is when): it answers nothing any more
+(``SECURITY_CARD_CANCELLED``) and cannot be registered again; the bank issues a new one.
 
 **What the center stores.** The digits never: the printed card goes to its holder through the
 card provider (:class:`~certcenter.identity.providers.CardDelivery`) and the center keeps, for
@@ -44,7 +53,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.factors import SECURITY_CARD, FactorGuard
+from certcenter.authn.factors import PIN, SECURITY_CARD, FactorGuard
+from certcenter.authn.hashing import SecretHasher
 from certcenter.clock import Clock, as_utc
 from certcenter.config import Policy
 from certcenter.entities import Actor, FactorChallenge, SecurityCard, SecurityCardStatus, new_id
@@ -52,9 +62,11 @@ from certcenter.errors import CertCenterError
 from certcenter.identity.providers import Providers
 from certcenter.keys import Secrets
 from certcenter.lifecycle.service import ActorRef
+from certcenter.media.app_pin import check_pin, keep_fresh, session_app
 from certcenter.ports import ConstraintViolationError, UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
+    "CANCELLATION",
     "REGISTRATION",
     "CardChallenge",
     "CardView",
@@ -65,11 +77,13 @@ __all__ = [
 ]
 
 REGISTRATION = "security_card_registration"  # the challenge factor of a card's registration
+CANCELLATION = "security_card_cancel"  # the challenge factor of a card's cancellation
 SERIAL_DIGITS = 10
 
 ISSUED = SecurityCardStatus.ISSUED.value
 ACTIVE = SecurityCardStatus.ACTIVE.value
 REVOKED = SecurityCardStatus.REVOKED.value
+CANCELLED = SecurityCardStatus.CANCELLED.value
 
 _ANSWER = re.compile(r"[0-9]{4}")
 _SERIAL = re.compile(r"[0-9]{1,20}")
@@ -145,6 +159,7 @@ class SecurityCardService:
         clock: Clock,
         policy: Policy,
         audit: AuditTrail,
+        hasher: SecretHasher,
     ) -> None:
         self.uow_factory = uow_factory
         self.keys = keys
@@ -154,6 +169,7 @@ class SecurityCardService:
         self.clock = clock
         self.policy = policy
         self.audit = audit
+        self.hasher = hasher
 
     # ------------------------------------------------------------------ issuance (the bank)
 
@@ -234,6 +250,8 @@ class SecurityCardService:
             card = uow.security_cards.by_serial(wanted) if _SERIAL.fullmatch(wanted) else None
             if card is None or card.customer_id != customer_id or card.status == REVOKED:
                 raise CertCenterError("SECURITY_CARD_UNKNOWN")
+            if card.status == CANCELLED:
+                raise CertCenterError("SECURITY_CARD_CANCELLED")
             self._refuse_if_locked(uow, customer_id)
             made = self._new_challenge(uow, customer_id, card, REGISTRATION, None)
             uow.commit()
@@ -270,7 +288,7 @@ class SecurityCardService:
                 card is None
                 or customer is None
                 or card.customer_id != customer_id
-                or card.status == REVOKED
+                or card.status in (REVOKED, CANCELLED)
             ):
                 uow.commit()
                 raise CertCenterError("SECURITY_CARD_UNKNOWN")
@@ -348,6 +366,81 @@ class SecurityCardService:
         if refusal is not None:
             raise refusal
 
+    # ------------------------------------------------------------------ cancel (해지)
+
+    def start_cancel(self, customer_id: str) -> CardChallenge:
+        """The question that proves the card once more before it is cancelled
+        (``SECURITY_CARD_NOT_REGISTERED`` without an active card, ``SECURITY_CARD_LOCKED``)."""
+        with self.uow_factory() as uow:
+            card = uow.security_cards.active_for_customer(customer_id)
+            if card is None:
+                raise CertCenterError("SECURITY_CARD_NOT_REGISTERED")
+            self._refuse_if_locked(uow, customer_id)
+            made = self._new_challenge(uow, customer_id, card, CANCELLATION, None)
+            uow.commit()
+        return made
+
+    def cancel(
+        self,
+        customer_id: str,
+        challenge_id: str,
+        answer: str,
+        *,
+        device_id: str,
+        pin: str,
+        source_ip: str | None = None,
+    ) -> CardView:
+        """Cancel (해지) the customer's active card: the answer to the cancel question and the
+        PIN of the app the session runs on, both counted before they are compared (one
+        refusal whichever was wrong: ``AUTH_FAILED``, ``AUTH_LAST_TRY``, or the lock of the
+        factor that reached its limit). ``DEVICE_NOT_REGISTERED`` in a session that is not on
+        the customer's app; ``SECURITY_CARD_CHALLENGE_INVALID`` for a used or expired
+        question. The card becomes ``cancelled`` and a new one can be registered."""
+        with self.uow_factory() as uow:
+            if uow.customers.get(customer_id) is None:
+                raise CertCenterError("SESSION_INVALID")
+            if uow.security_cards.active_for_customer(customer_id) is None:
+                raise CertCenterError("SECURITY_CARD_NOT_REGISTERED")
+            device = session_app(uow, customer_id, device_id)
+            attempts = self.guard.reserve(uow, customer_id, [SECURITY_CARD, PIN])
+            uow.commit()
+        try:
+            ok, serial = self._answer(
+                customer_id, challenge_id, answer, factor=CANCELLATION, subject=None
+            )
+        except CertCenterError:
+            self._give_back(customer_id, PIN)
+            raise
+        pin_answer = check_pin(self.hasher, device, pin)
+        with self.uow_factory() as uow:
+            refusal = self.guard.settle(
+                uow, customer_id, {SECURITY_CARD: ok, PIN: pin_answer.ok}, attempts=attempts
+            )
+            if refusal is not None:
+                uow.commit()
+                raise refusal
+            keep_fresh(uow, device, pin_answer)
+            card = uow.security_cards.by_serial(serial)
+            customer = uow.customers.get(customer_id)
+            if card is None or customer is None or card.status != ACTIVE:
+                uow.commit()
+                raise CertCenterError("SECURITY_CARD_NOT_REGISTERED")  # cancelled meanwhile
+            card.status = CANCELLED
+            card.revoked_at = self.clock.now()
+            self.audit.record(
+                uow,
+                actor_kind=Actor.CUSTOMER,
+                actor=customer.customer_number,
+                action="security_card.cancel",
+                subject_kind="security_card",
+                subject=card.serial,
+                source_ip=source_ip,
+                details={"customer": customer.customer_number},
+            )
+            view = _view(card)
+            uow.commit()
+        return view
+
     # ------------------------------------------------------------------ inside
 
     def _digest(self, card_id: str, slot: int, half: str, digits: str) -> str:
@@ -411,7 +504,7 @@ class SecurityCardService:
         subject: str | None,
     ) -> tuple[bool, str]:
         """Consume the challenge and compare the answer; (right?, the card's serial)."""
-        usable = (ACTIVE,) if factor == SECURITY_CARD else (ISSUED, ACTIVE)
+        usable = (ISSUED, ACTIVE) if factor == REGISTRATION else (ACTIVE,)
         with self.uow_factory() as uow:
             now = self.clock.now()
             found = (
@@ -429,6 +522,14 @@ class SecurityCardService:
                 and as_utc(found.expires_at) > now
             ):
                 card = uow.security_cards.by_serial(str(found.data.get("serial", "")))
+            if (
+                card is not None
+                and found is not None
+                and card.id == found.data.get("card_id")
+                and card.customer_id == customer_id
+                and card.status == CANCELLED
+            ):
+                raise CertCenterError("SECURITY_CARD_CANCELLED")
             if (
                 found is None
                 or card is None
@@ -469,10 +570,11 @@ class SecurityCardService:
             self.guard.reserve(uow, customer_id, [SECURITY_CARD])
             uow.commit()
 
-    def _give_back(self, customer_id: str) -> None:
+    def _give_back(self, customer_id: str, *also: str) -> None:
         """A try reserved for a challenge that turned out invalid compared nothing."""
         with self.uow_factory() as uow:
-            uow.factors.release_attempt(customer_id, SECURITY_CARD, self.clock.now())
+            for factor in (SECURITY_CARD, *also):
+                uow.factors.release_attempt(customer_id, factor, self.clock.now())
             uow.commit()
 
     def _invalid(self) -> CertCenterError:

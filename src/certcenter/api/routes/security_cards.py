@@ -1,6 +1,7 @@
 """The security card (보안카드): the bank issues it (operator), the logged-in customer registers
-it and answers its challenges. The slots' digits never pass through this API: the customer reads
-them from the printed card and sends only the 4-digit answer."""
+it, answers its challenges and cancels it (해지: one more question on the card and the app's
+PIN, as ``DELETE /v1/otp`` asks it). The slots' digits never pass through this API: the
+customer reads them from the printed card and sends only the 4-digit answer."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ class CardSerialIn(_Body):
 class CardAnswerIn(_Body):
     answer: Annotated[str, StringConstraints(max_length=16)] = Field(
         description="First two digits of slot A, then the last two digits of slot B."
+    )
+
+
+class CardCancelIn(CardAnswerIn):
+    pin: Annotated[str, StringConstraints(min_length=1, max_length=12)] = Field(
+        description="The app's PIN (간편비밀번호), asked again to cancel."
     )
 
 
@@ -93,6 +100,7 @@ def cards(center: CenterDep, session: SessionDep) -> list[CardOut]:
     "OTP_LOCKED",
     "PATTERN_LOCKED",
     "PIN_LOCKED",
+    "SECURITY_CARD_CANCELLED",
     "SECURITY_CARD_LOCKED",
     "SECURITY_CARD_UNKNOWN",
 )
@@ -117,6 +125,7 @@ def start_registration(
     "OTP_LOCKED",
     "PATTERN_LOCKED",
     "PIN_LOCKED",
+    "SECURITY_CARD_CANCELLED",
     "SECURITY_CARD_CHALLENGE_INVALID",
     "SECURITY_CARD_LOCKED",
     "SECURITY_CARD_UNKNOWN",
@@ -163,6 +172,7 @@ def challenge(center: CenterDep, session: SessionDep) -> CardChallengeOut:
     "OTP_LOCKED",
     "PATTERN_LOCKED",
     "PIN_LOCKED",
+    "SECURITY_CARD_CANCELLED",
     "SECURITY_CARD_CHALLENGE_INVALID",
     "SECURITY_CARD_LOCKED",
 )
@@ -172,6 +182,61 @@ def verify(
     """Answer the question; wrong answers count towards the card's lock."""
     center.security_cards.verify(session.customer_id, challenge_id, body.answer)
     return VerifiedOut(verified=True)
+
+
+@router.post("/v1/security-cards/cancellations", response_model=CardChallengeOut, status_code=201)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "DEVICE_PROOF_LOCKED",
+    "OTP_LOCKED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+    "SECURITY_CARD_NOT_REGISTERED",
+)
+def start_cancel(center: CenterDep, session: SessionDep) -> CardChallengeOut:
+    """해지 1: a question on two slots of your card in use, to prove you hold it."""
+    return _challenge(center.security_cards.start_cancel(session.customer_id))
+
+
+@router.post("/v1/security-cards/cancellations/{challenge_id}", response_model=CardOut)
+@raises(
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_BUSY",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "DEVICE_NOT_REGISTERED",
+    "DEVICE_PROOF_LOCKED",
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+    "OTP_LOCKED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_CANCELLED",
+    "SECURITY_CARD_CHALLENGE_INVALID",
+    "SECURITY_CARD_LOCKED",
+    "SECURITY_CARD_NOT_REGISTERED",
+    "SESSION_INVALID",
+)
+def cancel(
+    challenge_id: str, body: CardCancelIn, center: CenterDep, session: SessionDep, ip: ClientIp
+) -> CardOut:
+    """해지 2: the answer and the app's PIN (a lost or borrowed session alone cannot cancel
+    the card; wrong answers count towards the card's lock). The card is ``cancelled`` and a
+    new card from the bank can be registered."""
+    view = center.security_cards.cancel(
+        session.customer_id,
+        challenge_id,
+        body.answer,
+        device_id=session.device_id,
+        pin=body.pin,
+        source_ip=ip,
+    )
+    return _card(view)
 
 
 @router.post(

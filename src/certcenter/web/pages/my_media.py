@@ -8,6 +8,8 @@
     POST /my/media/otp/cancel           해지: the app's PIN asked again, as the API asks it
     POST /my/media/card/start           보안카드 등록: the serial of the card from the branch
     POST /my/media/card/answer          the answer to the question on two of its slots
+    POST /my/media/card/cancel/start    보안카드 해지 1: a question on two slots of the card in use
+    POST /my/media/card/cancel          해지 2: its answer and the app's PIN, as the API asks them
 
 Every form answers 303 (Post/Redirect/Get): a refusal waits in the session for the GET that
 shows it (:func:`~certcenter.web.step_flow.keep_refusal`), and the OTP's secret waits only
@@ -90,12 +92,16 @@ def media_page(request: Request) -> HTMLResponse:
     if question and _expired(center.clock.now(), question):
         question = None
     active_card = next((c for c in cards if c.status == "active"), None)
+    cancel_question = _pending(request, "card_cancel_question")
+    if cancel_question and (active_card is None or _expired(center.clock.now(), cancel_question)):
+        cancel_question = None
     return render(
         request,
         "my/media.html",
         {
             "otp": otp,
-            "cards": [c for c in cards if c.status != "revoked"],
+            "cards": [c for c in cards if c.status in ("issued", "active")],
+            "cancel_question": cancel_question,
             "active_card": active_card,
             "registration": registration,
             "question": question,
@@ -230,6 +236,13 @@ def card_start(
     return _back("card")
 
 
+def _card_question_gone(request: Request) -> CertCenterError:
+    return CertCenterError(
+        "SECURITY_CARD_CHALLENGE_INVALID",
+        seconds=center_of(request).settings.policy.security_card_challenge_ttl_seconds,
+    )
+
+
 @router.post("/card/answer")
 def card_answer(
     request: Request, answer: Annotated[str, Form(max_length=16)] = ""
@@ -238,14 +251,7 @@ def card_answer(
     session = require_customer(request)
     question = _pending(request, "card_question")
     if question is None:
-        return _refused(
-            request,
-            CertCenterError(
-                "SECURITY_CARD_CHALLENGE_INVALID",
-                seconds=center_of(request).settings.policy.security_card_challenge_ttl_seconds,
-            ),
-            "card",
-        )
+        return _refused(request, _card_question_gone(request), "card")
     MEDIA.stash(request).put(card_question=None)  # single use, right or wrong
     try:
         view = center_of(request).security_cards.complete_registration(
@@ -254,4 +260,52 @@ def card_answer(
     except CertCenterError as exc:
         return _refused(request, exc, "card")
     flash(request, "media.card.registered", kind="success", serial=view.masked_serial)
+    return _back("card")
+
+
+@router.post("/card/cancel/start")
+def card_cancel_start(request: Request) -> RedirectResponse:
+    """해지 1: a question on two slots of the card in use (``POST /v1/security-cards/
+    cancellations``)."""
+    session = require_customer(request)
+    try:
+        asked = center_of(request).security_cards.start_cancel(session.customer_id)
+    except CertCenterError as exc:
+        return _refused(request, exc, "card-cancel")
+    MEDIA.stash(request).put(
+        card_cancel_question={
+            "id": asked.id,
+            "slot_a": asked.slot_a,
+            "slot_b": asked.slot_b,
+            "expires_at": asked.expires_at.isoformat(),
+        }
+    )
+    return _back("card-cancel")
+
+
+@router.post("/card/cancel")
+def card_cancel(
+    request: Request, answer: Annotated[str, Form(max_length=16)] = "", pin: _Digits = ""
+) -> RedirectResponse:
+    """해지 2: the answer and the PIN of the app the session runs on, as the OTP's cancel asks
+    it; a session that is not the app's is told to log in with the app."""
+    session = require_customer(request)
+    question = _pending(request, "card_cancel_question")
+    if question is None:
+        return _refused(request, _card_question_gone(request), "card-cancel")
+    MEDIA.stash(request).put(card_cancel_question=None)  # single use, right or wrong
+    try:
+        view = center_of(request).security_cards.cancel(
+            session.customer_id,
+            str(question["id"]),
+            answer,
+            device_id=session.device_id,
+            pin=pin,
+            source_ip=client_ip(request),
+        )
+    except CertCenterError as exc:
+        if exc.code == "DEVICE_NOT_REGISTERED":
+            exc = CertCenterError("WEB_APP_LOGIN_REQUIRED")
+        return _refused(request, exc, "card-cancel")
+    flash(request, "media.card.cancelled", kind="success", serial=view.masked_serial)
     return _back("card")
