@@ -98,6 +98,34 @@ FLOW_STEP = (
     "TOO_MANY_ATTEMPTS",
 )
 
+# What answering with a factor of a logged-in session can refuse with: the answer wrong (the
+# last try before the lock told), or one of the customer's factors locked (media/lockout.py).
+FACTOR_LOCKS = (
+    "ACCOUNT_PASSWORD_LOCKED",
+    "AUTH_FAILED",
+    "AUTH_LAST_TRY",
+    "DEVICE_PROOF_LOCKED",
+    "OTP_LOCKED",
+    "PATTERN_LOCKED",
+    "PIN_LOCKED",
+    "SECURITY_CARD_LOCKED",
+)
+
+# What an ID photo can be refused with (identity/documents: its quality, the card found and
+# read, the passport's MRZ), and a body over the photo routes' limit: both photo routes.
+ID_PHOTO = (
+    "ID_MRZ_INVALID",
+    "ID_PHOTO_BLURRED",
+    "ID_PHOTO_CARD_CUT_OFF",
+    "ID_PHOTO_CARD_TOO_SMALL",
+    "ID_PHOTO_GLARE",
+    "ID_PHOTO_INVALID",
+    "ID_PHOTO_NO_CARD",
+    "ID_PHOTO_TOO_DARK",
+    "ID_PHOTO_UNREADABLE",
+    "REQUEST_TOO_LARGE",
+)
+
 # The bearer tokens the API knows (components.securitySchemes).
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "customerSession": {

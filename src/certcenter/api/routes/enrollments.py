@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from certcenter.api.contract import FLOW_STEP, raises
+from certcenter.api.contract import FLOW_STEP, ID_PHOTO, raises
 from certcenter.api.deps import CenterDep, ClientIp, RefDep
 from certcenter.api.schemas import (
     AccountIn,
@@ -255,16 +255,7 @@ def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
     "CUSTOMER_NOT_FOUND",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
-    "ID_MRZ_INVALID",
-    "ID_PHOTO_BLURRED",
-    "ID_PHOTO_CARD_CUT_OFF",
-    "ID_PHOTO_CARD_TOO_SMALL",
-    "ID_PHOTO_GLARE",
-    "ID_PHOTO_INVALID",
-    "ID_PHOTO_NO_CARD",
-    "ID_PHOTO_TOO_DARK",
-    "ID_PHOTO_UNREADABLE",
-    "REQUEST_TOO_LARGE",
+    *ID_PHOTO,
 )
 def id_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> StepOut:
     """신분증 촬영: the photo is checked (glare, blur, darkness, framing) and read; the answer

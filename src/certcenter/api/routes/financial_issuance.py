@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from certcenter.api.contract import FLOW_STEP, raises
+from certcenter.api.contract import FLOW_STEP, ID_PHOTO, raises
 from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
 from certcenter.api.schemas import BASE64, IdIn, IdPhotoIn
 from certcenter.errors import CertCenterError
@@ -250,16 +250,7 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     "CUSTOMER_NOT_FOUND",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
-    "ID_MRZ_INVALID",
-    "ID_PHOTO_BLURRED",
-    "ID_PHOTO_CARD_CUT_OFF",
-    "ID_PHOTO_CARD_TOO_SMALL",
-    "ID_PHOTO_GLARE",
-    "ID_PHOTO_INVALID",
-    "ID_PHOTO_NO_CARD",
-    "ID_PHOTO_TOO_DARK",
-    "ID_PHOTO_UNREADABLE",
-    "REQUEST_TOO_LARGE",
+    *ID_PHOTO,
 )
 def medium_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """신분증 촬영, with the ID document chosen as the medium: the photo is checked (glare,

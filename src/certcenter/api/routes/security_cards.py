@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import FACTOR_LOCKS, raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.api.routes.operator import OperatorActor
 from certcenter.media.security_card import CardChallenge, CardView
@@ -93,15 +93,8 @@ def cards(center: CenterDep, session: SessionDep) -> list[CardOut]:
 
 @router.post("/v1/security-cards/registrations", response_model=CardChallengeOut, status_code=201)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "DEVICE_PROOF_LOCKED",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
+    *FACTOR_LOCKS,
     "SECURITY_CARD_CANCELLED",
-    "SECURITY_CARD_LOCKED",
     "SECURITY_CARD_UNKNOWN",
 )
 def start_registration(
@@ -113,21 +106,14 @@ def start_registration(
 
 @router.post("/v1/security-cards/registrations/{challenge_id}", response_model=CardOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED",
+    *FACTOR_LOCKS,
     "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "DEVICE_PROOF_LOCKED",
     "KEY_ALREADY_EXISTS",
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
     "SECURITY_CARD_CANCELLED",
     "SECURITY_CARD_CHALLENGE_INVALID",
-    "SECURITY_CARD_LOCKED",
     "SECURITY_CARD_UNKNOWN",
 )
 def complete_registration(
@@ -143,14 +129,7 @@ def complete_registration(
 
 @router.post("/v1/security-cards/challenges", response_model=CardChallengeOut, status_code=201)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "DEVICE_PROOF_LOCKED",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
+    *FACTOR_LOCKS,
     "SECURITY_CARD_NOT_REGISTERED",
 )
 def challenge(center: CenterDep, session: SessionDep) -> CardChallengeOut:
@@ -160,21 +139,14 @@ def challenge(center: CenterDep, session: SessionDep) -> CardChallengeOut:
 
 @router.post("/v1/security-cards/challenges/{challenge_id}/verify", response_model=VerifiedOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED",
+    *FACTOR_LOCKS,
     "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "DEVICE_PROOF_LOCKED",
     "KEY_ALREADY_EXISTS",
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
     "SECURITY_CARD_CANCELLED",
     "SECURITY_CARD_CHALLENGE_INVALID",
-    "SECURITY_CARD_LOCKED",
 )
 def verify(
     challenge_id: str, body: CardAnswerIn, center: CenterDep, session: SessionDep
@@ -186,14 +158,7 @@ def verify(
 
 @router.post("/v1/security-cards/cancellations", response_model=CardChallengeOut, status_code=201)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "DEVICE_PROOF_LOCKED",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
+    *FACTOR_LOCKS,
     "SECURITY_CARD_NOT_REGISTERED",
 )
 def start_cancel(center: CenterDep, session: SessionDep) -> CardChallengeOut:
@@ -203,22 +168,15 @@ def start_cancel(center: CenterDep, session: SessionDep) -> CardChallengeOut:
 
 @router.post("/v1/security-cards/cancellations/{challenge_id}", response_model=CardOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED",
+    *FACTOR_LOCKS,
     "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
     "DEVICE_NOT_REGISTERED",
-    "DEVICE_PROOF_LOCKED",
     "KEY_ALREADY_EXISTS",
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",
     "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
     "SECURITY_CARD_CANCELLED",
     "SECURITY_CARD_CHALLENGE_INVALID",
-    "SECURITY_CARD_LOCKED",
     "SECURITY_CARD_NOT_REGISTERED",
     "SESSION_INVALID",
 )
