@@ -201,7 +201,7 @@ def test_the_mobile_certificate_approved_in_the_app(
             assert approved.json() == {"state": "approved", "next": "/login"}
             who = web.get("/login")
             assert "김민준님, 로그인되었습니다" in main_text(who.text)
-            assert "모바일 인증서(앱 승인)" in main_text(who.text)
+            assert "KB국민인증서(앱 승인)" in main_text(who.text)
             only_app = web.get("/transfer")
             assert only_app.status_code == 200
             assert error_code(only_app.text) == "WEB_TRANSFER_NOT_SIGNABLE_HERE"
