@@ -125,9 +125,9 @@ def test_back_and_reload_on_the_transfer_confirmation_and_the_pin_reset(
     expect(page.locator("[data-amount]")).to_have_text("50,000원")
     confirmation = page.url
     assert confirmation.startswith(url + "/transfer/") and len(posts) == 1
-    document = page.locator("[data-document]").inner_text()
+    document = page.locator("[data-document]").text_content()
     page.reload()
-    assert page.locator("[data-document]").inner_text() == document and len(posts) == 1
+    assert page.locator("[data-document]").text_content() == document and len(posts) == 1
     page.go_back()
     expect(page).to_have_url(url + "/transfer")
     page.go_forward()
