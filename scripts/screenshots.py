@@ -97,6 +97,10 @@ def my_media(page: Page, url: str) -> None:
     page.goto(url + "/my/media")
 
 
+def my_password(page: Page, url: str) -> None:
+    page.goto(url + "/my/password")
+
+
 PHONE = {"width": 390, "height": 844}
 
 # each page at 1200 px; every one of them at 390 px too (a ``-phone`` shot, below)
@@ -121,6 +125,9 @@ DESKTOP = [
     Shot("gov24", "/sim/gov24"),
     Shot("my-certificates", "/my", act=logged_in("C012", my_page)),
     Shot("my-media", "/my/media", act=logged_in("C012", my_media)),
+    Shot("my-password", "/my/password", act=logged_in("C012", my_password)),
+    Shot("banking-join", "/banking/join"),
+    Shot("banking-find-id", "/banking/find-id"),
     Shot("transfer-confirmation", "/transfer", act=logged_in("C012", transfer_confirmation)),
 ]
 # a logged-in page's phone shot registers a browser of its own (C013, or C012 for the
@@ -128,6 +135,7 @@ DESKTOP = [
 PHONE_ACTS = {
     "my-certificates": logged_in("C013", my_page),
     "my-media": logged_in("C013", my_media),
+    "my-password": logged_in("C013", my_password),
     "transfer-confirmation": logged_in("C012", transfer_confirmation),
 }
 SHOTS = DESKTOP + [

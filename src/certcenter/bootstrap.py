@@ -36,6 +36,7 @@ from certcenter.authn.factors import FactorGuard
 from certcenter.authn.hashing import SecretHasher
 from certcenter.authn.held_media import HeldMedia
 from certcenter.authn.operators import OperatorDirectory
+from certcenter.banking import InternetBankingJoin, UserIdFinder
 from certcenter.clock import Clock, SystemClock
 from certcenter.cmp import (
     CmpResponderKey,
@@ -61,6 +62,7 @@ from certcenter.financial import (
 from certcenter.financial.cloud import close_cloud_account
 from certcenter.financial.issuance import FinancialIssuance
 from certcenter.financial.media import AdditionalMedia
+from certcenter.financial.pin_change import FinancialPinChange
 from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
 from certcenter.joint import FeeDesk, JointAuthority, JointLogin, JointRegistrations
@@ -198,6 +200,10 @@ class Center:
     remote_signer: RemoteSigner
     financial_login: FinancialLogin
     financial_pin: FinancialPinReset
+    financial_pin_change: FinancialPinChange
+    # internet banking (인터넷뱅킹): joining online, finding the user ID
+    banking_join: InternetBankingJoin
+    user_id_finder: UserIdFinder
     financial_issuance: FinancialIssuance
     # the joint certificate (공동인증서): registration (RA) and the CA side of CMP
     joint_fees: FeeDesk
@@ -552,6 +558,37 @@ def compose(
         settings=settings,
         clock=clock,
     )
+    financial_pin_change = FinancialPinChange(
+        uow_factory=uow_factory,
+        signer=remote_signer,
+        hasher=hasher,
+        guard=financial_pin_guard,
+        audit=audit_trail,
+        notifier=outbox,
+        settings=settings,
+        clock=clock,
+    )
+    banking_join = InternetBankingJoin(
+        uow_factory=uow_factory,
+        hasher=hasher,
+        providers=providers,
+        media=financial_media,
+        guard=factor_guard,
+        audit=audit_trail,
+        notifier=outbox,
+        settings=settings,
+        clock=clock,
+    )
+    user_id_finder = UserIdFinder(
+        uow_factory=uow_factory,
+        hasher=hasher,
+        providers=providers,
+        media=financial_media,
+        guard=factor_guard,
+        audit=audit_trail,
+        settings=settings,
+        clock=clock,
+    )
     financial_issuance = FinancialIssuance(
         uow_factory=uow_factory,
         providers=providers,
@@ -745,6 +782,9 @@ def compose(
         remote_signer=remote_signer,
         financial_login=financial_login,
         financial_pin=financial_pin,
+        financial_pin_change=financial_pin_change,
+        banking_join=banking_join,
+        user_id_finder=user_id_finder,
         financial_issuance=financial_issuance,
         joint_fees=joint_fees,
         joint_authority=joint_authority,

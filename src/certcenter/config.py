@@ -276,6 +276,13 @@ class Policy(BaseModel):
         "privacy_collection",
         "unique_id_processing",
     ]
+    # joining internet banking online (인터넷뱅킹 가입, certcenter.banking)
+    banking_required_terms: list[str] = [
+        "e_finance",
+        "privacy_collection",
+        "unique_id_processing",
+    ]
+    banking_password_min_length: int = Field(8, ge=8, le=20)
     financial_identity_max_failures: int = Field(5, ge=1)  # user ID + RRN; then paused
     financial_identity_max_failures_per_address: int = Field(20, ge=1)  # from one address
     financial_ars_max_calls: int = Field(3, ge=1)  # ARS calls per issuance

@@ -50,6 +50,8 @@ class Customer:
     # 해외 IP 차단 해제: the end of the allowance the customer set (None with overseas_access:
     # allowed without an end, as the bank set it up); see usage/overseas_access.py
     overseas_access_until: datetime | None = None
+    # the internet-banking password's slow salted hash (인터넷뱅킹 비밀번호); None until set
+    password_hash: str | None = field(default=None, repr=False)
 
 
 class EnrollmentState(enum.StrEnum):

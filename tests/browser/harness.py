@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from playwright.sync_api import Browser, Page, Playwright
 
 from certcenter.config import Settings, load_settings
 from tests.support.policy import SHARED_CENTER_POLICY, policy_environment
+from tests.support.ports import address_taken, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -72,12 +72,6 @@ def launch_chromium(playwright: Playwright) -> Browser:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class CenterServer:
     """``certcenter serve`` in its own process on a fresh data directory (the first start
     creates the CA and seeds the demo world), on a free port of 127.0.0.1."""
@@ -100,8 +94,24 @@ class CenterServer:
         self.env.update(policy_environment(SHARED_CENTER_POLICY))
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float = 90, *, attempts: int = 3) -> None:
+        """Start it and wait for ``/healthz``; if another program took the port first, start
+        again on another one."""
         self.base.mkdir(parents=True, exist_ok=True)
+        for attempt in range(attempts):
+            offset = self.log.stat().st_size if self.log.exists() else 0
+            try:
+                self._start_once(timeout)
+                return
+            except RuntimeError:
+                this_try = self.log.read_bytes()[offset:].decode(errors="replace")
+                if attempt + 1 == attempts or not address_taken(this_try):
+                    raise
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+                self.env.update(CERTCENTER_PORT=str(self.port), CERTCENTER_PUBLIC_BASE_URL=self.url)
+
+    def _start_once(self, timeout: float) -> None:
         with self.log.open("ab") as handle:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 [str(CERTCENTER), "serve"],

@@ -4,7 +4,8 @@ Two demo customers diagnose themselves on a phone-sized screen: C004 types her u
 resident number and reads the problem (her mother's phone) with the catalog's remedy; C008
 is tried from the demo page's list in English (a dormant account). C010 holds a financial
 certificate in two browsers; on /my the first browser removes the second, which then cannot
-sign, and renews the certificate with its WebCrypto device key and the PIN.
+sign, renews the certificate with its WebCrypto device key and the PIN, and changes the PIN
+(a wrong old PIN refused first), which opens the next login.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from certcenter.errors import CertCenterError, entry
 from tests.browser.financial_support import (
     PIN,
     issue_over_api,
+    log_in_with_pin,
     person,
     register_and_log_in,
 )
@@ -26,6 +28,7 @@ from tests.browser.harness import CenterServer, assert_accessible
 
 pytestmark = pytest.mark.browser
 
+NEW_PIN = "730516"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
@@ -168,3 +171,32 @@ def test_removing_a_device_on_my_page_and_renewing_with_the_device_key(
         "data-status", "superseded"
     )
     no_sideways_scroll(page)
+
+    # 비밀번호 변경: the old PIN with this browser's device key, the new one twice
+    page.get_by_role("link", name="비밀번호 변경").click()
+    expect(page).to_have_url(url + "/my/password")
+    expect(page.locator("h1")).to_have_text("비밀번호 변경")
+    assert_accessible(page, "/my/password", widths=(1280, 390))
+    page.get_by_label("지금 비밀번호 (6자리)").fill("000000")
+    page.get_by_label("새 비밀번호 (6자리)").fill(NEW_PIN)
+    page.get_by_label("새 비밀번호 다시 입력").fill(NEW_PIN)
+    page.get_by_role("button", name="비밀번호 변경").click()
+    expect(page).to_have_url(url + "/my/password")  # PRG: the refusal on a GET
+    expect(page.locator(".error-box")).to_contain_text("FINANCIAL_AUTH_FAILED")
+    assert_accessible(page, "/my/password refused", widths=(1280, 390))
+    page.reload()  # a reload asks nothing again and counts nothing
+    expect(page.locator(".error-box")).to_have_count(0)
+    page.get_by_label("지금 비밀번호 (6자리)").fill(PIN)
+    page.get_by_label("새 비밀번호 (6자리)").fill(NEW_PIN)
+    page.get_by_label("새 비밀번호 다시 입력").fill(NEW_PIN)
+    page.get_by_role("button", name="비밀번호 변경").click()
+    expect(page.locator(".flash")).to_contain_text("금융인증서 비밀번호를 바꿨습니다")
+    page.go_back()  # Back: the form again, with a fresh activation; nothing sent twice
+    expect(page.locator("h1")).to_have_text("비밀번호 변경")
+
+    # the new PIN opens the next login
+    page.locator("[data-session-bar]").get_by_role("button", name="로그아웃").click()
+    page.goto(url + "/login")
+    page.get_by_role("button", name="금융인증서로 로그인").click()
+    expect(page).to_have_url(url + "/login/pin")
+    log_in_with_pin(page, url, person("C010"), NEW_PIN)

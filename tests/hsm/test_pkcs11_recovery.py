@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,18 +28,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
 from tests.support.flow import Flow
+from tests.support.ports import free_port
 from tests.support.softhsm import SOFTHSM_MODULE, USER_PIN, SoftHsm
 
 CERTCENTER = str(Path(sys.executable).parent / "certcenter")
 PURPOSES = ["ca", "ocsp", "customer", "secrets"]
 
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _eventually(check: Callable[[], bool], timeout: float = 30) -> bool:
@@ -59,7 +53,7 @@ def token_server(softhsm: SoftHsm, tmp_path: Path) -> Iterator[tuple[str, SoftHs
     hsm.init_token("certcenter")
     pin_file = tmp_path / "token-pin"
     pin_file.write_text(f"{USER_PIN}\n")
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     env = {
         **hsm.env,

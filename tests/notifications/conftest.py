@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import ipaddress
-import socket
 import ssl
 import threading
 import time
@@ -24,15 +23,10 @@ from cryptography.x509.oid import NameOID
 
 from certcenter.bootstrap import Center
 from certcenter.entities import Customer
+from tests.support.ports import free_port
 
 SMTP_USER = "certcenter"
 SMTP_PASSWORD = "smtp-test-password"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

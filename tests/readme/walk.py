@@ -21,7 +21,6 @@ import os
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ import httpx
 from certcenter.cli.client import CenterClient
 from certcenter.cli.demo import scripted_answers
 from certcenter.media.security_card import answer_for
+from tests.support.ports import free_port
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 README = REPOSITORY / "README.md"
@@ -62,12 +62,6 @@ def shell_blocks(text: str) -> list[list[str]]:
                 commands.append(line.strip())
         blocks.append(commands)
     return blocks
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _clean_environment(home: Path) -> dict[str, str]:

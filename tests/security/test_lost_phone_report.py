@@ -13,7 +13,6 @@ import concurrent.futures
 import email
 import email.policy
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -35,6 +34,7 @@ from tests.media.test_security_card import issue_and_register
 from tests.security.support import assert_problem
 from tests.support.flow import Flow, FlowFactory
 from tests.support.outbox import deliver_pending
+from tests.support.ports import free_port
 
 C001 = {"carrier": "SKT", "name": "김민준", "rrn_front": "900315-1", "phone": "01020000001"}
 ACCOUNT = {"medium": "account", "account_number": "12340100000001", "account_password": "2580"}
@@ -61,9 +61,7 @@ class Mailbox:
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     box = Mailbox(port)
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()

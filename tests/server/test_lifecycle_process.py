@@ -15,7 +15,8 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from tests.server.test_server_process import CERTCENTER, ServerProcess, _free_port
+from tests.server.test_server_process import CERTCENTER, ServerProcess
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.server
 
@@ -34,7 +35,7 @@ class Hooks(BaseHTTPRequestHandler):
 
 
 def test_killing_the_server_after_a_revocation_loses_nothing(tmp_path: Path) -> None:
-    hook_port = _free_port()  # nothing listens there yet: webhook deliveries fail and wait
+    hook_port = free_port()  # nothing listens there yet: webhook deliveries fail and wait
     server = ServerProcess(tmp_path)
     server.env.update(
         {

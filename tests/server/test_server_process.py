@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.support.flow import Flow
+from tests.support.ports import address_taken, free_port
 
 BIN = Path(sys.executable).parent
 CERTCENTER = str(BIN / "certcenter")
@@ -29,12 +30,6 @@ RRN = "900315-1512541"
 PIN = "591734"
 
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerProcess:
@@ -45,7 +40,7 @@ class ServerProcess:
     def __init__(self, data_dir: Path, *, own_session: bool = True) -> None:
         self.data_dir = data_dir
         self.own_session = own_session
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir / "server.log"
         self.env = {
@@ -56,7 +51,29 @@ class ServerProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, *, attempts: int = 3) -> None:
+        """Start it and wait for ``/healthz``; if another program took the port first, start
+        again on another one (the tests read ``url`` after ``start``)."""
+        for attempt in range(attempts):
+            offset = self.log.stat().st_size if self.log.exists() else 0
+            try:
+                self._start_once(timeout)
+                return
+            except AssertionError:
+                this_try = self.log.read_bytes()[offset:].decode(errors="replace")
+                if attempt + 1 == attempts or not address_taken(this_try):
+                    raise
+                self._move_to(free_port())
+
+    def _move_to(self, port: int) -> None:
+        old_url = self.url
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env["CERTCENTER_PORT"] = str(port)
+        if self.env.get("CERTCENTER_PUBLIC_BASE_URL") == old_url:
+            self.env["CERTCENTER_PUBLIC_BASE_URL"] = self.url
+
+    def _start_once(self, timeout: float) -> None:
         with self.log.open("ab") as handle:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 [CERTCENTER, "serve"],
@@ -366,3 +383,20 @@ def test_app_client_lives_with_its_certificate(server: ServerProcess, tmp_path: 
     assert wrong.returncode == 1 and "[DEVICE_AUTH_FAILED]" in wrong.stderr
     revoked = app("revoke", "--keystore", keystore, stdin="382916\n")
     assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked.stderr
+
+
+def test_a_taken_port_moves_the_server_to_another(tmp_path: Path) -> None:
+    """Another program listening on the chosen port (the race that can meet any test server)
+    costs a restart on another port, not the test."""
+    server = ServerProcess(tmp_path)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", server.port))
+        squatter.listen()
+        taken = server.port
+        server.start()
+        try:
+            assert server.port != taken
+            assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+            assert "Address already in use" in server.log.read_text()
+        finally:
+            server.stop()

@@ -16,8 +16,9 @@ from certcenter.entities import BrowserDevice
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import text
 from certcenter.financial import FINANCIAL_PIN
+from certcenter.financial.access import PIN_PURPOSE
 from certcenter.web.rendering import kst
-from tests.financial.support import PIN, Browser, customer, issue, register_browser
+from tests.financial.support import PIN, Browser, customer, events, issue, register_browser
 from tests.web.signin import (  # noqa: F401 (fixtures)
     LoggedIn,
     app_fixture,
@@ -27,7 +28,7 @@ from tests.web.signin import (  # noqa: F401 (fixtures)
     log_in,
     log_in_with_the_app,
 )
-from tests.web.support import WebClient, main_text
+from tests.web.support import WebClient, csrf_token, main_text
 
 
 def register(center: Center, number: str, label: str) -> tuple[Browser, BrowserDevice]:
@@ -322,3 +323,137 @@ def test_a_session_of_the_app_cannot_revoke_the_financial_certificate(
         )
         assert refusal.status_code == 403
         assert "WEB_FINANCIAL_LOGIN_REQUIRED" in main_text(refusal.text)
+
+
+# ---------------------------------------------------------------- 비밀번호 변경 (/my/password)
+
+
+def _change_pin(
+    web: WebClient, me: LoggedIn, page: str, old: str, new: str, again: str | None = None
+) -> httpx.Response:
+    """The PIN change form of ``page`` sent with this browser's device signature (PRG: 303)."""
+    activation = re.search(r'name="activation_id" value="([^"]+)"', page)
+    assert activation is not None, "no PIN change form on the page"
+    sent = web.post(
+        "/my/password/financial",
+        data={
+            "csrf_token": csrf_token(page),
+            "activation_id": activation.group(1),
+            "device_signature": me.browser.sign(device_message(page)),
+            "pin": old,
+            "new_pin": new,
+            "new_pin_confirmation": new if again is None else again,
+        },
+    )
+    assert sent.status_code == 303 and sent.headers["location"] == "/my/password"
+    return sent
+
+
+def _pin_failures(center: Center, customer_id: str) -> int:
+    with center.uow_factory() as uow:
+        counter = uow.factors.get(customer_id, FINANCIAL_PIN)
+        return 0 if counter is None else counter.failures
+
+
+def _pin_is(center: Center, customer_id: str, pin: str) -> bool:
+    with center.uow_factory() as uow:
+        account = uow.cloud_accounts.active_for_customer(customer_id)
+        assert account is not None
+        return center.hasher.verify(account.pin_hash, pin, purpose=PIN_PURPOSE)
+
+
+def test_the_financial_pin_is_changed_with_the_old_one(db_center: Center, db_app: FastAPI) -> None:
+    with WebClient(db_app) as web:
+        me = log_in(web, db_center, "C011")
+        assert 'href="/my/password"' in web.get("/my").text
+        page = web.get("/my/password")
+        assert page.status_code == 200
+        assert text("my.password.title", "ko") in main_text(page.text)
+        assert text("my.password.mobile_how", "ko") in main_text(page.text)  # the other kinds
+        assert text("my.password.joint_how", "ko") in main_text(page.text)
+        assert web.post("/my/password/financial").status_code == 403  # no CSRF token
+
+        # the new PIN's mistakes are told before the old one is counted
+        for new, again, code in (
+            ("2468", None, "PIN_FORMAT"),
+            ("730516", "730517", "PIN_CONFIRMATION_MISMATCH"),
+            ("111111", None, "PIN_WEAK"),
+            (PIN, None, "PIN_UNCHANGED"),
+        ):
+            refused_page = web.follow(_change_pin(web, me, page.text, PIN, new, again))
+            assert refused_page.status_code == 422, code
+            assert code in main_text(refused_page.text)
+            page = refused_page  # a fresh activation on every GET
+        assert _pin_failures(db_center, me.customer_id) == 0
+
+        # a form without the device signature (no key, no script): nothing counted
+        activation = re.search(r'name="activation_id" value="([^"]+)"', page.text)
+        assert activation is not None
+        unsigned = web.post(
+            "/my/password/financial",
+            data={
+                "csrf_token": csrf_token(page.text),
+                "activation_id": activation.group(1),
+                "pin": PIN,
+                "new_pin": "730516",
+                "new_pin_confirmation": "730516",
+            },
+        )
+        page = web.follow(unsigned)
+        assert "WEB_DEVICE_KEY_MISSING" in main_text(page.text)
+        assert _pin_failures(db_center, me.customer_id) == 0
+
+        # a wrong old PIN is counted like every use of the PIN
+        wrong = web.follow(_change_pin(web, me, page.text, "000000", "730516"))
+        assert wrong.status_code == 401 and "FINANCIAL_AUTH_FAILED" in main_text(wrong.text)
+        assert _pin_failures(db_center, me.customer_id) == 1
+        assert _pin_is(db_center, me.customer_id, PIN)
+
+        done = _change_pin(web, me, wrong.text, PIN, "730516")
+        shown = web.follow(done)
+        assert text("my.password.changed", "ko") in main_text(shown.text)
+        assert _pin_is(db_center, me.customer_id, "730516")
+        assert not _pin_is(db_center, me.customer_id, PIN)
+        assert _pin_failures(db_center, me.customer_id) == 0  # the count starts again
+        assert "financial_pin_changed" in events(db_center, me.customer_id)
+
+        # the same form sent again (Back, then submit): its activation is used up
+        twice = web.follow(_change_pin(web, me, wrong.text, PIN, "730516"))
+        assert twice.status_code == 409 and "WEB_CONFIRMATION_INVALID" in main_text(twice.text)
+        assert _pin_is(db_center, me.customer_id, "730516")
+
+
+def test_the_old_pin_locks_after_the_policys_failures(db_center: Center, db_app: FastAPI) -> None:
+    limit = db_center.settings.policy.financial_pin_max_failures
+    with WebClient(db_app) as web:
+        me = log_in(web, db_center, "C005")
+        page = web.get("/my/password")
+        codes = []
+        for _ in range(limit):
+            page = web.follow(_change_pin(web, me, page.text, "000000", "730516"))
+            codes.append(re.findall(r"[A-Z_]{6,}", main_text(page.text)))
+        assert any("FINANCIAL_PIN_LAST_TRY" in found for found in codes)
+        assert page.status_code == 423 and "FINANCIAL_PIN_LOCKED" in main_text(page.text)
+        assert text("my.pin_locked", "ko") in main_text(page.text)
+        assert 'action="/my/password/financial"' not in page.text  # no form while locked
+        assert _pin_is(db_center, me.customer_id, PIN)
+        assert "/login/pin-reset" in page.text
+
+
+def test_a_session_of_the_app_cannot_change_the_financial_pin(
+    db_center: Center, db_app: FastAPI
+) -> None:
+    with WebClient(db_app) as web:
+        log_in(web, db_center, "C012")  # C012 has a financial certificate …
+    with WebClient(db_app) as web:
+        log_in_with_the_app(web, "C012")  # … and logs in with the mobile certificate here
+        page = web.get("/my/password")
+        assert text("my.password.financial_login_needed", "ko") in main_text(page.text)
+        assert 'action="/my/password/financial"' not in page.text
+        sent = web.post(
+            "/my/password/financial",
+            data={"csrf_token": csrf(web), "activation_id": "x", "pin": PIN, "new_pin": "730516"},
+        )
+        assert "WEB_CONFIRMATION_INVALID" in main_text(web.follow(sent).text)
+    with WebClient(db_app) as web:
+        assert web.get("/my/password").status_code == 401  # nobody logged in

@@ -24,6 +24,7 @@ __all__ = [
     "device_removed",
     "inactivity_notice",
     "issued",
+    "pin_changed",
     "pin_reset",
     "renewed",
 ]
@@ -109,4 +110,12 @@ def pin_reset(bank: str, at: datetime, *, source_ip: str | None = None) -> dict[
     return _notice(
         "financial_pin_reset",
         {"bank": bank, "time": at, "where": _from("financial_pin_reset", source_ip)},
+    )
+
+
+def pin_changed(bank: str, at: datetime, *, source_ip: str | None = None) -> dict[str, Any]:
+    """The customer changed the PIN, proving the old one (비밀번호 변경)."""
+    return _notice(
+        "financial_pin_changed",
+        {"bank": bank, "time": at, "where": _from("financial_pin_changed", source_ip)},
     )

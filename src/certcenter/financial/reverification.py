@@ -122,6 +122,12 @@ class Purpose:
     failure_prefix: str
     invalid: str  # the code for an unknown, spent or foreign flow
     expired: str  # the code for an expired flow (``seconds``)
+    # a commit refused by a unique constraint (another request raced this one): the code of
+    # the first name part found in the constraint's name, else ``race_otherwise``
+    races: tuple[tuple[str, str], ...] = (
+        ("browser_devices", "FINANCIAL_DEVICE_ALREADY_REGISTERED"),
+    )
+    race_otherwise: str = "FINANCIAL_DEVICE_ALREADY_REGISTERED"
 
 
 DEVICE_PURPOSE = Purpose(
@@ -176,8 +182,8 @@ def _kind(purpose: Purpose) -> FlowKind[FinancialReverification, S]:
         failure_prefix=purpose.failure_prefix,
         anonymous_actor="browser",
         device=lambda row: None,
-        races=(("browser_devices", "FINANCIAL_DEVICE_ALREADY_REGISTERED"),),
-        race_otherwise="FINANCIAL_DEVICE_ALREADY_REGISTERED",
+        races=purpose.races,
+        race_otherwise=purpose.race_otherwise,
         marks=_marks,
     )
 
@@ -271,11 +277,13 @@ class Reverification:
         birth_date: date | str,
         client_ip: str,
         fill: Callable[[FinancialReverification], None] = lambda row: None,
+        ci: str | None = None,
     ) -> ReverificationStarted:
         """Name, mobile number and birth date: the same answer whoever they name; the SMS
         code goes only to a customer's phone. ``fill`` adds the purpose's fields (the
-        browser's key) to the row."""
-        claim = self._claim(name, phone, birth_date)
+        browser's key) to the row; ``ci`` (from a resident number the purpose was given)
+        must be the customer's too."""
+        claim = self._claim(name, phone, birth_date, ci)
         digits = CODE_DIGITS if claim.holder is not None else VOID_CODE_DIGITS
         prepared = self.codes.prepare(self.purpose.code_purpose, digits=digits)
         marks = [phone_mark(self.hasher, claim.number)]
@@ -363,12 +371,17 @@ class Reverification:
         )
 
     def verify_code(
-        self, ref: ReverificationRef, code: str, after: AfterCode = lambda uow, row, c: None
+        self,
+        ref: ReverificationRef,
+        code: str,
+        after: AfterCode = lambda uow, row, c: None,
+        finish: Finish | None = None,
     ) -> StepResult:
         """The SMS code (the guess is reserved in the phone's window first; a wrong one
         counts). Right: the customer is attached to the flow, their blocks and network rule
         apply, and ``after`` checks what the purpose needs (a certificate, room for a
-        device) before a medium is asked for."""
+        device) before a medium is asked for. A purpose that asks no medium (only what the
+        phone's holder may learn) gives ``finish``: it is done here, and the flow with it."""
         if not isinstance(code, str) or len(code) > 12:
             raise CertCenterError("INVALID_REQUEST", detail="code: 6 digits")
 
@@ -395,6 +408,8 @@ class Reverification:
             after(uow, row, holder)
             row.customer_id = holder.id
             row.state = S.CODE_VERIFIED.value
+            if finish is not None:
+                return {"phone": mask_phone(holder.phone), **self._finish(uow, row, finish)}
             return {"phone": mask_phone(holder.phone)}
 
         with self._told():
@@ -483,7 +498,7 @@ class Reverification:
 
     # ------------------------------------------------------------------ inside
 
-    def _claim(self, name: str, phone: str, birth_date: date | str) -> Claim:
+    def _claim(self, name: str, phone: str, birth_date: date | str, ci: str | None) -> Claim:
         """Read the customers once, outside the start's transaction: who the details name.
         Nothing here tells the caller anything (only the input's form is refused)."""
         number = normalise_mobile(phone)
@@ -497,6 +512,8 @@ class Reverification:
             ]
         person = named[0] if len(named) == 1 else None
         holder = person if person is not None and person.birth_date == born else None
+        if holder is not None and ci is not None and not hmac.compare_digest(holder.ci, ci):
+            holder = None
         return Claim(number=number, born=born, person=person, holder=holder)
 
     def _number(self, uow: UnitOfWork, row: FinancialReverification) -> str:

@@ -1428,6 +1428,7 @@ _SECRET_HASHES = {
     "cloud-pin": (tables.cloud_accounts, "pin_hash"),
     "enrollment-pin": (tables.enrollments, "pin_hash"),
     "enrollment-pattern": (tables.enrollments, "pattern_hash"),
+    "banking-password": (tables.customers, "password_hash"),
 }
 
 
@@ -1438,6 +1439,7 @@ class SqlSecretHashes(_Repository):
             "devices": tables.devices.c.status == DeviceStatus.ACTIVE.value,
             "cloud_accounts": tables.cloud_accounts.c.status == CloudAccountStatus.ACTIVE.value,
             "enrollments": tables.enrollments.c.expires_at > now,
+            "customers": tables.customers.c.password_hash.is_not(None),
         }
         for table, column_name in _SECRET_HASHES.values():
             column = table.c[column_name]

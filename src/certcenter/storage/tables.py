@@ -56,6 +56,8 @@ customers = Table(
     Column("transfer_limit_daily", BigInteger, nullable=True),
     Column("user_id", String(40), nullable=True, unique=True),
     Column("overseas_access_until", UtcDateTime, nullable=True),
+    # the internet-banking password: a slow salted hash (argon2id), never the password
+    Column("password_hash", String(200), nullable=True),
 )
 
 enrollments = Table(

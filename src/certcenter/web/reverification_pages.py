@@ -1,6 +1,7 @@
 """The pages of a financial re-verification (:mod:`certcenter.financial.reverification`):
 who the customer is → the SMS code → the additional medium, for registering a browser
-(``/login/register``) and releasing the PIN (``/login/pin-reset``).
+(``/login/register``), releasing the PIN (``/login/pin-reset``) and joining internet banking
+(``/banking/join``); finding the user ID (``/banking/find-id``) stops at the SMS code.
 
 A page module builds one :class:`ReverificationPages` with its own service, templates and
 web-session key, lets it add the shared routes, and writes only its own two: the start
@@ -275,12 +276,17 @@ class ReverificationPages:
 
     # ------------------------------------------------------------ the shared routes
 
-    def add_routes(self, router: APIRouter) -> None:
-        """GET "" (the details), GET/POST /code, POST /resend, GET/POST /medium."""
+    def add_routes(self, router: APIRouter, *, code_only: bool = False) -> None:
+        """GET "" (the details), GET/POST /code, POST /resend, GET/POST /medium.
+        ``code_only``: a flow the SMS code finishes (no medium): GET "", GET /code and POST
+        /resend only; the page module answers the code itself."""
         router.add_api_route("", self.details_page, methods=["GET"])
         router.add_api_route("/code", self.code_page, methods=["GET"])
-        router.add_api_route("/code", self._verify_code, methods=["POST"])
+        if not code_only:
+            router.add_api_route("/code", self._verify_code, methods=["POST"])
         router.add_api_route("/resend", self._resend, methods=["POST"])
+        if code_only:
+            return
         router.add_api_route("/medium", self.medium_page, methods=["GET"])
         router.add_api_route("/medium", self._choose_medium, methods=["POST"])
 
