@@ -109,7 +109,7 @@ NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
         ("'업무용 PC'", "이", "가"),  # quotes are skipped
         ("인증서(모바일)", "을", "를"),  # the word before the parenthesis
         ("(모바일)", "을", "을"),  # nothing before it: the word inside
-        ("국민인증서 ", "이", "가"),
+        ("KB국민인증서 ", "이", "가"),
         ("key-2", "을", "를"),
         ("v1.10", "이", "이"),  # the last digit after a point
         ("50%", "이", "가"),  # 퍼센트
@@ -347,7 +347,7 @@ def test_the_code_messages_come_from_the_texts(key: str, words: str) -> None:
         ("account", "출금계좌가 등록되어"),
         ("security_card", "보안카드가 등록되어"),
         ("otp", "모바일 OTP가 등록되어"),
-        ("mobile_certificate", "국민인증서가 등록되어"),
+        ("mobile_certificate", "KB국민인증서가 등록되어"),
     ],
 )
 def test_a_medium_inserted_into_a_refusal_takes_its_particle(medium: str, korean: str) -> None:

@@ -379,6 +379,9 @@ class Policy(BaseModel):
     # headroom and the answer) is settled against the bank after this long
     transfer_reconcile_after_seconds: int = Field(120, ge=0)
     ars_code_digits: int = Field(2, ge=2, le=6)
+    # how long the number on the screen serves its ARS call (issuance, joint registration): the
+    # page counts down to it; a new call is asked for after it
+    ars_call_ttl_seconds: int = Field(180, ge=30)
     # mobile OTP (RFC 6238)
     otp_digits: int = Field(6, ge=6, le=8)
     otp_period_seconds: int = Field(30, ge=15, le=120)

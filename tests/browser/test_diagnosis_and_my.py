@@ -39,6 +39,37 @@ def no_sideways_scroll(page: Page) -> None:
     assert widths[0] <= widths[1], widths
 
 
+CARD_LABELS = ["일련번호", "상태", "유효기간 시작", "유효기간 만료", "마지막 사용"]
+
+
+def on_a_phone_each_certificate_is_a_card(page: Page) -> None:
+    """At 375 px: no sideways scroll, each certificate row a card (as wide as the screen
+    allows, not a row of a scrolled table) showing its fields with their names."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 375, "height": 812})
+    no_sideways_scroll(page)
+    rows = page.locator("tr.certificate")
+    assert rows.count() >= 1
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        labels = row.locator(".cell-label")
+        expect(labels.first).to_be_visible()
+        assert [text.strip() for text in labels.all_inner_texts()] == CARD_LABELS
+        box = row.bounding_box()
+        assert box is not None and box["width"] <= 375
+        assert row.evaluate("r => getComputedStyle(r).display") == "block"
+        serial = row.get_attribute("data-serial")
+        expect(row.locator(".serial")).to_have_text(str(serial))
+        shown = row.locator(".serial").bounding_box()
+        assert shown is not None and shown["x"] >= 0 and shown["x"] + shown["width"] <= 375
+    assert (
+        page.locator("table.certificates thead").evaluate("h => h.getBoundingClientRect().width")
+        <= 1
+    )  # the column names only for screen readers
+    page.set_viewport_size(size or {"width": 1280, "height": 800})
+    expect(page.locator(".cell-label").first).to_be_hidden()  # a table again
+
+
 def test_two_customers_read_their_checklist_on_a_phone(
     second_browser_context: Callable[..., BrowserContext], server_url: str
 ) -> None:
@@ -101,7 +132,8 @@ def test_removing_a_device_on_my_page_and_renewing_with_the_device_key(
     # the API's issuance registered its own (Python) device too: three
     expect(page.locator("li.device")).to_have_count(3)
     expect(page.locator(".device-count")).to_have_text("3 / 5대")
-    assert_accessible(page, "/my", widths=(1280, 390))
+    assert_accessible(page, "/my", widths=(1280, 390, 375))
+    on_a_phone_each_certificate_is_a_card(page)
     mine = page.locator("li.device", has=page.locator(".tag-this"))
     expect(mine).to_have_count(1)
     assert other_id and mine.get_attribute("data-device") != other_id

@@ -139,7 +139,7 @@ def test_logging_in_with_the_mobile_certificate_by_a_code_approved_in_the_app(
     # the page notices by itself and logs in
     expect(page.locator("[data-signed-in]")).to_have_text(f"{who.name}님, 로그인되었습니다")
     expect(page).to_have_url(url + "/login")
-    expect(page.locator("main")).to_contain_text("모바일 인증서(앱 승인)로 로그인했습니다")
+    expect(page.locator("main")).to_contain_text("KB국민인증서(앱 승인)로 로그인했습니다")
     # the key is on the phone: the transfer page says to sign in the app
     page.goto(url + "/transfer")
     expect(page.locator(".error-code code")).to_have_text("WEB_TRANSFER_NOT_SIGNABLE_HERE")

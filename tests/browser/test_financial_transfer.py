@@ -55,6 +55,9 @@ def test_a_transfer_signed_in_the_browser_verifies_with_openssl(
     expect(page.locator(".steps-position")).to_have_text("전체 3단계 중 2단계")
     shown_payee = page.locator("[data-payee]").inner_text().strip()
     shown_amount = page.locator("[data-amount]").inner_text().strip()
+    # the text signed, English keys and all, waits behind 자세히
+    expect(page.locator("[data-document]")).to_be_hidden()
+    page.get_by_text("자세히: 서명하는 원문 그대로").click()
     shown_document = page.locator("[data-document]").inner_text()
     assert shown_payee == "이서연"
     assert shown_amount == "3,000,000원"
@@ -73,7 +76,7 @@ def test_a_transfer_signed_in_the_browser_verifies_with_openssl(
     expect(page.locator(".error-box .error-message")).to_have_text(refusal.message("ko"))
     expect(page.locator(".error-box .error-remedy")).to_have_text(refusal.remedy("ko"))
     expect(page.locator("[data-payee]")).to_have_text(shown_payee)
-    assert page.locator("[data-document]").inner_text() == shown_document  # the same transfer
+    assert page.locator("[data-document]").text_content() == shown_document  # the same transfer
     assert_accessible(page, "/transfer/confirm refused")
 
     # the remedy: the right PIN; the center signs, the money moves
@@ -88,6 +91,8 @@ def test_a_transfer_signed_in_the_browser_verifies_with_openssl(
     assert_accessible(page, "/transfer/done")
     assert f"transfer-id: {transfer_id}\n" in shown_document
 
+    expect(page.locator("[data-evidence]")).to_be_hidden()  # the file and openssl: 자세히
+    page.get_by_text("자세히: 서명된 이체 내역 파일과 검증 방법").click()
     with page.expect_download() as download:
         page.locator("[data-evidence]").click()
     assert download.value.suggested_filename == f"transfer-{transfer_id}.p7m"

@@ -14,6 +14,8 @@ last step Back sends nothing again.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, Request, expect
 
@@ -73,9 +75,15 @@ def test_back_reload_and_a_second_tab_send_no_form_again(page: Page, server: Cen
     page.get_by_role("button", name="ARS 전화 요청").click()
     expect(page).to_have_url(url + "/issue/verify")
     code = page.locator("[data-ars-code]").inner_text().strip()
+    countdown = page.locator(".fin-code-box [data-countdown]")
+    expect(countdown).to_be_visible()  # the number's time left, counted to the stored expiry
+    expect(countdown.locator("[data-countdown-clock]")).to_have_text(re.compile(r"0[23]:[0-5]\d"))
+    expires_at = countdown.get_attribute("data-expires-at")
     sent = len(posts)
     page.reload()
     expect(page.locator("[data-ars-code]")).to_have_text(code)
+    expect(countdown).to_have_attribute("data-expires-at", str(expires_at))  # the same call
+    assert_accessible(page, "/issue/verify with the ARS number", widths=(1280, 390))
     assert len(posts) == sent
     calls = page.context.new_page()
     calls.goto(f"{url}/demo/calls/{who.phone}")
@@ -125,9 +133,9 @@ def test_back_and_reload_on_the_transfer_confirmation_and_the_pin_reset(
     expect(page.locator("[data-amount]")).to_have_text("50,000원")
     confirmation = page.url
     assert confirmation.startswith(url + "/transfer/") and len(posts) == 1
-    document = page.locator("[data-document]").inner_text()
+    document = page.locator("[data-document]").text_content()
     page.reload()
-    assert page.locator("[data-document]").inner_text() == document and len(posts) == 1
+    assert page.locator("[data-document]").text_content() == document and len(posts) == 1
     page.go_back()
     expect(page).to_have_url(url + "/transfer")
     page.go_forward()

@@ -111,7 +111,7 @@ def test_media_the_customer_does_not_hold(api: LiveServer, center: Center) -> No
     for medium, words in (
         ("otp", "OTP"),
         ("security_card", "보안카드"),
-        ("mobile_certificate", "국민인증서"),
+        ("mobile_certificate", "KB국민인증서"),
     ):
         err = browser.refused("medium", medium)
         assert_refusal(err, "MEDIUM_NOT_REGISTERED")

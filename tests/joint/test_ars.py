@@ -3,6 +3,7 @@ provider (the simulator's phone) as the financial certificate and the transfers.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -50,6 +51,11 @@ def test_the_ars_call_instead_of_the_sms(center: Center) -> None:
     assert calling.state == "ars_calling" and calling.choices[0] == "ars_confirm"
     code = str(calling.detail["ars_code"])
     assert len(code) == service.policy.ars_code_digits
+    # until when the number serves, stored with the call: what the page counts down to
+    ttl = timedelta(seconds=service.policy.ars_call_ttl_seconds)
+    expires_at = datetime.fromisoformat(str(calling.detail["ars_expires_at"]))
+    assert expires_at == center.clock.now() + ttl
+    assert service.status(ref).detail["ars_expires_at"] == calling.detail["ars_expires_at"]
     ringing = phone.ringing(registrant.phone)
     assert ringing is not None and "공동인증서" in str(ringing["prompt"])
     assert code not in str(ringing["prompt"])  # the number is on the screen only
@@ -58,6 +64,7 @@ def test_the_ars_call_instead_of_the_sms(center: Center) -> None:
     assert refused(lambda: service.register(ref)).code == "ENROLLMENT_STEP_OUT_OF_ORDER"
     assert phone.answer(registrant.phone, code)
     confirmed = service.confirm_ars(ref)
+    assert service.status(ref).detail["ars_expires_at"] is None  # the call is over
     assert confirmed.state == "code_verified" and confirmed.detail["ars"] == "confirmed"
     registered = registrant.register()
     assert len(registered.reference) == 10

@@ -122,7 +122,7 @@ def test_email_through_a_real_smtp_server(center: Center, smtp_server: SmtpServe
     assert parsed.get_content_charset() == "utf-8"
     body = parsed.get_content()
     assert body.rstrip("\n") == message.body
-    assert "Galaxy S24 울트라 기기가 2026-11-23 10:00 국민인증서 이용 기기로 등록" in body
+    assert "Galaxy S24 울트라 기기가 2026-11-23 10:00 KB국민인증서 이용 기기로 등록" in body
     assert received.content.isascii()  # 7-bit clean on the wire (base64 body, RFC 2047)
 
 

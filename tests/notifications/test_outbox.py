@@ -40,12 +40,12 @@ def test_one_message_per_channel_written_with_the_change(
     assert [m.channel for m in messages] == ["sms", "email", "webhook"]
     sms, email, webhook = messages
     expected = (
-        "[certcenter Demo Bank] 국민인증서가 SM-S928N 기기에서 2026-11-23 10:00 발급되었습니다. "
+        "[certcenter Demo Bank] KB국민인증서가 SM-S928N 기기에서 2026-11-23 10:00 발급되었습니다. "
         "본인이 아니면 1588-9999로 신고해 주세요."
     )
     assert (sms.recipient, sms.body, sms.subject) == ("01020000001", expected, "")
     assert email.recipient == "c001@customers.example.org"
-    assert email.subject == "[certcenter Demo Bank] 국민인증서 발급 안내"
+    assert email.subject == "[certcenter Demo Bank] KB국민인증서 발급 안내"
     assert email.body.startswith(expected + "\n\n[certcenter Demo Bank] Your mobile certificate")
     assert webhook.recipient == "https://hooks.bank.example/certcenter"  # no credentials
     for message in messages:

@@ -14,13 +14,14 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 
 from certcenter.bootstrap import Center
-from certcenter.clock import FrozenClock
+from certcenter.clock import FrozenClock, as_utc
 from certcenter.config import Settings
 from certcenter.server import create_app
 from tests.conftest import LiveServer, _reset_postgres, make_settings
@@ -147,6 +148,12 @@ def test_issue_log_in_and_sign_a_transfer(
     big = web.follow(web.prepare_transfer(60_000_000))
     ars = re.search(r"data-ars-code>(\d+)<", big.text)
     assert ars is not None and 'href="/demo/calls/01020000001"' in big.text
+    # its time left counts to the transfer's stored expiry (the ARS challenge ends with it)
+    counted = re.search(r'data-countdown data-expires-at="([^"]+)"', big.text)
+    with center.uow_factory() as uow:
+        stored = uow.transfers.get(big.url.path.rsplit("/", 1)[-1])
+    assert counted is not None and stored is not None
+    assert datetime.fromisoformat(counted.group(1)) == as_utc(stored.expires_at)
     early = web.follow(web.sign_transfer(big, account_password=ACCOUNT_PASSWORD))  # unanswered
     assert early.status_code == 401 and error_code(early.text) == "ARS_NOT_CONFIRMED"
     assert f"data-ars-code>{ars.group(1)}<" in early.text  # still on the confirmation
@@ -201,7 +208,7 @@ def test_the_mobile_certificate_approved_in_the_app(
             assert approved.json() == {"state": "approved", "next": "/login"}
             who = web.get("/login")
             assert "김민준님, 로그인되었습니다" in main_text(who.text)
-            assert "모바일 인증서(앱 승인)" in main_text(who.text)
+            assert "KB국민인증서(앱 승인)" in main_text(who.text)
             only_app = web.get("/transfer")
             assert only_app.status_code == 200
             assert error_code(only_app.text) == "WEB_TRANSFER_NOT_SIGNABLE_HERE"

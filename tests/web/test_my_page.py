@@ -194,6 +194,7 @@ def _confirm(web: WebClient, me: LoggedIn, page: str, pin: str = PIN) -> httpx.R
             "activation_id": activation.group(1),
             "device_signature": me.browser.sign(device_message(page)),
             "pin": pin,
+            **dict(re.findall(r'name="(flow_tag)" value="([^"]+)"', page)[:1]),
         },
     )
 
@@ -240,8 +241,24 @@ def test_revoking_asks_the_pin_again_and_ends_the_session(
                 "pin": PIN,
             },
         )
+        # an older page of this confirmation (another window opened it again since): not
+        # applied, and said so, on the confirmation as it is now
+        assert stale.headers["location"] == "/my/financial/confirm"
         stale = web.follow(stale)
-        assert stale.status_code == 409 and "WEB_CONFIRMATION_INVALID" in main_text(stale.text)
+        assert stale.status_code == 409 and "WEB_FLOW_TAKEN_OVER" in main_text(stale.text)
+        # the page of a change chosen before another tab chose again: not applied either
+        tag = re.search(r'name="flow_tag" value="([^"]+)"', stale.text)
+        assert tag is not None
+        other_tab = web.post(
+            "/my/financial/renew", data={"csrf_token": csrf(web, "/my"), "flow_tag": tag.group(1)}
+        )
+        assert other_tab.headers["location"] == "/my/financial/confirm"
+        older = _confirm(web, me, stale.text)  # the first tab's revocation, its tag now old
+        assert older.headers["location"] == "/my/financial/confirm"
+        older = web.follow(older)
+        assert older.status_code == 409 and "WEB_FLOW_TAKEN_OVER" in main_text(older.text)
+        assert text("my.confirm.renew_title", "ko") in main_text(older.text)  # the other's
+        assert db_center.cloud_certificates.overview(me.customer_id).status == "active"
 
         again = web.follow(web.post("/my/financial/revoke", data={"csrf_token": csrf(web, "/my")}))
         done = _confirm(web, me, again.text)

@@ -40,7 +40,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from certcenter.audit.redaction import mask_phone
@@ -294,6 +294,8 @@ class FinancialIssuance:
 
         # The call is placed before the step's transaction: no row is locked while it rings.
         call_id, phone = self.engine.ask(ref, "ars", call)
+        ttl = timedelta(seconds=self.policy.ars_call_ttl_seconds)
+        expires_at = (self.clock.now() + ttl).isoformat()  # stored: what the page counts to
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             calls = calls_left(enrollment)
@@ -302,9 +304,10 @@ class FinancialIssuance:
                 "ars_call_id": call_id,
                 "ars_code_hash": code_hash,
                 "ars_calls": calls + 1,
+                "ars_expires_at": expires_at,
             }
             enrollment.state = S.ARS_CALLING.value
-            return {"ars_code": code, "phone": mask_phone(phone)}
+            return {"ars_code": code, "phone": mask_phone(phone), "ars_expires_at": expires_at}
 
         return self.engine.step(ref, "ars", act)
 
@@ -353,11 +356,7 @@ class FinancialIssuance:
         found = self.engine.ask(ref, "departure", abroad)
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            enrollment.data = {
-                k: v
-                for k, v in enrollment.data.items()
-                if k not in ("ars_call_id", "ars_code_hash")
-            }
+            enrollment.data = without_ars_call(enrollment.data)
             enrollment.proofing = "departure"
             enrollment.state = S.IDENTITY_PROVEN.value
             return {
@@ -728,6 +727,7 @@ class FinancialIssuance:
                     "medium": enrollment.medium,
                     "certificate_serial": enrollment.certificate_serial,
                     "failure_code": enrollment.failure_code,
+                    "ars_expires_at": enrollment.data.get("ars_expires_at"),
                 },
             )
 

@@ -152,7 +152,8 @@ class Effects:
 
 # ---------------------------------------------------------------- the ARS phone check
 
-ARS_CALL_KEYS = ("ars_call_id", "ars_code_hash")  # what a flow's row keeps of an open call
+# what a flow's row keeps of an open call: its id, the code's digest, until when the code serves
+ARS_CALL_KEYS = ("ars_call_id", "ars_code_hash", "ars_expires_at")
 ARS_MAX_KEYED = 10  # the most digits a call's answer may carry
 
 

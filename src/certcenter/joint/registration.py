@@ -353,6 +353,8 @@ class JointRegistrations:
 
         # The call is placed before the step's transaction: no row is locked while it rings.
         call_id, phone = self.engine.ask(ref, "ars", call)
+        ttl = timedelta(seconds=self.policy.ars_call_ttl_seconds)
+        expires_at = (self.clock.now() + ttl).isoformat()  # stored: what the page counts to
 
         def act(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
             calls = calls_made(row)
@@ -361,9 +363,10 @@ class JointRegistrations:
                 "ars_call_id": call_id,
                 "ars_code_hash": code_hash,
                 "ars_calls": calls + 1,
+                "ars_expires_at": expires_at,
             }
             row.state = S.ARS_CALLING.value
-            return {"ars_code": code, "phone": mask_phone(phone)}
+            return {"ars_code": code, "phone": mask_phone(phone), "ars_expires_at": expires_at}
 
         return self.engine.step(ref, "ars", act)
 
@@ -486,6 +489,7 @@ class JointRegistrations:
                     "reference_expires_at": row.expires_at.isoformat() if row.reference else None,
                     "certificate_serial": row.certificate_serial,
                     "failure_code": row.failure_code,
+                    "ars_expires_at": row.data.get("ars_expires_at"),
                 },
             )
 

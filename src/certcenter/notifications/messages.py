@@ -10,7 +10,7 @@ the report number and the time are filled in here:
     ...                   now=datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     >>> for sentence in rendered.text_ko.split(". "):
     ...     print(sentence)
-    [데모은행] 국민인증서가 SM-S928N 기기에서 2026-11-23 10:00 발급되었습니다
+    [데모은행] KB국민인증서가 SM-S928N 기기에서 2026-11-23 10:00 발급되었습니다
     본인이 아니면 1588-9999로 신고해 주세요.
 
 Values given as ``datetime`` are shown in Korean time (``YYYY-MM-DD HH:MM``), ``date`` as

@@ -25,7 +25,8 @@ readable.
 that every form of its pages carries (``ui.csrf_field`` adds it where the page has
 ``flow_tag``); a POST from a page of an older flow — another tab started a new one — is not
 applied to the new flow: it is sent to the new flow's step (``resume_page``) with
-``WEB_FLOW_TAKEN_OVER``.
+``WEB_FLOW_TAKEN_OVER``. A flow whose step has no fixed page (the transfer under way, the
+change being confirmed on ``/my``) names it when it begins: ``begin(request, resume=page)``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from certcenter.web.routing import Respond
 TAB_FIELD = "flow_tag"
 _REFUSAL = "refusal"
 _TAG = "tab"
+_RESUME = "resume"
 
 
 def _plain(value: object) -> object:
@@ -166,8 +168,13 @@ class StepFlow:
         path = request.url.path.rstrip("/")
         if path == self.prefix:  # the first page's form starts a new flow: it replaces
             return
-        page = "terms" if path == f"{self.prefix}/start" else self.resume_page
+        page = "terms" if path == f"{self.prefix}/start" else self.resume_at(request)
         raise Respond(self.refused(request, CertCenterError("WEB_FLOW_TAKEN_OVER"), page))
+
+    def resume_at(self, request: Request) -> str:
+        """The page a form of an older flow is sent to: the one :meth:`begin` named
+        (``resume=``), else ``resume_page``."""
+        return self.stash(request).text(_RESUME) or self.resume_page
 
     # ------------------------------------------------------------ values shown on a page
 

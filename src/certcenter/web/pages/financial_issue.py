@@ -159,6 +159,7 @@ def _render(
         "masked_phone": flow.text("phone"),
         "demo_phone": None,
         "ars_code": None,
+        "ars_expires_at": None,
         "calling": status.state == "ars_calling",
         "medium": pending,
         "media": media_choices(request),
@@ -179,6 +180,7 @@ def _render(
         context["demo_phone"] = _customer_phone(request, ref)
     if status.state == "ars_calling":
         context["ars_code"] = STEPS.unseal(request, "ars", bound=ref.enrollment_id, keep=True)
+        context["ars_expires_at"] = status.detail.get("ars_expires_at")  # as the center stored it
     if page == "medium":
         held = center_of(request).financial_issuance.held_media(ref)
         context["media"] = media_choices(request, held)

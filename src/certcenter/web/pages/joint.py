@@ -187,6 +187,7 @@ def _render(
             if state == "ars_calling"
             else None
         ),
+        "ars_expires_at": detail.get("ars_expires_at") if state == "ars_calling" else None,
         "code_seconds": policy.sms_code_ttl_seconds,
         "code_expires_at": (
             code_expiry(request, ref.enrollment_id, JOINT_CODE_PURPOSE)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Form
+from fastapi import Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -55,10 +55,13 @@ from certcenter.web.routing import page_router
 from certcenter.web.sessions import require_customer, sign_out, web_session_token
 from certcenter.web.step_flow import StepFlow
 
-router = page_router(prefix="/my")
-STEPS = StepFlow("my_change", "/my", {}, "WEB_CONFIRMATION_INVALID")
 MY = "terms"  # StepFlow's first page: /my itself
 CONFIRM = "financial/confirm"
+# the tab tag the forms of /my and of the confirmation carry: choosing a change (revoke, renew)
+# begins a new one, so the forms of a page another tab showed before are not applied
+# (WEB_FLOW_TAKEN_OVER: sent to the change now being confirmed, or to /my)
+STEPS = StepFlow("my_change", "/my", {}, "WEB_CONFIRMATION_INVALID", resume_page=MY)
+router = page_router(prefix="/my", dependencies=[Depends(STEPS.same_tab)])
 
 _PENDING = "my_pending"  # the confirmation under way: activation id, action, serial, statement
 _REVOKED = "my_revoked"  # what this browser revoked last (it was logged out with it)
@@ -160,9 +163,17 @@ def _my_page(
             "financial_login": _financial_session(session),
             "transfers": _recent_transfers(center, session),
             "bank_names": BANKS,
+            "flow_tag": STEPS.tag(request),
         },
         error=error,
     )
+
+
+def _settled(request: Request) -> None:
+    """No change under way any more (done or refused): a form of another tab is sent to /my.
+    The tag stays: the same form sent again is told its confirmation was used up."""
+    request.session.pop(_PENDING, None)
+    STEPS.stash(request).put(resume=MY)
 
 
 RECENT_TRANSFERS = 10  # completed transfers listed, each with its receipt
@@ -177,6 +188,8 @@ def _recent_transfers(center: Center, session: Session) -> list[Transfer]:
 @router.get("")
 def my_certificates(request: Request) -> HTMLResponse:
     session = require_customer(request)
+    if not STEPS.tag(request):
+        STEPS.begin(request, resume=MY)
     return _my_page(request, session, error=STEPS.take_refusal(request))
 
 
@@ -228,6 +241,7 @@ def _begin(
             "sign_b64": base64.b64encode(started.message).decode("ascii"),
             "expires_at": started.expires_at,
             "renewal_days": center.settings.policy.financial_certificate_validity_days,
+            "flow_tag": STEPS.tag(request),
         },
         error=error,
     )
@@ -250,6 +264,7 @@ def _chosen(request: Request, action: Action) -> RedirectResponse:
         _overview_for(request, session, action)
     except CertCenterError as exc:
         return STEPS.refused(request, exc, MY)
+    STEPS.begin(request, resume=CONFIRM)  # a page of another tab can no longer act on it
     request.session[_PENDING] = {"action": action}
     return RedirectResponse(STEPS.path(CONFIRM), status_code=303)
 
@@ -284,7 +299,7 @@ def confirm_page(request: Request) -> Response:
     try:
         return _begin(request, session, action, error=error)
     except CertCenterError as exc:
-        request.session.pop(_PENDING, None)
+        _settled(request)
         return STEPS.refused(request, exc, MY)
 
 
@@ -301,6 +316,9 @@ def confirm_change(
     session = require_customer(request)
     center = center_of(request)
     pending: dict[str, Any] | None = request.session.get(_PENDING)
+    if pending and activation_id and pending.get("activation") not in (None, activation_id):
+        # this confirmation opened again in another window since: its activation is the one
+        return STEPS.refused(request, CertCenterError("WEB_FLOW_TAKEN_OVER"), CONFIRM)
     if not pending or not activation_id or pending.get("activation") != activation_id:
         # used up by the same form sent before, or from an older page
         return STEPS.refused(request, CertCenterError("WEB_CONFIRMATION_INVALID"), MY)
@@ -319,9 +337,9 @@ def confirm_change(
     except CertCenterError as exc:
         if exc.code in _RETRY:  # the confirmation again, with a fresh activation
             return STEPS.refused(request, exc, CONFIRM)
-        request.session.pop(_PENDING, None)
+        _settled(request)
         return STEPS.refused(request, exc, MY)
-    request.session.pop(_PENDING, None)
+    _settled(request)
     if signed.customer_id != session.customer_id:  # begin() bound it to this customer
         raise CertCenterError("WEB_CONFIRMATION_INVALID")
     actor = _actor(request, session)

@@ -41,7 +41,7 @@ import re
 import secrets
 from typing import Annotated, Any
 
-from fastapi import Form
+from fastapi import Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,10 +61,11 @@ from certcenter.web.routing import page_router
 from certcenter.web.sessions import require_customer
 from certcenter.web.step_flow import StepFlow
 
-router = page_router(prefix="/transfer")
-# the form typed (after a refusal), the ARS code of the transfer on screen (sealed)
-STEPS = StepFlow("transfer", "/transfer", {}, "TRANSFER_NOT_FOUND")
 FORM = "terms"  # StepFlow's first page: /transfer itself
+# the form typed (after a refusal), the transfer under way and its tab tag, the ARS code of
+# the transfer on screen (sealed)
+STEPS = StepFlow("transfer", "/transfer", {}, "TRANSFER_NOT_FOUND", resume_page=FORM)
+router = page_router(prefix="/transfer", dependencies=[Depends(STEPS.same_tab)])
 
 P7M = "application/pkcs7-mime; smime-type=signed-data"
 STAY_ON_CONFIRMATION = frozenset(
@@ -240,6 +241,8 @@ def prepare(
     except CertCenterError as exc:
         return _refused(request, exc, typed)
     transfer = prepared.transfer
+    if STEPS.stash(request).text("transfer") != transfer.id:  # a new transfer: a new tab tag
+        STEPS.begin(request, transfer=transfer.id, resume=transfer.id)
     STEPS.stash(request).put(form={})
     if prepared.ars_code:
         STEPS.seal(request, "ars", prepared.ars_code, bound=transfer.id)
@@ -280,6 +283,7 @@ def _confirm_page(
         "activation_id": started.activation_id,
         "sign_b64": base64.b64encode(started.message).decode("ascii"),
         "activation_expires_at": started.expires_at,
+        "flow_tag": STEPS.tag(request),
         "locked": error is not None and error.code == "FINANCIAL_PIN_LOCKED",
     }
     return render(request, "transfer/confirm.html", context, error=error)
@@ -312,6 +316,19 @@ def _ended(
     return _form_page(request, session, error=error, form=_form_of(transfer))
 
 
+def _newer_transfer(request: Request, session: Session, transfer: Transfer) -> str | None:
+    """The transfer another tab of this browser began after ``transfer`` and has not finished
+    (its confirmation is where this browser carries on), or None."""
+    current = STEPS.stash(request).text("transfer")
+    if not current or current == transfer.id:
+        return None
+    try:
+        newer = center_of(request).transfers.get(session, current)
+    except CertCenterError:
+        return None
+    return newer.id if newer.status == "pending" else None
+
+
 @router.get("/{transfer_id}")
 def show(request: Request, transfer_id: str) -> Response:
     session = _session(request)
@@ -322,6 +339,8 @@ def show(request: Request, transfer_id: str) -> Response:
     if transfer.status == "completed":
         return _done_page(request, transfer)
     if transfer.status == "pending" and session.method == FINANCIAL_METHOD:
+        if (newer := _newer_transfer(request, session, transfer)) is not None:
+            return STEPS.refused(request, CertCenterError("WEB_FLOW_TAKEN_OVER"), newer)
         return _confirm_page(request, session, transfer, error=error)
     if transfer.status == "expired":
         ttl = center_of(request).settings.policy.transfer_ttl_seconds
