@@ -250,3 +250,24 @@ def test_repeated_refusals_block_the_customer_for_a_day(
     fresh = Browser(api.url, "C001")
     fresh.start()
     assert fresh.identify()["state"] == "identified"
+
+
+def test_an_ars_number_past_its_time_no_longer_serves(
+    api: LiveServer, center: Center, clock: FrozenClock
+) -> None:
+    """The number on the screen serves until the stored ``ars_expires_at`` the page counts
+    down to: keyed in after it, even rightly, it is refused and a new call may follow."""
+    browser = Browser(api.url, "C001")
+    browser.start()
+    browser.identify()
+    calling = browser.call("ars")
+    code = str(calling["detail"]["ars_code"])
+    browser.answer_call(code)
+    clock.advance(seconds=center.settings.policy.ars_call_ttl_seconds)
+    err = browser.refused("ars_confirm")
+    assert_refusal(err, "ARS_CALL_EXPIRED")
+    assert str(center.settings.policy.ars_call_ttl_seconds) in err.problem["cause"]["ko"]
+    assert browser.status()["state"] == "identified"  # the call is over; ask for another
+    code = browser.ars()
+    browser.answer_call(code)
+    assert browser.ars_confirm()["state"] == "identity_proven"

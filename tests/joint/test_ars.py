@@ -147,3 +147,21 @@ def test_the_ars_steps_over_http(api: LiveServer, center: Center) -> None:
         http.post("/sim/ars/01020000001/answer", json={"keyed": code}).raise_for_status()
         assert step("ars/confirm")["state"] == "code_verified"
         assert step("register")["detail"]["reference"]
+
+
+def test_an_ars_number_past_its_time_no_longer_serves(center: Center, clock: FrozenClock) -> None:
+    registrant = _ready(center)
+    ref = registrant.ref
+    assert ref is not None
+    service = center.joint_registrations
+    phone = SimulatedArs(center.sim_store, center.clock)
+    code = str(service.request_ars(ref).detail["ars_code"])
+    clock.advance(seconds=service.policy.ars_call_ttl_seconds)
+    assert phone.answer(registrant.phone, code)
+    late = refused(lambda: service.confirm_ars(ref))
+    assert late.code == "ARS_CALL_EXPIRED" and late.http_status == 410
+    assert service.status(ref).state == "medium_verified"  # a new call, or the SMS
+    assert service.status(ref).detail["ars_expires_at"] is None
+    code = str(service.request_ars(ref).detail["ars_code"])
+    assert phone.answer(registrant.phone, code)
+    assert service.confirm_ars(ref).state == "code_verified"

@@ -318,7 +318,7 @@ class FinancialIssuance:
         def look() -> ArsAnswer:
             with self.uow_factory() as uow:
                 data = dict(self.engine.authorise(uow, ref, lock=False).data)
-            return ArsAnswer.of(data, self.providers.ars, self.hasher)
+            return ArsAnswer.of(data, self.providers.ars, self.hasher, now=self.clock.now())
 
         answer = self.engine.guard(ref, "ars_confirm", look)
 
@@ -334,6 +334,10 @@ class FinancialIssuance:
                 enrollment.state = S.IDENTIFIED.value  # a new call may be asked for
                 enrollment.updated_at = self.clock.now()
                 uow.commit()
+                if answer.status == "expired":
+                    raise CertCenterError(
+                        "ARS_CALL_EXPIRED", seconds=self.policy.ars_call_ttl_seconds
+                    )
                 raise CertCenterError("FINANCIAL_ARS_FAILED")
             enrollment.proofing = "ars"
             enrollment.state = S.IDENTITY_PROVEN.value

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from certcenter.audit.redaction import mask_phone
@@ -172,12 +173,24 @@ class ArsAnswer:
     status: str
 
     @classmethod
-    def of(cls, data: Mapping[str, Any], ars: ArsCaller, hasher: ArsCodeMatcher) -> ArsAnswer:
+    def of(
+        cls,
+        data: Mapping[str, Any],
+        ars: ArsCaller,
+        hasher: ArsCodeMatcher,
+        *,
+        now: datetime,
+    ) -> ArsAnswer:
         """Ask the ARS provider about the call ``data`` (a flow row's data) records; run
-        outside the step's transaction (the provider is an outside party)."""
+        outside the step's transaction (the provider is an outside party). Past the call's
+        stored ``ars_expires_at`` the number on the screen no longer serves: ``expired``,
+        whatever was keyed in."""
         call_id = str(data.get("ars_call_id", ""))
         if not call_id:
             return cls("", False, "none")
+        expires_at = data.get("ars_expires_at")
+        if expires_at and now >= datetime.fromisoformat(str(expires_at)):
+            return cls(call_id, False, "expired")
         outcome = ars.outcome(call_id)
         keyed = outcome.keyed or ""
         matches = (

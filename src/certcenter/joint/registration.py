@@ -379,7 +379,7 @@ class JointRegistrations:
         def look() -> ArsAnswer:
             with self.uow_factory() as uow:
                 data = dict(self.engine.authorise(uow, ref, lock=False).data)
-            return ArsAnswer.of(data, self.providers.ars, self.hasher)
+            return ArsAnswer.of(data, self.providers.ars, self.hasher, now=self.clock.now())
 
         answer = self.engine.guard(ref, "ars_confirm", look)
 
@@ -395,6 +395,10 @@ class JointRegistrations:
                 row.state = S.MEDIUM_VERIFIED.value  # a new call, or the SMS, may be asked for
                 row.updated_at = self.clock.now()
                 uow.commit()
+                if answer.status == "expired":
+                    raise CertCenterError(
+                        "ARS_CALL_EXPIRED", seconds=self.policy.ars_call_ttl_seconds
+                    )
                 left = max(0, self.policy.joint_ars_max_calls - int(row.data.get("ars_calls", 0)))
                 raise CertCenterError("JOINT_ARS_FAILED", calls_left=left)
             row.state = S.CODE_VERIFIED.value

@@ -196,6 +196,7 @@ def ars(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     "ACCOUNT_TRANSFER_RESTRICTED",
     "CUSTOMER_NOT_FOUND",
     "ENROLLMENT_TOKEN_INVALID",
+    "ARS_CALL_EXPIRED",
     "FINANCIAL_ARS_FAILED",
     "FOREIGN_IP_BLOCKED",
 )

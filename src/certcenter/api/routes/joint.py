@@ -288,7 +288,7 @@ def ars(ref: RefDep, center: CenterDep) -> JointStepOut:
 
 
 @router.post("/{registration_id}/ars/confirm", response_model=JointStepOut)
-@raises(*_ARS_COMMON, "JOINT_ARS_FAILED")
+@raises(*_ARS_COMMON, "ARS_CALL_EXPIRED", "JOINT_ARS_FAILED")
 def ars_confirm(ref: RefDep, center: CenterDep) -> JointStepOut:
     """After the call: ``detail.ars`` is ``ringing`` (ask again) or ``confirmed``; digits
     other than the number shown are ``JOINT_ARS_FAILED`` (recorded; a new call may follow)."""
