@@ -79,6 +79,10 @@ class SqlCustomers(_Repository):
         self.session.add(customer)
 
     def get(self, customer_id: str, *, for_update: bool = False) -> Customer | None:
+        if not for_update:  # held by this unit of work already (every flow step's audit)
+            loaded: Customer | None = self._loaded(Customer, customer_id)
+            if loaded is not None:
+                return loaded
         query = select(Customer).where(tables.customers.c.id == customer_id)
         if for_update:
             query = query.with_for_update()
