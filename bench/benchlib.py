@@ -469,8 +469,8 @@ def machine_facts() -> list[str]:
         f"python: {platform.python_implementation()} {platform.python_version()}",
         f"argon2id (m={policy.argon2_memory_kib} KiB, t={policy.argon2_time_cost}, "
         f"p={policy.argon2_parallelism}, the default policy): {argon2_hash_ms():.1f} ms per "
-        "hash here; the server does 6 per enrollment (SMS code, its check, 1-won code, its "
-        "check, PIN, pattern), none in the csr step",
+        "hash here; the server does 2 per enrollment (PIN, pattern: the SMS and 1-won codes "
+        "are keyed HMACs), one per PIN login, none in the csr step",
     ]
 
 

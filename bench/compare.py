@@ -74,6 +74,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import benchlib
+import goals
 import httpx
 import ocsp as ocsp_bench
 import worldgen
@@ -763,7 +764,9 @@ def generator_ceiling(target: OcspTarget, args: argparse.Namespace) -> str:
     )
 
 
-def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
+def run(
+    args: argparse.Namespace, stop: threading.Event, goal: goals.GoalFigures | None = None
+) -> list[Row]:
     cfssl = _tool("cfssl")
     wrk = _tool("wrk")
     py_spy = _tool("py-spy") if args.profile else None
@@ -795,6 +798,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
     peer: Cfssl | None = None
     try:
         people_count = 1 + args.warmup_enrollments + args.sign_count
+        people_count += args.enrol_count if goal is not None else 0
         world = worldgen.write_world(tmp / "world.toml", people_count)
         server = Server(args.workers, tmp / "data", world, tmp / "server.log")
         print(server.describe(), flush=True)
@@ -818,6 +822,20 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
         )
         if stop.is_set():  # the signings stopped on Ctrl-C / SIGTERM and kept their figures
             raise KeyboardInterrupt
+        if goal is not None:
+            print("-- certcenter whole enrolments (goal)", flush=True)
+            first = 1 + args.warmup_enrollments + args.sign_count
+            goal.enrolment = goals.measure_enrolment(
+                running,
+                people.take(first, args.enrol_count, "the enrolments"),
+                count=args.enrol_count,
+                concurrency=args.goal_concurrency,
+                time_limit=args.time_limit,
+                stop=stop,
+                around=lambda name: profiled(py_spy, running, _profile_file(args, name)),
+            )
+            if stop.is_set():
+                raise KeyboardInterrupt
         print(f"    server {server.stop(args.stop_timeout)}", flush=True)
         server_run = _scan(server)
         server = None
@@ -841,6 +859,23 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
                 peer.api_url, args, wrk, tmp, peer.cpu_seconds
             )
             ceiling = generator_ceiling(peer_target, args)
+            print(f"    {PEER} {peer.stop()}", flush=True)
+            peer = None
+        if goal is not None:
+            print("-- certcenter logins (goal), a server of their own", flush=True)
+            goal.hash_ms = benchlib.argon2_hash_ms()
+            holder: list[Server] = []
+            goals.measure_login_goals(
+                goal,
+                workers=args.workers,
+                count=args.login_count,
+                concurrency=args.goal_concurrency,
+                time_limit=args.time_limit,
+                around=lambda name: _profiled_latest(py_spy, holder, _profile_file(args, name)),
+                startup_timeout=args.startup_timeout,
+                stop_timeout=args.stop_timeout,
+                started=holder.append,
+            )
     except KeyboardInterrupt:
         stop.set()
         print("interrupted: servers stopped; the figures so far follow", flush=True)
@@ -873,6 +908,19 @@ def run(args: argparse.Namespace, stop: threading.Event) -> list[Row]:
                 )
             )
     return rows
+
+
+def _profile_file(args: argparse.Namespace, name: str) -> Path | None:
+    return args.profile / f"certcenter-{name}.txt" if args.profile else None
+
+
+def _profiled_latest(
+    py_spy: str | None, servers: list[Server], out: Path | None
+) -> contextlib.AbstractContextManager[None]:
+    """py-spy the server the goals' logins started last (none yet: no profile)."""
+    if not servers:
+        return contextlib.nullcontext()
+    return profiled(py_spy, servers[-1], out)
 
 
 def _scan(server: Server) -> str:
@@ -909,6 +957,17 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy the center into this folder"
     )
+    parser.add_argument(
+        "--no-goals",
+        dest="goals",
+        action="store_false",
+        help="leave out the login and enrolment goals' table (goals.py)",
+    )
+    parser.add_argument("--login-count", type=int, default=400, help="logins per path (goals)")
+    parser.add_argument("--enrol-count", type=int, default=32, help="enrolments (goals)")
+    parser.add_argument(
+        "--goal-concurrency", type=int, default=8, help="logins/enrolments in flight (goals)"
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary folder")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
@@ -920,8 +979,9 @@ def main() -> None:
     ):
         parser.error("--concurrency, --workers, --sign-count >= 1; --seconds > 0")
     stop = threading.Event()
+    goal = goals.GoalFigures(hash_ms=0.0, cores=goals.cores()) if args.goals else None
     with benchlib.sigterm_as_interrupt():
-        rows = run(args, stop)
+        rows = run(args, stop, goal)
     print()
     print(
         f"{args.seconds:.0f} s per measurement, {args.concurrency} in flight, certcenter "
@@ -929,13 +989,18 @@ def main() -> None:
         "ratio = certcenter req/s / cfssl req/s"
     )
     print(table_text(rows))
+    if goal is not None:
+        print()
+        print(
+            f"goals: certcenter {args.workers} workers, {args.goal_concurrency} in flight, "
+            f"{args.login_count} logins per path, {args.enrol_count} enrolments"
+        )
+        print(goals.goals_table(goal))
     if args.json:
         args.json.write_text(
             json.dumps(
-                [
-                    {"metric": r.metric, "certcenter": vars(r.ours), PEER: vars(r.peer)}
-                    for r in rows
-                ],
+                [{"metric": r.metric, "certcenter": vars(r.ours), PEER: vars(r.peer)} for r in rows]
+                + ([{"goals": goals.as_dict(goal)}] if goal is not None else []),
                 indent=2,
             ),
             "utf-8",

@@ -3,88 +3,30 @@ signature is all the server checks) and on the PIN path (plus one argon2id verif
 
     .venv/bin/python bench/logins.py                       # starts servers: 1 and 2 workers
     .venv/bin/python bench/logins.py --workers 2 --count 400 --concurrency 8
+    .venv/bin/python bench/logins.py --workers 2 --profile /tmp/profiles   # py-spy as well
 
 For each worker count a fresh ``certcenter serve`` (SQLite, demo world, 127.0.0.1, a free
 port) is started in a temporary directory, the demo world's happy-path customers get their
 certificates (not timed), and then ``--count`` logins per path are sent, ``--concurrency`` at
 a time, each thread logging in as its own customer (a customer's own tries are capped by the
 lockout counter). One login is two requests — the challenge and the signed answer — and is
-timed as a whole. Timings are printed, never asserted; the server stops by itself at the end.
+timed as a whole. Besides the latencies each path prints the server's CPU per login (its
+processes' CPU seconds while the path ran, divided by the logins), which a busy machine
+disturbs less than the rate, and the goals' table (``goals.py``) with the argon2id hash timed
+right before the PIN path. Timings are printed, never asserted; the server stops by itself.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import tempfile
-import threading
-import time
 from importlib import resources
 from pathlib import Path
 
 import benchlib
+import compare
+import goals
 from run_all import Server
-
-from certcenter.cli.app_session import login
-from certcenter.cli.client import ApiError, CenterClient
-from certcenter.cli.demo import DEMO_PIN, scripted_answers
-from certcenter.cli.flow import enroll
-from certcenter.cli.keystore import Keystore
-
-
-def _enroll_all(url: str, directory: Path, keys: list[str]) -> list[Keystore]:
-    stores = []
-    for key in keys:
-        store = Keystore(directory / key)
-        with CenterClient(url, locale="en") as client:
-            try:
-                enroll(
-                    client,
-                    store,
-                    scripted_answers(key),
-                    ask=lambda *a, **k: "",
-                    say=lambda *a, **k: None,
-                    auto_codes=True,
-                )
-            except ApiError as err:  # e.g. a person whose certificate sits on another phone
-                print(f"  {key}: not enrolled ({err.code}); left out", flush=True)
-                continue
-        stores.append(store)
-    return stores
-
-
-def _measure(
-    url: str, stores: list[Keystore], method: str, count: int, concurrency: int, time_limit: float
-) -> tuple[float, list[float], dict[str, int]]:
-    samples: list[float] = []
-    errors: dict[str, int] = {}
-    lock = threading.Lock()
-    left = [count]
-    deadline = time.monotonic() + time_limit
-
-    def worker(store: Keystore) -> None:
-        with CenterClient(url, locale="en") as client:
-            while time.monotonic() < deadline:
-                with lock:
-                    if left[0] <= 0:
-                        return
-                    left[0] -= 1
-                started = time.perf_counter()
-                try:
-                    login(client, store, method=method, pin=DEMO_PIN)
-                except Exception as err:  # noqa: BLE001 - every failure is counted
-                    with lock:
-                        name = getattr(err, "code", type(err).__name__)
-                        errors[name] = errors.get(name, 0) + 1
-                    continue
-                with lock:
-                    samples.append(time.perf_counter() - started)
-
-    began = time.perf_counter()
-    chosen = [stores[i % len(stores)] for i in range(concurrency)]
-    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(worker, chosen))
-    return time.perf_counter() - began, samples, errors
 
 
 def main() -> None:
@@ -93,13 +35,14 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=400, help="logins per path")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per path")
-    args = parser.parse_args()
-    benchlib.print_lines(benchlib.machine_facts())
-    print(
-        f"argon2id hash (this machine, the policy's parameters): "
-        f"{benchlib.argon2_hash_ms():.1f} ms — one per PIN login",
-        flush=True,
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy the server into this folder"
     )
+    args = parser.parse_args()
+    py_spy = compare._tool("py-spy") if args.profile else None
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    benchlib.print_lines(benchlib.machine_facts())
     world = Path(str(resources.files("certcenter.simulators").joinpath("demo_world.toml")))
     keys = list(benchlib.DEMO_HAPPY_KEYS[: max(1, min(args.concurrency, 9))])
     for workers in args.workers:
@@ -108,22 +51,38 @@ def main() -> None:
             print(f"\n=== {server.describe()}", flush=True)
             server.start(120)
             try:
-                stores = _enroll_all(server.url, Path(tmp) / "apps", keys)
+                stores = goals.enroll_demo_people(server.url, Path(tmp) / "apps", keys)
+                figures = goals.GoalFigures(hash_ms=0.0, cores=goals.cores())
                 rows = []
                 for method in ("biometric", "pin"):
-                    wall, samples, errors = _measure(
-                        server.url, stores, method, args.count, args.concurrency, args.time_limit
-                    )
+                    if method == "pin":
+                        figures.hash_ms = benchlib.argon2_hash_ms()
+                    out = args.profile / f"login-{method}-w{workers}.txt" if args.profile else None
+                    with compare.profiled(py_spy, server, out):
+                        cpu = server.cpu_seconds()
+                        wall, samples, errors = goals.measure_logins(
+                            server.url,
+                            stores,
+                            method,
+                            args.count,
+                            args.concurrency,
+                            args.time_limit,
+                        )
+                        cpu = server.cpu_seconds() - cpu
+                    rate = goals.Rate.of(wall, samples, sum(errors.values()), cpu)
+                    setattr(figures, method, rate)
                     stats = benchlib.summary_ms(samples)
                     rows.append(
                         [
                             method,
                             len(samples),
                             f"{len(samples) / wall:.1f}",
-                            f"{stats['p50']:.1f}",
-                            f"{stats['p95']:.1f}",
-                            f"{stats['p99']:.1f}",
-                            f"{stats['max']:.1f}",
+                            f"{stats.get('p50', 0):.1f}",
+                            f"{stats.get('p95', 0):.1f}",
+                            f"{stats.get('p99', 0):.1f}",
+                            f"{stats.get('max', 0):.1f}",
+                            f"{cpu / wall:.2f}",
+                            goals._n(rate.server_cpu_ms, 2),
                             ", ".join(f"{k}×{v}" for k, v in errors.items()) or "-",
                         ]
                     )
@@ -137,12 +96,15 @@ def main() -> None:
                             "p95 ms",
                             "p99 ms",
                             "max ms",
+                            "server cores",
+                            "server CPU ms/login",
                             "errors",
                         ],
                         rows,
                     ),
                     flush=True,
                 )
+                print(goals.goals_table(figures), flush=True)
             finally:
                 server.stop(30)
 

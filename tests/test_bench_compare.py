@@ -81,3 +81,35 @@ def test_table_rows_and_a_peer_that_is_not_installed(compare: ModuleType) -> Non
         "  OCSP POST: load by wrk (certcenter), wrk (cfssl); server CPU certcenter 1.50 cores"
         in notes
     )
+
+
+def test_goals_are_shares_of_their_argon2_bounds(compare: ModuleType) -> None:
+    goals = sys.modules["goals"]
+    # 2 cores, 50 ms a hash: a PIN login (1 hash) is bound at 40/s, an enrolment (2) at 20/s
+    assert goals.hash_bound(2, 50.0, goals.PIN_HASHES) == pytest.approx(40.0)
+    assert goals.hash_bound(2, 50.0, goals.ENROLMENT_HASHES) == pytest.approx(20.0)
+    rate = goals.Rate
+    figures = goals.GoalFigures(
+        hash_ms=50.0,
+        cores=2,
+        biometric=rate(per_s=500.0, p99_ms=40.0, ok=400, server_cpu_ms=3.0),
+        pin=rate(per_s=36.0, p99_ms=300.0, ok=400, errors=3, server_cpu_ms=55.0),
+        enrolment=rate(per_s=10.0, p99_ms=2000.0, ok=32, server_cpu_ms=110.0),
+    )
+
+    lines = goals.goals_table(figures).splitlines()
+
+    by_goal = {line.split("  ")[0]: line for line in lines[2:5]}
+    assert "25 % of the rate; p99 within" in by_goal["biometric login"]
+    assert "≥ 90 % of 40.0/s" in by_goal["PIN login"]
+    assert by_goal["PIN login"].endswith("90 % of the bound")
+    assert "≥ 80 % of 20.0/s" in by_goal["enrolment"]
+    assert by_goal["enrolment"].endswith("50 % of the bound")
+    assert "  PIN login: 3 failed, not counted" in lines
+    assert goals.as_dict(figures)["pin_bound_per_s"] == pytest.approx(40.0)
+    # a p99 over the goal and a row not measured
+    figures.biometric = rate(per_s=80.0, p99_ms=260.0, ok=300)
+    figures.enrolment = None
+    text = goals.goals_table(figures)
+    assert "4 % of the rate; p99 over" in text
+    assert "enrolment  " not in text

@@ -289,6 +289,29 @@ def test_the_outside_is_asked_with_no_row_locked_and_its_answer_reaches_the_step
     assert result.detail == {"answer": "answer"}
 
 
+def test_the_outside_is_asked_while_another_transaction_writes(
+    center: Center, clock: FrozenClock
+) -> None:
+    ref = started(center)
+    flows = engine(center, SeenEffects(center))
+    with center.uow_factory() as writer:  # holds the write lock until the end of the block
+        assert writer.session is not None
+        writer.session.execute(text("UPDATE enrollments SET updated_at = updated_at"))
+        # the check before the question is read-only: it does not wait for the writer
+        assert flows.ask(ref, "terms", lambda enrollment, customer: enrollment.id) == (
+            ref.enrollment_id
+        )
+        writer.commit()
+    clock.advance(hours=2)
+    with pytest.raises(CertCenterError) as refused:
+        flows.ask(ref, "terms", lambda enrollment, customer: "not asked")
+    assert refused.value.code == "ENROLLMENT_EXPIRED"
+    with center.uow_factory(read_only=True) as uow:  # found expired by the question's check
+        row = uow.enrollments.get(ref.enrollment_id)
+        assert row is not None
+        assert (row.state, row.failure_code) == ("failed", "ENROLLMENT_EXPIRED")
+
+
 def test_the_outside_is_not_asked_for_a_step_out_of_order_and_its_refusal_is_recorded(
     center: Center,
 ) -> None:

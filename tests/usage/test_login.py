@@ -67,6 +67,9 @@ def test_pattern_and_biometric_logins(new_flow: FlowFactory) -> None:
     assert_refusal(
         _refused(lambda: client.call("POST", "/v1/login", body)), "BIOMETRIC_AUTH_FAILED"
     )
+    # the refused challenge was used up: the biometric key's signature comes too late for it
+    body["signature"] = flow.keystore.sign(issued_challenge["sign"].encode(), key="biometric")
+    assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CHALLENGE_INVALID")
 
 
 def test_wrong_pins_warn_before_the_last_try_and_lock(

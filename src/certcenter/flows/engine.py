@@ -263,13 +263,29 @@ class FlowEngine(Generic[R, St]):
         ``question`` runs with no transaction open and no row locked. Its answer goes to the
         step that follows; a refusal is recorded like the step's, linked to the person the
         question named (``links``: :func:`certcenter.risk.rules.identity_link`) when the flow
-        does not know its customer yet."""
+        does not know its customer yet. The check is a read-only transaction: it waits for
+        no writer."""
         loaded: R | None = None
         try:
-            with self.uow_factory() as uow:
-                row = loaded = self.authorise(uow, ref, lock=True)
-                customer = self._admit(uow, ref, step, row, allow)
-            return question(row, customer)
+            # checking takes no write lock: a read-only transaction; only a flow found
+            # expired is marked failed, in a transaction of its own
+            expired = False
+            with self.uow_factory(read_only=True) as uow:
+                try:
+                    loaded = self.authorise(uow, ref, lock=False)
+                except CertCenterError as err:
+                    if err.code != "ENROLLMENT_EXPIRED":
+                        raise
+                    expired = True
+                else:
+                    customer = self._admit(uow, ref, step, loaded, allow)
+            if expired:
+                with self.uow_factory() as uow:
+                    loaded = self.authorise(uow, ref, lock=True)  # marks it failed and raises
+                    customer = self._admit(uow, ref, step, loaded, allow)
+            if loaded is None:  # not reached: authorise returned a row or raised
+                raise CertCenterError("ENROLLMENT_NOT_FOUND")
+            return question(loaded, customer)
         except CertCenterError as err:
             self._refused(step, err, ref, loaded, links=links)
             raise

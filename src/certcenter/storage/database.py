@@ -5,7 +5,12 @@
 
 On SQLite every transaction that may write starts with ``BEGIN IMMEDIATE``: writers queue
 behind one another (``busy_timeout``) instead of failing when a read snapshot turns out to be
-stale. On PostgreSQL, repositories lock the rows they are about to change
+stale. Within one process the writers of a database file first take turns on a lock of the
+process (:class:`WriterTurn`) and only then ask SQLite: SQLite's busy handler sleeps
+between its tries (1 ms, 2 ms, … up to 100 ms), so a dozen threads polling for the one write
+lock spend most of their time asleep while it is free; a thread waiting for the turn is woken
+the moment the writer before it commits. Only one writer per process asks SQLite.
+On PostgreSQL, repositories lock the rows they are about to change
 (``SELECT … FOR UPDATE``).
 
 Read-only transactions: a connection of :func:`read_only_engine` (the execution option
@@ -33,6 +38,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,9 +98,10 @@ def make_engine(url: str, *, pool: PoolOptions | None = None, **kwargs: Any) -> 
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             private_database_file(Path(database))
-        engine = create_engine(
-            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
-        )
+        connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        if database and database != ":memory:" and not database.startswith("file:"):
+            connect_args["factory"] = _TurnTakingConnection
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         _sqlite_pragmas(engine)
         _catalog_refusals(engine)
         return engine
@@ -175,7 +183,85 @@ def private_database_file(path: Path) -> None:
             name.chmod(PRIVATE_FILE)
 
 
+class WriterTurn:
+    """The turn of this process's writers of one SQLite file: one at a time asks SQLite for
+    its write lock. Waiting for the turn is bounded by the busy timeout; past it the writer
+    asks SQLite anyway, which then decides as it always did. A plain lock, not a re-entrant
+    one: a connection can be closed (and its turn given back) by another thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def take(self, timeout: float) -> bool:
+        return self._lock.acquire(timeout=timeout)
+
+    def give_back(self) -> None:
+        self._lock.release()
+
+    @property
+    def taken(self) -> bool:
+        return self._lock.locked()
+
+
+def writer_turn(database: Path) -> WriterTurn:
+    """The writers' turn of this process for the SQLite file ``database``."""
+    return _TurnTakingConnection.turns_for(str(database.resolve()))
+
+
+_TURNS: dict[str, WriterTurn] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+class _TurnTakingConnection(sqlite3.Connection):
+    """A SQLite connection that holds its process's :class:`WriterTurn` from ``BEGIN
+    IMMEDIATE`` until its commit, rollback or close."""
+
+    _turn: WriterTurn | None = None
+    _holding = False
+
+    @staticmethod
+    def turns_for(path: str) -> WriterTurn:
+        with _TURNS_LOCK:
+            return _TURNS.setdefault(path, WriterTurn())
+
+    def take_turn(self, turn: WriterTurn) -> None:
+        if self._holding:
+            return
+        if turn.take(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            self._turn, self._holding = turn, True
+
+    def give_back_turn(self) -> None:
+        if self._holding and self._turn is not None:
+            self._holding = False
+            self._turn.give_back()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.give_back_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.give_back_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.give_back_turn()
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
+    database = engine.url.database
+    turn = (
+        writer_turn(Path(database))
+        if database and database != ":memory:" and not database.startswith("file:")
+        else None
+    )
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -194,7 +280,18 @@ def _sqlite_pragmas(engine: Engine) -> None:
         if connection.info.get(_QUERY_ONLY, False) != read_only:  # a pooled connection's
             connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
             connection.info[_QUERY_ONLY] = read_only
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if read_only:
+            connection.exec_driver_sql("BEGIN")
+            return
+        raw = connection.connection.dbapi_connection
+        if isinstance(raw, _TurnTakingConnection) and turn is not None:
+            raw.take_turn(turn)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if isinstance(raw, _TurnTakingConnection):
+                raw.give_back_turn()
+            raise
 
 
 def _postgresql_read_only(engine: Engine) -> None:

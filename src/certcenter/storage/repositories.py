@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, sele
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from certcenter.entities import (
     AuditCheckpoint,
@@ -67,12 +68,21 @@ class _Repository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def _loaded(self, entity: type[Any], ident: Any) -> Any:
+        """The object of ``entity`` with primary key ``ident`` when this unit of work has it
+        loaded already, else None — without a query (``Session.get`` would load it)."""
+        return self.session.identity_map.get(Session.identity_key(entity, ident))
+
 
 class SqlCustomers(_Repository):
     def add(self, customer: Customer) -> None:
         self.session.add(customer)
 
     def get(self, customer_id: str, *, for_update: bool = False) -> Customer | None:
+        if not for_update:  # held by this unit of work already (every flow step's audit)
+            loaded: Customer | None = self._loaded(Customer, customer_id)
+            if loaded is not None:
+                return loaded
         query = select(Customer).where(tables.customers.c.id == customer_id)
         if for_update:
             query = query.with_for_update()
@@ -160,7 +170,7 @@ class SqlVerificationCodes(_Repository):
         return done is not None
 
     def _refresh(self, code_id: str) -> None:
-        cached = self.session.get(VerificationCode, code_id)
+        cached = self._loaded(VerificationCode, code_id)
         if cached is not None:
             self.session.refresh(cached)
 
@@ -539,21 +549,30 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+_AUDIT_VALUES = tuple(c.name for c in tables.audit_log.c if c.name != "seq")
+_AUDIT_APPEND = {
+    # PostgreSQL: the number from the sequence; SQLite: the one writer takes the next number
+    postgres: insert(tables.audit_log)
+    .values(
+        seq=func.nextval(tables.AUDIT_SEQUENCE)
+        if postgres
+        else select(func.coalesce(func.max(tables.audit_log.c.seq), 0) + 1).scalar_subquery()
+    )
+    .returning(tables.audit_log.c.seq)
+    for postgres in (False, True)
+}
+
+
 class SqlAudit(_Repository):
     def _dialect(self) -> str:
         return str(self.session.get_bind().dialect.name)
 
     def append(self, entry: AuditEntry) -> int:
-        t = tables.audit_log
-        number: Any
-        if self._dialect() == "postgresql":
-            number = func.nextval(tables.AUDIT_SEQUENCE)
-        else:  # SQLite: the one writer takes the next number
-            number = select(func.coalesce(func.max(t.c.seq), 0) + 1).scalar_subquery()
-        values = {c.name: getattr(entry, c.name) for c in t.columns if c.name != "seq"}
-        seq = self.session.execute(
-            insert(t).values(seq=number, **values).returning(t.c.seq)
-        ).scalar_one()
+        # one statement per dialect, built once, the entry's values as parameters: building
+        # the statement around the values made every append generate a new cache key
+        statement = _AUDIT_APPEND[self._dialect() == "postgresql"]
+        values = {name: getattr(entry, name) for name in _AUDIT_VALUES}
+        seq = self.session.execute(statement, values).scalar_one()
         entry.seq = int(seq)
         return entry.seq
 
@@ -888,11 +907,14 @@ class SqlChallenges(_Repository):
             update(t)
             .where(t.c.id == challenge_id, t.c.used_at.is_(None))
             .values(used_at=at)
-            .returning(t.c.id)
+            .returning(t.c.id, t.c.used_at)
         ).first()
-        cached = self.session.get(DeviceChallenge, challenge_id)
+        cached = self._loaded(DeviceChallenge, challenge_id)
         if cached is not None:
-            self.session.refresh(cached)
+            if done is not None:  # the one column changed, as stored: no second read
+                set_committed_value(cached, "used_at", done.used_at)
+            else:
+                self.session.refresh(cached)
         return done is not None
 
 
@@ -958,7 +980,7 @@ class SqlFactorCounters(_Repository):
         ).all()
 
     def _refresh(self, customer_id: str, factor: str) -> None:
-        cached = self.session.get(FactorCounter, (customer_id, factor))
+        cached = self._loaded(FactorCounter, (customer_id, factor))
         if cached is not None:
             self.session.refresh(cached)
 
@@ -1019,7 +1041,7 @@ class SqlSessions(_Repository):
         return len(ended)
 
     def _refresh(self, session_id: str) -> None:
-        cached = self.session.get(LoginSession, session_id)
+        cached = self._loaded(LoginSession, session_id)
         if cached is not None:
             self.session.refresh(cached)
 
@@ -1047,7 +1069,7 @@ class SqlFactorChallenges(_Repository):
             .values(used_at=at)
             .returning(t.c.id)
         ).first()
-        cached = self.session.get(FactorChallenge, challenge_id)
+        cached = self._loaded(FactorChallenge, challenge_id)
         if cached is not None:
             self.session.refresh(cached)
         return done is not None
@@ -1085,7 +1107,7 @@ class SqlOtpTokens(_Repository):
             .values(last_step=step)
             .returning(t.c.id)
         ).first()
-        cached = self.session.get(OtpToken, token_id)
+        cached = self._loaded(OtpToken, token_id)
         if cached is not None:
             self.session.refresh(cached)
         return done is not None
@@ -1142,7 +1164,7 @@ class SqlTransfers(_Repository):
             .values(status=to_status)
             .returning(t.c.id)
         ).first()
-        cached = self.session.get(Transfer, transfer_id)
+        cached = self._loaded(Transfer, transfer_id)
         if cached is not None:
             self.session.refresh(cached)
         return done is not None
@@ -1373,7 +1395,7 @@ class SqlCloudAccounts(_Repository):
         return done is not None
 
     def _refresh(self, account_id: str) -> None:
-        cached = self.session.get(CloudAccount, account_id)
+        cached = self._loaded(CloudAccount, account_id)
         if cached is not None:
             self.session.refresh(cached)
 
@@ -1512,7 +1534,7 @@ class SqlBrowserDevices(_Repository):
             .values(status=BrowserDeviceStatus.REMOVED.value, removed_at=at)
             .returning(t.c.id)
         ).first()
-        cached = self.session.get(BrowserDevice, device_id)
+        cached = self._loaded(BrowserDevice, device_id)
         if cached is not None:
             self.session.refresh(cached)
         return done is not None
@@ -1558,7 +1580,7 @@ class SqlSigningActivations(_Repository):
         return done
 
     def _refresh(self, activation_id: str) -> None:
-        cached = self.session.get(SigningActivation, activation_id)
+        cached = self._loaded(SigningActivation, activation_id)
         if cached is not None:
             self.session.refresh(cached)
 
@@ -1686,7 +1708,7 @@ class SqlWebApprovals(_Repository):
         return done
 
     def _refresh(self, approval_id: str) -> None:
-        cached = self.session.get(WebApproval, approval_id)
+        cached = self._loaded(WebApproval, approval_id)
         if cached is not None:
             self.session.refresh(cached)
 
@@ -1707,7 +1729,7 @@ class SqlCertificateCopies(_Repository):
 
     def delete(self, relay_id: str) -> None:
         t = tables.certificate_copies
-        cached = self.session.get(CertificateCopy, relay_id)
+        cached = self._loaded(CertificateCopy, relay_id)
         if cached is not None:
             self.session.expunge(cached)
         self.session.execute(delete(t).where(t.c.id == relay_id))
@@ -1724,7 +1746,7 @@ class SqlCertificateCopies(_Repository):
         if not ids:
             return 0
         for relay_id in ids:
-            cached = self.session.get(CertificateCopy, relay_id)
+            cached = self._loaded(CertificateCopy, relay_id)
             if cached is not None:
                 self.session.expunge(cached)
         self.session.execute(delete(t).where(t.c.id.in_(ids), t.c.expires_at <= now))

@@ -10,9 +10,10 @@
 The PIN or pattern is checked by the server, so the lockout holds whatever the app does. The
 device's signature over the challenge is checked first (a bad one is counted against the
 client's address, never the owner's PIN); then the attempt is counted before the slow hash
-(:class:`~certcenter.authn.factors.FactorGuard`) and the hash runs outside any transaction. A
-device nobody registered gets a challenge too, and its tries are counted and timed like a real
-customer's: the answer does not tell the two apart.
+(:class:`~certcenter.authn.factors.FactorGuard`) and the hash runs outside any transaction.
+The biometric path has no slow check: taking its challenge, checking the signature and opening
+the session are one transaction. A device nobody registered gets a challenge too, and its
+tries are counted and timed like a real customer's: the answer does not tell the two apart.
 The certificate must be active, chain to the issuing CA and be within its validity; the login
 records its use (inactivity and auto-renewal rules) and opens a session.
 """
@@ -153,6 +154,9 @@ class LoginService:
         factor = PATTERN if attempt.method == "pattern" else PIN
         message = challenge_message(PURPOSE, attempt.challenge)
 
+        if attempt.method == "biometric":
+            return self._biometric_login(attempt, message)
+
         attempts: dict[str, int] = {}
         # 1. take the challenge, find the subject, count the try — committed before any check
         with self.uow_factory() as uow:
@@ -162,71 +166,94 @@ class LoginService:
             subject = self._subject(uow, attempt.device_id)
             if subject.device is not None and subject.certificate is not None:
                 self._require_usable(subject.certificate)
-                if attempt.method == "biometric" and not subject.device.biometric_public_key:
-                    uow.commit()
-                    raise CertCenterError("BIOMETRIC_NOT_REGISTERED")
-            if attempt.method != "biometric":
-                if subject.device is None:
-                    self._count_unknown(uow, subject.key, factor)
-                # possession of the device key first: a stranger's bogus signature is counted
-                # against their address, never against the owner's PIN
-                self.authenticator.prove_possession(
-                    uow,
-                    proven=subject.certificate is not None
-                    and signature_valid(subject.certificate, message, attempt.signature),
-                    client_ip=attempt.source_ip,
-                )
-                try:
-                    attempts = self.guard.reserve(uow, subject.key, [factor])
-                except CertCenterError:
-                    uow.commit()
-                    raise
+            if subject.device is None:
+                self._count_unknown(uow, subject.key, factor)
+            # possession of the device key first: a stranger's bogus signature is counted
+            # against their address, never against the owner's PIN
+            proven = subject.certificate is not None and signature_valid(
+                subject.certificate, message, attempt.signature
+            )
+            self.authenticator.prove_possession(uow, proven=proven, client_ip=attempt.source_ip)
+            try:
+                attempts = self.guard.reserve(uow, subject.key, [factor])
+            except CertCenterError:
+                uow.commit()
+                raise
             uow.commit()
 
         # 2. the slow checks, outside any transaction (and a new hash of the secret when its
         # hash is of an older pepper generation or cost)
-        ok = self._check(subject, attempt, message)
+        ok = self._check(subject, attempt, message, signed=proven)
         rehash = self._rehash(subject, attempt) if ok else None
 
         # 3. book the outcome; open the session
         with self.uow_factory() as uow:
-            if attempt.method == "biometric":
-                if not ok:
-                    raise CertCenterError("BIOMETRIC_AUTH_FAILED")
-            else:
-                refusal = self.guard.settle(
-                    uow, subject.key, {factor: ok}, failed="DEVICE_AUTH_FAILED", attempts=attempts
-                )
-                if refusal is not None:
-                    uow.commit()
-                    raise refusal
-            if subject.customer is None or subject.certificate is None:
-                raise CertCenterError("DEVICE_NOT_REGISTERED")  # not reached: ok is False
-            certificate = uow.certificates.get(subject.certificate.serial, for_update=True)
-            if certificate is None:
-                raise CertCenterError("DEVICE_NOT_REGISTERED")
-            self._require_usable(certificate)  # revoked meanwhile?
-            certificate.last_used_at = self.clock.now()  # feeds inactivity and auto-renewal
-            if rehash is not None and subject.device is not None:
-                uow.secret_hashes.replace(f"device-{attempt.method}", subject.device.id, *rehash)
-            opened = self.sessions.start(
-                uow,
-                customer_id=subject.customer.id,
-                device_id=attempt.device_id,
-                certificate_serial=certificate.serial,
-                method=attempt.method,
+            refusal = self.guard.settle(
+                uow, subject.key, {factor: ok}, failed="DEVICE_AUTH_FAILED", attempts=attempts
             )
-            self.audit.record(
-                uow,
-                actor_kind=Actor.CUSTOMER,
-                actor=subject.customer.customer_number,
-                action="login",
-                subject_kind="certificate",
-                subject=certificate.serial,
-                source_ip=attempt.source_ip,
-                details={"method": attempt.method, "device": attempt.device_id},
-            )
+            if refusal is not None:
+                uow.commit()
+                raise refusal
+            result = self._open_session(uow, subject, attempt, rehash)
             uow.commit()
+        return result
+
+    def _biometric_login(self, attempt: LoginAttempt, message: bytes) -> LoginResult:
+        """The biometric path in one transaction: nothing slow is checked (two ECDSA
+        verifications, no secret to hash), so the challenge is taken, the signature checked
+        and the session opened together; a refusal commits the used challenge first."""
+        with self.uow_factory() as uow:
+            self.authenticator.take_challenge(
+                uow, device_id=attempt.device_id, purpose=PURPOSE, challenge=attempt.challenge
+            )
+            subject = self._subject(uow, attempt.device_id)
+            if subject.device is not None and subject.certificate is not None:
+                self._require_usable(subject.certificate)
+                if not subject.device.biometric_public_key:
+                    uow.commit()
+                    raise CertCenterError("BIOMETRIC_NOT_REGISTERED")
+            if not self._check(subject, attempt, message):
+                uow.commit()  # the challenge stays used
+                raise CertCenterError("BIOMETRIC_AUTH_FAILED")
+            result = self._open_session(uow, subject, attempt, None)
+            uow.commit()
+        return result
+
+    def _open_session(
+        self,
+        uow: UnitOfWork,
+        subject: _Subject,
+        attempt: LoginAttempt,
+        rehash: tuple[str, str] | None,
+    ) -> LoginResult:
+        """A proven login: the certificate's use, a new hash when due, the session and the
+        audit entry, in ``uow`` (the caller commits)."""
+        if subject.customer is None or subject.certificate is None:
+            raise CertCenterError("DEVICE_NOT_REGISTERED")  # not reached: the check failed
+        certificate = uow.certificates.get(subject.certificate.serial, for_update=True)
+        if certificate is None:
+            raise CertCenterError("DEVICE_NOT_REGISTERED")
+        self._require_usable(certificate)  # revoked meanwhile?
+        certificate.last_used_at = self.clock.now()  # feeds inactivity and auto-renewal
+        if rehash is not None and subject.device is not None:
+            uow.secret_hashes.replace(f"device-{attempt.method}", subject.device.id, *rehash)
+        opened = self.sessions.start(
+            uow,
+            customer_id=subject.customer.id,
+            device_id=attempt.device_id,
+            certificate_serial=certificate.serial,
+            method=attempt.method,
+        )
+        self.audit.record(
+            uow,
+            actor_kind=Actor.CUSTOMER,
+            actor=subject.customer.customer_number,
+            action="login",
+            subject_kind="certificate",
+            subject=certificate.serial,
+            source_ip=attempt.source_ip,
+            details={"method": attempt.method, "device": attempt.device_id},
+        )
         return LoginResult(
             opened=opened,
             customer=subject.customer,
@@ -281,7 +308,11 @@ class LoginService:
     def _require_usable(self, certificate: CertificateRecord) -> None:
         require_active(certificate, self.clock.now())
 
-    def _check(self, subject: _Subject, attempt: LoginAttempt, message: bytes) -> bool:
+    def _check(
+        self, subject: _Subject, attempt: LoginAttempt, message: bytes, *, signed: bool = False
+    ) -> bool:
+        """The login's proof: the biometric key's signature, or the secret (``signed``: the
+        certificate key's signature was verified already, in the first transaction)."""
         device, certificate = subject.device, subject.certificate
         if device is None or certificate is None:
             if attempt.method != "biometric":
@@ -300,7 +331,7 @@ class LoginService:
             stored, attempt.secret or "", purpose=purpose
         )
         return (
-            secret_ok and signature_valid(certificate, message, attempt.signature)
+            secret_ok and (signed or signature_valid(certificate, message, attempt.signature))
         ) and self._chained(certificate)
 
     def _rehash(self, subject: _Subject, attempt: LoginAttempt) -> tuple[str, str] | None:
