@@ -287,3 +287,63 @@ def test_an_audit_subject_of_other_characters_is_refused_not_a_fault(
     wanted = {"subject_kind": "customer", "subject": "C001"}
     found = http.get("/v1/operator/audit", params=wanted, headers=headers)
     assert found.status_code == 200, found.text
+
+
+# ---------------------------------------------------------------------------------- links
+
+
+def test_links_carry_each_answer_into_the_next_operation(document: dict[str, Any]) -> None:
+    """Enrolment → its steps → the certificate → the login → the transfer → its confirmation:
+    each link names an operation of the document and, for a path parameter, one it takes."""
+    by_id = {op["operationId"]: (method, path, op) for method, path, op in _operations(document)}
+    links: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for method, path, operation in _operations(document):
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                target_method, target_path, target = by_id[link["operationId"]]
+                links.setdefault((method, path), {})[f"{target_method} {target_path}"] = link
+                for name in link.get("parameters", {}):
+                    where, _, param = name.partition(".")
+                    if where == "path":
+                        assert f"{{{param}}}" in target_path, (path, target_path)
+                    else:  # the flow's or the session's token
+                        assert (where, param) == ("header", "Authorization")
+                        assert target.get("security"), target_path
+
+    start = links[("POST", "/v1/enrollments")]
+    steps = [p for p in document["paths"] if p.startswith("/v1/enrollments/{enrollment_id}")]
+    assert {f"{m.upper()} {p}" for p in steps for m in document["paths"][p]} == set(start)
+    terms = start["POST /v1/enrollments/{enrollment_id}/terms"]["parameters"]
+    assert terms == {
+        "path.enrollment_id": "$response.body#/enrollment_id",
+        "header.Authorization": "Bearer {$response.body#/token}",
+    }
+    csr = links[("POST", "/v1/enrollments/{enrollment_id}/csr")]
+    assert csr["GET /v1/certificates/{serial}"]["parameters"] == {
+        "path.serial": "$response.body#/serial"
+    }
+    assert csr["POST /v1/login/challenges"]["requestBody"] == {
+        "device_id": "$response.body#/device_id"
+    }
+    login = links[("POST", "/v1/login/challenges")]["POST /v1/login"]["requestBody"]
+    assert login["challenge"] == "$response.body#/challenge"
+    transfer = links[("POST", "/v1/login")]["POST /v1/transfers"]
+    assert transfer["parameters"] == {"header.Authorization": "Bearer {$response.body#/token}"}
+    confirm = links[("POST", "/v1/transfers")]["POST /v1/transfers/{transfer_id}/confirm"]
+    assert confirm["parameters"] == {"path.transfer_id": "$response.body#/id"}
+    evidence = links[("POST", "/v1/transfers/{transfer_id}/confirm")]
+    assert "GET /v1/transfers/{transfer_id}/evidence" in evidence
+    for flow in ("/v1/financial/enrollments", "/v1/joint/registrations"):
+        assert len(links[("POST", flow)]) >= 8, flow
+
+
+def test_a_link_to_an_operation_the_document_lacks_is_a_fault() -> None:
+    app = FastAPI()
+    contract.install(app)
+
+    @app.post("/v1/login", status_code=200)
+    def only_login() -> dict[str, str]:
+        return {}
+
+    with pytest.raises(LookupError, match="not in the document"):
+        app.openapi()

@@ -1,10 +1,15 @@
 """Schemathesis fuzzes the real server from its own ``/openapi.json``, past authentication.
 
 A customer is issued a mobile certificate and logs in first; an operator and an auditor are
-added with ``certcenter operators add``. Each security scheme of the document gets its token
-(schemathesis' ``auth.openapi`` configuration), so every operation is reached as the one it
-is meant for, and ``ignored_auth`` checks that each also refuses a request without it. Every
-check that judges the server against its document runs, and the run must find nothing.
+added with ``certcenter operators add``; an issuance, a financial certificate's issuance and a
+joint certificate's registration are started. Each security scheme of the document gets its
+token (tests/contract/fuzz_hooks.py; a flow's token, which belongs to one flow, is the token
+of the flow started under the operation's path, or the one a link carried from the flow's
+first step), so every operation is reached as the one it is meant for, and ``ignored_auth``
+checks that each also refuses a request without it. The stateful phase follows the
+document's links (enrolment → its steps → the certificate → the login → the transfer → its
+confirmation). Every check that judges the server against its document runs, and the run
+must find nothing.
 
 The run is bounded (examples per operation, a time budget): it is a net for regressions of
 the contract, not a search that goes on until it finds something.
@@ -20,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from certcenter.cli.app_session import login
@@ -31,6 +37,7 @@ from tests.support.flow import Flow
 pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(600)]
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
+HOOKS = Path(__file__).with_name("fuzz_hooks.py")
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -65,10 +72,20 @@ EXCLUDED = (
 REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
 MAX_EXAMPLES = 4
 # the fuzzing and stateful phases repeat until the budget is spent; a longer run by hand:
-# CERTCENTER_FUZZ_SECONDS=1200 pytest tests/contract -n 0. Within 60 s every phase (coverage,
-# fuzzing, stateful) reaches all 136 selected operations even on a loaded 2-core machine (917
-# cases there); the last 30 s of the former 90 only repeated phases already run.
+# CERTCENTER_FUZZ_SECONDS=1200 pytest tests/contract -n 0. The stateful phase runs by itself
+# with a third of the budget (in one run of every phase a loaded 2-core machine spent all of
+# it on the coverage and fuzzing phases) and over the operations of the linked flows only
+# (the customer's: issuance and its certificate, login, transfer; the financial and joint
+# issuances), so that its scenarios follow their links rather than spread over every path.
 TIME_BUDGET_SECONDS = int(os.environ.get("CERTCENTER_FUZZ_SECONDS", "60"))
+FLOW_PATHS = (
+    r"^/v1/(enrollments|login|session|transfers|documents/sign|certificates/\{serial\}$"
+    r"|financial/enrollments|joint/registrations)"
+)
+PHASES: dict[str, tuple[int, str | None]] = {
+    "examples,coverage,fuzzing": (TIME_BUDGET_SECONDS - TIME_BUDGET_SECONDS // 3, None),
+    "stateful": (TIME_BUDGET_SECONDS // 3, FLOW_PATHS),
+}
 
 
 @pytest.fixture
@@ -89,20 +106,27 @@ def _operator_token(server: ServerProcess, name: str, role: str) -> str:
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=False,
         env=server.env,
         cwd=server.data_dir,
     )
+    assert added.returncode == 0, added.stdout + added.stderr
     return added.stdout.strip().rsplit(" ", 1)[-1]
 
 
 @dataclass
 class World:
-    """What the fuzzer is given: a bearer token for each security scheme of the document, and
-    the identifiers those tokens open (the paths' parameters take these values)."""
+    """What the fuzzer is given: a bearer token for each security scheme of the document but
+    the flows', the token of each flow started (by the path its steps are under), and the
+    identifiers those tokens open (the paths' parameters take these values; a flow's, under
+    its path)."""
 
     tokens: dict[str, str]
     parameters: dict[str, str]
+    flows: dict[str, tuple[str, dict[str, str]]]  # steps' path -> (token, parameters)
+    # a flow's first step -> body fields that let it start (terms accepted, a safe device):
+    # the stateful phase's scenarios then begin with a flow that follows its links
+    starts: dict[str, dict[str, object]]
 
 
 @pytest.fixture
@@ -121,22 +145,49 @@ def world(server: ServerProcess, tmp_path: Path) -> World:
     started = other.start()
     other.client.close()
     assert session
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        financial_terms = http.get("/v1/financial/enrollments/terms").json()["required"]
+        financial = http.post("/v1/financial/enrollments", json={"accepted": financial_terms})
+        joint_terms = http.get("/v1/joint/registrations/terms").json()["required"]
+        joint = http.post(
+            "/v1/joint/registrations", json={"kind": "banking", "accepted": joint_terms}
+        )
     return World(
         tokens={
             "customerSession": session,
             "operatorToken": _operator_token(server, "fuzz-operator", "operator"),
             "auditorToken": _operator_token(server, "fuzz-auditor", "auditor"),
-            "flowToken": started["token"],
         },
-        parameters={
-            "path.enrollment_id": started["enrollment_id"],
-            "path.number": issued["customer_number"],
-            "path.family": "mobile",
+        parameters={"path.number": issued["customer_number"], "path.family": "mobile"},
+        flows={
+            "/v1/enrollments/": (
+                started["token"],
+                {"path.enrollment_id": started["enrollment_id"]},
+            ),
+            "/v1/financial/enrollments/": (
+                financial.json()["token"],
+                {"path.enrollment_id": financial.json()["enrollment_id"]},
+            ),
+            "/v1/joint/registrations/": (
+                joint.json()["token"],
+                {"path.registration_id": joint.json()["registration_id"]},
+            ),
+        },
+        starts={
+            "/v1/enrollments": {
+                "body.move_certificate": False,
+                "body.device.app_version": "99.0",
+                "body.device.integrity.rooted": False,
+                "body.device.integrity.developer_options": False,
+                "body.device.integrity.remote_control_apps": [],
+            },
+            "/v1/financial/enrollments": {"body.accepted": financial_terms},
+            "/v1/joint/registrations": {"body.kind": "banking", "body.accepted": joint_terms},
         },
     )
 
 
-def _config(server: ServerProcess, world: World, path: Path) -> Path:
+def _config(server: ServerProcess, world: World, path: Path, *, starts: bool = False) -> Path:
     lines = [
         f'base-url = "{server.url}"',
         "[generation]",
@@ -149,8 +200,22 @@ def _config(server: ServerProcess, world: World, path: Path) -> Path:
         "[parameters]",
         *(f'"{name}" = "{value}"' for name, value in world.parameters.items()),
     ]
-    for scheme, token in world.tokens.items():
-        lines += [f"[auth.openapi.{scheme}]", f'bearer = "{token}"']
+    for prefix, (_, parameters) in world.flows.items():
+        lines += [
+            "[[operations]]",
+            f'include-path-regex = "^{prefix}"',
+            "parameters = {"
+            + ", ".join(f'"{name}" = "{value}"' for name, value in parameters.items())
+            + "}",
+        ]
+    for start, fields in world.starts.items() if starts else ():
+        lines += [
+            "[[operations]]",
+            f'include-path-regex = "^{start}$"',
+            "parameters = {"
+            + ", ".join(f'"{name}" = {json.dumps(value)}' for name, value in fields.items())
+            + "}",
+        ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -158,9 +223,34 @@ def _config(server: ServerProcess, world: World, path: Path) -> Path:
 def test_the_fuzzer_finds_nothing_the_document_does_not_say(
     server: ServerProcess, world: World, tmp_path: Path
 ) -> None:
-    config = _config(server, world, tmp_path / "schemathesis.toml")
+    for phases, (seconds, paths) in PHASES.items():
+        name = phases.replace(",", "-")
+        config = _config(server, world, tmp_path / f"{name}.toml", starts=phases == "stateful")
+        report = tmp_path / f"report-{name}.json"
+        output = _run(server, world, config, (phases, seconds, paths), report)
+        # what was reached and what stayed out of reach (pytest -s shows it)
+        print(f"phases {phases}:", output[output.find(" ✅  ") :])
+        assert json.loads(report.read_text()), output[-2000:]
+    log = server.log.read_text()
+    assert "Traceback" not in log
+    # the server's own check of every refusal against its operation's declaration
+    undeclared = sorted({line for line in log.splitlines() if "undeclared problem code" in line})
+    assert not undeclared, "\n".join(undeclared[:20])
+
+
+def _run(
+    server: ServerProcess,
+    world: World,
+    config: Path,
+    run_of: tuple[str, int, str | None],
+    report: Path,
+) -> str:
+    """One run of Schemathesis over ``phases`` for ``seconds`` (on the operations whose path
+    matches ``paths``, or every one); its output. Fails on any failure it found."""
+    phases, seconds, paths = run_of
     excluded = [f"--exclude-path={path}" for path in EXCLUDED]
-    report = tmp_path / "report.json"
+    if paths is not None:
+        excluded.append(f"--include-path-regex={paths}")
     run = subprocess.run(
         [
             SCHEMATHESIS,
@@ -168,12 +258,14 @@ def test_the_fuzzer_finds_nothing_the_document_does_not_say(
             str(config),
             "run",
             f"{server.url}/openapi.json",
+            "--phases",
+            phases,
             # one worker: two threads generating at once have crashed CPython 3.11's parser
             # inside Schemathesis ("AST constructor recursion depth mismatch")
             "--workers",
             "1",
             "--max-time",
-            str(TIME_BUDGET_SECONDS),
+            str(seconds),
             "--seed",
             "20261204",
             "--request-timeout",
@@ -186,16 +278,18 @@ def test_the_fuzzer_finds_nothing_the_document_does_not_say(
         ],
         capture_output=True,
         text=True,
-        timeout=TIME_BUDGET_SECONDS + 120,
+        timeout=seconds + 120,
         check=False,
-        cwd=tmp_path,
+        cwd=config.parent,
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": str(HOOKS),
+            "CERTCENTER_FUZZ_TOKENS": json.dumps(world.tokens),
+            "CERTCENTER_FUZZ_FLOW_TOKENS": json.dumps(
+                [[prefix, token] for prefix, (token, _) in world.flows.items()]
+            ),
+        },
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-20000:]
-    print(output[output.find("WARNINGS") :])  # what stayed out of reach (pytest -s shows it)
-    log = server.log.read_text()
-    assert "Traceback" not in log
-    # the server's own check of every refusal against its operation's declaration
-    undeclared = sorted({line for line in log.splitlines() if "undeclared problem code" in line})
-    assert not undeclared, "\n".join(undeclared[:20])
-    assert json.loads(report.read_text()), output[-2000:]
+    return output

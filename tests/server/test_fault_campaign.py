@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -80,7 +81,7 @@ def test_the_checks_find_a_certificate_a_revocation_and_a_transfer_that_are_not_
     result = campaign.Check()
     campaign._check_records(center.uow_factory, told, result)
     assert result.missing_certificates == 0, result.notes  # it is there, with its DER
-    campaign._check_stuck(center.uow_factory, result)
+    campaign._check_stuck(center.uow_factory, result, datetime.now(UTC))
     assert (result.stuck_intents, result.stuck_transfers) == (0, 0)
 
     told.issued["00DEADBEEF"] = certificate_pem(certificate)  # handed out, never recorded

@@ -11,8 +11,11 @@ import contextlib
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from certcenter.bootstrap import Center
+from certcenter.cli.client import CenterClient
+from certcenter.cli.main import cli
 from certcenter.clock import FrozenClock
 from certcenter.entities import Session, Transfer
 from certcenter.errors import CertCenterError
@@ -38,10 +41,10 @@ def stop_at(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return points
 
 
-def _session(center: Center, flow: Flow) -> Session:
+def _session(center: Center, flow: Flow) -> tuple[CenterClient, Session]:
     client = logged_in(flow)
     assert client.token is not None
-    return center.sessions.resolve(client.token)
+    return client, center.sessions.resolve(client.token)
 
 
 def _send(
@@ -88,11 +91,12 @@ def test_a_transfer_stopped_at_each_point_is_settled_from_the_banks_record(
     new_flow: FlowFactory, center: Center, clock: FrozenClock, stop_at: list[str]
 ) -> None:
     flow = issued(new_flow)
-    session = _session(center, flow)
+    app, session = _session(center, flow)
     base = str(flow.client.http.base_url)
     operator = {"Authorization": f"Bearer {center.operators.create('desk', ['operator'])}"}
     auditor = {"Authorization": f"Bearer {center.operators.create('audit', ['auditor'])}"}
     sent = 0  # what really moved, over the points
+    phone = flow.answers.phone or ""
     for point, source, amount, outcome in POINTS:
         before = _balance(center, source)
         stop_at[:] = [point]
@@ -129,6 +133,20 @@ def test_a_transfer_stopped_at_each_point_is_settled_from_the_banks_record(
         sent += moved
         assert total == sent, point
         assert center.transfer_reconciliation.stuck() == []
+        # the customer, whose answer never came, is told plainly what became of it: on the
+        # phone, and in the transfer as the API shows it (the app's `app transfers`)
+        newest = flow.messages(phone)[0]["body"]
+        if status == "refused":
+            assert "이체는 처리되지 않았습니다" in newest and f"{amount:,}원" in newest, newest
+        else:
+            assert f"{amount:,}원 이체 완료" in newest, newest
+        shown = app.call("GET", f"/v1/transfers/{transfer.id}")
+        if status == "refused":
+            assert shown["notice"]["ko"].startswith("이체가 처리되지 않았습니다.")
+            assert "다시" in shown["notice"]["ko"] and "{" not in shown["notice"]["ko"]
+            assert shown["notice"]["en"].startswith("The transfer was not carried out.")
+        else:
+            assert shown["notice"] is None
         with center.uow_factory(read_only=True) as uow:
             stored = uow.transfers.get(transfer.id)
             assert stored is not None
@@ -161,3 +179,18 @@ def test_a_transfer_stopped_at_each_point_is_settled_from_the_banks_record(
     settled = httpx.post(f"{base}/v1/operator/transfers/reconcile?all=true", headers=operator)
     assert settled.json() == {"completed": [], "failed": [], "errors": []}
     assert _state(center, completed[0])[2] == sent == 1_000_000
+
+    # the app lists them: the one not carried out says so, in the customer's language
+    runner, keystore = CliRunner(), str(flow.keystore.directory)
+    logged = runner.invoke(
+        cli, ["app", "login", "--keystore", keystore, "--url", base], input=f"{PIN}\n"
+    )
+    assert logged.exit_code == 0, logged.output
+    listed = runner.invoke(cli, ["app", "transfers", "--keystore", keystore, "--url", base])
+    assert listed.exit_code == 0, listed.output
+    assert "처리되지 않음" in listed.output and "완료" in listed.output, listed.output
+    assert "이체가 처리되지 않았습니다. 출금계좌 거래내역을 확인한 뒤" in listed.output
+    english = runner.invoke(
+        cli, ["--lang", "en", "app", "transfers", "--keystore", keystore, "--url", base]
+    )
+    assert "The transfer was not carried out. Check your account's statement" in english.output

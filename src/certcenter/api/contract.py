@@ -17,13 +17,19 @@ that status it can carry (an ``enum`` on ``code``), and the security scheme it n
 same union is what :func:`declared_codes` answers at run time: a refusal whose code the
 operation does not declare is logged on ``certcenter.api.contract`` (the test suite fails on
 such a line), so the document cannot drift from what the routes do.
+
+The document also carries OpenAPI links (:data:`FLOWS`, :data:`LINKS`): how the answer of one
+operation feeds the next — a flow's first step gives its id and bearer token to each of its
+steps, the certificate issued leads to the login, the login's session to the transfer, the
+transfer prepared to its confirmation. Clients and the stateful fuzzer follow them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, routing
@@ -380,6 +386,7 @@ def document(app: FastAPI) -> dict[str, Any]:
             operation = item.get(method.lower())
             if operation is not None:
                 _operation(route, operation)
+    _add_links(schema)
     return schema
 
 
@@ -409,6 +416,223 @@ def _readable_names(schema: dict[str, Any]) -> dict[str, Any]:
     for name, model in result["components"]["schemas"].items():
         model["title"] = name
     return result
+
+
+# ---------------------------------------------------------------------------------- links
+
+
+@dataclass(frozen=True)
+class FlowLinks:
+    """A multi-step flow: its first step answers ``status`` with the flow's id (``field``)
+    and, with ``bearer``, its token (``token``); every operation under ``steps`` takes them,
+    the id as the path parameter ``parameter`` and the token in ``Authorization``."""
+
+    start: tuple[str, str]
+    status: str
+    steps: str
+    parameter: str
+    field: str
+    bearer: bool = True
+
+
+@dataclass(frozen=True)
+class Link:
+    """One operation's answer feeding another: ``parameters`` as OpenAPI link parameters
+    (``path.x``, ``header.Authorization``), ``body`` as the link's ``requestBody`` (fields
+    merged into the body)."""
+
+    source: tuple[str, str]
+    status: str
+    target: tuple[str, str]
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    body: Mapping[str, str] | None = None
+
+
+# the answer's ``token`` as the next request's Authorization (a runtime expression)
+_BEARER = "Bearer {$response.body#/token}"
+
+FLOWS = (
+    FlowLinks(
+        ("POST", "/v1/enrollments"), "201", "/v1/enrollments", "enrollment_id", "enrollment_id"
+    ),
+    FlowLinks(
+        ("POST", "/v1/financial/enrollments"),
+        "201",
+        "/v1/financial/enrollments",
+        "enrollment_id",
+        "enrollment_id",
+    ),
+    FlowLinks(
+        ("POST", "/v1/financial/devices/registrations"),
+        "201",
+        "/v1/financial/devices/registrations",
+        "registration_id",
+        "registration_id",
+    ),
+    FlowLinks(
+        ("POST", "/v1/financial/pin/resets"),
+        "201",
+        "/v1/financial/pin/resets",
+        "reset_id",
+        "reset_id",
+    ),
+    FlowLinks(
+        ("POST", "/v1/joint/registrations"),
+        "201",
+        "/v1/joint/registrations",
+        "registration_id",
+        "registration_id",
+    ),
+    FlowLinks(
+        ("POST", "/v1/certificate-copies"), "201", "/v1/certificate-copies", "relay_id", "relay_id"
+    ),
+    FlowLinks(
+        ("POST", "/v1/lost-phone-reports"),
+        "202",
+        "/v1/lost-phone-reports",
+        "report_id",
+        "report_id",
+        bearer=False,
+    ),
+    FlowLinks(
+        ("POST", "/v1/otp/registrations"),
+        "201",
+        "/v1/otp/registrations",
+        "registration_id",
+        "registration_id",
+        bearer=False,
+    ),
+)
+
+_SESSION = {"header.Authorization": _BEARER}
+_TRANSFER = {"path.transfer_id": "$response.body#/id"}
+_CARD = {"path.challenge_id": "$response.body#/id"}
+_CSR = ("POST", "/v1/enrollments/{enrollment_id}/csr")
+
+LINKS = (
+    # the certificate issued: read it, and log in with the device it was bound to
+    Link(
+        _CSR, "201", ("GET", "/v1/certificates/{serial}"), {"path.serial": "$response.body#/serial"}
+    ),
+    Link(
+        _CSR,
+        "201",
+        ("POST", "/v1/login/challenges"),
+        body={"device_id": "$response.body#/device_id"},
+    ),
+    # the login: the challenge signed, then the session's operations
+    Link(
+        ("POST", "/v1/login/challenges"),
+        "201",
+        ("POST", "/v1/login"),
+        body={"device_id": "$request.body#/device_id", "challenge": "$response.body#/challenge"},
+    ),
+    Link(("POST", "/v1/login"), "200", ("GET", "/v1/session"), _SESSION),
+    Link(("POST", "/v1/login"), "200", ("POST", "/v1/transfers"), _SESSION),
+    Link(("POST", "/v1/login"), "200", ("GET", "/v1/transfers"), _SESSION),
+    Link(("POST", "/v1/login"), "200", ("POST", "/v1/documents/sign"), _SESSION),
+    Link(("POST", "/v1/financial/login"), "200", ("POST", "/v1/transfers"), _SESSION),
+    Link(("POST", "/v1/joint/login"), "200", ("POST", "/v1/transfers"), _SESSION),
+    # the transfer prepared: confirmed (by the app, or with the financial certificate), read
+    Link(
+        ("POST", "/v1/transfers"), "201", ("POST", "/v1/transfers/{transfer_id}/confirm"), _TRANSFER
+    ),
+    Link(("POST", "/v1/transfers"), "201", ("GET", "/v1/transfers/{transfer_id}"), _TRANSFER),
+    Link(
+        ("POST", "/v1/transfers"),
+        "201",
+        ("POST", "/v1/financial/transfers/{transfer_id}/activation"),
+        _TRANSFER,
+    ),
+    Link(
+        ("POST", "/v1/transfers"),
+        "201",
+        ("POST", "/v1/financial/transfers/{transfer_id}/confirm"),
+        _TRANSFER,
+    ),
+    # the transfer done: its signed evidence, for the customer and for an auditor
+    Link(
+        ("POST", "/v1/transfers/{transfer_id}/confirm"),
+        "200",
+        ("GET", "/v1/transfers/{transfer_id}/evidence"),
+        _TRANSFER,
+    ),
+    Link(
+        ("POST", "/v1/transfers/{transfer_id}/confirm"),
+        "200",
+        ("GET", "/v1/operator/transfers/{transfer_id}/evidence"),
+        _TRANSFER,
+    ),
+    # a security card's question answered
+    Link(
+        ("POST", "/v1/security-cards/registrations"),
+        "201",
+        ("POST", "/v1/security-cards/registrations/{challenge_id}"),
+        _CARD,
+    ),
+    Link(
+        ("POST", "/v1/security-cards/challenges"),
+        "201",
+        ("POST", "/v1/security-cards/challenges/{challenge_id}/verify"),
+        _CARD,
+    ),
+    Link(
+        ("POST", "/v1/security-cards/cancellations"),
+        "201",
+        ("POST", "/v1/security-cards/cancellations/{challenge_id}"),
+        _CARD,
+    ),
+    # the financial certificate's cloud key activated, then used
+    Link(
+        ("POST", "/v1/financial/activations"),
+        "201",
+        ("POST", "/v1/financial/activations/{activation_id}/authorize"),
+        {"path.activation_id": "$response.body#/activation_id"},
+    ),
+)
+
+
+def _flow_links(paths: Mapping[str, Any], flow: FlowLinks) -> Iterator[Link]:
+    prefix = f"{flow.steps}/{{{flow.parameter}}}"
+    for path, item in paths.items():
+        if path != prefix and not path.startswith(prefix + "/"):
+            continue
+        for method, operation in item.items():
+            parameters = {f"path.{flow.parameter}": f"$response.body#/{flow.field}"}
+            if flow.bearer and operation.get("security"):
+                parameters["header.Authorization"] = _BEARER
+            yield Link(flow.start, flow.status, (method.upper(), path), parameters)
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    """Put :data:`FLOWS` and :data:`LINKS` into the document's responses (``links``, named by
+    the target's ``operationId``). A link from an operation the app does not have is left out
+    (an app of a few routes); a link from one it has to one it lacks is a fault."""
+    paths: dict[str, Any] = schema.get("paths", {})
+
+    def operation(where: tuple[str, str]) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = paths.get(where[1], {}).get(where[0].lower())
+        return found
+
+    links = [link for flow in FLOWS for link in _flow_links(paths, flow)] + list(LINKS)
+    for link in links:
+        source = operation(link.source)
+        if source is None:
+            continue
+        target = operation(link.target)
+        if target is None:
+            method, path = link.target
+            raise LookupError(f"a link names {method} {path}, not in the document")
+        definition: dict[str, Any] = {
+            "operationId": target["operationId"],
+            "description": f"{link.target[0]} {link.target[1]}",
+        }
+        if link.parameters:
+            definition["parameters"] = dict(link.parameters)
+        if link.body is not None:
+            definition["requestBody"] = dict(link.body)
+        response = source["responses"][link.status]
+        response.setdefault("links", {})[target["operationId"]] = definition
 
 
 def install(app: FastAPI) -> None:

@@ -997,6 +997,7 @@ for command in (
     usage_commands.app_login,
     usage_commands.app_logout,
     usage_commands.app_transfer,
+    usage_commands.app_transfers,
     usage_commands.app_sign,
 ):
     app.add_command(command)

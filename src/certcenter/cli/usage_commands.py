@@ -236,6 +236,37 @@ def app_transfer(
         save_evidence(client, done, evidence)
 
 
+_STATUS_WORDS = {
+    "pending": "확인 대기 / pending",
+    "processing": "은행 응답 대기 / waiting for the bank",
+    "completed": "완료 / sent",
+    "refused": "처리되지 않음 / not carried out",
+    "expired": "시간 초과 / expired",
+}
+
+
+@click.command("transfers")
+@keystore_option
+@url_option
+@handle_errors
+def app_transfers(keystore: Path, url: str) -> None:
+    """최근 이체: each recent transfer and how it ended; one not carried out says so plainly
+    (also one whose answer never came back and that the bank's record settled later)."""
+    lang = language()
+    with logged_in_client(keystore, url, lang=lang) as client:
+        transfers: list[dict[str, Any]] = client.call("GET", "/v1/transfers")
+    if not transfers:
+        click.echo("이체 내역이 없습니다 / no transfers")
+    for transfer in transfers:
+        status = _STATUS_WORDS.get(transfer["status"], transfer["status"])
+        click.echo(
+            f"{transfer['created_at'][:16]}  {transfer['amount']:>13,}원 → "
+            f"{transfer['payee_name']}  {status}"
+        )
+        if transfer.get("notice"):
+            click.echo(f"  {transfer['notice'][lang]}")
+
+
 def save_evidence(client: CenterClient, done: dict[str, Any], path: Path | None) -> None:
     """Write the transfer's evidence (CMS SignedData, DER) to ``path``, or say where it is."""
     if path is None:

@@ -14,7 +14,8 @@ about at the bank with :meth:`~certcenter.identity.providers.CoreBanking.settle_
   when it was claimed), audited and the customer told, as if the answer had come;
 - ``refused`` or ``cancelled`` (the bank never saw it: the inquiry cancels the reference, so it
   can never move money later) → the transfer is refused (``TRANSFER_NOT_EXECUTED``, or the
-  bank's refusal) and its amount is given back to the day's headroom.
+  bank's refusal), its amount is given back to the day's headroom and the customer is told
+  that it was not carried out (the notice ``transfer_not_executed``).
 
 Every change is one transaction that moves the transfer out of ``processing`` first, so the
 answer arriving late and the job (or two jobs) cannot both settle it; the headroom is given
@@ -34,10 +35,9 @@ from certcenter.config import Policy
 from certcenter.entities import Actor, Transfer, TransferStatus
 from certcenter.identity.providers import CoreBanking, TransferInquiry
 from certcenter.ports import UnitOfWorkFactory
-from certcenter.usage.transfers import PROCESSING, TransferService
+from certcenter.usage.transfers import NOT_EXECUTED, PROCESSING, TransferService
 
 log = logging.getLogger(__name__)
-NOT_EXECUTED = "TRANSFER_NOT_EXECUTED"
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,7 @@ class TransferReconciliation:
             if stored is not None:
                 stored.failure_code = code
             uow.transfers.release_daily(transfer.customer_id, transfer.day, transfer.amount)
+            self.transfers.tell_not_executed(uow, stored or transfer)
             self.audit.record(
                 uow,
                 actor_kind=Actor.SYSTEM,

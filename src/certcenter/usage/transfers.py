@@ -68,7 +68,7 @@ from certcenter.entities import (
     TransferStatus,
     new_id,
 )
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, Locale
 from certcenter.errors.catalog import text
 from certcenter.identity.banks import BANKS
 from certcenter.identity.providers import Providers
@@ -208,6 +208,28 @@ class _Opened:
     counted: list[str]  # the factors whose tries were reserved
     attempts: dict[str, int]
     at: datetime
+
+
+NOT_EXECUTED = "TRANSFER_NOT_EXECUTED"
+
+
+def not_executed_notice(transfer: Transfer) -> dict[Locale, str] | None:
+    """Plain words for a transfer that was not carried out (``refused``, however it ended):
+    that it was not, why in the words of its refusal, and what to do; ``None`` for any other
+    transfer. A refusal's text that would need values it was not stored with is left out."""
+    if transfer.status != TransferStatus.REFUSED:
+        return None
+    headline = CertCenterError(NOT_EXECUTED)
+    reason = CertCenterError(transfer.failure_code or NOT_EXECUTED)
+    words: dict[Locale, str] = {}
+    locales: tuple[Locale, ...] = ("ko", "en")
+    for locale in locales:
+        parts = [headline.message(locale)]
+        if reason.code != NOT_EXECUTED:
+            parts.append(reason.message(locale))
+        parts.append(reason.remedy(locale))
+        words[locale] = " ".join(part for part in parts if "{" not in part)
+    return words
 
 
 def kst_day(at: datetime) -> str:
@@ -1058,6 +1080,24 @@ class TransferService:
                 ),
             )
         return stored
+
+    def tell_not_executed(self, uow: UnitOfWork, transfer: Transfer) -> None:
+        """Tell the customer in plain words that ``transfer`` was not carried out: its answer
+        never reached them, and the bank's record says no money moved (in ``uow``; the
+        caller commits)."""
+        customer = uow.customers.get(transfer.customer_id)
+        if customer is not None:
+            self.notifier.notify(
+                uow,
+                event="transfer_not_executed",
+                customer=customer,
+                **notice(
+                    "transfer_not_executed",
+                    payee=transfer.payee_name,
+                    amount=f"{transfer.amount:,}",
+                    account=transfer.from_account[-4:],
+                ),
+            )
 
     # ------------------------------------------------------------------ reading
 

@@ -27,7 +27,7 @@ from certcenter.errors import CertCenterError
 from certcenter.usage.documents import SignRequest, decode_b64
 from certcenter.usage.login import PURPOSE, LoginAttempt
 from certcenter.usage.transfer_requests import request_key
-from certcenter.usage.transfers import Confirmation, TransferRequest
+from certcenter.usage.transfers import Confirmation, TransferRequest, not_executed_notice
 
 router = APIRouter(tags=["using the certificate (로그인·이체·전자서명)"])
 
@@ -194,9 +194,17 @@ class CardQuestionOut(BaseModel):
     expires_at: datetime
 
 
+class NoticeOut(BaseModel):
+    ko: str
+    en: str
+
+
 class TransferOut(BaseModel):
     id: str
-    status: str
+    status: str = Field(
+        description="pending | processing (the bank asked, its answer awaited) | completed | "
+        "refused (not carried out: see `notice`) | expired"
+    )
     from_bank: str
     from_account: str
     to_bank: str
@@ -215,6 +223,12 @@ class TransferOut(BaseModel):
     completed_at: datetime | None = None
     bank_reference: str | None = None
     failure_code: str | None = None
+    notice: NoticeOut | None = Field(
+        None,
+        description="For a transfer not carried out (`refused`, also when it was settled from "
+        "the bank's record after its answer was lost): in plain words that no money moved, "
+        "why and what to do; show it to the customer.",
+    )
     ars_code: str | None = Field(
         None, description="Show on screen; the customer keys it in on the ARS call."
     )
@@ -264,6 +278,7 @@ def _transfer_out(transfer: Transfer, **extra: object) -> TransferOut:
         completed_at=transfer.completed_at,
         bank_reference=transfer.bank_reference,
         failure_code=transfer.failure_code,
+        notice=NoticeOut(**words) if (words := not_executed_notice(transfer)) else None,
         evidence_url=f"/v1/transfers/{transfer.id}/evidence" if done else None,
         **extra,
     )
