@@ -257,3 +257,31 @@ def test_account_numbers_are_masked_in_the_middle() -> None:
     assert masked_account("12340100000012") == "123*******0012"
     assert masked_account("110000000002") == "110*****0002"
     assert masked_account("1234567") == "*****67"
+
+
+def test_my_page_says_which_transfer_was_not_carried_out_and_why(
+    help_center: Center, help_app: FastAPI
+) -> None:
+    """최근 이체 lists a transfer that was not carried out (here: as the reconciliation leaves
+    one whose bank answer was lost and the bank's record shows no money moved) beside the
+    completed ones: no receipt link, the plain notice in the page's language instead."""
+    with WebClient(help_app) as web:
+        me = log_in(web, help_center, "C001")
+        done_id, confirm = transfer(web, 30_000)
+        sign(web, me, done_id, confirm)
+        lost_id, _ = transfer(web, 40_000)
+        with help_center.uow_factory() as uow:
+            lost = uow.transfers.get(lost_id)
+            assert lost is not None
+            lost.status, lost.failure_code = "refused", "TRANSFER_NOT_EXECUTED"
+            uow.commit()
+        page = web.get("/my")
+        rows = re.findall(r'<tr role="row" class="transfer".*?</tr>', page.text, flags=re.S)
+        by_id = {re.search(r'data-transfer="([^"]+)"', row).group(1): row for row in rows}  # type: ignore[union-attr]
+        assert "data-receipt-link" in by_id[done_id] and "이체되지 않음" not in by_id[done_id]
+        lost_row = html.unescape(re.sub(r"<[^>]+>", " ", by_id[lost_id]))
+        assert "이체되지 않음" in lost_row and "이체가 처리되지 않았습니다." in lost_row
+        assert "data-receipt-link" not in by_id[lost_id] and "{" not in lost_row
+        in_english(web, "/my")
+        english = web.get("/my").text
+        assert "Not carried out" in english and "The transfer was not carried out." in english

@@ -42,13 +42,14 @@ from starlette.responses import Response
 
 from certcenter.bootstrap import Center
 from certcenter.entities import CertificateRecord, Session, Transfer
-from certcenter.errors import CertCenterError
+from certcenter.errors import CertCenterError, Locale
 from certcenter.errors.catalog import texts
 from certcenter.financial import FinancialOverview
 from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.banks import BANKS
 from certcenter.lifecycle.service import ActorRef
 from certcenter.usage.login import FINANCIAL_METHOD
+from certcenter.usage.transfers import not_executed_notice
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.rendering import flash, render, translator
 from certcenter.web.routing import page_router
@@ -176,13 +177,31 @@ def _settled(request: Request) -> None:
     STEPS.stash(request).put(resume=MY)
 
 
-RECENT_TRANSFERS = 10  # completed transfers listed, each with its receipt
+RECENT_TRANSFERS = 10  # transfers listed: completed ones with their receipt, the rest with why
 
 
-def _recent_transfers(center: Center, session: Session) -> list[Transfer]:
-    """The customer's latest completed transfers (이체확인증 for each)."""
-    done = [t for t in center.transfers.history(session) if t.status == "completed"]
-    return done[:RECENT_TRANSFERS]
+@dataclass(frozen=True)
+class RecentTransfer:
+    """A line of 최근 이체: a completed transfer (its receipt) or one that was not carried
+    out, with the plain words of ``not_executed_notice`` (why, and what to do)."""
+
+    transfer: Transfer
+    notice: dict[Locale, str] | None
+
+    @property
+    def at(self) -> datetime:
+        return self.transfer.completed_at or self.transfer.created_at
+
+
+def _recent_transfers(center: Center, session: Session) -> list[RecentTransfer]:
+    """The customer's latest transfers that ended: completed (이체확인증 for each) or not
+    carried out (refused, including a transfer the bank's records showed never moved money)."""
+    ended = [
+        RecentTransfer(t, not_executed_notice(t))
+        for t in center.transfers.history(session)
+        if t.status in ("completed", "refused")
+    ]
+    return ended[:RECENT_TRANSFERS]
 
 
 @router.get("")
