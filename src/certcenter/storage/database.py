@@ -5,8 +5,12 @@
 
 On SQLite every transaction that may write starts with ``BEGIN IMMEDIATE``: writers queue
 behind one another (``busy_timeout``) instead of failing when a read snapshot turns out to be
-stale. On PostgreSQL, repositories lock the rows they are about to change
-(``SELECT … FOR UPDATE``).
+stale. Within one process they queue on a lock of the engine first (:class:`_Writers`), taken
+before ``BEGIN IMMEDIATE`` and given back when the connection returns to the pool: the next
+writer of the process starts the moment the last one is done, instead of polling SQLite's
+lock with the busy handler's growing sleeps (1 ms up to 100 ms), which left the database idle
+while requests slept and made a signing's p99 seconds under 16 concurrent requests. On
+PostgreSQL, repositories lock the rows they are about to change (``SELECT … FOR UPDATE``).
 
 Read-only transactions: a connection of :func:`read_only_engine` (the execution option
 ``certcenter_read_only``) begins a plain deferred ``BEGIN`` on SQLite, with
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,7 +180,34 @@ def private_database_file(path: Path) -> None:
             name.chmod(PRIVATE_FILE)
 
 
+_WRITING = "certcenter_writing"  # this pooled connection holds its engine's writer lock
+
+
+class _Writers:
+    """One SQLite writer of the process at a time, handed over as soon as it is done.
+
+    Taken before ``BEGIN IMMEDIATE`` (waiting at most as long as SQLite's ``busy_timeout``,
+    after which ``BEGIN IMMEDIATE`` decides as before) and given back when the connection
+    goes back to the pool (after its commit or rollback), or is closed, invalidated or
+    detached. Other processes on the same file still meet at SQLite's lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def take(self, info: dict[Any, Any]) -> None:
+        if info.get(_WRITING):
+            return  # a connection that began again before going back to the pool
+        if self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            info[_WRITING] = True
+
+    def give_back(self, info: dict[Any, Any] | None) -> None:
+        if info is not None and info.pop(_WRITING, False):
+            self._lock.release()
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
+    writers = _Writers()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -194,7 +226,15 @@ def _sqlite_pragmas(engine: Engine) -> None:
         if connection.info.get(_QUERY_ONLY, False) != read_only:  # a pooled connection's
             connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
             connection.info[_QUERY_ONLY] = read_only
+        if not read_only:
+            writers.take(connection.info)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    def _release(_dbapi_connection: Any, record: Any, *_rest: Any) -> None:
+        writers.give_back(getattr(record, "info", None))
+
+    for name in ("checkin", "close", "detach", "invalidate", "soft_invalidate"):
+        event.listen(engine, name, _release)
 
 
 def _postgresql_read_only(engine: Engine) -> None:
