@@ -25,6 +25,7 @@ part runs as ``issue()``'s hooks).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 from collections.abc import Mapping, Sequence
@@ -528,7 +529,14 @@ class EnrollmentService:
             )
             return asked, holder.customer_number
 
-        asked, customer_number = self.engine.ask(ref, "csr", request)
+        # The flow read without the write lock; the write-ahead checks it again under its
+        # lock. Whatever does not read right goes the way that records its refusal (ask).
+        made: tuple[IssueRequest, str] | None = None
+        seen = self.engine.peek(ref, "csr")
+        if seen is not None:
+            with contextlib.suppress(CertCenterError):  # refused again by ask, and recorded
+                made = request(*seen)
+        asked, customer_number = made or self.engine.ask(ref, "csr", request)
         hooks = _DeviceIssue(self, ref)
         issued = self.engine.guard(ref, "csr", lambda: self.issuance.issue(asked, hooks))
         log.info("certificate %s issued for enrollment %s", issued.serial, ref.enrollment_id)
@@ -571,10 +579,11 @@ class EnrollmentService:
         self, uow: UnitOfWork, enrollment: Enrollment, customer: Customer
     ) -> None:
         """1인 1기기: another device's registration stops the flow unless the customer moves."""
-        this_device = uow.devices.active_by_device_id(enrollment.device_id)
+        near = _Near(uow.devices.near(customer.id, enrollment.device_id))
+        this_device = near.active_with_id(enrollment.device_id)
         if this_device is not None and this_device.customer_id != customer.id:
             raise CertCenterError("DEVICE_IN_USE_BY_ANOTHER_CUSTOMER")
-        device = uow.devices.active_for_customer(customer.id)
+        device = near.active_of(customer.id)
         if (
             device is not None
             and device.device_id != enrollment.device_id
@@ -612,13 +621,14 @@ class EnrollmentService:
         enrollment: Enrollment,
         now: datetime,
         retired: Sequence[CertificateRecord],
+        near: _Near,
     ) -> str | None:
         """The certificates the new one superseded must be this device's unless the customer
         moves; then the device it moves from is deregistered (its id is returned)."""
         for old in retired:
             if old.device_id != enrollment.device_id and not enrollment.move_certificate:
                 raise CertCenterError("DEVICE_ALREADY_REGISTERED")
-        device = uow.devices.active_for_customer(customer.id)
+        device = near.active_of(customer.id)
         if device is None or device.device_id == enrollment.device_id:
             return None
         if not enrollment.move_certificate:
@@ -630,12 +640,17 @@ class EnrollmentService:
         return device.device_id
 
     def _bind_device(
-        self, uow: UnitOfWork, customer: Customer, enrollment: Enrollment, now: datetime
+        self,
+        uow: UnitOfWork,
+        customer: Customer,
+        enrollment: Enrollment,
+        now: datetime,
+        near: _Near,
     ) -> None:
-        other = uow.devices.active_by_device_id(enrollment.device_id)
+        other = near.active_with_id(enrollment.device_id)
         if other is not None and other.customer_id != customer.id:
             raise CertCenterError("DEVICE_IN_USE_BY_ANOTHER_CUSTOMER")
-        device = uow.devices.registration(customer.id, enrollment.device_id)
+        device = near.registration(customer.id, enrollment.device_id)
         if device is None:
             device = Device(
                 id=_new_id(),
@@ -656,6 +671,31 @@ class EnrollmentService:
         device.pin_hash = enrollment.pin_hash
         device.pattern_hash = enrollment.pattern_hash
         device.biometric_public_key = enrollment.biometric_public_key
+
+
+class _Near:
+    """The registrations of a customer and of a device id, read once
+    (:meth:`~certcenter.ports.DeviceRepository.near`); the answers follow the changes made
+    to them since (a device moved from is no longer active)."""
+
+    def __init__(self, devices: Sequence[Device]) -> None:
+        self.devices = devices
+
+    def active_of(self, customer_id: str) -> Device | None:
+        return next(
+            (d for d in self.devices if d.customer_id == customer_id and d.status == "active"),
+            None,
+        )
+
+    def active_with_id(self, device_id: str) -> Device | None:
+        return next(
+            (d for d in self.devices if d.device_id == device_id and d.status == "active"), None
+        )
+
+    def registration(self, customer_id: str, device_id: str) -> Device | None:
+        """The customer's latest registration of the device."""
+        mine = [d for d in self.devices if (d.customer_id, d.device_id) == (customer_id, device_id)]
+        return max(mine, key=lambda d: d.registered_at, default=None)
 
 
 class _DeviceIssue(IssueHooks):
@@ -699,8 +739,10 @@ class _DeviceIssue(IssueHooks):
 
         def activate(uow: UnitOfWork, enrollment: Enrollment) -> Mapping[str, object]:
             now = service.clock.now()
-            self.moved_from = service._move_from(uow, customer, enrollment, now, retired)
-            service._bind_device(uow, customer, enrollment, now)
+            # one read of the devices of this customer and of this device id, for both
+            near = _Near(uow.devices.near(customer.id, enrollment.device_id))
+            self.moved_from = service._move_from(uow, customer, enrollment, now, retired, near)
+            service._bind_device(uow, customer, enrollment, now, near)
             enrollment.state = EnrollmentState.COMPLETED.value
             enrollment.pin_hash = None
             enrollment.pattern_hash = None

@@ -13,6 +13,7 @@ full) and raised again. What differs between flows is data: a :class:`FlowKind`.
                         effects=Effects(providers=..., sms_sender="1588-9999"), ttl_minutes=30)
     result = engine.step(ref, "terms", lambda uow, enrollment: {"accepted": True})
     ci = engine.guard(ref, "identify", lambda: providers.identity.ci_for(number))
+    seen = engine.peek(ref, "csr")   # (row, customer) read without the write lock, or None
 """
 
 from __future__ import annotations
@@ -289,6 +290,30 @@ class FlowEngine(Generic[R, St]):
         except CertCenterError as err:
             self._refused(step, err, ref, loaded, links=links)
             raise
+
+    def peek(self, ref: FlowRef, step: str) -> tuple[R, Customer] | None:
+        """The flow and its customer, read without a lock or a write transaction (a
+        read-only unit of work), when the token is the flow's own, it is open, not expired,
+        ``step`` may run in its state and its customer is known; else None, and the caller
+        asks the way that records the refusal (:meth:`ask`). Nothing here is a decision: the
+        step checks all of it again, blocks and network included, under its lock
+        (:meth:`within`). It spares a step whose question needs no one outside (a CSR's
+        checks) the write transaction of :meth:`ask`."""
+        if not 0 < len(ref.enrollment_id) <= MAX_FLOW_ID or not ref.token:
+            return None
+        with self.uow_factory(read_only=True) as uow:
+            row = self.kind.rows(uow).get(ref.enrollment_id)
+            if (
+                row is None
+                or row.customer_id is None
+                or not hmac.compare_digest(row.token_hash, token_hash(ref.token))
+                or self.kind.state(row.state).closed
+                or self.clock.now() >= as_utc(row.expires_at)
+                or self.kind.state(row.state) not in self.kind.allowed(step)
+            ):
+                return None
+            customer = uow.customers.get(row.customer_id)
+        return (row, customer) if customer is not None else None
 
     def within(
         self,

@@ -178,21 +178,23 @@ class RiskRules:
         given to :meth:`record_failure`) is blocked."""
         now = self.clock.now()
         scoped = device_at(device_id, client_ip) if device_id and client_ip else None
-        for kind, subject in (
-            ("customer", customer_id),
-            ("device", device_id),
-            (DEVICE_AT_ADDRESS, scoped),
-            *marks,
-        ):
-            if subject is None:
-                continue
-            block = uow.blocks.active(kind, subject, now)
-            if block is not None:
-                raise too_many_attempts(
-                    block.blocked_until,
-                    window_minutes=self.policy.failure_window_minutes,
-                    max_failures=self.policy.failure_max_in_window,
-                )
+        subjects = [
+            (kind, subject)
+            for kind, subject in (
+                ("customer", customer_id),
+                ("device", device_id),
+                (DEVICE_AT_ADDRESS, scoped),
+                *marks,
+            )
+            if subject is not None
+        ]
+        block = uow.blocks.first_active(subjects, now)  # one read for all of them
+        if block is not None:
+            raise too_many_attempts(
+                block.blocked_until,
+                window_minutes=self.policy.failure_window_minutes,
+                max_failures=self.policy.failure_max_in_window,
+            )
 
     def reserve(self, uow: UnitOfWork, *, marks: Sequence[tuple[str, str]], holder: str) -> None:
         """Count a try under each of ``marks`` *before* it is compared: under each subject's
