@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from certcenter.bootstrap import Center
 from certcenter.config import OTHER_CA_DIR_NAME
 from certcenter.errors.catalog import catalog
-from certcenter.simulators.other_ca import OtherCa
+from certcenter.npki.pkcs12 import import_pfx
+from certcenter.simulators.other_ca import DEMO_PFX_PASSWORD, OtherCa
 from tests.joint.support import WORLD, Registrant, enroll, rrn_of
 from tests.web.signin import (  # noqa: F401 (fixtures)
     app_fixture,
@@ -60,6 +61,12 @@ def test_register_and_deregister_another_institutions_certificate(
     )
     with WebClient(db_app) as web:
         assert web.get("/joint/other").status_code in (401, 303)  # logged-in customers only
+        # /demo offers C001's certificate from the simulated institution, with its password
+        assert 'href="/demo/other-certificate"' in web.get("/demo").text
+        download = web.get("/demo/other-certificate")
+        assert download.status_code == 200
+        assert download.headers["content-type"] == "application/x-pkcs12"
+        assert import_pfx(download.content, DEMO_PFX_PASSWORD).random_num
         log_in_with_the_app(web, "C012")
         assert 'href="/joint/other"' in web.get("/my").text
         page = web.get("/joint/other")

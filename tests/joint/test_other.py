@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from cryptography import x509
@@ -29,6 +30,7 @@ from certcenter.joint.other import OtherRegistration
 from certcenter.npki.pkcs12 import import_pfx
 from certcenter.simulators.other_ca import DEMO_PFX_PASSWORD, IssuedOther, OtherCa, ensure_other_ca
 from certcenter.storage.tables import audit_log, outbox
+from certcenter.usage.login import JOINT_METHOD
 from tests.joint.support import rrn_of
 
 IP = "211.36.1.1"
@@ -157,7 +159,39 @@ def test_a_registered_certificate_logs_in_until_deregistered(
         _refused(lambda: center.other_joint.deregister(_customer_id(center, "C002"), row.id))
         == "JOINT_OTHER_REGISTRATION_NOT_FOUND"
     )
+    # the OpenID login's joint method: authenticate() proves it, the provider accepts the
+    # registration as the certificate (checked again at the token: still registered)
+    challenge = center.joint_login.challenge().challenge
+    proof = center.joint_login.authenticate(
+        joint_login.JointLoginAttempt(
+            challenge,
+            _sign(issued.key, challenge_message(joint_login.PURPOSE, challenge)),
+            certificate_der=_der(issued),
+            source_ip=IP,
+        )
+    )
+    pending = SimpleNamespace(client_id="demo-site")
+    who = center.oidc.certificate_login(
+        pending,  # type: ignore[arg-type]
+        JOINT_METHOD,
+        proof.customer.id,
+        proof.certificate_serial,
+        proof.at,
+    )
+    assert who.certificate_serial == "other:" + row.id
     center.other_joint.deregister(_customer_id(center), row.id, source_ip=IP)
+    assert (
+        _refused(
+            lambda: center.oidc.certificate_login(
+                pending,  # type: ignore[arg-type]
+                JOINT_METHOD,
+                proof.customer.id,
+                proof.certificate_serial,
+                proof.at,
+            )
+        )
+        == "CERTIFICATE_NOT_FOUND"
+    )
     assert center.other_joint.registered(_customer_id(center)) == []
     assert _refused(lambda: _login(center, issued)) == "JOINT_OTHER_CERTIFICATE_NOT_REGISTERED"
 

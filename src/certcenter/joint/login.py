@@ -158,11 +158,15 @@ class JointLogin:
                 self.authenticator.take_challenge(
                     uow, device_id=JOINT_CLIENT, purpose=PURPOSE, challenge=attempt.challenge
                 )
-                foreign = self._foreign(uow, attempt)
-                if foreign is None:
+                try:
                     record = self._ours(uow, attempt)
+                except CertCenterError as unknown:  # perhaps another institution's (타기관)
+                    foreign = self._foreign(uow, attempt)
+                    if foreign is None:
+                        raise unknown from None
+                if foreign is None and record is not None:
                     owner, der = record.customer_id, record.der or b""
-                else:
+                elif foreign is not None:
                     owner, der = foreign.customer_id, foreign.der
                 self.risk.check_blocks(uow, customer_id=owner, device_id=None)
                 certificate = x509.load_der_x509_certificate(der)

@@ -4,8 +4,8 @@ Korean banks let a customer register a joint certificate another licensed CA iss
 인증서 등록). The demo world has one such CA, "DemoSign", made on first start in
 ``<data_dir>/other-ca`` (like the center's own CA, kept in the data dir):
 
-    root.der / root-key.pem     DemoSign Root CA (RSA-2048, self-signed, 20 years)
-    ca.der / ca-key.pem         DemoSign CA (RSA-2048, under the root, pathLen 0, 10 years)
+    root.der / root-key.der     DemoSign Root CA (RSA-2048, self-signed, 20 years)
+    ca.der / ca-key.der         DemoSign CA (RSA-2048, under the root, pathLen 0, 10 years)
     ca.crl                      its CRL (refreshed on every start; next update in 7 days)
     C001.pfx                    a joint certificate of 김민준 (C001) in NPKI's shape, with
                                 the VID random value R in the key, password DEMO_PFX_PASSWORD
@@ -109,7 +109,7 @@ def _ca_certificate(
 def _write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
     path.write_bytes(
         key.private_bytes(
-            serialization.Encoding.PEM,
+            serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
@@ -118,7 +118,7 @@ def _write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
 
 
 def _read_key(path: Path) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), None)
+    key = serialization.load_der_private_key(path.read_bytes(), None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise TypeError(f"{path}: not an RSA key")
     return key
@@ -131,7 +131,7 @@ class OtherCa:
         self.directory = directory
         self.root = x509.load_der_x509_certificate((directory / "root.der").read_bytes())
         self.ca = x509.load_der_x509_certificate((directory / "ca.der").read_bytes())
-        self.ca_key = _read_key(directory / "ca-key.pem")
+        self.ca_key = _read_key(directory / "ca-key.der")
 
     @property
     def crl_path(self) -> Path:
@@ -241,8 +241,8 @@ def ensure_other_ca(directory: Path, clock: Clock, *, demo_file: bool = True) ->
         )
         ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ca = _ca_certificate(_name(f"{ORGANIZATION} CA"), ca_key, root, root_key, now, 10, 0)
-        _write_key(directory / "root-key.pem", root_key)
-        _write_key(directory / "ca-key.pem", ca_key)
+        _write_key(directory / "root-key.der", root_key)
+        _write_key(directory / "ca-key.der", ca_key)
         (directory / "root.der").write_bytes(root.public_bytes(serialization.Encoding.DER))
         (directory / "ca.der").write_bytes(ca.public_bytes(serialization.Encoding.DER))
     other = OtherCa(directory)
