@@ -45,7 +45,7 @@ from certcenter.cmp import (
     ConfirmationTimeout,
     RecordedCertificates,
 )
-from certcenter.config import KEY_PURPOSES, Settings, is_installed
+from certcenter.config import KEY_PURPOSES, OTHER_CA_DIR_NAME, Settings, is_installed
 from certcenter.custody import KekRotation, KeyMigration, PepperRotation
 from certcenter.diagnosis import Diagnosis
 from certcenter.enrollment.service import FAMILY, EnrollmentService
@@ -66,6 +66,7 @@ from certcenter.financial.pin_change import FinancialPinChange
 from certcenter.identity.providers import Providers
 from certcenter.issuance import Issuance, IssueHooks, IssueRequest
 from certcenter.joint import FeeDesk, JointAuthority, JointLogin, JointRegistrations
+from certcenter.joint.other import OtherCaTrust, OtherJointCertificates
 from certcenter.keys import KeyBackend, KeyBackends, load_key_backend, load_key_backends
 from certcenter.keys.backend import CaKeys
 from certcenter.keys.generations import CUSTOMER_KEK, PEPPER, GenerationalPepper, KeyGenerations
@@ -113,6 +114,7 @@ from certcenter.simulators.bank import SimulatedInterbank
 from certcenter.simulators.cards import SimulatedCardDelivery
 from certcenter.simulators.departures import SimulatedDepartures
 from certcenter.simulators.id_registry import SimulatedIdRegistry
+from certcenter.simulators.other_ca import ensure_other_ca
 from certcenter.simulators.relying_party import ensure_demo_site
 from certcenter.simulators.telco import SimulatedTelco
 from certcenter.simulators.world import load_world, seed_world
@@ -210,6 +212,7 @@ class Center:
     joint_authority: JointAuthority
     joint_registrations: JointRegistrations
     joint_login: JointLogin
+    other_joint: OtherJointCertificates
     # what uses both certificates
     transfers: TransferService
     transfer_reconciliation: TransferReconciliation
@@ -639,6 +642,20 @@ def compose(
         clock=clock,
     )
 
+    # 타기관 인증서: joint certificates of other institutions' CAs, registered to customers
+    other_joint = OtherJointCertificates(
+        uow_factory=uow_factory,
+        authenticator=authenticator,
+        trust=OtherCaTrust(
+            settings.joint_other_ca_files or [], settings.joint_other_crl_files or []
+        ),
+        identity=providers.identity,
+        notifier=outbox,
+        audit=audit_trail,
+        clock=clock,
+        policy=policy,
+        bank_name=settings.bank_name,
+    )
     joint_login = JointLogin(
         uow_factory=uow_factory,
         authenticator=authenticator,
@@ -647,6 +664,7 @@ def compose(
         audit=audit_trail,
         clock=clock,
         policy=policy,
+        other=other_joint,
     )
 
     # what uses the certificates
@@ -790,6 +808,7 @@ def compose(
         joint_authority=joint_authority,
         joint_registrations=joint_registrations,
         joint_login=joint_login,
+        other_joint=other_joint,
         transfers=transfers,
         transfer_reconciliation=transfer_reconciliation,
         diagnosis=diagnosis,
@@ -911,6 +930,8 @@ def initialise(settings: Settings, clock: Clock | None = None) -> InitReport:
                 center.clock,
                 seed_existing_device=partial(_seed_device, center),
             )
+            # 타기관 (데모): the simulated other institution's CA and its demo certificate
+            ensure_other_ca(settings.data_dir / OTHER_CA_DIR_NAME, center.clock)
             # 정부24 (데모): the demo world's site that logs in through the OpenID provider
             ensure_demo_site(center.oidc.clients, settings.public_base_url)
         return InitReport(created_passphrase=created, seeded_world=seeded, hierarchy=hierarchy)

@@ -447,6 +447,10 @@ class Policy(BaseModel):
         return self
 
 
+# where the demo's simulated other institution keeps its CA (타기관 인증서, in the data dir)
+OTHER_CA_DIR_NAME = "other-ca"
+
+
 class Settings(BaseSettings):
     """Everything the center reads at start-up."""
 
@@ -512,6 +516,11 @@ class Settings(BaseSettings):
     # the bank's own account the 범용 fee is paid into (the demo world seeds it)
     joint_fee_bank_code: str = "004"
     joint_fee_account: str = "99990000004400"
+    # joint certificates of other institutions (타기관 인증서 등록): their CAs' certificates
+    # (roots and intermediates, PEM or DER) and CRLs, read at start; unset: none in
+    # production, the demo's simulated institution (<data_dir>/other-ca) with simulators
+    joint_other_ca_files: list[Path] | None = None
+    joint_other_crl_files: list[Path] | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     # the bank's certification practice statement (인증업무준칙), named in every certificate
     # policy as a CPS qualifier; required in production
@@ -553,6 +562,12 @@ class Settings(BaseSettings):
             self.audit_checkpoint_dir = data / "audit-checkpoints"
         if self.simulators_enabled is None:
             self.simulators_enabled = self.environment == "demo"
+        other = data / OTHER_CA_DIR_NAME
+        if self.joint_other_ca_files is None:
+            demo_ca = [other / "root.der", other / "ca.der"]
+            self.joint_other_ca_files = demo_ca if self.simulators_enabled else []
+        if self.joint_other_crl_files is None:
+            self.joint_other_crl_files = [other / "ca.crl"] if self.simulators_enabled else []
         if self.workers == 0:
             self.workers = default_workers(self.database_url, os.cpu_count())
         if "webhook" in self.notification_channels and not (

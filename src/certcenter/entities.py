@@ -939,3 +939,20 @@ class KeyGeneration:
     label: str  # the key backend label: "pepper", "pepper.2", …
     created_at: datetime | None = None  # None for a first generation nobody recorded
     retired_at: datetime | None = None  # deleted from its backend
+
+
+@dataclass
+class OtherJointCertificate:
+    """A joint certificate another institution's CA issued (타기관 인증서), registered to a
+    customer so it logs in here; found by the SHA-256 fingerprint of its DER."""
+
+    id: str
+    customer_id: str
+    fingerprint: str  # SHA-256 of the DER, hex (lower case)
+    issuer: str  # RFC 4514
+    serial: str  # hex, upper case
+    subject: str  # RFC 4514
+    der: bytes
+    not_after: datetime
+    registered_at: datetime
+    last_used_at: datetime | None = None

@@ -47,8 +47,9 @@ REFUSAL_STATUSES = {404, 409}
 # The OpenID provider's pages asked without the site's request (client, redirect URI, PKCE):
 # the OAuth error "invalid request", 400, in the same frame.
 BAD_REQUEST_PAGES = {"/oidc/authorize", "/oidc/consent"}
-# GET routes that are not pages: the language switch (tests/web/test_language.py)
-NOT_PAGES = {"/lang/{locale}"}
+# GET routes that are not pages: the language switch (tests/web/test_language.py), the demo's
+# certificate file of another institution (tests/joint/test_my_joint.py)
+NOT_PAGES = {"/lang/{locale}", "/demo/other-certificate"}
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 

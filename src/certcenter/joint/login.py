@@ -18,10 +18,13 @@ it is active (``CERTIFICATE_REVOKED``, ``CERTIFICATE_SUSPENDED``, ``CERTIFICATE_
 :func:`~certcenter.certificates.records.require_active`) and, when the customer typed their
 resident number, that it and the random value from ``signPri.key`` make the certificate's VID
 (본인확인, ``JOINT_VID_MISMATCH``; the number is used for the comparison only, never stored or
-logged). Every refusal is counted by the risk rules (step ``joint_login``) under the client
-address, and under the certificate's owner once its key signed the challenge (a certificate is
-public: naming someone's certificate with a bad signature blocks nothing of theirs); too many
-in the window block the address, or the owner.
+logged). A certificate another institution's CA issued (타기관 인증서) logs in once the customer
+registered it (:mod:`certcenter.joint.other`: ``JOINT_OTHER_CERTIFICATE_NOT_REGISTERED`` before;
+its path, validity and the issuer's CRL checked again at every login; the session names it
+``other:<registration id>``). Every refusal is counted by the risk rules (step
+``joint_login``) under the client address, and under the certificate's owner once its key
+signed the challenge (a certificate is public: naming someone's certificate with a bad
+signature blocks nothing of theirs); too many in the window block the address, or the owner.
 
 :meth:`JointLogin.authenticate` is every check and count above, with no session: the OpenID
 provider's ``/oidc/authorize`` logs the customer in to another site with it;
@@ -40,8 +43,15 @@ from certcenter.authn.device_auth import DeviceAuthenticator, challenge_message,
 from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
-from certcenter.entities import Actor, CertificateRecord, Customer, DeviceChallenge
+from certcenter.entities import (
+    Actor,
+    CertificateRecord,
+    Customer,
+    DeviceChallenge,
+    OtherJointCertificate,
+)
 from certcenter.errors import CertCenterError
+from certcenter.joint.other import OtherJointCertificates, session_serial
 from certcenter.pki.hierarchy import JOINT, Hierarchy
 from certcenter.pki.vid import vid_matches
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
@@ -104,7 +114,9 @@ class JointLogin:
         audit: AuditTrail,
         clock: Clock,
         policy: Policy,
+        other: OtherJointCertificates | None = None,
     ) -> None:
+        self.other = other  # 타기관 인증서: the registered certificates of other CAs
         self.uow_factory = uow_factory
         self.authenticator = authenticator
         self.sessions = sessions
@@ -139,25 +151,39 @@ class JointLogin:
         with self.uow_factory() as uow:
             self.risk.check_blocks(uow, customer_id=None, device_id=None, marks=marks)
             record: CertificateRecord | None = None
+            foreign: OtherJointCertificate | None = None
+            owner: str | None = None
             proven = False  # the certificate's key signed the challenge
             try:
                 self.authenticator.take_challenge(
                     uow, device_id=JOINT_CLIENT, purpose=PURPOSE, challenge=attempt.challenge
                 )
-                record = self._ours(uow, attempt)
-                self.risk.check_blocks(uow, customer_id=record.customer_id, device_id=None)
-                certificate = x509.load_der_x509_certificate(record.der or b"")
+                try:
+                    record = self._ours(uow, attempt)
+                except CertCenterError as unknown:  # perhaps another institution's (타기관)
+                    foreign = self._foreign(uow, attempt)
+                    if foreign is None:
+                        raise unknown from None
+                if foreign is None and record is not None:
+                    owner, der = record.customer_id, record.der or b""
+                elif foreign is not None:
+                    owner, der = foreign.customer_id, foreign.der
+                self.risk.check_blocks(uow, customer_id=owner, device_id=None)
+                certificate = x509.load_der_x509_certificate(der)
                 message = challenge_message(PURPOSE, attempt.challenge)
                 if not rsa_signature_valid(certificate.public_key(), message, attempt.signature):
                     raise CertCenterError("JOINT_SIGNATURE_INVALID")
                 proven = True
-                require_active(record, self.clock.now())
+                if foreign is not None and self.other is not None:
+                    self.other.check_certificate(foreign)
+                elif record is not None:
+                    require_active(record, self.clock.now())
                 identity_checked = False
                 if attempt.rrn is not None:
                     if not vid_matches(certificate, attempt.rrn, attempt.random_num or b""):
                         raise CertCenterError("JOINT_VID_MISMATCH")
                     identity_checked = True
-                customer = uow.customers.get(record.customer_id)
+                customer = uow.customers.get(owner or "")
                 if customer is None:
                     raise CertCenterError("JOINT_CERTIFICATE_UNKNOWN")
             except CertCenterError as err:
@@ -166,7 +192,7 @@ class JointLogin:
                         uow,
                         step=STEP,
                         code=err.code,
-                        customer_id=record.customer_id if proven and record else None,
+                        customer_id=owner if proven else None,
                         enrollment_id=None,
                         device_id=None,
                         client_ip=attempt.source_ip,
@@ -175,13 +201,18 @@ class JointLogin:
                 uow.commit()  # the challenge stays used, the failure counted
                 raise
             now = self.clock.now()
-            stored = uow.certificates.get(record.serial, for_update=True)
-            if stored is not None:
-                stored.last_used_at = now
+            if foreign is not None:
+                foreign.last_used_at = now
+                serial = session_serial(foreign)
+            else:
+                serial = record.serial if record is not None else ""
+                stored = uow.certificates.get(serial, for_update=True)
+                if stored is not None:
+                    stored.last_used_at = now
             uow.commit()
         return JointProof(
             customer=customer,
-            certificate_serial=record.serial,
+            certificate_serial=serial,
             identity_checked=identity_checked,
             at=now,
         )
@@ -214,6 +245,21 @@ class JointLogin:
             certificate_serial=proof.certificate_serial,
             identity_checked=proof.identity_checked,
         )
+
+    def _foreign(self, uow: UnitOfWork, attempt: JointLoginAttempt) -> OtherJointCertificate | None:
+        """The registration of a certificate another institution's CA issued (None for one of
+        this center's joint CA, or when no other CA is trusted)."""
+        if attempt.certificate_der is None or self.other is None or not self.other.trust.configured:
+            return None
+        if len(attempt.certificate_der) > _MAX_CERTIFICATE_BYTES:
+            return None
+        try:
+            presented = x509.load_der_x509_certificate(attempt.certificate_der)
+        except ValueError:
+            return None
+        if self.hierarchy.issuer_of(JOINT, presented) is not None:
+            return None
+        return self.other.for_login(uow, attempt.certificate_der)
 
     def _ours(self, uow: UnitOfWork, attempt: JointLoginAttempt) -> CertificateRecord:
         """The joint certificate the attempt names, issued by this center's ``joint-ca``:

@@ -82,7 +82,7 @@ from certcenter.oidc.endpoints import (
 from certcenter.oidc.keys import ALGORITHM, SigningKeyRing
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.usage.approvals import OIDC_LOGIN, ApprovalService, StartedApproval
-from certcenter.usage.login import FINANCIAL_METHOD, JOINT_METHOD
+from certcenter.usage.login import FINANCIAL_METHOD, JOINT_METHOD, OTHER_JOINT_SERIAL_PREFIX
 
 CODE_TTL = 60  # seconds: an authorization code
 ACCESS_TTL = 600  # seconds: an access token
@@ -363,11 +363,9 @@ class OidcProvider:
         if method not in ACR_OF_METHOD:
             raise CertCenterError("INVALID_REQUEST", detail="method: financial or joint")
         with self.uow_factory() as uow:
-            certificate = uow.certificates.get(certificate_serial)
             customer = uow.customers.get(customer_id)
-            if certificate is None or customer is None or certificate.customer_id != customer_id:
+            if customer is None or not self._usable(uow, customer_id, certificate_serial):
                 raise CertCenterError("CERTIFICATE_NOT_FOUND", serial=certificate_serial)
-            require_active(certificate, self.clock.now())
             self._audit(
                 uow,
                 customer_id,
@@ -651,17 +649,36 @@ class OidcProvider:
 
     def _still_valid(self, subject: Subject) -> Subject:
         """The certificate the person logged in with must still be usable."""
-        with self.uow_factory(read_only=True) as uow:
-            certificate = uow.certificates.get(subject.certificate_serial)
-        if certificate is None:
-            raise refusal(InvalidGrantError, "CERTIFICATE_NOT_FOUND", "No such certificate.")
         try:
-            require_active(certificate, self.clock.now())
+            with self.uow_factory(read_only=True) as uow:
+                usable = self._usable(uow, subject.customer_id, subject.certificate_serial)
         except CertCenterError as exc:
             raise refusal(
                 InvalidGrantError, exc.code, "The certificate is no longer usable."
             ) from None
+        if not usable:
+            raise refusal(InvalidGrantError, "CERTIFICATE_NOT_FOUND", "No such certificate.")
         return subject
+
+    def _usable(self, uow: UnitOfWork, customer_id: str, serial: str) -> bool:
+        """The customer's certificate ``serial`` is there (False if not) and active (else its
+        refusal). A joint certificate of another institution is usable while its
+        registration (``other:<id>``) lasts and it has not expired; its path
+        and its issuer's CRL were checked when the customer proved it."""
+        now = self.clock.now()
+        if serial.startswith(OTHER_JOINT_SERIAL_PREFIX):
+            registration_id = serial[len(OTHER_JOINT_SERIAL_PREFIX) :]
+            registered = uow.other_joint_certificates.get(registration_id)
+            if registered is None or registered.customer_id != customer_id:
+                return False
+            if as_utc(registered.not_after) < now:
+                raise CertCenterError("JOINT_OTHER_CERTIFICATE_EXPIRED")
+            return True
+        certificate = uow.certificates.get(serial)
+        if certificate is None or certificate.customer_id != customer_id:
+            return False
+        require_active(certificate, now)
+        return True
 
     def _save_token(self, token: dict[str, Any], request: Request) -> None:
         subject: Subject = request.user

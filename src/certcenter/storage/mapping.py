@@ -59,4 +59,7 @@ def map_entities() -> None:
         mapper_registry.map_imperatively(entities.OidcConsent, tables.oidc_consents)
         mapper_registry.map_imperatively(entities.OidcSigningKey, tables.oidc_signing_keys)
         mapper_registry.map_imperatively(entities.OidcPushedRequest, tables.oidc_pushed_requests)
+        mapper_registry.map_imperatively(
+            entities.OtherJointCertificate, tables.other_joint_certificates
+        )
         _mapped = True

@@ -64,6 +64,7 @@ from certcenter.entities import (
     MessageStatus,
     OcspCacheEntry,
     Operator,
+    OtherJointCertificate,
     OtpToken,
     OtpTokenStatus,
     OutboxMessage,
@@ -1915,3 +1916,34 @@ class SqlCmpTransactions(_Repository):
         t = tables.cmp_nonces
         result = self.session.execute(delete(t).where(t.c.seen_at < before))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class SqlOtherJointCertificates(_Repository):
+    def add(self, registered: OtherJointCertificate) -> None:
+        self.session.add(registered)
+
+    def get(self, registration_id: str) -> OtherJointCertificate | None:
+        t = tables.other_joint_certificates.c
+        query = select(OtherJointCertificate).where(t.id == registration_id)
+        return self.session.scalars(query).one_or_none()
+
+    def by_fingerprint(self, fingerprint: str) -> OtherJointCertificate | None:
+        t = tables.other_joint_certificates.c
+        query = select(OtherJointCertificate).where(t.fingerprint == fingerprint)
+        return self.session.scalars(query).one_or_none()
+
+    def for_customer(self, customer_id: str) -> Sequence[OtherJointCertificate]:
+        t = tables.other_joint_certificates.c
+        query = (
+            select(OtherJointCertificate)
+            .where(t.customer_id == customer_id)
+            .order_by(t.registered_at, t.id)
+        )
+        return list(self.session.scalars(query))
+
+    def delete(self, registration_id: str) -> None:
+        t = tables.other_joint_certificates
+        cached = self.session.get(OtherJointCertificate, registration_id)
+        if cached is not None:
+            self.session.expunge(cached)
+        self.session.execute(delete(t).where(t.c.id == registration_id))

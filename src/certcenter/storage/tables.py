@@ -981,3 +981,23 @@ key_generations = Table(
     # when the key itself was deleted from its backend (nothing used it any more)
     Column("retired_at", UtcDateTime, nullable=True),
 )
+
+
+# joint certificates of other institutions' CAs (타기관 인증서 등록): one row per certificate a
+# customer registered; the fingerprint (SHA-256 of the DER) is unique, so a certificate is
+# registered to one customer at most.
+other_joint_certificates = Table(
+    "other_joint_certificates",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("issuer", String(500), nullable=False),
+    Column("serial", String(64), nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("der", LargeBinary, nullable=False),
+    Column("not_after", UtcDateTime, nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Index("ix_other_joint_certificates_customer", "customer_id"),
+)

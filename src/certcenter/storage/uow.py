@@ -60,6 +60,7 @@ from certcenter.storage.repositories import (
     SqlLostPhoneReports,
     SqlOcspCache,
     SqlOperators,
+    SqlOtherJointCertificates,
     SqlOtpTokens,
     SqlOutbox,
     SqlSecretHashes,
@@ -129,6 +130,7 @@ class SqlUnitOfWork:
         self.oidc = SqlOidc(session)
         self.key_generations = SqlKeyGenerations(session)
         self.secret_hashes = SqlSecretHashes(session)
+        self.other_joint_certificates = SqlOtherJointCertificates(session)
         return self
 
     def _open(self) -> Session:

@@ -64,6 +64,9 @@ FINANCIAL_METHOD = "financial"
 JOINT_METHOD = "joint"
 # not a device id ([A-Za-z0-9._-] only): deregistering an app never ends a joint session
 JOINT_CLIENT = "joint:npki"
+# the certificate a joint session names when another institution's CA issued it (타기관
+# 인증서, certcenter.joint.other): this prefix, then the id of its registration
+OTHER_JOINT_SERIAL_PREFIX = "other:"
 
 
 @dataclass(frozen=True)

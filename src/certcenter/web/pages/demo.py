@@ -2,8 +2,9 @@
 
 The people and what each one shows, a phone's SMS inbox and spam folder, an account's
 statement (the 1-won deposit's code is in the depositor name), and the ARS calls of a phone
-with the key pad to answer a ringing one. Served only where the simulators are switched on
-(demo configuration); elsewhere every page answers ``SIMULATORS_DISABLED``.
+with the key pad to answer a ringing one; ``/demo/other-certificate`` is the simulated other
+institution's joint certificate of C001 (타기관 인증서 등록). Served only where the simulators
+are switched on (demo configuration); elsewhere every page answers ``SIMULATORS_DISABLED``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import re
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Form
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
 from certcenter.bootstrap import Center
+from certcenter.config import OTHER_CA_DIR_NAME
 from certcenter.errors import CertCenterError
 from certcenter.errors.catalog import texts
 from certcenter.identity.banks import BANKS
 from certcenter.simulators.ars import SimulatedArs
+from certcenter.simulators.other_ca import DEMO_PERSON, DEMO_PFX_PASSWORD
 from certcenter.simulators.world import load_world
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.rendering import flash, render, translator
@@ -75,7 +78,24 @@ def world(request: Request) -> HTMLResponse:
                 ],
             }
         )
-    return render(request, "demo/world.html", {"people": people})
+    return render(
+        request,
+        "demo/world.html",
+        {"people": people, "other_person": DEMO_PERSON[0], "other_password": DEMO_PFX_PASSWORD},
+    )
+
+
+@router.get("/other-certificate")
+def other_certificate(request: Request) -> FileResponse:
+    """The simulated other institution's joint certificate of the demo person (타기관 인증서,
+    to register at /joint/other): a .pfx under the password /demo shows."""
+    center = center_of(request)
+    path = center.settings.data_dir / OTHER_CA_DIR_NAME / f"{DEMO_PERSON[0]}.pfx"
+    if not path.is_file():
+        raise CertCenterError("NOT_FOUND")
+    return FileResponse(
+        path, media_type="application/x-pkcs12", filename=f"demosign-{DEMO_PERSON[0]}.pfx"
+    )
 
 
 @router.get("/phones/{phone}")

@@ -5,7 +5,8 @@
 // challenge, the signature and the certificate are posted. Neither the file nor the password
 // leaves the browser. A refusal before posting is shown with the catalog's words
 // (POST /joint/explain); the center's own refusals come back as the page's error box.
-// <form data-joint-login="/login/joint/challenge">: where the challenge is asked for.
+// <form data-joint-login="/login/joint/challenge">: where the challenge is asked for. A form
+// with a random_num field (/joint/other, 타기관 인증서 등록) also gets the VID random value R.
 (function (root) {
   "use strict";
 
@@ -67,6 +68,9 @@
         form.elements.challenge.value = issued.challenge;
         form.elements.signature.value = base64(signature);
         form.elements.certificate.value = base64(opened.certificate);
+        if (form.elements.random_num) {  // /joint/other: R for the VID check
+          form.elements.random_num.value = base64(opened.randomNum || new Uint8Array(0));
+        }
         document.getElementById("joint-password").value = "";
         form.submit();
       } catch (failure) {
