@@ -125,13 +125,15 @@ DESKTOP = [
     Shot("gov24", "/sim/gov24"),
     Shot("my-certificates", "/my", act=logged_in("C012", my_page)),
     Shot("my-media", "/my/media", act=logged_in("C012", my_media)),
-    Shot("my-password", "/my/password", act=logged_in("C012", my_password)),
+    Shot("my-password", "/my/password", act=logged_in("C013", my_password)),
     Shot("banking-join", "/banking/join"),
     Shot("banking-find-id", "/banking/find-id"),
     Shot("transfer-confirmation", "/transfer", act=logged_in("C012", transfer_confirmation)),
 ]
-# a logged-in page's phone shot registers a browser of its own (C013, or C012 for the
-# transfer: C013's account holds less than the 350,000 won typed)
+# every logged-in shot registers a browser, and a customer may have at most 5 devices (the
+# app's included): C012 takes three desktop shots and the transfer's phone shot, C013 the
+# password page and the other phone shots (not the transfer: C013's account holds less than
+# the 350,000 won typed)
 PHONE_ACTS = {
     "my-certificates": logged_in("C013", my_page),
     "my-media": logged_in("C013", my_media),
