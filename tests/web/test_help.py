@@ -105,13 +105,20 @@ def test_the_pages_where_customers_get_stuck_link_to_their_answer(web: WebClient
     for anchor in ("sms-not-arriving", "pin-locked", "uses", "security"):
         assert f'id="{anchor}"' in page
     templates = Path(__file__).resolve().parents[2] / "src" / "certcenter" / "web" / "templates"
+    # every SMS-code page gives the code step through ui.code_entry, whose body links the answer
+    macros = (templates / "macros.html").read_text("utf-8")
+    code_entry = macros[macros.index("{% macro code_entry(") :]
+    code_entry = code_entry[: code_entry.index("{%- endmacro %}")]
+    assert 'href="/help#sms-not-arriving"' in code_entry
     for code_page in (
         "financial/issue_code.html",
         "login/register_code.html",
         "login/pin_reset_code.html",
         "joint/code.html",
+        "banking/join_code.html",
+        "banking/find_id_code.html",
     ):
-        assert 'href="/help#sms-not-arriving"' in (templates / code_page).read_text("utf-8")
+        assert "ui.code_entry(" in (templates / code_page).read_text("utf-8"), code_page
     assert 'href="/help#pin-locked"' in (templates / "login/pin_form.html").read_text("utf-8")
     home = web.get("/").text
     assert '<a href="/help">' in home  # the menu and the footer
