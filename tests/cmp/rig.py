@@ -28,6 +28,7 @@ class Rig:
     timeout: ConfirmationTimeout
     responder: CmpResponderKey
     clock: FrozenClock
+    confirm_wait_seconds: int  # cmp_confirm_wait_seconds of the policy it was made with
 
     def send(self, der: bytes, *, status: int = 200) -> Answer:
         answer = self.server.handle(der)
@@ -54,4 +55,11 @@ def make_rig(center: Center, clock: FrozenClock) -> Rig:
         policy=center.settings.policy,
         clock=clock,
     )
-    return Rig(server, authority, ConfirmationTimeout(transactions, authority), responder, clock)
+    return Rig(
+        server,
+        authority,
+        ConfirmationTimeout(transactions, authority),
+        responder,
+        clock,
+        center.settings.policy.cmp_confirm_wait_seconds,
+    )

@@ -80,7 +80,7 @@ def test_kur_renews_and_rr_revokes(center: Center) -> None:
     kup = send(center, sent.der)
     assert kup.body == "kup", kup.texts
     assert kup.certificate is not None and kup.nonce is not None
-    assert kup.signed_by(center.cmp._responder.current().certificate)
+    assert kup.signed_by(center.cmp.responder.current().certificate)
     conf = client.cert_conf(
         sent.transaction_id, kup.nonce, kup.certificate, key=old_key, signer=old
     )

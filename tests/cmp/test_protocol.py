@@ -196,7 +196,7 @@ def test_a_certconf_that_rejects_is_passed_on(rig: Rig) -> None:
 def test_a_certconf_that_never_comes_rejects_the_certificate(rig: Rig) -> None:
     client, _, ip, tid = _issued(rig)
     assert rig.timeout.reject_unconfirmed().rejected == []  # not yet
-    rig.clock.advance(seconds=rig.server._confirm_wait.total_seconds() + 1)
+    rig.clock.advance(seconds=rig.confirm_wait_seconds + 1)
     done = rig.timeout.reject_unconfirmed()
     assert done.rejected == [tid.hex()] and rig.authority.confirmed == {tid: False}
     assert rig.timeout.reject_unconfirmed().rejected == []  # once

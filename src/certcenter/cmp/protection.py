@@ -30,6 +30,7 @@ from pyasn1.type import univ
 from pyasn1_alt_modules import rfc4210, rfc5280, rfc8018
 
 from certcenter.cmp.messages import UNREADABLE, encode
+from certcenter.cmp.responder import ECDSA_WITH_SHA256, ECDSA_WITH_SHA384
 from certcenter.errors import CertCenterError
 
 __all__ = [
@@ -71,8 +72,6 @@ _HASHES: Final[dict[str, type[hashes.HashAlgorithm]]] = {
 MAX_SALT = 128
 MIN_SALT = 8
 
-ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2"
-ECDSA_WITH_SHA384 = "1.2.840.10045.4.3.3"
 _SIGNATURES: Final[dict[str, tuple[str, str | None]]] = {
     "1.2.840.113549.1.1.11": ("rsa", "sha256"),
     "1.2.840.113549.1.1.12": ("rsa", "sha384"),

@@ -24,15 +24,22 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcenter.clock import Clock
-from certcenter.cmp.protection import ECDSA_WITH_SHA256, ECDSA_WITH_SHA384
 from certcenter.config import Settings
 from certcenter.keys.backend import CaKeys
 from certcenter.pki.delegated import DelegatedSpec, ensure_delegated
 from certcenter.pki.hierarchy import CertificateAuthority
 
-__all__ = ["RESPONDER_LABEL", "CmpResponderKey", "Responder"]
+__all__ = [
+    "ECDSA_WITH_SHA256",
+    "ECDSA_WITH_SHA384",
+    "RESPONDER_LABEL",
+    "CmpResponderKey",
+    "Responder",
+]
 
 RESPONDER_LABEL = "cmp-responder"
+ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2"  # the responder's signature algorithms
+ECDSA_WITH_SHA384 = "1.2.840.10045.4.3.3"
 
 
 @dataclass(frozen=True)
