@@ -404,15 +404,12 @@ class FinancialIssuance:
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             self._id_document_pending(enrollment, "medium_photo")
-            customer = self.engine.customer(uow, enrollment)
-            self.audit.record(
+            self.engine.customer(uow, enrollment)  # out of order while none is known
+            self.engine.audit_step(
                 uow,
-                actor_kind="customer",
-                actor=customer.customer_number,
-                action="financial_issuance.id_photo",
-                subject_kind="financial_enrollment",
-                subject=enrollment.id,
-                source_ip=ref.client_ip,
+                enrollment,
+                "id_photo",
+                ref.client_ip,
                 details={"document": reading.kind, "read": reading.display},
             )
             return photo_answer(reading)
@@ -444,14 +441,11 @@ class FinancialIssuance:
                 raise CertCenterError("ID_NAME_MISMATCH")
             enrollment.state = S.MEDIUM_VERIFIED.value
             if source == "photo":
-                self.audit.record(
+                self.engine.audit_step(
                     uow,
-                    actor_kind="customer",
-                    actor=customer.customer_number,
-                    action="financial_issuance.id_photo_confirmed",
-                    subject_kind="financial_enrollment",
-                    subject=enrollment.id,
-                    source_ip=ref.client_ip,
+                    enrollment,
+                    "id_photo_confirmed",
+                    ref.client_ip,
                     details={"document": fields.get("kind", ""), "corrected": corrected},
                 )
             return {"medium": ID_DOCUMENT, "document": fields.get("kind", ""), "source": source}
