@@ -466,69 +466,19 @@ class FinancialIssuance:
             return enrollment, medium_inputs(enrollment.medium or "", answer)
 
         peeked, inputs = self.engine.guard(ref, "medium_verify", peek)
-        medium = peeked.medium or ""
-        factor = FACTOR_OF.get(medium)
-        if factor is None or not inputs:  # the mobile certificate, or a step out of order
+        if FACTOR_OF.get(peeked.medium or "") is None or not inputs:
+            # the mobile certificate, or a step out of order
             return self.engine.step(ref, "medium_verify", self._approved)
-        chosen: str = factor
 
-        def reserve(
-            uow: UnitOfWork, enrollment: FinancialEnrollment
-        ) -> tuple[Mapping[str, Any], tuple[Customer, Any]]:
-            if enrollment.medium != medium:
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
-                )
-            customer = self.engine.customer(uow, enrollment)
-            return {}, (customer, self.guard.reserve(uow, customer.id, [chosen]))
-
-        _, (customer, attempts) = self.engine.step_with(ref, "medium_verify", reserve, audit=False)
-        try:
-            ok = self.media.check(customer, peeked.id, medium, inputs)
-        except CertCenterError as err:  # nothing was compared: the try is given back
-            with self.uow_factory() as uow:
-                uow.factors.release_attempt(customer.id, chosen, self.clock.now())
-                uow.commit()
-            self._refused("medium_verify", err, customer.id, ref.client_ip, peeked.id)
-            raise
-        with self.uow_factory() as uow:
-            refusal = self.guard.settle(uow, customer.id, {chosen: ok}, attempts=attempts)
-            uow.commit()
-        if refusal is not None:
-            self._refused("medium_verify", refusal, customer.id, ref.client_ip, peeked.id)
-            raise refusal
-
-        def done(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
-            if enrollment.medium != medium:
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
-                )
+        def done(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             enrollment.state = S.MEDIUM_VERIFIED.value
-            return {"medium": medium}
+            return {"medium": enrollment.medium}
 
-        return self.engine.step(ref, "medium_verify", done)
+        return self.media.verify(self.engine, ref, peeked, inputs, guard=self.guard, done=done)
 
     def _approved(self, uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-        if enrollment.medium != "mobile_certificate":
-            raise CertCenterError(
-                "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
-            )
-        customer = self.engine.customer(uow, enrollment)
-        approval = self.media.approved(
-            uow,
-            str(enrollment.data.get("approval_id", "")),
-            purpose=FINANCIAL_ISSUANCE,
-            customer_id=customer.id,
-        )
-        if approval is None:
+        if not self.media.take_approval(self.engine, uow, enrollment, purpose=FINANCIAL_ISSUANCE):
             return {"medium": "mobile_certificate", "approval": "pending"}
-        enrollment.data = {
-            **enrollment.data,
-            "approved_by": {
-                "device": approval.device_id,
-                "certificate": approval.certificate_serial,
-            },
-        }
         enrollment.state = S.MEDIUM_VERIFIED.value
         return {"medium": "mobile_certificate", "approval": "approved"}
 

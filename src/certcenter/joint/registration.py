@@ -265,45 +265,14 @@ class JointRegistrations:
             return row, medium_inputs(row.medium or "", answer)
 
         peeked, inputs = self.engine.guard(ref, "medium_verify", peek)
-        medium = peeked.medium or ""
-        factor = FACTOR_OF.get(medium)
-        if factor is None or not inputs:  # out of order: the engine says so
-            return self.engine.step(ref, "medium_verify", lambda uow, row: {})
-        chosen: str = factor
-
-        def reserve(uow: UnitOfWork, row: JointRegistration) -> tuple[Mapping[str, Any], Any]:
-            if row.medium != medium:
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify"
-                )
-            customer = self.engine.customer(uow, row)
-            return {}, (customer, self.guard.reserve(uow, customer.id, [chosen]))
-
-        _, (customer, attempts) = self.engine.step_with(ref, "medium_verify", reserve, audit=False)
-        try:
-            ok = self.media.check(customer, peeked.id, medium, inputs)
-        except CertCenterError as err:  # nothing was compared: the try is given back
-            with self.uow_factory() as uow:
-                uow.factors.release_attempt(customer.id, chosen, self.clock.now())
-                uow.commit()
-            self._refused("medium_verify", err, customer.id, ref)
-            raise
-        with self.uow_factory() as uow:
-            refusal = self.guard.settle(uow, customer.id, {chosen: ok}, attempts=attempts)
-            uow.commit()
-        if refusal is not None:
-            self._refused("medium_verify", refusal, customer.id, ref)
-            raise refusal
+        if FACTOR_OF.get(peeked.medium or "") is None or not inputs:
+            return self.engine.step(ref, "medium_verify", lambda uow, row: {})  # out of order
 
         def done(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
-            if row.medium != medium:
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify"
-                )
             row.state = S.MEDIUM_VERIFIED.value
-            return {"medium": medium}
+            return {"medium": row.medium}
 
-        return self.engine.step(ref, "medium_verify", done)
+        return self.media.verify(self.engine, ref, peeked, inputs, guard=self.guard, done=done)
 
     # ------------------------------------------------------------------ 4. SMS code
 
@@ -457,13 +426,6 @@ class JointRegistrations:
         """Refund the fee of 범용 registrations that expired unused (the job runner); how
         many were refunded."""
         return self.fees.refund_expired(limit)
-
-    def _refused(
-        self, step: str, err: CertCenterError, customer_id: str | None, ref: RegistrationRef
-    ) -> None:
-        self.engine.record_failure(
-            step, err, flow_id=ref.enrollment_id, customer_id=customer_id, client_ip=ref.client_ip
-        )
 
 
 def _raise(error: CertCenterError) -> None:
