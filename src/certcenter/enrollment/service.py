@@ -417,14 +417,11 @@ class EnrollmentService:
                 raise CertCenterError("ID_NAME_MISMATCH")
             enrollment.state = EnrollmentState.ID_VERIFIED.value
             if source == "photo":
-                self.audit.record(
+                self.engine.audit_step(
                     uow,
-                    actor_kind="customer",
-                    actor=customer.customer_number,
-                    action="enrollment.id_photo_confirmed",
-                    subject_kind="enrollment",
-                    subject=enrollment.id,
-                    source_ip=ref.client_ip,
+                    enrollment,
+                    "id_photo_confirmed",
+                    ref.client_ip,
                     details={"document": fields.get("kind", ""), "corrected": corrected},
                 )
             return {"document": fields.get("kind", ""), "source": source}
@@ -443,15 +440,12 @@ class EnrollmentService:
         )
 
         def act(uow: UnitOfWork, enrollment: Enrollment) -> Mapping[str, Any]:
-            customer = self.engine.customer(uow, enrollment)
-            self.audit.record(
+            self.engine.customer(uow, enrollment)  # out of order while none is known
+            self.engine.audit_step(
                 uow,
-                actor_kind="customer",
-                actor=customer.customer_number,
-                action="enrollment.id_photo",
-                subject_kind="enrollment",
-                subject=enrollment.id,
-                source_ip=ref.client_ip,
+                enrollment,
+                "id_photo",
+                ref.client_ip,
                 details={"document": reading.kind, "read": reading.display},
             )
             return photo_answer(reading)

@@ -73,6 +73,7 @@ from certcenter.issuance import (
     IssueRequest,
     Notice,
     Renewal,
+    audit_certificate,
     publish_crls,
 )
 from certcenter.keys.backend import CustomerKeys
@@ -489,7 +490,9 @@ class CloudCertificates:
                 uow.ocsp.invalidate(locked.serial)
                 uow.sessions.end_for_certificate(locked.serial, now, "account_deleted")
                 revoked.append(locked)
-                self._audit(uow, actor, "revoke", locked.serial, {"reason": reason})
+                audit_certificate(
+                    self.audit, uow, actor, "revoke", locked.serial, {"reason": reason}
+                )
             removed = uow.browser_devices.remove_all(customer.id, now)
             self.audit.record(
                 uow,
@@ -552,27 +555,6 @@ class CloudCertificates:
         if customer is None:
             raise CertCenterError("CUSTOMER_UNKNOWN", customer=customer_id)
         return customer
-
-    def _audit(
-        self,
-        uow: UnitOfWork,
-        actor: ActorRef,
-        action: str,
-        serial: str,
-        details: dict[str, object],
-        *,
-        source_ip: str | None = None,
-    ) -> None:
-        self.audit.record(
-            uow,
-            actor_kind=actor.kind,
-            actor=actor.id,
-            action=action,
-            subject_kind="certificate",
-            subject=serial,
-            source_ip=source_ip or actor.source_ip,
-            details=details,
-        )
 
 
 def close_cloud_account(

@@ -38,9 +38,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 from certcenter.audit.redaction import mask_phone
@@ -53,7 +52,7 @@ from certcenter.clock import Clock, today
 from certcenter.config import FLOW_STEPS, Settings
 from certcenter.entities import Customer, FinancialEnrollment, new_id
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import text, words
+from certcenter.errors.catalog import words
 from certcenter.financial import issuance_states as states
 from certcenter.financial.devices import clean_label
 from certcenter.financial.identity_check import FINANCIAL_CODES, UserIdCheck
@@ -68,7 +67,7 @@ from certcenter.financial.media import (
 )
 from certcenter.financial.proof import canonical_spki, device_key
 from certcenter.flows import (
-    ArsAnswer,
+    ArsCheck,
     Effects,
     FlowEngine,
     FlowKind,
@@ -208,6 +207,16 @@ class FinancialIssuance:
             effects=Effects(providers=providers, sms_sender=settings.policy.sms_sender_number),
             ttl_minutes=settings.policy.financial_enrollment_ttl_minutes,
         )
+        self.ars = ArsCheck(
+            ars=providers.ars,
+            hasher=hasher,
+            clock=clock,
+            policy=settings.policy,
+            bank=settings.bank_name,
+            prompt="ars.financial_issue",
+            max_calls=settings.policy.financial_ars_max_calls,
+            limit="FINANCIAL_ARS_CALL_LIMIT",
+        )
 
     # ------------------------------------------------------------------ 1. terms
 
@@ -269,81 +278,24 @@ class FinancialIssuance:
     def request_ars(self, ref: IssuanceRef) -> StepResult:
         """ARS 인증: the center calls the phone on record; the screen shows the code to key in."""
         self._require_offered(ref, "verify", "ars")
-        digits = self.policy.ars_code_digits
-        code = "".join(secrets.choice("0123456789") for _ in range(digits))
-        code_hash = self.hasher.code_digest(code, purpose="ars")
-
-        def calls_left(enrollment: FinancialEnrollment) -> int:
-            calls = int(enrollment.data.get("ars_calls", 0))
-            if calls >= self.policy.financial_ars_max_calls:
-                raise CertCenterError(
-                    "FINANCIAL_ARS_CALL_LIMIT", max_calls=self.policy.financial_ars_max_calls
-                )
-            return calls
-
-        def call(enrollment: FinancialEnrollment, customer: Customer | None) -> tuple[str, str]:
-            holder = self.engine.known(enrollment, customer)
-            calls_left(enrollment)
-            call_id = self.providers.ars.place_call(
-                phone=holder.phone,
-                prompt=text(
-                    "ars.financial_issue", "ko", bank=self.settings.bank_name, digits=digits
-                ),
-            )
-            return call_id, holder.phone
-
-        # The call is placed before the step's transaction: no row is locked while it rings.
-        call_id, phone = self.engine.ask(ref, "ars", call)
-        ttl = timedelta(seconds=self.policy.ars_call_ttl_seconds)
-        expires_at = (self.clock.now() + ttl).isoformat()  # stored: what the page counts to
-
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            calls = calls_left(enrollment)
-            enrollment.data = {
-                **enrollment.data,
-                "ars_call_id": call_id,
-                "ars_code_hash": code_hash,
-                "ars_calls": calls + 1,
-                "ars_expires_at": expires_at,
-            }
-            enrollment.state = S.ARS_CALLING.value
-            return {"ars_code": code, "phone": mask_phone(phone), "ars_expires_at": expires_at}
-
-        return self.engine.step(ref, "ars", act)
+        return self.ars.request(self.engine, ref, calling=S.ARS_CALLING.value)
 
     def confirm_ars(self, ref: IssuanceRef) -> StepResult:
         """After the call: the digits keyed in must be the code on the screen. While the call
         still rings the flow waits (``detail["ars"] == "ringing"``)."""
 
-        def look() -> ArsAnswer:
-            with self.uow_factory() as uow:
-                data = dict(self.engine.authorise(uow, ref, lock=False).data)
-            return ArsAnswer.of(data, self.providers.ars, self.hasher, now=self.clock.now())
-
-        answer = self.engine.guard(ref, "ars_confirm", look)
-
-        def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-            if str(enrollment.data.get("ars_call_id", "")) != answer.call_id:  # another call since
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="ars_confirm"
-                )
-            if answer.status == "ringing":
-                return {"ars": "ringing"}
-            enrollment.data = without_ars_call(enrollment.data)
-            if not answer.matches:
-                enrollment.state = S.IDENTIFIED.value  # a new call may be asked for
-                enrollment.updated_at = self.clock.now()
-                uow.commit()
-                if answer.status == "expired":
-                    raise CertCenterError(
-                        "ARS_CALL_EXPIRED", seconds=self.policy.ars_call_ttl_seconds
-                    )
-                raise CertCenterError("FINANCIAL_ARS_FAILED")
+        def proven(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             enrollment.proofing = "ars"
             enrollment.state = S.IDENTITY_PROVEN.value
-            return {"ars": "confirmed", "proofing": "ars"}
+            return {"proofing": "ars"}
 
-        return self.engine.step(ref, "ars_confirm", act)
+        return self.ars.confirm(
+            self.engine,
+            ref,
+            retry=S.IDENTIFIED.value,
+            wrong=lambda enrollment: CertCenterError("FINANCIAL_ARS_FAILED"),
+            confirmed=proven,
+        )
 
     def check_departure(self, ref: IssuanceRef) -> StepResult:
         """해외출국확인: instead of the ARS call, for a customer the departure records show
@@ -452,15 +404,12 @@ class FinancialIssuance:
 
         def act(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             self._id_document_pending(enrollment, "medium_photo")
-            customer = self.engine.customer(uow, enrollment)
-            self.audit.record(
+            self.engine.customer(uow, enrollment)  # out of order while none is known
+            self.engine.audit_step(
                 uow,
-                actor_kind="customer",
-                actor=customer.customer_number,
-                action="financial_issuance.id_photo",
-                subject_kind="financial_enrollment",
-                subject=enrollment.id,
-                source_ip=ref.client_ip,
+                enrollment,
+                "id_photo",
+                ref.client_ip,
                 details={"document": reading.kind, "read": reading.display},
             )
             return photo_answer(reading)
@@ -492,14 +441,11 @@ class FinancialIssuance:
                 raise CertCenterError("ID_NAME_MISMATCH")
             enrollment.state = S.MEDIUM_VERIFIED.value
             if source == "photo":
-                self.audit.record(
+                self.engine.audit_step(
                     uow,
-                    actor_kind="customer",
-                    actor=customer.customer_number,
-                    action="financial_issuance.id_photo_confirmed",
-                    subject_kind="financial_enrollment",
-                    subject=enrollment.id,
-                    source_ip=ref.client_ip,
+                    enrollment,
+                    "id_photo_confirmed",
+                    ref.client_ip,
                     details={"document": fields.get("kind", ""), "corrected": corrected},
                 )
             return {"medium": ID_DOCUMENT, "document": fields.get("kind", ""), "source": source}
@@ -520,69 +466,19 @@ class FinancialIssuance:
             return enrollment, medium_inputs(enrollment.medium or "", answer)
 
         peeked, inputs = self.engine.guard(ref, "medium_verify", peek)
-        medium = peeked.medium or ""
-        factor = FACTOR_OF.get(medium)
-        if factor is None or not inputs:  # the mobile certificate, or a step out of order
+        if FACTOR_OF.get(peeked.medium or "") is None or not inputs:
+            # the mobile certificate, or a step out of order
             return self.engine.step(ref, "medium_verify", self._approved)
-        chosen: str = factor
 
-        def reserve(
-            uow: UnitOfWork, enrollment: FinancialEnrollment
-        ) -> tuple[Mapping[str, Any], tuple[Customer, Any]]:
-            if enrollment.medium != medium:
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
-                )
-            customer = self.engine.customer(uow, enrollment)
-            return {}, (customer, self.guard.reserve(uow, customer.id, [chosen]))
-
-        _, (customer, attempts) = self.engine.step_with(ref, "medium_verify", reserve, audit=False)
-        try:
-            ok = self.media.check(customer, peeked.id, medium, inputs)
-        except CertCenterError as err:  # nothing was compared: the try is given back
-            with self.uow_factory() as uow:
-                uow.factors.release_attempt(customer.id, chosen, self.clock.now())
-                uow.commit()
-            self._refused("medium_verify", err, customer.id, ref.client_ip, peeked.id)
-            raise
-        with self.uow_factory() as uow:
-            refusal = self.guard.settle(uow, customer.id, {chosen: ok}, attempts=attempts)
-            uow.commit()
-        if refusal is not None:
-            self._refused("medium_verify", refusal, customer.id, ref.client_ip, peeked.id)
-            raise refusal
-
-        def done(uow: UnitOfWork, enrollment: FinancialEnrollment) -> dict[str, Any]:
-            if enrollment.medium != medium:
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
-                )
+        def done(uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
             enrollment.state = S.MEDIUM_VERIFIED.value
-            return {"medium": medium}
+            return {"medium": enrollment.medium}
 
-        return self.engine.step(ref, "medium_verify", done)
+        return self.media.verify(self.engine, ref, peeked, inputs, guard=self.guard, done=done)
 
     def _approved(self, uow: UnitOfWork, enrollment: FinancialEnrollment) -> Mapping[str, Any]:
-        if enrollment.medium != "mobile_certificate":
-            raise CertCenterError(
-                "ENROLLMENT_STEP_OUT_OF_ORDER", state=enrollment.state, step="medium_verify"
-            )
-        customer = self.engine.customer(uow, enrollment)
-        approval = self.media.approved(
-            uow,
-            str(enrollment.data.get("approval_id", "")),
-            purpose=FINANCIAL_ISSUANCE,
-            customer_id=customer.id,
-        )
-        if approval is None:
+        if not self.media.take_approval(self.engine, uow, enrollment, purpose=FINANCIAL_ISSUANCE):
             return {"medium": "mobile_certificate", "approval": "pending"}
-        enrollment.data = {
-            **enrollment.data,
-            "approved_by": {
-                "device": approval.device_id,
-                "certificate": approval.certificate_serial,
-            },
-        }
         enrollment.state = S.MEDIUM_VERIFIED.value
         return {"medium": "mobile_certificate", "approval": "approved"}
 

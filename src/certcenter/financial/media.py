@@ -12,17 +12,20 @@ customer again to register a browser or reset the PIN (:mod:`.reverification`).
 
 The typed media (account, OTP, security card) are asked and compared by
 :class:`~certcenter.authn.held_media.HeldMedia`, which the lost-phone report uses too; this
-adds the mobile certificate approved in the app. The caller counts the try before
+adds the mobile certificate approved in the app. The try is counted before
 :meth:`AdditionalMedia.check` compares anything (the medium's own lockout,
-:class:`~certcenter.authn.factors.FactorGuard`), and settles it after.
+:class:`~certcenter.authn.factors.FactorGuard`), and settled after; a flow's steps do all of
+it through :meth:`AdditionalMedia.choose`, :meth:`AdditionalMedia.verify` and
+:meth:`AdditionalMedia.take_approval`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from certcenter.audit.redaction import mask_account
+from certcenter.authn.factors import FactorGuard
 from certcenter.authn.held_media import (
     FACTOR_OF,
     CardChecker,
@@ -225,3 +228,89 @@ class AdditionalMedia:
     ) -> WebApproval | None:
         """The app's approval of the flow's code, consumed in ``uow``; None while pending."""
         return self.approvals.take(uow, approval_id, purpose=purpose, customer_id=customer_id)
+
+    def verify(
+        self,
+        engine: FlowEngine[Row, Any],
+        ref: FlowRef,
+        peeked: Row,
+        inputs: dict[str, str],
+        *,
+        guard: FactorGuard,
+        done: Callable[[UnitOfWork, Row], Mapping[str, Any]],
+    ) -> StepResult:
+        """A flow's "medium_verify" step for a typed medium (``inputs``, the answer to the
+        medium the flow ``peeked`` at chose): the try is counted (the medium's lockout) in
+        a step of its own, compared with no transaction open (given back when nothing could
+        be compared) and settled; a refusal is recorded as the step's. Right, ``done`` moves
+        the flow on, if it still waits for that medium."""
+        medium = peeked.medium or ""
+        chosen = FACTOR_OF[medium]
+
+        def reserve(
+            uow: UnitOfWork, row: Row
+        ) -> tuple[Mapping[str, Any], tuple[Customer, dict[str, int]]]:
+            _require_medium(row, medium)
+            customer = engine.customer(uow, row)
+            return {}, (customer, guard.reserve(uow, customer.id, [chosen]))
+
+        _, (customer, attempts) = engine.step_with(ref, "medium_verify", reserve, audit=False)
+
+        def refused(err: CertCenterError) -> None:
+            engine.record_failure(
+                "medium_verify",
+                err,
+                flow_id=peeked.id,
+                customer_id=customer.id,
+                client_ip=ref.client_ip,
+                marks=engine.kind.marks(peeked),
+            )
+
+        try:
+            ok = self.check(customer, peeked.id, medium, inputs)
+        except CertCenterError as err:  # nothing was compared: the try is given back
+            with engine.uow_factory() as uow:
+                uow.factors.release_attempt(customer.id, chosen, engine.clock.now())
+                uow.commit()
+            refused(err)
+            raise
+        with engine.uow_factory() as uow:
+            refusal = guard.settle(uow, customer.id, {chosen: ok}, attempts=attempts)
+            uow.commit()
+        if refusal is not None:
+            refused(refusal)
+            raise refusal
+
+        def finish(uow: UnitOfWork, row: Row) -> Mapping[str, Any]:
+            _require_medium(row, medium)
+            return done(uow, row)
+
+        return engine.step(ref, "medium_verify", finish)
+
+    def take_approval(
+        self, engine: FlowEngine[Row, Any], uow: UnitOfWork, row: Row, *, purpose: str
+    ) -> bool:
+        """The mobile certificate's answer in a flow's "medium_verify" step: the app's
+        approval of the flow's code, taken in ``uow`` and kept in the row's data
+        (``approved_by``: the device and its certificate); False while it is pending."""
+        _require_medium(row, "mobile_certificate")
+        customer = engine.customer(uow, row)
+        approval = self.approved(
+            uow, str(row.data.get("approval_id", "")), purpose=purpose, customer_id=customer.id
+        )
+        if approval is None:
+            return False
+        row.data = {
+            **row.data,
+            "approved_by": {
+                "device": approval.device_id,
+                "certificate": approval.certificate_serial,
+            },
+        }
+        return True
+
+
+def _require_medium(row: MediumRow, medium: str) -> None:
+    """Out of order unless the flow waits for the answer to ``medium``."""
+    if row.medium != medium:
+        raise CertCenterError("ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify")

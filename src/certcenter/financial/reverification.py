@@ -446,44 +446,14 @@ class Reverification:
                     ref, "medium_verify", lambda uow, row: self._approved(uow, row, finish)
                 )
             inputs = self.engine.guard(ref, "medium_verify", lambda: medium_inputs(medium, answer))
-            chosen: str = factor
-
-            def reserve(
-                uow: UnitOfWork, row: FinancialReverification
-            ) -> tuple[Mapping[str, Any], tuple[Customer, dict[str, int]]]:
-                if row.medium != medium:
-                    raise CertCenterError(
-                        "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify"
-                    )
-                customer = self.engine.customer(uow, row)
-                return {}, (customer, self.guard.reserve(uow, customer.id, [chosen]))
-
-            _, (customer, attempts) = self.engine.step_with(
-                ref, "medium_verify", reserve, audit=False
+            return self.media.verify(
+                self.engine,
+                ref,
+                peeked,
+                inputs,
+                guard=self.guard,
+                done=lambda uow, row: self._finish(uow, row, finish),
             )
-            try:
-                ok = self.media.check(customer, peeked.id, medium, inputs)
-            except CertCenterError as err:  # nothing was compared: the try is given back
-                with self.uow_factory() as uow:
-                    uow.factors.release_attempt(customer.id, chosen, self.clock.now())
-                    uow.commit()
-                self._refused(ref, err, peeked)
-                raise
-            with self.uow_factory() as uow:
-                refusal = self.guard.settle(uow, customer.id, {chosen: ok}, attempts=attempts)
-                uow.commit()
-            if refusal is not None:
-                self._refused(ref, refusal, peeked)
-                raise refusal
-
-            def done(uow: UnitOfWork, row: FinancialReverification) -> Mapping[str, Any]:
-                if row.medium != medium:
-                    raise CertCenterError(
-                        "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify"
-                    )
-                return self._finish(uow, row, finish)
-
-            return self.engine.step(ref, "medium_verify", done)
 
     def customer_of(self, ref: ReverificationRef) -> Customer | None:
         """The flow's customer once the SMS code was right; None before."""
@@ -542,26 +512,8 @@ class Reverification:
     def _approved(
         self, uow: UnitOfWork, row: FinancialReverification, finish: Finish
     ) -> Mapping[str, Any]:
-        if row.medium != "mobile_certificate":
-            raise CertCenterError(
-                "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify"
-            )
-        customer = self.engine.customer(uow, row)
-        approval = self.media.approved(
-            uow,
-            str(row.data.get("approval_id", "")),
-            purpose=self.purpose.approval,
-            customer_id=customer.id,
-        )
-        if approval is None:
+        if not self.media.take_approval(self.engine, uow, row, purpose=self.purpose.approval):
             return {"medium": "mobile_certificate", "approval": "pending"}
-        row.data = {
-            **row.data,
-            "approved_by": {
-                "device": approval.device_id,
-                "certificate": approval.certificate_serial,
-            },
-        }
         return {**self._finish(uow, row, finish), "approval": "approved"}
 
     def _finish(
@@ -571,18 +523,6 @@ class Reverification:
         detail = dict(finish(uow, row, customer))
         row.state = S.COMPLETED.value
         return {"medium": row.medium, **detail}
-
-    def _refused(
-        self, ref: ReverificationRef, err: CertCenterError, row: FinancialReverification
-    ) -> None:
-        self.engine.record_failure(
-            "medium_verify",
-            err,
-            flow_id=row.id,
-            customer_id=row.customer_id,
-            client_ip=ref.client_ip,
-            marks=_marks(row),
-        )
 
     def _told(self) -> _Told:
         return _Told(self.purpose, self.ttl_seconds)

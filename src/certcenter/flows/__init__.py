@@ -6,6 +6,7 @@ engine = FlowEngine(MOBILE_FLOW, uow_factory=..., risk=..., audit=..., clock=...
 engine.step(ref, "phone", lambda uow, row: Outcome({"phone": masked}, (SendSms(p, t),)))
 """
 
+from certcenter.flows.ars import ArsCheck
 from certcenter.flows.effects import (
     ArsAnswer,
     DepositOneWon,
@@ -31,6 +32,7 @@ from certcenter.flows.engine import (
 
 __all__ = [
     "ArsAnswer",
+    "ArsCheck",
     "DepositOneWon",
     "Effect",
     "Effects",

@@ -406,8 +406,17 @@ class FlowEngine(Generic[R, St]):
         )
 
     def audit_step(
-        self, uow: UnitOfWork, row: R, step: str, ip: str | None, outcome: str = "ok"
+        self,
+        uow: UnitOfWork,
+        row: R,
+        step: str,
+        ip: str | None,
+        outcome: str = "ok",
+        *,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
+        """The audit entry ``<flow>.<step>`` of the flow's customer (or its anonymous actor);
+        its details are the flow's state unless the step names its own."""
         customer = uow.customers.get(row.customer_id) if row.customer_id else None
         self.audit.record(
             uow,
@@ -418,7 +427,7 @@ class FlowEngine(Generic[R, St]):
             subject=row.id,
             outcome=outcome,
             source_ip=ip,
-            details={"state": row.state},
+            details={"state": row.state} if details is None else dict(details),
         )
 
     def record_failure(

@@ -22,6 +22,7 @@ from certcenter.issuance.service import (
     Notifier,
     Renewal,
     StatusPublisher,
+    audit_certificate,
     conflict_error,
     publish_crls,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "Notifier",
     "Renewal",
     "StatusPublisher",
+    "audit_certificate",
     "conflict_error",
     "publish_crls",
 ]

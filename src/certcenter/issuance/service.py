@@ -598,13 +598,28 @@ class Issuance:
     ) -> None:
         if actor is None:
             return
-        self.audit.record(
-            uow,
-            actor_kind=actor.kind,
-            actor=actor.id,
-            action=action,
-            subject_kind="certificate",
-            subject=serial,
-            source_ip=source_ip or actor.source_ip,
-            details=details,
-        )
+        audit_certificate(self.audit, uow, actor, action, serial, details, source_ip=source_ip)
+
+
+def audit_certificate(
+    audit: AuditRecorder,
+    uow: UnitOfWork,
+    actor: Acting,
+    action: str,
+    serial: str,
+    details: dict[str, object],
+    *,
+    source_ip: str | None = None,
+) -> None:
+    """The audit entry of an act on a certificate (issue, renew, supersede, revoke, …) by
+    ``actor``, from ``source_ip`` or else the actor's address."""
+    audit.record(
+        uow,
+        actor_kind=actor.kind,
+        actor=actor.id,
+        action=action,
+        subject_kind="certificate",
+        subject=serial,
+        source_ip=source_ip or actor.source_ip,
+        details=details,
+    )

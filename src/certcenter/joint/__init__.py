@@ -7,6 +7,8 @@ of its CMP issuance, renewal and revocation. See docs/joint-certificate.md.
 - :mod:`.login`: login with the joint certificate (its RSA key signs a challenge) into a
   session whose transfers and documents the certificate's software signs (:class:`JointLogin`).
 - :mod:`.fees`: the 범용 fee through the bank, refunded when unused.
+- :mod:`.other`: another institution's joint certificate registered to log in (타기관).
+- :mod:`.challenge`: the challenge the certificate's key signs, for either.
 - :mod:`.kinds`: the two kinds, their profiles, and how secrets are sealed.
 """
 

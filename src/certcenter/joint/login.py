@@ -39,7 +39,7 @@ from datetime import datetime
 from cryptography import x509
 
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.device_auth import DeviceAuthenticator, challenge_message, new_challenge
+from certcenter.authn.device_auth import DeviceAuthenticator
 from certcenter.certificates.records import require_active
 from certcenter.clock import Clock
 from certcenter.config import Policy
@@ -51,12 +51,12 @@ from certcenter.entities import (
     OtherJointCertificate,
 )
 from certcenter.errors import CertCenterError
+from certcenter.joint.challenge import joint_challenge, require_signature
 from certcenter.joint.other import OtherJointCertificates, session_serial
 from certcenter.pki.hierarchy import JOINT, Hierarchy
 from certcenter.pki.vid import vid_matches
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
 from certcenter.risk.rules import RiskRules, client_address
-from certcenter.signing import rsa_signature_valid
 from certcenter.usage.login import JOINT_CLIENT, JOINT_METHOD
 from certcenter.usage.sessions import OpenedSession, SessionService
 
@@ -128,17 +128,7 @@ class JointLogin:
 
     def challenge(self) -> DeviceChallenge:
         """A login challenge for the joint certificate's software (no device to name)."""
-        with self.uow_factory() as uow:
-            challenge = new_challenge(
-                uow,
-                self.clock.now(),
-                self.policy.challenge_ttl_seconds,
-                customer_id="",
-                device_id=JOINT_CLIENT,
-                purpose=PURPOSE,
-            )
-            uow.commit()
-        return challenge
+        return joint_challenge(self.uow_factory, self.clock, self.policy, purpose=PURPOSE)
 
     def authenticate(self, attempt: JointLoginAttempt) -> JointProof:
         """Every check of a joint login, each refusal counted by the risk rules; the
@@ -170,9 +160,7 @@ class JointLogin:
                     owner, der = foreign.customer_id, foreign.der
                 self.risk.check_blocks(uow, customer_id=owner, device_id=None)
                 certificate = x509.load_der_x509_certificate(der)
-                message = challenge_message(PURPOSE, attempt.challenge)
-                if not rsa_signature_valid(certificate.public_key(), message, attempt.signature):
-                    raise CertCenterError("JOINT_SIGNATURE_INVALID")
+                require_signature(certificate, PURPOSE, attempt.challenge, attempt.signature)
                 proven = True
                 if foreign is not None and self.other is not None:
                     self.other.check_certificate(foreign)

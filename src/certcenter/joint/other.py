@@ -58,18 +58,18 @@ from cryptography.x509.verification import (
 )
 
 from certcenter.audit.trail import AuditTrail
-from certcenter.authn.device_auth import DeviceAuthenticator, challenge_message, new_challenge
+from certcenter.authn.device_auth import DeviceAuthenticator
 from certcenter.clock import Clock
 from certcenter.config import Policy
 from certcenter.entities import Actor, Customer, DeviceChallenge, OtherJointCertificate
 from certcenter.errors import CertCenterError
 from certcenter.identity.providers import IdentityAgency
 from certcenter.identity.rrn import parse_rrn
+from certcenter.joint.challenge import joint_challenge, require_signature
 from certcenter.notifications.messages import compose
 from certcenter.notifications.outbox import Outbox
 from certcenter.pki.vid import vid_matches
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
-from certcenter.signing import rsa_signature_valid
 from certcenter.usage.login import JOINT_CLIENT, OTHER_JOINT_SERIAL_PREFIX
 
 __all__ = [
@@ -270,17 +270,7 @@ class OtherJointCertificates:
 
     def challenge(self) -> DeviceChallenge:
         """A single-use challenge for the certificate's key to sign at registration."""
-        with self.uow_factory() as uow:
-            challenge = new_challenge(
-                uow,
-                self.clock.now(),
-                self.policy.challenge_ttl_seconds,
-                customer_id="",
-                device_id=JOINT_CLIENT,
-                purpose=PURPOSE,
-            )
-            uow.commit()
-        return challenge
+        return joint_challenge(self.uow_factory, self.clock, self.policy, purpose=PURPOSE)
 
     def registered(self, customer_id: str) -> list[OtherJointCertificate]:
         with self.uow_factory(read_only=True) as uow:
@@ -299,9 +289,7 @@ class OtherJointCertificates:
             uow.commit()  # the challenge is used whatever follows
             certificate = _load(attempt.certificate_der)
             self.trust.check(certificate, now)
-            message = challenge_message(PURPOSE, attempt.challenge)
-            if not rsa_signature_valid(certificate.public_key(), message, attempt.signature):
-                raise CertCenterError("JOINT_SIGNATURE_INVALID")
+            require_signature(certificate, PURPOSE, attempt.challenge, attempt.signature)
             number = parse_rrn(attempt.rrn, today=now.astimezone(UTC).date())
             own = self.identity.ci_for(number) == customer.ci
             if not own or not vid_matches(certificate, number.digits, attempt.random_num or b""):

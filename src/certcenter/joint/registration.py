@@ -52,11 +52,11 @@ from certcenter.clock import Clock, today
 from certcenter.config import FLOW_STEPS, Settings
 from certcenter.entities import Customer, JointRegistration, new_id
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import text, words
+from certcenter.errors.catalog import words
 from certcenter.financial.identity_check import IdentityCodes, UserIdCheck
 from certcenter.financial.media import FACTOR_OF, AdditionalMedia, MediumAnswer, medium_inputs
 from certcenter.flows import (
-    ArsAnswer,
+    ArsCheck,
     Effects,
     FlowEngine,
     FlowKind,
@@ -65,7 +65,6 @@ from certcenter.flows import (
     Started,
     StepResult,
     no_device,
-    without_ars_call,
 )
 from certcenter.identity.providers import Providers
 from certcenter.identity.rrn import parse_rrn
@@ -163,6 +162,16 @@ class JointRegistrations:
             effects=Effects(providers=providers, sms_sender=settings.policy.sms_sender_number),
             ttl_minutes=settings.policy.joint_registration_flow_ttl_minutes,
         )
+        self.ars = ArsCheck(
+            ars=providers.ars,
+            hasher=hasher,
+            clock=clock,
+            policy=settings.policy,
+            bank=settings.bank_name,
+            prompt="ars.joint_register",
+            max_calls=settings.policy.joint_ars_max_calls,
+            limit="JOINT_ARS_CALL_LIMIT",
+        )
 
     # ------------------------------------------------------------------ 1. kind + terms
 
@@ -256,45 +265,14 @@ class JointRegistrations:
             return row, medium_inputs(row.medium or "", answer)
 
         peeked, inputs = self.engine.guard(ref, "medium_verify", peek)
-        medium = peeked.medium or ""
-        factor = FACTOR_OF.get(medium)
-        if factor is None or not inputs:  # out of order: the engine says so
-            return self.engine.step(ref, "medium_verify", lambda uow, row: {})
-        chosen: str = factor
-
-        def reserve(uow: UnitOfWork, row: JointRegistration) -> tuple[Mapping[str, Any], Any]:
-            if row.medium != medium:
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify"
-                )
-            customer = self.engine.customer(uow, row)
-            return {}, (customer, self.guard.reserve(uow, customer.id, [chosen]))
-
-        _, (customer, attempts) = self.engine.step_with(ref, "medium_verify", reserve, audit=False)
-        try:
-            ok = self.media.check(customer, peeked.id, medium, inputs)
-        except CertCenterError as err:  # nothing was compared: the try is given back
-            with self.uow_factory() as uow:
-                uow.factors.release_attempt(customer.id, chosen, self.clock.now())
-                uow.commit()
-            self._refused("medium_verify", err, customer.id, ref)
-            raise
-        with self.uow_factory() as uow:
-            refusal = self.guard.settle(uow, customer.id, {chosen: ok}, attempts=attempts)
-            uow.commit()
-        if refusal is not None:
-            self._refused("medium_verify", refusal, customer.id, ref)
-            raise refusal
+        if FACTOR_OF.get(peeked.medium or "") is None or not inputs:
+            return self.engine.step(ref, "medium_verify", lambda uow, row: {})  # out of order
 
         def done(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
-            if row.medium != medium:
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="medium_verify"
-                )
             row.state = S.MEDIUM_VERIFIED.value
-            return {"medium": medium}
+            return {"medium": row.medium}
 
-        return self.engine.step(ref, "medium_verify", done)
+        return self.media.verify(self.engine, ref, peeked, inputs, guard=self.guard, done=done)
 
     # ------------------------------------------------------------------ 4. SMS code
 
@@ -333,42 +311,7 @@ class JointRegistrations:
         the code to key in (``detail["ars_code"]``). At most ``policy.joint_ars_max_calls``
         calls per registration."""
         self._require_offered(ref, "ars", "ars")
-        digits = self.policy.ars_code_digits
-        code = "".join(secrets.choice("0123456789") for _ in range(digits))
-        code_hash = self.hasher.code_digest(code, purpose="ars")
-
-        def calls_made(row: JointRegistration) -> int:
-            calls = int(row.data.get("ars_calls", 0))
-            if calls >= self.policy.joint_ars_max_calls:
-                raise CertCenterError(
-                    "JOINT_ARS_CALL_LIMIT", max_calls=self.policy.joint_ars_max_calls
-                )
-            return calls
-
-        def call(row: JointRegistration, customer: Customer | None) -> tuple[str, str]:
-            holder = self.engine.known(row, customer)
-            calls_made(row)
-            prompt = text("ars.joint_register", "ko", bank=self.settings.bank_name, digits=digits)
-            return self.providers.ars.place_call(phone=holder.phone, prompt=prompt), holder.phone
-
-        # The call is placed before the step's transaction: no row is locked while it rings.
-        call_id, phone = self.engine.ask(ref, "ars", call)
-        ttl = timedelta(seconds=self.policy.ars_call_ttl_seconds)
-        expires_at = (self.clock.now() + ttl).isoformat()  # stored: what the page counts to
-
-        def act(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
-            calls = calls_made(row)
-            row.data = {
-                **row.data,
-                "ars_call_id": call_id,
-                "ars_code_hash": code_hash,
-                "ars_calls": calls + 1,
-                "ars_expires_at": expires_at,
-            }
-            row.state = S.ARS_CALLING.value
-            return {"ars_code": code, "phone": mask_phone(phone), "ars_expires_at": expires_at}
-
-        return self.engine.step(ref, "ars", act)
+        return self.ars.request(self.engine, ref, calling=S.ARS_CALLING.value)
 
     def confirm_ars(self, ref: RegistrationRef) -> StepResult:
         """After the call: the digits keyed in must be the code on the screen. While the call
@@ -376,36 +319,18 @@ class JointRegistrations:
         call, is recorded (``joint.ars_confirm``, counted towards the 24-hour block) and
         refused with ``JOINT_ARS_FAILED``; a new call or the SMS may follow."""
 
-        def look() -> ArsAnswer:
-            with self.uow_factory() as uow:
-                data = dict(self.engine.authorise(uow, ref, lock=False).data)
-            return ArsAnswer.of(data, self.providers.ars, self.hasher, now=self.clock.now())
+        def wrong(row: JointRegistration) -> CertCenterError:
+            left = max(0, self.policy.joint_ars_max_calls - int(row.data.get("ars_calls", 0)))
+            return CertCenterError("JOINT_ARS_FAILED", calls_left=left)
 
-        answer = self.engine.guard(ref, "ars_confirm", look)
-
-        def act(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
-            if str(row.data.get("ars_call_id", "")) != answer.call_id:  # another call since
-                raise CertCenterError(
-                    "ENROLLMENT_STEP_OUT_OF_ORDER", state=row.state, step="ars_confirm"
-                )
-            if answer.status == "ringing":
-                return {"ars": "ringing"}
-            row.data = without_ars_call(row.data)
-            if not answer.matches:
-                row.state = S.MEDIUM_VERIFIED.value  # a new call, or the SMS, may be asked for
-                row.updated_at = self.clock.now()
-                uow.commit()
-                if answer.status == "expired":
-                    raise CertCenterError(
-                        "ARS_CALL_EXPIRED", seconds=self.policy.ars_call_ttl_seconds
-                    )
-                left = max(0, self.policy.joint_ars_max_calls - int(row.data.get("ars_calls", 0)))
-                raise CertCenterError("JOINT_ARS_FAILED", calls_left=left)
+        def verified(uow: UnitOfWork, row: JointRegistration) -> Mapping[str, Any]:
             row.state = S.CODE_VERIFIED.value
             row.data = {**row.data, "phone_check": "ars"}
-            return {"ars": "confirmed", "fee_krw": row.fee_krw}
+            return {"fee_krw": row.fee_krw}
 
-        return self.engine.step(ref, "ars_confirm", act)
+        return self.ars.confirm(
+            self.engine, ref, retry=S.MEDIUM_VERIFIED.value, wrong=wrong, confirmed=verified
+        )
 
     # ------------------------------------------------------------------ 5. fee → reference
 
@@ -501,13 +426,6 @@ class JointRegistrations:
         """Refund the fee of 범용 registrations that expired unused (the job runner); how
         many were refunded."""
         return self.fees.refund_expired(limit)
-
-    def _refused(
-        self, step: str, err: CertCenterError, customer_id: str | None, ref: RegistrationRef
-    ) -> None:
-        self.engine.record_failure(
-            step, err, flow_id=ref.enrollment_id, customer_id=customer_id, client_ip=ref.client_ip
-        )
 
 
 def _raise(error: CertCenterError) -> None:
