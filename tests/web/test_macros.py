@@ -6,6 +6,7 @@ import re
 
 from certcenter.errors import CertCenterError, Locale
 from certcenter.web.rendering import ENVIRONMENT, translator
+from certcenter.web.terms import to_accept
 
 
 def _render(source: str, locale: Locale = "ko", **values: object) -> str:
@@ -50,3 +51,27 @@ def test_field_and_csrf_field_escape_what_they_are_given() -> None:
     assert "<script>" not in html and "&#34;&gt;&lt;script&gt;" in html
     assert 'aria-describedby="field-name-hint"' in html and 'maxlength="20"' in html
     assert '<label for="field-name">이름</label>' in html
+
+
+def test_details_form_asks_name_phone_and_birth_date_filled_in_as_typed() -> None:
+    html = _render(
+        "{{ ui.details_form('/banking/join', form) }}", form={"name": "김<b>", "phone": "010"}
+    )
+    assert '<form method="post" action="/banking/join"' in html
+    assert '<input type="hidden" name="csrf_token" value="tok-123">' in html
+    assert re.findall(r'<input id="field-(\w+)" name="\1"', html) == ["name", "phone", "birth"]
+    assert 'value="김&lt;b&gt;"' in html and 'value="010"' in html
+    assert html.count("<form") == 1 and "생년월일" in html
+
+
+def test_accept_terms_gives_each_term_its_box_and_text_and_one_box_for_all() -> None:
+    listed = to_accept(["privacy_collection", "no_such_term"], translator("ko"), "issue.terms")
+    assert listed[1]["label"] == "no_such_term" and listed[1]["document"] is None
+    html = _render(
+        '{% import "help/terms_text.html" as terms_ui with context %}'
+        "{{ terms_ui.accept_terms(terms) }}",
+        terms=listed,
+    )
+    boxes = re.findall(r'name="accepted" value="(\w+)"', html)
+    assert boxes == ["privacy_collection", "no_such_term"]
+    assert html.count("data-check-all") == 1 and 'data-terms="privacy_collection"' in html

@@ -4,13 +4,16 @@ who the customer is → the SMS code → the additional medium, for registering 
 (``/banking/join``); finding the user ID (``/banking/find-id``) stops at the SMS code.
 
 A page module builds one :class:`ReverificationPages` with its own service, templates and
-web-session key, lets it add the shared routes, and writes only its own two: the start
-(what it asks besides name, phone and birth date) and the medium's answer (what happens once
-the customer is verified again)::
+web-session key, lets it add the shared routes, and writes only its own: the medium's answer
+(what happens once the customer is verified again) and the start. A first page of name, phone
+and birth date only needs no start route of its own: the page module gives ``start`` (which
+service starts the flow) and the shared POST "" calls it; a page that asks more (this
+browser's key, the resident number) writes its start route itself::
 
     pages = ReverificationPages(prefix="/login/pin-reset", stash_key="fin_pin_reset", …)
     router = page_router(prefix=pages.prefix, dependencies=[Depends(pages.steps_flow.same_tab)])
     pages.add_routes(router)      # GET "", GET/POST /code, POST /resend, GET/POST /medium
+                                  # (and POST "" with ``start``)
 
 The flow's id and bearer token live in the web session; the SMS code and the medium's answer
 only in the forms. Every POST answers 303 (Post/Redirect/Get, :class:`StepFlow`): to the page
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypedDict
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -42,6 +45,7 @@ from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of
 from certcenter.web.financial_forms import (
     Stash,
+    birth_date,
     code_expiry,
     digits,
     media_choices,
@@ -74,10 +78,34 @@ class ReverifyingService(Protocol):
 
 
 @dataclass(frozen=True)
+class Started:
+    """A flow just started, as the pages keep it: its id, its bearer token and the phone the
+    code went to, masked."""
+
+    flow_id: str
+    token: str
+    masked_phone: str
+
+
+class Details(TypedDict):
+    """What a first page of name, phone and birth date only hands to the service's start."""
+
+    name: str
+    phone: str
+    birth_date: str
+    source_ip: str | None
+
+
+StartByDetails = Callable[[Center, Details], Started]
+
+
+@dataclass(frozen=True)
 class ReverificationPages:
     """One re-verification's pages. ``steps(request, index)`` gives the step bar for
     page ``index`` (0 details, 1 code, 2 medium); ``details_context`` adds what the first
-    page shows besides the typed details."""
+    page shows besides the typed details; ``start``, for a first page of name, phone and
+    birth date only, starts the flow for the shared POST "" (without it the page module
+    answers that POST itself)."""
 
     prefix: str
     stash_key: str
@@ -87,6 +115,7 @@ class ReverificationPages:
     steps: Callable[[Request, int], Mapping[str, Any]]
     details_context: Callable[[Request], Mapping[str, Any]] = lambda request: {}
     code_purpose: str = ""  # the SMS code's purpose: its stored expiry for the countdown
+    start: StartByDetails | None = None
 
     # ------------------------------------------------------------ the flow in the session
 
@@ -103,20 +132,16 @@ class ReverificationPages:
         flow = self.flow(request)
         return flow.text("id"), flow.text("token")
 
-    def begin(
-        self,
-        request: Request,
-        *,
-        flow_id: str,
-        token: str,
-        masked: str,
-        phone: str,
-        sent: Mapping[str, str],
-    ) -> Response:
-        """Keep the started flow in the session (with the details it was started with) and
-        go to the code page."""
+    def begin(self, request: Request, sent: Mapping[str, str], started: Started) -> Response:
+        """Keep the started flow in the session (with the details it was started with, the
+        phone as typed among them) and go to the code page."""
         self.steps_flow.begin(
-            request, id=flow_id, token=token, masked=masked, phone=phone, sent=dict(sent)
+            request,
+            id=started.flow_id,
+            token=started.token,
+            masked=started.masked_phone,
+            phone=sent["phone"],
+            sent=dict(sent),
         )
         return RedirectResponse(self.steps_flow.path("code"), status_code=303)
 
@@ -277,10 +302,13 @@ class ReverificationPages:
     # ------------------------------------------------------------ the shared routes
 
     def add_routes(self, router: APIRouter, *, code_only: bool = False) -> None:
-        """GET "" (the details), GET/POST /code, POST /resend, GET/POST /medium.
-        ``code_only``: a flow the SMS code finishes (no medium): GET "", GET /code and POST
-        /resend only; the page module answers the code itself."""
+        """GET "" (the details), GET/POST /code, POST /resend, GET/POST /medium, and POST ""
+        when the pages have a ``start``. ``code_only``: a flow the SMS code finishes (no
+        medium): GET "", GET /code and POST /resend only; the page module answers the code
+        itself."""
         router.add_api_route("", self.details_page, methods=["GET"])
+        if self.start is not None:
+            router.add_api_route("", self._start_by_details, methods=["POST"])
         router.add_api_route("/code", self.code_page, methods=["GET"])
         if not code_only:
             router.add_api_route("/code", self._verify_code, methods=["POST"])
@@ -289,6 +317,35 @@ class ReverificationPages:
             return
         router.add_api_route("/medium", self.medium_page, methods=["GET"])
         router.add_api_route("/medium", self._choose_medium, methods=["POST"])
+
+    def _start_by_details(
+        self,
+        request: Request,
+        name: Annotated[str, Form(max_length=200)] = "",
+        phone: Annotated[str, Form(max_length=20)] = "",
+        birth: Annotated[str, Form(max_length=12)] = "",
+    ) -> Response:
+        """Who the customer says they are; the answer is the code page whoever the details
+        name."""
+        assert self.start is not None  # noqa: S101 - the route is added only with a start
+        typed = {
+            "name": name.strip()[:40],
+            "phone": digits(phone)[:11],
+            "birth": birth.strip()[:10],
+        }
+        if (under_way := self.already_started(request, typed)) is not None:
+            return under_way  # the same details sent again: no second code
+        details = Details(
+            name=name,
+            phone=digits(phone),
+            birth_date=birth_date(birth),
+            source_ip=client_ip(request),
+        )
+        try:
+            started = self.start(center_of(request), details)
+        except CertCenterError as exc:
+            return self.details_refused(request, exc, typed)
+        return self.begin(request, typed, started)
 
     def _verify_code(
         self, request: Request, code: Annotated[str, Form(max_length=12)] = ""

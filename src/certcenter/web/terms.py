@@ -8,12 +8,15 @@ accepts and what the help shows are one text.
 
     document("privacy_collection").articles[0]   # 'terms_text.privacy_collection.items'
     published(settings.policy)                   # every term a flow asks, with those flows
+    to_accept(names, t, "issue.terms")           # a terms step's boxes, each with its text
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from certcenter.config import Policy
 from certcenter.errors.catalog import texts
@@ -53,6 +56,23 @@ def document(name: str) -> TermsDocument | None:
         if key.startswith(start) and key.endswith(".title") and key.count(".") == 3
     )
     return TermsDocument(name=name, name_key=name_key, articles=articles)
+
+
+def to_accept(
+    names: Iterable[str], t: Callable[..., str], label_prefix: str
+) -> list[dict[str, Any]]:
+    """The terms a step asks to accept, for ``accept_terms`` in ``help/terms_text.html``:
+    each with its label (the text ``<label_prefix>.<name>``, or the name where there is none)
+    and its full text to open below it."""
+    known = texts()
+    return [
+        {
+            "name": n,
+            "label": t(f"{label_prefix}.{n}") if f"{label_prefix}.{n}" in known else n,
+            "document": document(n),
+        }
+        for n in names
+    ]
 
 
 def flows_of(policy: Policy) -> dict[str, list[str]]:

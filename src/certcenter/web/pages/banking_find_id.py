@@ -28,7 +28,7 @@ from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
 from certcenter.web.financial_forms import digits
 from certcenter.web.rendering import render, translator
-from certcenter.web.reverification_pages import ReverificationPages
+from certcenter.web.reverification_pages import ReverificationPages, Started
 from certcenter.web.routing import page_router
 
 STEPS = ("banking.step.find_details", "banking.step.code", "banking.step.found")
@@ -67,14 +67,7 @@ def start(
         )
     except CertCenterError as exc:
         return pages.details_refused(request, exc, typed)
-    return pages.begin(
-        request,
-        sent=typed,
-        flow_id=started.flow_id,
-        token=started.token,
-        masked=started.phone,
-        phone=typed["phone"],
-    )
+    return pages.begin(request, typed, Started(started.flow_id, started.token, started.phone))
 
 
 @router.post("/code")

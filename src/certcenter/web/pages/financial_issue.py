@@ -35,7 +35,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import texts
 from certcenter.financial.issuance import (
     CODE_PURPOSE,
     ID_DOCUMENT,
@@ -97,18 +96,10 @@ def _require_ref(request: Request) -> IssuanceRef:
 
 
 def _terms(request: Request) -> list[dict[str, Any]]:
-    """The terms to accept, each with its full text (web/terms.py) to open below it: the
-    same text /help/terms shows."""
-    t = translator(locale_of(request))
+    """The terms to accept, each with its full text to open below it: the same text
+    /help/terms shows."""
     names = center_of(request).financial_issuance.required_terms
-    return [
-        {
-            "name": n,
-            "label": t(f"issue.terms.{n}") if f"issue.terms.{n}" in texts() else n,
-            "document": terms.document(n),
-        }
-        for n in names
-    ]
+    return terms.to_accept(names, translator(locale_of(request)), "issue.terms")
 
 
 def _customer_phone(request: Request, ref: IssuanceRef) -> str | None:

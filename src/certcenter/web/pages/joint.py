@@ -35,7 +35,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from certcenter.errors import CertCenterError
-from certcenter.errors.catalog import texts
 from certcenter.http_common.request_facts import client_ip
 from certcenter.identity.banks import BANKS
 from certcenter.joint import RegistrationRef
@@ -90,18 +89,9 @@ def _progress(request: Request, page: str) -> dict[str, Any]:
 
 
 def _terms(request: Request) -> list[dict[str, Any]]:
-    """The terms to accept, each with its full text (web/terms.py) to open below it."""
-    t = translator(locale_of(request))
+    """The terms to accept, each with its full text to open below it."""
     names = center_of(request).settings.policy.joint_required_terms
-    known = texts()
-    return [
-        {
-            "name": n,
-            "label": t(f"joint_web.terms.{n}") if f"joint_web.terms.{n}" in known else n,
-            "document": terms.document(n),
-        }
-        for n in names
-    ]
+    return terms.to_accept(names, translator(locale_of(request)), "joint_web.terms")
 
 
 def _kinds(request: Request) -> list[dict[str, str]]:

@@ -24,14 +24,15 @@ from fastapi import Depends, Form
 from starlette.requests import Request
 from starlette.responses import Response
 
+from certcenter.bootstrap import Center
 from certcenter.errors import CertCenterError
 from certcenter.financial.reverification import PIN_RESET_PURPOSE
 from certcenter.http_common.request_facts import client_ip
 from certcenter.web.context import center_of, locale_of
-from certcenter.web.financial_forms import MediumForm, birth_date, digits
+from certcenter.web.financial_forms import MediumForm
 from certcenter.web.pages.login import login_stash
 from certcenter.web.rendering import flash, translator
-from certcenter.web.reverification_pages import ReverificationPages
+from certcenter.web.reverification_pages import Details, ReverificationPages, Started
 from certcenter.web.routing import page_router
 
 STEPS = ("login.step.details", "login.step.code", "login.reset.step_new")
@@ -44,6 +45,11 @@ def _steps(request: Request, current: int) -> dict[str, Any]:
     return {"step_labels": [t(key) for key in STEPS], "step_index": current}
 
 
+def _start(center: Center, details: Details) -> Started:
+    started = center.financial_pin.start(**details)
+    return Started(started.reset_id, started.token, started.phone)
+
+
 pages = ReverificationPages(
     prefix="/login/pin-reset",
     stash_key="fin_pin_reset",  # the release under way: id, bearer token, masked and typed phone
@@ -52,38 +58,10 @@ pages = ReverificationPages(
     service=lambda center: center.financial_pin,
     steps=_steps,
     code_purpose=PIN_RESET_PURPOSE.code_purpose,
+    start=_start,
 )
 router = page_router(prefix=pages.prefix, dependencies=[Depends(pages.steps_flow.same_tab)])
 pages.add_routes(router)
-
-
-@router.post("")
-def start(
-    request: Request,
-    name: Annotated[str, Form(max_length=200)] = "",
-    phone: Annotated[str, Form(max_length=20)] = "",
-    birth: Annotated[str, Form(max_length=12)] = "",
-) -> Response:
-    typed = {"name": name.strip()[:40], "phone": digits(phone)[:11], "birth": birth.strip()[:10]}
-    if (under_way := pages.already_started(request, typed)) is not None:
-        return under_way  # the same details sent again: no second code
-    try:
-        started = center_of(request).financial_pin.start(
-            name=name,
-            phone=digits(phone),
-            birth_date=birth_date(birth),
-            source_ip=client_ip(request),
-        )
-    except CertCenterError as exc:
-        return pages.details_refused(request, exc, typed)
-    return pages.begin(
-        request,
-        sent=typed,
-        flow_id=started.reset_id,
-        token=started.token,
-        masked=started.phone,
-        phone=typed["phone"],
-    )
 
 
 @router.post("/medium/verify")

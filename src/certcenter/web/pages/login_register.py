@@ -40,7 +40,7 @@ from certcenter.web.financial_forms import (
 )
 from certcenter.web.pages.login import device_for_key, login_stash, steps
 from certcenter.web.rendering import flash
-from certcenter.web.reverification_pages import ReverificationPages
+from certcenter.web.reverification_pages import ReverificationPages, Started
 from certcenter.web.routing import page_router
 
 _STEPS = ("details", "code", "medium")
@@ -99,12 +99,7 @@ def register(
                 return RedirectResponse("/login/pin", status_code=303)
         return pages.details_refused(request, exc, typed)
     return pages.begin(
-        request,
-        sent=typed,
-        flow_id=started.registration_id,
-        token=started.token,
-        masked=started.phone,
-        phone=typed["phone"],
+        request, typed, Started(started.registration_id, started.token, started.phone)
     )
 
 
