@@ -48,6 +48,11 @@ PG_URL = os.environ.get(
 KEY_BACKEND = os.environ.get("CERTCENTER_TEST_KEY_BACKEND", "software")
 if KEY_BACKEND not in ("software", "pkcs11"):
     raise pytest.UsageError(f"CERTCENTER_TEST_KEY_BACKEND={KEY_BACKEND!r}: software or pkcs11")
+# the databases every center test runs on: both by default; the HSM pass (make test-pkcs11)
+# takes SQLite only, the database being what the main pass already covers on both
+DATABASES = os.environ.get("CERTCENTER_TEST_DATABASES", "sqlite,postgresql").split(",")
+if not DATABASES or not set(DATABASES) <= {"sqlite", "postgresql"}:
+    raise pytest.UsageError(f"CERTCENTER_TEST_DATABASES={DATABASES!r}: sqlite and/or postgresql")
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
 
 
@@ -320,7 +325,7 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
