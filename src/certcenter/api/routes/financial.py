@@ -32,13 +32,12 @@ from certcenter.api.contract import (
     raises,
 )
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
-from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn
+from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn, medium_answer
 from certcenter.api.routes.usage import TransferOut, _transfer_out
 from certcenter.api.schemas import BASE64, IS_BASE64, base64_length
 from certcenter.entities import BrowserDevice, Session
 from certcenter.errors import CertCenterError
 from certcenter.financial import ActivationRequest, RemoteSignature
-from certcenter.financial.media import MediumAnswer
 from certcenter.flows import StepResult
 from certcenter.lifecycle.service import ActorRef
 from certcenter.pki.pem import certificate_pem
@@ -275,17 +274,6 @@ def _step_out(result: StepResult) -> VerificationStepOut:
     )
 
 
-def _answer(body: MediumVerifyIn) -> MediumAnswer:
-    return MediumAnswer(
-        bank_code=body.bank_code,
-        account_number=body.account_number,
-        account_password=body.account_password,
-        otp_code=body.otp_code,
-        card_challenge_id=body.card_challenge_id,
-        card_answer=body.card_answer,
-    )
-
-
 def _flow_token(authorization: str | None, code: str) -> str:
     token = bearer_token(authorization)
     if not token:
@@ -444,7 +432,7 @@ def complete_registration(
     the customer is told on every channel."""
     token = _flow_token(authorization, "FINANCIAL_REGISTRATION_INVALID")
     device = center.financial_devices.complete_registration(
-        registration_id, token, _answer(body), source_ip=ip
+        registration_id, token, medium_answer(body), source_ip=ip
     )
     if device is None:
         raise CertCenterError("APPROVAL_PENDING")
@@ -833,7 +821,7 @@ def complete_pin_reset(
     done = center.financial_pin.complete(
         reset_id,
         token,
-        _answer(body),
+        medium_answer(body),
         new_pin=body.new_pin,
         new_pin_confirmation=body.new_pin_confirmation,
         source_ip=ip,
