@@ -307,21 +307,50 @@ def _signed_out(
     )
 
 
-# ---------------------------------------------------------------------------------- devices
-
-
-@router.post("/v1/financial/devices/registrations", response_model=RegistrationOut, status_code=201)
-@raises(
+# What each step of a browser's registration and of a PIN reset refuses with, whichever of
+# the two it is (both verify the customer again: financial/reverification.py); each route
+# adds its own, the flow's unknown or spent token first among them.
+_DETAILS_STEP = (
     *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "FINANCIAL_DEVICE_ALREADY_REGISTERED",
-    "FINANCIAL_DEVICE_KEY_INVALID",
     "FINANCIAL_HOLDER_NOT_FOUND",
     "NAME_INVALID",
     "PHONE_NUMBER_INVALID",
 )
+_CODE_STEP = (
+    *FLOW_STEP,
+    *CUSTOMER_STEP,
+    *ONE_TIME_CODE,
+    *CERTIFICATE_STATE,
+    "FINANCIAL_CERTIFICATE_NOT_FOUND",
+)
+_MEDIUM_STEP = (
+    *FLOW_STEP,
+    *CUSTOMER_STEP,
+    "FINANCIAL_CODE_REQUIRED",
+    "FINANCIAL_MEDIUM_REQUIRED",
+    "MEDIUM_ACCOUNT_NOT_HERE",
+    "MEDIUM_NOT_REGISTERED",
+)
+_ANSWER_STEP = (
+    *FLOW_STEP,
+    *CUSTOMER_STEP,
+    *MEDIUM_ANSWER,
+    *APP_APPROVAL,
+    *CERTIFICATE_STATE,
+    "FINANCIAL_CERTIFICATE_NOT_FOUND",
+    "FINANCIAL_CODE_REQUIRED",
+    "FINANCIAL_MEDIUM_REQUIRED",
+)
+
+
+# ---------------------------------------------------------------------------------- devices
+
+
+@router.post("/v1/financial/devices/registrations", response_model=RegistrationOut, status_code=201)
+@raises(*_DETAILS_STEP, "FINANCIAL_DEVICE_ALREADY_REGISTERED", "FINANCIAL_DEVICE_KEY_INVALID")
 def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) -> RegistrationOut:
     """이용 기기 등록 1: name, mobile number, birth date and the browser's public key. The
     answer is the same whoever the details name; only a customer's phone gets the SMS code."""
@@ -355,11 +384,7 @@ def resend_registration_code(
 
 @router.post(f"{_REGISTRATION}/code", response_model=VerificationStepOut)
 @raises(
-    *FLOW_STEP,
-    *CUSTOMER_STEP,
-    *ONE_TIME_CODE,
-    *CERTIFICATE_STATE,
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
+    *_CODE_STEP,
     "FINANCIAL_DEVICE_ALREADY_REGISTERED",
     "FINANCIAL_DEVICE_KEY_INVALID",
     "FINANCIAL_DEVICE_LIMIT",
@@ -380,15 +405,7 @@ def registration_code(
 
 
 @router.post(f"{_REGISTRATION}/medium", response_model=VerificationStepOut)
-@raises(
-    *FLOW_STEP,
-    *CUSTOMER_STEP,
-    "FINANCIAL_CODE_REQUIRED",
-    "FINANCIAL_MEDIUM_REQUIRED",
-    "FINANCIAL_REGISTRATION_INVALID",
-    "MEDIUM_ACCOUNT_NOT_HERE",
-    "MEDIUM_NOT_REGISTERED",
-)
+@raises(*_MEDIUM_STEP, "FINANCIAL_REGISTRATION_INVALID")
 def registration_medium(
     registration_id: str,
     body: MediumIn,
@@ -406,18 +423,11 @@ def registration_medium(
 
 @router.post(f"{_REGISTRATION}/complete", response_model=DeviceOut, status_code=201)
 @raises(
-    *FLOW_STEP,
-    *CUSTOMER_STEP,
-    *MEDIUM_ANSWER,
-    *APP_APPROVAL,
-    *CERTIFICATE_STATE,
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_CODE_REQUIRED",
+    *_ANSWER_STEP,
     "FINANCIAL_DEVICE_ALREADY_REGISTERED",
     "FINANCIAL_DEVICE_KEY_INVALID",
     "FINANCIAL_DEVICE_LIMIT",
     "FINANCIAL_DEVICE_NOT_REGISTERED",
-    "FINANCIAL_MEDIUM_REQUIRED",
     "FINANCIAL_REGISTRATION_INVALID",
 )
 def complete_registration(
@@ -714,15 +724,7 @@ def confirm_transfer(
 
 
 @router.post("/v1/financial/pin/resets", response_model=PinResetOut, status_code=201)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "FINANCIAL_HOLDER_NOT_FOUND",
-    "NAME_INVALID",
-    "PHONE_NUMBER_INVALID",
-)
+@raises(*_DETAILS_STEP)
 def start_pin_reset(body: PinResetIn, center: CenterDep, ip: ClientIp) -> PinResetOut:
     """비밀번호 재설정 1: name, mobile number, birth date. The answer is the same whoever
     they name; only a customer's phone gets the SMS code."""
@@ -750,14 +752,7 @@ def resend_pin_reset_code(
 
 
 @router.post(f"{_RESET}/code", response_model=VerificationStepOut)
-@raises(
-    *FLOW_STEP,
-    *CUSTOMER_STEP,
-    *ONE_TIME_CODE,
-    *CERTIFICATE_STATE,
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_RESET_INVALID",
-)
+@raises(*_CODE_STEP, "FINANCIAL_RESET_INVALID")
 def pin_reset_code(
     reset_id: str,
     body: CodeIn,
@@ -771,15 +766,7 @@ def pin_reset_code(
 
 
 @router.post(f"{_RESET}/medium", response_model=VerificationStepOut)
-@raises(
-    *FLOW_STEP,
-    *CUSTOMER_STEP,
-    "FINANCIAL_CODE_REQUIRED",
-    "FINANCIAL_MEDIUM_REQUIRED",
-    "FINANCIAL_RESET_INVALID",
-    "MEDIUM_ACCOUNT_NOT_HERE",
-    "MEDIUM_NOT_REGISTERED",
-)
+@raises(*_MEDIUM_STEP, "FINANCIAL_RESET_INVALID")
 def pin_reset_medium(
     reset_id: str,
     body: MediumIn,
@@ -794,18 +781,7 @@ def pin_reset_medium(
 
 @router.post(f"{_RESET}/complete", status_code=204)
 @raises(
-    *FLOW_STEP,
-    *CUSTOMER_STEP,
-    *MEDIUM_ANSWER,
-    *APP_APPROVAL,
-    *CERTIFICATE_STATE,
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_CODE_REQUIRED",
-    "FINANCIAL_MEDIUM_REQUIRED",
-    "FINANCIAL_RESET_INVALID",
-    "PIN_CONFIRMATION_MISMATCH",
-    "PIN_FORMAT",
-    "PIN_WEAK",
+    *_ANSWER_STEP, "FINANCIAL_RESET_INVALID", "PIN_CONFIRMATION_MISMATCH", "PIN_FORMAT", "PIN_WEAK"
 )
 def complete_pin_reset(
     reset_id: str,
