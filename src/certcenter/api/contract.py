@@ -85,6 +85,15 @@ FLOW_STATE = (
     "TOO_MANY_ATTEMPTS",
 )
 
+# What reading where a flow stands can refuse with: the flow unknown, ended or expired, or
+# its token wrong.
+FLOW_READ = (
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_TOKEN_INVALID",
+)
+
 # What any step of a multi-step flow (issuance, registration, PIN reset) can refuse with:
 # the flow's state, and the race lost to another issuance or device registration at commit
 # (flows/engine.py). Each step adds its own.

@@ -8,6 +8,7 @@ from certcenter.api.contract import (
     CERTIFICATE_STATE,
     CUSTOMER_STEP,
     FACTOR_LOCKS,
+    FLOW_READ,
     FLOW_STEP,
     ID_PHOTO,
     KEY_BACKEND,
@@ -84,9 +85,7 @@ def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
 
 
 @router.get("/{enrollment_id}", response_model=StepOut)
-@raises(
-    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_TOKEN_INVALID"
-)
+@raises(*FLOW_READ)
 def show(ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.status(ref))
 

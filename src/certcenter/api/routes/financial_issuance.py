@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from certcenter.api.contract import (
     APP_APPROVAL,
     CUSTOMER_STEP,
+    FLOW_READ,
     FLOW_STEP,
     ID_PHOTO,
     KEY_BACKEND,
@@ -158,9 +159,7 @@ def start(body: FinancialStartIn, center: CenterDep, ip: ClientIp) -> FinancialS
 
 
 @router.get("/{enrollment_id}", response_model=FinancialStepOut)
-@raises(
-    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_TOKEN_INVALID"
-)
+@raises(*FLOW_READ)
 def show(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     return _out(center.financial_issuance.status(ref))
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from certcenter.api.contract import (
     CUSTOMER_STEP,
+    FLOW_READ,
     FLOW_STEP,
     KEY_BACKEND,
     MEDIUM_ANSWER,
@@ -129,9 +130,7 @@ def start(body: JointStartIn, center: CenterDep, ip: ClientIp) -> JointStartOut:
 
 
 @router.get("/{registration_id}", response_model=JointStepOut)
-@raises(
-    "ENROLLMENT_CLOSED", "ENROLLMENT_EXPIRED", "ENROLLMENT_NOT_FOUND", "ENROLLMENT_TOKEN_INVALID"
-)
+@raises(*FLOW_READ)
 def show(ref: RefDep, center: CenterDep) -> JointStepOut:
     return _out(center.joint_registrations.status(ref))
 
