@@ -33,7 +33,7 @@ from certcenter.api.contract import (
 )
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
 from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn, medium_answer
-from certcenter.api.routes.usage import TransferOut, _transfer_out
+from certcenter.api.routes.usage import TRANSFER_CONFIRM, TransferOut, _transfer_out
 from certcenter.api.schemas import BASE64, IS_BASE64, base64_length
 from certcenter.entities import BrowserDevice, Session
 from certcenter.errors import CertCenterError
@@ -507,18 +507,9 @@ def delete_certificate(
 
 # ---------------------------------------------------------------------------------- remote signing
 
-
-@router.post("/v1/financial/activations", response_model=ActivationOut, status_code=201)
-@raises(*CERTIFICATE_STATE, "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_DEVICE_NOT_REGISTERED")
-def begin_activation(body: ActivationIn, center: CenterDep) -> ActivationOut:
-    """서명 활성화 1: bind a one-time activation to exactly these bytes; the device signs
-    the returned `sign` text."""
-    data = decode_b64(body.data_b64, "data_b64", limit=DATA_BYTES)
-    return _activation_out(center.remote_signer.begin(body.device_id, body.purpose, data))
-
-
-@router.post("/v1/financial/activations/{activation_id}/authorize", response_model=GrantOut)
-@raises(
+# What releasing an activation with the device's signature and the PIN refuses with (the
+# remote signer's authorize): the activation, the device's key, the PIN and its lock.
+_RELEASE = (
     *CERTIFICATE_STATE,
     *FACTOR_LOCKS,
     *KEY_BACKEND,
@@ -532,6 +523,19 @@ def begin_activation(body: ActivationIn, center: CenterDep) -> ActivationOut:
     "FINANCIAL_DEVICE_NOT_REGISTERED",
     "FINANCIAL_PIN_LAST_TRY",
 )
+
+
+@router.post("/v1/financial/activations", response_model=ActivationOut, status_code=201)
+@raises(*CERTIFICATE_STATE, "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_DEVICE_NOT_REGISTERED")
+def begin_activation(body: ActivationIn, center: CenterDep) -> ActivationOut:
+    """서명 활성화 1: bind a one-time activation to exactly these bytes; the device signs
+    the returned `sign` text."""
+    data = decode_b64(body.data_b64, "data_b64", limit=DATA_BYTES)
+    return _activation_out(center.remote_signer.begin(body.device_id, body.purpose, data))
+
+
+@router.post("/v1/financial/activations/{activation_id}/authorize", response_model=GrantOut)
+@raises(*_RELEASE)
 def authorize_activation(
     activation_id: str, body: AuthorizeIn, center: CenterDep, ip: ClientIp
 ) -> GrantOut:
@@ -573,24 +577,13 @@ def login_activation(body: LoginActivationIn, center: CenterDep) -> ActivationOu
 
 @router.post("/v1/financial/login", response_model=FinancialSessionOut)
 @raises(
-    *CERTIFICATE_STATE,
-    *FACTOR_LOCKS,
-    *KEY_BACKEND,
-    "AUTH_BUSY",
+    *_RELEASE,
     "CERTIFICATE_ALREADY_ACTIVE",
     "CERTIFICATE_NOT_FOUND",
     "CERTIFICATE_PROFILE_LINT_FAILED",
     "CUSTOMER_UNKNOWN",
     "DEVICE_ALREADY_REGISTERED",
     "FINANCIAL_ACTIVATION_DATA_MISMATCH",
-    "FINANCIAL_ACTIVATION_EXPIRED",
-    "FINANCIAL_ACTIVATION_INVALID",
-    "FINANCIAL_ACTIVATION_USED",
-    "FINANCIAL_AUTH_FAILED",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_DEVICE_KEY_INVALID",
-    "FINANCIAL_DEVICE_NOT_REGISTERED",
-    "FINANCIAL_PIN_LAST_TRY",
     "FINANCIAL_PIN_LOCKED",
     "JOINT_CERTIFICATE_UNKNOWN",
     "JOINT_REFERENCE_UNKNOWN",
@@ -647,39 +640,7 @@ def transfer_activation(transfer_id: str, session: SessionDep, center: CenterDep
 
 
 @router.post("/v1/financial/transfers/{transfer_id}/confirm", response_model=TransferOut)
-@raises(
-    *CERTIFICATE_STATE,
-    *FACTOR_LOCKS,
-    *KEY_BACKEND,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_NOT_FOUND",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "ARS_NOT_CONFIRMED",
-    "AUTH_BUSY",
-    "BIOMETRIC_AUTH_FAILED",
-    "CERTIFICATE_NOT_FOUND",
-    "DEVICE_NOT_REGISTERED",
-    "FINANCIAL_ACTIVATION_EXPIRED",
-    "FINANCIAL_ACTIVATION_INVALID",
-    "FINANCIAL_ACTIVATION_USED",
-    "FINANCIAL_AUTH_FAILED",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_DEVICE_KEY_INVALID",
-    "FINANCIAL_DEVICE_NOT_REGISTERED",
-    "FINANCIAL_PIN_LAST_TRY",
-    "INSUFFICIENT_FUNDS",
-    "PAYEE_ACCOUNT_NOT_FOUND",
-    "SIGNATURE_INVALID",
-    "TRANSFER_ALREADY_PROCESSED",
-    "TRANSFER_DAILY_LIMIT_EXCEEDED",
-    "TRANSFER_EXPIRED",
-    "TRANSFER_MEDIUM_DAILY_LIMIT_EXCEEDED",
-    "TRANSFER_NOT_EXECUTED",
-    "TRANSFER_NOT_FOUND",
-    "TRANSFER_OWN_LIMIT_EXCEEDED",
-    "TRANSFER_SIGNATURE_MISMATCH",
-)
+@raises(*TRANSFER_CONFIRM, *_RELEASE)
 def confirm_transfer(
     transfer_id: str,
     body: TransferConfirmIn,
