@@ -132,6 +132,29 @@ CERTIFICATE_STATE = (
     "CERTIFICATE_SUSPENDED",
 )
 
+# What changing a certificate's state (revoke, suspend, release: lifecycle/) can refuse with:
+# the certificate unknown or in a state that does not allow it, its customer unknown, and the
+# key backend.
+CERTIFICATE_CHANGE = (
+    *CERTIFICATE_STATE,
+    *KEY_BACKEND,
+    "CERTIFICATE_NOT_FOUND",
+    "CUSTOMER_UNKNOWN",
+)
+
+# What issuing a certificate can refuse with (issuance/: the one issue() for every kind, which
+# supersedes the certificate it replaces): that change, the profile's lint, and the device,
+# the public key or the joint certificate's reference already bound or unknown.
+ISSUANCE = (
+    *CERTIFICATE_CHANGE,
+    "CERTIFICATE_ALREADY_ACTIVE",
+    "CERTIFICATE_PROFILE_LINT_FAILED",
+    "DEVICE_ALREADY_REGISTERED",
+    "JOINT_CERTIFICATE_UNKNOWN",
+    "JOINT_REFERENCE_UNKNOWN",
+    "PUBLIC_KEY_ALREADY_BOUND",
+)
+
 # What checking a one-time code (SMS, 1원 입금) can refuse with: the code wrong, spent,
 # expired or tried too often; codes are kept as keyed digests, so the key backend's too.
 ONE_TIME_CODE = (

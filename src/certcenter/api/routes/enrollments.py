@@ -11,6 +11,7 @@ from certcenter.api.contract import (
     FLOW_READ,
     FLOW_STEP,
     ID_PHOTO,
+    ISSUANCE,
     KEY_BACKEND,
     ONE_TIME_CODE,
     raises,
@@ -207,22 +208,15 @@ def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/csr", status_code=status.HTTP_201_CREATED, response_model=IssuedOut)
 @raises(
+    *ISSUANCE,
     *FLOW_STEP,
-    *CERTIFICATE_STATE,
-    *KEY_BACKEND,
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_PROFILE_LINT_FAILED",
     "CSR_KEY_TYPE_NOT_ALLOWED",
     "CSR_MALFORMED",
     "CSR_SIGNATURE_INVALID",
     "CUSTOMER_NOT_FOUND",
-    "CUSTOMER_UNKNOWN",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "ISSUANCE_IN_PROGRESS",
-    "JOINT_CERTIFICATE_UNKNOWN",
-    "JOINT_REFERENCE_UNKNOWN",
-    "PUBLIC_KEY_ALREADY_BOUND",
 )
 def csr(body: CsrIn, ref: RefDep, center: CenterDep) -> IssuedOut:
     """Issue the certificate for the device key in the CSR and bind it to the device."""

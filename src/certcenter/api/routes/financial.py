@@ -26,6 +26,7 @@ from certcenter.api.contract import (
     CUSTOMER_STEP,
     FACTOR_LOCKS,
     FLOW_STEP,
+    ISSUANCE,
     KEY_BACKEND,
     MEDIUM_ANSWER,
     ONE_TIME_CODE,
@@ -577,18 +578,11 @@ def login_activation(body: LoginActivationIn, center: CenterDep) -> ActivationOu
 
 @router.post("/v1/financial/login", response_model=FinancialSessionOut)
 @raises(
+    *ISSUANCE,
     *_RELEASE,
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_PROFILE_LINT_FAILED",
-    "CUSTOMER_UNKNOWN",
-    "DEVICE_ALREADY_REGISTERED",
     "FINANCIAL_ACTIVATION_DATA_MISMATCH",
     "FINANCIAL_PIN_LOCKED",
-    "JOINT_CERTIFICATE_UNKNOWN",
-    "JOINT_REFERENCE_UNKNOWN",
     "METHOD_NOT_ALLOWED",
-    "PUBLIC_KEY_ALREADY_BOUND",
 )
 def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> FinancialSessionOut:
     """금융인증서 로그인 2: the device's signature and the PIN; a session (method
