@@ -34,7 +34,12 @@ from certcenter.api.contract import (
 )
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
 from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn, medium_answer
-from certcenter.api.routes.usage import TRANSFER_CONFIRM, TransferOut, _transfer_out
+from certcenter.api.routes.usage import (
+    TRANSFER_CONFIRM,
+    TransferOut,
+    _transfer_out,
+    session_fields,
+)
 from certcenter.api.schemas import BASE64, IS_BASE64, base64_length
 from certcenter.entities import BrowserDevice, Session
 from certcenter.errors import CertCenterError
@@ -590,18 +595,7 @@ def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> FinancialSessionOut
     result = center.financial_login.login(
         body.activation_id, body.device_signature, body.pin, source_ip=ip
     )
-    session = result.opened.session
-    return FinancialSessionOut(
-        token=result.token,
-        customer_number=result.customer.customer_number,
-        name=result.customer.name,
-        certificate_serial=result.certificate_serial,
-        device_id=result.device_id,
-        method=session.method,
-        renewed=result.renewed,
-        idle_timeout_seconds=center.settings.policy.session_idle_minutes * 60,
-        expires_at=session.expires_at,
-    )
+    return FinancialSessionOut(**session_fields(center, result), renewed=result.renewed)
 
 
 # ---------------------------------------------------------------------------------- transfers

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
@@ -22,10 +22,12 @@ from certcenter.api.schemas import (
 )
 from certcenter.authn.credential_policy import pattern_to_text
 from certcenter.authn.device_auth import challenge_message
-from certcenter.entities import Transfer
+from certcenter.bootstrap import Center
+from certcenter.entities import Customer, Transfer
 from certcenter.errors import CertCenterError
 from certcenter.usage.documents import SignRequest, decode_b64
 from certcenter.usage.login import PURPOSE, LoginAttempt
+from certcenter.usage.sessions import OpenedSession
 from certcenter.usage.transfer_requests import request_key
 from certcenter.usage.transfers import Confirmation, TransferRequest, not_executed_notice
 
@@ -114,6 +116,35 @@ class SessionOut(BaseModel):
     expires_at: datetime
 
 
+class LoggedIn(Protocol):
+    """What every login answers with (the app's, the financial and the joint certificate's)."""
+
+    @property
+    def opened(self) -> OpenedSession: ...
+    @property
+    def customer(self) -> Customer: ...
+    @property
+    def certificate_serial(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+
+
+def session_fields(center: Center, result: LoggedIn) -> dict[str, Any]:
+    """The session a login opened, as every login's answer shows it: the token, the customer,
+    the certificate, the device and method, the idle timeout and the expiry."""
+    session = result.opened.session
+    return {
+        "token": result.token,
+        "customer_number": result.customer.customer_number,
+        "name": result.customer.name,
+        "certificate_serial": result.certificate_serial,
+        "device_id": session.device_id,
+        "method": session.method,
+        "idle_timeout_seconds": center.settings.policy.session_idle_minutes * 60,
+        "expires_at": session.expires_at,
+    }
+
+
 @router.post("/v1/login/challenges", response_model=ChallengeOut, status_code=201)
 def login_challenge(body: LoginChallengeIn, center: CenterDep) -> ChallengeOut:
     """A single-use login challenge for the device to sign after the PIN, pattern or biometrics."""
@@ -156,17 +187,7 @@ def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> SessionOut:
             source_ip=ip,
         )
     )
-    session = result.opened.session
-    return SessionOut(
-        token=result.token,
-        customer_number=result.customer.customer_number,
-        name=result.customer.name,
-        certificate_serial=result.certificate_serial,
-        device_id=session.device_id,
-        method=session.method,
-        idle_timeout_seconds=center.settings.policy.session_idle_minutes * 60,
-        expires_at=session.expires_at,
-    )
+    return SessionOut(**session_fields(center, result))
 
 
 @router.get("/v1/session", response_model=SessionOut)
