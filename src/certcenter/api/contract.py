@@ -155,6 +155,15 @@ ISSUANCE = (
     "PUBLIC_KEY_ALREADY_BOUND",
 )
 
+# What checking the answer of one of the customer's factors (PIN, pattern, OTP, security
+# card, account password) can refuse with: the answer wrong or the factor locked, too many
+# checks of it at once, and the key backend of the keyed digests it is checked against.
+FACTOR_CHECK = (
+    *FACTOR_LOCKS,
+    *KEY_BACKEND,
+    "AUTH_BUSY",
+)
+
 # What checking a one-time code (SMS, 1원 입금) can refuse with: the code wrong, spent,
 # expired or tried too often; codes are kept as keyed digests, so the key backend's too.
 ONE_TIME_CODE = (
@@ -176,15 +185,12 @@ REVERIFICATION = (
 )
 
 # What the answer of an additional medium (account and password, OTP, security card) can
-# refuse with: the account unknown or not the customer's, the bank unknown, the check busy,
-# the answer wrong or a factor locked, and the keyed digests' key backend.
+# refuse with: checking it, and the account unknown or not the customer's, the bank unknown.
 MEDIUM_ANSWER = (
+    *FACTOR_CHECK,
     "ACCOUNT_NOT_FOUND",
     "ACCOUNT_NOT_OWN",
-    "AUTH_BUSY",
     "BANK_UNKNOWN",
-    *FACTOR_LOCKS,
-    *KEY_BACKEND,
 )
 
 # What the mobile certificate's approval in the app can refuse with, when it is the medium.

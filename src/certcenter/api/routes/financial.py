@@ -24,7 +24,7 @@ from certcenter.api.contract import (
     APP_APPROVAL,
     CERTIFICATE_STATE,
     CUSTOMER_STEP,
-    FACTOR_LOCKS,
+    FACTOR_CHECK,
     FLOW_STEP,
     ISSUANCE,
     KEY_BACKEND,
@@ -517,9 +517,7 @@ def delete_certificate(
 # remote signer's authorize): the activation, the device's key, the PIN and its lock.
 _RELEASE = (
     *CERTIFICATE_STATE,
-    *FACTOR_LOCKS,
-    *KEY_BACKEND,
-    "AUTH_BUSY",
+    *FACTOR_CHECK,
     "FINANCIAL_ACTIVATION_EXPIRED",
     "FINANCIAL_ACTIVATION_INVALID",
     "FINANCIAL_ACTIVATION_USED",

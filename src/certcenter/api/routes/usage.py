@@ -10,7 +10,12 @@ from typing import Annotated, Any, Literal, Protocol
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from certcenter.api.contract import CERTIFICATE_STATE, FACTOR_LOCKS, KEY_BACKEND, raises
+from certcenter.api.contract import (
+    CERTIFICATE_STATE,
+    FACTOR_CHECK,
+    KEY_BACKEND,
+    raises,
+)
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.api.routes.operator import AuditorActor, OperatorActor
 from certcenter.api.schemas import (
@@ -39,14 +44,12 @@ router = APIRouter(tags=["using the certificate (로그인·이체·전자서명
 # limits and the interbank network.
 TRANSFER_CONFIRM = (
     *CERTIFICATE_STATE,
-    *FACTOR_LOCKS,
-    *KEY_BACKEND,
+    *FACTOR_CHECK,
     "ACCOUNT_DORMANT",
     "ACCOUNT_NOT_FOUND",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
     "ARS_NOT_CONFIRMED",
-    "AUTH_BUSY",
     "BIOMETRIC_AUTH_FAILED",
     "CERTIFICATE_NOT_FOUND",
     "DEVICE_NOT_REGISTERED",
@@ -158,10 +161,8 @@ def login_challenge(body: LoginChallengeIn, center: CenterDep) -> ChallengeOut:
 
 @router.post("/v1/login", response_model=SessionOut)
 @raises(
+    *FACTOR_CHECK,
     *CERTIFICATE_STATE,
-    *FACTOR_LOCKS,
-    *KEY_BACKEND,
-    "AUTH_BUSY",
     "BIOMETRIC_AUTH_FAILED",
     "BIOMETRIC_NOT_REGISTERED",
     "CHALLENGE_INVALID",
@@ -560,9 +561,7 @@ class VerifyOut(BaseModel):
 
 @router.post("/v1/documents/sign", response_model=SignedOut, status_code=201)
 @raises(
-    *FACTOR_LOCKS,
-    *KEY_BACKEND,
-    "AUTH_BUSY",
+    *FACTOR_CHECK,
     "CERTIFICATE_NOT_USABLE",
     "SESSION_INVALID",
     "SIGNATURE_INVALID",
