@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from certcenter.api.contract import (
@@ -27,24 +27,13 @@ from certcenter.api.contract import (
     REVERIFICATION,
     raises,
 )
-from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
+from certcenter.api.deps import CenterDep, ClientIp, RefDep
 from certcenter.api.schemas import BASE64, IdIn, IdPhotoIn
 from certcenter.errors import CertCenterError
-from certcenter.financial.issuance import IssuanceRef, MediumAnswer, StepResult
+from certcenter.financial.issuance import MediumAnswer, StepResult
 from certcenter.identity.banks import OWN_BANK_CODE
 
 router = APIRouter(prefix="/v1/financial/enrollments", tags=["financial certificate (금융인증서)"])
-
-
-def issuance_ref(
-    enrollment_id: str,
-    ip: ClientIp,
-    authorization: Annotated[str | None, Header()] = None,
-) -> IssuanceRef:
-    return flow_ticket(enrollment_id, ip, authorization)
-
-
-RefDep = Annotated[IssuanceRef, Depends(issuance_ref)]
 
 
 class FinancialStartIn(BaseModel):
