@@ -33,14 +33,14 @@ from certcenter.api.contract import (
     raises,
 )
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
-from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn, medium_answer
+from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn
 from certcenter.api.routes.usage import (
     TRANSFER_CONFIRM,
     TransferOut,
     _transfer_out,
     session_fields,
 )
-from certcenter.api.schemas import BASE64, IS_BASE64, base64_length
+from certcenter.api.schemas import BASE64, IS_BASE64, base64_length, medium_answer
 from certcenter.entities import BrowserDevice, Session
 from certcenter.errors import CertCenterError
 from certcenter.financial import ActivationRequest, RemoteSignature

@@ -28,9 +28,9 @@ from certcenter.api.contract import (
     raises,
 )
 from certcenter.api.deps import CenterDep, ClientIp, RefDep
-from certcenter.api.schemas import BASE64, IdIn, IdPhotoIn
+from certcenter.api.schemas import BASE64, IdIn, IdPhotoIn, medium_answer
 from certcenter.errors import CertCenterError
-from certcenter.financial.issuance import MediumAnswer, StepResult
+from certcenter.financial.issuance import StepResult
 from certcenter.identity.banks import OWN_BANK_CODE
 
 router = APIRouter(prefix="/v1/financial/enrollments", tags=["financial certificate (금융인증서)"])
@@ -107,19 +107,6 @@ class PinIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     pin: str = Field(max_length=20)
     pin_confirmation: str = Field(max_length=20)
-
-
-def medium_answer(body: MediumVerifyIn) -> MediumAnswer:
-    """The answer to an additional medium (account, security card, OTP), as the flows take it
-    (the financial certificate's issuance, and its browser registration and PIN reset)."""
-    return MediumAnswer(
-        bank_code=body.bank_code,
-        account_number=body.account_number,
-        account_password=body.account_password,
-        otp_code=body.otp_code,
-        card_challenge_id=body.card_challenge_id,
-        card_answer=body.card_answer,
-    )
 
 
 def _out(result: StepResult) -> FinancialStepOut:

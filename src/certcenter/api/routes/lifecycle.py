@@ -29,9 +29,9 @@ from certcenter.api.schemas import (
     LostReportUndoIn,
     OutcomeOut,
     ProofIn,
+    medium_answer,
 )
 from certcenter.authn.device_auth import challenge_message
-from certcenter.authn.held_media import MediumAnswer
 from certcenter.lifecycle.customer_actions import DeviceProof
 from certcenter.lifecycle.service import Outcome
 
@@ -154,14 +154,7 @@ def lost_phone_confirm(
     """추가 인증: the withdrawal account and its password, the OTP or the security card; then
     the phone's certificate is suspended and the customer is told everywhere, with an undo
     code."""
-    answer = MediumAnswer(
-        bank_code=body.bank_code,
-        account_number=body.account_number,
-        account_password=body.account_password,
-        otp_code=body.otp_code,
-        card_challenge_id=body.card_challenge_id,
-        card_answer=body.card_answer,
-    )
+    answer = medium_answer(body)
     outcomes = center.lost_reports.confirm(report_id, body.medium, answer, source_ip=ip)
     return [_out(o) for o in outcomes]
 
