@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
@@ -28,11 +28,12 @@ from certcenter.api.schemas import (
 from certcenter.authn.credential_policy import pattern_to_text
 from certcenter.authn.device_auth import challenge_message
 from certcenter.bootstrap import Center
-from certcenter.entities import Customer, Transfer
+from certcenter.entities import Transfer
 from certcenter.errors import CertCenterError
+from certcenter.financial.login import FinancialLoginResult
+from certcenter.joint.login import JointLoginResult
 from certcenter.usage.documents import SignRequest, decode_b64
-from certcenter.usage.login import PURPOSE, LoginAttempt
-from certcenter.usage.sessions import OpenedSession
+from certcenter.usage.login import PURPOSE, LoginAttempt, LoginResult
 from certcenter.usage.transfer_requests import request_key
 from certcenter.usage.transfers import Confirmation, TransferRequest, not_executed_notice
 
@@ -119,22 +120,12 @@ class SessionOut(BaseModel):
     expires_at: datetime
 
 
-class LoggedIn(Protocol):
-    """What every login answers with (the app's, the financial and the joint certificate's)."""
-
-    @property
-    def opened(self) -> OpenedSession: ...
-    @property
-    def customer(self) -> Customer: ...
-    @property
-    def certificate_serial(self) -> str: ...
-    @property
-    def token(self) -> str: ...
-
-
-def session_fields(center: Center, result: LoggedIn) -> dict[str, Any]:
-    """The session a login opened, as every login's answer shows it: the token, the customer,
-    the certificate, the device and method, the idle timeout and the expiry."""
+def session_fields(
+    center: Center, result: LoginResult | FinancialLoginResult | JointLoginResult
+) -> dict[str, Any]:
+    """The session a login opened (the app's, the financial or the joint certificate's), as
+    every login's answer shows it: the token, the customer, the certificate, the device and
+    method, the idle timeout and the expiry."""
     session = result.opened.session
     return {
         "token": result.token,
