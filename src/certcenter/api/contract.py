@@ -58,52 +58,6 @@ COMMON = (
     "KEY_TOKEN_UNAVAILABLE",  # an HSM that stopped answering (keys/hsm.py), wherever keys sign
 )
 
-# What proving the registered device can refuse with (the device's signature over a
-# challenge, one of its factors, and its certificate's state): every route that takes a
-# DeviceProofIn / ProofIn body raises these, beside its own.
-DEVICE_PROOF = (
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CHALLENGE_INVALID",
-    "CUSTOMER_UNKNOWN",
-    "DEVICE_AUTH_FAILED",
-    "DEVICE_NOT_REGISTERED",
-    "DEVICE_PROOF_LOCKED",
-    "FINANCIAL_PIN_LOCKED",
-    "INACTIVE_CERTIFICATE_REVOKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
-)
-
-# What any step of a multi-step flow (issuance, registration, PIN reset) can refuse with,
-# whatever the step: the flow ended, expired, unknown or asked out of order, a block after
-# too many failures (with the SMS budget's), the outside party down, and the race lost to
-# another issuance or device registration at commit (flows/engine.py). Each step adds its own.
-FLOW_STEP = (
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
-)
-
 # What answering with a factor of a logged-in session can refuse with: the answer wrong (the
 # last try before the lock told), or one of the customer's factors locked (media/lockout.py).
 FACTOR_LOCKS = (
@@ -115,6 +69,152 @@ FACTOR_LOCKS = (
     "PATTERN_LOCKED",
     "PIN_LOCKED",
     "SECURITY_CARD_LOCKED",
+)
+
+# What a flow's state can refuse a step with, whatever the step: the flow ended, expired,
+# unknown or asked out of order, a block after too many failures (with the SMS budget's), the
+# outside party down (flows/engine.py; the certificate copy's relay answers the same).
+FLOW_STATE = (
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_STEP_OUT_OF_ORDER",
+    "SERVICE_UNAVAILABLE",
+    "SMS_LIMIT_REACHED",
+    "SMS_RESEND_TOO_SOON",
+    "TOO_MANY_ATTEMPTS",
+)
+
+# What reading where a flow stands can refuse with: the flow unknown, ended or expired, or
+# its token wrong.
+FLOW_READ = (
+    "ENROLLMENT_CLOSED",
+    "ENROLLMENT_EXPIRED",
+    "ENROLLMENT_NOT_FOUND",
+    "ENROLLMENT_TOKEN_INVALID",
+)
+
+# What any step of a multi-step flow (issuance, registration, PIN reset) can refuse with:
+# the flow's state, and the race lost to another issuance or device registration at commit
+# (flows/engine.py). Each step adds its own.
+FLOW_STEP = (
+    "CERTIFICATE_ALREADY_ACTIVE",
+    "DEVICE_ALREADY_REGISTERED",
+    *FLOW_STATE,
+)
+
+# What a step of a customer's flow can refuse with once the flow names the customer: the
+# flow's token wrong, the customer gone, their accounts dormant, suspended or restricted, an
+# address abroad blocked.
+CUSTOMER_STEP = (
+    "ACCOUNT_DORMANT",
+    "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED",
+    "CUSTOMER_NOT_FOUND",
+    "ENROLLMENT_TOKEN_INVALID",
+    "FOREIGN_IP_BLOCKED",
+)
+
+# What a key or secret of the key backend can refuse with when it is opened or made.
+KEY_BACKEND = (
+    "KEY_ALREADY_EXISTS",
+    "KEY_NOT_FOUND",
+    "KEY_PASSPHRASE_MISSING",
+    "KEY_PASSPHRASE_WRONG",
+)
+
+# What a certificate's state can refuse its use with (certificates/records.py).
+CERTIFICATE_STATE = (
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_SUSPENDED",
+    "CERTIFICATE_NOT_USABLE",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_SUSPENDED",
+)
+
+# What changing a certificate's state (revoke, suspend, release: lifecycle/) can refuse with:
+# the certificate unknown or in a state that does not allow it, its customer unknown, and the
+# key backend.
+CERTIFICATE_CHANGE = (
+    *CERTIFICATE_STATE,
+    *KEY_BACKEND,
+    "CERTIFICATE_NOT_FOUND",
+    "CUSTOMER_UNKNOWN",
+)
+
+# What issuing a certificate can refuse with (issuance/: the one issue() for every kind, which
+# supersedes the certificate it replaces): that change, the profile's lint, and the device,
+# the public key or the joint certificate's reference already bound or unknown.
+ISSUANCE = (
+    *CERTIFICATE_CHANGE,
+    "CERTIFICATE_ALREADY_ACTIVE",
+    "CERTIFICATE_PROFILE_LINT_FAILED",
+    "DEVICE_ALREADY_REGISTERED",
+    "JOINT_CERTIFICATE_UNKNOWN",
+    "JOINT_REFERENCE_UNKNOWN",
+    "PUBLIC_KEY_ALREADY_BOUND",
+)
+
+# What checking the answer of one of the customer's factors (PIN, pattern, OTP, security
+# card, account password) can refuse with: the answer wrong or the factor locked, too many
+# checks of it at once, and the key backend of the keyed digests it is checked against.
+FACTOR_CHECK = (
+    *FACTOR_LOCKS,
+    *KEY_BACKEND,
+    "AUTH_BUSY",
+)
+
+# What checking a one-time code (SMS, 1원 입금) can refuse with: the code wrong, spent,
+# expired or tried too often; codes are kept as keyed digests, so the key backend's too.
+ONE_TIME_CODE = (
+    "CODE_EXPIRED",
+    "CODE_INVALID",
+    "CODE_TRIES_EXCEEDED",
+    "CODE_USED",
+    *KEY_BACKEND,
+)
+
+# What the financial re-verification (financial/reverification.py) refuses its flows with, in
+# the words of its two purposes (a browser's registration, a PIN reset); the SMS code steps
+# of the financial issuance and the joint registration share them.
+REVERIFICATION = (
+    "FINANCIAL_REGISTRATION_EXPIRED",
+    "FINANCIAL_REGISTRATION_INVALID",
+    "FINANCIAL_RESET_EXPIRED",
+    "FINANCIAL_RESET_INVALID",
+)
+
+# What the answer of an additional medium (account and password, OTP, security card) can
+# refuse with: checking it, and the account unknown or not the customer's, the bank unknown.
+MEDIUM_ANSWER = (
+    *FACTOR_CHECK,
+    "ACCOUNT_NOT_FOUND",
+    "ACCOUNT_NOT_OWN",
+    "BANK_UNKNOWN",
+)
+
+# What the mobile certificate's approval in the app can refuse with, when it is the medium.
+APP_APPROVAL = (
+    "APPROVAL_CUSTOMER_MISMATCH",
+    "APPROVAL_EXPIRED",
+    "APPROVAL_NOT_FOUND",
+    "APPROVAL_PENDING",
+    "APPROVAL_USED",
+)
+
+# What proving the registered device can refuse with (the device's signature over a
+# challenge, one of its factors, and its certificate's state): every route that takes a
+# DeviceProofIn / ProofIn body raises these, beside its own.
+DEVICE_PROOF = (
+    *FACTOR_LOCKS,
+    *CERTIFICATE_STATE,
+    *KEY_BACKEND,
+    "CHALLENGE_INVALID",
+    "CUSTOMER_UNKNOWN",
+    "DEVICE_AUTH_FAILED",
+    "DEVICE_NOT_REGISTERED",
+    "FINANCIAL_PIN_LOCKED",
+    "INACTIVE_CERTIFICATE_REVOKED",
 )
 
 # What an ID photo can be refused with (identity/documents: its quality, the card found and

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
+from certcenter.authn.held_media import MediumAnswer
 from certcenter.errors import CertCenterError
 
 Short = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
@@ -229,6 +231,16 @@ class LostReportConfirmIn(_Body):
     otp_code: Annotated[str, StringConstraints(max_length=10)] | None = None
     card_challenge_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     card_answer: Annotated[str, StringConstraints(max_length=10)] | None = None
+
+
+_MEDIUM_ANSWER_FIELDS = {field.name for field in dataclasses.fields(MediumAnswer)}
+
+
+def medium_answer(body: BaseModel) -> MediumAnswer:
+    """The answer to an additional medium (account and password, OTP, security card) from a
+    body that carries it in fields of the same names (the lost-phone report's confirmation,
+    the financial certificate's issuance, browser registration and PIN reset)."""
+    return MediumAnswer(**body.model_dump(include=_MEDIUM_ANSWER_FIELDS))
 
 
 class LostReportCardOut(BaseModel):

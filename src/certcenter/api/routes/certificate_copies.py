@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import FLOW_STATE, raises
 from certcenter.api.deps import CenterDep, ClientIp, bearer_token
 from certcenter.api.schemas import (
     CopyKeyOut,
@@ -55,17 +55,10 @@ def open_copy(body: CopyOpenIn, center: CenterDep, ip: ClientIp) -> CopyOpenOut:
 
 @router.get("/v1/certificate-copies/{relay_id}", response_model=CopyKeyOut)
 @raises(
+    *FLOW_STATE,
     "CERTIFICATE_COPY_ALREADY_SENT",
     "CERTIFICATE_COPY_EXPIRED",
     "CERTIFICATE_COPY_NOT_FOUND",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def copy_key(relay_id: RelayId, center: CenterDep, ip: ClientIp) -> CopyKeyOut:
     """The receiving device's public key, for the sending device to check and seal for."""
@@ -77,18 +70,11 @@ def copy_key(relay_id: RelayId, center: CenterDep, ip: ClientIp) -> CopyKeyOut:
 
 @router.put("/v1/certificate-copies/{relay_id}/payload", response_model=CopySentOut)
 @raises(
+    *FLOW_STATE,
     "CERTIFICATE_COPY_ALREADY_SENT",
     "CERTIFICATE_COPY_EXPIRED",
     "CERTIFICATE_COPY_NOT_FOUND",
     "CERTIFICATE_COPY_TOO_LARGE",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def send_copy(
     relay_id: RelayId, body: CopyPayloadIn, center: CenterDep, ip: ClientIp
@@ -100,18 +86,7 @@ def send_copy(
 
 
 @router.get("/v1/certificate-copies/{relay_id}/payload", response_model=CopyPayloadOut)
-@raises(
-    "CERTIFICATE_COPY_EXPIRED",
-    "CERTIFICATE_COPY_NOT_FOUND",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
-)
+@raises(*FLOW_STATE, "CERTIFICATE_COPY_EXPIRED", "CERTIFICATE_COPY_NOT_FOUND")
 def fetch_copy(
     relay_id: RelayId,
     center: CenterDep,
@@ -132,17 +107,7 @@ def fetch_copy(
 
 
 @router.delete("/v1/certificate-copies/{relay_id}", status_code=204)
-@raises(
-    "CERTIFICATE_COPY_NOT_FOUND",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
-)
+@raises(*FLOW_STATE, "CERTIFICATE_COPY_NOT_FOUND")
 def cancel_copy(
     relay_id: RelayId,
     center: CenterDep,

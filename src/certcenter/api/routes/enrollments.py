@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from certcenter.api.contract import FLOW_STEP, ID_PHOTO, raises
+from certcenter.api.contract import (
+    CERTIFICATE_STATE,
+    CUSTOMER_STEP,
+    FACTOR_LOCKS,
+    FLOW_READ,
+    FLOW_STEP,
+    ID_PHOTO,
+    ISSUANCE,
+    KEY_BACKEND,
+    ONE_TIME_CODE,
+    raises,
+)
 from certcenter.api.deps import CenterDep, ClientIp, RefDep
 from certcenter.api.schemas import (
     AccountIn,
@@ -38,33 +49,19 @@ def _out(result: StepResult) -> StepOut:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=StartOut)
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_PASSWORD_LOCKED",
+    *CERTIFICATE_STATE,
+    *FACTOR_LOCKS,
+    *KEY_BACKEND,
     "APP_VERSION_OUTDATED",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
     "CHALLENGE_INVALID",
     "DEVICE_AUTH_FAILED",
     "DEVICE_DEVELOPER_OPTIONS",
     "DEVICE_NOT_REGISTERED",
-    "DEVICE_PROOF_LOCKED",
     "DEVICE_REMOTE_CONTROL",
     "DEVICE_ROOTED",
     "FINANCIAL_PIN_LOCKED",
     "FOREIGN_IP_BLOCKED",
     "INACTIVE_CERTIFICATE_REVOKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
 )
 def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
     """Start issuance on a device. Refuses outdated apps and unsafe devices."""
@@ -89,27 +86,13 @@ def start(body: StartIn, center: CenterDep, ip: ClientIp) -> StartOut:
 
 
 @router.get("/{enrollment_id}", response_model=StepOut)
-@raises(
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-)
+@raises(*FLOW_READ)
 def show(ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.status(ref))
 
 
 @router.post("/{enrollment_id}/terms", response_model=StepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "TERMS_NOT_ACCEPTED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "TERMS_NOT_ACCEPTED")
 def terms(body: TermsIn, ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.accept_terms(ref, body.accepted))
 
@@ -117,13 +100,8 @@ def terms(body: TermsIn, ref: RefDep, center: CenterDep) -> StepOut:
 @router.post("/{enrollment_id}/phone", response_model=StepOut)
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
+    *CUSTOMER_STEP,
     "DEVICE_IN_USE_BY_ANOTHER_CUSTOMER",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
     "NAME_INVALID",
     "PHONE_CARRIER_MISMATCH",
     "PHONE_CORPORATE_LINE",
@@ -143,38 +121,13 @@ def phone(body: PhoneIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 
 @router.post("/{enrollment_id}/phone/resend", response_model=StepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CODE_RESEND_LIMIT",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "CODE_RESEND_LIMIT")
 def phone_resend(ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.resend_phone_code(ref))
 
 
 @router.post("/{enrollment_id}/phone/verify", response_model=StepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CODE_EXPIRED",
-    "CODE_INVALID",
-    "CODE_TRIES_EXCEEDED",
-    "CODE_USED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, *ONE_TIME_CODE)
 def phone_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.verify_phone_code(ref, body.code))
 
@@ -182,16 +135,11 @@ def phone_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
 @router.post("/{enrollment_id}/account", response_model=StepOut)
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_DORMANT",
+    *CUSTOMER_STEP,
     "ACCOUNT_NOT_FOUND",
     "ACCOUNT_NOT_OWN",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
     "BANK_UNKNOWN",
     "CODE_RESEND_LIMIT",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
 )
 def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
     """1원 입금 인증: deposits 1 won with a code in the depositor name."""
@@ -203,23 +151,7 @@ def account(body: AccountIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 
 @router.post("/{enrollment_id}/account/verify", response_model=StepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CODE_EXPIRED",
-    "CODE_INVALID",
-    "CODE_TRIES_EXCEEDED",
-    "CODE_USED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, *ONE_TIME_CODE)
 def account_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
     return _out(center.mobile_enrollment.verify_account_code(ref, body.code))
 
@@ -227,12 +159,7 @@ def account_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> StepOut:
 @router.post("/{enrollment_id}/id", response_model=StepOut)
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
+    *CUSTOMER_STEP,
     "ID_CARD_REISSUED",
     "ID_DETAILS_INVALID",
     "ID_EXPIRED",
@@ -247,16 +174,7 @@ def id_document(body: IdIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 
 @router.post("/{enrollment_id}/id/photo", response_model=StepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    *ID_PHOTO,
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, *ID_PHOTO)
 def id_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> StepOut:
     """신분증 촬영: the photo is checked (glare, blur, darkness, framing) and read; the answer
     is what was read (``detail.display`` masked for the screen, ``detail.fields`` to send
@@ -268,13 +186,8 @@ def id_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> StepOut:
 @router.post("/{enrollment_id}/credentials", response_model=StepOut)
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
+    *CUSTOMER_STEP,
     "BIOMETRIC_KEY_INVALID",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
     "PATTERN_INVALID",
     "PIN_CONFIRMATION_MISMATCH",
     "PIN_FORMAT",
@@ -295,29 +208,15 @@ def credentials(body: CredentialsIn, ref: RefDep, center: CenterDep) -> StepOut:
 
 @router.post("/{enrollment_id}/csr", status_code=status.HTTP_201_CREATED, response_model=IssuedOut)
 @raises(
+    *ISSUANCE,
     *FLOW_STEP,
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_PROFILE_LINT_FAILED",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
     "CSR_KEY_TYPE_NOT_ALLOWED",
     "CSR_MALFORMED",
     "CSR_SIGNATURE_INVALID",
     "CUSTOMER_NOT_FOUND",
-    "CUSTOMER_UNKNOWN",
     "ENROLLMENT_TOKEN_INVALID",
     "FOREIGN_IP_BLOCKED",
     "ISSUANCE_IN_PROGRESS",
-    "JOINT_CERTIFICATE_UNKNOWN",
-    "JOINT_REFERENCE_UNKNOWN",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "PUBLIC_KEY_ALREADY_BOUND",
 )
 def csr(body: CsrIn, ref: RefDep, center: CenterDep) -> IssuedOut:
     """Issue the certificate for the device key in the CSR and bind it to the device."""

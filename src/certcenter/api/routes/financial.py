@@ -14,21 +14,36 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from cryptography import x509
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from certcenter.api.contract import FLOW_STEP, raises
+from certcenter.api.contract import (
+    APP_APPROVAL,
+    CERTIFICATE_STATE,
+    CUSTOMER_STEP,
+    FACTOR_CHECK,
+    FLOW_STEP,
+    ISSUANCE,
+    KEY_BACKEND,
+    MEDIUM_ANSWER,
+    ONE_TIME_CODE,
+    raises,
+)
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep, bearer_token
 from certcenter.api.routes.financial_issuance import MediumIn, MediumVerifyIn
-from certcenter.api.routes.usage import TransferOut, _transfer_out
-from certcenter.api.schemas import BASE64, IS_BASE64, base64_length
+from certcenter.api.routes.usage import (
+    TRANSFER_CONFIRM,
+    TransferOut,
+    _transfer_out,
+    session_fields,
+)
+from certcenter.api.schemas import BASE64, IS_BASE64, base64_length, medium_answer
 from certcenter.entities import BrowserDevice, Session
 from certcenter.errors import CertCenterError
 from certcenter.financial import ActivationRequest, RemoteSignature
-from certcenter.financial.media import MediumAnswer
 from certcenter.flows import StepResult
 from certcenter.lifecycle.service import ActorRef
 from certcenter.pki.pem import certificate_pem
@@ -226,6 +241,14 @@ class CertificateOverviewOut(BaseModel):
 # ---------------------------------------------------------------------------------- helpers
 
 
+_Out = TypeVar("_Out", bound=BaseModel)
+
+
+def _fields_of(model: type[_Out], source: object) -> _Out:
+    """``model`` with each field read from the attribute of the same name of ``source``."""
+    return model(**{k: getattr(source, k) for k in model.model_fields})
+
+
 def _device_out(device: BrowserDevice) -> DeviceOut:
     return DeviceOut(
         id=device.id,
@@ -254,17 +277,6 @@ def _step_out(result: StepResult) -> VerificationStepOut:
         next_step=result.next_step,
         expires_at=result.expires_at,
         detail={k: v for k, v in result.detail.items() if k != "device_id"},
-    )
-
-
-def _answer(body: MediumVerifyIn) -> MediumAnswer:
-    return MediumAnswer(
-        bank_code=body.bank_code,
-        account_number=body.account_number,
-        account_password=body.account_password,
-        otp_code=body.otp_code,
-        card_challenge_id=body.card_challenge_id,
-        card_answer=body.card_answer,
     )
 
 
@@ -301,21 +313,50 @@ def _signed_out(
     )
 
 
-# ---------------------------------------------------------------------------------- devices
-
-
-@router.post("/v1/financial/devices/registrations", response_model=RegistrationOut, status_code=201)
-@raises(
+# What each step of a browser's registration and of a PIN reset refuses with, whichever of
+# the two it is (both verify the customer again: financial/reverification.py); each route
+# adds its own, the flow's unknown or spent token first among them.
+_DETAILS_STEP = (
     *FLOW_STEP,
     "ACCOUNT_DORMANT",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "FINANCIAL_DEVICE_ALREADY_REGISTERED",
-    "FINANCIAL_DEVICE_KEY_INVALID",
     "FINANCIAL_HOLDER_NOT_FOUND",
     "NAME_INVALID",
     "PHONE_NUMBER_INVALID",
 )
+_CODE_STEP = (
+    *FLOW_STEP,
+    *CUSTOMER_STEP,
+    *ONE_TIME_CODE,
+    *CERTIFICATE_STATE,
+    "FINANCIAL_CERTIFICATE_NOT_FOUND",
+)
+_MEDIUM_STEP = (
+    *FLOW_STEP,
+    *CUSTOMER_STEP,
+    "FINANCIAL_CODE_REQUIRED",
+    "FINANCIAL_MEDIUM_REQUIRED",
+    "MEDIUM_ACCOUNT_NOT_HERE",
+    "MEDIUM_NOT_REGISTERED",
+)
+_ANSWER_STEP = (
+    *FLOW_STEP,
+    *CUSTOMER_STEP,
+    *MEDIUM_ANSWER,
+    *APP_APPROVAL,
+    *CERTIFICATE_STATE,
+    "FINANCIAL_CERTIFICATE_NOT_FOUND",
+    "FINANCIAL_CODE_REQUIRED",
+    "FINANCIAL_MEDIUM_REQUIRED",
+)
+
+
+# ---------------------------------------------------------------------------------- devices
+
+
+@router.post("/v1/financial/devices/registrations", response_model=RegistrationOut, status_code=201)
+@raises(*_DETAILS_STEP, "FINANCIAL_DEVICE_ALREADY_REGISTERED", "FINANCIAL_DEVICE_KEY_INVALID")
 def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) -> RegistrationOut:
     """이용 기기 등록 1: name, mobile number, birth date and the browser's public key. The
     answer is the same whoever the details name; only a customer's phone gets the SMS code."""
@@ -327,23 +368,14 @@ def start_registration(body: RegistrationIn, center: CenterDep, ip: ClientIp) ->
         label=body.label,
         source_ip=ip,
     )
-    return RegistrationOut(**{k: getattr(started, k) for k in RegistrationOut.model_fields})
+    return _fields_of(RegistrationOut, started)
 
 
 _REGISTRATION = "/v1/financial/devices/registrations/{registration_id}"
 
 
 @router.post(f"{_REGISTRATION}/resend", response_model=RegistrationOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_REGISTRATION_INVALID",
-    "FOREIGN_IP_BLOCKED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "FINANCIAL_REGISTRATION_INVALID")
 def resend_registration_code(
     registration_id: str,
     center: CenterDep,
@@ -353,36 +385,16 @@ def resend_registration_code(
     """A new SMS code for a registration under way."""
     token = _flow_token(authorization, "FINANCIAL_REGISTRATION_INVALID")
     started = center.financial_devices.resend_code(registration_id, token, source_ip=ip)
-    return RegistrationOut(**{k: getattr(started, k) for k in RegistrationOut.model_fields})
+    return _fields_of(RegistrationOut, started)
 
 
 @router.post(f"{_REGISTRATION}/code", response_model=VerificationStepOut)
 @raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CODE_EXPIRED",
-    "CODE_INVALID",
-    "CODE_TRIES_EXCEEDED",
-    "CODE_USED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
+    *_CODE_STEP,
     "FINANCIAL_DEVICE_ALREADY_REGISTERED",
     "FINANCIAL_DEVICE_KEY_INVALID",
     "FINANCIAL_DEVICE_LIMIT",
     "FINANCIAL_REGISTRATION_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
 )
 def registration_code(
     registration_id: str,
@@ -399,20 +411,7 @@ def registration_code(
 
 
 @router.post(f"{_REGISTRATION}/medium", response_model=VerificationStepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_CODE_REQUIRED",
-    "FINANCIAL_MEDIUM_REQUIRED",
-    "FINANCIAL_REGISTRATION_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "MEDIUM_ACCOUNT_NOT_HERE",
-    "MEDIUM_NOT_REGISTERED",
-)
+@raises(*_MEDIUM_STEP, "FINANCIAL_REGISTRATION_INVALID")
 def registration_medium(
     registration_id: str,
     body: MediumIn,
@@ -430,47 +429,12 @@ def registration_medium(
 
 @router.post(f"{_REGISTRATION}/complete", response_model=DeviceOut, status_code=201)
 @raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_NOT_FOUND",
-    "ACCOUNT_NOT_OWN",
-    "ACCOUNT_PASSWORD_LOCKED",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "APPROVAL_CUSTOMER_MISMATCH",
-    "APPROVAL_EXPIRED",
-    "APPROVAL_NOT_FOUND",
-    "APPROVAL_PENDING",
-    "APPROVAL_USED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "BANK_UNKNOWN",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CUSTOMER_NOT_FOUND",
-    "DEVICE_PROOF_LOCKED",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_CODE_REQUIRED",
+    *_ANSWER_STEP,
     "FINANCIAL_DEVICE_ALREADY_REGISTERED",
     "FINANCIAL_DEVICE_KEY_INVALID",
     "FINANCIAL_DEVICE_LIMIT",
     "FINANCIAL_DEVICE_NOT_REGISTERED",
-    "FINANCIAL_MEDIUM_REQUIRED",
     "FINANCIAL_REGISTRATION_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
 )
 def complete_registration(
     registration_id: str,
@@ -484,7 +448,7 @@ def complete_registration(
     the customer is told on every channel."""
     token = _flow_token(authorization, "FINANCIAL_REGISTRATION_INVALID")
     device = center.financial_devices.complete_registration(
-        registration_id, token, _answer(body), source_ip=ip
+        registration_id, token, medium_answer(body), source_ip=ip
     )
     if device is None:
         raise CertCenterError("APPROVAL_PENDING")
@@ -498,14 +462,7 @@ def list_devices(session: SessionDep, center: CenterDep) -> list[DeviceOut]:
 
 
 @router.delete("/v1/financial/devices/{device_id}", status_code=204)
-@raises(
-    "CUSTOMER_NOT_FOUND",
-    "FINANCIAL_DEVICE_NOT_REGISTERED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*KEY_BACKEND, "CUSTOMER_NOT_FOUND", "FINANCIAL_DEVICE_NOT_REGISTERED")
 def remove_device(device_id: str, session: SessionDep, center: CenterDep, ip: ClientIp) -> None:
     """기기 삭제: that browser can no longer sign."""
     center.financial_devices.remove(session.customer_id, device_id, _actor(center, session, ip))
@@ -515,14 +472,7 @@ def remove_device(device_id: str, session: SessionDep, center: CenterDep, ip: Cl
 
 
 @router.get("/v1/financial/certificate", response_model=CertificateOverviewOut)
-@raises(
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-)
+@raises(*CERTIFICATE_STATE, "FINANCIAL_CERTIFICATE_NOT_FOUND")
 def certificate_overview(session: SessionDep, center: CenterDep) -> CertificateOverviewOut:
     """내 금융인증서: the certificate, when it will be deleted if unused, devices, PIN lock."""
     seen = center.cloud_certificates.overview(session.customer_id)
@@ -542,17 +492,10 @@ def certificate_overview(session: SessionDep, center: CenterDep) -> CertificateO
 
 @router.delete("/v1/financial/certificate", status_code=200)
 @raises(
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
+    *CERTIFICATE_STATE,
+    *KEY_BACKEND,
     "CUSTOMER_UNKNOWN",
     "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
     "REVOCATION_REASON_INVALID",
 )
 def delete_certificate(
@@ -570,36 +513,11 @@ def delete_certificate(
 
 # ---------------------------------------------------------------------------------- remote signing
 
-
-@router.post("/v1/financial/activations", response_model=ActivationOut, status_code=201)
-@raises(
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_DEVICE_NOT_REGISTERED",
-)
-def begin_activation(body: ActivationIn, center: CenterDep) -> ActivationOut:
-    """서명 활성화 1: bind a one-time activation to exactly these bytes; the device signs
-    the returned `sign` text."""
-    data = decode_b64(body.data_b64, "data_b64", limit=DATA_BYTES)
-    return _activation_out(center.remote_signer.begin(body.device_id, body.purpose, data))
-
-
-@router.post("/v1/financial/activations/{activation_id}/authorize", response_model=GrantOut)
-@raises(
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "DEVICE_PROOF_LOCKED",
+# What releasing an activation with the device's signature and the PIN refuses with (the
+# remote signer's authorize): the activation, the device's key, the PIN and its lock.
+_RELEASE = (
+    *CERTIFICATE_STATE,
+    *FACTOR_CHECK,
     "FINANCIAL_ACTIVATION_EXPIRED",
     "FINANCIAL_ACTIVATION_INVALID",
     "FINANCIAL_ACTIVATION_USED",
@@ -608,15 +526,20 @@ def begin_activation(body: ActivationIn, center: CenterDep) -> ActivationOut:
     "FINANCIAL_DEVICE_KEY_INVALID",
     "FINANCIAL_DEVICE_NOT_REGISTERED",
     "FINANCIAL_PIN_LAST_TRY",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
 )
+
+
+@router.post("/v1/financial/activations", response_model=ActivationOut, status_code=201)
+@raises(*CERTIFICATE_STATE, "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_DEVICE_NOT_REGISTERED")
+def begin_activation(body: ActivationIn, center: CenterDep) -> ActivationOut:
+    """서명 활성화 1: bind a one-time activation to exactly these bytes; the device signs
+    the returned `sign` text."""
+    data = decode_b64(body.data_b64, "data_b64", limit=DATA_BYTES)
+    return _activation_out(center.remote_signer.begin(body.device_id, body.purpose, data))
+
+
+@router.post("/v1/financial/activations/{activation_id}/authorize", response_model=GrantOut)
+@raises(*_RELEASE)
 def authorize_activation(
     activation_id: str, body: AuthorizeIn, center: CenterDep, ip: ClientIp
 ) -> GrantOut:
@@ -631,11 +554,7 @@ def authorize_activation(
 
 @router.post("/v1/financial/sign", response_model=SignedOut)
 @raises(
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
+    *CERTIFICATE_STATE,
     "FINANCIAL_ACTIVATION_DATA_MISMATCH",
     "FINANCIAL_ACTIVATION_EXPIRED",
     "FINANCIAL_ACTIVATION_INVALID",
@@ -654,15 +573,7 @@ def sign(body: SignIn, center: CenterDep, ip: ClientIp) -> SignedOut:
 
 
 @router.post("/v1/financial/login/activations", response_model=ActivationOut, status_code=201)
-@raises(
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_DEVICE_NOT_REGISTERED",
-)
+@raises(*CERTIFICATE_STATE, "FINANCIAL_CERTIFICATE_NOT_FOUND", "FINANCIAL_DEVICE_NOT_REGISTERED")
 def login_activation(body: LoginActivationIn, center: CenterDep) -> ActivationOut:
     """금융인증서 로그인 1: a login activation for the registered browser."""
     return _activation_out(center.financial_login.begin(body.device_id))
@@ -670,43 +581,11 @@ def login_activation(body: LoginActivationIn, center: CenterDep) -> ActivationOu
 
 @router.post("/v1/financial/login", response_model=FinancialSessionOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_PROFILE_LINT_FAILED",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CUSTOMER_UNKNOWN",
-    "DEVICE_ALREADY_REGISTERED",
-    "DEVICE_PROOF_LOCKED",
+    *ISSUANCE,
+    *_RELEASE,
     "FINANCIAL_ACTIVATION_DATA_MISMATCH",
-    "FINANCIAL_ACTIVATION_EXPIRED",
-    "FINANCIAL_ACTIVATION_INVALID",
-    "FINANCIAL_ACTIVATION_USED",
-    "FINANCIAL_AUTH_FAILED",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_DEVICE_KEY_INVALID",
-    "FINANCIAL_DEVICE_NOT_REGISTERED",
-    "FINANCIAL_PIN_LAST_TRY",
     "FINANCIAL_PIN_LOCKED",
-    "JOINT_CERTIFICATE_UNKNOWN",
-    "JOINT_REFERENCE_UNKNOWN",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
     "METHOD_NOT_ALLOWED",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "PUBLIC_KEY_ALREADY_BOUND",
-    "SECURITY_CARD_LOCKED",
 )
 def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> FinancialSessionOut:
     """금융인증서 로그인 2: the device's signature and the PIN; a session (method
@@ -714,18 +593,7 @@ def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> FinancialSessionOut
     result = center.financial_login.login(
         body.activation_id, body.device_signature, body.pin, source_ip=ip
     )
-    session = result.opened.session
-    return FinancialSessionOut(
-        token=result.token,
-        customer_number=result.customer.customer_number,
-        name=result.customer.name,
-        certificate_serial=result.certificate_serial,
-        device_id=result.device_id,
-        method=session.method,
-        renewed=result.renewed,
-        idle_timeout_seconds=center.settings.policy.session_idle_minutes * 60,
-        expires_at=session.expires_at,
-    )
+    return FinancialSessionOut(**session_fields(center, result), renewed=result.renewed)
 
 
 # ---------------------------------------------------------------------------------- transfers
@@ -737,11 +605,7 @@ def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> FinancialSessionOut
     status_code=201,
 )
 @raises(
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
+    *CERTIFICATE_STATE,
     "FINANCIAL_CERTIFICATE_NOT_FOUND",
     "FINANCIAL_DEVICE_NOT_REGISTERED",
     "TRANSFER_NOT_FOUND",
@@ -762,53 +626,7 @@ def transfer_activation(transfer_id: str, session: SessionDep, center: CenterDep
 
 
 @router.post("/v1/financial/transfers/{transfer_id}/confirm", response_model=TransferOut)
-@raises(
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_NOT_FOUND",
-    "ACCOUNT_PASSWORD_LOCKED",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "ARS_NOT_CONFIRMED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "BIOMETRIC_AUTH_FAILED",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "DEVICE_NOT_REGISTERED",
-    "DEVICE_PROOF_LOCKED",
-    "FINANCIAL_ACTIVATION_EXPIRED",
-    "FINANCIAL_ACTIVATION_INVALID",
-    "FINANCIAL_ACTIVATION_USED",
-    "FINANCIAL_AUTH_FAILED",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_DEVICE_KEY_INVALID",
-    "FINANCIAL_DEVICE_NOT_REGISTERED",
-    "FINANCIAL_PIN_LAST_TRY",
-    "INSUFFICIENT_FUNDS",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PAYEE_ACCOUNT_NOT_FOUND",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
-    "SIGNATURE_INVALID",
-    "TRANSFER_ALREADY_PROCESSED",
-    "TRANSFER_DAILY_LIMIT_EXCEEDED",
-    "TRANSFER_EXPIRED",
-    "TRANSFER_MEDIUM_DAILY_LIMIT_EXCEEDED",
-    "TRANSFER_NOT_EXECUTED",
-    "TRANSFER_NOT_FOUND",
-    "TRANSFER_OWN_LIMIT_EXCEEDED",
-    "TRANSFER_SIGNATURE_MISMATCH",
-)
+@raises(*TRANSFER_CONFIRM, *_RELEASE)
 def confirm_transfer(
     transfer_id: str,
     body: TransferConfirmIn,
@@ -853,38 +671,21 @@ def confirm_transfer(
 
 
 @router.post("/v1/financial/pin/resets", response_model=PinResetOut, status_code=201)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "FINANCIAL_HOLDER_NOT_FOUND",
-    "NAME_INVALID",
-    "PHONE_NUMBER_INVALID",
-)
+@raises(*_DETAILS_STEP)
 def start_pin_reset(body: PinResetIn, center: CenterDep, ip: ClientIp) -> PinResetOut:
     """비밀번호 재설정 1: name, mobile number, birth date. The answer is the same whoever
     they name; only a customer's phone gets the SMS code."""
     started = center.financial_pin.start(
         name=body.name, phone=body.phone, birth_date=body.birth_date, source_ip=ip
     )
-    return PinResetOut(**{k: getattr(started, k) for k in PinResetOut.model_fields})
+    return _fields_of(PinResetOut, started)
 
 
 _RESET = "/v1/financial/pin/resets/{reset_id}"
 
 
 @router.post(f"{_RESET}/resend", response_model=PinResetOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_RESET_INVALID",
-    "FOREIGN_IP_BLOCKED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "FINANCIAL_RESET_INVALID")
 def resend_pin_reset_code(
     reset_id: str,
     center: CenterDep,
@@ -894,34 +695,11 @@ def resend_pin_reset_code(
     """A new SMS code for a PIN reset under way."""
     token = _flow_token(authorization, "FINANCIAL_RESET_INVALID")
     started = center.financial_pin.resend_code(reset_id, token, source_ip=ip)
-    return PinResetOut(**{k: getattr(started, k) for k in PinResetOut.model_fields})
+    return _fields_of(PinResetOut, started)
 
 
 @router.post(f"{_RESET}/code", response_model=VerificationStepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CODE_EXPIRED",
-    "CODE_INVALID",
-    "CODE_TRIES_EXCEEDED",
-    "CODE_USED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_RESET_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*_CODE_STEP, "FINANCIAL_RESET_INVALID")
 def pin_reset_code(
     reset_id: str,
     body: CodeIn,
@@ -935,20 +713,7 @@ def pin_reset_code(
 
 
 @router.post(f"{_RESET}/medium", response_model=VerificationStepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_CODE_REQUIRED",
-    "FINANCIAL_MEDIUM_REQUIRED",
-    "FINANCIAL_RESET_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "MEDIUM_ACCOUNT_NOT_HERE",
-    "MEDIUM_NOT_REGISTERED",
-)
+@raises(*_MEDIUM_STEP, "FINANCIAL_RESET_INVALID")
 def pin_reset_medium(
     reset_id: str,
     body: MediumIn,
@@ -963,46 +728,7 @@ def pin_reset_medium(
 
 @router.post(f"{_RESET}/complete", status_code=204)
 @raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_NOT_FOUND",
-    "ACCOUNT_NOT_OWN",
-    "ACCOUNT_PASSWORD_LOCKED",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "APPROVAL_CUSTOMER_MISMATCH",
-    "APPROVAL_EXPIRED",
-    "APPROVAL_NOT_FOUND",
-    "APPROVAL_PENDING",
-    "APPROVAL_USED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "BANK_UNKNOWN",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CUSTOMER_NOT_FOUND",
-    "DEVICE_PROOF_LOCKED",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_CERTIFICATE_NOT_FOUND",
-    "FINANCIAL_CODE_REQUIRED",
-    "FINANCIAL_MEDIUM_REQUIRED",
-    "FINANCIAL_RESET_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_CONFIRMATION_MISMATCH",
-    "PIN_FORMAT",
-    "PIN_LOCKED",
-    "PIN_WEAK",
-    "SECURITY_CARD_LOCKED",
+    *_ANSWER_STEP, "FINANCIAL_RESET_INVALID", "PIN_CONFIRMATION_MISMATCH", "PIN_FORMAT", "PIN_WEAK"
 )
 def complete_pin_reset(
     reset_id: str,
@@ -1018,7 +744,7 @@ def complete_pin_reset(
     done = center.financial_pin.complete(
         reset_id,
         token,
-        _answer(body),
+        medium_answer(body),
         new_pin=body.new_pin,
         new_pin_confirmation=body.new_pin_confirmation,
         source_ip=ip,

@@ -10,30 +10,30 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from certcenter.api.contract import FLOW_STEP, ID_PHOTO, raises
-from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
-from certcenter.api.schemas import BASE64, IdIn, IdPhotoIn
+from certcenter.api.contract import (
+    APP_APPROVAL,
+    CUSTOMER_STEP,
+    FLOW_READ,
+    FLOW_STEP,
+    ID_PHOTO,
+    KEY_BACKEND,
+    MEDIUM_ANSWER,
+    ONE_TIME_CODE,
+    REVERIFICATION,
+    raises,
+)
+from certcenter.api.deps import CenterDep, ClientIp, RefDep
+from certcenter.api.schemas import BASE64, IdIn, IdPhotoIn, medium_answer
 from certcenter.errors import CertCenterError
-from certcenter.financial.issuance import IssuanceRef, MediumAnswer, StepResult
+from certcenter.financial.issuance import StepResult
 from certcenter.identity.banks import OWN_BANK_CODE
 
 router = APIRouter(prefix="/v1/financial/enrollments", tags=["financial certificate (금융인증서)"])
-
-
-def issuance_ref(
-    enrollment_id: str,
-    ip: ClientIp,
-    authorization: Annotated[str | None, Header()] = None,
-) -> IssuanceRef:
-    return flow_ticket(enrollment_id, ip, authorization)
-
-
-RefDep = Annotated[IssuanceRef, Depends(issuance_ref)]
 
 
 class FinancialStartIn(BaseModel):
@@ -127,10 +127,7 @@ def terms(center: CenterDep) -> TermsOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FinancialStartOut)
-@raises(
-    *FLOW_STEP,
-    "TERMS_NOT_ACCEPTED",
-)
+@raises(*FLOW_STEP, "TERMS_NOT_ACCEPTED")
 def start(body: FinancialStartIn, center: CenterDep, ip: ClientIp) -> FinancialStartOut:
     """약관 동의: starts the flow and hands out its bearer token."""
     started = center.financial_issuance.start(body.accepted, client_ip=ip)
@@ -138,12 +135,7 @@ def start(body: FinancialStartIn, center: CenterDep, ip: ClientIp) -> FinancialS
 
 
 @router.get("/{enrollment_id}", response_model=FinancialStepOut)
-@raises(
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-)
+@raises(*FLOW_READ)
 def show(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     return _out(center.financial_issuance.status(ref))
 
@@ -151,19 +143,11 @@ def show(ref: RefDep, center: CenterDep) -> FinancialStepOut:
 @router.post("/{enrollment_id}/identify", response_model=FinancialStepOut)
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
+    *CUSTOMER_STEP,
+    *KEY_BACKEND,
     "FINANCIAL_IDENTITY_LOCKED",
     "FINANCIAL_IDENTITY_NOT_CONFIRMED",
     "FINANCIAL_INTERNET_BANKING_REQUIRED",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
     "RRN_INVALID",
 )
 def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
@@ -172,51 +156,21 @@ def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> FinancialStepO
 
 
 @router.post("/{enrollment_id}/ars", response_model=FinancialStepOut)
-@raises(
-    *FLOW_STEP,
-    "CHECK_NOT_OFFERED",
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_ARS_CALL_LIMIT",
-    "FOREIGN_IP_BLOCKED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "CHECK_NOT_OFFERED", "FINANCIAL_ARS_CALL_LIMIT")
 def ars(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """ARS 인증: calls the phone on record; ``detail.ars_code`` is shown on screen."""
     return _out(center.financial_issuance.request_ars(ref))
 
 
 @router.post("/{enrollment_id}/ars/confirm", response_model=FinancialStepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "ARS_CALL_EXPIRED",
-    "FINANCIAL_ARS_FAILED",
-    "FOREIGN_IP_BLOCKED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "ARS_CALL_EXPIRED", "FINANCIAL_ARS_FAILED")
 def ars_confirm(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """After the call (``detail.ars == "ringing"`` while it still rings)."""
     return _out(center.financial_issuance.confirm_ars(ref))
 
 
 @router.post("/{enrollment_id}/departure", response_model=FinancialStepOut)
-@raises(
-    *FLOW_STEP,
-    "CHECK_NOT_OFFERED",
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_NOT_ABROAD",
-    "FOREIGN_IP_BLOCKED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "CHECK_NOT_OFFERED", "FINANCIAL_NOT_ABROAD")
 def departure(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """해외출국확인: instead of ARS, for a customer abroad now."""
     return _out(center.financial_issuance.check_departure(ref))
@@ -225,13 +179,8 @@ def departure(ref: RefDep, center: CenterDep) -> FinancialStepOut:
 @router.post("/{enrollment_id}/medium", response_model=FinancialStepOut)
 @raises(
     *FLOW_STEP,
+    *CUSTOMER_STEP,
     "CHECK_NOT_OFFERED",
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
     "MEDIUM_ACCOUNT_NOT_HERE",
     "MEDIUM_NOT_REGISTERED",
 )
@@ -243,16 +192,7 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
 
 
 @router.post("/{enrollment_id}/medium/photo", response_model=FinancialStepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    *ID_PHOTO,
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, *ID_PHOTO)
 def medium_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """신분증 촬영, with the ID document chosen as the medium: the photo is checked (glare,
     blur, darkness, framing) and read in memory, never kept; the answer is what was read
@@ -265,39 +205,15 @@ def medium_photo(body: IdPhotoIn, ref: RefDep, center: CenterDep) -> FinancialSt
 @router.post("/{enrollment_id}/medium/verify", response_model=FinancialStepOut)
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_NOT_FOUND",
-    "ACCOUNT_NOT_OWN",
-    "ACCOUNT_PASSWORD_LOCKED",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "APPROVAL_CUSTOMER_MISMATCH",
-    "APPROVAL_EXPIRED",
-    "APPROVAL_NOT_FOUND",
-    "APPROVAL_PENDING",
-    "APPROVAL_USED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "BANK_UNKNOWN",
-    "CUSTOMER_NOT_FOUND",
-    "DEVICE_PROOF_LOCKED",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
+    *CUSTOMER_STEP,
+    *MEDIUM_ANSWER,
+    *APP_APPROVAL,
     "ID_CARD_REISSUED",
     "ID_DETAILS_INVALID",
     "ID_EXPIRED",
     "ID_NAME_MISMATCH",
     "ID_NOT_VERIFIED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
     "RRN_INVALID",
-    "SECURITY_CARD_LOCKED",
 )
 def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """The medium's answer (account + password, OTP code, card answer; nothing for the
@@ -307,32 +223,16 @@ def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> Finan
     if body.id_document is not None:
         fields = {k: v for k, v in body.id_document.model_dump().items() if v is not None}
         return _out(center.financial_issuance.verify_id_document(ref, fields))
-    answer = MediumAnswer(
-        bank_code=body.bank_code,
-        account_number=body.account_number,
-        account_password=body.account_password,
-        otp_code=body.otp_code,
-        card_challenge_id=body.card_challenge_id,
-        card_answer=body.card_answer,
-    )
-    return _out(center.financial_issuance.verify_medium(ref, answer))
+    return _out(center.financial_issuance.verify_medium(ref, medium_answer(body)))
 
 
 @router.post("/{enrollment_id}/details", response_model=FinancialStepOut)
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
+    *CUSTOMER_STEP,
+    *REVERIFICATION,
     "FINANCIAL_DETAILS_MISMATCH",
     "FINANCIAL_DEVICE_KEY_INVALID",
-    "FINANCIAL_REGISTRATION_EXPIRED",
-    "FINANCIAL_REGISTRATION_INVALID",
-    "FINANCIAL_RESET_EXPIRED",
-    "FINANCIAL_RESET_INVALID",
-    "FOREIGN_IP_BLOCKED",
     "PHONE_NUMBER_INVALID",
     "RRN_INVALID",
 )
@@ -357,45 +257,13 @@ def details(body: DetailsIn, ref: RefDep, center: CenterDep) -> FinancialStepOut
 
 
 @router.post("/{enrollment_id}/code/resend", response_model=FinancialStepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_REGISTRATION_EXPIRED",
-    "FINANCIAL_REGISTRATION_INVALID",
-    "FINANCIAL_RESET_EXPIRED",
-    "FINANCIAL_RESET_INVALID",
-    "FOREIGN_IP_BLOCKED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, *REVERIFICATION)
 def code_resend(ref: RefDep, center: CenterDep) -> FinancialStepOut:
     return _out(center.financial_issuance.resend_code(ref))
 
 
 @router.post("/{enrollment_id}/code/verify", response_model=FinancialStepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CODE_EXPIRED",
-    "CODE_INVALID",
-    "CODE_TRIES_EXCEEDED",
-    "CODE_USED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_REGISTRATION_EXPIRED",
-    "FINANCIAL_REGISTRATION_INVALID",
-    "FINANCIAL_RESET_EXPIRED",
-    "FINANCIAL_RESET_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, *ONE_TIME_CODE, *REVERIFICATION)
 def code_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     return _out(center.financial_issuance.verify_code(ref, body.code))
 
@@ -403,18 +271,7 @@ def code_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> FinancialStepOu
 @router.post(
     "/{enrollment_id}/pin", status_code=status.HTTP_201_CREATED, response_model=FinancialStepOut
 )
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "PIN_CONFIRMATION_MISMATCH",
-    "PIN_FORMAT",
-    "PIN_WEAK",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "PIN_CONFIRMATION_MISMATCH", "PIN_FORMAT", "PIN_WEAK")
 def pin(body: PinIn, ref: RefDep, center: CenterDep) -> FinancialStepOut:
     """The PIN twice; the certificate is made and this browser registered
     (``detail.serial``, ``detail.device_id``)."""

@@ -14,7 +14,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from certcenter.api.contract import FLOW_STEP, raises
+from certcenter.api.contract import (
+    CUSTOMER_STEP,
+    FLOW_READ,
+    FLOW_STEP,
+    KEY_BACKEND,
+    MEDIUM_ANSWER,
+    ONE_TIME_CODE,
+    REVERIFICATION,
+    raises,
+)
 from certcenter.api.deps import CenterDep, ClientIp, flow_ticket
 from certcenter.flows import StepResult
 from certcenter.joint import RegistrationRef
@@ -113,11 +122,7 @@ def terms(center: CenterDep) -> TermsOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=JointStartOut)
-@raises(
-    *FLOW_STEP,
-    "JOINT_KIND_INVALID",
-    "TERMS_NOT_ACCEPTED",
-)
+@raises(*FLOW_STEP, "JOINT_KIND_INVALID", "TERMS_NOT_ACCEPTED")
 def start(body: JointStartIn, center: CenterDep, ip: ClientIp) -> JointStartOut:
     """The kind and the terms: starts the registration and hands out its bearer token."""
     started = center.joint_registrations.start(body.kind, body.accepted, client_ip=ip)
@@ -125,12 +130,7 @@ def start(body: JointStartIn, center: CenterDep, ip: ClientIp) -> JointStartOut:
 
 
 @router.get("/{registration_id}", response_model=JointStepOut)
-@raises(
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-)
+@raises(*FLOW_READ)
 def show(ref: RefDep, center: CenterDep) -> JointStepOut:
     return _out(center.joint_registrations.status(ref))
 
@@ -138,18 +138,10 @@ def show(ref: RefDep, center: CenterDep) -> JointStepOut:
 @router.post("/{registration_id}/identify", response_model=JointStepOut)
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
+    *CUSTOMER_STEP,
+    *KEY_BACKEND,
     "CERTIFICATE_COPY_CODE_INVALID",
     "CERTIFICATE_COPY_PAYLOAD_INVALID",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
     "RRN_INVALID",
     "JOINT_IDENTITY_NOT_CONFIRMED",
     "JOINT_IDENTITY_LOCKED",
@@ -163,13 +155,8 @@ def identify(body: IdentifyIn, ref: RefDep, center: CenterDep) -> JointStepOut:
 @router.post("/{registration_id}/medium", response_model=JointStepOut)
 @raises(
     *FLOW_STEP,
+    *CUSTOMER_STEP,
     "CHECK_NOT_OFFERED",
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
     "JOINT_MEDIUM_NOT_ALLOWED",
     "MEDIUM_NOT_REGISTERED",
 )
@@ -179,31 +166,7 @@ def medium(body: MediumIn, ref: RefDep, center: CenterDep) -> JointStepOut:
 
 
 @router.post("/{registration_id}/medium/verify", response_model=JointStepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_NOT_FOUND",
-    "ACCOUNT_NOT_OWN",
-    "ACCOUNT_PASSWORD_LOCKED",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "BANK_UNKNOWN",
-    "CUSTOMER_NOT_FOUND",
-    "DEVICE_PROOF_LOCKED",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, *MEDIUM_ANSWER)
 def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     answer = MediumAnswer(
         otp_code=body.otp_code,
@@ -214,73 +177,20 @@ def medium_verify(body: MediumVerifyIn, ref: RefDep, center: CenterDep) -> Joint
 
 
 @router.post("/{registration_id}/code", response_model=JointStepOut)
-@raises(
-    *FLOW_STEP,
-    "CHECK_NOT_OFFERED",
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_REGISTRATION_EXPIRED",
-    "FINANCIAL_REGISTRATION_INVALID",
-    "FINANCIAL_RESET_EXPIRED",
-    "FINANCIAL_RESET_INVALID",
-    "FOREIGN_IP_BLOCKED",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, *REVERIFICATION, "CHECK_NOT_OFFERED")
 def code(ref: RefDep, center: CenterDep) -> JointStepOut:
     """An SMS code to the phone on record (again when asked again)."""
     return _out(center.joint_registrations.send_code(ref))
 
 
 @router.post("/{registration_id}/code/verify", response_model=JointStepOut)
-@raises(
-    *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CODE_EXPIRED",
-    "CODE_INVALID",
-    "CODE_TRIES_EXCEEDED",
-    "CODE_USED",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FINANCIAL_REGISTRATION_EXPIRED",
-    "FINANCIAL_REGISTRATION_INVALID",
-    "FINANCIAL_RESET_EXPIRED",
-    "FINANCIAL_RESET_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*FLOW_STEP, *CUSTOMER_STEP, *ONE_TIME_CODE, *REVERIFICATION)
 def code_verify(body: CodeIn, ref: RefDep, center: CenterDep) -> JointStepOut:
     return _out(center.joint_registrations.verify_code(ref, body.code))
 
 
-_ARS_COMMON = (
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "CUSTOMER_NOT_FOUND",
-    "DEVICE_ALREADY_REGISTERED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
-)
-
-
 @router.post("/{registration_id}/ars", response_model=JointStepOut)
-@raises(*_ARS_COMMON, "CHECK_NOT_OFFERED", "JOINT_ARS_CALL_LIMIT")
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "CHECK_NOT_OFFERED", "JOINT_ARS_CALL_LIMIT")
 def ars(ref: RefDep, center: CenterDep) -> JointStepOut:
     """ARS 인증 instead of the SMS code: the center calls the phone on record;
     ``detail.ars_code`` is the number to show, which the customer keys in on the call."""
@@ -288,7 +198,7 @@ def ars(ref: RefDep, center: CenterDep) -> JointStepOut:
 
 
 @router.post("/{registration_id}/ars/confirm", response_model=JointStepOut)
-@raises(*_ARS_COMMON, "ARS_CALL_EXPIRED", "JOINT_ARS_FAILED")
+@raises(*FLOW_STEP, *CUSTOMER_STEP, "ARS_CALL_EXPIRED", "JOINT_ARS_FAILED")
 def ars_confirm(ref: RefDep, center: CenterDep) -> JointStepOut:
     """After the call: ``detail.ars`` is ``ringing`` (ask again) or ``confirmed``; digits
     other than the number shown are ``JOINT_ARS_FAILED`` (recorded; a new call may follow)."""
@@ -300,14 +210,9 @@ def ars_confirm(ref: RefDep, center: CenterDep) -> JointStepOut:
 )
 @raises(
     *FLOW_STEP,
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
+    *CUSTOMER_STEP,
     "CERTIFICATE_COPY_CODE_INVALID",
     "CERTIFICATE_COPY_PAYLOAD_INVALID",
-    "CUSTOMER_NOT_FOUND",
-    "ENROLLMENT_TOKEN_INVALID",
-    "FOREIGN_IP_BLOCKED",
     "JOINT_FEE_ACCOUNT_REQUIRED",
     "KEY_NOT_FOUND",
     "KEY_PASSPHRASE_MISSING",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from certcenter.api.contract import raises
 from certcenter.api.deps import CenterDep, ClientIp
-from certcenter.api.routes.usage import JointSignature, SessionOut
+from certcenter.api.routes.usage import JointSignature, SessionOut, session_fields
 from certcenter.api.schemas import BASE64, IS_BASE64, ChallengeOut, base64_length
 from certcenter.authn.device_auth import challenge_message
 from certcenter.joint.login import PURPOSE, JointLoginAttempt
@@ -117,15 +117,6 @@ def joint_login(body: JointLoginIn, center: CenterDep, ip: ClientIp) -> JointSes
             source_ip=ip,
         )
     )
-    session = result.opened.session
     return JointSessionOut(
-        token=result.token,
-        customer_number=result.customer.customer_number,
-        name=result.customer.name,
-        certificate_serial=result.certificate_serial,
-        device_id=session.device_id,
-        method=session.method,
-        idle_timeout_seconds=center.settings.policy.session_idle_minutes * 60,
-        expires_at=session.expires_at,
-        identity_checked=result.identity_checked,
+        **session_fields(center, result), identity_checked=result.identity_checked
     )

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from certcenter.api.contract import DEVICE_PROOF, raises
+from certcenter.api.contract import (
+    CERTIFICATE_CHANGE,
+    CERTIFICATE_STATE,
+    DEVICE_PROOF,
+    FLOW_STATE,
+    ISSUANCE,
+    MEDIUM_ANSWER,
+    raises,
+)
 from certcenter.api.deps import CenterDep, ClientIp
 from certcenter.api.schemas import (
     ChallengeIn,
@@ -21,9 +29,9 @@ from certcenter.api.schemas import (
     LostReportUndoIn,
     OutcomeOut,
     ProofIn,
+    medium_answer,
 )
 from certcenter.authn.device_auth import challenge_message
-from certcenter.authn.held_media import MediumAnswer
 from certcenter.lifecycle.customer_actions import DeviceProof
 from certcenter.lifecycle.service import Outcome
 
@@ -47,12 +55,8 @@ def _out(outcome: Outcome) -> OutcomeOut:
 
 @router.post("/v1/devices/{device_id}/challenges", response_model=ChallengeOut, status_code=201)
 @raises(
+    *CERTIFICATE_STATE,
     "CERTIFICATE_ALREADY_REVOKED",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
     "DEVICE_NOT_REGISTERED",
     "INACTIVE_CERTIFICATE_REVOKED",
 )
@@ -81,18 +85,7 @@ def revoke(serial: str, body: CustomerRevokeIn, center: CenterDep, ip: ClientIp)
 
 
 @router.post("/v1/certificates/{serial}/renew", response_model=OutcomeOut)
-@raises(
-    *DEVICE_PROOF,
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "CERTIFICATE_ALREADY_REVOKED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_PROFILE_LINT_FAILED",
-    "DEVICE_ALREADY_REGISTERED",
-    "JOINT_CERTIFICATE_UNKNOWN",
-    "JOINT_REFERENCE_UNKNOWN",
-    "METHOD_NOT_ALLOWED",
-    "PUBLIC_KEY_ALREADY_BOUND",
-)
+@raises(*ISSUANCE, *DEVICE_PROOF, "CERTIFICATE_ALREADY_REVOKED", "METHOD_NOT_ALLOWED")
 def renew(serial: str, body: DeviceProofIn, center: CenterDep, ip: ClientIp) -> OutcomeOut:
     """갱신: same key, new validity; the answer names the new certificate."""
     return _out(center.customer_actions.renew(serial, _proof(body, body.device_id), ip))
@@ -113,19 +106,7 @@ def deregister(device_id: str, body: ProofIn, center: CenterDep, ip: ClientIp) -
 
 
 @router.post("/v1/lost-phone-reports", response_model=LostReportOut, status_code=202)
-@raises(
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "NAME_INVALID",
-    "PHONE_NUMBER_INVALID",
-    "RRN_INVALID",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
-)
+@raises(*FLOW_STATE, "NAME_INVALID", "PHONE_NUMBER_INVALID", "RRN_INVALID")
 def lost_phone(body: LostPhoneIn, center: CenterDep, ip: ClientIp) -> LostReportOut:
     """분실 신고 접수 (no phone needed): the same answer whatever the details name; nothing is
     suspended until the report is confirmed with a medium the customer holds."""
@@ -156,38 +137,16 @@ def lost_phone_card(report_id: str, center: CenterDep, ip: ClientIp) -> LostRepo
 
 @router.post("/v1/lost-phone-reports/{report_id}/confirm", response_model=list[OutcomeOut])
 @raises(
+    *FLOW_STATE,
+    *MEDIUM_ANSWER,
     "ACCOUNT_DORMANT",
-    "ACCOUNT_NOT_FOUND",
-    "ACCOUNT_NOT_OWN",
-    "ACCOUNT_PASSWORD_LOCKED",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "BANK_UNKNOWN",
     "CERTIFICATE_NOT_FOUND",
     "CUSTOMER_UNKNOWN",
-    "DEVICE_PROOF_LOCKED",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
     "LOST_REPORT_CLOSED",
     "LOST_REPORT_EXPIRED",
     "LOST_REPORT_NOT_FOUND",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def lost_phone_confirm(
     report_id: str, body: LostReportConfirmIn, center: CenterDep, ip: ClientIp
@@ -195,43 +154,19 @@ def lost_phone_confirm(
     """추가 인증: the withdrawal account and its password, the OTP or the security card; then
     the phone's certificate is suspended and the customer is told everywhere, with an undo
     code."""
-    answer = MediumAnswer(
-        bank_code=body.bank_code,
-        account_number=body.account_number,
-        account_password=body.account_password,
-        otp_code=body.otp_code,
-        card_challenge_id=body.card_challenge_id,
-        card_answer=body.card_answer,
-    )
+    answer = medium_answer(body)
     outcomes = center.lost_reports.confirm(report_id, body.medium, answer, source_ip=ip)
     return [_out(o) for o in outcomes]
 
 
 @router.post("/v1/lost-phone-reports/{report_id}/undo", response_model=list[OutcomeOut])
 @raises(
+    *CERTIFICATE_CHANGE,
+    *FLOW_STATE,
     "CERTIFICATE_ALREADY_REVOKED",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CUSTOMER_UNKNOWN",
-    "ENROLLMENT_CLOSED",
-    "ENROLLMENT_EXPIRED",
-    "ENROLLMENT_NOT_FOUND",
-    "ENROLLMENT_STEP_OUT_OF_ORDER",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
     "LOST_REPORT_NOT_FOUND",
     "LOST_REPORT_UNDO_EXPIRED",
     "LOST_REPORT_UNDO_FAILED",
-    "SERVICE_UNAVAILABLE",
-    "SMS_LIMIT_REACHED",
-    "SMS_RESEND_TOO_SOON",
-    "TOO_MANY_ATTEMPTS",
 )
 def lost_phone_undo(
     report_id: str, body: LostReportUndoIn, center: CenterDep, ip: ClientIp

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from certcenter.api.contract import authenticates, raises
+from certcenter.api.contract import CERTIFICATE_CHANGE, ISSUANCE, KEY_BACKEND, authenticates, raises
 from certcenter.api.deps import CenterDep, ClientIp
 from certcenter.api.schemas import OperatorRevokeIn, OutcomeOut
 from certcenter.authn.operators import require_role
@@ -134,25 +134,13 @@ def customer(number: str, center: CenterDep, actor: OperatorActor) -> dict[str, 
 
 
 @router.post("/customers/{number}/unlock-pin", status_code=204)
-@raises(
-    "CUSTOMER_UNKNOWN",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*KEY_BACKEND, "CUSTOMER_UNKNOWN")
 def unlock_pin(number: str, center: CenterDep, actor: OperatorActor) -> None:
     center.operator_desk.unlock_pin(number, actor)
 
 
 @router.post("/customers/{number}/unlock/{factor}", status_code=204)
-@raises(
-    "CUSTOMER_UNKNOWN",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*KEY_BACKEND, "CUSTOMER_UNKNOWN")
 def unlock_factor(number: str, factor: str, center: CenterDep, actor: OperatorActor) -> None:
     """Release a locked factor (pin, pattern, otp, security_card, account_password) after
     verifying the customer."""
@@ -166,20 +154,7 @@ def lift_blocks(number: str, center: CenterDep, actor: OperatorActor) -> dict[st
 
 
 @router.post("/certificates/{serial}/revoke", response_model=OutcomeOut)
-@raises(
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CUSTOMER_UNKNOWN",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "REVOCATION_REASON_INVALID",
-)
+@raises(*CERTIFICATE_CHANGE, "REVOCATION_REASON_INVALID")
 def revoke(
     serial: str, body: OperatorRevokeIn, center: CenterDep, actor: OperatorActor
 ) -> OutcomeOut:
@@ -187,37 +162,13 @@ def revoke(
 
 
 @router.post("/certificates/{serial}/suspend", response_model=OutcomeOut)
-@raises(
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CUSTOMER_UNKNOWN",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*CERTIFICATE_CHANGE)
 def suspend(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
     return _out(center.lifecycle.suspend(serial, actor, why="operator"))
 
 
 @router.post("/certificates/{serial}/release", response_model=OutcomeOut)
-@raises(
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CUSTOMER_UNKNOWN",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*CERTIFICATE_CHANGE)
 def release(serial: str, center: CenterDep, actor: OperatorActor) -> OutcomeOut:
     return _out(center.lifecycle.release(serial, actor))
 
@@ -232,27 +183,7 @@ def publish_crl(family: str, center: CenterDep, actor: OperatorActor) -> dict[st
 
 
 @router.post("/jobs/run")
-@raises(
-    "CERTIFICATE_ALREADY_ACTIVE",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_PROFILE_LINT_FAILED",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "CUSTOMER_UNKNOWN",
-    "DEVICE_ALREADY_REGISTERED",
-    "JOINT_CERTIFICATE_UNKNOWN",
-    "JOINT_REFERENCE_UNKNOWN",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "METHOD_NOT_ALLOWED",
-    "PUBLIC_KEY_ALREADY_BOUND",
-    "REVOCATION_REASON_INVALID",
-)
+@raises(*ISSUANCE, "METHOD_NOT_ALLOWED", "REVOCATION_REASON_INVALID")
 def run_jobs(center: CenterDep, actor: OperatorActor) -> dict[str, Any]:
     """One pass of the job runner now (expiry, inactivity, renewal, status refresh)."""
     report = center.jobs.run_once()

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import FACTOR_CHECK, MEDIUM_ANSWER, raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.media.otp import OtpStatus
 
@@ -118,28 +118,13 @@ def start_registration(session: SessionDep, center: CenterDep, ip: ClientIp) -> 
     response_model=ProvisioningOut,
 )
 @raises(
+    *MEDIUM_ANSWER,
     "ACCOUNT_DORMANT",
-    "ACCOUNT_NOT_FOUND",
-    "ACCOUNT_NOT_OWN",
-    "ACCOUNT_PASSWORD_LOCKED",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "BANK_UNKNOWN",
-    "DEVICE_PROOF_LOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
     "OTP_ALREADY_REGISTERED",
-    "OTP_LOCKED",
     "OTP_REGISTRATION_INVALID",
     "OTP_REGISTRATION_TRIES_EXCEEDED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
     "SESSION_INVALID",
 )
 def confirm_registration(
@@ -183,24 +168,7 @@ class CancelIn(_Body):
 
 
 @router.delete("", response_model=StatusOut)
-@raises(
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "DEVICE_NOT_REGISTERED",
-    "DEVICE_PROOF_LOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "OTP_NOT_REGISTERED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
-    "SESSION_INVALID",
-)
+@raises(*FACTOR_CHECK, "DEVICE_NOT_REGISTERED", "OTP_NOT_REGISTERED", "SESSION_INVALID")
 def cancel(body: CancelIn, session: SessionDep, center: CenterDep, ip: ClientIp) -> StatusOut:
     """해지: the mobile OTP can no longer be used; a new one can be registered. The app's
     PIN is asked again (a lost or borrowed session alone cannot cancel it)."""
@@ -212,22 +180,7 @@ def cancel(body: CancelIn, session: SessionDep, center: CenterDep, ip: ClientIp)
 
 
 @router.post("/verify", response_model=VerifiedOut)
-@raises(
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "DEVICE_PROOF_LOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "OTP_NOT_REGISTERED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
-)
+@raises(*FACTOR_CHECK, "OTP_NOT_REGISTERED")
 def verify(body: CodeIn, session: SessionDep, center: CenterDep) -> VerifiedOut:
     """Check a code from the OTP (each code once), with the OTP's lockout."""
     center.otp.verify(session.customer_id, body.code)

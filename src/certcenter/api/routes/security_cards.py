@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from certcenter.api.contract import FACTOR_LOCKS, raises
+from certcenter.api.contract import FACTOR_CHECK, FACTOR_LOCKS, KEY_BACKEND, raises
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.api.routes.operator import OperatorActor
 from certcenter.media.security_card import CardChallenge, CardView
@@ -92,11 +92,7 @@ def cards(center: CenterDep, session: SessionDep) -> list[CardOut]:
 
 
 @router.post("/v1/security-cards/registrations", response_model=CardChallengeOut, status_code=201)
-@raises(
-    *FACTOR_LOCKS,
-    "SECURITY_CARD_CANCELLED",
-    "SECURITY_CARD_UNKNOWN",
-)
+@raises(*FACTOR_LOCKS, "SECURITY_CARD_CANCELLED", "SECURITY_CARD_UNKNOWN")
 def start_registration(
     body: CardSerialIn, center: CenterDep, session: SessionDep
 ) -> CardChallengeOut:
@@ -106,12 +102,7 @@ def start_registration(
 
 @router.post("/v1/security-cards/registrations/{challenge_id}", response_model=CardOut)
 @raises(
-    *FACTOR_LOCKS,
-    "AUTH_BUSY",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
+    *FACTOR_CHECK,
     "SECURITY_CARD_CANCELLED",
     "SECURITY_CARD_CHALLENGE_INVALID",
     "SECURITY_CARD_UNKNOWN",
@@ -128,26 +119,14 @@ def complete_registration(
 
 
 @router.post("/v1/security-cards/challenges", response_model=CardChallengeOut, status_code=201)
-@raises(
-    *FACTOR_LOCKS,
-    "SECURITY_CARD_NOT_REGISTERED",
-)
+@raises(*FACTOR_LOCKS, "SECURITY_CARD_NOT_REGISTERED")
 def challenge(center: CenterDep, session: SessionDep) -> CardChallengeOut:
     """A single-use question on your registered card."""
     return _challenge(center.security_cards.challenge(session.customer_id))
 
 
 @router.post("/v1/security-cards/challenges/{challenge_id}/verify", response_model=VerifiedOut)
-@raises(
-    *FACTOR_LOCKS,
-    "AUTH_BUSY",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "SECURITY_CARD_CANCELLED",
-    "SECURITY_CARD_CHALLENGE_INVALID",
-)
+@raises(*FACTOR_CHECK, "SECURITY_CARD_CANCELLED", "SECURITY_CARD_CHALLENGE_INVALID")
 def verify(
     challenge_id: str, body: CardAnswerIn, center: CenterDep, session: SessionDep
 ) -> VerifiedOut:
@@ -157,10 +136,7 @@ def verify(
 
 
 @router.post("/v1/security-cards/cancellations", response_model=CardChallengeOut, status_code=201)
-@raises(
-    *FACTOR_LOCKS,
-    "SECURITY_CARD_NOT_REGISTERED",
-)
+@raises(*FACTOR_LOCKS, "SECURITY_CARD_NOT_REGISTERED")
 def start_cancel(center: CenterDep, session: SessionDep) -> CardChallengeOut:
     """해지 1: a question on two slots of your card in use, to prove you hold it."""
     return _challenge(center.security_cards.start_cancel(session.customer_id))
@@ -168,13 +144,8 @@ def start_cancel(center: CenterDep, session: SessionDep) -> CardChallengeOut:
 
 @router.post("/v1/security-cards/cancellations/{challenge_id}", response_model=CardOut)
 @raises(
-    *FACTOR_LOCKS,
-    "AUTH_BUSY",
+    *FACTOR_CHECK,
     "DEVICE_NOT_REGISTERED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
     "SECURITY_CARD_CANCELLED",
     "SECURITY_CARD_CHALLENGE_INVALID",
     "SECURITY_CARD_NOT_REGISTERED",
@@ -203,13 +174,7 @@ def cancel(
     status_code=201,
     tags=["operator (운영자)"],
 )
-@raises(
-    "CUSTOMER_UNKNOWN",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-)
+@raises(*KEY_BACKEND, "CUSTOMER_UNKNOWN")
 def issue(number: str, center: CenterDep, actor: OperatorActor) -> IssuedCardOut:
     """Issue a new security card to a customer; the printed card goes to the customer (never
     shown here), who registers it in the app."""

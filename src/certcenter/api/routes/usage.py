@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from certcenter.api.contract import raises
+from certcenter.api.contract import (
+    CERTIFICATE_STATE,
+    FACTOR_CHECK,
+    KEY_BACKEND,
+    raises,
+)
 from certcenter.api.deps import CenterDep, ClientIp, SessionDep
 from certcenter.api.routes.operator import AuditorActor, OperatorActor
 from certcenter.api.schemas import (
@@ -22,14 +27,45 @@ from certcenter.api.schemas import (
 )
 from certcenter.authn.credential_policy import pattern_to_text
 from certcenter.authn.device_auth import challenge_message
+from certcenter.bootstrap import Center
 from certcenter.entities import Transfer
 from certcenter.errors import CertCenterError
+from certcenter.financial.login import FinancialLoginResult
+from certcenter.joint.login import JointLoginResult
 from certcenter.usage.documents import SignRequest, decode_b64
-from certcenter.usage.login import PURPOSE, LoginAttempt
+from certcenter.usage.login import PURPOSE, LoginAttempt, LoginResult
 from certcenter.usage.transfer_requests import request_key
 from certcenter.usage.transfers import Confirmation, TransferRequest, not_executed_notice
 
 router = APIRouter(tags=["using the certificate (로그인·이체·전자서명)"])
+
+# What confirming a prepared transfer refuses with, whoever signs it (the app's device key,
+# or the financial certificate's cloud key: /v1/financial/transfers/{id}/confirm): the
+# signature and the factors the amount needs, the certificate's state, the accounts, the
+# limits and the interbank network.
+TRANSFER_CONFIRM = (
+    *CERTIFICATE_STATE,
+    *FACTOR_CHECK,
+    "ACCOUNT_DORMANT",
+    "ACCOUNT_NOT_FOUND",
+    "ACCOUNT_SUSPENDED",
+    "ACCOUNT_TRANSFER_RESTRICTED",
+    "ARS_NOT_CONFIRMED",
+    "BIOMETRIC_AUTH_FAILED",
+    "CERTIFICATE_NOT_FOUND",
+    "DEVICE_NOT_REGISTERED",
+    "INSUFFICIENT_FUNDS",
+    "PAYEE_ACCOUNT_NOT_FOUND",
+    "SIGNATURE_INVALID",
+    "TRANSFER_ALREADY_PROCESSED",
+    "TRANSFER_DAILY_LIMIT_EXCEEDED",
+    "TRANSFER_EXPIRED",
+    "TRANSFER_MEDIUM_DAILY_LIMIT_EXCEEDED",
+    "TRANSFER_NOT_EXECUTED",
+    "TRANSFER_NOT_FOUND",
+    "TRANSFER_OWN_LIMIT_EXCEEDED",
+    "TRANSFER_SIGNATURE_MISMATCH",
+)
 
 Signature = EcdsaSignature
 # the app's ECDSA signature or the joint certificate's RSA one (up to RSA-4096)
@@ -84,6 +120,25 @@ class SessionOut(BaseModel):
     expires_at: datetime
 
 
+def session_fields(
+    center: Center, result: LoginResult | FinancialLoginResult | JointLoginResult
+) -> dict[str, Any]:
+    """The session a login opened (the app's, the financial or the joint certificate's), as
+    every login's answer shows it: the token, the customer, the certificate, the device and
+    method, the idle timeout and the expiry."""
+    session = result.opened.session
+    return {
+        "token": result.token,
+        "customer_number": result.customer.customer_number,
+        "name": result.customer.name,
+        "certificate_serial": result.certificate_serial,
+        "device_id": session.device_id,
+        "method": session.method,
+        "idle_timeout_seconds": center.settings.policy.session_idle_minutes * 60,
+        "expires_at": session.expires_at,
+    }
+
+
 @router.post("/v1/login/challenges", response_model=ChallengeOut, status_code=201)
 def login_challenge(body: LoginChallengeIn, center: CenterDep) -> ChallengeOut:
     """A single-use login challenge for the device to sign after the PIN, pattern or biometrics."""
@@ -97,32 +152,16 @@ def login_challenge(body: LoginChallengeIn, center: CenterDep) -> ChallengeOut:
 
 @router.post("/v1/login", response_model=SessionOut)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
+    *FACTOR_CHECK,
+    *CERTIFICATE_STATE,
     "BIOMETRIC_AUTH_FAILED",
     "BIOMETRIC_NOT_REGISTERED",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
     "CHALLENGE_INVALID",
     "DEVICE_AUTH_FAILED",
     "DEVICE_NOT_REGISTERED",
-    "DEVICE_PROOF_LOCKED",
     "FINANCIAL_PIN_LOCKED",
     "INACTIVE_CERTIFICATE_REVOKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
     "PATTERN_INVALID",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
 )
 def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> SessionOut:
     """인증서 로그인: the signed challenge and the PIN (or pattern), or the biometric key's
@@ -140,17 +179,7 @@ def login(body: LoginIn, center: CenterDep, ip: ClientIp) -> SessionOut:
             source_ip=ip,
         )
     )
-    session = result.opened.session
-    return SessionOut(
-        token=result.token,
-        customer_number=result.customer.customer_number,
-        name=result.customer.name,
-        certificate_serial=result.certificate_serial,
-        device_id=session.device_id,
-        method=session.method,
-        idle_timeout_seconds=center.settings.policy.session_idle_minutes * 60,
-        expires_at=session.expires_at,
-    )
+    return SessionOut(**session_fields(center, result))
 
 
 @router.get("/v1/session", response_model=SessionOut)
@@ -169,7 +198,7 @@ def session_info(session: SessionDep, center: CenterDep) -> SessionOut:
 
 
 @router.post("/v1/logout", status_code=204)
-@raises("KEY_ALREADY_EXISTS", "KEY_NOT_FOUND", "KEY_PASSPHRASE_MISSING", "KEY_PASSPHRASE_WRONG")
+@raises(*KEY_BACKEND)
 def logout(session: SessionDep, center: CenterDep) -> None:
     center.sessions.end(session.id)
 
@@ -286,17 +315,13 @@ def _transfer_out(transfer: Transfer, **extra: object) -> TransferOut:
 
 @router.post("/v1/transfers", response_model=TransferOut, status_code=201)
 @raises(
+    *CERTIFICATE_STATE,
     "ACCOUNT_DORMANT",
     "ACCOUNT_NOT_FOUND",
     "ACCOUNT_NOT_OWN",
     "ACCOUNT_SUSPENDED",
     "ACCOUNT_TRANSFER_RESTRICTED",
     "BANK_UNKNOWN",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
     "MEDIUM_NOT_REGISTERED",
     "PAYEE_ACCOUNT_NOT_FOUND",
     "SESSION_INVALID",
@@ -337,47 +362,7 @@ def prepare_transfer(
 
 
 @router.post("/v1/transfers/{transfer_id}/confirm", response_model=TransferOut)
-@raises(
-    "ACCOUNT_DORMANT",
-    "ACCOUNT_NOT_FOUND",
-    "ACCOUNT_PASSWORD_LOCKED",
-    "ACCOUNT_SUSPENDED",
-    "ACCOUNT_TRANSFER_RESTRICTED",
-    "ARS_NOT_CONFIRMED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
-    "BIOMETRIC_AUTH_FAILED",
-    "CERTIFICATE_EXPIRED",
-    "CERTIFICATE_NOT_FOUND",
-    "CERTIFICATE_NOT_SUSPENDED",
-    "CERTIFICATE_NOT_USABLE",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_SUSPENDED",
-    "DEVICE_NOT_REGISTERED",
-    "DEVICE_PROOF_LOCKED",
-    "INSUFFICIENT_FUNDS",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PAYEE_ACCOUNT_NOT_FOUND",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
-    "SIGNATURE_INVALID",
-    "TRANSFER_ALREADY_PROCESSED",
-    "TRANSFER_DAILY_LIMIT_EXCEEDED",
-    "TRANSFER_EXPIRED",
-    "TRANSFER_IDEMPOTENCY_KEY_REUSED",
-    "TRANSFER_IN_PROGRESS",
-    "TRANSFER_MEDIUM_DAILY_LIMIT_EXCEEDED",
-    "TRANSFER_NOT_EXECUTED",
-    "TRANSFER_NOT_FOUND",
-    "TRANSFER_OWN_LIMIT_EXCEEDED",
-    "TRANSFER_SIGNATURE_MISMATCH",
-)
+@raises(*TRANSFER_CONFIRM, "TRANSFER_IDEMPOTENCY_KEY_REUSED", "TRANSFER_IN_PROGRESS")
 def confirm_transfer(
     transfer_id: str,
     body: ConfirmIn,
@@ -567,20 +552,8 @@ class VerifyOut(BaseModel):
 
 @router.post("/v1/documents/sign", response_model=SignedOut, status_code=201)
 @raises(
-    "ACCOUNT_PASSWORD_LOCKED",
-    "AUTH_BUSY",
-    "AUTH_FAILED",
-    "AUTH_LAST_TRY",
+    *FACTOR_CHECK,
     "CERTIFICATE_NOT_USABLE",
-    "DEVICE_PROOF_LOCKED",
-    "KEY_ALREADY_EXISTS",
-    "KEY_NOT_FOUND",
-    "KEY_PASSPHRASE_MISSING",
-    "KEY_PASSPHRASE_WRONG",
-    "OTP_LOCKED",
-    "PATTERN_LOCKED",
-    "PIN_LOCKED",
-    "SECURITY_CARD_LOCKED",
     "SESSION_INVALID",
     "SIGNATURE_INVALID",
     "TEXT_CONTROL_CHARACTER",
