@@ -36,6 +36,7 @@ from certcenter.issuance import (
     Notifier,
     Renewal,
     StatusPublisher,
+    audit_certificate,
     publish_crls,
 )
 from certcenter.ports import UnitOfWork, UnitOfWorkFactory
@@ -238,7 +239,8 @@ class LifecycleService:
                 uow.ocsp.invalidate(locked.serial)
                 uow.sessions.end_for_certificate(locked.serial, now, "device_deregistered")
                 outcomes.append(Outcome(locked.serial, locked.status, True))
-                self._audit(
+                audit_certificate(
+                    self.audit,
                     uow,
                     actor,
                     "revoke",
@@ -348,7 +350,7 @@ class LifecycleService:
                 uow.ocsp.invalidate(record.serial)
                 if record.status in _ENDS_SESSIONS:
                     uow.sessions.end_for_certificate(record.serial, now, record.status)
-                self._audit(uow, actor, action, record.serial, details or {})
+                audit_certificate(self.audit, uow, actor, action, record.serial, details or {})
                 if then is not None:
                     then(uow, record, now, actor)
                 if event is not None:
@@ -369,20 +371,6 @@ class LifecycleService:
             log.info("certificate %s: %s by %s %s", record.serial, action, actor.kind, actor.id)
             self._publish({shard})
         return outcome
-
-    def _audit(
-        self, uow: UnitOfWork, actor: ActorRef, action: str, serial: str, details: dict[str, Any]
-    ) -> None:
-        self.audit.record(
-            uow,
-            actor_kind=actor.kind,
-            actor=actor.id,
-            action=action,
-            subject_kind="certificate",
-            subject=serial,
-            source_ip=actor.source_ip,
-            details=details,
-        )
 
     def _customer(self, uow: UnitOfWork, customer_id: str) -> Customer:
         customer = uow.customers.get(customer_id)
