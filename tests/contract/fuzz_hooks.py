@@ -50,7 +50,7 @@ def after_call(context: Any, case: Any, response: Any) -> None:
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: Any) -> None:
     """The token of the flow the final path names, in place of another flow's token."""
-    if _scheme(case) != "flowToken" or case.headers is None:
+    if _scheme(case) != "flowToken" or case.headers is None or _fixture_token(case) is None:
         return
     given = case.headers.get("Authorization", "")
     if not given.startswith("Bearer ") or given[7:] not in FLOWS.values():
@@ -59,6 +59,13 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
         if isinstance(value, str) and value in FLOWS:
             case.headers["Authorization"] = f"Bearer {FLOWS[value]}"
             return
+
+
+def _fixture_token(case: Any) -> str | None:
+    """The token of the fixture's flow for the operation's path; none for an operation of no
+    flow the run was given."""
+    path = case.operation.path
+    return next((token for paths, _, token in STARTED if paths.search(path)), None)
 
 
 def _scheme(case: Any) -> str | None:
@@ -74,8 +81,7 @@ class BearerTokens:
         scheme = _scheme(case)
         if scheme != "flowToken":
             return TOKENS.get(scheme) if scheme else None
-        path = case.operation.path
-        return next((token for paths, _, token in STARTED if paths.search(path)), None)
+        return _fixture_token(case)
 
     def set(self, case: Any, data: str, context: Any) -> None:
         case.headers["Authorization"] = f"Bearer {data}"
