@@ -33,7 +33,10 @@ FLOWS: dict[str, str] = {flow_id: token for _, flow_id, token in STARTED}  # flo
 
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:
-    """A flow's start answers with its token beside its id: keep the pair."""
+    """A flow's start answers with its token beside its id: keep the pair. The status of
+    every positive case that carried its operation's credential is written down
+    (``CERTCENTER_FUZZ_STATUSES``): what the operation answered past authentication."""
+    _write_down(case, response.status_code)
     if not 200 <= response.status_code < 300:
         return
     try:
@@ -59,6 +62,20 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
         if isinstance(value, str) and value in FLOWS:
             case.headers["Authorization"] = f"Bearer {FLOWS[value]}"
             return
+
+
+def _write_down(case: Any, status: int) -> None:
+    statuses = os.environ.get("CERTCENTER_FUZZ_STATUSES")
+    meta = case.meta
+    if not statuses or meta is None or str(meta.generation.mode.value) != "positive":
+        return
+    if _scheme(case) is not None:
+        given = (case.headers or {}).get("Authorization", "")
+        ours = {*TOKENS.values(), *FLOWS.values()}
+        if not given.startswith("Bearer ") or given[7:] not in ours:
+            return
+    with open(statuses, "a", encoding="utf-8") as out:
+        out.write(f"{case.method} {case.operation.path} {status}\n")
 
 
 def _fixture_token(case: Any) -> str | None:

@@ -308,7 +308,17 @@ def test_the_fuzzer_finds_nothing_the_document_does_not_say(
         found = json.loads(report.read_text())
         assert found, output[-2000:]
         refused = found.get("warnings", {}).get("missing_auth", [])
-        print(f"phases {phases}: {len(refused)} operations answered only 401/403")
+        print(f"phases {phases}: Schemathesis names {len(refused)} operations 401/403 only")
+    # each operation's answers to the positive cases that carried its credential (all its
+    # positive cases, for an operation whose credential is in the body): those answered
+    # only 401 or 403 were never reached past authentication
+    answered: dict[str, set[int]] = {}
+    for line in (tmp_path / "statuses.txt").read_text().splitlines():
+        operation, status = line.rsplit(" ", 1)
+        answered.setdefault(operation, set()).add(int(status))
+    unreached = sorted(op for op, statuses in answered.items() if statuses <= {401, 403})
+    print(f"reached past authentication: {len(answered) - len(unreached)} of {len(answered)}")
+    print(f"answered only 401/403 with their credential: {len(unreached)}", *unreached, sep="\n  ")
     log = server.log.read_text()
     assert "Traceback" not in log
     # the server's own check of every refusal against its operation's declaration
@@ -362,6 +372,7 @@ def _run(
         env={
             **os.environ,
             "SCHEMATHESIS_HOOKS": str(HOOKS),
+            "CERTCENTER_FUZZ_STATUSES": str(config.parent / "statuses.txt"),
             "CERTCENTER_FUZZ_TOKENS": json.dumps(world.tokens),
             "CERTCENTER_FUZZ_FLOW_TOKENS": json.dumps(
                 [[paths, flow_id, token] for paths, (flow_id, token, _) in world.flows.items()]
