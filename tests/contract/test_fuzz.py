@@ -2,17 +2,17 @@
 
 A customer is issued a mobile certificate and logs in first; an operator and an auditor are
 added with ``certcenter operators add``; an issuance, a financial certificate's issuance and a
-joint certificate's registration are started, two more financial issuances are taken to the
-steps that need a flow that far (the ARS call ringing, the SMS code sent), and a browser's
-registration and a PIN reset of the financial certificate are started. Each security scheme
-of the document gets its token (tests/contract/fuzz_hooks.py; a flow's token, which belongs
-to one flow, is the token of the flow the operation's path names: one the fixture started
-for the operation, or one whose first step answered during the run), so every operation is
-reached as the one it is meant for, and ``ignored_auth`` checks that each also refuses a
-request without it. The stateful phase follows the
-document's links (enrolment → its steps → the certificate → the login → the transfer → its
-confirmation). Every check that judges the server against its document runs, and the run
-must find nothing.
+joint certificate's registration are started, three more financial issuances are taken to the
+steps that need a flow that far (the ARS call ringing, a customer abroad identified for the
+departure check, the SMS code sent), and a browser's registration and a PIN reset of the
+financial certificate are started. Each security scheme of the document gets its token
+(tests/contract/fuzz_hooks.py; a flow's token, which belongs to one flow, is the token of the
+flow the operation's path names: one the fixture started for the operation, or one whose first
+step answered during the run), so every operation is reached as the one it is meant for, and
+``ignored_auth`` checks that each also refuses a request without it. The stateful phase follows
+the document's links (enrolment → its steps → the certificate → the login → the transfer → its
+confirmation). Every check that judges the server against its document runs, and the run must
+find nothing.
 
 The run is bounded (examples per operation, a time budget): it is a net for regressions of
 the contract, not a search that goes on until it finds something.
