@@ -169,6 +169,10 @@ def test_request_fields_carry_the_formats_the_server_checks(document: dict[str, 
     amount = schemas["TransferIn"]["properties"]["amount"]
     assert amount["exclusiveMinimum"] == 0 and amount["maximum"] == 10**12
     assert schemas["DeviceFactsIn"]["properties"]["device_id"]["pattern"]
+    diagnosis = document["paths"]["/v1/operator/customers/{number}/diagnosis"]["get"]
+    (client_ip,) = [p for p in diagnosis["parameters"] if p["name"] == "client_ip"]
+    formats = {s.get("format") for s in client_ip["schema"]["anyOf"]}
+    assert {"ipv4", "ipv6"} <= formats  # an address, refused with 422 otherwise
 
 
 def test_every_model_has_a_name_of_its_own(document: dict[str, Any]) -> None:

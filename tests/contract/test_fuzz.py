@@ -2,14 +2,17 @@
 
 A customer is issued a mobile certificate and logs in first; an operator and an auditor are
 added with ``certcenter operators add``; an issuance, a financial certificate's issuance and a
-joint certificate's registration are started. Each security scheme of the document gets its
-token (tests/contract/fuzz_hooks.py; a flow's token, which belongs to one flow, is the token
-of the flow started under the operation's path, or the one a link carried from the flow's
-first step), so every operation is reached as the one it is meant for, and ``ignored_auth``
-checks that each also refuses a request without it. The stateful phase follows the
-document's links (enrolment → its steps → the certificate → the login → the transfer → its
-confirmation). Every check that judges the server against its document runs, and the run
-must find nothing.
+joint certificate's registration are started, three more financial issuances are taken to the
+steps that need a flow that far (the ARS call ringing, a customer abroad identified for the
+departure check, the SMS code sent), and a browser's registration and a PIN reset of the
+financial certificate are started. Each security scheme of the document gets its token
+(tests/contract/fuzz_hooks.py; a flow's token, which belongs to one flow, is the token of the
+flow the operation's path names: one the fixture started for the operation, or one whose first
+step answered during the run), so every operation is reached as the one it is meant for, and
+``ignored_auth`` checks that each also refuses a request without it. The stateful phase follows
+the document's links (enrolment → its steps → the certificate → the login → the transfer → its
+confirmation). Every check that judges the server against its document runs, and the run must
+find nothing.
 
 The run is bounded (examples per operation, a time budget): it is a net for regressions of
 the contract, not a search that goes on until it finds something.
@@ -17,6 +20,7 @@ the contract, not a search that goes on until it finds something.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -27,10 +31,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from certcenter.cli.app_session import login
 from certcenter.cli.client import CenterClient
 from certcenter.cli.demo import DEMO_PIN
+from tests.financial_issuance.support import WORLD, Browser
 from tests.server.test_server_process import CERTCENTER, ServerProcess
 from tests.support.flow import Flow
 
@@ -117,20 +124,73 @@ def _operator_token(server: ServerProcess, name: str, role: str) -> str:
 @dataclass
 class World:
     """What the fuzzer is given: a bearer token for each security scheme of the document but
-    the flows', the token of each flow started (by the path its steps are under), and the
-    identifiers those tokens open (the paths' parameters take these values; a flow's, under
-    its path)."""
+    the flows', each flow started with the operations it is for (a regular expression of
+    their paths), and the identifiers those tokens open (the paths' parameters take these
+    values; a flow's, on its operations)."""
 
     tokens: dict[str, str]
     parameters: dict[str, str]
-    flows: dict[str, tuple[str, dict[str, str]]]  # steps' path -> (token, parameters)
+    flows: dict[str, tuple[str, str, dict[str, str]]]  # paths -> (flow id, token, parameters)
     # a flow's first step -> body fields that let it start (terms accepted, a safe device):
     # the stateful phase's scenarios then begin with a flow that follows its links
     starts: dict[str, dict[str, object]]
 
 
+def _financial_flow(url: str, person: str, *, until: str) -> tuple[str, str]:
+    """A financial certificate's issuance for ``person`` taken as far as ``until``: the
+    customer identified (``identify``), the ARS call ringing (``ars``) or the SMS code sent
+    (``details``); its id and token."""
+    browser = Browser(url, person)
+    try:
+        browser.start()
+        browser.identify()
+        if until == "ars":
+            browser.ars()
+        elif until == "details":
+            browser.proven_by_ars()
+            browser.by_account()
+            browser.details()
+        assert browser.client.token
+        return browser.enrollment_id, browser.client.token
+    finally:
+        browser.client.close()
+
+
+def _reverification(http: httpx.Client, path: str, person: str, **fields: str) -> httpx.Response:
+    """A browser's registration or a PIN reset of the financial certificate, started with the
+    details of ``person`` (each on a phone of its own: codes to one phone wait between them)."""
+    who = WORLD.people[person]
+    assert who.phone
+    details = {
+        "name": who.name,
+        "phone": str(who.phone["number"]),
+        "birth_date": who.rrn.birth_date.isoformat(),
+    }
+    answer = http.post(path, json={**details, **fields})
+    assert answer.status_code == 201, answer.text
+    return answer
+
+
 @pytest.fixture
 def world(server: ServerProcess, tmp_path: Path) -> World:
+    # the financial flows first: a code is sent to a phone again only after a wait (30 s),
+    # which the rest of the setup and the run's first operations take
+    calling = _financial_flow(server.url, "C005", until="ars")
+    abroad = _financial_flow(server.url, "C014", until="identify")  # proven by departure
+    coded = _financial_flow(server.url, "C007", until="details")
+    browser_key = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        registration = _reverification(
+            http,
+            "/v1/financial/devices/registrations",
+            "C005",
+            public_key=base64.b64encode(browser_key).decode(),
+        ).json()
+        reset = _reverification(http, "/v1/financial/pin/resets", "C006").json()
     # the session's own certificate is not named: an operator's revocation of it, found by
     # the fuzzer, would end the session for the rest of the run
     flow = Flow(server.url, tmp_path, "C001")
@@ -160,18 +220,26 @@ def world(server: ServerProcess, tmp_path: Path) -> World:
         },
         parameters={"path.number": issued["customer_number"], "path.family": "mobile"},
         flows={
-            "/v1/enrollments/": (
-                started["token"],
-                {"path.enrollment_id": started["enrollment_id"]},
+            "^/v1/enrollments/": _flow(started, "enrollment_id"),
+            # the steps of a financial issuance but those that need a flow further on
+            r"^/v1/financial/enrollments/\{enrollment_id\}(?!/ars|/code/resend|/departure)": (
+                _flow(financial.json(), "enrollment_id")
             ),
-            "/v1/financial/enrollments/": (
-                financial.json()["token"],
-                {"path.enrollment_id": financial.json()["enrollment_id"]},
+            r"^/v1/financial/enrollments/\{enrollment_id\}/ars": (
+                *calling,
+                {"path.enrollment_id": calling[0]},
             ),
-            "/v1/joint/registrations/": (
-                joint.json()["token"],
-                {"path.registration_id": joint.json()["registration_id"]},
+            r"^/v1/financial/enrollments/\{enrollment_id\}/departure$": (
+                *abroad,
+                {"path.enrollment_id": abroad[0]},
             ),
+            r"^/v1/financial/enrollments/\{enrollment_id\}/code/resend$": (
+                *coded,
+                {"path.enrollment_id": coded[0]},
+            ),
+            "^/v1/joint/registrations/": _flow(joint.json(), "registration_id"),
+            "^/v1/financial/devices/registrations/": _flow(registration, "registration_id"),
+            "^/v1/financial/pin/resets/": _flow(reset, "reset_id"),
         },
         starts={
             "/v1/enrollments": {
@@ -187,6 +255,12 @@ def world(server: ServerProcess, tmp_path: Path) -> World:
     )
 
 
+def _flow(answer: dict[str, str], name: str) -> tuple[str, str, dict[str, str]]:
+    """A flow from its first step's answer: its id (the path parameter ``name``), its token,
+    and the parameter's value for its steps."""
+    return answer[name], answer["token"], {f"path.{name}": answer[name]}
+
+
 def _config(server: ServerProcess, world: World, path: Path, *, starts: bool = False) -> Path:
     lines = [
         f'base-url = "{server.url}"',
@@ -200,10 +274,10 @@ def _config(server: ServerProcess, world: World, path: Path, *, starts: bool = F
         "[parameters]",
         *(f'"{name}" = "{value}"' for name, value in world.parameters.items()),
     ]
-    for prefix, (_, parameters) in world.flows.items():
+    for paths, (_, _, parameters) in world.flows.items():
         lines += [
             "[[operations]]",
-            f'include-path-regex = "^{prefix}"',
+            f"include-path-regex = '{paths}'",
             "parameters = {"
             + ", ".join(f'"{name}" = "{value}"' for name, value in parameters.items())
             + "}",
@@ -228,9 +302,23 @@ def test_the_fuzzer_finds_nothing_the_document_does_not_say(
         config = _config(server, world, tmp_path / f"{name}.toml", starts=phases == "stateful")
         report = tmp_path / f"report-{name}.json"
         output = _run(server, world, config, (phases, seconds, paths), report)
-        # what was reached and what stayed out of reach (pytest -s shows it)
+        # what was reached and what stayed out of reach (pytest -s shows it), and the count
+        # of operations that answered the fuzzer only 401 or 403
         print(f"phases {phases}:", output[output.find(" ✅  ") :])
-        assert json.loads(report.read_text()), output[-2000:]
+        found = json.loads(report.read_text())
+        assert found, output[-2000:]
+        refused = found.get("warnings", {}).get("missing_auth", [])
+        print(f"phases {phases}: Schemathesis names {len(refused)} operations 401/403 only")
+    # each operation's answers to the positive cases that carried its credential (all its
+    # positive cases, for an operation whose credential is in the body): those answered
+    # only 401 or 403 were never reached past authentication
+    answered: dict[str, set[int]] = {}
+    for line in (tmp_path / "statuses.txt").read_text().splitlines():
+        operation, status = line.rsplit(" ", 1)
+        answered.setdefault(operation, set()).add(int(status))
+    unreached = sorted(op for op, statuses in answered.items() if statuses <= {401, 403})
+    print(f"reached past authentication: {len(answered) - len(unreached)} of {len(answered)}")
+    print(f"answered only 401/403 with their credential: {len(unreached)}", *unreached, sep="\n  ")
     log = server.log.read_text()
     assert "Traceback" not in log
     # the server's own check of every refusal against its operation's declaration
@@ -284,9 +372,10 @@ def _run(
         env={
             **os.environ,
             "SCHEMATHESIS_HOOKS": str(HOOKS),
+            "CERTCENTER_FUZZ_STATUSES": str(config.parent / "statuses.txt"),
             "CERTCENTER_FUZZ_TOKENS": json.dumps(world.tokens),
             "CERTCENTER_FUZZ_FLOW_TOKENS": json.dumps(
-                [[prefix, token] for prefix, (token, _) in world.flows.items()]
+                [[paths, flow_id, token] for paths, (flow_id, token, _) in world.flows.items()]
             ),
         },
     )

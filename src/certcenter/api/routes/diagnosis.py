@@ -11,6 +11,7 @@ customer's resident registration number is used to confirm who asks and then dro
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -46,11 +47,15 @@ def operator_diagnosis(
     number: str,
     center: CenterDep,
     actor: OperatorActor,
-    client_ip: Annotated[str | None, Query(max_length=45)] = None,
+    client_ip: Annotated[
+        IPv4Address | IPv6Address | None,
+        Query(description="An IPv4 or IPv6 address: would it be let in?"),
+    ] = None,
 ) -> dict[str, Any]:
     """Why issuance fails for this customer: the checklist from their real state (audited).
     ``client_ip`` asks whether that address would be let in."""
-    checklist = center.diagnosis.for_customer_number(number[:20], actor, client_ip=client_ip)
+    asked = str(client_ip) if client_ip is not None else None
+    checklist = center.diagnosis.for_customer_number(number[:20], actor, client_ip=asked)
     return checklist_document(checklist)
 
 
