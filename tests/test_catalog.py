@@ -69,9 +69,14 @@ _NAMES_A_PLACE = re.compile(
 def _command(words: list[str]) -> click.Command | None:
     command: click.Command = cli
     for word in words:
-        if not isinstance(command, click.Group) or word not in command.commands:
+        found = (
+            command.get_command(click.Context(command), word)  # imports a lazy command
+            if isinstance(command, click.Group)
+            else None
+        )
+        if found is None:
             return None
-        command = command.commands[word]
+        command = found
     return command
 
 

@@ -10,8 +10,9 @@ operator commands open.
         with CenterClient(url, locale=language()) as client:
             ...
 
-``main.py`` builds the ``certcenter`` group and adds the commands of the ``*_commands``
-modules; those modules import this one, never ``main``.
+``main.py`` builds the ``certcenter`` group and names the commands of the ``*_commands``
+modules, which it imports only when a command is used; those modules import this one, never
+``main``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any, TypeVar
 
 import click
 
-from certcenter.cli.client import ApiError
+from certcenter.cli.api_error import ApiError
 from certcenter.errors import CertCenterError, Locale
 
 DEFAULT_URL = os.environ.get("CERTCENTER_URL", "http://127.0.0.1:8000")

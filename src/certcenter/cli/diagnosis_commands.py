@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from typing import TYPE_CHECKING
 
 import click
 
 from certcenter.cli.common import handle_errors, language, local_center, operator_actor
-from certcenter.diagnosis import CheckItem, Checklist
-from certcenter.diagnosis.document import checklist_document
 from certcenter.errors import Locale, entry
+
+if TYPE_CHECKING:  # the diagnosis itself runs in the local center the command opens
+    from certcenter.diagnosis import CheckItem, Checklist
 
 LABELS: dict[str, tuple[str, str]] = {
     "internet_banking": ("인터넷뱅킹 가입", "Internet banking"),
@@ -134,6 +136,8 @@ def customers_diagnose(number: str, client_ip: str | None, as_json: bool) -> Non
 
     checklist = run()
     if as_json:
+        from certcenter.diagnosis.document import checklist_document
+
         click.echo(json.dumps(checklist_document(checklist), ensure_ascii=False, indent=2))
     else:
         for text, colour in render(checklist, language()):

@@ -24,8 +24,8 @@ devices through the center, sealed for the receiving device's one-time key
 (:mod:`certcenter.npki.copy`, docs/certificate-copy.md). Neither side asks for the certificate
 password: the key file travels as it is, still encrypted under it.
 
-``joint`` is the group of every joint-certificate command of the app; a module adds its own
-with ``joint.add_command(…)`` (``main.py`` adds the group to ``app``).
+The ``joint`` group (``certcenter app joint``, in ``cli/app_commands.py``) names these commands
+and those of ``joint_register_commands`` and ``joint_usage_commands``.
 """
 
 from __future__ import annotations
@@ -102,12 +102,7 @@ def _words(key: str, **values: Any) -> str:
     return text(f"joint_app.{key}", language(), **values)
 
 
-@click.group()
-def joint() -> None:
-    """공동인증서: the joint certificate's NPKI folder on this device."""
-
-
-@joint.group("copy")
+@click.group("copy")
 def joint_copy() -> None:
     """인증서 복사: copy the certificate between devices (PC ↔ phone) through the center."""
 
@@ -313,7 +308,7 @@ def _new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@joint.command("issue")
+@click.command("issue")
 @click.option("--ref", "reference", required=True, help="The reference number (참조번호).")
 @click.option(
     "--code",
@@ -365,7 +360,7 @@ def joint_issue(
     click.echo(_words("issued", folder=str(folder)))
 
 
-@joint.command("renew")
+@click.command("renew")
 @_npki_option(exists=True)
 @_trusted_option
 @_stdin_option
@@ -416,7 +411,7 @@ def joint_renew(
     click.echo(_words("renewed", folder=str(written)))
 
 
-@joint.command("revoke")
+@click.command("revoke")
 @_npki_option(exists=True)
 @click.option(
     "--reason",
@@ -461,7 +456,7 @@ def joint_revoke(
 # ---------------------------------------------------------------- export, import, show
 
 
-@joint.command("export")
+@click.command("export")
 @_npki_option(exists=True)
 @click.option(
     "--out",
@@ -501,7 +496,7 @@ def joint_export(
     click.echo(_words("exported", path=str(out)))
 
 
-@joint.command("import")
+@click.command("import")
 @click.option(
     "--pfx",
     "pfx",
@@ -564,7 +559,7 @@ def _policies(certificate: x509.Certificate) -> list[str]:
     return shown
 
 
-@joint.command("show")
+@click.command("show")
 @_npki_option(exists=True)
 @click.option(
     "--rrn",

@@ -181,6 +181,3 @@ def joint_register(
         "인가코드는 지금 한 번만 보여 드립니다 (the code is shown this once). "
         f"Next: certcenter app joint issue --ref {done['reference']} --npki ~/NPKI"
     )
-
-
-COMMANDS = (joint_register,)

@@ -11,7 +11,7 @@ on this computer, logs in by signing the center's challenge with the RSA key (PK
 SHA-256) and then signs the document or the transfer with the same key; the password and the
 key never leave this computer. ``--identity`` also asks for the resident registration number
 and sends it with the VID random value from ``signPri.key`` for the center's 본인확인; the
-number is not kept. The commands are added to the ``joint`` group by ``cli/main.py``.
+number is not kept. The ``joint`` group names the commands (``cli/joint_commands.py``).
 """
 
 from __future__ import annotations
@@ -208,6 +208,3 @@ def joint_transfer(
                 save_evidence(client, done, evidence)
         finally:
             logout(client)
-
-
-COMMANDS = (joint_login, joint_sign, joint_transfer)

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from certcenter.cli.common import handle_errors, local_center, local_settings, operator_actor
-from certcenter.cli.key_commands import ceremony, echo_record, rotate
+from certcenter.cli.key_commands import echo_record
 
 __all__ = [
     "ceremony_init_root",
@@ -42,7 +42,7 @@ def _run(work: Any) -> None:
     echo_record(record)
 
 
-@ceremony.command("init-root")
+@click.command("init-root")
 @handle_errors
 def ceremony_init_root() -> None:
     """Make the root CA key and its self-signed certificate (once; refused if a root exists).
@@ -61,7 +61,7 @@ def ceremony_init_root() -> None:
     echo_record(record)
 
 
-@ceremony.command("issue-ca")
+@click.command("issue-ca")
 @click.option("--family", required=True, help="mobile, financial or joint.")
 @handle_errors
 def ceremony_issue_ca(family: str) -> None:
@@ -72,7 +72,7 @@ def ceremony_issue_ca(family: str) -> None:
     _run(lambda center: center.ca_ceremonies.issue_ca(family, operator=_operator()))
 
 
-@ceremony.command("rollover-ca")
+@click.command("rollover-ca")
 @click.option("--family", required=True, help="mobile, financial or joint.")
 @handle_errors
 def ceremony_rollover_ca(family: str) -> None:
@@ -86,7 +86,7 @@ def ceremony_rollover_ca(family: str) -> None:
     _run(lambda center: center.ca_ceremonies.rollover_ca(family, operator=_operator()))
 
 
-@rotate.command("ocsp-signer")
+@click.command("ocsp-signer")
 @click.option("--family", default="mobile", show_default=True, help="mobile, financial or joint.")
 @handle_errors
 def rotate_ocsp(family: str) -> None:
@@ -95,7 +95,7 @@ def rotate_ocsp(family: str) -> None:
     _run(lambda center: center.ca_ceremonies.rotate_ocsp_signer(family, operator=_operator()))
 
 
-@ceremony.command("sign-root-crl")
+@click.command("sign-root-crl")
 @handle_errors
 def ceremony_sign_root_crl() -> None:
     """Sign and publish the root CA's CRL (the ARL, /crl/root.crl) with the root key."""

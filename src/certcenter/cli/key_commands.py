@@ -15,21 +15,45 @@ from pathlib import Path
 import click
 
 from certcenter.cli.common import fail, handle_errors, local_center
+from certcenter.cli.lazy import LazyGroup
 
 __all__ = ["ceremony", "echo_record", "keys", "rotate"]
 
 
-@click.group()
+@click.group(
+    cls=LazyGroup,
+    lazy_subcommands={
+        "pepper-status": "certcenter.cli.key_secret_commands:keys_pepper_status",
+        "kek-status": "certcenter.cli.key_secret_commands:keys_kek_status",
+        "migrate": "certcenter.cli.key_secret_commands:keys_migrate",
+    },
+)
 def keys() -> None:
     """The center's keys: ceremonies and their records."""
 
 
-@keys.group()
+@keys.group(
+    cls=LazyGroup,
+    lazy_subcommands={
+        "init-root": "certcenter.cli.key_ceremony_commands:ceremony_init_root",
+        "issue-ca": "certcenter.cli.key_ceremony_commands:ceremony_issue_ca",
+        "rollover-ca": "certcenter.cli.key_ceremony_commands:ceremony_rollover_ca",
+        "sign-root-crl": "certcenter.cli.key_ceremony_commands:ceremony_sign_root_crl",
+        "retire-peppers": "certcenter.cli.key_secret_commands:retire_peppers",
+    },
+)
 def ceremony() -> None:
     """Key ceremonies; each prints a signed record and writes it to the audit trail."""
 
 
-@ceremony.group()
+@ceremony.group(
+    cls=LazyGroup,
+    lazy_subcommands={
+        "ocsp-signer": "certcenter.cli.key_ceremony_commands:rotate_ocsp",
+        "pepper": "certcenter.cli.key_secret_commands:rotate_pepper",
+        "kek": "certcenter.cli.key_secret_commands:rotate_kek",
+    },
+)
 def rotate() -> None:
     """Replace a key with a new one."""
 

@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from certcenter.cli.common import handle_errors, local_center, operator_actor
-from certcenter.cli.key_commands import ceremony, echo_record, keys, rotate
+from certcenter.cli.key_commands import echo_record
 
 __all__ = [
     "keys_kek_status",
@@ -45,7 +45,7 @@ def _uses(uses: list[Any], noun: str) -> list[str]:
     return lines
 
 
-@rotate.command("pepper")
+@click.command("pepper")
 @handle_errors
 def rotate_pepper() -> None:
     """A new generation of the PIN pepper; older hashes move to it as customers log in."""
@@ -64,7 +64,7 @@ def rotate_pepper() -> None:
     echo_record(done.record)
 
 
-@ceremony.command("retire-peppers")
+@click.command("retire-peppers")
 @handle_errors
 def retire_peppers() -> None:
     """Destroy the older pepper generations no live hash uses any more (never generation 1)."""
@@ -82,7 +82,7 @@ def retire_peppers() -> None:
     echo_record(done.record)
 
 
-@rotate.command("kek")
+@click.command("kek")
 @click.option(
     "--resume",
     is_flag=True,
@@ -120,7 +120,7 @@ def rotate_kek(resume: bool, batch: int) -> None:
     echo_record(report.record)
 
 
-@keys.command("pepper-status")
+@click.command("pepper-status")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @handle_errors
 def keys_pepper_status(as_json: bool) -> None:
@@ -139,7 +139,7 @@ def keys_pepper_status(as_json: bool) -> None:
     click.echo("generation 1 is kept for good: the keyed lookup digests are made under it")
 
 
-@keys.command("kek-status")
+@click.command("kek-status")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @handle_errors
 def keys_kek_status(as_json: bool) -> None:
@@ -157,7 +157,7 @@ def keys_kek_status(as_json: bool) -> None:
         click.echo(line)
 
 
-@keys.command("migrate")
+@click.command("migrate")
 @click.option(
     "--to",
     "target_name",

@@ -32,7 +32,6 @@ from certcenter.cli import app_session
 from certcenter.cli.client import CenterClient
 from certcenter.cli.common import handle_errors, keystore_option, language, url_option
 from certcenter.cli.keystore import Keystore
-from certcenter.media.otp import time_step, totp
 
 OTP_FILE = "otp.json"
 _AAD = b"certcenter-app/otp/v1\x00"
@@ -73,6 +72,8 @@ class AppOtp:
         return f"AppOtp(token_id={self.token_id!r}, <secret hidden>)"
 
     def code(self, at: datetime) -> str:
+        from certcenter.media.otp import totp  # the center's OTP module: only to make a code
+
         return totp(
             self.secret, at, period=self.period, digits=self.digits, algorithm=self.algorithm
         )
@@ -237,6 +238,8 @@ def _demo_person(client: CenterClient, customer_number: str) -> dict[str, Any] |
 @handle_errors
 def app_otp_code(keystore: Path, at: str | None) -> None:
     """The current OTP code (works offline, like the app)."""
+    from certcenter.media.otp import time_step
+
     otp = _need_otp(Keystore(keystore))
     when = _when(at)
     left = otp.period - int(when.timestamp()) % otp.period

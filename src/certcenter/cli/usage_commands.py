@@ -22,7 +22,6 @@ from certcenter.cli.app_session import forget_session, logged_in_client, login, 
 from certcenter.cli.client import ApiError, CenterClient
 from certcenter.cli.common import handle_errors, keystore_option, language, url_option
 from certcenter.cli.keystore import Keystore
-from certcenter.usage.transfers import to_be_signed
 
 
 def _ask(label: str) -> str:
@@ -115,6 +114,8 @@ def send_transfer(
         return None
     # the CMS signed attributes over the document (its digest and its requested-at as the
     # signing time): the evidence then says when it was signed
+    from certcenter.usage.transfers import to_be_signed  # the center's transfer rules: only here
+
     body: dict[str, Any] = {"signature": sign(to_be_signed(document))}
     factors = prepared["factors"]
     skipped = {"pin"} if signature_stands_for_pin else set()
