@@ -246,4 +246,7 @@ def app_from_environment() -> FastAPI:
     )
     center = build_center(settings)
     center.key_backends.verify_passphrase()
+    # the CMP message code is loaded lazily (cmp/server.py); a worker loads it now, beside
+    # its first requests, so that the first CMP message does not wait for the import
+    threading.Thread(target=center.cmp.load, name="certcenter-cmp-load", daemon=True).start()
     return create_app(center, background=settings.background_jobs)

@@ -6,9 +6,9 @@ authorization code (인가코드). What it answers is described in :mod:`certcen
     answer = server.handle(request_der)      # CmpAnswer: DER PKIMessage and its HTTP status
 
 The CMP and CRMF ASN.1 modules (pyasn1-alt-modules) cost more than a second of CPU to load,
-more than the rest of the center together. They are loaded with the first message, not when
-the center is built: an operator command, a CLI call or a server worker that never receives
-a CMP message does not pay for them.
+more than the rest of the center together. They are not loaded when the center is built: an
+operator command or a CLI call does not pay for them. A server worker loads them in a
+background thread once it has started (:meth:`CmpServer.load`), else the first message would.
 """
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ class CmpServer:
         """The answer to a request whose handling failed outside :meth:`handle`: a CMP
         error (systemFailure), status 200 like every PKIMessage (RFC 6712 §3.3)."""
         return self._loaded().handle_fault(incident)
+
+    def load(self) -> None:
+        """Load the message code now (a server worker does, in the background, once it has
+        started: its first CMP message then does not wait for the import)."""
+        self._loaded()
 
     def _loaded(self) -> Exchange:
         exchange = self._exchange
