@@ -5,11 +5,12 @@
 
 On SQLite every transaction that may write starts with ``BEGIN IMMEDIATE``: writers queue
 behind one another (``busy_timeout``) instead of failing when a read snapshot turns out to be
-stale. Within one process the writers of a database file first take turns on a lock of the
-process (:class:`WriterTurn`) and only then ask SQLite: SQLite's busy handler sleeps
-between its tries (1 ms, 2 ms, … up to 100 ms), so a dozen threads polling for the one write
-lock spend most of their time asleep while it is free; a thread waiting for the turn is woken
-the moment the writer before it commits. Only one writer per process asks SQLite.
+stale. The writers of a database file first take turns (:class:`WriterTurn`: a lock of the
+process, then a ``flock`` on ``<database>-turn`` shared by every process of the file) and
+only then ask SQLite: SQLite's busy handler sleeps between its tries (1 ms, 2 ms, … up to
+100 ms), so threads or processes polling for the one write lock spend most of their time
+asleep while it is free; a writer waiting for the turn is woken the moment the writer before
+it commits. Only one writer at a time asks SQLite.
 On PostgreSQL, repositories lock the rows they are about to change
 (``SELECT … FOR UPDATE``).
 
@@ -36,13 +37,22 @@ files the database file's mode), and files of an older start are made 0600 again
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: the writers' turn is the process's alone
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -168,7 +178,8 @@ def _catalog_refusals(engine: Engine) -> None:
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIRECTORY = 0o700
-_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+TURN_FILE_SUFFIX = "-turn"  # the writers' turn across processes (WriterTurn)
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal", TURN_FILE_SUFFIX)
 
 
 def private_database_file(path: Path) -> None:
@@ -184,23 +195,91 @@ def private_database_file(path: Path) -> None:
 
 
 class WriterTurn:
-    """The turn of this process's writers of one SQLite file: one at a time asks SQLite for
-    its write lock. Waiting for the turn is bounded by the busy timeout; past it the writer
-    asks SQLite anyway, which then decides as it always did. A plain lock, not a re-entrant
-    one: a connection can be closed (and its turn given back) by another thread."""
+    """The turn of the writers of one SQLite file: one at a time asks SQLite for its write
+    lock. Within the process a plain lock (not a re-entrant one: a connection can be closed,
+    and its turn given back, by another thread); across processes — the server's workers,
+    a command run beside them — an exclusive ``flock`` on a file beside the database
+    (``<database>-turn``), so that a writer of another process is woken by the kernel the
+    moment the lock is given back instead of sleeping in SQLite's busy handler (1, 2, 5 …
+    100 ms between tries) while one process's writers hand the lock to one another.
 
-    def __init__(self) -> None:
+    The turn only orders the writers; SQLite's own lock still decides. Waiting for either
+    part is bounded by the busy timeout: past it the writer asks SQLite anyway, as before.
+    Where ``flock`` is missing (not a POSIX system) or the file cannot be opened, the turn
+    is the process's alone."""
+
+    def __init__(self, lock_file: Path | None = None) -> None:
         self._lock = threading.Lock()
+        self._lock_file = lock_file if fcntl is not None else None
+        self._fd: int | None = None
+        self._pid = 0
+        self._holding_file = False  # read and written by the turn's holder only
+        self._waiter: ThreadPoolExecutor | None = None
 
     def take(self, timeout: float) -> bool:
-        return self._lock.acquire(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        if not self._lock.acquire(timeout=timeout):
+            return False
+        if self._lock_file is not None:
+            self._holding_file = self._take_file(max(deadline - time.monotonic(), 0.0))
+        return True
 
     def give_back(self) -> None:
+        if self._holding_file:
+            self._holding_file = False
+            self._unlock_file()
         self._lock.release()
 
     @property
     def taken(self) -> bool:
         return self._lock.locked()
+
+    def _take_file(self, timeout: float) -> bool:
+        fd = self._descriptor()
+        if fd is None or fcntl is None:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        except OSError:
+            return False
+        # another process's writer holds it: wait in the kernel, in a thread of the turn's
+        # own, so that the wait can end at the timeout
+        if self._waiter is None:
+            self._waiter = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer-turn")
+        waiting = self._waiter.submit(fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            waiting.result(timeout)
+            return True
+        except FuturesTimeout:
+            if not waiting.cancel():  # taken later: given back at once
+                waiting.add_done_callback(lambda _done: self._unlock_file())
+            return False
+        except OSError:
+            return False
+
+    def _unlock_file(self) -> None:
+        if fcntl is not None and self._fd is not None and self._pid == os.getpid():
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _descriptor(self) -> int | None:
+        """The lock file, opened once per process (a forked child opens its own)."""
+        if self._fd is not None and self._pid == os.getpid():
+            return self._fd
+        if self._lock_file is None:
+            return None
+        try:
+            self._fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        except OSError as exc:
+            log.warning("SQLite: the writers' turn file %s: %s", self._lock_file, exc)
+            self._lock_file = None
+            return None
+        self._pid = os.getpid()
+        self._waiter = None
+        return self._fd
 
 
 def writer_turn(database: Path) -> WriterTurn:
@@ -222,7 +301,10 @@ class _TurnTakingConnection(sqlite3.Connection):
     @staticmethod
     def turns_for(path: str) -> WriterTurn:
         with _TURNS_LOCK:
-            return _TURNS.setdefault(path, WriterTurn())
+            turn = _TURNS.get(path)
+            if turn is None:
+                turn = _TURNS[path] = WriterTurn(Path(path + TURN_FILE_SUFFIX))
+            return turn
 
     def take_turn(self, turn: WriterTurn) -> None:
         if self._holding:
