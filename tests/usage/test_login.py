@@ -14,6 +14,7 @@ from certcenter.cli.app_session import login
 from certcenter.cli.client import ApiError
 from certcenter.clock import FrozenClock
 from certcenter.lifecycle.service import ActorRef
+from certcenter.usage.login import LoginAttempt
 from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
 from tests.usage.support import PIN, app_client, issued, logged_in
@@ -272,3 +273,50 @@ def test_malformed_logins_are_refused_cleanly(
         answer = http.post("/v1/login", json=body)
     assert answer.status_code == 422
     assert answer.json()["code"] == "INVALID_REQUEST"
+
+
+@pytest.mark.parametrize("method", ["pin", "biometric"])
+@pytest.mark.parametrize("change", ["revoked", "deregistered"])
+def test_a_change_between_the_checks_and_the_session_is_seen(
+    new_flow: FlowFactory,
+    center: Center,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    change: str,
+) -> None:
+    """The login reads its subject and checks the signature before it takes the write lock;
+    a certificate revoked or a device deregistered in between is still refused, with the
+    challenge used and no session opened."""
+    flow = issued(new_flow)
+    serial = flow.current_serial()
+    device = flow.keystore.device()
+    assert device is not None
+    operator = ActorRef.operator("op", None)
+    examine = center.login._examine
+
+    def examine_then_change(attempt: LoginAttempt) -> object:
+        found = examine(attempt)
+        if change == "revoked":
+            center.lifecycle.revoke(serial, "keyCompromise", operator)
+        else:
+            center.lifecycle.deregister_device(device.device_id, operator)
+        return found
+
+    monkeypatch.setattr(center.login, "_examine", examine_then_change)
+    client = app_client(flow)
+    key = "biometric" if method == "biometric" else "certificate"
+    issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
+    body = {
+        "device_id": device.device_id,
+        "challenge": issued_challenge["challenge"],
+        "signature": flow.keystore.sign(issued_challenge["sign"].encode(), key=key),
+        "method": method,
+        **({"pin": PIN} if method == "pin" else {}),
+    }
+    # what a login after the change is told: a deregistered device's certificate is revoked
+    assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CERTIFICATE_REVOKED")
+    monkeypatch.undo()
+    # the challenge was used up by the refusal
+    assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CHALLENGE_INVALID")
+    with center.uow_factory() as uow:
+        assert not [e for e in uow.audit.for_subject("certificate", serial) if e.action == "login"]

@@ -160,22 +160,22 @@ class LoginService:
         if attempt.method == "biometric":
             return self._biometric_login(attempt, message)
 
+        # 1. who the login claims to be, and the device key's signature: read and checked
+        # before the write lock is taken
+        subject, refusal = self._examine(attempt)
+        proven = (
+            refusal is None
+            and subject.certificate is not None
+            and signature_valid(subject.certificate, message, attempt.signature)
+        )
         attempts: dict[str, int] = {}
-        # 1. take the challenge, find the subject, count the try — committed before any check
+        # 2. take the challenge and count the try — committed before any slow check
         with self.uow_factory() as uow:
-            self.authenticator.take_challenge(
-                uow, device_id=attempt.device_id, purpose=PURPOSE, challenge=attempt.challenge
-            )
-            subject = self._subject(uow, attempt.device_id)
-            if subject.device is not None and subject.certificate is not None:
-                self._require_usable(subject.certificate)
+            self._take_challenge(uow, attempt, refusal)
             if subject.device is None:
                 self._count_unknown(uow, subject.key, factor)
             # possession of the device key first: a stranger's bogus signature is counted
             # against their address, never against the owner's PIN
-            proven = subject.certificate is not None and signature_valid(
-                subject.certificate, message, attempt.signature
-            )
             self.authenticator.prove_possession(uow, proven=proven, client_ip=attempt.source_ip)
             try:
                 attempts = self.guard.reserve(uow, subject.key, [factor])
@@ -184,12 +184,12 @@ class LoginService:
                 raise
             uow.commit()
 
-        # 2. the slow checks, outside any transaction (and a new hash of the secret when its
+        # 3. the slow checks, outside any transaction (and a new hash of the secret when its
         # hash is of an older pepper generation or cost)
         ok = self._check(subject, attempt, message, signed=proven)
         rehash = self._rehash(subject, attempt) if ok else None
 
-        # 3. book the outcome; open the session
+        # 4. book the outcome; open the session
         with self.uow_factory() as uow:
             refusal = self.guard.settle(
                 uow, subject.key, {factor: ok}, failed="DEVICE_AUTH_FAILED", attempts=attempts
@@ -202,25 +202,51 @@ class LoginService:
         return result
 
     def _biometric_login(self, attempt: LoginAttempt, message: bytes) -> LoginResult:
-        """The biometric path in one transaction: nothing slow is checked (two ECDSA
-        verifications, no secret to hash), so the challenge is taken, the signature checked
-        and the session opened together; a refusal commits the used challenge first."""
+        """The biometric path: nothing slow is checked (two ECDSA verifications, no secret to
+        hash). The subject is read and its signature checked first, in a read-only unit of
+        work that takes no write lock; then one short transaction takes the challenge and
+        opens the session — or, for a refusal, takes the challenge and commits it used."""
+        subject, refusal = self._examine(attempt)
+        device = subject.device
+        if refusal is None and device is not None and not device.biometric_public_key:
+            refusal = CertCenterError("BIOMETRIC_NOT_REGISTERED")
+        if refusal is None and not self._check(subject, attempt, message):
+            refusal = CertCenterError("BIOMETRIC_AUTH_FAILED")
         with self.uow_factory() as uow:
-            self.authenticator.take_challenge(
-                uow, device_id=attempt.device_id, purpose=PURPOSE, challenge=attempt.challenge
-            )
-            subject = self._subject(uow, attempt.device_id)
-            if subject.device is not None and subject.certificate is not None:
-                self._require_usable(subject.certificate)
-                if not subject.device.biometric_public_key:
-                    uow.commit()
-                    raise CertCenterError("BIOMETRIC_NOT_REGISTERED")
-            if not self._check(subject, attempt, message):
-                uow.commit()  # the challenge stays used
-                raise CertCenterError("BIOMETRIC_AUTH_FAILED")
-            result = self._open_session(uow, subject, attempt, None)
+            self._take_challenge(uow, attempt, refusal)
+            try:
+                result = self._open_session(uow, subject, attempt, None)
+            except CertCenterError:
+                uow.commit()  # changed since it was read: the challenge stays used
+                raise
             uow.commit()
         return result
+
+    def _examine(self, attempt: LoginAttempt) -> tuple[_Subject, CertCenterError | None]:
+        """The login's subject, read without the write lock, and the refusal it earns before
+        any proof is looked at (a revoked or expired certificate, …). The challenge is not
+        taken here: whatever the outcome, :meth:`_take_challenge` takes it first."""
+        with self.uow_factory(read_only=True) as uow:
+            try:
+                subject = self._subject(uow, attempt.device_id)
+                if subject.device is not None and subject.certificate is not None:
+                    self._require_usable(subject.certificate)
+            except CertCenterError as err:
+                return _Subject(unknown_subject(attempt.device_id), None, None, None), err
+        return subject, None
+
+    def _take_challenge(
+        self, uow: UnitOfWork, attempt: LoginAttempt, refusal: CertCenterError | None
+    ) -> None:
+        """Take the login's challenge in ``uow``: a challenge that is not this device's,
+        unused and unexpired is refused as such; else ``refusal``, when there is one, is
+        raised with the challenge committed as used."""
+        self.authenticator.take_challenge(
+            uow, device_id=attempt.device_id, purpose=PURPOSE, challenge=attempt.challenge
+        )
+        if refusal is not None:
+            uow.commit()
+            raise refusal
 
     def _open_session(
         self,
@@ -231,12 +257,16 @@ class LoginService:
     ) -> LoginResult:
         """A proven login: the certificate's use, a new hash when due, the session and the
         audit entry, in ``uow`` (the caller commits)."""
-        if subject.customer is None or subject.certificate is None:
+        if subject.customer is None or subject.certificate is None or subject.device is None:
             raise CertCenterError("DEVICE_NOT_REGISTERED")  # not reached: the check failed
         certificate = uow.certificates.get(subject.certificate.serial, for_update=True)
         if certificate is None:
             raise CertCenterError("DEVICE_NOT_REGISTERED")
-        self._require_usable(certificate)  # revoked meanwhile?
+        # read before this transaction: revoked, or the device deregistered, meanwhile?
+        self._require_usable(certificate)
+        device = uow.devices.active_by_device_id(attempt.device_id)
+        if device is None or device.id != subject.device.id:
+            raise CertCenterError("DEVICE_NOT_REGISTERED")
         certificate.last_used_at = self.clock.now()  # feeds inactivity and auto-renewal
         if rehash is not None and subject.device is not None:
             uow.secret_hashes.replace(f"device-{attempt.method}", subject.device.id, *rehash)
@@ -273,7 +303,6 @@ class LoginService:
             if err.code == "DEVICE_NOT_REGISTERED":
                 err = self._why_not_usable(uow, device_id) or err
             if err.code != "DEVICE_NOT_REGISTERED":
-                uow.commit()  # the challenge stays used
                 raise err from None
             return _Subject(unknown_subject(device_id), None, None, None)
         customer = uow.customers.get(device.customer_id)
