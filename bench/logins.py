@@ -12,14 +12,17 @@ a time, each thread logging in as its own customer (a customer's own tries are c
 lockout counter). One login is two requests — the challenge and the signed answer — and is
 timed as a whole. Besides the latencies each path prints the server's CPU per login (its
 processes' CPU seconds while the path ran, divided by the logins), which a busy machine
-disturbs less than the rate, and the goals' table (``goals.py``) with the argon2id hash timed
-right before the PIN path. Timings are printed, never asserted; the server stops by itself.
+disturbs less than the rate, the bench's own CPU and the whole machine's (to show whether the
+load generator or the machine was the limit), and the goals' table (``goals.py``) with the
+argon2id hash timed right before the PIN path. Timings are printed, never asserted; the
+server stops by itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -60,6 +63,8 @@ def main() -> None:
                     out = args.profile / f"login-{method}-w{workers}.txt" if args.profile else None
                     with compare.profiled(py_spy, server, out):
                         cpu = server.cpu_seconds()
+                        client = time.process_time()
+                        machine = benchlib.machine_busy_cpu()
                         wall, samples, errors = goals.measure_logins(
                             server.url,
                             stores,
@@ -69,6 +74,9 @@ def main() -> None:
                             args.time_limit,
                         )
                         cpu = server.cpu_seconds() - cpu
+                        client = time.process_time() - client
+                        after = benchlib.machine_busy_cpu()
+                        busy = after - machine if after is not None and machine else None
                     rate = goals.Rate.of(wall, samples, sum(errors.values()), cpu)
                     setattr(figures, method, rate)
                     stats = benchlib.summary_ms(samples)
@@ -82,6 +90,8 @@ def main() -> None:
                             f"{stats.get('p99', 0):.1f}",
                             f"{stats.get('max', 0):.1f}",
                             f"{cpu / wall:.2f}",
+                            f"{client / wall:.2f}",
+                            f"{busy / wall:.2f}" if busy is not None else "-",
                             goals._n(rate.server_cpu_ms, 2),
                             ", ".join(f"{k}×{v}" for k, v in errors.items()) or "-",
                         ]
@@ -97,6 +107,8 @@ def main() -> None:
                             "p99 ms",
                             "max ms",
                             "server cores",
+                            "bench cores",
+                            "machine cores",
                             "server CPU ms/login",
                             "errors",
                         ],
