@@ -397,9 +397,9 @@ class OcspChangeFeed(Protocol):
 
 class ChallengeRepository(Protocol):
     def add(self, challenge: DeviceChallenge) -> None: ...
-    def by_value(self, challenge: str) -> DeviceChallenge | None: ...
-    def consume(self, challenge_id: str, at: datetime) -> bool:
-        """Atomically mark it used; False if it was used already."""
+    def take(self, challenge: str, *, device_id: str, purpose: str, at: datetime) -> bool:
+        """Atomically mark it used if it is ``device_id``'s, for ``purpose``, unused and
+        unexpired at ``at``; False otherwise."""
         ...
 
 

@@ -142,21 +142,16 @@ class DeviceAuthenticator:
 
     def take_challenge(
         self, uow: UnitOfWork, *, device_id: str, purpose: str, challenge: str
-    ) -> DeviceChallenge:
+    ) -> None:
         """Consume the challenge: it must be this device's, for this purpose, unused and
         unexpired (``CHALLENGE_INVALID`` otherwise)."""
-        now = self.clock.now()
-        found = uow.challenges.by_value(challenge) if 0 < len(challenge) <= 128 else None
-        if (
-            found is None
-            or found.device_id != device_id
-            or found.purpose != purpose
-            or found.used_at is not None
-            or found.expires_at <= now
-            or not uow.challenges.consume(found.id, now)
+        if not (
+            0 < len(challenge) <= 128
+            and uow.challenges.take(
+                challenge, device_id=device_id, purpose=purpose, at=self.clock.now()
+            )
         ):
             raise CertCenterError("CHALLENGE_INVALID", seconds=self.policy.challenge_ttl_seconds)
-        return found
 
     def verify(
         self,

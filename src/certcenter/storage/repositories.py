@@ -1020,25 +1020,24 @@ class SqlChallenges(_Repository):
     def add(self, challenge: DeviceChallenge) -> None:
         self.session.add(challenge)
 
-    def by_value(self, challenge: str) -> DeviceChallenge | None:
-        return self.session.scalars(
-            select(DeviceChallenge).where(tables.device_challenges.c.challenge == challenge)
-        ).one_or_none()
-
-    def consume(self, challenge_id: str, at: datetime) -> bool:
+    def take(self, challenge: str, *, device_id: str, purpose: str, at: datetime) -> bool:
+        """Mark the challenge used, in one statement: only if it is ``device_id``'s, for
+        ``purpose``, unused and unexpired at ``at``. False when it is not (or not any more)."""
         t = tables.device_challenges
         done = self.session.execute(
             update(t)
-            .where(t.c.id == challenge_id, t.c.used_at.is_(None))
+            .where(
+                t.c.challenge == challenge,
+                t.c.device_id == device_id,
+                t.c.purpose == purpose,
+                t.c.used_at.is_(None),
+                t.c.expires_at > at,
+            )
             .values(used_at=at)
-            .returning(t.c.id, t.c.used_at)
+            .returning(t.c.id)
         ).first()
-        cached = self._loaded(DeviceChallenge, challenge_id)
-        if cached is not None:
-            if done is not None:  # the one column changed, as stored: no second read
-                set_committed_value(cached, "used_at", done.used_at)
-            else:
-                self.session.refresh(cached)
+        if done is not None and (cached := self._loaded(DeviceChallenge, done.id)) is not None:
+            set_committed_value(cached, "used_at", at)
         return done is not None
 
 
