@@ -402,6 +402,10 @@ class ChallengeRepository(Protocol):
         unexpired at ``at``; False otherwise."""
         ...
 
+    def purge_expired(self, before: datetime, *, limit: int = 500) -> int:
+        """Delete up to ``limit`` challenges that expired before ``before``; how many."""
+        ...
+
 
 class FactorCounterRepository(Protocol):
     def get(self, customer_id: str, factor: str) -> FactorCounter | None: ...

@@ -7,10 +7,14 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from certcenter.bootstrap import Center
+from certcenter.cli.app_session import login
+from certcenter.cli.demo import DEMO_PIN
 from certcenter.clock import FrozenClock
 from certcenter.lifecycle.service import ActorRef
+from certcenter.storage.uow import SqlUnitOfWork
 from tests.conftest import LiveServer
 from tests.support.flow import FlowFactory
 
@@ -211,3 +215,40 @@ def test_an_intent_whose_flow_can_never_finish_is_abandoned_by_the_jobs(
     assert report.intents_abandoned == [serial]
     assert center.lifecycle.certificate(serial).status == "abandoned"
     assert center.jobs.run_once().intents_abandoned == []  # once
+
+
+def _challenges(center: Center) -> set[str]:
+    with center.uow_factory(read_only=True) as uow:
+        assert isinstance(uow, SqlUnitOfWork) and uow.session is not None
+        rows = uow.session.execute(text("SELECT challenge FROM device_challenges"))
+        return {row[0] for row in rows}
+
+
+def test_device_challenges_are_deleted_a_day_past_their_expiry(
+    center: Center, clock: FrozenClock, new_flow: FlowFactory
+) -> None:
+    """Every login leaves a challenge row: the jobs delete those a day past their expiry,
+    used or not, and keep the rest; a deleted challenge cannot be used any more."""
+    flow = new_flow("C001")
+    flow.through("csr")
+    device = flow.keystore.device()
+    assert device is not None
+    old = center.login.challenge(device.device_id)  # never answered
+    login(flow.client, flow.keystore, pin=DEMO_PIN)  # answered: used
+    assert len(_challenges(center)) >= 2
+    clock.advance(days=1)
+    recent = center.login.challenge(device.device_id)  # expired, but not a day ago yet
+    clock.advance(seconds=center.settings.policy.challenge_ttl_seconds + 1)
+    fresh = center.login.challenge(device.device_id)
+    report = center.jobs.run_once()
+    assert report.challenges_purged >= 2
+    assert "spent device challenges deleted" in report.summary()
+    assert _challenges(center) == {recent.challenge, fresh.challenge}
+    with center.uow_factory() as uow:
+        assert not uow.challenges.take(
+            old.challenge, device_id=device.device_id, purpose="login", at=clock.now()
+        )
+        assert uow.challenges.take(
+            fresh.challenge, device_id=device.device_id, purpose="login", at=clock.now()
+        )
+        uow.commit()

@@ -92,6 +92,16 @@ HOT: dict[str, tuple[Query, str, tuple[str, ...]]] = {
         (),
     ),
     "session by token": (lambda u, c: u.sessions.by_token_hash("0" * 64), "sessions", ()),
+    "taking a device challenge": (
+        lambda u, c: u.challenges.take("x" * 43, device_id="device-1", purpose="login", at=NOW),
+        "device_challenges",
+        (),
+    ),
+    "job: spent device challenges": (
+        lambda u, c: u.challenges.purge_expired(NOW),
+        "device_challenges",
+        ("ix_device_challenges_expires_at",),
+    ),
     "a customer's failures in the window": (
         lambda u, c: u.failures.count_since(since=NOW, customer_id=c),
         "failures",
@@ -118,11 +128,12 @@ HOT: dict[str, tuple[Query, str, tuple[str, ...]]] = {
 
 @contextmanager
 def _captured(center: Center) -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements (with their parameters) the engine sends meanwhile."""
+    """The statements that find rows (SELECT, UPDATE, DELETE, with their parameters) the
+    engine sends meanwhile."""
     statements: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: Any) -> None:
-        if sql.lstrip().upper().startswith("SELECT"):
+        if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
             statements.append((sql, params))
 
     event.listen(center.engine, "before_cursor_execute", capture)
@@ -154,7 +165,8 @@ def _customer_id(center: Center) -> str:
 
 def _faults(center: Center, customer_id: str, name: str) -> list[str]:
     query, table, indexes = HOT[name]
-    with _captured(center) as statements, center.uow_factory(read_only=True) as uow:
+    # a unit of work that may write (taking a challenge is an UPDATE), never committed
+    with _captured(center) as statements, center.uow_factory() as uow:
         query(uow, customer_id)
     if not statements:
         return [f"{name}: the repository sent no query"]

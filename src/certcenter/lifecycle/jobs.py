@@ -9,6 +9,7 @@ certificate's own rules when given them (inactivity notice and deletion of cloud
 renewal in the last month: :meth:`certcenter.financial.cloud.CloudCertificates.run_jobs`),
 rejects the joint certificates whose CMP certConf never came (:mod:`certcenter.cmp`),
 settles the transfers whose bank answer never came (:mod:`certcenter.usage.reconciliation`),
+deletes the device challenges a day past their expiry,
 refreshes what the status services publish (CRLs, cached OCSP responses), and seals the audit
 trail's committed entries under a signed checkpoint (:mod:`certcenter.audit.checkpoints`; the
 server also runs the sealer on its own, every ``audit_seal_interval_seconds``). Every
@@ -33,6 +34,11 @@ from certcenter.lifecycle.service import ActorRef, LifecycleService
 from certcenter.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+# A device challenge (login, signing, …) lives minutes; once expired it can never be taken,
+# so it is kept a day (for an operator looking into a refusal) and then deleted: a center
+# that logs in millions of customers a day would otherwise keep millions of rows a day.
+SPENT_CHALLENGES_KEPT = timedelta(days=1)
 
 
 class StatusJobs(Protocol):
@@ -115,6 +121,7 @@ class JobReport:
     cmp_rejected: list[str] = field(default_factory=list)  # CMP certConf never came
     joint_refunded: int = 0  # fees of joint registrations that expired unused, given back
     copies_purged: int = 0  # certificate-copy relays deleted past their time
+    challenges_purged: int = 0  # device challenges deleted a day past their expiry
     transfers_completed: list[str] = field(default_factory=list)  # settled from the bank
     transfers_failed: list[str] = field(default_factory=list)  # not executed: headroom back
     intents_abandoned: list[str] = field(default_factory=list)  # flows that can never finish
@@ -132,6 +139,11 @@ class JobReport:
             f"status {self.status or {}}, errors {len(self.errors)}"
             + (", audit entries sealed" if self.audit_checkpoint else "")
             + (f", certificate copies deleted {self.copies_purged}" if self.copies_purged else "")
+            + (
+                f", spent device challenges deleted {self.challenges_purged}"
+                if self.challenges_purged
+                else ""
+            )
             + (f", unconfirmed CMP {len(self.cmp_rejected)}" if self.cmp_rejected else "")
             + (
                 f", transfers reconciled {len(self.transfers_completed)} completed "
@@ -251,6 +263,15 @@ class JobRunner:
             except Exception as exc:
                 log.exception("purging certificate copies failed")
                 report.errors.append(f"certificate copies: {type(exc).__name__}")
+        try:
+            with self.uow_factory() as uow:
+                report.challenges_purged = uow.challenges.purge_expired(
+                    now - SPENT_CHALLENGES_KEPT, limit=batch
+                )
+                uow.commit()
+        except Exception as exc:
+            log.exception("deleting spent device challenges failed")
+            report.errors.append(f"device challenges: {type(exc).__name__}")
         changes = (
             report.expired,
             report.revoked_inactive,
@@ -260,7 +281,8 @@ class JobRunner:
         )
         financial = (report.financial_noticed, report.financial_deleted)
         money = (report.transfers_completed, report.transfers_failed)
-        if any((*changes, *financial, *money, report.copies_purged, report.cmp_rejected)):
+        purged = (report.copies_purged, report.challenges_purged)
+        if any((*changes, *financial, *money, *purged, report.cmp_rejected)):
             log.info("jobs: %s", report.summary())
         return report
 

@@ -1040,6 +1040,21 @@ class SqlChallenges(_Repository):
             set_committed_value(cached, "used_at", at)
         return done is not None
 
+    def purge_expired(self, before: datetime, *, limit: int = 500) -> int:
+        """Delete up to ``limit`` challenges that expired before ``before``, used or not (an
+        expired challenge can never be taken again); how many were deleted."""
+        t = tables.device_challenges
+        due = select(t.c.id).where(t.c.expires_at < before).limit(limit)
+        ids = list(self.session.execute(due).scalars())
+        if not ids:
+            return 0
+        for challenge_id in ids:
+            cached = self._loaded(DeviceChallenge, challenge_id)
+            if cached is not None:
+                self.session.expunge(cached)
+        self.session.execute(delete(t).where(t.c.id.in_(ids), t.c.expires_at < before))
+        return len(ids)
+
 
 class SqlFactorCounters(_Repository):
     def get(self, customer_id: str, factor: str) -> FactorCounter | None:

@@ -462,6 +462,8 @@ device_challenges = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("used_at", UtcDateTime, nullable=True),
+    # the job that deletes the challenges long past their expiry finds them by it
+    Index("ix_device_challenges_expires_at", "expires_at"),
 )
 
 factor_counters = Table(
