@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     ColumnElement,
+    Table,
     and_,
     bindparam,
     delete,
@@ -217,6 +218,21 @@ class _Repository:
         """The object of ``entity`` with primary key ``ident`` when this unit of work has it
         loaded already, else None — without a query (``Session.get`` would load it)."""
         return self.session.identity_map.get(Session.identity_key(entity, ident))
+
+    def _delete_expired(
+        self, entity: type[Any], table: Table, expired: ColumnElement[bool], limit: int
+    ) -> int:
+        """Delete up to ``limit`` rows of ``table`` (mapped to ``entity``, keyed by ``id``)
+        that are ``expired`` (a condition on the indexed ``expires_at``); how many."""
+        ids = list(self.session.execute(select(table.c.id).where(expired).limit(limit)).scalars())
+        if not ids:
+            return 0
+        for ident in ids:
+            cached = self._loaded(entity, ident)
+            if cached is not None:
+                self.session.expunge(cached)
+        self.session.execute(delete(table).where(table.c.id.in_(ids), expired))
+        return len(ids)
 
 
 class SqlCustomers(_Repository):
@@ -1044,16 +1060,7 @@ class SqlChallenges(_Repository):
         """Delete up to ``limit`` challenges that expired before ``before``, used or not (an
         expired challenge can never be taken again); how many were deleted."""
         t = tables.device_challenges
-        due = select(t.c.id).where(t.c.expires_at < before).limit(limit)
-        ids = list(self.session.execute(due).scalars())
-        if not ids:
-            return 0
-        for challenge_id in ids:
-            cached = self._loaded(DeviceChallenge, challenge_id)
-            if cached is not None:
-                self.session.expunge(cached)
-        self.session.execute(delete(t).where(t.c.id.in_(ids), t.c.expires_at < before))
-        return len(ids)
+        return self._delete_expired(DeviceChallenge, t, t.c.expires_at < before, limit)
 
 
 class SqlFactorCounters(_Repository):
@@ -1879,16 +1886,7 @@ class SqlCertificateCopies(_Repository):
 
     def purge_expired(self, now: datetime, *, limit: int = 500) -> int:
         t = tables.certificate_copies
-        due = select(t.c.id).where(t.c.expires_at <= now).limit(limit)
-        ids = list(self.session.execute(due).scalars())
-        if not ids:
-            return 0
-        for relay_id in ids:
-            cached = self._loaded(CertificateCopy, relay_id)
-            if cached is not None:
-                self.session.expunge(cached)
-        self.session.execute(delete(t).where(t.c.id.in_(ids), t.c.expires_at <= now))
-        return len(ids)
+        return self._delete_expired(CertificateCopy, t, t.c.expires_at <= now, limit)
 
 
 class SqlCmpTransactions(_Repository):
