@@ -9,7 +9,14 @@ financial certificate are started. Each security scheme of the document gets its
 (tests/contract/fuzz_hooks.py; a flow's token, which belongs to one flow, is the token of the
 flow the operation's path names: one the fixture started for the operation, or one whose first
 step answered during the run), so every operation is reached as the one it is meant for, and
-``ignored_auth`` checks that each also refuses a request without it. The stateful phase follows
+``ignored_auth`` checks that each also refuses a request without it. The operations whose
+credential is in the body get one too, on every other positive case: another customer's
+mobile certificate (its renewals, access from abroad), a financial certificate issued in a
+browser whose key the run holds (its login, the release of an activation, the remote
+signature) and a security card the operator issues and the first customer registers (its
+questions) give the hooks what to make a fresh one from. The operator's certificate operations
+act on a financial certificate of their own: the fuzzer reuses the serials answers named, and
+would revoke the certificates those credentials are made with. The stateful phase follows
 the document's links (enrolment → its steps → the certificate → the login → the transfer → its
 confirmation). Every check that judges the server against its document runs, and the run must
 find nothing.
@@ -37,6 +44,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from certcenter.cli.app_session import login
 from certcenter.cli.client import CenterClient
 from certcenter.cli.demo import DEMO_PIN
+from certcenter.media.security_card import answer_for
+from tests.financial_issuance.support import PIN as FINANCIAL_PIN
 from tests.financial_issuance.support import WORLD, Browser
 from tests.server.test_server_process import CERTCENTER, ServerProcess
 from tests.support.flow import Flow
@@ -134,6 +143,14 @@ class World:
     # a flow's first step -> body fields that let it start (terms accepted, a safe device):
     # the stateful phase's scenarios then begin with a flow that follows its links
     starts: dict[str, dict[str, object]]
+    # paths -> the parameters their operations are given (the operator's certificate
+    # operations: a certificate of their own)
+    operations: dict[str, dict[str, str]]
+    # what the credentials that go in a body are made from (tests/contract/fuzz_hooks.py):
+    # the server's address, a mobile certificate (serial, device, key, PIN), a financial
+    # certificate (the registered browser and its key, the PIN), the customer's security card
+    # (serial, printed slots)
+    credentials: dict[str, object]
 
 
 def _financial_flow(url: str, person: str, *, until: str) -> tuple[str, str]:
@@ -154,6 +171,77 @@ def _financial_flow(url: str, person: str, *, until: str) -> tuple[str, str]:
         return browser.enrollment_id, browser.client.token
     finally:
         browser.client.close()
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _mobile_certificate(url: str, tmp_path: Path, person: str) -> dict[str, str]:
+    """A mobile certificate issued to ``person`` on an app of its own, for the renewals: its
+    serial, the device, the certificate's key and the PIN."""
+    flow = Flow(url, tmp_path, person)
+    try:
+        flow.through("csr")
+        return {
+            "serial": flow.current_serial(),
+            "device_id": flow.device.device_id,
+            "key": _private_pem(flow.keystore.load_key("certificate")),
+            "pin": DEMO_PIN,
+        }
+    finally:
+        flow.client.close()
+
+
+def _financial_certificate(url: str, person: str) -> dict[str, str]:
+    """A financial certificate issued to ``person`` (ARS, the account as the medium), the
+    browser it was issued in registered: its serial, the device, the browser's key and the
+    PIN."""
+    browser = Browser(url, person)
+    try:
+        browser.start()
+        browser.identify()
+        browser.proven_by_ars()
+        browser.by_account()
+        done = browser.finish()
+        assert done["state"] == "completed", done
+        return {
+            "serial": str(done["detail"]["serial"]),
+            "device_id": str(done["detail"]["device_id"]),
+            "key": _private_pem(browser.key),
+            "pin": FINANCIAL_PIN,
+        }
+    finally:
+        browser.client.close()
+
+
+def _security_card(
+    http: httpx.Client, number: str, operator: str, session: str
+) -> dict[str, object]:
+    """A security card the operator issues to customer ``number``, registered by the customer
+    with the session as the printed card tells: its serial and printed slots."""
+    issued = http.post(
+        f"/v1/operator/customers/{number}/security-cards",
+        headers={"Authorization": f"Bearer {operator}"},
+    )
+    assert issued.status_code == 201, issued.text
+    serial = issued.json()["serial"]
+    slots: list[str] = http.get(f"/sim/cards/{serial}").json()["slots"]
+    customer = {"Authorization": f"Bearer {session}"}
+    asked = http.post(
+        "/v1/security-cards/registrations", json={"serial": serial}, headers=customer
+    ).json()
+    registered = http.post(
+        f"/v1/security-cards/registrations/{asked['id']}",
+        json={"answer": answer_for(slots, asked["slot_a"], asked["slot_b"])},
+        headers=customer,
+    )
+    assert registered.json()["status"] == "active", registered.text
+    return {"serial": serial, "slots": slots}
 
 
 def _reverification(http: httpx.Client, path: str, person: str, **fields: str) -> httpx.Response:
@@ -205,7 +293,15 @@ def world(server: ServerProcess, tmp_path: Path) -> World:
     started = other.start()
     other.client.close()
     assert session
+    # the renewals' certificate is not the session's either: a renewal supersedes it
+    mobile = _mobile_certificate(server.url, tmp_path, "C010")
+    financial_certificate = _financial_certificate(server.url, "C011")
+    # the operator's: the run learns serials from answers (the renewal's, the financial
+    # login's), and would revoke the certificates the credentials above are made with
+    operated = _financial_certificate(server.url, "C012")["serial"]
+    operator = _operator_token(server, "fuzz-operator", "operator")
     with httpx.Client(base_url=server.url, timeout=30) as http:
+        card = _security_card(http, issued["customer_number"], operator, session)
         financial_terms = http.get("/v1/financial/enrollments/terms").json()["required"]
         financial = http.post("/v1/financial/enrollments", json={"accepted": financial_terms})
         joint_terms = http.get("/v1/joint/registrations/terms").json()["required"]
@@ -215,7 +311,7 @@ def world(server: ServerProcess, tmp_path: Path) -> World:
     return World(
         tokens={
             "customerSession": session,
-            "operatorToken": _operator_token(server, "fuzz-operator", "operator"),
+            "operatorToken": operator,
             "auditorToken": _operator_token(server, "fuzz-auditor", "auditor"),
         },
         parameters={"path.number": issued["customer_number"], "path.family": "mobile"},
@@ -252,6 +348,13 @@ def world(server: ServerProcess, tmp_path: Path) -> World:
             "/v1/financial/enrollments": {"body.accepted": financial_terms},
             "/v1/joint/registrations": {"body.kind": "banking", "body.accepted": joint_terms},
         },
+        operations={r"^/v1/operator/certificates/\{serial\}/": {"path.serial": operated}},
+        credentials={
+            "url": server.url,
+            "mobile": mobile,
+            "financial": financial_certificate,
+            "security_card": card,
+        },
     )
 
 
@@ -274,7 +377,8 @@ def _config(server: ServerProcess, world: World, path: Path, *, starts: bool = F
         "[parameters]",
         *(f'"{name}" = "{value}"' for name, value in world.parameters.items()),
     ]
-    for paths, (_, _, parameters) in world.flows.items():
+    fixed = {paths: parameters for paths, (_, _, parameters) in world.flows.items()}
+    for paths, parameters in {**fixed, **world.operations}.items():
         lines += [
             "[[operations]]",
             f"include-path-regex = '{paths}'",
@@ -310,15 +414,22 @@ def test_the_fuzzer_finds_nothing_the_document_does_not_say(
         refused = found.get("warnings", {}).get("missing_auth", [])
         print(f"phases {phases}: Schemathesis names {len(refused)} operations 401/403 only")
     # each operation's answers to the positive cases that carried its credential (all its
-    # positive cases, for an operation whose credential is in the body): those answered
-    # only 401 or 403 were never reached past authentication
+    # positive cases, for an operation of no security scheme; for one whose credential the
+    # hooks make in the body, the cases they made it for, the others counted without an
+    # answer): those answered only 401 or 403, or never, were not reached past authentication
     answered: dict[str, set[int]] = {}
+    turned_down: set[str] = set()  # a credential the hooks made, as its holder would, refused
     for line in (tmp_path / "statuses.txt").read_text().splitlines():
-        operation, status = line.rsplit(" ", 1)
-        answered.setdefault(operation, set()).add(int(status))
+        method, path, status, *made = line.split(" ")
+        statuses = answered.setdefault(f"{method} {path}", set())
+        if status != "-":
+            statuses.add(int(status))
+        if made == ["made"] and int(status) in (401, 403):
+            turned_down.add(f"{method} {path} {status}")
     unreached = sorted(op for op, statuses in answered.items() if statuses <= {401, 403})
     print(f"reached past authentication: {len(answered) - len(unreached)} of {len(answered)}")
     print(f"answered only 401/403 with their credential: {len(unreached)}", *unreached, sep="\n  ")
+    assert not turned_down, sorted(turned_down)
     log = server.log.read_text()
     assert "Traceback" not in log
     # the server's own check of every refusal against its operation's declaration
@@ -336,6 +447,9 @@ def _run(
     """One run of Schemathesis over ``phases`` for ``seconds`` (on the operations whose path
     matches ``paths``, or every one); its output. Fails on any failure it found."""
     phases, seconds, paths = run_of
+    credentials = config.parent / "credentials.json"
+    if not credentials.exists():  # a run's renewals name the certificate the next one renews
+        credentials.write_text(json.dumps(world.credentials))
     excluded = [f"--exclude-path={path}" for path in EXCLUDED]
     if paths is not None:
         excluded.append(f"--include-path-regex={paths}")
@@ -374,6 +488,7 @@ def _run(
             "SCHEMATHESIS_HOOKS": str(HOOKS),
             "CERTCENTER_FUZZ_STATUSES": str(config.parent / "statuses.txt"),
             "CERTCENTER_FUZZ_TOKENS": json.dumps(world.tokens),
+            "CERTCENTER_FUZZ_CREDENTIALS": str(credentials),
             "CERTCENTER_FUZZ_FLOW_TOKENS": json.dumps(
                 [[paths, flow_id, token] for paths, (flow_id, token, _) in world.flows.items()]
             ),
