@@ -808,6 +808,14 @@ class UnitOfWorkFactory(Protocol):
 
     def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
 
+    @property
+    def writers_queue(self) -> bool:
+        """Whether every writing transaction waits for one lock, from its first statement to
+        its end (SQLite): then what a write only needs to read is cheaper read in a
+        read-only unit of work before it. Not on PostgreSQL, where a transaction locks only
+        the rows it changes and a second transaction costs more than it spares."""
+        ...
+
 
 class OidcRepository(Protocol):
     def add_client(self, client: OidcClient) -> None: ...

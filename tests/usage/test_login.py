@@ -14,6 +14,7 @@ from certcenter.cli.app_session import login
 from certcenter.cli.client import ApiError
 from certcenter.clock import FrozenClock
 from certcenter.lifecycle.service import ActorRef
+from certcenter.ports import UnitOfWork
 from certcenter.usage.login import LoginAttempt
 from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import FlowFactory
@@ -284,9 +285,9 @@ def test_a_change_between_the_checks_and_the_session_is_seen(
     method: str,
     change: str,
 ) -> None:
-    """The login reads its subject and checks the signature before it takes the write lock;
-    a certificate revoked or a device deregistered in between is still refused, with the
-    challenge used and no session opened."""
+    """The login reads its subject and checks the signature before it writes (on SQLite
+    before it takes the write lock); a certificate revoked or a device deregistered in
+    between is still refused, with the challenge used and no session opened."""
     flow = issued(new_flow)
     serial = flow.current_serial()
     device = flow.keystore.device()
@@ -294,8 +295,8 @@ def test_a_change_between_the_checks_and_the_session_is_seen(
     operator = ActorRef.operator("op", None)
     examine = center.login._examine
 
-    def examine_then_change(attempt: LoginAttempt) -> object:
-        found = examine(attempt)
+    def examine_then_change(uow: UnitOfWork, attempt: LoginAttempt) -> object:
+        found = examine(uow, attempt)
         if change == "revoked":
             center.lifecycle.revoke(serial, "keyCompromise", operator)
         else:

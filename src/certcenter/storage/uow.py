@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from certcenter.ports import ConstraintViolationError, ReadOnlyWriteError
-from certcenter.storage.database import read_only_engine
+from certcenter.storage.database import is_sqlite, read_only_engine
 from certcenter.storage.oidc_repositories import SqlOidc
 from certcenter.storage.repositories import (
     SqlAudit,
@@ -190,6 +190,13 @@ class SqlUnitOfWorkFactory:
         self.session_factory = session_factory
         self.read_session_factory = _read_only_sessions(session_factory)
         self._ocsp_watchers: list[Callable[[str], None]] = []
+
+    @property
+    def writers_queue(self) -> bool:
+        """SQLite: every writer begins ``BEGIN IMMEDIATE`` and holds the file's one write
+        lock to its end (see :mod:`certcenter.storage.database`)."""
+        bind = self.session_factory.kw.get("bind")
+        return isinstance(bind, Engine) and is_sqlite(bind)
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         if read_only:

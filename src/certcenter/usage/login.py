@@ -20,6 +20,7 @@ records its use (inactivity and auto-renewal rules) and opens a session.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -160,17 +161,16 @@ class LoginService:
         if attempt.method == "biometric":
             return self._biometric_login(attempt, message)
 
-        # 1. who the login claims to be, and the device key's signature: read and checked
-        # before the write lock is taken
-        subject, refusal = self._examine(attempt)
-        proven = (
-            refusal is None
-            and subject.certificate is not None
-            and signature_valid(subject.certificate, message, attempt.signature)
-        )
         attempts: dict[str, int] = {}
-        # 2. take the challenge and count the try — committed before any slow check
+        # 1. who the login claims to be and the device key's signature, then the challenge
+        # taken and the try counted — committed before any slow check
         with self.uow_factory() as uow:
+            subject, refusal = self._examine(uow, attempt)
+            proven = (
+                refusal is None
+                and subject.certificate is not None
+                and signature_valid(subject.certificate, message, attempt.signature)
+            )
             self._take_challenge(uow, attempt, refusal)
             if subject.device is None:
                 self._count_unknown(uow, subject.key, factor)
@@ -184,12 +184,12 @@ class LoginService:
                 raise
             uow.commit()
 
-        # 3. the slow checks, outside any transaction (and a new hash of the secret when its
+        # 2. the slow checks, outside any transaction (and a new hash of the secret when its
         # hash is of an older pepper generation or cost)
         ok = self._check(subject, attempt, message, signed=proven)
         rehash = self._rehash(subject, attempt) if ok else None
 
-        # 4. book the outcome; open the session
+        # 3. book the outcome; open the session
         with self.uow_factory() as uow:
             refusal = self.guard.settle(
                 uow, subject.key, {factor: ok}, failed="DEVICE_AUTH_FAILED", attempts=attempts
@@ -202,17 +202,17 @@ class LoginService:
         return result
 
     def _biometric_login(self, attempt: LoginAttempt, message: bytes) -> LoginResult:
-        """The biometric path: nothing slow is checked (two ECDSA verifications, no secret to
-        hash). The subject is read and its signature checked first, in a read-only unit of
-        work that takes no write lock; then one short transaction takes the challenge and
-        opens the session — or, for a refusal, takes the challenge and commits it used."""
-        subject, refusal = self._examine(attempt)
-        device = subject.device
-        if refusal is None and device is not None and not device.biometric_public_key:
-            refusal = CertCenterError("BIOMETRIC_NOT_REGISTERED")
-        if refusal is None and not self._check(subject, attempt, message):
-            refusal = CertCenterError("BIOMETRIC_AUTH_FAILED")
+        """The biometric path in one transaction: nothing slow is checked (two ECDSA
+        verifications, no secret to hash). The subject is read and its signature checked
+        first, then the challenge is taken and the session opened — or, for a refusal, the
+        challenge is taken and committed used."""
         with self.uow_factory() as uow:
+            subject, refusal = self._examine(uow, attempt)
+            device = subject.device
+            if refusal is None and device is not None and not device.biometric_public_key:
+                refusal = CertCenterError("BIOMETRIC_NOT_REGISTERED")
+            if refusal is None and not self._check(subject, attempt, message):
+                refusal = CertCenterError("BIOMETRIC_AUTH_FAILED")
             self._take_challenge(uow, attempt, refusal)
             try:
                 result = self._open_session(uow, subject, attempt, None)
@@ -222,13 +222,18 @@ class LoginService:
             uow.commit()
         return result
 
-    def _examine(self, attempt: LoginAttempt) -> tuple[_Subject, CertCenterError | None]:
-        """The login's subject, read without the write lock, and the refusal it earns before
-        any proof is looked at (a revoked or expired certificate, …). The challenge is not
-        taken here: whatever the outcome, :meth:`_take_challenge` takes it first."""
-        with self.uow_factory(read_only=True) as uow:
+    def _examine(
+        self, uow: UnitOfWork, attempt: LoginAttempt
+    ) -> tuple[_Subject, CertCenterError | None]:
+        """The login's subject and the refusal it earns before any proof is looked at (a
+        revoked or expired certificate, …), read before anything is written in ``uow``:
+        where writers queue for one lock (SQLite) in a read-only unit of work of its own,
+        which does not hold it. The challenge is not taken here: whatever the outcome,
+        :meth:`_take_challenge` takes it next."""
+        reading = self.uow_factory(read_only=True) if self.uow_factory.writers_queue else None
+        with reading or contextlib.nullcontext(uow) as reads:
             try:
-                subject = self._subject(uow, attempt.device_id)
+                subject = self._subject(reads, attempt.device_id)
                 if subject.device is not None and subject.certificate is not None:
                     self._require_usable(subject.certificate)
             except CertCenterError as err:
