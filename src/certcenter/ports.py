@@ -396,10 +396,11 @@ class OcspChangeFeed(Protocol):
 
 
 class ChallengeRepository(Protocol):
-    def add(self, challenge: DeviceChallenge) -> None: ...
-    def take(self, challenge: str, *, device_id: str, purpose: str, at: datetime) -> bool:
-        """Atomically mark it used if it is ``device_id``'s, for ``purpose``, unused and
-        unexpired at ``at``; False otherwise."""
+    """The uses of device challenges (a challenge itself is not stored: it carries its
+    expiry and a keyed tag, :class:`~certcenter.authn.device_auth.DeviceAuthenticator`)."""
+
+    def use(self, challenge: DeviceChallenge) -> bool:
+        """Record its one use, atomically; False if its value was used already."""
         ...
 
     def purge_expired(self, before: datetime, *, limit: int = 500) -> int:

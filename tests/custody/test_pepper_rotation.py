@@ -247,3 +247,27 @@ def test_an_unused_older_pepper_is_destroyed_once_the_newest_has_settled(
     # this process knows within 30 s
     clock.advance(seconds=30)
     assert not center.hasher.verify(made_under_2, "480213", purpose="pin")
+
+
+def test_a_challenge_issued_just_before_a_rotation_is_still_taken(
+    new_flow: FlowFactory, center: Center
+) -> None:
+    """A device challenge's tag is keyed by the pepper: one issued under the older generation
+    is still the center's own after the rotation, until it expires."""
+    flow = new_flow("C001")
+    flow.through("csr")
+    device = flow.keystore.device()
+    assert device is not None
+    before = center.login.challenge(device.device_id)
+    result = CliRunner().invoke(cli, ["keys", "ceremony", "rotate", "pepper"], env=cli_env(center))
+    assert result.exit_code == 0, result.output
+    assert isinstance(center.clock, FrozenClock)
+    center.clock.advance(seconds=30)  # the running center now tags under generation 2
+    assert [use.generation for use in center.pepper_rotation.status() if use.current] == [2]
+    after = center.login.challenge(device.device_id)
+    with center.uow_factory() as uow:
+        for issued in (before, after):
+            center.login.authenticator.take_challenge(
+                uow, device_id=device.device_id, purpose="login", challenge=issued.challenge
+            )
+        uow.commit()

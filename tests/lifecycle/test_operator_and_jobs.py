@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from certcenter.bootstrap import Center
-from certcenter.cli.app_session import login
-from certcenter.cli.demo import DEMO_PIN
 from certcenter.clock import FrozenClock
+from certcenter.errors import CertCenterError
 from certcenter.lifecycle.service import ActorRef
 from certcenter.storage.uow import SqlUnitOfWork
 from tests.conftest import LiveServer
@@ -224,31 +223,40 @@ def _challenges(center: Center) -> set[str]:
         return {row[0] for row in rows}
 
 
+def _use(center: Center, device_id: str) -> str:
+    """A login challenge for ``device_id``, issued and used now; its value."""
+    issued = center.login.challenge(device_id)
+    with center.uow_factory() as uow:
+        center.login.authenticator.take_challenge(
+            uow, device_id=device_id, purpose="login", challenge=issued.challenge
+        )
+        uow.commit()
+    return issued.challenge
+
+
 def test_device_challenges_are_deleted_a_day_past_their_expiry(
     center: Center, clock: FrozenClock, new_flow: FlowFactory
 ) -> None:
-    """Every login leaves a challenge row: the jobs delete those a day past their expiry,
-    used or not, and keep the rest; a deleted challenge cannot be used any more."""
+    """A challenge is stored only once used, as a row per use (one per login): the jobs
+    delete those a day past their expiry and keep the rest; once deleted, a challenge is
+    still refused (it carries its expiry)."""
     flow = new_flow("C001")
     flow.through("csr")
     device = flow.keystore.device()
     assert device is not None
-    old = center.login.challenge(device.device_id)  # never answered
-    login(flow.client, flow.keystore, pin=DEMO_PIN)  # answered: used
-    assert len(_challenges(center)) >= 2
+    unused = center.login.challenge(device.device_id)  # issued, never answered: no row
+    old = _use(center, device.device_id)
+    assert unused.challenge not in _challenges(center)
+    assert old in _challenges(center)
     clock.advance(days=1)
-    recent = center.login.challenge(device.device_id)  # expired, but not a day ago yet
+    recent = _use(center, device.device_id)  # expires a day after the first one
     clock.advance(seconds=center.settings.policy.challenge_ttl_seconds + 1)
-    fresh = center.login.challenge(device.device_id)
     report = center.jobs.run_once()
-    assert report.challenges_purged >= 2
+    assert report.challenges_purged >= 1
     assert "spent device challenges deleted" in report.summary()
-    assert _challenges(center) == {recent.challenge, fresh.challenge}
-    with center.uow_factory() as uow:
-        assert not uow.challenges.take(
-            old.challenge, device_id=device.device_id, purpose="login", at=clock.now()
+    assert _challenges(center) == {recent}
+    with center.uow_factory() as uow, pytest.raises(CertCenterError) as refused:
+        center.login.authenticator.take_challenge(
+            uow, device_id=device.device_id, purpose="login", challenge=old
         )
-        assert uow.challenges.take(
-            fresh.challenge, device_id=device.device_id, purpose="login", at=clock.now()
-        )
-        uow.commit()
+    assert refused.value.code == "CHALLENGE_INVALID"

@@ -92,11 +92,6 @@ HOT: dict[str, tuple[Query, str, tuple[str, ...]]] = {
         (),
     ),
     "session by token": (lambda u, c: u.sessions.by_token_hash("0" * 64), "sessions", ()),
-    "taking a device challenge": (
-        lambda u, c: u.challenges.take("x" * 43, device_id="device-1", purpose="login", at=NOW),
-        "device_challenges",
-        (),
-    ),
     "job: spent device challenges": (
         lambda u, c: u.challenges.purge_expired(NOW),
         "device_challenges",

@@ -8,11 +8,13 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from certcenter.authn.device_auth import challenge_message
 from certcenter.authn.factors import unknown_subject
 from certcenter.bootstrap import Center
 from certcenter.cli.app_session import login
 from certcenter.cli.client import ApiError
 from certcenter.clock import FrozenClock
+from certcenter.errors import CertCenterError
 from certcenter.lifecycle.service import ActorRef
 from certcenter.ports import UnitOfWork
 from certcenter.usage.login import LoginAttempt
@@ -321,3 +323,89 @@ def test_a_change_between_the_checks_and_the_session_is_seen(
     assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CHALLENGE_INVALID")
     with center.uow_factory() as uow:
         assert not [e for e in uow.audit.for_subject("certificate", serial) if e.action == "login"]
+
+
+def _altered(challenge: str) -> list[str]:
+    """The challenge with its expiry moved a day on, its random part or its tag changed, and
+    a challenge of the same form the center never issued."""
+    nonce, expiry, tag = challenge.split(".")
+    flip = {"A": "B"}.get(nonce[0], "A")
+    return [
+        f"{nonce}.{int(expiry) + 86_400_000_000}.{tag}",
+        f"{flip}{nonce[1:]}.{expiry}.{tag}",
+        f"{nonce}.{expiry}.{flip}{tag[1:]}",
+        f"{'x' * 43}.{expiry}.{'y' * 22}",
+    ]
+
+
+def test_a_challenge_is_the_centers_own_for_one_device_and_one_purpose(
+    new_flow: FlowFactory, center: Center
+) -> None:
+    """A challenge is not stored until used: it carries its expiry and a tag keyed by the
+    pepper over its device and purpose. Altered, made up, or presented by another device or
+    for another purpose, it is refused, and a refusal leaves the real one usable."""
+    flow = issued(new_flow)
+    device = flow.keystore.device()
+    assert device is not None
+    client = app_client(flow)
+    issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
+    for value in _altered(issued_challenge["challenge"]):
+        body = {
+            "device_id": device.device_id,
+            "challenge": value,
+            "signature": flow.keystore.sign(challenge_message("login", value)),
+            "method": "pin",
+            "pin": PIN,
+        }
+        assert_refusal(
+            _refused(lambda body=body: client.call("POST", "/v1/login", body)),
+            "CHALLENGE_INVALID",
+        )
+    authenticator = center.login.authenticator
+    with center.uow_factory() as uow:
+        for device_id, purpose in (("device-someone-else", "login"), (device.device_id, "revoke")):
+            with pytest.raises(CertCenterError) as refused:
+                authenticator.take_challenge(
+                    uow,
+                    device_id=device_id,
+                    purpose=purpose,
+                    challenge=issued_challenge["challenge"],
+                )
+            assert refused.value.code == "CHALLENGE_INVALID"
+    body = {
+        "device_id": device.device_id,
+        "challenge": issued_challenge["challenge"],
+        "signature": flow.keystore.sign(issued_challenge["sign"].encode()),
+        "method": "pin",
+        "pin": PIN,
+    }
+    assert client.call("POST", "/v1/login", body)["token"]
+
+
+def test_one_challenge_sent_many_times_at_once_logs_in_once(
+    new_flow: FlowFactory, center: Center
+) -> None:
+    flow = issued(new_flow)
+    device = flow.keystore.device()
+    assert device is not None
+    issued_challenge = app_client(flow).call(
+        "POST", "/v1/login/challenges", {"device_id": device.device_id}
+    )
+    body = {
+        "device_id": device.device_id,
+        "challenge": issued_challenge["challenge"],
+        "signature": flow.keystore.sign(issued_challenge["sign"].encode(), key="biometric"),
+        "method": "biometric",
+    }
+
+    def attempt(_: int) -> str:
+        try:
+            app_client(flow).call("POST", "/v1/login", body)
+        except ApiError as err:
+            return str(err.code)
+        return "ok"
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert outcomes.count("ok") == 1, outcomes
+    assert set(outcomes) == {"ok", "CHALLENGE_INVALID"}

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -48,28 +49,29 @@ def challenge_message(purpose: str, challenge: str) -> bytes:
     return f"certcenter:{purpose}:{challenge}".encode()
 
 
-def new_challenge(
-    uow: UnitOfWork,
-    now: datetime,
-    ttl_seconds: int,
-    *,
-    customer_id: str,
-    device_id: str,
-    purpose: str,
-) -> DeviceChallenge:
-    """A fresh single-use challenge (256 random bits) for ``device_id`` and ``purpose``,
-    added to the unit of work; it expires ``ttl_seconds`` after ``now``."""
-    challenge = DeviceChallenge(
-        id=new_id(),
-        customer_id=customer_id,
-        device_id=device_id,
-        purpose=purpose,
-        challenge=secrets.token_urlsafe(32),
-        created_at=now,
-        expires_at=now + timedelta(seconds=ttl_seconds),
-    )
-    uow.challenges.add(challenge)
-    return challenge
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_TAG_PURPOSE = "device-challenge"
+_CHALLENGE = re.compile(r"([A-Za-z0-9_-]{43})\.([0-9]{1,17})\.([A-Za-z0-9_-]{22})")
+
+
+def _tagged_text(purpose: str, device_id: str, body: str) -> str:
+    return f"{purpose}\n{device_id}\n{body}"
+
+
+def _opened(
+    hasher: SecretHasher, challenge: str, *, device_id: str, purpose: str
+) -> datetime | None:
+    """The expiry a challenge issued for ``device_id`` and ``purpose`` carries; None for
+    anything else (not one of ours, another device's or purpose's, altered)."""
+    parts = _CHALLENGE.fullmatch(challenge)
+    if parts is None:
+        return None
+    body = f"{parts.group(1)}.{parts.group(2)}"
+    text = _tagged_text(purpose, device_id, body)
+    if not hasher.tag_matches(text, parts.group(3), purpose=_TAG_PURPOSE):
+        return None
+    return _EPOCH + int(parts.group(2)) * _MICROSECOND
 
 
 @dataclass(frozen=True)
@@ -125,32 +127,69 @@ class DeviceAuthenticator:
                 )
         return CertCenterError("DEVICE_NOT_REGISTERED")
 
+    def new_challenge(
+        self, *, device_id: str, purpose: str, customer_id: str = ""
+    ) -> DeviceChallenge:
+        """A fresh single-use challenge (256 random bits) for ``device_id`` and ``purpose``,
+        expiring ``challenge_ttl_seconds`` *(policy)* from now. Nothing is stored: the value
+        carries its expiry and a tag keyed by the pepper over the device, the purpose and
+        both (``<random>.<expiry in µs since 1970>.<tag>``), and :meth:`take_challenge`
+        records its one use."""
+        now = self.clock.now()
+        expires_at = now + timedelta(seconds=self.policy.challenge_ttl_seconds)
+        body = f"{secrets.token_urlsafe(32)}.{(expires_at - _EPOCH) // _MICROSECOND}"
+        tag = self.hasher.tag(_tagged_text(purpose, device_id, body), purpose=_TAG_PURPOSE)
+        return DeviceChallenge(
+            id=new_id(),
+            customer_id=customer_id,
+            device_id=device_id,
+            purpose=purpose,
+            challenge=f"{body}.{tag}",
+            created_at=now,
+            expires_at=expires_at,
+        )
+
     def issue_challenge(self, uow: UnitOfWork, *, device_id: str, purpose: str) -> DeviceChallenge:
+        """A challenge for a registered device (``DEVICE_NOT_REGISTERED`` otherwise)."""
         if purpose not in PURPOSES:
             raise CertCenterError(
                 "INVALID_REQUEST", detail=f"purpose: {', '.join(sorted(PURPOSES))}"
             )
         device, _ = self.registered(uow, device_id)
-        return new_challenge(
-            uow,
-            self.clock.now(),
-            self.policy.challenge_ttl_seconds,
-            customer_id=device.customer_id,
-            device_id=device_id,
-            purpose=purpose,
+        return self.new_challenge(
+            device_id=device_id, purpose=purpose, customer_id=device.customer_id
         )
 
     def take_challenge(
-        self, uow: UnitOfWork, *, device_id: str, purpose: str, challenge: str
+        self,
+        uow: UnitOfWork,
+        *,
+        device_id: str,
+        purpose: str,
+        challenge: str,
+        customer_id: str = "",
     ) -> None:
-        """Consume the challenge: it must be this device's, for this purpose, unused and
-        unexpired (``CHALLENGE_INVALID`` otherwise)."""
-        if not (
-            0 < len(challenge) <= 128
-            and uow.challenges.take(
-                challenge, device_id=device_id, purpose=purpose, at=self.clock.now()
-            )
-        ):
+        """Use the challenge up: it must have been issued for this device and purpose, be
+        unexpired and never used before (``CHALLENGE_INVALID`` otherwise). Its use is a row
+        of ``device_challenges`` whose value is unique, written in ``uow``: of two requests
+        with the same challenge, only the first to commit goes through."""
+        now = self.clock.now()
+        expires_at = (
+            _opened(self.hasher, challenge, device_id=device_id, purpose=purpose)
+            if len(challenge) <= 128
+            else None
+        )
+        used = DeviceChallenge(
+            id=new_id(),
+            customer_id=customer_id,
+            device_id=device_id,
+            purpose=purpose,
+            challenge=challenge,
+            created_at=now,
+            expires_at=expires_at or now,
+            used_at=now,
+        )
+        if expires_at is None or expires_at <= now or not uow.challenges.use(used):
             raise CertCenterError("CHALLENGE_INVALID", seconds=self.policy.challenge_ttl_seconds)
 
     def verify(

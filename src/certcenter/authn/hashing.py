@@ -44,6 +44,7 @@ again under another pepper; generation 1 is therefore never deleted.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -62,6 +63,7 @@ _PREFIX = "$argon2id$"
 _DOMAIN = b"certcenter/secret-hash/v1\x00"
 _DIGEST_DOMAIN = b"certcenter/keyed-digest/v1\x00"  # never the input of a hash above
 _CODE_DOMAIN = b"certcenter/code-key/v1\x00"  # the per-purpose keys of short-lived codes
+_TAG_DOMAIN = b"certcenter/tag-key/v1\x00"  # the key of the tags issued values carry
 _CODE_PREFIX = "hmac-sha256$"
 _LEGACY_CODE_PREFIX = "$argon2"  # codes stored before they were keyed digests
 _DUMMY_PURPOSE = "dummy"
@@ -203,6 +205,34 @@ class SecretHasher:
         mac = hmac.new(key, code.encode("utf-8", "surrogatepass"), hashlib.sha256)
         marker = "" if generation == 1 else f"g{generation}$"
         return _CODE_PREFIX + marker + mac.hexdigest()
+
+    def tag(self, text: str, *, purpose: str) -> str:
+        """A keyed tag of ``text`` that a value the center issues carries, so that the center
+        can tell later that it issued it without storing it (a device challenge: its device,
+        purpose and expiry): 22 characters, base64url of HMAC-SHA256's first 128 bits under a
+        key of ``purpose`` made from the newest pepper generation. Tag only what lives
+        minutes: :meth:`tag_matches` knows the newest generation and the one before it."""
+        return self._tag(text, purpose, self._peppers.current())
+
+    def _tag(self, text: str, purpose: str, generation: int) -> str:
+        key = self._peppered("", purpose, _TAG_DOMAIN, generation)
+        mac = hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:16]).decode("ascii").rstrip("=")
+
+    def tag_matches(self, text: str, tag: str, *, purpose: str) -> bool:
+        """True if ``tag`` is :meth:`tag` of ``text`` under the newest pepper generation or
+        the one before it (a value tagged just before a rotation), compared in constant
+        time; False for anything else, never raises."""
+        given = tag.encode("utf-8", "surrogatepass")
+        current = self._peppers.current()
+        for generation in (current, current - 1) if current > 1 else (current,):
+            try:
+                expected = self._tag(text, purpose, generation)
+            except LookupError:  # an older generation retired
+                continue
+            if hmac.compare_digest(given, expected.encode("ascii")):
+                return True
+        return False
 
     def code_matches(self, stored: str, code: str, *, purpose: str) -> bool:
         """True if ``code`` is the code :meth:`code_digest` stored under ``purpose``, compared

@@ -2,7 +2,7 @@
 purpose bound into the signed bytes (``certcenter:<purpose>:<challenge>``), for logging in
 (:mod:`.login`) and for registering another institution's certificate (:mod:`.other`).
 
-    challenge = joint_challenge(uow_factory, clock, policy, purpose="joint-login")
+    challenge = joint_challenge(authenticator, purpose="joint-login")
     require_signature(certificate, "joint-login", challenge.challenge, signature)
 """
 
@@ -10,33 +10,18 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from certcenter.authn.device_auth import challenge_message, new_challenge
-from certcenter.clock import Clock
-from certcenter.config import Policy
+from certcenter.authn.device_auth import DeviceAuthenticator, challenge_message
 from certcenter.entities import DeviceChallenge
 from certcenter.errors import CertCenterError
-from certcenter.ports import UnitOfWorkFactory
 from certcenter.signing import rsa_signature_valid
 from certcenter.usage.login import JOINT_CLIENT
 
 __all__ = ["joint_challenge", "require_signature"]
 
 
-def joint_challenge(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, purpose: str
-) -> DeviceChallenge:
+def joint_challenge(authenticator: DeviceAuthenticator, *, purpose: str) -> DeviceChallenge:
     """A single-use challenge for the joint certificate's software (no device to name)."""
-    with uow_factory() as uow:
-        challenge = new_challenge(
-            uow,
-            clock.now(),
-            policy.challenge_ttl_seconds,
-            customer_id="",
-            device_id=JOINT_CLIENT,
-            purpose=purpose,
-        )
-        uow.commit()
-    return challenge
+    return authenticator.new_challenge(device_id=JOINT_CLIENT, purpose=purpose)
 
 
 def require_signature(

@@ -128,7 +128,7 @@ class JointLogin:
 
     def challenge(self) -> DeviceChallenge:
         """A login challenge for the joint certificate's software (no device to name)."""
-        return joint_challenge(self.uow_factory, self.clock, self.policy, purpose=PURPOSE)
+        return joint_challenge(self.authenticator, purpose=PURPOSE)
 
     def authenticate(self, attempt: JointLoginAttempt) -> JointProof:
         """Every check of a joint login, each refusal counted by the risk rules; the

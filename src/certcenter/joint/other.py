@@ -270,7 +270,7 @@ class OtherJointCertificates:
 
     def challenge(self) -> DeviceChallenge:
         """A single-use challenge for the certificate's key to sign at registration."""
-        return joint_challenge(self.uow_factory, self.clock, self.policy, purpose=PURPOSE)
+        return joint_challenge(self.authenticator, purpose=PURPOSE)
 
     def registered(self, customer_id: str) -> list[OtherJointCertificate]:
         with self.uow_factory(read_only=True) as uow:

@@ -32,7 +32,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from certcenter.entities import (
     AuditCheckpoint,
@@ -1033,27 +1032,23 @@ class SqlOcspCache(_Repository):
 
 
 class SqlChallenges(_Repository):
-    def add(self, challenge: DeviceChallenge) -> None:
-        self.session.add(challenge)
-
-    def take(self, challenge: str, *, device_id: str, purpose: str, at: datetime) -> bool:
-        """Mark the challenge used, in one statement: only if it is ``device_id``'s, for
-        ``purpose``, unused and unexpired at ``at``. False when it is not (or not any more)."""
+    def use(self, challenge: DeviceChallenge) -> bool:
+        """Record the challenge's one use: insert its row unless a row of the same value is
+        there (``ON CONFLICT DO NOTHING`` on the unique value; on PostgreSQL a concurrent
+        insert of it is waited for). False when it was used before."""
         t = tables.device_challenges
+        insert_ = (
+            postgresql.insert
+            if self.session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert
+        )
+        values = {column.name: getattr(challenge, column.name) for column in t.columns}
         done = self.session.execute(
-            update(t)
-            .where(
-                t.c.challenge == challenge,
-                t.c.device_id == device_id,
-                t.c.purpose == purpose,
-                t.c.used_at.is_(None),
-                t.c.expires_at > at,
-            )
-            .values(used_at=at)
+            insert_(t)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[t.c.challenge])
             .returning(t.c.id)
         ).first()
-        if done is not None and (cached := self._loaded(DeviceChallenge, done.id)) is not None:
-            set_committed_value(cached, "used_at", at)
         return done is not None
 
     def purge_expired(self, before: datetime, *, limit: int = 500) -> int:

@@ -32,7 +32,6 @@ from certcenter.authn.device_auth import (
     DeviceAuthenticator,
     challenge_message,
     key_signature_valid,
-    new_challenge,
     signature_valid,
 )
 from certcenter.authn.factors import PATTERN, PIN, FactorGuard, unknown_subject
@@ -134,21 +133,11 @@ class LoginService:
         self.policy = policy
 
     def challenge(self, device_id: str) -> DeviceChallenge:
-        """A login challenge, for a registered device or not (the answer looks the same)."""
+        """A login challenge, for a registered device or not (the answer looks the same):
+        nothing is read or written until it is used."""
         if not 0 < len(device_id) <= 64:
             raise CertCenterError("INVALID_REQUEST", detail="device_id: 1 to 64 characters")
-        with self.uow_factory() as uow:
-            device = uow.devices.active_by_device_id(device_id)
-            challenge = new_challenge(
-                uow,
-                self.clock.now(),
-                self.policy.challenge_ttl_seconds,
-                customer_id=device.customer_id if device else "",
-                device_id=device_id,
-                purpose=PURPOSE,
-            )
-            uow.commit()
-        return challenge
+        return self.authenticator.new_challenge(device_id=device_id, purpose=PURPOSE)
 
     def login(self, attempt: LoginAttempt) -> LoginResult:
         if attempt.method not in METHODS:
@@ -171,7 +160,7 @@ class LoginService:
                 and subject.certificate is not None
                 and signature_valid(subject.certificate, message, attempt.signature)
             )
-            self._take_challenge(uow, attempt, refusal)
+            self._take_challenge(uow, attempt, subject, refusal)
             if subject.device is None:
                 self._count_unknown(uow, subject.key, factor)
             # possession of the device key first: a stranger's bogus signature is counted
@@ -213,7 +202,7 @@ class LoginService:
                 refusal = CertCenterError("BIOMETRIC_NOT_REGISTERED")
             if refusal is None and not self._check(subject, attempt, message):
                 refusal = CertCenterError("BIOMETRIC_AUTH_FAILED")
-            self._take_challenge(uow, attempt, refusal)
+            self._take_challenge(uow, attempt, subject, refusal)
             try:
                 result = self._open_session(uow, subject, attempt, None)
             except CertCenterError:
@@ -241,13 +230,21 @@ class LoginService:
         return subject, None
 
     def _take_challenge(
-        self, uow: UnitOfWork, attempt: LoginAttempt, refusal: CertCenterError | None
+        self,
+        uow: UnitOfWork,
+        attempt: LoginAttempt,
+        subject: _Subject,
+        refusal: CertCenterError | None,
     ) -> None:
         """Take the login's challenge in ``uow``: a challenge that is not this device's,
         unused and unexpired is refused as such; else ``refusal``, when there is one, is
         raised with the challenge committed as used."""
         self.authenticator.take_challenge(
-            uow, device_id=attempt.device_id, purpose=PURPOSE, challenge=attempt.challenge
+            uow,
+            device_id=attempt.device_id,
+            purpose=PURPOSE,
+            challenge=attempt.challenge,
+            customer_id=subject.customer.id if subject.customer is not None else "",
         )
         if refusal is not None:
             uow.commit()
