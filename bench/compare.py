@@ -603,7 +603,9 @@ def cfssl_sign_figure(
 class Profile:
     """``py-spy record`` of the center's processes while one measurement runs; collapsed
     stacks to a file, the top frames summarised afterwards. Only samples of threads holding
-    the GIL (``--gil``): where the Python CPU goes, not threads waiting for work."""
+    the GIL (``--gil``): where the Python CPU goes, not threads waiting for work. With
+    ``BENCH_PROFILE_IDLE=1`` in the environment every thread is sampled, idle ones too
+    (``--idle``): where requests wait (a lock, the writers' turn, a queue)."""
 
     def __init__(self, py_spy: str, pid: int, out: Path) -> None:
         self.out = out
@@ -615,7 +617,7 @@ class Profile:
                 str(pid),
                 "--subprocesses",
                 "--nonblocking",
-                "--gil",
+                *(["--idle"] if os.environ.get("BENCH_PROFILE_IDLE") else ["--gil"]),
                 "--rate",
                 "97",
                 "--format",
