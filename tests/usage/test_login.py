@@ -19,7 +19,7 @@ from certcenter.lifecycle.service import ActorRef
 from certcenter.ports import UnitOfWork
 from certcenter.usage.login import LoginAttempt
 from tests.mobile_enrollment.test_refusals import assert_refusal
-from tests.support.flow import FlowFactory
+from tests.support.flow import Flow, FlowFactory
 from tests.usage.support import PIN, app_client, issued, logged_in
 
 
@@ -29,6 +29,26 @@ def _refused(work: object) -> ApiError:
     except ApiError as err:
         return err
     raise AssertionError("expected a refusal")
+
+
+def _answer(
+    flow: Flow,
+    device_id: str,
+    issued: dict[str, str],
+    *,
+    method: str = "pin",
+    pin: str | None = PIN,
+    key: str = "certificate",
+) -> dict[str, str]:
+    """The body of ``POST /v1/login`` answering the challenge ``issued`` (the answer of
+    ``POST /v1/login/challenges``), signed with the device's ``key``."""
+    return {
+        "device_id": device_id,
+        "challenge": issued["challenge"],
+        "signature": flow.keystore.sign(issued["sign"].encode(), key=key),
+        "method": method,
+        **({"pin": pin} if method == "pin" and pin is not None else {}),
+    }
 
 
 def test_pin_login_opens_a_session_and_records_the_use(
@@ -62,12 +82,7 @@ def test_pattern_and_biometric_logins(new_flow: FlowFactory) -> None:
     device = flow.keystore.device()
     assert device is not None
     issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
-    body = {
-        "device_id": device.device_id,
-        "challenge": issued_challenge["challenge"],
-        "signature": flow.keystore.sign(issued_challenge["sign"].encode()),
-        "method": "biometric",
-    }
+    body = _answer(flow, device.device_id, issued_challenge, method="biometric")
     assert_refusal(
         _refused(lambda: client.call("POST", "/v1/login", body)), "BIOMETRIC_AUTH_FAILED"
     )
@@ -123,15 +138,7 @@ def test_concurrent_wrong_pins_count_exactly_the_policy_number(
             issued_challenge = http.post(
                 "/v1/login/challenges", json={"device_id": device.device_id}
             ).json()
-            bodies.append(
-                {
-                    "device_id": device.device_id,
-                    "challenge": issued_challenge["challenge"],
-                    "signature": flow.keystore.sign(issued_challenge["sign"].encode()),
-                    "method": "pin",
-                    "pin": "000000",
-                }
-            )
+            bodies.append(_answer(flow, device.device_id, issued_challenge, pin="000000"))
 
     def attempt(body: dict[str, object]) -> str:
         with httpx.Client(base_url=url, timeout=120) as http:
@@ -226,13 +233,7 @@ def test_login_challenges_are_single_use_and_expire(
     client = app_client(flow)
     issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
     assert len(issued_challenge["challenge"]) >= 43  # 256 bits, base64url
-    body = {
-        "device_id": device.device_id,
-        "challenge": issued_challenge["challenge"],
-        "signature": flow.keystore.sign(issued_challenge["sign"].encode()),
-        "method": "pin",
-        "pin": PIN,
-    }
+    body = _answer(flow, device.device_id, issued_challenge)
     client.call("POST", "/v1/login", body)
     assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CHALLENGE_INVALID")
     late = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
@@ -309,13 +310,7 @@ def test_a_change_between_the_checks_and_the_session_is_seen(
     client = app_client(flow)
     key = "biometric" if method == "biometric" else "certificate"
     issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
-    body = {
-        "device_id": device.device_id,
-        "challenge": issued_challenge["challenge"],
-        "signature": flow.keystore.sign(issued_challenge["sign"].encode(), key=key),
-        "method": method,
-        **({"pin": PIN} if method == "pin" else {}),
-    }
+    body = _answer(flow, device.device_id, issued_challenge, method=method, key=key)
     # what a login after the change is told: a deregistered device's certificate is revoked
     assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CERTIFICATE_REVOKED")
     monkeypatch.undo()
@@ -372,13 +367,7 @@ def test_a_challenge_is_the_centers_own_for_one_device_and_one_purpose(
                     challenge=issued_challenge["challenge"],
                 )
             assert refused.value.code == "CHALLENGE_INVALID"
-    body = {
-        "device_id": device.device_id,
-        "challenge": issued_challenge["challenge"],
-        "signature": flow.keystore.sign(issued_challenge["sign"].encode()),
-        "method": "pin",
-        "pin": PIN,
-    }
+    body = _answer(flow, device.device_id, issued_challenge)
     assert client.call("POST", "/v1/login", body)["token"]
 
 
@@ -391,12 +380,7 @@ def test_one_challenge_sent_many_times_at_once_logs_in_once(
     issued_challenge = app_client(flow).call(
         "POST", "/v1/login/challenges", {"device_id": device.device_id}
     )
-    body = {
-        "device_id": device.device_id,
-        "challenge": issued_challenge["challenge"],
-        "signature": flow.keystore.sign(issued_challenge["sign"].encode(), key="biometric"),
-        "method": "biometric",
-    }
+    body = _answer(flow, device.device_id, issued_challenge, method="biometric", key="biometric")
 
     def attempt(_: int) -> str:
         try:
