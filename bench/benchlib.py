@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -276,6 +277,30 @@ def walk(
 
 
 # ------------------------------------------------------------------ statistics
+
+
+@contextlib.contextmanager
+def fresh_database(url: str | None, *, prefix: str) -> Iterator[str | None]:
+    """None for SQLite (the data directory's file); for PostgreSQL a new, empty database
+    (``<prefix>_<random>``) on the server ``url`` names, dropped afterwards: a center started
+    with a data directory of its own (its own keys) needs a database of its own too."""
+    if url is None:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin_url = make_url(url).set(drivername="postgresql+psycopg")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def percentile(ordered: Sequence[float], p: float) -> float:

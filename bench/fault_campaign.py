@@ -51,7 +51,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +67,7 @@ from benchlib import (
     BenchPerson,
     BenchStoppedError,
     Walk,
+    fresh_database,
     load_people,
     table,
     walk,
@@ -232,29 +232,6 @@ class Server:
         with contextlib.suppress(OSError):
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         return ""
-
-
-@contextlib.contextmanager
-def fresh_database(url: str | None) -> Iterator[str | None]:
-    """None for SQLite (the data directory's file); for PostgreSQL a new database on the
-    server ``url`` names, dropped afterwards."""
-    if url is None:
-        yield None
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"certcenter_faults_{uuid.uuid4().hex[:10]}"
-    admin_url = make_url(url).set(drivername="postgresql+psycopg")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # ------------------------------------------------------------------ the load
@@ -604,7 +581,9 @@ def run_campaign(args: argparse.Namespace, database: str, rng: random.Random) ->
     people = load_people(None).people
     with (
         tempfile.TemporaryDirectory(prefix=f"faults-{kind}-") as tmp,
-        fresh_database(None if database == "sqlite" else database) as url,
+        fresh_database(
+            None if database == "sqlite" else database, prefix="certcenter_faults"
+        ) as url,
     ):
         data = Path(tmp)
         server = Server(data, url, f"http://127.0.0.1:{hook_port}/hook")

@@ -298,12 +298,21 @@ def measure_login_goals(
     before the PIN logins (``figures.hash_ms``)."""
     world = Path(str(resources.files("certcenter.simulators").joinpath("demo_world.toml")))
     keys = list(benchlib.DEMO_HAPPY_KEYS[: max(1, min(concurrency, 9))])
-    with tempfile.TemporaryDirectory(prefix="certcenter-goals-") as tmp:
+    configured = Server(workers, Path(tempfile.gettempdir()), world, Path(os.devnull))
+    postgres = configured.settings.database_url.startswith("postgresql")
+    with (
+        tempfile.TemporaryDirectory(prefix="certcenter-goals-") as tmp,
+        benchlib.fresh_database(
+            configured.settings.database_url if postgres else None, prefix="certcenter_goals"
+        ) as database_url,
+    ):
         server = Server(workers, Path(tmp) / "data", world, Path(tmp) / "server.log")
+        if database_url is not None:  # its own keys: a database of its own
+            server.use_database(database_url)
         print(server.describe(), flush=True)
-        print(f"    up in {server.start(startup_timeout):.1f} s", flush=True)
-        started(server)
-        try:
+        try:  # a server that never answered is stopped too
+            print(f"    up in {server.start(startup_timeout):.1f} s", flush=True)
+            started(server)
             stores = enroll_demo_people(server.url, Path(tmp) / "apps", keys)
             if not stores:
                 print("    nobody could be enrolled: no login figures", flush=True)

@@ -104,6 +104,11 @@ class Server:
         self.settings = load_settings(environ=self.env)
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def use_database(self, url: str) -> None:
+        """Serve from the database ``url`` instead of the environment's."""
+        self.env["CERTCENTER_DATABASE_URL"] = url
+        self.settings = load_settings(environ=self.env)
+
     def describe(self) -> str:
         s = self.settings
         kind = s.database_url.split(":", 1)[0]
