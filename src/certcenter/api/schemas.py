@@ -182,7 +182,10 @@ class ChallengeIn(_Body):
 
 
 class ChallengeOut(BaseModel):
-    challenge: str
+    challenge: str = Field(
+        description="Single use, valid until expires_at, at most 128 characters; opaque to "
+        "the client: sign `sign` and send the challenge back unchanged."
+    )
     sign: str = Field(description="The exact text the device signs (ECDSA-SHA256, DER, base64).")
     expires_at: datetime
 
