@@ -54,12 +54,9 @@ class CustomerActions:
         self.lifecycle = lifecycle
 
     def challenge(self, device_id: str, purpose: str) -> DeviceChallenge:
-        with self.uow_factory() as uow, _revoking_again(purpose):
-            challenge = self.authenticator.issue_challenge(
-                uow, device_id=device_id, purpose=purpose
-            )
-            uow.commit()
-        return challenge
+        # nothing is stored until the challenge is used: only the device is read
+        with self.uow_factory(read_only=True) as uow, _revoking_again(purpose):
+            return self.authenticator.issue_challenge(uow, device_id=device_id, purpose=purpose)
 
     def _authorise(
         self, proof: DeviceProof, purpose: str, source_ip: str | None = None

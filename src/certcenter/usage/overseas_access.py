@@ -80,10 +80,8 @@ class OverseasAccess:
     def challenge(self, device_id: str) -> DeviceChallenge:
         """A single-use challenge for the registered device to sign (purpose
         ``overseas_access``)."""
-        with self.uow_factory() as uow:
-            issued = self.authenticator.issue_challenge(uow, device_id=device_id, purpose=PURPOSE)
-            uow.commit()
-        return issued
+        with self.uow_factory(read_only=True) as uow:  # nothing is stored until it is used
+            return self.authenticator.issue_challenge(uow, device_id=device_id, purpose=PURPOSE)
 
     def allow(self, proof: DeviceProof, *, days: int, source_ip: str | None) -> OverseasAccessState:
         """해외 IP 차단 해제 for ``days`` (1 to ``overseas_access_max_days``) from now."""
