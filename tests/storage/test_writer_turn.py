@@ -176,3 +176,51 @@ def test_a_writer_past_the_wait_asks_sqlite_itself(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 5
     engine.dispose()
+
+
+# A writer whose wait for the turn ran out, in a process that then ends at once
+GIVE_UP_AND_EXIT = """
+import sys
+from sqlalchemy import text
+from certcenter.storage import database
+database.SQLITE_BUSY_TIMEOUT_MS = 200
+engine = database.make_engine(f"sqlite:///{sys.argv[1]}")
+with engine.begin() as conn:
+    conn.execute(text("UPDATE counter SET n = 9 WHERE id = 1"))
+print("written", flush=True)
+"""
+
+
+def test_a_process_does_not_wait_at_its_exit_for_another_process_holding_the_turn(
+    tmp_path: Path,
+) -> None:
+    engine = _engine(tmp_path)
+    engine.dispose()
+    turn_file = tmp_path / ("turns.db" + TURN_FILE_SUFFIX)
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+            "print('holding', flush=True); sys.stdin.readline()",
+            str(turn_file),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "holding"
+            writer = subprocess.run(
+                [sys.executable, "-c", GIVE_UP_AND_EXIT, str(tmp_path / "turns.db")],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            assert writer.returncode == 0, writer.stderr
+            assert writer.stdout.strip() == "written"
+        finally:
+            holder.kill()
+            holder.wait(10)

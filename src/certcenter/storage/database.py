@@ -40,12 +40,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import sqlite3
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FuturesTimeout
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +214,7 @@ class WriterTurn:
         self._fd: int | None = None
         self._pid = 0
         self._holding_file = False  # read and written by the turn's holder only
-        self._waiter: ThreadPoolExecutor | None = None
+        self._waiter: _FileWaiter | None = None
 
     def take(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -248,17 +248,8 @@ class WriterTurn:
         # another process's writer holds it: wait in the kernel, in a thread of the turn's
         # own, so that the wait can end at the timeout
         if self._waiter is None:
-            self._waiter = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer-turn")
-        waiting = self._waiter.submit(fcntl.flock, fd, fcntl.LOCK_EX)
-        try:
-            waiting.result(timeout)
-            return True
-        except FuturesTimeout:
-            if not waiting.cancel():  # taken later: given back at once
-                waiting.add_done_callback(lambda _done: self._unlock_file())
-            return False
-        except OSError:
-            return False
+            self._waiter = _FileWaiter(fd, self._unlock_file)
+        return self._waiter.wait(timeout)
 
     def _unlock_file(self) -> None:
         if fcntl is not None and self._fd is not None and self._pid == os.getpid():
@@ -280,6 +271,54 @@ class WriterTurn:
         self._pid = os.getpid()
         self._waiter = None
         return self._fd
+
+
+class _FileWaiter:
+    """A daemon thread that waits in the kernel for the turn file's lock on behalf of the
+    turn's holder, who waits for it at most the busy timeout. A lock it gets after the holder
+    gave up is given back at once. A daemon, so a process never waits at its exit for another
+    process's writer."""
+
+    def __init__(self, fd: int, unlock: Callable[[], None]) -> None:
+        self._fd = fd
+        self._unlock = unlock
+        self._asked: queue.SimpleQueue[_Wait] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="sqlite-writer-turn", daemon=True).start()
+
+    def wait(self, timeout: float) -> bool:
+        """True once this process holds the file's lock; False if ``timeout`` passed first."""
+        asked = _Wait()
+        self._asked.put(asked)
+        if asked.done.wait(timeout):
+            return asked.error is None
+        with asked.lock:
+            if asked.done.is_set():  # taken just now
+                return asked.error is None
+            asked.abandoned = True
+        return False
+
+    def _run(self) -> None:
+        while True:
+            asked = self._asked.get()
+            try:
+                if fcntl is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                asked.error = exc
+            with asked.lock:
+                if asked.abandoned:
+                    if asked.error is None:
+                        self._unlock()
+                    continue
+                asked.done.set()
+
+
+@dataclass
+class _Wait:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    done: threading.Event = field(default_factory=threading.Event)
+    abandoned: bool = False
+    error: OSError | None = None
 
 
 def writer_turn(database: Path) -> WriterTurn:
