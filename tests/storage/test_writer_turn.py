@@ -5,12 +5,14 @@ ends, and a wait for it is bounded."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import fcntl
 import stat
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -142,14 +144,10 @@ def _hand_over(engine: Engine, other: subprocess.Popen[str], tmp_path: Path) -> 
         other.wait(10)
 
 
-def test_a_writer_past_the_wait_asks_sqlite_itself(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Another process that keeps the turn file without writing (a stuck tool, say) delays a
-    writer by the busy timeout at most: then SQLite's own lock decides, and it is free."""
-    engine = _engine(tmp_path)
-    turn_file = tmp_path / ("turns.db" + TURN_FILE_SUFFIX)
-    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)
+@contextlib.contextmanager
+def _stuck_holder(turn_file: Path) -> Iterator[None]:
+    """Another process that holds the turn file's lock and never writes (a stuck tool, say),
+    until the block ends."""
     with subprocess.Popen(
         [
             sys.executable,
@@ -165,14 +163,26 @@ def test_a_writer_past_the_wait_asks_sqlite_itself(
         try:
             assert holder.stdout is not None
             assert holder.stdout.readline().strip() == "holding"
-            started = time.monotonic()
-            with engine.begin() as conn:
-                conn.execute(text("UPDATE counter SET n = 5 WHERE id = 1"))
-            assert time.monotonic() - started >= 0.25
-            assert not writer_turn(tmp_path / "turns.db").taken
+            yield
         finally:
             holder.kill()
             holder.wait(10)
+
+
+def test_a_writer_past_the_wait_asks_sqlite_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process that keeps the turn file without writing (a stuck tool, say) delays a
+    writer by the busy timeout at most: then SQLite's own lock decides, and it is free."""
+    engine = _engine(tmp_path)
+    turn_file = tmp_path / ("turns.db" + TURN_FILE_SUFFIX)
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    with _stuck_holder(turn_file):
+        started = time.monotonic()
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE counter SET n = 5 WHERE id = 1"))
+        assert time.monotonic() - started >= 0.25
+        assert not writer_turn(tmp_path / "turns.db").taken
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 5
     engine.dispose()
@@ -197,30 +207,13 @@ def test_a_process_does_not_wait_at_its_exit_for_another_process_holding_the_tur
     engine = _engine(tmp_path)
     engine.dispose()
     turn_file = tmp_path / ("turns.db" + TURN_FILE_SUFFIX)
-    with subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, sys; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
-            "print('holding', flush=True); sys.stdin.readline()",
-            str(turn_file),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        try:
-            assert holder.stdout is not None
-            assert holder.stdout.readline().strip() == "holding"
-            writer = subprocess.run(
-                [sys.executable, "-c", GIVE_UP_AND_EXIT, str(tmp_path / "turns.db")],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
-            assert writer.returncode == 0, writer.stderr
-            assert writer.stdout.strip() == "written"
-        finally:
-            holder.kill()
-            holder.wait(10)
+    with _stuck_holder(turn_file):
+        writer = subprocess.run(
+            [sys.executable, "-c", GIVE_UP_AND_EXIT, str(tmp_path / "turns.db")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert writer.returncode == 0, writer.stderr
+        assert writer.stdout.strip() == "written"
