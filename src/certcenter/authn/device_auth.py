@@ -174,11 +174,12 @@ class DeviceAuthenticator:
         of ``device_challenges`` whose value is unique, written in ``uow``: of two requests
         with the same challenge, only the first to commit goes through."""
         now = self.clock.now()
-        expires_at = (
-            _opened(self.hasher, challenge, device_id=device_id, purpose=purpose)
-            if len(challenge) <= 128
-            else None
-        )
+        refused = CertCenterError("CHALLENGE_INVALID", seconds=self.policy.challenge_ttl_seconds)
+        if len(challenge) > 128:
+            raise refused
+        expires_at = _opened(self.hasher, challenge, device_id=device_id, purpose=purpose)
+        if expires_at is None or expires_at <= now:
+            raise refused
         used = DeviceChallenge(
             id=new_id(),
             customer_id=customer_id,
@@ -186,11 +187,11 @@ class DeviceAuthenticator:
             purpose=purpose,
             challenge=challenge,
             created_at=now,
-            expires_at=expires_at or now,
+            expires_at=expires_at,
             used_at=now,
         )
-        if expires_at is None or expires_at <= now or not uow.challenges.use(used):
-            raise CertCenterError("CHALLENGE_INVALID", seconds=self.policy.challenge_ttl_seconds)
+        if not uow.challenges.use(used):
+            raise refused
 
     def verify(
         self,
