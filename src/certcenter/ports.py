@@ -413,8 +413,8 @@ class FactorCounterRepository(Protocol):
     def reserve_attempt(
         self, customer_id: str, factor: str, max_failures: int, now: datetime
     ) -> int | None:
-        """Atomically count one more try, unless ``max_failures`` are counted already (then
-        None: the factor is locked). Taken before the secret is compared, so concurrent
+        """Atomically count one more try, unless ``max_failures`` are counted already or the
+        counter is locked (then None). Taken before the secret is compared, so concurrent
         tries can never get past the limit."""
         ...
 

@@ -87,19 +87,20 @@ class FactorGuard:
     def reserve(self, uow: UnitOfWork, subject: str, factors: Sequence[str]) -> dict[str, int]:
         """Count one try of each factor, or none of them when one is locked (its lock code
         is raised; the caller rolls back or commits — nothing was counted). Returns which try
-        this is of each factor; hand it to :meth:`settle`."""
-        for factor in factors:
-            if self.is_locked(uow, subject, factor):
-                raise self.locked_error(factor)
+        this is of each factor; hand it to :meth:`settle`.
+
+        A try is counted in one statement that refuses a locked factor or one at its limit;
+        only then are the counters read, to say which."""
         now = self.clock.now()
         taken: dict[str, int] = {}
         for factor in factors:
             count = uow.factors.reserve_attempt(subject, factor, self.max_failures(factor), now)
             if count is None:
-                for earlier in taken:  # at the limit: give back what was taken
+                for earlier in taken:  # locked or at the limit: give back what was taken
                     uow.factors.release_attempt(subject, earlier, now)
-                if self.is_locked(uow, subject, factor):
-                    raise self.locked_error(factor)
+                for named in factors:  # the first locked factor, in the order asked
+                    if self.is_locked(uow, subject, named):
+                        raise self.locked_error(named)
                 # as many tries as the limit allows are being checked right now; until they
                 # are decided, no other try may start
                 raise CertCenterError("AUTH_BUSY")

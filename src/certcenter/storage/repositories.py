@@ -1083,22 +1083,12 @@ class SqlFactorCounters(_Repository):
     def reserve_attempt(
         self, customer_id: str, factor: str, max_failures: int, now: datetime
     ) -> int | None:
-        t = tables.factor_counters
-        make = _insert_for(self.session)
-        self.session.execute(
-            make(t)
-            .values(customer_id=customer_id, factor=factor, failures=0, updated_at=now)
-            .on_conflict_do_nothing(index_elements=[t.c.customer_id, t.c.factor])
-        )
+        """One statement: the counter is created at its first try, or counted up while it is
+        under ``max_failures`` and not locked (``INSERT … ON CONFLICT DO UPDATE … WHERE …
+        RETURNING``; a concurrent try waits for the row and then sees its count)."""
         failures = self.session.execute(
-            update(t)
-            .where(
-                t.c.customer_id == customer_id,
-                t.c.factor == factor,
-                t.c.failures < max_failures,
-            )
-            .values(failures=t.c.failures + 1, updated_at=now)
-            .returning(t.c.failures)
+            _attempt_counted(self.session.get_bind().dialect.name),
+            {"customer_id": customer_id, "factor": factor, "now": now, "limit": max_failures},
         ).scalar_one_or_none()
         self._refresh(customer_id, factor)
         return None if failures is None else int(failures)
@@ -1123,6 +1113,21 @@ class SqlFactorCounters(_Repository):
         cached = self._loaded(FactorCounter, (customer_id, factor))
         if cached is not None:
             self.session.refresh(cached)
+
+
+@functools.cache
+def _attempt_counted(dialect: str) -> Any:
+    """The try counted by :meth:`SqlFactorCounters.reserve_attempt`, per dialect."""
+    t = tables.factor_counters
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    first = make(t).values(
+        customer_id=_p("customer_id"), factor=_p("factor"), failures=1, updated_at=_p("now")
+    )
+    return first.on_conflict_do_update(
+        index_elements=[t.c.customer_id, t.c.factor],
+        set_={"failures": t.c.failures + 1, "updated_at": first.excluded.updated_at},
+        where=(t.c.failures < _p("limit")) & t.c.locked_at.is_(None),
+    ).returning(t.c.failures)
 
 
 def _insert_for(session: Session) -> type[postgresql.Insert] | type[sqlite.Insert]:
