@@ -233,8 +233,12 @@ class SmsBudgetRepository(Protocol):
         database; when the last code went to it, or None."""
         ...
 
-    def sent_since(self, subject_kind: str, subject: str, since: datetime) -> list[datetime]:
-        """When codes went to the subject after ``since``, oldest first."""
+    def latest_over(
+        self, subject_kind: str, subject: str, windows: Sequence[tuple[datetime, int]]
+    ) -> list[datetime | None]:
+        """For each window (``since``, ``limit``): None while fewer than ``limit`` codes went
+        to the subject after ``since``; else when the ``limit``-th latest of them went (the
+        send that must age out before another code may go)."""
         ...
 
     def record(

@@ -113,6 +113,13 @@ HOT: dict[str, tuple[Query, str, tuple[str, ...]]] = {
         ("ix_failure_marks_subject_at",),
     ),
     "a subject's block": (lambda u, c: u.blocks.active("customer", c, NOW), "blocks", ()),
+    "a subject's codes by SMS in the hour and the day": (
+        lambda u, c: u.sms_budget.latest_over(
+            "phone", "0" * 64, [(NOW - timedelta(hours=1), 8), (NOW - timedelta(days=1), 20)]
+        ),
+        "sms_sends",
+        ("ix_sms_sends_subject_at",),
+    ),
     "latest code of an enrollment": (
         lambda u, c: u.codes.latest("enrollment-1", "phone"),
         "verification_codes",

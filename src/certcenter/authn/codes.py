@@ -217,11 +217,14 @@ class VerificationCodes:
             last = uow.sms_budget.lock(kind, digest, now)
             if kind == "phone":
                 last_to_phone = last
-            sent = uow.sms_budget.sent_since(kind, digest, now - SMS_DAY)
-            for window, limit in zip((SMS_HOUR, SMS_DAY), limits[kind], strict=True):
-                recent = [at for at in sent if at > now - window]
-                if len(recent) >= limit:
-                    room = recent[len(recent) - limit] + window  # the send that must age out
+            windows = (SMS_HOUR, SMS_DAY)
+            asked = zip(windows, limits[kind], strict=True)
+            full = uow.sms_budget.latest_over(
+                kind, digest, [(now - window, limit) for window, limit in asked]
+            )
+            for window, oldest in zip(windows, full, strict=True):
+                if oldest is not None:
+                    room = oldest + window  # the send that must age out
                     free_at = room if free_at is None else max(free_at, room)
         if free_at is not None:
             raise CertCenterError(

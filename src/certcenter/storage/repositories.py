@@ -611,26 +611,44 @@ class SqlFailures(_Repository):
 class SqlSmsBudget(_Repository):
     def lock(self, subject_kind: str, subject: str, now: datetime) -> datetime | None:
         t = tables.sms_subjects
-        self.session.execute(
+        last = self.session.execute(
             _insert_for(self.session)(t)
             .values(subject_kind=subject_kind, subject=subject, last_sent_at=None, updated_at=now)
             .on_conflict_do_update(
                 index_elements=[t.c.subject_kind, t.c.subject], set_={"updated_at": now}
             )
-        )
-        last = self.session.execute(
-            select(t.c.last_sent_at).where(t.c.subject_kind == subject_kind, t.c.subject == subject)
+            .returning(t.c.last_sent_at)
         ).scalar_one()
         return None if last is None else _aware(last)
 
-    def sent_since(self, subject_kind: str, subject: str, since: datetime) -> list[datetime]:
+    def latest_over(
+        self, subject_kind: str, subject: str, windows: Sequence[tuple[datetime, int]]
+    ) -> list[datetime | None]:
+        """Counted in the database (one ``count`` per window over the subject's index), so
+        no send is loaded unless a window is full; then the one send asked for."""
+        if not windows:
+            return []
         s = tables.sms_sends.c
-        times = self.session.scalars(
-            select(s.at)
-            .where(s.subject_kind == subject_kind, s.subject == subject, s.at > since)
-            .order_by(s.at)
-        ).all()
-        return [_aware(at) for at in times]
+        mine = (s.subject_kind == subject_kind, s.subject == subject)
+        counts = self.session.execute(
+            select(*(func.count().filter(s.at > since) for since, _ in windows)).where(
+                *mine, s.at > min(since for since, _ in windows)
+            )
+        ).one()
+        answers: list[datetime | None] = []
+        for (since, limit), count in zip(windows, counts, strict=True):
+            if count < limit:
+                answers.append(None)
+                continue
+            at = self.session.execute(
+                select(s.at)
+                .where(*mine, s.at > since)
+                .order_by(s.at.desc())
+                .limit(1)
+                .offset(limit - 1)
+            ).scalar_one()
+            answers.append(_aware(at))
+        return answers
 
     def record(
         self, subject_kind: str, subject: str, at: datetime, forget_before: datetime
