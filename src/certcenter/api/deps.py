@@ -2,6 +2,10 @@
 
 The center and the address are the request facts the web pages share
 (:mod:`certcenter.http_common.request_facts`); here they become FastAPI dependencies.
+
+FastAPI runs a plain ``def`` dependency in the thread pool, one hop there and back per
+dependency per request; the ones here that only look at the request are ``async def`` and
+run on the event loop. A dependency that reads the database (the session's) stays ``def``.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header
+from starlette.requests import HTTPConnection
 
 from certcenter.api.contract import authenticates, raises
 from certcenter.bootstrap import Center
@@ -18,8 +23,17 @@ from certcenter.errors import CertCenterError
 from certcenter.flows import FlowTicket
 from certcenter.http_common.request_facts import center_of, client_ip
 
-CenterDep = Annotated[Center, Depends(center_of)]
-ClientIp = Annotated[str, Depends(client_ip)]
+
+async def request_center(request: HTTPConnection) -> Center:
+    return center_of(request)
+
+
+async def request_client_ip(request: HTTPConnection) -> str:
+    return client_ip(request)
+
+
+CenterDep = Annotated[Center, Depends(request_center)]
+ClientIp = Annotated[str, Depends(request_client_ip)]
 
 
 def flow_ticket(flow_id: str, ip: str, authorization: str | None) -> FlowTicket:
@@ -33,7 +47,7 @@ def flow_ticket(flow_id: str, ip: str, authorization: str | None) -> FlowTicket:
 
 @raises("ENROLLMENT_TOKEN_INVALID")
 @authenticates("flowToken")
-def enrollment_ref(
+async def enrollment_ref(
     enrollment_id: str,
     ip: ClientIp,
     authorization: Annotated[str | None, Header()] = None,

@@ -32,7 +32,7 @@ from certcenter.joint.registration import MediumAnswer
 router = APIRouter(prefix="/v1/joint/registrations", tags=["joint certificate (공동인증서)"])
 
 
-def registration_ref(
+async def registration_ref(
     registration_id: str,
     ip: ClientIp,
     authorization: Annotated[str | None, Header()] = None,

@@ -33,7 +33,7 @@ _PHONE = re.compile(r"01[0-9]{8,9}")
 _KEYED = re.compile(r"[0-9]{1,10}")
 
 
-def require_simulators(request: Request) -> None:
+async def require_simulators(request: Request) -> None:
     if not center_of(request).settings.sims_enabled:
         raise CertCenterError("SIMULATORS_DISABLED")
 
