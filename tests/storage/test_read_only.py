@@ -83,3 +83,17 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(center: Center) -> None:
     with center.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() > 0
+
+
+def test_a_customers_number_is_read_without_loading_the_customer(center: Center) -> None:
+    """``number_of`` answers from the unit of work when it holds the customer, else with one
+    column; for nobody, None."""
+    with center.uow_factory(read_only=True) as uow:
+        customer = uow.customers.by_number("C001")
+        assert customer is not None
+        held = uow.customers.number_of(customer.id)
+    assert held == "C001"
+    with center.uow_factory(read_only=True) as uow:
+        assert uow.customers.number_of(customer.id) == "C001"
+        assert not any(isinstance(o, type(customer)) for o in uow.session.identity_map.values())
+        assert uow.customers.number_of("no-such-customer") is None

@@ -417,11 +417,11 @@ class FlowEngine(Generic[R, St]):
     ) -> None:
         """The audit entry ``<flow>.<step>`` of the flow's customer (or its anonymous actor);
         its details are the flow's state unless the step names its own."""
-        customer = uow.customers.get(row.customer_id) if row.customer_id else None
+        number = uow.customers.number_of(row.customer_id) if row.customer_id else None
         self.audit.record(
             uow,
             actor_kind="customer",
-            actor=customer.customer_number if customer else self._anonymous(self.kind.device(row)),
+            actor=number or self._anonymous(self.kind.device(row)),
             action=f"{self.kind.audit_prefix}{step}",
             subject_kind=self.kind.subject_kind,
             subject=row.id,
@@ -465,8 +465,8 @@ class FlowEngine(Generic[R, St]):
                 client_ip=client_ip,
                 marks=marks,
             )
-            customer = uow.customers.get(customer_id) if customer_id else None
-            actor = customer.customer_number if customer else self._anonymous(device_id)
+            number = uow.customers.number_of(customer_id) if customer_id else None
+            actor = number or self._anonymous(device_id)
             self.audit.record(
                 uow,
                 actor_kind="customer",

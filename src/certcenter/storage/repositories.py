@@ -100,6 +100,12 @@ def _customer_locked() -> Any:
 
 
 @_prepared
+def _customer_number() -> Any:
+    c = tables.customers.c
+    return select(c.customer_number).where(c.id == _p("id"))
+
+
+@_prepared
 def _enrollment() -> Any:
     return select(Enrollment).where(tables.enrollments.c.id == _p("id"))
 
@@ -242,6 +248,13 @@ class SqlCustomers(_Repository):
         if not for_update:  # one already read in this unit of work is not read again
             return self.session.get(Customer, customer_id)
         return self.session.scalars(_customer_locked(), {"id": customer_id}).one_or_none()
+
+    def number_of(self, customer_id: str) -> str | None:
+        held = self._loaded(Customer, customer_id)
+        if held is not None:
+            return str(held.customer_number)
+        number = self.session.execute(_customer_number(), {"id": customer_id}).scalar()
+        return None if number is None else str(number)
 
     def by_ci(self, ci: str) -> Customer | None:
         return self.session.scalars(
