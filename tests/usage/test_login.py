@@ -324,13 +324,18 @@ def _altered(challenge: str) -> list[str]:
     """The challenge with its expiry moved a day on, its random part or its tag changed, and
     a challenge of the same form the center never issued."""
     nonce, expiry, tag = challenge.split(".")
-    flip = {"A": "B"}.get(nonce[0], "A")
-    return [
+
+    def flipped(part: str) -> str:  # its first character changed, whatever it was
+        return {"A": "B"}.get(part[0], "A") + part[1:]
+
+    altered = [
         f"{nonce}.{int(expiry) + 86_400_000_000}.{tag}",
-        f"{flip}{nonce[1:]}.{expiry}.{tag}",
-        f"{nonce}.{expiry}.{flip}{tag[1:]}",
+        f"{flipped(nonce)}.{expiry}.{tag}",
+        f"{nonce}.{expiry}.{flipped(tag)}",
         f"{'x' * 43}.{expiry}.{'y' * 22}",
     ]
+    assert challenge not in altered
+    return altered
 
 
 def test_a_challenge_is_the_centers_own_for_one_device_and_one_purpose(
