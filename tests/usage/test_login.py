@@ -13,6 +13,7 @@ from certcenter.authn.factors import unknown_subject
 from certcenter.bootstrap import Center
 from certcenter.cli.app_session import login
 from certcenter.cli.client import ApiError
+from certcenter.cli.keystore import DeviceInfo
 from certcenter.clock import FrozenClock
 from certcenter.errors import CertCenterError
 from certcenter.lifecycle.service import ActorRef
@@ -21,6 +22,14 @@ from certcenter.usage.login import LoginAttempt
 from tests.mobile_enrollment.test_refusals import assert_refusal
 from tests.support.flow import Flow, FlowFactory
 from tests.usage.support import PIN, app_client, issued, logged_in
+
+
+def _issued_device(new_flow: FlowFactory) -> tuple[Flow, DeviceInfo]:
+    """C001's flow through the certificate, and the device the app registered."""
+    flow = issued(new_flow)
+    device = flow.keystore.device()
+    assert device is not None
+    return flow, device
 
 
 def _refused(work: object) -> ApiError:
@@ -128,9 +137,7 @@ def test_concurrent_wrong_pins_count_exactly_the_policy_number(
     new_flow: FlowFactory, center: Center
 ) -> None:
     """200 wrong PINs at once against one customer: exactly 5 are tried, the rest are locked."""
-    flow = issued(new_flow)
-    device = flow.keystore.device()
-    assert device is not None
+    flow, device = _issued_device(new_flow)
     url = str(flow.client.http.base_url)
     bodies = []
     with httpx.Client(base_url=url, timeout=120) as http:
@@ -227,9 +234,7 @@ def test_a_session_expires_after_idle_time(new_flow: FlowFactory, clock: FrozenC
 def test_login_challenges_are_single_use_and_expire(
     new_flow: FlowFactory, clock: FrozenClock
 ) -> None:
-    flow = issued(new_flow)
-    device = flow.keystore.device()
-    assert device is not None
+    flow, device = _issued_device(new_flow)
     client = app_client(flow)
     issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
     assert len(issued_challenge["challenge"]) >= 43  # 256 bits, base64url
@@ -291,10 +296,8 @@ def test_a_change_between_the_checks_and_the_session_is_seen(
     """The login reads its subject and checks the signature before it writes (on SQLite
     before it takes the write lock); a certificate revoked or a device deregistered in
     between is still refused, with the challenge used and no session opened."""
-    flow = issued(new_flow)
+    flow, device = _issued_device(new_flow)
     serial = flow.current_serial()
-    device = flow.keystore.device()
-    assert device is not None
     operator = ActorRef.operator("op", None)
     examine = center.login._examine
 
@@ -344,9 +347,7 @@ def test_a_challenge_is_the_centers_own_for_one_device_and_one_purpose(
     """A challenge is not stored until used: it carries its expiry and a tag keyed by the
     pepper over its device and purpose. Altered, made up, or presented by another device or
     for another purpose, it is refused, and a refusal leaves the real one usable."""
-    flow = issued(new_flow)
-    device = flow.keystore.device()
-    assert device is not None
+    flow, device = _issued_device(new_flow)
     client = app_client(flow)
     issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
     for value in _altered(issued_challenge["challenge"]):
@@ -379,9 +380,7 @@ def test_a_challenge_is_the_centers_own_for_one_device_and_one_purpose(
 def test_one_challenge_sent_many_times_at_once_logs_in_once(
     new_flow: FlowFactory, center: Center
 ) -> None:
-    flow = issued(new_flow)
-    device = flow.keystore.device()
-    assert device is not None
+    flow, device = _issued_device(new_flow)
     issued_challenge = app_client(flow).call(
         "POST", "/v1/login/challenges", {"device_id": device.device_id}
     )
