@@ -285,26 +285,42 @@ def test_malformed_logins_are_refused_cleanly(
 
 
 @pytest.mark.parametrize("method", ["pin", "biometric"])
-@pytest.mark.parametrize("change", ["revoked", "deregistered"])
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        # a deregistered device's certificate is revoked with it: the login is told so
+        ("revoked", "CERTIFICATE_REVOKED"),
+        ("suspended", "CERTIFICATE_SUSPENDED"),
+        ("deregistered", "CERTIFICATE_REVOKED"),
+    ],
+)
 def test_a_change_between_the_checks_and_the_session_is_seen(
     new_flow: FlowFactory,
     center: Center,
     monkeypatch: pytest.MonkeyPatch,
     method: str,
     change: str,
+    code: str,
 ) -> None:
     """The login reads its subject and checks the signature before it writes (on SQLite
-    before it takes the write lock); a certificate revoked or a device deregistered in
-    between is still refused, with the challenge used and no session opened."""
+    before it takes the write lock); a certificate revoked or suspended, or a device
+    deregistered, in between is still refused by name, with the challenge used, no
+    session opened and the certificate's last use left as it was."""
     flow, device = _issued_device(new_flow)
     serial = flow.current_serial()
     operator = ActorRef.operator("op", None)
     examine = center.login._examine
+    with center.uow_factory(read_only=True) as uow:
+        record = uow.certificates.get(serial)
+        assert record is not None
+        last_used = record.last_used_at
 
     def examine_then_change(uow: UnitOfWork, attempt: LoginAttempt) -> object:
         found = examine(uow, attempt)
         if change == "revoked":
             center.lifecycle.revoke(serial, "keyCompromise", operator)
+        elif change == "suspended":
+            center.lifecycle.suspend(serial, operator)
         else:
             center.lifecycle.deregister_device(device.device_id, operator)
         return found
@@ -314,13 +330,14 @@ def test_a_change_between_the_checks_and_the_session_is_seen(
     key = "biometric" if method == "biometric" else "certificate"
     issued_challenge = client.call("POST", "/v1/login/challenges", {"device_id": device.device_id})
     body = _answer(flow, device.device_id, issued_challenge, method=method, key=key)
-    # what a login after the change is told: a deregistered device's certificate is revoked
-    assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CERTIFICATE_REVOKED")
+    assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), code)
     monkeypatch.undo()
     # the challenge was used up by the refusal
     assert_refusal(_refused(lambda: client.call("POST", "/v1/login", body)), "CHALLENGE_INVALID")
-    with center.uow_factory() as uow:
+    with center.uow_factory(read_only=True) as uow:
         assert not [e for e in uow.audit.for_subject("certificate", serial) if e.action == "login"]
+        record = uow.certificates.get(serial)
+        assert record is not None and record.last_used_at == last_used
 
 
 def _altered(challenge: str) -> list[str]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -123,6 +124,33 @@ def _certificate_locked() -> Any:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+@_prepared
+def _certificate_use() -> Any:
+    c = tables.certificates.c
+    d = tables.devices.c
+    device_active = exists().where(
+        d.id == _p("k_device"),
+        d.device_id == _p("k_device_id"),
+        d.status == DeviceStatus.ACTIVE.value,
+    )
+    return (
+        update(tables.certificates)
+        .where(
+            c.serial == _p("k_serial"),
+            c.status == CertificateStatus.ACTIVE.value,
+            c.not_after > _p("k_now"),
+            device_active,
+        )
+        .values(last_used_at=_p("k_now"))
+        .returning(c.serial)
+    )
+
+
+@_prepared
+def _session_insert() -> Any:
+    return insert(tables.sessions)
 
 
 @_prepared
@@ -384,6 +412,14 @@ class SqlCertificates(_Repository):
         if not for_update:
             return self.session.get(CertificateRecord, serial)
         return self.session.scalars(_certificate_locked(), {"serial": serial}).one_or_none()
+
+    def mark_used(self, serial: str, *, device: str, device_id: str, now: datetime) -> bool:
+        """Stamp the certificate's last use at ``now`` when it is active and within its
+        validity and ``device`` (the row; ``device_id``, the phone's) is still registered:
+        one guarded statement, which takes the certificate's row lock as a read for update
+        would. False, with nothing written, when any of that no longer holds."""
+        values = {"k_serial": serial, "k_device": device, "k_device_id": device_id, "k_now": now}
+        return self.session.execute(_certificate_use(), values).first() is not None
 
     def pending_before(self, cutoff: datetime, *, limit: int = 500) -> Sequence[CertificateRecord]:
         t = tables.certificates.c
@@ -1062,25 +1098,24 @@ class SqlOcspCache(_Repository):
         return int(getattr(pruned, "rowcount", 0) or 0)
 
 
+_CHALLENGE_COLUMNS = tuple(c.name for c in tables.device_challenges.columns)
+
+
+@functools.cache
+def _challenge_use(dialect: str) -> Any:
+    t = tables.device_challenges
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return make(t).on_conflict_do_nothing(index_elements=[t.c.challenge]).returning(t.c.id)
+
+
 class SqlChallenges(_Repository):
     def use(self, challenge: DeviceChallenge) -> bool:
         """Record the challenge's one use: insert its row unless a row of the same value is
         there (``ON CONFLICT DO NOTHING`` on the unique value; on PostgreSQL a concurrent
         insert of it is waited for). False when it was used before."""
-        t = tables.device_challenges
-        insert_ = (
-            postgresql.insert
-            if self.session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert
-        )
-        values = {column.name: getattr(challenge, column.name) for column in t.columns}
-        done = self.session.execute(
-            insert_(t)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[t.c.challenge])
-            .returning(t.c.id)
-        ).first()
-        return done is not None
+        values = {name: getattr(challenge, name) for name in _CHALLENGE_COLUMNS}
+        dialect = self.session.get_bind().dialect.name
+        return self.session.execute(_challenge_use(dialect), values).first() is not None
 
     def purge_expired(self, before: datetime, *, limit: int = 500) -> int:
         """Delete up to ``limit`` challenges that expired before ``before``, used or not (an
@@ -1166,9 +1201,15 @@ def _insert_for(session: Session) -> type[postgresql.Insert] | type[sqlite.Inser
     return postgresql.insert if dialect == "postgresql" else sqlite.insert  # type: ignore[return-value]
 
 
+_SESSION_COLUMNS = tuple(c.name for c in tables.sessions.columns)
+
+
 class SqlSessions(_Repository):
     def add(self, session: LoginSession) -> None:
-        self.session.add(session)
+        """Insert the new session at once, as one prepared statement (its object stays
+        detached: the unit of work has nothing of it left to flush)."""
+        values = {name: getattr(session, name) for name in _SESSION_COLUMNS}
+        self.session.execute(_session_insert(), values)
 
     def by_token_hash(self, token_hash: str) -> LoginSession | None:
         return self.session.scalars(

@@ -261,22 +261,21 @@ class LoginService:
         audit entry, in ``uow`` (the caller commits)."""
         if subject.customer is None or subject.certificate is None or subject.device is None:
             raise CertCenterError("DEVICE_NOT_REGISTERED")  # not reached: the check failed
-        certificate = uow.certificates.get(subject.certificate.serial, for_update=True)
-        if certificate is None:
-            raise CertCenterError("DEVICE_NOT_REGISTERED")
-        # read before this transaction: revoked, or the device deregistered, meanwhile?
-        self._require_usable(certificate)
-        device = uow.devices.active_by_device_id(attempt.device_id)
-        if device is None or device.id != subject.device.id:
-            raise CertCenterError("DEVICE_NOT_REGISTERED")
-        certificate.last_used_at = self.clock.now()  # feeds inactivity and auto-renewal
+        serial = subject.certificate.serial
+        # the last use feeds inactivity and auto-renewal; stamped only while the certificate
+        # is still usable and the device still registered (both were read before this
+        # transaction: revoked, or the device deregistered, meanwhile?)
+        if not uow.certificates.mark_used(
+            serial, device=subject.device.id, device_id=attempt.device_id, now=self.clock.now()
+        ):
+            raise self._no_longer_usable(uow, serial)
         if rehash is not None and subject.device is not None:
             uow.secret_hashes.replace(f"device-{attempt.method}", subject.device.id, *rehash)
         opened = self.sessions.start(
             uow,
             customer_id=subject.customer.id,
             device_id=attempt.device_id,
-            certificate_serial=certificate.serial,
+            certificate_serial=serial,
             method=attempt.method,
         )
         self.audit.record(
@@ -285,16 +284,27 @@ class LoginService:
             actor=subject.customer.customer_number,
             action="login",
             subject_kind="certificate",
-            subject=certificate.serial,
+            subject=serial,
             source_ip=attempt.source_ip,
             details={"method": attempt.method, "device": attempt.device_id},
         )
         return LoginResult(
             opened=opened,
             customer=subject.customer,
-            certificate_serial=certificate.serial,
+            certificate_serial=serial,
             method=attempt.method,
         )
+
+    def _no_longer_usable(self, uow: UnitOfWork, serial: str) -> CertCenterError:
+        """Why a certificate read as usable could not be used in ``uow``: revoked, suspended
+        or expired since, by name; else its device was deregistered."""
+        certificate = uow.certificates.get(serial, for_update=True)
+        if certificate is not None:
+            try:
+                self._require_usable(certificate)
+            except CertCenterError as err:
+                return err
+        return CertCenterError("DEVICE_NOT_REGISTERED")
 
     # ------------------------------------------------------------------ internals
 
