@@ -65,6 +65,12 @@ def _queries(s: dict[str, str]) -> dict[str, Callable[[UnitOfWork], object]]:
             u.certificates.listed_entries("mobile", 3)
         ),
         "login: device by device id": lambda u: u.devices.active_by_device_id(s["device"]),
+        "login: device, certificate and customer": lambda u: u.devices.in_use(
+            s["device"], "mobile"
+        ),
+        "login: the certificate's use": lambda u: u.certificates.mark_used(
+            s["serial"], device="-", device_id=s["device"], now=now
+        ),
         "login: a customer's device": lambda u: u.devices.active_for_customer(s["customer"]),
         "login: PIN counter": lambda u: u.factors.get(s["customer"], "pin"),
         "session by token": lambda u: u.sessions.by_token_hash(s["token"]),

@@ -100,6 +100,13 @@ class DeviceRepository(Protocol):
         ...
 
     def active_by_device_id(self, device_id: str) -> Device | None: ...
+    def in_use(
+        self, device_id: str, family: str
+    ) -> tuple[Device, CertificateRecord, Customer] | None:
+        """The registered device, its usable certificate of ``family`` and its customer, in
+        one read; None when any of them is missing."""
+        ...
+
     def latest_by_device_id(self, device_id: str) -> Device | None:
         """The newest registration of this device, whoever it was for, active or not."""
         ...

@@ -84,6 +84,23 @@ HOT: dict[str, tuple[Query, str, tuple[str, ...]]] = {
         "devices",
         (),
     ),
+    # a login's subject: the device, its certificate and the customer in one read
+    "a device in use": (lambda u, c: u.devices.in_use("device-1", "mobile"), "devices", ()),
+    "a device in use: its certificate": (
+        lambda u, c: u.devices.in_use("device-1", "mobile"),
+        "certificates",
+        ("ix_certificates_customer_family_status", "uq_certificates_one_usable_per_family"),
+    ),
+    "a device in use: its customer": (
+        lambda u, c: u.devices.in_use("device-1", "mobile"),
+        "customers",
+        (),
+    ),
+    "a login's use of its certificate": (
+        lambda u, c: u.certificates.mark_used("0A1B2C", device="d", device_id="device-1", now=NOW),
+        "certificates",
+        (),
+    ),
     "a customer's device": (lambda u, c: u.devices.active_for_customer(c), "devices", ()),
     "a customer's PIN counter": (lambda u, c: u.factors.get(c, "pin"), "factor_counters", ()),
     "a customer's browsers": (

@@ -91,6 +91,11 @@ class DeviceAuthenticator:
         self.guard = guard or FactorGuard(policy, clock)
 
     def registered(self, uow: UnitOfWork, device_id: str) -> tuple[Device, CertificateRecord]:
+        """The registered device and its usable mobile certificate (its customer is loaded
+        into ``uow`` with them); otherwise the refusal that says why not."""
+        found = uow.devices.in_use(device_id, "mobile")
+        if found is not None:
+            return found[0], found[1]
         device = uow.devices.active_by_device_id(device_id)
         if device is None:
             raise self._not_registered(uow, device_id)

@@ -205,6 +205,25 @@ def _device_active_by_id() -> Any:
 
 
 @_prepared
+def _device_in_use() -> Any:
+    d = tables.devices.c
+    c = tables.certificates.c
+    return (
+        select(Device, CertificateRecord, Customer)
+        .join(CertificateRecord, (c.customer_id == d.customer_id) & (c.device_id == d.device_id))
+        .join(Customer, tables.customers.c.id == d.customer_id)
+        .where(
+            d.device_id == _p("device_id"),
+            d.status == DeviceStatus.ACTIVE.value,
+            c.family == _p("family"),
+            c.status.in_([CertificateStatus.ACTIVE.value, CertificateStatus.SUSPENDED.value]),
+        )
+        .order_by(c.created_at)
+        .limit(1)
+    )
+
+
+@_prepared
 def _device_active_of_customer() -> Any:
     t = tables.devices.c
     return select(Device).where(
@@ -380,6 +399,17 @@ class SqlDevices(_Repository):
 
     def active_by_device_id(self, device_id: str) -> Device | None:
         return self.session.scalars(_device_active_by_id(), {"device_id": device_id}).one_or_none()
+
+    def in_use(
+        self, device_id: str, family: str
+    ) -> tuple[Device, CertificateRecord, Customer] | None:
+        """The registered device, its customer's usable (active or suspended) certificate of
+        ``family`` on it (the oldest, when there were ever two) and the customer: one read,
+        with all three in the unit of work. None when any of them is missing."""
+        found = self.session.execute(
+            _device_in_use(), {"device_id": device_id, "family": family}
+        ).first()
+        return None if found is None else (found[0], found[1], found[2])
 
     def latest_by_device_id(self, device_id: str) -> Device | None:
         t = tables.devices.c
