@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from certcenter.entities import (
     AuditCheckpoint,
@@ -271,6 +272,15 @@ class _Repository:
         loaded already, else None — without a query (``Session.get`` would load it)."""
         return self.session.identity_map.get(Session.identity_key(entity, ident))
 
+    def _written(self, entity: type[Any], ident: Any, **values: Any) -> None:
+        """What a statement just wrote to a row, set on its object where this unit of work
+        has it loaded: as the row's own state, not a change to flush, and without reading
+        the row again (as ``Session.refresh`` would)."""
+        cached = self._loaded(entity, ident)
+        if cached is not None:
+            for name, value in values.items():
+                set_committed_value(cached, name, value)
+
     def _delete_expired(
         self, entity: type[Any], table: Table, expired: ColumnElement[bool], limit: int
     ) -> int:
@@ -368,7 +378,7 @@ class SqlVerificationCodes(_Repository):
         tries = self.session.execute(
             update(t).where(t.c.id == code_id).values(tries=t.c.tries + 1).returning(t.c.tries)
         ).scalar_one()
-        self._refresh(code_id)
+        self._written(VerificationCode, code_id, tries=int(tries))
         return int(tries)
 
     def consume(self, code_id: str, at: datetime) -> bool:
@@ -379,7 +389,10 @@ class SqlVerificationCodes(_Repository):
             .values(consumed_at=at)
             .returning(t.c.id)
         ).first()
-        self._refresh(code_id)
+        if done is None:
+            self._refresh(code_id)  # another request's use: read what it wrote
+        else:
+            self._written(VerificationCode, code_id, consumed_at=at)
         return done is not None
 
     def _refresh(self, code_id: str) -> None:
@@ -1174,7 +1187,9 @@ class SqlFactorCounters(_Repository):
             .where(t.c.customer_id == customer_id, t.c.factor == factor)
             .values(failures=0, locked_at=None, updated_at=now)
         )
-        self._refresh(customer_id, factor)
+        self._written(
+            FactorCounter, (customer_id, factor), failures=0, locked_at=None, updated_at=now
+        )
 
     def reserve_attempt(
         self, customer_id: str, factor: str, max_failures: int, now: datetime
@@ -1186,7 +1201,12 @@ class SqlFactorCounters(_Repository):
             _attempt_counted(self.session.get_bind().dialect.name),
             {"customer_id": customer_id, "factor": factor, "now": now, "limit": max_failures},
         ).scalar_one_or_none()
-        self._refresh(customer_id, factor)
+        if failures is None:
+            self._refresh(customer_id, factor)  # refused: read the count and the lock
+        else:
+            self._written(
+                FactorCounter, (customer_id, factor), failures=int(failures), updated_at=now
+            )
         return None if failures is None else int(failures)
 
     def release_attempt(self, customer_id: str, factor: str, now: datetime) -> None:
@@ -1259,7 +1279,10 @@ class SqlSessions(_Repository):
             .values(last_seen_at=now)
             .returning(t.c.id)
         ).first()
-        self._refresh(session_id)
+        if done is None:
+            self._refresh(session_id)  # ended, idle or expired: read which
+        else:
+            self._written(LoginSession, session_id, last_seen_at=now)
         return done is not None
 
     def end(self, session_id: str, now: datetime) -> None:
