@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     ColumnElement,
+    Select,
     Table,
     and_,
     bindparam,
@@ -355,8 +356,9 @@ class SqlEnrollments(_Repository):
         self.session.add(enrollment)
 
     def get(self, enrollment_id: str, *, for_update: bool = False) -> Enrollment | None:
-        query = _enrollment_locked() if for_update else _enrollment()
-        return self.session.scalars(query, {"id": enrollment_id}).one_or_none()
+        if not for_update:  # one already read in this unit of work is not read again
+            return self.session.get(Enrollment, enrollment_id)
+        return self.session.scalars(_enrollment_locked(), {"id": enrollment_id}).one_or_none()
 
 
 class SqlVerificationCodes(_Repository):
@@ -585,6 +587,27 @@ class SqlCertificates(_Repository):
         ).all()
 
 
+def _failures_since(
+    since: datetime,
+    customer_id: str | None,
+    device_id: str | None,
+    client_ip: str | None,
+    excluding: Collection[str],
+) -> Select[Any]:
+    """``SELECT count(*)`` of the failures since ``since`` of the subjects given."""
+    t = tables.failures.c
+    query = select(func.count()).select_from(tables.failures).where(t.at >= since)
+    if excluding:
+        query = query.where(t.code.not_in(sorted(excluding)))
+    if customer_id is not None:
+        query = query.where(t.customer_id == customer_id)
+    if device_id is not None:
+        query = query.where(t.device_id == device_id)
+    if client_ip is not None:
+        query = query.where(t.client_ip == client_ip)
+    return query
+
+
 class SqlFailures(_Repository):
     def add(self, failure: FailureRecord) -> None:
         self.session.add(failure)
@@ -598,16 +621,7 @@ class SqlFailures(_Repository):
         client_ip: str | None = None,
         excluding: Collection[str] = (),
     ) -> int:
-        t = tables.failures.c
-        query = select(func.count()).select_from(tables.failures).where(t.at >= since)
-        if excluding:
-            query = query.where(t.code.not_in(sorted(excluding)))
-        if customer_id is not None:
-            query = query.where(t.customer_id == customer_id)
-        if device_id is not None:
-            query = query.where(t.device_id == device_id)
-        if client_ip is not None:
-            query = query.where(t.client_ip == client_ip)
+        query = _failures_since(since, customer_id, device_id, client_ip, excluding)
         return int(self.session.execute(query).scalar_one())
 
     def lock_subject(self, subject_kind: str, subject: str, now: datetime) -> None:
@@ -637,11 +651,15 @@ class SqlFailures(_Repository):
         self.lock_subject("customer", customer_id, now)
         r = tables.failure_reservations
         self.session.execute(delete(r).where(r.c.customer_id == customer_id, r.c.at < live_since))
-        failed = self.count_since(since=since, customer_id=customer_id, excluding=excluding)
-        in_flight = self.session.execute(
-            select(func.count()).select_from(r).where(r.c.customer_id == customer_id)
-        ).scalar_one()
-        if failed + int(in_flight) >= limit:
+        # the window's failures and the guesses in flight, in one statement
+        failed = _failures_since(since, customer_id, None, None, excluding).scalar_subquery()
+        in_flight = (
+            select(func.count())
+            .select_from(r)
+            .where(r.c.customer_id == customer_id)
+            .scalar_subquery()
+        )
+        if int(self.session.execute(select(failed + in_flight)).scalar_one()) >= limit:
             return False
         self.session.execute(
             r.insert().values(
