@@ -49,15 +49,20 @@ class Counter:
         self.transactions: collections.Counter[str] = collections.Counter()
         self.texts: collections.Counter[str] = collections.Counter()
 
+    def _step(self) -> str:
+        if threading.current_thread().name.startswith(BACKGROUND):
+            return "(background)"  # the job runner, the audit sealer, the SMS/e-mail sender
+        return self.step
+
+    def began(self) -> None:
+        if self.on:
+            self.transactions[self._step()] += 1
+
     def __call__(self, statement: str) -> None:
         if not self.on:
             return
-        step = self.step
-        if threading.current_thread().name.startswith(BACKGROUND):
-            step = "(background)"  # the job runner, the audit sealer, the SMS/e-mail sender
+        step = self._step()
         self.statements[step] += 1
-        if statement.startswith("BEGIN"):
-            self.transactions[step] += 1
         self.texts[" ".join(statement.split())[:100]] += 1
 
     @contextmanager
@@ -76,7 +81,11 @@ def _listen(counter: Counter) -> None:
     def before(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         counter(statement)
 
+    def begin(_conn: Any) -> None:
+        counter.began()
+
     event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "begin", begin)  # PostgreSQL's BEGIN is the driver's, not a statement
 
 
 def _measure(counter: Counter, count: int, one: Callable[[int], None]) -> float:
