@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from certcenter.entities import (
     AuditCheckpoint,
@@ -241,6 +241,13 @@ class FailureRepository(Protocol):
         ...
 
 
+class SmsWindows(NamedTuple):
+    """What :meth:`SmsBudgetRepository.latest_over` found for one subject."""
+
+    full: list[datetime | None]  # per window asked: the send that must age out, or None
+    forgettable: bool  # a send at or before ``forget_before`` is still kept
+
+
 class SmsBudgetRepository(Protocol):
     """Codes sent by SMS per subject (``phone``, ``person``, ``address``: keyed digests)."""
 
@@ -251,18 +258,24 @@ class SmsBudgetRepository(Protocol):
         ...
 
     def latest_over(
-        self, subject_kind: str, subject: str, windows: Sequence[tuple[datetime, int]]
-    ) -> list[datetime | None]:
+        self,
+        subject_kind: str,
+        subject: str,
+        windows: Sequence[tuple[datetime, int]],
+        *,
+        forget_before: datetime | None = None,
+    ) -> SmsWindows:
         """For each window (``since``, ``limit``): None while fewer than ``limit`` codes went
         to the subject after ``since``; else when the ``limit``-th latest of them went (the
-        send that must age out before another code may go)."""
+        send that must age out before another code may go). With ``forget_before``, also
+        whether any send up to then is still kept."""
         ...
 
     def record(
-        self, subject_kind: str, subject: str, at: datetime, forget_before: datetime
+        self, subject_kind: str, subject: str, at: datetime, forget_before: datetime | None
     ) -> None:
-        """A code went to the subject at ``at``; its sends up to ``forget_before`` are
-        forgotten."""
+        """A code went to the subject at ``at``; its sends up to ``forget_before`` (when
+        given) are forgotten."""
         ...
 
 

@@ -145,7 +145,7 @@ def test_counting_sms_resend_loop_is_refused_after_the_hourly_limit(
 
 @pytest.mark.policy(sms_max_per_phone_hour=2, sms_max_per_phone_day=3)
 def test_counting_sms_daily_limit_holds_for_a_day(
-    new_flow: FlowFactory, clock: FrozenClock
+    new_flow: FlowFactory, clock: FrozenClock, center: Center
 ) -> None:
     flow = new_flow("C001")
     first = clock.now()
@@ -165,6 +165,16 @@ def test_counting_sms_daily_limit_holds_for_a_day(
     assert refused.problem["context"]["until"] == until.isoformat(timespec="minutes")
     clock.set(until)
     assert fresh_phone_step(flow) == "sent"
+    # that send forgot the phone's first send, a day old now: the two later ones of that
+    # day and its own are kept
+    phone = center.hasher.digest(C001_PHONE, purpose="sms-phone")
+    day = timedelta(days=1)
+    with center.uow_factory(read_only=True) as uow:
+        kept = uow.sms_budget.latest_over(
+            "phone", phone, [(until - 2 * day, 3), (until - 2 * day, 4)], forget_before=until - day
+        )
+    assert kept.forgettable is False
+    assert kept.full == [first + timedelta(seconds=30), None]
 
 
 @pytest.mark.policy(sms_max_per_address_hour=2)

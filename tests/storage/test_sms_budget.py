@@ -28,7 +28,7 @@ def _latest_over(center: Center, windows: list[tuple[timedelta, int]]) -> list[i
         found = uow.sms_budget.latest_over(
             KIND, SUBJECT, [(now - window, limit) for window, limit in windows]
         )
-    return [None if at is None else round((now - at) / timedelta(minutes=1)) for at in found]
+    return [None if at is None else round((now - at) / timedelta(minutes=1)) for at in found.full]
 
 
 def test_sms_budget_nothing_sent_leaves_every_window_open(center: Center) -> None:
@@ -56,3 +56,29 @@ def test_sms_budget_the_lock_answers_the_last_send(center: Center) -> None:
         uow.commit()
     with center.uow_factory() as uow:
         assert uow.sms_budget.lock(KIND, SUBJECT, now + timedelta(minutes=1)) == now
+
+
+def test_sms_budget_forgets_day_old_sends_only_when_it_keeps_some(center: Center) -> None:
+    """A send is forgotten a day after it went, at the subject's next send: the count says
+    whether one is kept, and the next send deletes only then."""
+    now = center.clock.now()
+    day = timedelta(days=1)
+    _send(center, [60])  # nothing a day old: nothing to forget
+    with center.uow_factory(read_only=True) as uow:
+        counted = uow.sms_budget.latest_over(KIND, SUBJECT, [], forget_before=now - day)
+        assert counted == ([], False)
+    _send(center, [25 * 60, 26 * 60])  # recorded with their own day's cut-off: both kept
+    with center.uow_factory() as uow:
+        counted = uow.sms_budget.latest_over(
+            KIND, SUBJECT, [(now - day, 100)], forget_before=now - day
+        )
+        assert counted.forgettable and counted.full == [None]
+        uow.sms_budget.record(KIND, SUBJECT, now, forget_before=now - day)
+        uow.commit()
+    with center.uow_factory(read_only=True) as uow:
+        counted = uow.sms_budget.latest_over(
+            KIND, SUBJECT, [(now - 2 * day, 3)], forget_before=now - day
+        )
+    # the two day-old sends are gone; the hour-old one and the new one are kept
+    assert counted == ([None], False)
+    assert _latest_over(center, [(2 * day, 2)]) == [60]

@@ -206,23 +206,28 @@ class VerificationCodes:
             "person": (policy.sms_max_per_person_hour, policy.sms_max_per_person_day),
             "address": (policy.sms_max_per_address_hour, policy.sms_max_per_address_day),
         }
-        digests: list[tuple[str, str]] = []
+        # (kind, digest, whether it keeps sends older than a day to forget)
+        digests: list[tuple[str, str, bool]] = []
         free_at: datetime | None = None  # when every full window has room again
         last_to_phone: datetime | None = None
+        forget_before = now - SMS_DAY
         for kind, value in subjects:
             if value is None:
                 continue
             digest = self.hasher.digest(value, purpose=f"sms-{kind}")
-            digests.append((kind, digest))
             last = uow.sms_budget.lock(kind, digest, now)
             if kind == "phone":
                 last_to_phone = last
             windows = (SMS_HOUR, SMS_DAY)
             asked = zip(windows, limits[kind], strict=True)
-            full = uow.sms_budget.latest_over(
-                kind, digest, [(now - window, limit) for window, limit in asked]
+            counted = uow.sms_budget.latest_over(
+                kind,
+                digest,
+                [(now - window, limit) for window, limit in asked],
+                forget_before=forget_before,
             )
-            for window, oldest in zip(windows, full, strict=True):
+            digests.append((kind, digest, counted.forgettable))
+            for window, oldest in zip(windows, counted.full, strict=True):
                 if oldest is not None:
                     room = oldest + window  # the send that must age out
                     free_at = room if free_at is None else max(free_at, room)
@@ -237,8 +242,10 @@ class VerificationCodes:
             raise CertCenterError(
                 "SMS_RESEND_TOO_SOON", seconds=_seconds(last_to_phone + wait - now)
             )
-        for kind, digest in digests:
-            uow.sms_budget.record(kind, digest, now, forget_before=now - SMS_DAY)
+        for kind, digest, forgettable in digests:
+            uow.sms_budget.record(
+                kind, digest, now, forget_before=forget_before if forgettable else None
+            )
 
     def check(
         self,

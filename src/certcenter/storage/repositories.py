@@ -84,7 +84,7 @@ from certcenter.entities import (
 from certcenter.entities import (
     Session as LoginSession,
 )
-from certcenter.ports import ConstraintViolationError
+from certcenter.ports import ConstraintViolationError, SmsWindows
 from certcenter.storage import tables
 
 
@@ -732,23 +732,28 @@ class SqlSmsBudget(_Repository):
         return None if last is None else _aware(last)
 
     def latest_over(
-        self, subject_kind: str, subject: str, windows: Sequence[tuple[datetime, int]]
-    ) -> list[datetime | None]:
-        """Counted in the database (one ``count`` per window over the subject's index), so
-        no send is loaded unless a window is full; then the one send asked for."""
-        if not windows:
-            return []
+        self,
+        subject_kind: str,
+        subject: str,
+        windows: Sequence[tuple[datetime, int]],
+        *,
+        forget_before: datetime | None = None,
+    ) -> SmsWindows:
+        """Counted in the database (one ``count`` per window over the subject's index, and
+        one of the sends to forget), so no send is loaded unless a window is full; then the
+        one send asked for."""
         s = tables.sms_sends.c
         mine = (s.subject_kind == subject_kind, s.subject == subject)
-        counts = self.session.execute(
-            select(*(func.count().filter(s.at > since) for since, _ in windows)).where(
-                *mine, s.at > min(since for since, _ in windows)
-            )
-        ).one()
-        answers: list[datetime | None] = []
-        for (since, limit), count in zip(windows, counts, strict=True):
+        counted = [func.count().filter(s.at > since) for since, _ in windows]
+        if forget_before is not None:
+            counted.append(func.count().filter(s.at <= forget_before))
+        if not counted:
+            return SmsWindows([], False)
+        counts = self.session.execute(select(*counted).where(*mine)).one()
+        full: list[datetime | None] = []
+        for (since, limit), count in zip(windows, counts, strict=False):
             if count < limit:
-                answers.append(None)
+                full.append(None)
                 continue
             at = self.session.execute(
                 select(s.at)
@@ -757,18 +762,21 @@ class SqlSmsBudget(_Repository):
                 .limit(1)
                 .offset(limit - 1)
             ).scalar_one()
-            answers.append(_aware(at))
-        return answers
+            full.append(_aware(at))
+        return SmsWindows(full, forget_before is not None and counts[-1] > 0)
 
     def record(
-        self, subject_kind: str, subject: str, at: datetime, forget_before: datetime
+        self, subject_kind: str, subject: str, at: datetime, forget_before: datetime | None
     ) -> None:
         s = tables.sms_sends
-        self.session.execute(
-            delete(s).where(
-                s.c.subject_kind == subject_kind, s.c.subject == subject, s.c.at <= forget_before
+        if forget_before is not None:
+            self.session.execute(
+                delete(s).where(
+                    s.c.subject_kind == subject_kind,
+                    s.c.subject == subject,
+                    s.c.at <= forget_before,
+                )
             )
-        )
         self.session.execute(
             s.insert().values(id=new_id(), subject_kind=subject_kind, subject=subject, at=at)
         )
